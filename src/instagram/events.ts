@@ -1,0 +1,208 @@
+// Typed domain events: what one Instagram webhook item means, independent of the JSON shape it
+// arrived in. The webhook parser produces these; the worker hands them to the bridge core.
+
+/** Instagram professional account id (`entry.id` of a webhook, `user_id` of `/me`). */
+export type IgAccountId = string;
+/** Instagram-scoped id of a customer, unique per business account. */
+export type Igsid = string;
+
+export type AttachmentKind =
+  | "image" // also GIFs and stickers
+  | "video"
+  | "audio"
+  | "file"
+  | "share" // legacy shared post
+  | "ig_post"
+  | "ig_reel"
+  | "reel"
+  | "story_mention"
+  | "ig_story"
+  | "story"
+  | "media"
+  | "unsupported"
+  | "other"; // a type Meta added that we do not know yet; `rawType` keeps its name
+
+export interface Attachment {
+  kind: AttachmentKind;
+  /** The type string exactly as Meta sent it. */
+  rawType: string;
+  /** CDN or permalink URL. Media is linked, never downloaded (Meta's CDN rules). */
+  url?: string;
+  /** Caption of a shared post or reel. */
+  title?: string;
+  /** `ig_post_media_id`, `reel_video_id` or `story_media_id`, whichever the type carries. */
+  mediaId?: string;
+  stickerId?: number;
+}
+
+export type ReplyTo = { kind: "message"; mid: string } | { kind: "story"; storyId: string; url?: string };
+
+export interface Referral {
+  ref?: string;
+  source?: string;
+  type?: string;
+  adId?: string;
+  adsContext?: Record<string, string>;
+}
+
+interface EventBase {
+  accountId: IgAccountId;
+  /** Milliseconds since the epoch, normalised from Meta's mixed seconds/milliseconds. */
+  occurredAt: number;
+}
+
+/** Events of a DM conversation between the account and one customer. */
+interface DmBase extends EventBase {
+  customerId: Igsid;
+  /** Delivered under `standby[]`: another app holds thread control. */
+  standby?: boolean;
+}
+
+export interface DmMessage extends DmBase {
+  type: "dm.message";
+  mid: string;
+  text?: string;
+  attachments: Attachment[];
+  replyTo?: ReplyTo;
+  quickReplyPayload?: string;
+  referral?: Referral;
+  /** Meta could not deliver the content (`is_unsupported`). */
+  unsupported?: boolean;
+}
+
+/** A message the business sent: from this service, another app, or the Instagram app. */
+export interface DmEcho extends DmBase {
+  type: "dm.echo";
+  mid: string;
+  text?: string;
+  attachments: Attachment[];
+  replyTo?: ReplyTo;
+  /** A test message to the account itself (`is_self`). */
+  self?: boolean;
+}
+
+export interface DmUnsend extends DmBase {
+  type: "dm.unsend";
+  mid: string;
+}
+
+export interface DmEdit extends DmBase {
+  type: "dm.edit";
+  mid: string;
+  text: string;
+  numEdit: number;
+}
+
+export interface DmReaction extends DmBase {
+  type: "dm.reaction";
+  mid: string;
+  action: "react" | "unreact";
+  reaction?: string;
+  emoji?: string;
+}
+
+export interface DmSeen extends DmBase {
+  type: "dm.seen";
+  mid: string;
+}
+
+export interface DmPostback extends DmBase {
+  type: "dm.postback";
+  mid?: string;
+  title: string;
+  payload: string;
+}
+
+export interface DmReferral extends DmBase {
+  type: "dm.referral";
+  referral: Referral;
+}
+
+export interface DmOptin extends DmBase {
+  type: "dm.optin";
+  optin: Record<string, unknown>;
+}
+
+export interface CommentMedia {
+  id: string;
+  productType?: string; // FEED, REELS, STORY, AD
+  adId?: string;
+  adTitle?: string;
+  originalMediaId?: string;
+}
+
+export interface CommentEvent extends EventBase {
+  type: "comment";
+  commentId: string;
+  /** Set when this comment replies to another; replies attach to the top-level comment. */
+  parentId?: string;
+  text?: string;
+  from: { id: Igsid; username?: string };
+  media: CommentMedia;
+  /** From `live_comments`: private replies only during the broadcast, no moderation. */
+  live: boolean;
+  /** Written by the account itself (its own public replies echo back as comments). */
+  self: boolean;
+}
+
+/** Facebook-Login style mention: no author, no text, to be resolved through the Graph API. */
+export interface MentionEvent extends EventBase {
+  type: "mention";
+  mediaId: string;
+  commentId?: string;
+}
+
+/** Anything we could not classify. Stored and logged, never rejected. */
+export interface UnknownEvent extends EventBase {
+  type: "unknown";
+  /** The webhook field or messaging key that carried it, when there was one. */
+  field?: string;
+  reason: string;
+}
+
+export type DmEvent =
+  | DmMessage
+  | DmEcho
+  | DmUnsend
+  | DmEdit
+  | DmReaction
+  | DmSeen
+  | DmPostback
+  | DmReferral
+  | DmOptin;
+
+export type DomainEvent = DmEvent | CommentEvent | MentionEvent | UnknownEvent;
+export type DomainEventType = DomainEvent["type"];
+
+export const DOMAIN_EVENT_TYPES: readonly DomainEventType[] = [
+  "dm.message",
+  "dm.echo",
+  "dm.unsend",
+  "dm.edit",
+  "dm.reaction",
+  "dm.seen",
+  "dm.postback",
+  "dm.referral",
+  "dm.optin",
+  "comment",
+  "mention",
+  "unknown",
+];
+
+/**
+ * One event as the webhook route stores it: the domain event, how to recognise a redelivery,
+ * and which ordered stream it belongs to.
+ */
+export interface InboundRecord {
+  event: DomainEvent;
+  /** Unique per account; a redelivered event yields the same key. */
+  dedupeKey: string;
+  /**
+   * The conversation or comment thread, unique per account: `dm:<igsid>`,
+   * `comment:<top-level comment id>`, `mention:<media id>` or `account` for unknown events.
+   * Events of one thread are handled strictly in order.
+   */
+  threadKey: string;
+  /** The webhook item exactly as received, for replay and for kinds we learn later. */
+  raw: unknown;
+}

@@ -1,0 +1,13 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    // Each file gets its own Postgres database and Redis key prefix, so files can run in parallel;
+    // two at a time matches the 2-core machines this runs on.
+    maxWorkers: 2,
+    pool: "forks",
+  },
+});
