@@ -1,0 +1,26 @@
+#!/usr/bin/env node
+// The `threadbridge` command. The CLI is TypeScript run by Node 24's type stripping; started by an
+// older Node (this machine's system Node 20, say), it re-runs itself under the Node 24 that
+// `npm ci` installs from the `node` devDependency.
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+const major = Number(process.versions.node.split(".")[0]);
+if (major >= 24) {
+  const { main } = await import("../src/cli.ts");
+  await main(process.argv);
+} else {
+  const pinned = fileURLToPath(new URL("../node_modules/node/bin/node", import.meta.url));
+  if (!existsSync(pinned)) {
+    process.stderr.write(
+      `threadbridge needs Node 24 or newer (this is ${process.version}); run \`npm ci\` to install it.\n`,
+    );
+    process.exit(1);
+  }
+  const child = spawn(pinned, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+    stdio: "inherit",
+  });
+  for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => child.kill(signal));
+  child.on("exit", (code, signal) => (signal ? process.kill(process.pid, signal) : process.exit(code ?? 1)));
+}

@@ -1,0 +1,241 @@
+import type { SqlClient } from "../db/database.ts";
+import type {
+  CommentEvent,
+  DmEcho,
+  DmEdit,
+  DmEvent,
+  DmMessage,
+  DmPostback,
+  DmReaction,
+  DomainEvent,
+} from "../instagram/events.ts";
+
+// The bridge's own record of every conversation and comment thread: what later mirrors, windows,
+// reply routing and privacy requests read. Each function is idempotent, so an event handled twice
+// (a retried job) leaves the same rows as an event handled once.
+
+const ts = (ms: number) => new Date(ms).toISOString();
+
+export async function ensureAccount(tx: SqlClient, accountId: string, at: number): Promise<void> {
+  await tx.query(
+    `INSERT INTO instagram_accounts (id, last_event_at) VALUES ($1, $2)
+     ON CONFLICT (id) DO UPDATE SET last_event_at = GREATEST(instagram_accounts.last_event_at, EXCLUDED.last_event_at)`,
+    [accountId, ts(at)],
+  );
+}
+
+async function conversationId(
+  tx: SqlClient,
+  e: DmEvent,
+  touch: "customer" | "business" | "none",
+): Promise<number> {
+  const { rows } = await tx.query<{ id: number }>(
+    `INSERT INTO conversations (account_id, customer_id, last_customer_message_at, last_business_message_at)
+     VALUES ($1, $2, $3, $4)
+     ON CONFLICT (account_id, customer_id) DO UPDATE SET
+       last_customer_message_at = GREATEST(conversations.last_customer_message_at, EXCLUDED.last_customer_message_at),
+       last_business_message_at = GREATEST(conversations.last_business_message_at, EXCLUDED.last_business_message_at),
+       updated_at = now()
+     RETURNING id`,
+    [
+      e.accountId,
+      e.customerId,
+      touch === "customer" ? ts(e.occurredAt) : null,
+      touch === "business" ? ts(e.occurredAt) : null,
+    ],
+  );
+  return (rows[0] as { id: number }).id;
+}
+
+async function insertMessage(
+  tx: SqlClient,
+  m: {
+    accountId: string;
+    conversationId?: number;
+    commentThreadId?: number;
+    direction: "inbound" | "outbound";
+    authorKind: "customer" | "business";
+    authorId: string;
+    igMessageId: string;
+    text: string | undefined;
+    attachments: unknown[];
+    details: Record<string, unknown>;
+    occurredAt: number;
+  },
+): Promise<void> {
+  await tx.query(
+    `INSERT INTO messages (account_id, conversation_id, comment_thread_id, direction, author_kind, author_id,
+                           ig_message_id, text, attachments, details, occurred_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+     ON CONFLICT (account_id, ig_message_id) DO NOTHING`,
+    [
+      m.accountId,
+      m.conversationId ?? null,
+      m.commentThreadId ?? null,
+      m.direction,
+      m.authorKind,
+      m.authorId,
+      m.igMessageId,
+      m.text ?? null,
+      JSON.stringify(m.attachments),
+      JSON.stringify(m.details),
+      ts(m.occurredAt),
+    ],
+  );
+}
+
+function messageDetails(e: DmMessage | DmEcho): Record<string, unknown> {
+  const details: Record<string, unknown> = {};
+  if (e.replyTo) details.replyTo = e.replyTo;
+  if (e.type === "dm.message") {
+    if (e.quickReplyPayload) details.quickReplyPayload = e.quickReplyPayload;
+    if (e.referral) details.referral = e.referral;
+    if (e.unsupported) details.unsupported = true;
+  }
+  return details;
+}
+
+async function recordMessage(tx: SqlClient, e: DmMessage | DmEcho): Promise<void> {
+  const fromCustomer = e.type === "dm.message";
+  const convo = await conversationId(tx, e, fromCustomer ? "customer" : "business");
+  // An edit or unsend can arrive before its message (reference 1.4): a tombstone row made by
+  // the unsend keeps the late message from being stored with its text.
+  await insertMessage(tx, {
+    accountId: e.accountId,
+    conversationId: convo,
+    direction: fromCustomer ? "inbound" : "outbound",
+    authorKind: fromCustomer ? "customer" : "business",
+    authorId: fromCustomer ? e.customerId : e.accountId,
+    igMessageId: e.mid,
+    text: e.text,
+    attachments: e.attachments,
+    details: messageDetails(e),
+    occurredAt: e.occurredAt,
+  });
+}
+
+async function recordUnsend(tx: SqlClient, e: DmEvent & { mid: string }): Promise<void> {
+  const convo = await conversationId(tx, e, "none");
+  // The customer took it back: the text and media links go, only the fact remains (policy A.15).
+  await tx.query(
+    `INSERT INTO messages (account_id, conversation_id, direction, author_kind, author_id, ig_message_id, occurred_at, deleted_at)
+     VALUES ($1, $2, 'inbound', 'customer', $3, $4, $5, $5)
+     ON CONFLICT (account_id, ig_message_id) DO UPDATE SET text = NULL, attachments = '[]', deleted_at = EXCLUDED.deleted_at,
+       updated_at = now()`,
+    [e.accountId, convo, e.customerId, e.mid, ts(e.occurredAt)],
+  );
+}
+
+async function recordEdit(tx: SqlClient, e: DmEdit): Promise<void> {
+  const convo = await conversationId(tx, e, "customer");
+  await tx.query(
+    `INSERT INTO messages (account_id, conversation_id, direction, author_kind, author_id, ig_message_id, text,
+                           edit_count, edited_at, occurred_at)
+     VALUES ($1, $2, 'inbound', 'customer', $3, $4, $5, $6, $7, $7)
+     ON CONFLICT (account_id, ig_message_id) DO UPDATE SET text = EXCLUDED.text, edit_count = EXCLUDED.edit_count,
+       edited_at = EXCLUDED.edited_at, updated_at = now()
+     WHERE messages.deleted_at IS NULL AND messages.edit_count < EXCLUDED.edit_count`,
+    [e.accountId, convo, e.customerId, e.mid, e.text, e.numEdit, ts(e.occurredAt)],
+  );
+}
+
+async function recordReaction(tx: SqlClient, e: DmReaction): Promise<void> {
+  // The customer's current reaction on a message; unreact clears it.
+  const reaction = e.action === "react" ? (e.emoji ?? e.reaction ?? "other") : null;
+  await tx.query(
+    `UPDATE messages SET details = jsonb_set(details, '{customerReaction}', to_jsonb($3::text)), updated_at = now()
+     WHERE account_id = $1 AND ig_message_id = $2`,
+    [e.accountId, e.mid, reaction],
+  );
+}
+
+async function recordPostback(tx: SqlClient, e: DmPostback): Promise<void> {
+  // A postback opens the 24 h window like a message does (reference 2.4).
+  const convo = await conversationId(tx, e, "customer");
+  if (!e.mid) return;
+  await insertMessage(tx, {
+    accountId: e.accountId,
+    conversationId: convo,
+    direction: "inbound",
+    authorKind: "customer",
+    authorId: e.customerId,
+    igMessageId: e.mid,
+    text: e.title,
+    attachments: [],
+    details: { postbackPayload: e.payload },
+    occurredAt: e.occurredAt,
+  });
+}
+
+async function recordComment(tx: SqlClient, e: CommentEvent): Promise<void> {
+  const root = e.parentId ?? e.commentId;
+  const isRoot = e.parentId === undefined;
+  const { rows } = await tx.query<{ id: number }>(
+    `INSERT INTO comment_threads (account_id, media_id, media_product_type, root_comment_id, author_id, author_username,
+                                  live, root_commented_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+     ON CONFLICT (account_id, root_comment_id) DO UPDATE SET
+       author_id = COALESCE(EXCLUDED.author_id, comment_threads.author_id),
+       author_username = COALESCE(EXCLUDED.author_username, comment_threads.author_username),
+       root_commented_at = COALESCE(EXCLUDED.root_commented_at, comment_threads.root_commented_at),
+       updated_at = now()
+     RETURNING id`,
+    [
+      e.accountId,
+      e.media.id,
+      e.media.productType ?? null,
+      root,
+      isRoot ? e.from.id : null,
+      isRoot ? (e.from.username ?? null) : null,
+      e.live,
+      isRoot ? ts(e.occurredAt) : null,
+    ],
+  );
+  await insertMessage(tx, {
+    accountId: e.accountId,
+    commentThreadId: (rows[0] as { id: number }).id,
+    direction: e.self ? "outbound" : "inbound",
+    authorKind: e.self ? "business" : "customer",
+    authorId: e.from.id,
+    igMessageId: e.commentId,
+    text: e.text,
+    attachments: [],
+    details: e.from.username ? { username: e.from.username } : {},
+    occurredAt: e.occurredAt,
+  });
+}
+
+/** Applies one event to the bridge's records inside the caller's transaction. */
+export async function recordEvent(tx: SqlClient, event: DomainEvent): Promise<void> {
+  await ensureAccount(tx, event.accountId, event.occurredAt);
+  switch (event.type) {
+    case "dm.message":
+    case "dm.echo":
+      return recordMessage(tx, event);
+    case "dm.unsend":
+      return recordUnsend(tx, event);
+    case "dm.edit":
+      return recordEdit(tx, event);
+    case "dm.reaction":
+      return recordReaction(tx, event);
+    case "dm.seen":
+      await tx.query(
+        `UPDATE conversations SET last_seen_at = GREATEST(last_seen_at, $3), last_seen_mid = $4, updated_at = now()
+         WHERE account_id = $1 AND customer_id = $2`,
+        [event.accountId, event.customerId, ts(event.occurredAt), event.mid],
+      );
+      return;
+    case "dm.postback":
+      return recordPostback(tx, event);
+    case "dm.referral":
+    case "dm.optin":
+      await conversationId(tx, event, "none");
+      return;
+    case "comment":
+      return recordComment(tx, event);
+    case "mention":
+    case "unknown":
+      // Kept in inbound_events only; the mirror decides what to show.
+      return;
+  }
+}

@@ -1,0 +1,210 @@
+import { readFileSync } from "node:fs";
+import { Command, InvalidArgumentError } from "commander";
+import { type Config, ConfigError, loadConfig } from "./config/config.ts";
+import { readLocalSecrets, withLocalSecrets } from "./config/local-secrets.ts";
+import { type Database, DatabaseLockedError, openDatabase } from "./db/database.ts";
+import { migrate } from "./db/migrate.ts";
+import { sign } from "./instagram/signature.ts";
+import { createLogger, type Logger } from "./log/logger.ts";
+import { startBoss } from "./queue/boss.ts";
+import { discardDeadLetters, listDeadLetters, replayDeadLetters } from "./queue/dead-letters.ts";
+import { type Roles, startService } from "./service.ts";
+import { describeConfiguration } from "./startup-summary.ts";
+
+class UsageError extends Error {}
+
+function settings(): { config: Config; log: Logger; notes: string[] } {
+  const { config, defaulted } = withLocalSecrets(loadConfig());
+  const log = createLogger(config.logLevel);
+  return { config, log, notes: describeConfiguration(config, defaulted) };
+}
+
+async function run(roles: Roles): Promise<void> {
+  const { config, log, notes } = settings();
+  for (const line of notes) log.info(line);
+  const service = await startService(config, roles, log);
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "shutting down");
+    service.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error({ err }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  process.on("SIGINT", () => shutdown("SIGINT"));
+}
+
+/** Opens the database and pg-boss for a one-off command, and closes both afterwards. */
+async function withQueue<T>(
+  fn: (db: Database, boss: Awaited<ReturnType<typeof startBoss>>) => Promise<T>,
+): Promise<T> {
+  const { config, log } = settings();
+  const db = await openDatabase(config.database);
+  try {
+    await migrate(db);
+    const boss = await startBoss(db, log, {
+      retryLimit: config.inbound.retryLimit,
+      expireSeconds: config.inbound.expireSeconds,
+      superviseSeconds: config.inbound.superviseSeconds,
+      supervise: false,
+    });
+    try {
+      return await fn(db, boss);
+    } finally {
+      await boss.stop({ graceful: false });
+    }
+  } finally {
+    await db.close();
+  }
+}
+
+function eventIds(ids: string[], all: boolean): number[] | "all" {
+  if (all) return "all";
+  if (ids.length === 0) throw new UsageError("name the event ids to act on, or pass --all");
+  return ids.map((id) => {
+    if (!/^\d+$/.test(id))
+      throw new UsageError(`not an event id: ${id} (ids are whole numbers, see \`dlq list\`)`);
+    return Number(id);
+  });
+}
+
+const program = new Command("threadbridge")
+  .description("Instagram DMs and comments mirrored into Slack and Discord threads")
+  .showHelpAfterError();
+
+program
+  .command("start")
+  .description("the whole service in one process: migrations, web and worker")
+  .action(() => run({ web: true, worker: true, migrate: true }));
+program
+  .command("web")
+  .description("the HTTP role only: webhooks, Slack events, OAuth, health")
+  .action(() => run({ web: true, worker: false, migrate: false }));
+program
+  .command("worker")
+  .description("the job role only: inbound events, outbound sends, schedules")
+  .action(() => run({ web: false, worker: true, migrate: false }));
+program
+  .command("migrate")
+  .description("apply database migrations and exit (the Procfile's release phase)")
+  .action(async () => {
+    const { config, log } = settings();
+    const db = await openDatabase(config.database);
+    try {
+      const applied = await migrate(db);
+      log.info(
+        applied.length ? { migrations: applied } : {},
+        applied.length ? "migrated" : "database is up to date",
+      );
+    } finally {
+      await db.close();
+    }
+  });
+
+program
+  .command("replay")
+  .description("sign a webhook payload with the app secret and POST it to a running service")
+  .argument("<file>", "a JSON webhook body, e.g. test/fixtures/webhooks/dm-text.json")
+  .option("--url <url>", "the service's webhook URL (default: http://localhost:$PORT/webhooks/instagram)")
+  .action(async (file: string, opts: { url?: string }) => {
+    const config = loadConfig();
+    let body: Buffer;
+    try {
+      body = readFileSync(file);
+      JSON.parse(body.toString("utf8"));
+    } catch (err) {
+      throw new UsageError(`${file}: ${(err as Error).message}`);
+    }
+    const secret = config.instagram.appSecrets[0] ?? readLocalSecrets(config.dataDir)?.webhookSecret;
+    if (!secret)
+      throw new UsageError("no secret to sign with: set IG_APP_SECRET (or start the embedded service once)");
+    const url = opts.url ?? `http://localhost:${config.port}/webhooks/instagram`;
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-hub-signature-256": sign(body, secret) },
+        body: new Uint8Array(body),
+      });
+    } catch (err) {
+      throw new UsageError(
+        `could not reach ${url}: ${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}`,
+      );
+    }
+    const text = await res.text();
+    process.stdout.write(`${res.status} ${text}\n`);
+    if (!res.ok) process.exitCode = 1;
+  });
+
+const dlq = program.command("dlq").description("inbound events that failed past their retries");
+dlq
+  .command("list")
+  .description("list dead events")
+  .option("--json", "print JSON")
+  .action(async (opts: { json?: boolean }) => {
+    await withQueue(async (db) => {
+      const dead = await listDeadLetters(db);
+      if (opts.json) process.stdout.write(`${JSON.stringify(dead, null, 2)}\n`);
+      else if (dead.length === 0) process.stdout.write("no dead events\n");
+      else
+        for (const d of dead)
+          process.stdout.write(
+            `${d.id}\t${d.accountId}\t${d.kind}\t${d.threadKey}\tattempts=${d.attempts}\t${d.receivedAt.toISOString()}\t${d.lastError ?? ""}\n`,
+          );
+    });
+  });
+dlq
+  .command("replay")
+  .description("queue dead events again, in their thread's order")
+  .argument("[ids...]", "event ids from `dlq list`")
+  .option("--all", "every dead event")
+  .action(async (ids: string[], opts: { all?: boolean }) => {
+    const which = eventIds(ids, Boolean(opts.all));
+    await withQueue(async (db, boss) => {
+      const done = await replayDeadLetters(db, boss, which);
+      process.stdout.write(`replayed ${done.length} event(s)${done.length ? `: ${done.join(", ")}` : ""}\n`);
+    });
+  });
+dlq
+  .command("discard")
+  .description("give up on dead events so their threads move on")
+  .argument("[ids...]", "event ids from `dlq list`")
+  .option("--all", "every dead event")
+  .action(async (ids: string[], opts: { all?: boolean }) => {
+    const which = eventIds(ids, Boolean(opts.all));
+    await withQueue(async (db, boss) => {
+      const done = await discardDeadLetters(db, boss, which);
+      process.stdout.write(`discarded ${done.length} event(s)${done.length ? `: ${done.join(", ")}` : ""}\n`);
+    });
+  });
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`threadbridge: configuration error\n${err.message.replace(/^/gm, "  ")}\n`);
+      process.exit(78);
+    }
+    if (
+      err instanceof DatabaseLockedError ||
+      err instanceof UsageError ||
+      err instanceof InvalidArgumentError
+    ) {
+      process.stderr.write(`threadbridge: ${err.message}\n`);
+      process.exit(err instanceof DatabaseLockedError ? 75 : 64);
+    }
+    process.stderr.write(
+      `threadbridge: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
+    process.exit(1);
+  }
+}
+
+if (import.meta.main) await main(process.argv);

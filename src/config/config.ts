@@ -1,0 +1,198 @@
+import { z } from "zod";
+
+// One typed configuration, read once from the environment. The names are part of the operating
+// interface (CONTRACT.md): keep them stable.
+
+/** An environment variable that is present but empty counts as unset. */
+const optional = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((v) => (typeof v === "string" && v.trim() === "" ? undefined : v), schema.optional());
+
+const bool = z
+  .enum(["true", "false", "1", "0", "yes", "no", "on", "off"], {
+    error: "expected true or false",
+  })
+  .transform((v) => ["true", "1", "yes", "on"].includes(v));
+
+const url = (what: string) =>
+  z.url({ error: `expected ${what}` }).refine((u) => /^https?:\/\//.test(u), { error: `expected ${what}` });
+
+const postgresUrl = z
+  .string()
+  .refine((u) => /^postgres(ql)?:\/\/.+/.test(u), { error: "expected postgres://user@host:port/database" });
+
+const redisUrl = z
+  .string()
+  .refine((u) => /^rediss?:\/\/.+/.test(u), { error: "expected redis://host:port[/db]" });
+
+const base64Key = z.string().refine(
+  (s) =>
+    s.split(",").every((k) => {
+      const key = k.trim().replace(/^[\w-]+:/, "");
+      return /^[A-Za-z0-9+/=_-]+$/.test(key) && Buffer.from(key, "base64").length === 32;
+    }),
+  { error: "expected a base64 32-byte key, or a comma-separated list of them (newest first)" },
+);
+
+const positiveInt = (what: string) =>
+  z.coerce
+    .number({ error: `expected ${what}` })
+    .int({ error: `expected ${what}` })
+    .positive({ error: `expected ${what}` });
+
+export const envSchema = z.object({
+  PORT: optional(z.coerce.number().int().min(0).max(65535, { error: "expected a port number 0-65535" })),
+  PUBLIC_URL: optional(url("an http(s) URL such as https://bridge.example.com")),
+  DATABASE_URL: optional(postgresUrl),
+  DATA_DIR: optional(z.string()),
+  REDIS_URL: optional(redisUrl),
+  IG_APP_ID: optional(z.string().regex(/^\d+$/, { error: "expected the numeric Instagram app id" })),
+  IG_APP_SECRET: optional(z.string().min(8, { error: "expected the Instagram app secret" })),
+  META_APP_SECRET: optional(z.string().min(8, { error: "expected the Meta app secret" })),
+  IG_VERIFY_TOKEN: optional(z.string().min(1)),
+  IG_GRAPH_URL: optional(url("an http(s) URL such as https://graph.instagram.com")),
+  IG_API_VERSION: optional(
+    z
+      .string()
+      .regex(/^v\d+\.\d+$/, { error: "expected a version such as v25.0" })
+      .refine((v) => Number(v.slice(1)) >= 21, { error: "expected v21.0 or newer (seed 002)" }),
+  ),
+  IG_HUMAN_AGENT: optional(bool),
+  SLACK_BOT_TOKEN: optional(z.string().startsWith("xoxb-", { error: "expected a bot token starting xoxb-" })),
+  SLACK_SIGNING_SECRET: optional(z.string().min(8)),
+  SLACK_API_URL: optional(url("an http(s) URL such as https://slack.com/api/")),
+  DISCORD_TOKEN: optional(z.string().min(10)),
+  DISCORD_APP_ID: optional(
+    z.string().regex(/^\d+$/, { error: "expected the numeric Discord application id" }),
+  ),
+  DISCORD_API_URL: optional(url("an http(s) URL such as https://discord.com/api")),
+  TOKEN_ENCRYPTION_KEY: optional(base64Key),
+  LOG_LEVEL: optional(z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])),
+  // Operational knobs beyond the contract; documented in the README.
+  WEBHOOK_MAX_BODY: optional(
+    z
+      .string()
+      .regex(/^\d+(b|kb|mb)?$/i, { error: "expected a size such as 1mb or 512kb" })
+      .transform((s) => s.toLowerCase()),
+  ),
+  INBOUND_RETRY_LIMIT: optional(positiveInt("a whole number of retries")),
+  INBOUND_EXPIRE_SECONDS: optional(positiveInt("a whole number of seconds")),
+  WORKER_CONCURRENCY: optional(positiveInt("a whole number of parallel jobs")),
+  WORKER_POLL_SECONDS: optional(
+    z.coerce
+      .number({ error: "expected seconds, at least 0.5" })
+      .min(0.5, { error: "expected seconds, at least 0.5" }),
+  ),
+  QUEUE_SUPERVISE_SECONDS: optional(positiveInt("a whole number of seconds")),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config {
+  port: number;
+  publicUrl: string;
+  database: { kind: "postgres"; url: string } | { kind: "embedded"; dataDir: string };
+  dataDir: string;
+  redisUrl: string | undefined;
+  instagram: {
+    appId: string | undefined;
+    /** Every secret a webhook signature may be made with (Meta app and Instagram app). */
+    appSecrets: string[];
+    verifyToken: string | undefined;
+    graphUrl: string;
+    apiVersion: string;
+    humanAgent: boolean;
+  };
+  slack: { botToken: string; signingSecret: string; apiUrl: string } | undefined;
+  discord: { token: string; appId: string; apiUrl: string | undefined } | undefined;
+  tokenEncryptionKeys: string | undefined;
+  logLevel: string;
+  webhookMaxBody: string;
+  inbound: {
+    retryLimit: number;
+    expireSeconds: number;
+    concurrency: number;
+    superviseSeconds: number;
+    pollSeconds: number;
+  };
+}
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/**
+ * Reads the environment. A variable that is present but malformed throws a ConfigError whose message
+ * is one line per variable naming it and what is expected.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    // One line per variable: its first complaint is the one to fix.
+    const byName = new Map<string, string>();
+    for (const issue of parsed.error.issues) {
+      const name = String(issue.path[0] ?? "environment");
+      if (!byName.has(name)) byName.set(name, `${name}: ${issue.message}`);
+    }
+    throw new ConfigError([...byName.values()].join("\n"));
+  }
+  const e = parsed.data;
+  const port = e.PORT ?? 3000;
+  const dataDir = e.DATA_DIR ?? "./.data";
+
+  const slackParts = [e.SLACK_BOT_TOKEN, e.SLACK_SIGNING_SECRET].filter(Boolean).length;
+  if (slackParts === 1) {
+    throw new ConfigError(
+      `${e.SLACK_BOT_TOKEN ? "SLACK_SIGNING_SECRET" : "SLACK_BOT_TOKEN"}: required when the other Slack credential is set`,
+    );
+  }
+  const discordParts = [e.DISCORD_TOKEN, e.DISCORD_APP_ID].filter(Boolean).length;
+  if (discordParts === 1) {
+    throw new ConfigError(
+      `${e.DISCORD_TOKEN ? "DISCORD_APP_ID" : "DISCORD_TOKEN"}: required when the other Discord credential is set`,
+    );
+  }
+  if (e.DATABASE_URL && !e.TOKEN_ENCRYPTION_KEY) {
+    throw new ConfigError(
+      "TOKEN_ENCRYPTION_KEY: required with DATABASE_URL (a base64 32-byte key: `openssl rand -base64 32`)",
+    );
+  }
+
+  return {
+    port,
+    publicUrl: (e.PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/$/, ""),
+    database: e.DATABASE_URL ? { kind: "postgres", url: e.DATABASE_URL } : { kind: "embedded", dataDir },
+    dataDir,
+    redisUrl: e.REDIS_URL,
+    instagram: {
+      appId: e.IG_APP_ID,
+      appSecrets: [e.IG_APP_SECRET, e.META_APP_SECRET].filter((s): s is string => Boolean(s)),
+      verifyToken: e.IG_VERIFY_TOKEN,
+      graphUrl: (e.IG_GRAPH_URL ?? "https://graph.instagram.com").replace(/\/$/, ""),
+      apiVersion: e.IG_API_VERSION ?? "v25.0",
+      humanAgent: e.IG_HUMAN_AGENT ?? false,
+    },
+    slack:
+      e.SLACK_BOT_TOKEN && e.SLACK_SIGNING_SECRET
+        ? {
+            botToken: e.SLACK_BOT_TOKEN,
+            signingSecret: e.SLACK_SIGNING_SECRET,
+            apiUrl: e.SLACK_API_URL ?? "https://slack.com/api/",
+          }
+        : undefined,
+    discord:
+      e.DISCORD_TOKEN && e.DISCORD_APP_ID
+        ? { token: e.DISCORD_TOKEN, appId: e.DISCORD_APP_ID, apiUrl: e.DISCORD_API_URL }
+        : undefined,
+    tokenEncryptionKeys: e.TOKEN_ENCRYPTION_KEY,
+    logLevel: e.LOG_LEVEL ?? "info",
+    webhookMaxBody: e.WEBHOOK_MAX_BODY ?? "1mb",
+    inbound: {
+      retryLimit: e.INBOUND_RETRY_LIMIT ?? 8,
+      // A job whose worker died is retried after at most expireSeconds + superviseSeconds.
+      expireSeconds: e.INBOUND_EXPIRE_SECONDS ?? 120,
+      concurrency: e.WORKER_CONCURRENCY ?? 8,
+      superviseSeconds: e.QUEUE_SUPERVISE_SECONDS ?? 15,
+      pollSeconds: e.WORKER_POLL_SECONDS ?? 1,
+    },
+  };
+}

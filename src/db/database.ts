@@ -1,0 +1,122 @@
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import { PGlite } from "@electric-sql/pglite";
+import knexFactory, { type Knex } from "knex";
+import ClientPGLite from "knex-pglite";
+import pg from "pg";
+import lockfile from "proper-lockfile";
+
+/** The part of a connection that runs SQL with `$1` placeholders: a pool, a pooled client or PGlite. */
+export interface SqlClient {
+  query<R extends object = Record<string, unknown>>(text: string, params?: unknown[]): Promise<{ rows: R[] }>;
+}
+
+export interface Database extends SqlClient {
+  readonly kind: "postgres" | "embedded";
+  /** Query builder for everything off the hot path (CLI, repositories, migrations). */
+  readonly knex: Knex;
+  /**
+   * Runs `fn` in one transaction. Inside it use only the `tx` it is given: on the embedded database
+   * the transaction holds the single connection, so any other query waits until it ends.
+   */
+  transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T>;
+  /** The embedded PGlite instance, for pg-boss's adapter; undefined on Postgres. */
+  readonly pglite: PGlite | undefined;
+  /** The connection string, for pg-boss's own pool; undefined on the embedded database. */
+  readonly url: string | undefined;
+  close(): Promise<void>;
+}
+
+export class DatabaseLockedError extends Error {
+  override name = "DatabaseLockedError";
+}
+
+// Bigint columns (bigserial ids, counts) come back as JS numbers: our ids stay far below 2^53.
+pg.types.setTypeParser(20, (v) => Number(v));
+
+export async function openPostgres(url: string, options: { poolSize?: number } = {}): Promise<Database> {
+  const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
+  // An idle client losing its connection (Postgres restart) must not crash the process.
+  pool.on("error", () => {});
+  const knex = knexFactory({ client: "pg", connection: url, pool: { min: 0, max: 4 } });
+  return {
+    kind: "postgres",
+    knex,
+    pglite: undefined,
+    url,
+    async query(text, params) {
+      return pool.query(text, params);
+    },
+    async transaction(fn) {
+      const client = await pool.connect();
+      try {
+        await client.query("BEGIN");
+        const result = await fn(client);
+        await client.query("COMMIT");
+        return result;
+      } catch (err) {
+        await client.query("ROLLBACK").catch(() => {});
+        throw err;
+      } finally {
+        client.release();
+      }
+    },
+    async close() {
+      await Promise.allSettled([pool.end(), knex.destroy()]);
+    },
+  };
+}
+
+/**
+ * Opens the embedded database in `dataDir`. PGlite is one process's alone: a second process that
+ * opened the same files would corrupt them, so a lock is taken first and a clear error given when
+ * another threadbridge process holds it.
+ */
+export async function openEmbedded(dataDir: string): Promise<Database> {
+  const dir = path.resolve(dataDir, "pgdata");
+  mkdirSync(dir, { recursive: true });
+  let release: () => Promise<void>;
+  try {
+    release = await lockfile.lock(dir, { stale: 15_000, update: 5_000, realpath: false });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ELOCKED") {
+      throw new DatabaseLockedError(
+        `The embedded database in ${path.resolve(dataDir)} is in use by another threadbridge process. ` +
+          "Stop it first, run the command through the running service, or set DATABASE_URL to use Postgres.",
+      );
+    }
+    throw err;
+  }
+  const pglite = await PGlite.create(dir);
+  const knex = knexFactory({
+    client: ClientPGLite as unknown as typeof knexFactory.Client,
+    connection: { pglite },
+  } as Knex.Config);
+  let closed = false;
+  return {
+    kind: "embedded",
+    knex,
+    pglite,
+    url: undefined,
+    async query(text, params) {
+      return pglite.query(text, params);
+    },
+    async transaction(fn) {
+      return pglite.transaction((tx) => fn(tx));
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      // knex-pglite's destroy closes the shared instance when knex had opened it; close it otherwise.
+      await knex.destroy().catch(() => {});
+      if (!pglite.closed) await pglite.close().catch(() => {});
+      await release().catch(() => {});
+    },
+  };
+}
+
+export async function openDatabase(
+  target: { kind: "postgres"; url: string } | { kind: "embedded"; dataDir: string },
+): Promise<Database> {
+  return target.kind === "postgres" ? openPostgres(target.url) : openEmbedded(target.dataDir);
+}

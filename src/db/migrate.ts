@@ -1,0 +1,33 @@
+import { readdirSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import type { Knex } from "knex";
+import type { Database } from "./database.ts";
+
+const MIGRATIONS_DIR = fileURLToPath(new URL("../../migrations/", import.meta.url));
+
+/**
+ * Loads `migrations/*.ts` through `import()`, so the same files run under Node's type stripping, under
+ * vitest, and against both Postgres and the embedded database.
+ */
+class FileMigrationSource implements Knex.MigrationSource<string> {
+  async getMigrations(): Promise<string[]> {
+    return readdirSync(MIGRATIONS_DIR)
+      .filter((f) => /^\d+_.+\.ts$/.test(f))
+      .sort();
+  }
+  getMigrationName(file: string): string {
+    return file.replace(/\.ts$/, "");
+  }
+  async getMigration(file: string): Promise<Knex.Migration> {
+    return (await import(pathToFileURL(path.join(MIGRATIONS_DIR, file)).href)) as Knex.Migration;
+  }
+}
+
+export async function migrate(db: Database): Promise<string[]> {
+  const [, applied] = (await db.knex.migrate.latest({
+    migrationSource: new FileMigrationSource(),
+    tableName: "knex_migrations",
+  })) as [number, string[]];
+  return applied;
+}

@@ -1,0 +1,106 @@
+import express, { type Request, type Response, Router } from "express";
+import type { PgBoss } from "pg-boss";
+import type { Database } from "../db/database.ts";
+import { storeInbound } from "../ingest/store-events.ts";
+import { verifySignature } from "../instagram/signature.ts";
+import { parseWebhook } from "../instagram/webhook.ts";
+import type { Logger } from "../log/logger.ts";
+import type { Metrics } from "../observability/metrics.ts";
+
+export interface WebhookDeps {
+  db: Database;
+  boss: PgBoss;
+  log: Logger;
+  metrics: Metrics;
+  verifyToken: string | undefined;
+  appSecrets: readonly string[];
+  maxBody: string;
+}
+
+function refuse(res: Response, deps: WebhookDeps, status: number, reason: string, detail: string): void {
+  deps.metrics.webhookRejected.inc({ reason });
+  res.status(status).json({ error: reason, detail });
+}
+
+/** `GET` and `POST /webhooks/instagram`: the handshake, and events answered only once stored. */
+export function webhookRouter(deps: WebhookDeps): Router {
+  const router = Router();
+  const { log } = deps;
+
+  router.get("/webhooks/instagram", (req: Request, res: Response) => {
+    const mode = req.query["hub.mode"];
+    const token = req.query["hub.verify_token"];
+    const challenge = req.query["hub.challenge"];
+    if (mode !== "subscribe" || typeof challenge !== "string") {
+      log.warn({ mode }, "webhook handshake: not a subscribe request");
+      res.status(400).json({ error: "bad_request", detail: "expected hub.mode=subscribe and hub.challenge" });
+      return;
+    }
+    if (!deps.verifyToken || token !== deps.verifyToken) {
+      log.warn("webhook handshake refused: verify token does not match IG_VERIFY_TOKEN");
+      res.status(403).json({ error: "forbidden", detail: "hub.verify_token does not match" });
+      return;
+    }
+    log.info("webhook handshake accepted");
+    res.status(200).type("text/plain").send(challenge);
+  });
+
+  router.post(
+    "/webhooks/instagram",
+    // Raw bytes: the signature covers the body exactly as sent, never a re-serialisation.
+    express.raw({ type: () => true, limit: deps.maxBody }),
+    async (req: Request, res: Response) => {
+      const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      if (deps.appSecrets.length === 0) {
+        log.error("webhook refused: no app secret configured (IG_APP_SECRET)");
+        refuse(res, deps, 503, "not_configured", "IG_APP_SECRET is not set, so no signature can be checked");
+        return;
+      }
+      const check = verifySignature(raw, req.get("x-hub-signature-256"), deps.appSecrets);
+      if (!check.ok) {
+        log.warn({ reason: check.reason, bytes: raw.length }, "webhook refused: bad signature");
+        const detail = {
+          missing: "X-Hub-Signature-256 header is missing",
+          malformed: "X-Hub-Signature-256 must be sha256= followed by 64 hex digits",
+          mismatch: "X-Hub-Signature-256 does not match the body under the app secret",
+        }[check.reason];
+        refuse(res, deps, 401, "invalid_signature", detail);
+        return;
+      }
+      let body: unknown;
+      try {
+        body = JSON.parse(raw.toString("utf8"));
+      } catch (err) {
+        log.warn({ bytes: raw.length }, "webhook refused: body is not JSON");
+        refuse(res, deps, 400, "invalid_json", (err as Error).message.slice(0, 200));
+        return;
+      }
+      const parsed = parseWebhook(body);
+      if (!parsed.ok) {
+        log.warn({ reason: parsed.reason }, "webhook refused: unexpected shape");
+        refuse(res, deps, 400, "invalid_payload", parsed.reason);
+        return;
+      }
+      for (const warning of parsed.warnings)
+        log.warn({ warning }, "webhook item not understood; stored as unknown");
+      try {
+        const result = await storeInbound(deps.db, deps.boss, parsed.records);
+        for (const e of result.stored) {
+          deps.metrics.webhookEvents.inc({ kind: e.kind, outcome: "stored" });
+          if (e.kind === "unknown")
+            log.warn({ eventId: e.id, account: e.accountId }, "unknown webhook event stored");
+        }
+        if (result.duplicates > 0)
+          deps.metrics.webhookEvents.inc({ kind: "any", outcome: "duplicate" }, result.duplicates);
+        log.debug({ stored: result.stored.length, duplicates: result.duplicates }, "webhook stored");
+        res.status(200).type("text/plain").send("EVENT_RECEIVED");
+      } catch (err) {
+        // Not stored, so not acknowledged: Meta delivers it again.
+        log.error({ err }, "webhook not stored; answering 503 so Meta retries");
+        refuse(res, deps, 503, "unavailable", "the event could not be stored; retry later");
+      }
+    },
+  );
+
+  return router;
+}

@@ -1,0 +1,48 @@
+import { type Logger, pino } from "pino";
+
+export type { Logger };
+
+// Paths that may carry secrets or customer content. Logs name events and ids, never what a
+// customer wrote or a credential (seed 000, 003).
+const REDACT = [
+  "token",
+  "*.token",
+  "accessToken",
+  "*.accessToken",
+  "access_token",
+  "*.access_token",
+  "secret",
+  "*.secret",
+  "appSecret",
+  "*.appSecret",
+  "signature",
+  "*.signature",
+  "text",
+  "*.text",
+  "*.*.text",
+  "message.text",
+  "req.headers.authorization",
+  "req.headers.cookie",
+  'req.headers["x-hub-signature-256"]',
+  'req.headers["x-hub-signature"]',
+  'req.headers["x-slack-signature"]',
+  "req.query.access_token",
+  'req.query["hub.verify_token"]',
+];
+
+export function createLogger(level: string, options: { pretty?: boolean } = {}): Logger {
+  const pretty = options.pretty ?? (process.stdout.isTTY && process.env.NODE_ENV !== "production");
+  return pino({
+    level,
+    base: { service: "threadbridge" },
+    redact: { paths: REDACT, censor: "[redacted]" },
+    ...(pretty
+      ? {
+          transport: {
+            target: "pino-pretty",
+            options: { translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname,service" },
+          },
+        }
+      : {}),
+  });
+}

@@ -1,0 +1,61 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+
+/** The service's Prometheus metrics, on a registry of its own so several instances can coexist in tests. */
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly httpRequests = new Counter({
+    name: "threadbridge_http_requests_total",
+    help: "HTTP requests by route and status",
+    labelNames: ["route", "status"] as const,
+    registers: [this.registry],
+  });
+
+  readonly httpDuration = new Histogram({
+    name: "threadbridge_http_request_duration_seconds",
+    help: "HTTP request duration by route",
+    labelNames: ["route"] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+
+  readonly webhookEvents = new Counter({
+    name: "threadbridge_webhook_events_total",
+    help: "Instagram webhook events by kind and outcome (stored, duplicate)",
+    labelNames: ["kind", "outcome"] as const,
+    registers: [this.registry],
+  });
+
+  readonly webhookRejected = new Counter({
+    name: "threadbridge_webhook_rejected_total",
+    help: "Instagram webhook deliveries refused, by reason",
+    labelNames: ["reason"] as const,
+    registers: [this.registry],
+  });
+
+  readonly jobsProcessed = new Counter({
+    name: "threadbridge_jobs_total",
+    help: "Inbound jobs by event kind and outcome (processed, retried, dead)",
+    labelNames: ["kind", "outcome"] as const,
+    registers: [this.registry],
+  });
+
+  readonly jobLatency = new Histogram({
+    name: "threadbridge_job_latency_seconds",
+    help: "Time from webhook receipt to the event being handled",
+    labelNames: ["kind"] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+    registers: [this.registry],
+  });
+
+  readonly queueDepth = new Gauge({
+    name: "threadbridge_queue_depth",
+    help: "Jobs waiting, active and failed per queue",
+    labelNames: ["queue", "state"] as const,
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: "threadbridge_" });
+  }
+}

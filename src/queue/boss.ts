@@ -1,0 +1,72 @@
+import { fromPglite, PgBoss } from "pg-boss";
+import type { Database, SqlClient } from "../db/database.ts";
+import type { Logger } from "../log/logger.ts";
+
+export const INBOUND_QUEUE = "inbound";
+
+/** What an inbound job carries: the stored event's row id, nothing a customer wrote. */
+export interface InboundJob {
+  eventId: number;
+}
+
+export interface QueueOptions {
+  retryLimit: number;
+  expireSeconds: number;
+  superviseSeconds: number;
+  /** Only the worker role runs maintenance and cron; the web role only sends. */
+  supervise: boolean;
+}
+
+/**
+ * Starts pg-boss on the service's database: its own pool (with LISTEN/NOTIFY) on Postgres, the shared
+ * PGlite instance in the embedded mode, where pg-boss's schema lives beside ours.
+ */
+export async function startBoss(db: Database, log: Logger, options: QueueOptions): Promise<PgBoss> {
+  const common = {
+    schema: "pgboss",
+    useListenNotify: true,
+    supervise: options.supervise,
+    schedule: options.supervise,
+    superviseIntervalSeconds: options.superviseSeconds,
+    migrate: true,
+  } as const;
+  const boss = db.pglite
+    ? new PgBoss({ ...common, db: fromPglite(db.pglite), backend: "pglite" })
+    : new PgBoss({ ...common, connectionString: db.url, max: 5, application_name: "threadbridge" });
+  boss.on("error", (err: Error) => log.error({ err }, "queue error"));
+  boss.on("warning", (w: unknown) => log.warn({ warning: w }, "queue warning"));
+  await boss.start();
+  await ensureQueues(boss, options);
+  return boss;
+}
+
+async function ensureQueues(boss: PgBoss, options: QueueOptions): Promise<void> {
+  const inbound = {
+    // Events of one conversation or comment thread are handled one at a time, in order; other
+    // threads proceed in parallel. A job that fails holds back only its own thread.
+    policy: "key_strict_fifo",
+    notify: true,
+    retryLimit: options.retryLimit,
+    retryBackoff: true,
+    retryDelay: 2,
+    retryDelayMax: 300,
+    expireInSeconds: options.expireSeconds,
+    // Failed (dead) jobs are kept until an operator replays or discards them.
+    deleteAfterSeconds: 30 * 24 * 3600,
+  } as const;
+  if (await boss.getQueue(INBOUND_QUEUE)) {
+    // A policy is fixed at creation; the rest follows the configuration of the latest start.
+    const { policy: _fixed, ...adjustable } = inbound;
+    await boss.updateQueue(INBOUND_QUEUE, adjustable);
+  } else {
+    await boss.createQueue(INBOUND_QUEUE, inbound);
+  }
+  // pg-boss looks a queue up (through its own connection) the first time it writes to it. Do that
+  // now: on the embedded database a lookup from inside an open transaction would wait for itself.
+  await boss.insert(INBOUND_QUEUE, []);
+}
+
+/** pg-boss's view of a connection, so jobs are inserted inside the caller's transaction. */
+export function bossDb(tx: SqlClient) {
+  return { executeSql: (text: string, values?: unknown[]) => tx.query(text, values) };
+}

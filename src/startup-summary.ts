@@ -1,0 +1,45 @@
+import path from "node:path";
+import type { Config } from "./config/config.ts";
+import type { Defaulted } from "./config/local-secrets.ts";
+
+/** One line per part of the service: what is configured, what is off and how to turn it on. */
+export function describeConfiguration(config: Config, defaulted: Defaulted): string[] {
+  const lines: string[] = [];
+  lines.push(
+    config.database.kind === "postgres"
+      ? `database: Postgres (${new URL(config.database.url).host})`
+      : `database: embedded PGlite in ${path.resolve(config.dataDir)} (set DATABASE_URL for Postgres)`,
+  );
+  lines.push(
+    config.redisUrl
+      ? `rate limits: Redis at ${new URL(config.redisUrl).host}`
+      : "rate limits: in-process (set REDIS_URL to share limits between processes)",
+  );
+  lines.push(
+    defaulted.webhookSecret
+      ? "instagram: IG_APP_SECRET not set; webhooks are verified with a local secret from DATA_DIR (for `threadbridge replay`)"
+      : config.instagram.appSecrets.length
+        ? `instagram: webhook signatures checked against ${config.instagram.appSecrets.length} secret(s)`
+        : "instagram: IG_APP_SECRET not set; POST /webhooks/instagram answers 503 until it is",
+  );
+  lines.push(
+    defaulted.verifyToken
+      ? `instagram: IG_VERIFY_TOKEN not set; using the local one in ${path.join(config.dataDir, "local-secrets.json")}`
+      : config.instagram.verifyToken
+        ? "instagram: webhook verify token configured"
+        : "instagram: IG_VERIFY_TOKEN not set; the webhook handshake is refused until it is",
+  );
+  lines.push(
+    `instagram: Graph API ${config.instagram.graphUrl}/${config.instagram.apiVersion}, human agent tag ${config.instagram.humanAgent ? "on" : "off"}`,
+  );
+  lines.push(
+    config.slack
+      ? `slack: on (API ${config.slack.apiUrl})`
+      : "slack: off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to turn it on)",
+  );
+  lines.push(
+    config.discord ? "discord: on" : "discord: off (set DISCORD_TOKEN and DISCORD_APP_ID to turn it on)",
+  );
+  if (defaulted.tokenEncryptionKey) lines.push("tokens: encrypted with a key generated into DATA_DIR");
+  return lines;
+}

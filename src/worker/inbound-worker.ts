@@ -1,0 +1,84 @@
+import type { Job, PgBoss } from "pg-boss";
+import type { Bridge } from "../bridge/bridge.ts";
+import type { Database } from "../db/database.ts";
+import type { Logger } from "../log/logger.ts";
+import type { Metrics } from "../observability/metrics.ts";
+import { INBOUND_QUEUE, type InboundJob } from "../queue/boss.ts";
+
+export interface InboundWorkerDeps {
+  db: Database;
+  boss: PgBoss;
+  bridge: Bridge;
+  log: Logger;
+  metrics: Metrics;
+  concurrency: number;
+  pollingIntervalSeconds: number;
+}
+
+/**
+ * Takes inbound jobs and hands each stored event to the bridge. A failure is recorded on the event
+ * and rethrown so pg-boss retries it with backoff; after the last retry the event is marked dead
+ * and its thread waits until an operator replays or discards it (`threadbridge dlq`).
+ */
+export async function startInboundWorker(deps: InboundWorkerDeps): Promise<string[]> {
+  const { db, bridge, log, metrics } = deps;
+  // One pg-boss worker per slot, each fetching one job at a time. After a job completes its worker
+  // fetches again at once instead of sleeping out the poll interval: the completion is what makes
+  // the conversation's next event runnable, and NOTIFY only announces new jobs.
+  const ids: string[] = [];
+  for (let slot = 0; slot < deps.concurrency; slot++) {
+    const id = await deps.boss.work<InboundJob>(
+      INBOUND_QUEUE,
+      {
+        batchSize: 1,
+        includeMetadata: true,
+        pollingIntervalSeconds: deps.pollingIntervalSeconds,
+        notifyPollingIntervalSeconds: deps.pollingIntervalSeconds,
+      },
+      async (jobs) => {
+        for (const job of jobs)
+          await handleJob(job as Job<InboundJob> & { retryCount: number; retryLimit: number });
+        const self = ids[slot];
+        if (self) deps.boss.notifyWorker(self);
+      },
+    );
+    ids.push(id);
+  }
+  return ids;
+
+  async function handleJob(job: Job<InboundJob> & { retryCount: number; retryLimit: number }): Promise<void> {
+    const { eventId } = job.data;
+    try {
+      const result = await bridge.handleStored(eventId);
+      if (result.outcome === "missing") {
+        // Erased (privacy request or retention) between enqueue and handling: nothing left to do.
+        log.info({ eventId }, "inbound event no longer stored; skipped");
+        return;
+      }
+      const kind = result.event?.type ?? "unknown";
+      metrics.jobsProcessed.inc({ kind, outcome: result.outcome });
+      if (result.receivedAt)
+        metrics.jobLatency.observe({ kind }, (Date.now() - result.receivedAt.getTime()) / 1000);
+    } catch (err) {
+      // Past the job's own limit (an operator's replay grants one more try) there is no retry left.
+      const final = job.retryCount >= job.retryLimit;
+      const message = err instanceof Error ? err.message : String(err);
+      await db
+        .query(
+          `UPDATE inbound_events SET attempts = attempts + 1, last_error = $2,
+             status = CASE WHEN $3::boolean THEN 'dead' ELSE status END
+           WHERE id = $1 AND status <> 'processed'`,
+          [eventId, message.slice(0, 1000), final],
+        )
+        .catch((e: unknown) => log.error({ err: e, eventId }, "could not record the failure"));
+      metrics.jobsProcessed.inc({ kind: "any", outcome: final ? "dead" : "retried" });
+      if (final)
+        log.error(
+          { err, eventId, attempts: job.retryCount + 1 },
+          "inbound event failed for good; dead-lettered",
+        );
+      else log.warn({ err, eventId, attempt: job.retryCount + 1 }, "inbound event failed; will retry");
+      throw err;
+    }
+  }
+}

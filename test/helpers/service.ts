@@ -1,0 +1,72 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { type Config, loadConfig } from "../../src/config/config.ts";
+import { createLogger } from "../../src/log/logger.ts";
+import { type Roles, type Service, startService } from "../../src/service.ts";
+import { createTestDatabase } from "./postgres.ts";
+
+export const APP_SECRET = "test-app-secret-0123456789";
+export const META_SECRET = "test-meta-secret-9876543210";
+export const VERIFY_TOKEN = "test-verify-token";
+export const TEST_KEY = Buffer.alloc(32, 7).toString("base64");
+
+export type Backend = "postgres" | "embedded";
+
+export interface TestEnv {
+  backend: Backend;
+  env: Record<string, string>;
+  config: Config;
+  cleanup(): Promise<void>;
+}
+
+/** A configuration for one test file: its own Postgres database or its own embedded data directory. */
+export async function testEnv(backend: Backend, extra: Record<string, string> = {}): Promise<TestEnv> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), "threadbridge-test-"));
+  const env: Record<string, string> = {
+    PORT: "0",
+    DATA_DIR: dataDir,
+    IG_APP_SECRET: APP_SECRET,
+    META_APP_SECRET: META_SECRET,
+    IG_VERIFY_TOKEN: VERIFY_TOKEN,
+    TOKEN_ENCRYPTION_KEY: TEST_KEY,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
+    QUEUE_SUPERVISE_SECONDS: "1",
+    ...extra,
+  };
+  let drop = async () => {};
+  if (backend === "postgres") {
+    const db = await createTestDatabase();
+    env.DATABASE_URL = db.url;
+    drop = db.drop;
+  }
+  return {
+    backend,
+    env,
+    config: loadConfig(env),
+    async cleanup() {
+      await drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function startTestService(t: TestEnv, roles: Partial<Roles> = {}): Promise<Service> {
+  const log = createLogger(t.config.logLevel, { pretty: false });
+  return startService(t.config, { web: true, worker: true, migrate: true, ...roles }, log);
+}
+
+/** Polls `check` until it returns a value that is not undefined, or fails after `ms`. */
+export async function waitFor<T>(
+  check: () => Promise<T | undefined>,
+  ms = 15_000,
+  what = "condition",
+): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > until) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
