@@ -9,6 +9,8 @@ import { migrate } from "./db/migrate.ts";
 import { createHttpApp } from "./http/app.ts";
 import type { ComponentStatus, ReadinessCheck } from "./http/health.ts";
 import { webhookRouter } from "./http/webhooks.ts";
+import { IngestBatcher } from "./ingest/ingest-batcher.ts";
+import { storeInbound } from "./ingest/store-events.ts";
 import type { Logger } from "./log/logger.ts";
 import { Metrics } from "./observability/metrics.ts";
 import { INBOUND_QUEUE, startBoss } from "./queue/boss.ts";
@@ -92,8 +94,7 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
         readiness,
         routers: [
           webhookRouter({
-            db,
-            boss,
+            ingest: new IngestBatcher((records) => storeInbound(db, boss, records)),
             log,
             metrics,
             verifyToken: config.instagram.verifyToken,

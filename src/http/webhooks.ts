@@ -1,15 +1,12 @@
 import express, { type Request, type Response, Router } from "express";
-import type { PgBoss } from "pg-boss";
-import type { Database } from "../db/database.ts";
-import { storeInbound } from "../ingest/store-events.ts";
+import type { IngestBatcher } from "../ingest/ingest-batcher.ts";
 import { verifySignature } from "../instagram/signature.ts";
 import { parseWebhook } from "../instagram/webhook.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 
 export interface WebhookDeps {
-  db: Database;
-  boss: PgBoss;
+  ingest: IngestBatcher;
   log: Logger;
   metrics: Metrics;
   verifyToken: string | undefined;
@@ -84,7 +81,7 @@ export function webhookRouter(deps: WebhookDeps): Router {
       for (const warning of parsed.warnings)
         log.warn({ warning }, "webhook item not understood; stored as unknown");
       try {
-        const result = await storeInbound(deps.db, deps.boss, parsed.records);
+        const result = await deps.ingest.submit(parsed.records);
         for (const e of result.stored) {
           deps.metrics.webhookEvents.inc({ kind: e.kind, outcome: "stored" });
           if (e.kind === "unknown")

@@ -8,6 +8,7 @@ export interface StoredEvent {
   id: number;
   kind: string;
   accountId: string;
+  dedupeKey: string;
 }
 
 export interface StoreResult {
@@ -23,12 +24,13 @@ const INSERT_EVENTS = `
     AS r(account_id text, dedupe_key text, kind text, thread_key text, event jsonb, raw jsonb, occurred_at float8, job_id uuid, ord int)
   ORDER BY ord
   ON CONFLICT (account_id, dedupe_key) DO NOTHING
-  RETURNING id, kind, account_id, thread_key, job_id`;
+  RETURNING id, kind, account_id, dedupe_key, thread_key, job_id`;
 
 interface InsertedRow {
   id: number;
   kind: string;
   account_id: string;
+  dedupe_key: string;
   thread_key: string;
   job_id: string;
 }
@@ -75,7 +77,12 @@ export async function storeInbound(
     return created;
   });
   return {
-    stored: inserted.map((r) => ({ id: r.id, kind: r.kind, accountId: r.account_id })),
+    stored: inserted.map((r) => ({
+      id: r.id,
+      kind: r.kind,
+      accountId: r.account_id,
+      dedupeKey: r.dedupe_key,
+    })),
     duplicates: records.length - inserted.length,
   };
 }

@@ -229,3 +229,26 @@ describe("health, readiness and metrics", () => {
     expect(((await res.json()) as { error: string }).error).toBe("not_found");
   });
 });
+
+describe("concurrent deliveries", () => {
+  it("stores every one of 200 concurrent deliveries before answering", async () => {
+    const before = await storedCount();
+    const answers = await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        postWebhook(
+          url,
+          dmText(
+            ACCOUNT,
+            `80000000000${String(i % 20).padStart(5, "0")}`,
+            `mid.conc.${i}`,
+            "x",
+            1761287400000 + i,
+          ),
+        ),
+      ),
+    );
+    expect(answers.every((a) => a.status === 200)).toBe(true);
+    expect(await storedCount()).toBe(before + 200);
+    expect(await queuedJobs()).toBeGreaterThanOrEqual(200);
+  });
+});

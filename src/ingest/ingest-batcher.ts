@@ -1,0 +1,91 @@
+import type { InboundRecord } from "../instagram/events.ts";
+import type { StoreResult } from "./store-events.ts";
+
+type Store = (records: readonly InboundRecord[]) => Promise<StoreResult>;
+
+interface Pending {
+  records: readonly InboundRecord[];
+  resolve: (result: StoreResult) => void;
+  reject: (err: unknown) => void;
+}
+
+const keyOf = (accountId: string, dedupeKey: string) => `${accountId}\u0000${dedupeKey}`;
+
+/**
+ * Group commit for webhook deliveries. A commit costs the same for one event as for fifty, so
+ * deliveries that arrive while `maxInFlight` transactions are already running wait and go together
+ * in the next one. An idle service commits each delivery at once; a busy one commits in batches
+ * that grow with the load. Each delivery is still answered only after its own events are committed.
+ */
+export class IngestBatcher {
+  private readonly store: Store;
+  private readonly maxInFlight: number;
+  private readonly maxBatchEvents: number;
+  private queue: Pending[] = [];
+  private inFlight = 0;
+
+  constructor(store: Store, options: { maxInFlight?: number; maxBatchEvents?: number } = {}) {
+    this.store = store;
+    this.maxInFlight = options.maxInFlight ?? 4;
+    this.maxBatchEvents = options.maxBatchEvents ?? 1000;
+  }
+
+  submit(records: readonly InboundRecord[]): Promise<StoreResult> {
+    if (records.length === 0) return Promise.resolve({ stored: [], duplicates: 0 });
+    return new Promise((resolve, reject) => {
+      this.queue.push({ records, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
+      const batch: Pending[] = [];
+      let events = 0;
+      while (
+        this.queue.length > 0 &&
+        (batch.length === 0 || events + (this.queue[0] as Pending).records.length <= this.maxBatchEvents)
+      ) {
+        const next = this.queue.shift() as Pending;
+        batch.push(next);
+        events += next.records.length;
+      }
+      this.inFlight++;
+      this.commit(batch).finally(() => {
+        this.inFlight--;
+        this.pump();
+      });
+    }
+  }
+
+  private async commit(batch: Pending[]): Promise<void> {
+    try {
+      const result = await this.store(batch.flatMap((p) => p.records));
+      const byKey = new Map(result.stored.map((e) => [keyOf(e.accountId, e.dedupeKey), e]));
+      for (const p of batch) {
+        const stored = p.records.flatMap((r) => {
+          const key = keyOf(r.event.accountId, r.dedupeKey);
+          const e = byKey.get(key);
+          // An event repeated across deliveries of one batch counts as stored for the first only.
+          if (e) byKey.delete(key);
+          return e ? [e] : [];
+        });
+        p.resolve({ stored, duplicates: p.records.length - stored.length });
+      }
+    } catch (err) {
+      if (batch.length === 1) {
+        (batch[0] as Pending).reject(err);
+        return;
+      }
+      // One bad delivery must not fail the others it happened to share a transaction with.
+      await Promise.all(
+        batch.map((p) =>
+          this.store(p.records).then(
+            (r) => p.resolve(r),
+            (e: unknown) => p.reject(e),
+          ),
+        ),
+      );
+    }
+  }
+}
