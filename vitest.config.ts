@@ -9,5 +9,6 @@ export default defineConfig({
     // two at a time matches the 2-core machines this runs on.
     maxWorkers: 2,
     pool: "forks",
+    reporters: ["default", "./test/helpers/summary-reporter.ts"],
   },
 });

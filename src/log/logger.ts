@@ -30,9 +30,14 @@ const REDACT = [
   'req.query["hub.verify_token"]',
 ];
 
-export function createLogger(level: string, options: { pretty?: boolean } = {}): Logger {
-  const pretty = options.pretty ?? (process.stdout.isTTY && process.env.NODE_ENV !== "production");
-  return pino({
+export function createLogger(
+  level: string,
+  options: { pretty?: boolean; destination?: NodeJS.WritableStream } = {},
+): Logger {
+  const pretty =
+    !options.destination &&
+    (options.pretty ?? (process.stdout.isTTY && process.env.NODE_ENV !== "production"));
+  const settings = {
     level,
     base: { service: "threadbridge" },
     redact: { paths: REDACT, censor: "[redacted]" },
@@ -44,5 +49,6 @@ export function createLogger(level: string, options: { pretty?: boolean } = {}):
           },
         }
       : {}),
-  });
+  };
+  return options.destination ? pino(settings, options.destination) : pino(settings);
 }
