@@ -27,7 +27,9 @@ export async function startBoss(db: Database, log: Logger, options: QueueOptions
     useListenNotify: true,
     supervise: options.supervise,
     schedule: options.supervise,
+    // Lost (expired) jobs are reclaimed by the monitor pass, which runs at the slower of the two.
     superviseIntervalSeconds: options.superviseSeconds,
+    monitorIntervalSeconds: options.superviseSeconds,
     migrate: true,
   } as const;
   const boss = db.pglite
