@@ -159,30 +159,26 @@ dlq
           );
     });
   });
-dlq
-  .command("replay")
-  .description("queue dead events again, in their thread's order")
-  .argument("[ids...]", "event ids from `dlq list`")
-  .option("--all", "every dead event")
-  .action(async (ids: string[], opts: { all?: boolean }) => {
-    const which = eventIds(ids, Boolean(opts.all));
-    await withQueue(async (db, boss) => {
-      const done = await replayDeadLetters(db, boss, which);
-      process.stdout.write(`replayed ${done.length} event(s)${done.length ? `: ${done.join(", ")}` : ""}\n`);
+const dlqActions = [
+  ["replay", "replayed", "queue dead events again, in their thread's order", replayDeadLetters],
+  ["discard", "discarded", "give up on dead events so their threads move on", discardDeadLetters],
+] as const;
+for (const [name, done, description, act] of dlqActions) {
+  dlq
+    .command(name)
+    .description(description)
+    .argument("[ids...]", "event ids from `dlq list`")
+    .option("--all", "every dead event")
+    .action(async (ids: string[], opts: { all?: boolean }) => {
+      const which = eventIds(ids, Boolean(opts.all));
+      await withQueue(async (db, boss) => {
+        const acted = await act(db, boss, which);
+        process.stdout.write(
+          `${done} ${acted.length} event(s)${acted.length ? `: ${acted.join(", ")}` : ""}\n`,
+        );
+      });
     });
-  });
-dlq
-  .command("discard")
-  .description("give up on dead events so their threads move on")
-  .argument("[ids...]", "event ids from `dlq list`")
-  .option("--all", "every dead event")
-  .action(async (ids: string[], opts: { all?: boolean }) => {
-    const which = eventIds(ids, Boolean(opts.all));
-    await withQueue(async (db, boss) => {
-      const done = await discardDeadLetters(db, boss, which);
-      process.stdout.write(`discarded ${done.length} event(s)${done.length ? `: ${done.join(", ")}` : ""}\n`);
-    });
-  });
+}
 
 export async function main(argv: string[]): Promise<void> {
   try {

@@ -1,5 +1,5 @@
 // Turns one Instagram webhook body (Instagram API with Instagram Login) into typed domain events.
-// Section numbers (§1.x) refer to /work/shared/reference/instagram-api.md.
+// Section numbers (§1.x) refer to the API reference the project was built from (shared/reference/instagram-api.md).
 //
 // Contract: never throws. A malformed envelope (something we cannot even route) rejects the body;
 // a malformed item inside a good envelope becomes an UnknownEvent plus a warning, so one bad item
