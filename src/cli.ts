@@ -4,7 +4,16 @@ import { type Config, ConfigError, loadConfig } from "./config/config.ts";
 import { readLocalSecrets, withLocalSecrets } from "./config/local-secrets.ts";
 import { type Database, DatabaseLockedError, openDatabase } from "./db/database.ts";
 import { migrate } from "./db/migrate.ts";
+import {
+  addAccount,
+  type ChatDestination,
+  listAccounts,
+  removeAccount,
+  rotateKeys,
+  routeAccount,
+} from "./instagram/accounts.ts";
 import { sign } from "./instagram/signature.ts";
+import { TokenCipher, TokenCipherError } from "./instagram/token-cipher.ts";
 import { createLogger, type Logger } from "./log/logger.ts";
 import { startBoss } from "./queue/boss.ts";
 import { discardDeadLetters, listDeadLetters, replayDeadLetters } from "./queue/dead-letters.ts";
@@ -84,11 +93,11 @@ program
   .action(() => run({ web: true, worker: true, migrate: true }));
 program
   .command("web")
-  .description("the HTTP role only: webhooks, Slack events, OAuth, health")
+  .description("the HTTP role only: webhooks, health, metrics")
   .action(() => run({ web: true, worker: false, migrate: false }));
 program
   .command("worker")
-  .description("the job role only: inbound events, outbound sends, schedules")
+  .description("the job role only: inbound events and queue maintenance")
   .action(() => run({ web: false, worker: true, migrate: false }));
 program
   .command("migrate")
@@ -180,6 +189,141 @@ for (const [name, done, description, act] of dlqActions) {
     });
 }
 
+/** Opens (and migrates) the database for a one-off command, and closes it afterwards. */
+async function withDatabase<T>(fn: (db: Database, config: Config) => Promise<T>): Promise<T> {
+  const { config } = settings();
+  const db = await openDatabase(config.database);
+  try {
+    await migrate(db);
+    return await fn(db, config);
+  } finally {
+    await db.close();
+  }
+}
+
+interface DestinationOptions {
+  slackChannel?: string;
+  discordChannel?: string;
+  digestChannel?: string;
+}
+
+function destination(opts: DestinationOptions): ChatDestination {
+  if (opts.slackChannel && opts.discordChannel)
+    throw new UsageError("give exactly one of --slack-channel or --discord-channel, not both");
+  if (opts.slackChannel) return { platform: "slack", channel: opts.slackChannel };
+  if (opts.discordChannel) return { platform: "discord", channel: opts.discordChannel };
+  throw new UsageError("give exactly one of --slack-channel or --discord-channel");
+}
+
+function igUserId(id: string | undefined): string {
+  if (!id) throw new UsageError("--ig-user-id is required (the account's Instagram user id)");
+  if (!/^\d+$/.test(id)) throw new UsageError(`not an Instagram user id: ${id} (ids are digits)`);
+  return id;
+}
+
+const DASHBOARD_TOKEN_DAYS = 60;
+
+const accounts = program.command("accounts").description("the connected Instagram professional accounts");
+accounts
+  .command("add")
+  .description("connect an account (or update one): its access token and where its threads go")
+  .option("--ig-user-id <id>", "the account's Instagram user id (digits)")
+  .option("--username <name>", "the account's username")
+  .option("--token <token>", "its Instagram access token (stored encrypted)")
+  .option("--slack-channel <id>", "mirror into this Slack channel")
+  .option("--discord-channel <id>", "mirror into this Discord channel")
+  .option("--digest-channel <id>", "post the daily digest here")
+  .option("--token-expires <days>", `days until the token expires (default ${DASHBOARD_TOKEN_DAYS})`)
+  .action(
+    async (
+      opts: DestinationOptions & { igUserId?: string; username?: string; token?: string; tokenExpires?: string },
+    ) => {
+      const id = igUserId(opts.igUserId);
+      if (!opts.username) throw new UsageError("--username is required");
+      if (!opts.token) throw new UsageError("--token is required");
+      const chat = destination(opts);
+      const days = opts.tokenExpires === undefined ? DASHBOARD_TOKEN_DAYS : Number(opts.tokenExpires);
+      if (!Number.isFinite(days) || days <= 0)
+        throw new UsageError(`--token-expires: expected a positive number of days, got ${opts.tokenExpires}`);
+      const { username, token } = opts;
+      await withDatabase(async (db, config) => {
+        await addAccount(db, TokenCipher.fromConfig(config.tokenEncryptionKeys), {
+          igUserId: id,
+          username,
+          token,
+          tokenExpiresAt: new Date(Date.now() + days * 86_400_000),
+          chat,
+          digestChannel: opts.digestChannel,
+        });
+      });
+      process.stdout.write(`added ${username} (${id}) → ${chat.platform}:${chat.channel}\n`);
+    },
+  );
+accounts
+  .command("list")
+  .description("list accounts (never their tokens)")
+  .option("--json", "print JSON")
+  .action(async (opts: { json?: boolean }) => {
+    const all = await withDatabase((db) => listAccounts(db));
+    if (opts.json) {
+      process.stdout.write(`${JSON.stringify(all, null, 2)}\n`);
+      return;
+    }
+    if (all.length === 0) {
+      process.stdout.write("no accounts\n");
+      return;
+    }
+    const rows = [
+      ["id", "username", "status", "destination", "token expires", "last event"],
+      ...all.map((a) => [
+        a.id,
+        a.username ?? "",
+        a.status,
+        a.chat ? `${a.chat.platform}:${a.chat.channel}${a.digestChannel ? ` (digest ${a.digestChannel})` : ""}` : "none",
+        a.tokenExpiresAt && a.hasToken ? a.tokenExpiresAt.toISOString().slice(0, 10) : "none",
+        a.lastEventAt ? a.lastEventAt.toISOString() : "never",
+      ]),
+    ];
+    const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
+    for (const r of rows)
+      process.stdout.write(`${r.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ").trimEnd()}\n`);
+  });
+accounts
+  .command("remove")
+  .description("disconnect an account: delete its token, keep its history")
+  .argument("<id>", "the account's Instagram user id")
+  .action(async (id: string) => {
+    const found = await withDatabase((db) => removeAccount(db, igUserId(id)));
+    if (!found) throw new UsageError(`no account ${id} (see \`accounts list\`)`);
+    process.stdout.write(`removed ${id}\n`);
+  });
+accounts
+  .command("route")
+  .description("send an account's threads to another channel")
+  .argument("<id>", "the account's Instagram user id")
+  .option("--slack-channel <id>", "mirror into this Slack channel")
+  .option("--discord-channel <id>", "mirror into this Discord channel")
+  .option("--digest-channel <id>", "post the daily digest here")
+  .action(async (id: string, opts: DestinationOptions) => {
+    const account = igUserId(id);
+    const chat = destination(opts);
+    const found = await withDatabase((db) => routeAccount(db, account, chat, opts.digestChannel));
+    if (!found) throw new UsageError(`no account ${id} (see \`accounts list\`)`);
+    process.stdout.write(`routed ${id} → ${chat.platform}:${chat.channel}\n`);
+  });
+
+const keys = program.command("keys").description("the token encryption keys");
+keys
+  .command("rotate")
+  .description("re-encrypt every stored token under the newest key of TOKEN_ENCRYPTION_KEY")
+  .action(async () => {
+    await withDatabase(async (db, config) => {
+      const cipher = TokenCipher.fromConfig(config.tokenEncryptionKeys);
+      const count = await rotateKeys(db, cipher);
+      process.stdout.write(`re-encrypted ${count} token(s) under key ${cipher.currentKeyId}\n`);
+    });
+  });
+
 export async function main(argv: string[]): Promise<void> {
   try {
     await program.parseAsync(argv);
@@ -187,6 +331,10 @@ export async function main(argv: string[]): Promise<void> {
     if (err instanceof ConfigError) {
       process.stderr.write(`threadbridge: configuration error\n${err.message.replace(/^/gm, "  ")}\n`);
       process.exit(78);
+    }
+    if (err instanceof TokenCipherError) {
+      process.stderr.write(`threadbridge: ${err.message}\n`);
+      process.exit(1);
     }
     if (
       err instanceof DatabaseLockedError ||

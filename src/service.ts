@@ -29,7 +29,7 @@ export interface Service {
   readonly db: Database;
   readonly boss: PgBoss;
   readonly metrics: Metrics;
-  /** The HTTP server's base URL, when the web role runs. */
+  /** The HTTP server's base URL: the web role's, or a worker's METRICS_PORT. */
   readonly url: string | undefined;
   stop(): Promise<void>;
 }
@@ -86,31 +86,38 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
     }
 
     let url: string | undefined;
-    if (roles.web) {
-      const readiness = readinessCheck(db, boss, redis, metrics);
+    // The web role serves everything; a worker-only process serves health and metrics on
+    // METRICS_PORT when one is given, so its job metrics can be scraped too.
+    const port = roles.web ? config.port : config.metricsPort;
+    if (port !== undefined) {
       const app = createHttpApp({
         log,
         metrics,
-        readiness,
-        routers: [
-          webhookRouter({
-            ingest: new IngestBatcher((records) => storeInbound(db, boss, records)),
-            log,
-            metrics,
-            verifyToken: config.instagram.verifyToken,
-            appSecrets: config.instagram.appSecrets,
-            maxBody: config.webhookMaxBody,
-          }),
-        ],
+        readiness: readinessCheck(db, boss, redis, metrics),
+        routers: roles.web
+          ? [
+              webhookRouter({
+                ingest: new IngestBatcher((records) => storeInbound(db, boss, records)),
+                log,
+                metrics,
+                verifyToken: config.instagram.verifyToken,
+                appSecrets: config.instagram.appSecrets,
+                maxBody: config.webhookMaxBody,
+              }),
+            ]
+          : [],
       });
       const server = await new Promise<Server>((resolve, reject) => {
-        const s = app.listen(config.port, (err?: Error) => (err ? reject(err) : resolve(s)));
+        const s = app.listen(port, (err?: Error) => (err ? reject(err) : resolve(s)));
       });
       // Meta times out at 20 s; keep-alive connections from a load balancer stay open longer.
       server.keepAliveTimeout = 65_000;
       cleanups.push(() => closeServer(server));
       url = `http://localhost:${(server.address() as AddressInfo).port}`;
-      log.info({ url, publicUrl: config.publicUrl }, "http listening");
+      log.info(
+        { url, publicUrl: config.publicUrl },
+        roles.web ? "http listening" : "health and metrics listening",
+      );
     }
 
     return { db, boss, metrics, url, stop };

@@ -108,3 +108,18 @@ describe("embedded database ownership", () => {
     }
   });
 });
+
+describe("worker-only process", () => {
+  it("serves health and metrics on METRICS_PORT, and no webhook route", async () => {
+    const t = await testEnv("postgres", { METRICS_PORT: "0" });
+    const service = await startTestService(t, { web: false });
+    try {
+      expect((await fetch(`${service.url}/readyz`)).status).toBe(200);
+      expect(await (await fetch(`${service.url}/metrics`)).text()).toMatch(/threadbridge_queue_depth/);
+      expect((await fetch(`${service.url}/webhooks/instagram`, { method: "POST" })).status).toBe(404);
+    } finally {
+      await service.stop();
+      await t.cleanup();
+    }
+  });
+});

@@ -41,6 +41,9 @@ const positiveInt = (what: string) =>
 
 export const envSchema = z.object({
   PORT: optional(z.coerce.number().int().min(0).max(65535, { error: "expected a port number 0-65535" })),
+  METRICS_PORT: optional(
+    z.coerce.number().int().min(0).max(65535, { error: "expected a port number 0-65535" }),
+  ),
   PUBLIC_URL: optional(url("an http(s) URL such as https://bridge.example.com")),
   DATABASE_URL: optional(postgresUrl),
   DATA_DIR: optional(z.string()),
@@ -89,6 +92,8 @@ export type Env = z.infer<typeof envSchema>;
 
 export interface Config {
   port: number;
+  /** Health and metrics port of a worker-only process. */
+  metricsPort: number | undefined;
   publicUrl: string;
   database: { kind: "postgres"; url: string } | { kind: "embedded"; dataDir: string };
   dataDir: string;
@@ -159,6 +164,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   return {
     port,
+    metricsPort: e.METRICS_PORT,
     publicUrl: (e.PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/$/, ""),
     database: e.DATABASE_URL ? { kind: "postgres", url: e.DATABASE_URL } : { kind: "embedded", dataDir },
     dataDir,
