@@ -236,7 +236,12 @@ accounts
   .option("--token-expires <days>", `days until the token expires (default ${DASHBOARD_TOKEN_DAYS})`)
   .action(
     async (
-      opts: DestinationOptions & { igUserId?: string; username?: string; token?: string; tokenExpires?: string },
+      opts: DestinationOptions & {
+        igUserId?: string;
+        username?: string;
+        token?: string;
+        tokenExpires?: string;
+      },
     ) => {
       const id = igUserId(opts.igUserId);
       if (!opts.username) throw new UsageError("--username is required");
@@ -279,14 +284,21 @@ accounts
         a.id,
         a.username ?? "",
         a.status,
-        a.chat ? `${a.chat.platform}:${a.chat.channel}${a.digestChannel ? ` (digest ${a.digestChannel})` : ""}` : "none",
+        a.chat
+          ? `${a.chat.platform}:${a.chat.channel}${a.digestChannel ? ` (digest ${a.digestChannel})` : ""}`
+          : "none",
         a.tokenExpiresAt && a.hasToken ? a.tokenExpiresAt.toISOString().slice(0, 10) : "none",
         a.lastEventAt ? a.lastEventAt.toISOString() : "never",
       ]),
     ];
     const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
     for (const r of rows)
-      process.stdout.write(`${r.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ").trimEnd()}\n`);
+      process.stdout.write(
+        `${r
+          .map((c, i) => c.padEnd(widths[i] ?? 0))
+          .join("  ")
+          .trimEnd()}\n`,
+      );
   });
 accounts
   .command("remove")

@@ -1,0 +1,240 @@
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { defaultKeyId, TokenCipher } from "../src/instagram/token-cipher.ts";
+import { TEST_KEY, type TestEnv, testEnv } from "./helpers/service.ts";
+
+const run = promisify(execFile);
+const BIN = fileURLToPath(new URL("../bin/threadbridge.js", import.meta.url));
+
+async function cli(args: string[], env: Record<string, string>) {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], {
+      env: { ...process.env, ...env },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+const KEY_B = Buffer.alloc(32, 9).toString("base64");
+const TOKEN = "IGAAtestSECRETtoken0123456789abcdef";
+
+describe("TokenCipher", () => {
+  it("seals and opens a token; the ciphertext does not contain it", () => {
+    const cipher = TokenCipher.fromConfig(TEST_KEY);
+    const sealed = cipher.seal(TOKEN);
+    expect(sealed.keyId).toBe(defaultKeyId(Buffer.from(TEST_KEY, "base64")));
+    expect(sealed.keyId).toMatch(/^[0-9a-f]{8}$/);
+    expect(sealed.ciphertext).not.toContain(TOKEN);
+    expect(Buffer.from(sealed.ciphertext, "base64").length).toBe(12 + 16 + Buffer.byteLength(TOKEN));
+    expect(cipher.open(sealed.ciphertext, sealed.keyId)).toBe(TOKEN);
+    expect(cipher.needsRotation(sealed.keyId)).toBe(false);
+  });
+
+  it("refuses a tampered ciphertext without naming the token", () => {
+    const cipher = TokenCipher.fromConfig(TEST_KEY);
+    const { ciphertext, keyId } = cipher.seal(TOKEN);
+    const bytes = Buffer.from(ciphertext, "base64");
+    bytes[bytes.length - 1] = (bytes[bytes.length - 1] ?? 0) ^ 1;
+    expect(() => cipher.open(bytes.toString("base64"), keyId)).toThrow(/failed authentication/);
+    try {
+      cipher.open(bytes.toString("base64"), keyId);
+    } catch (err) {
+      expect((err as Error).message).not.toContain(TOKEN);
+    }
+  });
+
+  it("binds the key id: another id (even one mapping to the same key) is refused", () => {
+    const cipher = TokenCipher.fromConfig(`a:${TEST_KEY},b:${TEST_KEY}`);
+    const { ciphertext, keyId } = cipher.seal(TOKEN);
+    expect(keyId).toBe("a");
+    expect(() => cipher.open(ciphertext, "b")).toThrow(/failed authentication/);
+    expect(() => cipher.open(ciphertext, "zz")).toThrow(/key id zz/);
+  });
+
+  it("seals under the newest key and knows which ids need rotation", () => {
+    const oldCipher = TokenCipher.fromConfig(TEST_KEY);
+    const sealed = oldCipher.seal(TOKEN);
+    const cipher = TokenCipher.fromConfig(`kb:${KEY_B},${TEST_KEY}`);
+    expect(cipher.seal(TOKEN).keyId).toBe("kb");
+    expect(cipher.needsRotation(sealed.keyId)).toBe(true);
+    expect(cipher.needsRotation("kb")).toBe(false);
+    expect(cipher.open(sealed.ciphertext, sealed.keyId)).toBe(TOKEN);
+  });
+});
+
+describe("threadbridge accounts and keys against Postgres", () => {
+  let t: TestEnv;
+  let client: pg.Client;
+  const row = async (id: string) =>
+    (await client.query("SELECT * FROM instagram_accounts WHERE id = $1", [id])).rows[0] as Record<
+      string,
+      unknown
+    >;
+
+  beforeAll(async () => {
+    t = await testEnv("postgres");
+    client = new pg.Client({ connectionString: t.env.DATABASE_URL });
+    await client.connect();
+  });
+  afterAll(async () => {
+    await client?.end();
+    await t?.cleanup();
+  });
+
+  it("add, then list shows the account and never its token", async () => {
+    const add = await cli(
+      [
+        "accounts",
+        "add",
+        "--ig-user-id",
+        "17841400000001",
+        "--username",
+        "brand",
+        "--token",
+        TOKEN,
+        "--slack-channel",
+        "C123",
+      ],
+      t.env,
+    );
+    expect(add).toMatchObject({ code: 0, stdout: "added brand (17841400000001) → slack:C123\n" });
+    expect(add.stdout + add.stderr).not.toContain(TOKEN);
+
+    const list = await cli(["accounts", "list"], t.env);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(/17841400000001\s+brand\s+active\s+slack:C123\s+\d{4}-\d{2}-\d{2}\s+never/);
+    expect(list.stdout + list.stderr).not.toContain(TOKEN);
+    const json = await cli(["accounts", "list", "--json"], t.env);
+    expect(json.stdout + json.stderr).not.toContain(TOKEN);
+    const parsed = JSON.parse(json.stdout) as Array<Record<string, unknown>>;
+    expect(parsed[0]).toMatchObject({ id: "17841400000001", status: "active", hasToken: true });
+    expect(Object.keys(parsed[0] ?? {}).some((k) => /ciphertext/i.test(k))).toBe(false);
+
+    const r = await row("17841400000001");
+    expect(typeof r.token_ciphertext).toBe("string");
+    expect(r.token_ciphertext).not.toContain(TOKEN);
+    expect(
+      TokenCipher.fromConfig(TEST_KEY).open(r.token_ciphertext as string, r.token_key_id as string),
+    ).toBe(TOKEN);
+    const days = ((r.token_expires_at as Date).getTime() - Date.now()) / 86_400_000;
+    expect(days).toBeGreaterThan(59.9);
+    expect(days).toBeLessThan(60.1);
+  });
+
+  it("add twice updates the account; an account seen in a webhook becomes active", async () => {
+    await client.query("INSERT INTO instagram_accounts (id) VALUES ('17841400000002')");
+    expect((await row("17841400000002")).status).toBe("unconfigured");
+    const base = ["accounts", "add", "--ig-user-id", "17841400000002", "--token", TOKEN];
+    expect((await cli([...base, "--username", "old", "--slack-channel", "C1"], t.env)).code).toBe(0);
+    const again = await cli(
+      [
+        ...base,
+        "--username",
+        "new",
+        "--discord-channel",
+        "999",
+        "--digest-channel",
+        "888",
+        "--token-expires",
+        "10",
+      ],
+      t.env,
+    );
+    expect(again).toMatchObject({ code: 0, stdout: "added new (17841400000002) → discord:999\n" });
+    const r = await row("17841400000002");
+    expect(r).toMatchObject({
+      username: "new",
+      status: "active",
+      chat_platform: "discord",
+      chat_channel: "999",
+      digest_channel: "888",
+    });
+    const days = ((r.token_expires_at as Date).getTime() - Date.now()) / 86_400_000;
+    expect(Math.round(days)).toBe(10);
+    expect((await client.query("SELECT count(*)::int AS n FROM instagram_accounts")).rows[0].n).toBe(2);
+  });
+
+  it("route changes the destination", async () => {
+    const r = await cli(["accounts", "route", "17841400000002", "--slack-channel", "C777"], t.env);
+    expect(r).toMatchObject({ code: 0, stdout: "routed 17841400000002 → slack:C777\n" });
+    expect(await row("17841400000002")).toMatchObject({
+      chat_platform: "slack",
+      chat_channel: "C777",
+      digest_channel: "888",
+    });
+    const unknown = await cli(["accounts", "route", "404", "--slack-channel", "C1"], t.env);
+    expect(unknown.code).toBe(64);
+    expect(unknown.stderr).toMatch(/no account 404/);
+  });
+
+  it("keys rotate re-seals every token under the newest key", async () => {
+    const rotatedEnv = { ...t.env, TOKEN_ENCRYPTION_KEY: `${KEY_B},${TEST_KEY}` };
+    const before = await row("17841400000001");
+    const r = await cli(["keys", "rotate"], rotatedEnv);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^re-encrypted 2 token\(s\)/);
+    const after = await row("17841400000001");
+    const newId = defaultKeyId(Buffer.from(KEY_B, "base64"));
+    expect(after.token_key_id).toBe(newId);
+    expect(after.token_key_id).not.toBe(before.token_key_id);
+    expect(TokenCipher.fromConfig(`${KEY_B},${TEST_KEY}`).open(after.token_ciphertext as string, newId)).toBe(
+      TOKEN,
+    );
+    // Once rotated, the old key can be dropped.
+    expect(TokenCipher.fromConfig(KEY_B).open(after.token_ciphertext as string, newId)).toBe(TOKEN);
+    expect((await cli(["keys", "rotate"], rotatedEnv)).stdout).toMatch(/^re-encrypted 0 token\(s\)/);
+    // A config without the key a token was sealed under says which key id is missing.
+    const missing = await cli(["keys", "rotate"], { ...t.env, TOKEN_ENCRYPTION_KEY: TEST_KEY });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(new RegExp(`key id ${newId}`));
+    expect(missing.stderr).not.toContain(TOKEN);
+  });
+
+  it("remove clears the token and keeps the row", async () => {
+    const r = await cli(["accounts", "remove", "17841400000001"], t.env);
+    expect(r).toMatchObject({ code: 0, stdout: "removed 17841400000001\n" });
+    expect(await row("17841400000001")).toMatchObject({
+      status: "removed",
+      token_ciphertext: null,
+      token_key_id: null,
+      username: "brand",
+    });
+    expect((await cli(["accounts", "list"], t.env)).stdout).toMatch(
+      /17841400000001\s+brand\s+removed\s+slack:C123\s+none/,
+    );
+  });
+
+  it("bad arguments exit 64 with a clear message", async () => {
+    const base = ["accounts", "add", "--ig-user-id", "1784", "--username", "x", "--token", TOKEN];
+    const both = await cli([...base, "--slack-channel", "C1", "--discord-channel", "2"], t.env);
+    expect(both.code).toBe(64);
+    expect(both.stderr).toMatch(/exactly one of --slack-channel or --discord-channel, not both/);
+    const none = await cli(base, t.env);
+    expect(none.code).toBe(64);
+    expect(none.stderr).toMatch(/exactly one of --slack-channel or --discord-channel/);
+    const nonDigit = await cli(
+      [
+        "accounts",
+        "add",
+        "--ig-user-id",
+        "brand",
+        "--username",
+        "x",
+        "--token",
+        TOKEN,
+        "--slack-channel",
+        "C1",
+      ],
+      t.env,
+    );
+    expect(nonDigit.code).toBe(64);
+    expect(nonDigit.stderr).toMatch(/not an Instagram user id: brand/);
+    for (const r of [both, none, nonDigit]) expect(r.stdout + r.stderr).not.toContain(TOKEN);
+  });
+});
