@@ -1,0 +1,304 @@
+// A small typed client for the Instagram Graph API calls threadbridge makes (reference 2, 3, 4.1,
+// 5.5). API failures come back as values, never thrown. The access token travels only in the
+// Authorization header and is scrubbed from anything returned.
+
+import { classifyGraphError, classifyNetworkError, type GraphError, isNeverSent } from "./graph-errors.ts";
+import { parseUsage, type Usage } from "./usage.ts";
+
+export type Result<T> =
+  | { ok: true; value: T; usage?: Usage }
+  | { ok: false; error: GraphError; usage?: Usage };
+
+export interface GraphClientOptions {
+  /** e.g. https://graph.instagram.com */
+  baseUrl: string;
+  /** e.g. v25.0 */
+  apiVersion: string;
+  /** Per-attempt timeout; default 15 s. */
+  timeoutMs?: number;
+  /** Retries after the first attempt, for retryable errors only; default 3. */
+  maxRetries?: number;
+  fetch?: typeof fetch;
+  /** Backoff base; default 500 ms. */
+  retryBaseMs?: number;
+  /** Backoff cap, and the longest Meta-requested wait the client sleeps through itself; default 30 s. */
+  retryCapMs?: number;
+}
+
+export type SendRecipient = { id: string } | { comment_id: string };
+
+export type QuickReply =
+  | { content_type: "text"; title: string; payload: string }
+  | { content_type: "user_phone_number" | "user_email"; title?: string; payload?: string };
+
+export type AttachmentType = "image" | "audio" | "video" | "file";
+
+export type SendMessageContent =
+  | { text: string; quick_replies?: QuickReply[] }
+  | { attachment: { type: AttachmentType; payload: { url: string } }; quick_replies?: QuickReply[] };
+
+/** The Send API body as Meta expects it (reference 2.2, 2.3, 2.6, 2.7). */
+export type SendBody = { recipient: SendRecipient; message: SendMessageContent } & (
+  | { messaging_type?: "RESPONSE" | "UPDATE"; tag?: never }
+  | { messaging_type: "MESSAGE_TAG"; tag: "HUMAN_AGENT" }
+);
+
+export interface SendResult {
+  recipientId: string;
+  messageId: string;
+}
+
+export interface UserProfile {
+  name?: string;
+  username?: string;
+  profilePic?: string;
+  followerCount?: number;
+  isUserFollowBusiness?: boolean;
+  isBusinessFollowUser?: boolean;
+  isVerifiedUser?: boolean;
+}
+
+export interface Me {
+  /** The IG_ID webhooks use. */
+  userId: string;
+  username: string;
+  /** The app-scoped id. */
+  id?: string;
+  name?: string;
+  accountType?: string;
+  profilePictureUrl?: string;
+}
+
+const PROFILE_FIELDS =
+  "name,username,profile_pic,follower_count,is_user_follow_business,is_business_follow_user,is_verified_user";
+const ME_FIELDS = "user_id,username,name,account_type,profile_picture_url";
+
+type Json = Record<string, unknown>;
+type Parser<T> = (json: Json) => T | undefined;
+
+interface Call<T> {
+  method: "GET" | "POST" | "DELETE";
+  path: string[];
+  query?: Record<string, string>;
+  body?: unknown;
+  /** False for requests whose repetition is visible to a customer (sends, public replies). */
+  idempotent: boolean;
+  parse: Parser<T>;
+}
+
+function isRecord(v: unknown): v is Json {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
+const idStr = (v: unknown): string | undefined =>
+  typeof v === "string" && v !== "" ? v : typeof v === "number" ? String(v) : undefined;
+const numOf = (v: unknown): number | undefined => (typeof v === "number" ? v : undefined);
+const boolOf = (v: unknown): boolean | undefined => (typeof v === "boolean" ? v : undefined);
+
+/** Drops undefined properties so results stay tidy for equality checks and logs. */
+function compact<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+const parseSuccess: Parser<{ success: true }> = (j) => (j.success === true ? { success: true } : undefined);
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export class GraphClient {
+  readonly #baseUrl: string;
+  readonly #apiVersion: string;
+  readonly #timeoutMs: number;
+  readonly #maxRetries: number;
+  readonly #fetch: typeof fetch;
+  readonly #baseMs: number;
+  readonly #capMs: number;
+
+  constructor(options: GraphClientOptions) {
+    this.#baseUrl = options.baseUrl.replace(/\/+$/, "");
+    this.#apiVersion = options.apiVersion;
+    this.#timeoutMs = options.timeoutMs ?? 15_000;
+    this.#maxRetries = options.maxRetries ?? 3;
+    this.#fetch = options.fetch ?? globalThis.fetch;
+    this.#baseMs = options.retryBaseMs ?? 500;
+    this.#capMs = options.retryCapMs ?? 30_000;
+  }
+
+  /** Send API (reference 2): a DM, or a private reply when `recipient` is `{comment_id}`. Never retried blind. */
+  sendMessage(token: string, igUserId: string, body: SendBody): Promise<Result<SendResult>> {
+    const fallback = "id" in body.recipient ? body.recipient.id : undefined;
+    return this.#call(token, {
+      method: "POST",
+      path: [igUserId, "messages"],
+      body,
+      idempotent: false,
+      parse: (j) => {
+        const messageId = str(j.message_id);
+        const recipientId = idStr(j.recipient_id) ?? fallback;
+        return messageId && recipientId ? { recipientId, messageId } : undefined;
+      },
+    });
+  }
+
+  /** Public reply under a comment (reference 3). */
+  replyToComment(token: string, commentId: string, message: string): Promise<Result<{ id: string }>> {
+    return this.#call(token, {
+      method: "POST",
+      path: [commentId, "replies"],
+      body: { message },
+      idempotent: false,
+      parse: (j) => {
+        const id = idStr(j.id);
+        return id ? { id } : undefined;
+      },
+    });
+  }
+
+  hideComment(token: string, commentId: string, hide: boolean): Promise<Result<{ success: true }>> {
+    return this.#call(token, {
+      method: "POST",
+      path: [commentId],
+      query: { hide: String(hide) },
+      idempotent: true,
+      parse: parseSuccess,
+    });
+  }
+
+  deleteComment(token: string, commentId: string): Promise<Result<{ success: true }>> {
+    return this.#call(token, { method: "DELETE", path: [commentId], idempotent: true, parse: parseSuccess });
+  }
+
+  setCommentsEnabled(token: string, mediaId: string, enabled: boolean): Promise<Result<{ success: true }>> {
+    return this.#call(token, {
+      method: "POST",
+      path: [mediaId],
+      query: { comment_enabled: String(enabled) },
+      idempotent: true,
+      parse: parseSuccess,
+    });
+  }
+
+  /** Profile of an IGSID (reference 4.1); null fields come back absent. */
+  getUserProfile(token: string, igsid: string): Promise<Result<UserProfile>> {
+    return this.#call(token, {
+      method: "GET",
+      path: [igsid],
+      query: { fields: PROFILE_FIELDS },
+      idempotent: true,
+      parse: (j) =>
+        compact({
+          name: str(j.name),
+          username: str(j.username),
+          profilePic: str(j.profile_pic),
+          followerCount: numOf(j.follower_count),
+          isUserFollowBusiness: boolOf(j.is_user_follow_business),
+          isBusinessFollowUser: boolOf(j.is_business_follow_user),
+          isVerifiedUser: boolOf(j.is_verified_user),
+        }),
+    });
+  }
+
+  /** The token's own account (reference 5.5); flat or `data`-wrapped answers are both accepted. */
+  getMe(token: string): Promise<Result<Me>> {
+    return this.#call(token, {
+      method: "GET",
+      path: ["me"],
+      query: { fields: ME_FIELDS },
+      idempotent: true,
+      parse: (raw) => {
+        const data = Array.isArray(raw.data) ? raw.data[0] : raw.data;
+        const j = isRecord(data) ? data : raw;
+        const userId = idStr(j.user_id);
+        const username = str(j.username);
+        if (!userId || !username) return undefined;
+        return compact({
+          userId,
+          username,
+          id: idStr(j.id),
+          name: str(j.name),
+          accountType: str(j.account_type),
+          profilePictureUrl: str(j.profile_picture_url),
+        });
+      },
+    });
+  }
+
+  async #call<T>(token: string, call: Call<T>): Promise<Result<T>> {
+    const url = new URL(
+      `${this.#baseUrl}/${[this.#apiVersion, ...call.path].map(encodeURIComponent).join("/")}`,
+    );
+    for (const [k, v] of Object.entries(call.query ?? {})) url.searchParams.set(k, v);
+    const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: "application/json" };
+    if (call.body !== undefined) headers["content-type"] = "application/json";
+    const init: RequestInit = { method: call.method, headers };
+    if (call.body !== undefined) init.body = JSON.stringify(call.body);
+
+    let result: Result<T>;
+    for (let attempt = 0; ; attempt++) {
+      result = await this.#attempt(url, init, call);
+      if (result.ok || result.error.kind !== "retryable" || attempt >= this.#maxRetries) break;
+      if (result.error.maybeDelivered) break;
+      const backoff = Math.random() * Math.min(this.#capMs, this.#baseMs * 2 ** attempt);
+      const wait = Math.max(result.error.retryAfterMs ?? 0, backoff);
+      // Meta asks for a long pause: calling again would extend the block, so hand it to the caller.
+      if (wait > this.#capMs) break;
+      await sleep(wait);
+    }
+    return scrub(result, token);
+  }
+
+  async #attempt<T>(url: URL, init: RequestInit, call: Call<T>): Promise<Result<T>> {
+    let response: Response;
+    let text: string;
+    let sent = false;
+    try {
+      response = await this.#fetch(url, { ...init, signal: AbortSignal.timeout(this.#timeoutMs) });
+      sent = true;
+      text = await response.text();
+    } catch (err) {
+      const error = classifyNetworkError(err);
+      if (!call.idempotent && (sent || !isNeverSent(err)) && error.kind === "retryable") {
+        error.maybeDelivered = true;
+      }
+      return { ok: false, error };
+    }
+    const usage = parseUsage(response.headers);
+    let json: unknown;
+    try {
+      json = text === "" ? undefined : JSON.parse(text);
+    } catch {
+      json = text;
+    }
+    if (!response.ok) {
+      return withUsage(
+        { ok: false, error: classifyGraphError(response.status, json, response.headers) },
+        usage,
+      );
+    }
+    const value = isRecord(json) ? call.parse(json) : undefined;
+    if (value !== undefined) return withUsage({ ok: true, value }, usage);
+    return withUsage({ ok: false, error: unexpected(response.status, text) }, usage);
+  }
+}
+
+function withUsage<T>(result: Result<T>, usage: Usage | undefined): Result<T> {
+  return usage ? { ...result, usage } : result;
+}
+
+function unexpected(status: number, text: string): GraphError {
+  return {
+    kind: "bad_request",
+    code: undefined,
+    subcode: undefined,
+    message: `unexpected response: ${text.slice(0, 250)}`,
+    fbtraceId: undefined,
+    status,
+    reason: "Instagram gave an answer threadbridge did not understand",
+  };
+}
+
+/** Removes the token from anything Meta or the network stack might have echoed back. */
+function scrub<T>(result: Result<T>, token: string): Result<T> {
+  if (result.ok || token === "") return result;
+  const message = result.error.message.split(token).join("[redacted]");
+  return message === result.error.message ? result : { ...result, error: { ...result.error, message } };
+}
