@@ -1,0 +1,59 @@
+// Outbound Instagram API classes and their default per-account limits.
+// Source: seed 002 "Messaging Rate Limits" and docs/reference section 8. Each limit is per
+// Instagram professional account (the limiter keys every class by account id).
+
+export type ApiClass =
+  | "send_text" // Send API: text, links, reactions, stickers — 100 calls/s
+  | "send_media" // Send API: audio or video — 10 calls/s
+  | "private_reply" // Private replies to comments on posts and reels — 750 calls/hour
+  | "private_reply_live" // Private replies to Instagram Live comments — 100 calls/s
+  | "conversations" // Conversations API — 2 calls/s
+  | "platform"; // everything else (comments, media, profile): a conservative default
+
+export interface ClassLimit {
+  /** Calls allowed in any window of `durationSeconds`. Positive integer. */
+  points: number;
+  /** Window length in whole seconds (≥ 1: the Redis store works in whole seconds). */
+  durationSeconds: number;
+}
+
+export const API_CLASSES: readonly ApiClass[] = [
+  "send_text",
+  "send_media",
+  "private_reply",
+  "private_reply_live",
+  "conversations",
+  "platform",
+];
+
+export const DEFAULT_LIMITS: Readonly<Record<ApiClass, ClassLimit>> = Object.freeze({
+  send_text: { points: 100, durationSeconds: 1 },
+  send_media: { points: 10, durationSeconds: 1 },
+  private_reply: { points: 750, durationSeconds: 3600 },
+  private_reply_live: { points: 100, durationSeconds: 1 },
+  conversations: { points: 2, durationSeconds: 1 },
+  // The real platform budget is 4800 × impressions per rolling 24 h and is only known from the
+  // usage headers (see OutboundLimiter.observeUsage); 200/hour is a safe floor. Override it.
+  platform: { points: 200, durationSeconds: 3600 },
+});
+
+/**
+ * DEFAULT_LIMITS with some classes replaced. Throws on a limit that is not a positive integer
+ * count over a positive whole number of seconds (a programming/configuration error).
+ */
+export function limitsFromOverrides(
+  partial: Partial<Record<ApiClass, ClassLimit>> = {},
+): Record<ApiClass, ClassLimit> {
+  const out = {} as Record<ApiClass, ClassLimit>;
+  for (const cls of API_CLASSES) {
+    const limit = partial[cls] ?? DEFAULT_LIMITS[cls];
+    if (!Number.isInteger(limit.points) || limit.points < 1) {
+      throw new Error(`rate limit for ${cls}: points must be a positive integer`);
+    }
+    if (!Number.isInteger(limit.durationSeconds) || limit.durationSeconds < 1) {
+      throw new Error(`rate limit for ${cls}: durationSeconds must be a positive integer`);
+    }
+    out[cls] = { points: limit.points, durationSeconds: limit.durationSeconds };
+  }
+  return out;
+}

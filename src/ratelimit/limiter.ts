@@ -1,0 +1,297 @@
+// Per-account outbound rate limiting for the Instagram API, shared by every process through Redis.
+//
+// GUARANTEE (the test in test/ratelimit/limiter.test.ts measures it):
+//   For each (account, class) with limit L calls per D seconds, no window of D + guardMs
+//   (guardMs defaults to 25 ms) ever contains more than L granted calls — a true sliding window,
+//   not fixed windows (fixed windows let 2·L through around a window edge).
+//   - With Redis, this holds across all processes sharing the Redis, on the Redis clock:
+//     RateLimiterRedis runs a custom script (`customIncrTtlLuaScript`) that keeps a sliding log
+//     (a sorted set of grant times, from Redis TIME) and grants only while fewer than L entries
+//     are younger than D + guardMs. Bursts up to L are allowed; the (L+1)-th call waits until
+//     the oldest entry is D + guardMs + 1 ms old.
+//   - Without Redis (and in the insurance limiter), RateLimiterMemory paces calls: 1 point per
+//     (D + guardMs) / L, so any L + 1 grants span at least D + guardMs. No bursts, same rate.
+//   The guard absorbs the latency between the grant and the moment the call is actually made /
+//   observed (network and event-loop jitter), so an observer timestamping calls on its own clock
+//   sees ≤ L in any window of D as long as its jitter stays below guardMs. It costs ~2.5 % of
+//   throughput on 1-second classes and nothing measurable on hourly ones.
+//
+// REDIS FAILURE: every RateLimiterRedis has `rejectIfRedisNotReady` and an insuranceLimiter: the
+// in-memory pacer above with the same limit. While Redis is unreachable each process keeps
+// sending within L per D on its own, so N processes can send up to N × L per D together.
+// That excess is bounded by the number of processes that send (run few workers, or lower the
+// limits by 1/N via `limits` if that matters) and by the outage itself: `degraded()` turns
+// /readyz red, and Instagram answers over-limit calls with codes 4/17/32/613, which callers
+// back off on. When Redis returns, the sliding log did not see the calls made meanwhile, so for
+// at most one window the combined rate can again exceed L.
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Redis } from "ioredis";
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
+import type { Logger } from "../log/logger.ts";
+import { type ApiClass, type ClassLimit, limitsFromOverrides } from "./classes.ts";
+
+export type Reservation = { ok: true } | { ok: false; retryAfterMs: number };
+
+export interface OutboundLimiterOptions {
+  /** Shared Redis. Its `rlflxIncr` command is redefined with the sliding-log script, so do not
+   * share this client with other RateLimiterRedis instances that use the default script. */
+  redis?: Redis;
+  /** Prefix of every Redis key; default "threadbridge:rl". Limiter keys are
+   * `<prefix>:<class>:<account>`, pauses `<prefix>:pause:<account>`. */
+  keyPrefix?: string;
+  limits?: Partial<Record<ApiClass, ClassLimit>>;
+  /** Extra window length absorbing call/observation jitter; default 25 ms. */
+  guardMs?: number;
+  log?: Pick<Logger, "warn" | "info">;
+}
+
+// KEYS[1] = sorted set of grant times. ARGV (fixed by RateLimiterRedis): [1] points to consume,
+// [2] whole seconds (unused), [3] limit, [4] window in seconds (may be fractional: D + guard).
+// Returns {consumed, msBeforeNext}; consumed > limit means rejected (the library's contract).
+const SLIDING_LOG_LUA = `
+local key = KEYS[1]
+local cost = tonumber(ARGV[1])
+local limit = tonumber(ARGV[3])
+local windowMs = math.ceil(tonumber(ARGV[4]) * 1000)
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. (now - windowMs))
+local count = redis.call('ZCARD', key)
+if count + cost <= limit then
+  for i = 1, cost do
+    redis.call('ZADD', key, now, now .. ':' .. (count + i))
+  end
+  redis.call('PEXPIRE', key, windowMs + 1)
+  return {count + cost, windowMs}
+end
+local idx = count + cost - limit - 1
+local oldest = redis.call('ZRANGE', key, idx, idx, 'WITHSCORES')
+local wait = tonumber(oldest[2]) + windowMs + 1 - now
+if wait < 1 then wait = 1 end
+return {limit + cost, wait}
+`;
+
+// A pause is only ever extended by another pause, never shortened.
+const PAUSE_LUA = `
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
+end
+return 1
+`;
+
+/** How long degraded() stays true after a Redis error or an insurance use. */
+const DEGRADED_HOLD_MS = 5_000;
+/** waitTurn re-checks at least this often (usage factor or pauses may change meanwhile). */
+const MAX_SLEEP_MS = 1_000;
+
+/** RateLimiterMemory that reports when it is consumed (as the insurance of a Redis limiter). */
+class Pacer extends RateLimiterMemory {
+  onConsume: (() => void) | undefined;
+  override consume(
+    key: string | number,
+    pointsToConsume?: number,
+    options?: Record<string, unknown>,
+  ): Promise<RateLimiterRes> {
+    this.onConsume?.();
+    return super.consume(key, pointsToConsume, options);
+  }
+}
+
+type Factor = 1 | 2 | 4;
+
+export class OutboundLimiter {
+  readonly limits: Readonly<Record<ApiClass, ClassLimit>>;
+  private readonly redis: Redis | undefined;
+  private readonly prefix: string;
+  private readonly guardMs: number;
+  private readonly log: Pick<Logger, "warn" | "info"> | undefined;
+  private readonly pacers = new Map<ApiClass, Pacer>();
+  private readonly stores = new Map<string, RateLimiterRedis | Pacer>();
+  private readonly localPause = new Map<string, number>();
+  private readonly factors = new Map<string, Factor>();
+  private readonly queues = new Map<string, Promise<void>>();
+  private lastTroubleAt = 0;
+  private readonly onRedisError: (err: Error) => void;
+
+  constructor(opts: OutboundLimiterOptions = {}) {
+    this.limits = limitsFromOverrides(opts.limits);
+    this.redis = opts.redis;
+    this.prefix = opts.keyPrefix ?? "threadbridge:rl";
+    this.guardMs = opts.guardMs ?? 25;
+    if (!Number.isFinite(this.guardMs) || this.guardMs < 0) throw new Error("guardMs must be ≥ 0");
+    this.log = opts.log;
+    this.onRedisError = (err) => this.trouble(err);
+    this.redis?.on("error", this.onRedisError);
+  }
+
+  /** Consume one call for `account` in `cls` if the limit allows it now; otherwise say how long
+   * until it may. Never grants over the limit; throws only on programming errors. */
+  async reserve(account: string, cls: ApiClass): Promise<Reservation> {
+    if (!(cls in this.limits)) throw new Error(`unknown API class: ${String(cls)}`);
+    if (typeof account !== "string" || account === "") throw new Error("account id required");
+    const paused = await this.pauseRemainingMs(account);
+    if (paused > 0) return { ok: false, retryAfterMs: paused };
+    const factor = cls === "platform" ? (this.factors.get(account) ?? 1) : 1;
+    try {
+      await this.store(cls, factor).consume(account, 1);
+    } catch (err) {
+      if (err instanceof RateLimiterRes) {
+        return { ok: false, retryAfterMs: Math.max(1, Math.ceil(err.msBeforeNext)) };
+      }
+      throw err;
+    }
+    // A slowed platform call also holds the in-memory pacer for `factor` slots, so memory mode
+    // (and insurance) slow down the same way; harmless while Redis serves.
+    if (factor > 1) await this.pacer(cls).block(account, factor * this.pacerSeconds(cls));
+    return { ok: true };
+  }
+
+  /** Wait until a call is granted. Calls of one process for one (account, class) line up, so
+   * only one of them polls at a time. Rejects with the signal's reason when aborted. */
+  waitTurn(account: string, cls: ApiClass, signal?: AbortSignal): Promise<void> {
+    const qk = `${cls}\u0000${account}`;
+    const prev = this.queues.get(qk) ?? Promise.resolve();
+    const mine = prev.then(() => this.acquire(account, cls, signal));
+    const tail = mine.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.queues.set(qk, tail);
+    void tail.then(() => {
+      if (this.queues.get(qk) === tail) this.queues.delete(qk);
+    });
+    if (!signal) return mine;
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => reject(signal.reason);
+      if (signal.aborted) return onAbort();
+      signal.addEventListener("abort", onAbort, { once: true });
+      mine.then(
+        () => {
+          signal.removeEventListener("abort", onAbort);
+          resolve();
+        },
+        (err: unknown) => {
+          signal.removeEventListener("abort", onAbort);
+          reject(err);
+        },
+      );
+    });
+  }
+
+  /** True while Redis is configured but not serving (not ready, or an error / insurance use in
+   * the last 5 s): calls are then limited per process only. For /readyz. */
+  degraded(): boolean {
+    if (!this.redis) return false;
+    return this.redis.status !== "ready" || Date.now() - this.lastTroubleAt < DEGRADED_HOLD_MS;
+  }
+
+  /** Refuse every class for `account` until `untilMs` (epoch ms), e.g. from
+   * `estimated_time_to_regain_access`. Shared through Redis (PX expiry) and kept locally. */
+  async pauseUntil(account: string, untilMs: number): Promise<void> {
+    const ms = Math.ceil(untilMs - Date.now());
+    if (ms <= 0) return;
+    this.localPause.set(account, Math.max(this.localPause.get(account) ?? 0, untilMs));
+    if (this.redis?.status !== "ready") return;
+    try {
+      await this.redis.eval(PAUSE_LUA, 1, this.pauseKey(account), String(ms));
+    } catch (err) {
+      this.trouble(err);
+    }
+  }
+
+  /**
+   * Feed the highest usage percentage from the platform usage headers (X-App-Usage /
+   * X-Business-Use-Case-Usage) for `account`. Only the `platform` class slows down, per process:
+   *   ≤ 75 % → normal; > 75 % → each call costs 2 slots (half the rate); > 90 % → 4 slots.
+   * With Redis a call at factor f is granted only while the sliding log holds fewer than L/f
+   * entries; in memory the pacer is held for f slots after each call.
+   */
+  observeUsage(account: string, maxPercent: number): void {
+    const factor: Factor = maxPercent > 90 ? 4 : maxPercent > 75 ? 2 : 1;
+    if (factor === 1) this.factors.delete(account);
+    else this.factors.set(account, factor);
+  }
+
+  /** Stop listening to the Redis client (the client itself belongs to the caller). */
+  dispose(): void {
+    this.redis?.off("error", this.onRedisError);
+  }
+
+  private async acquire(account: string, cls: ApiClass, signal?: AbortSignal): Promise<void> {
+    for (;;) {
+      signal?.throwIfAborted();
+      const r = await this.reserve(account, cls);
+      if (r.ok) return;
+      await sleep(Math.min(r.retryAfterMs, MAX_SLEEP_MS), undefined, signal ? { signal } : {});
+    }
+  }
+
+  private async pauseRemainingMs(account: string): Promise<number> {
+    const now = Date.now();
+    const localUntil = this.localPause.get(account);
+    let remaining = 0;
+    if (localUntil !== undefined) {
+      if (localUntil <= now) this.localPause.delete(account);
+      else remaining = localUntil - now;
+    }
+    if (this.redis?.status === "ready") {
+      try {
+        remaining = Math.max(remaining, await this.redis.pttl(this.pauseKey(account)));
+      } catch (err) {
+        this.trouble(err);
+      }
+    }
+    return remaining;
+  }
+
+  /** Seconds per call of the in-memory pacer: (D + guard) / L. */
+  private pacerSeconds(cls: ApiClass): number {
+    const { points, durationSeconds } = this.limits[cls];
+    return (durationSeconds * 1000 + this.guardMs) / points / 1000;
+  }
+
+  private pacer(cls: ApiClass): Pacer {
+    let p = this.pacers.get(cls);
+    if (!p) {
+      p = new Pacer({ points: 1, duration: this.pacerSeconds(cls), keyPrefix: `${this.prefix}:${cls}` });
+      if (this.redis) p.onConsume = () => this.trouble(undefined);
+      this.pacers.set(cls, p);
+    }
+    return p;
+  }
+
+  private store(cls: ApiClass, factor: Factor): RateLimiterRedis | Pacer {
+    if (!this.redis) return this.pacer(cls);
+    const sk = `${cls}:${factor}`;
+    let s = this.stores.get(sk);
+    if (!s) {
+      const { points, durationSeconds } = this.limits[cls];
+      s = new RateLimiterRedis({
+        storeClient: this.redis,
+        keyPrefix: `${this.prefix}:${cls}`,
+        points: Math.max(1, Math.floor(points / factor)),
+        duration: durationSeconds + this.guardMs / 1000,
+        customIncrTtlLuaScript: SLIDING_LOG_LUA,
+        rejectIfRedisNotReady: true,
+        insuranceLimiter: this.pacer(cls),
+      });
+      this.stores.set(sk, s);
+    }
+    return s;
+  }
+
+  private pauseKey(account: string): string {
+    return `${this.prefix}:pause:${account}`;
+  }
+
+  private trouble(err: unknown): void {
+    const wasDegraded = this.degraded();
+    this.lastTroubleAt = Date.now();
+    if (!wasDegraded) {
+      this.log?.warn(
+        { err: err instanceof Error ? err.message : undefined },
+        "rate limiter: Redis unavailable, limiting per process (insurance limiter)",
+      );
+    }
+  }
+}

@@ -1,0 +1,199 @@
+import { randomUUID } from "node:crypto";
+import { Redis } from "ioredis";
+import { afterAll, describe, expect, it } from "vitest";
+import { OutboundLimiter } from "../../src/ratelimit/limiter.ts";
+
+const REDIS_URL = "redis://127.0.0.1:6379";
+const prefix = `test:rl:${randomUUID()}`;
+const clients: Redis[] = [];
+const limiters: OutboundLimiter[] = [];
+
+function rawClient(url: string): Redis {
+  const c = new Redis(url, { maxRetriesPerRequest: 1 });
+  c.on("error", () => {});
+  clients.push(c);
+  return c;
+}
+
+/** A client to the test Redis, connected. */
+async function client(): Promise<Redis> {
+  const c = rawClient(REDIS_URL);
+  if (c.status !== "ready") await new Promise((resolve) => c.once("ready", resolve));
+  return c;
+}
+
+function limiter(opts: ConstructorParameters<typeof OutboundLimiter>[0]): OutboundLimiter {
+  // The client timestamps a grant after the call returns; on a loaded CI machine that can lag the
+  // grant by more than the default 25 ms guard, so the tests give the limiter a wider one.
+  const l = new OutboundLimiter({ keyPrefix: prefix, guardMs: 150, ...opts });
+  limiters.push(l);
+  return l;
+}
+
+/** Largest number of timestamps in any half-open window [t, t + windowMs). */
+function maxInWindow(times: number[], windowMs: number): number {
+  const t = [...times].sort((a, b) => a - b);
+  let max = 0;
+  let j = 0;
+  for (let i = 0; i < t.length; i++) {
+    while ((t[i] ?? 0) - (t[j] ?? 0) >= windowMs) j++;
+    max = Math.max(max, i - j + 1);
+  }
+  return max;
+}
+
+afterAll(async () => {
+  for (const l of limiters) l.dispose();
+  const c = new Redis(REDIS_URL);
+  const keys = await c.keys(`${prefix}:*`);
+  if (keys.length > 0) await c.del(...keys);
+  await c.quit();
+  for (const x of clients) x.disconnect();
+});
+
+describe("OutboundLimiter with Redis", () => {
+  it("three processes never exceed 50 calls in any sliding second", async () => {
+    const limits = { send_text: { points: 50, durationSeconds: 1 } };
+    const ls = await Promise.all([0, 1, 2].map(async () => limiter({ redis: await client(), limits })));
+    const granted: number[] = [];
+    const start = performance.now();
+    await Promise.all(
+      Array.from({ length: 300 }, (_, i) =>
+        (ls[i % 3] as OutboundLimiter).waitTurn("acct-1", "send_text").then(() => {
+          granted.push(performance.now());
+        }),
+      ),
+    );
+    const elapsed = performance.now() - start;
+    expect(granted).toHaveLength(300);
+    const max = maxInWindow(granted, 1000);
+    console.log(`300 calls in ${Math.round(elapsed)} ms; max in any 1000 ms window: ${max}`);
+    expect(max).toBeLessThanOrEqual(50);
+    expect(elapsed).toBeGreaterThanOrEqual(5000);
+    expect(elapsed).toBeLessThanOrEqual(7500);
+  }, 20_000);
+
+  it("accounts and classes are independent", async () => {
+    const l = limiter({
+      redis: await client(),
+      limits: {
+        send_text: { points: 3, durationSeconds: 10 },
+        send_media: { points: 2, durationSeconds: 10 },
+      },
+    });
+    for (let i = 0; i < 3; i++) expect(await l.reserve("ind-a", "send_text")).toEqual({ ok: true });
+    const over = await l.reserve("ind-a", "send_text");
+    expect(over.ok).toBe(false);
+    if (!over.ok) expect(over.retryAfterMs).toBeGreaterThan(9000);
+    for (let i = 0; i < 3; i++) expect(await l.reserve("ind-b", "send_text")).toEqual({ ok: true });
+    expect((await l.reserve("ind-b", "send_text")).ok).toBe(false);
+    expect(await l.reserve("ind-a", "send_media")).toEqual({ ok: true });
+    expect(await l.reserve("ind-a", "send_media")).toEqual({ ok: true });
+    expect((await l.reserve("ind-a", "send_media")).ok).toBe(false);
+    expect(l.degraded()).toBe(false);
+  });
+
+  it("private_reply 15 per 3 s holds across two instances", async () => {
+    const limits = { private_reply: { points: 15, durationSeconds: 3 } };
+    const ls = [limiter({ redis: await client(), limits }), limiter({ redis: await client(), limits })];
+    const granted: number[] = [];
+    const start = performance.now();
+    await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        (ls[i % 2] as OutboundLimiter).waitTurn("pr-1", "private_reply").then(() => {
+          granted.push(performance.now());
+        }),
+      ),
+    );
+    expect(maxInWindow(granted, 3000)).toBeLessThanOrEqual(15);
+    expect(performance.now() - start).toBeGreaterThanOrEqual(6000);
+  }, 20_000);
+
+  it("pauseUntil blocks every class for the account across instances, then ends", async () => {
+    const a = limiter({ redis: await client() });
+    const b = limiter({ redis: await client() });
+    const until = Date.now() + 800;
+    await a.pauseUntil("pz-1", until);
+    for (const cls of ["send_text", "send_media", "private_reply", "conversations", "platform"] as const) {
+      const r = await b.reserve("pz-1", cls);
+      expect(r.ok).toBe(false);
+      if (!r.ok) expect(r.retryAfterMs).toBeGreaterThan(500);
+    }
+    expect(await b.reserve("pz-2", "send_text")).toEqual({ ok: true });
+    await b.waitTurn("pz-1", "send_text");
+    const at = Date.now();
+    expect(at).toBeGreaterThanOrEqual(until - 5);
+    expect(at).toBeLessThan(until + 1000);
+    expect(await a.reserve("pz-1", "conversations")).toEqual({ ok: true });
+  });
+
+  it("observeUsage slows the platform class only", async () => {
+    const l = limiter({ redis: await client(), limits: { platform: { points: 8, durationSeconds: 10 } } });
+    l.observeUsage("use-1", 95);
+    let n = 0;
+    while ((await l.reserve("use-1", "platform")).ok) n++;
+    expect(n).toBe(2);
+    l.observeUsage("use-1", 10);
+    while ((await l.reserve("use-1", "platform")).ok) n++;
+    expect(n).toBe(8);
+  });
+});
+
+describe("OutboundLimiter without a working Redis", () => {
+  it("Redis on a closed port: insurance grants within the limit and degraded() is true", async () => {
+    const l = limiter({
+      redis: rawClient("redis://127.0.0.1:1"),
+      limits: { send_text: { points: 20, durationSeconds: 1 } },
+    });
+    expect(l.degraded()).toBe(true);
+    const granted: number[] = [];
+    const start = performance.now();
+    await Promise.all(
+      Array.from({ length: 50 }, () =>
+        l.waitTurn("down-1", "send_text").then(() => granted.push(performance.now())),
+      ),
+    );
+    expect(maxInWindow(granted, 1000)).toBeLessThanOrEqual(20);
+    expect(performance.now() - start).toBeGreaterThanOrEqual(2000);
+    expect(l.degraded()).toBe(true);
+  }, 20_000);
+
+  it("Redis disconnected mid-test: keeps limiting, degraded() flips", async () => {
+    const c = await client();
+    const l = limiter({ redis: c, limits: { conversations: { points: 2, durationSeconds: 1 } } });
+    expect(await l.reserve("mid-1", "conversations")).toEqual({ ok: true });
+    expect(l.degraded()).toBe(false);
+    const closed = new Promise((resolve) => c.once("end", resolve));
+    c.disconnect();
+    await closed;
+    expect(l.degraded()).toBe(true);
+    const granted: number[] = [];
+    await Promise.all(
+      Array.from({ length: 5 }, () =>
+        l.waitTurn("mid-1", "conversations").then(() => granted.push(performance.now())),
+      ),
+    );
+    expect(maxInWindow(granted, 1000)).toBeLessThanOrEqual(2);
+  }, 20_000);
+
+  it("no Redis configured: memory limits and degraded() is false", async () => {
+    const l = new OutboundLimiter({ limits: { send_media: { points: 10, durationSeconds: 1 } } });
+    const granted: number[] = [];
+    await Promise.all(
+      Array.from({ length: 25 }, () =>
+        l.waitTurn("mem-1", "send_media").then(() => granted.push(performance.now())),
+      ),
+    );
+    expect(maxInWindow(granted, 1000)).toBeLessThanOrEqual(10);
+    expect(l.degraded()).toBe(false);
+    await l.pauseUntil("mem-1", Date.now() + 300);
+    const r = await l.reserve("mem-1", "send_media");
+    expect(r.ok).toBe(false);
+  }, 20_000);
+
+  it("waitTurn honours an abort signal", async () => {
+    const l = new OutboundLimiter();
+    await l.pauseUntil("ab-1", Date.now() + 10_000);
+    await expect(l.waitTurn("ab-1", "send_text", AbortSignal.timeout(100))).rejects.toThrow();
+  });
+});
