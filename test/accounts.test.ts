@@ -1,25 +1,8 @@
-import { execFile } from "node:child_process";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { defaultKeyId, TokenCipher } from "../src/instagram/token-cipher.ts";
+import { cli } from "./helpers/cli.ts";
 import { TEST_KEY, type TestEnv, testEnv } from "./helpers/service.ts";
-
-const run = promisify(execFile);
-const BIN = fileURLToPath(new URL("../bin/threadbridge.js", import.meta.url));
-
-async function cli(args: string[], env: Record<string, string>) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], {
-      env: { ...process.env, ...env },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 const KEY_B = Buffer.alloc(32, 9).toString("base64");
 const TOKEN = "IGAAtestSECRETtoken0123456789abcdef";

@@ -1,25 +1,10 @@
-import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Service } from "../src/service.ts";
+import { cli } from "./helpers/cli.ts";
 import { startTestService, type TestEnv, testEnv } from "./helpers/service.ts";
 
-const run = promisify(execFile);
-const BIN = fileURLToPath(new URL("../bin/threadbridge.js", import.meta.url));
 const FIXTURE = fileURLToPath(new URL("./fixtures/webhooks/dm-text.json", import.meta.url));
-
-async function cli(args: string[], env: Record<string, string>) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], {
-      env: { ...process.env, ...env },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 describe("threadbridge CLI against Postgres", () => {
   let t: TestEnv;
