@@ -2,19 +2,31 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Redis } from "ioredis";
 import type { PgBoss } from "pg-boss";
+import { createSlack } from "../adapters/slack/index.ts";
 import { Bridge } from "./bridge/bridge.ts";
+import type { ChatAdapter, ChatPlatform, FileSource } from "./bridge/chat-port.ts";
+import { Inbox } from "./bridge/inbox.ts";
+import { Mirror } from "./bridge/mirror.ts";
 import type { Config } from "./config/config.ts";
 import { type Database, openDatabase } from "./db/database.ts";
 import { migrate } from "./db/migrate.ts";
+import { AgentFileLinks, agentFilesRouter } from "./http/agent-files.ts";
 import { createHttpApp } from "./http/app.ts";
 import type { ComponentStatus, ReadinessCheck } from "./http/health.ts";
 import { webhookRouter } from "./http/webhooks.ts";
 import { IngestBatcher } from "./ingest/ingest-batcher.ts";
+import { GraphClient } from "./instagram/graph-client.ts";
+import { TokenCipher } from "./instagram/token-cipher.ts";
 import { storeInbound } from "./ingest/store-events.ts";
 import type { Logger } from "./log/logger.ts";
 import { Metrics } from "./observability/metrics.ts";
+import { InstagramGateway } from "./outbound/instagram-gateway.ts";
+import { pauses } from "./outbound/pause.ts";
+import { OutboundSender } from "./outbound/send-worker.ts";
 import { INBOUND_QUEUE, startBoss } from "./queue/boss.ts";
+import { OutboundLimiter } from "./ratelimit/limiter.ts";
 import { startInboundWorker } from "./worker/inbound-worker.ts";
+import { startOutboundWorker } from "./worker/outbound-worker.ts";
 
 // The composition root: the one place that wires configuration, database, queue, Redis and the
 // feature modules together. Everything else receives what it needs as arguments.
@@ -71,8 +83,64 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
     });
     cleanups.push(() => boss.stop({ graceful: true, timeout: 10_000 }));
 
+    // The outbound path: one limiter and one gateway per process, shared by every caller.
+    const limiter = new OutboundLimiter({
+      ...(redis ? { redis } : {}),
+      limits: config.rateLimits,
+      log,
+    });
+    cleanups.push(async () => limiter.dispose());
+    const cipher = config.tokenEncryptionKeys ? TokenCipher.fromConfig(config.tokenEncryptionKeys) : undefined;
+    const adapters = new Map<ChatPlatform, ChatAdapter>();
+    const fileSources = new Map<ChatPlatform, FileSource>();
+    const gateway = new InstagramGateway({
+      db,
+      graph: new GraphClient({ baseUrl: config.instagram.graphUrl, apiVersion: config.instagram.apiVersion }),
+      limiter,
+      cipher,
+      log,
+      metrics,
+      onTokenInvalid: (account) => alertOwners(db, adapters, account, log),
+    });
+    const mirror = new Mirror({
+      db,
+      adapters,
+      gateway,
+      log,
+      metrics,
+      humanAgent: config.instagram.humanAgent,
+      refreshMs: config.profileRefreshHours * 3_600_000,
+    });
+    const inbox = new Inbox({
+      db,
+      boss,
+      adapters,
+      gateway,
+      mirror,
+      log,
+      humanAgent: config.instagram.humanAgent,
+      admins: new Set(config.admins),
+    });
+    const chatRouters = [];
+    if (config.slack) {
+      const slack = createSlack({
+        botToken: config.slack.botToken,
+        signingSecret: config.slack.signingSecret,
+        apiUrl: config.slack.apiUrl,
+        log,
+        inbox,
+      });
+      adapters.set("slack", slack.adapter);
+      fileSources.set("slack", slack.adapter);
+      chatRouters.push(slack.router);
+    }
+    const links = new AgentFileLinks(
+      config.tokenEncryptionKeys ?? config.instagram.appSecrets[0] ?? "threadbridge",
+      config.publicUrl,
+    );
+
     if (roles.worker) {
-      const bridge = new Bridge({ db, log });
+      const bridge = new Bridge({ db, log, mirror, echoGraceMs: config.echoGraceMs });
       await startInboundWorker({
         db,
         boss,
@@ -82,7 +150,25 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
         concurrency: config.inbound.concurrency,
         pollingIntervalSeconds: config.inbound.pollSeconds,
       });
-      log.info({ concurrency: config.inbound.concurrency }, "worker started");
+      const sender = new OutboundSender({
+        db,
+        gateway,
+        adapters,
+        mirror,
+        log,
+        metrics,
+        humanAgent: config.instagram.humanAgent,
+        fileUrl: (platform, file) => links.url(platform, file),
+        echoGraceMs: config.echoGraceMs,
+      });
+      await startOutboundWorker({
+        boss,
+        sender,
+        log,
+        concurrency: config.outboundConcurrency,
+        pollingIntervalSeconds: config.inbound.pollSeconds,
+      });
+      log.info({ concurrency: config.inbound.concurrency, outbound: config.outboundConcurrency }, "worker started");
     }
 
     let url: string | undefined;
@@ -93,9 +179,11 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
       const app = createHttpApp({
         log,
         metrics,
-        readiness: readinessCheck(db, boss, redis, metrics),
+        readiness: readinessCheck(db, boss, redis, limiter, metrics),
         routers: roles.web
           ? [
+              ...chatRouters,
+              agentFilesRouter(links, fileSources, log),
               webhookRouter({
                 ingest: new IngestBatcher((records) => storeInbound(db, boss, records)),
                 log,
@@ -127,10 +215,33 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
   }
 }
 
+/** Tells an account's channel (and digest channel) that its Instagram connection stopped working. */
+async function alertOwners(
+  db: Database,
+  adapters: ReadonlyMap<ChatPlatform, ChatAdapter>,
+  account: string,
+  log: Logger,
+): Promise<void> {
+  const { rows } = await db.query<{
+    username: string | null;
+    chat_platform: ChatPlatform | null;
+    chat_channel: string | null;
+    digest_channel: string | null;
+  }>("SELECT username, chat_platform, chat_channel, digest_channel FROM instagram_accounts WHERE id = $1", [account]);
+  const row = rows[0];
+  const adapter = row?.chat_platform ? adapters.get(row.chat_platform) : undefined;
+  if (!row || !adapter) return;
+  const name = row.username ? `@${row.username}` : account;
+  const text = `⚠️ The Instagram connection of ${name} stopped working (token invalid or expired). Replies to its customers are held until it is reconnected: an operator runs \`threadbridge accounts add --ig-user-id ${account} …\` with a new token.`;
+  for (const channel of new Set([row.chat_channel, row.digest_channel].filter((c): c is string => Boolean(c))))
+    await adapter.alert(channel, text).catch((err: unknown) => log.error({ err, account }, "could not alert the owners"));
+}
+
 function readinessCheck(
   db: Database,
   boss: PgBoss,
   redis: Redis | undefined,
+  limiter: OutboundLimiter,
   metrics: Metrics,
 ): ReadinessCheck {
   const probe = async (fn: () => Promise<unknown>): Promise<ComponentStatus> => {
@@ -148,7 +259,28 @@ function readinessCheck(
         queue: await probe(() => boss.getQueue(INBOUND_QUEUE)),
       };
       if (redis) checks.redis = await probe(() => redis.ping());
+      if (limiter.degraded())
+        checks.rateLimiter = {
+          ok: true,
+          degraded: true,
+          detail: "Redis unavailable: rate limits are enforced per process (insurance limiter)",
+        };
       return checks;
+    },
+    async details() {
+      const p = await pauses(db);
+      const { rows } = await db.query<{ account_id: string; delivery_state: string; n: number }>(
+        `SELECT account_id, delivery_state, count(*)::int AS n FROM messages
+          WHERE delivery_state IN ('pending', 'held') GROUP BY 1, 2 ORDER BY 1, 2`,
+      );
+      const queue: Record<string, Record<string, number>> = {};
+      for (const r of rows) (queue[r.account_id] ??= {})[r.delivery_state] = r.n;
+      return {
+        outbound: {
+          paused: { global: p.global !== undefined, accounts: p.accounts.map((a) => a.account) },
+          queue,
+        },
+      };
     },
     async collect() {
       // Our own table rather than pg-boss's cached stats: live, and in the terms operators act on.
@@ -158,6 +290,16 @@ function readinessCheck(
       const count = (status: string) => rows.find((r) => r.status === status)?.n ?? 0;
       metrics.queueDepth.set({ queue: INBOUND_QUEUE, state: "queued" }, count("queued"));
       metrics.queueDepth.set({ queue: INBOUND_QUEUE, state: "dead" }, count("dead"));
+      const open = await db.query<{ account_id: string; delivery_state: string; n: number }>(
+        `SELECT account_id, delivery_state, count(*)::int AS n FROM messages
+          WHERE delivery_state IN ('pending', 'held') GROUP BY 1, 2`,
+      );
+      metrics.outboundOpen.reset();
+      for (const r of open.rows) metrics.outboundOpen.set({ account: r.account_id, state: r.delivery_state }, r.n);
+      const p = await pauses(db);
+      metrics.paused.reset();
+      if (p.global) metrics.paused.set({ account: "*" }, 1);
+      for (const a of p.accounts) metrics.paused.set({ account: a.account }, 1);
     },
   };
 }

@@ -1,31 +1,39 @@
 import type { Database } from "../db/database.ts";
 import type { DomainEvent } from "../instagram/events.ts";
 import type { Logger } from "../log/logger.ts";
-import { recordEvent } from "./record.ts";
+import type { Mirror } from "./mirror.ts";
+import { DEFAULT_ECHO_GRACE_MS } from "../outbound/echo-match.ts";
+import { type RecordOptions, recordEvent } from "./record.ts";
 
 export type HandleOutcome = "processed" | "already_processed" | "missing";
 
 /**
- * The bridge core: takes one stored inbound event and applies it. It knows nothing of HTTP, queues
- * or chat SDKs; chat platforms plug in behind a port (DESIGN.md).
+ * The bridge core: takes one stored inbound event, records it, and shows it in its chat thread.
+ * It knows nothing of HTTP, queues or chat SDKs; chat platforms plug in behind a port (DESIGN.md).
  */
 export class Bridge {
   private readonly db: Database;
   private readonly log: Logger;
+  private readonly mirror: Mirror | undefined;
+  private readonly options: RecordOptions;
 
-  constructor(deps: { db: Database; log: Logger }) {
+  constructor(deps: { db: Database; log: Logger; mirror?: Mirror; echoGraceMs?: number }) {
     this.db = deps.db;
     this.log = deps.log;
+    this.mirror = deps.mirror;
+    this.options = { echoGraceMs: deps.echoGraceMs ?? DEFAULT_ECHO_GRACE_MS };
   }
 
   /**
-   * Handles stored event `eventId` exactly once: the records it changes and its `processed` mark
-   * commit together, and the row lock makes a concurrent second attempt wait and then skip it.
+   * Handles stored event `eventId`: records it (idempotent, in one transaction; the row lock makes
+   * a concurrent second attempt wait), mirrors it (each chat call's result stored as it is made),
+   * then marks it processed. A failure anywhere leaves it unprocessed for the job's retry, which
+   * repeats only the steps not yet done.
    */
   async handleStored(
     eventId: number,
   ): Promise<{ outcome: HandleOutcome; event?: DomainEvent; receivedAt?: Date }> {
-    return this.db.transaction(async (tx) => {
+    const recorded = await this.db.transaction(async (tx) => {
       const { rows } = await tx.query<{ status: string; event: DomainEvent; received_at: Date }>(
         "SELECT status, event, received_at FROM inbound_events WHERE id = $1 FOR UPDATE",
         [eventId],
@@ -33,13 +41,18 @@ export class Bridge {
       const row = rows[0];
       if (!row) return { outcome: "missing" as const };
       if (row.status === "processed") return { outcome: "already_processed" as const, event: row.event };
-      await recordEvent(tx, row.event);
-      await tx.query(
-        "UPDATE inbound_events SET status = 'processed', processed_at = now(), attempts = attempts + 1, last_error = NULL WHERE id = $1",
-        [eventId],
-      );
-      this.log.debug({ eventId, kind: row.event.type, account: row.event.accountId }, "event handled");
-      return { outcome: "processed" as const, event: row.event, receivedAt: new Date(row.received_at) };
+      await recordEvent(tx, row.event, this.options);
+      return { outcome: "recorded" as const, event: row.event, receivedAt: new Date(row.received_at) };
     });
+    if (recorded.outcome !== "recorded") return recorded;
+
+    await this.mirror?.apply(recorded.event, eventId);
+    await this.db.query(
+      `UPDATE inbound_events SET status = 'processed', processed_at = now(), attempts = attempts + 1, last_error = NULL
+       WHERE id = $1 AND status <> 'processed'`,
+      [eventId],
+    );
+    this.log.debug({ eventId, kind: recorded.event.type, account: recorded.event.accountId }, "event handled");
+    return { outcome: "processed", event: recorded.event, receivedAt: recorded.receivedAt };
   }
 }

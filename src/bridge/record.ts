@@ -9,6 +9,7 @@ import type {
   DmReaction,
   DomainEvent,
 } from "../instagram/events.ts";
+import { DEFAULT_ECHO_GRACE_MS, matchOwnEcho } from "../outbound/echo-match.ts";
 
 // The bridge's own record of every conversation and comment thread: what later mirrors, windows,
 // reply routing and privacy requests read. Each function is idempotent, so an event handled twice
@@ -95,9 +96,10 @@ function messageDetails(e: DmMessage | DmEcho): Record<string, unknown> {
   return details;
 }
 
-async function recordMessage(tx: SqlClient, e: DmMessage | DmEcho): Promise<void> {
+async function recordMessage(tx: SqlClient, e: DmMessage | DmEcho, o: RecordOptions): Promise<void> {
   const fromCustomer = e.type === "dm.message";
   const convo = await conversationId(tx, e, fromCustomer ? "customer" : "business");
+  if (e.type === "dm.echo" && (await matchOwnEcho(tx, e, convo, o.echoGraceMs))) return;
   // An edit or unsend can arrive before its message (reference 1.4): a tombstone row made by
   // the unsend keeps the late message from being stored with its text.
   await insertMessage(tx, {
@@ -206,12 +208,21 @@ async function recordComment(tx: SqlClient, e: CommentEvent): Promise<void> {
 }
 
 /** Applies one event to the bridge's records inside the caller's transaction. */
-export async function recordEvent(tx: SqlClient, event: DomainEvent): Promise<void> {
+export interface RecordOptions {
+  /** See outbound/echo-match.ts. */
+  echoGraceMs: number;
+}
+
+export async function recordEvent(
+  tx: SqlClient,
+  event: DomainEvent,
+  options: RecordOptions = { echoGraceMs: DEFAULT_ECHO_GRACE_MS },
+): Promise<void> {
   await ensureAccount(tx, event.accountId, event.occurredAt);
   switch (event.type) {
     case "dm.message":
     case "dm.echo":
-      return recordMessage(tx, event);
+      return recordMessage(tx, event, options);
     case "dm.unsend":
       return recordUnsend(tx, event);
     case "dm.edit":

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { ApiClass, ClassLimit } from "../ratelimit/classes.ts";
 
 // One typed configuration, read once from the environment. The names are part of the operating
 // interface (CONTRACT.md): keep them stable.
@@ -86,6 +87,37 @@ export const envSchema = z.object({
       .min(0.5, { error: "expected seconds, at least 0.5" }),
   ),
   QUEUE_SUPERVISE_SECONDS: optional(positiveInt("a whole number of seconds")),
+  OUTBOUND_CONCURRENCY: optional(positiveInt("a whole number of parallel sends")),
+  OUTBOUND_ECHO_GRACE_SECONDS: optional(positiveInt("a whole number of seconds")),
+  ADMIN_USERS: optional(
+    z
+      .string()
+      .regex(/^\s*(slack|discord):[\w-]+(\s*,\s*(slack|discord):[\w-]+)*\s*$/, {
+        error: "expected a comma-separated list such as slack:U0123ABCD,discord:80351110224678912",
+      })
+      .transform((s) => s.split(",").map((x) => x.trim())),
+  ),
+  PROFILE_REFRESH_HOURS: optional(positiveInt("a whole number of hours")),
+  IG_RATE_LIMITS: optional(
+    z
+      .string()
+      .regex(
+        /^\s*(send_text|send_media|private_reply|private_reply_live|conversations|platform)=\d+\/\d+(\s*,\s*(send_text|send_media|private_reply|private_reply_live|conversations|platform)=\d+\/\d+)*\s*$/,
+        { error: "expected class=calls/seconds pairs such as send_text=100/1,private_reply=750/3600" },
+      )
+      .transform((s) =>
+        Object.fromEntries(
+          s.split(",").map((pair) => {
+            const [cls, rate] = pair.trim().split("=") as [ApiClass, string];
+            const [points, seconds] = rate.split("/").map(Number) as [number, number];
+            return [cls, { points, durationSeconds: seconds }];
+          }),
+        ) as Partial<Record<ApiClass, ClassLimit>>,
+      )
+      .refine((m) => Object.values(m).every((l) => l && l.points > 0 && l.durationSeconds > 0), {
+        error: "calls and seconds must be positive",
+      }),
+  ),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -112,6 +144,13 @@ export interface Config {
   tokenEncryptionKeys: string | undefined;
   logLevel: string;
   webhookMaxBody: string;
+  /** `platform:userId` of the people allowed privileged chat actions. */
+  admins: string[];
+  profileRefreshHours: number;
+  rateLimits: Partial<Record<ApiClass, ClassLimit>>;
+  outboundConcurrency: number;
+  /** How long an interrupted send waits for its echo before it is sent again. */
+  echoGraceMs: number;
   inbound: {
     retryLimit: number;
     expireSeconds: number;
@@ -192,8 +231,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tokenEncryptionKeys: e.TOKEN_ENCRYPTION_KEY,
     logLevel: e.LOG_LEVEL ?? "info",
     webhookMaxBody: e.WEBHOOK_MAX_BODY ?? "1mb",
+    admins: e.ADMIN_USERS ?? [],
+    profileRefreshHours: e.PROFILE_REFRESH_HOURS ?? 24,
+    rateLimits: e.IG_RATE_LIMITS ?? {},
+    outboundConcurrency: e.OUTBOUND_CONCURRENCY ?? 4,
+    echoGraceMs: (e.OUTBOUND_ECHO_GRACE_SECONDS ?? 30) * 1000,
     inbound: {
-      retryLimit: e.INBOUND_RETRY_LIMIT ?? 8,
+      // With backoff capped at 300 s, 20 retries span about an hour: long enough to ride out a
+      // chat platform outage before an event is dead-lettered (and replayable).
+      retryLimit: e.INBOUND_RETRY_LIMIT ?? 20,
       // A job whose worker died is retried after at most expireSeconds + superviseSeconds.
       expireSeconds: e.INBOUND_EXPIRE_SECONDS ?? 120,
       concurrency: e.WORKER_CONCURRENCY ?? 8,

@@ -58,6 +58,16 @@ export interface UserProfile {
   isVerifiedUser?: boolean;
 }
 
+export interface MediaInfo {
+  id: string;
+  caption?: string;
+  permalink?: string;
+  mediaType?: string;
+  mediaProductType?: string;
+  /** Image of the post: `thumbnail_url` for videos, `media_url` otherwise. */
+  thumbnailUrl?: string;
+}
+
 export interface Me {
   /** The IG_ID webhooks use. */
   userId: string;
@@ -71,6 +81,7 @@ export interface Me {
 
 const PROFILE_FIELDS =
   "name,username,profile_pic,follower_count,is_user_follow_business,is_business_follow_user,is_verified_user";
+const MEDIA_FIELDS = "id,caption,permalink,media_type,media_product_type,media_url,thumbnail_url";
 const ME_FIELDS = "user_id,username,name,account_type,profile_picture_url";
 
 type Json = Record<string, unknown>;
@@ -194,6 +205,27 @@ export class GraphClient {
           isBusinessFollowUser: boolOf(j.is_business_follow_user),
           isVerifiedUser: boolOf(j.is_verified_user),
         }),
+    });
+  }
+
+  /** A media item's caption, link and picture, for the root of its comment threads. */
+  getMedia(token: string, mediaId: string): Promise<Result<MediaInfo>> {
+    return this.#call(token, {
+      method: "GET",
+      path: [mediaId],
+      query: { fields: MEDIA_FIELDS },
+      idempotent: true,
+      parse: (j) => {
+        const id = idStr(j.id) ?? mediaId;
+        return compact({
+          id,
+          caption: str(j.caption),
+          permalink: str(j.permalink),
+          mediaType: str(j.media_type),
+          mediaProductType: str(j.media_product_type),
+          thumbnailUrl: str(j.thumbnail_url) ?? (str(j.media_type) === "VIDEO" ? undefined : str(j.media_url)),
+        });
+      },
     });
   }
 

@@ -55,6 +55,48 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly graphCalls = new Counter({
+    name: "threadbridge_graph_calls_total",
+    help: "Instagram Graph API calls by rate-limit class and outcome (ok or the error kind)",
+    labelNames: ["class", "outcome"] as const,
+    registers: [this.registry],
+  });
+
+  readonly outboundDeferred = new Counter({
+    name: "threadbridge_outbound_deferred_total",
+    help: "Outbound calls that waited their turn past the in-process wait, by rate-limit class",
+    labelNames: ["class"] as const,
+    registers: [this.registry],
+  });
+
+  readonly outboundMessages = new Counter({
+    name: "threadbridge_outbound_messages_total",
+    help: "Outbound messages by result (sent, failed, held, deferred, reconciled)",
+    labelNames: ["result"] as const,
+    registers: [this.registry],
+  });
+
+  readonly outboundOpen = new Gauge({
+    name: "threadbridge_outbound_open",
+    help: "Outbound messages not yet sent, per account and state (pending, held)",
+    labelNames: ["account", "state"] as const,
+    registers: [this.registry],
+  });
+
+  readonly paused = new Gauge({
+    name: "threadbridge_paused",
+    help: "1 for each pause switch that is on (account, or \"*\" for the global switch)",
+    labelNames: ["account"] as const,
+    registers: [this.registry],
+  });
+
+  readonly mirrorPosts = new Counter({
+    name: "threadbridge_mirror_operations_total",
+    help: "Chat operations made by the mirror, by platform and operation",
+    labelNames: ["platform", "operation"] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "threadbridge_" });
   }

@@ -3,6 +3,12 @@ import type { Database, SqlClient } from "../db/database.ts";
 import type { Logger } from "../log/logger.ts";
 
 export const INBOUND_QUEUE = "inbound";
+export const OUTBOUND_QUEUE = "outbound";
+
+/** What an outbound job carries: the outbound message's row id. */
+export interface OutboundJob {
+  messageId: number;
+}
 
 /** What an inbound job carries: the stored event's row id, nothing a customer wrote. */
 export interface InboundJob {
@@ -63,6 +69,27 @@ async function ensureQueues(boss: PgBoss, options: QueueOptions): Promise<void> 
   } else {
     await boss.createQueue(INBOUND_QUEUE, inbound);
   }
+  const outbound = {
+    // One conversation's messages leave in order: a message that waits (rate limit, pause,
+    // uncertain delivery) retries, and its successors wait behind it.
+    policy: "key_strict_fifo",
+    notify: true,
+    // Waiting is expressed as retries, so the limit is about time, not failures: 1 s doubling to
+    // 30 s, for about a week, covers a long pause or a Meta incident; nothing is given up early.
+    retryLimit: 20_000,
+    retryBackoff: true,
+    retryDelay: 1,
+    retryDelayMax: 30,
+    expireInSeconds: options.expireSeconds,
+    deleteAfterSeconds: 30 * 24 * 3600,
+  } as const;
+  if (await boss.getQueue(OUTBOUND_QUEUE)) {
+    const { policy: _fixed, ...adjustable } = outbound;
+    await boss.updateQueue(OUTBOUND_QUEUE, adjustable);
+  } else {
+    await boss.createQueue(OUTBOUND_QUEUE, outbound);
+  }
+  await boss.insert(OUTBOUND_QUEUE, []);
   // pg-boss looks a queue up (through its own connection) the first time it writes to it. Do that
   // now: on the embedded database a lookup from inside an open transaction would wait for itself.
   await boss.insert(INBOUND_QUEUE, []);

@@ -1,9 +1,11 @@
-import type { Job, PgBoss } from "pg-boss";
+import type { PgBoss } from "pg-boss";
+import { SendInFlightError } from "../outbound/echo-match.ts";
 import type { Bridge } from "../bridge/bridge.ts";
 import type { Database } from "../db/database.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import { INBOUND_QUEUE, type InboundJob } from "../queue/boss.ts";
+import { type SlotJob, workSlots } from "../queue/work-slots.ts";
 
 export interface InboundWorkerDeps {
   db: Database;
@@ -22,31 +24,14 @@ export interface InboundWorkerDeps {
  */
 export async function startInboundWorker(deps: InboundWorkerDeps): Promise<string[]> {
   const { db, bridge, log, metrics } = deps;
-  // One pg-boss worker per slot, each fetching one job at a time. After a job completes its worker
-  // fetches again at once instead of sleeping out the poll interval: the completion is what makes
-  // the conversation's next event runnable, and NOTIFY only announces new jobs.
-  const ids: string[] = [];
-  for (let slot = 0; slot < deps.concurrency; slot++) {
-    const id = await deps.boss.work<InboundJob>(
-      INBOUND_QUEUE,
-      {
-        batchSize: 1,
-        includeMetadata: true,
-        pollingIntervalSeconds: deps.pollingIntervalSeconds,
-        notifyPollingIntervalSeconds: deps.pollingIntervalSeconds,
-      },
-      async (jobs) => {
-        for (const job of jobs)
-          await handleJob(job as Job<InboundJob> & { retryCount: number; retryLimit: number });
-        const self = ids[slot];
-        if (self) deps.boss.notifyWorker(self);
-      },
-    );
-    ids.push(id);
-  }
-  return ids;
+  return workSlots<InboundJob>(
+    deps.boss,
+    INBOUND_QUEUE,
+    { concurrency: deps.concurrency, pollingIntervalSeconds: deps.pollingIntervalSeconds },
+    handleJob,
+  );
 
-  async function handleJob(job: Job<InboundJob> & { retryCount: number; retryLimit: number }): Promise<void> {
+  async function handleJob(job: SlotJob<InboundJob>): Promise<void> {
     const { eventId } = job.data;
     try {
       const result = await bridge.handleStored(eventId);
@@ -77,6 +62,7 @@ export async function startInboundWorker(deps: InboundWorkerDeps): Promise<strin
           { err, eventId, attempts: job.retryCount + 1 },
           "inbound event failed for good; dead-lettered",
         );
+      else if (err instanceof SendInFlightError) log.debug({ eventId, reason: message }, "echo waits for its send");
       else log.warn({ err, eventId, attempt: job.retryCount + 1 }, "inbound event failed; will retry");
       throw err;
     }

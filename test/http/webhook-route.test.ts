@@ -204,12 +204,13 @@ describe("health, readiness and metrics", () => {
     expect(await res.json()).toEqual({ status: "ok" });
   });
 
-  it("GET /readyz reports database and queue", async () => {
+  it("GET /readyz reports database, queue, pauses and the outbound queue", async () => {
     const res = await fetch(`${url}/readyz`);
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({
       status: "ready",
       checks: { database: { ok: true }, queue: { ok: true } },
+      outbound: { paused: { global: false, accounts: [] }, queue: {} },
     });
   });
 

@@ -1,0 +1,246 @@
+// The port between the bridge core and a chat platform (DESIGN.md "Ports and adapters").
+//
+// Outward (core → chat): `ChatAdapter`. The core describes what to show in platform-neutral
+// terms (a thread header, a mirrored post, a notice); each adapter renders it its own way (Block
+// Kit on Slack, embeds and webhooks on Discord). Inward (chat → core): `ChatInbox`, the one entry
+// point through which adapters hand over what agents and moderators do. Nothing in this file, or
+// anything that imports it in `src/`, may import a chat SDK.
+
+export type ChatPlatform = "slack" | "discord";
+
+/** A mirrored thread: the channel it lives in and the platform's handle for it (Slack: the root
+ * message's ts; Discord: the thread channel's id). */
+export interface ThreadRef {
+  channel: string;
+  thread: string;
+}
+
+/** One message on the platform (Slack: its ts; Discord: its message id). */
+export type ChatMessageRef = string;
+
+/** The Instagram messaging window of a DM conversation, as agents need to see it. */
+export type WindowState =
+  /** Within 24 h of the customer's last message: anyone (and automation) may reply. */
+  | { kind: "open"; until: Date }
+  /** 24 h to 7 days: only a human, with the HUMAN_AGENT tag (when the app has that feature). */
+  | { kind: "human_agent"; until: Date }
+  /** Nothing can be sent until the customer writes again. */
+  | { kind: "closed"; since?: Date }
+  /** The customer has not written yet (the business wrote first, from Instagram). */
+  | { kind: "none" };
+
+export interface Person {
+  /** IGSID. */
+  id: string;
+  name?: string;
+  username?: string;
+  pictureUrl?: string;
+  /** Only where the User Profile API gives it. */
+  followsBusiness?: boolean;
+  followerCount?: number;
+  verified?: boolean;
+}
+
+export interface Link {
+  label: string;
+  url: string;
+}
+
+export interface AccountRef {
+  id: string;
+  username?: string;
+  pictureUrl?: string;
+}
+
+export type ConversationStatus = "open" | "closed" | "snoozed";
+
+export interface DmHeader {
+  kind: "dm";
+  account: AccountRef;
+  customer: Person;
+  window: WindowState;
+  status: ConversationStatus;
+  assignee?: string;
+  /** `revoked` shows a banner: no automated message ever, agents warned. */
+  consent: "unknown" | "granted" | "revoked";
+  /** When the customer last saw the business's messages: a subtle mark, never a post. */
+  seenAt?: Date;
+  /** Sending for this account is paused (switch or token problem): replies are held. */
+  held?: string;
+  links: Link[];
+}
+
+/** Moderation buttons a comment thread's root offers; each carries the comment id as its value. */
+export type CommentAction = "hide" | "unhide" | "delete" | "reply_public" | "reply_private";
+
+export interface CommentHeader {
+  kind: "comment";
+  account: AccountRef;
+  media: {
+    id: string;
+    caption?: string;
+    permalink?: string;
+    thumbnailUrl?: string;
+    productType?: string;
+  };
+  comment: {
+    id: string;
+    text?: string;
+    author: Person;
+    at: Date;
+    hidden: boolean;
+    deleted: boolean;
+  };
+  live: boolean;
+  /** The one private reply Instagram allows per comment has been sent. */
+  privateReplyUsed: boolean;
+  /** Buttons to show, in order: only those that make sense in the comment's current state. */
+  actions: CommentAction[];
+  held?: string;
+  links: Link[];
+}
+
+export type ThreadHeader = DmHeader | CommentHeader;
+
+export type MirrorAttachment =
+  /** Shown inline (images, GIFs, stickers) straight from the CDN URL; never downloaded. */
+  | { kind: "image"; url: string; alt: string }
+  /** Video, audio, files: a link, never re-uploaded. */
+  | { kind: "link"; label: string; url: string }
+  /** Shared posts, reels, stories: a small card. */
+  | { kind: "card"; title: string; subtitle?: string; url?: string; imageUrl?: string }
+  /** Content whose link has expired or that Meta did not deliver. */
+  | { kind: "placeholder"; text: string };
+
+export interface MirrorPost {
+  author: {
+    kind: "customer" | "business" | "agent" | "rule" | "system";
+    name: string;
+    iconUrl?: string;
+  };
+  /** Plain text as written on Instagram; adapters escape it for their markup. */
+  text?: string;
+  /** A small line under the post, e.g. "sent from Instagram", "edited". */
+  attribution?: string;
+  /** The message this one replies to. */
+  quote?: { author: string; text: string };
+  attachments: MirrorAttachment[];
+  /** Secondary facts: quick-reply payload, referral source, postback. */
+  context: string[];
+  /** The post stands for a message that was removed (unsent, deleted). */
+  removed?: boolean;
+}
+
+/** Reactions the core puts on messages; adapters map them to platform emoji. */
+export type Mark =
+  | "pending" // ⏳ a reply is on its way
+  | "held" // ⏸️ sending is paused
+  | "sent" // ✅
+  | "failed"; // ⚠️
+
+export interface NoticeOptions {
+  /** Offer a Retry button that retries this outbound message. */
+  retryMessageId?: number;
+  /** Mention these platform user ids. */
+  mention?: string[];
+}
+
+export interface ChatAdapter {
+  readonly platform: ChatPlatform;
+  /** Opens a thread for a conversation or comment thread in `channel`, its root showing `header`. */
+  openThread(channel: string, header: ThreadHeader): Promise<ThreadRef>;
+  /** Re-renders the root (window state, seen mark, moderation state, held banner). */
+  updateHeader(thread: ThreadRef, header: ThreadHeader): Promise<void>;
+  /** Posts a mirrored message in the thread. */
+  post(thread: ThreadRef, post: MirrorPost): Promise<ChatMessageRef>;
+  /** Replaces a mirrored message (edits, removals that must leave a trace). */
+  update(thread: ThreadRef, message: ChatMessageRef, post: MirrorPost): Promise<void>;
+  /** Deletes a mirrored message. Already gone counts as done. */
+  remove(thread: ThreadRef, message: ChatMessageRef): Promise<void>;
+  /** Adds (`on`) or removes a customer's emoji reaction on a mirrored message. Idempotent. */
+  react(thread: ThreadRef, message: ChatMessageRef, emoji: string, on: boolean): Promise<void>;
+  /** Sets the delivery mark on an agent's message, replacing any other mark. Idempotent. */
+  mark(thread: ThreadRef, message: ChatMessageRef, mark: Mark | undefined): Promise<void>;
+  /** A short system line in the thread (delivery failures, held replies, who did what). */
+  notice(thread: ThreadRef, text: string, options?: NoticeOptions): Promise<ChatMessageRef>;
+  /** A top-level message in a channel, for the account's owners (token problems and the like). */
+  alert(channel: string, text: string): Promise<void>;
+}
+
+// ——— Inward: what agents do in chat ———
+
+/** A file an agent attached; the core sends it through a short-lived URL served by the service. */
+export interface AgentFile {
+  /** The platform's file id, resolvable through `fetchFile`. */
+  id: string;
+  name: string;
+  mimeType: string;
+  size: number;
+}
+
+export interface AgentIdentity {
+  platform: ChatPlatform;
+  /** Platform user id. */
+  id: string;
+  name: string;
+}
+
+export interface AgentMessage {
+  agent: AgentIdentity;
+  thread: ThreadRef;
+  /** The agent's own message, where delivery marks go; also the dedupe key for platform retries. */
+  message: ChatMessageRef;
+  /** Plain text, platform markup already turned into what Instagram shows. */
+  text: string;
+  files: AgentFile[];
+  /** Sent through an explicit "send to customer" path (a reply prefix, a message shortcut), which
+   * overrides an internal-by-default thread. */
+  explicitReply?: boolean;
+}
+
+export type AgentMessageOutcome =
+  | { kind: "queued"; messageId: number }
+  | { kind: "duplicate" } // a platform retry of a message already taken
+  | { kind: "note" } // internal: stays in chat
+  | { kind: "command"; reply: string } // a `!command` typed in the thread
+  | { kind: "not_mirrored" } // the thread is not one of ours
+  | { kind: "refused"; reason: string };
+
+/** What a button, shortcut or slash command asks the core to do. */
+export type ChatAction =
+  | { kind: "retry"; messageId: number }
+  | { kind: "pause"; account?: string }
+  | { kind: "resume"; account?: string }
+  | { kind: "status" }
+  | { kind: "comment"; action: CommentAction; commentId: string; text?: string };
+
+export interface ActionRequest {
+  agent: AgentIdentity;
+  /** Where it was asked: a thread for buttons and shortcuts, a channel for slash commands. */
+  thread?: ThreadRef;
+  channel: string;
+  action: ChatAction;
+}
+
+/** Text to show the person who asked (ephemeral where the platform allows). */
+export interface ActionResult {
+  ok: boolean;
+  text: string;
+}
+
+export interface ChatInbox {
+  agentMessage(message: AgentMessage): Promise<AgentMessageOutcome>;
+  /** An agent edited or deleted a message that was already sent (or queued) to Instagram. */
+  agentChanged(change: {
+    agent: AgentIdentity;
+    thread: ThreadRef;
+    message: ChatMessageRef;
+    change: "edited" | "deleted";
+  }): Promise<void>;
+  action(request: ActionRequest): Promise<ActionResult>;
+}
+
+/** Optional capability: adapters that can hand the core an agent's uploaded file. */
+export interface FileSource {
+  fetchFile(file: AgentFile): Promise<Response>;
+}

@@ -1,0 +1,167 @@
+import type { UserProfile } from "../instagram/graph-client.ts";
+import type { AccountRef, CommentAction, CommentHeader, DmHeader, Person } from "./chat-port.ts";
+import { PRIVATE_REPLY_WINDOW_MS, windowState } from "./windows.ts";
+
+// Thread roots, built from the bridge's own rows. Each header also yields a digest of what it
+// shows, so a root is re-rendered only when something visible changed.
+
+export interface AccountRow {
+  id: string;
+  username: string | null;
+  picture_url: string | null;
+  status: string;
+  chat_platform: "slack" | "discord" | null;
+  chat_channel: string | null;
+  settings: Record<string, unknown>;
+}
+
+export interface ConversationRow {
+  id: number;
+  account_id: string;
+  customer_id: string;
+  status: "open" | "closed" | "snoozed";
+  assignee: string | null;
+  consent: "unknown" | "granted" | "revoked";
+  profile: UserProfile | null;
+  profile_fetched_at: Date | null;
+  last_customer_message_at: Date | null;
+  last_seen_at: Date | null;
+  chat_platform: "slack" | "discord" | null;
+  chat_channel: string | null;
+  chat_thread: string | null;
+  chat_header_digest: string | null;
+}
+
+export interface MediaSnapshot {
+  caption?: string;
+  permalink?: string;
+  thumbnailUrl?: string;
+  mediaProductType?: string;
+}
+
+export interface CommentThreadRow {
+  id: number;
+  account_id: string;
+  media_id: string;
+  media_product_type: string | null;
+  media: MediaSnapshot | null;
+  media_fetched_at: Date | null;
+  root_comment_id: string;
+  author_id: string | null;
+  author_username: string | null;
+  live: boolean;
+  hidden: boolean;
+  deleted_at: Date | null;
+  root_commented_at: Date | null;
+  private_reply_sent_at: Date | null;
+  chat_platform: "slack" | "discord" | null;
+  chat_channel: string | null;
+  chat_thread: string | null;
+  chat_header_digest: string | null;
+}
+
+export function accountRef(a: AccountRow): AccountRef {
+  return {
+    id: a.id,
+    ...(a.username ? { username: a.username } : {}),
+    ...(a.picture_url ? { pictureUrl: a.picture_url } : {}),
+  };
+}
+
+export function personFromProfile(id: string, p: UserProfile | null, username?: string | null): Person {
+  const person: Person = { id };
+  const name = p?.name;
+  const user = p?.username ?? username ?? undefined;
+  if (name) person.name = name;
+  if (user) person.username = user;
+  if (p?.profilePic) person.pictureUrl = p.profilePic;
+  if (p?.isUserFollowBusiness !== undefined) person.followsBusiness = p.isUserFollowBusiness;
+  if (p?.followerCount !== undefined) person.followerCount = p.followerCount;
+  if (p?.isVerifiedUser !== undefined) person.verified = p.isVerifiedUser;
+  return person;
+}
+
+/** How a customer is named in chat: their name, else @username, else their id. */
+export function displayName(p: Person): string {
+  return p.name ?? (p.username ? `@${p.username}` : `Instagram user ${p.id}`);
+}
+
+export function dmHeader(
+  account: AccountRow,
+  c: ConversationRow,
+  now: Date,
+  humanAgent: boolean,
+  held: string | undefined,
+): DmHeader {
+  const customer = personFromProfile(c.customer_id, c.profile);
+  const header: DmHeader = {
+    kind: "dm",
+    account: accountRef(account),
+    customer,
+    window: windowState(c.last_customer_message_at, now, humanAgent),
+    status: c.status,
+    consent: c.consent,
+    links: customer.username ? [{ label: "Instagram profile", url: `https://www.instagram.com/${customer.username}` }] : [],
+  };
+  if (c.assignee) header.assignee = c.assignee;
+  if (c.last_seen_at) header.seenAt = new Date(c.last_seen_at);
+  if (held) header.held = held;
+  return header;
+}
+
+export function commentActions(t: CommentThreadRow, now: Date): CommentAction[] {
+  if (t.deleted_at) return [];
+  const privateOpen =
+    !t.private_reply_sent_at &&
+    t.root_commented_at !== null &&
+    now.getTime() - new Date(t.root_commented_at).getTime() < PRIVATE_REPLY_WINDOW_MS;
+  // Live comments allow private replies during the broadcast and no moderation (reference 3).
+  if (t.live) return privateOpen ? ["reply_private"] : [];
+  const actions: CommentAction[] = [t.hidden ? "unhide" : "hide", "delete", "reply_public"];
+  if (privateOpen) actions.push("reply_private");
+  return actions;
+}
+
+export function commentHeader(
+  account: AccountRow,
+  t: CommentThreadRow,
+  rootText: string | undefined,
+  now: Date,
+  held: string | undefined,
+): CommentHeader {
+  const media: CommentHeader["media"] = { id: t.media_id };
+  if (t.media?.caption) media.caption = t.media.caption;
+  if (t.media?.permalink) media.permalink = t.media.permalink;
+  if (t.media?.thumbnailUrl) media.thumbnailUrl = t.media.thumbnailUrl;
+  const productType = t.media?.mediaProductType ?? t.media_product_type;
+  if (productType) media.productType = productType;
+  const author: Person = { id: t.author_id ?? "unknown" };
+  if (t.author_username) author.username = t.author_username;
+  const comment: CommentHeader["comment"] = {
+    id: t.root_comment_id,
+    author,
+    at: new Date(t.root_commented_at ?? now),
+    hidden: t.hidden,
+    deleted: t.deleted_at !== null,
+  };
+  if (rootText !== undefined) comment.text = rootText;
+  const header: CommentHeader = {
+    kind: "comment",
+    account: accountRef(account),
+    media,
+    comment,
+    live: t.live,
+    privateReplyUsed: t.private_reply_sent_at !== null,
+    actions: commentActions(t, now),
+    links: media.permalink ? [{ label: "Open on Instagram", url: media.permalink }] : [],
+  };
+  if (held) header.held = held;
+  return header;
+}
+
+/** What the root shows, with times to the minute, so only visible changes re-render it. */
+export function headerDigest(header: DmHeader | CommentHeader): string {
+  return JSON.stringify(header, (_k, v: unknown) =>
+    v instanceof Date ? Math.floor(v.getTime() / 60_000) : typeof v === "string" && /^\d{4}-\d\d-\d\dT/.test(v) ? v.slice(0, 16) : v,
+  );
+}

@@ -1,0 +1,478 @@
+import type { PgBoss } from "pg-boss";
+import { v7 as uuidv7 } from "uuid";
+import type { Database } from "../db/database.ts";
+import type { Logger } from "../log/logger.ts";
+import { enqueueOutbound, outboundKey } from "../outbound/enqueue.ts";
+import type { InstagramGateway } from "../outbound/instagram-gateway.ts";
+import { checkFile, splitText } from "../outbound/parts.ts";
+import { pause, pauses, resume } from "../outbound/pause.ts";
+import type {
+  ActionRequest,
+  ActionResult,
+  AgentIdentity,
+  AgentMessage,
+  AgentMessageOutcome,
+  ChatAdapter,
+  ChatInbox,
+  ChatMessageRef,
+  ChatPlatform,
+  CommentAction,
+  ThreadRef,
+} from "./chat-port.ts";
+import type { Mirror } from "./mirror.ts";
+import { windowState } from "./windows.ts";
+
+// The one entry point for what agents and moderators do in chat. Adapters translate platform
+// events into these calls; everything that reaches Instagram is stored first and sent by the
+// outbound worker, so an agent's reply survives a crash between the chat event and the send.
+
+export interface ThreadSettings {
+  /** Messages starting with it stay in chat. */
+  notePrefix: string;
+  /** With `internalByDefault`, only messages starting with it (or sent by the explicit shortcut)
+   * reach the customer. */
+  replyPrefix: string;
+  internalByDefault: boolean;
+}
+
+export const DEFAULT_THREAD_SETTINGS: ThreadSettings = {
+  notePrefix: "//",
+  replyPrefix: ">>",
+  internalByDefault: false,
+};
+
+export interface InboxDeps {
+  db: Database;
+  boss: PgBoss;
+  adapters: ReadonlyMap<ChatPlatform, ChatAdapter>;
+  gateway: InstagramGateway;
+  mirror: Mirror;
+  log: Logger;
+  humanAgent: boolean;
+  /** `platform:userId` of the people allowed privileged actions (pause, resume). */
+  admins: ReadonlySet<string>;
+}
+
+type Thread =
+  | { kind: "dm"; id: number; accountId: string; customerId: string; settings: ThreadSettings }
+  | { kind: "comment"; id: number; accountId: string; rootCommentId: string; settings: ThreadSettings };
+
+const TEXT_COMMANDS: Record<string, string> = {
+  "!help": "this list",
+  "!status": "the conversation's window, held and failed replies",
+  "!retry": "send the thread's last failed reply again",
+};
+
+export class Inbox implements ChatInbox {
+  private readonly deps: InboxDeps;
+
+  constructor(deps: InboxDeps) {
+    this.deps = deps;
+  }
+
+  async agentMessage(m: AgentMessage): Promise<AgentMessageOutcome> {
+    const thread = await this.thread(m.agent.platform, m.thread);
+    if (!thread) return { kind: "not_mirrored" };
+    const trimmed = m.text.trim();
+    if (/^![a-z]/i.test(trimmed) && !m.explicitReply) return { kind: "command", reply: await this.command(thread, trimmed) };
+
+    const s = thread.settings;
+    let text = trimmed;
+    if (text.startsWith(s.notePrefix)) return { kind: "note" };
+    if (text.startsWith(s.replyPrefix)) text = text.slice(s.replyPrefix.length).trim();
+    else if (s.internalByDefault && !m.explicitReply) return { kind: "note" };
+    if (text === "" && m.files.length === 0) return { kind: "note" };
+    for (const file of m.files) {
+      const check = checkFile(file);
+      if (!check.ok) return { kind: "refused", reason: `${check.reason}. Nothing was sent.` };
+    }
+    if (splitText(text).length > 10)
+      return { kind: "refused", reason: "this reply is over 10,000 bytes; Instagram messages are 1,000 bytes each. Nothing was sent." };
+
+    const id = await this.store(thread, m.agent, m.message, text, m.files);
+    return id === undefined ? { kind: "duplicate" } : { kind: "queued", messageId: id };
+  }
+
+  async agentChanged(change: {
+    agent: AgentIdentity;
+    thread: ThreadRef;
+    message: ChatMessageRef;
+    change: "edited" | "deleted";
+  }): Promise<void> {
+    const thread = await this.thread(change.agent.platform, change.thread);
+    if (!thread) return;
+    const { rows } = await this.deps.db.query<{ id: number; delivery_state: string }>(
+      "SELECT id, delivery_state FROM messages WHERE account_id = $1 AND chat_ref = $2 AND author_kind = 'agent'",
+      [thread.accountId, change.message],
+    );
+    const row = rows[0];
+    if (!row) return;
+    const adapter = this.deps.adapters.get(change.agent.platform);
+    let text: string;
+    if (change.change === "deleted") {
+      // Not yet handed to Instagram: the deletion cancels it.
+      const { rows: cancelled } = await this.deps.db.query(
+        `UPDATE messages SET delivery_state = 'failed', delivery_error = 'cancelled: deleted in chat before it was sent',
+           updated_at = now()
+         WHERE id = $1 AND delivery_state IN ('pending', 'held') AND send_started_at IS NULL AND ig_message_id IS NULL
+         RETURNING id`,
+        [row.id],
+      );
+      text =
+        cancelled.length > 0
+          ? "🗑️ The deleted reply had not been sent yet; it was cancelled and will not reach the customer."
+          : "ℹ️ Instagram cannot unsend a message for you: the customer still sees the reply that was sent.";
+    } else {
+      text =
+        row.delivery_state === "sent"
+          ? "ℹ️ Instagram cannot change a sent message: the customer still sees the original. Send a correction as a new reply."
+          : "ℹ️ Edits are not sent to Instagram: the reply goes out as first written. Delete it to cancel it, then write it again.";
+    }
+    await adapter?.notice(change.thread, text);
+  }
+
+  async action(req: ActionRequest): Promise<ActionResult> {
+    const a = req.action;
+    switch (a.kind) {
+      case "retry":
+        return this.retry(a.messageId, `${req.agent.platform}:${req.agent.id}`);
+      case "pause":
+      case "resume":
+        return this.pauseSwitch(req.agent, a.kind, a.account);
+      case "status":
+        return this.status();
+      case "comment":
+        return this.commentAction(req, a.action, a.commentId, a.text);
+    }
+  }
+
+  // ——— replies ———
+
+  /** Stores the reply and its job in one transaction; undefined when this chat message was taken already. */
+  private async store(
+    thread: Thread,
+    agent: AgentIdentity,
+    chatRef: ChatMessageRef,
+    text: string,
+    files: AgentMessage["files"],
+  ): Promise<number | undefined> {
+    return this.deps.db.transaction(async (tx) => {
+      const { rows } = await tx.query<{ id: number }>(
+        `INSERT INTO messages (account_id, conversation_id, comment_thread_id, direction, author_kind, author_id, client_id,
+                               text, attachments, details, chat_ref, delivery_state, occurred_at)
+         VALUES ($1, $2, $3, 'outbound', 'agent', $4, $5, $6, $7, $8, $9, 'pending', now())
+         ON CONFLICT (account_id, chat_ref) WHERE chat_ref IS NOT NULL DO NOTHING
+         RETURNING id`,
+        [
+          thread.accountId,
+          thread.kind === "dm" ? thread.id : null,
+          thread.kind === "comment" ? thread.id : null,
+          `${agent.platform}:${agent.id}`,
+          uuidv7(),
+          text === "" ? null : text,
+          JSON.stringify(files),
+          JSON.stringify({ agentName: agent.name }),
+          chatRef,
+        ],
+      );
+      const id = rows[0]?.id;
+      if (id === undefined) return undefined;
+      await enqueueOutbound(tx, this.deps.boss, id, this.key(thread));
+      return id;
+    });
+  }
+
+  private key(thread: Thread): string {
+    return outboundKey(
+      thread.accountId,
+      thread.kind === "dm" ? { customerId: thread.customerId } : { rootCommentId: thread.rootCommentId },
+    );
+  }
+
+  private async retry(messageId: number, by: string): Promise<ActionResult> {
+    return this.deps.db.transaction(async (tx) => {
+      const { rows } = await tx.query<{ account_id: string; customer_id: string | null; root_comment_id: string | null }>(
+        `UPDATE messages m SET delivery_state = 'pending', delivery_error = NULL, send_started_at = NULL, chat_mark = NULL,
+            details = details - 'partsTotal', updated_at = now()
+           FROM messages x
+           LEFT JOIN conversations c ON c.id = x.conversation_id
+           LEFT JOIN comment_threads t ON t.id = x.comment_thread_id
+          WHERE m.id = $1 AND x.id = m.id AND m.delivery_state = 'failed'
+            AND (m.delivery_error IS NULL OR m.delivery_error NOT LIKE 'cancelled:%')
+         RETURNING m.account_id, c.customer_id, t.root_comment_id`,
+        [messageId],
+      );
+      const row = rows[0];
+      if (!row) return { ok: false, text: "That reply is not waiting for a retry (already sent, retried or cancelled)." };
+      const key = outboundKey(
+        row.account_id,
+        row.customer_id ? { customerId: row.customer_id } : { rootCommentId: row.root_comment_id ?? "" },
+      );
+      await enqueueOutbound(tx, this.deps.boss, messageId, key);
+      this.deps.log.info({ messageId, by }, "reply retried");
+      return { ok: true, text: "Retrying: the reply is queued again." };
+    });
+  }
+
+  // ——— text commands typed in a thread ———
+
+  private async command(thread: Thread, line: string): Promise<string> {
+    const name = (line.split(/\s+/)[0] ?? "").toLowerCase();
+    switch (name) {
+      case "!help":
+        return `Commands in this thread:\n${Object.entries(TEXT_COMMANDS)
+          .map(([c, what]) => `• ${c}: ${what}`)
+          .join("\n")}\nStart a message with ${thread.settings.notePrefix} to keep it internal.`;
+      case "!status":
+        return this.threadStatus(thread);
+      case "!retry": {
+        const { rows } = await this.deps.db.query<{ id: number }>(
+          `SELECT id FROM messages WHERE ${thread.kind === "dm" ? "conversation_id" : "comment_thread_id"} = $1
+             AND delivery_state = 'failed' AND author_kind = 'agent' ORDER BY id DESC LIMIT 1`,
+          [thread.id],
+        );
+        const id = rows[0]?.id;
+        if (id === undefined) return "No failed reply in this thread.";
+        return (await this.retry(id, "thread command")).text;
+      }
+      default:
+        return `Unknown command ${name}. Try !help.`;
+    }
+  }
+
+  private async threadStatus(thread: Thread): Promise<string> {
+    const lines: string[] = [];
+    if (thread.kind === "dm") {
+      const { rows } = await this.deps.db.query<{ last_customer_message_at: Date | null }>(
+        "SELECT last_customer_message_at FROM conversations WHERE id = $1",
+        [thread.id],
+      );
+      const w = windowState(rows[0]?.last_customer_message_at ?? null, new Date(), this.deps.humanAgent);
+      lines.push(
+        w.kind === "open"
+          ? `Reply window open until ${w.until.toISOString()}.`
+          : w.kind === "human_agent"
+            ? `Human-agent window until ${w.until.toISOString()} (replies are tagged HUMAN_AGENT).`
+            : w.kind === "closed"
+              ? "Window closed: the customer must write first."
+              : "The customer has not written yet.",
+      );
+    }
+    const held = await this.deps.gateway.holdReason(thread.accountId);
+    if (held) lines.push(`Held: ${held}.`);
+    const { rows } = await this.deps.db.query<{ delivery_state: string; n: number }>(
+      `SELECT delivery_state, count(*)::int AS n FROM messages
+        WHERE ${thread.kind === "dm" ? "conversation_id" : "comment_thread_id"} = $1 AND delivery_state IN ('pending', 'held', 'failed')
+        GROUP BY delivery_state ORDER BY delivery_state`,
+      [thread.id],
+    );
+    for (const r of rows) lines.push(`${r.n} ${r.delivery_state} repl${r.n === 1 ? "y" : "ies"}.`);
+    return lines.join("\n") || "Nothing waiting.";
+  }
+
+  // ——— switches ———
+
+  private isAdmin(agent: AgentIdentity): boolean {
+    return this.deps.admins.has(`${agent.platform}:${agent.id}`);
+  }
+
+  private async pauseSwitch(agent: AgentIdentity, kind: "pause" | "resume", account?: string): Promise<ActionResult> {
+    if (!this.isAdmin(agent)) {
+      this.deps.log.warn({ agent: `${agent.platform}:${agent.id}`, action: kind }, "privileged action refused");
+      return {
+        ok: false,
+        text: `Only admins may ${kind} sending. An operator can add you to ADMIN_USERS as ${agent.platform}:${agent.id}.`,
+      };
+    }
+    const by = `${agent.name} (${agent.platform}:${agent.id})`;
+    let scope: { account: string } | "global" = "global";
+    if (account) {
+      const id = await this.resolveAccount(account);
+      if (!id) return { ok: false, text: `No Instagram account ${account}. Give its id or username.` };
+      scope = { account: id };
+    }
+    if (kind === "pause") await pause(this.deps.db, scope, by);
+    else await resume(this.deps.db, scope);
+    const what = scope === "global" ? "every account" : `account ${account}`;
+    this.deps.log.info({ by, scope, action: kind }, `sending ${kind}d`);
+    return {
+      ok: true,
+      text:
+        kind === "pause"
+          ? `⏸️ Sending paused for ${what}. Replies are held and go out in order on /ig resume.`
+          : `▶️ Sending resumed for ${what}. Held replies go out in order now.`,
+    };
+  }
+
+  private async status(): Promise<ActionResult> {
+    const p = await pauses(this.deps.db);
+    const { rows } = await this.deps.db.query<{ account_id: string; username: string | null; delivery_state: string; n: number }>(
+      `SELECT m.account_id, a.username, m.delivery_state, count(*)::int AS n
+         FROM messages m JOIN instagram_accounts a ON a.id = m.account_id
+        WHERE m.delivery_state IN ('pending', 'held') GROUP BY 1, 2, 3 ORDER BY 1, 3`,
+    );
+    const lines = [p.global ? `⏸️ Sending is paused for every account (by ${p.global.by}).` : "Sending is on."];
+    for (const a of p.accounts) lines.push(`⏸️ Account ${a.account} paused by ${a.by}.`);
+    for (const r of rows) lines.push(`${r.username ? `@${r.username}` : r.account_id}: ${r.n} ${r.delivery_state}`);
+    return { ok: true, text: lines.join("\n") };
+  }
+
+  private async resolveAccount(idOrName: string): Promise<string | undefined> {
+    const name = idOrName.replace(/^@/, "");
+    const { rows } = await this.deps.db.query<{ id: string }>(
+      "SELECT id FROM instagram_accounts WHERE id = $1 OR lower(username) = lower($1) LIMIT 1",
+      [name],
+    );
+    return rows[0]?.id;
+  }
+
+  // ——— comment moderation from the thread's buttons ———
+
+  private async commentAction(
+    req: ActionRequest,
+    action: CommentAction,
+    commentId: string,
+    text: string | undefined,
+  ): Promise<ActionResult> {
+    const { rows } = await this.deps.db.query<{
+      id: number;
+      account_id: string;
+      root_comment_id: string;
+      private_reply_sent_at: Date | null;
+      chat_platform: ChatPlatform | null;
+      chat_channel: string | null;
+      chat_thread: string | null;
+    }>(
+      `SELECT t.id, t.account_id, t.root_comment_id, t.private_reply_sent_at, t.chat_platform, t.chat_channel, t.chat_thread
+         FROM comment_threads t
+        WHERE t.root_comment_id = $1
+           OR t.id = (SELECT comment_thread_id FROM messages WHERE ig_message_id = $1 AND comment_thread_id IS NOT NULL LIMIT 1)
+        LIMIT 1`,
+      [commentId],
+    );
+    const t = rows[0];
+    if (!t) return { ok: false, text: `No mirrored comment ${commentId}.` };
+    const who = req.agent.name;
+    const gw = this.deps.gateway;
+
+    if (action === "reply_private") {
+      if (t.private_reply_sent_at) return { ok: false, text: "This comment already has its one private reply." };
+      if (!text?.trim()) return { ok: false, text: "Write the private reply's text." };
+      const thread: Thread = {
+        kind: "comment",
+        id: t.id,
+        accountId: t.account_id,
+        rootCommentId: t.root_comment_id,
+        settings: DEFAULT_THREAD_SETTINGS,
+      };
+      await this.store(thread, req.agent, `action:${uuidv7()}`, text.trim(), []);
+      await this.threadNotice(t, `✉️ ${who} is sending a private reply: “${preview(text)}”`);
+      return { ok: true, text: "Private reply queued." };
+    }
+
+    let outcome: Awaited<ReturnType<InstagramGateway["call"]>>;
+    let done: string;
+    switch (action) {
+      case "hide":
+      case "unhide":
+        outcome = await gw.call(t.account_id, "platform", (token) => gw.graph.hideComment(token, commentId, action === "hide"));
+        done = `${action === "hide" ? "🙈" : "👁️"} ${who} ${action === "hide" ? "hid" : "unhid"} the comment.`;
+        break;
+      case "delete":
+        outcome = await gw.call(t.account_id, "platform", (token) => gw.graph.deleteComment(token, commentId));
+        done = `🗑️ ${who} deleted the comment on Instagram.`;
+        break;
+      case "reply_public": {
+        const body = text?.trim();
+        if (!body) return { ok: false, text: "Write the public reply's text." };
+        outcome = await gw.call(t.account_id, "platform", (token) => gw.graph.replyToComment(token, commentId, body));
+        done = `💬 ${who} replied publicly: “${preview(body)}”`;
+        if (outcome.kind === "ok") {
+          const id = (outcome.value as { id: string }).id;
+          // Recorded as ours, so the webhook of this reply is not mirrored a second time.
+          await this.deps.db.query(
+            `INSERT INTO messages (account_id, comment_thread_id, direction, author_kind, author_id, ig_message_id, text,
+                                   delivery_state, sent_at, send_route, occurred_at)
+             VALUES ($1, $2, 'outbound', 'agent', $3, $4, $5, 'sent', now(), 'public_reply', now())
+             ON CONFLICT (account_id, ig_message_id) DO UPDATE SET author_kind = 'agent', author_id = EXCLUDED.author_id`,
+            [t.account_id, t.id, `${req.agent.platform}:${req.agent.id}`, id, body],
+          );
+        }
+        break;
+      }
+    }
+    if (outcome.kind !== "ok") {
+      const reason =
+        outcome.kind === "failed" || outcome.kind === "uncertain" ? outcome.error.reason : outcome.reason;
+      return { ok: false, text: `Instagram did not ${action.replace("_", " ")} it: ${reason}.` };
+    }
+    if (commentId === t.root_comment_id && action !== "reply_public") {
+      if (action === "delete")
+        await this.deps.db.query(
+          "UPDATE comment_threads SET deleted_at = now(), updated_at = now() WHERE id = $1",
+          [t.id],
+        );
+      else await this.deps.db.query("UPDATE comment_threads SET hidden = $2, updated_at = now() WHERE id = $1", [t.id, action === "hide"]);
+    }
+    if (action === "delete")
+      await this.deps.db.query(
+        "UPDATE messages SET text = NULL, deleted_at = now(), updated_at = now() WHERE account_id = $1 AND ig_message_id = $2",
+        [t.account_id, commentId],
+      );
+    this.deps.log.info({ account: t.account_id, action, by: `${req.agent.platform}:${req.agent.id}` }, "comment moderated");
+    await this.threadNotice(t, done);
+    await this.deps.mirror.refreshCommentHeader(t.account_id, t.root_comment_id);
+    return { ok: true, text: done };
+  }
+
+  private async threadNotice(
+    t: { chat_platform: ChatPlatform | null; chat_channel: string | null; chat_thread: string | null },
+    text: string,
+  ): Promise<void> {
+    if (!t.chat_platform || !t.chat_channel || !t.chat_thread) return;
+    await this.deps.adapters.get(t.chat_platform)?.notice({ channel: t.chat_channel, thread: t.chat_thread }, text);
+  }
+
+  // ——— lookups ———
+
+  private async thread(platform: ChatPlatform, ref: ThreadRef): Promise<Thread | undefined> {
+    const { rows } = await this.deps.db.query<{
+      kind: "dm" | "comment";
+      id: number;
+      account_id: string;
+      key: string;
+      settings: Partial<ThreadSettings> | null;
+    }>(
+      `SELECT 'dm' AS kind, c.id, c.account_id, c.customer_id AS key, a.settings
+         FROM conversations c JOIN instagram_accounts a ON a.id = c.account_id
+        WHERE c.chat_platform = $1 AND c.chat_channel = $2 AND c.chat_thread = $3
+       UNION ALL
+       SELECT 'comment', t.id, t.account_id, t.root_comment_id, a.settings
+         FROM comment_threads t JOIN instagram_accounts a ON a.id = t.account_id
+        WHERE t.chat_platform = $1 AND t.chat_channel = $2 AND t.chat_thread = $3
+       LIMIT 1`,
+      [platform, ref.channel, ref.thread],
+    );
+    const r = rows[0];
+    if (!r) return undefined;
+    const settings = threadSettings(r.settings);
+    return r.kind === "dm"
+      ? { kind: "dm", id: r.id, accountId: r.account_id, customerId: r.key, settings }
+      : { kind: "comment", id: r.id, accountId: r.account_id, rootCommentId: r.key, settings };
+  }
+}
+
+export function threadSettings(raw: Partial<ThreadSettings> | null | undefined): ThreadSettings {
+  return {
+    notePrefix: typeof raw?.notePrefix === "string" && raw.notePrefix !== "" ? raw.notePrefix : DEFAULT_THREAD_SETTINGS.notePrefix,
+    replyPrefix:
+      typeof raw?.replyPrefix === "string" && raw.replyPrefix !== "" ? raw.replyPrefix : DEFAULT_THREAD_SETTINGS.replyPrefix,
+    internalByDefault: raw?.internalByDefault === true,
+  };
+}
+
+function preview(text: string): string {
+  const t = text.trim().replace(/\s+/g, " ");
+  return t.length > 80 ? `${t.slice(0, 79)}…` : t;
+}
+

@@ -1,0 +1,514 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import type { Database } from "../db/database.ts";
+import type {
+  CommentEvent,
+  DmEcho,
+  DmEdit,
+  DmMessage,
+  DmPostback,
+  DmReaction,
+  DmUnsend,
+  DomainEvent,
+} from "../instagram/events.ts";
+import type { Logger } from "../log/logger.ts";
+import type { Metrics } from "../observability/metrics.ts";
+import type { InstagramGateway } from "../outbound/instagram-gateway.ts";
+import type { ChatAdapter, ChatPlatform, MirrorPost, ThreadHeader, ThreadRef } from "./chat-port.ts";
+import {
+  type AccountRow,
+  type CommentThreadRow,
+  type ConversationRow,
+  commentHeader,
+  displayName,
+  dmHeader,
+  headerDigest,
+  personFromProfile,
+} from "./headers.ts";
+import { mirrorAttachment, quoteFor, referralLine } from "./posts.ts";
+
+// The mirror: after an event is recorded, make the chat thread show it. Every step is idempotent
+// through refs stored right after each chat call (the thread on its conversation, each post on its
+// message), so a retried job continues where the last attempt stopped instead of posting twice.
+// Only a crash between a chat call and the UPDATE that follows it can repeat that one post.
+
+export interface MirrorDeps {
+  db: Database;
+  adapters: ReadonlyMap<ChatPlatform, ChatAdapter>;
+  gateway: InstagramGateway | undefined;
+  log: Logger;
+  metrics: Metrics;
+  humanAgent: boolean;
+  /** Profiles and media snapshots older than this are fetched again. */
+  refreshMs: number;
+  now?: () => Date;
+}
+
+interface MessageRow {
+  id: number;
+  author_kind: "customer" | "business" | "agent" | "rule";
+  text: string | null;
+  attachments: unknown;
+  details: Record<string, unknown>;
+  chat_ref: string | null;
+  deleted_at: Date | null;
+}
+
+interface DmThread {
+  adapter: ChatAdapter;
+  ref: ThreadRef;
+  account: AccountRow;
+  convo: ConversationRow;
+}
+
+interface CommentThread {
+  adapter: ChatAdapter;
+  ref: ThreadRef;
+  account: AccountRow;
+  thread: CommentThreadRow;
+}
+
+export class Mirror {
+  private readonly deps: MirrorDeps;
+  private readonly warnedUnrouted = new Set<string>();
+
+  constructor(deps: MirrorDeps) {
+    this.deps = deps;
+  }
+
+  private now(): Date {
+    return this.deps.now?.() ?? new Date();
+  }
+
+  /** Shows event `eventId` in its chat thread. Safe to call again for the same event. */
+  apply(event: DomainEvent, eventId: number): Promise<void> {
+    return this.currentEvent.run(eventId, () => this.dispatch(event));
+  }
+
+  /** The event being mirrored, for posts that have no message row to hold their ref. */
+  private readonly currentEvent = new AsyncLocalStorage<number>();
+
+  private async dispatch(event: DomainEvent): Promise<void> {
+    switch (event.type) {
+      case "dm.message":
+        return this.customerMessage(event);
+      case "dm.echo":
+        return this.echo(event);
+      case "dm.unsend":
+        return this.unsend(event);
+      case "dm.edit":
+        return this.edit(event);
+      case "dm.reaction":
+        return this.reaction(event);
+      case "dm.seen":
+        return this.refreshDmHeader(event.accountId, event.customerId);
+      case "dm.postback":
+        return this.postback(event);
+      case "dm.referral": {
+        const t = await this.dmThread(event.accountId, event.customerId);
+        if (t) await this.postOnce(t, undefined, this.customerPost(t.convo, { text: referralLine(event.referral) }));
+        return;
+      }
+      case "dm.optin": {
+        const t = await this.dmThread(event.accountId, event.customerId);
+        if (t) await this.postOnce(t, undefined, this.customerPost(t.convo, { text: "opted in to messages" }));
+        return;
+      }
+      case "comment":
+        return this.comment(event);
+      case "mention":
+      case "unknown":
+        return;
+    }
+  }
+
+  // ——— DMs ———
+
+  private async customerMessage(e: DmMessage): Promise<void> {
+    const t = await this.dmThread(e.accountId, e.customerId);
+    if (!t) return;
+    const row = await this.message(e.accountId, e.mid);
+    if (!row || row.chat_ref || row.deleted_at) return;
+    const context: string[] = [];
+    if (e.quickReplyPayload) context.push(`quick reply: ${e.quickReplyPayload}`);
+    if (e.referral) context.push(referralLine(e.referral));
+    if (e.unsupported) context.push("Instagram did not deliver part of this message");
+    const post = this.customerPost(t.convo, {
+      ...(e.text !== undefined ? { text: e.text } : {}),
+      attachments: e.attachments.map((a) => mirrorAttachment(a, e.occurredAt, this.now().getTime())),
+      quote: quoteFor(e.replyTo, await this.quoted(e.accountId, e.replyTo?.kind === "message" ? e.replyTo.mid : undefined)),
+      context,
+    });
+    await this.postOnce(t, row.id, post);
+    // A customer message re-opens the window: the root says so.
+    await this.refreshHeader(t);
+  }
+
+  private async echo(e: DmEcho): Promise<void> {
+    const row = await this.message(e.accountId, e.mid);
+    // The echo of a message this service sent is matched by its message id, never mirrored again.
+    if (!row || row.author_kind === "agent" || row.author_kind === "rule" || row.chat_ref || row.deleted_at) return;
+    const t = await this.dmThread(e.accountId, e.customerId);
+    if (!t) return;
+    const post: MirrorPost = {
+      author: {
+        kind: "business",
+        name: t.account.username ? `@${t.account.username}` : "the business",
+        ...(t.account.picture_url ? { iconUrl: t.account.picture_url } : {}),
+      },
+      attachments: e.attachments.map((a) => mirrorAttachment(a, e.occurredAt, this.now().getTime())),
+      attribution: e.self ? "test message to the account itself" : "sent from Instagram",
+      context: [],
+    };
+    if (e.text !== undefined) post.text = e.text;
+    const quote = quoteFor(e.replyTo, await this.quoted(e.accountId, e.replyTo?.kind === "message" ? e.replyTo.mid : undefined));
+    if (quote) post.quote = quote;
+    await this.postOnce(t, row.id, post);
+  }
+
+  private async unsend(e: DmUnsend): Promise<void> {
+    const row = await this.message(e.accountId, e.mid);
+    if (!row?.chat_ref || row.details.mirrorRemoved) return;
+    const t = await this.dmThread(e.accountId, e.customerId, { create: false });
+    if (!t) return;
+    await t.adapter.remove(t.ref, row.chat_ref);
+    this.count(t.adapter, "remove");
+    await this.setDetail(row.id, "mirrorRemoved", true);
+  }
+
+  private async edit(e: DmEdit): Promise<void> {
+    const row = await this.message(e.accountId, e.mid);
+    if (!row?.chat_ref || row.deleted_at) return;
+    if (Number(row.details.mirroredEdit ?? 0) >= e.numEdit) return;
+    const t = await this.dmThread(e.accountId, e.customerId, { create: false });
+    if (!t) return;
+    const post = this.customerPost(t.convo, {
+      text: row.text ?? e.text,
+      attachments: [],
+      context: [],
+      attribution: e.numEdit > 1 ? `edited ${e.numEdit} times` : "edited",
+    });
+    await t.adapter.update(t.ref, row.chat_ref, post);
+    this.count(t.adapter, "update");
+    await this.setDetail(row.id, "mirroredEdit", e.numEdit);
+  }
+
+  private async reaction(e: DmReaction): Promise<void> {
+    const row = await this.message(e.accountId, e.mid);
+    if (!row?.chat_ref) return;
+    const t = await this.dmThread(e.accountId, e.customerId, { create: false });
+    if (!t) return;
+    // The record holds the customer's current reaction; the mirror converges on it.
+    const wanted = typeof row.details.customerReaction === "string" ? row.details.customerReaction : undefined;
+    const shown = typeof row.details.mirroredReaction === "string" ? row.details.mirroredReaction : undefined;
+    if (wanted === shown) return;
+    if (shown) await t.adapter.react(t.ref, row.chat_ref, shown, false);
+    if (wanted) await t.adapter.react(t.ref, row.chat_ref, wanted, true);
+    this.count(t.adapter, "react");
+    await this.setDetail(row.id, "mirroredReaction", wanted ?? null);
+  }
+
+  private async postback(e: DmPostback): Promise<void> {
+    const t = await this.dmThread(e.accountId, e.customerId);
+    if (!t) return;
+    const row = e.mid ? await this.message(e.accountId, e.mid) : undefined;
+    if (row?.chat_ref) return;
+    const post = this.customerPost(t.convo, { text: `tapped “${e.title}”`, context: [`payload: ${e.payload}`] });
+    await this.postOnce(t, row?.id, post);
+    await this.refreshHeader(t);
+  }
+
+  private customerPost(
+    convo: ConversationRow,
+    p: Partial<Pick<MirrorPost, "text" | "attachments" | "quote" | "context" | "attribution">>,
+  ): MirrorPost {
+    const person = personFromProfile(convo.customer_id, convo.profile);
+    const post: MirrorPost = {
+      author: { kind: "customer", name: displayName(person), ...(person.pictureUrl ? { iconUrl: person.pictureUrl } : {}) },
+      attachments: p.attachments ?? [],
+      context: p.context ?? [],
+    };
+    if (p.text !== undefined) post.text = p.text;
+    if (p.quote) post.quote = p.quote;
+    if (p.attribution) post.attribution = p.attribution;
+    return post;
+  }
+
+  // ——— Comments ———
+
+  private async comment(e: CommentEvent): Promise<void> {
+    const root = e.parentId ?? e.commentId;
+    const t = await this.commentThread(e.accountId, root);
+    if (!t) return;
+    if (e.parentId === undefined) {
+      // The top-level comment is shown by the root itself; remember that it is mirrored.
+      const row = await this.message(e.accountId, e.commentId);
+      if (row && !row.chat_ref) await this.setChatRef(row.id, t.ref.thread);
+      return;
+    }
+    const row = await this.message(e.accountId, e.commentId);
+    if (!row || row.chat_ref || row.author_kind === "agent" || row.author_kind === "rule") return;
+    const own = e.self;
+    const post: MirrorPost = own
+      ? {
+          author: {
+            kind: "business",
+            name: t.account.username ? `@${t.account.username}` : "the business",
+            ...(t.account.picture_url ? { iconUrl: t.account.picture_url } : {}),
+          },
+          attribution: "public reply, sent from Instagram",
+          attachments: [],
+          context: [],
+        }
+      : {
+          author: { kind: "customer", name: e.from.username ? `@${e.from.username}` : `Instagram user ${e.from.id}` },
+          attachments: [],
+          context: [],
+        };
+    if (e.text !== undefined) post.text = e.text;
+    await this.postOnce(t, row.id, post);
+  }
+
+  // ——— Threads ———
+
+  /** The account's chat destination and adapter, or undefined (logged once) when it has none. */
+  private async route(accountId: string): Promise<{ account: AccountRow; adapter: ChatAdapter } | undefined> {
+    const { rows } = await this.deps.db.query<AccountRow>(
+      "SELECT id, username, picture_url, status, chat_platform, chat_channel, settings FROM instagram_accounts WHERE id = $1",
+      [accountId],
+    );
+    const account = rows[0];
+    if (!account?.chat_platform || !account.chat_channel) return undefined;
+    const adapter = this.deps.adapters.get(account.chat_platform);
+    if (!adapter) {
+      if (!this.warnedUnrouted.has(accountId)) {
+        this.warnedUnrouted.add(accountId);
+        this.deps.log.warn(
+          { account: accountId, platform: account.chat_platform },
+          "account routes to a chat platform that is not configured; events are recorded, not mirrored",
+        );
+      }
+      return undefined;
+    }
+    return { account, adapter };
+  }
+
+  private async conversation(accountId: string, customerId: string): Promise<ConversationRow | undefined> {
+    const { rows } = await this.deps.db.query<ConversationRow>(
+      "SELECT * FROM conversations WHERE account_id = $1 AND customer_id = $2",
+      [accountId, customerId],
+    );
+    return rows[0];
+  }
+
+  private async dmThread(
+    accountId: string,
+    customerId: string,
+    opts: { create: boolean } = { create: true },
+  ): Promise<DmThread | undefined> {
+    const r = await this.route(accountId);
+    if (!r) return undefined;
+    let convo = await this.conversation(accountId, customerId);
+    if (!convo) return undefined;
+    const existing = this.existingRef(r.adapter, convo);
+    if (existing) return { ...r, ref: existing, convo };
+    if (!opts.create) return undefined;
+    convo = await this.freshProfile(convo);
+    const header = dmHeader(r.account, convo, this.now(), this.deps.humanAgent, await this.held(accountId));
+    const ref = await this.open(r.adapter, r.account, header);
+    await this.deps.db.query(
+      `UPDATE conversations SET chat_platform = $2, chat_channel = $3, chat_thread = $4, chat_header_digest = $5,
+         updated_at = now() WHERE id = $1`,
+      [convo.id, r.adapter.platform, ref.channel, ref.thread, headerDigest(header)],
+    );
+    return {
+      ...r,
+      ref,
+      convo: { ...convo, chat_platform: r.adapter.platform, chat_channel: ref.channel, chat_thread: ref.thread },
+    };
+  }
+
+  private async commentThread(accountId: string, rootCommentId: string): Promise<CommentThread | undefined> {
+    const r = await this.route(accountId);
+    if (!r) return undefined;
+    const { rows } = await this.deps.db.query<CommentThreadRow>(
+      "SELECT * FROM comment_threads WHERE account_id = $1 AND root_comment_id = $2",
+      [accountId, rootCommentId],
+    );
+    let thread = rows[0];
+    if (!thread) return undefined;
+    const existing = this.existingRef(r.adapter, thread);
+    if (existing) return { ...r, ref: existing, thread };
+    thread = await this.freshMedia(thread);
+    const header = commentHeader(r.account, thread, await this.rootText(thread), this.now(), await this.held(accountId));
+    const ref = await this.open(r.adapter, r.account, header);
+    await this.deps.db.query(
+      `UPDATE comment_threads SET chat_platform = $2, chat_channel = $3, chat_thread = $4, chat_header_digest = $5,
+         updated_at = now() WHERE id = $1`,
+      [thread.id, r.adapter.platform, ref.channel, ref.thread, headerDigest(header)],
+    );
+    return { ...r, ref, thread: { ...thread, chat_thread: ref.thread, chat_channel: ref.channel } };
+  }
+
+  private existingRef(
+    adapter: ChatAdapter,
+    row: { chat_platform: string | null; chat_channel: string | null; chat_thread: string | null },
+  ): ThreadRef | undefined {
+    if (row.chat_thread && row.chat_channel && row.chat_platform === adapter.platform)
+      return { channel: row.chat_channel, thread: row.chat_thread };
+    return undefined;
+  }
+
+  private async open(adapter: ChatAdapter, account: AccountRow, header: ThreadHeader): Promise<ThreadRef> {
+    const ref = await adapter.openThread(account.chat_channel ?? "", header);
+    this.count(adapter, "open_thread");
+    return ref;
+  }
+
+  /** Re-renders a DM thread's root when what it shows has changed (window, seen, status, held). */
+  async refreshDmHeader(accountId: string, customerId: string): Promise<void> {
+    const t = await this.dmThread(accountId, customerId, { create: false });
+    if (t) await this.refreshHeader(t);
+  }
+
+  /** Re-renders a comment thread's root (moderation state, private reply used, held). */
+  async refreshCommentHeader(accountId: string, rootCommentId: string): Promise<void> {
+    const r = await this.route(accountId);
+    if (!r) return;
+    const { rows } = await this.deps.db.query<CommentThreadRow>(
+      "SELECT * FROM comment_threads WHERE account_id = $1 AND root_comment_id = $2",
+      [accountId, rootCommentId],
+    );
+    const thread = rows[0];
+    const ref = thread && this.existingRef(r.adapter, thread);
+    if (!thread || !ref) return;
+    const header = commentHeader(r.account, thread, await this.rootText(thread), this.now(), await this.held(accountId));
+    await this.updateIfChanged(r.adapter, ref, "comment_threads", thread.id, thread.chat_header_digest, header);
+  }
+
+  private async refreshHeader(t: DmThread): Promise<void> {
+    const convo = (await this.conversation(t.account.id, t.convo.customer_id)) ?? t.convo;
+    const header = dmHeader(t.account, convo, this.now(), this.deps.humanAgent, await this.held(t.account.id));
+    await this.updateIfChanged(t.adapter, t.ref, "conversations", convo.id, convo.chat_header_digest, header);
+  }
+
+  private async updateIfChanged(
+    adapter: ChatAdapter,
+    ref: ThreadRef,
+    table: "conversations" | "comment_threads",
+    id: number,
+    digest: string | null,
+    header: ThreadHeader,
+  ): Promise<void> {
+    const next = headerDigest(header);
+    if (next === digest) return;
+    await adapter.updateHeader(ref, header);
+    this.count(adapter, "update_header");
+    await this.deps.db.query(`UPDATE ${table} SET chat_header_digest = $2 WHERE id = $1`, [id, next]);
+  }
+
+  private async held(accountId: string): Promise<string | undefined> {
+    return this.deps.gateway?.holdReason(accountId).then((r) =>
+      r === "this Instagram account is not connected" ? undefined : r,
+    );
+  }
+
+  // ——— Profiles and media (through the rate-limited gateway; the mirror never waits long) ———
+
+  private async freshProfile(convo: ConversationRow): Promise<ConversationRow> {
+    const gw = this.deps.gateway;
+    const fetchedAt = convo.profile_fetched_at ? new Date(convo.profile_fetched_at).getTime() : 0;
+    if (!gw || this.now().getTime() - fetchedAt < this.deps.refreshMs) return convo;
+    const out = await gw.call(convo.account_id, "platform", (token) => gw.graph.getUserProfile(token, convo.customer_id), {
+      maxWaitMs: 1_000,
+    });
+    if (out.kind !== "ok") {
+      this.deps.log.debug({ account: convo.account_id, outcome: out.kind }, "profile not fetched; thread opens without it");
+      return convo;
+    }
+    await this.deps.db.query("UPDATE conversations SET profile = $2, profile_fetched_at = now() WHERE id = $1", [
+      convo.id,
+      JSON.stringify(out.value),
+    ]);
+    return { ...convo, profile: out.value, profile_fetched_at: this.now() };
+  }
+
+  private async freshMedia(thread: CommentThreadRow): Promise<CommentThreadRow> {
+    const gw = this.deps.gateway;
+    if (!gw || thread.media) return thread;
+    const out = await gw.call(thread.account_id, "platform", (token) => gw.graph.getMedia(token, thread.media_id), {
+      maxWaitMs: 1_000,
+    });
+    if (out.kind !== "ok") return thread;
+    const media = {
+      ...(out.value.caption ? { caption: out.value.caption } : {}),
+      ...(out.value.permalink ? { permalink: out.value.permalink } : {}),
+      ...(out.value.thumbnailUrl ? { thumbnailUrl: out.value.thumbnailUrl } : {}),
+      ...(out.value.mediaProductType ? { mediaProductType: out.value.mediaProductType } : {}),
+    };
+    await this.deps.db.query("UPDATE comment_threads SET media = $2, media_fetched_at = now() WHERE id = $1", [
+      thread.id,
+      JSON.stringify(media),
+    ]);
+    return { ...thread, media, media_fetched_at: this.now() };
+  }
+
+  // ——— Messages ———
+
+  private async rootText(thread: CommentThreadRow): Promise<string | undefined> {
+    const row = await this.message(thread.account_id, thread.root_comment_id);
+    return row?.text ?? undefined;
+  }
+
+  private async message(accountId: string, igMessageId: string): Promise<MessageRow | undefined> {
+    const { rows } = await this.deps.db.query<MessageRow>(
+      `SELECT id, author_kind, text, attachments, details, chat_ref, deleted_at FROM messages
+       WHERE account_id = $1 AND ig_message_id = $2`,
+      [accountId, igMessageId],
+    );
+    return rows[0];
+  }
+
+  private async quoted(accountId: string, mid: string | undefined) {
+    if (!mid) return undefined;
+    const row = await this.message(accountId, mid);
+    if (!row) return undefined;
+    const author = row.author_kind === "customer" ? "customer" : row.author_kind === "agent" ? "agent" : "business";
+    return { author, text: row.deleted_at ? "(removed)" : (row.text ?? "(attachment)") };
+  }
+
+  /** Posts once: the ref is stored on the message, or on the event when there is no message row. */
+  private async postOnce(
+    t: { adapter: ChatAdapter; ref: ThreadRef },
+    messageId: number | undefined,
+    post: MirrorPost,
+  ): Promise<void> {
+    const eventId = this.currentEvent.getStore();
+    if (messageId === undefined && eventId !== undefined) {
+      const { rows } = await this.deps.db.query<{ mirror_ref: string | null }>(
+        "SELECT mirror_ref FROM inbound_events WHERE id = $1",
+        [eventId],
+      );
+      if (rows[0]?.mirror_ref) return;
+    }
+    const ref = await t.adapter.post(t.ref, post);
+    this.count(t.adapter, "post");
+    if (messageId !== undefined) await this.setChatRef(messageId, ref);
+    else if (eventId !== undefined)
+      await this.deps.db.query("UPDATE inbound_events SET mirror_ref = $2 WHERE id = $1", [eventId, ref]);
+  }
+
+  private async setChatRef(messageId: number, ref: string): Promise<void> {
+    await this.deps.db.query("UPDATE messages SET chat_ref = $2, updated_at = now() WHERE id = $1", [messageId, ref]);
+  }
+
+  private async setDetail(messageId: number, key: string, value: unknown): Promise<void> {
+    await this.deps.db.query(
+      "UPDATE messages SET details = jsonb_set(details, $2::text[], $3::jsonb), updated_at = now() WHERE id = $1",
+      [messageId, `{${key}}`, JSON.stringify(value)],
+    );
+  }
+
+  private count(adapter: ChatAdapter, operation: string): void {
+    this.deps.metrics.mirrorPosts.inc({ platform: adapter.platform, operation });
+  }
+}

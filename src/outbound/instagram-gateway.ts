@@ -1,0 +1,152 @@
+import type { Database } from "../db/database.ts";
+import type { GraphClient, Result } from "../instagram/graph-client.ts";
+import type { GraphError } from "../instagram/graph-errors.ts";
+import type { TokenCipher } from "../instagram/token-cipher.ts";
+import type { Logger } from "../log/logger.ts";
+import type { Metrics } from "../observability/metrics.ts";
+import type { ApiClass } from "../ratelimit/classes.ts";
+import type { OutboundLimiter } from "../ratelimit/limiter.ts";
+import { pauseOf } from "./pause.ts";
+
+// The one outbound path to Instagram (issue 4). Every caller — agent replies, private replies,
+// automation, moderation, profile look-ups — goes through `call`, which checks the pause switches
+// and the account's token, waits for the account's rate limit, makes the call, and turns the
+// answer into the few outcomes a caller acts on.
+
+export type GatewayOutcome<T> =
+  | { kind: "ok"; value: T }
+  /** Paused (switch) or the account cannot send (token invalid, removed): keep it and try later. */
+  | { kind: "held"; reason: string }
+  /** Over a rate limit, or Meta asked for a pause: try again after `retryAfterMs`, in order. */
+  | { kind: "deferred"; retryAfterMs: number; reason: string }
+  /** A send may have reached Instagram although no answer came back: reconcile before resending. */
+  | { kind: "uncertain"; error: GraphError }
+  /** Final: the reason is for people. */
+  | { kind: "failed"; error: GraphError };
+
+export interface CallOptions {
+  /** Longest time to wait in this process for the rate limit before answering `deferred`. */
+  maxWaitMs?: number;
+}
+
+export interface GatewayDeps {
+  db: Database;
+  graph: GraphClient;
+  limiter: OutboundLimiter;
+  cipher: TokenCipher | undefined;
+  log: Logger;
+  metrics: Metrics;
+  /** Told once per problem when an account's token stops working (alert its owners). */
+  onTokenInvalid?: (account: string, error: GraphError) => Promise<void>;
+}
+
+const DEFAULT_MAX_WAIT_MS = 5_000;
+
+export class InstagramGateway {
+  readonly graph: GraphClient;
+  private readonly deps: GatewayDeps;
+
+  constructor(deps: GatewayDeps) {
+    this.deps = deps;
+    this.graph = deps.graph;
+  }
+
+  /** Why the account cannot send right now, or undefined when it can. */
+  async holdReason(account: string): Promise<string | undefined> {
+    const paused = await pauseOf(this.deps.db, account);
+    if (paused)
+      return paused.scope === "global"
+        ? `sending is paused for every account (by ${paused.by})`
+        : `sending is paused for this account (by ${paused.by})`;
+    const { rows } = await this.deps.db.query<{ status: string; has_token: boolean }>(
+      "SELECT status, token_ciphertext IS NOT NULL AS has_token FROM instagram_accounts WHERE id = $1",
+      [account],
+    );
+    const row = rows[0];
+    if (!row || row.status === "unconfigured") return "this Instagram account is not connected";
+    if (row.status === "token_invalid")
+      return "the Instagram connection must be reconnected (token invalid or expired)";
+    if (row.status !== "active" || !row.has_token) return `this Instagram account is ${row.status}`;
+    return undefined;
+  }
+
+  async call<T>(
+    account: string,
+    cls: ApiClass,
+    fn: (token: string) => Promise<Result<T>>,
+    options: CallOptions = {},
+  ): Promise<GatewayOutcome<T>> {
+    const held = await this.holdReason(account);
+    if (held) return { kind: "held", reason: held };
+    const token = await this.token(account);
+    if (token === undefined) return { kind: "held", reason: "this Instagram account has no usable token" };
+
+    const waited = await this.waitTurn(account, cls, options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS);
+    if (!waited) {
+      this.deps.metrics.outboundDeferred.inc({ class: cls });
+      return { kind: "deferred", retryAfterMs: 1_000, reason: "waiting for the account's rate limit" };
+    }
+
+    const result = await fn(token);
+    if (result.usage) {
+      this.deps.limiter.observeUsage(account, result.usage.maxPercent);
+      if (result.usage.regainAccessMs)
+        await this.deps.limiter.pauseUntil(account, Date.now() + result.usage.regainAccessMs);
+    }
+    this.deps.metrics.graphCalls.inc({ class: cls, outcome: result.ok ? "ok" : result.error.kind });
+    if (result.ok) return { kind: "ok", value: result.value };
+
+    const error = result.error;
+    switch (error.kind) {
+      case "retryable":
+        if (error.maybeDelivered) return { kind: "uncertain", error };
+        if (error.retryAfterMs) await this.deps.limiter.pauseUntil(account, Date.now() + error.retryAfterMs);
+        return { kind: "deferred", retryAfterMs: error.retryAfterMs ?? 5_000, reason: error.reason };
+      case "token_invalid":
+        await this.markTokenInvalid(account, error);
+        return { kind: "held", reason: error.reason };
+      default:
+        return { kind: "failed", error };
+    }
+  }
+
+  /** The account's token, opened from its sealed form; never logged, never returned elsewhere. */
+  private async token(account: string): Promise<string | undefined> {
+    const { rows } = await this.deps.db.query<{ token_ciphertext: string | null; token_key_id: string | null }>(
+      "SELECT token_ciphertext, token_key_id FROM instagram_accounts WHERE id = $1",
+      [account],
+    );
+    const row = rows[0];
+    if (!row?.token_ciphertext || !row.token_key_id || !this.deps.cipher) return undefined;
+    try {
+      return this.deps.cipher.open(row.token_ciphertext, row.token_key_id);
+    } catch (err) {
+      this.deps.log.error({ account, err: err instanceof Error ? err.message : String(err) }, "cannot open token");
+      return undefined;
+    }
+  }
+
+  private async waitTurn(account: string, cls: ApiClass, maxWaitMs: number): Promise<boolean> {
+    const first = await this.deps.limiter.reserve(account, cls);
+    if (first.ok) return true;
+    if (first.retryAfterMs > maxWaitMs) return false;
+    try {
+      await this.deps.limiter.waitTurn(account, cls, AbortSignal.timeout(maxWaitMs));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private async markTokenInvalid(account: string, error: GraphError): Promise<void> {
+    // Only the first caller to see the problem alerts; the rest just hold.
+    const { rows } = await this.deps.db.query(
+      `UPDATE instagram_accounts SET status = 'token_invalid', token_alerted_at = now(), updated_at = now()
+       WHERE id = $1 AND status = 'active' RETURNING id`,
+      [account],
+    );
+    if (rows.length === 0) return;
+    this.deps.log.error({ account, code: error.code, subcode: error.subcode }, "instagram token invalid; account held");
+    await this.deps.onTokenInvalid?.(account, error);
+  }
+}

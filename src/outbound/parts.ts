@@ -1,0 +1,79 @@
+import type { AgentFile } from "../bridge/chat-port.ts";
+import type { AttachmentType } from "../instagram/graph-client.ts";
+import type { ApiClass } from "../ratelimit/classes.ts";
+
+// An agent's message becomes one or more Send API calls ("parts"): its text, split to Instagram's
+// 1,000-byte limit, then each file. Parts are sent in order and their progress is stored, so a
+// retried job continues with the first part not yet delivered.
+
+/** Send API text limit: UTF-8 bytes, not characters (reference 2.2). */
+export const TEXT_LIMIT_BYTES = 1000;
+
+export type Part =
+  | { kind: "text"; text: string }
+  | { kind: "file"; file: AgentFile; type: AttachmentType };
+
+const MB = 1024 * 1024;
+
+/** Formats and sizes the Send API accepts (reference 2.2). */
+const ACCEPTED: Array<{ type: AttachmentType; test: RegExp; maxBytes: number; label: string }> = [
+  { type: "image", test: /^image\/(png|jpe?g|gif)$/, maxBytes: 8 * MB, label: "png, jpeg or gif images up to 8 MB" },
+  { type: "video", test: /^video\/(mp4|ogg|x-msvideo|avi|quicktime|webm)$/, maxBytes: 25 * MB, label: "mp4, ogg, avi, mov or webm videos up to 25 MB" },
+  { type: "audio", test: /^audio\/(aac|mp4|x-m4a|m4a|wav|x-wav|wave)$/, maxBytes: 25 * MB, label: "aac, m4a, wav or mp4 audio up to 25 MB" },
+  { type: "file", test: /^application\/pdf$/, maxBytes: 25 * MB, label: "pdf files up to 25 MB" },
+];
+
+export type FileCheck = { ok: true; type: AttachmentType } | { ok: false; reason: string };
+
+export function checkFile(file: AgentFile): FileCheck {
+  const kind = ACCEPTED.find((a) => a.test.test(file.mimeType.toLowerCase()));
+  if (!kind)
+    return {
+      ok: false,
+      reason: `Instagram does not accept ${file.name} (${file.mimeType}); it takes ${ACCEPTED.map((a) => a.label).join("; ")}`,
+    };
+  if (file.size > kind.maxBytes)
+    return { ok: false, reason: `${file.name} is too large for Instagram (${kind.label})` };
+  return { ok: true, type: kind.type };
+}
+
+/** Splits text into pieces of at most `limit` UTF-8 bytes, preferring paragraph, line, then word
+ * boundaries, never cutting a character (or a surrogate pair) in half. */
+export function splitText(text: string, limit = TEXT_LIMIT_BYTES): string[] {
+  const out: string[] = [];
+  let rest = text.trim();
+  while (Buffer.byteLength(rest, "utf8") > limit) {
+    // The longest prefix within the limit, by code points.
+    let end = 0;
+    let bytes = 0;
+    for (const ch of rest) {
+      const b = Buffer.byteLength(ch, "utf8");
+      if (bytes + b > limit) break;
+      bytes += b;
+      end += ch.length;
+    }
+    const window = rest.slice(0, end);
+    const cut = [window.lastIndexOf("\n\n"), window.lastIndexOf("\n"), window.lastIndexOf(" ")].find(
+      (i) => i > end / 2,
+    );
+    const at = cut !== undefined && cut > 0 ? cut : end;
+    out.push(rest.slice(0, at).trimEnd());
+    rest = rest.slice(at).trimStart();
+  }
+  if (rest !== "") out.push(rest);
+  return out;
+}
+
+export function partsOf(text: string | null, files: AgentFile[]): Part[] {
+  const parts: Part[] = splitText(text ?? "").map((t) => ({ kind: "text" as const, text: t }));
+  for (const file of files) {
+    const check = checkFile(file);
+    if (check.ok) parts.push({ kind: "file", file, type: check.type });
+  }
+  return parts;
+}
+
+/** The rate-limit class of a Send API call (seed 002): audio and video have their own, lower limit. */
+export function sendClass(part: Part): ApiClass {
+  return part.kind === "file" && (part.type === "audio" || part.type === "video") ? "send_media" : "send_text";
+}

@@ -1,0 +1,77 @@
+import type { Database, SqlClient } from "../db/database.ts";
+
+// The pause switch (issue 4): global or per account. While paused nothing is sent to Instagram;
+// agents' replies wait in a visible "held" state and go out in order on resume.
+
+const GLOBAL_KEY = "pause";
+
+export type PauseScope = { account: string } | "global";
+
+export interface PauseInfo {
+  scope: "global" | "account";
+  by: string;
+  since: Date;
+}
+
+/** Sets the switch. False when the account is unknown. */
+export async function pause(db: Database, scope: PauseScope, by: string): Promise<boolean> {
+  if (scope === "global") {
+    await db.query(
+      `INSERT INTO service_flags (key, value, updated_at) VALUES ($1, $2, now())
+       ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()`,
+      [GLOBAL_KEY, JSON.stringify({ by, since: new Date().toISOString() })],
+    );
+    return true;
+  }
+  const { rows } = await db.query(
+    "UPDATE instagram_accounts SET paused_at = COALESCE(paused_at, now()), paused_by = $2, updated_at = now() WHERE id = $1 RETURNING id",
+    [scope.account, by],
+  );
+  return rows.length > 0;
+}
+
+/** Clears the switch. False when the account is unknown. */
+export async function resume(db: Database, scope: PauseScope): Promise<boolean> {
+  if (scope === "global") {
+    await db.query("DELETE FROM service_flags WHERE key = $1", [GLOBAL_KEY]);
+    return true;
+  }
+  const { rows } = await db.query(
+    "UPDATE instagram_accounts SET paused_at = NULL, paused_by = NULL, updated_at = now() WHERE id = $1 RETURNING id",
+    [scope.account],
+  );
+  return rows.length > 0;
+}
+
+/** Whether sending is paused for `account`, and by which switch (global first). */
+export async function pauseOf(db: SqlClient, account: string): Promise<PauseInfo | undefined> {
+  const { rows } = await db.query<{ scope: "global" | "account"; by: string | null; since: Date }>(
+    `SELECT 'global' AS scope, value->>'by' AS by, (value->>'since')::timestamptz AS since
+       FROM service_flags WHERE key = $1
+     UNION ALL
+     SELECT 'account', paused_by, paused_at FROM instagram_accounts WHERE id = $2 AND paused_at IS NOT NULL`,
+    [GLOBAL_KEY, account],
+  );
+  const row = rows[0];
+  return row ? { scope: row.scope, by: row.by ?? "unknown", since: new Date(row.since) } : undefined;
+}
+
+export interface PauseOverview {
+  global: PauseInfo | undefined;
+  accounts: Array<{ account: string; by: string; since: Date }>;
+}
+
+export async function pauses(db: SqlClient): Promise<PauseOverview> {
+  const g = await db.query<{ by: string | null; since: Date }>(
+    "SELECT value->>'by' AS by, (value->>'since')::timestamptz AS since FROM service_flags WHERE key = $1",
+    [GLOBAL_KEY],
+  );
+  const a = await db.query<{ id: string; paused_by: string | null; paused_at: Date }>(
+    "SELECT id, paused_by, paused_at FROM instagram_accounts WHERE paused_at IS NOT NULL ORDER BY id",
+  );
+  const gr = g.rows[0];
+  return {
+    global: gr ? { scope: "global", by: gr.by ?? "unknown", since: new Date(gr.since) } : undefined,
+    accounts: a.rows.map((r) => ({ account: r.id, by: r.paused_by ?? "unknown", since: new Date(r.paused_at) })),
+  };
+}

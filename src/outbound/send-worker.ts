@@ -1,0 +1,373 @@
+import type { AgentFile, ChatAdapter, ChatPlatform, Mark, ThreadRef } from "../bridge/chat-port.ts";
+import type { Mirror } from "../bridge/mirror.ts";
+import { PRIVATE_REPLY_WINDOW_MS, sendPermission, windowState } from "../bridge/windows.ts";
+import type { Database } from "../db/database.ts";
+import type { SendBody, SendRecipient } from "../instagram/graph-client.ts";
+import type { Logger } from "../log/logger.ts";
+import type { Metrics } from "../observability/metrics.ts";
+import type { ApiClass } from "../ratelimit/classes.ts";
+import type { InstagramGateway } from "./instagram-gateway.ts";
+import { type Part, partsOf, sendClass } from "./parts.ts";
+
+// Sends one outbound message (an agent's reply, an automation's message) to Instagram. The job is
+// keyed by conversation in a strict-FIFO queue, so a second reply never overtakes the first: a
+// message that must wait (rate limit, pause, uncertain delivery) makes its job retry, and the
+// queue holds the conversation's later messages behind it.
+//
+// Crash safety: `send_started_at` is committed before each Graph call and the returned message id
+// right after it. A retry that finds a call started but no id does not resend at once: it waits
+// the echo grace for the echo webhook, which (echo-match.ts) marks the part delivered. Only when
+// no echo arrives within it is the part sent again. What remains possible: a worker killed
+// during the call, for a message Instagram did deliver but whose echo arrives later than
+// the grace (or never, without the echo subscription), is delivered twice. Echoes
+// normally arrive within seconds.
+
+/** Thrown to leave the job for a later retry; its conversation's later messages wait behind it. */
+export class SendDeferred extends Error {
+  override name = "SendDeferred";
+  readonly retryAfterMs: number;
+  constructor(reason: string, retryAfterMs: number) {
+    super(reason);
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+export interface OutboundRow {
+  id: number;
+  account_id: string;
+  conversation_id: number | null;
+  comment_thread_id: number | null;
+  author_kind: "agent" | "rule";
+  text: string | null;
+  attachments: AgentFile[];
+  details: { partsDone?: number; partsTotal?: number; partMids?: string[]; agentName?: string };
+  chat_ref: string | null;
+  delivery_state: "pending" | "held" | "sent" | "failed";
+  delivery_error: string | null;
+  send_started_at: Date | null;
+  ig_message_id: string | null;
+  chat_mark: Mark | null;
+  send_route: string | null;
+  // The conversation (DM) or comment thread it belongs to.
+  customer_id: string | null;
+  last_customer_message_at: Date | null;
+  root_comment_id: string | null;
+  author_id: string | null;
+  root_commented_at: Date | null;
+  private_reply_sent_at: Date | null;
+  live: boolean | null;
+  chat_platform: ChatPlatform | null;
+  chat_channel: string | null;
+  chat_thread: string | null;
+  held_notice_at: Date | null;
+}
+
+type Route =
+  | { ok: true; via: "dm"; recipient: SendRecipient; messaging: Pick<SendBody, "messaging_type" | "tag"> }
+  | { ok: true; via: "private_reply"; recipient: SendRecipient; cls: ApiClass }
+  | { ok: false; reason: string };
+
+export interface SenderDeps {
+  db: Database;
+  gateway: InstagramGateway;
+  adapters: ReadonlyMap<ChatPlatform, ChatAdapter>;
+  mirror: Mirror | undefined;
+  log: Logger;
+  metrics: Metrics;
+  humanAgent: boolean;
+  /** A short-lived public URL from which Instagram fetches an agent's file. */
+  fileUrl: (platform: ChatPlatform, file: AgentFile) => string;
+  /** See echo-match.ts. */
+  echoGraceMs: number;
+  now?: () => Date;
+}
+
+const LOAD = `
+  SELECT m.id, m.account_id, m.conversation_id, m.comment_thread_id, m.author_kind, m.text, m.attachments, m.details,
+         m.chat_ref, m.delivery_state, m.delivery_error, m.send_started_at, m.ig_message_id, m.chat_mark, m.send_route,
+         c.customer_id, c.last_customer_message_at,
+         t.root_comment_id, t.author_id, t.root_commented_at, t.private_reply_sent_at, t.live,
+         COALESCE(c.chat_platform, t.chat_platform) AS chat_platform,
+         COALESCE(c.chat_channel, t.chat_channel) AS chat_channel,
+         COALESCE(c.chat_thread, t.chat_thread) AS chat_thread,
+         COALESCE(c.held_notice_at, t.held_notice_at) AS held_notice_at
+    FROM messages m
+    LEFT JOIN conversations c ON c.id = m.conversation_id
+    LEFT JOIN comment_threads t ON t.id = m.comment_thread_id
+   WHERE m.id = $1`;
+
+export class OutboundSender {
+  private readonly deps: SenderDeps;
+
+  constructor(deps: SenderDeps) {
+    this.deps = deps;
+  }
+
+  private now(): Date {
+    return this.deps.now?.() ?? new Date();
+  }
+
+  /** Sends message `id`, or throws SendDeferred to be retried later. Safe to call again. */
+  async send(id: number): Promise<"sent" | "failed" | "gone"> {
+    let row = await this.load(id);
+    if (!row) return "gone";
+    if (row.delivery_state === "sent" || row.delivery_state === "failed") {
+      await this.report(row);
+      return row.delivery_state;
+    }
+    if (row.send_started_at) {
+      // An earlier attempt started a call and never stored its answer: wait for its echo first.
+      const elapsed = this.now().getTime() - new Date(row.send_started_at).getTime();
+      if (elapsed < this.deps.echoGraceMs) {
+        this.deps.metrics.outboundMessages.inc({ result: "awaiting_echo" });
+        throw new SendDeferred("an earlier attempt may have been delivered; waiting for its echo", this.deps.echoGraceMs - elapsed);
+      }
+      this.deps.log.warn({ messageId: id }, "no echo of an interrupted send; sending that part again");
+    }
+
+    const route = await this.route(row);
+    if (!route.ok) return this.fail(row, route.reason);
+    const held = await this.deps.gateway.holdReason(row.account_id);
+    if (held) return this.hold(row, held);
+
+    const parts = partsOf(row.text, row.attachments);
+    if (parts.length === 0) return this.fail(row, "nothing to send");
+    if (route.via === "private_reply" && (parts.length > 1 || parts[0]?.kind !== "text"))
+      return this.fail(row, "a private reply is one text message of up to 1,000 bytes; send files after the customer answers");
+    await this.setDetails(row.id, { partsTotal: parts.length });
+
+    for (let i = row.details.partsDone ?? 0; i < parts.length; i++) {
+      const part = parts[i] as Part;
+      const cls = route.via === "private_reply" ? route.cls : sendClass(part);
+      const body = this.body(row, route, part);
+      const outcome = await this.deps.gateway.call(row.account_id, cls, async (token) => {
+        await this.deps.db.query(
+          "UPDATE messages SET send_started_at = now(), send_attempts = send_attempts + 1 WHERE id = $1",
+          [row?.id],
+        );
+        return this.deps.gateway.graph.sendMessage(token, row?.account_id ?? "", body);
+      });
+      switch (outcome.kind) {
+        case "ok":
+          row = await this.delivered(row, i, parts.length, outcome.value.messageId, route);
+          break;
+        case "held":
+          await this.clearStarted(row.id);
+          return this.hold(row, outcome.reason);
+        case "deferred":
+          await this.clearStarted(row.id);
+          await this.setMark(row, "pending");
+          this.deps.metrics.outboundMessages.inc({ result: "deferred" });
+          throw new SendDeferred(outcome.reason, outcome.retryAfterMs);
+        case "uncertain":
+          this.deps.metrics.outboundMessages.inc({ result: "uncertain" });
+          throw new SendDeferred(`${outcome.error.reason}; checking whether it was delivered`, this.deps.echoGraceMs);
+        case "failed":
+          await this.clearStarted(row.id);
+          return this.fail(row, outcome.error.reason, outcome.error.code);
+      }
+    }
+    this.deps.metrics.outboundMessages.inc({ result: "sent" });
+    await this.report(row);
+    return "sent";
+  }
+
+  /** How the message may reach the customer now, or why it cannot (DESIGN.md windows). */
+  private async route(row: OutboundRow): Promise<Route> {
+    const sender = row.author_kind === "agent" ? "human" : "automation";
+    const now = this.now();
+    if (row.conversation_id !== null && row.customer_id) {
+      const permission = sendPermission(windowState(row.last_customer_message_at, now, this.deps.humanAgent), sender);
+      if (!permission.ok) return permission;
+      return {
+        ok: true,
+        via: "dm",
+        recipient: { id: row.customer_id },
+        messaging:
+          permission.messagingType === "RESPONSE"
+            ? { messaging_type: "RESPONSE" }
+            : { messaging_type: "MESSAGE_TAG", tag: "HUMAN_AGENT" },
+      };
+    }
+    if (!row.root_comment_id) return { ok: false, reason: "this thread is neither a conversation nor a comment thread" };
+    // A comment thread: the first reply is the one private reply Instagram allows per comment...
+    if (!row.private_reply_sent_at && row.send_route !== "dm_after_private_reply") {
+      const at = row.root_commented_at ? new Date(row.root_commented_at).getTime() : 0;
+      if (now.getTime() - at >= PRIVATE_REPLY_WINDOW_MS)
+        return { ok: false, reason: "private replies are only possible within 7 days of the comment" };
+      return {
+        ok: true,
+        via: "private_reply",
+        recipient: { comment_id: row.root_comment_id },
+        cls: row.live ? "private_reply_live" : "private_reply",
+      };
+    }
+    // ...and later ones continue in the DM conversation it opened, once the customer answers.
+    if (!row.author_id) return { ok: false, reason: "the comment's author is unknown" };
+    const { rows } = await this.deps.db.query<{ last_customer_message_at: Date | null }>(
+      "SELECT last_customer_message_at FROM conversations WHERE account_id = $1 AND customer_id = $2",
+      [row.account_id, row.author_id],
+    );
+    const last = rows[0]?.last_customer_message_at ?? null;
+    if (!last)
+      return {
+        ok: false,
+        reason: "the private reply was sent; Instagram allows nothing more until the customer answers it",
+      };
+    const permission = sendPermission(windowState(last, now, this.deps.humanAgent), sender);
+    if (!permission.ok) return permission;
+    return {
+      ok: true,
+      via: "dm",
+      recipient: { id: row.author_id },
+      messaging:
+        permission.messagingType === "RESPONSE"
+          ? { messaging_type: "RESPONSE" }
+          : { messaging_type: "MESSAGE_TAG", tag: "HUMAN_AGENT" },
+    };
+  }
+
+  private body(row: OutboundRow, route: Extract<Route, { ok: true }>, part: Part): SendBody {
+    const message =
+      part.kind === "text"
+        ? { text: part.text }
+        : {
+            attachment: {
+              type: part.type,
+              payload: { url: this.deps.fileUrl(row.chat_platform ?? "slack", part.file) },
+            },
+          };
+    if (route.via === "private_reply") return { recipient: route.recipient, message };
+    return route.messaging.messaging_type === "MESSAGE_TAG"
+      ? { recipient: route.recipient, message, messaging_type: "MESSAGE_TAG", tag: "HUMAN_AGENT" }
+      : { recipient: route.recipient, message, messaging_type: "RESPONSE" };
+  }
+
+  /** Stores part `index`'s message id (and the private reply's use) before anything else happens. */
+  private async delivered(
+    row: OutboundRow,
+    index: number,
+    total: number,
+    mid: string,
+    route: Extract<Route, { ok: true }>,
+  ): Promise<OutboundRow> {
+    const done = index + 1;
+    const viaLabel =
+      route.via === "private_reply" ? "private_reply" : row.comment_thread_id !== null ? "dm_after_private_reply" : "dm";
+    const tag = route.via === "dm" && route.messaging.messaging_type === "MESSAGE_TAG" ? "HUMAN_AGENT" : null;
+    await this.deps.db.transaction(async (tx) => {
+      await tx.query(
+        `UPDATE messages SET
+           ig_message_id = COALESCE(ig_message_id, $2),
+           details = (CASE WHEN ig_message_id IS NULL OR ig_message_id = $2 THEN details
+                           ELSE jsonb_set(details, '{partMids}', COALESCE(details->'partMids', '[]'::jsonb) || to_jsonb($2::text)) END)
+                     || jsonb_build_object('partsDone', $3::int),
+           send_started_at = NULL,
+           send_route = $5, messaging_tag = COALESCE($6, messaging_tag),
+           delivery_state = CASE WHEN $3::int >= $4::int THEN 'sent' ELSE delivery_state END,
+           sent_at = CASE WHEN $3::int >= $4::int THEN now() ELSE sent_at END,
+           delivery_error = NULL, updated_at = now()
+         WHERE id = $1`,
+        [row.id, mid, done, total, viaLabel, tag],
+      );
+      if (route.via === "private_reply")
+        await tx.query(
+          "UPDATE comment_threads SET private_reply_sent_at = now(), private_reply_message_id = $2, updated_at = now() WHERE id = $1",
+          [row.comment_thread_id, mid],
+        );
+    });
+    return (await this.load(row.id)) ?? row;
+  }
+
+  private async fail(row: OutboundRow, reason: string, code?: number): Promise<"failed"> {
+    await this.deps.db.query(
+      "UPDATE messages SET delivery_state = 'failed', delivery_error = $2, send_started_at = NULL, updated_at = now() WHERE id = $1 AND delivery_state IN ('pending', 'held')",
+      [row.id, reason],
+    );
+    this.deps.metrics.outboundMessages.inc({ result: "failed" });
+    this.deps.log.info({ messageId: row.id, account: row.account_id, code, reason }, "outbound message failed");
+    const fresh = await this.load(row.id);
+    if (fresh) await this.report(fresh);
+    return "failed";
+  }
+
+  private async hold(row: OutboundRow, reason: string): Promise<never> {
+    await this.deps.db.query(
+      "UPDATE messages SET delivery_state = 'held', delivery_error = $2, updated_at = now() WHERE id = $1 AND delivery_state = 'pending'",
+      [row.id, reason],
+    );
+    this.deps.metrics.outboundMessages.inc({ result: "held" });
+    await this.setMark(row, "held");
+    // One notice per thread and pause episode; the root shows the banner meanwhile.
+    const thread = this.thread(row);
+    if (thread && !row.held_notice_at) {
+      const table = row.conversation_id !== null ? "conversations" : "comment_threads";
+      const id = row.conversation_id ?? row.comment_thread_id;
+      const { rows: first } = await this.deps.db.query(
+        `UPDATE ${table} SET held_notice_at = now() WHERE id = $1 AND held_notice_at IS NULL RETURNING id`,
+        [id],
+      );
+      if (first.length > 0)
+        await thread.adapter.notice(thread.ref, `⏸️ Replies are held: ${reason}. They will be sent in order when sending resumes.`);
+      await this.refreshHeader(row);
+    }
+    throw new SendDeferred(`held: ${reason}`, 5_000);
+  }
+
+  /** Brings the chat message's mark (and, for failures, the notice) in line with the stored state. */
+  private async report(row: OutboundRow): Promise<void> {
+    const thread = this.thread(row);
+    if (!thread || !row.chat_ref) return;
+    if (row.delivery_state === "sent") {
+      if (row.chat_mark === "sent") return;
+      await this.setMark(row, "sent");
+      if (row.held_notice_at || row.send_route === "private_reply") {
+        const table = row.conversation_id !== null ? "conversations" : "comment_threads";
+        await this.deps.db.query(`UPDATE ${table} SET held_notice_at = NULL WHERE id = $1`, [
+          row.conversation_id ?? row.comment_thread_id,
+        ]);
+        await this.refreshHeader(row);
+      }
+      return;
+    }
+    if (row.delivery_state === "failed" && row.chat_mark !== "failed") {
+      await thread.adapter.notice(thread.ref, `⚠️ Not delivered to Instagram: ${row.delivery_error ?? "unknown reason"}.`, {
+        retryMessageId: row.id,
+      });
+      await this.setMark(row, "failed");
+    }
+  }
+
+  private async setMark(row: OutboundRow, mark: Mark): Promise<void> {
+    const thread = this.thread(row);
+    if (!thread || !row.chat_ref || row.chat_mark === mark) return;
+    await thread.adapter.mark(thread.ref, row.chat_ref, mark);
+    await this.deps.db.query("UPDATE messages SET chat_mark = $2 WHERE id = $1", [row.id, mark]);
+    row.chat_mark = mark;
+  }
+
+  private async refreshHeader(row: OutboundRow): Promise<void> {
+    if (!this.deps.mirror) return;
+    if (row.customer_id) await this.deps.mirror.refreshDmHeader(row.account_id, row.customer_id);
+    else if (row.root_comment_id) await this.deps.mirror.refreshCommentHeader(row.account_id, row.root_comment_id);
+  }
+
+  private thread(row: OutboundRow): { adapter: ChatAdapter; ref: ThreadRef } | undefined {
+    if (!row.chat_platform || !row.chat_channel || !row.chat_thread) return undefined;
+    const adapter = this.deps.adapters.get(row.chat_platform);
+    return adapter ? { adapter, ref: { channel: row.chat_channel, thread: row.chat_thread } } : undefined;
+  }
+
+  private async clearStarted(id: number): Promise<void> {
+    await this.deps.db.query("UPDATE messages SET send_started_at = NULL WHERE id = $1", [id]);
+  }
+
+  private async setDetails(id: number, patch: Record<string, unknown>): Promise<void> {
+    await this.deps.db.query("UPDATE messages SET details = details || $2::jsonb WHERE id = $1", [id, JSON.stringify(patch)]);
+  }
+
+  private async load(id: number): Promise<OutboundRow | undefined> {
+    const { rows } = await this.deps.db.query<OutboundRow>(LOAD, [id]);
+    return rows[0];
+  }
+}

@@ -1,0 +1,36 @@
+import type { PgBoss } from "pg-boss";
+import type { Logger } from "../log/logger.ts";
+import { OUTBOUND_QUEUE, type OutboundJob } from "../queue/boss.ts";
+import { type SlotJob, workSlots } from "../queue/work-slots.ts";
+import { type OutboundSender, SendDeferred } from "../outbound/send-worker.ts";
+
+/**
+ * Takes outbound jobs. A deferred send (rate limit, pause, awaiting an echo) and any unexpected
+ * failure (database, chat platform) rethrow, so pg-boss retries the job while its conversation's
+ * later messages wait behind it; a final Instagram refusal is a completed job whose message is
+ * marked failed in the thread.
+ */
+export function startOutboundWorker(deps: {
+  boss: PgBoss;
+  sender: OutboundSender;
+  log: Logger;
+  concurrency: number;
+  pollingIntervalSeconds: number;
+}): Promise<string[]> {
+  return workSlots<OutboundJob>(
+    deps.boss,
+    OUTBOUND_QUEUE,
+    { concurrency: deps.concurrency, pollingIntervalSeconds: deps.pollingIntervalSeconds },
+    async (job: SlotJob<OutboundJob>) => {
+      const { messageId } = job.data;
+      try {
+        const result = await deps.sender.send(messageId);
+        deps.log.debug({ messageId, result }, "outbound message handled");
+      } catch (err) {
+        if (err instanceof SendDeferred) deps.log.debug({ messageId, reason: err.message }, "outbound message waits");
+        else deps.log.warn({ err, messageId, attempt: job.retryCount + 1 }, "outbound message failed; will retry");
+        throw err;
+      }
+    },
+  );
+}
