@@ -126,6 +126,8 @@ export class Mirror {
   private async customerMessage(e: DmMessage): Promise<void> {
     const t = await this.dmThread(e.accountId, e.customerId);
     if (!t) return;
+    // Names and pictures change: past the refresh age the profile is fetched again.
+    t.convo = await this.freshProfile(t.convo);
     const row = await this.message(e.accountId, e.mid);
     if (!row || row.chat_ref || row.deleted_at) return;
     const context: string[] = [];

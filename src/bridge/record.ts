@@ -145,7 +145,7 @@ async function recordReaction(tx: SqlClient, e: DmReaction): Promise<void> {
   // The customer's current reaction on a message; unreact clears it.
   const reaction = e.action === "react" ? (e.emoji ?? e.reaction ?? "other") : null;
   await tx.query(
-    `UPDATE messages SET details = jsonb_set(details, '{customerReaction}', to_jsonb($3::text)), updated_at = now()
+    `UPDATE messages SET details = jsonb_set(details, '{customerReaction}', COALESCE(to_jsonb($3::text), 'null'::jsonb)), updated_at = now()
      WHERE account_id = $1 AND ig_message_id = $2`,
     [e.accountId, e.mid, reaction],
   );

@@ -140,13 +140,15 @@ export class OutboundSender {
       const part = parts[i] as Part;
       const cls = route.via === "private_reply" ? route.cls : sendClass(part);
       const body = this.body(row, route, part);
-      const outcome = await this.deps.gateway.call(row.account_id, cls, async (token) => {
-        await this.deps.db.query(
-          "UPDATE messages SET send_started_at = now(), send_attempts = send_attempts + 1 WHERE id = $1",
-          [row?.id],
-        );
-        return this.deps.gateway.graph.sendMessage(token, row?.account_id ?? "", body);
-      });
+      // Marked before the rate-limit turn is taken, not inside it: nothing slow (a round trip
+      // behind a busy pool) may sit between the limiter's grant and the call Instagram counts.
+      await this.deps.db.query(
+        "UPDATE messages SET send_started_at = now(), send_attempts = send_attempts + 1 WHERE id = $1",
+        [row.id],
+      );
+      const outcome = await this.deps.gateway.call(row.account_id, cls, (token) =>
+        this.deps.gateway.graph.sendMessage(token, row?.account_id ?? "", body),
+      );
       switch (outcome.kind) {
         case "ok":
           row = await this.delivered(row, i, parts.length, outcome.value.messageId, route);

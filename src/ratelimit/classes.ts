@@ -32,9 +32,11 @@ export const DEFAULT_LIMITS: Readonly<Record<ApiClass, ClassLimit>> = Object.fre
   private_reply: { points: 750, durationSeconds: 3600 },
   private_reply_live: { points: 100, durationSeconds: 1 },
   conversations: { points: 2, durationSeconds: 1 },
-  // The real platform budget is 4800 × impressions per rolling 24 h and is only known from the
-  // usage headers (see OutboundLimiter.observeUsage); 200/hour is a safe floor. Override it.
-  platform: { points: 200, durationSeconds: 3600 },
+  // The real platform budget (4800 × impressions per rolling 24 h for Business Use Case calls) is
+  // only known from the usage headers, which OutboundLimiter.observeUsage follows: it slows this
+  // class as usage passes 75 % and 90 %, and Meta's regain-access time pauses the account. The
+  // static cap only keeps bursts (profile look-ups of a new wave of conversations) smooth.
+  platform: { points: 20, durationSeconds: 1 },
 });
 
 /**

@@ -29,7 +29,10 @@ export interface GraphServer {
   close(): Promise<void>;
 }
 
-export async function startGraphServer(): Promise<GraphServer> {
+/** Answers requests no script is queued for (tests that need a whole Graph API, not one call). */
+export type GraphResponder = (req: RecordedRequest) => ScriptedResponse | undefined;
+
+export async function startGraphServer(respond?: GraphResponder): Promise<GraphServer> {
   const requests: RecordedRequest[] = [];
   const queue: ScriptedResponse[] = [];
   const timers = new Set<NodeJS.Timeout>();
@@ -46,14 +49,16 @@ export async function startGraphServer(): Promise<GraphServer> {
         body = text;
       }
       const url = new URL(req.url ?? "/", "http://localhost");
-      requests.push({
+      const recorded: RecordedRequest = {
         method: req.method ?? "",
         path: url.pathname,
         query: Object.fromEntries(url.searchParams),
         headers: req.headers,
         body,
-      });
-      const next = queue.shift() ?? { status: 599, body: { error: { message: "unscripted request" } } };
+      };
+      requests.push(recorded);
+      const next = queue.shift() ??
+        respond?.(recorded) ?? { status: 599, body: { error: { message: "unscripted request" } } };
       const answer = () => {
         res.writeHead(next.status ?? 200, { "content-type": "application/json", ...next.headers });
         res.end(next.body === undefined ? "" : JSON.stringify(next.body));
