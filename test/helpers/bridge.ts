@@ -1,0 +1,184 @@
+// A whole service with Slack on, wired to a fake Slack and a fake Graph API, with one Instagram
+// account routed to one channel: the harness of the end-to-end bridge tests.
+
+import { expect } from "vitest";
+import { addAccount } from "../../src/instagram/accounts.ts";
+import { TokenCipher } from "../../src/instagram/token-cipher.ts";
+import type { Service } from "../../src/service.ts";
+import { type GraphServer, type RecordedRequest, startGraphServer } from "../fakes/graph-server.ts";
+import { type FakeMessage, type SlackServer, startSlackServer } from "../fakes/slack-server.ts";
+import { startTestService, TEST_KEY, type TestEnv, testEnv, waitFor } from "./service.ts";
+import { postSlackEvent } from "./slack.ts";
+
+export const ACCOUNT = "17841400000000001";
+export const CHANNEL = "C0INSTAGRAM";
+export const SECRET = "slack-signing-secret-e2e";
+export const AGENT = { id: "U0AGENT1", name: "ana", real_name: "Ana Lima", display_name: "Ana" };
+export const ADMIN = { id: "U0ADMIN1", name: "root", real_name: "Ro Ot", display_name: "Root" };
+
+/** A Graph API that answers every call the bridge makes, like Instagram would. */
+function graphResponder() {
+  let seq = 0;
+  return (req: RecordedRequest) => {
+    if (req.method === "POST" && req.path.endsWith("/messages")) {
+      seq += 1;
+      const body = req.body as { recipient: { id?: string; comment_id?: string } };
+      return { body: { recipient_id: body.recipient.id ?? "1234567890123456", message_id: `m_sent_${seq}` } };
+    }
+    if (req.method === "GET" && /\/\d{16}$/.test(req.path))
+      return {
+        body: {
+          name: `Customer ${req.path.slice(-4)}`,
+          username: `customer_${req.path.slice(-4)}`,
+          profile_pic: "https://cdn.example/pic.jpg",
+          is_user_follow_business: true,
+          follower_count: 42,
+        },
+      };
+    if (req.method === "GET" && req.path.includes("/1790"))
+      return {
+        body: {
+          id: "17900000000000001",
+          caption: "Summer drop",
+          permalink: "https://instagram.com/p/abc",
+          media_type: "IMAGE",
+          media_url: "https://cdn.example/post.jpg",
+        },
+      };
+    if (req.method === "POST" && req.path.endsWith("/replies")) return { body: { id: `reply_${++seq}` } };
+    if (req.query.hide !== undefined || req.method === "DELETE") return { body: { success: true } };
+    return undefined;
+  };
+}
+
+export interface BridgeHarness {
+  slack: SlackServer;
+  graph: GraphServer;
+  t: TestEnv;
+  service: Service;
+  url(): string;
+  restart(): Promise<void>;
+  /** Send API calls received by the fake Graph, in order. */
+  sends(): RecordedRequest[];
+  /** The Slack thread of a customer's conversation, once it exists. */
+  rootOf(customer: string): Promise<string>;
+  commentRootOf(rootCommentId: string): Promise<string>;
+  /** Replies in a thread, root excluded, once there are at least `n`. */
+  replies(root: string, n: number): Promise<FakeMessage[]>;
+  /** An agent types `text` in the thread: the message exists in Slack, and Slack sends the event. */
+  agentSays(
+    root: string,
+    text: string,
+    extra?: Record<string, unknown>,
+    user?: string,
+  ): Promise<{ ts: string; event: Record<string, unknown> }>;
+  stateOf(chatRef: string): Promise<{ delivery_state: string; delivery_error: string | null } | undefined>;
+  settled(
+    chatRef: string,
+    state: "sent" | "failed" | "held",
+  ): Promise<{ delivery_state: string; delivery_error: string | null }>;
+  close(): Promise<void>;
+}
+
+export async function startBridgeHarness(extraEnv: Record<string, string> = {}): Promise<BridgeHarness> {
+  const slack = await startSlackServer({ users: [AGENT, ADMIN] });
+  const graph = await startGraphServer(graphResponder());
+  const t = await testEnv("postgres", {
+    SLACK_BOT_TOKEN: slack.token,
+    SLACK_SIGNING_SECRET: SECRET,
+    SLACK_API_URL: slack.apiUrl,
+    IG_GRAPH_URL: graph.url,
+    ADMIN_USERS: `slack:${ADMIN.id}`,
+    OUTBOUND_ECHO_GRACE_SECONDS: "2",
+    ...extraEnv,
+  });
+  let service = await startTestService(t);
+  await addAccount(service.db, TokenCipher.fromConfig(TEST_KEY), {
+    igUserId: ACCOUNT,
+    username: "brand",
+    token: "IGAA-e2e-token",
+    chat: { platform: "slack", channel: CHANNEL },
+  });
+  const threadOf = (sql: string, key: string) =>
+    waitFor(
+      async () => {
+        const { rows } = await h.service.db.query<{ chat_thread: string | null }>(sql, [ACCOUNT, key]);
+        return rows[0]?.chat_thread ?? undefined;
+      },
+      10_000,
+      `thread of ${key}`,
+    );
+  const stateOf = async (chatRef: string) => {
+    const { rows } = await h.service.db.query<{ delivery_state: string; delivery_error: string | null }>(
+      "SELECT delivery_state, delivery_error FROM messages WHERE chat_ref = $1",
+      [chatRef],
+    );
+    return rows[0];
+  };
+  const h: BridgeHarness = {
+    slack,
+    graph,
+    t,
+    service,
+    url: () => h.service.url as string,
+    async restart() {
+      await h.service.stop();
+      service = await startTestService(t);
+      h.service = service;
+    },
+    sends: () => graph.requests.filter((r) => r.method === "POST" && r.path.endsWith("/messages")),
+    rootOf: (customer) =>
+      threadOf("SELECT chat_thread FROM conversations WHERE account_id = $1 AND customer_id = $2", customer),
+    commentRootOf: (root) =>
+      threadOf(
+        "SELECT chat_thread FROM comment_threads WHERE account_id = $1 AND root_comment_id = $2",
+        root,
+      ),
+    replies: (root, n) =>
+      waitFor(
+        async () => {
+          const r = slack.thread(CHANNEL, root).slice(1);
+          return r.length >= n ? r : undefined;
+        },
+        10_000,
+        `${n} replies in ${root}`,
+      ),
+    async agentSays(root, text, extra = {}, user = AGENT.id) {
+      const ts = slack.seedMessage(CHANNEL, { user, text, thread_ts: root });
+      const event = {
+        type: "message",
+        channel: CHANNEL,
+        channel_type: "channel",
+        user,
+        text,
+        ts,
+        thread_ts: root,
+        ...extra,
+      };
+      const res = await postSlackEvent(h.url(), SECRET, event);
+      expect(res.status).toBe(200);
+      return { ts, event };
+    },
+    stateOf,
+    settled: (chatRef, state) =>
+      waitFor(
+        async () => {
+          const s = await stateOf(chatRef);
+          return s?.delivery_state === state ? s : undefined;
+        },
+        10_000,
+        `message ${chatRef} ${state}`,
+      ),
+    async close() {
+      await h.service.stop();
+      await graph.close();
+      await slack.close();
+      await t.cleanup();
+    },
+  };
+  return h;
+}
+
+/** A mirrored post's notification text ends with what the customer wrote. */
+export const said = (text: string) =>
+  expect.stringMatching(new RegExp(`${text.replace(/[.*+?^${}()|[\]\\#]/g, "\\$&")}$`));
