@@ -15,9 +15,9 @@ import { createHttpApp } from "./http/app.ts";
 import type { ComponentStatus, ReadinessCheck } from "./http/health.ts";
 import { webhookRouter } from "./http/webhooks.ts";
 import { IngestBatcher } from "./ingest/ingest-batcher.ts";
+import { storeInbound } from "./ingest/store-events.ts";
 import { GraphClient } from "./instagram/graph-client.ts";
 import { TokenCipher } from "./instagram/token-cipher.ts";
-import { storeInbound } from "./ingest/store-events.ts";
 import type { Logger } from "./log/logger.ts";
 import { Metrics } from "./observability/metrics.ts";
 import { InstagramGateway } from "./outbound/instagram-gateway.ts";
@@ -90,7 +90,9 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
       log,
     });
     cleanups.push(async () => limiter.dispose());
-    const cipher = config.tokenEncryptionKeys ? TokenCipher.fromConfig(config.tokenEncryptionKeys) : undefined;
+    const cipher = config.tokenEncryptionKeys
+      ? TokenCipher.fromConfig(config.tokenEncryptionKeys)
+      : undefined;
     const adapters = new Map<ChatPlatform, ChatAdapter>();
     const fileSources = new Map<ChatPlatform, FileSource>();
     const gateway = new InstagramGateway({
@@ -168,7 +170,10 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
         concurrency: config.outboundConcurrency,
         pollingIntervalSeconds: config.inbound.pollSeconds,
       });
-      log.info({ concurrency: config.inbound.concurrency, outbound: config.outboundConcurrency }, "worker started");
+      log.info(
+        { concurrency: config.inbound.concurrency, outbound: config.outboundConcurrency },
+        "worker started",
+      );
     }
 
     let url: string | undefined;
@@ -227,14 +232,20 @@ async function alertOwners(
     chat_platform: ChatPlatform | null;
     chat_channel: string | null;
     digest_channel: string | null;
-  }>("SELECT username, chat_platform, chat_channel, digest_channel FROM instagram_accounts WHERE id = $1", [account]);
+  }>("SELECT username, chat_platform, chat_channel, digest_channel FROM instagram_accounts WHERE id = $1", [
+    account,
+  ]);
   const row = rows[0];
   const adapter = row?.chat_platform ? adapters.get(row.chat_platform) : undefined;
   if (!row || !adapter) return;
   const name = row.username ? `@${row.username}` : account;
   const text = `⚠️ The Instagram connection of ${name} stopped working (token invalid or expired). Replies to its customers are held until it is reconnected: an operator runs \`threadbridge accounts add --ig-user-id ${account} …\` with a new token.`;
-  for (const channel of new Set([row.chat_channel, row.digest_channel].filter((c): c is string => Boolean(c))))
-    await adapter.alert(channel, text).catch((err: unknown) => log.error({ err, account }, "could not alert the owners"));
+  for (const channel of new Set(
+    [row.chat_channel, row.digest_channel].filter((c): c is string => Boolean(c)),
+  ))
+    await adapter
+      .alert(channel, text)
+      .catch((err: unknown) => log.error({ err, account }, "could not alert the owners"));
 }
 
 function readinessCheck(
@@ -274,7 +285,11 @@ function readinessCheck(
           WHERE delivery_state IN ('pending', 'held') GROUP BY 1, 2 ORDER BY 1, 2`,
       );
       const queue: Record<string, Record<string, number>> = {};
-      for (const r of rows) (queue[r.account_id] ??= {})[r.delivery_state] = r.n;
+      for (const r of rows) {
+        const perAccount = queue[r.account_id] ?? {};
+        perAccount[r.delivery_state] = r.n;
+        queue[r.account_id] = perAccount;
+      }
       return {
         outbound: {
           paused: { global: p.global !== undefined, accounts: p.accounts.map((a) => a.account) },
@@ -295,7 +310,8 @@ function readinessCheck(
           WHERE delivery_state IN ('pending', 'held') GROUP BY 1, 2`,
       );
       metrics.outboundOpen.reset();
-      for (const r of open.rows) metrics.outboundOpen.set({ account: r.account_id, state: r.delivery_state }, r.n);
+      for (const r of open.rows)
+        metrics.outboundOpen.set({ account: r.account_id, state: r.delivery_state }, r.n);
       const p = await pauses(db);
       metrics.paused.reset();
       if (p.global) metrics.paused.set({ account: "*" }, 1);

@@ -69,32 +69,30 @@ describe("Instagram → Slack", () => {
     await postWebhook(h.url(), dmText(ACCOUNT, customer, "m_rt_1", "blue one?", ts));
     const root = await h.rootOf(customer);
     const [mirrored] = await h.replies(root, 1);
-    const react = (action: "react" | "unreact") => ({
+    const react = (action: "react" | "unreact", at: number) => ({
       object: "instagram",
       entry: [
         {
           id: ACCOUNT,
-          time: ts + 10,
+          time: at,
           messaging: [
             {
               sender: { id: customer },
               recipient: { id: ACCOUNT },
-              timestamp: ts + 10,
+              timestamp: at,
               reaction: { mid: "m_rt_1", action, reaction: "love", emoji: "❤️" },
             },
           ],
         },
       ],
     });
-    await postWebhook(h.url(), react("react"));
+    await postWebhook(h.url(), react("react", ts + 10));
     await waitFor(async () =>
       Object.keys(h.slack.reactions(CHANNEL, mirrored?.ts ?? "")).length > 0 ? true : undefined,
     );
     const reacted = h.slack.reactions(CHANNEL, mirrored?.ts ?? "");
     expect(Object.keys(reacted)).toHaveLength(1);
-    const unreact = react("unreact");
-    unreact.entry[0]!.messaging[0]!.timestamp = ts + 20;
-    await postWebhook(h.url(), unreact);
+    await postWebhook(h.url(), react("unreact", ts + 20));
     await waitFor(async () =>
       Object.keys(h.slack.reactions(CHANNEL, mirrored?.ts ?? "")).length === 0 ? true : undefined,
     );
@@ -401,8 +399,8 @@ describe("Slack → Instagram", () => {
       { text: "here it is" },
       { attachment: { type: "image", payload: { url: expect.stringContaining("/files/") } } },
     ]);
-    const url = (sent[1]?.body as { message: { attachment: { payload: { url: string } } } }).message
-      .attachment.payload.url;
+    const fileSend = sent[1]?.body as { message: { attachment: { payload: { url: string } } } };
+    const url = fileSend.message.attachment.payload.url;
     const local = url.replace(/^https?:\/\/[^/]+/, h.url());
     const file = await fetch(local);
     expect(file.status).toBe(200);

@@ -1,8 +1,8 @@
 import type { Database } from "../db/database.ts";
 import type { DomainEvent } from "../instagram/events.ts";
 import type { Logger } from "../log/logger.ts";
-import type { Mirror } from "./mirror.ts";
 import { DEFAULT_ECHO_GRACE_MS } from "../outbound/echo-match.ts";
+import type { Mirror } from "./mirror.ts";
 import { type RecordOptions, recordEvent } from "./record.ts";
 
 export type HandleOutcome = "processed" | "already_processed" | "missing";
@@ -52,7 +52,10 @@ export class Bridge {
        WHERE id = $1 AND status <> 'processed'`,
       [eventId],
     );
-    this.log.debug({ eventId, kind: recorded.event.type, account: recorded.event.accountId }, "event handled");
+    this.log.debug(
+      { eventId, kind: recorded.event.type, account: recorded.event.accountId },
+      "event handled",
+    );
     return { outcome: "processed", event: recorded.event, receivedAt: recorded.receivedAt };
   }
 }

@@ -101,7 +101,9 @@ export function dmHeader(
     window: windowState(c.last_customer_message_at, now, humanAgent),
     status: c.status,
     consent: c.consent,
-    links: customer.username ? [{ label: "Instagram profile", url: `https://www.instagram.com/${customer.username}` }] : [],
+    links: customer.username
+      ? [{ label: "Instagram profile", url: `https://www.instagram.com/${customer.username}` }]
+      : [],
   };
   if (c.assignee) header.assignee = c.assignee;
   if (c.last_seen_at) header.seenAt = new Date(c.last_seen_at);
@@ -162,6 +164,10 @@ export function commentHeader(
 /** What the root shows, with times to the minute, so only visible changes re-render it. */
 export function headerDigest(header: DmHeader | CommentHeader): string {
   return JSON.stringify(header, (_k, v: unknown) =>
-    v instanceof Date ? Math.floor(v.getTime() / 60_000) : typeof v === "string" && /^\d{4}-\d\d-\d\dT/.test(v) ? v.slice(0, 16) : v,
+    v instanceof Date
+      ? Math.floor(v.getTime() / 60_000)
+      : typeof v === "string" && /^\d{4}-\d\d-\d\dT/.test(v)
+        ? v.slice(0, 16)
+        : v,
   );
 }

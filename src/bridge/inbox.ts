@@ -74,7 +74,8 @@ export class Inbox implements ChatInbox {
     const thread = await this.thread(m.agent.platform, m.thread);
     if (!thread) return { kind: "not_mirrored" };
     const trimmed = m.text.trim();
-    if (/^![a-z]/i.test(trimmed) && !m.explicitReply) return { kind: "command", reply: await this.command(thread, trimmed) };
+    if (/^![a-z]/i.test(trimmed) && !m.explicitReply)
+      return { kind: "command", reply: await this.command(thread, trimmed) };
 
     const s = thread.settings;
     let text = trimmed;
@@ -87,7 +88,10 @@ export class Inbox implements ChatInbox {
       if (!check.ok) return { kind: "refused", reason: `${check.reason}. Nothing was sent.` };
     }
     if (splitText(text).length > 10)
-      return { kind: "refused", reason: "this reply is over 10,000 bytes; Instagram messages are 1,000 bytes each. Nothing was sent." };
+      return {
+        kind: "refused",
+        reason: "this reply is over 10,000 bytes; Instagram messages are 1,000 bytes each. Nothing was sent.",
+      };
 
     const id = await this.store(thread, m.agent, m.message, text, m.files);
     return id === undefined ? { kind: "duplicate" } : { kind: "queued", messageId: id };
@@ -191,7 +195,11 @@ export class Inbox implements ChatInbox {
 
   private async retry(messageId: number, by: string): Promise<ActionResult> {
     return this.deps.db.transaction(async (tx) => {
-      const { rows } = await tx.query<{ account_id: string; customer_id: string | null; root_comment_id: string | null }>(
+      const { rows } = await tx.query<{
+        account_id: string;
+        customer_id: string | null;
+        root_comment_id: string | null;
+      }>(
         `UPDATE messages m SET delivery_state = 'pending', delivery_error = NULL, send_started_at = NULL, chat_mark = NULL,
             details = details - 'partsTotal', updated_at = now()
            FROM messages x
@@ -203,7 +211,11 @@ export class Inbox implements ChatInbox {
         [messageId],
       );
       const row = rows[0];
-      if (!row) return { ok: false, text: "That reply is not waiting for a retry (already sent, retried or cancelled)." };
+      if (!row)
+        return {
+          ok: false,
+          text: "That reply is not waiting for a retry (already sent, retried or cancelled).",
+        };
       const key = outboundKey(
         row.account_id,
         row.customer_id ? { customerId: row.customer_id } : { rootCommentId: row.root_comment_id ?? "" },
@@ -276,9 +288,16 @@ export class Inbox implements ChatInbox {
     return this.deps.admins.has(`${agent.platform}:${agent.id}`);
   }
 
-  private async pauseSwitch(agent: AgentIdentity, kind: "pause" | "resume", account?: string): Promise<ActionResult> {
+  private async pauseSwitch(
+    agent: AgentIdentity,
+    kind: "pause" | "resume",
+    account?: string,
+  ): Promise<ActionResult> {
     if (!this.isAdmin(agent)) {
-      this.deps.log.warn({ agent: `${agent.platform}:${agent.id}`, action: kind }, "privileged action refused");
+      this.deps.log.warn(
+        { agent: `${agent.platform}:${agent.id}`, action: kind },
+        "privileged action refused",
+      );
       return {
         ok: false,
         text: `Only admins may ${kind} sending. An operator can add you to ADMIN_USERS as ${agent.platform}:${agent.id}.`,
@@ -306,14 +325,22 @@ export class Inbox implements ChatInbox {
 
   private async status(): Promise<ActionResult> {
     const p = await pauses(this.deps.db);
-    const { rows } = await this.deps.db.query<{ account_id: string; username: string | null; delivery_state: string; n: number }>(
+    const { rows } = await this.deps.db.query<{
+      account_id: string;
+      username: string | null;
+      delivery_state: string;
+      n: number;
+    }>(
       `SELECT m.account_id, a.username, m.delivery_state, count(*)::int AS n
          FROM messages m JOIN instagram_accounts a ON a.id = m.account_id
         WHERE m.delivery_state IN ('pending', 'held') GROUP BY 1, 2, 3 ORDER BY 1, 3`,
     );
-    const lines = [p.global ? `⏸️ Sending is paused for every account (by ${p.global.by}).` : "Sending is on."];
+    const lines = [
+      p.global ? `⏸️ Sending is paused for every account (by ${p.global.by}).` : "Sending is on.",
+    ];
     for (const a of p.accounts) lines.push(`⏸️ Account ${a.account} paused by ${a.by}.`);
-    for (const r of rows) lines.push(`${r.username ? `@${r.username}` : r.account_id}: ${r.n} ${r.delivery_state}`);
+    for (const r of rows)
+      lines.push(`${r.username ? `@${r.username}` : r.account_id}: ${r.n} ${r.delivery_state}`);
     return { ok: true, text: lines.join("\n") };
   }
 
@@ -356,7 +383,8 @@ export class Inbox implements ChatInbox {
     const gw = this.deps.gateway;
 
     if (action === "reply_private") {
-      if (t.private_reply_sent_at) return { ok: false, text: "This comment already has its one private reply." };
+      if (t.private_reply_sent_at)
+        return { ok: false, text: "This comment already has its one private reply." };
       if (!text?.trim()) return { ok: false, text: "Write the private reply's text." };
       const thread: Thread = {
         kind: "comment",
@@ -375,17 +403,23 @@ export class Inbox implements ChatInbox {
     switch (action) {
       case "hide":
       case "unhide":
-        outcome = await gw.call(t.account_id, "platform", (token) => gw.graph.hideComment(token, commentId, action === "hide"));
+        outcome = await gw.call(t.account_id, "platform", (token) =>
+          gw.graph.hideComment(token, commentId, action === "hide"),
+        );
         done = `${action === "hide" ? "🙈" : "👁️"} ${who} ${action === "hide" ? "hid" : "unhid"} the comment.`;
         break;
       case "delete":
-        outcome = await gw.call(t.account_id, "platform", (token) => gw.graph.deleteComment(token, commentId));
+        outcome = await gw.call(t.account_id, "platform", (token) =>
+          gw.graph.deleteComment(token, commentId),
+        );
         done = `🗑️ ${who} deleted the comment on Instagram.`;
         break;
       case "reply_public": {
         const body = text?.trim();
         if (!body) return { ok: false, text: "Write the public reply's text." };
-        outcome = await gw.call(t.account_id, "platform", (token) => gw.graph.replyToComment(token, commentId, body));
+        outcome = await gw.call(t.account_id, "platform", (token) =>
+          gw.graph.replyToComment(token, commentId, body),
+        );
         done = `💬 ${who} replied publicly: “${preview(body)}”`;
         if (outcome.kind === "ok") {
           const id = (outcome.value as { id: string }).id;
@@ -412,14 +446,21 @@ export class Inbox implements ChatInbox {
           "UPDATE comment_threads SET deleted_at = now(), updated_at = now() WHERE id = $1",
           [t.id],
         );
-      else await this.deps.db.query("UPDATE comment_threads SET hidden = $2, updated_at = now() WHERE id = $1", [t.id, action === "hide"]);
+      else
+        await this.deps.db.query("UPDATE comment_threads SET hidden = $2, updated_at = now() WHERE id = $1", [
+          t.id,
+          action === "hide",
+        ]);
     }
     if (action === "delete")
       await this.deps.db.query(
         "UPDATE messages SET text = NULL, deleted_at = now(), updated_at = now() WHERE account_id = $1 AND ig_message_id = $2",
         [t.account_id, commentId],
       );
-    this.deps.log.info({ account: t.account_id, action, by: `${req.agent.platform}:${req.agent.id}` }, "comment moderated");
+    this.deps.log.info(
+      { account: t.account_id, action, by: `${req.agent.platform}:${req.agent.id}` },
+      "comment moderated",
+    );
     await this.threadNotice(t, done);
     await this.deps.mirror.refreshCommentHeader(t.account_id, t.root_comment_id);
     return { ok: true, text: done };
@@ -430,7 +471,9 @@ export class Inbox implements ChatInbox {
     text: string,
   ): Promise<void> {
     if (!t.chat_platform || !t.chat_channel || !t.chat_thread) return;
-    await this.deps.adapters.get(t.chat_platform)?.notice({ channel: t.chat_channel, thread: t.chat_thread }, text);
+    await this.deps.adapters
+      .get(t.chat_platform)
+      ?.notice({ channel: t.chat_channel, thread: t.chat_thread }, text);
   }
 
   // ——— lookups ———
@@ -464,9 +507,14 @@ export class Inbox implements ChatInbox {
 
 export function threadSettings(raw: Partial<ThreadSettings> | null | undefined): ThreadSettings {
   return {
-    notePrefix: typeof raw?.notePrefix === "string" && raw.notePrefix !== "" ? raw.notePrefix : DEFAULT_THREAD_SETTINGS.notePrefix,
+    notePrefix:
+      typeof raw?.notePrefix === "string" && raw.notePrefix !== ""
+        ? raw.notePrefix
+        : DEFAULT_THREAD_SETTINGS.notePrefix,
     replyPrefix:
-      typeof raw?.replyPrefix === "string" && raw.replyPrefix !== "" ? raw.replyPrefix : DEFAULT_THREAD_SETTINGS.replyPrefix,
+      typeof raw?.replyPrefix === "string" && raw.replyPrefix !== ""
+        ? raw.replyPrefix
+        : DEFAULT_THREAD_SETTINGS.replyPrefix,
     internalByDefault: raw?.internalByDefault === true,
   };
 }
@@ -475,4 +523,3 @@ function preview(text: string): string {
   const t = text.trim().replace(/\s+/g, " ");
   return t.length > 80 ? `${t.slice(0, 79)}…` : t;
 }
-

@@ -105,12 +105,18 @@ export class Mirror {
         return this.postback(event);
       case "dm.referral": {
         const t = await this.dmThread(event.accountId, event.customerId);
-        if (t) await this.postOnce(t, undefined, this.customerPost(t.convo, { text: referralLine(event.referral) }));
+        if (t)
+          await this.postOnce(
+            t,
+            undefined,
+            this.customerPost(t.convo, { text: referralLine(event.referral) }),
+          );
         return;
       }
       case "dm.optin": {
         const t = await this.dmThread(event.accountId, event.customerId);
-        if (t) await this.postOnce(t, undefined, this.customerPost(t.convo, { text: "opted in to messages" }));
+        if (t)
+          await this.postOnce(t, undefined, this.customerPost(t.convo, { text: "opted in to messages" }));
         return;
       }
       case "comment":
@@ -137,7 +143,10 @@ export class Mirror {
     const post = this.customerPost(t.convo, {
       ...(e.text !== undefined ? { text: e.text } : {}),
       attachments: e.attachments.map((a) => mirrorAttachment(a, e.occurredAt, this.now().getTime())),
-      quote: quoteFor(e.replyTo, await this.quoted(e.accountId, e.replyTo?.kind === "message" ? e.replyTo.mid : undefined)),
+      quote: quoteFor(
+        e.replyTo,
+        await this.quoted(e.accountId, e.replyTo?.kind === "message" ? e.replyTo.mid : undefined),
+      ),
       context,
     });
     await this.postOnce(t, row.id, post);
@@ -148,7 +157,8 @@ export class Mirror {
   private async echo(e: DmEcho): Promise<void> {
     const row = await this.message(e.accountId, e.mid);
     // The echo of a message this service sent is matched by its message id, never mirrored again.
-    if (!row || row.author_kind === "agent" || row.author_kind === "rule" || row.chat_ref || row.deleted_at) return;
+    if (!row || row.author_kind === "agent" || row.author_kind === "rule" || row.chat_ref || row.deleted_at)
+      return;
     const t = await this.dmThread(e.accountId, e.customerId);
     if (!t) return;
     const post: MirrorPost = {
@@ -162,7 +172,10 @@ export class Mirror {
       context: [],
     };
     if (e.text !== undefined) post.text = e.text;
-    const quote = quoteFor(e.replyTo, await this.quoted(e.accountId, e.replyTo?.kind === "message" ? e.replyTo.mid : undefined));
+    const quote = quoteFor(
+      e.replyTo,
+      await this.quoted(e.accountId, e.replyTo?.kind === "message" ? e.replyTo.mid : undefined),
+    );
     if (quote) post.quote = quote;
     await this.postOnce(t, row.id, post);
   }
@@ -200,7 +213,8 @@ export class Mirror {
     const t = await this.dmThread(e.accountId, e.customerId, { create: false });
     if (!t) return;
     // The record holds the customer's current reaction; the mirror converges on it.
-    const wanted = typeof row.details.customerReaction === "string" ? row.details.customerReaction : undefined;
+    const wanted =
+      typeof row.details.customerReaction === "string" ? row.details.customerReaction : undefined;
     const shown = typeof row.details.mirroredReaction === "string" ? row.details.mirroredReaction : undefined;
     if (wanted === shown) return;
     if (shown) await t.adapter.react(t.ref, row.chat_ref, shown, false);
@@ -214,7 +228,10 @@ export class Mirror {
     if (!t) return;
     const row = e.mid ? await this.message(e.accountId, e.mid) : undefined;
     if (row?.chat_ref) return;
-    const post = this.customerPost(t.convo, { text: `tapped “${e.title}”`, context: [`payload: ${e.payload}`] });
+    const post = this.customerPost(t.convo, {
+      text: `tapped “${e.title}”`,
+      context: [`payload: ${e.payload}`],
+    });
     await this.postOnce(t, row?.id, post);
     await this.refreshHeader(t);
   }
@@ -225,7 +242,11 @@ export class Mirror {
   ): MirrorPost {
     const person = personFromProfile(convo.customer_id, convo.profile);
     const post: MirrorPost = {
-      author: { kind: "customer", name: displayName(person), ...(person.pictureUrl ? { iconUrl: person.pictureUrl } : {}) },
+      author: {
+        kind: "customer",
+        name: displayName(person),
+        ...(person.pictureUrl ? { iconUrl: person.pictureUrl } : {}),
+      },
       attachments: p.attachments ?? [],
       context: p.context ?? [],
     };
@@ -262,7 +283,10 @@ export class Mirror {
           context: [],
         }
       : {
-          author: { kind: "customer", name: e.from.username ? `@${e.from.username}` : `Instagram user ${e.from.id}` },
+          author: {
+            kind: "customer",
+            name: e.from.username ? `@${e.from.username}` : `Instagram user ${e.from.id}`,
+          },
           attachments: [],
           context: [],
         };
@@ -325,7 +349,12 @@ export class Mirror {
     return {
       ...r,
       ref,
-      convo: { ...convo, chat_platform: r.adapter.platform, chat_channel: ref.channel, chat_thread: ref.thread },
+      convo: {
+        ...convo,
+        chat_platform: r.adapter.platform,
+        chat_channel: ref.channel,
+        chat_thread: ref.thread,
+      },
     };
   }
 
@@ -341,7 +370,13 @@ export class Mirror {
     const existing = this.existingRef(r.adapter, thread);
     if (existing) return { ...r, ref: existing, thread };
     thread = await this.freshMedia(thread);
-    const header = commentHeader(r.account, thread, await this.rootText(thread), this.now(), await this.held(accountId));
+    const header = commentHeader(
+      r.account,
+      thread,
+      await this.rootText(thread),
+      this.now(),
+      await this.held(accountId),
+    );
     const ref = await this.open(r.adapter, r.account, header);
     await this.deps.db.query(
       `UPDATE comment_threads SET chat_platform = $2, chat_channel = $3, chat_thread = $4, chat_header_digest = $5,
@@ -383,13 +418,32 @@ export class Mirror {
     const thread = rows[0];
     const ref = thread && this.existingRef(r.adapter, thread);
     if (!thread || !ref) return;
-    const header = commentHeader(r.account, thread, await this.rootText(thread), this.now(), await this.held(accountId));
-    await this.updateIfChanged(r.adapter, ref, "comment_threads", thread.id, thread.chat_header_digest, header);
+    const header = commentHeader(
+      r.account,
+      thread,
+      await this.rootText(thread),
+      this.now(),
+      await this.held(accountId),
+    );
+    await this.updateIfChanged(
+      r.adapter,
+      ref,
+      "comment_threads",
+      thread.id,
+      thread.chat_header_digest,
+      header,
+    );
   }
 
   private async refreshHeader(t: DmThread): Promise<void> {
     const convo = (await this.conversation(t.account.id, t.convo.customer_id)) ?? t.convo;
-    const header = dmHeader(t.account, convo, this.now(), this.deps.humanAgent, await this.held(t.account.id));
+    const header = dmHeader(
+      t.account,
+      convo,
+      this.now(),
+      this.deps.humanAgent,
+      await this.held(t.account.id),
+    );
     await this.updateIfChanged(t.adapter, t.ref, "conversations", convo.id, convo.chat_header_digest, header);
   }
 
@@ -409,9 +463,9 @@ export class Mirror {
   }
 
   private async held(accountId: string): Promise<string | undefined> {
-    return this.deps.gateway?.holdReason(accountId).then((r) =>
-      r === "this Instagram account is not connected" ? undefined : r,
-    );
+    return this.deps.gateway
+      ?.holdReason(accountId)
+      .then((r) => (r === "this Instagram account is not connected" ? undefined : r));
   }
 
   // ——— Profiles and media (through the rate-limited gateway; the mirror never waits long) ———
@@ -420,26 +474,39 @@ export class Mirror {
     const gw = this.deps.gateway;
     const fetchedAt = convo.profile_fetched_at ? new Date(convo.profile_fetched_at).getTime() : 0;
     if (!gw || this.now().getTime() - fetchedAt < this.deps.refreshMs) return convo;
-    const out = await gw.call(convo.account_id, "platform", (token) => gw.graph.getUserProfile(token, convo.customer_id), {
-      maxWaitMs: 1_000,
-    });
+    const out = await gw.call(
+      convo.account_id,
+      "platform",
+      (token) => gw.graph.getUserProfile(token, convo.customer_id),
+      {
+        maxWaitMs: 1_000,
+      },
+    );
     if (out.kind !== "ok") {
-      this.deps.log.debug({ account: convo.account_id, outcome: out.kind }, "profile not fetched; thread opens without it");
+      this.deps.log.debug(
+        { account: convo.account_id, outcome: out.kind },
+        "profile not fetched; thread opens without it",
+      );
       return convo;
     }
-    await this.deps.db.query("UPDATE conversations SET profile = $2, profile_fetched_at = now() WHERE id = $1", [
-      convo.id,
-      JSON.stringify(out.value),
-    ]);
+    await this.deps.db.query(
+      "UPDATE conversations SET profile = $2, profile_fetched_at = now() WHERE id = $1",
+      [convo.id, JSON.stringify(out.value)],
+    );
     return { ...convo, profile: out.value, profile_fetched_at: this.now() };
   }
 
   private async freshMedia(thread: CommentThreadRow): Promise<CommentThreadRow> {
     const gw = this.deps.gateway;
     if (!gw || thread.media) return thread;
-    const out = await gw.call(thread.account_id, "platform", (token) => gw.graph.getMedia(token, thread.media_id), {
-      maxWaitMs: 1_000,
-    });
+    const out = await gw.call(
+      thread.account_id,
+      "platform",
+      (token) => gw.graph.getMedia(token, thread.media_id),
+      {
+        maxWaitMs: 1_000,
+      },
+    );
     if (out.kind !== "ok") return thread;
     const media = {
       ...(out.value.caption ? { caption: out.value.caption } : {}),
@@ -447,10 +514,10 @@ export class Mirror {
       ...(out.value.thumbnailUrl ? { thumbnailUrl: out.value.thumbnailUrl } : {}),
       ...(out.value.mediaProductType ? { mediaProductType: out.value.mediaProductType } : {}),
     };
-    await this.deps.db.query("UPDATE comment_threads SET media = $2, media_fetched_at = now() WHERE id = $1", [
-      thread.id,
-      JSON.stringify(media),
-    ]);
+    await this.deps.db.query(
+      "UPDATE comment_threads SET media = $2, media_fetched_at = now() WHERE id = $1",
+      [thread.id, JSON.stringify(media)],
+    );
     return { ...thread, media, media_fetched_at: this.now() };
   }
 
@@ -474,7 +541,8 @@ export class Mirror {
     if (!mid) return undefined;
     const row = await this.message(accountId, mid);
     if (!row) return undefined;
-    const author = row.author_kind === "customer" ? "customer" : row.author_kind === "agent" ? "agent" : "business";
+    const author =
+      row.author_kind === "customer" ? "customer" : row.author_kind === "agent" ? "agent" : "business";
     return { author, text: row.deleted_at ? "(removed)" : (row.text ?? "(attachment)") };
   }
 
@@ -500,7 +568,10 @@ export class Mirror {
   }
 
   private async setChatRef(messageId: number, ref: string): Promise<void> {
-    await this.deps.db.query("UPDATE messages SET chat_ref = $2, updated_at = now() WHERE id = $1", [messageId, ref]);
+    await this.deps.db.query("UPDATE messages SET chat_ref = $2, updated_at = now() WHERE id = $1", [
+      messageId,
+      ref,
+    ]);
   }
 
   private async setDetail(messageId: number, key: string, value: unknown): Promise<void> {

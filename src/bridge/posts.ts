@@ -62,7 +62,8 @@ function card(title: string, a: Attachment): MirrorAttachment {
 }
 
 export function referralLine(r: Referral): string {
-  const source = r.source === "ADS" || r.adId ? "an ad" : r.source ? r.source.toLowerCase().replace(/_/g, " ") : "a link";
+  const source =
+    r.source === "ADS" || r.adId ? "an ad" : r.source ? r.source.toLowerCase().replace(/_/g, " ") : "a link";
   const parts = [`came from ${source}`];
   if (r.adsContext?.ad_title) parts.push(`“${r.adsContext.ad_title}”`);
   if (r.adId) parts.push(`(ad ${r.adId})`);
@@ -76,8 +77,15 @@ export interface QuotedMessage {
 }
 
 /** The quote for a reply-to: the message replied to when it is known, else what it was. */
-export function quoteFor(replyTo: ReplyTo | undefined, found: QuotedMessage | undefined): MirrorPost["quote"] {
+export function quoteFor(
+  replyTo: ReplyTo | undefined,
+  found: QuotedMessage | undefined,
+): MirrorPost["quote"] {
   if (!replyTo) return undefined;
-  if (replyTo.kind === "story") return { author: "your story", text: replyTo.url ? `replied to your story: ${replyTo.url}` : "replied to your story" };
+  if (replyTo.kind === "story")
+    return {
+      author: "your story",
+      text: replyTo.url ? `replied to your story: ${replyTo.url}` : "replied to your story",
+    };
   return found ?? { author: "an earlier message", text: "(not mirrored)" };
 }

@@ -17,10 +17,14 @@ export function windowState(
 ): WindowState {
   if (!lastCustomerMessageAt) return { kind: "none" };
   const t = lastCustomerMessageAt.getTime();
-  if (now.getTime() < t + STANDARD_WINDOW_MS) return { kind: "open", until: new Date(t + STANDARD_WINDOW_MS) };
+  if (now.getTime() < t + STANDARD_WINDOW_MS)
+    return { kind: "open", until: new Date(t + STANDARD_WINDOW_MS) };
   if (humanAgentEnabled && now.getTime() < t + HUMAN_AGENT_WINDOW_MS)
     return { kind: "human_agent", until: new Date(t + HUMAN_AGENT_WINDOW_MS) };
-  return { kind: "closed", since: new Date(t + (humanAgentEnabled ? HUMAN_AGENT_WINDOW_MS : STANDARD_WINDOW_MS)) };
+  return {
+    kind: "closed",
+    since: new Date(t + (humanAgentEnabled ? HUMAN_AGENT_WINDOW_MS : STANDARD_WINDOW_MS)),
+  };
 }
 
 export type Sender = "human" | "automation";

@@ -105,14 +105,15 @@ export const envSchema = z.object({
         /^\s*(send_text|send_media|private_reply|private_reply_live|conversations|platform)=\d+\/\d+(\s*,\s*(send_text|send_media|private_reply|private_reply_live|conversations|platform)=\d+\/\d+)*\s*$/,
         { error: "expected class=calls/seconds pairs such as send_text=100/1,private_reply=750/3600" },
       )
-      .transform((s) =>
-        Object.fromEntries(
-          s.split(",").map((pair) => {
-            const [cls, rate] = pair.trim().split("=") as [ApiClass, string];
-            const [points, seconds] = rate.split("/").map(Number) as [number, number];
-            return [cls, { points, durationSeconds: seconds }];
-          }),
-        ) as Partial<Record<ApiClass, ClassLimit>>,
+      .transform(
+        (s) =>
+          Object.fromEntries(
+            s.split(",").map((pair) => {
+              const [cls, rate] = pair.trim().split("=") as [ApiClass, string];
+              const [points, seconds] = rate.split("/").map(Number) as [number, number];
+              return [cls, { points, durationSeconds: seconds }];
+            }),
+          ) as Partial<Record<ApiClass, ClassLimit>>,
       )
       .refine((m) => Object.values(m).every((l) => l && l.points > 0 && l.durationSeconds > 0), {
         error: "calls and seconds must be positive",

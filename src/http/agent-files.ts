@@ -35,12 +35,16 @@ export class AgentFileLinks {
   }
 
   /** The file a link stands for, or a reason it does not count. */
-  verify(token: string, now = Date.now()): { ok: true; platform: ChatPlatform; file: AgentFile } | { ok: false; reason: string } {
+  verify(
+    token: string,
+    now = Date.now(),
+  ): { ok: true; platform: ChatPlatform; file: AgentFile } | { ok: false; reason: string } {
     const [body, sig] = token.split(".");
     if (!body || !sig) return { ok: false, reason: "malformed link" };
     const expected = Buffer.from(this.sign(body));
     const given = Buffer.from(sig);
-    if (expected.length !== given.length || !timingSafeEqual(expected, given)) return { ok: false, reason: "bad signature" };
+    if (expected.length !== given.length || !timingSafeEqual(expected, given))
+      return { ok: false, reason: "bad signature" };
     const claim = JSON.parse(Buffer.from(body, "base64url").toString("utf8")) as Claim;
     if (claim.e < now) return { ok: false, reason: "link expired" };
     return { ok: true, platform: claim.p, file: claim.f };
@@ -82,7 +86,8 @@ export function agentFilesRouter(
       Readable.fromWeb(upstream.body as import("node:stream/web").ReadableStream).pipe(res);
     } catch (err) {
       log.warn({ err: err instanceof Error ? err.message : String(err) }, "agent file fetch failed");
-      if (!res.headersSent) res.status(502).json({ error: "bad_gateway", detail: "could not fetch the file" });
+      if (!res.headersSent)
+        res.status(502).json({ error: "bad_gateway", detail: "could not fetch the file" });
     }
   });
   return router;

@@ -223,7 +223,8 @@ export class GraphClient {
           permalink: str(j.permalink),
           mediaType: str(j.media_type),
           mediaProductType: str(j.media_product_type),
-          thumbnailUrl: str(j.thumbnail_url) ?? (str(j.media_type) === "VIDEO" ? undefined : str(j.media_url)),
+          thumbnailUrl:
+            str(j.thumbnail_url) ?? (str(j.media_type) === "VIDEO" ? undefined : str(j.media_url)),
         });
       },
     });

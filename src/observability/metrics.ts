@@ -85,7 +85,7 @@ export class Metrics {
 
   readonly paused = new Gauge({
     name: "threadbridge_paused",
-    help: "1 for each pause switch that is on (account, or \"*\" for the global switch)",
+    help: '1 for each pause switch that is on (account, or "*" for the global switch)',
     labelNames: ["account"] as const,
     registers: [this.registry],
   });

@@ -35,7 +35,9 @@ export async function queueMessage(db: Database, boss: PgBoss, m: ComposedMessag
         m.author.id,
         uuidv7(),
         m.text,
-        JSON.stringify(m.author.kind === "agent" ? { agentName: m.author.name } : { ruleName: m.author.name }),
+        JSON.stringify(
+          m.author.kind === "agent" ? { agentName: m.author.name } : { ruleName: m.author.name },
+        ),
       ],
     );
     const id = rows[0]?.id as number;

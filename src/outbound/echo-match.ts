@@ -55,7 +55,9 @@ export async function matchOwnEcho(
   const row = rows[0];
   if (!row) return false;
   if (now - new Date(row.send_started_at).getTime() < graceMs)
-    throw new SendInFlightError(`a send in this conversation is in flight (message ${row.id}); the echo waits for it`);
+    throw new SendInFlightError(
+      `a send in this conversation is in flight (message ${row.id}); the echo waits for it`,
+    );
   const done = row.parts_done + 1;
   await tx.query(
     `UPDATE messages SET

@@ -5,12 +5,22 @@ import { bossDb, OUTBOUND_QUEUE, type OutboundJob } from "../queue/boss.ts";
 
 /** The ordering key of a thread's outbound messages: one strict-FIFO lane per conversation or
  * comment thread of an account. */
-export function outboundKey(accountId: string, thread: { customerId: string } | { rootCommentId: string }): string {
-  return "customerId" in thread ? `${accountId}:dm:${thread.customerId}` : `${accountId}:comment:${thread.rootCommentId}`;
+export function outboundKey(
+  accountId: string,
+  thread: { customerId: string } | { rootCommentId: string },
+): string {
+  return "customerId" in thread
+    ? `${accountId}:dm:${thread.customerId}`
+    : `${accountId}:comment:${thread.rootCommentId}`;
 }
 
 /** Enqueues the send of message `messageId` inside the caller's transaction. */
-export async function enqueueOutbound(tx: SqlClient, boss: PgBoss, messageId: number, key: string): Promise<void> {
+export async function enqueueOutbound(
+  tx: SqlClient,
+  boss: PgBoss,
+  messageId: number,
+  key: string,
+): Promise<void> {
   await boss.insert(
     OUTBOUND_QUEUE,
     [{ id: uuidv7(), singletonKey: key, data: { messageId } satisfies OutboundJob }],

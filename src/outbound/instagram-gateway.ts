@@ -112,16 +112,19 @@ export class InstagramGateway {
 
   /** The account's token, opened from its sealed form; never logged, never returned elsewhere. */
   private async token(account: string): Promise<string | undefined> {
-    const { rows } = await this.deps.db.query<{ token_ciphertext: string | null; token_key_id: string | null }>(
-      "SELECT token_ciphertext, token_key_id FROM instagram_accounts WHERE id = $1",
-      [account],
-    );
+    const { rows } = await this.deps.db.query<{
+      token_ciphertext: string | null;
+      token_key_id: string | null;
+    }>("SELECT token_ciphertext, token_key_id FROM instagram_accounts WHERE id = $1", [account]);
     const row = rows[0];
     if (!row?.token_ciphertext || !row.token_key_id || !this.deps.cipher) return undefined;
     try {
       return this.deps.cipher.open(row.token_ciphertext, row.token_key_id);
     } catch (err) {
-      this.deps.log.error({ account, err: err instanceof Error ? err.message : String(err) }, "cannot open token");
+      this.deps.log.error(
+        { account, err: err instanceof Error ? err.message : String(err) },
+        "cannot open token",
+      );
       return undefined;
     }
   }
@@ -146,7 +149,10 @@ export class InstagramGateway {
       [account],
     );
     if (rows.length === 0) return;
-    this.deps.log.error({ account, code: error.code, subcode: error.subcode }, "instagram token invalid; account held");
+    this.deps.log.error(
+      { account, code: error.code, subcode: error.subcode },
+      "instagram token invalid; account held",
+    );
     await this.deps.onTokenInvalid?.(account, error);
   }
 }

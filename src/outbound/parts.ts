@@ -9,17 +9,30 @@ import type { ApiClass } from "../ratelimit/classes.ts";
 /** Send API text limit: UTF-8 bytes, not characters (reference 2.2). */
 export const TEXT_LIMIT_BYTES = 1000;
 
-export type Part =
-  | { kind: "text"; text: string }
-  | { kind: "file"; file: AgentFile; type: AttachmentType };
+export type Part = { kind: "text"; text: string } | { kind: "file"; file: AgentFile; type: AttachmentType };
 
 const MB = 1024 * 1024;
 
 /** Formats and sizes the Send API accepts (reference 2.2). */
 const ACCEPTED: Array<{ type: AttachmentType; test: RegExp; maxBytes: number; label: string }> = [
-  { type: "image", test: /^image\/(png|jpe?g|gif)$/, maxBytes: 8 * MB, label: "png, jpeg or gif images up to 8 MB" },
-  { type: "video", test: /^video\/(mp4|ogg|x-msvideo|avi|quicktime|webm)$/, maxBytes: 25 * MB, label: "mp4, ogg, avi, mov or webm videos up to 25 MB" },
-  { type: "audio", test: /^audio\/(aac|mp4|x-m4a|m4a|wav|x-wav|wave)$/, maxBytes: 25 * MB, label: "aac, m4a, wav or mp4 audio up to 25 MB" },
+  {
+    type: "image",
+    test: /^image\/(png|jpe?g|gif)$/,
+    maxBytes: 8 * MB,
+    label: "png, jpeg or gif images up to 8 MB",
+  },
+  {
+    type: "video",
+    test: /^video\/(mp4|ogg|x-msvideo|avi|quicktime|webm)$/,
+    maxBytes: 25 * MB,
+    label: "mp4, ogg, avi, mov or webm videos up to 25 MB",
+  },
+  {
+    type: "audio",
+    test: /^audio\/(aac|mp4|x-m4a|m4a|wav|x-wav|wave)$/,
+    maxBytes: 25 * MB,
+    label: "aac, m4a, wav or mp4 audio up to 25 MB",
+  },
   { type: "file", test: /^application\/pdf$/, maxBytes: 25 * MB, label: "pdf files up to 25 MB" },
 ];
 
@@ -75,5 +88,7 @@ export function partsOf(text: string | null, files: AgentFile[]): Part[] {
 
 /** The rate-limit class of a Send API call (seed 002): audio and video have their own, lower limit. */
 export function sendClass(part: Part): ApiClass {
-  return part.kind === "file" && (part.type === "audio" || part.type === "video") ? "send_media" : "send_text";
+  return part.kind === "file" && (part.type === "audio" || part.type === "video")
+    ? "send_media"
+    : "send_text";
 }

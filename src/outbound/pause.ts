@@ -72,6 +72,10 @@ export async function pauses(db: SqlClient): Promise<PauseOverview> {
   const gr = g.rows[0];
   return {
     global: gr ? { scope: "global", by: gr.by ?? "unknown", since: new Date(gr.since) } : undefined,
-    accounts: a.rows.map((r) => ({ account: r.id, by: r.paused_by ?? "unknown", since: new Date(r.paused_at) })),
+    accounts: a.rows.map((r) => ({
+      account: r.id,
+      by: r.paused_by ?? "unknown",
+      since: new Date(r.paused_at),
+    })),
   };
 }

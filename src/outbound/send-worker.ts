@@ -120,7 +120,10 @@ export class OutboundSender {
       const elapsed = this.now().getTime() - new Date(row.send_started_at).getTime();
       if (elapsed < this.deps.echoGraceMs) {
         this.deps.metrics.outboundMessages.inc({ result: "awaiting_echo" });
-        throw new SendDeferred("an earlier attempt may have been delivered; waiting for its echo", this.deps.echoGraceMs - elapsed);
+        throw new SendDeferred(
+          "an earlier attempt may have been delivered; waiting for its echo",
+          this.deps.echoGraceMs - elapsed,
+        );
       }
       this.deps.log.warn({ messageId: id }, "no echo of an interrupted send; sending that part again");
     }
@@ -133,7 +136,10 @@ export class OutboundSender {
     const parts = partsOf(row.text, row.attachments);
     if (parts.length === 0) return this.fail(row, "nothing to send");
     if (route.via === "private_reply" && (parts.length > 1 || parts[0]?.kind !== "text"))
-      return this.fail(row, "a private reply is one text message of up to 1,000 bytes; send files after the customer answers");
+      return this.fail(
+        row,
+        "a private reply is one text message of up to 1,000 bytes; send files after the customer answers",
+      );
     await this.setDetails(row.id, { partsTotal: parts.length });
 
     for (let i = row.details.partsDone ?? 0; i < parts.length; i++) {
@@ -163,7 +169,10 @@ export class OutboundSender {
           throw new SendDeferred(outcome.reason, outcome.retryAfterMs);
         case "uncertain":
           this.deps.metrics.outboundMessages.inc({ result: "uncertain" });
-          throw new SendDeferred(`${outcome.error.reason}; checking whether it was delivered`, this.deps.echoGraceMs);
+          throw new SendDeferred(
+            `${outcome.error.reason}; checking whether it was delivered`,
+            this.deps.echoGraceMs,
+          );
         case "failed":
           await this.clearStarted(row.id);
           return this.fail(row, outcome.error.reason, outcome.error.code);
@@ -179,7 +188,10 @@ export class OutboundSender {
     const sender = row.author_kind === "agent" ? "human" : "automation";
     const now = this.now();
     if (row.conversation_id !== null && row.customer_id) {
-      const permission = sendPermission(windowState(row.last_customer_message_at, now, this.deps.humanAgent), sender);
+      const permission = sendPermission(
+        windowState(row.last_customer_message_at, now, this.deps.humanAgent),
+        sender,
+      );
       if (!permission.ok) return permission;
       return {
         ok: true,
@@ -191,7 +203,8 @@ export class OutboundSender {
             : { messaging_type: "MESSAGE_TAG", tag: "HUMAN_AGENT" },
       };
     }
-    if (!row.root_comment_id) return { ok: false, reason: "this thread is neither a conversation nor a comment thread" };
+    if (!row.root_comment_id)
+      return { ok: false, reason: "this thread is neither a conversation nor a comment thread" };
     // A comment thread: the first reply is the one private reply Instagram allows per comment...
     if (!row.private_reply_sent_at && row.send_route !== "dm_after_private_reply") {
       const at = row.root_commented_at ? new Date(row.root_commented_at).getTime() : 0;
@@ -255,7 +268,11 @@ export class OutboundSender {
   ): Promise<OutboundRow> {
     const done = index + 1;
     const viaLabel =
-      route.via === "private_reply" ? "private_reply" : row.comment_thread_id !== null ? "dm_after_private_reply" : "dm";
+      route.via === "private_reply"
+        ? "private_reply"
+        : row.comment_thread_id !== null
+          ? "dm_after_private_reply"
+          : "dm";
     const tag = route.via === "dm" && route.messaging.messaging_type === "MESSAGE_TAG" ? "HUMAN_AGENT" : null;
     await this.deps.db.transaction(async (tx) => {
       await tx.query(
@@ -287,7 +304,10 @@ export class OutboundSender {
       [row.id, reason],
     );
     this.deps.metrics.outboundMessages.inc({ result: "failed" });
-    this.deps.log.info({ messageId: row.id, account: row.account_id, code, reason }, "outbound message failed");
+    this.deps.log.info(
+      { messageId: row.id, account: row.account_id, code, reason },
+      "outbound message failed",
+    );
     const fresh = await this.load(row.id);
     if (fresh) await this.report(fresh);
     return "failed";
@@ -310,7 +330,10 @@ export class OutboundSender {
         [id],
       );
       if (first.length > 0)
-        await thread.adapter.notice(thread.ref, `⏸️ Replies are held: ${reason}. They will be sent in order when sending resumes.`);
+        await thread.adapter.notice(
+          thread.ref,
+          `⏸️ Replies are held: ${reason}. They will be sent in order when sending resumes.`,
+        );
       await this.refreshHeader(row);
     }
     throw new SendDeferred(`held: ${reason}`, 5_000);
@@ -333,9 +356,13 @@ export class OutboundSender {
       return;
     }
     if (row.delivery_state === "failed" && row.chat_mark !== "failed") {
-      await thread.adapter.notice(thread.ref, `⚠️ Not delivered to Instagram: ${row.delivery_error ?? "unknown reason"}.`, {
-        retryMessageId: row.id,
-      });
+      await thread.adapter.notice(
+        thread.ref,
+        `⚠️ Not delivered to Instagram: ${row.delivery_error ?? "unknown reason"}.`,
+        {
+          retryMessageId: row.id,
+        },
+      );
       await this.setMark(row, "failed");
     }
   }
@@ -351,7 +378,8 @@ export class OutboundSender {
   private async refreshHeader(row: OutboundRow): Promise<void> {
     if (!this.deps.mirror) return;
     if (row.customer_id) await this.deps.mirror.refreshDmHeader(row.account_id, row.customer_id);
-    else if (row.root_comment_id) await this.deps.mirror.refreshCommentHeader(row.account_id, row.root_comment_id);
+    else if (row.root_comment_id)
+      await this.deps.mirror.refreshCommentHeader(row.account_id, row.root_comment_id);
   }
 
   private thread(row: OutboundRow): { adapter: ChatAdapter; ref: ThreadRef } | undefined {
@@ -365,7 +393,10 @@ export class OutboundSender {
   }
 
   private async setDetails(id: number, patch: Record<string, unknown>): Promise<void> {
-    await this.deps.db.query("UPDATE messages SET details = details || $2::jsonb WHERE id = $1", [id, JSON.stringify(patch)]);
+    await this.deps.db.query("UPDATE messages SET details = details || $2::jsonb WHERE id = $1", [
+      id,
+      JSON.stringify(patch),
+    ]);
   }
 
   private async load(id: number): Promise<OutboundRow | undefined> {

@@ -1,9 +1,9 @@
 import type { PgBoss } from "pg-boss";
-import { SendInFlightError } from "../outbound/echo-match.ts";
 import type { Bridge } from "../bridge/bridge.ts";
 import type { Database } from "../db/database.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
+import { SendInFlightError } from "../outbound/echo-match.ts";
 import { INBOUND_QUEUE, type InboundJob } from "../queue/boss.ts";
 import { type SlotJob, workSlots } from "../queue/work-slots.ts";
 
@@ -62,7 +62,8 @@ export async function startInboundWorker(deps: InboundWorkerDeps): Promise<strin
           { err, eventId, attempts: job.retryCount + 1 },
           "inbound event failed for good; dead-lettered",
         );
-      else if (err instanceof SendInFlightError) log.debug({ eventId, reason: message }, "echo waits for its send");
+      else if (err instanceof SendInFlightError)
+        log.debug({ eventId, reason: message }, "echo waits for its send");
       else log.warn({ err, eventId, attempt: job.retryCount + 1 }, "inbound event failed; will retry");
       throw err;
     }

@@ -1,8 +1,8 @@
 import type { PgBoss } from "pg-boss";
 import type { Logger } from "../log/logger.ts";
+import { type OutboundSender, SendDeferred } from "../outbound/send-worker.ts";
 import { OUTBOUND_QUEUE, type OutboundJob } from "../queue/boss.ts";
 import { type SlotJob, workSlots } from "../queue/work-slots.ts";
-import { type OutboundSender, SendDeferred } from "../outbound/send-worker.ts";
 
 /**
  * Takes outbound jobs. A deferred send (rate limit, pause, awaiting an echo) and any unexpected
@@ -27,8 +27,13 @@ export function startOutboundWorker(deps: {
         const result = await deps.sender.send(messageId);
         deps.log.debug({ messageId, result }, "outbound message handled");
       } catch (err) {
-        if (err instanceof SendDeferred) deps.log.debug({ messageId, reason: err.message }, "outbound message waits");
-        else deps.log.warn({ err, messageId, attempt: job.retryCount + 1 }, "outbound message failed; will retry");
+        if (err instanceof SendDeferred)
+          deps.log.debug({ messageId, reason: err.message }, "outbound message waits");
+        else
+          deps.log.warn(
+            { err, messageId, attempt: job.retryCount + 1 },
+            "outbound message failed; will retry",
+          );
         throw err;
       }
     },

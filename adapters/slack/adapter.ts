@@ -1,0 +1,201 @@
+// ChatAdapter over the Slack Web API. Errors the WebClient still has after its bounded retries are
+// thrown: the core's durable jobs retry them. Only answers that mean "already so" count as done.
+
+import type { WebClient } from "@slack/web-api";
+import type {
+  AgentFile,
+  ChatAdapter,
+  ChatMessageRef,
+  FileSource,
+  Mark,
+  MirrorPost,
+  NoticeOptions,
+  ThreadHeader,
+  ThreadRef,
+} from "../../src/bridge/chat-port.ts";
+import type { Logger } from "../../src/log/logger.ts";
+import { MARK_REACTIONS, slackReactionName } from "./emoji.ts";
+import { renderAlert, renderNotice, renderPost } from "./render.ts";
+import { renderHeader } from "./render-header.ts";
+import { platformErrorCode, tolerating } from "./slack-errors.ts";
+
+export interface SlackAdapterDeps {
+  client: WebClient;
+  botToken: string;
+  /** The bot's own user id, to tell its reactions from everyone else's. */
+  botUserId: () => Promise<string>;
+  /** The same fetch the WebClient uses. */
+  fetch: typeof fetch;
+  /** Hosts other than Slack's that may receive the bot token for file downloads (the test fake). */
+  fileOrigins: string[];
+  log: Logger;
+}
+
+const MARK_NAMES = new Set(Object.values(MARK_REACTIONS));
+const USERNAME_MAX = 80;
+
+export class SlackAdapter implements ChatAdapter, FileSource {
+  readonly platform = "slack" as const;
+  readonly #deps: SlackAdapterDeps;
+
+  constructor(deps: SlackAdapterDeps) {
+    this.#deps = deps;
+  }
+
+  async openThread(channel: string, header: ThreadHeader): Promise<ThreadRef> {
+    const res = await this.#deps.client.chat.postMessage({
+      channel,
+      ...renderHeader(header),
+      unfurl_links: false,
+      unfurl_media: false,
+    });
+    return { channel: res.channel ?? channel, thread: requireTs(res.ts, "chat.postMessage") };
+  }
+
+  async updateHeader(thread: ThreadRef, header: ThreadHeader): Promise<void> {
+    await this.#update(thread.channel, thread.thread, renderHeader(header), "header");
+  }
+
+  async post(thread: ThreadRef, post: MirrorPost): Promise<ChatMessageRef> {
+    const res = await this.#deps.client.chat.postMessage({
+      channel: thread.channel,
+      thread_ts: thread.thread,
+      ...renderPost(post),
+      username: post.author.name.slice(0, USERNAME_MAX) || "Instagram",
+      ...(post.author.iconUrl ? { icon_url: post.author.iconUrl } : {}),
+      unfurl_links: false,
+      unfurl_media: false,
+    });
+    return requireTs(res.ts, "chat.postMessage");
+  }
+
+  async update(thread: ThreadRef, message: ChatMessageRef, post: MirrorPost): Promise<void> {
+    await this.#update(thread.channel, message, renderPost(post), "post");
+  }
+
+  async remove(thread: ThreadRef, message: ChatMessageRef): Promise<void> {
+    await tolerating(["message_not_found"], () =>
+      this.#deps.client.chat.delete({ channel: thread.channel, ts: message }),
+    );
+  }
+
+  async react(thread: ThreadRef, message: ChatMessageRef, emoji: string, on: boolean): Promise<void> {
+    const name = slackReactionName(emoji);
+    const args = { channel: thread.channel, timestamp: message, name };
+    const gone = on
+      ? await tolerating(["already_reacted", "message_not_found"], () =>
+          this.#deps.client.reactions.add(args),
+        )
+      : await tolerating(["no_reaction", "message_not_found"], () =>
+          this.#deps.client.reactions.remove(args),
+        );
+    if (gone === "message_not_found")
+      this.#deps.log.warn({ channel: thread.channel, message }, "slack reaction target is gone");
+  }
+
+  // Reads the message's reactions first: one read plus at most one add and one remove, instead of
+  // blindly removing every other mark (reactions.remove has a low rate tier).
+  async mark(thread: ThreadRef, message: ChatMessageRef, mark: Mark | undefined): Promise<void> {
+    const { client } = this.#deps;
+    const present = await this.#botReactions(thread.channel, message);
+    if (present === undefined) {
+      this.#deps.log.warn({ channel: thread.channel, message }, "slack message to mark is gone");
+      return;
+    }
+    const want = mark ? MARK_REACTIONS[mark] : undefined;
+    if (want && !present.has(want)) {
+      await tolerating(["already_reacted"], () =>
+        client.reactions.add({ channel: thread.channel, timestamp: message, name: want }),
+      );
+    }
+    for (const name of present) {
+      if (name === want || !MARK_NAMES.has(name)) continue;
+      await tolerating(["no_reaction"], () =>
+        client.reactions.remove({ channel: thread.channel, timestamp: message, name }),
+      );
+    }
+  }
+
+  async notice(thread: ThreadRef, text: string, options: NoticeOptions = {}): Promise<ChatMessageRef> {
+    const res = await this.#deps.client.chat.postMessage({
+      channel: thread.channel,
+      thread_ts: thread.thread,
+      ...renderNotice({ text, ...options }),
+      unfurl_links: false,
+      unfurl_media: false,
+    });
+    return requireTs(res.ts, "chat.postMessage");
+  }
+
+  async alert(channel: string, text: string): Promise<void> {
+    await this.#deps.client.chat.postMessage({
+      channel,
+      ...renderAlert(text),
+      unfurl_links: false,
+      unfurl_media: false,
+    });
+  }
+
+  /** Streams an agent's upload; the response is handed on, never stored. */
+  async fetchFile(file: AgentFile): Promise<Response> {
+    const info = await this.#deps.client.files.info({ file: file.id });
+    const url = info.file?.url_private_download ?? info.file?.url_private;
+    if (!url) throw new Error(`slack file ${file.id} has no download URL`);
+    if (!this.#mayReceiveToken(url))
+      throw new Error(`slack file ${file.id} is served from an unexpected host`);
+    const res = await this.#deps.fetch(url, { headers: { authorization: `Bearer ${this.#deps.botToken}` } });
+    if (!res.ok) {
+      await res.body?.cancel();
+      throw new Error(`slack file ${file.id} download failed with HTTP ${res.status}`);
+    }
+    // Without files:read Slack answers 200 with its sign-in page instead of the file.
+    const type = res.headers.get("content-type") ?? "";
+    if (type.startsWith("text/html") && !file.mimeType.startsWith("text/html")) {
+      await res.body?.cancel();
+      throw new Error(
+        `slack file ${file.id}: Slack served a web page instead of the file (is files:read granted?)`,
+      );
+    }
+    return res;
+  }
+
+  async #update(channel: string, ts: string, rendered: ReturnType<typeof renderPost>, what: string) {
+    const gone = await tolerating(["message_not_found"], () =>
+      this.#deps.client.chat.update({ channel, ts, ...rendered }),
+    );
+    if (gone) this.#deps.log.warn({ channel, message: ts, what }, "slack message to update is gone");
+  }
+
+  /** The reactions the bot itself has on a message, or undefined when the message is gone. */
+  async #botReactions(channel: string, ts: string): Promise<Set<string> | undefined> {
+    const bot = await this.#deps.botUserId();
+    try {
+      const res = await this.#deps.client.reactions.get({ channel, timestamp: ts, full: true });
+      const reactions = res.message?.reactions ?? [];
+      return new Set(reactions.filter((r) => r.name && r.users?.includes(bot)).map((r) => r.name as string));
+    } catch (err) {
+      if (platformErrorCode(err) === "message_not_found") return undefined;
+      throw err;
+    }
+  }
+
+  // The bot token only goes to Slack's own file hosts (or the configured API host in tests).
+  #mayReceiveToken(url: string): boolean {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      return false;
+    }
+    if (this.#deps.fileOrigins.includes(parsed.origin)) return true;
+    return (
+      parsed.protocol === "https:" &&
+      (parsed.hostname === "slack.com" || parsed.hostname.endsWith(".slack.com"))
+    );
+  }
+}
+
+function requireTs(ts: string | undefined, method: string): string {
+  if (!ts) throw new Error(`slack ${method} answered without a ts`);
+  return ts;
+}

@@ -1,0 +1,94 @@
+// The `/ig` slash command: channel-level controls (Slack runs no custom command inside a thread).
+// Subcommands are table entries; a new one is a new row with its own argument parser.
+
+import type { App } from "@slack/bolt";
+import type { ChatAction } from "../../src/bridge/chat-port.ts";
+import { agentIdentity, type ListenerDeps } from "./listener-deps.ts";
+import { escapeText } from "./mrkdwn.ts";
+
+export type ParsedCommand = { kind: "action"; action: ChatAction } | { kind: "reply"; text: string };
+
+interface Subcommand {
+  name: string;
+  usage: string;
+  summary: string;
+  /** Arguments after the subcommand name → the action, or an error line for the user. */
+  parse(args: string[]): ChatAction | { error: string };
+}
+
+const ACCOUNT = /^@?([A-Za-z0-9._]{1,30})$/;
+
+function optionalAccount(kind: "pause" | "resume") {
+  return (args: string[]): ChatAction | { error: string } => {
+    if (args.length > 1) return { error: `\`${kind}\` takes at most one account; got \`${args.join(" ")}\`` };
+    const [raw] = args;
+    if (raw === undefined) return { kind };
+    const match = ACCOUNT.exec(raw);
+    if (!match?.[1]) return { error: `\`${raw}\` is not an Instagram account (a username or an id)` };
+    return { kind, account: match[1] };
+  };
+}
+
+function noArguments(action: ChatAction, name: string) {
+  return (args: string[]): ChatAction | { error: string } =>
+    args.length === 0 ? action : { error: `\`${name}\` takes no arguments; got \`${args.join(" ")}\`` };
+}
+
+export const SUBCOMMANDS: Subcommand[] = [
+  {
+    name: "pause",
+    usage: "pause [account]",
+    summary: "hold replies to Instagram (one account, or every account of this channel)",
+    parse: optionalAccount("pause"),
+  },
+  {
+    name: "resume",
+    usage: "resume [account]",
+    summary: "send held replies and go on sending",
+    parse: optionalAccount("resume"),
+  },
+  {
+    name: "status",
+    usage: "status",
+    summary: "accounts, sending state and queues of this channel",
+    parse: noArguments({ kind: "status" }, "status"),
+  },
+];
+
+export function usage(): string {
+  const lines = SUBCOMMANDS.map((s) => `• \`/ig ${s.usage}\` — ${s.summary}`);
+  return ["*/ig* commands:", ...lines, "• `/ig help` — this list"].join("\n");
+}
+
+export function parseIgCommand(text: string): ParsedCommand {
+  const [name, ...args] = text
+    .trim()
+    .split(/\s+/)
+    .filter((w) => w.length > 0);
+  if (name === undefined || name.toLowerCase() === "help") return { kind: "reply", text: usage() };
+  const sub = SUBCOMMANDS.find((s) => s.name === name.toLowerCase());
+  if (!sub) return { kind: "reply", text: `unknown subcommand \`${escapeText(name)}\`; try /ig help` };
+  const parsed = sub.parse(args);
+  if ("error" in parsed)
+    return { kind: "reply", text: `${escapeText(parsed.error)}\nusage: \`/ig ${sub.usage}\`` };
+  return { kind: "action", action: parsed };
+}
+
+export function registerIgCommand(app: App, deps: ListenerDeps): void {
+  app.command("/ig", async ({ command, ack, respond }) => {
+    const parsed = parseIgCommand(command.text ?? "");
+    if (parsed.kind === "reply") {
+      await ack({ response_type: "ephemeral", text: parsed.text });
+      return;
+    }
+    await ack();
+    deps.background("/ig", async () => {
+      const result = await deps.inbox.action({
+        agent: await agentIdentity(deps, command.user_id),
+        channel: command.channel_id,
+        action: parsed.action,
+      });
+      await respond({ response_type: "ephemeral", text: escapeText(result.text) });
+    });
+  });
+}

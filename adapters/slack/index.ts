@@ -1,0 +1,147 @@
+// The Slack side of threadbridge: a ChatAdapter (plus FileSource) for the core, and the router that
+// receives Slack's events, commands and interactions (mounted by the caller; no body parser may
+// run before it, Bolt verifies signatures on the raw body).
+
+import { App, ExpressReceiver } from "@slack/bolt";
+import { type RetryOptions, WebClient, WebClientEvent, type WebClientOptions } from "@slack/web-api";
+import express from "express";
+import type { ChatAdapter, ChatInbox, FileSource } from "../../src/bridge/chat-port.ts";
+import type { Logger } from "../../src/log/logger.ts";
+import { SlackAdapter } from "./adapter.ts";
+import { boltLogger } from "./bolt-logger.ts";
+import { registerIgCommand } from "./ig-command.ts";
+import { registerInteractions } from "./interactions.ts";
+import { backgroundRunner, type ListenerDeps } from "./listener-deps.ts";
+import { registerMessageListeners } from "./listeners.ts";
+import { errorFields } from "./slack-errors.ts";
+import { userNames } from "./user-names.ts";
+
+export interface SlackOptions {
+  botToken: string;
+  signingSecret: string;
+  /** Web API base, e.g. https://slack.com/api/ (tests: the fake's URL). */
+  apiUrl: string;
+  log: Logger;
+  inbox: ChatInbox;
+  /** Bounded retries: the caller's durable job retries are the real retry mechanism. */
+  retry?: { retries: number; maxTimeoutMs: number };
+  /** Skip auth.test when given (tests). */
+  botId?: string;
+  botUserId?: string;
+}
+
+export interface SlackBridge {
+  adapter: ChatAdapter & FileSource;
+  router: express.Router;
+  /** Waits for interaction work still running after its ack (graceful shutdown, tests). */
+  close(): Promise<void>;
+}
+
+const DEFAULT_RETRY = { retries: 3, maxTimeoutMs: 5_000 };
+
+function retryConfig(retry: { retries: number; maxTimeoutMs: number }): RetryOptions {
+  return {
+    retries: retry.retries,
+    factor: 2,
+    minTimeout: Math.min(500, retry.maxTimeoutMs),
+    maxTimeout: retry.maxTimeoutMs,
+    randomize: true,
+  };
+}
+
+type BotIdentity = { botId: string; botUserId: string };
+
+/** The bot's ids, from the options or one auth.test whose success is kept (a failure is retried
+ * on the next request, never left as an unhandled rejection). */
+function botIdentity(client: WebClient, options: SlackOptions): () => Promise<BotIdentity> {
+  if (options.botId && options.botUserId) {
+    const fixed = Promise.resolve({ botId: options.botId, botUserId: options.botUserId });
+    return () => fixed;
+  }
+  let pending: Promise<BotIdentity> | undefined;
+  return () => {
+    if (!pending) {
+      const attempt = client.auth.test().then((res) => {
+        if (!res.bot_id || !res.user_id)
+          throw new Error("slack auth.test gave no bot id: is SLACK_BOT_TOKEN a bot token?");
+        return { botId: res.bot_id, botUserId: res.user_id };
+      });
+      attempt.catch(() => {
+        if (pending === attempt) pending = undefined;
+      });
+      pending = attempt;
+    }
+    return pending;
+  };
+}
+
+export function createSlack(options: SlackOptions): SlackBridge {
+  const log = options.log.child({ component: "slack" });
+  const logger = boltLogger(log);
+  // Captured once so file downloads go through the very fetch the WebClient uses.
+  const fetchFn = globalThis.fetch;
+  const clientOptions: WebClientOptions = {
+    slackApiUrl: options.apiUrl,
+    retryConfig: retryConfig(options.retry ?? DEFAULT_RETRY),
+    timeout: 10_000,
+    // On 429 the client waits Retry-After (pausing its queue) and tries again within retryConfig.
+    rejectRateLimitedCalls: false,
+    fetch: fetchFn,
+    logger,
+  };
+  // One client with the token for everything: Bolt's per-listener clients would be separate
+  // instances, each with its own rate-limit pause.
+  const client = new WebClient(options.botToken, clientOptions);
+  client.on(WebClientEvent.RATE_LIMITED, (retryAfterSeconds: number, request: { url?: string }) => {
+    const method = request.url?.split("/").pop();
+    log.warn({ method, retryAfterSeconds }, "slack rate limited; waiting Retry-After");
+  });
+  const identity = botIdentity(client, options);
+
+  const adapter = new SlackAdapter({
+    client,
+    botToken: options.botToken,
+    botUserId: async () => (await identity()).botUserId,
+    fetch: fetchFn,
+    fileOrigins: [new URL(options.apiUrl).origin],
+    log,
+  });
+
+  const router = express.Router();
+  const receiver = new ExpressReceiver({
+    signingSecret: options.signingSecret,
+    router,
+    endpoints: "/slack/events",
+    // An agent's message is stored by the core before Slack gets its 200; a failure answers 500
+    // and Slack delivers again.
+    processBeforeResponse: true,
+    logger,
+  });
+  const app = new App({
+    receiver,
+    // A custom authorize rather than `token`: with a token and no bot ids Bolt runs auth.test in
+    // its constructor, and a failure there is an unhandled rejection.
+    authorize: async () => ({ botToken: options.botToken, ...(await identity()) }),
+    logger,
+    clientOptions: { ...clientOptions },
+  });
+  app.error(async (err) => {
+    log.error({ err: errorFields(err) }, "slack listener failed");
+    throw err;
+  });
+
+  const background = backgroundRunner(log);
+  const deps: ListenerDeps = {
+    inbox: options.inbox,
+    client,
+    names: userNames(client, log),
+    adapter,
+    log,
+    background: background.run,
+  };
+  registerMessageListeners(app, deps);
+  registerInteractions(app, deps);
+  registerIgCommand(app, deps);
+
+  return { adapter, router, close: background.drain };
+}

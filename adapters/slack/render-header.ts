@@ -1,0 +1,209 @@
+// Thread roots → Block Kit (pure). A DM root tells agents who the customer is and whether they
+// may write now; a comment root shows the comment in its post and the moderation buttons.
+
+import type { types } from "@slack/bolt";
+import type {
+  AccountRef,
+  CommentAction,
+  CommentHeader,
+  DmHeader,
+  Link,
+  Person,
+  ThreadHeader,
+  WindowState,
+} from "../../src/bridge/chat-port.ts";
+import { context, image, type KnownBlock, mrkdwn, plain, section, slackDate } from "./blocks.ts";
+import { escapeText, link, truncate } from "./mrkdwn.ts";
+import type { RenderedMessage } from "./render.ts";
+
+/** The action ids of the comment root's buttons; listeners match on these. */
+export const COMMENT_ACTION_IDS: Record<CommentAction, string> = {
+  hide: "ig_comment_hide",
+  unhide: "ig_comment_unhide",
+  delete: "ig_comment_delete",
+  reply_public: "ig_comment_reply_public",
+  reply_private: "ig_comment_reply_private",
+};
+
+const BUTTON_LABELS: Record<CommentAction, string> = {
+  hide: "Hide",
+  unhide: "Unhide",
+  delete: "Delete",
+  reply_public: "Reply publicly",
+  reply_private: "Reply privately",
+};
+
+const CAPTION_MAX = 300;
+
+export function profileUrl(username: string): string {
+  return `https://www.instagram.com/${encodeURIComponent(username)}`;
+}
+
+function displayName(person: Person): string {
+  return person.name ?? (person.username ? `@${person.username}` : person.id);
+}
+
+function identityLine(person: Person): string {
+  const parts = [`*${escapeText(displayName(person))}*`];
+  if (person.username) parts.push(link(profileUrl(person.username), `@${person.username}`));
+  if (person.verified) parts.push("✔︎ verified");
+  return parts.join(" · ");
+}
+
+function followerLine(person: Person): string | undefined {
+  const parts: string[] = [];
+  if (person.followsBusiness !== undefined)
+    parts.push(person.followsBusiness ? "follows you" : "doesn't follow you");
+  if (person.followerCount !== undefined) {
+    const n = person.followerCount;
+    parts.push(`${n.toLocaleString("en-US")} follower${n === 1 ? "" : "s"}`);
+  }
+  return parts.length > 0 ? parts.join(" · ") : undefined;
+}
+
+function windowLine(window: WindowState): string {
+  switch (window.kind) {
+    case "open":
+      return `🟢 Reply window open until ${slackDate(window.until)}`;
+    case "human_agent":
+      return `🟡 Human-agent window until ${slackDate(window.until)} (tag HUMAN_AGENT)`;
+    case "closed":
+      return "🔴 Window closed — the customer must write first";
+    case "none":
+      return "⚪ Customer hasn't written yet";
+  }
+}
+
+function accountLabel(account: AccountRef): string {
+  return account.username ? `@${account.username}` : account.id;
+}
+
+function linksBlock(links: Link[]): KnownBlock | undefined {
+  const shown = links.map((l) => link(l.url, l.label)).filter((l) => l.length > 0);
+  return shown.length > 0 ? context(mrkdwn(shown.join(" · "))) : undefined;
+}
+
+function heldBlock(held: string | undefined): KnownBlock | undefined {
+  return held ? section(`⏸️ *Replies held*: ${escapeText(held)}`) : undefined;
+}
+
+function renderDm(header: DmHeader): RenderedMessage {
+  const { customer } = header;
+  const identity = customer.pictureUrl
+    ? context(image(customer.pictureUrl, displayName(customer)), mrkdwn(identityLine(customer)))
+    : context(mrkdwn(identityLine(customer)));
+  const followers = followerLine(customer);
+  const status = [`Status: ${header.status}`];
+  if (header.assignee) status.push(`assigned to ${escapeText(header.assignee)}`);
+
+  const blocks: (KnownBlock | undefined)[] = [
+    identity,
+    followers ? context(mrkdwn(followers)) : undefined,
+    header.consent === "revoked"
+      ? section("⛔ *Consent revoked*: no automated messages; think before replying")
+      : undefined,
+    heldBlock(header.held),
+    section(windowLine(header.window)),
+    context(mrkdwn(`${status.join(" · ")} · Instagram DM to ${escapeText(accountLabel(header.account))}`)),
+    header.seenAt ? context(mrkdwn(`👁 Seen ${slackDate(header.seenAt)}`)) : undefined,
+    linksBlock(header.links),
+  ];
+  const handle = customer.username ? ` (@${customer.username})` : "";
+  return {
+    text: escapeText(truncate(`Instagram DM with ${displayName(customer)}${handle}`, 300)),
+    blocks: blocks.filter((b) => b !== undefined),
+  };
+}
+
+function productLabel(header: CommentHeader): string {
+  if (header.live) return "live video";
+  switch (header.media.productType?.toUpperCase()) {
+    case "REELS":
+    case "REEL":
+      return "reel";
+    case "STORY":
+      return "story";
+    case "AD":
+      return "ad";
+    case "LIVE":
+      return "live video";
+    default:
+      return "post";
+  }
+}
+
+function commentText(comment: CommentHeader["comment"]): string {
+  const text = comment.text?.trim() ? escapeText(truncate(comment.text, 2500)) : "_(no text)_";
+  if (!comment.deleted) return text;
+  // Strike-through only spans a line in mrkdwn.
+  const struck = text
+    .split("\n")
+    .map((line) => (line.trim() ? `~${line}~` : line))
+    .join("\n");
+  return `${struck}\n_deleted_`;
+}
+
+function button(action: CommentAction, commentId: string): types.Button {
+  const base: types.Button = {
+    type: "button",
+    action_id: COMMENT_ACTION_IDS[action],
+    text: plain(BUTTON_LABELS[action]),
+    value: commentId,
+  };
+  if (action !== "delete") return base;
+  return {
+    ...base,
+    style: "danger",
+    confirm: {
+      title: plain("Delete this comment?"),
+      text: plain("It is deleted on Instagram for everyone. This cannot be undone."),
+      confirm: plain("Delete"),
+      deny: plain("Cancel"),
+      style: "danger",
+    },
+  };
+}
+
+function renderComment(header: CommentHeader): RenderedMessage {
+  const { media, comment } = header;
+  const kind = productLabel(header);
+  const lines = [`💬 *Comment on ${escapeText(accountLabel(header.account))}'s ${kind}*`];
+  if (media.caption?.trim())
+    lines.push(`> ${escapeText(truncate(media.caption, CAPTION_MAX)).replace(/\n/g, "\n> ")}`);
+  if (media.permalink) lines.push(link(media.permalink, "Open on Instagram"));
+  const thumbnail = media.thumbnailUrl ? image(media.thumbnailUrl, `${kind} thumbnail`) : undefined;
+
+  const author = comment.author;
+  const authorLine = `${identityLine(author)} · ${slackDate(comment.at)}`;
+  const state: string[] = [];
+  if (comment.hidden) state.push("🙈 Hidden on Instagram");
+  if (comment.deleted) state.push("🗑 Deleted");
+  if (header.privateReplyUsed) state.push("✉️ Private reply used");
+
+  const blocks: (KnownBlock | undefined)[] = [
+    section(lines.join("\n"), thumbnail),
+    author.pictureUrl
+      ? context(image(author.pictureUrl, displayName(author)), mrkdwn(authorLine))
+      : context(mrkdwn(authorLine)),
+    section(commentText(comment)),
+    state.length > 0 ? context(mrkdwn(state.join(" · "))) : undefined,
+    heldBlock(header.held),
+    header.actions.length > 0
+      ? {
+          type: "actions",
+          block_id: "ig_comment_actions",
+          elements: header.actions.map((action) => button(action, comment.id)),
+        }
+      : undefined,
+    linksBlock(header.links),
+  ];
+  const summary = `Comment by ${displayName(author)}: ${comment.text ?? ""}`;
+  return {
+    text: escapeText(truncate(summary, 300)),
+    blocks: blocks.filter((b) => b !== undefined),
+  };
+}
+
+export function renderHeader(header: ThreadHeader): RenderedMessage {
+  return header.kind === "dm" ? renderDm(header) : renderComment(header);
+}

@@ -1,0 +1,485 @@
+// A real local HTTP server standing in for https://slack.com/api/: the Web API methods the Slack
+// adapter uses, answered the way Slack answers them (`ok:false` codes in 200s, 429 with
+// Retry-After), over both request encodings the WebClient may use. It keeps the workspace's
+// messages and reactions so tests assert on state, not on call sequences, and records every call.
+
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+export type Args = Record<string, unknown>;
+
+export interface RecordedCall {
+  method: string;
+  args: Args;
+  at: number;
+}
+
+export interface FakeMessage {
+  channel: string;
+  ts: string;
+  thread_ts?: string;
+  text?: string;
+  blocks?: unknown[];
+  username?: string;
+  icon_url?: string;
+  /** Set for the bot's messages; seeded human messages carry `user` only. */
+  bot_id?: string;
+  user: string;
+  reactions: Map<string, Set<string>>;
+  edited?: boolean;
+}
+
+export interface FakeUser {
+  id: string;
+  name: string;
+  real_name?: string;
+  display_name?: string;
+}
+
+export interface FakeFile {
+  id: string;
+  name: string;
+  mimetype: string;
+  content: string | Buffer;
+}
+
+export interface Fault {
+  status: 500 | 429 | 503;
+  /** Seconds, for 429. */
+  retryAfter?: number;
+  /** Only calls of this method fail (default: any). */
+  method?: string;
+}
+
+export interface SlackServerOptions {
+  token?: string;
+  botId?: string;
+  botUserId?: string;
+  users?: FakeUser[];
+  /** Per-channel chat.postMessage limit: `perSecond` sustained with bursts of `burst`. */
+  postRate?: { perSecond: number; burst: number };
+}
+
+export interface SlackServer {
+  /** The Web API base to give the WebClient (`…/api/`). */
+  apiUrl: string;
+  /** The server's origin. */
+  url: string;
+  token: string;
+  botId: string;
+  botUserId: string;
+  calls: RecordedCall[];
+  /** Calls of one method, in order. */
+  callsOf(method: string): RecordedCall[];
+  /** Bodies POSTed to response URLs (slash command and interaction answers). */
+  responses: { id: string; body: Args }[];
+  /** A response_url for a slash command or interaction payload. */
+  responseUrl(id: string): string;
+  /** The root and its replies, in order. */
+  thread(channel: string, ts: string): FakeMessage[];
+  message(channel: string, ts: string): FakeMessage | undefined;
+  /** Reaction name → users, of one message. */
+  reactions(channel: string, ts: string): Record<string, string[]>;
+  /** A human's message (as if typed in Slack), so reactions and shortcuts have a target. */
+  seedMessage(channel: string, m: { user: string; text?: string; thread_ts?: string }): string;
+  addUser(user: FakeUser): void;
+  addFile(file: FakeFile): void;
+  setPostRate(rate: { perSecond: number; burst: number } | undefined): void;
+  /** The next `n` matching calls answer with an HTTP error instead. */
+  failNext(n: number, fault: Fault): void;
+  close(): Promise<void>;
+}
+
+// Fields the WebClient JSON-encodes into single form fields.
+const JSON_FIELDS = new Set(["blocks", "attachments", "metadata", "view"]);
+const TS_BASE = 1_732_400_000;
+
+function parseForm(text: string): Args {
+  const args: Args = {};
+  for (const [key, value] of new URLSearchParams(text)) {
+    if (JSON_FIELDS.has(key)) {
+      try {
+        args[key] = JSON.parse(value);
+        continue;
+      } catch {
+        // Slack itself would answer invalid_arguments; keep the raw text so the test sees it.
+      }
+    }
+    args[key] = value;
+  }
+  return args;
+}
+
+function str(value: unknown): string | undefined {
+  return typeof value === "string" && value.length > 0 ? value : undefined;
+}
+
+/** The Block Kit limits Slack enforces that our renderers could break. */
+function blocksError(blocks: unknown): string | undefined {
+  if (blocks === undefined) return undefined;
+  if (!Array.isArray(blocks) || blocks.length > 50) return "invalid_blocks";
+  for (const block of blocks as Record<string, unknown>[]) {
+    if (typeof block !== "object" || block === null || typeof block.type !== "string")
+      return "invalid_blocks";
+    const text = block.text as { text?: unknown } | undefined;
+    if (block.type === "section" && (typeof text?.text !== "string" || text.text.length > 3000)) {
+      return "invalid_blocks";
+    }
+    if (block.type === "context") {
+      const elements = block.elements as unknown[] | undefined;
+      if (!Array.isArray(elements) || elements.length === 0 || elements.length > 10) return "invalid_blocks";
+    }
+    if (
+      block.type === "image" &&
+      (typeof block.image_url !== "string" || typeof block.alt_text !== "string")
+    ) {
+      return "invalid_blocks";
+    }
+    if (block.type === "actions") {
+      const elements = block.elements as Record<string, unknown>[] | undefined;
+      if (!Array.isArray(elements) || elements.length === 0 || elements.length > 25) return "invalid_blocks";
+      for (const e of elements) {
+        if (typeof e.action_id === "string" && e.action_id.length > 255) return "invalid_blocks";
+        if (typeof e.value === "string" && e.value.length > 2000) return "invalid_blocks";
+      }
+    }
+  }
+  return undefined;
+}
+
+export async function startSlackServer(options: SlackServerOptions = {}): Promise<SlackServer> {
+  const token = options.token ?? "xoxb-test-token";
+  const botId = options.botId ?? "B0BOT";
+  const botUserId = options.botUserId ?? "U0BOT";
+  const calls: RecordedCall[] = [];
+  const responses: { id: string; body: Args }[] = [];
+  const channels = new Map<string, FakeMessage[]>();
+  const users = new Map((options.users ?? []).map((u) => [u.id, u]));
+  const files = new Map<string, FakeFile>();
+  const faults: (Fault & { left: number })[] = [];
+  const buckets = new Map<string, { tokens: number; at: number }>();
+  let postRate = options.postRate;
+  let counter = 0;
+  let base = "";
+
+  const nextTs = () => {
+    counter += 1;
+    return `${TS_BASE + counter}.000100`;
+  };
+  const messagesOf = (channel: string) => {
+    let list = channels.get(channel);
+    if (!list) {
+      list = [];
+      channels.set(channel, list);
+    }
+    return list;
+  };
+  const find = (channel: unknown, ts: unknown) =>
+    typeof channel === "string" ? channels.get(channel)?.find((m) => m.ts === ts) : undefined;
+
+  /** Seconds to wait when over the per-channel post limit, or 0. */
+  function overPostLimit(channel: string): number {
+    if (!postRate) return 0;
+    const now = Date.now();
+    const bucket = buckets.get(channel) ?? { tokens: postRate.burst, at: now };
+    bucket.tokens = Math.min(postRate.burst, bucket.tokens + ((now - bucket.at) / 1000) * postRate.perSecond);
+    bucket.at = now;
+    buckets.set(channel, bucket);
+    if (bucket.tokens >= 1) {
+      bucket.tokens -= 1;
+      return 0;
+    }
+    return Math.max(1, Math.ceil((1 - bucket.tokens) / postRate.perSecond));
+  }
+
+  function takeFault(method: string): Fault | undefined {
+    // A fault aimed at this method goes before a fault for any method.
+    const fault = faults.find((f) => f.method === method) ?? faults.find((f) => f.method === undefined);
+    if (!fault) return undefined;
+    fault.left -= 1;
+    if (fault.left === 0) faults.splice(faults.indexOf(fault), 1);
+    return fault;
+  }
+
+  function messageJson(m: FakeMessage) {
+    return {
+      type: "message",
+      ts: m.ts,
+      user: m.user,
+      text: m.text,
+      ...(m.thread_ts ? { thread_ts: m.thread_ts } : {}),
+      ...(m.bot_id ? { bot_id: m.bot_id, username: m.username } : {}),
+      ...(m.blocks ? { blocks: m.blocks } : {}),
+      ...(m.reactions.size > 0
+        ? {
+            reactions: [...m.reactions].map(([name, who]) => ({ name, users: [...who], count: who.size })),
+          }
+        : {}),
+    };
+  }
+
+  type Answer = Record<string, unknown>;
+  const methods: Record<string, (args: Args) => Answer> = {
+    "auth.test": () => ({
+      url: "https://fake.slack.com/",
+      team: "Fake",
+      user: "threadbridge",
+      team_id: "T0FAKE",
+      user_id: botUserId,
+      bot_id: botId,
+    }),
+    "chat.postMessage": (args) => {
+      const channel = str(args.channel);
+      if (!channel) return { ok: false, error: "channel_not_found" };
+      if (!str(args.text) && args.blocks === undefined) return { ok: false, error: "no_text" };
+      const invalid = blocksError(args.blocks);
+      if (invalid) return { ok: false, error: invalid };
+      if (typeof args.text === "string" && args.text.length > 40_000)
+        return { ok: false, error: "msg_too_long" };
+      const threadTs = str(args.thread_ts);
+      if (threadTs && !find(channel, threadTs)) return { ok: false, error: "thread_not_found" };
+      const message: FakeMessage = {
+        channel,
+        ts: nextTs(),
+        ...(threadTs ? { thread_ts: threadTs } : {}),
+        ...(typeof args.text === "string" ? { text: args.text } : {}),
+        ...(Array.isArray(args.blocks) ? { blocks: args.blocks } : {}),
+        ...(str(args.username) ? { username: str(args.username) } : {}),
+        ...(str(args.icon_url) ? { icon_url: str(args.icon_url) } : {}),
+        bot_id: botId,
+        user: botUserId,
+        reactions: new Map(),
+      };
+      messagesOf(channel).push(message);
+      return { channel, ts: message.ts, message: messageJson(message) };
+    },
+    "chat.update": (args) => {
+      const message = find(args.channel, args.ts);
+      if (!message) return { ok: false, error: "message_not_found" };
+      if (message.bot_id !== botId) return { ok: false, error: "cant_update_message" };
+      const invalid = blocksError(args.blocks);
+      if (invalid) return { ok: false, error: invalid };
+      if (typeof args.text === "string") message.text = args.text;
+      if (Array.isArray(args.blocks)) message.blocks = args.blocks;
+      message.edited = true;
+      return { channel: message.channel, ts: message.ts, text: message.text };
+    },
+    "chat.delete": (args) => {
+      const message = find(args.channel, args.ts);
+      if (!message) return { ok: false, error: "message_not_found" };
+      if (message.bot_id !== botId) return { ok: false, error: "cant_delete_message" };
+      const list = messagesOf(message.channel);
+      list.splice(list.indexOf(message), 1);
+      return { channel: message.channel, ts: message.ts };
+    },
+    "chat.postEphemeral": (args) => {
+      if (!str(args.channel)) return { ok: false, error: "channel_not_found" };
+      if (!str(args.user)) return { ok: false, error: "user_not_in_channel" };
+      if (!str(args.text) && args.blocks === undefined) return { ok: false, error: "no_text" };
+      return { message_ts: nextTs() };
+    },
+    "chat.getPermalink": (args) => {
+      const message = find(args.channel, args.message_ts);
+      if (!message) return { ok: false, error: "message_not_found" };
+      const thread = message.thread_ts ? `?thread_ts=${message.thread_ts}&cid=${message.channel}` : "";
+      return {
+        channel: message.channel,
+        permalink: `https://fake.slack.com/archives/${message.channel}/p${message.ts.replace(".", "")}${thread}`,
+      };
+    },
+    "reactions.add": (args) => {
+      const message = find(args.channel, args.timestamp);
+      const name = str(args.name);
+      if (!message) return { ok: false, error: "message_not_found" };
+      if (!name || !/^[a-z0-9_+'-]+$/.test(name)) return { ok: false, error: "invalid_name" };
+      const who = message.reactions.get(name) ?? new Set();
+      if (who.has(botUserId)) return { ok: false, error: "already_reacted" };
+      who.add(botUserId);
+      message.reactions.set(name, who);
+      return {};
+    },
+    "reactions.remove": (args) => {
+      const message = find(args.channel, args.timestamp);
+      const name = str(args.name);
+      if (!message) return { ok: false, error: "message_not_found" };
+      const who = name ? message.reactions.get(name) : undefined;
+      if (!name || !who?.has(botUserId)) return { ok: false, error: "no_reaction" };
+      who.delete(botUserId);
+      if (who.size === 0) message.reactions.delete(name);
+      return {};
+    },
+    "reactions.get": (args) => {
+      const message = find(args.channel, args.timestamp);
+      if (!message) return { ok: false, error: "message_not_found" };
+      return { type: "message", channel: message.channel, message: messageJson(message) };
+    },
+    "users.info": (args) => {
+      const user = typeof args.user === "string" ? users.get(args.user) : undefined;
+      if (!user) return { ok: false, error: "user_not_found" };
+      return {
+        user: {
+          id: user.id,
+          name: user.name,
+          real_name: user.real_name ?? user.name,
+          profile: { display_name: user.display_name ?? "", real_name: user.real_name ?? user.name },
+        },
+      };
+    },
+    "views.open": (args) => {
+      if (!str(args.trigger_id)) return { ok: false, error: "invalid_trigger_id" };
+      const view = args.view as Record<string, unknown> | undefined;
+      if (!view || typeof view !== "object" || view.type !== "modal")
+        return { ok: false, error: "invalid_arguments" };
+      return { view: { id: `V${counter + 1}`, ...view } };
+    },
+    "files.info": (args) => {
+      const file = typeof args.file === "string" ? files.get(args.file) : undefined;
+      if (!file) return { ok: false, error: "file_not_found" };
+      const size = Buffer.byteLength(file.content);
+      const download = `${base}/files-pri/T0FAKE-${file.id}/download/${encodeURIComponent(file.name)}`;
+      return {
+        file: {
+          id: file.id,
+          name: file.name,
+          mimetype: file.mimetype,
+          size,
+          url_private: `${base}/files-pri/T0FAKE-${file.id}/${encodeURIComponent(file.name)}`,
+          url_private_download: download,
+        },
+      };
+    },
+  };
+
+  function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+    res.writeHead(status, { "content-type": "application/json; charset=utf-8", ...headers });
+    res.end(JSON.stringify(body));
+  }
+
+  function serveFile(req: IncomingMessage, res: ServerResponse, path: string) {
+    const match = /^\/files-pri\/T0FAKE-([^/]+)\//.exec(path);
+    const file = match?.[1] ? files.get(match[1]) : undefined;
+    if (req.headers.authorization !== `Bearer ${token}`) {
+      // Slack answers an unauthenticated download with its sign-in page.
+      res.writeHead(200, { "content-type": "text/html" });
+      res.end("<html><body>Sign in to Slack</body></html>");
+      return;
+    }
+    if (!file) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, {
+      "content-type": file.mimetype,
+      "content-length": String(Buffer.byteLength(file.content)),
+    });
+    res.end(file.content);
+  }
+
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const path = new URL(req.url ?? "/", "http://localhost").pathname;
+      if (req.method === "GET" && path.startsWith("/files-pri/")) return serveFile(req, res, path);
+      const raw = Buffer.concat(chunks).toString("utf8");
+      const type = req.headers["content-type"] ?? "";
+      let args: Args;
+      try {
+        args = type.startsWith("application/json") ? (JSON.parse(raw || "{}") as Args) : parseForm(raw);
+      } catch {
+        return send(res, 200, { ok: false, error: "invalid_json" });
+      }
+      if (path.startsWith("/response/")) {
+        responses.push({ id: decodeURIComponent(path.slice("/response/".length)), body: args });
+        return send(res, 200, { ok: true });
+      }
+      if (!path.startsWith("/api/")) return send(res, 404, { ok: false, error: "not_found" });
+      const method = path.slice("/api/".length);
+      const bodyToken = args.token;
+      delete args.token;
+      calls.push({ method, args, at: Date.now() });
+
+      const fault = takeFault(method);
+      if (fault) {
+        const headers: Record<string, string> =
+          fault.status === 429 ? { "retry-after": String(fault.retryAfter ?? 1) } : {};
+        return send(
+          res,
+          fault.status,
+          { ok: false, error: fault.status === 429 ? "ratelimited" : "fatal_error" },
+          headers,
+        );
+      }
+      const auth = req.headers.authorization;
+      if (!auth && !bodyToken) return send(res, 200, { ok: false, error: "not_authed" });
+      if (auth !== `Bearer ${token}` && bodyToken !== token)
+        return send(res, 200, { ok: false, error: "invalid_auth" });
+
+      const handler = methods[method];
+      if (!handler) return send(res, 200, { ok: false, error: "unknown_method" });
+      if (method === "chat.postMessage" && typeof args.channel === "string") {
+        const wait = overPostLimit(args.channel);
+        if (wait > 0)
+          return send(res, 429, { ok: false, error: "ratelimited" }, { "retry-after": String(wait) });
+      }
+      const answer = handler(args);
+      send(res, 200, { ok: true, ...answer });
+    });
+  });
+
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  base = `http://127.0.0.1:${port}`;
+
+  const api: SlackServer = {
+    apiUrl: `${base}/api/`,
+    url: base,
+    token,
+    botId,
+    botUserId,
+    calls,
+    callsOf: (method) => calls.filter((c) => c.method === method),
+    responses,
+    responseUrl: (id) => `${base}/response/${encodeURIComponent(id)}`,
+    thread: (channel, ts) =>
+      (channels.get(channel) ?? [])
+        .filter((m) => m.ts === ts || m.thread_ts === ts)
+        .sort((a, b) => (a.ts < b.ts ? -1 : 1)),
+    message: (channel, ts) => find(channel, ts),
+    reactions: (channel, ts) => {
+      const message = find(channel, ts);
+      return Object.fromEntries([...(message?.reactions ?? [])].map(([name, who]) => [name, [...who]]));
+    },
+    seedMessage: (channel, m) => {
+      const ts = nextTs();
+      messagesOf(channel).push({
+        channel,
+        ts,
+        user: m.user,
+        ...(m.text !== undefined ? { text: m.text } : {}),
+        ...(m.thread_ts ? { thread_ts: m.thread_ts } : {}),
+        reactions: new Map(),
+      });
+      return ts;
+    },
+    addUser: (user) => {
+      users.set(user.id, user);
+    },
+    addFile: (file) => {
+      files.set(file.id, file);
+    },
+    setPostRate: (rate) => {
+      postRate = rate;
+      buckets.clear();
+    },
+    failNext: (n, fault) => {
+      if (n > 0) faults.push({ ...fault, left: n });
+    },
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((err) => (err ? reject(err) : resolve()));
+      }),
+  };
+  return api;
+}
