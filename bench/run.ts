@@ -9,6 +9,7 @@ import autocannon from "autocannon";
 import pg from "pg";
 import { sign } from "../src/instagram/signature.ts";
 import { createTestDatabase } from "../test/helpers/postgres.ts";
+import { outboundBench } from "./outbound.ts";
 
 const SECRET = "bench-app-secret-0123456789";
 const ACCOUNT = "17841400000000001";
@@ -177,6 +178,9 @@ async function main(): Promise<void> {
         ratio: "",
       },
     ];
+    // The web service is done; stop it so the outbound run has the cores to itself.
+    for (const c of children) c.kill("SIGTERM");
+    const outbound = await outboundBench();
     const pgVersion = execFileSync("psql", ["--version"]).toString().trim();
     const md = [
       "# Benchmark results",
@@ -194,6 +198,16 @@ async function main(): Promise<void> {
       ...table.map((r) => `| ${r.scenario} | ${r.target} | ${r.threadbridge} | ${r.baseline} | ${r.ratio} |`),
       "",
       `Every webhook answered 200 was stored: ${rows[0]?.events} events and ${rows[0]?.jobs} queued jobs in Postgres after the run.`,
+      "",
+      "## Outbound (bench/outbound.ts)",
+      "",
+      "Three `threadbridge worker` processes, one shared Redis, one Instagram account, a local fake Graph API timestamping every call on arrival (its sliding-window counts are what Instagram would see).",
+      "",
+      "| scenario | target | threadbridge |",
+      "|---|---|---|",
+      ...outbound.rows.map((r) => `| ${r.scenario} | ${r.target} | ${r.value} |`),
+      "",
+      ...outbound.notes.map((n) => `- ${n}`),
       "",
     ].join("\n");
     writeFileSync(new URL("./results.md", import.meta.url), md);

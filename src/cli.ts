@@ -15,6 +15,7 @@ import {
 import { sign } from "./instagram/signature.ts";
 import { TokenCipher, TokenCipherError } from "./instagram/token-cipher.ts";
 import { createLogger, type Logger } from "./log/logger.ts";
+import { type PauseScope, pause, pauses, resume } from "./outbound/pause.ts";
 import { startBoss } from "./queue/boss.ts";
 import { discardDeadLetters, listDeadLetters, replayDeadLetters } from "./queue/dead-letters.ts";
 import { type Roles, startService } from "./service.ts";
@@ -322,6 +323,85 @@ accounts
     const found = await withDatabase((db) => routeAccount(db, account, chat, opts.digestChannel));
     if (!found) throw new UsageError(`no account ${id} (see \`accounts list\`)`);
     process.stdout.write(`routed ${id} → ${chat.platform}:${chat.channel}\n`);
+  });
+
+// The pause switch (issue 4): nothing is sent to Instagram while it is on; replies wait as
+// "held" and go out in order on resume.
+function pauseScope(account: string | undefined): PauseScope {
+  return account === undefined ? "global" : { account: igUserId(account) };
+}
+function scopeLabel(scope: PauseScope): string {
+  return scope === "global" ? "every account" : `account ${scope.account}`;
+}
+program
+  .command("pause")
+  .description("stop sending to Instagram (every account, or one); replies are held until resume")
+  .option("--account <id>", "only this account (its Instagram user id)")
+  .action(async (opts: { account?: string }) => {
+    const scope = pauseScope(opts.account);
+    const by = `cli:${process.env.USER ?? "operator"}`;
+    const found = await withDatabase((db) => pause(db, scope, by));
+    if (!found) throw new UsageError(`no account ${opts.account} (see \`accounts list\`)`);
+    process.stdout.write(
+      `paused sending for ${scopeLabel(scope)}; replies are held until \`threadbridge resume\`\n`,
+    );
+  });
+program
+  .command("resume")
+  .description("send again (every account, or one): held replies go out in order")
+  .option("--account <id>", "only this account (its Instagram user id)")
+  .action(async (opts: { account?: string }) => {
+    const scope = pauseScope(opts.account);
+    const result = await withDatabase(async (db) => {
+      const found = await resume(db, scope);
+      return { found, still: found ? await pauses(db) : undefined };
+    });
+    if (!result.found) throw new UsageError(`no account ${opts.account} (see \`accounts list\`)`);
+    let note = "";
+    if (scope !== "global" && result.still?.global)
+      note = " (the global pause is still on: `threadbridge resume`)";
+    if (scope === "global" && result.still?.accounts.length)
+      note = ` (still paused one by one: ${result.still.accounts.map((a) => a.account).join(", ")})`;
+    process.stdout.write(`resumed sending for ${scopeLabel(scope)}${note}\n`);
+  });
+program
+  .command("status")
+  .description("the pause switches and the outbound messages waiting per account")
+  .option("--json", "print JSON")
+  .action(async (opts: { json?: boolean }) => {
+    const { overview, open } = await withDatabase(async (db) => {
+      const { rows } = await db.query<{ account_id: string; delivery_state: string; n: number }>(
+        `SELECT account_id, delivery_state, count(*)::int AS n FROM messages
+          WHERE delivery_state IN ('pending', 'held') GROUP BY 1, 2 ORDER BY 1, 2`,
+      );
+      return { overview: await pauses(db), open: rows };
+    });
+    const queue: Record<string, { pending: number; held: number }> = {};
+    for (const r of open) {
+      queue[r.account_id] ??= { pending: 0, held: 0 };
+      const q = queue[r.account_id] as { pending: number; held: number };
+      if (r.delivery_state === "held") q.held = r.n;
+      else q.pending = r.n;
+    }
+    if (opts.json) {
+      process.stdout.write(
+        `${JSON.stringify({ paused: { global: overview.global ?? null, accounts: overview.accounts }, outbound: queue }, null, 2)}\n`,
+      );
+      return;
+    }
+    process.stdout.write(
+      overview.global
+        ? `sending: paused for every account (by ${overview.global.by} since ${overview.global.since.toISOString()})\n`
+        : "sending: on\n",
+    );
+    for (const a of overview.accounts)
+      process.stdout.write(`paused: account ${a.account} (by ${a.by} since ${a.since.toISOString()})\n`);
+    const accounts = Object.keys(queue);
+    if (accounts.length === 0) process.stdout.write("outbound: nothing waiting\n");
+    for (const id of accounts)
+      process.stdout.write(
+        `outbound: account ${id}: ${queue[id]?.pending ?? 0} pending, ${queue[id]?.held ?? 0} held\n`,
+      );
   });
 
 const keys = program.command("keys").description("the token encryption keys");

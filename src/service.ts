@@ -129,6 +129,7 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
         botToken: config.slack.botToken,
         signingSecret: config.slack.signingSecret,
         apiUrl: config.slack.apiUrl,
+        postsPerSecond: config.slack.postsPerSecond,
         log,
         inbox,
       });
@@ -269,7 +270,18 @@ function readinessCheck(
         database: await probe(() => db.query("SELECT 1")),
         queue: await probe(() => boss.getQueue(INBOUND_QUEUE)),
       };
-      if (redis) checks.redis = await probe(() => redis.ping());
+      if (redis) {
+        // Sending goes on within per-process limits while Redis is away (the insurance limiter):
+        // the service is degraded, not unavailable, and must not be drained for it.
+        const r = await probe(() => redis.ping());
+        checks.redis = r.ok
+          ? r
+          : {
+              ok: true,
+              degraded: true,
+              detail: `unreachable (${r.detail}); rate limits enforced per process`,
+            };
+      }
       if (limiter.degraded())
         checks.rateLimiter = {
           ok: true,

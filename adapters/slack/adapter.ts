@@ -14,6 +14,7 @@ import type {
   ThreadRef,
 } from "../../src/bridge/chat-port.ts";
 import type { Logger } from "../../src/log/logger.ts";
+import type { Pace } from "./channel-pacer.ts";
 import { MARK_REACTIONS, slackReactionName } from "./emoji.ts";
 import { renderAlert, renderNotice, renderPost } from "./render.ts";
 import { renderHeader } from "./render-header.ts";
@@ -29,6 +30,8 @@ export interface SlackAdapterDeps {
   /** Hosts other than Slack's that may receive the bot token for file downloads (the test fake). */
   fileOrigins: string[];
   log: Logger;
+  /** Waits for the channel's turn to post (channel-pacer.ts). */
+  pace: Pace;
 }
 
 const MARK_NAMES = new Set(Object.values(MARK_REACTIONS));
@@ -43,6 +46,7 @@ export class SlackAdapter implements ChatAdapter, FileSource {
   }
 
   async openThread(channel: string, header: ThreadHeader): Promise<ThreadRef> {
+    await this.#deps.pace(channel);
     const res = await this.#deps.client.chat.postMessage({
       channel,
       ...renderHeader(header),
@@ -57,6 +61,7 @@ export class SlackAdapter implements ChatAdapter, FileSource {
   }
 
   async post(thread: ThreadRef, post: MirrorPost): Promise<ChatMessageRef> {
+    await this.#deps.pace(thread.channel);
     const res = await this.#deps.client.chat.postMessage({
       channel: thread.channel,
       thread_ts: thread.thread,
@@ -117,6 +122,7 @@ export class SlackAdapter implements ChatAdapter, FileSource {
   }
 
   async notice(thread: ThreadRef, text: string, options: NoticeOptions = {}): Promise<ChatMessageRef> {
+    await this.#deps.pace(thread.channel);
     const res = await this.#deps.client.chat.postMessage({
       channel: thread.channel,
       thread_ts: thread.thread,
@@ -128,6 +134,7 @@ export class SlackAdapter implements ChatAdapter, FileSource {
   }
 
   async alert(channel: string, text: string): Promise<void> {
+    await this.#deps.pace(channel);
     await this.#deps.client.chat.postMessage({
       channel,
       ...renderAlert(text),

@@ -9,6 +9,7 @@ import type { ChatAdapter, ChatInbox, FileSource } from "../../src/bridge/chat-p
 import type { Logger } from "../../src/log/logger.ts";
 import { SlackAdapter } from "./adapter.ts";
 import { boltLogger } from "./bolt-logger.ts";
+import { channelPacer } from "./channel-pacer.ts";
 import { registerIgCommand } from "./ig-command.ts";
 import { registerInteractions } from "./interactions.ts";
 import { backgroundRunner, type ListenerDeps } from "./listener-deps.ts";
@@ -28,6 +29,8 @@ export interface SlackOptions {
   /** Skip auth.test when given (tests). */
   botId?: string;
   botUserId?: string;
+  /** Posts per second per channel (Slack's limit is about 1, with short bursts). Default 1. */
+  postsPerSecond?: number;
 }
 
 export interface SlackBridge {
@@ -105,6 +108,7 @@ export function createSlack(options: SlackOptions): SlackBridge {
     fetch: fetchFn,
     fileOrigins: [new URL(options.apiUrl).origin],
     log,
+    pace: channelPacer(options.postsPerSecond ?? 1),
   });
 
   const router = express.Router();

@@ -31,6 +31,9 @@ import { mirrorAttachment, quoteFor, referralLine } from "./posts.ts";
 // message), so a retried job continues where the last attempt stopped instead of posting twice.
 // Only a crash between a chat call and the UPDATE that follows it can repeat that one post.
 
+/** How long after a failed profile look-up the next one may be tried. */
+const PROFILE_RETRY_MS = 30_000;
+
 export interface MirrorDeps {
   db: Database;
   adapters: ReadonlyMap<ChatPlatform, ChatAdapter>;
@@ -70,6 +73,8 @@ interface CommentThread {
 export class Mirror {
   private readonly deps: MirrorDeps;
   private readonly warnedUnrouted = new Set<string>();
+  /** Conversation id → when its profile look-up was last attempted without success. */
+  private readonly profileTries = new Map<number, number>();
 
   constructor(deps: MirrorDeps) {
     this.deps = deps;
@@ -473,13 +478,19 @@ export class Mirror {
   private async freshProfile(convo: ConversationRow): Promise<ConversationRow> {
     const gw = this.deps.gateway;
     const fetchedAt = convo.profile_fetched_at ? new Date(convo.profile_fetched_at).getTime() : 0;
-    if (!gw || this.now().getTime() - fetchedAt < this.deps.refreshMs) return convo;
+    const now = this.now().getTime();
+    if (!gw || now - fetchedAt < this.deps.refreshMs) return convo;
+    // A look-up that could not be made (rate limit, Meta down) is not tried again on every message.
+    const lastTry = this.profileTries.get(convo.id);
+    if (lastTry !== undefined && now - lastTry < PROFILE_RETRY_MS) return convo;
+    if (this.profileTries.size > 10_000) this.profileTries.clear();
+    this.profileTries.set(convo.id, now);
     const out = await gw.call(
       convo.account_id,
       "platform",
       (token) => gw.graph.getUserProfile(token, convo.customer_id),
       {
-        maxWaitMs: 1_000,
+        maxWaitMs: 0,
       },
     );
     if (out.kind !== "ok") {
@@ -504,7 +515,7 @@ export class Mirror {
       "platform",
       (token) => gw.graph.getMedia(token, thread.media_id),
       {
-        maxWaitMs: 1_000,
+        maxWaitMs: 0,
       },
     );
     if (out.kind !== "ok") return thread;

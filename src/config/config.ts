@@ -64,6 +64,11 @@ export const envSchema = z.object({
   SLACK_BOT_TOKEN: optional(z.string().startsWith("xoxb-", { error: "expected a bot token starting xoxb-" })),
   SLACK_SIGNING_SECRET: optional(z.string().min(8)),
   SLACK_API_URL: optional(url("an http(s) URL such as https://slack.com/api/")),
+  SLACK_POSTS_PER_SECOND: optional(
+    z.coerce
+      .number({ error: "expected posts per second, e.g. 1" })
+      .positive({ error: "expected posts per second, e.g. 1" }),
+  ),
   DISCORD_TOKEN: optional(z.string().min(10)),
   DISCORD_APP_ID: optional(
     z.string().regex(/^\d+$/, { error: "expected the numeric Discord application id" }),
@@ -140,7 +145,7 @@ export interface Config {
     apiVersion: string;
     humanAgent: boolean;
   };
-  slack: { botToken: string; signingSecret: string; apiUrl: string } | undefined;
+  slack: { botToken: string; signingSecret: string; apiUrl: string; postsPerSecond: number } | undefined;
   discord: { token: string; appId: string; apiUrl: string | undefined } | undefined;
   tokenEncryptionKeys: string | undefined;
   logLevel: string;
@@ -223,6 +228,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
             botToken: e.SLACK_BOT_TOKEN,
             signingSecret: e.SLACK_SIGNING_SECRET,
             apiUrl: e.SLACK_API_URL ?? "https://slack.com/api/",
+            // Slack's chat.postMessage allowance is about one per second per channel.
+            postsPerSecond: e.SLACK_POSTS_PER_SECOND ?? 1,
           }
         : undefined,
     discord:

@@ -125,6 +125,10 @@ export class OutboundSender {
           this.deps.echoGraceMs - elapsed,
         );
       }
+      // A restarted worker takes this retry and the stored echo's job at about the same time: if
+      // an echo of this conversation is stored but not yet handled, let it reconcile first.
+      if (row.customer_id && (await this.echoWaiting(row.account_id, row.customer_id)))
+        throw new SendDeferred("an echo of this conversation is waiting to be handled", 1_000);
       this.deps.log.warn({ messageId: id }, "no echo of an interrupted send; sending that part again");
     }
 
@@ -386,6 +390,14 @@ export class OutboundSender {
     if (!row.chat_platform || !row.chat_channel || !row.chat_thread) return undefined;
     const adapter = this.deps.adapters.get(row.chat_platform);
     return adapter ? { adapter, ref: { channel: row.chat_channel, thread: row.chat_thread } } : undefined;
+  }
+
+  private async echoWaiting(account: string, customer: string): Promise<boolean> {
+    const { rows } = await this.deps.db.query(
+      "SELECT 1 FROM inbound_events WHERE account_id = $1 AND thread_key = $2 AND kind = 'dm.echo' AND status = 'queued' LIMIT 1",
+      [account, `dm:${customer}`],
+    );
+    return rows.length > 0;
   }
 
   private async clearStarted(id: number): Promise<void> {

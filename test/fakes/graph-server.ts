@@ -89,3 +89,39 @@ export async function startGraphServer(respond?: GraphResponder): Promise<GraphS
     },
   };
 }
+
+/** A Graph API that answers every call the bridge makes the way Instagram does: sends get unique
+ * message ids, profiles and media have plausible fields, moderation succeeds. */
+export function instagramResponder(): GraphResponder {
+  let seq = 0;
+  return (req) => {
+    if (req.method === "POST" && req.path.endsWith("/messages")) {
+      seq += 1;
+      const body = req.body as { recipient: { id?: string; comment_id?: string } };
+      return { body: { recipient_id: body.recipient.id ?? "1234567890123456", message_id: `m_sent_${seq}` } };
+    }
+    if (req.method === "GET" && /\/\d{16}$/.test(req.path))
+      return {
+        body: {
+          name: `Customer ${req.path.slice(-4)}`,
+          username: `customer_${req.path.slice(-4)}`,
+          profile_pic: "https://cdn.example/pic.jpg",
+          is_user_follow_business: true,
+          follower_count: 42,
+        },
+      };
+    if (req.method === "GET" && req.path.includes("/1790"))
+      return {
+        body: {
+          id: "17900000000000001",
+          caption: "Summer drop",
+          permalink: "https://instagram.com/p/abc",
+          media_type: "IMAGE",
+          media_url: "https://cdn.example/post.jpg",
+        },
+      };
+    if (req.method === "POST" && req.path.endsWith("/replies")) return { body: { id: `reply_${++seq}` } };
+    if (req.query.hide !== undefined || req.method === "DELETE") return { body: { success: true } };
+    return undefined;
+  };
+}

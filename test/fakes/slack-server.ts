@@ -27,6 +27,8 @@ export interface FakeMessage {
   user: string;
   reactions: Map<string, Set<string>>;
   edited?: boolean;
+  /** Date.now() when the fake accepted it (latency measurements). */
+  postedAt: number;
 }
 
 export interface FakeUser {
@@ -249,6 +251,7 @@ export async function startSlackServer(options: SlackServerOptions = {}): Promis
         bot_id: botId,
         user: botUserId,
         reactions: new Map(),
+        postedAt: Date.now(),
       };
       messagesOf(channel).push(message);
       return { channel, ts: message.ts, message: messageJson(message) };
@@ -459,6 +462,7 @@ export async function startSlackServer(options: SlackServerOptions = {}): Promis
         ...(m.text !== undefined ? { text: m.text } : {}),
         ...(m.thread_ts ? { thread_ts: m.thread_ts } : {}),
         reactions: new Map(),
+        postedAt: Date.now(),
       });
       return ts;
     },

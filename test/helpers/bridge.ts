@@ -5,7 +5,12 @@ import { expect } from "vitest";
 import { addAccount } from "../../src/instagram/accounts.ts";
 import { TokenCipher } from "../../src/instagram/token-cipher.ts";
 import type { Service } from "../../src/service.ts";
-import { type GraphServer, type RecordedRequest, startGraphServer } from "../fakes/graph-server.ts";
+import {
+  type GraphServer,
+  instagramResponder,
+  type RecordedRequest,
+  startGraphServer,
+} from "../fakes/graph-server.ts";
 import { type FakeMessage, type SlackServer, startSlackServer } from "../fakes/slack-server.ts";
 import { startTestService, TEST_KEY, type TestEnv, testEnv, waitFor } from "./service.ts";
 import { postSlackEvent } from "./slack.ts";
@@ -15,41 +20,6 @@ export const CHANNEL = "C0INSTAGRAM";
 export const SECRET = "slack-signing-secret-e2e";
 export const AGENT = { id: "U0AGENT1", name: "ana", real_name: "Ana Lima", display_name: "Ana" };
 export const ADMIN = { id: "U0ADMIN1", name: "root", real_name: "Ro Ot", display_name: "Root" };
-
-/** A Graph API that answers every call the bridge makes, like Instagram would. */
-function graphResponder() {
-  let seq = 0;
-  return (req: RecordedRequest) => {
-    if (req.method === "POST" && req.path.endsWith("/messages")) {
-      seq += 1;
-      const body = req.body as { recipient: { id?: string; comment_id?: string } };
-      return { body: { recipient_id: body.recipient.id ?? "1234567890123456", message_id: `m_sent_${seq}` } };
-    }
-    if (req.method === "GET" && /\/\d{16}$/.test(req.path))
-      return {
-        body: {
-          name: `Customer ${req.path.slice(-4)}`,
-          username: `customer_${req.path.slice(-4)}`,
-          profile_pic: "https://cdn.example/pic.jpg",
-          is_user_follow_business: true,
-          follower_count: 42,
-        },
-      };
-    if (req.method === "GET" && req.path.includes("/1790"))
-      return {
-        body: {
-          id: "17900000000000001",
-          caption: "Summer drop",
-          permalink: "https://instagram.com/p/abc",
-          media_type: "IMAGE",
-          media_url: "https://cdn.example/post.jpg",
-        },
-      };
-    if (req.method === "POST" && req.path.endsWith("/replies")) return { body: { id: `reply_${++seq}` } };
-    if (req.query.hide !== undefined || req.method === "DELETE") return { body: { success: true } };
-    return undefined;
-  };
-}
 
 export interface BridgeHarness {
   slack: SlackServer;
@@ -82,7 +52,7 @@ export interface BridgeHarness {
 
 export async function startBridgeHarness(extraEnv: Record<string, string> = {}): Promise<BridgeHarness> {
   const slack = await startSlackServer({ users: [AGENT, ADMIN] });
-  const graph = await startGraphServer(graphResponder());
+  const graph = await startGraphServer(instagramResponder());
   const t = await testEnv("postgres", {
     SLACK_BOT_TOKEN: slack.token,
     SLACK_SIGNING_SECRET: SECRET,
@@ -90,6 +60,7 @@ export async function startBridgeHarness(extraEnv: Record<string, string> = {}):
     IG_GRAPH_URL: graph.url,
     ADMIN_USERS: `slack:${ADMIN.id}`,
     OUTBOUND_ECHO_GRACE_SECONDS: "2",
+    SLACK_POSTS_PER_SECOND: "1000",
     ...extraEnv,
   });
   let service = await startTestService(t);

@@ -176,6 +176,8 @@ export async function startSlackHarness(
     log: createLogger("debug", { destination }),
     inbox,
     retry: options.retry ?? { retries: 2, maxTimeoutMs: 20 },
+    // Tests post far faster than Slack's one per second per channel.
+    postsPerSecond: 1000,
     ...(options.authTest ? {} : { botId: slack.botId, botUserId: slack.botUserId }),
   });
   const app = express();

@@ -226,6 +226,7 @@ describe("files", () => {
       },
       fileOrigins: [],
       log: createLogger("silent"),
+      pace: async () => {},
     });
     await expect(
       adapter.fetchFile({ id: "F0ELSE", name: "x.png", mimeType: "image/png", size: 1 }),

@@ -1,0 +1,202 @@
+// The outbound bench (called from bench/run.ts): three `threadbridge worker` processes share one
+// Redis and drain outbound messages of ONE account against a local fake Graph API that
+// timestamps every call on arrival.
+//   1. Send API at the real default limit (100 calls/s): achieved rate ÷ limit (target ≥ 0.95)
+//      and the most calls in any sliding 1 s window (must be ≤ 100).
+//   2. Private replies, time-compressed 100×: 750 per 36 s instead of 750 per hour
+//      (IG_RATE_LIMITS=private_reply=750/36), more replies than one window allows: the most
+//      calls in any 36 s window (must be ≤ 750) and when the 751st call came.
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { Redis } from "ioredis";
+import { loadConfig } from "../src/config/config.ts";
+import { createLogger } from "../src/log/logger.ts";
+import { enqueueOutbound, outboundKey } from "../src/outbound/enqueue.ts";
+import { startService } from "../src/service.ts";
+import { maxInWindow, startGraphLoadServer } from "../test/fakes/graph-load-server.ts";
+import { createTestDatabase } from "../test/helpers/postgres.ts";
+import { queueLoad, seedAccount } from "../test/outbound/helpers.ts";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379/12";
+const SEND_ACCOUNT = "17841400000009001";
+const REPLY_ACCOUNT = "17841400000009002";
+const MESSAGES = Number(process.env.BENCH_OUTBOUND_MESSAGES ?? 3000);
+const REPLIES = Number(process.env.BENCH_PRIVATE_REPLIES ?? 800);
+
+export interface OutboundRow {
+  scenario: string;
+  target: string;
+  value: string;
+}
+
+export interface OutboundResult {
+  rows: OutboundRow[];
+  notes: string[];
+}
+
+/** The smallest time spanned by any limit + 1 consecutive calls (ms); ≥ the window means never over. */
+function tightest(times: number[], limit: number): number {
+  const t = [...times].sort((a, b) => a - b);
+  let min = Number.POSITIVE_INFINITY;
+  for (let i = 0; i + limit < t.length; i++) min = Math.min(min, (t[i + limit] as number) - (t[i] as number));
+  return min;
+}
+
+async function until(check: () => Promise<boolean>, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`outbound bench: timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export async function outboundBench(): Promise<OutboundResult> {
+  const db = await createTestDatabase();
+  const graph = await startGraphLoadServer();
+  const flush = new Redis(REDIS_URL);
+  await flush.flushdb();
+  await flush.quit();
+  const env: Record<string, string> = {
+    DATABASE_URL: db.url,
+    REDIS_URL,
+    TOKEN_ENCRYPTION_KEY: Buffer.alloc(32, 9).toString("base64"),
+    IG_GRAPH_URL: graph.url,
+    IG_RATE_LIMITS: "private_reply=750/36",
+    OUTBOUND_CONCURRENCY: "16",
+    WORKER_CONCURRENCY: "2",
+    LOG_LEVEL: "warn",
+    NODE_ENV: "production",
+  };
+  const children: ChildProcess[] = [];
+  execFileSync(process.execPath, ["src/cli.ts", "migrate"], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: "ignore",
+  });
+  const svc = await startService(
+    loadConfig({ ...env, PORT: "0" }),
+    { web: false, worker: false, migrate: false },
+    createLogger("warn"),
+  );
+  try {
+    await seedAccount(svc.db, env.TOKEN_ENCRYPTION_KEY as string, SEND_ACCOUNT);
+    await seedAccount(svc.db, env.TOKEN_ENCRYPTION_KEY as string, REPLY_ACCOUNT);
+    const sentCount = async (account: string) => {
+      const { rows } = await svc.db.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM messages WHERE account_id = $1 AND delivery_state = 'sent'",
+        [account],
+      );
+      return rows[0]?.n ?? 0;
+    };
+
+    // 1. Send API, 100/s, one account, 3 processes.
+    const perCustomer = 10;
+    const customers = Array.from(
+      { length: Math.ceil(MESSAGES / perCustomer) },
+      (_, i) => `65${String(i).padStart(14, "0")}`,
+    );
+    await queueLoad(svc.db, svc.boss, [{ account: SEND_ACCOUNT, customers, perCustomer }]);
+    const total = customers.length * perCustomer;
+    for (let i = 0; i < 3; i++)
+      children.push(
+        spawn(process.execPath, ["src/cli.ts", "worker"], {
+          cwd: ROOT,
+          env: { ...process.env, ...env },
+          stdio: ["ignore", "ignore", "inherit"],
+        }),
+      );
+    await until(async () => (await sentCount(SEND_ACCOUNT)) === total, 20_000 + total * 30, `${total} sends`);
+    const sends = graph.calls
+      .filter((c) => c.account === SEND_ACCOUNT && c.cls === "send_text")
+      .map((c) => c.at);
+    const span = (Math.max(...sends) - Math.min(...sends)) / 1000;
+    // A sliding window lets the first 100 go at once; after that the limit is 100 per second.
+    const rate = (sends.length - 100) / span;
+    const max1s = maxInWindow(sends, 1000);
+
+    // 2. Private replies, 750 per 36 s (100× compressed), one account, the same 3 processes.
+    const started = Date.now();
+    await svc.db.transaction(async (tx) => {
+      for (let i = 0; i < REPLIES; i++) {
+        const comment = `1800000000${String(i).padStart(7, "0")}`;
+        const { rows: thread } = await tx.query<{ id: number }>(
+          `INSERT INTO comment_threads (account_id, media_id, root_comment_id, author_id, root_commented_at)
+           VALUES ($1, '17900000000000001', $2, $3, now() - interval '1 hour') RETURNING id`,
+          [REPLY_ACCOUNT, comment, `66${String(i).padStart(14, "0")}`],
+        );
+        const { rows: msg } = await tx.query<{ id: number }>(
+          `INSERT INTO messages (account_id, comment_thread_id, direction, author_kind, author_id, text, delivery_state, occurred_at)
+           VALUES ($1, $2, 'outbound', 'agent', 'U0BENCH', $3, 'pending', now()) RETURNING id`,
+          [REPLY_ACCOUNT, thread[0]?.id, `Thanks for your comment! (${i})`],
+        );
+        await enqueueOutbound(
+          tx,
+          svc.boss,
+          msg[0]?.id as number,
+          outboundKey(REPLY_ACCOUNT, { rootCommentId: comment }),
+        );
+      }
+    });
+    await until(
+      async () => (await sentCount(REPLY_ACCOUNT)) === REPLIES,
+      120_000,
+      `${REPLIES} private replies`,
+    );
+    const replies = graph.calls
+      .filter((c) => c.account === REPLY_ACCOUNT && c.cls === "private_reply")
+      .map((c) => c.at)
+      .sort((a, b) => a - b);
+    const first = replies[0] as number;
+    const max36 = maxInWindow(replies, 36_000);
+    const after750 = replies.length > 750 ? ((replies[750] as number) - first) / 1000 : Number.NaN;
+    const replySpan = ((replies.at(-1) as number) - first) / 1000;
+
+    return {
+      rows: [
+        {
+          scenario: `Send API, 1 account, 3 worker processes: achieved rate ÷ limit (${total} messages, limit 100/s)`,
+          target: "≥ 0.95",
+          value: `${(rate / 100).toFixed(3)} (${rate.toFixed(1)}/s)`,
+        },
+        {
+          scenario: "Send API: most calls in any sliding 1 s window at the fake",
+          target: "≤ 100",
+          value: String(max1s),
+        },
+        {
+          scenario: "Send API: shortest span of any 101 consecutive calls (ms)",
+          target: "≥ 1000",
+          value: tightest(sends, 100).toFixed(0),
+        },
+        {
+          scenario: `private replies at 750/36 s (100× compressed 750/h), ${REPLIES} replies: most calls in any 36 s window`,
+          target: "≤ 750",
+          value: String(max36),
+        },
+        {
+          scenario: "private replies: time from the 1st to the 751st call (s)",
+          target: "≥ 36",
+          value: after750.toFixed(1),
+        },
+      ],
+      notes: [
+        `Send API: ${sends.length} calls over ${span.toFixed(1)} s, each answered once (${graph.sent(SEND_ACCOUNT).length} × 200); rate counts the calls after the first full window (the sliding log lets the first 100 go at once).`,
+        `Private replies: ${replies.length} calls over ${replySpan.toFixed(1)} s, queued ${((Date.now() - started) / 1000).toFixed(0)} s before the last was sent; the first 750 go as fast as the workers can, the rest wait for the oldest to leave the 36 s window.`,
+      ],
+    };
+  } finally {
+    for (const c of children) c.kill("SIGTERM");
+    await new Promise((r) => setTimeout(r, 1000));
+    for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+    await svc.stop();
+    await graph.close();
+    await db.drop().catch(() => {});
+  }
+}
+
+if (import.meta.main) {
+  const r = await outboundBench();
+  for (const row of r.rows) process.stdout.write(`${row.scenario}\t${row.target}\t${row.value}\n`);
+  for (const n of r.notes) process.stdout.write(`${n}\n`);
+}

@@ -1,0 +1,134 @@
+// Shared set-up for the outbound tests (and the outbound bench): accounts with sealed tokens,
+// conversations whose 24-hour window is open, queued messages, and real `threadbridge worker`
+// processes started under the pinned Node.
+
+import { type ChildProcess, spawn } from "node:child_process";
+import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
+import type { PgBoss } from "pg-boss";
+import type { Database } from "../../src/db/database.ts";
+import { addAccount } from "../../src/instagram/accounts.ts";
+import { TokenCipher } from "../../src/instagram/token-cipher.ts";
+import { queueMessage } from "../../src/outbound/compose.ts";
+
+const CLI = fileURLToPath(new URL("../../src/cli.ts", import.meta.url));
+
+export const TOKEN_PREFIX = "IGAAtest-token-";
+
+/** Connects `id` (status active, sealed token `TOKEN_PREFIX + id`). */
+export async function seedAccount(db: Database, keys: string, id: string): Promise<void> {
+  await addAccount(db, TokenCipher.fromConfig(keys), {
+    igUserId: id,
+    username: `shop_${id.slice(-4)}`,
+    token: `${TOKEN_PREFIX}${id}`,
+    chat: { platform: "slack", channel: `C${id.slice(-6)}` },
+  });
+}
+
+/** A conversation whose customer last wrote `ageMs` ago (default: 1 h, so RESPONSE is allowed). */
+export async function openConversation(
+  db: Database,
+  account: string,
+  customer: string,
+  ageMs = 3_600_000,
+): Promise<void> {
+  await db.query(
+    `INSERT INTO conversations (account_id, customer_id, last_customer_message_at)
+     VALUES ($1, $2, now() - make_interval(secs => $3::float8 / 1000))
+     ON CONFLICT (account_id, customer_id) DO UPDATE SET last_customer_message_at = EXCLUDED.last_customer_message_at`,
+    [account, customer, ageMs],
+  );
+}
+
+/** The text of message `n` to `customer`: unique, and it says where it belongs and its place. */
+export function loadText(account: string, customer: string, n: number): string {
+  return `load a=${account} c=${customer} n=${n}`;
+}
+
+export function parseLoadText(
+  text: string | undefined,
+): { account: string; customer: string; n: number } | undefined {
+  const m = /^load a=(\S+) c=(\S+) n=(\d+)$/.exec(text ?? "");
+  return m ? { account: m[1] as string, customer: m[2] as string, n: Number(m[3]) } : undefined;
+}
+
+export interface LoadPlan {
+  account: string;
+  customers: string[];
+  perCustomer: number;
+}
+
+/** Opens the plan's conversations and queues its messages, each conversation's in order
+ * (conversations in parallel). Returns the message ids. */
+export async function queueLoad(db: Database, boss: PgBoss, plans: LoadPlan[]): Promise<number[]> {
+  const ids: number[] = [];
+  const lanes = plans.flatMap((p) =>
+    p.customers.map((customer) => ({ account: p.account, customer, count: p.perCustomer })),
+  );
+  for (const l of lanes) await openConversation(db, l.account, l.customer);
+  const run = async (lane: (typeof lanes)[number]) => {
+    for (let n = 0; n < lane.count; n++)
+      ids.push(
+        await queueMessage(db, boss, {
+          accountId: lane.account,
+          customerId: lane.customer,
+          text: loadText(lane.account, lane.customer, n),
+          author: { kind: "agent", id: "U0LOAD", name: "Load" },
+        }),
+      );
+  };
+  // At most 16 transactions at a time; the pool is not larger than that.
+  for (let i = 0; i < lanes.length; i += 16) await Promise.all(lanes.slice(i, i + 16).map(run));
+  return ids;
+}
+
+export async function countByState(db: Database): Promise<Record<string, number>> {
+  const { rows } = await db.query<{ delivery_state: string; n: number }>(
+    "SELECT delivery_state, count(*)::int AS n FROM messages WHERE direction = 'outbound' GROUP BY 1",
+  );
+  return Object.fromEntries(rows.map((r) => [r.delivery_state, r.n]));
+}
+
+export interface WorkerProcess {
+  child: ChildProcess;
+  /** stderr (and stdout) collected, for failure messages. */
+  output: () => string;
+  /** Resolves with the exit code/signal. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Starts `threadbridge worker` in its own process under this Node (the pinned Node 24). */
+export function startWorker(env: Record<string, string>): WorkerProcess {
+  const child = spawn(process.execPath, [CLI, "worker"], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  const keep = (chunk: Buffer) => {
+    out = (out + chunk.toString()).slice(-20_000);
+  };
+  child.stdout?.on("data", keep);
+  child.stderr?.on("data", keep);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once("exit", (code, signal) => resolve({ code, signal })),
+  );
+  return { child, output: () => out, exited };
+}
+
+export async function killWorker(w: WorkerProcess, signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
+  if (w.child.exitCode !== null || w.child.signalCode !== null) return;
+  w.child.kill(signal);
+  await w.exited;
+}
+
+/** A TCP port nobody listens on right now. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
