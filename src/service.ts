@@ -87,6 +87,7 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
     const limiter = new OutboundLimiter({
       ...(redis ? { redis } : {}),
       limits: config.rateLimits,
+      guardMs: config.rateLimitGuardMs,
       log,
     });
     cleanups.push(async () => limiter.dispose());

@@ -103,6 +103,13 @@ export const envSchema = z.object({
       .transform((s) => s.split(",").map((x) => x.trim())),
   ),
   PROFILE_REFRESH_HOURS: optional(positiveInt("a whole number of hours")),
+  IG_RATE_LIMIT_GUARD_MS: optional(
+    z.coerce
+      .number({ error: "expected milliseconds, 0 to 1000" })
+      .int({ error: "expected milliseconds, 0 to 1000" })
+      .min(0, { error: "expected milliseconds, 0 to 1000" })
+      .max(1000, { error: "expected milliseconds, 0 to 1000" }),
+  ),
   IG_RATE_LIMITS: optional(
     z
       .string()
@@ -154,6 +161,8 @@ export interface Config {
   admins: string[];
   profileRefreshHours: number;
   rateLimits: Partial<Record<ApiClass, ClassLimit>>;
+  /** Extra window length covering the delay between a grant and the call reaching Instagram. */
+  rateLimitGuardMs: number;
   outboundConcurrency: number;
   /** How long an interrupted send waits for its echo before it is sent again. */
   echoGraceMs: number;
@@ -242,6 +251,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     admins: e.ADMIN_USERS ?? [],
     profileRefreshHours: e.PROFILE_REFRESH_HOURS ?? 24,
     rateLimits: e.IG_RATE_LIMITS ?? {},
+    rateLimitGuardMs: e.IG_RATE_LIMIT_GUARD_MS ?? 25,
     outboundConcurrency: e.OUTBOUND_CONCURRENCY ?? 4,
     echoGraceMs: (e.OUTBOUND_ECHO_GRACE_SECONDS ?? 30) * 1000,
     inbound: {

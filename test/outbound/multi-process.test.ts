@@ -48,6 +48,8 @@ let svc: Service;
 let graph: GraphLoadServer;
 const workers: WorkerProcess[] = [];
 
+const GUARD_MS = 300;
+
 beforeAll(async () => {
   const redis = new Redis(REDIS_URL);
   await redis.flushdb();
@@ -57,6 +59,7 @@ beforeAll(async () => {
     REDIS_URL,
     IG_GRAPH_URL: graph.url,
     IG_RATE_LIMITS: `send_text=${LIMIT}/1`,
+    IG_RATE_LIMIT_GUARD_MS: String(GUARD_MS),
     OUTBOUND_CONCURRENCY: "8",
     WORKER_CONCURRENCY: "2",
   });
@@ -119,26 +122,20 @@ it("3 workers send a skewed load exactly once, in order, never over the limit", 
         Array.from({ length: p.perCustomer }, (_, n) => n),
       );
 
-  // Never over the limit, per account, across the three processes. The limiter's sliding log
-  // (Redis clock) grants at most LIMIT per 1 s + 25 ms guard; what the fake sees also carries the
-  // jitter between a grant and the call's arrival (event loop, CPU shared by 3 workers, Postgres,
-  // Redis and this process on 2 cores), measured here at up to ~100 ms alone and ~200 ms beside another test file. So the hard check uses
-  // windows of 1 s minus that allowance (a limiter per process, fixed windows or bursts over the
-  // limit would still fail it by far: 3 workers unshared would put ~3 × LIMIT in such a window),
-  // and the full 1 s figure is printed. See the report of the outbound tests for the guard fix.
-  const OBSERVER_JITTER_MS = 250;
+  // Never over the limit, per account, across the three processes, as the fake counts calls on
+  // arrival. The limiter's sliding log (Redis clock) grants at most LIMIT per 1 s + guard; the
+  // guard must cover the delay between a grant and the call's arrival (event loop, CPU shared by
+  // 3 workers, Postgres, Redis and this process on 2 cores: up to ~200 ms here beside another
+  // test file). IG_RATE_LIMIT_GUARD_MS sets it for this run; with it, the strict 1 s check holds.
   const maxima = Object.fromEntries(
     plans.map((p) => [p.account, graph.maxInWindow(p.account, "send_text", 1000)]),
-  );
-  const inner = Object.fromEntries(
-    plans.map((p) => [p.account, graph.maxInWindow(p.account, "send_text", 1000 - OBSERVER_JITTER_MS)]),
   );
   const big = calls.filter((c) => c.account === BIG).map((c) => c.at);
   const spanS = (Math.max(...big) - Math.min(...big)) / 1000;
   console.log(
-    `multi-process: ${TOTAL} sends; most calls in any 1 s window per account ${JSON.stringify(maxima)}, in any ${1000 - OBSERVER_JITTER_MS} ms window ${JSON.stringify(inner)} (limit ${LIMIT}/s); big account: ${big.length} calls over ${spanS.toFixed(1)} s`,
+    `multi-process: ${TOTAL} sends; most calls in any 1 s window per account ${JSON.stringify(maxima)} (limit ${LIMIT}/s, guard ${GUARD_MS} ms); big account: ${big.length} calls over ${spanS.toFixed(1)} s`,
   );
-  for (const max of Object.values(inner)) expect(max).toBeLessThanOrEqual(LIMIT);
+  for (const max of Object.values(maxima)) expect(max).toBeLessThanOrEqual(LIMIT);
   // The load really pressed on the limit (otherwise the check above proves nothing): the big
   // account cannot have sent its 400 in less than (400 - 50) / 50 = 7 s.
   expect(spanS).toBeGreaterThanOrEqual((big.length - LIMIT) / LIMIT - 0.2);
