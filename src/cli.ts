@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { Command, InvalidArgumentError } from "commander";
+import { threadSettings } from "./bridge/inbox.ts";
 import { type Config, ConfigError, loadConfig } from "./config/config.ts";
 import { readLocalSecrets, withLocalSecrets } from "./config/local-secrets.ts";
 import { type Database, DatabaseLockedError, openDatabase } from "./db/database.ts";
@@ -324,6 +325,51 @@ accounts
     if (!found) throw new UsageError(`no account ${id} (see \`accounts list\`)`);
     process.stdout.write(`routed ${id} → ${chat.platform}:${chat.channel}\n`);
   });
+
+accounts
+  .command("settings")
+  .description("how agents' thread messages reach customers: note prefix, reply prefix, internal by default")
+  .argument("<id>", "the account's Instagram user id")
+  .option("--note-prefix <text>", "messages starting with it stay in chat (default //)")
+  .option(
+    "--reply-prefix <text>",
+    "with --internal-by-default on, messages starting with it are sent (default >>)",
+  )
+  .option(
+    "--internal-by-default <on|off>",
+    "threads are internal unless a message uses the reply prefix or the shortcut",
+  )
+  .action(
+    async (id: string, opts: { notePrefix?: string; replyPrefix?: string; internalByDefault?: string }) => {
+      const account = igUserId(id);
+      const patch: Record<string, unknown> = {};
+      if (opts.notePrefix !== undefined) {
+        if (opts.notePrefix.trim() === "") throw new UsageError("--note-prefix must not be empty");
+        patch.notePrefix = opts.notePrefix.trim();
+      }
+      if (opts.replyPrefix !== undefined) {
+        if (opts.replyPrefix.trim() === "") throw new UsageError("--reply-prefix must not be empty");
+        patch.replyPrefix = opts.replyPrefix.trim();
+      }
+      if (opts.internalByDefault !== undefined) {
+        if (!["on", "off"].includes(opts.internalByDefault))
+          throw new UsageError(`--internal-by-default takes on or off, not ${opts.internalByDefault}`);
+        patch.internalByDefault = opts.internalByDefault === "on";
+      }
+      const settings = await withDatabase(async (db) => {
+        const { rows } = await db.query<{ settings: Record<string, unknown> }>(
+          "UPDATE instagram_accounts SET settings = settings || $2::jsonb, updated_at = now() WHERE id = $1 RETURNING settings",
+          [account, JSON.stringify(patch)],
+        );
+        return rows[0]?.settings;
+      });
+      if (!settings) throw new UsageError(`no account ${id} (see \`accounts list\`)`);
+      const effective = threadSettings(settings);
+      process.stdout.write(
+        `${id}: note prefix ${effective.notePrefix}, reply prefix ${effective.replyPrefix}, internal by default ${effective.internalByDefault ? "on" : "off"}\n`,
+      );
+    },
+  );
 
 // The pause switch (issue 4): nothing is sent to Instagram while it is on; replies wait as
 // "held" and go out in order on resume.

@@ -34,11 +34,18 @@ export function describeConfiguration(config: Config, defaulted: Defaulted): str
   );
   lines.push(
     config.slack
-      ? `slack: on (API ${config.slack.apiUrl})`
+      ? `slack: on (API ${config.slack.apiUrl}, ${config.slack.postsPerSecond} post/s per channel; events at ${config.publicUrl}/slack/events)`
       : "slack: off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to turn it on)",
   );
   lines.push(
-    config.discord ? "discord: on" : "discord: off (set DISCORD_TOKEN and DISCORD_APP_ID to turn it on)",
+    config.discord
+      ? "discord: credentials set, but this version has no Discord adapter yet; accounts routed to Discord are recorded, not mirrored"
+      : "discord: off (set DISCORD_TOKEN and DISCORD_APP_ID to turn it on)",
+  );
+  lines.push(
+    config.admins.length
+      ? `chat admins: ${config.admins.length} (ADMIN_USERS may pause and resume sending)`
+      : "chat admins: none (set ADMIN_USERS, e.g. slack:U0123ABCD, to allow /ig pause and resume)",
   );
   if (defaulted.tokenEncryptionKey) lines.push("tokens: encrypted with a key generated into DATA_DIR");
   return lines;

@@ -156,6 +156,27 @@ describe("threadbridge accounts and keys against Postgres", () => {
     expect(unknown.stderr).toMatch(/no account 404/);
   });
 
+  it("settings sets the note and reply prefixes and internal-by-default, refusing bad values", async () => {
+    const r = await cli(
+      ["accounts", "settings", "17841400000002", "--note-prefix", "##", "--internal-by-default", "on"],
+      t.env,
+    );
+    expect(r).toMatchObject({
+      code: 0,
+      stdout: "17841400000002: note prefix ##, reply prefix >>, internal by default on\n",
+    });
+    expect((await row("17841400000002")).settings).toEqual({ notePrefix: "##", internalByDefault: true });
+    const bad = await cli(
+      ["accounts", "settings", "17841400000002", "--internal-by-default", "maybe"],
+      t.env,
+    );
+    expect(bad.code).toBe(64);
+    expect(bad.stderr).toMatch(/--internal-by-default takes on or off, not maybe/);
+    const unknown = await cli(["accounts", "settings", "404", "--note-prefix", "//"], t.env);
+    expect(unknown.code).toBe(64);
+    expect(unknown.stderr).toMatch(/no account 404/);
+  });
+
   it("keys rotate re-seals every token under the newest key", async () => {
     const rotatedEnv = { ...t.env, TOKEN_ENCRYPTION_KEY: `${KEY_B},${TEST_KEY}` };
     const before = await row("17841400000001");

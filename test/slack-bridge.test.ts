@@ -461,6 +461,56 @@ describe("Slack → Instagram", () => {
     expect(texts).toEqual(["first", "second"]);
   });
 
+  it("keeps an internal-by-default thread internal unless the reply prefix or the shortcut sends", async () => {
+    await h.service.db.query(
+      `UPDATE instagram_accounts SET settings = settings || '{"internalByDefault": true}'::jsonb WHERE id = $1`,
+      [ACCOUNT],
+    );
+    try {
+      const customer = "1000000000000011";
+      await postWebhook(h.url(), dmText(ACCOUNT, customer, "m_int_1", "hello", now()));
+      const root = await h.rootOf(customer);
+      const before = h.sends().length;
+      const discussion = await h.agentSays(root, "she wants the blue one, right?");
+      const reply = await h.agentSays(root, ">> Hi! The blue one is in stock.");
+      await h.settled(reply.ts, "sent");
+      expect(await h.stateOf(discussion.ts)).toBeUndefined();
+      const texts = () =>
+        h
+          .sends()
+          .slice(before)
+          .map((r) => (r.body as { message: { text?: string } }).message.text);
+      expect(texts()).toEqual(["Hi! The blue one is in stock."]);
+      // The shortcut sends a message that stayed internal.
+      const res = await postSlackInteraction(h.url(), SECRET, {
+        type: "message_action",
+        callback_id: "ig_send",
+        trigger_id: "555.trigger",
+        message_ts: discussion.ts,
+        response_url: h.slack.responseUrl("shortcut"),
+        message: {
+          type: "message",
+          user: AGENT.id,
+          text: "she wants the blue one, right?",
+          ts: discussion.ts,
+          thread_ts: root,
+        },
+        user: { id: AGENT.id, name: AGENT.name },
+        channel: { id: CHANNEL, name: "ig-inbox" },
+        team: { id: "T0FAKE", domain: "fake" },
+        token: "legacy",
+        action_ts: "5.5",
+      });
+      expect(res.status).toBe(200);
+      await h.settled(discussion.ts, "sent");
+      expect(texts()).toEqual(["Hi! The blue one is in stock.", "she wants the blue one, right?"]);
+    } finally {
+      await h.service.db.query("UPDATE instagram_accounts SET settings = '{}'::jsonb WHERE id = $1", [
+        ACCOUNT,
+      ]);
+    }
+  });
+
   it("refuses requests with a bad Slack signature", async () => {
     const res = await postSlackEvent(
       h.url(),
