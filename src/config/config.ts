@@ -251,7 +251,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     admins: e.ADMIN_USERS ?? [],
     profileRefreshHours: e.PROFILE_REFRESH_HOURS ?? 24,
     rateLimits: e.IG_RATE_LIMITS ?? {},
-    rateLimitGuardMs: e.IG_RATE_LIMIT_GUARD_MS ?? 25,
+    rateLimitGuardMs: e.IG_RATE_LIMIT_GUARD_MS ?? 40,
     outboundConcurrency: e.OUTBOUND_CONCURRENCY ?? 4,
     echoGraceMs: (e.OUTBOUND_ECHO_GRACE_SECONDS ?? 30) * 1000,
     inbound: {

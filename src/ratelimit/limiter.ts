@@ -2,18 +2,21 @@
 //
 // GUARANTEE (the test in test/ratelimit/limiter.test.ts measures it):
 //   For each (account, class) with limit L calls per D seconds, no window of D + guardMs
-//   (guardMs defaults to 25 ms) ever contains more than L granted calls — a true sliding window,
+//   (guardMs defaults to 40 ms) ever contains more than L granted calls — a true sliding window,
 //   not fixed windows (fixed windows let 2·L through around a window edge).
 //   - With Redis, this holds across all processes sharing the Redis, on the Redis clock:
 //     RateLimiterRedis runs a custom script (`customIncrTtlLuaScript`) that keeps a sliding log
 //     (a sorted set of grant times, from Redis TIME) and grants only while fewer than L entries
-//     are younger than D + guardMs. Bursts up to L are allowed; the (L+1)-th call waits until
-//     the oldest entry is D + guardMs + 1 ms old.
+//     are younger than D + guardMs. Classes with windows of a second or two are also paced, one
+//     grant per (D + guardMs) / L on average (GCRA, at most 2 grants early to catch up on missed slots), which keeps the
+//     arrival spread of calls small; longer windows
+//     allow bursts up to L, and the (L+1)-th call waits until the oldest entry is
+//     D + guardMs + 1 ms old.
 //   - Without Redis (and in the insurance limiter), RateLimiterMemory paces calls: 1 point per
 //     (D + guardMs) / L, so any L + 1 grants span at least D + guardMs. No bursts, same rate.
 //   The guard absorbs the latency between the grant and the moment the call is actually made /
 //   observed (network and event-loop jitter), so an observer timestamping calls on its own clock
-//   sees ≤ L in any window of D as long as its jitter stays below guardMs. It costs ~2.5 % of
+//   sees ≤ L in any window of D as long as its jitter stays below guardMs. It costs ~4 % of
 //   throughput on 1-second classes and nothing measurable on hourly ones.
 //
 // REDIS FAILURE: every RateLimiterRedis has `rejectIfRedisNotReady` and an insuranceLimiter: the
@@ -40,7 +43,7 @@ export interface OutboundLimiterOptions {
    * `<prefix>:<class>:<account>`, pauses `<prefix>:pause:<account>`. */
   keyPrefix?: string;
   limits?: Partial<Record<ApiClass, ClassLimit>>;
-  /** Extra window length absorbing call/observation jitter; default 25 ms. */
+  /** Extra window length absorbing call/observation jitter; default 40 ms. */
   guardMs?: number;
   log?: Pick<Logger, "warn" | "info">;
 }
@@ -48,7 +51,9 @@ export interface OutboundLimiterOptions {
 // KEYS[1] = sorted set of grant times. ARGV (fixed by RateLimiterRedis): [1] points to consume,
 // [2] whole seconds (unused), [3] limit, [4] window in seconds (may be fractional: D + guard).
 // Returns {consumed, msBeforeNext}; consumed > limit means rejected (the library's contract).
+const PACE_BURST = 2;
 const SLIDING_LOG_LUA = `
+local PACE_BURST = ${PACE_BURST}
 local key = KEYS[1]
 local cost = tonumber(ARGV[1])
 local limit = tonumber(ARGV[3])
@@ -57,11 +62,31 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. (now - windowMs))
 local count = redis.call('ZCARD', key)
+-- Per-second classes are also paced (GCRA): one grant per windowMs / limit on average, with up
+-- to PACE_BURST grants early to make up for slots the waiters missed. A burst of L grants would
+-- put L calls in flight at once, and their spread in arrival time is what an observer counts
+-- against the limit; evenly spaced grants keep that spread small. Longer windows (750/hour) keep
+-- their bursts, which agents need and which no jitter can push over an hour's limit.
+local paced = windowMs <= 2000
+local spacing = windowMs / limit
+local tatKey = key .. ':tat'
+local tat = 0
+if paced then
+  tat = tonumber(redis.call('GET', tatKey) or '0')
+  if tat < now then tat = now end
+  local early = tat - (PACE_BURST - 1) * spacing - now
+  if early > 0 then
+    return {limit + cost, math.ceil(early)}
+  end
+end
 if count + cost <= limit then
   for i = 1, cost do
     redis.call('ZADD', key, now, now .. ':' .. (count + i))
   end
   redis.call('PEXPIRE', key, windowMs + 1)
+  if paced then
+    redis.call('SET', tatKey, tostring(tat + cost * spacing), 'PX', windowMs * 2)
+  end
   return {count + cost, windowMs}
 end
 local idx = count + cost - limit - 1
@@ -117,7 +142,7 @@ export class OutboundLimiter {
     this.limits = limitsFromOverrides(opts.limits);
     this.redis = opts.redis;
     this.prefix = opts.keyPrefix ?? "threadbridge:rl";
-    this.guardMs = opts.guardMs ?? 25;
+    this.guardMs = opts.guardMs ?? 40;
     if (!Number.isFinite(this.guardMs) || this.guardMs < 0) throw new Error("guardMs must be ≥ 0");
     this.log = opts.log;
     this.onRedisError = (err) => this.trouble(err);

@@ -24,7 +24,7 @@ async function client(): Promise<Redis> {
 
 function limiter(opts: ConstructorParameters<typeof OutboundLimiter>[0]): OutboundLimiter {
   // The client timestamps a grant after the call returns; on a loaded CI machine that can lag the
-  // grant by more than the default 25 ms guard, so the tests give the limiter a wider one.
+  // grant by more than the default 40 ms guard, so the tests give the limiter a wider one.
   const l = new OutboundLimiter({ keyPrefix: prefix, guardMs: 150, ...opts });
   limiters.push(l);
   return l;
