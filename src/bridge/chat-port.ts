@@ -183,6 +183,8 @@ export interface AgentIdentity {
   /** Platform user id. */
   id: string;
   name: string;
+  /** Platform roles of the person where the platform has them (Discord), for privileged actions. */
+  roles?: string[];
 }
 
 export interface AgentMessage {
@@ -238,6 +240,9 @@ export interface ChatInbox {
     change: "edited" | "deleted";
   }): Promise<void>;
   action(request: ActionRequest): Promise<ActionResult>;
+  /** Threads of `platform` with activity since `since`: an adapter that was disconnected (a
+   * gateway hand-over) reads what agents wrote meanwhile in these. */
+  activeThreads(platform: ChatPlatform, since: Date): Promise<ThreadRef[]>;
 }
 
 /** Optional capability: adapters that can hand the core an agent's uploaded file. */

@@ -150,6 +150,18 @@ export class Inbox implements ChatInbox {
     }
   }
 
+  async activeThreads(platform: ChatPlatform, since: Date): Promise<ThreadRef[]> {
+    const { rows } = await this.deps.db.query<{ channel: string; thread: string }>(
+      `SELECT chat_channel AS channel, chat_thread AS thread FROM conversations
+        WHERE chat_platform = $1 AND chat_thread IS NOT NULL AND updated_at >= $2
+       UNION
+       SELECT chat_channel, chat_thread FROM comment_threads
+        WHERE chat_platform = $1 AND chat_thread IS NOT NULL AND updated_at >= $2`,
+      [platform, since.toISOString()],
+    );
+    return rows;
+  }
+
   // ——— replies ———
 
   /** Stores the reply and its job in one transaction; undefined when this chat message was taken already. */
@@ -285,7 +297,8 @@ export class Inbox implements ChatInbox {
   // ——— switches ———
 
   private isAdmin(agent: AgentIdentity): boolean {
-    return this.deps.admins.has(`${agent.platform}:${agent.id}`);
+    if (this.deps.admins.has(`${agent.platform}:${agent.id}`)) return true;
+    return (agent.roles ?? []).some((role) => this.deps.admins.has(`${agent.platform}-role:${role}`));
   }
 
   private async pauseSwitch(

@@ -13,6 +13,7 @@ import type {
   AgentMessage,
   AgentMessageOutcome,
   ChatInbox,
+  ThreadRef,
 } from "../../src/bridge/chat-port.ts";
 import { createLogger } from "../../src/log/logger.ts";
 import { type FakeUser, type SlackServer, startSlackServer } from "../fakes/slack-server.ts";
@@ -134,6 +135,10 @@ export class RecordingInbox implements ChatInbox {
   async action(request: ActionRequest): Promise<ActionResult> {
     this.actions.push(request);
     return this.result;
+  }
+
+  async activeThreads(): Promise<ThreadRef[]> {
+    return [];
   }
 }
 
