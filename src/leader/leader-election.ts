@@ -1,0 +1,149 @@
+import pg from "pg";
+import type { Database } from "../db/database.ts";
+import type { Logger } from "../log/logger.ts";
+
+// One process among the replicas holds a role that must not run twice (the Discord gateway
+// connection: two would receive every event twice). The holder keeps a Postgres session-level
+// advisory lock on a connection of its own. If the process dies, or its connection does, Postgres
+// releases the lock and another replica takes it at its next attempt. The holder also stamps
+// `service_flags` as it goes, so a successor knows since when nobody was listening.
+
+export interface LeaderOptions {
+  db: Database;
+  /** What is being led; also the advisory lock's key (hashed) and the flag's name. */
+  role: string;
+  log: Logger;
+  /** How often a follower tries to take over and the leader checks its lock. */
+  intervalMs: number;
+  /** Called once leadership is won, with when the previous leader was last known alive. */
+  onGain(previousLeaderSeenAt: Date | undefined): Promise<void>;
+  /** Called when leadership is lost or given up. */
+  onLose(): Promise<void>;
+}
+
+export class LeaderElection {
+  private readonly o: LeaderOptions;
+  private client: pg.Client | undefined;
+  private leading = false;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private busy: Promise<void> = Promise.resolve();
+
+  constructor(options: LeaderOptions) {
+    this.o = options;
+  }
+
+  get isLeader(): boolean {
+    return this.leading;
+  }
+
+  start(): void {
+    const tick = () => {
+      this.busy = this.busy
+        .then(() => this.step())
+        .catch((err: unknown) => this.o.log.warn({ err, role: this.o.role }, "leader election step failed"));
+      if (!this.stopped) this.timer = setTimeout(tick, this.o.intervalMs);
+    };
+    tick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.busy;
+    await this.lose("stopping");
+  }
+
+  /** Resolves once this process leads (tests, and roles that must wait for it). */
+  async waitUntilLeader(timeoutMs: number): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (!this.leading) {
+      if (Date.now() > until) throw new Error(`not leader of ${this.o.role} within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  private async step(): Promise<void> {
+    if (this.stopped) return;
+    if (!this.o.db.url) {
+      // The embedded database belongs to one process: it leads by construction.
+      if (!this.leading) await this.gain(undefined);
+      return;
+    }
+    if (this.leading) {
+      try {
+        await this.client?.query("SELECT 1");
+        await this.stamp();
+      } catch (err) {
+        await this.lose(`lock connection failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      return;
+    }
+    const client = new pg.Client({
+      connectionString: this.o.db.url,
+      application_name: `threadbridge-${this.o.role}`,
+    });
+    client.on("error", (err: Error) => {
+      if (this.client === client) void this.lose(`lock connection error: ${err.message}`);
+    });
+    await client.connect();
+    const { rows } = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock(hashtext($1)) AS ok", [
+      `threadbridge:${this.o.role}`,
+    ]);
+    if (!rows[0]?.ok) {
+      await client.end().catch(() => {});
+      return;
+    }
+    this.client = client;
+    const previous = await this.lastSeen();
+    await this.gain(previous);
+  }
+
+  private async gain(previous: Date | undefined): Promise<void> {
+    this.leading = true;
+    this.o.log.info({ role: this.o.role }, "this process now leads");
+    await this.stamp();
+    try {
+      await this.o.onGain(previous);
+    } catch (err) {
+      this.o.log.error({ err, role: this.o.role }, "could not take up the role; giving it up");
+      await this.lose("onGain failed");
+    }
+  }
+
+  private async lose(reason: string): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    const was = this.leading;
+    this.leading = false;
+    if (client) {
+      // Ending the session releases the lock for the other replicas.
+      await client.end().catch(() => {});
+    }
+    if (was) {
+      this.o.log.warn({ role: this.o.role, reason }, "this process no longer leads");
+      await this.o
+        .onLose()
+        .catch((err: unknown) =>
+          this.o.log.error({ err, role: this.o.role }, "could not give up the role cleanly"),
+        );
+    }
+  }
+
+  private async stamp(): Promise<void> {
+    await this.o.db.query(
+      `INSERT INTO service_flags (key, value, updated_at) VALUES ($1, $2, now())
+       ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()`,
+      [`leader:${this.o.role}`, JSON.stringify({ pid: process.pid, seenAt: new Date().toISOString() })],
+    );
+  }
+
+  private async lastSeen(): Promise<Date | undefined> {
+    const { rows } = await this.o.db.query<{ seen: string | null }>(
+      "SELECT value->>'seenAt' AS seen FROM service_flags WHERE key = $1",
+      [`leader:${this.o.role}`],
+    );
+    const seen = rows[0]?.seen;
+    return seen ? new Date(seen) : undefined;
+  }
+}
