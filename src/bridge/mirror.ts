@@ -13,7 +13,14 @@ import type {
 import type { Logger } from "../log/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { InstagramGateway } from "../outbound/instagram-gateway.ts";
-import type { ChatAdapter, ChatPlatform, MirrorPost, ThreadHeader, ThreadRef } from "./chat-port.ts";
+import type {
+  ChatAdapter,
+  ChatPlatform,
+  CommentHeader,
+  MirrorPost,
+  ThreadHeader,
+  ThreadRef,
+} from "./chat-port.ts";
 import {
   type AccountRow,
   type CommentThreadRow,
@@ -366,22 +373,12 @@ export class Mirror {
   private async commentThread(accountId: string, rootCommentId: string): Promise<CommentThread | undefined> {
     const r = await this.route(accountId);
     if (!r) return undefined;
-    const { rows } = await this.deps.db.query<CommentThreadRow>(
-      "SELECT * FROM comment_threads WHERE account_id = $1 AND root_comment_id = $2",
-      [accountId, rootCommentId],
-    );
-    let thread = rows[0];
+    let thread = await this.commentThreadRow(accountId, rootCommentId);
     if (!thread) return undefined;
     const existing = this.existingRef(r.adapter, thread);
     if (existing) return { ...r, ref: existing, thread };
     thread = await this.freshMedia(thread);
-    const header = commentHeader(
-      r.account,
-      thread,
-      await this.rootText(thread),
-      this.now(),
-      await this.held(accountId),
-    );
+    const header = await this.commentHeaderOf(r.account, thread);
     const ref = await this.open(r.adapter, r.account, header);
     await this.deps.db.query(
       `UPDATE comment_threads SET chat_platform = $2, chat_channel = $3, chat_thread = $4, chat_header_digest = $5,
@@ -389,6 +386,27 @@ export class Mirror {
       [thread.id, r.adapter.platform, ref.channel, ref.thread, headerDigest(header)],
     );
     return { ...r, ref, thread: { ...thread, chat_thread: ref.thread, chat_channel: ref.channel } };
+  }
+
+  private async commentThreadRow(
+    accountId: string,
+    rootCommentId: string,
+  ): Promise<CommentThreadRow | undefined> {
+    const { rows } = await this.deps.db.query<CommentThreadRow>(
+      "SELECT * FROM comment_threads WHERE account_id = $1 AND root_comment_id = $2",
+      [accountId, rootCommentId],
+    );
+    return rows[0];
+  }
+
+  private async commentHeaderOf(account: AccountRow, thread: CommentThreadRow): Promise<CommentHeader> {
+    return commentHeader(
+      account,
+      thread,
+      await this.rootText(thread),
+      this.now(),
+      await this.held(account.id),
+    );
   }
 
   private existingRef(
@@ -416,20 +434,10 @@ export class Mirror {
   async refreshCommentHeader(accountId: string, rootCommentId: string): Promise<void> {
     const r = await this.route(accountId);
     if (!r) return;
-    const { rows } = await this.deps.db.query<CommentThreadRow>(
-      "SELECT * FROM comment_threads WHERE account_id = $1 AND root_comment_id = $2",
-      [accountId, rootCommentId],
-    );
-    const thread = rows[0];
+    const thread = await this.commentThreadRow(accountId, rootCommentId);
     const ref = thread && this.existingRef(r.adapter, thread);
     if (!thread || !ref) return;
-    const header = commentHeader(
-      r.account,
-      thread,
-      await this.rootText(thread),
-      this.now(),
-      await this.held(accountId),
-    );
+    const header = await this.commentHeaderOf(r.account, thread);
     await this.updateIfChanged(
       r.adapter,
       ref,

@@ -1,6 +1,6 @@
 import type { AgentFile, ChatAdapter, ChatPlatform, Mark, ThreadRef } from "../bridge/chat-port.ts";
 import type { Mirror } from "../bridge/mirror.ts";
-import { PRIVATE_REPLY_WINDOW_MS, sendPermission, windowState } from "../bridge/windows.ts";
+import { PRIVATE_REPLY_WINDOW_MS, type Sender, sendPermission, windowState } from "../bridge/windows.ts";
 import type { Database } from "../db/database.ts";
 import type { SendBody, SendRecipient } from "../instagram/graph-client.ts";
 import type { Logger } from "../log/logger.ts";
@@ -189,24 +189,10 @@ export class OutboundSender {
 
   /** How the message may reach the customer now, or why it cannot (DESIGN.md windows). */
   private async route(row: OutboundRow): Promise<Route> {
-    const sender = row.author_kind === "agent" ? "human" : "automation";
+    const sender: Sender = row.author_kind === "agent" ? "human" : "automation";
     const now = this.now();
-    if (row.conversation_id !== null && row.customer_id) {
-      const permission = sendPermission(
-        windowState(row.last_customer_message_at, now, this.deps.humanAgent),
-        sender,
-      );
-      if (!permission.ok) return permission;
-      return {
-        ok: true,
-        via: "dm",
-        recipient: { id: row.customer_id },
-        messaging:
-          permission.messagingType === "RESPONSE"
-            ? { messaging_type: "RESPONSE" }
-            : { messaging_type: "MESSAGE_TAG", tag: "HUMAN_AGENT" },
-      };
-    }
+    if (row.conversation_id !== null && row.customer_id)
+      return this.dmRoute(row.customer_id, row.last_customer_message_at, sender, now);
     if (!row.root_comment_id)
       return { ok: false, reason: "this thread is neither a conversation nor a comment thread" };
     // A comment thread: the first reply is the one private reply Instagram allows per comment...
@@ -233,12 +219,17 @@ export class OutboundSender {
         ok: false,
         reason: "the private reply was sent; Instagram allows nothing more until the customer answers it",
       };
-    const permission = sendPermission(windowState(last, now, this.deps.humanAgent), sender);
+    return this.dmRoute(row.author_id, last, sender, now);
+  }
+
+  /** A DM to `customer`, if the window from their last message allows `sender` to write now. */
+  private dmRoute(customer: string, lastCustomerMessageAt: Date | null, sender: Sender, now: Date): Route {
+    const permission = sendPermission(windowState(lastCustomerMessageAt, now, this.deps.humanAgent), sender);
     if (!permission.ok) return permission;
     return {
       ok: true,
       via: "dm",
-      recipient: { id: row.author_id },
+      recipient: { id: customer },
       messaging:
         permission.messagingType === "RESPONSE"
           ? { messaging_type: "RESPONSE" }

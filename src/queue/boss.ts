@@ -49,7 +49,7 @@ export async function startBoss(db: Database, log: Logger, options: QueueOptions
 }
 
 async function ensureQueues(boss: PgBoss, options: QueueOptions): Promise<void> {
-  const inbound = {
+  await upsertQueue(boss, INBOUND_QUEUE, {
     // Events of one conversation or comment thread are handled one at a time, in order; other
     // threads proceed in parallel. A job that fails holds back only its own thread.
     policy: "key_strict_fifo",
@@ -61,15 +61,8 @@ async function ensureQueues(boss: PgBoss, options: QueueOptions): Promise<void> 
     expireInSeconds: options.expireSeconds,
     // Failed (dead) jobs are kept until an operator replays or discards them.
     deleteAfterSeconds: 30 * 24 * 3600,
-  } as const;
-  if (await boss.getQueue(INBOUND_QUEUE)) {
-    // A policy is fixed at creation; the rest follows the configuration of the latest start.
-    const { policy: _fixed, ...adjustable } = inbound;
-    await boss.updateQueue(INBOUND_QUEUE, adjustable);
-  } else {
-    await boss.createQueue(INBOUND_QUEUE, inbound);
-  }
-  const outbound = {
+  });
+  await upsertQueue(boss, OUTBOUND_QUEUE, {
     // One conversation's messages leave in order: a message that waits (rate limit, pause,
     // uncertain delivery) retries, and its successors wait behind it.
     policy: "key_strict_fifo",
@@ -82,18 +75,24 @@ async function ensureQueues(boss: PgBoss, options: QueueOptions): Promise<void> 
     retryDelayMax: 30,
     expireInSeconds: options.expireSeconds,
     deleteAfterSeconds: 30 * 24 * 3600,
-  } as const;
-  if (await boss.getQueue(OUTBOUND_QUEUE)) {
-    const { policy: _fixed, ...adjustable } = outbound;
-    await boss.updateQueue(OUTBOUND_QUEUE, adjustable);
+  });
+}
+
+/** Creates a queue, or brings an existing one in line with this start's configuration (its policy
+ * is fixed at creation). */
+async function upsertQueue(boss: PgBoss, name: string, queue: QueueOptionsOf<PgBoss>): Promise<void> {
+  if (await boss.getQueue(name)) {
+    const { policy: _fixed, ...adjustable } = queue;
+    await boss.updateQueue(name, adjustable);
   } else {
-    await boss.createQueue(OUTBOUND_QUEUE, outbound);
+    await boss.createQueue(name, queue);
   }
-  await boss.insert(OUTBOUND_QUEUE, []);
   // pg-boss looks a queue up (through its own connection) the first time it writes to it. Do that
   // now: on the embedded database a lookup from inside an open transaction would wait for itself.
-  await boss.insert(INBOUND_QUEUE, []);
+  await boss.insert(name, []);
 }
+
+type QueueOptionsOf<B extends PgBoss> = NonNullable<Parameters<B["createQueue"]>[1]>;
 
 /** pg-boss's view of a connection, so jobs are inserted inside the caller's transaction. */
 export function bossDb(tx: SqlClient) {
