@@ -1,5 +1,7 @@
 import { readFileSync } from "node:fs";
 import { Command, InvalidArgumentError } from "commander";
+import { REST } from "discord.js";
+import { registerCommands } from "../adapters/discord/commands.ts";
 import { threadSettings } from "./bridge/inbox.ts";
 import { type Config, ConfigError, loadConfig } from "./config/config.ts";
 import { readLocalSecrets, withLocalSecrets } from "./config/local-secrets.ts";
@@ -370,6 +372,27 @@ accounts
       );
     },
   );
+
+program
+  .command("discord")
+  .description("the Discord app")
+  .command("register-commands")
+  .description("register the /ig slash command from manifest/discord-commands.json")
+  .option("--guild <id>", "in this server only (takes effect at once; global commands can take a while)")
+  .action(async (opts: { guild?: string }) => {
+    const { config } = settings();
+    if (!config.discord)
+      throw new UsageError("Discord is not configured: set DISCORD_TOKEN and DISCORD_APP_ID");
+    if (opts.guild !== undefined && !/^\d{15,21}$/.test(opts.guild))
+      throw new UsageError(`--guild takes a server id (digits), not ${opts.guild}`);
+    const rest = new REST(config.discord.apiUrl ? { api: config.discord.apiUrl } : {}).setToken(
+      config.discord.token,
+    );
+    const count = await registerCommands(rest, config.discord.appId, opts.guild);
+    process.stdout.write(
+      `registered ${count} command${count === 1 ? "" : "s"} ${opts.guild ? `in server ${opts.guild}` : "globally"}\n`,
+    );
+  });
 
 // The pause switch (issue 4): nothing is sent to Instagram while it is on; replies wait as
 // "held" and go out in order on resume.

@@ -2,6 +2,7 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Redis } from "ioredis";
 import type { PgBoss } from "pg-boss";
+import { createDiscord } from "../adapters/discord/index.ts";
 import { createSlack } from "../adapters/slack/index.ts";
 import { Bridge } from "./bridge/bridge.ts";
 import type { ChatAdapter, ChatPlatform, FileSource } from "./bridge/chat-port.ts";
@@ -15,6 +16,7 @@ import { createHttpApp } from "./http/app.ts";
 import type { ComponentStatus, ReadinessCheck } from "./http/health.ts";
 import { webhookRouter } from "./http/webhooks.ts";
 import { IngestBatcher } from "./ingest/ingest-batcher.ts";
+import { LeaderElection } from "./leader/leader-election.ts";
 import { storeInbound } from "./ingest/store-events.ts";
 import { GraphClient } from "./instagram/graph-client.ts";
 import { TokenCipher } from "./instagram/token-cipher.ts";
@@ -137,6 +139,34 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
       adapters.set("slack", slack.adapter);
       fileSources.set("slack", slack.adapter);
       chatRouters.push(slack.router);
+    }
+    if (config.discord) {
+      const discord = createDiscord({
+        token: config.discord.token,
+        appId: config.discord.appId,
+        ...(config.discord.apiUrl ? { apiUrl: config.discord.apiUrl } : {}),
+        log,
+        inbox,
+      });
+      adapters.set("discord", discord.adapter);
+      fileSources.set("discord", discord.adapter);
+      cleanups.push(() => discord.close());
+      if (roles.worker) {
+        // The gateway (agents' messages, buttons, commands) runs in one replica; every process
+        // posts through REST. A new leader reads what agents wrote while nobody listened.
+        const interval = config.discord.leaderIntervalMs;
+        const election = new LeaderElection({
+          db,
+          role: "discord-gateway",
+          log,
+          intervalMs: interval,
+          onGain: (previous) =>
+            discord.connect(previous ? { catchUpSince: new Date(previous.getTime() - 2 * interval) } : {}),
+          onLose: () => discord.disconnect(),
+        });
+        election.start();
+        cleanups.push(() => election.stop());
+      }
     }
     const links = new AgentFileLinks(
       config.tokenEncryptionKeys ?? config.instagram.appSecrets[0] ?? "threadbridge",

@@ -39,7 +39,7 @@ export function describeConfiguration(config: Config, defaulted: Defaulted): str
   );
   lines.push(
     config.discord
-      ? "discord: credentials set, but this version has no Discord adapter yet; accounts routed to Discord are recorded, not mirrored"
+      ? `discord: on (REST ${config.discord.apiUrl ?? "discord.com"}; the gateway runs in one worker, elected every ${config.discord.leaderIntervalMs / 1000} s)`
       : "discord: off (set DISCORD_TOKEN and DISCORD_APP_ID to turn it on)",
   );
   lines.push(

@@ -74,6 +74,7 @@ export const envSchema = z.object({
     z.string().regex(/^\d+$/, { error: "expected the numeric Discord application id" }),
   ),
   DISCORD_API_URL: optional(url("an http(s) URL such as https://discord.com/api")),
+  LEADER_INTERVAL_SECONDS: optional(positiveInt("a whole number of seconds")),
   TOKEN_ENCRYPTION_KEY: optional(base64Key),
   LOG_LEVEL: optional(z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])),
   // Operational knobs beyond the contract; documented in the README.
@@ -154,7 +155,15 @@ export interface Config {
     humanAgent: boolean;
   };
   slack: { botToken: string; signingSecret: string; apiUrl: string; postsPerSecond: number } | undefined;
-  discord: { token: string; appId: string; apiUrl: string | undefined } | undefined;
+  discord:
+    | {
+        token: string;
+        appId: string;
+        apiUrl: string | undefined;
+        /** How often a replica tries to take over the gateway, and the leader checks its lock. */
+        leaderIntervalMs: number;
+      }
+    | undefined;
   tokenEncryptionKeys: string | undefined;
   logLevel: string;
   webhookMaxBody: string;
@@ -244,7 +253,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         : undefined,
     discord:
       e.DISCORD_TOKEN && e.DISCORD_APP_ID
-        ? { token: e.DISCORD_TOKEN, appId: e.DISCORD_APP_ID, apiUrl: e.DISCORD_API_URL }
+        ? {
+            token: e.DISCORD_TOKEN,
+            appId: e.DISCORD_APP_ID,
+            apiUrl: e.DISCORD_API_URL,
+            leaderIntervalMs: (e.LEADER_INTERVAL_SECONDS ?? 5) * 1000,
+          }
         : undefined,
     tokenEncryptionKeys: e.TOKEN_ENCRYPTION_KEY,
     logLevel: e.LOG_LEVEL ?? "info",

@@ -1,0 +1,267 @@
+// Thread roots → embeds (pure). A DM root tells agents who the customer is and whether they may
+// write now; a comment root shows the comment in its post and the moderation buttons. Also the
+// thread's name and its forum tags.
+
+import {
+  type APIActionRowComponent,
+  type APIButtonComponentWithCustomId,
+  type APIComponentInMessageActionRow,
+  type APIEmbed,
+  ButtonStyle,
+  ComponentType,
+} from "discord.js";
+import type {
+  AccountRef,
+  CommentAction,
+  CommentHeader,
+  DmHeader,
+  Link,
+  Person,
+  ThreadHeader,
+  WindowState,
+} from "../../src/bridge/chat-port.ts";
+import {
+  EMBED_TITLE_MAX,
+  escapeMarkdown,
+  maskedLink,
+  oneLine,
+  safeUrl,
+  THREAD_NAME_MAX,
+  truncate,
+} from "./markdown.ts";
+import { description, NO_MENTIONS, type RenderedMessage } from "./render.ts";
+
+/** custom_id prefixes of the comment root's buttons (`<prefix>:<commentId>`). */
+export const COMMENT_ACTION_IDS: Record<CommentAction, string> = {
+  hide: "ig_comment_hide",
+  unhide: "ig_comment_unhide",
+  delete: "ig_comment_delete",
+  reply_public: "ig_comment_reply_public",
+  reply_private: "ig_comment_reply_private",
+};
+
+const BUTTONS: Record<CommentAction, { label: string; style: APIButtonComponentWithCustomId["style"] }> = {
+  hide: { label: "Hide", style: ButtonStyle.Secondary },
+  unhide: { label: "Unhide", style: ButtonStyle.Secondary },
+  delete: { label: "Delete", style: ButtonStyle.Danger },
+  reply_public: { label: "Reply publicly", style: ButtonStyle.Primary },
+  reply_private: { label: "Reply privately", style: ButtonStyle.Primary },
+};
+
+const COLORS = {
+  open: 0x2ecc71,
+  human_agent: 0xf1c40f,
+  closed: 0xe74c3c,
+  none: 0x95a5a6,
+  comment: 0xc13584,
+  held: 0xf39c12,
+  revoked: 0x992d22,
+};
+
+const CAPTION_MAX = 300;
+const COMMENT_MAX = 2500;
+
+export function profileUrl(username: string): string {
+  return `https://www.instagram.com/${encodeURIComponent(username)}`;
+}
+
+export function displayName(person: Person): string {
+  return oneLine(person.name ?? "") || (person.username ? `@${person.username}` : person.id);
+}
+
+/** Discord shows this in each reader's own time zone. */
+export function discordDate(at: Date, style: "f" | "R" = "f"): string {
+  return `<t:${Math.floor(at.getTime() / 1000)}:${style}>`;
+}
+
+function identityLine(person: Person): string {
+  const parts = [`**${escapeMarkdown(displayName(person))}**`];
+  if (person.username) parts.push(maskedLink(profileUrl(person.username), `@${person.username}`));
+  if (person.verified) parts.push("✔︎ verified");
+  return parts.join(" · ");
+}
+
+function followerLine(person: Person): string | undefined {
+  const parts: string[] = [];
+  if (person.followsBusiness !== undefined)
+    parts.push(person.followsBusiness ? "follows you" : "doesn't follow you");
+  if (person.followerCount !== undefined) {
+    const n = person.followerCount;
+    parts.push(`${n.toLocaleString("en-US")} follower${n === 1 ? "" : "s"}`);
+  }
+  return parts.length > 0 ? parts.join(" · ") : undefined;
+}
+
+function windowLine(window: WindowState): string {
+  switch (window.kind) {
+    case "open":
+      return `🟢 Reply window open until ${discordDate(window.until)} (${discordDate(window.until, "R")})`;
+    case "human_agent":
+      return `🟡 Human-agent window until ${discordDate(window.until)} (tag HUMAN_AGENT)`;
+    case "closed":
+      return "🔴 Window closed — the customer must write first";
+    case "none":
+      return "⚪ Customer hasn't written yet";
+  }
+}
+
+function accountLabel(account: AccountRef): string {
+  return account.username ? `@${account.username}` : account.id;
+}
+
+function linksLine(links: Link[]): string | undefined {
+  const shown = links.filter((l) => safeUrl(l.url)).map((l) => maskedLink(l.url, l.label));
+  return shown.length > 0 ? shown.join(" · ") : undefined;
+}
+
+function heldLine(held: string | undefined): string | undefined {
+  return held ? `⏸️ **Replies held**: ${escapeMarkdown(held)}` : undefined;
+}
+
+function author(person: Person): APIEmbed["author"] {
+  const result: NonNullable<APIEmbed["author"]> = { name: truncate(displayName(person), 256) };
+  if (person.username) result.url = profileUrl(person.username);
+  const icon = safeUrl(person.pictureUrl);
+  if (icon) result.icon_url = icon;
+  return result;
+}
+
+function compact(lines: (string | undefined)[]): string {
+  return lines.filter((l): l is string => l !== undefined && l.length > 0).join("\n");
+}
+
+function renderDm(header: DmHeader): RenderedMessage {
+  const { customer } = header;
+  const status = [`Status: ${header.status}`];
+  if (header.assignee) status.push(`assigned to ${escapeMarkdown(oneLine(header.assignee))}`);
+  status.push(`Instagram DM to ${escapeMarkdown(accountLabel(header.account))}`);
+  const embed: APIEmbed = {
+    author: author(customer),
+    color:
+      header.consent === "revoked" ? COLORS.revoked : header.held ? COLORS.held : COLORS[header.window.kind],
+    description: description(
+      compact([
+        identityLine(customer),
+        followerLine(customer),
+        header.consent === "revoked"
+          ? "⛔ **Consent revoked**: no automated messages; think before replying"
+          : undefined,
+        heldLine(header.held),
+        windowLine(header.window),
+        `-# ${status.join(" · ")}`,
+        header.seenAt ? `-# 👁 Seen ${discordDate(header.seenAt, "R")}` : undefined,
+        linksLine(header.links),
+      ]),
+    ),
+  };
+  const thumbnail = safeUrl(customer.pictureUrl);
+  if (thumbnail) embed.thumbnail = { url: thumbnail };
+  return { content: "", embeds: [embed], components: [], allowed_mentions: NO_MENTIONS };
+}
+
+function productLabel(header: CommentHeader): string {
+  if (header.live) return "live video";
+  switch (header.media.productType?.toUpperCase()) {
+    case "REELS":
+    case "REEL":
+      return "reel";
+    case "STORY":
+      return "story";
+    case "AD":
+      return "ad";
+    case "LIVE":
+      return "live video";
+    default:
+      return "post";
+  }
+}
+
+function commentText(comment: CommentHeader["comment"]): string {
+  const text = comment.text?.trim() ? escapeMarkdown(truncate(comment.text, COMMENT_MAX)) : "*(no text)*";
+  if (!comment.deleted) return text;
+  const struck = text
+    .split("\n")
+    .map((line) => (line.trim() ? `~~${line}~~` : line))
+    .join("\n");
+  return `${struck}\n*deleted*`;
+}
+
+function button(action: CommentAction, commentId: string): APIButtonComponentWithCustomId {
+  const { label, style } = BUTTONS[action];
+  return {
+    type: ComponentType.Button,
+    style,
+    label,
+    custom_id: `${COMMENT_ACTION_IDS[action]}:${commentId}`,
+  };
+}
+
+function renderComment(header: CommentHeader): RenderedMessage {
+  const { media, comment } = header;
+  const kind = productLabel(header);
+  const post: APIEmbed = {
+    title: truncate(`💬 Comment on ${accountLabel(header.account)}'s ${kind}`, EMBED_TITLE_MAX),
+    color: COLORS.comment,
+  };
+  const permalink = safeUrl(media.permalink);
+  if (permalink) post.url = permalink;
+  if (media.caption?.trim())
+    post.description = `> ${escapeMarkdown(truncate(media.caption, CAPTION_MAX)).replace(/\n/g, "\n> ")}`;
+  const thumbnail = safeUrl(media.thumbnailUrl);
+  if (thumbnail) post.thumbnail = { url: thumbnail };
+
+  const state: string[] = [];
+  if (comment.hidden) state.push("🙈 Hidden on Instagram");
+  if (comment.deleted) state.push("🗑 Deleted");
+  if (header.privateReplyUsed) state.push("✉️ Private reply used");
+  const commentEmbed: APIEmbed = {
+    author: author(comment.author),
+    color: header.held ? COLORS.held : comment.deleted ? COLORS.closed : COLORS.comment,
+    description: description(
+      compact([
+        commentText(comment),
+        state.length > 0 ? `-# ${state.join(" · ")}` : undefined,
+        heldLine(header.held),
+        linksLine(header.links),
+      ]),
+    ),
+    timestamp: comment.at.toISOString(),
+  };
+  const components: APIActionRowComponent<APIComponentInMessageActionRow>[] =
+    header.actions.length > 0
+      ? [
+          {
+            type: ComponentType.ActionRow,
+            components: header.actions.slice(0, 5).map((action) => button(action, comment.id)),
+          },
+        ]
+      : [];
+  return { content: "", embeds: [post, commentEmbed], components, allowed_mentions: NO_MENTIONS };
+}
+
+export function renderHeader(header: ThreadHeader): RenderedMessage {
+  return header.kind === "dm" ? renderDm(header) : renderComment(header);
+}
+
+/** The thread's (or forum post's) title, 1–100 characters on one line. */
+export function threadName(header: ThreadHeader): string {
+  let name: string;
+  if (header.kind === "dm") {
+    const { customer } = header;
+    const shown = displayName(customer);
+    name = customer.username && !shown.startsWith("@") ? `${shown} (@${customer.username})` : shown;
+  } else {
+    const text = oneLine(header.comment.text ?? "");
+    name = `💬 ${displayName(header.comment.author)}${text ? `: ${text}` : ""}`;
+  }
+  return truncate(oneLine(name), THREAD_NAME_MAX) || "Instagram";
+}
+
+/** The forum tags a thread carries: its kind and whether it is still open. */
+export type TagName = "DM" | "comment" | "open" | "closed";
+export const TAG_NAMES: TagName[] = ["DM", "comment", "open", "closed"];
+
+export function headerTags(header: ThreadHeader): TagName[] {
+  if (header.kind === "dm") return ["DM", header.status === "closed" ? "closed" : "open"];
+  return ["comment", header.comment.deleted ? "closed" : "open"];
+}
