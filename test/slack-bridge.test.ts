@@ -272,6 +272,29 @@ describe("Slack → Instagram", () => {
       h.slack.thread(CHANNEL, root).find((m) => m.text?.includes("Not delivered")),
     );
     expect(JSON.stringify(notice.blocks)).toContain("ig_retry");
+    // The customer writes again; the Retry button sends the reply, marked ✅ instead of ⚠️.
+    await postWebhook(h.url(), dmText(ACCOUNT, customer, "m_w_2", "still there?", now()));
+    await waitFor(async () =>
+      h.slack.thread(CHANNEL, root).some((m) => m.text?.endsWith("still there?")) ? true : undefined,
+    );
+    const messageId = /"value":"(\d+)"/.exec(JSON.stringify(notice.blocks))?.[1];
+    await postSlackInteraction(h.url(), SECRET, {
+      type: "block_actions",
+      user: { id: AGENT.id, username: AGENT.name, name: AGENT.name },
+      api_app_id: "A0APP",
+      team: { id: "T0FAKE" },
+      channel: { id: CHANNEL },
+      container: { type: "message", channel_id: CHANNEL, message_ts: notice.ts },
+      message: { ts: notice.ts, thread_ts: root },
+      trigger_id: "2.trigger",
+      response_url: h.slack.responseUrl("retry"),
+      actions: [{ type: "button", action_id: "ig_retry", block_id: "r", value: messageId, action_ts: "2" }],
+    });
+    await h.settled(ts, "sent");
+    await waitFor(async () => {
+      const r = h.slack.reactions(CHANNEL, ts);
+      return r.white_check_mark && !r.warning ? true : undefined;
+    });
   });
 
   it("sends a comment thread's first reply as the one private reply, and refuses a second until the customer answers", async () => {

@@ -213,7 +213,7 @@ export class Inbox implements ChatInbox {
         root_comment_id: string | null;
       }>(
         `UPDATE messages m SET delivery_state = 'pending', delivery_error = NULL, send_started_at = NULL, chat_mark = NULL,
-            details = details - 'partsTotal', updated_at = now()
+            details = m.details - 'partsTotal', updated_at = now()
            FROM messages x
            LEFT JOIN conversations c ON c.id = x.conversation_id
            LEFT JOIN comment_threads t ON t.id = x.comment_thread_id

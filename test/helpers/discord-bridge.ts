@@ -5,8 +5,13 @@ import { addAccount } from "../../src/instagram/accounts.ts";
 import { TokenCipher } from "../../src/instagram/token-cipher.ts";
 import type { Service } from "../../src/service.ts";
 import { type DiscordServer, type FakeMessage, startDiscordServer } from "../fakes/discord-server.ts";
-import { type GraphServer, instagramResponder, type RecordedRequest, startGraphServer } from "../fakes/graph-server.ts";
-import { TEST_KEY, type TestEnv, startTestService, testEnv, waitFor } from "./service.ts";
+import {
+  type GraphServer,
+  instagramResponder,
+  type RecordedRequest,
+  startGraphServer,
+} from "../fakes/graph-server.ts";
+import { startTestService, TEST_KEY, type TestEnv, testEnv, waitFor } from "./service.ts";
 
 export const TEXT_ACCOUNT = "17841400000000001";
 export const FORUM_ACCOUNT = "17841400000000002";
@@ -28,7 +33,10 @@ export interface DiscordHarness {
   /** Messages of a thread after its first (the header), once there are at least `n`. */
   posts(thread: string, n: number): Promise<FakeMessage[]>;
   agentSays(thread: string, content: string, authorId?: string): Promise<FakeMessage>;
-  settled(chatRef: string, state: "sent" | "failed" | "held"): Promise<{ delivery_state: string; delivery_error: string | null }>;
+  settled(
+    chatRef: string,
+    state: "sent" | "failed" | "held",
+  ): Promise<{ delivery_state: string; delivery_error: string | null }>;
   close(): Promise<void>;
 }
 
@@ -83,8 +91,12 @@ export async function startDiscordHarness(extraEnv: Record<string, string> = {})
     url: () => h.service.url as string,
     sends: () => graph.requests.filter((r) => r.method === "POST" && r.path.endsWith("/messages")),
     threadOf: (account, customer) =>
-      threadOf("SELECT chat_thread FROM conversations WHERE account_id = $1 AND customer_id = $2", [account, customer]),
-    commentThreadOf: (root) => threadOf("SELECT chat_thread FROM comment_threads WHERE root_comment_id = $1", [root]),
+      threadOf("SELECT chat_thread FROM conversations WHERE account_id = $1 AND customer_id = $2", [
+        account,
+        customer,
+      ]),
+    commentThreadOf: (root) =>
+      threadOf("SELECT chat_thread FROM comment_threads WHERE root_comment_id = $1", [root]),
     posts: (thread, n) =>
       waitFor(
         async () => {
@@ -99,10 +111,10 @@ export async function startDiscordHarness(extraEnv: Record<string, string> = {})
     settled: (chatRef, state) =>
       waitFor(
         async () => {
-          const { rows } = await h.service.db.query<{ delivery_state: string; delivery_error: string | null }>(
-            "SELECT delivery_state, delivery_error FROM messages WHERE chat_ref = $1",
-            [chatRef],
-          );
+          const { rows } = await h.service.db.query<{
+            delivery_state: string;
+            delivery_error: string | null;
+          }>("SELECT delivery_state, delivery_error FROM messages WHERE chat_ref = $1", [chatRef]);
           return rows[0]?.delivery_state === state ? rows[0] : undefined;
         },
         10_000,
