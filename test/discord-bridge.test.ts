@@ -3,6 +3,7 @@
 // /ig arrive over the gateway and go back to a fake Graph API. Nothing in between is mocked.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cli } from "./helpers/cli.ts";
 import {
   ADMIN,
   AGENT,
@@ -78,6 +79,18 @@ describe("Instagram → Discord", () => {
         .trim(),
     ).toBe(long.replace(/\s+/g, " ").trim());
     expect(h.discord.channel(thread)?.archived).toBe(false);
+  });
+});
+
+describe("threadbridge discord register-commands", () => {
+  it("registers /ig from the manifest in a server, and refuses a malformed server id", async () => {
+    const r = await cli(["discord", "register-commands", "--guild", h.discord.guildId], h.t.env);
+    expect(r).toMatchObject({ code: 0, stdout: `registered 1 command in server ${h.discord.guildId}\n` });
+    const ig = h.discord.commands(h.discord.guildId).find((c) => (c.body as { name?: string }).name === "ig");
+    expect(JSON.stringify(ig)).toContain("pause");
+    const bad = await cli(["discord", "register-commands", "--guild", "my-server"], h.t.env);
+    expect(bad.code).toBe(64);
+    expect(bad.stderr).toMatch(/--guild takes a server id/);
   });
 });
 
@@ -208,6 +221,128 @@ describe("Discord → Instagram", () => {
     await waitFor(async () =>
       h.discord.messages(thread).some((m) => m.content.includes("hid the comment")) ? true : undefined,
     );
+  });
+
+  it("round-trips reactions, edits and unsends, and shows an echo from the Instagram app once", async () => {
+    const customer = "1000000000000008";
+    const ts = now();
+    await postWebhook(h.url(), dmText(TEXT_ACCOUNT, customer, "m_rt_1", "blue one?", ts));
+    const thread = await h.threadOf(TEXT_ACCOUNT, customer);
+    const [mirrored] = await h.posts(thread, 1);
+    const dm = (at: number, item: Record<string, unknown>) => ({
+      object: "instagram",
+      entry: [
+        {
+          id: TEXT_ACCOUNT,
+          time: at,
+          messaging: [{ sender: { id: customer }, recipient: { id: TEXT_ACCOUNT }, timestamp: at, ...item }],
+        },
+      ],
+    });
+    const reactions = () => h.discord.message(thread, mirrored?.id ?? "")?.reactions ?? new Map();
+    await postWebhook(
+      h.url(),
+      dm(ts + 10, { reaction: { mid: "m_rt_1", action: "react", reaction: "love", emoji: "❤️" } }),
+    );
+    await waitFor(async () => (reactions().size > 0 ? true : undefined));
+    await postWebhook(h.url(), dm(ts + 20, { reaction: { mid: "m_rt_1", action: "unreact" } }));
+    await waitFor(async () =>
+      [...reactions().values()].every((users) => users.size === 0) ? true : undefined,
+    );
+    await postWebhook(
+      h.url(),
+      dm(ts + 30, { message_edit: { mid: "m_rt_1", text: "the BLUE one?", num_edit: 1 } }),
+    );
+    await waitFor(async () =>
+      h.discord.message(thread, mirrored?.id ?? "")?.content.includes("BLUE") ? true : undefined,
+    );
+    await postWebhook(h.url(), dm(ts + 40, { message: { mid: "m_rt_1", is_deleted: true } }));
+    await waitFor(async () => (h.discord.message(thread, mirrored?.id ?? "")?.deleted ? true : undefined));
+
+    const echo = {
+      object: "instagram",
+      entry: [
+        {
+          id: TEXT_ACCOUNT,
+          time: ts + 50,
+          messaging: [
+            {
+              sender: { id: TEXT_ACCOUNT },
+              recipient: { id: customer },
+              timestamp: ts + 50,
+              message: { mid: "m_e_app", text: "answered from the app", is_echo: true },
+            },
+          ],
+        },
+      ],
+    };
+    await postWebhook(h.url(), echo);
+    await postWebhook(h.url(), echo);
+    const fromApp = await waitFor(async () => {
+      const m = h.discord.messages(thread).filter((x) => x.content.includes("answered from the app"));
+      return m.length > 0 ? m : undefined;
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(
+      h.discord.messages(thread).filter((x) => x.content.includes("answered from the app")),
+    ).toHaveLength(1);
+    expect(fromApp[0]?.username).toBe("@brand");
+  });
+
+  it("keeps notes internal, sends the first comment reply as the private reply, and an agent's file through the signed link", async () => {
+    const customer = "1000000000000009";
+    await postWebhook(h.url(), dmText(TEXT_ACCOUNT, customer, "m_n_1", "photo?", now()));
+    const thread = await h.threadOf(TEXT_ACCOUNT, customer);
+    await h.posts(thread, 1);
+    const before = h.sends().length;
+    const note = await h.agentSays(thread, "// she asked yesterday too");
+    const withFile = await h.discord.userMessage(thread, {
+      authorId: AGENT.id,
+      content: "here it is",
+      attachments: [{ filename: "shoe.png", contentType: "image/png", data: Buffer.from("PNGDATA") }],
+    });
+    await h.settled(withFile.id, "sent");
+    const sent = h.sends().slice(before);
+    expect(sent.map((r) => (r.body as { message: object }).message)).toEqual([
+      { text: "here it is" },
+      { attachment: { type: "image", payload: { url: expect.stringContaining("/files/") } } },
+    ]);
+    const { rows } = await h.service.db.query("SELECT 1 FROM messages WHERE chat_ref = $1", [note.id]);
+    expect(rows).toHaveLength(0);
+    const link = (sent[1]?.body as { message: { attachment: { payload: { url: string } } } }).message
+      .attachment.payload.url;
+    const file = await fetch(link.replace(/^https?:\/\/[^/]+/, h.url()));
+    expect(file.status).toBe(200);
+    expect(await file.text()).toBe("PNGDATA");
+
+    const root = "17850000000000021";
+    await postWebhook(h.url(), {
+      object: "instagram",
+      entry: [
+        {
+          id: TEXT_ACCOUNT,
+          time: now(),
+          changes: [
+            {
+              field: "comments",
+              value: {
+                id: root,
+                text: "how much?",
+                from: { id: "1234567890123456", username: "jane_doe" },
+                media: { id: "17900000000000001", media_product_type: "FEED" },
+              },
+            },
+          ],
+        },
+      ],
+    });
+    const commentThread = await h.commentThreadOf(root);
+    const reply = await h.agentSays(commentThread, "DM'd you the price!");
+    await h.settled(reply.id, "sent");
+    expect(h.sends().at(-1)?.body).toEqual({
+      recipient: { comment_id: root },
+      message: { text: "DM'd you the price!" },
+    });
   });
 
   it("loses no agent message across a gateway reconnect", async () => {
