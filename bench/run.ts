@@ -9,6 +9,7 @@ import autocannon from "autocannon";
 import pg from "pg";
 import { sign } from "../src/instagram/signature.ts";
 import { createTestDatabase } from "../test/helpers/postgres.ts";
+import { discordBench } from "./discord.ts";
 import { outboundBench } from "./outbound.ts";
 import { slackBench } from "./slack.ts";
 
@@ -186,6 +187,7 @@ async function main(): Promise<void> {
     // machine's grant-to-arrival spread.
     const wideGuard = await outboundBench({ guardMs: 15, privateReplies: false });
     const slack = await slackBench();
+    const discord = await discordBench();
     const pgVersion = execFileSync("psql", ["--version"]).toString().trim();
     const md = [
       "# Benchmark results",
@@ -226,6 +228,18 @@ async function main(): Promise<void> {
       ),
       "",
       ...slack.notes.map((n) => `- ${n}`),
+      "",
+      "## Discord (bench/discord.ts)",
+      "",
+      "The whole service in one process (web and worker roles, the gateway elected in it, Postgres), the fake Discord (REST and WebSocket gateway) and a fake Graph API on localhost.",
+      "",
+      "| scenario | target | threadbridge | baseline | ratio |",
+      "|---|---|---|---|---|",
+      ...discord.rows.map(
+        (r) => `| ${r.scenario} | ${r.target} | ${r.threadbridge} | ${r.baseline} | ${r.ratio} |`,
+      ),
+      "",
+      ...discord.notes.map((n) => `- ${n}`),
       "",
     ].join("\n");
     writeFileSync(new URL("./results.md", import.meta.url), md);

@@ -130,12 +130,11 @@ export class Rest {
         res.writeHead(answer.status, out).end();
         return;
       }
-      if (Buffer.isBuffer(answer.body)) {
-        res.writeHead(answer.status, out).end(answer.body);
-        return;
-      }
-      out["content-type"] = "application/json";
-      res.writeHead(answer.status, out).end(JSON.stringify(answer.body));
+      // A length rather than chunked encoding: one write per answer.
+      const body = Buffer.isBuffer(answer.body) ? answer.body : Buffer.from(JSON.stringify(answer.body));
+      if (!Buffer.isBuffer(answer.body)) out["content-type"] = "application/json";
+      out["content-length"] = String(body.length);
+      res.writeHead(answer.status, out).end(body);
     };
 
     const file = /^\/attachments\/\d+\/(\d+)\//.exec(url.pathname);
