@@ -309,8 +309,8 @@ describe("Discord → Instagram", () => {
     ]);
     const { rows } = await h.service.db.query("SELECT 1 FROM messages WHERE chat_ref = $1", [note.id]);
     expect(rows).toHaveLength(0);
-    const link = (sent[1]?.body as { message: { attachment: { payload: { url: string } } } }).message
-      .attachment.payload.url;
+    const fileSend = sent[1]?.body as { message: { attachment: { payload: { url: string } } } };
+    const link = fileSend.message.attachment.payload.url;
     const file = await fetch(link.replace(/^https?:\/\/[^/]+/, h.url()));
     expect(file.status).toBe(200);
     expect(await file.text()).toBe("PNGDATA");

@@ -103,7 +103,9 @@ it("keeps one gateway among two workers, hands it over on kill -9, and catches u
 
   const sent = await waitFor(
     async () => {
-      const s = graph.requests.filter((r) => (JSON.stringify(r.body) ?? "").includes("written during the hand-over"));
+      const s = graph.requests.filter((r) =>
+        (JSON.stringify(r.body) ?? "").includes("written during the hand-over"),
+      );
       return s.length > 0 ? s : undefined;
     },
     20_000,
