@@ -47,6 +47,23 @@ describe("Instagram → Discord", () => {
     expect(posts[0]?.avatarUrl).toBe("https://cdn.example/pic.jpg");
   });
 
+  it("mirrors conversations in parallel, each in order", async () => {
+    const customers = Array.from({ length: 6 }, (_, i) => `20000000000000${String(i).padStart(2, "0")}`);
+    await Promise.all(
+      customers.map(async (c) => {
+        for (let i = 1; i <= 4; i++)
+          await postWebhook(h.url(), dmText(TEXT_ACCOUNT, c, `m_par_${c}_${i}`, `${c} #${i}`, now() + i));
+      }),
+    );
+    for (const c of customers) {
+      const posts = await h.posts(await h.threadOf(TEXT_ACCOUNT, c), 4);
+      // Markdown-escaped for Discord ("\\#" shows as "#").
+      expect(posts.map((m) => m.content.replace(/\\(.)/g, "$1"))).toEqual(
+        [1, 2, 3, 4].map((i) => `${c} #${i}`),
+      );
+    }
+  });
+
   it("opens a forum post with tags for an account routed to a forum", async () => {
     const customer = "1000000000000002";
     await postWebhook(h.url(), dmText(FORUM_ACCOUNT, customer, "m_f_1", "from the forum", now()));
@@ -355,5 +372,18 @@ describe("Discord → Instagram", () => {
     const said = await h.agentSays(thread, "sent while the gateway was away");
     await h.settled(said.id, "sent");
     expect(h.discord.sessions().resumes).toBeGreaterThan(resumes);
+  });
+});
+
+describe("restarts", () => {
+  it("reuses the same thread after a restart", async () => {
+    const customer = "1000000000000001";
+    const thread = await h.threadOf(TEXT_ACCOUNT, customer);
+    const threadsBefore = h.discord.threads(TEXT_CHANNEL).length;
+    await h.restart();
+    await postWebhook(h.url(), dmText(TEXT_ACCOUNT, customer, "m_d_4", "back again", now() + 100));
+    const posts = await h.posts(thread, 4);
+    expect(posts.at(-1)?.content).toBe("back again");
+    expect(h.discord.threads(TEXT_CHANNEL)).toHaveLength(threadsBefore);
   });
 });

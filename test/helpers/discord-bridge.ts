@@ -27,6 +27,7 @@ export interface DiscordHarness {
   t: TestEnv;
   service: Service;
   url(): string;
+  restart(): Promise<void>;
   sends(): RecordedRequest[];
   threadOf(account: string, customer: string): Promise<string>;
   commentThreadOf(rootCommentId: string): Promise<string>;
@@ -89,6 +90,11 @@ export async function startDiscordHarness(extraEnv: Record<string, string> = {})
     t,
     service,
     url: () => h.service.url as string,
+    async restart() {
+      await h.service.stop();
+      h.service = await startTestService(t);
+      await waitFor(async () => (discord.sessions().connected > 0 ? true : undefined), 15_000, "the gateway");
+    },
     sends: () => graph.requests.filter((r) => r.method === "POST" && r.path.endsWith("/messages")),
     threadOf: (account, customer) =>
       threadOf("SELECT chat_thread FROM conversations WHERE account_id = $1 AND customer_id = $2", [
