@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import path from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { REST } from "discord.js";
 import { registerCommands } from "../adapters/discord/commands.ts";
@@ -17,10 +18,14 @@ import {
 } from "./instagram/accounts.ts";
 import { sign } from "./instagram/signature.ts";
 import { TokenCipher, TokenCipherError } from "./instagram/token-cipher.ts";
+import { parseWebhook } from "./instagram/webhook.ts";
 import { createLogger, type Logger } from "./log/logger.ts";
 import { type PauseScope, pause, pauses, resume } from "./outbound/pause.ts";
 import { startBoss } from "./queue/boss.ts";
 import { discardDeadLetters, listDeadLetters, replayDeadLetters } from "./queue/dead-letters.ts";
+import { describeDecision, RulesEngine } from "./rules/engine.ts";
+import { formatRuleFileErrors, parseRuleFile } from "./rules/load.ts";
+import { importRules, listRules, setRuleEnabled } from "./rules/store.ts";
 import { type Roles, startService } from "./service.ts";
 import { describeConfiguration } from "./startup-summary.ts";
 
@@ -485,6 +490,102 @@ keys
     });
   });
 
+// Auto-reply rules (issue 6): a whole file is validated before anything is stored.
+class RuleFileInvalid extends Error {}
+function readText(file: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch (err) {
+    throw new UsageError(`cannot read ${file}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+const rules = program.command("rules").description("the auto-reply rules");
+rules
+  .command("import")
+  .description("load rules (and account hours) from a YAML or JSON file; every error is listed with its line")
+  .argument("<file>", "the rule file")
+  .action(async (file: string) => {
+    const parsed = parseRuleFile(readText(file), file);
+    if (!parsed.ok) throw new RuleFileInvalid(formatRuleFileErrors(file, parsed.errors));
+    const summary = await withDatabase((db) => importRules(db, parsed.file, path.resolve(file)));
+    process.stdout.write(
+      `${file}: ${summary.added} added, ${summary.updated} updated, ${summary.removed} removed; hours for ${summary.accounts} account(s)\n`,
+    );
+  });
+rules
+  .command("list")
+  .description("the rules, in the order they are considered per account")
+  .option("--json", "as JSON")
+  .action(async (opts: { json?: boolean }) => {
+    const all = await withDatabase((db) => listRules(db));
+    if (opts.json) {
+      process.stdout.write(
+        `${JSON.stringify(
+          all.map((r) => r.rule),
+          null,
+          2,
+        )}\n`,
+      );
+      return;
+    }
+    if (all.length === 0) process.stdout.write("no rules (threadbridge rules import FILE)\n");
+    for (const { rule } of all)
+      process.stdout.write(
+        `${rule.enabled ? "on " : "off"}  ${rule.id}  account ${rule.account}  priority ${rule.priority}  ${rule.trigger.type} → ${rule.actions.map((a) => a.type).join(", ")}\n`,
+      );
+  });
+rules
+  .command("test")
+  .description(
+    "dry run: which rules of FILE would fire on the events of a recorded webhook, and what they would send",
+  )
+  .argument("<file>", "the rule file")
+  .requiredOption("--event <payload>", "a webhook body (JSON file), as Instagram sent it")
+  .action(async (file: string, opts: { event: string }) => {
+    const parsed = parseRuleFile(readText(file), file);
+    if (!parsed.ok) throw new RuleFileInvalid(formatRuleFileErrors(file, parsed.errors));
+    let payload: unknown;
+    try {
+      payload = JSON.parse(readText(opts.event));
+    } catch (err) {
+      if (err instanceof UsageError) throw err;
+      throw new UsageError(`${opts.event} is not JSON: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    const events = parseWebhook(payload);
+    if (!events.ok) throw new UsageError(`${opts.event} is not an Instagram webhook: ${events.reason}`);
+    const { log } = settings();
+    const lines = await withDatabase(async (db) => {
+      // A dry run writes nothing and sends nothing: no queue, no gateway, no chat.
+      const engine = new RulesEngine({ db, boss: undefined, gateway: undefined, adapters: new Map(), log });
+      const out: string[] = [];
+      for (const { event } of events.records) {
+        const decisions = await engine.run(event, undefined, {
+          dryRun: true,
+          rules: { rules: parsed.file.rules, settings: parsed.file.accounts[event.accountId] },
+        });
+        out.push(`${event.type} on account ${event.accountId}:`);
+        out.push(
+          ...(decisions.length ? decisions.map((d) => `  ${describeDecision(d)}`) : ["  no rule matches"]),
+        );
+      }
+      return out;
+    });
+    process.stdout.write(`${lines.join("\n")}\n`);
+  });
+for (const [name, enabled] of [
+  ["enable", true],
+  ["disable", false],
+] as const)
+  rules
+    .command(name)
+    .description(`${name} one rule`)
+    .argument("<id>", "the rule's id")
+    .action(async (id: string) => {
+      const found = await withDatabase((db) => setRuleEnabled(db, id, enabled));
+      if (!found) throw new UsageError(`no rule ${id} (see \`rules list\`)`);
+      process.stdout.write(`${id} ${enabled ? "enabled" : "disabled"}\n`);
+    });
+
 export async function main(argv: string[]): Promise<void> {
   try {
     await program.parseAsync(argv);
@@ -492,6 +593,10 @@ export async function main(argv: string[]): Promise<void> {
     if (err instanceof ConfigError) {
       process.stderr.write(`threadbridge: configuration error\n${err.message.replace(/^/gm, "  ")}\n`);
       process.exit(78);
+    }
+    if (err instanceof RuleFileInvalid) {
+      process.stderr.write(`threadbridge: the rule file was not imported\n${err.message}\n`);
+      process.exit(65);
     }
     if (err instanceof TokenCipherError) {
       process.stderr.write(`threadbridge: ${err.message}\n`);

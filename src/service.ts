@@ -27,6 +27,7 @@ import { pauses } from "./outbound/pause.ts";
 import { OutboundSender } from "./outbound/send-worker.ts";
 import { INBOUND_QUEUE, startBoss } from "./queue/boss.ts";
 import { OutboundLimiter } from "./ratelimit/limiter.ts";
+import { RulesEngine } from "./rules/engine.ts";
 import { startInboundWorker } from "./worker/inbound-worker.ts";
 import { startOutboundWorker } from "./worker/outbound-worker.ts";
 
@@ -174,7 +175,8 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
     );
 
     if (roles.worker) {
-      const bridge = new Bridge({ db, log, mirror, echoGraceMs: config.echoGraceMs });
+      const rules = new RulesEngine({ db, boss, gateway, adapters, log });
+      const bridge = new Bridge({ db, log, mirror, rules, echoGraceMs: config.echoGraceMs });
       await startInboundWorker({
         db,
         boss,

@@ -2,13 +2,15 @@ import type { Database } from "../db/database.ts";
 import type { DomainEvent } from "../instagram/events.ts";
 import type { Logger } from "../log/logger.ts";
 import { DEFAULT_ECHO_GRACE_MS } from "../outbound/echo-match.ts";
+import type { RulesEngine } from "../rules/engine.ts";
 import type { Mirror } from "./mirror.ts";
 import { type RecordOptions, recordEvent } from "./record.ts";
 
 export type HandleOutcome = "processed" | "already_processed" | "missing";
 
 /**
- * The bridge core: takes one stored inbound event, records it, and shows it in its chat thread.
+ * The bridge core: takes one stored inbound event, records it, shows it in its chat thread, and
+ * runs the account's auto-reply rules on it.
  * It knows nothing of HTTP, queues or chat SDKs; chat platforms plug in behind a port (DESIGN.md).
  */
 export class Bridge {
@@ -16,11 +18,19 @@ export class Bridge {
   private readonly log: Logger;
   private readonly mirror: Mirror | undefined;
   private readonly options: RecordOptions;
+  private readonly rules: RulesEngine | undefined;
 
-  constructor(deps: { db: Database; log: Logger; mirror?: Mirror; echoGraceMs?: number }) {
+  constructor(deps: {
+    db: Database;
+    log: Logger;
+    mirror?: Mirror;
+    rules?: RulesEngine;
+    echoGraceMs?: number;
+  }) {
     this.db = deps.db;
     this.log = deps.log;
     this.mirror = deps.mirror;
+    this.rules = deps.rules;
     this.options = { echoGraceMs: deps.echoGraceMs ?? DEFAULT_ECHO_GRACE_MS };
   }
 
@@ -47,6 +57,8 @@ export class Bridge {
     if (recorded.outcome !== "recorded") return recorded;
 
     await this.mirror?.apply(recorded.event, eventId);
+    // Rules run once the event shows in its thread, so their notices follow it there.
+    await this.rules?.run(recorded.event, eventId);
     await this.db.query(
       `UPDATE inbound_events SET status = 'processed', processed_at = now(), attempts = attempts + 1, last_error = NULL
        WHERE id = $1 AND status <> 'processed'`,

@@ -1,5 +1,5 @@
 import type { AgentFile } from "../bridge/chat-port.ts";
-import type { AttachmentType } from "../instagram/graph-client.ts";
+import type { AttachmentType, QuickReply } from "../instagram/graph-client.ts";
 import type { ApiClass } from "../ratelimit/classes.ts";
 
 // An agent's message becomes one or more Send API calls ("parts"): its text, split to Instagram's
@@ -9,7 +9,11 @@ import type { ApiClass } from "../ratelimit/classes.ts";
 /** Send API text limit: UTF-8 bytes, not characters (reference 2.2). */
 export const TEXT_LIMIT_BYTES = 1000;
 
-export type Part = { kind: "text"; text: string } | { kind: "file"; file: AgentFile; type: AttachmentType };
+export type Part =
+  | { kind: "text"; text: string; quickReplies?: QuickReply[] }
+  | { kind: "file"; file: AgentFile; type: AttachmentType }
+  /** An image already at a public URL (an automation's picture): sent by its URL. */
+  | { kind: "image_url"; url: string };
 
 const MB = 1024 * 1024;
 
@@ -77,12 +81,21 @@ export function splitText(text: string, limit = TEXT_LIMIT_BYTES): string[] {
   return out;
 }
 
-export function partsOf(text: string | null, files: AgentFile[]): Part[] {
+export interface Extras {
+  /** Offered with the last text part (Instagram shows them under it). */
+  quickReplies?: QuickReply[];
+  imageUrl?: string;
+}
+
+export function partsOf(text: string | null, files: AgentFile[], extras: Extras = {}): Part[] {
   const parts: Part[] = splitText(text ?? "").map((t) => ({ kind: "text" as const, text: t }));
+  const last = parts.at(-1);
+  if (extras.quickReplies?.length && last?.kind === "text") last.quickReplies = extras.quickReplies;
   for (const file of files) {
     const check = checkFile(file);
     if (check.ok) parts.push({ kind: "file", file, type: check.type });
   }
+  if (extras.imageUrl) parts.push({ kind: "image_url", url: extras.imageUrl });
   return parts;
 }
 

@@ -2,7 +2,7 @@ import type { AgentFile, ChatAdapter, ChatPlatform, Mark, ThreadRef } from "../b
 import type { Mirror } from "../bridge/mirror.ts";
 import { PRIVATE_REPLY_WINDOW_MS, type Sender, sendPermission, windowState } from "../bridge/windows.ts";
 import type { Database } from "../db/database.ts";
-import type { SendBody, SendRecipient } from "../instagram/graph-client.ts";
+import type { QuickReply, SendBody, SendMessageContent, SendRecipient } from "../instagram/graph-client.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { ApiClass } from "../ratelimit/classes.ts";
@@ -40,7 +40,14 @@ export interface OutboundRow {
   author_kind: "agent" | "rule";
   text: string | null;
   attachments: AgentFile[];
-  details: { partsDone?: number; partsTotal?: number; partMids?: string[]; agentName?: string };
+  details: {
+    partsDone?: number;
+    partsTotal?: number;
+    partMids?: string[];
+    agentName?: string;
+    quickReplies?: QuickReply[];
+    imageUrl?: string;
+  };
   chat_ref: string | null;
   delivery_state: "pending" | "held" | "sent" | "failed";
   delivery_error: string | null;
@@ -137,7 +144,10 @@ export class OutboundSender {
     const held = await this.deps.gateway.holdReason(row.account_id);
     if (held) return this.hold(row, held);
 
-    const parts = partsOf(row.text, row.attachments);
+    const parts = partsOf(row.text, row.attachments, {
+      ...(row.details.quickReplies ? { quickReplies: row.details.quickReplies } : {}),
+      ...(row.details.imageUrl ? { imageUrl: row.details.imageUrl } : {}),
+    });
     if (parts.length === 0) return this.fail(row, "nothing to send");
     if (route.via === "private_reply" && (parts.length > 1 || parts[0]?.kind !== "text"))
       return this.fail(
@@ -238,13 +248,18 @@ export class OutboundSender {
   }
 
   private body(row: OutboundRow, route: Extract<Route, { ok: true }>, part: Part): SendBody {
-    const message =
+    const message: SendMessageContent =
       part.kind === "text"
-        ? { text: part.text }
+        ? { text: part.text, ...(part.quickReplies ? { quick_replies: part.quickReplies } : {}) }
         : {
             attachment: {
-              type: part.type,
-              payload: { url: this.deps.fileUrl(row.chat_platform ?? "slack", part.file) },
+              type: part.kind === "image_url" ? "image" : part.type,
+              payload: {
+                url:
+                  part.kind === "image_url"
+                    ? part.url
+                    : this.deps.fileUrl(row.chat_platform ?? "slack", part.file),
+              },
             },
           };
     if (route.via === "private_reply") return { recipient: route.recipient, message };

@@ -1,0 +1,202 @@
+// Auto-reply rules running in the whole service: a customer's event is recorded, mirrored into
+// Slack, and the account's rules answer through the outbound path (fake Graph), announce
+// themselves in the thread and write the audit log; cooldowns, opt-outs and agents' replies hold
+// them back; a dry run decides the same without sending.
+
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseRuleFile } from "../src/rules/load.ts";
+import { importRules } from "../src/rules/store.ts";
+import { ACCOUNT, type BridgeHarness, CHANNEL, startBridgeHarness } from "./helpers/bridge.ts";
+import { cli } from "./helpers/cli.ts";
+import { waitFor } from "./helpers/service.ts";
+import { dmText, postWebhook } from "./helpers/webhook.ts";
+
+const RULES = `
+version: 1
+rules:
+  - id: price
+    name: price
+    account: "${ACCOUNT}"
+    priority: 10
+    trigger: { type: dm_text, keywords: [price, "how much"] }
+    actions:
+      - type: dm_reply
+        text: "Hi {first_name|there}! Prices: https://shop.example/prices"
+        quick_replies: [{ title: Shipping, payload: FAQ_SHIPPING }]
+      - type: tag
+        tag: pricing
+    cooldown: 1h
+  - id: comment-to-dm
+    name: comment to DM
+    account: "${ACCOUNT}"
+    trigger: { type: comment_text, keywords: [link] }
+    actions:
+      - type: private_reply
+        text: "Here is the link, {first_name|friend}: https://shop.example"
+      - type: public_reply
+        variants: ["Sent you a DM, @{username}!", "Check your DMs @{username}"]
+`;
+
+let h: BridgeHarness;
+const now = () => Date.now();
+const textOf = (r: { body: unknown }) => (r.body as { message?: { text?: string } }).message?.text;
+
+beforeAll(async () => {
+  h = await startBridgeHarness();
+  const parsed = parseRuleFile(RULES, "rules.yaml");
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
+  await importRules(h.service.db, parsed.file, "rules.yaml");
+});
+
+afterAll(async () => {
+  await h?.close();
+});
+
+async function processed(mid: string): Promise<void> {
+  await waitFor(async () => {
+    const { rows } = await h.service.db.query<{ status: string }>(
+      "SELECT status FROM inbound_events WHERE dedupe_key LIKE $1",
+      [`%${mid}%`],
+    );
+    return rows[0]?.status === "processed" ? true : undefined;
+  });
+}
+
+describe("rules in the service", () => {
+  it("answers a price question once, with its quick reply, announces it in the thread and audits it", async () => {
+    const customer = "1000000000000101";
+    const before = h.sends().length;
+    await postWebhook(h.url(), dmText(ACCOUNT, customer, "m_rule_1", "how much is it?", now()));
+    const sent = await waitFor(async () => {
+      const s = h.sends().slice(before);
+      return s.length > 0 ? s : undefined;
+    });
+    expect(sent[0]?.body).toEqual({
+      recipient: { id: customer },
+      messaging_type: "RESPONSE",
+      message: {
+        text: "Hi Customer! Prices: https://shop.example/prices",
+        quick_replies: [{ content_type: "text", title: "Shipping", payload: "FAQ_SHIPPING" }],
+      },
+    });
+    const root = await h.rootOf(customer);
+    await waitFor(async () =>
+      h.slack.thread(CHANNEL, root).some((m) => m.text?.includes("rule ‘price’ replied")) ? true : undefined,
+    );
+    const { rows: audit } = await h.service.db.query<{ actor_id: string; action: string }>(
+      "SELECT actor_id, action FROM audit_log WHERE actor_kind = 'rule'",
+    );
+    expect(audit).toEqual([{ actor_id: "price", action: "rule_fired" }]);
+    const { rows: tags } = await h.service.db.query<{ tags: string[] }>(
+      "SELECT tags FROM conversations WHERE customer_id = $1",
+      [customer],
+    );
+    expect(tags[0]?.tags).toEqual(["pricing"]);
+
+    // Within the cooldown the same question is the agents' to answer.
+    await postWebhook(h.url(), dmText(ACCOUNT, customer, "m_rule_2", "price again?", now() + 10));
+    await processed("m_rule_2");
+    await new Promise((r) => setTimeout(r, 300));
+    expect(h.sends().slice(before)).toHaveLength(1);
+  });
+
+  it("never writes to a customer who opted out", async () => {
+    const customer = "1000000000000102";
+    await postWebhook(h.url(), dmText(ACCOUNT, customer, "m_rule_3", "hello", now()));
+    await processed("m_rule_3");
+    await h.service.db.query("UPDATE conversations SET consent = 'revoked' WHERE customer_id = $1", [
+      customer,
+    ]);
+    const before = h.sends().length;
+    await postWebhook(h.url(), dmText(ACCOUNT, customer, "m_rule_4", "price?", now() + 10));
+    await processed("m_rule_4");
+    await new Promise((r) => setTimeout(r, 300));
+    expect(h.sends().length).toBe(before);
+  });
+
+  it("is silenced by an agent's recent reply in the thread", async () => {
+    const customer = "1000000000000103";
+    await postWebhook(h.url(), dmText(ACCOUNT, customer, "m_rule_5", "hello", now()));
+    const root = await h.rootOf(customer);
+    const { ts } = await h.agentSays(root, "Hi, Ana here, how can I help?");
+    await h.settled(ts, "sent");
+    const before = h.sends().length;
+    await postWebhook(h.url(), dmText(ACCOUNT, customer, "m_rule_6", "how much?", now() + 10));
+    await processed("m_rule_6");
+    await new Promise((r) => setTimeout(r, 300));
+    expect(h.sends().length).toBe(before);
+  });
+
+  it("turns a comment into a private reply and a public reply worded for that person", async () => {
+    const root = "17850000000000301";
+    const before = h.sends().length;
+    await postWebhook(h.url(), {
+      object: "instagram",
+      entry: [
+        {
+          id: ACCOUNT,
+          time: now(),
+          changes: [
+            {
+              field: "comments",
+              value: {
+                id: root,
+                text: "link please",
+                from: { id: "1234567890123456", username: "jane_doe" },
+                media: { id: "17900000000000001", media_product_type: "FEED" },
+              },
+            },
+          ],
+        },
+      ],
+    });
+    const sent = await waitFor(async () => {
+      const s = h.sends().slice(before);
+      return s.length > 0 ? s : undefined;
+    });
+    expect(sent[0]?.body).toEqual({
+      recipient: { comment_id: root },
+      message: { text: "Here is the link, friend: https://shop.example" },
+    });
+    const reply = await waitFor(async () =>
+      h.graph.requests.find((r) => r.path.endsWith(`/${root}/replies`)),
+    );
+    expect(["Sent you a DM, @jane_doe!", "Check your DMs @jane_doe"]).toContain(
+      (reply.body as { message: string }).message,
+    );
+  });
+
+  it("dry-runs a rule file over a recorded webhook without sending anything", async () => {
+    const file = `${h.t.env.DATA_DIR}/rules.yaml`;
+    const event = `${h.t.env.DATA_DIR}/event.json`;
+    const { writeFileSync } = await import("node:fs");
+    writeFileSync(file, RULES);
+    writeFileSync(
+      event,
+      JSON.stringify(dmText(ACCOUNT, "1000000000000199", "m_dry_1", "what's the price?", now())),
+    );
+    const before = h.sends().length;
+    const r = await cli(["rules", "test", file, "--event", event], h.t.env);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/price: would fire/);
+    expect(r.stdout).toMatch(
+      /dm_reply to 1000000000000199: "Hi there! Prices: https:\/\/shop.example\/prices"/,
+    );
+    expect(h.sends().length).toBe(before);
+    expect(textOf).toBeTypeOf("function");
+  });
+
+  it("refuses a rule file with errors, listing each with its line", async () => {
+    const file = `${h.t.env.DATA_DIR}/bad.yaml`;
+    const { writeFileSync } = await import("node:fs");
+    writeFileSync(
+      file,
+      `rules:\n  - id: Bad Id\n    name: x\n    account: "1"\n    trigger: { type: dm_text, regex: "(" }\n    actions: []\n`,
+    );
+    const r = await cli(["rules", "import", file], h.t.env);
+    expect(r.code).toBe(65);
+    expect(r.stderr).toMatch(/line 2/);
+    expect(r.stderr).toMatch(/line 5/);
+    expect(r.stderr).toMatch(/line 6/);
+  });
+});
