@@ -117,7 +117,10 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
       humanAgent: config.instagram.humanAgent,
       refreshMs: config.profileRefreshHours * 3_600_000,
     });
+    // Rules run in the worker; the web role's inbox uses the same engine for /ig rules test.
+    const rules = new RulesEngine({ db, boss, gateway, adapters, log });
     const inbox = new Inbox({
+      rules,
       db,
       boss,
       adapters,
@@ -175,7 +178,6 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
     );
 
     if (roles.worker) {
-      const rules = new RulesEngine({ db, boss, gateway, adapters, log });
       const bridge = new Bridge({ db, log, mirror, rules, echoGraceMs: config.echoGraceMs });
       await startInboundWorker({
         db,

@@ -6,9 +6,18 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseRuleFile } from "../src/rules/load.ts";
 import { importRules } from "../src/rules/store.ts";
-import { ACCOUNT, type BridgeHarness, CHANNEL, startBridgeHarness } from "./helpers/bridge.ts";
+import {
+  ACCOUNT,
+  ADMIN,
+  AGENT,
+  type BridgeHarness,
+  CHANNEL,
+  SECRET,
+  startBridgeHarness,
+} from "./helpers/bridge.ts";
 import { cli } from "./helpers/cli.ts";
 import { waitFor } from "./helpers/service.ts";
+import { postSlackCommand } from "./helpers/slack.ts";
 import { dmText, postWebhook } from "./helpers/webhook.ts";
 
 const RULES = `
@@ -184,6 +193,30 @@ describe("rules in the service", () => {
     );
     expect(h.sends().length).toBe(before);
     expect(textOf).toBeTypeOf("function");
+  });
+
+  it("lists, tests and (for admins) toggles rules with /ig rules in Slack", async () => {
+    const ask = async (text: string, user: { id: string; name: string }, id: string) => {
+      await postSlackCommand(h.url(), SECRET, {
+        command: "/ig",
+        text,
+        user_id: user.id,
+        user_name: user.name,
+        channel_id: CHANNEL,
+        response_url: h.slack.responseUrl(id),
+      });
+      return waitFor(async () => h.slack.responses.find((r) => r.id === id)?.body.text as string | undefined);
+    };
+    expect(await ask("rules list", AGENT, "rl")).toMatch(/price \(price\): dm_text → dm_reply, tag/);
+    const before = h.sends().length;
+    expect(await ask('rules test "how much?"', AGENT, "rt")).toMatch(
+      /Dry run, nothing sent:\nprice: would fire: dm_reply/,
+    );
+    expect(h.sends().length).toBe(before);
+    expect(await ask("rules disable price", AGENT, "rd1")).toMatch(/Only admins/);
+    expect(await ask("rules disable price", ADMIN, "rd2")).toMatch(/Rule price disabled/);
+    expect(await ask('rules test "how much?"', AGENT, "rt2")).toMatch(/No rule would answer/);
+    expect(await ask("rules enable price", ADMIN, "re")).toMatch(/Rule price enabled/);
   });
 
   it("refuses a rule file with errors, listing each with its line", async () => {

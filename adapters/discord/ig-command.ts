@@ -13,6 +13,10 @@ const SUBCOMMANDS = [
   { usage: "pause [account]", summary: "hold replies to Instagram (one account, or every account)" },
   { usage: "resume [account]", summary: "send held replies and go on sending" },
   { usage: "status", summary: "accounts, sending state and queues" },
+  {
+    usage: "rules list | enable id | disable id | test text",
+    summary: "the auto-reply rules (enable and disable: admins)",
+  },
   { usage: "help", summary: "this list" },
 ];
 
@@ -20,8 +24,33 @@ export function usage(): string {
   return ["**/ig** commands:", ...SUBCOMMANDS.map((s) => `• \`/ig ${s.usage}\` — ${s.summary}`)].join("\n");
 }
 
-/** The subcommand and its `account` option → an action, or a line for the person who asked. */
-export function parseIgCommand(subcommand: string | null, account: string | null): ParsedCommand {
+/** The subcommand (and group) and their options → an action, or a line for the person who asked. */
+export function parseIgCommand(
+  subcommand: string | null,
+  account: string | null,
+  group: string | null = null,
+  options: { id?: string | null; text?: string | null } = {},
+): ParsedCommand {
+  if (group === "rules") {
+    switch (subcommand) {
+      case "list":
+        return { kind: "action", action: { kind: "rules_list" } };
+      case "enable":
+      case "disable":
+        return options.id
+          ? {
+              kind: "action",
+              action: { kind: "rules_toggle", ruleId: options.id.trim(), enabled: subcommand === "enable" },
+            }
+          : { kind: "reply", text: `\`/ig rules ${subcommand}\` needs a rule id (see /ig rules list)` };
+      case "test":
+        return options.text?.trim()
+          ? { kind: "action", action: { kind: "rules_test", text: options.text.trim() } }
+          : { kind: "reply", text: "`/ig rules test` needs a text to try" };
+      default:
+        return { kind: "reply", text: usage() };
+    }
+  }
   switch (subcommand) {
     case "pause":
     case "resume": {

@@ -175,6 +175,8 @@ async function onSlash(deps: InteractionDeps, interaction: ChatInputCommandInter
   const parsed = parseIgCommand(
     interaction.options.getSubcommand(false),
     interaction.options.getString("account", false),
+    interaction.options.getSubcommandGroup(false),
+    { id: interaction.options.getString("id", false), text: interaction.options.getString("text", false) },
   );
   if (parsed.kind === "reply") {
     // Usage is markdown of our own; no escaping.

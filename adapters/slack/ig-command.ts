@@ -53,7 +53,39 @@ export const SUBCOMMANDS: Subcommand[] = [
     summary: "accounts, sending state and queues of this channel",
     parse: noArguments({ kind: "status" }, "status"),
   },
+  {
+    name: "rules",
+    usage: 'rules list | rules enable ID | rules disable ID | rules test "text"',
+    summary: "the auto-reply rules: list them, turn one on or off (admins), or see which would answer a text",
+    parse: rulesArguments,
+  },
 ];
+
+const RULE_ID = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+
+function rulesArguments(args: string[]): ChatAction | { error: string } {
+  const [verb, ...rest] = args;
+  switch (verb?.toLowerCase()) {
+    case "list":
+      return rest.length === 0 ? { kind: "rules_list" } : { error: "`rules list` takes no arguments" };
+    case "enable":
+    case "disable": {
+      const id = rest[0];
+      if (rest.length !== 1 || id === undefined || !RULE_ID.test(id))
+        return { error: `\`rules ${verb.toLowerCase()}\` takes one rule id (see /ig rules list)` };
+      return { kind: "rules_toggle", ruleId: id, enabled: verb.toLowerCase() === "enable" };
+    }
+    case "test": {
+      const text = rest
+        .join(" ")
+        .replace(/^["“”']|["“”']$/g, "")
+        .trim();
+      return text ? { kind: "rules_test", text } : { error: "`rules test` needs a text to try, in quotes" };
+    }
+    default:
+      return { error: verb ? `unknown rules command \`${verb}\`` : "say what to do with the rules" };
+  }
+}
 
 export function usage(): string {
   const lines = SUBCOMMANDS.map((s) => `• \`/ig ${s.usage}\` — ${s.summary}`);

@@ -214,7 +214,12 @@ export type ChatAction =
   | { kind: "pause"; account?: string }
   | { kind: "resume"; account?: string }
   | { kind: "status" }
-  | { kind: "comment"; action: CommentAction; commentId: string; text?: string };
+  | { kind: "comment"; action: CommentAction; commentId: string; text?: string }
+  /** The auto-reply rules of the channel's accounts. */
+  | { kind: "rules_list" }
+  | { kind: "rules_toggle"; ruleId: string; enabled: boolean }
+  /** Which rules would answer `text` as a DM in this channel's account, without sending. */
+  | { kind: "rules_test"; text: string };
 
 export interface ActionRequest {
   agent: AgentIdentity;

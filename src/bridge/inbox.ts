@@ -6,6 +6,8 @@ import { enqueueOutbound, outboundKey } from "../outbound/enqueue.ts";
 import type { InstagramGateway } from "../outbound/instagram-gateway.ts";
 import { checkFile, splitText } from "../outbound/parts.ts";
 import { pause, pauses, resume } from "../outbound/pause.ts";
+import { describeDecision, type RulesEngine } from "../rules/engine.ts";
+import { listRules, setRuleEnabled } from "../rules/store.ts";
 import type {
   ActionRequest,
   ActionResult,
@@ -51,6 +53,8 @@ export interface InboxDeps {
   humanAgent: boolean;
   /** `platform:userId` of the people allowed privileged actions (pause, resume). */
   admins: ReadonlySet<string>;
+  /** For `/ig rules test`: the same evaluation the worker runs, as a dry run. */
+  rules?: RulesEngine;
 }
 
 type Thread =
@@ -147,6 +151,12 @@ export class Inbox implements ChatInbox {
         return this.status();
       case "comment":
         return this.commentAction(req, a.action, a.commentId, a.text);
+      case "rules_list":
+        return this.rulesList(req.channel);
+      case "rules_toggle":
+        return this.rulesToggle(req.agent, a.ruleId, a.enabled);
+      case "rules_test":
+        return this.rulesTest(req.channel, a.text);
     }
   }
 
@@ -364,6 +374,82 @@ export class Inbox implements ChatInbox {
       [name],
     );
     return rows[0]?.id;
+  }
+
+  // ——— auto-reply rules ———
+
+  /** The accounts whose threads go to `channel` (a Discord thread's parent, or the channel itself). */
+  private async channelAccounts(channel: string): Promise<string[]> {
+    const { rows } = await this.deps.db.query<{ id: string }>(
+      `SELECT id FROM instagram_accounts WHERE chat_channel = $1
+       UNION SELECT account_id FROM conversations WHERE chat_thread = $1 OR chat_channel = $1
+       UNION SELECT account_id FROM comment_threads WHERE chat_thread = $1 OR chat_channel = $1`,
+      [channel],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  private async rulesList(channel: string): Promise<ActionResult> {
+    const accounts = new Set(await this.channelAccounts(channel));
+    const all = (await listRules(this.deps.db)).filter(
+      (r) => r.rule.account === "*" || accounts.has(r.rule.account),
+    );
+    if (all.length === 0)
+      return {
+        ok: true,
+        text: "No auto-reply rules for this channel's accounts (threadbridge rules import FILE).",
+      };
+    return {
+      ok: true,
+      text: all
+        .map(
+          ({ rule }) =>
+            `${rule.enabled ? "●" : "○"} ${rule.id} (${rule.name}): ${rule.trigger.type} → ${rule.actions.map((x) => x.type).join(", ")}`,
+        )
+        .join("\n"),
+    };
+  }
+
+  private async rulesToggle(agent: AgentIdentity, ruleId: string, enabled: boolean): Promise<ActionResult> {
+    if (!this.isAdmin(agent)) {
+      this.deps.log.warn(
+        { agent: `${agent.platform}:${agent.id}`, action: "rules_toggle" },
+        "privileged action refused",
+      );
+      return {
+        ok: false,
+        text: `Only admins may turn rules on or off. An operator can add you to ADMIN_USERS as ${agent.platform}:${agent.id}.`,
+      };
+    }
+    const found = await setRuleEnabled(this.deps.db, ruleId, enabled);
+    if (!found) return { ok: false, text: `No rule ${ruleId}. /ig rules list shows them.` };
+    this.deps.rules?.forget();
+    await this.deps.db.query(
+      `INSERT INTO audit_log (actor_kind, actor_id, action, target, details) VALUES ('agent', $1, $2, $3, '{}')`,
+      [`${agent.platform}:${agent.id}`, enabled ? "rule_enabled" : "rule_disabled", ruleId],
+    );
+    return { ok: true, text: `Rule ${ruleId} ${enabled ? "enabled" : "disabled"}.` };
+  }
+
+  private async rulesTest(channel: string, text: string): Promise<ActionResult> {
+    const engine = this.deps.rules;
+    const [account] = await this.channelAccounts(channel);
+    if (!engine || !account) return { ok: false, text: "This channel mirrors no Instagram account." };
+    const decisions = await engine.run(
+      {
+        type: "dm.message",
+        accountId: account,
+        customerId: "0000000000000000",
+        occurredAt: Date.now(),
+        mid: "rules-test",
+        text,
+        attachments: [],
+      },
+      undefined,
+      { dryRun: true },
+    );
+    if (decisions.length === 0) return { ok: true, text: `No rule would answer “${preview(text)}”.` };
+    return { ok: true, text: `Dry run, nothing sent:\n${decisions.map(describeDecision).join("\n")}` };
   }
 
   // ——— comment moderation from the thread's buttons ———

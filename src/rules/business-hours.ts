@@ -45,7 +45,19 @@ const WEEKDAY_BY_SHORT: Record<string, Weekday> = {
   Sun: "sun",
 };
 
+// formatToParts costs microseconds; events come in bursts within the same minute.
+const lastByZone = new Map<string, { minute: number; local: LocalTime }>();
+
 export function localTime(timeZone: string, at: Date): LocalTime {
+  const minute = Math.floor(at.getTime() / 60_000);
+  const last = lastByZone.get(timeZone);
+  if (last?.minute === minute) return last.local;
+  const local = computeLocalTime(timeZone, at);
+  lastByZone.set(timeZone, { minute, local });
+  return local;
+}
+
+function computeLocalTime(timeZone: string, at: Date): LocalTime {
   const parts: Record<string, string> = {};
   for (const p of formatter(timeZone).formatToParts(at)) parts[p.type] = p.value;
   const weekday = WEEKDAY_BY_SHORT[parts.weekday ?? ""];

@@ -101,6 +101,12 @@ export class RulesEngine {
     return decisions;
   }
 
+  /** Drops the cached rules, after a change made in this process (other processes see a change
+   * within CACHE_CHECK_MS). */
+  forget(): void {
+    this.cache.clear();
+  }
+
   private boss(): PgBoss {
     if (!this.deps.boss) throw new Error("rules engine without a queue can only dry-run");
     return this.deps.boss;

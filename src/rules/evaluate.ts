@@ -142,7 +142,7 @@ type CompiledAction =
   | { type: "notice"; text: Template };
 
 interface TextMatcher {
-  words: ReadonlySet<string>;
+  words: readonly string[];
   prefixes: readonly string[];
   /** Normalised, space-separated, matched with spaces around. */
   phrases: readonly string[];
@@ -275,7 +275,7 @@ function compileTextMatcher(t: {
   regex?: string;
 }): TextMatcher | undefined {
   if (!t.keywords && !t.phrases && t.regex === undefined) return undefined;
-  const words = new Set<string>();
+  const words: string[] = [];
   const prefixes: string[] = [];
   const phrases: string[] = [];
   for (const k of t.keywords ?? []) {
@@ -284,7 +284,7 @@ function compileTextMatcher(t: {
     if (tokens.length === 0) continue;
     if (tokens.length > 1) phrases.push(tokens.join(" "));
     else if (prefix) prefixes.push(tokens[0] as string);
-    else words.add(tokens[0] as string);
+    else if (!words.includes(tokens[0] as string)) words.push(tokens[0] as string);
   }
   for (const p of t.phrases ?? []) {
     const tokens = tokenize(p);
@@ -301,11 +301,14 @@ function compileTextMatcher(t: {
 function textMatches(m: TextMatcher, view: EventView): boolean {
   const text = view.text;
   if (text === undefined || text === "") return false;
-  if (m.words.size > 0 || m.prefixes.length > 0) {
-    for (const t of view.tokens()) {
-      if (m.words.has(t)) return true;
-      for (const p of m.prefixes) if (t.startsWith(p)) return true;
-    }
+  // A rule has a few keywords and a message many words: look the keywords up in the message's
+  // word set rather than the other way round.
+  if (m.words.length > 0) {
+    const tokens = view.tokenSet();
+    for (const w of m.words) if (tokens.has(w)) return true;
+  }
+  if (m.prefixes.length > 0) {
+    for (const t of view.tokenSet()) for (const p of m.prefixes) if (t.startsWith(p)) return true;
   }
   if (m.phrases.length > 0) {
     const padded = view.padded();
@@ -321,8 +324,10 @@ interface EventView {
   event: DomainEvent;
   customerId: Igsid | undefined;
   text: string | undefined;
-  tokens: () => readonly string[];
+  tokenSet: () => ReadonlySet<string>;
   padded: () => string;
+  /** Outside the account's hours; false without settings. Asked once however many rules ask. */
+  closed: (ctx: EvaluationContext) => boolean;
   attachments: readonly Attachment[];
   referral: Referral | undefined;
   payload: string | undefined;
@@ -358,18 +363,28 @@ function viewOf(event: DomainEvent): EventView {
       break;
   }
   let tokens: string[] | undefined;
+  let tokenSet: Set<string> | undefined;
   let padded: string | undefined;
+  let closed: boolean | undefined;
+  const tokenList = () => {
+    tokens ??= tokenize(text ?? "");
+    return tokens;
+  };
   const view: EventView = {
     event,
     customerId,
     text,
-    tokens: () => {
-      tokens ??= tokenize(text ?? "");
-      return tokens;
+    tokenSet: () => {
+      tokenSet ??= new Set(tokenList());
+      return tokenSet;
     },
     padded: () => {
-      padded ??= ` ${view.tokens().join(" ")} `;
+      padded ??= ` ${tokenList().join(" ")} `;
       return padded;
+    },
+    closed: (ctx) => {
+      closed ??= ctx.settings !== undefined && !isOpen(ctx.settings, ctx.now);
+      return closed;
     },
     attachments,
     referral,
@@ -456,8 +471,7 @@ function compileTrigger(trigger: Trigger): Matcher {
       };
     }
     case "outside_hours":
-      return (v, ctx) =>
-        v.event.type === "dm.message" && ctx.settings !== undefined && !isOpen(ctx.settings, ctx.now);
+      return (v, ctx) => v.event.type === "dm.message" && v.closed(ctx);
   }
 }
 
@@ -479,6 +493,7 @@ function compileMatch(rule: Rule): Matcher {
 // ---------- evaluation ----------
 
 const DEFAULT_SILENCE_MINUTES = 30;
+// Plain arrays are compiled once and remembered by identity: treat a rule array as immutable.
 const compiledArrays = new WeakMap<readonly Rule[], PreparedRules>();
 
 /** The decisions for one event, in precedence order (see the top of this file). */
