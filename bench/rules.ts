@@ -254,6 +254,7 @@ export async function rulesBench(): Promise<{ rows: RulesBenchRow[]; notes: stri
       `${firing.toLocaleString("en")} events fired at least one rule (${decisions.toLocaleString("en")} decisions in all, templated actions included). Mean ${fmt(total / EVENTS)} per event, ${Math.round(EVENTS / (total / 1000)).toLocaleString("en")} events/s on one core.`,
       `Baseline = the floor of a naive engine: one precompiled \`RegExp.test\` per rule (500) over the event's text, nothing else (no conditions, no safety checks, no templating). threadbridge indexes rules by event kind, tokenises the text once and looks keywords up in a set. (${sink} baseline hits.)`,
       `compileRules for ${rules.length} rules: ${compileMs.toFixed(1)} ms, once per rule-set version.`,
+      "Events are 1 s apart, so the local-time lookup for away rules (remembered per time zone and minute) mostly hits; a miss costs one `Intl.DateTimeFormat#formatToParts` (a few µs) per DM. p99.9 moves between runs with garbage collection pauses.",
     ],
   };
 }
