@@ -11,6 +11,7 @@ import { sign } from "../src/instagram/signature.ts";
 import { createTestDatabase } from "../test/helpers/postgres.ts";
 import { discordBench } from "./discord.ts";
 import { outboundBench } from "./outbound.ts";
+import { rulesBench } from "./rules.ts";
 import { slackBench } from "./slack.ts";
 
 const SECRET = "bench-app-secret-0123456789";
@@ -188,6 +189,7 @@ async function main(): Promise<void> {
     const wideGuard = await outboundBench({ guardMs: 15, privateReplies: false });
     const slack = await slackBench();
     const discord = await discordBench();
+    const rules = await rulesBench();
     const pgVersion = execFileSync("psql", ["--version"]).toString().trim();
     const md = [
       "# Benchmark results",
@@ -240,6 +242,16 @@ async function main(): Promise<void> {
       ),
       "",
       ...discord.notes.map((n) => `- ${n}`),
+      "",
+      "## Rules (bench/rules.ts)",
+      "",
+      "| scenario | target | threadbridge | baseline | ratio |",
+      "|---|---|---|---|---|",
+      ...rules.rows.map(
+        (r) => `| ${r.scenario} | ${r.target} | ${r.threadbridge} | ${r.baseline} | ${r.ratio} |`,
+      ),
+      "",
+      ...rules.notes.map((n) => `- ${n}`),
       "",
     ].join("\n");
     writeFileSync(new URL("./results.md", import.meta.url), md);

@@ -4,6 +4,9 @@
 // them back; a dry run decides the same without sending.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseWebhook } from "../src/instagram/webhook.ts";
+import { createLogger } from "../src/log/logger.ts";
+import { RulesEngine } from "../src/rules/engine.ts";
 import { parseRuleFile } from "../src/rules/load.ts";
 import { importRules } from "../src/rules/store.ts";
 import {
@@ -192,7 +195,6 @@ describe("rules in the service", () => {
       /dm_reply to 1000000000000199: "Hi there! Prices: https:\/\/shop.example\/prices"/,
     );
     expect(h.sends().length).toBe(before);
-    expect(textOf).toBeTypeOf("function");
   });
 
   it("lists, tests and (for admins) toggles rules with /ig rules in Slack", async () => {
@@ -217,6 +219,42 @@ describe("rules in the service", () => {
     expect(await ask("rules disable price", ADMIN, "rd2")).toMatch(/Rule price disabled/);
     expect(await ask('rules test "how much?"', AGENT, "rt2")).toMatch(/No rule would answer/);
     expect(await ask("rules enable price", ADMIN, "re")).toMatch(/Rule price enabled/);
+  });
+
+  it("decides in a dry run exactly what the real run then does, minus the sends", async () => {
+    // An id the fake Graph has no profile for, so both runs know the same facts about the person.
+    const customer = "100000000000150";
+    const webhook = dmText(ACCOUNT, customer, "m_same_1", "price please", now());
+    const parsed = parseWebhook(webhook);
+    if (!parsed.ok) throw new Error(parsed.reason);
+    const event = parsed.records[0]?.event;
+    if (!event) throw new Error("no event");
+    const dry = new RulesEngine({
+      db: h.service.db,
+      boss: undefined,
+      gateway: undefined,
+      adapters: new Map(),
+      log: createLogger("silent"),
+    });
+    const before = h.sends().length;
+    const planned = await dry.run(event, undefined, { dryRun: true });
+    expect(h.sends().length).toBe(before);
+    const firing = planned.find((d) => d.kind === "fire");
+    const dm = firing?.kind === "fire" ? firing.actions.find((a) => a.type === "dm_reply") : undefined;
+    expect(dm?.type).toBe("dm_reply");
+    await postWebhook(h.url(), webhook);
+    const sent = await waitFor(async () =>
+      h
+        .sends()
+        .slice(before)
+        .find((r) => textOf(r) !== undefined),
+    );
+    expect(textOf(sent)).toBe(dm?.type === "dm_reply" ? dm.text : undefined);
+    const { rows } = await h.service.db.query<{ rule_id: string }>(
+      "SELECT rule_id FROM rule_firings WHERE customer_id = $1",
+      [customer],
+    );
+    expect(rows.map((r) => r.rule_id)).toEqual(planned.filter((d) => d.kind === "fire").map((d) => d.ruleId));
   });
 
   it("refuses a rule file with errors, listing each with its line", async () => {

@@ -52,7 +52,7 @@ export async function importRules(db: Database, file: RuleFile, source: string):
 
 export async function listRules(db: Database): Promise<StoredRule[]> {
   const { rows } = await db.query<{ definition: Rule; source: string | null; enabled: boolean }>(
-    "SELECT definition, source, enabled FROM rules ORDER BY account_id, position, id",
+    "SELECT definition, source, enabled FROM rules ORDER BY account_id, source NULLS FIRST, position, id",
   );
   return rows.map((r) => ({
     rule: { ...r.definition, enabled: r.enabled },
@@ -76,7 +76,7 @@ export async function rulesFor(
   account: string,
 ): Promise<{ rules: Rule[]; settings: AccountSettings | undefined; version: string }> {
   const { rows } = await db.query<{ definition: Rule; enabled: boolean; updated_at: Date }>(
-    "SELECT definition, enabled, updated_at FROM rules WHERE account_id IN ($1, '*') ORDER BY position, id",
+    "SELECT definition, enabled, updated_at FROM rules WHERE account_id IN ($1, '*') ORDER BY source NULLS FIRST, position, id",
     [account],
   );
   const { rows: acc } = await db.query<{ rule_settings: AccountSettings | null; updated_at: Date }>(
