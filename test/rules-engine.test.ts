@@ -47,6 +47,16 @@ rules:
         text: "Here is the link, {first_name|friend}: https://shop.example"
       - type: public_reply
         variants: ["Sent you a DM, @{username}!", "Check your DMs @{username}"]
+  - id: story-thanks
+    name: story thanks
+    account: "${ACCOUNT}"
+    trigger: { type: story_mention }
+    actions:
+      - type: dm_reply
+        text: "Thanks for the mention, {first_name|friend}!"
+        image_url: "https://cdn.example/thanks.png"
+      - type: notice
+        text: "Story mention thanked automatically."
 `;
 
 let h: BridgeHarness;
@@ -110,6 +120,46 @@ describe("rules in the service", () => {
     await processed("m_rule_2");
     await new Promise((r) => setTimeout(r, 300));
     expect(h.sends().slice(before)).toHaveLength(1);
+  });
+
+  it("thanks a story mention with a text and an image, and leaves a notice in the thread", async () => {
+    const customer = "1000000000000104";
+    const before = h.sends().length;
+    const at = now();
+    await postWebhook(h.url(), {
+      object: "instagram",
+      entry: [
+        {
+          id: ACCOUNT,
+          time: at,
+          messaging: [
+            {
+              sender: { id: customer },
+              recipient: { id: ACCOUNT },
+              timestamp: at,
+              message: {
+                mid: "m_story_1",
+                attachments: [{ type: "story_mention", payload: { url: "https://cdn.example/story.jpg" } }],
+              },
+            },
+          ],
+        },
+      ],
+    });
+    const sent = await waitFor(async () => {
+      const s = h.sends().slice(before);
+      return s.length >= 2 ? s : undefined;
+    });
+    expect(sent.map((r) => (r.body as { message: unknown }).message)).toEqual([
+      { text: "Thanks for the mention, Customer!" },
+      { attachment: { type: "image", payload: { url: "https://cdn.example/thanks.png" } } },
+    ]);
+    const root = await h.rootOf(customer);
+    await waitFor(async () =>
+      h.slack.thread(CHANNEL, root).some((m) => m.text?.includes("Story mention thanked automatically"))
+        ? true
+        : undefined,
+    );
   });
 
   it("never writes to a customer who opted out", async () => {
