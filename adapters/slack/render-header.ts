@@ -12,6 +12,7 @@ import type {
   ThreadHeader,
   WindowState,
 } from "../../src/bridge/chat-port.ts";
+import { followerSummary } from "../../src/bridge/header-text.ts";
 import { context, image, type KnownBlock, mrkdwn, plain, section, slackDate } from "./blocks.ts";
 import { escapeText, link, truncate } from "./mrkdwn.ts";
 import type { RenderedMessage } from "./render.ts";
@@ -50,16 +51,7 @@ function identityLine(person: Person): string {
   return parts.join(" · ");
 }
 
-function followerLine(person: Person): string | undefined {
-  const parts: string[] = [];
-  if (person.followsBusiness !== undefined)
-    parts.push(person.followsBusiness ? "follows you" : "doesn't follow you");
-  if (person.followerCount !== undefined) {
-    const n = person.followerCount;
-    parts.push(`${n.toLocaleString("en-US")} follower${n === 1 ? "" : "s"}`);
-  }
-  return parts.length > 0 ? parts.join(" · ") : undefined;
-}
+const followerLine = followerSummary;
 
 function windowLine(window: WindowState): string {
   switch (window.kind) {
