@@ -48,6 +48,7 @@ export const envSchema = z.object({
   PUBLIC_URL: optional(url("an http(s) URL such as https://bridge.example.com")),
   DATABASE_URL: optional(postgresUrl),
   DATA_DIR: optional(z.string()),
+  DATABASE_POOL_SIZE: optional(positiveInt("a whole number of connections")),
   REDIS_URL: optional(redisUrl),
   IG_APP_ID: optional(z.string().regex(/^\d+$/, { error: "expected the numeric Instagram app id" })),
   IG_APP_SECRET: optional(z.string().min(8, { error: "expected the Instagram app secret" })),
@@ -142,7 +143,7 @@ export interface Config {
   /** Health and metrics port of a worker-only process. */
   metricsPort: number | undefined;
   publicUrl: string;
-  database: { kind: "postgres"; url: string } | { kind: "embedded"; dataDir: string };
+  database: { kind: "postgres"; url: string; poolSize: number } | { kind: "embedded"; dataDir: string };
   dataDir: string;
   redisUrl: string | undefined;
   instagram: {
@@ -230,7 +231,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port,
     metricsPort: e.METRICS_PORT,
     publicUrl: (e.PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/$/, ""),
-    database: e.DATABASE_URL ? { kind: "postgres", url: e.DATABASE_URL } : { kind: "embedded", dataDir },
+    database: e.DATABASE_URL
+      ? { kind: "postgres", url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE ?? 10 }
+      : { kind: "embedded", dataDir },
     dataDir,
     redisUrl: e.REDIS_URL,
     instagram: {

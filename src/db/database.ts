@@ -38,7 +38,8 @@ export async function openPostgres(url: string, options: { poolSize?: number } =
   const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
   // An idle client losing its connection (Postgres restart) must not crash the process.
   pool.on("error", () => {});
-  const knex = knexFactory({ client: "pg", connection: url, pool: { min: 0, max: 4 } });
+  // knex serves the CLI and migrations, not the hot path: two connections are plenty.
+  const knex = knexFactory({ client: "pg", connection: url, pool: { min: 0, max: 2 } });
   return {
     kind: "postgres",
     knex,
@@ -116,7 +117,9 @@ export async function openEmbedded(dataDir: string): Promise<Database> {
 }
 
 export async function openDatabase(
-  target: { kind: "postgres"; url: string } | { kind: "embedded"; dataDir: string },
+  target: { kind: "postgres"; url: string; poolSize?: number } | { kind: "embedded"; dataDir: string },
 ): Promise<Database> {
-  return target.kind === "postgres" ? openPostgres(target.url) : openEmbedded(target.dataDir);
+  return target.kind === "postgres"
+    ? openPostgres(target.url, target.poolSize === undefined ? {} : { poolSize: target.poolSize })
+    : openEmbedded(target.dataDir);
 }

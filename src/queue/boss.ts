@@ -40,7 +40,7 @@ export async function startBoss(db: Database, log: Logger, options: QueueOptions
   } as const;
   const boss = db.pglite
     ? new PgBoss({ ...common, db: fromPglite(db.pglite), backend: "pglite" })
-    : new PgBoss({ ...common, connectionString: db.url, max: 5, application_name: "threadbridge" });
+    : new PgBoss({ ...common, connectionString: db.url, max: 4, application_name: "threadbridge" });
   boss.on("error", (err: Error) => log.error({ err }, "queue error"));
   boss.on("warning", (w: unknown) => log.warn({ warning: w }, "queue warning"));
   await boss.start();

@@ -32,6 +32,9 @@ export async function testEnv(backend: Backend, extra: Record<string, string> = 
     TOKEN_ENCRYPTION_KEY: TEST_KEY,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
     QUEUE_SUPERVISE_SECONDS: "1",
+    // Two test files run at once, some with several worker processes: keep every process's share
+    // of Postgres's 100 connections small.
+    DATABASE_POOL_SIZE: "4",
     ...extra,
   };
   let drop = async () => {};
