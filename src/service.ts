@@ -25,6 +25,7 @@ import { Metrics } from "./observability/metrics.ts";
 import { InstagramGateway } from "./outbound/instagram-gateway.ts";
 import { pauses } from "./outbound/pause.ts";
 import { OutboundSender } from "./outbound/send-worker.ts";
+import { consentWords } from "./privacy/consent.ts";
 import { INBOUND_QUEUE, startBoss } from "./queue/boss.ts";
 import { OutboundLimiter } from "./ratelimit/limiter.ts";
 import { RulesEngine } from "./rules/engine.ts";
@@ -178,7 +179,14 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
     );
 
     if (roles.worker) {
-      const bridge = new Bridge({ db, log, mirror, rules, echoGraceMs: config.echoGraceMs });
+      const bridge = new Bridge({
+        db,
+        log,
+        mirror,
+        rules,
+        echoGraceMs: config.echoGraceMs,
+        consentWords: consentWords(config.consentWords.stop, config.consentWords.start),
+      });
       await startInboundWorker({
         db,
         boss,

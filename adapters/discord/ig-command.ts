@@ -29,8 +29,20 @@ export function parseIgCommand(
   subcommand: string | null,
   account: string | null,
   group: string | null = null,
-  options: { id?: string | null; text?: string | null } = {},
+  options: { id?: string | null; text?: string | null; state?: string | null; user?: string | null } = {},
 ): ParsedCommand {
+  if (subcommand === "consent") {
+    const state = options.state;
+    if (state !== "granted" && state !== "revoked")
+      return { kind: "reply", text: "`/ig consent` needs state granted or revoked" };
+    const user = options.user?.trim() ?? "";
+    if (user !== "" && !ACCOUNT.test(user))
+      return {
+        kind: "reply",
+        text: `\`${user.replace(/`/g, "")}\` is not an Instagram user (an @username or an id)`,
+      };
+    return { kind: "action", action: { kind: "consent_set", user, consent: state } };
+  }
   if (group === "rules") {
     switch (subcommand) {
       case "list":

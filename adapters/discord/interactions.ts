@@ -176,7 +176,12 @@ async function onSlash(deps: InteractionDeps, interaction: ChatInputCommandInter
     interaction.options.getSubcommand(false),
     interaction.options.getString("account", false),
     interaction.options.getSubcommandGroup(false),
-    { id: interaction.options.getString("id", false), text: interaction.options.getString("text", false) },
+    {
+      id: interaction.options.getString("id", false),
+      text: interaction.options.getString("text", false),
+      state: interaction.options.getString("state", false),
+      user: interaction.options.getString("user", false),
+    },
   );
   if (parsed.kind === "reply") {
     // Usage is markdown of our own; no escaping.

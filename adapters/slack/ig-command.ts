@@ -54,6 +54,22 @@ export const SUBCOMMANDS: Subcommand[] = [
     parse: noArguments({ kind: "status" }, "status"),
   },
   {
+    name: "consent",
+    usage: "consent @username|id granted|revoked",
+    summary: "record a customer's consent (admins); revoked stops every automated message",
+    parse: (args) => {
+      const [user, state] = args;
+      if (
+        args.length !== 2 ||
+        user === undefined ||
+        !ACCOUNT.test(user) ||
+        (state !== "granted" && state !== "revoked")
+      )
+        return { error: "`consent` takes a customer (@username or id) and granted or revoked" };
+      return { kind: "consent_set", user, consent: state };
+    },
+  },
+  {
     name: "rules",
     usage: 'rules list | rules enable ID | rules disable ID | rules test "text"',
     summary: "the auto-reply rules: list them, turn one on or off (admins), or see which would answer a text",

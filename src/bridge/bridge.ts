@@ -2,6 +2,7 @@ import type { Database } from "../db/database.ts";
 import type { DomainEvent } from "../instagram/events.ts";
 import type { Logger } from "../log/logger.ts";
 import { DEFAULT_ECHO_GRACE_MS } from "../outbound/echo-match.ts";
+import type { ConsentWords } from "../privacy/consent.ts";
 import type { RulesEngine } from "../rules/engine.ts";
 import type { Mirror } from "./mirror.ts";
 import { type RecordOptions, recordEvent } from "./record.ts";
@@ -26,12 +27,16 @@ export class Bridge {
     mirror?: Mirror;
     rules?: RulesEngine;
     echoGraceMs?: number;
+    consentWords?: ConsentWords;
   }) {
     this.db = deps.db;
     this.log = deps.log;
     this.mirror = deps.mirror;
     this.rules = deps.rules;
-    this.options = { echoGraceMs: deps.echoGraceMs ?? DEFAULT_ECHO_GRACE_MS };
+    this.options = {
+      echoGraceMs: deps.echoGraceMs ?? DEFAULT_ECHO_GRACE_MS,
+      ...(deps.consentWords ? { consentWords: deps.consentWords } : {}),
+    };
   }
 
   /**

@@ -215,6 +215,9 @@ export type ChatAction =
   | { kind: "resume"; account?: string }
   | { kind: "status" }
   | { kind: "comment"; action: CommentAction; commentId: string; text?: string }
+  /** Records a customer's consent on an agent's word (`/ig consent`). `user` is an @username,
+   * an IGSID, or empty for the conversation of the thread it was asked in. */
+  | { kind: "consent_set"; user: string; consent: "granted" | "revoked" }
   /** The auto-reply rules of the channel's accounts. */
   | { kind: "rules_list" }
   | { kind: "rules_toggle"; ruleId: string; enabled: boolean }

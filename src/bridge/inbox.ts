@@ -6,6 +6,7 @@ import { enqueueOutbound, outboundKey } from "../outbound/enqueue.ts";
 import type { InstagramGateway } from "../outbound/instagram-gateway.ts";
 import { checkFile, splitText } from "../outbound/parts.ts";
 import { pause, pauses, resume } from "../outbound/pause.ts";
+import { setConsent } from "../privacy/consent.ts";
 import { describeDecision, type RulesEngine } from "../rules/engine.ts";
 import { listRules, setRuleEnabled } from "../rules/store.ts";
 import type {
@@ -87,6 +88,17 @@ export class Inbox implements ChatInbox {
     if (text.startsWith(s.replyPrefix)) text = text.slice(s.replyPrefix.length).trim();
     else if (s.internalByDefault && !m.explicitReply) return { kind: "note" };
     if (text === "" && m.files.length === 0) return { kind: "note" };
+    // An opted-out customer is written to only on purpose: the reply prefix or the shortcut.
+    if (
+      thread.kind === "dm" &&
+      !m.explicitReply &&
+      !trimmed.startsWith(s.replyPrefix) &&
+      (await this.optedOut(thread.id))
+    )
+      return {
+        kind: "refused",
+        reason: `This customer opted out of messages (STOP). Nothing was sent. To reply anyway, start your message with ${s.replyPrefix} or use “Send to Instagram”.`,
+      };
     for (const file of m.files) {
       const check = checkFile(file);
       if (!check.ok) return { kind: "refused", reason: `${check.reason}. Nothing was sent.` };
@@ -151,6 +163,8 @@ export class Inbox implements ChatInbox {
         return this.status();
       case "comment":
         return this.commentAction(req, a.action, a.commentId, a.text);
+      case "consent_set":
+        return this.consentSet(req, a.user, a.consent);
       case "rules_list":
         return this.rulesList(req.channel);
       case "rules_toggle":
@@ -374,6 +388,80 @@ export class Inbox implements ChatInbox {
       [name],
     );
     return rows[0]?.id;
+  }
+
+  // ——— consent ———
+
+  private async optedOut(conversationId: number): Promise<boolean> {
+    const { rows } = await this.deps.db.query<{ consent: string }>(
+      "SELECT consent FROM conversations WHERE id = $1",
+      [conversationId],
+    );
+    return rows[0]?.consent === "revoked";
+  }
+
+  private async consentSet(
+    req: ActionRequest,
+    user: string,
+    consent: "granted" | "revoked",
+  ): Promise<ActionResult> {
+    const agent = req.agent;
+    if (!this.isAdmin(agent)) {
+      await this.deps.db.query(
+        `INSERT INTO audit_log (actor_kind, actor_id, action, target, details) VALUES ('agent', $1, 'refused', 'consent', '{}')`,
+        [`${agent.platform}:${agent.id}`],
+      );
+      this.deps.log.warn(
+        { agent: `${agent.platform}:${agent.id}`, action: "consent_set" },
+        "privileged action refused",
+      );
+      return {
+        ok: false,
+        text: `Only admins may record consent. An operator can add you to ADMIN_USERS as ${agent.platform}:${agent.id}.`,
+      };
+    }
+    const target = await this.findCustomer(req, user);
+    if (!target)
+      return {
+        ok: false,
+        text: user
+          ? `No conversation with ${user} in this channel's accounts.`
+          : "Name the customer (@username or id), or ask in their thread.",
+      };
+    await this.deps.db.transaction((tx) =>
+      setConsent(tx, target.accountId, target.customerId, consent, `${agent.platform}:${agent.id}`),
+    );
+    await this.deps.mirror.refreshDmHeader(target.accountId, target.customerId);
+    return {
+      ok: true,
+      text:
+        consent === "revoked"
+          ? `Consent revoked for ${user || "this customer"}: no automated messages, and agents confirm before replying.`
+          : `Consent granted for ${user || "this customer"}.`,
+    };
+  }
+
+  /** A customer by @username or IGSID among the channel's accounts, or the thread's own. */
+  private async findCustomer(
+    req: ActionRequest,
+    user: string,
+  ): Promise<{ accountId: string; customerId: string } | undefined> {
+    const accounts = await this.channelAccounts(req.thread?.thread ?? req.channel);
+    if (user === "") {
+      const thread = req.thread && (await this.thread(req.agent.platform, req.thread));
+      return thread?.kind === "dm"
+        ? { accountId: thread.accountId, customerId: thread.customerId }
+        : undefined;
+    }
+    const name = user.replace(/^@/, "");
+    const { rows } = await this.deps.db.query<{ account_id: string; customer_id: string }>(
+      `SELECT account_id, customer_id FROM conversations
+        WHERE account_id = ANY($1::text[]) AND (customer_id = $2 OR lower(profile->>'username') = lower($2))
+        ORDER BY updated_at DESC LIMIT 1`,
+      [accounts, name],
+    );
+    const r = rows[0];
+    return r ? { accountId: r.account_id, customerId: r.customer_id } : undefined;
   }
 
   // ——— auto-reply rules ———

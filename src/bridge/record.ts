@@ -10,6 +10,7 @@ import type {
   DomainEvent,
 } from "../instagram/events.ts";
 import { DEFAULT_ECHO_GRACE_MS, matchOwnEcho } from "../outbound/echo-match.ts";
+import { applyConsentMessage, type ConsentWords, DEFAULT_CONSENT_WORDS } from "../privacy/consent.ts";
 
 // The bridge's own record of every conversation and comment thread: what later mirrors, windows,
 // reply routing and privacy requests read. Each function is idempotent, so an event handled twice
@@ -211,6 +212,8 @@ async function recordComment(tx: SqlClient, e: CommentEvent): Promise<void> {
 export interface RecordOptions {
   /** See outbound/echo-match.ts. */
   echoGraceMs: number;
+  /** STOP / START words (privacy/consent.ts). */
+  consentWords?: ConsentWords;
 }
 
 export async function recordEvent(
@@ -221,6 +224,8 @@ export async function recordEvent(
   await ensureAccount(tx, event.accountId, event.occurredAt);
   switch (event.type) {
     case "dm.message":
+      await recordMessage(tx, event, options);
+      return applyConsentMessage(tx, event, options.consentWords ?? DEFAULT_CONSENT_WORDS);
     case "dm.echo":
       return recordMessage(tx, event, options);
     case "dm.unsend":

@@ -40,6 +40,16 @@ const positiveInt = (what: string) =>
     .int({ error: `expected ${what}` })
     .positive({ error: `expected ${what}` });
 
+const wordList = z
+  .string()
+  .transform((s) =>
+    s
+      .split(",")
+      .map((w) => w.trim())
+      .filter((w) => w !== ""),
+  )
+  .refine((words) => words.length > 0, { error: "expected a comma-separated list of words" });
+
 export const envSchema = z.object({
   PORT: optional(z.coerce.number().int().min(0).max(65535, { error: "expected a port number 0-65535" })),
   METRICS_PORT: optional(
@@ -106,6 +116,8 @@ export const envSchema = z.object({
       .transform((s) => s.split(",").map((x) => x.trim())),
   ),
   PROFILE_REFRESH_HOURS: optional(positiveInt("a whole number of hours")),
+  CONSENT_STOP_WORDS: optional(wordList),
+  CONSENT_START_WORDS: optional(wordList),
   IG_RATE_LIMIT_GUARD_MS: optional(
     z.coerce
       .number({ error: "expected milliseconds, 0 to 1000" })
@@ -171,6 +183,8 @@ export interface Config {
   /** `platform:userId` of the people allowed privileged chat actions. */
   admins: string[];
   profileRefreshHours: number;
+  /** Whole messages by which customers opt out of / back into messages; undefined: the defaults. */
+  consentWords: { stop: string[] | undefined; start: string[] | undefined };
   rateLimits: Partial<Record<ApiClass, ClassLimit>>;
   /** Extra window length covering the delay between a grant and the call reaching Instagram. */
   rateLimitGuardMs: number;
@@ -268,6 +282,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookMaxBody: e.WEBHOOK_MAX_BODY ?? "1mb",
     admins: e.ADMIN_USERS ?? [],
     profileRefreshHours: e.PROFILE_REFRESH_HOURS ?? 24,
+    consentWords: { stop: e.CONSENT_STOP_WORDS, start: e.CONSENT_START_WORDS },
     rateLimits: e.IG_RATE_LIMITS ?? {},
     rateLimitGuardMs: e.IG_RATE_LIMIT_GUARD_MS ?? 40,
     outboundConcurrency: e.OUTBOUND_CONCURRENCY ?? 4,

@@ -62,3 +62,23 @@ describe("/ig rules on Discord (a subcommand group)", () => {
     });
   });
 });
+
+describe("/ig consent", () => {
+  it("parses a customer and a state on Slack, and the thread's customer by default on Discord", () => {
+    expect(slackParse("consent @jane_doe revoked")).toEqual({
+      kind: "action",
+      action: { kind: "consent_set", user: "@jane_doe", consent: "revoked" },
+    });
+    expect(slackParse("consent @jane_doe maybe")).toMatchObject({
+      kind: "reply",
+      text: expect.stringMatching(/granted or revoked/),
+    });
+    expect(discordParse("consent", null, null, { state: "granted" })).toEqual({
+      kind: "action",
+      action: { kind: "consent_set", user: "", consent: "granted" },
+    });
+    expect(discordParse("consent", null, null, { state: "granted", user: "not a user!" })).toMatchObject({
+      kind: "reply",
+    });
+  });
+});
