@@ -31,6 +31,7 @@ import { OutboundLimiter } from "./ratelimit/limiter.ts";
 import { RulesEngine } from "./rules/engine.ts";
 import { startInboundWorker } from "./worker/inbound-worker.ts";
 import { startOutboundWorker } from "./worker/outbound-worker.ts";
+import { startWakeWorker } from "./worker/wake-worker.ts";
 
 // The composition root: the one place that wires configuration, database, queue, Redis and the
 // feature modules together. Everything else receives what it needs as arguments.
@@ -214,6 +215,7 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
         concurrency: config.outboundConcurrency,
         pollingIntervalSeconds: config.inbound.pollSeconds,
       });
+      await startWakeWorker({ db, boss, mirror, adapters, log });
       log.info(
         { concurrency: config.inbound.concurrency, outbound: config.outboundConcurrency },
         "worker started",

@@ -7,6 +7,7 @@ import type { InstagramGateway } from "../outbound/instagram-gateway.ts";
 import { checkFile, splitText } from "../outbound/parts.ts";
 import { pause, pauses, resume } from "../outbound/pause.ts";
 import { setConsent } from "../privacy/consent.ts";
+import { bossDb, WAKE_QUEUE, type WakeJob } from "../queue/boss.ts";
 import { describeDecision, type RulesEngine } from "../rules/engine.ts";
 import { listRules, setRuleEnabled } from "../rules/store.ts";
 import type {
@@ -66,6 +67,10 @@ const TEXT_COMMANDS: Record<string, string> = {
   "!help": "this list",
   "!status": "the conversation's window, held and failed replies",
   "!retry": "send the thread's last failed reply again",
+  "!close": "close the conversation (the customer's next message reopens it)",
+  "!reopen": "open it again",
+  "!assign @agent|me": "give the conversation to someone",
+  "!snooze 2h|30m|1d": "set it aside until then (or until the customer writes)",
 };
 
 export class Inbox implements ChatInbox {
@@ -80,7 +85,7 @@ export class Inbox implements ChatInbox {
     if (!thread) return { kind: "not_mirrored" };
     const trimmed = m.text.trim();
     if (/^![a-z]/i.test(trimmed) && !m.explicitReply)
-      return { kind: "command", reply: await this.command(thread, trimmed) };
+      return { kind: "command", reply: await this.command(thread, trimmed, m.agent) };
 
     const s = thread.settings;
     let text = trimmed;
@@ -264,9 +269,32 @@ export class Inbox implements ChatInbox {
 
   // ——— text commands typed in a thread ———
 
-  private async command(thread: Thread, line: string): Promise<string> {
-    const name = (line.split(/\s+/)[0] ?? "").toLowerCase();
+  private async command(thread: Thread, line: string, agent: AgentIdentity): Promise<string> {
+    const [first, ...args] = line.split(/\s+/);
+    const name = (first ?? "").toLowerCase();
     switch (name) {
+      case "!close":
+      case "!reopen":
+        return this.setStatus(thread, agent, name === "!close" ? "closed" : "open", undefined);
+      case "!snooze": {
+        const ms = durationArg(args[0]);
+        if (ms === undefined)
+          return "Snooze for how long? For example !snooze 2h, !snooze 30m or !snooze 1d.";
+        return this.setStatus(thread, agent, "snoozed", new Date(Date.now() + ms));
+      }
+      case "!assign": {
+        const who = args.join(" ").trim();
+        if (who === "") return "Assign to whom? !assign @name, or !assign me.";
+        const assignee = who.toLowerCase() === "me" ? agent.name : who.replace(/^@/, "");
+        const table = thread.kind === "dm" ? "conversations" : "comment_threads";
+        await this.deps.db.query(`UPDATE ${table} SET assignee = $2, updated_at = now() WHERE id = $1`, [
+          thread.id,
+          assignee,
+        ]);
+        await this.audit(agent, thread, "conversation_assigned", { assignee });
+        await this.refresh(thread);
+        return `👤 ${agent.name} assigned this conversation to ${assignee}.`;
+      }
       case "!help":
         return `Commands in this thread:\n${Object.entries(TEXT_COMMANDS)
           .map(([c, what]) => `• ${c}: ${what}`)
@@ -388,6 +416,59 @@ export class Inbox implements ChatInbox {
       [name],
     );
     return rows[0]?.id;
+  }
+
+  // ——— conversation state ———
+
+  private async setStatus(
+    thread: Thread,
+    agent: AgentIdentity,
+    status: "open" | "closed" | "snoozed",
+    until: Date | undefined,
+  ): Promise<string> {
+    const table = thread.kind === "dm" ? "conversations" : "comment_threads";
+    await this.deps.db.transaction(async (tx) => {
+      await tx.query(
+        `UPDATE ${table} SET status = $2, snoozed_until = $3, updated_at = now() WHERE id = $1`,
+        [thread.id, status, until?.toISOString() ?? null],
+      );
+      // The wake-up is a durable job, so a snooze survives restarts.
+      if (until)
+        await this.deps.boss.send(WAKE_QUEUE, { table, id: thread.id } satisfies WakeJob, {
+          startAfter: until,
+          db: bossDb(tx),
+        });
+    });
+    await this.audit(agent, thread, `conversation_${status}`, until ? { until: until.toISOString() } : {});
+    await this.refresh(thread);
+    if (status === "closed")
+      return `✅ ${agent.name} closed this conversation; the customer's next message reopens it.`;
+    if (status === "snoozed")
+      return `💤 ${agent.name} snoozed this conversation until ${until?.toISOString()}.`;
+    return `↩️ ${agent.name} reopened this conversation.`;
+  }
+
+  private async audit(
+    agent: AgentIdentity,
+    thread: Thread,
+    action: string,
+    details: Record<string, unknown>,
+  ): Promise<void> {
+    await this.deps.db.query(
+      `INSERT INTO audit_log (actor_kind, actor_id, account_id, action, target, details) VALUES ('agent', $1, $2, $3, $4, $5)`,
+      [
+        `${agent.platform}:${agent.id}`,
+        thread.accountId,
+        action,
+        thread.kind === "dm" ? `customer:${thread.customerId}` : `comment:${thread.rootCommentId}`,
+        JSON.stringify(details),
+      ],
+    );
+  }
+
+  private async refresh(thread: Thread): Promise<void> {
+    if (thread.kind === "dm") await this.deps.mirror.refreshDmHeader(thread.accountId, thread.customerId);
+    else await this.deps.mirror.refreshCommentHeader(thread.accountId, thread.rootCommentId);
   }
 
   // ——— consent ———
@@ -690,6 +771,17 @@ export class Inbox implements ChatInbox {
       ? { kind: "dm", id: r.id, accountId: r.account_id, customerId: r.key, settings }
       : { kind: "comment", id: r.id, accountId: r.account_id, rootCommentId: r.key, settings };
   }
+}
+
+/** "2h", "30m", "1d", "45s" → milliseconds; undefined for anything else or over 30 days. */
+function durationArg(text: string | undefined): number | undefined {
+  const m = /^(\d{1,4})([smhd])$/i.exec(text ?? "");
+  if (!m) return undefined;
+  const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[
+    (m[2] as string).toLowerCase() as "s" | "m" | "h" | "d"
+  ];
+  const ms = Number(m[1]) * unit;
+  return ms > 0 && ms <= 30 * 86_400_000 ? ms : undefined;
 }
 
 export function threadSettings(raw: Partial<ThreadSettings> | null | undefined): ThreadSettings {

@@ -101,6 +101,12 @@ async function recordMessage(tx: SqlClient, e: DmMessage | DmEcho, o: RecordOpti
   const fromCustomer = e.type === "dm.message";
   const convo = await conversationId(tx, e, fromCustomer ? "customer" : "business");
   if (e.type === "dm.echo" && (await matchOwnEcho(tx, e, convo, o.echoGraceMs))) return;
+  // A customer writing again reopens a closed or snoozed conversation.
+  if (fromCustomer)
+    await tx.query(
+      "UPDATE conversations SET status = 'open', snoozed_until = NULL, updated_at = now() WHERE id = $1 AND status <> 'open'",
+      [convo],
+    );
   // An edit or unsend can arrive before its message (reference 1.4): a tombstone row made by
   // the unsend keeps the late message from being stored with its text.
   await insertMessage(tx, {

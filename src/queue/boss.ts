@@ -5,6 +5,14 @@ import type { Logger } from "../log/logger.ts";
 export const INBOUND_QUEUE = "inbound";
 export const OUTBOUND_QUEUE = "outbound";
 
+export const WAKE_QUEUE = "wake";
+
+/** A snoozed thread to wake: which table, which row. */
+export interface WakeJob {
+  table: "conversations" | "comment_threads";
+  id: number;
+}
+
 /** What an outbound job carries: the outbound message's row id. */
 export interface OutboundJob {
   messageId: number;
@@ -75,6 +83,14 @@ async function ensureQueues(boss: PgBoss, options: QueueOptions): Promise<void> 
     retryDelayMax: 30,
     expireInSeconds: options.expireSeconds,
     deleteAfterSeconds: 30 * 24 * 3600,
+  });
+  await upsertQueue(boss, WAKE_QUEUE, {
+    policy: "standard",
+    retryLimit: 10,
+    retryBackoff: true,
+    retryDelay: 5,
+    expireInSeconds: options.expireSeconds,
+    deleteAfterSeconds: 7 * 24 * 3600,
   });
 }
 
