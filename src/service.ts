@@ -26,7 +26,8 @@ import { InstagramGateway } from "./outbound/instagram-gateway.ts";
 import { pauses } from "./outbound/pause.ts";
 import { OutboundSender } from "./outbound/send-worker.ts";
 import { consentWords } from "./privacy/consent.ts";
-import { INBOUND_QUEUE, startBoss } from "./queue/boss.ts";
+import { purgeExpired } from "./privacy/retention.ts";
+import { INBOUND_QUEUE, RETENTION_QUEUE, startBoss } from "./queue/boss.ts";
 import { OutboundLimiter } from "./ratelimit/limiter.ts";
 import { RulesEngine } from "./rules/engine.ts";
 import { startInboundWorker } from "./worker/inbound-worker.ts";
@@ -216,6 +217,12 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
         pollingIntervalSeconds: config.inbound.pollSeconds,
       });
       await startWakeWorker({ db, boss, mirror, adapters, log });
+      // Daily at 03:17 UTC; schedules are kept in Postgres, so replicas share one.
+      await boss.schedule(RETENTION_QUEUE, "17 3 * * *", {});
+      await boss.work(RETENTION_QUEUE, async () => {
+        const purged = await purgeExpired(db, config.retention);
+        log.info({ ...purged, policy: config.retention }, "retention purge done");
+      });
       log.info(
         { concurrency: config.inbound.concurrency, outbound: config.outboundConcurrency },
         "worker started",

@@ -116,6 +116,8 @@ export const envSchema = z.object({
       .transform((s) => s.split(",").map((x) => x.trim())),
   ),
   PROFILE_REFRESH_HOURS: optional(positiveInt("a whole number of hours")),
+  RETENTION_MESSAGE_DAYS: optional(positiveInt("a whole number of days")),
+  RETENTION_RAW_EVENT_DAYS: optional(positiveInt("a whole number of days")),
   CONSENT_STOP_WORDS: optional(wordList),
   CONSENT_START_WORDS: optional(wordList),
   IG_RATE_LIMIT_GUARD_MS: optional(
@@ -183,6 +185,7 @@ export interface Config {
   /** `platform:userId` of the people allowed privileged chat actions. */
   admins: string[];
   profileRefreshHours: number;
+  retention: { messageDays: number; rawEventDays: number };
   /** Whole messages by which customers opt out of / back into messages; undefined: the defaults. */
   consentWords: { stop: string[] | undefined; start: string[] | undefined };
   rateLimits: Partial<Record<ApiClass, ClassLimit>>;
@@ -282,6 +285,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookMaxBody: e.WEBHOOK_MAX_BODY ?? "1mb",
     admins: e.ADMIN_USERS ?? [],
     profileRefreshHours: e.PROFILE_REFRESH_HOURS ?? 24,
+    retention: {
+      messageDays: e.RETENTION_MESSAGE_DAYS ?? 90,
+      rawEventDays: e.RETENTION_RAW_EVENT_DAYS ?? 14,
+    },
     consentWords: { stop: e.CONSENT_STOP_WORDS, start: e.CONSENT_START_WORDS },
     rateLimits: e.IG_RATE_LIMITS ?? {},
     rateLimitGuardMs: e.IG_RATE_LIMIT_GUARD_MS ?? 40,

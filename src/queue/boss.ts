@@ -6,6 +6,8 @@ export const INBOUND_QUEUE = "inbound";
 export const OUTBOUND_QUEUE = "outbound";
 
 export const WAKE_QUEUE = "wake";
+/** The daily retention purge (privacy/retention.ts), scheduled by pg-boss cron. */
+export const RETENTION_QUEUE = "retention";
 
 /** A snoozed thread to wake: which table, which row. */
 export interface WakeJob {
@@ -83,6 +85,11 @@ async function ensureQueues(boss: PgBoss, options: QueueOptions): Promise<void> 
     retryDelayMax: 30,
     expireInSeconds: options.expireSeconds,
     deleteAfterSeconds: 30 * 24 * 3600,
+  });
+  await upsertQueue(boss, RETENTION_QUEUE, {
+    policy: "singleton",
+    retryLimit: 3,
+    deleteAfterSeconds: 7 * 24 * 3600,
   });
   await upsertQueue(boss, WAKE_QUEUE, {
     policy: "standard",

@@ -1,0 +1,40 @@
+import type { Database } from "../db/database.ts";
+
+// Keep only what the product needs, for as long as it needs it (seed 000, Platform Policy):
+// message texts and the raw webhook items are purged after a configured age; the facts that
+// the bridge runs on (ids, times, delivery states, mirror refs) stay, so threads keep working.
+
+export interface RetentionPolicy {
+  /** Message texts and attachment links older than this are erased. */
+  messageDays: number;
+  /** Raw webhook items (`inbound_events.raw`, and the text inside `event`) older than this. */
+  rawEventDays: number;
+}
+
+export interface PurgeCounts {
+  messages: number;
+  events: number;
+}
+
+export async function purgeExpired(
+  db: Database,
+  policy: RetentionPolicy,
+  now = new Date(),
+): Promise<PurgeCounts> {
+  const before = (days: number) => new Date(now.getTime() - days * 86_400_000).toISOString();
+  const { rows: messages } = await db.query(
+    `UPDATE messages SET text = NULL, attachments = '[]', details = details - 'quickReplies' - 'imageUrl',
+            updated_at = now()
+      WHERE occurred_at < $1 AND (text IS NOT NULL OR attachments <> '[]')
+      RETURNING id`,
+    [before(policy.messageDays)],
+  );
+  // Processed events only: a queued or dead event is still work to do.
+  const { rows: events } = await db.query(
+    `UPDATE inbound_events SET raw = '{}'::jsonb, event = event - 'text' - 'attachments'
+      WHERE received_at < $1 AND status IN ('processed', 'discarded') AND raw <> '{}'::jsonb
+      RETURNING id`,
+    [before(policy.rawEventDays)],
+  );
+  return { messages: messages.length, events: events.length };
+}

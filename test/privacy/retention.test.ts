@@ -1,0 +1,69 @@
+// The retention purge: texts and raw webhook items past their age are erased, the facts the
+// bridge runs on stay, and unfinished work is left alone.
+
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { purgeExpired } from "../../src/privacy/retention.ts";
+import type { Service } from "../../src/service.ts";
+import { startTestService, type TestEnv, testEnv, waitFor } from "../helpers/service.ts";
+import { dmText, postWebhook } from "../helpers/webhook.ts";
+
+const ACCOUNT = "17841400000000001";
+let t: TestEnv;
+let service: Service;
+
+beforeAll(async () => {
+  t = await testEnv("postgres");
+  service = await startTestService(t);
+});
+
+afterAll(async () => {
+  await service?.stop();
+  await t?.cleanup();
+});
+
+it("erases old texts and raw events by date, keeps ids and states, and skips unprocessed events", async () => {
+  const day = 86_400_000;
+  for (const [mid, ageDays] of [
+    ["m_old", 100],
+    ["m_mid", 20],
+    ["m_new", 1],
+  ] as const)
+    await postWebhook(
+      service.url as string,
+      dmText(ACCOUNT, "1000000000000401", mid, `text of ${mid}`, Date.now() - ageDays * day),
+    );
+  await waitFor(async () => {
+    const { rows } = await service.db.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM inbound_events WHERE status = 'processed'",
+    );
+    return rows[0]?.n === 3 ? true : undefined;
+  });
+  // Receipt times as if the webhooks had come when the messages were written.
+  await service.db.query("UPDATE inbound_events SET received_at = occurred_at");
+  await service.db.query("UPDATE inbound_events SET status = 'dead' WHERE dedupe_key LIKE '%m_old%'");
+
+  const counts = await purgeExpired(service.db, { messageDays: 90, rawEventDays: 14 });
+  expect(counts).toEqual({ messages: 1, events: 1 });
+
+  const { rows: messages } = await service.db.query<{ ig_message_id: string; text: string | null }>(
+    "SELECT ig_message_id, text FROM messages ORDER BY occurred_at",
+  );
+  expect(messages).toEqual([
+    { ig_message_id: "m_old", text: null },
+    { ig_message_id: "m_mid", text: "text of m_mid" },
+    { ig_message_id: "m_new", text: "text of m_new" },
+  ]);
+  const { rows: events } = await service.db.query<{ key: string; raw: object; text: string | null }>(
+    "SELECT dedupe_key AS key, raw, event->>'text' AS text FROM inbound_events ORDER BY occurred_at",
+  );
+  // m_old is a dead letter: still work to do, so kept whole; m_mid is past 14 days; m_new is fresh.
+  expect(events.map((e) => [e.text, Object.keys(e.raw).length > 0])).toEqual([
+    ["text of m_old", true],
+    [null, false],
+    ["text of m_new", true],
+  ]);
+  expect(await purgeExpired(service.db, { messageDays: 90, rawEventDays: 14 })).toEqual({
+    messages: 0,
+    events: 0,
+  });
+});
