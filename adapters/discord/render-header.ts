@@ -20,7 +20,7 @@ import type {
   ThreadHeader,
   WindowState,
 } from "../../src/bridge/chat-port.ts";
-import { followerSummary } from "../../src/bridge/header-text.ts";
+import { accountLabel, followerSummary, mediaKind, windowSummary } from "../../src/bridge/header-text.ts";
 import {
   EMBED_TITLE_MAX,
   escapeMarkdown,
@@ -85,20 +85,9 @@ function identityLine(person: Person): string {
 const followerLine = followerSummary;
 
 function windowLine(window: WindowState): string {
-  switch (window.kind) {
-    case "open":
-      return `🟢 Reply window open until ${discordDate(window.until)} (${discordDate(window.until, "R")})`;
-    case "human_agent":
-      return `🟡 Human-agent window until ${discordDate(window.until)} (tag HUMAN_AGENT)`;
-    case "closed":
-      return "🔴 Window closed — the customer must write first";
-    case "none":
-      return "⚪ Customer hasn't written yet";
-  }
-}
-
-function accountLabel(account: AccountRef): string {
-  return account.username ? `@${account.username}` : account.id;
+  const line = windowSummary(window, (at) => discordDate(at));
+  // Discord also shows how far off the end is ("in 5 hours").
+  return window.kind === "open" ? `${line} (${discordDate(window.until, "R")})` : line;
 }
 
 function linksLine(links: Link[]): string | undefined {
@@ -151,22 +140,7 @@ function renderDm(header: DmHeader): RenderedMessage {
   return { content: "", embeds: [embed], components: [], allowed_mentions: NO_MENTIONS };
 }
 
-function productLabel(header: CommentHeader): string {
-  if (header.live) return "live video";
-  switch (header.media.productType?.toUpperCase()) {
-    case "REELS":
-    case "REEL":
-      return "reel";
-    case "STORY":
-      return "story";
-    case "AD":
-      return "ad";
-    case "LIVE":
-      return "live video";
-    default:
-      return "post";
-  }
-}
+const productLabel = mediaKind;
 
 function commentText(comment: CommentHeader["comment"]): string {
   const text = comment.text?.trim() ? escapeMarkdown(truncate(comment.text, COMMENT_MAX)) : "*(no text)*";

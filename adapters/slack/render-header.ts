@@ -12,7 +12,7 @@ import type {
   ThreadHeader,
   WindowState,
 } from "../../src/bridge/chat-port.ts";
-import { followerSummary } from "../../src/bridge/header-text.ts";
+import { accountLabel, followerSummary, mediaKind, windowSummary } from "../../src/bridge/header-text.ts";
 import { context, image, type KnownBlock, mrkdwn, plain, section, slackDate } from "./blocks.ts";
 import { escapeText, link, truncate } from "./mrkdwn.ts";
 import type { RenderedMessage } from "./render.ts";
@@ -53,22 +53,7 @@ function identityLine(person: Person): string {
 
 const followerLine = followerSummary;
 
-function windowLine(window: WindowState): string {
-  switch (window.kind) {
-    case "open":
-      return `🟢 Reply window open until ${slackDate(window.until)}`;
-    case "human_agent":
-      return `🟡 Human-agent window until ${slackDate(window.until)} (tag HUMAN_AGENT)`;
-    case "closed":
-      return "🔴 Window closed — the customer must write first";
-    case "none":
-      return "⚪ Customer hasn't written yet";
-  }
-}
-
-function accountLabel(account: AccountRef): string {
-  return account.username ? `@${account.username}` : account.id;
-}
+const windowLine = (window: WindowState): string => windowSummary(window, (at) => slackDate(at));
 
 function linksBlock(links: Link[]): KnownBlock | undefined {
   const shown = links.map((l) => link(l.url, l.label)).filter((l) => l.length > 0);
@@ -107,22 +92,7 @@ function renderDm(header: DmHeader): RenderedMessage {
   };
 }
 
-function productLabel(header: CommentHeader): string {
-  if (header.live) return "live video";
-  switch (header.media.productType?.toUpperCase()) {
-    case "REELS":
-    case "REEL":
-      return "reel";
-    case "STORY":
-      return "story";
-    case "AD":
-      return "ad";
-    case "LIVE":
-      return "live video";
-    default:
-      return "post";
-  }
-}
+const productLabel = mediaKind;
 
 function commentText(comment: CommentHeader["comment"]): string {
   const text = comment.text?.trim() ? escapeText(truncate(comment.text, 2500)) : "_(no text)_";

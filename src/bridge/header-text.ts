@@ -1,4 +1,4 @@
-import type { Person } from "./chat-port.ts";
+import type { AccountRef, CommentHeader, Person, WindowState } from "./chat-port.ts";
 
 // Wording that every chat platform's header shows the same way (no markup), so the adapters
 // differ only in how they render it.
@@ -13,4 +13,40 @@ export function followerSummary(person: Person): string | undefined {
     parts.push(`${n.toLocaleString("en-US")} follower${n === 1 ? "" : "s"}`);
   }
   return parts.length > 0 ? parts.join(" · ") : undefined;
+}
+
+/** What the commented media is, in a word: post, reel, story, ad or live video. */
+export function mediaKind(header: CommentHeader): string {
+  if (header.live) return "live video";
+  switch (header.media.productType?.toUpperCase()) {
+    case "REELS":
+    case "REEL":
+      return "reel";
+    case "STORY":
+      return "story";
+    case "AD":
+      return "ad";
+    case "LIVE":
+      return "live video";
+    default:
+      return "post";
+  }
+}
+
+/** The messaging window in a line; `when` renders a time the platform's way. */
+export function windowSummary(window: WindowState, when: (at: Date) => string): string {
+  switch (window.kind) {
+    case "open":
+      return `🟢 Reply window open until ${when(window.until)}`;
+    case "human_agent":
+      return `🟡 Human-agent window until ${when(window.until)} (tag HUMAN_AGENT)`;
+    case "closed":
+      return "🔴 Window closed — the customer must write first";
+    case "none":
+      return "⚪ Customer hasn't written yet";
+  }
+}
+
+export function accountLabel(account: AccountRef): string {
+  return account.username ? `@${account.username}` : account.id;
 }
