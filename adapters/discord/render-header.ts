@@ -11,7 +11,6 @@ import {
   ComponentType,
 } from "discord.js";
 import type {
-  AccountRef,
   CommentAction,
   CommentHeader,
   DmHeader,

@@ -3,7 +3,6 @@
 
 import type { types } from "@slack/bolt";
 import type {
-  AccountRef,
   CommentAction,
   CommentHeader,
   DmHeader,
