@@ -13,7 +13,6 @@ import {
   startBridgeHarness,
 } from "./helpers/bridge.ts";
 import { waitFor } from "./helpers/service.ts";
-import { postSlackCommand } from "./helpers/slack.ts";
 import { dmText, postWebhook } from "./helpers/webhook.ts";
 
 describe("consent words", () => {
@@ -82,17 +81,7 @@ describe("consent in the service", () => {
     const customer = "1000000000000202";
     await postWebhook(h.url(), dmText(ACCOUNT, customer, "m_c_4", "hello", now()));
     await h.rootOf(customer);
-    const ask = async (text: string, user: { id: string; name: string }, id: string) => {
-      await postSlackCommand(h.url(), SECRET, {
-        command: "/ig",
-        text,
-        user_id: user.id,
-        user_name: user.name,
-        channel_id: CHANNEL,
-        response_url: h.slack.responseUrl(id),
-      });
-      return waitFor(async () => h.slack.responses.find((r) => r.id === id)?.body.text as string | undefined);
-    };
+    const ask = h.command;
     expect(await ask("consent @customer_0202 revoked", AGENT, "c1")).toMatch(/Only admins/);
     expect(await consentOf(customer)).toBe("unknown");
     const { rows: refused } = await h.service.db.query(

@@ -20,7 +20,6 @@ import {
 } from "./helpers/bridge.ts";
 import { cli } from "./helpers/cli.ts";
 import { waitFor } from "./helpers/service.ts";
-import { postSlackCommand } from "./helpers/slack.ts";
 import { dmText, postWebhook } from "./helpers/webhook.ts";
 
 const RULES = `
@@ -248,17 +247,7 @@ describe("rules in the service", () => {
   });
 
   it("lists, tests and (for admins) toggles rules with /ig rules in Slack", async () => {
-    const ask = async (text: string, user: { id: string; name: string }, id: string) => {
-      await postSlackCommand(h.url(), SECRET, {
-        command: "/ig",
-        text,
-        user_id: user.id,
-        user_name: user.name,
-        channel_id: CHANNEL,
-        response_url: h.slack.responseUrl(id),
-      });
-      return waitFor(async () => h.slack.responses.find((r) => r.id === id)?.body.text as string | undefined);
-    };
+    const ask = h.command;
     expect(await ask("rules list", AGENT, "rl")).toMatch(/price \(price\): dm_text → dm_reply, tag/);
     const before = h.sends().length;
     expect(await ask('rules test "how much?"', AGENT, "rt")).toMatch(

@@ -13,7 +13,7 @@ import {
 } from "../fakes/graph-server.ts";
 import { type FakeMessage, type SlackServer, startSlackServer } from "../fakes/slack-server.ts";
 import { startTestService, TEST_KEY, type TestEnv, testEnv, waitFor } from "./service.ts";
-import { postSlackEvent } from "./slack.ts";
+import { postSlackCommand, postSlackEvent } from "./slack.ts";
 
 export const ACCOUNT = "17841400000000001";
 export const CHANNEL = "C0INSTAGRAM";
@@ -43,6 +43,8 @@ export interface BridgeHarness {
     user?: string,
   ): Promise<{ ts: string; event: Record<string, unknown> }>;
   stateOf(chatRef: string): Promise<{ delivery_state: string; delivery_error: string | null } | undefined>;
+  /** Someone types `/ig <text>` in the channel; resolves with the answer only they see. */
+  command(text: string, user: { id: string; name: string }, answerId: string): Promise<string>;
   settled(
     chatRef: string,
     state: "sent" | "failed" | "held",
@@ -131,6 +133,21 @@ export async function startBridgeHarness(extraEnv: Record<string, string> = {}):
       return { ts, event };
     },
     stateOf,
+    async command(text, user, answerId) {
+      await postSlackCommand(h.url(), SECRET, {
+        command: "/ig",
+        text,
+        user_id: user.id,
+        user_name: user.name,
+        channel_id: CHANNEL,
+        response_url: slack.responseUrl(answerId),
+      });
+      return waitFor(
+        async () => slack.responses.find((r) => r.id === answerId)?.body.text as string | undefined,
+        10_000,
+        `the answer to /ig ${text}`,
+      );
+    },
     settled: (chatRef, state) =>
       waitFor(
         async () => {
