@@ -3,15 +3,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { consentRequest, consentWords, DEFAULT_CONSENT_WORDS } from "../src/privacy/consent.ts";
-import {
-  ACCOUNT,
-  ADMIN,
-  AGENT,
-  type BridgeHarness,
-  CHANNEL,
-  SECRET,
-  startBridgeHarness,
-} from "./helpers/bridge.ts";
+import { ACCOUNT, ADMIN, AGENT, type BridgeHarness, CHANNEL, startBridgeHarness } from "./helpers/bridge.ts";
 import { waitFor } from "./helpers/service.ts";
 import { dmText, postWebhook } from "./helpers/webhook.ts";
 

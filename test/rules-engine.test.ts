@@ -9,15 +9,7 @@ import { createLogger } from "../src/log/logger.ts";
 import { RulesEngine } from "../src/rules/engine.ts";
 import { parseRuleFile } from "../src/rules/load.ts";
 import { importRules } from "../src/rules/store.ts";
-import {
-  ACCOUNT,
-  ADMIN,
-  AGENT,
-  type BridgeHarness,
-  CHANNEL,
-  SECRET,
-  startBridgeHarness,
-} from "./helpers/bridge.ts";
+import { ACCOUNT, ADMIN, AGENT, type BridgeHarness, CHANNEL, startBridgeHarness } from "./helpers/bridge.ts";
 import { cli } from "./helpers/cli.ts";
 import { waitFor } from "./helpers/service.ts";
 import { dmText, postWebhook } from "./helpers/webhook.ts";
