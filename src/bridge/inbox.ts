@@ -71,6 +71,7 @@ const TEXT_COMMANDS: Record<string, string> = {
   "!reopen": "open it again",
   "!assign @agent|me": "give the conversation to someone",
   "!snooze 2h|30m|1d": "set it aside until then (or until the customer writes)",
+  "!hide / !unhide / !delete / !reply text": "moderate the comment of a comment thread (delete: admins)",
 };
 
 export class Inbox implements ChatInbox {
@@ -84,8 +85,11 @@ export class Inbox implements ChatInbox {
     const thread = await this.thread(m.agent.platform, m.thread);
     if (!thread) return { kind: "not_mirrored" };
     const trimmed = m.text.trim();
-    if (/^![a-z]/i.test(trimmed) && !m.explicitReply)
-      return { kind: "command", reply: await this.command(thread, trimmed, m.agent) };
+    if (/^![a-z]/i.test(trimmed) && !m.explicitReply) {
+      // A command whose effect already shows in the thread (a moderation notice) has nothing to add.
+      const reply = await this.command(thread, trimmed, m.agent);
+      return reply ? { kind: "command", reply } : { kind: "note" };
+    }
 
     const s = thread.settings;
     let text = trimmed;
@@ -281,6 +285,22 @@ export class Inbox implements ChatInbox {
         if (ms === undefined)
           return "Snooze for how long? For example !snooze 2h, !snooze 30m or !snooze 1d.";
         return this.setStatus(thread, agent, "snoozed", new Date(Date.now() + ms));
+      }
+      case "!hide":
+      case "!unhide":
+      case "!delete":
+      case "!reply": {
+        if (thread.kind !== "comment") return `${name} works in a comment thread.`;
+        const action = name === "!reply" ? "reply_public" : (name.slice(1) as "hide" | "unhide" | "delete");
+        const text = args.join(" ").trim();
+        if (action === "reply_public" && text === "") return "Reply with what? !reply your public answer";
+        const result = await this.commentAction(
+          { agent, channel: "", action: { kind: "comment", action, commentId: thread.rootCommentId } },
+          action,
+          thread.rootCommentId,
+          text || undefined,
+        );
+        return result.ok ? "" : result.text;
       }
       case "!assign": {
         const who = args.join(" ").trim();
@@ -648,6 +668,21 @@ export class Inbox implements ChatInbox {
     const t = rows[0];
     if (!t) return { ok: false, text: `No mirrored comment ${commentId}.` };
     const who = req.agent.name;
+    if (action === "delete" && !this.isAdmin(req.agent)) {
+      await this.deps.db.query(
+        `INSERT INTO audit_log (actor_kind, actor_id, account_id, action, target, details)
+         VALUES ('agent', $1, $2, 'refused', $3, '{"action":"delete"}')`,
+        [`${req.agent.platform}:${req.agent.id}`, t.account_id, `comment:${commentId}`],
+      );
+      this.deps.log.warn(
+        { agent: `${req.agent.platform}:${req.agent.id}`, action: "delete" },
+        "privileged action refused",
+      );
+      return {
+        ok: false,
+        text: `Only admins may delete comments. An operator can add you to ADMIN_USERS as ${req.agent.platform}:${req.agent.id}.`,
+      };
+    }
     const gw = this.deps.gateway;
 
     if (action === "reply_private") {
@@ -728,6 +763,11 @@ export class Inbox implements ChatInbox {
     this.deps.log.info(
       { account: t.account_id, action, by: `${req.agent.platform}:${req.agent.id}` },
       "comment moderated",
+    );
+    await this.deps.db.query(
+      `INSERT INTO audit_log (actor_kind, actor_id, account_id, action, target, details)
+       VALUES ('agent', $1, $2, $3, $4, '{}')`,
+      [`${req.agent.platform}:${req.agent.id}`, t.account_id, `comment_${action}`, `comment:${commentId}`],
     );
     await this.threadNotice(t, done);
     await this.deps.mirror.refreshCommentHeader(t.account_id, t.root_comment_id);
