@@ -31,6 +31,15 @@ export function parseIgCommand(
   group: string | null = null,
   options: { id?: string | null; text?: string | null; state?: string | null; user?: string | null } = {},
 ): ParsedCommand {
+  if (subcommand === "forget") {
+    const user = options.user?.trim() ?? "";
+    if (user !== "" && !ACCOUNT.test(user))
+      return {
+        kind: "reply",
+        text: `\`${user.replace(/`/g, "")}\` is not an Instagram user (an @username or an id)`,
+      };
+    return { kind: "action", action: { kind: "forget", user } };
+  }
   if (subcommand === "consent") {
     const state = options.state;
     if (state !== "granted" && state !== "revoked")

@@ -70,6 +70,17 @@ export const SUBCOMMANDS: Subcommand[] = [
     },
   },
   {
+    name: "forget",
+    usage: "forget @username|id",
+    summary: "erase everything stored about one Instagram user and their mirrored messages (admins)",
+    parse: (args) => {
+      const [user] = args;
+      if (args.length !== 1 || user === undefined || !ACCOUNT.test(user))
+        return { error: "`forget` takes one customer: an @username or an id" };
+      return { kind: "forget", user };
+    },
+  },
+  {
     name: "rules",
     usage: 'rules list | rules enable ID | rules disable ID | rules test "text"',
     summary: "the auto-reply rules: list them, turn one on or off (admins), or see which would answer a text",

@@ -218,6 +218,8 @@ export type ChatAction =
   /** Records a customer's consent on an agent's word (`/ig consent`). `user` is an @username,
    * an IGSID, or empty for the conversation of the thread it was asked in. */
   | { kind: "consent_set"; user: string; consent: "granted" | "revoked" }
+  /** Erases everything stored about one Instagram user, and their mirrored messages (admins). */
+  | { kind: "forget"; user: string }
   /** The auto-reply rules of the channel's accounts. */
   | { kind: "rules_list" }
   | { kind: "rules_toggle"; ruleId: string; enabled: boolean }

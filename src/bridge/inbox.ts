@@ -7,6 +7,7 @@ import type { InstagramGateway } from "../outbound/instagram-gateway.ts";
 import { checkFile, splitText } from "../outbound/parts.ts";
 import { pause, pauses, resume } from "../outbound/pause.ts";
 import { setConsent } from "../privacy/consent.ts";
+import { forgetCustomer } from "../privacy/forget.ts";
 import { bossDb, WAKE_QUEUE, type WakeJob } from "../queue/boss.ts";
 import { describeDecision, type RulesEngine } from "../rules/engine.ts";
 import { listRules, setRuleEnabled } from "../rules/store.ts";
@@ -174,6 +175,8 @@ export class Inbox implements ChatInbox {
         return this.commentAction(req, a.action, a.commentId, a.text);
       case "consent_set":
         return this.consentSet(req, a.user, a.consent);
+      case "forget":
+        return this.forget(req, a.user);
       case "rules_list":
         return this.rulesList(req.channel);
       case "rules_toggle":
@@ -563,6 +566,44 @@ export class Inbox implements ChatInbox {
     );
     const r = rows[0];
     return r ? { accountId: r.account_id, customerId: r.customer_id } : undefined;
+  }
+
+  // ——— data requests ———
+
+  private async forget(req: ActionRequest, user: string): Promise<ActionResult> {
+    const agent = req.agent;
+    const by = `${agent.platform}:${agent.id}`;
+    if (!this.isAdmin(agent)) {
+      await this.deps.db.query(
+        `INSERT INTO audit_log (actor_kind, actor_id, action, target, details) VALUES ('agent', $1, 'refused', 'forget', '{}')`,
+        [by],
+      );
+      this.deps.log.warn({ agent: by, action: "forget" }, "privileged action refused");
+      return {
+        ok: false,
+        text: `Only admins may erase a customer's data. An operator can add you to ADMIN_USERS as ${by}.`,
+      };
+    }
+    const target = await this.findCustomer(req, user);
+    if (!target)
+      return {
+        ok: false,
+        text: user
+          ? `Nothing stored about ${user} in this channel's accounts.`
+          : "Name the customer (@username or id), or ask in their thread.",
+      };
+    const counts = await forgetCustomer(
+      this.deps.db,
+      this.deps.adapters,
+      target.accountId,
+      target.customerId,
+      by,
+    );
+    this.deps.log.info({ account: target.accountId, by, counts }, "customer data erased");
+    return {
+      ok: true,
+      text: `Erased ${user || "this customer"}: ${counts.conversations} conversation(s), ${counts.commentThreads} comment thread(s), ${counts.messages} message(s), ${counts.events} webhook event(s), ${counts.ruleFirings} rule firing(s); ${counts.chatMessagesDeleted} chat message(s) deleted. Only a hashed tombstone and the audit entry remain.`,
+    };
   }
 
   // ——— auto-reply rules ———

@@ -82,3 +82,21 @@ describe("/ig consent", () => {
     });
   });
 });
+
+describe("/ig forget", () => {
+  it("takes one customer on Slack and defaults to the thread's customer on Discord", () => {
+    expect(slackParse("forget @jane_doe")).toEqual({
+      kind: "action",
+      action: { kind: "forget", user: "@jane_doe" },
+    });
+    expect(slackParse("forget")).toMatchObject({
+      kind: "reply",
+      text: expect.stringMatching(/takes one customer/),
+    });
+    expect(slackParse("forget a b")).toMatchObject({ kind: "reply" });
+    expect(discordParse("forget", null, null, {})).toEqual({
+      kind: "action",
+      action: { kind: "forget", user: "" },
+    });
+  });
+});
