@@ -14,6 +14,7 @@ import { migrate } from "./db/migrate.ts";
 import { AgentFileLinks, agentFilesRouter } from "./http/agent-files.ts";
 import { createHttpApp } from "./http/app.ts";
 import type { ComponentStatus, ReadinessCheck } from "./http/health.ts";
+import { metaCallbacksRouter } from "./http/meta-callbacks.ts";
 import { webhookRouter } from "./http/webhooks.ts";
 import { IngestBatcher } from "./ingest/ingest-batcher.ts";
 import { storeInbound } from "./ingest/store-events.ts";
@@ -25,9 +26,10 @@ import { Metrics } from "./observability/metrics.ts";
 import { InstagramGateway } from "./outbound/instagram-gateway.ts";
 import { pauses } from "./outbound/pause.ts";
 import { OutboundSender } from "./outbound/send-worker.ts";
+import { eraseAccount } from "./privacy/account-erasure.ts";
 import { consentWords } from "./privacy/consent.ts";
 import { purgeExpired } from "./privacy/retention.ts";
-import { INBOUND_QUEUE, RETENTION_QUEUE, startBoss } from "./queue/boss.ts";
+import { ERASURE_QUEUE, type ErasureJob, INBOUND_QUEUE, RETENTION_QUEUE, startBoss } from "./queue/boss.ts";
 import { OutboundLimiter } from "./ratelimit/limiter.ts";
 import { RulesEngine } from "./rules/engine.ts";
 import { startInboundWorker } from "./worker/inbound-worker.ts";
@@ -217,6 +219,22 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
         pollingIntervalSeconds: config.inbound.pollSeconds,
       });
       await startWakeWorker({ db, boss, mirror, adapters, log });
+      await boss.work<ErasureJob>(ERASURE_QUEUE, async (jobs) => {
+        for (const job of jobs) {
+          const { rows } = await db.query<{ account_id: string | null }>(
+            "SELECT account_id FROM data_requests WHERE code = $1 AND status = 'pending'",
+            [job.data.code],
+          );
+          const account = rows[0]?.account_id;
+          if (!account) continue;
+          const counts = await eraseAccount(db, account);
+          await db.query(
+            "UPDATE data_requests SET status = 'completed', counts = $2, account_id = NULL, completed_at = now() WHERE code = $1",
+            [job.data.code, JSON.stringify(counts)],
+          );
+          log.info({ code: job.data.code, counts }, "account data erased on Meta's request");
+        }
+      });
       // Daily at 03:17 UTC; schedules are kept in Postgres, so replicas share one.
       await boss.schedule(RETENTION_QUEUE, "17 3 * * *", {});
       await boss.work(RETENTION_QUEUE, async () => {
@@ -242,6 +260,14 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
           ? [
               ...chatRouters,
               agentFilesRouter(links, fileSources, log),
+              metaCallbacksRouter({
+                db,
+                boss,
+                appSecrets: config.instagram.appSecrets,
+                publicUrl: config.publicUrl,
+                log,
+                onDeauthorized: (account) => alertOwners(db, adapters, account, log, "deauthorized"),
+              }),
               webhookRouter({
                 ingest: new IngestBatcher((records) => storeInbound(db, boss, records)),
                 log,
@@ -279,6 +305,7 @@ async function alertOwners(
   adapters: ReadonlyMap<ChatPlatform, ChatAdapter>,
   account: string,
   log: Logger,
+  reason: "token_invalid" | "deauthorized" = "token_invalid",
 ): Promise<void> {
   const { rows } = await db.query<{
     username: string | null;
@@ -292,7 +319,10 @@ async function alertOwners(
   const adapter = row?.chat_platform ? adapters.get(row.chat_platform) : undefined;
   if (!row || !adapter) return;
   const name = row.username ? `@${row.username}` : account;
-  const text = `⚠️ The Instagram connection of ${name} stopped working (token invalid or expired). Replies to its customers are held until it is reconnected: an operator runs \`threadbridge accounts add --ig-user-id ${account} …\` with a new token.`;
+  const text =
+    reason === "deauthorized"
+      ? `⚠️ ${name} removed threadbridge on Instagram: its token is deleted and nothing more can be sent. Reconnect it to go on.`
+      : `⚠️ The Instagram connection of ${name} stopped working (token invalid or expired). Replies to its customers are held until it is reconnected: an operator runs \`threadbridge accounts add --ig-user-id ${account} …\` with a new token.`;
   for (const channel of new Set(
     [row.chat_channel, row.digest_channel].filter((c): c is string => Boolean(c)),
   ))

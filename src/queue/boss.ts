@@ -6,6 +6,13 @@ export const INBOUND_QUEUE = "inbound";
 export const OUTBOUND_QUEUE = "outbound";
 
 export const WAKE_QUEUE = "wake";
+/** Erasure of a connected account's data, on Meta's data deletion request. */
+export const ERASURE_QUEUE = "account-erasure";
+
+export interface ErasureJob {
+  /** The data request's confirmation code. */
+  code: string;
+}
 /** The daily retention purge (privacy/retention.ts), scheduled by pg-boss cron. */
 export const RETENTION_QUEUE = "retention";
 
@@ -90,6 +97,12 @@ async function ensureQueues(boss: PgBoss, options: QueueOptions): Promise<void> 
     policy: "singleton",
     retryLimit: 3,
     deleteAfterSeconds: 7 * 24 * 3600,
+  });
+  await upsertQueue(boss, ERASURE_QUEUE, {
+    policy: "standard",
+    retryLimit: 20,
+    retryBackoff: true,
+    retryDelay: 5,
   });
   await upsertQueue(boss, WAKE_QUEUE, {
     policy: "standard",

@@ -1,0 +1,32 @@
+import type { Database } from "../db/database.ts";
+
+// Erasing a connected business account's data (Meta's data deletion callback): its token,
+// conversations, comment threads, messages, webhook events and rules. The account row stays as
+// `removed` with no token and no name, so a late webhook is recognised rather than re-creating it.
+
+export interface AccountErasureCounts {
+  conversations: number;
+  commentThreads: number;
+  messages: number;
+  events: number;
+  rules: number;
+}
+
+export async function eraseAccount(db: Database, account: string): Promise<AccountErasureCounts> {
+  return db.transaction(async (tx) => {
+    const del = async (sql: string) => (await tx.query(sql, [account])).rows.length;
+    const messages = await del("DELETE FROM messages WHERE account_id = $1 RETURNING id");
+    const conversations = await del("DELETE FROM conversations WHERE account_id = $1 RETURNING id");
+    const commentThreads = await del("DELETE FROM comment_threads WHERE account_id = $1 RETURNING id");
+    const events = await del("DELETE FROM inbound_events WHERE account_id = $1 RETURNING id");
+    const rules = await del("DELETE FROM rules WHERE account_id = $1 RETURNING id");
+    await tx.query("DELETE FROM rule_firings WHERE account_id = $1", [account]);
+    await tx.query(
+      `UPDATE instagram_accounts SET status = 'removed', token_ciphertext = NULL, token_key_id = NULL, username = NULL,
+              name = NULL, picture_url = NULL, rule_settings = NULL, updated_at = now()
+        WHERE id = $1`,
+      [account],
+    );
+    return { conversations, commentThreads, messages, events, rules };
+  });
+}
