@@ -118,6 +118,7 @@ export const envSchema = z.object({
   PROFILE_REFRESH_HOURS: optional(positiveInt("a whole number of hours")),
   RETENTION_MESSAGE_DAYS: optional(positiveInt("a whole number of days")),
   RETENTION_RAW_EVENT_DAYS: optional(positiveInt("a whole number of days")),
+  RETENTION_REVOKED_ACCOUNT_DAYS: optional(positiveInt("a whole number of days")),
   CONSENT_STOP_WORDS: optional(wordList),
   CONSENT_START_WORDS: optional(wordList),
   IG_RATE_LIMIT_GUARD_MS: optional(
@@ -185,7 +186,7 @@ export interface Config {
   /** `platform:userId` of the people allowed privileged chat actions. */
   admins: string[];
   profileRefreshHours: number;
-  retention: { messageDays: number; rawEventDays: number };
+  retention: { messageDays: number; rawEventDays: number; revokedAccountDays: number };
   /** Whole messages by which customers opt out of / back into messages; undefined: the defaults. */
   consentWords: { stop: string[] | undefined; start: string[] | undefined };
   rateLimits: Partial<Record<ApiClass, ClassLimit>>;
@@ -288,6 +289,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     retention: {
       messageDays: e.RETENTION_MESSAGE_DAYS ?? 90,
       rawEventDays: e.RETENTION_RAW_EVENT_DAYS ?? 14,
+      revokedAccountDays: e.RETENTION_REVOKED_ACCOUNT_DAYS ?? 7,
     },
     consentWords: { stop: e.CONSENT_STOP_WORDS, start: e.CONSENT_START_WORDS },
     rateLimits: e.IG_RATE_LIMITS ?? {},

@@ -1,4 +1,5 @@
 import type { Database } from "../db/database.ts";
+import { eraseAccount } from "./account-erasure.ts";
 
 // Keep only what the product needs, for as long as it needs it (seed 000, Platform Policy):
 // message texts and the raw webhook items are purged after a configured age; the facts that
@@ -9,11 +10,15 @@ export interface RetentionPolicy {
   messageDays: number;
   /** Raw webhook items (`inbound_events.raw`, and the text inside `event`) older than this. */
   rawEventDays: number;
+  /** Accounts deauthorized on Instagram longer ago than this have all their data erased. */
+  revokedAccountDays: number;
 }
 
 export interface PurgeCounts {
   messages: number;
   events: number;
+  /** Deauthorized accounts erased after the grace period. */
+  accounts: number;
 }
 
 export async function purgeExpired(
@@ -36,5 +41,11 @@ export async function purgeExpired(
       RETURNING id`,
     [before(policy.rawEventDays)],
   );
-  return { messages: messages.length, events: events.length };
+  // Deauthorized accounts past the grace period (seed 000: within 7–10 business days).
+  const { rows: revoked } = await db.query<{ id: string }>(
+    "SELECT id FROM instagram_accounts WHERE status = 'revoked' AND updated_at < $1",
+    [before(policy.revokedAccountDays)],
+  );
+  for (const { id } of revoked) await eraseAccount(db, id);
+  return { messages: messages.length, events: events.length, accounts: revoked.length };
 }

@@ -42,8 +42,9 @@ it("erases old texts and raw events by date, keeps ids and states, and skips unp
   await service.db.query("UPDATE inbound_events SET received_at = occurred_at");
   await service.db.query("UPDATE inbound_events SET status = 'dead' WHERE dedupe_key LIKE '%m_old%'");
 
-  const counts = await purgeExpired(service.db, { messageDays: 90, rawEventDays: 14 });
-  expect(counts).toEqual({ messages: 1, events: 1 });
+  const policy = { messageDays: 90, rawEventDays: 14, revokedAccountDays: 7 };
+  const counts = await purgeExpired(service.db, policy);
+  expect(counts).toEqual({ messages: 1, events: 1, accounts: 0 });
 
   const { rows: messages } = await service.db.query<{ ig_message_id: string; text: string | null }>(
     "SELECT ig_message_id, text FROM messages ORDER BY occurred_at",
@@ -62,8 +63,22 @@ it("erases old texts and raw events by date, keeps ids and states, and skips unp
     [null, false],
     ["text of m_new", true],
   ]);
-  expect(await purgeExpired(service.db, { messageDays: 90, rawEventDays: 14 })).toEqual({
-    messages: 0,
-    events: 0,
-  });
+  expect(await purgeExpired(service.db, policy)).toEqual({ messages: 0, events: 0, accounts: 0 });
+
+  // A deauthorized account is erased once its grace period is over, not before.
+  await service.db.query(
+    "UPDATE instagram_accounts SET status = 'revoked', updated_at = now() - interval '3 days' WHERE id = $1",
+    [ACCOUNT],
+  );
+  expect((await purgeExpired(service.db, policy)).accounts).toBe(0);
+  await service.db.query(
+    "UPDATE instagram_accounts SET updated_at = now() - interval '8 days' WHERE id = $1",
+    [ACCOUNT],
+  );
+  expect((await purgeExpired(service.db, policy)).accounts).toBe(1);
+  const { rows: left } = await service.db.query<{ n: number }>(
+    "SELECT count(*)::int AS n FROM messages WHERE account_id = $1",
+    [ACCOUNT],
+  );
+  expect(left[0]?.n).toBe(0);
 });
