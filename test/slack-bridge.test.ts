@@ -15,7 +15,7 @@ import {
 } from "./helpers/bridge.ts";
 import { waitFor } from "./helpers/service.ts";
 import { postSlackCommand, postSlackEvent, postSlackInteraction } from "./helpers/slack.ts";
-import { dmText, postWebhook } from "./helpers/webhook.ts";
+import { commentWebhook, dmText, postWebhook } from "./helpers/webhook.ts";
 
 let h: BridgeHarness;
 const now = () => Date.now();
@@ -299,27 +299,14 @@ describe("Slack → Instagram", () => {
 
   it("sends a comment thread's first reply as the one private reply, and refuses a second until the customer answers", async () => {
     const root = "17850000000000001";
-    const comment = (id: string, text: string, parent?: string) => ({
-      object: "instagram",
-      entry: [
-        {
-          id: ACCOUNT,
-          time: now(),
-          changes: [
-            {
-              field: "comments",
-              value: {
-                id,
-                ...(parent ? { parent_id: parent } : {}),
-                text,
-                from: { id: "1234567890123456", username: "jane_doe" },
-                media: { id: "17900000000000001", media_product_type: "FEED" },
-              },
-            },
-          ],
-        },
-      ],
-    });
+    const comment = (id: string, text: string, parent?: string) =>
+      commentWebhook(ACCOUNT, {
+        id,
+        text,
+        from: { id: "1234567890123456", username: "jane_doe" },
+        productType: "FEED",
+        ...(parent ? { parentId: parent } : {}),
+      });
     await postWebhook(h.url(), comment(root, "how much?"));
     await postWebhook(h.url(), comment("17850000000000002", "also in red?", root));
     const threadTs = await h.commentRootOf(root);

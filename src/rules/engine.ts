@@ -78,13 +78,14 @@ export class RulesEngine {
     options: { dryRun?: boolean; rules?: { rules: Rule[]; settings?: AccountSettings } } = {},
   ): Promise<Decision[]> {
     if (!applies(event)) return [];
-    // A dry run over a recorded webhook may name a customer never seen: judge it as new.
-    const subject = (await this.subject(event)) ?? (options.dryRun ? unseen(event) : undefined);
-    if (!subject) return [];
+    // This runs in every inbound job: an account without rules costs one cached look-up, no more.
     const set = options.rules
       ? { prepared: compileRules(options.rules.rules), settings: options.rules.settings }
       : await this.rulesOf(event.accountId);
     if (set.prepared.size === 0) return [];
+    // A dry run over a recorded webhook may name a customer never seen: judge it as new.
+    const subject = (await this.subject(event)) ?? (options.dryRun ? unseen(event) : undefined);
+    if (!subject) return [];
     const ctx = await this.context(event, subject, set.settings);
     const decisions = evaluate(set.prepared, ctx);
     if (options.dryRun || !this.deps.boss) return decisions;

@@ -35,3 +35,41 @@ export function dmText(account: string, customer: string, mid: string, text: str
     ],
   };
 }
+
+export interface CommentFields {
+  id: string;
+  text: string;
+  from: { id: string; username: string };
+  /** The top-level comment this one answers. */
+  parentId?: string;
+  mediaId?: string;
+  productType?: string;
+}
+
+/** A `comments` webhook for `account`, as Instagram sends it (reference 3). */
+export function commentWebhook(account: string, c: CommentFields, time = Date.now()) {
+  return {
+    object: "instagram",
+    entry: [
+      {
+        id: account,
+        time,
+        changes: [
+          {
+            field: "comments",
+            value: {
+              id: c.id,
+              ...(c.parentId ? { parent_id: c.parentId } : {}),
+              text: c.text,
+              from: c.from,
+              media: {
+                id: c.mediaId ?? "17900000000000001",
+                ...(c.productType ? { media_product_type: c.productType } : {}),
+              },
+            },
+          },
+        ],
+      },
+    ],
+  };
+}

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { tombstoneKey } from "../../src/privacy/forget.ts";
 import { ACCOUNT, ADMIN, AGENT, type BridgeHarness, CHANNEL, startBridgeHarness } from "../helpers/bridge.ts";
 import { waitFor } from "../helpers/service.ts";
-import { dmText, postWebhook } from "../helpers/webhook.ts";
+import { commentWebhook, dmText, postWebhook } from "../helpers/webhook.ts";
 
 let h: BridgeHarness;
 const CUSTOMER = "1000000000000601";
@@ -19,27 +19,13 @@ afterAll(async () => {
   await h?.close();
 });
 
-const comment = (id: string, from: string, username: string, parent?: string) => ({
-  object: "instagram",
-  entry: [
-    {
-      id: ACCOUNT,
-      time: now(),
-      changes: [
-        {
-          field: "comments",
-          value: {
-            id,
-            ...(parent ? { parent_id: parent } : {}),
-            text: `comment ${id}`,
-            from: { id: from, username },
-            media: { id: "17900000000000001" },
-          },
-        },
-      ],
-    },
-  ],
-});
+const comment = (id: string, from: string, username: string, parent?: string) =>
+  commentWebhook(ACCOUNT, {
+    id,
+    text: `comment ${id}`,
+    from: { id: from, username },
+    ...(parent ? { parentId: parent } : {}),
+  });
 
 it("erases every row about the user, deletes their mirrors, and keeps only the tombstone and the audit", async () => {
   await postWebhook(h.url(), dmText(ACCOUNT, CUSTOMER, "m_f_1", "my address is 1 Main St", now()));
