@@ -3,7 +3,7 @@ import path from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { REST } from "discord.js";
 import { registerCommands } from "../adapters/discord/commands.ts";
-import { threadSettings } from "./bridge/inbox.ts";
+import { threadSettings } from "./bridge/threads.ts";
 import { type Config, ConfigError, loadConfig } from "./config/config.ts";
 import { readLocalSecrets, withLocalSecrets } from "./config/local-secrets.ts";
 import { type Database, DatabaseLockedError, openDatabase } from "./db/database.ts";

@@ -133,7 +133,7 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
       mirror,
       log,
       humanAgent: config.instagram.humanAgent,
-      admins: new Set(config.admins),
+      admins: config.admins,
     });
     const chatRouters = [];
     if (config.slack) {

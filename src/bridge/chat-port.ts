@@ -224,7 +224,26 @@ export type ChatAction =
   | { kind: "rules_list" }
   | { kind: "rules_toggle"; ruleId: string; enabled: boolean }
   /** Which rules would answer `text` as a DM in this channel's account, without sending. */
-  | { kind: "rules_test"; text: string };
+  | { kind: "rules_test"; text: string }
+  /** Close, reopen, take, assign or snooze the conversation of the thread it was asked in (the
+   * root's buttons and emoji, `/ig` inside a Discord thread). */
+  | { kind: "conversation"; change: ConversationChange }
+  /** Every row stored about one Instagram user, as a JSON file for the asker only (admins). */
+  | { kind: "export"; user: string }
+  /** `/ig hide|unhide|delete|reply|comments-off|comments-on`: `target` as typed, a comment or media
+   * link or id, resolved by the core. */
+  | { kind: "moderate"; action: ModerationCommand; target: string; text?: string };
+
+export type ConversationChange =
+  | { op: "close" }
+  | { op: "reopen" }
+  /** Assign to the person who asked. */
+  | { op: "take" }
+  /** `to` as typed: an @name or a display name. */
+  | { op: "assign"; to: string }
+  | { op: "snooze"; minutes: number };
+
+export type ModerationCommand = "hide" | "unhide" | "delete" | "reply" | "comments_off" | "comments_on";
 
 export interface ActionRequest {
   agent: AgentIdentity;
@@ -238,6 +257,15 @@ export interface ActionRequest {
 export interface ActionResult {
   ok: boolean;
   text: string;
+  /** A file for the person who asked and nobody else (an export): an ephemeral upload where the
+   * platform has one, otherwise a direct message. */
+  file?: PrivateFile;
+}
+
+export interface PrivateFile {
+  name: string;
+  mimeType: string;
+  content: string;
 }
 
 export interface ChatInbox {

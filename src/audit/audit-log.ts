@@ -1,0 +1,31 @@
+import type { SqlClient } from "../db/database.ts";
+
+// The append-only trail managers read (issue 8). Every privileged or customer-visible act writes
+// one row: who, for which account, what, on what. `details` never holds message text beyond a
+// short preview, so an erasure has nothing to chase here but the target ids it re-points.
+
+export type ActorKind = "agent" | "rule" | "system" | "operator" | "customer";
+
+export interface AuditEntry {
+  actor: { kind: ActorKind; id?: string | undefined };
+  account?: string | undefined;
+  action: string;
+  target?: string | undefined;
+  details?: Record<string, unknown>;
+}
+
+/** Writes one entry; pass a transaction to make it part of the change it records. */
+export async function recordAudit(sql: SqlClient, entry: AuditEntry): Promise<void> {
+  await sql.query(
+    `INSERT INTO audit_log (actor_kind, actor_id, account_id, action, target, details)
+     VALUES ($1, $2, $3, $4, $5, $6)`,
+    [
+      entry.actor.kind,
+      entry.actor.id ?? null,
+      entry.account ?? null,
+      entry.action,
+      entry.target ?? null,
+      JSON.stringify(entry.details ?? {}),
+    ],
+  );
+}

@@ -1,0 +1,92 @@
+import type { PgBoss } from "pg-boss";
+import { recordAudit } from "../audit/audit-log.ts";
+import type { Database } from "../db/database.ts";
+import { bossDb, WAKE_QUEUE, type WakeJob } from "../queue/boss.ts";
+import type { AgentIdentity } from "./chat-port.ts";
+import type { Mirror } from "./mirror.ts";
+import { refreshHeader, type Thread, threadTable, threadTarget } from "./threads.ts";
+
+// Close, reopen, snooze and assign a conversation or comment thread: from `!commands` typed in the
+// thread, the root's buttons and the root's emoji. Each change is audited and shows in the header;
+// the returned line says who did what, for the thread.
+
+export interface ConversationActionsDeps {
+  db: Database;
+  boss: PgBoss;
+  mirror: Mirror;
+}
+
+export class ConversationActions {
+  private readonly deps: ConversationActionsDeps;
+
+  constructor(deps: ConversationActionsDeps) {
+    this.deps = deps;
+  }
+
+  async setStatus(
+    thread: Thread,
+    agent: AgentIdentity,
+    status: "open" | "closed" | "snoozed",
+    until?: Date,
+  ): Promise<string> {
+    const table = threadTable(thread);
+    await this.deps.db.transaction(async (tx) => {
+      await tx.query(
+        `UPDATE ${table} SET status = $2, snoozed_until = $3, updated_at = now() WHERE id = $1`,
+        [thread.id, status, until?.toISOString() ?? null],
+      );
+      // The wake-up is a durable job, so a snooze survives restarts.
+      if (until)
+        await this.deps.boss.send(WAKE_QUEUE, { table, id: thread.id } satisfies WakeJob, {
+          startAfter: until,
+          db: bossDb(tx),
+        });
+      await recordAudit(tx, {
+        actor: { kind: "agent", id: `${agent.platform}:${agent.id}` },
+        account: thread.accountId,
+        action: `conversation_${status}`,
+        target: threadTarget(thread),
+        details: until ? { until: until.toISOString() } : {},
+      });
+    });
+    await refreshHeader(this.deps.mirror, thread);
+    if (status === "closed")
+      return `✅ ${agent.name} closed this conversation; the customer's next message reopens it.`;
+    if (status === "snoozed")
+      return `💤 ${agent.name} snoozed this conversation until ${until?.toISOString()}.`;
+    return `↩️ ${agent.name} reopened this conversation.`;
+  }
+
+  /** `assignee` is a display name (an @mention as typed, or the agent's own name); `take` words the
+   * line for someone picking the conversation up themselves (the 👀 emoji, the Take button). */
+  async assign(thread: Thread, agent: AgentIdentity, assignee: string, take = false): Promise<string> {
+    await this.deps.db.transaction(async (tx) => {
+      await tx.query(`UPDATE ${threadTable(thread)} SET assignee = $2, updated_at = now() WHERE id = $1`, [
+        thread.id,
+        assignee,
+      ]);
+      await recordAudit(tx, {
+        actor: { kind: "agent", id: `${agent.platform}:${agent.id}` },
+        account: thread.accountId,
+        action: "conversation_assigned",
+        target: threadTarget(thread),
+        details: { assignee },
+      });
+    });
+    await refreshHeader(this.deps.mirror, thread);
+    return take
+      ? `👀 ${agent.name} took this conversation.`
+      : `👤 ${agent.name} assigned this conversation to ${assignee}.`;
+  }
+}
+
+/** "2h", "30m", "1d", "45s" → milliseconds; undefined for anything else or over 30 days. */
+export function durationArg(text: string | undefined): number | undefined {
+  const m = /^(\d{1,4})([smhd])$/i.exec(text ?? "");
+  if (!m) return undefined;
+  const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[
+    (m[2] as string).toLowerCase() as "s" | "m" | "h" | "d"
+  ];
+  const ms = Number(m[1]) * unit;
+  return ms > 0 && ms <= 30 * 86_400_000 ? ms : undefined;
+}

@@ -1,0 +1,104 @@
+import type { Database } from "../db/database.ts";
+import type { Logger } from "../log/logger.ts";
+import { setConsent } from "../privacy/consent.ts";
+import { forgetCustomer } from "../privacy/forget.ts";
+import type { Admins } from "./admins.ts";
+import type { ActionRequest, ActionResult, ChatAdapter, ChatPlatform } from "./chat-port.ts";
+import type { Mirror } from "./mirror.ts";
+import { channelAccounts, findThread } from "./threads.ts";
+
+// The privacy requests the team answers from chat (seed 000, policy A.12): consent on a
+// customer's word, and erasure. Every one is for admins, names its customer by @username, IGSID
+// or the thread it is asked in, and is audited by the privacy module that carries it out.
+
+export interface DataRequestsDeps {
+  db: Database;
+  adapters: ReadonlyMap<ChatPlatform, ChatAdapter>;
+  mirror: Mirror;
+  admins: Admins;
+  log: Logger;
+}
+
+export interface Customer {
+  accountId: string;
+  customerId: string;
+}
+
+export class DataRequests {
+  private readonly deps: DataRequestsDeps;
+
+  constructor(deps: DataRequestsDeps) {
+    this.deps = deps;
+  }
+
+  async consent(req: ActionRequest, user: string, consent: "granted" | "revoked"): Promise<ActionResult> {
+    if (!this.deps.admins.allows(req.agent))
+      return this.deps.admins.refuse(req.agent, "consent", "record consent");
+    const target = await this.findCustomer(req, user);
+    if (!target)
+      return {
+        ok: false,
+        text: user
+          ? `No conversation with ${user} in this channel's accounts.`
+          : "Name the customer (@username or id), or ask in their thread.",
+      };
+    await this.deps.db.transaction((tx) =>
+      setConsent(tx, target.accountId, target.customerId, consent, `${req.agent.platform}:${req.agent.id}`),
+    );
+    await this.deps.mirror.refreshDmHeader(target.accountId, target.customerId);
+    return {
+      ok: true,
+      text:
+        consent === "revoked"
+          ? `Consent revoked for ${user || "this customer"}: no automated messages, and agents confirm before replying.`
+          : `Consent granted for ${user || "this customer"}.`,
+    };
+  }
+
+  async forget(req: ActionRequest, user: string): Promise<ActionResult> {
+    const agent = req.agent;
+    if (!this.deps.admins.allows(agent))
+      return this.deps.admins.refuse(agent, "forget", "erase a customer's data");
+    const by = `${agent.platform}:${agent.id}`;
+    const target = await this.findCustomer(req, user);
+    if (!target)
+      return {
+        ok: false,
+        text: user
+          ? `Nothing stored about ${user} in this channel's accounts.`
+          : "Name the customer (@username or id), or ask in their thread.",
+      };
+    const counts = await forgetCustomer(
+      this.deps.db,
+      this.deps.adapters,
+      target.accountId,
+      target.customerId,
+      by,
+    );
+    this.deps.log.info({ account: target.accountId, by, counts }, "customer data erased");
+    return {
+      ok: true,
+      text: `Erased ${user || "this customer"}: ${counts.conversations} conversation(s), ${counts.commentThreads} comment thread(s), ${counts.messages} message(s), ${counts.events} webhook event(s), ${counts.ruleFirings} rule firing(s); ${counts.chatMessagesDeleted} chat message(s) deleted. Only a hashed tombstone and the audit entry remain.`,
+    };
+  }
+
+  /** A customer by @username or IGSID among the channel's accounts, or the thread's own. */
+  async findCustomer(req: ActionRequest, user: string): Promise<Customer | undefined> {
+    const accounts = await channelAccounts(this.deps.db, req.thread?.thread ?? req.channel);
+    if (user === "") {
+      const thread = req.thread && (await findThread(this.deps.db, req.agent.platform, req.thread));
+      return thread?.kind === "dm"
+        ? { accountId: thread.accountId, customerId: thread.customerId }
+        : undefined;
+    }
+    const name = user.replace(/^@/, "");
+    const { rows } = await this.deps.db.query<{ account_id: string; customer_id: string }>(
+      `SELECT account_id, customer_id FROM conversations
+        WHERE account_id = ANY($1::text[]) AND (customer_id = $2 OR lower(profile->>'username') = lower($2))
+        ORDER BY updated_at DESC LIMIT 1`,
+      [accounts, name],
+    );
+    const r = rows[0];
+    return r ? { accountId: r.account_id, customerId: r.customer_id } : undefined;
+  }
+}

@@ -1,0 +1,175 @@
+import type { PgBoss } from "pg-boss";
+import { v7 as uuidv7 } from "uuid";
+import type { Database, SqlClient } from "../db/database.ts";
+import { enqueueOutbound, outboundKey } from "../outbound/enqueue.ts";
+import type {
+  AgentIdentity,
+  AgentMessage,
+  ChatAdapter,
+  ChatMessageRef,
+  ChatPlatform,
+  ThreadRef,
+} from "./chat-port.ts";
+import type { Mirror } from "./mirror.ts";
+
+// A mirrored thread as the inbox's actions see it: which conversation or comment thread a chat
+// thread stands for, its account's settings, and the few things every action does with one.
+
+export interface ThreadSettings {
+  /** Messages starting with it stay in chat. */
+  notePrefix: string;
+  /** With `internalByDefault`, only messages starting with it (or sent by the explicit shortcut)
+   * reach the customer. */
+  replyPrefix: string;
+  internalByDefault: boolean;
+}
+
+export const DEFAULT_THREAD_SETTINGS: ThreadSettings = {
+  notePrefix: "//",
+  replyPrefix: ">>",
+  internalByDefault: false,
+};
+
+export type Thread =
+  | { kind: "dm"; id: number; accountId: string; customerId: string; settings: ThreadSettings }
+  | { kind: "comment"; id: number; accountId: string; rootCommentId: string; settings: ThreadSettings };
+
+/** Where a thread's chat copy lives, as the tables store it (any part may be missing). */
+export interface ChatPlace {
+  chat_platform: ChatPlatform | null;
+  chat_channel: string | null;
+  chat_thread: string | null;
+}
+
+export function threadSettings(raw: Partial<ThreadSettings> | null | undefined): ThreadSettings {
+  return {
+    notePrefix:
+      typeof raw?.notePrefix === "string" && raw.notePrefix !== ""
+        ? raw.notePrefix
+        : DEFAULT_THREAD_SETTINGS.notePrefix,
+    replyPrefix:
+      typeof raw?.replyPrefix === "string" && raw.replyPrefix !== ""
+        ? raw.replyPrefix
+        : DEFAULT_THREAD_SETTINGS.replyPrefix,
+    internalByDefault: raw?.internalByDefault === true,
+  };
+}
+
+/** The conversation or comment thread mirrored in `ref`, or undefined for any other thread. */
+export async function findThread(
+  db: SqlClient,
+  platform: ChatPlatform,
+  ref: ThreadRef,
+): Promise<Thread | undefined> {
+  const { rows } = await db.query<{
+    kind: "dm" | "comment";
+    id: number;
+    account_id: string;
+    key: string;
+    settings: Partial<ThreadSettings> | null;
+  }>(
+    `SELECT 'dm' AS kind, c.id, c.account_id, c.customer_id AS key, a.settings
+       FROM conversations c JOIN instagram_accounts a ON a.id = c.account_id
+      WHERE c.chat_platform = $1 AND c.chat_channel = $2 AND c.chat_thread = $3
+     UNION ALL
+     SELECT 'comment', t.id, t.account_id, t.root_comment_id, a.settings
+       FROM comment_threads t JOIN instagram_accounts a ON a.id = t.account_id
+      WHERE t.chat_platform = $1 AND t.chat_channel = $2 AND t.chat_thread = $3
+     LIMIT 1`,
+    [platform, ref.channel, ref.thread],
+  );
+  const r = rows[0];
+  if (!r) return undefined;
+  const settings = threadSettings(r.settings);
+  return r.kind === "dm"
+    ? { kind: "dm", id: r.id, accountId: r.account_id, customerId: r.key, settings }
+    : { kind: "comment", id: r.id, accountId: r.account_id, rootCommentId: r.key, settings };
+}
+
+/** The accounts whose threads go to `channel` (a Discord thread's parent, or the channel itself). */
+export async function channelAccounts(db: SqlClient, channel: string): Promise<string[]> {
+  const { rows } = await db.query<{ id: string }>(
+    `SELECT id FROM instagram_accounts WHERE chat_channel = $1
+     UNION SELECT account_id FROM conversations WHERE chat_thread = $1 OR chat_channel = $1
+     UNION SELECT account_id FROM comment_threads WHERE chat_thread = $1 OR chat_channel = $1`,
+    [channel],
+  );
+  return rows.map((r) => r.id);
+}
+
+/** The audit target naming a thread's customer or comment. */
+export function threadTarget(thread: Thread): string {
+  return thread.kind === "dm" ? `customer:${thread.customerId}` : `comment:${thread.rootCommentId}`;
+}
+
+export function threadTable(thread: Thread): "conversations" | "comment_threads" {
+  return thread.kind === "dm" ? "conversations" : "comment_threads";
+}
+
+export async function refreshHeader(mirror: Mirror, thread: Thread): Promise<void> {
+  if (thread.kind === "dm") await mirror.refreshDmHeader(thread.accountId, thread.customerId);
+  else await mirror.refreshCommentHeader(thread.accountId, thread.rootCommentId);
+}
+
+/** A system line in a thread's chat copy; nothing when the thread has none yet. */
+export async function noticeIn(
+  adapters: ReadonlyMap<ChatPlatform, ChatAdapter>,
+  place: ChatPlace,
+  text: string,
+): Promise<void> {
+  if (!place.chat_platform || !place.chat_channel || !place.chat_thread) return;
+  await adapters
+    .get(place.chat_platform)
+    ?.notice({ channel: place.chat_channel, thread: place.chat_thread }, text);
+}
+
+/** Stores an agent's reply and its outbound job in one transaction; undefined when this chat
+ * message was taken already (a platform retry). */
+export async function storeAgentReply(
+  db: Database,
+  boss: PgBoss,
+  thread: Thread,
+  agent: AgentIdentity,
+  chatRef: ChatMessageRef,
+  text: string,
+  files: AgentMessage["files"],
+): Promise<number | undefined> {
+  return db.transaction(async (tx) => {
+    const { rows } = await tx.query<{ id: number }>(
+      `INSERT INTO messages (account_id, conversation_id, comment_thread_id, direction, author_kind, author_id, client_id,
+                             text, attachments, details, chat_ref, delivery_state, occurred_at)
+       VALUES ($1, $2, $3, 'outbound', 'agent', $4, $5, $6, $7, $8, $9, 'pending', now())
+       ON CONFLICT (account_id, chat_ref) WHERE chat_ref IS NOT NULL DO NOTHING
+       RETURNING id`,
+      [
+        thread.accountId,
+        thread.kind === "dm" ? thread.id : null,
+        thread.kind === "comment" ? thread.id : null,
+        `${agent.platform}:${agent.id}`,
+        uuidv7(),
+        text === "" ? null : text,
+        JSON.stringify(files),
+        JSON.stringify({ agentName: agent.name }),
+        chatRef,
+      ],
+    );
+    const id = rows[0]?.id;
+    if (id === undefined) return undefined;
+    await enqueueOutbound(
+      tx,
+      boss,
+      id,
+      outboundKey(
+        thread.accountId,
+        thread.kind === "dm" ? { customerId: thread.customerId } : { rootCommentId: thread.rootCommentId },
+      ),
+    );
+    return id;
+  });
+}
+
+/** One line for a notice: whitespace folded, at most 80 characters. */
+export function preview(text: string): string {
+  const t = text.trim().replace(/\s+/g, " ");
+  return t.length > 80 ? `${t.slice(0, 79)}…` : t;
+}
