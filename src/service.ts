@@ -142,6 +142,7 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
         signingSecret: config.slack.signingSecret,
         apiUrl: config.slack.apiUrl,
         postsPerSecond: config.slack.postsPerSecond,
+        adminGroups: config.admins.filter((a) => a.startsWith("slack-group:")).map((a) => a.slice(12)),
         log,
         inbox,
       });

@@ -15,6 +15,7 @@ import { registerInteractions } from "./interactions.ts";
 import { backgroundRunner, type ListenerDeps } from "./listener-deps.ts";
 import { registerMessageListeners } from "./listeners.ts";
 import { errorFields } from "./slack-errors.ts";
+import { userGroups } from "./user-groups.ts";
 import { userNames } from "./user-names.ts";
 
 export interface SlackOptions {
@@ -31,6 +32,8 @@ export interface SlackOptions {
   botUserId?: string;
   /** Posts per second per channel (Slack's limit is about 1, with short bursts). Default 1. */
   postsPerSecond?: number;
+  /** User group ids (`S…`) whose members are admins: their membership becomes the agent's roles. */
+  adminGroups?: readonly string[];
 }
 
 export interface SlackBridge {
@@ -139,6 +142,7 @@ export function createSlack(options: SlackOptions): SlackBridge {
     inbox: options.inbox,
     client,
     names: userNames(client, log),
+    groups: userGroups(client, options.adminGroups ?? [], log),
     adapter,
     log,
     background: background.run,

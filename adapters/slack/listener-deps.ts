@@ -6,12 +6,15 @@ import type { Logger } from "../../src/log/logger.ts";
 import type { SlackAdapter } from "./adapter.ts";
 import { escapeText } from "./mrkdwn.ts";
 import { errorFields } from "./slack-errors.ts";
+import type { UserGroups } from "./user-groups.ts";
 import type { UserNames } from "./user-names.ts";
 
 export interface ListenerDeps {
   inbox: ChatInbox;
   client: WebClient;
   names: UserNames;
+  /** The ADMIN_USERS user groups an agent is in, passed to the core as roles. */
+  groups: UserGroups;
   adapter: SlackAdapter;
   log: Logger;
   /** Work started after ack(): interactions must be answered within 3 s, and with
@@ -20,7 +23,8 @@ export interface ListenerDeps {
 }
 
 export async function agentIdentity(deps: ListenerDeps, userId: string): Promise<AgentIdentity> {
-  return { platform: "slack", id: userId, name: await deps.names.name(userId) };
+  const [name, roles] = await Promise.all([deps.names.name(userId), deps.groups.of(userId)]);
+  return { platform: "slack", id: userId, name, roles };
 }
 
 /** A line only `user` sees, in the thread when there is one. Text is plain; it is escaped here. */

@@ -109,10 +109,13 @@ export const envSchema = z.object({
   ADMIN_USERS: optional(
     z
       .string()
-      .regex(/^\s*(slack|discord|discord-role):[\w-]+(\s*,\s*(slack|discord|discord-role):[\w-]+)*\s*$/, {
-        error:
-          "expected a comma-separated list such as slack:U0123ABCD,discord:80351110224678912,discord-role:80351110224678000",
-      })
+      .regex(
+        /^\s*(slack|slack-group|discord|discord-role):[\w-]+(\s*,\s*(slack|slack-group|discord|discord-role):[\w-]+)*\s*$/,
+        {
+          error:
+            "expected a comma-separated list such as slack:U0123ABCD,slack-group:S0123ABCD,discord:80351110224678912,discord-role:80351110224678000",
+        },
+      )
       .transform((s) => s.split(",").map((x) => x.trim())),
   ),
   PROFILE_REFRESH_HOURS: optional(positiveInt("a whole number of hours")),

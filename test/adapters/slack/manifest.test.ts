@@ -16,6 +16,7 @@ describe("Slack app manifest", () => {
       "reactions:write",
       "files:read",
       "users:read",
+      "usergroups:read",
       "commands",
     ]) {
       expect(manifest).toMatch(new RegExp(`^\\s+- ${scope.replace(".", "\\.")}$`, "m"));
