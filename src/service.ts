@@ -220,6 +220,19 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
         pollingIntervalSeconds: config.inbound.pollSeconds,
       });
       await startWakeWorker({ db, boss, mirror, adapters, log });
+      const eraseAccountAndMirrors = (account: string) =>
+        eraseAccount(db, adapters, account, (item, err) =>
+          log.warn(
+            {
+              account,
+              platform: item.platform,
+              channel: item.ref.channel,
+              thread: item.ref.thread,
+              err: err instanceof Error ? err.message : String(err),
+            },
+            "an erased account's chat thread could not be deleted",
+          ),
+        );
       await boss.work<ErasureJob>(ERASURE_QUEUE, async (jobs) => {
         for (const job of jobs) {
           const { rows } = await db.query<{ account_id: string | null }>(
@@ -228,7 +241,7 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
           );
           const account = rows[0]?.account_id;
           if (!account) continue;
-          const counts = await eraseAccount(db, account);
+          const counts = await eraseAccountAndMirrors(account);
           await db.query(
             "UPDATE data_requests SET status = 'completed', counts = $2, account_id = NULL, completed_at = now() WHERE code = $1",
             [job.data.code, JSON.stringify(counts)],
@@ -239,7 +252,7 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
       // Daily at 03:17 UTC; schedules are kept in Postgres, so replicas share one.
       await boss.schedule(RETENTION_QUEUE, "17 3 * * *", {});
       await boss.work(RETENTION_QUEUE, async () => {
-        const purged = await purgeExpired(db, config.retention);
+        const purged = await purgeExpired(db, config.retention, eraseAccountAndMirrors);
         log.info({ ...purged, policy: config.retention }, "retention purge done");
       });
       log.info(

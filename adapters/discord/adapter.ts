@@ -285,6 +285,16 @@ export class DiscordAdapter implements ChatAdapter, FileSource {
     for (const id of [message, ...continuations]) await this.#deleteWebhookMessage(thread, id);
   }
 
+  async removeThread(thread: ThreadRef): Promise<void> {
+    // A thread channel goes whole with every message in it, the header and notices included.
+    try {
+      await this.#deps.rest.delete(Routes.channel(thread.thread));
+    } catch (err) {
+      if (!isDiscordError(err, ErrorCode.UnknownChannel)) throw err;
+    }
+    this.#headers.delete(thread.thread);
+  }
+
   async react(thread: ThreadRef, message: ChatMessageRef, emoji: string, on: boolean): Promise<void> {
     const wanted = discordReaction(emoji);
     const call = (e: string) =>

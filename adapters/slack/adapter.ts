@@ -84,6 +84,31 @@ export class SlackAdapter implements ChatAdapter, FileSource {
     );
   }
 
+  async removeThread(thread: ThreadRef): Promise<void> {
+    const { client } = this.#deps;
+    const replies: string[] = [];
+    let cursor: string | undefined;
+    do {
+      let page: Awaited<ReturnType<typeof client.conversations.replies>>;
+      try {
+        page = await client.conversations.replies({
+          channel: thread.channel,
+          ts: thread.thread,
+          limit: 200,
+          ...(cursor ? { cursor } : {}),
+        });
+      } catch (err) {
+        if (platformErrorCode(err) === "thread_not_found") return; // the root is gone, and its replies with it
+        throw err;
+      }
+      // People's replies cannot be deleted with a bot token; trying would only cost rate limit.
+      for (const m of page.messages ?? []) if (m.ts && m.ts !== thread.thread && m.bot_id) replies.push(m.ts);
+      cursor = page.response_metadata?.next_cursor || undefined;
+    } while (cursor);
+    for (const ts of replies) await this.remove(thread, ts);
+    await this.remove(thread, thread.thread);
+  }
+
   async react(thread: ThreadRef, message: ChatMessageRef, emoji: string, on: boolean): Promise<void> {
     const name = slackReactionName(emoji);
     const args = { channel: thread.channel, timestamp: message, name };

@@ -92,6 +92,9 @@ export interface CommentHeader {
     deleted: boolean;
   };
   live: boolean;
+  /** The thread's own state (close, snooze, assign), as for a DM conversation. */
+  status: ConversationStatus;
+  assignee?: string;
   /** The one private reply Instagram allows per comment has been sent. */
   privateReplyUsed: boolean;
   /** Buttons to show, in order: only those that make sense in the comment's current state. */
@@ -157,6 +160,11 @@ export interface ChatAdapter {
   update(thread: ThreadRef, message: ChatMessageRef, post: MirrorPost): Promise<void>;
   /** Deletes a mirrored message. Already gone counts as done. */
   remove(thread: ThreadRef, message: ChatMessageRef): Promise<void>;
+  /** Deletes a whole thread for an erasure: its root and everything the bridge posted in it,
+   * notices included. People's own messages go too where the platform lets a bot delete them
+   * (Discord deletes the thread whole; Slack keeps what a bot token may not delete). Already gone
+   * counts as done. */
+  removeThread(thread: ThreadRef): Promise<void>;
   /** Adds (`on`) or removes a customer's emoji reaction on a mirrored message. Idempotent. */
   react(thread: ThreadRef, message: ChatMessageRef, emoji: string, on: boolean): Promise<void>;
   /** Sets the delivery mark on an agent's message, replacing any other mark. Idempotent. */

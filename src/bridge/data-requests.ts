@@ -1,6 +1,8 @@
+import { recordAudit } from "../audit/audit-log.ts";
 import type { Database } from "../db/database.ts";
 import type { Logger } from "../log/logger.ts";
 import { setConsent } from "../privacy/consent.ts";
+import { type CustomerExport, exportCounts, exportCustomer } from "../privacy/export.ts";
 import { forgetCustomer } from "../privacy/forget.ts";
 import type { Admins } from "./admins.ts";
 import type { ActionRequest, ActionResult, ChatAdapter, ChatPlatform } from "./chat-port.ts";
@@ -74,11 +76,62 @@ export class DataRequests {
       target.accountId,
       target.customerId,
       by,
+      (item, err) =>
+        this.deps.log.warn(
+          {
+            platform: item.platform,
+            channel: item.ref.channel,
+            thread: item.ref.thread,
+            err: err instanceof Error ? err.message : String(err),
+          },
+          "an erased customer's chat copy could not be deleted",
+        ),
     );
     this.deps.log.info({ account: target.accountId, by, counts }, "customer data erased");
+    const failed =
+      counts.chatFailures > 0
+        ? ` ${counts.chatFailures} chat item(s) could not be deleted (see the log); delete them by hand.`
+        : "";
     return {
       ok: true,
-      text: `Erased ${user || "this customer"}: ${counts.conversations} conversation(s), ${counts.commentThreads} comment thread(s), ${counts.messages} message(s), ${counts.events} webhook event(s), ${counts.ruleFirings} rule firing(s); ${counts.chatMessagesDeleted} chat message(s) deleted. Only a hashed tombstone and the audit entry remain.`,
+      text: `Erased ${user || "this customer"}: ${counts.conversations} conversation(s), ${counts.commentThreads} comment thread(s), ${counts.messages} message(s), ${counts.events} webhook event(s), ${counts.ruleFirings} rule firing(s); ${counts.chatThreads} chat thread(s) and ${counts.chatMessages} other chat message(s) deleted. Only a hashed tombstone and the audit entry remain.${failed}`,
+    };
+  }
+
+  /** Every row stored about a customer, as a JSON file for the admin who asked and nobody else. */
+  async export(req: ActionRequest, user: string): Promise<ActionResult> {
+    const agent = req.agent;
+    if (!this.deps.admins.allows(agent))
+      return this.deps.admins.refuse(agent, "export", "export a customer's data");
+    const target = await this.findCustomer(req, user);
+    const data = target && (await exportCustomer(this.deps.db, target.accountId, target.customerId));
+    if (!target || !data)
+      return {
+        ok: false,
+        text: user
+          ? `No customer ${user} in this channel's accounts: nothing to export.`
+          : "Say whose data to export (@username or id), or ask in their thread.",
+      };
+    const by = `${agent.platform}:${agent.id}`;
+    const counts = exportCounts(data);
+    // Counts only: the audit trail and the log must not become a second copy of the data.
+    await recordAudit(this.deps.db, {
+      actor: { kind: "agent", id: by },
+      account: target.accountId,
+      action: "data_exported",
+      target: `customer:${target.customerId}`,
+      details: { format: data.header.format, version: data.header.version, counts },
+    });
+    this.deps.log.info({ account: target.accountId, by, counts }, "customer data exported");
+    const who = user || "this customer";
+    return {
+      ok: true,
+      text: `Export of ${who}: ${counts.conversations} conversation(s) with ${counts.conversationMessages} message(s), ${counts.commentThreads} comment thread(s) with ${counts.commentThreadMessages} message(s), ${counts.commentsElsewhere} comment(s) under other people's comments, ${counts.webhookEvents} webhook event(s), ${counts.ruleFirings} rule firing(s), ${counts.auditEntries} audit entry(ies). It holds personal data: share it with the customer only.`,
+      file: {
+        name: exportFileName(data),
+        mimeType: "application/json",
+        content: JSON.stringify(data, null, 2),
+      },
     };
   }
 
@@ -101,4 +154,9 @@ export class DataRequests {
     const r = rows[0];
     return r ? { accountId: r.account_id, customerId: r.customer_id } : undefined;
   }
+}
+
+function exportFileName(data: CustomerExport): string {
+  const stamp = data.header.generatedAt.replace(/[-:]|\.\d+/g, "");
+  return `instagram-data-${data.header.account.id}-${data.header.customerId}-${stamp}.json`;
 }

@@ -1,10 +1,13 @@
+import type { ChatAdapter, ChatPlatform } from "../bridge/chat-port.ts";
 import type { Database } from "../db/database.ts";
+import { type ChatMirror, type MirrorRemoval, mirroredThreads, removeMirrors } from "./chat-mirrors.ts";
 
-// Erasing a connected business account's data (Meta's data deletion callback): its token,
-// conversations, comment threads, messages, webhook events and rules. The account row stays as
+// Erasing a connected business account's data (Meta's data deletion callback, and deauthorized
+// accounts after their grace period): its token, conversations, comment threads, messages,
+// webhook events and rules, then the chat threads that mirrored them. The account row stays as
 // `removed` with no token and no name, so a late webhook is recognised rather than re-creating it.
 
-export interface AccountErasureCounts {
+export interface AccountErasureCounts extends MirrorRemoval {
   conversations: number;
   commentThreads: number;
   messages: number;
@@ -12,8 +15,18 @@ export interface AccountErasureCounts {
   rules: number;
 }
 
-export async function eraseAccount(db: Database, account: string): Promise<AccountErasureCounts> {
-  return db.transaction(async (tx) => {
+export async function eraseAccount(
+  db: Database,
+  adapters: ReadonlyMap<ChatPlatform, ChatAdapter>,
+  account: string,
+  onFailure: (item: ChatMirror, err: unknown) => void,
+): Promise<AccountErasureCounts> {
+  const threads = await mirroredThreads(
+    db,
+    { conversations: "account_id = $1", commentThreads: "account_id = $1" },
+    [account],
+  );
+  const counts = await db.transaction(async (tx) => {
     const del = async (sql: string) => (await tx.query(sql, [account])).rows.length;
     const messages = await del("DELETE FROM messages WHERE account_id = $1 RETURNING id");
     const conversations = await del("DELETE FROM conversations WHERE account_id = $1 RETURNING id");
@@ -29,4 +42,5 @@ export async function eraseAccount(db: Database, account: string): Promise<Accou
     );
     return { conversations, commentThreads, messages, events, rules };
   });
+  return { ...counts, ...(await removeMirrors(adapters, { threads, messages: [] }, onFailure)) };
 }

@@ -1,5 +1,4 @@
 import type { Database } from "../db/database.ts";
-import { eraseAccount } from "./account-erasure.ts";
 
 // Keep only what the product needs, for as long as it needs it (seed 000, Platform Policy):
 // message texts and the raw webhook items are purged after a configured age; the facts that
@@ -21,9 +20,12 @@ export interface PurgeCounts {
   accounts: number;
 }
 
+/** `eraseAccount` erases one account whole, chat threads included (`account-erasure.ts`, wired
+ * with the adapters by the composition root). */
 export async function purgeExpired(
   db: Database,
   policy: RetentionPolicy,
+  eraseAccount: (account: string) => Promise<unknown>,
   now = new Date(),
 ): Promise<PurgeCounts> {
   const before = (days: number) => new Date(now.getTime() - days * 86_400_000).toISOString();
@@ -46,6 +48,6 @@ export async function purgeExpired(
     "SELECT id FROM instagram_accounts WHERE status = 'revoked' AND updated_at < $1",
     [before(policy.revokedAccountDays)],
   );
-  for (const { id } of revoked) await eraseAccount(db, id);
+  for (const { id } of revoked) await eraseAccount(id);
   return { messages: messages.length, events: events.length, accounts: revoked.length };
 }

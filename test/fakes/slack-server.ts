@@ -85,6 +85,8 @@ export interface SlackServer {
   /** A human's message (as if typed in Slack), so reactions and shortcuts have a target. */
   seedMessage(channel: string, m: { user: string; text?: string; thread_ts?: string }): string;
   addUser(user: FakeUser): void;
+  /** A user group (`S…`) and its members, for `usergroups.users.list`. */
+  setUserGroup(id: string, members: string[]): void;
   addFile(file: FakeFile): void;
   setPostRate(rate: { perSecond: number; burst: number } | undefined): void;
   /** The next `n` matching calls answer with an HTTP error instead. */
@@ -157,6 +159,7 @@ export async function startSlackServer(options: SlackServerOptions = {}): Promis
   const responses: { id: string; body: Args }[] = [];
   const channels = new Map<string, FakeMessage[]>();
   const users = new Map((options.users ?? []).map((u) => [u.id, u]));
+  const userGroups = new Map<string, string[]>();
   const files = new Map<string, FakeFile>();
   const faults: (Fault & { left: number })[] = [];
   const buckets = new Map<string, { tokens: number; at: number }>();
@@ -275,6 +278,23 @@ export async function startSlackServer(options: SlackServerOptions = {}): Promis
       list.splice(list.indexOf(message), 1);
       return { channel: message.channel, ts: message.ts };
     },
+    // One page per call: `limit` messages from `cursor` on (the root first, as Slack gives it).
+    "conversations.replies": (args) => {
+      const root = find(args.channel, args.ts);
+      const all = root
+        ? [root, ...messagesOf(root.channel).filter((m) => m.thread_ts === root.ts && m !== root)]
+        : [];
+      if (all.length === 0) return { ok: false, error: "thread_not_found" };
+      const from = Number(str(args.cursor) ?? "0");
+      const limit = Math.min(Number(args.limit ?? 1000) || 1000, 1000);
+      const page = all.slice(from, from + limit);
+      const next = from + limit < all.length ? String(from + limit) : "";
+      return {
+        messages: page.map(messageJson),
+        has_more: next !== "",
+        response_metadata: { next_cursor: next },
+      };
+    },
     "chat.postEphemeral": (args) => {
       if (!str(args.channel)) return { ok: false, error: "channel_not_found" };
       if (!str(args.user)) return { ok: false, error: "user_not_in_channel" };
@@ -315,6 +335,11 @@ export async function startSlackServer(options: SlackServerOptions = {}): Promis
       const message = find(args.channel, args.timestamp);
       if (!message) return { ok: false, error: "message_not_found" };
       return { type: "message", channel: message.channel, message: messageJson(message) };
+    },
+    "usergroups.users.list": (args) => {
+      const group = typeof args.usergroup === "string" ? userGroups.get(args.usergroup) : undefined;
+      if (!group) return { ok: false, error: "no_such_subteam" };
+      return { users: [...group] };
     },
     "users.info": (args) => {
       const user = typeof args.user === "string" ? users.get(args.user) : undefined;
@@ -468,6 +493,9 @@ export async function startSlackServer(options: SlackServerOptions = {}): Promis
     },
     addUser: (user) => {
       users.set(user.id, user);
+    },
+    setUserGroup: (id, members) => {
+      userGroups.set(id, [...members]);
     },
     addFile: (file) => {
       files.set(file.id, file);

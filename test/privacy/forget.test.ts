@@ -1,10 +1,11 @@
 // `/ig forget`: after it, no table holds anything about the user but the hashed tombstone and the
 // audit entry, and the fake Slack shows their mirrored messages deleted.
 
+import { createHmac } from "node:crypto";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { tombstoneKey } from "../../src/privacy/forget.ts";
 import { ACCOUNT, ADMIN, AGENT, type BridgeHarness, CHANNEL, startBridgeHarness } from "../helpers/bridge.ts";
-import { waitFor } from "../helpers/service.ts";
+import { APP_SECRET, waitFor } from "../helpers/service.ts";
 import { commentWebhook, dmText, postWebhook } from "../helpers/webhook.ts";
 
 let h: BridgeHarness;
@@ -80,6 +81,9 @@ it("erases every row about the user, deletes their mirrors, and keeps only the t
 
   // The mirrors are gone from Slack; someone else's comment thread stays, without their reply.
   expect(h.slack.message(CHANNEL, root)).toBeUndefined();
+  // Everything the bridge posted in their thread went too (mirrors, notices); only the agent's own
+  // reply stays, which a bot token may not delete.
+  expect(h.slack.thread(CHANNEL, root).map((m) => m.user)).toEqual([AGENT.id]);
   expect(h.slack.message(CHANNEL, ownThread)).toBeUndefined();
   expect(h.slack.message(CHANNEL, otherThread)).toBeDefined();
   expect(
@@ -88,4 +92,27 @@ it("erases every row about the user, deletes their mirrors, and keeps only the t
   expect(await h.command("forget @customer_0601", ADMIN, "f2")).toMatch(
     /Nothing stored about @customer_0601/,
   );
+});
+
+it("deletes the account's threads in Slack when Meta asks for the account's data to be deleted", async () => {
+  const other = "1000000000000602";
+  await postWebhook(h.url(), dmText(ACCOUNT, other, "m_f_9", "still here", now()));
+  const root = await h.rootOf(other);
+  const payload = Buffer.from(JSON.stringify({ algorithm: "HMAC-SHA256", user_id: ACCOUNT })).toString(
+    "base64url",
+  );
+  const sig = createHmac("sha256", APP_SECRET).update(payload).digest("base64url");
+  const res = await fetch(`${h.url()}/instagram/data-deletion`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ signed_request: `${sig}.${payload}` }).toString(),
+  });
+  expect(res.status).toBe(200);
+  await waitFor(async () => (h.slack.message(CHANNEL, root) === undefined ? true : undefined));
+  const { rows } = await h.service.db.query<{ counts: { chatThreads: number; chatFailures: number } }>(
+    "SELECT counts FROM data_requests WHERE status = 'completed'",
+  );
+  // This thread and the other customer's comment thread that the first test left standing.
+  expect(rows[0]?.counts).toMatchObject({ chatThreads: 2, chatFailures: 0 });
+  expect(h.slack.thread(CHANNEL, root).filter((m) => m.bot_id)).toEqual([]);
 });

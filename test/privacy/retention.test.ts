@@ -2,6 +2,7 @@
 // bridge runs on stay, and unfinished work is left alone.
 
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { eraseAccount } from "../../src/privacy/account-erasure.ts";
 import { purgeExpired } from "../../src/privacy/retention.ts";
 import type { Service } from "../../src/service.ts";
 import { startTestService, type TestEnv, testEnv, waitFor } from "../helpers/service.ts";
@@ -43,7 +44,13 @@ it("erases old texts and raw events by date, keeps ids and states, and skips unp
   await service.db.query("UPDATE inbound_events SET status = 'dead' WHERE dedupe_key LIKE '%m_old%'");
 
   const policy = { messageDays: 90, rawEventDays: 14, revokedAccountDays: 7 };
-  const counts = await purgeExpired(service.db, policy);
+  const erased: string[] = [];
+  // No chat platform in this service: the erasure has no thread to delete.
+  const erase = async (account: string) => {
+    erased.push(account);
+    return eraseAccount(service.db, new Map(), account, () => undefined);
+  };
+  const counts = await purgeExpired(service.db, policy, erase);
   expect(counts).toEqual({ messages: 1, events: 1, accounts: 0 });
 
   const { rows: messages } = await service.db.query<{ ig_message_id: string; text: string | null }>(
@@ -63,19 +70,20 @@ it("erases old texts and raw events by date, keeps ids and states, and skips unp
     [null, false],
     ["text of m_new", true],
   ]);
-  expect(await purgeExpired(service.db, policy)).toEqual({ messages: 0, events: 0, accounts: 0 });
+  expect(await purgeExpired(service.db, policy, erase)).toEqual({ messages: 0, events: 0, accounts: 0 });
 
   // A deauthorized account is erased once its grace period is over, not before.
   await service.db.query(
     "UPDATE instagram_accounts SET status = 'revoked', updated_at = now() - interval '3 days' WHERE id = $1",
     [ACCOUNT],
   );
-  expect((await purgeExpired(service.db, policy)).accounts).toBe(0);
+  expect((await purgeExpired(service.db, policy, erase)).accounts).toBe(0);
   await service.db.query(
     "UPDATE instagram_accounts SET updated_at = now() - interval '8 days' WHERE id = $1",
     [ACCOUNT],
   );
-  expect((await purgeExpired(service.db, policy)).accounts).toBe(1);
+  expect((await purgeExpired(service.db, policy, erase)).accounts).toBe(1);
+  expect(erased).toEqual([ACCOUNT]);
   const { rows: left } = await service.db.query<{ n: number }>(
     "SELECT count(*)::int AS n FROM messages WHERE account_id = $1",
     [ACCOUNT],
