@@ -3,7 +3,10 @@ import path from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { REST } from "discord.js";
 import { registerCommands } from "../adapters/discord/commands.ts";
+import { recordAudit } from "./audit/audit-log.ts";
 import { threadSettings } from "./bridge/threads.ts";
+import { registerAuditCommand } from "./cli/audit-command.ts";
+import { formatTable } from "./cli/table.ts";
 import { type Config, ConfigError, loadConfig } from "./config/config.ts";
 import { readLocalSecrets, withLocalSecrets } from "./config/local-secrets.ts";
 import { type Database, DatabaseLockedError, openDatabase } from "./db/database.ts";
@@ -198,6 +201,21 @@ for (const [name, done, description, act] of dlqActions) {
     });
 }
 
+/** An operator's change to an account, for the audit trail; true so it can end a `&&` chain. */
+async function auditOperator(
+  db: Database,
+  account: string,
+  action: string,
+  details: Record<string, unknown> = {},
+): Promise<true> {
+  await recordAudit(db, { actor: { kind: "operator", id: operator() }, account, action, details });
+  return true;
+}
+
+function operator(): string {
+  return `cli:${process.env.USER ?? "operator"}`;
+}
+
 /** Opens (and migrates) the database for a one-off command, and closes it afterwards. */
 async function withDatabase<T>(fn: (db: Database, config: Config) => Promise<T>): Promise<T> {
   const { config } = settings();
@@ -229,6 +247,8 @@ function igUserId(id: string | undefined): string {
   if (!/^\d+$/.test(id)) throw new UsageError(`not an Instagram user id: ${id} (ids are digits)`);
   return id;
 }
+
+registerAuditCommand(program, (fn) => withDatabase((db) => fn(db)));
 
 const DASHBOARD_TOKEN_DAYS = 60;
 
@@ -269,6 +289,7 @@ accounts
           chat,
           digestChannel: opts.digestChannel,
         });
+        await auditOperator(db, id, "account_added", { destination: `${chat.platform}:${chat.channel}` });
       });
       process.stdout.write(`added ${username} (${id}) → ${chat.platform}:${chat.channel}\n`);
     },
@@ -300,21 +321,17 @@ accounts
         a.lastEventAt ? a.lastEventAt.toISOString() : "never",
       ]),
     ];
-    const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
-    for (const r of rows)
-      process.stdout.write(
-        `${r
-          .map((c, i) => c.padEnd(widths[i] ?? 0))
-          .join("  ")
-          .trimEnd()}\n`,
-      );
+    process.stdout.write(formatTable(rows));
   });
 accounts
   .command("remove")
   .description("disconnect an account: delete its token, keep its history")
   .argument("<id>", "the account's Instagram user id")
   .action(async (id: string) => {
-    const found = await withDatabase((db) => removeAccount(db, igUserId(id)));
+    const found = await withDatabase(
+      async (db) =>
+        (await removeAccount(db, igUserId(id))) && (await auditOperator(db, id, "account_removed")),
+    );
     if (!found) throw new UsageError(`no account ${id} (see \`accounts list\`)`);
     process.stdout.write(`removed ${id}\n`);
   });
@@ -328,7 +345,14 @@ accounts
   .action(async (id: string, opts: DestinationOptions) => {
     const account = igUserId(id);
     const chat = destination(opts);
-    const found = await withDatabase((db) => routeAccount(db, account, chat, opts.digestChannel));
+    const found = await withDatabase(
+      async (db) =>
+        (await routeAccount(db, account, chat, opts.digestChannel)) &&
+        (await auditOperator(db, account, "account_routed", {
+          destination: `${chat.platform}:${chat.channel}`,
+          ...(opts.digestChannel ? { digest: opts.digestChannel } : {}),
+        })),
+    );
     if (!found) throw new UsageError(`no account ${id} (see \`accounts list\`)`);
     process.stdout.write(`routed ${id} → ${chat.platform}:${chat.channel}\n`);
   });
@@ -368,6 +392,7 @@ accounts
           "UPDATE instagram_accounts SET settings = settings || $2::jsonb, updated_at = now() WHERE id = $1 RETURNING settings",
           [account, JSON.stringify(patch)],
         );
+        if (rows[0]) await auditOperator(db, account, "account_settings_changed", patch);
         return rows[0]?.settings;
       });
       if (!settings) throw new UsageError(`no account ${id} (see \`accounts list\`)`);
@@ -413,8 +438,8 @@ program
   .option("--account <id>", "only this account (its Instagram user id)")
   .action(async (opts: { account?: string }) => {
     const scope = pauseScope(opts.account);
-    const by = `cli:${process.env.USER ?? "operator"}`;
-    const found = await withDatabase((db) => pause(db, scope, by));
+    const by = operator();
+    const found = await withDatabase((db) => pause(db, scope, by, { kind: "operator", id: by }));
     if (!found) throw new UsageError(`no account ${opts.account} (see \`accounts list\`)`);
     process.stdout.write(
       `paused sending for ${scopeLabel(scope)}; replies are held until \`threadbridge resume\`\n`,
@@ -427,7 +452,7 @@ program
   .action(async (opts: { account?: string }) => {
     const scope = pauseScope(opts.account);
     const result = await withDatabase(async (db) => {
-      const found = await resume(db, scope);
+      const found = await resume(db, scope, { kind: "operator", id: operator() });
       return { found, still: found ? await pauses(db) : undefined };
     });
     if (!result.found) throw new UsageError(`no account ${opts.account} (see \`accounts list\`)`);

@@ -4,6 +4,7 @@ import { Redis } from "ioredis";
 import type { PgBoss } from "pg-boss";
 import { createDiscord } from "../adapters/discord/index.ts";
 import { createSlack } from "../adapters/slack/index.ts";
+import { recordAudit } from "./audit/audit-log.ts";
 import { Bridge } from "./bridge/bridge.ts";
 import type { ChatAdapter, ChatPlatform, FileSource } from "./bridge/chat-port.ts";
 import { Inbox } from "./bridge/inbox.ts";
@@ -242,10 +243,19 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
           const account = rows[0]?.account_id;
           if (!account) continue;
           const counts = await eraseAccountAndMirrors(account);
-          await db.query(
-            "UPDATE data_requests SET status = 'completed', counts = $2, account_id = NULL, completed_at = now() WHERE code = $1",
-            [job.data.code, JSON.stringify(counts)],
-          );
+          await db.transaction(async (tx) => {
+            await tx.query(
+              "UPDATE data_requests SET status = 'completed', counts = $2, account_id = NULL, completed_at = now() WHERE code = $1",
+              [job.data.code, JSON.stringify(counts)],
+            );
+            await recordAudit(tx, {
+              actor: { kind: "system", id: "meta" },
+              account,
+              action: "data_deletion_completed",
+              target: `request:${job.data.code}`,
+              details: { ...counts },
+            });
+          });
           log.info({ code: job.data.code, counts }, "account data erased on Meta's request");
         }
       });

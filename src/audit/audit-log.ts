@@ -29,3 +29,9 @@ export async function recordAudit(sql: SqlClient, entry: AuditEntry): Promise<vo
     ],
   );
 }
+
+/** The most of a message an audit entry may hold: enough to recognise it, not to read it. */
+export function auditPreview(text: string): string {
+  const t = text.trim().replace(/\s+/g, " ");
+  return t.length > 40 ? `${t.slice(0, 39)}…` : t;
+}

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import express from "express";
 import type { PgBoss } from "pg-boss";
+import { recordAudit } from "../audit/audit-log.ts";
 import type { Database } from "../db/database.ts";
 import { parseSignedRequest } from "../instagram/signed-request.ts";
 import type { Logger } from "../log/logger.ts";
@@ -61,6 +62,12 @@ export function metaCallbacksRouter(deps: MetaCallbackDeps): express.Router {
         `INSERT INTO data_requests (code, kind, account_id, status) VALUES ($1, 'deletion', $2, 'pending')`,
         [code, userId],
       );
+      await recordAudit(tx, {
+        actor: { kind: "system", id: "meta" },
+        account: userId,
+        action: "data_deletion_requested",
+        target: `request:${code}`,
+      });
       await deps.boss.send(ERASURE_QUEUE, { code } satisfies ErasureJob, { db: bossDb(tx) });
     });
     deps.log.info({ code }, "data deletion requested by Meta");
@@ -70,11 +77,20 @@ export function metaCallbacksRouter(deps: MetaCallbackDeps): express.Router {
   router.post("/instagram/deauthorize", form, async (req, res) => {
     const userId = verify(req, res);
     if (!userId) return;
-    const { rows } = await deps.db.query(
-      `UPDATE instagram_accounts SET status = 'revoked', token_ciphertext = NULL, token_key_id = NULL, updated_at = now()
-        WHERE id = $1 AND status <> 'removed' RETURNING id`,
-      [userId],
-    );
+    const rows = await deps.db.transaction(async (tx) => {
+      const { rows: revoked } = await tx.query(
+        `UPDATE instagram_accounts SET status = 'revoked', token_ciphertext = NULL, token_key_id = NULL, updated_at = now()
+          WHERE id = $1 AND status <> 'removed' RETURNING id`,
+        [userId],
+      );
+      if (revoked.length > 0)
+        await recordAudit(tx, {
+          actor: { kind: "system", id: "meta" },
+          account: userId,
+          action: "account_deauthorized",
+        });
+      return revoked;
+    });
     if (rows.length > 0) {
       deps.log.warn({ account: userId }, "account deauthorized on Instagram; token removed");
       await deps

@@ -1,3 +1,4 @@
+import { recordAudit } from "../audit/audit-log.ts";
 import type { Database } from "../db/database.ts";
 import type { GraphClient, Result } from "../instagram/graph-client.ts";
 import type { GraphError } from "../instagram/graph-errors.ts";
@@ -84,6 +85,7 @@ export class InstagramGateway {
     const waited = await this.waitTurn(account, cls, options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS);
     if (!waited) {
       this.deps.metrics.outboundDeferred.inc({ class: cls });
+      await this.countDeferral(account, cls);
       return { kind: "deferred", retryAfterMs: 1_000, reason: "waiting for the account's rate limit" };
     }
 
@@ -100,7 +102,11 @@ export class InstagramGateway {
     switch (error.kind) {
       case "retryable":
         if (error.maybeDelivered) return { kind: "uncertain", error };
-        if (error.retryAfterMs) await this.deps.limiter.pauseUntil(account, Date.now() + error.retryAfterMs);
+        // Instagram's own rate-limit answers come with a wait; count them with the limiter's deferrals.
+        if (error.retryAfterMs) {
+          await this.deps.limiter.pauseUntil(account, Date.now() + error.retryAfterMs);
+          await this.countDeferral(account, cls);
+        }
         return { kind: "deferred", retryAfterMs: error.retryAfterMs ?? 5_000, reason: error.reason };
       case "token_invalid":
         await this.markTokenInvalid(account, error);
@@ -141,6 +147,15 @@ export class InstagramGateway {
     }
   }
 
+  /** Per account, class and hour, for the digest: the metric alone dies with the process. */
+  private async countDeferral(account: string, cls: ApiClass): Promise<void> {
+    await this.deps.db.query(
+      `INSERT INTO outbound_deferrals (account_id, class, hour, count) VALUES ($1, $2, date_trunc('hour', now()), 1)
+       ON CONFLICT (account_id, class, hour) DO UPDATE SET count = outbound_deferrals.count + 1`,
+      [account, cls],
+    );
+  }
+
   private async markTokenInvalid(account: string, error: GraphError): Promise<void> {
     // Only the first caller to see the problem alerts; the rest just hold.
     const { rows } = await this.deps.db.query(
@@ -153,6 +168,12 @@ export class InstagramGateway {
       { account, code: error.code, subcode: error.subcode },
       "instagram token invalid; account held",
     );
+    await recordAudit(this.deps.db, {
+      actor: { kind: "system" },
+      account,
+      action: "token_invalid",
+      details: { reason: error.reason, ...(error.code !== undefined ? { code: error.code } : {}) },
+    });
     await this.deps.onTokenInvalid?.(account, error);
   }
 }

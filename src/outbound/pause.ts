@@ -1,3 +1,4 @@
+import { type AuditEntry, recordAudit } from "../audit/audit-log.ts";
 import type { Database, SqlClient } from "../db/database.ts";
 
 // The pause switch (issue 4): global or per account. While paused nothing is sent to Instagram;
@@ -13,34 +14,54 @@ export interface PauseInfo {
   since: Date;
 }
 
-/** Sets the switch. False when the account is unknown. */
-export async function pause(db: Database, scope: PauseScope, by: string): Promise<boolean> {
-  if (scope === "global") {
-    await db.query(
-      `INSERT INTO service_flags (key, value, updated_at) VALUES ($1, $2, now())
-       ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()`,
-      [GLOBAL_KEY, JSON.stringify({ by, since: new Date().toISOString() })],
-    );
+/** Sets the switch. False when the account is unknown. `by` is shown on held replies' banner. */
+export async function pause(
+  db: Database,
+  scope: PauseScope,
+  by: string,
+  actor: AuditEntry["actor"],
+): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    if (scope === "global")
+      await tx.query(
+        `INSERT INTO service_flags (key, value, updated_at) VALUES ($1, $2, now())
+         ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()`,
+        [GLOBAL_KEY, JSON.stringify({ by, since: new Date().toISOString() })],
+      );
+    else {
+      const { rows } = await tx.query(
+        "UPDATE instagram_accounts SET paused_at = COALESCE(paused_at, now()), paused_by = $2, updated_at = now() WHERE id = $1 RETURNING id",
+        [scope.account, by],
+      );
+      if (rows.length === 0) return false;
+    }
+    await recordAudit(tx, {
+      actor,
+      account: scope === "global" ? undefined : scope.account,
+      action: "sending_paused",
+    });
     return true;
-  }
-  const { rows } = await db.query(
-    "UPDATE instagram_accounts SET paused_at = COALESCE(paused_at, now()), paused_by = $2, updated_at = now() WHERE id = $1 RETURNING id",
-    [scope.account, by],
-  );
-  return rows.length > 0;
+  });
 }
 
 /** Clears the switch. False when the account is unknown. */
-export async function resume(db: Database, scope: PauseScope): Promise<boolean> {
-  if (scope === "global") {
-    await db.query("DELETE FROM service_flags WHERE key = $1", [GLOBAL_KEY]);
+export async function resume(db: Database, scope: PauseScope, actor: AuditEntry["actor"]): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    if (scope === "global") await tx.query("DELETE FROM service_flags WHERE key = $1", [GLOBAL_KEY]);
+    else {
+      const { rows } = await tx.query(
+        "UPDATE instagram_accounts SET paused_at = NULL, paused_by = NULL, updated_at = now() WHERE id = $1 RETURNING id",
+        [scope.account],
+      );
+      if (rows.length === 0) return false;
+    }
+    await recordAudit(tx, {
+      actor,
+      account: scope === "global" ? undefined : scope.account,
+      action: "sending_resumed",
+    });
     return true;
-  }
-  const { rows } = await db.query(
-    "UPDATE instagram_accounts SET paused_at = NULL, paused_by = NULL, updated_at = now() WHERE id = $1 RETURNING id",
-    [scope.account],
-  );
-  return rows.length > 0;
+  });
 }
 
 /** Whether sending is paused for `account`, and by which switch (global first). */

@@ -1,3 +1,4 @@
+import { auditPreview, recordAudit } from "../audit/audit-log.ts";
 import type { AgentFile, ChatAdapter, ChatPlatform, Mark, ThreadRef } from "../bridge/chat-port.ts";
 import type { Mirror } from "../bridge/mirror.ts";
 import { PRIVATE_REPLY_WINDOW_MS, type Sender, sendPermission, windowState } from "../bridge/windows.ts";
@@ -38,6 +39,8 @@ export interface OutboundRow {
   conversation_id: number | null;
   comment_thread_id: number | null;
   author_kind: "agent" | "rule";
+  /** `slack:U…` / `discord:…` for agents, the rule id for rules. */
+  sender_id: string | null;
   text: string | null;
   attachments: AgentFile[];
   details: {
@@ -90,7 +93,8 @@ export interface SenderDeps {
 }
 
 const LOAD = `
-  SELECT m.id, m.account_id, m.conversation_id, m.comment_thread_id, m.author_kind, m.text, m.attachments, m.details,
+  SELECT m.id, m.account_id, m.conversation_id, m.comment_thread_id, m.author_kind, m.author_id AS sender_id,
+         m.text, m.attachments, m.details,
          m.chat_ref, m.delivery_state, m.delivery_error, m.send_started_at, m.ig_message_id, m.chat_mark, m.send_route,
          c.customer_id, c.last_customer_message_at,
          t.root_comment_id, t.author_id, t.root_commented_at, t.private_reply_sent_at, t.live,
@@ -304,15 +308,40 @@ export class OutboundSender {
           "UPDATE comment_threads SET private_reply_sent_at = now(), private_reply_message_id = $2, updated_at = now() WHERE id = $1",
           [row.comment_thread_id, mid],
         );
+      // Rules' replies are audited when they fire (rule_fired); a person's reply when it is delivered.
+      if (done >= total && row.author_kind === "agent")
+        await recordAudit(tx, {
+          actor: { kind: "agent", id: row.sender_id ?? undefined },
+          account: row.account_id,
+          action: "reply_sent",
+          target: auditTarget(row),
+          details: {
+            messageId: row.id,
+            route: viaLabel,
+            ...(tag ? { tag } : {}),
+            ...(row.text ? { preview: auditPreview(row.text) } : {}),
+            ...(row.attachments.length > 0 ? { files: row.attachments.length } : {}),
+          },
+        });
     });
     return (await this.load(row.id)) ?? row;
   }
 
   private async fail(row: OutboundRow, reason: string, code?: number): Promise<"failed"> {
-    await this.deps.db.query(
-      "UPDATE messages SET delivery_state = 'failed', delivery_error = $2, send_started_at = NULL, updated_at = now() WHERE id = $1 AND delivery_state IN ('pending', 'held')",
-      [row.id, reason],
-    );
+    await this.deps.db.transaction(async (tx) => {
+      const { rows } = await tx.query(
+        "UPDATE messages SET delivery_state = 'failed', delivery_error = $2, send_started_at = NULL, updated_at = now() WHERE id = $1 AND delivery_state IN ('pending', 'held') RETURNING id",
+        [row.id, reason],
+      );
+      if (rows.length > 0)
+        await recordAudit(tx, {
+          actor: { kind: row.author_kind, id: row.sender_id ?? undefined },
+          account: row.account_id,
+          action: "delivery_failed",
+          target: auditTarget(row),
+          details: { messageId: row.id, reason, ...(code !== undefined ? { code } : {}) },
+        });
+    });
     this.deps.metrics.outboundMessages.inc({ result: "failed" });
     this.deps.log.info(
       { messageId: row.id, account: row.account_id, code, reason },
@@ -421,4 +450,10 @@ export class OutboundSender {
     const { rows } = await this.deps.db.query<OutboundRow>(LOAD, [id]);
     return rows[0];
   }
+}
+
+/** The customer or comment a reply went to, as audit entries name them (erasure re-points these). */
+function auditTarget(row: OutboundRow): string | undefined {
+  if (row.customer_id) return `customer:${row.customer_id}`;
+  return row.root_comment_id ? `comment:${row.root_comment_id}` : undefined;
 }

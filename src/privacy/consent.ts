@@ -1,3 +1,4 @@
+import { recordAudit } from "../audit/audit-log.ts";
 import type { SqlClient } from "../db/database.ts";
 import type { DmMessage } from "../instagram/events.ts";
 
@@ -65,16 +66,13 @@ export async function applyConsentMessage(tx: SqlClient, e: DmMessage, words: Co
     [e.accountId, e.customerId, wanted],
   );
   if (rows.length === 0) return;
-  await tx.query(
-    `INSERT INTO audit_log (actor_kind, actor_id, account_id, action, target, details)
-     VALUES ('customer', $1, $2, 'consent_changed', $3, $4)`,
-    [
-      e.customerId,
-      e.accountId,
-      `customer:${e.customerId}`,
-      JSON.stringify({ consent: wanted, via: "keyword", mid: e.mid }),
-    ],
-  );
+  await recordAudit(tx, {
+    actor: { kind: "customer", id: e.customerId },
+    account: e.accountId,
+    action: "consent_changed",
+    target: `customer:${e.customerId}`,
+    details: { consent: wanted, via: "keyword", mid: e.mid },
+  });
 }
 
 /** Sets a customer's consent on an agent's word (`/ig consent`), audited. False if unknown. */
@@ -90,10 +88,12 @@ export async function setConsent(
     [account, customer, consent],
   );
   if (rows.length === 0) return false;
-  await tx.query(
-    `INSERT INTO audit_log (actor_kind, actor_id, account_id, action, target, details)
-     VALUES ('agent', $1, $2, 'consent_changed', $3, $4)`,
-    [by, account, `customer:${customer}`, JSON.stringify({ consent, via: "command" })],
-  );
+  await recordAudit(tx, {
+    actor: { kind: "agent", id: by },
+    account,
+    action: "consent_changed",
+    target: `customer:${customer}`,
+    details: { consent, via: "command" },
+  });
   return true;
 }

@@ -64,6 +64,18 @@ export async function forgetCustomer(
 
   const counts = await db.transaction(async (tx) => {
     const del = async (sql: string) => (await tx.query(sql, [account, customer])).rows.length;
+    // The audit trail stays, pointing at the tombstone instead of the person, without previews of
+    // what they wrote. First, while their messages still say which comments were theirs.
+    const tombstone = `erased:${key.slice(0, 16)}`;
+    await tx.query(
+      `UPDATE audit_log SET target = $3, details = details - 'preview' WHERE ${AUDIT_TARGET_ROWS}`,
+      [account, customer, tombstone],
+    );
+    await tx.query(`UPDATE audit_log SET actor_id = $3 WHERE ${AUDIT_ACTOR_ROWS}`, [
+      account,
+      customer,
+      tombstone,
+    ]);
     // Their comments in other people's comment threads.
     const strayComments = await del(
       `DELETE FROM messages m USING comment_threads t WHERE ${STRAY_COMMENT_ROWS} RETURNING m.id`,
@@ -73,17 +85,6 @@ export async function forgetCustomer(
     const commentThreads = await del(`DELETE FROM comment_threads WHERE ${COMMENT_THREAD_ROWS} RETURNING id`);
     const events = await del(`DELETE FROM inbound_events WHERE ${EVENT_ROWS} RETURNING id`);
     const ruleFirings = await del(`DELETE FROM rule_firings WHERE ${RULE_FIRING_ROWS} RETURNING id`);
-    // The audit trail stays, pointing at the tombstone instead of the person.
-    await tx.query(`UPDATE audit_log SET target = $3 WHERE ${AUDIT_TARGET_ROWS}`, [
-      account,
-      customer,
-      `erased:${key.slice(0, 16)}`,
-    ]);
-    await tx.query(`UPDATE audit_log SET actor_id = $3 WHERE ${AUDIT_ACTOR_ROWS}`, [
-      account,
-      customer,
-      `erased:${key.slice(0, 16)}`,
-    ]);
     return { conversations, commentThreads, messages: strayComments + threadMessages, events, ruleFirings };
   });
 

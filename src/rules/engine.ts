@@ -1,5 +1,6 @@
 import type { PgBoss } from "pg-boss";
 import { v7 as uuidv7 } from "uuid";
+import { recordAudit } from "../audit/audit-log.ts";
 import type { ChatAdapter, ChatPlatform, ThreadRef } from "../bridge/chat-port.ts";
 import { windowState } from "../bridge/windows.ts";
 import type { Database, SqlClient } from "../db/database.ts";
@@ -248,16 +249,13 @@ export class RulesEngine {
       );
       if (rows.length === 0) return false;
       for (const action of d.actions) await this.store(tx, action, d, s);
-      await tx.query(
-        `INSERT INTO audit_log (actor_kind, actor_id, account_id, action, target, details)
-         VALUES ('rule', $1, $2, 'rule_fired', $3, $4)`,
-        [
-          d.ruleId,
-          s.accountId,
-          s.rootCommentId ? `comment:${s.rootCommentId}` : `customer:${s.customerId}`,
-          JSON.stringify({ rule: d.ruleName, actions: d.actions.map((a) => a.type), eventId }),
-        ],
-      );
+      await recordAudit(tx, {
+        actor: { kind: "rule", id: d.ruleId },
+        account: s.accountId,
+        action: "rule_fired",
+        target: s.rootCommentId ? `comment:${s.rootCommentId}` : `customer:${s.customerId}`,
+        details: { rule: d.ruleName, actions: d.actions.map((a) => a.type), eventId },
+      });
       return true;
     });
     if (!queued) return;

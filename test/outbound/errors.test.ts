@@ -259,7 +259,7 @@ describe("an invalid token holds the account's messages until it is reconnected"
 describe("the pause switch", () => {
   it("holds without calling Instagram, then sends in order on resume", async () => {
     const a = await account();
-    await pause(db, { account: a }, "test:ops");
+    await pause(db, { account: a }, "test:ops", { kind: "operator", id: "test:ops" });
     const customer = `62000000${String(customers++).padStart(8, "0")}`;
     const ids: number[] = [];
     for (const n of [1, 2, 3]) ids.push(await send(a, `paused ${n}`, { customer }));
@@ -270,14 +270,14 @@ describe("the pause switch", () => {
     // The later messages wait behind the first, in the conversation's lane.
     expect((await row(ids[1] as number)).delivery_state).toBe("pending");
 
-    await resume(db, { account: a });
+    await resume(db, { account: a }, { kind: "operator", id: "test:ops" });
     for (const id of ids) await settled(id, "sent", 20_000);
     expect(callsOf(a).map((c) => c.text)).toEqual(["paused 1", "paused 2", "paused 3"]);
   });
 
   it("the global switch holds every account", async () => {
     const a = await account();
-    await pause(db, "global", "test:ops");
+    await pause(db, "global", "test:ops", { kind: "operator", id: "test:ops" });
     try {
       const id = await send(a, "globally paused");
       expect((await settled(id, "held")).delivery_error).toBe(
@@ -285,7 +285,7 @@ describe("the pause switch", () => {
       );
       expect(callsOf(a)).toHaveLength(0);
     } finally {
-      await resume(db, "global");
+      await resume(db, "global", { kind: "operator", id: "test:ops" });
     }
   });
 });

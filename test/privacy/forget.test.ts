@@ -72,6 +72,12 @@ it("erases every row about the user, deletes their mirrors, and keeps only the t
       "SELECT count(*)::int AS n FROM audit_log WHERE target LIKE '%' || $1 || '%' OR actor_id = $1 OR details::text LIKE '%' || $1 || '%'",
     ),
   ).toBe(0);
+  // The agent's reply was audited with a preview; the preview went with the erasure.
+  const { rows: replies } = await db.query<{ details: { preview?: string } }>(
+    "SELECT details FROM audit_log WHERE action = 'reply_sent'",
+  );
+  expect(replies).toHaveLength(1);
+  expect(replies[0]?.details.preview).toBeUndefined();
   const { rows: tomb } = await db.query<{ key: string }>("SELECT key FROM erasures");
   expect(tomb).toEqual([{ key: tombstoneKey(ACCOUNT, CUSTOMER) }]);
   const { rows: audit } = await db.query<{ action: string }>(
