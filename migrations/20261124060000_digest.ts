@@ -9,6 +9,7 @@ import type { Knex } from "knex";
 export async function up(knex: Knex): Promise<void> {
   await knex.raw("CREATE INDEX messages_account_time ON messages (account_id, occurred_at)");
   await knex.raw("CREATE INDEX audit_log_account_action_time ON audit_log (account_id, action, at)");
+  await knex.raw("CREATE INDEX rule_firings_account_time ON rule_firings (account_id, fired_at)");
   await knex.schema.createTable("outbound_deferrals", (t) => {
     t.text("account_id").notNullable();
     t.text("class").notNullable(); // the rate-limit class: send_text, private_reply, …
@@ -30,6 +31,7 @@ export async function down(knex: Knex): Promise<void> {
       t.dropColumns("sla_alerted_at", "assignee_ref");
     });
   await knex.schema.dropTableIfExists("outbound_deferrals");
+  await knex.raw("DROP INDEX IF EXISTS rule_firings_account_time");
   await knex.raw("DROP INDEX IF EXISTS audit_log_account_action_time");
   await knex.raw("DROP INDEX IF EXISTS messages_account_time");
 }

@@ -1,0 +1,296 @@
+import { DateTime } from "luxon";
+import type { SqlClient } from "../db/database.ts";
+import type { HoursSettings } from "../rules/business-hours.ts";
+import { businessMs, hasHours } from "./business-time.ts";
+import type { Period } from "./period.ts";
+import { humanAnswer, type WaitingConversation, waitingConversations } from "./waiting.ts";
+
+// What the team and the automation did for one account over one period, for managers who do not
+// read every thread. Plain figures only; the adapters render them (Block Kit, an embed, a chart).
+// Every query is bounded by account and time, so a table of millions of messages costs what the
+// period holds, not what the table holds.
+
+export interface Count {
+  key: string;
+  /** A display name where one is stored (an agent's name, a rule's name). */
+  label?: string;
+  count: number;
+}
+
+export interface Digest {
+  account: { id: string; username?: string };
+  period: Period;
+  generatedAt: Date;
+  conversations: {
+    /** DM conversations whose first message came in the period. */
+    opened: number;
+    /** Closes in the period (`!close`, the button, ✅). */
+    closed: number;
+    /** Waiting for a human answer now. */
+    waiting: number;
+    /** New comment threads in the period. */
+    commentThreads: number;
+  };
+  firstResponse: {
+    /** Customer questions of the period that a person answered. */
+    answered: number;
+    unanswered: number;
+    p50Ms?: number;
+    p90Ms?: number;
+    /** Measured within opening hours (the account has hours in its rule file). */
+    businessHours: boolean;
+  };
+  sla: {
+    minutes: number;
+    /** The longest-waiting conversations over the SLA (at most 10); `total` counts them all. */
+    overdue: (WaitingConversation & { waitedMs: number })[];
+    total: number;
+  };
+  repliesByAgent: Count[];
+  autoRepliesByRule: Count[];
+  moderationByModerator: (Count & { actions: Record<string, number> })[];
+  consent: { granted: number; revoked: number };
+  dataRequests: { exports: number; erasures: number; deletionRequested: number; deletionCompleted: number };
+  deliveryFailures: Count[];
+  rateLimitDeferrals: Count[];
+  /** The account's token, when it expires within 7 days of now. */
+  tokenExpiresAt?: Date;
+  /** Messages per hour (daily) or day (weekly), in the account's zone, with the median response. */
+  volume: { start: Date; inbound: number; outbound: number; responseP50Ms?: number }[];
+  /** Nothing happened and nothing waits. */
+  empty: boolean;
+}
+
+export interface DigestOptions {
+  slaMinutes: number;
+  hours?: HoursSettings | undefined;
+  now?: Date;
+}
+
+const OVERDUE_LISTED = 10;
+
+export function percentile(sorted: readonly number[], p: number): number | undefined {
+  if (sorted.length === 0) return undefined;
+  // Nearest rank: a value that was actually observed.
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(Math.max(rank, 1), sorted.length) - 1];
+}
+
+export async function computeDigest(
+  sql: SqlClient,
+  accountId: string,
+  period: Period,
+  options: DigestOptions,
+): Promise<Digest> {
+  const now = options.now ?? new Date();
+  const range = [accountId, period.from.toISOString(), period.to.toISOString()];
+  const hours = hasHours(options.hours) ? options.hours : undefined;
+  const count = async (text: string, params: unknown[] = range) =>
+    Number((await sql.query<{ n: string }>(text, params)).rows[0]?.n ?? 0);
+  const counts = async (text: string, params: unknown[] = range): Promise<Count[]> =>
+    (await sql.query<{ key: string | null; label: string | null; n: string }>(text, params)).rows.map(
+      (r) => ({
+        key: r.key ?? "unknown",
+        ...(r.label ? { label: r.label } : {}),
+        count: Number(r.n),
+      }),
+    );
+
+  const [account, opened, closed, commentThreads, questions, waiting] = await Promise.all([
+    sql.query<{ username: string | null; token_expires_at: Date | null }>(
+      `SELECT username, CASE WHEN token_ciphertext IS NOT NULL AND token_expires_at < $2 THEN token_expires_at END
+              AS token_expires_at
+         FROM instagram_accounts WHERE id = $1`,
+      [accountId, new Date(now.getTime() + 7 * 86_400_000).toISOString()],
+    ),
+    count(
+      `SELECT count(*) AS n FROM conversations c WHERE c.account_id = $1
+          AND (SELECT min(m.occurred_at) FROM messages m WHERE m.conversation_id = c.id AND m.direction = 'inbound') >= $2
+          AND (SELECT min(m.occurred_at) FROM messages m WHERE m.conversation_id = c.id AND m.direction = 'inbound') < $3
+          AND c.last_customer_message_at >= $2`,
+    ),
+    count(
+      `SELECT count(DISTINCT target) AS n FROM audit_log
+        WHERE account_id = $1 AND action = 'conversation_closed' AND at >= $2 AND at < $3`,
+    ),
+    count(
+      `SELECT count(*) AS n FROM comment_threads
+        WHERE account_id = $1 AND root_commented_at >= $2 AND root_commented_at < $3`,
+    ),
+    // A question is a customer message that starts a wait: the one before it (rules aside) was
+    // a human answer, or there was none. Its answer is the next human answer.
+    sql.query<{ asked: Date; answered: Date | null }>(
+      `SELECT s.occurred_at AS asked,
+              (SELECT min(r.occurred_at) FROM messages r
+                WHERE r.conversation_id = s.conversation_id AND r.occurred_at >= s.occurred_at AND ${humanAnswer("r")})
+                AS answered
+         FROM messages s
+        WHERE s.account_id = $1 AND s.conversation_id IS NOT NULL AND s.direction = 'inbound'
+          AND s.occurred_at >= $2 AND s.occurred_at < $3
+          AND NOT EXISTS (
+            SELECT 1 FROM (
+              SELECT p.direction FROM messages p
+               WHERE p.conversation_id = s.conversation_id AND (p.occurred_at, p.id) < (s.occurred_at, s.id)
+                 AND (p.direction = 'inbound' OR ${humanAnswer("p")})
+               ORDER BY p.occurred_at DESC, p.id DESC LIMIT 1) prev
+             WHERE prev.direction = 'inbound')`,
+      range,
+    ),
+    waitingConversations(sql, accountId, now),
+  ]);
+
+  const [
+    repliesByAgent,
+    autoRepliesByRule,
+    moderation,
+    consent,
+    requests,
+    deliveryFailures,
+    rateLimitDeferrals,
+    volume,
+  ] = await Promise.all([
+    counts(
+      `SELECT author_id AS key, max(details->>'agentName') AS label, count(*) AS n FROM messages
+          WHERE account_id = $1 AND author_kind = 'agent' AND direction = 'outbound' AND delivery_state = 'sent'
+            AND occurred_at >= $2 AND occurred_at < $3
+          GROUP BY author_id ORDER BY n DESC, key`,
+    ),
+    counts(
+      `SELECT f.rule_id AS key, max(r.name) AS label, count(*) AS n FROM rule_firings f
+           LEFT JOIN rules r ON r.id = f.rule_id
+          WHERE f.account_id = $1 AND f.fired_at >= $2 AND f.fired_at < $3
+          GROUP BY f.rule_id ORDER BY n DESC, key`,
+    ),
+    sql.query<{ actor_id: string | null; action: string; n: string }>(
+      `SELECT actor_id, action, count(*) AS n FROM audit_log
+          WHERE account_id = $1 AND at >= $2 AND at < $3 AND actor_kind = 'agent'
+            AND (action LIKE 'comment\\_%' OR action LIKE 'media\\_comments\\_%')
+          GROUP BY actor_id, action`,
+      range,
+    ),
+    sql.query<{ consent: string; n: string }>(
+      `SELECT details->>'consent' AS consent, count(*) AS n FROM audit_log
+          WHERE account_id = $1 AND action = 'consent_changed' AND at >= $2 AND at < $3 GROUP BY 1`,
+      range,
+    ),
+    sql.query<{ action: string; n: string }>(
+      `SELECT action, count(*) AS n FROM audit_log
+          WHERE account_id = $1 AND at >= $2 AND at < $3
+            AND action IN ('data_exported', 'data_erased', 'data_deletion_requested', 'data_deletion_completed')
+          GROUP BY action`,
+      range,
+    ),
+    counts(
+      `SELECT details->>'reason' AS key, NULL AS label, count(*) AS n FROM audit_log
+          WHERE account_id = $1 AND action = 'delivery_failed' AND at >= $2 AND at < $3
+          GROUP BY 1 ORDER BY n DESC, key`,
+    ),
+    counts(
+      `SELECT class AS key, NULL AS label, sum(count) AS n FROM outbound_deferrals
+          WHERE account_id = $1 AND hour >= date_trunc('hour', $2::timestamptz) AND hour < $3
+          GROUP BY class ORDER BY n DESC, key`,
+    ),
+    sql.query<{ bucket: Date; inbound: string; outbound: string }>(
+      `SELECT date_trunc($4, occurred_at, $5) AS bucket,
+                count(*) FILTER (WHERE direction = 'inbound') AS inbound,
+                count(*) FILTER (WHERE direction = 'outbound') AS outbound
+           FROM messages WHERE account_id = $1 AND occurred_at >= $2 AND occurred_at < $3
+          GROUP BY 1 ORDER BY 1`,
+      [...range, period.bucket, period.timezone],
+    ),
+  ]);
+
+  const waits = (a: Date, b: Date) => businessMs(hours, a, b);
+  const answeredWaits = questions.rows.filter((q) => q.answered !== null);
+  const responseMs = answeredWaits.map((q) => waits(q.asked, q.answered as Date)).sort((a, b) => a - b);
+
+  const overdue = waiting
+    .map((w) => ({ ...w, waitedMs: waits(w.since, now) }))
+    .filter((w) => w.waitedMs >= options.slaMinutes * 60_000)
+    .sort((a, b) => b.waitedMs - a.waitedMs);
+
+  const byModerator = new Map<string, Record<string, number>>();
+  for (const r of moderation.rows) {
+    const key = r.actor_id ?? "unknown";
+    const actions = byModerator.get(key) ?? {};
+    actions[r.action.replace(/^comment_|^media_comments_/, (p) => (p === "comment_" ? "" : "comments_"))] =
+      Number(r.n);
+    byModerator.set(key, actions);
+  }
+  const request = (action: string) => Number(requests.rows.find((r) => r.action === action)?.n ?? 0);
+
+  const volumeBuckets = bucketStarts(period).map((start) => {
+    const row = volume.rows.find((r) => new Date(r.bucket).getTime() === start.getTime());
+    const end = DateTime.fromJSDate(start, { zone: period.timezone })
+      .plus({ [`${period.bucket}s`]: 1 })
+      .toJSDate();
+    const inBucket = answeredWaits
+      .filter((q) => q.asked >= start && q.asked < end)
+      .map((q) => waits(q.asked, q.answered as Date))
+      .sort((a, b) => a - b);
+    const p50 = percentile(inBucket, 50);
+    return {
+      start,
+      inbound: Number(row?.inbound ?? 0),
+      outbound: Number(row?.outbound ?? 0),
+      ...(p50 !== undefined ? { responseP50Ms: p50 } : {}),
+    };
+  });
+
+  const p50 = percentile(responseMs, 50);
+  const p90 = percentile(responseMs, 90);
+  const tokenExpiresAt = account.rows[0]?.token_expires_at ?? undefined;
+  const digest: Digest = {
+    account: { id: accountId, ...(account.rows[0]?.username ? { username: account.rows[0].username } : {}) },
+    period,
+    generatedAt: now,
+    conversations: { opened, closed, waiting: waiting.length, commentThreads },
+    firstResponse: {
+      answered: answeredWaits.length,
+      unanswered: questions.rows.length - answeredWaits.length,
+      ...(p50 !== undefined ? { p50Ms: p50 } : {}),
+      ...(p90 !== undefined ? { p90Ms: p90 } : {}),
+      businessHours: hours !== undefined,
+    },
+    sla: { minutes: options.slaMinutes, overdue: overdue.slice(0, OVERDUE_LISTED), total: overdue.length },
+    repliesByAgent,
+    autoRepliesByRule,
+    moderationByModerator: [...byModerator]
+      .map(([key, actions]) => ({ key, actions, count: Object.values(actions).reduce((a, b) => a + b, 0) }))
+      .sort((a, b) => b.count - a.count || a.key.localeCompare(b.key)),
+    consent: {
+      granted: Number(consent.rows.find((r) => r.consent === "granted")?.n ?? 0),
+      revoked: Number(consent.rows.find((r) => r.consent === "revoked")?.n ?? 0),
+    },
+    dataRequests: {
+      exports: request("data_exported"),
+      erasures: request("data_erased"),
+      deletionRequested: request("data_deletion_requested"),
+      deletionCompleted: request("data_deletion_completed"),
+    },
+    deliveryFailures,
+    rateLimitDeferrals,
+    ...(tokenExpiresAt ? { tokenExpiresAt } : {}),
+    volume: volumeBuckets,
+    empty: false,
+  };
+  digest.empty =
+    volumeBuckets.every((b) => b.inbound === 0 && b.outbound === 0) &&
+    opened + closed + commentThreads + waiting.length === 0 &&
+    autoRepliesByRule.length + byModerator.size + deliveryFailures.length === 0 &&
+    digest.consent.granted + digest.consent.revoked === 0 &&
+    Object.values(digest.dataRequests).every((n) => n === 0);
+  return digest;
+}
+
+/** Every hour or day of the period, as instants, in the period's zone (23 or 25 hours on DST days). */
+function bucketStarts(period: Period): Date[] {
+  const out: Date[] = [];
+  let t = DateTime.fromJSDate(period.from, { zone: period.timezone }).startOf(period.bucket);
+  const end = period.to.getTime();
+  while (t.toMillis() < end) {
+    out.push(t.toJSDate());
+    t = t.plus({ [`${period.bucket}s`]: 1 });
+  }
+  return out;
+}

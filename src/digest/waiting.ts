@@ -1,0 +1,72 @@
+import type { ThreadRef } from "../bridge/chat-port.ts";
+import type { SqlClient } from "../db/database.ts";
+
+// Conversations waiting for the team: open, and the customer wrote after the last human answer
+// (an agent's reply or a message from the Instagram app; an auto-reply does not count). Only the
+// last eight days are read: past the 7-day human-agent window nobody can answer anyway, and it
+// keeps the query on recent rows however long the history.
+
+export interface WaitingConversation {
+  conversationId: number;
+  customerId: string;
+  username?: string;
+  assignee?: string;
+  /** Platform user id of the assignee, where known (for mentions). */
+  assigneeRef?: string;
+  /** The first message still unanswered. */
+  since: Date;
+  thread?: { platform: "slack" | "discord"; ref: ThreadRef };
+  slaAlertedAt?: Date;
+}
+
+/** A human answer among `messages` aliased `m`: the team's reply (not failed) or the business
+ * writing from the Instagram app. */
+export function humanAnswer(m: string): string {
+  return `${m}.direction = 'outbound' AND ${m}.author_kind IN ('agent', 'business')
+    AND (${m}.delivery_state IS NULL OR ${m}.delivery_state <> 'failed')`;
+}
+
+export async function waitingConversations(
+  sql: SqlClient,
+  account: string,
+  now: Date,
+): Promise<WaitingConversation[]> {
+  const { rows } = await sql.query<{
+    id: string;
+    customer_id: string;
+    username: string | null;
+    assignee: string | null;
+    assignee_ref: string | null;
+    chat_platform: "slack" | "discord" | null;
+    chat_channel: string | null;
+    chat_thread: string | null;
+    sla_alerted_at: Date | null;
+    since: Date | null;
+  }>(
+    `SELECT c.id, c.customer_id, c.profile->>'username' AS username, c.assignee, c.assignee_ref,
+            c.chat_platform, c.chat_channel, c.chat_thread, c.sla_alerted_at,
+            (SELECT min(m.occurred_at) FROM messages m
+              WHERE m.conversation_id = c.id AND m.direction = 'inbound'
+                AND m.occurred_at > COALESCE(
+                  (SELECT max(a.occurred_at) FROM messages a WHERE a.conversation_id = c.id AND ${humanAnswer("a")}),
+                  '-infinity')) AS since
+       FROM conversations c
+      WHERE c.account_id = $1 AND c.status = 'open' AND c.last_customer_message_at >= $2`,
+    [account, new Date(now.getTime() - 8 * 86_400_000).toISOString()],
+  );
+  return rows
+    .filter((r) => r.since !== null)
+    .map((r) => ({
+      conversationId: Number(r.id),
+      customerId: r.customer_id,
+      ...(r.username ? { username: r.username } : {}),
+      ...(r.assignee ? { assignee: r.assignee } : {}),
+      ...(r.assignee_ref ? { assigneeRef: r.assignee_ref } : {}),
+      since: r.since as Date,
+      ...(r.chat_platform && r.chat_channel && r.chat_thread
+        ? { thread: { platform: r.chat_platform, ref: { channel: r.chat_channel, thread: r.chat_thread } } }
+        : {}),
+      ...(r.sla_alerted_at ? { slaAlertedAt: r.sla_alerted_at } : {}),
+    }))
+    .sort((a, b) => a.since.getTime() - b.since.getTime());
+}
