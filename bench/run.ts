@@ -9,6 +9,7 @@ import autocannon from "autocannon";
 import pg from "pg";
 import { sign } from "../src/instagram/signature.ts";
 import { createTestDatabase } from "../test/helpers/postgres.ts";
+import { digestBench } from "./digest.ts";
 import { discordBench } from "./discord.ts";
 import { outboundBench } from "./outbound.ts";
 import { rulesBench } from "./rules.ts";
@@ -190,6 +191,7 @@ async function main(): Promise<void> {
     const slack = await slackBench();
     const discord = await discordBench();
     const rules = await rulesBench();
+    const digest = await digestBench();
     const pgVersion = execFileSync("psql", ["--version"]).toString().trim();
     const md = [
       "# Benchmark results",
@@ -252,6 +254,18 @@ async function main(): Promise<void> {
       ),
       "",
       ...rules.notes.map((n) => `- ${n}`),
+      "",
+      "## Digest (bench/digest.ts)",
+      "",
+      "One account's digest computed from Postgres on this machine; the baseline is one indexed count of the same account's messages in the same period.",
+      "",
+      "| scenario | target | threadbridge | baseline | ratio |",
+      "|---|---|---|---|---|",
+      ...digest.rows.map(
+        (r) => `| ${r.scenario} | ${r.target} | ${r.threadbridge} | ${r.baseline} | ${r.ratio} |`,
+      ),
+      "",
+      ...digest.notes.map((n) => `- ${n}`),
       "",
     ].join("\n");
     writeFileSync(new URL("./results.md", import.meta.url), md);

@@ -1,7 +1,7 @@
 import { DateTime } from "luxon";
 import type { SqlClient } from "../db/database.ts";
 import type { HoursSettings } from "../rules/business-hours.ts";
-import { businessMs, hasHours } from "./business-time.ts";
+import { BusinessClock, hasHours } from "./business-time.ts";
 import type { Period } from "./period.ts";
 import { humanAnswer, type WaitingConversation, waitingConversations } from "./waiting.ts";
 
@@ -103,11 +103,13 @@ export async function computeDigest(
          FROM instagram_accounts WHERE id = $1`,
       [accountId, new Date(now.getTime() + 7 * 86_400_000).toISOString()],
     ),
+    // New conversations: a first customer message in the period and none before it.
     count(
-      `SELECT count(*) AS n FROM conversations c WHERE c.account_id = $1
-          AND (SELECT min(m.occurred_at) FROM messages m WHERE m.conversation_id = c.id AND m.direction = 'inbound') >= $2
-          AND (SELECT min(m.occurred_at) FROM messages m WHERE m.conversation_id = c.id AND m.direction = 'inbound') < $3
-          AND c.last_customer_message_at >= $2`,
+      `SELECT count(DISTINCT m.conversation_id) AS n FROM messages m
+        WHERE m.account_id = $1 AND m.direction = 'inbound' AND m.conversation_id IS NOT NULL
+          AND m.occurred_at >= $2 AND m.occurred_at < $3
+          AND NOT EXISTS (SELECT 1 FROM messages e WHERE e.conversation_id = m.conversation_id
+                            AND e.direction = 'inbound' AND e.occurred_at < $2)`,
     ),
     count(
       `SELECT count(DISTINCT target) AS n FROM audit_log
@@ -117,24 +119,22 @@ export async function computeDigest(
       `SELECT count(*) AS n FROM comment_threads
         WHERE account_id = $1 AND root_commented_at >= $2 AND root_commented_at < $3`,
     ),
-    // A question is a customer message that starts a wait: the one before it (rules aside) was
-    // a human answer, or there was none. Its answer is the next human answer.
+    // A question is a customer message that starts a wait: the one before it (rules aside) was a
+    // human answer, or there was none in the eight days before. Its answer is the next human
+    // answer. One scan of the account's messages from eight days before the period to now.
     sql.query<{ asked: Date; answered: Date | null }>(
-      `SELECT s.occurred_at AS asked,
-              (SELECT min(r.occurred_at) FROM messages r
-                WHERE r.conversation_id = s.conversation_id AND r.occurred_at >= s.occurred_at AND ${humanAnswer("r")})
-                AS answered
-         FROM messages s
-        WHERE s.account_id = $1 AND s.conversation_id IS NOT NULL AND s.direction = 'inbound'
-          AND s.occurred_at >= $2 AND s.occurred_at < $3
-          AND NOT EXISTS (
-            SELECT 1 FROM (
-              SELECT p.direction FROM messages p
-               WHERE p.conversation_id = s.conversation_id AND (p.occurred_at, p.id) < (s.occurred_at, s.id)
-                 AND (p.direction = 'inbound' OR ${humanAnswer("p")})
-               ORDER BY p.occurred_at DESC, p.id DESC LIMIT 1) prev
-             WHERE prev.direction = 'inbound')`,
-      range,
+      `WITH rel AS (
+         SELECT m.occurred_at, m.direction,
+                lag(m.direction) OVER w AS prev,
+                min(m.occurred_at) FILTER (WHERE m.direction = 'outbound')
+                  OVER (w ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) AS answered
+           FROM messages m
+          WHERE m.account_id = $1 AND m.conversation_id IS NOT NULL AND m.occurred_at >= $4 AND m.occurred_at <= $5
+            AND (m.direction = 'inbound' OR ${humanAnswer("m")})
+         WINDOW w AS (PARTITION BY m.conversation_id ORDER BY m.occurred_at, m.id))
+       SELECT occurred_at AS asked, answered FROM rel
+        WHERE direction = 'inbound' AND (prev IS NULL OR prev = 'outbound') AND occurred_at >= $2 AND occurred_at < $3`,
+      [...range, new Date(period.from.getTime() - 8 * 86_400_000).toISOString(), now.toISOString()],
     ),
     waitingConversations(sql, accountId, now),
   ]);
@@ -200,9 +200,17 @@ export async function computeDigest(
     ),
   ]);
 
-  const waits = (a: Date, b: Date) => businessMs(hours, a, b);
-  const answeredWaits = questions.rows.filter((q) => q.answered !== null);
-  const responseMs = answeredWaits.map((q) => waits(q.asked, q.answered as Date)).sort((a, b) => a - b);
+  // One clock for every wait: from the earliest question or waiting customer to now.
+  const clock = new BusinessClock(
+    hours,
+    new Date(Math.min(period.from.getTime(), now.getTime() - 8 * 86_400_000)),
+    new Date(Math.max(period.to.getTime(), now.getTime())),
+  );
+  const waits = (a: Date, b: Date) => clock.ms(a, b);
+  const answeredWaits = questions.rows
+    .filter((q) => q.answered !== null)
+    .map((q) => ({ asked: q.asked, ms: waits(q.asked, q.answered as Date) }));
+  const responseMs = answeredWaits.map((q) => q.ms).sort((a, b) => a - b);
 
   const overdue = waiting
     .map((w) => ({ ...w, waitedMs: waits(w.since, now) }))
@@ -226,7 +234,7 @@ export async function computeDigest(
       .toJSDate();
     const inBucket = answeredWaits
       .filter((q) => q.asked >= start && q.asked < end)
-      .map((q) => waits(q.asked, q.answered as Date))
+      .map((q) => q.ms)
       .sort((a, b) => a - b);
     const p50 = percentile(inBucket, 50);
     return {

@@ -4,7 +4,8 @@ import type { SqlClient } from "../db/database.ts";
 // Conversations waiting for the team: open, and the customer wrote after the last human answer
 // (an agent's reply or a message from the Instagram app; an auto-reply does not count). Only the
 // last eight days are read: past the 7-day human-agent window nobody can answer anyway, and it
-// keeps the query on recent rows however long the history.
+// keeps the query on recent rows however long the history. A wait that began before those eight
+// days counts from the first message within them.
 
 export interface WaitingConversation {
   conversationId: number;
@@ -31,6 +32,8 @@ export async function waitingConversations(
   account: string,
   now: Date,
 ): Promise<WaitingConversation[]> {
+  // One range scan of the account's recent messages (account, time index), then per conversation:
+  // the last human answer, and the first customer message after it.
   const { rows } = await sql.query<{
     id: string;
     customer_id: string;
@@ -43,15 +46,23 @@ export async function waitingConversations(
     sla_alerted_at: Date | null;
     since: Date | null;
   }>(
-    `SELECT c.id, c.customer_id, c.profile->>'username' AS username, c.assignee, c.assignee_ref,
-            c.chat_platform, c.chat_channel, c.chat_thread, c.sla_alerted_at,
-            (SELECT min(m.occurred_at) FROM messages m
-              WHERE m.conversation_id = c.id AND m.direction = 'inbound'
-                AND m.occurred_at > COALESCE(
-                  (SELECT max(a.occurred_at) FROM messages a WHERE a.conversation_id = c.id AND ${humanAnswer("a")}),
-                  '-infinity')) AS since
-       FROM conversations c
-      WHERE c.account_id = $1 AND c.status = 'open' AND c.last_customer_message_at >= $2`,
+    `WITH recent AS (
+       SELECT m.conversation_id, m.occurred_at, m.direction FROM messages m
+        WHERE m.account_id = $1 AND m.occurred_at >= $2 AND m.conversation_id IS NOT NULL
+          AND (m.direction = 'inbound' OR ${humanAnswer("m")})
+     ), answered AS (
+       SELECT conversation_id, max(occurred_at) FILTER (WHERE direction = 'outbound') AS at
+         FROM recent GROUP BY conversation_id
+     ), waiting AS (
+       SELECT r.conversation_id, min(r.occurred_at) AS since
+         FROM recent r JOIN answered a USING (conversation_id)
+        WHERE r.direction = 'inbound' AND (a.at IS NULL OR r.occurred_at > a.at)
+        GROUP BY r.conversation_id
+     )
+     SELECT c.id, c.customer_id, c.profile->>'username' AS username, c.assignee, c.assignee_ref,
+            c.chat_platform, c.chat_channel, c.chat_thread, c.sla_alerted_at, w.since
+       FROM waiting w JOIN conversations c ON c.id = w.conversation_id
+      WHERE c.status = 'open'`,
     [account, new Date(now.getTime() - 8 * 86_400_000).toISOString()],
   );
   return rows
