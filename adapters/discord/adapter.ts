@@ -194,7 +194,7 @@ export class DiscordAdapter implements ChatAdapter, FileSource {
       await rest.patch(Routes.channel(thread.thread), { body: patch });
     }
 
-    const headerId = parent.kind === "forum" ? thread.thread : await this.#headerMessage(thread.thread);
+    const headerId = await this.headerMessageId(thread);
     if (!headerId) {
       log.warn({ channel: thread.channel, thread: thread.thread }, "discord thread header not found");
       return;
@@ -416,6 +416,13 @@ export class DiscordAdapter implements ChatAdapter, FileSource {
       this.#parents.set(channelId, info);
     }
     return info;
+  }
+
+  /** The message that shows a thread's header: a forum post's starter message has the thread's
+   * id; in a text channel's thread it is the bot's first message. */
+  async headerMessageId(thread: ThreadRef): Promise<string | undefined> {
+    const parent = await this.parent(thread.channel);
+    return parent.kind === "forum" ? thread.thread : this.#headerMessage(thread.thread);
   }
 
   /** The bot's own user id (REST only: works without the gateway). */

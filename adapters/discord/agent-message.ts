@@ -2,7 +2,14 @@
 // core needs. Both sources are first brought to one small shape, so the rules of what counts as an
 // agent's message live in one place.
 
-import { type APIMessage, type Message, MessageType } from "discord.js";
+import {
+  type APIInteractionGuildMember,
+  type APIMessage,
+  type GuildMember,
+  type Message,
+  MessageType,
+  type User,
+} from "discord.js";
 import type { AgentFile, AgentIdentity, AgentMessage, ThreadRef } from "../../src/bridge/chat-port.ts";
 import { toPlainText } from "./markdown.ts";
 
@@ -90,6 +97,26 @@ export function agentOf(m: IncomingMessage): AgentIdentity {
   const agent: AgentIdentity = { platform: "discord", id: m.author.id, name: m.author.name };
   if (m.roles) agent.roles = m.roles;
   return agent;
+}
+
+/** Who acted (a button, a command, a reaction), with their roles for the core's privilege check
+ * (ADMIN_USERS `discord-role:<id>`). */
+export function memberIdentity(
+  user: User,
+  member: GuildMember | APIInteractionGuildMember | null | undefined,
+  guildId: string | null,
+): AgentIdentity {
+  let name = user.displayName;
+  let roles: string[] = [];
+  if (member) {
+    if (Array.isArray(member.roles)) roles = member.roles;
+    else roles = [...member.roles.cache.keys()];
+    if ("displayName" in member) name = member.displayName;
+    else if (member.nick) name = member.nick;
+  }
+  // @everyone has the guild's id and is nobody's distinguishing role.
+  roles = roles.filter((id) => id !== guildId);
+  return { platform: "discord", id: user.id, name, roles };
 }
 
 export function toAgentMessage(m: IncomingMessage, thread: ThreadRef): AgentMessage {

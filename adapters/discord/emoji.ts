@@ -1,7 +1,7 @@
 // Reactions. Discord takes Unicode emoji as they are (URL-encoded in the route); Instagram sometimes
 // names a reaction instead ("love"). What Discord cannot show becomes one neutral emoji.
 
-import type { Mark } from "../../src/bridge/chat-port.ts";
+import type { ConversationChange, Mark } from "../../src/bridge/chat-port.ts";
 
 /** Shown for a reaction Discord does not know. */
 export const FALLBACK_REACTION = "❔";
@@ -28,4 +28,16 @@ export const MARK_REACTIONS: Record<Mark, string> = {
 export function sameEmoji(a: string, b: string): boolean {
   const bare = (s: string) => s.replace(/\uFE0F|\uFE0E/g, "");
   return bare(a) === bare(b);
+}
+
+/** What ✅ and 👀 do when an agent puts them on a thread's root (teams that work by reactions). */
+const ROOT_REACTIONS: [string, ConversationChange][] = [
+  ["✅", { op: "close" }],
+  ["✔️", { op: "close" }],
+  ["👀", { op: "take" }],
+];
+
+export function rootReactionChange(emoji: string | null): ConversationChange | undefined {
+  if (!emoji) return undefined;
+  return ROOT_REACTIONS.find(([e]) => sameEmoji(e, emoji))?.[1];
 }

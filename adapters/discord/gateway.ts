@@ -1,6 +1,7 @@
 // The gateway side: one discord.js Client (in exactly one process; the caller elects it) that hands
-// agents' messages, edits, deletions and interactions to the core, and catches up on what agents
-// wrote while no process was connected. Posting never needs it (adapter.ts is REST only).
+// agents' messages, edits, deletions, interactions and ✅/👀 on roots to the core, and catches up
+// on what agents wrote while no process was connected. Posting never needs it (adapter.ts is REST
+// only).
 
 import {
   type APIChannel,
@@ -9,14 +10,24 @@ import {
   Events,
   GatewayIntentBits,
   type Message,
+  type MessageReaction,
   type OmitPartialGroupDMChannel,
   type PartialMessage,
+  type PartialMessageReaction,
   Partials,
+  type PartialUser,
   type REST,
   type RESTOptions,
   Routes,
+  type User,
 } from "discord.js";
-import type { AgentIdentity, AgentMessageOutcome, ChatInbox, ThreadRef } from "../../src/bridge/chat-port.ts";
+import type {
+  AgentIdentity,
+  AgentMessageOutcome,
+  ChatInbox,
+  ConversationChange,
+  ThreadRef,
+} from "../../src/bridge/chat-port.ts";
 import type { Logger } from "../../src/log/logger.ts";
 import type { DiscordAdapter } from "./adapter.ts";
 import {
@@ -25,10 +36,12 @@ import {
   fromMessage,
   type IncomingMessage,
   isHumanMessage,
+  memberIdentity,
   toAgentMessage,
 } from "./agent-message.ts";
 import type { Background } from "./background.ts";
 import { ErrorCode, errorFields, isDiscordError } from "./discord-errors.ts";
+import { rootReactionChange } from "./emoji.ts";
 import { onInteraction } from "./interactions.ts";
 
 export interface GatewayDeps {
@@ -86,9 +99,16 @@ export class DiscordGateway {
     const { log } = this.#deps;
     const asked = new Date();
     const client = new Client({
-      intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.MessageContent],
-      // Deletions and edits of messages sent before this process connected arrive as partials.
-      partials: [Partials.Message, Partials.Channel],
+      intents: [
+        GatewayIntentBits.Guilds,
+        GatewayIntentBits.GuildMessages,
+        GatewayIntentBits.MessageContent,
+        // ✅ and 👀 on a thread's root.
+        GatewayIntentBits.GuildMessageReactions,
+      ],
+      // Deletions, edits and reactions of messages sent before this process connected arrive as
+      // partials (a root is usually older than the process).
+      partials: [Partials.Message, Partials.Channel, Partials.Reaction],
       rest: this.#deps.rest,
       allowedMentions: { parse: [] },
     });
@@ -186,6 +206,12 @@ export class DiscordGateway {
     client.on(Events.MessageDelete, (message) => {
       background.run("messageDelete", () => this.#onDelete(message));
     });
+    client.on(Events.MessageReactionAdd, (reaction, user) => {
+      const change = rootReactionChange(reaction.emoji.name);
+      // The bot's own reactions are delivery marks and customers' reactions.
+      if (!change || user.bot || user.id === client.user?.id) return;
+      background.run("messageReactionAdd", () => this.#onRootReaction(reaction, user, change));
+    });
     client.on(Events.InteractionCreate, (interaction) => {
       background.run("interaction", () =>
         onInteraction({ inbox: this.#deps.inbox, log, threadOf: (id) => this.#threadRef(id) }, interaction),
@@ -260,6 +286,31 @@ export class DiscordGateway {
     const thread = await this.#mirroredThread(message.channelId);
     if (!thread) return;
     await this.#deps.inbox.agentChanged({ agent, thread, message: message.id, change: "deleted" });
+  }
+
+  /** ✅ or 👀 on a mirrored thread's root: the same as its Close and Take buttons. Anywhere else
+   * the emoji is just an emoji. A refusal goes to the thread, mentioning whoever reacted (a
+   * reaction has no private answer). */
+  async #onRootReaction(
+    reaction: MessageReaction | PartialMessageReaction,
+    reactor: User | PartialUser,
+    change: ConversationChange,
+  ): Promise<void> {
+    const message = reaction.message;
+    const thread = await this.#mirroredThread(message.channelId);
+    if (!thread || message.id !== (await this.#deps.adapter.headerMessageId(thread))) return;
+    const user = reactor.partial ? await reactor.fetch() : reactor;
+    if (user.bot) return;
+    const guild = message.guild;
+    const member =
+      guild?.members.cache.get(user.id) ?? (await guild?.members.fetch(user.id).catch(() => undefined));
+    const result = await this.#deps.inbox.action({
+      agent: memberIdentity(user, member, message.guildId),
+      thread,
+      channel: thread.channel,
+      action: { kind: "conversation", change },
+    });
+    if (!result.ok) await this.#deps.adapter.noticeReplying(thread, result.text, { mention: [user.id] });
   }
 
   // ——— threads ———

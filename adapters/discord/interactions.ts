@@ -10,16 +10,21 @@ import {
   type Interaction,
   MessageFlags,
   type ModalSubmitInteraction,
+  type StringSelectMenuInteraction,
   TextInputStyle,
 } from "discord.js";
 import type {
   ActionRequest,
+  ActionResult,
   AgentIdentity,
   ChatInbox,
   CommentAction,
+  ConversationChange,
   ThreadRef,
 } from "../../src/bridge/chat-port.ts";
+import { CONVERSATION_ACTION_IDS } from "../../src/bridge/header-text.ts";
 import type { Logger } from "../../src/log/logger.ts";
+import { memberIdentity } from "./agent-message.ts";
 import { errorFields } from "./discord-errors.ts";
 import { IG_COMMAND, parseIgCommand } from "./ig-command.ts";
 import { CONTENT_MAX, escapeMarkdown, truncateMarkdown } from "./markdown.ts";
@@ -39,29 +44,39 @@ const ACTION_BY_PREFIX = new Map<string, CommentAction>(
   (Object.entries(COMMENT_ACTION_IDS) as [CommentAction, string][]).map(([action, id]) => [id, action]),
 );
 
-type Answerable = ButtonInteraction | ModalSubmitInteraction | ChatInputCommandInteraction;
+type Answerable =
+  | ButtonInteraction
+  | StringSelectMenuInteraction
+  | ModalSubmitInteraction
+  | ChatInputCommandInteraction;
 
-/** Who acted, with their roles for the core's privilege check (ADMIN_USERS `discord-role:<id>`). */
 export function agentFrom(interaction: Answerable): AgentIdentity {
-  const member = interaction.member;
-  let name = interaction.user.displayName;
-  let roles: string[] = [];
-  if (member) {
-    if (Array.isArray(member.roles)) roles = member.roles;
-    else roles = [...member.roles.cache.keys()];
-    if ("displayName" in member) name = member.displayName;
-    else if (member.nick) name = member.nick;
-  }
-  // @everyone has the guild's id and is nobody's distinguishing role.
-  roles = roles.filter((id) => id !== interaction.guildId);
-  return { platform: "discord", id: interaction.user.id, name, roles };
+  return memberIdentity(interaction.user, interaction.member, interaction.guildId);
 }
 
 function answerText(text: string): { content: string; allowedMentions: typeof NO_MENTIONS } {
   return { content: truncateMarkdown(escapeMarkdown(text), CONTENT_MAX), allowedMentions: NO_MENTIONS };
 }
 
-/** Defers ephemerally, runs the action, and edits the deferred answer with the core's result. */
+/** The core's answer; its failure is a refusal for the person who acted (and a log line). */
+async function ask(
+  deps: InteractionDeps,
+  interaction: Answerable,
+  action: ActionRequest["action"],
+  where: { thread?: ThreadRef; channel: string },
+): Promise<ActionResult> {
+  try {
+    const request: ActionRequest = { agent: agentFrom(interaction), channel: where.channel, action };
+    if (where.thread) request.thread = where.thread;
+    return await deps.inbox.action(request);
+  } catch (err) {
+    deps.log.error({ action: action.kind, err: errorFields(err) }, "discord action failed");
+    return { ok: false, text: "Something went wrong; nothing was done. Try again in a moment." };
+  }
+}
+
+/** Defers ephemerally, runs the action, and edits the deferred answer with the core's result. A
+ * conversation change the core has already told the thread about leaves no answer behind. */
 async function runAction(
   deps: InteractionDeps,
   interaction: Answerable,
@@ -69,17 +84,82 @@ async function runAction(
   where: { thread?: ThreadRef; channel: string },
 ): Promise<void> {
   await interaction.deferReply({ flags: MessageFlags.Ephemeral });
-  let text: string;
+  const result = await ask(deps, interaction, action, where);
+  if (result.ok && action.kind === "conversation") await interaction.deleteReply();
+  else await answer(deps, interaction, result);
+}
+
+/** The root's Close, Reopen and Take buttons and its snooze menu. The click is acknowledged
+ * without an answer: the root re-renders and the core's notice says who did what, so the person
+ * who clicked hears back only when nothing was done. */
+async function onConversationControl(
+  deps: InteractionDeps,
+  interaction: ButtonInteraction | StringSelectMenuInteraction,
+  change: ConversationChange,
+): Promise<void> {
+  await interaction.deferUpdate();
+  const result = await ask(
+    deps,
+    interaction,
+    { kind: "conversation", change },
+    await where(deps, interaction.channelId),
+  );
+  if (!result.ok) await interaction.followUp({ ...answerText(result.text), flags: MessageFlags.Ephemeral });
+}
+
+const CONVERSATION_BUTTONS = new Map<string, ConversationChange>([
+  [CONVERSATION_ACTION_IDS.close, { op: "close" }],
+  [CONVERSATION_ACTION_IDS.reopen, { op: "reopen" }],
+  [CONVERSATION_ACTION_IDS.take, { op: "take" }],
+]);
+
+async function onSelect(deps: InteractionDeps, interaction: StringSelectMenuInteraction): Promise<void> {
+  if (interaction.customId !== CONVERSATION_ACTION_IDS.snooze) return;
+  const minutes = Number(interaction.values[0]);
+  if (!Number.isSafeInteger(minutes)) return;
+  await onConversationControl(deps, interaction, { op: "snooze", minutes });
+}
+
+/** A member typed as a mention in an option (`<@id>`) → their display name, as the root shows it. */
+async function mentionedName(interaction: ChatInputCommandInteraction, text: string): Promise<string> {
+  const id = /^<@!?(\d+)>$/.exec(text.trim())?.[1];
+  if (!id || !interaction.guild) return text;
   try {
-    const request: ActionRequest = { agent: agentFrom(interaction), channel: where.channel, action };
-    if (where.thread) request.thread = where.thread;
-    const result = await deps.inbox.action(request);
-    text = result.text;
-  } catch (err) {
-    deps.log.error({ action: action.kind, err: errorFields(err) }, "discord action failed");
-    text = "Something went wrong; nothing was done. Try again in a moment.";
+    return (await interaction.guild.members.fetch(id)).displayName;
+  } catch {
+    return text;
   }
-  await interaction.editReply(answerText(text));
+}
+
+/** Edits the deferred answer. It is ephemeral, so a file attached to it reaches the asker only. */
+async function answer(deps: InteractionDeps, interaction: Answerable, result: ActionResult): Promise<void> {
+  const file = result.file;
+  if (!file) {
+    await interaction.editReply(answerText(result.text));
+    return;
+  }
+  const bytes = Buffer.from(file.content, "utf8");
+  const limit = interaction.attachmentSizeLimit;
+  if (limit > 0 && bytes.length > limit) {
+    const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`;
+    await interaction.editReply(
+      answerText(
+        `${result.text}\nBut the file is ${mb(bytes.length)}, over this server's upload limit of ${mb(limit)}: nothing was shared.`,
+      ),
+    );
+    return;
+  }
+  try {
+    await interaction.editReply({
+      ...answerText(result.text),
+      files: [{ attachment: bytes, name: file.name }],
+    });
+  } catch (err) {
+    deps.log.warn({ file: file.name, err: errorFields(err) }, "discord private file upload failed");
+    await interaction.editReply(
+      answerText(`${result.text}\nBut attaching the file failed: nothing was shared. Try again in a moment.`),
+    );
+  }
 }
 
 async function where(deps: InteractionDeps, channelId: string) {
@@ -120,6 +200,11 @@ export function replyModal(action: "reply_public" | "reply_private", commentId: 
 }
 
 async function onButton(deps: InteractionDeps, interaction: ButtonInteraction): Promise<void> {
+  const change = CONVERSATION_BUTTONS.get(interaction.customId);
+  if (change) {
+    await onConversationControl(deps, interaction, change);
+    return;
+  }
   const [prefix, value] = splitCustomId(interaction.customId);
   if (`${prefix}:` === RETRY_PREFIX) {
     const messageId = Number(value);
@@ -181,6 +266,9 @@ async function onSlash(deps: InteractionDeps, interaction: ChatInputCommandInter
       text: interaction.options.getString("text", false),
       state: interaction.options.getString("state", false),
       user: interaction.options.getString("user", false),
+      who: interaction.options.getString("who", false),
+      duration: interaction.options.getString("duration", false),
+      target: interaction.options.getString("target", false),
     },
   );
   if (parsed.kind === "reply") {
@@ -192,11 +280,15 @@ async function onSlash(deps: InteractionDeps, interaction: ChatInputCommandInter
     });
     return;
   }
-  await runAction(deps, interaction, parsed.action, await where(deps, interaction.channelId));
+  const action = parsed.action;
+  if (action.kind === "conversation" && action.change.op === "assign")
+    action.change.to = await mentionedName(interaction, action.change.to);
+  await runAction(deps, interaction, action, await where(deps, interaction.channelId));
 }
 
 export async function onInteraction(deps: InteractionDeps, interaction: Interaction): Promise<void> {
   if (interaction.isButton()) await onButton(deps, interaction);
+  else if (interaction.isStringSelectMenu()) await onSelect(deps, interaction);
   else if (interaction.isModalSubmit()) await onModal(deps, interaction);
   else if (interaction.isChatInputCommand() && interaction.commandName === IG_COMMAND)
     await onSlash(deps, interaction);

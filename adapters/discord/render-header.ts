@@ -7,19 +7,30 @@ import {
   type APIButtonComponentWithCustomId,
   type APIComponentInMessageActionRow,
   type APIEmbed,
+  type APIStringSelectComponent,
   ButtonStyle,
   ComponentType,
 } from "discord.js";
 import type {
   CommentAction,
   CommentHeader,
+  ConversationStatus,
   DmHeader,
   Link,
   Person,
   ThreadHeader,
   WindowState,
 } from "../../src/bridge/chat-port.ts";
-import { accountLabel, followerSummary, mediaKind, windowSummary } from "../../src/bridge/header-text.ts";
+import {
+  accountLabel,
+  CONVERSATION_ACTION_IDS,
+  conversationButtons,
+  followerSummary,
+  mediaKind,
+  SNOOZE_CHOICES,
+  SNOOZE_PLACEHOLDER,
+  windowSummary,
+} from "../../src/bridge/header-text.ts";
 import {
   EMBED_TITLE_MAX,
   escapeMarkdown,
@@ -39,6 +50,12 @@ export const COMMENT_ACTION_IDS: Record<CommentAction, string> = {
   reply_public: "ig_comment_reply_public",
   reply_private: "ig_comment_reply_private",
 };
+
+/** Discord's component limits: 5 action rows a message, 5 buttons a row (a select fills one). */
+const ROWS_MAX = 5;
+const BUTTONS_PER_ROW = 5;
+
+type ActionRow = APIActionRowComponent<APIComponentInMessageActionRow>;
 
 const BUTTONS: Record<CommentAction, { label: string; style: APIButtonComponentWithCustomId["style"] }> = {
   hide: { label: "Hide", style: ButtonStyle.Secondary },
@@ -110,6 +127,36 @@ function compact(lines: (string | undefined)[]): string {
   return lines.filter((l): l is string => l !== undefined && l.length > 0).join("\n");
 }
 
+function row(components: APIComponentInMessageActionRow[]): ActionRow {
+  return { type: ComponentType.ActionRow, components };
+}
+
+/** Close or Reopen and Take in one row, the snooze menu in its own. */
+function conversationRows(status: ConversationStatus): ActionRow[] {
+  const buttons: APIButtonComponentWithCustomId[] = conversationButtons(status).map(({ op, label }) => ({
+    type: ComponentType.Button,
+    style: op === "take" ? ButtonStyle.Primary : ButtonStyle.Secondary,
+    label,
+    custom_id: CONVERSATION_ACTION_IDS[op],
+  }));
+  const snooze: APIStringSelectComponent = {
+    type: ComponentType.StringSelect,
+    custom_id: CONVERSATION_ACTION_IDS.snooze,
+    placeholder: SNOOZE_PLACEHOLDER,
+    options: SNOOZE_CHOICES.map((c) => ({ label: c.label, value: String(c.minutes) })),
+  };
+  return [row(buttons), row([snooze])];
+}
+
+/** The rows a root may carry, within Discord's limits (extra rows and buttons are left out, never
+ * refused with the whole message). */
+function withinLimits(rows: ActionRow[]): ActionRow[] {
+  return rows
+    .filter((r) => r.components.length > 0)
+    .map((r) => row(r.components.slice(0, BUTTONS_PER_ROW)))
+    .slice(0, ROWS_MAX);
+}
+
 function renderDm(header: DmHeader): RenderedMessage {
   const { customer } = header;
   const status = [`Status: ${header.status}`];
@@ -136,7 +183,12 @@ function renderDm(header: DmHeader): RenderedMessage {
   };
   const thumbnail = safeUrl(customer.pictureUrl);
   if (thumbnail) embed.thumbnail = { url: thumbnail };
-  return { content: "", embeds: [embed], components: [], allowed_mentions: NO_MENTIONS };
+  return {
+    content: "",
+    embeds: [embed],
+    components: withinLimits(conversationRows(header.status)),
+    allowed_mentions: NO_MENTIONS,
+  };
 }
 
 const productLabel = mediaKind;
@@ -179,28 +231,25 @@ function renderComment(header: CommentHeader): RenderedMessage {
   if (comment.hidden) state.push("🙈 Hidden on Instagram");
   if (comment.deleted) state.push("🗑 Deleted");
   if (header.privateReplyUsed) state.push("✉️ Private reply used");
+  state.push(`Status: ${header.status}`);
+  if (header.assignee) state.push(`assigned to ${escapeMarkdown(oneLine(header.assignee))}`);
   const commentEmbed: APIEmbed = {
     author: author(comment.author),
     color: header.held ? COLORS.held : comment.deleted ? COLORS.closed : COLORS.comment,
     description: description(
       compact([
         commentText(comment),
-        state.length > 0 ? `-# ${state.join(" · ")}` : undefined,
+        `-# ${state.join(" · ")}`,
         heldLine(header.held),
         linksLine(header.links),
       ]),
     ),
     timestamp: comment.at.toISOString(),
   };
-  const components: APIActionRowComponent<APIComponentInMessageActionRow>[] =
-    header.actions.length > 0
-      ? [
-          {
-            type: ComponentType.ActionRow,
-            components: header.actions.slice(0, 5).map((action) => button(action, comment.id)),
-          },
-        ]
-      : [];
+  const components = withinLimits([
+    row(header.actions.map((action) => button(action, comment.id))),
+    ...conversationRows(header.status),
+  ]);
   return { content: "", embeds: [post, commentEmbed], components, allowed_mentions: NO_MENTIONS };
 }
 
@@ -228,5 +277,5 @@ export const TAG_NAMES: TagName[] = ["DM", "comment", "open", "closed"];
 
 export function headerTags(header: ThreadHeader): TagName[] {
   if (header.kind === "dm") return ["DM", header.status === "closed" ? "closed" : "open"];
-  return ["comment", header.comment.deleted ? "closed" : "open"];
+  return ["comment", header.comment.deleted || header.status === "closed" ? "closed" : "open"];
 }

@@ -2,9 +2,11 @@
 // Subcommands are table entries; a new one is a new row with its own argument parser.
 
 import type { App } from "@slack/bolt";
-import type { ChatAction } from "../../src/bridge/chat-port.ts";
+import type { ChatAction, ModerationCommand } from "../../src/bridge/chat-port.ts";
+import { parseInstagramTarget } from "../../src/instagram/links.ts";
 import { agentIdentity, type ListenerDeps } from "./listener-deps.ts";
 import { escapeText } from "./mrkdwn.ts";
+import { resultText } from "./private-file.ts";
 
 export type ParsedCommand = { kind: "action"; action: ChatAction } | { kind: "reply"; text: string };
 
@@ -29,12 +31,78 @@ function optionalAccount(kind: "pause" | "resume") {
   };
 }
 
+function oneCustomer(kind: "forget" | "export") {
+  return (args: string[]): ChatAction | { error: string } => {
+    const [user] = args;
+    if (args.length !== 1 || user === undefined || !ACCOUNT.test(user))
+      return { error: `\`${kind}\` takes one customer: an @username or an id` };
+    return { kind, user };
+  };
+}
+
 function noArguments(action: ChatAction, name: string) {
   return (args: string[]): ChatAction | { error: string } =>
     args.length === 0 ? action : { error: `\`${name}\` takes no arguments; got \`${args.join(" ")}\`` };
 }
 
+/** Moderation by link or id: the core finds the comment or post; only the shape is checked here. */
+function moderation(name: string, action: ModerationCommand, what: "comment" | "post") {
+  const target = what === "comment" ? "comment (its link or id)" : "post (its link or media id)";
+  return (args: string[]): ChatAction | { error: string } => {
+    const [first, ...rest] = args;
+    if (first === undefined)
+      return { error: `\`${name}\` needs a ${target}${action === "reply" ? " and the reply's text" : ""}` };
+    if (!parseInstagramTarget(first))
+      return {
+        error: `\`${first}\` is not a ${what === "comment" ? "comment link or id" : "post link or media id"}`,
+      };
+    if (action === "reply") {
+      const text = rest.join(" ").trim();
+      if (text === "") return { error: "`reply` needs the public reply's text after the comment" };
+      return { kind: "moderate", action, target: first, text };
+    }
+    if (rest.length > 0) return { error: `\`${name}\` takes one ${target}; got \`${args.join(" ")}\`` };
+    return { kind: "moderate", action, target: first };
+  };
+}
+
 export const SUBCOMMANDS: Subcommand[] = [
+  {
+    name: "hide",
+    usage: "hide <comment link|id>",
+    summary: "hide a comment from everyone but its author",
+    parse: moderation("hide", "hide", "comment"),
+  },
+  {
+    name: "unhide",
+    usage: "unhide <comment link|id>",
+    summary: "show a hidden comment again",
+    parse: moderation("unhide", "unhide", "comment"),
+  },
+  {
+    name: "delete",
+    usage: "delete <comment link|id>",
+    summary: "delete a comment on Instagram for good (admins)",
+    parse: moderation("delete", "delete", "comment"),
+  },
+  {
+    name: "reply",
+    usage: "reply <comment link|id> text…",
+    summary: "answer a comment publicly, under it",
+    parse: moderation("reply", "reply", "comment"),
+  },
+  {
+    name: "comments-off",
+    usage: "comments-off <post link|media id>",
+    summary: "turn comments off for a post or reel",
+    parse: moderation("comments-off", "comments_off", "post"),
+  },
+  {
+    name: "comments-on",
+    usage: "comments-on <post link|media id>",
+    summary: "turn comments back on for a post or reel",
+    parse: moderation("comments-on", "comments_on", "post"),
+  },
   {
     name: "pause",
     usage: "pause [account]",
@@ -73,12 +141,14 @@ export const SUBCOMMANDS: Subcommand[] = [
     name: "forget",
     usage: "forget @username|id",
     summary: "erase everything stored about one Instagram user and their mirrored messages (admins)",
-    parse: (args) => {
-      const [user] = args;
-      if (args.length !== 1 || user === undefined || !ACCOUNT.test(user))
-        return { error: "`forget` takes one customer: an @username or an id" };
-      return { kind: "forget", user };
-    },
+    parse: oneCustomer("forget"),
+  },
+  {
+    name: "export",
+    usage: "export @username|id",
+    summary:
+      "every row stored about one Instagram user, as a JSON file sent to you by direct message (admins)",
+    parse: oneCustomer("export"),
   },
   {
     name: "rules",
@@ -115,8 +185,14 @@ function rulesArguments(args: string[]): ChatAction | { error: string } {
 }
 
 export function usage(): string {
-  const lines = SUBCOMMANDS.map((s) => `• \`/ig ${s.usage}\` — ${s.summary}`);
-  return ["*/ig* commands:", ...lines, "• `/ig help` — this list"].join("\n");
+  const lines = SUBCOMMANDS.map((s) => `• \`/ig ${escapeText(s.usage)}\` — ${s.summary}`);
+  return [
+    "*/ig* commands:",
+    ...lines,
+    "• `/ig help` — this list",
+    // Slack runs no custom command inside a thread, so a conversation's own controls are on its root.
+    "In a conversation's thread: the root's Close (Reopen), Take and Snooze, or ✅ (close) and 👀 (take) on the root.",
+  ].join("\n");
 }
 
 export function parseIgCommand(text: string): ParsedCommand {
@@ -129,7 +205,7 @@ export function parseIgCommand(text: string): ParsedCommand {
   if (!sub) return { kind: "reply", text: `unknown subcommand \`${escapeText(name)}\`; try /ig help` };
   const parsed = sub.parse(args);
   if ("error" in parsed)
-    return { kind: "reply", text: `${escapeText(parsed.error)}\nusage: \`/ig ${sub.usage}\`` };
+    return { kind: "reply", text: `${escapeText(parsed.error)}\nusage: \`/ig ${escapeText(sub.usage)}\`` };
   return { kind: "action", action: parsed };
 }
 
@@ -147,7 +223,8 @@ export function registerIgCommand(app: App, deps: ListenerDeps): void {
         channel: command.channel_id,
         action: parsed.action,
       });
-      await respond({ response_type: "ephemeral", text: escapeText(result.text) });
+      const text = await resultText(deps, command.user_id, result);
+      await respond({ response_type: "ephemeral", text: escapeText(text) });
     });
   });
 }

@@ -14,6 +14,7 @@ import { registerIgCommand } from "./ig-command.ts";
 import { registerInteractions } from "./interactions.ts";
 import { backgroundRunner, type ListenerDeps } from "./listener-deps.ts";
 import { registerMessageListeners } from "./listeners.ts";
+import { registerReactionListeners } from "./reactions.ts";
 import { errorFields } from "./slack-errors.ts";
 import { userGroups } from "./user-groups.ts";
 import { userNames } from "./user-names.ts";
@@ -149,6 +150,7 @@ export function createSlack(options: SlackOptions): SlackBridge {
   };
   registerMessageListeners(app, deps);
   registerInteractions(app, deps);
+  registerReactionListeners(app, deps);
   registerIgCommand(app, deps);
 
   return { adapter, router, close: background.drain };

@@ -2,11 +2,19 @@
 // first and does its work in the background: Slack wants the answer within 3 s, and the core may
 // be calling Instagram.
 
-import type { App, BlockButtonAction, MessageShortcut } from "@slack/bolt";
+import type {
+  App,
+  BlockAction,
+  BlockButtonAction,
+  BlockStaticSelectAction,
+  MessageShortcut,
+} from "@slack/bolt";
 import { z } from "zod";
-import type { ActionRequest, ThreadRef } from "../../src/bridge/chat-port.ts";
+import type { ActionRequest, ConversationChange, ThreadRef } from "../../src/bridge/chat-port.ts";
+import { CONVERSATION_ACTION_IDS } from "../../src/bridge/header-text.ts";
 import { plain } from "./blocks.ts";
 import { agentIdentity, type ListenerDeps, tellUser } from "./listener-deps.ts";
+import { resultText } from "./private-file.ts";
 import { COMMENT_ACTION_IDS } from "./render-header.ts";
 import { humanThreadReply, toAgentMessage } from "./slack-message.ts";
 
@@ -23,7 +31,7 @@ const ReplyMetadata = z.object({
 type ReplyMetadata = z.infer<typeof ReplyMetadata>;
 
 /** The thread a button was clicked in: the root's own ts, or its thread's. */
-function clickedThread(body: BlockButtonAction): ThreadRef | undefined {
+function clickedThread(body: BlockAction): ThreadRef | undefined {
   const channel = body.channel?.id ?? body.container?.channel_id;
   const message = body.message;
   if (!channel || !message) return undefined;
@@ -31,11 +39,14 @@ function clickedThread(body: BlockButtonAction): ThreadRef | undefined {
   return { channel, thread: threadTs };
 }
 
-async function runAction(
+/** `onlyRefusals`: the core already said in the thread what was done (conversation changes), so
+ * the person who acted hears back only when nothing was. */
+export async function runAction(
   deps: ListenerDeps,
   user: string,
   thread: ThreadRef,
   action: ActionRequest["action"],
+  options: { onlyRefusals?: boolean } = {},
 ) {
   const result = await deps.inbox.action({
     agent: await agentIdentity(deps, user),
@@ -43,7 +54,20 @@ async function runAction(
     channel: thread.channel,
     action,
   });
-  await tellUser(deps, { channel: thread.channel, user, threadTs: thread.thread }, result.text);
+  if (result.ok && options.onlyRefusals) return;
+  await tellUser(
+    deps,
+    { channel: thread.channel, user, threadTs: thread.thread },
+    await resultText(deps, user, result),
+  );
+}
+
+function changeThread(deps: ListenerDeps, body: BlockAction, change: ConversationChange | undefined) {
+  const thread = clickedThread(body);
+  if (!thread || !change) return;
+  deps.background(`conversation ${change.op}`, () =>
+    runAction(deps, body.user.id, thread, { kind: "conversation", change }, { onlyRefusals: true }),
+  );
 }
 
 function replyModal(meta: ReplyMetadata) {
@@ -96,6 +120,19 @@ export function registerInteractions(app: App, deps: ListenerDeps): void {
       );
     });
   }
+
+  for (const op of ["close", "reopen", "take"] as const) {
+    app.action<BlockButtonAction>(CONVERSATION_ACTION_IDS[op], async ({ ack, body }) => {
+      await ack();
+      changeThread(deps, body, { op });
+    });
+  }
+
+  app.action<BlockStaticSelectAction>(CONVERSATION_ACTION_IDS.snooze, async ({ ack, body, action }) => {
+    await ack();
+    const minutes = Number(action.selected_option?.value);
+    changeThread(deps, body, Number.isSafeInteger(minutes) ? { op: "snooze", minutes } : undefined);
+  });
 
   for (const action of ["reply_public", "reply_private"] as const) {
     app.action<BlockButtonAction>(COMMENT_ACTION_IDS[action], async ({ ack, body, action: button }) => {

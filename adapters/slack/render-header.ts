@@ -5,13 +5,23 @@ import type { types } from "@slack/bolt";
 import type {
   CommentAction,
   CommentHeader,
+  ConversationStatus,
   DmHeader,
   Link,
   Person,
   ThreadHeader,
   WindowState,
 } from "../../src/bridge/chat-port.ts";
-import { accountLabel, followerSummary, mediaKind, windowSummary } from "../../src/bridge/header-text.ts";
+import {
+  accountLabel,
+  CONVERSATION_ACTION_IDS,
+  conversationButtons,
+  followerSummary,
+  mediaKind,
+  SNOOZE_CHOICES,
+  SNOOZE_PLACEHOLDER,
+  windowSummary,
+} from "../../src/bridge/header-text.ts";
 import { context, image, type KnownBlock, mrkdwn, plain, section, slackDate } from "./blocks.ts";
 import { escapeText, link, truncate } from "./mrkdwn.ts";
 import type { RenderedMessage } from "./render.ts";
@@ -63,6 +73,22 @@ function heldBlock(held: string | undefined): KnownBlock | undefined {
   return held ? section(`⏸️ *Replies held*: ${escapeText(held)}`) : undefined;
 }
 
+function conversationActions(status: ConversationStatus): KnownBlock {
+  const buttons: types.Button[] = conversationButtons(status).map(({ op, label }) => ({
+    type: "button",
+    action_id: CONVERSATION_ACTION_IDS[op],
+    text: plain(label),
+    value: op,
+  }));
+  const snooze: types.StaticSelect = {
+    type: "static_select",
+    action_id: CONVERSATION_ACTION_IDS.snooze,
+    placeholder: plain(SNOOZE_PLACEHOLDER),
+    options: SNOOZE_CHOICES.map((c) => ({ text: plain(c.label), value: String(c.minutes) })),
+  };
+  return { type: "actions", block_id: "ig_conversation_actions", elements: [...buttons, snooze] };
+}
+
 function renderDm(header: DmHeader): RenderedMessage {
   const { customer } = header;
   const identity = customer.pictureUrl
@@ -83,6 +109,7 @@ function renderDm(header: DmHeader): RenderedMessage {
     context(mrkdwn(`${status.join(" · ")} · Instagram DM to ${escapeText(accountLabel(header.account))}`)),
     header.seenAt ? context(mrkdwn(`👁 Seen ${slackDate(header.seenAt)}`)) : undefined,
     linksBlock(header.links),
+    conversationActions(header.status),
   ];
   const handle = customer.username ? ` (@${customer.username})` : "";
   return {
@@ -140,6 +167,8 @@ function renderComment(header: CommentHeader): RenderedMessage {
   if (comment.hidden) state.push("🙈 Hidden on Instagram");
   if (comment.deleted) state.push("🗑 Deleted");
   if (header.privateReplyUsed) state.push("✉️ Private reply used");
+  state.push(`Status: ${header.status}`);
+  if (header.assignee) state.push(`assigned to ${escapeText(header.assignee)}`);
 
   const blocks: (KnownBlock | undefined)[] = [
     section(lines.join("\n"), thumbnail),
@@ -147,7 +176,7 @@ function renderComment(header: CommentHeader): RenderedMessage {
       ? context(image(author.pictureUrl, displayName(author)), mrkdwn(authorLine))
       : context(mrkdwn(authorLine)),
     section(commentText(comment)),
-    state.length > 0 ? context(mrkdwn(state.join(" · "))) : undefined,
+    context(mrkdwn(state.join(" · "))),
     heldBlock(header.held),
     header.actions.length > 0
       ? {
@@ -157,6 +186,7 @@ function renderComment(header: CommentHeader): RenderedMessage {
         }
       : undefined,
     linksBlock(header.links),
+    conversationActions(header.status),
   ];
   const summary = `Comment by ${displayName(author)}: ${comment.text ?? ""}`;
   return {

@@ -5,6 +5,7 @@ import type { WebClient } from "@slack/web-api";
 import { z } from "zod";
 import type { AgentFile, AgentMessage, ThreadRef } from "../../src/bridge/chat-port.ts";
 import { mentionedUsers, toPlainText } from "./mrkdwn.ts";
+import type { UserGroups } from "./user-groups.ts";
 import type { UserNames } from "./user-names.ts";
 
 const SlackFile = z.object({
@@ -76,19 +77,21 @@ async function agentFiles(client: WebClient, files: SlackMessage["files"]): Prom
 
 export async function toAgentMessage(
   reply: HumanReply,
-  deps: { client: WebClient; names: UserNames },
+  deps: { client: WebClient; names: UserNames; groups: UserGroups },
   explicitReply = false,
 ): Promise<AgentMessage> {
   const raw = reply.message.text ?? "";
   const mentioned = mentionedUsers(raw);
-  const [name, mentionNames, files] = await Promise.all([
+  // Roles too: a `!delete` typed in a thread is as privileged as the button.
+  const [name, roles, mentionNames, files] = await Promise.all([
     deps.names.name(reply.user),
+    deps.groups.of(reply.user),
     Promise.all(mentioned.map(async (id) => [id, await deps.names.name(id)] as const)),
     agentFiles(deps.client, reply.message.files),
   ]);
   const lookup = new Map(mentionNames);
   return {
-    agent: { platform: "slack", id: reply.user, name },
+    agent: { platform: "slack", id: reply.user, name, roles },
     thread: reply.thread,
     message: reply.ts,
     text: toPlainText(raw, (id) => lookup.get(id)),

@@ -1,4 +1,4 @@
-import type { AccountRef, CommentHeader, Person, WindowState } from "./chat-port.ts";
+import type { AccountRef, CommentHeader, ConversationStatus, Person, WindowState } from "./chat-port.ts";
 
 // Wording that every chat platform's header shows the same way (no markup), so the adapters
 // differ only in how they render it.
@@ -50,3 +50,32 @@ export function windowSummary(window: WindowState, when: (at: Date) => string): 
 export function accountLabel(account: AccountRef): string {
   return account.username ? `@${account.username}` : account.id;
 }
+
+/** The ids of the root's state controls on every platform; the snooze menu's values are minutes. */
+export const CONVERSATION_ACTION_IDS = {
+  close: "ig_conversation_close",
+  reopen: "ig_conversation_reopen",
+  take: "ig_conversation_take",
+  snooze: "ig_conversation_snooze",
+} as const;
+
+/** The root's state buttons, in order: Close (Reopen once closed or snoozed, so a snoozed thread
+ * can be picked up before it wakes) and Take. */
+export function conversationButtons(
+  status: ConversationStatus,
+): { op: "close" | "reopen" | "take"; label: string }[] {
+  return [
+    status === "open" ? { op: "close", label: "Close" } : { op: "reopen", label: "Reopen" },
+    { op: "take", label: "Take" },
+  ];
+}
+
+/** The root's snooze menu. */
+export const SNOOZE_CHOICES: readonly { label: string; minutes: number }[] = [
+  { label: "1 hour", minutes: 60 },
+  { label: "4 hours", minutes: 240 },
+  { label: "1 day", minutes: 1440 },
+  { label: "3 days", minutes: 4320 },
+];
+
+export const SNOOZE_PLACEHOLDER = "Snooze…";

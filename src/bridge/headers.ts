@@ -47,6 +47,8 @@ export interface CommentThreadRow {
   media: MediaSnapshot | null;
   media_fetched_at: Date | null;
   root_comment_id: string;
+  status: "open" | "closed" | "snoozed";
+  assignee: string | null;
   author_id: string | null;
   author_username: string | null;
   live: boolean;
@@ -153,17 +155,23 @@ export function commentHeader(
     media,
     comment,
     live: t.live,
+    status: t.status,
     privateReplyUsed: t.private_reply_sent_at !== null,
     actions: commentActions(t, now),
     links: media.permalink ? [{ label: "Open on Instagram", url: media.permalink }] : [],
   };
+  if (t.assignee) header.assignee = t.assignee;
   if (held) header.held = held;
   return header;
 }
 
+/** Bumped when the adapters render the same header differently (2: the state controls), so roots
+ * rendered before re-render once, on their next refresh. */
+const HEADER_LAYOUT = 2;
+
 /** What the root shows, with times to the minute, so only visible changes re-render it. */
 export function headerDigest(header: DmHeader | CommentHeader): string {
-  return JSON.stringify(header, (_k, v: unknown) =>
+  return JSON.stringify({ layout: HEADER_LAYOUT, header }, (_k, v: unknown) =>
     v instanceof Date
       ? Math.floor(v.getTime() / 60_000)
       : typeof v === "string" && /^\d{4}-\d\d-\d\dT/.test(v)

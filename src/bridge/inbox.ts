@@ -321,11 +321,15 @@ export class Inbox implements ChatInbox {
   /** The thread shows who did what, as it does for `!close`; the asker gets the same line back. */
   private async conversationChange(req: ActionRequest, change: ConversationChange): Promise<ActionResult> {
     const result = await this.applyConversationChange(req, change);
-    if (result.ok && req.thread) await this.deps.adapters.get(req.agent.platform)?.notice(req.thread, result.text);
+    if (result.ok && req.thread)
+      await this.deps.adapters.get(req.agent.platform)?.notice(req.thread, result.text);
     return result;
   }
 
-  private async applyConversationChange(req: ActionRequest, change: ConversationChange): Promise<ActionResult> {
+  private async applyConversationChange(
+    req: ActionRequest,
+    change: ConversationChange,
+  ): Promise<ActionResult> {
     const thread = req.thread && (await findThread(this.deps.db, req.agent.platform, req.thread));
     if (!thread) return { ok: false, text: "That works in the thread of a mirrored conversation." };
     const c = this.conversations;
@@ -339,7 +343,12 @@ export class Inbox implements ChatInbox {
           return { ok: false, text: "Snooze for 1 minute to 30 days." };
         return {
           ok: true,
-          text: await c.setStatus(thread, req.agent, "snoozed", new Date(Date.now() + change.minutes * 60_000)),
+          text: await c.setStatus(
+            thread,
+            req.agent,
+            "snoozed",
+            new Date(Date.now() + change.minutes * 60_000),
+          ),
         };
       case "take":
         return { ok: true, text: await c.assign(thread, req.agent, req.agent.name, true) };
@@ -366,8 +375,9 @@ export class Inbox implements ChatInbox {
       if (!id) return { ok: false, text: `No Instagram account ${account}. Give its id or username.` };
       scope = { account: id };
     }
-    if (kind === "pause") await pause(this.deps.db, scope, by);
-    else await resume(this.deps.db, scope);
+    const actor = { kind: "agent" as const, id: `${agent.platform}:${agent.id}` };
+    if (kind === "pause") await pause(this.deps.db, scope, by, actor);
+    else await resume(this.deps.db, scope, actor);
     const what = scope === "global" ? "every account" : `account ${account}`;
     this.deps.log.info({ by, scope, action: kind }, `sending ${kind}d`);
     return {

@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import type { Database } from "../db/database.ts";
 import type {
   CommentEvent,
+  CommentRemovedEvent,
   DmEcho,
   DmEdit,
   DmMessage,
@@ -29,6 +30,7 @@ import {
   displayName,
   dmHeader,
   headerDigest,
+  type MediaSnapshot,
   personFromProfile,
 } from "./headers.ts";
 import { mirrorAttachment, quoteFor, referralLine } from "./posts.ts";
@@ -55,7 +57,9 @@ export interface MirrorDeps {
 
 interface MessageRow {
   id: number;
+  comment_thread_id: number | null;
   author_kind: "customer" | "business" | "agent" | "rule";
+  author_id: string | null;
   text: string | null;
   attachments: unknown;
   details: Record<string, unknown>;
@@ -133,6 +137,8 @@ export class Mirror {
       }
       case "comment":
         return this.comment(event);
+      case "comment.removed":
+        return this.commentRemoved(event);
       case "mention":
       case "unknown":
         return;
@@ -281,7 +287,9 @@ export class Mirror {
       return;
     }
     const row = await this.message(e.accountId, e.commentId);
-    if (!row || row.chat_ref || row.author_kind === "agent" || row.author_kind === "rule") return;
+    // A removal that came first left a tombstone: there is nothing to show.
+    if (!row || row.chat_ref || row.deleted_at || row.author_kind === "agent" || row.author_kind === "rule")
+      return;
     const own = e.self;
     const post: MirrorPost = own
       ? {
@@ -304,6 +312,39 @@ export class Mirror {
         };
     if (e.text !== undefined) post.text = e.text;
     await this.postOnce(t, row.id, post);
+  }
+
+  /** The top-level comment: its root re-renders as deleted. A reply: its chat copy becomes a
+   * removed post (kept, unlike an unsent DM, so the thread's replies still read in order). */
+  private async commentRemoved(e: CommentRemovedEvent): Promise<void> {
+    if (await this.commentThreadRow(e.accountId, e.commentId))
+      return this.refreshCommentHeader(e.accountId, e.commentId);
+    const row = await this.message(e.accountId, e.commentId);
+    if (!row?.chat_ref || row.comment_thread_id === null || row.details.mirrorRemoved) return;
+    const r = await this.route(e.accountId);
+    const { rows } = await this.deps.db.query<CommentThreadRow>(
+      "SELECT * FROM comment_threads WHERE id = $1",
+      [row.comment_thread_id],
+    );
+    const ref = r && rows[0] && this.existingRef(r.adapter, rows[0]);
+    if (!r || !ref) return;
+    const username = typeof row.details.username === "string" ? row.details.username : undefined;
+    const post: MirrorPost = {
+      author:
+        row.author_kind === "customer"
+          ? {
+              kind: "customer",
+              name: username ? `@${username}` : `Instagram user ${row.author_id ?? ""}`.trim(),
+            }
+          : { kind: "business", name: r.account.username ? `@${r.account.username}` : "the business" },
+      removed: true,
+      attribution: "comment deleted on Instagram",
+      attachments: [],
+      context: [],
+    };
+    await r.adapter.update(ref, row.chat_ref, post);
+    this.count(r.adapter, "update");
+    await this.setDetail(row.id, "mirrorRemoved", true);
   }
 
   // ——— Threads ———
@@ -516,28 +557,35 @@ export class Mirror {
   }
 
   private async freshMedia(thread: CommentThreadRow): Promise<CommentThreadRow> {
+    if (thread.media) return thread;
+    const media = await this.fetchMedia(thread.account_id, thread.media_id, 0);
+    return media ? { ...thread, media, media_fetched_at: this.now() } : thread;
+  }
+
+  /** Fetches a post's caption, link and picture onto its comment threads; undefined when the
+   * call could not be made within `maxWaitMs` or failed. */
+  async fetchMedia(
+    accountId: string,
+    mediaId: string,
+    maxWaitMs: number,
+  ): Promise<MediaSnapshot | undefined> {
     const gw = this.deps.gateway;
-    if (!gw || thread.media) return thread;
-    const out = await gw.call(
-      thread.account_id,
-      "platform",
-      (token) => gw.graph.getMedia(token, thread.media_id),
-      {
-        maxWaitMs: 0,
-      },
-    );
-    if (out.kind !== "ok") return thread;
-    const media = {
+    if (!gw) return undefined;
+    const out = await gw.call(accountId, "platform", (token) => gw.graph.getMedia(token, mediaId), {
+      maxWaitMs,
+    });
+    if (out.kind !== "ok") return undefined;
+    const media: MediaSnapshot = {
       ...(out.value.caption ? { caption: out.value.caption } : {}),
       ...(out.value.permalink ? { permalink: out.value.permalink } : {}),
       ...(out.value.thumbnailUrl ? { thumbnailUrl: out.value.thumbnailUrl } : {}),
       ...(out.value.mediaProductType ? { mediaProductType: out.value.mediaProductType } : {}),
     };
     await this.deps.db.query(
-      "UPDATE comment_threads SET media = $2, media_fetched_at = now() WHERE id = $1",
-      [thread.id, JSON.stringify(media)],
+      "UPDATE comment_threads SET media = $3, media_fetched_at = now() WHERE account_id = $1 AND media_id = $2",
+      [accountId, mediaId, JSON.stringify(media)],
     );
-    return { ...thread, media, media_fetched_at: this.now() };
+    return media;
   }
 
   // ——— Messages ———
@@ -549,7 +597,7 @@ export class Mirror {
 
   private async message(accountId: string, igMessageId: string): Promise<MessageRow | undefined> {
     const { rows } = await this.deps.db.query<MessageRow>(
-      `SELECT id, author_kind, text, attachments, details, chat_ref, deleted_at FROM messages
+      `SELECT id, comment_thread_id, author_kind, author_id, text, attachments, details, chat_ref, deleted_at FROM messages
        WHERE account_id = $1 AND ig_message_id = $2`,
       [accountId, igMessageId],
     );

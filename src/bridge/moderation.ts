@@ -2,24 +2,35 @@ import type { PgBoss } from "pg-boss";
 import { v7 as uuidv7 } from "uuid";
 import { recordAudit } from "../audit/audit-log.ts";
 import type { Database } from "../db/database.ts";
+import { parseInstagramTarget, shortcodeOf } from "../instagram/links.ts";
 import type { Logger } from "../log/logger.ts";
-import type { InstagramGateway } from "../outbound/instagram-gateway.ts";
+import type { GatewayOutcome, InstagramGateway } from "../outbound/instagram-gateway.ts";
 import type { Admins } from "./admins.ts";
-import type { ActionResult, AgentIdentity, ChatAdapter, ChatPlatform, CommentAction } from "./chat-port.ts";
+import type {
+  ActionResult,
+  AgentIdentity,
+  ChatAdapter,
+  ChatPlatform,
+  CommentAction,
+  ModerationCommand,
+} from "./chat-port.ts";
 import type { Mirror } from "./mirror.ts";
 import {
-  type ChatPlace,
-  DEFAULT_THREAD_SETTINGS,
-  noticeIn,
-  preview,
-  storeAgentReply,
-  type Thread,
-} from "./threads.ts";
+  commentThreadOf,
+  mediaById,
+  mediaByShortcode,
+  mediaWithoutLink,
+  recentThreadsOf,
+  type StoredComment,
+  type StoredMedia,
+} from "./moderation-targets.ts";
+import { DEFAULT_THREAD_SETTINGS, noticeIn, preview, storeAgentReply, type Thread } from "./threads.ts";
 
 // Comment moderation, one explicit action at a time (policy A.19, A.23): hide, unhide, delete,
-// public and private reply, from a comment thread's buttons, its `!commands` and `/ig`. The
-// thread says who did what, the header shows the new state, and every action (and refusal) is
-// audited. Delete is for admins only: it cannot be undone.
+// public and private reply, from a comment thread's buttons, its `!commands` and `/ig`, and
+// comments turned off or on for a whole post from `/ig`. The thread says who did what, the
+// header shows the new state, and every action (and refusal) is audited. Delete is for admins
+// only: it cannot be undone. Instagram allows none of it on live media but the private reply.
 
 export interface ModerationDeps {
   db: Database;
@@ -31,11 +42,18 @@ export interface ModerationDeps {
   log: Logger;
 }
 
-interface MirroredComment extends ChatPlace {
-  id: number;
-  account_id: string;
-  root_comment_id: string;
-  private_reply_sent_at: Date | null;
+/** "Who did what" goes to this many of a post's comment threads, the most recent ones. */
+const MEDIA_NOTICE_THREADS = 3;
+/** A pasted post link not matched: how many stored posts without a link to ask Instagram about. */
+const LINK_LOOKUPS = 5;
+const LINK_LOOKUP_WAIT_MS = 2_000;
+
+const COMMENT_HELP = "Paste the comment's link (…/p/SHORTCODE/c/COMMENT_ID/) or give its id.";
+const MEDIA_HELP = "Paste the post's link (…/p/SHORTCODE/ or …/reel/SHORTCODE/) or give its media id.";
+
+/** Why a call to Instagram did not go through, in the gateway's own words. */
+function failure(outcome: Exclude<GatewayOutcome<unknown>, { kind: "ok" }>): string {
+  return outcome.kind === "failed" || outcome.kind === "uncertain" ? outcome.error.reason : outcome.reason;
 }
 
 export class Moderation {
@@ -51,17 +69,71 @@ export class Moderation {
     commentId: string,
     text: string | undefined,
   ): Promise<ActionResult> {
-    const { rows } = await this.deps.db.query<MirroredComment>(
-      `SELECT t.id, t.account_id, t.root_comment_id, t.private_reply_sent_at, t.chat_platform, t.chat_channel, t.chat_thread
-         FROM comment_threads t
-        WHERE t.root_comment_id = $1
-           OR t.id = (SELECT comment_thread_id FROM messages WHERE ig_message_id = $1 AND comment_thread_id IS NOT NULL LIMIT 1)
-        LIMIT 1`,
-      [commentId],
-    );
-    const t = rows[0];
+    const t = await commentThreadOf(this.deps.db, commentId);
     if (!t) return { ok: false, text: `No mirrored comment ${commentId}.` };
+    return this.onComment(agent, action, commentId, text, t);
+  }
+
+  /** `/ig hide|unhide|delete|reply|comments-off|comments-on <link or id>`: the target as typed. */
+  async moderate(
+    agent: AgentIdentity,
+    action: ModerationCommand,
+    target: string,
+    text: string | undefined,
+  ): Promise<ActionResult> {
+    const typed = target.trim();
+    const parsed = parseInstagramTarget(typed);
+    if (action === "comments_off" || action === "comments_on") {
+      if (!parsed)
+        return {
+          ok: false,
+          text: `${typed ? `“${typed}” is not a post link or a media id. ` : ""}${MEDIA_HELP}`,
+        };
+      const media = await this.mediaOf(parsed);
+      if (typeof media === "string") return { ok: false, text: media };
+      return this.setComments(agent, media, action === "comments_on");
+    }
+    if (!parsed)
+      return {
+        ok: false,
+        text: `${typed ? `“${typed}” is not a comment link or a comment id. ` : ""}${COMMENT_HELP}`,
+      };
+    if (parsed.kind === "post")
+      return { ok: false, text: `That is the link of a post, not of one of its comments. ${COMMENT_HELP}` };
+    const commentId = parsed.kind === "comment" ? parsed.commentId : parsed.id;
+    const body = text?.trim();
+    if (action === "reply" && !body)
+      return {
+        ok: false,
+        text: "Write the public reply's text after the comment: /ig reply <comment> your answer.",
+      };
+    const t = await commentThreadOf(this.deps.db, commentId);
+    if (!t) {
+      if (parsed.kind === "id" && (await mediaById(this.deps.db, commentId)))
+        return { ok: false, text: `${commentId} is a post's media id, not a comment. ${COMMENT_HELP}` };
+      return {
+        ok: false,
+        text: `No mirrored comment ${commentId}: threadbridge moderates the comments it has received.`,
+      };
+    }
+    // A public reply goes under the top-level comment: Instagram attaches replies to a reply there.
+    if (action === "reply") return this.onComment(agent, "reply_public", t.root_comment_id, body, t);
+    return this.onComment(agent, action, commentId, body, t);
+  }
+
+  private async onComment(
+    agent: AgentIdentity,
+    action: CommentAction,
+    commentId: string,
+    text: string | undefined,
+    t: StoredComment,
+  ): Promise<ActionResult> {
     const by = `${agent.platform}:${agent.id}`;
+    if (t.live && action !== "reply_private")
+      return {
+        ok: false,
+        text: "Instagram allows no moderation on a live broadcast's comments, only a private reply during it.",
+      };
     if (action === "delete" && !this.deps.admins.allows(agent))
       return this.deps.admins.refuse(agent, "delete", "delete comments", {
         account: t.account_id,
@@ -94,7 +166,7 @@ export class Moderation {
       return { ok: true, text: "Private reply queued." };
     }
 
-    let outcome: Awaited<ReturnType<InstagramGateway["call"]>>;
+    let outcome: GatewayOutcome<unknown>;
     let done: string;
     switch (action) {
       case "hide":
@@ -131,11 +203,8 @@ export class Moderation {
         break;
       }
     }
-    if (outcome.kind !== "ok") {
-      const reason =
-        outcome.kind === "failed" || outcome.kind === "uncertain" ? outcome.error.reason : outcome.reason;
-      return { ok: false, text: `Instagram did not ${action.replace("_", " ")} it: ${reason}.` };
-    }
+    if (outcome.kind !== "ok")
+      return { ok: false, text: `Instagram did not ${action.replace("_", " ")} it: ${failure(outcome)}.` };
     if (commentId === t.root_comment_id && action !== "reply_public") {
       if (action === "delete")
         await this.deps.db.query(
@@ -162,6 +231,79 @@ export class Moderation {
     });
     await noticeIn(this.deps.adapters, t, done);
     await this.deps.mirror.refreshCommentHeader(t.account_id, t.root_comment_id);
+    return { ok: true, text: done };
+  }
+  /** The post a parsed target names; a line for the asker when it names none that is stored. */
+  private async mediaOf(
+    target: NonNullable<ReturnType<typeof parseInstagramTarget>>,
+  ): Promise<StoredMedia | string> {
+    const db = this.deps.db;
+    switch (target.kind) {
+      case "id": {
+        const media = await mediaById(db, target.id);
+        if (media) return media;
+        if (await commentThreadOf(db, target.id))
+          return `${target.id} is a comment, not a post. ${MEDIA_HELP} A comment's link works too.`;
+        return `No mirrored comment is on media ${target.id}: threadbridge knows a post, and its account, from the comments it has received.`;
+      }
+      case "comment": {
+        // The comment id is exact; the shortcode is the fallback for a comment not stored.
+        const t = await commentThreadOf(db, target.commentId);
+        const media =
+          (t && (await mediaById(db, t.media_id))) ?? (await this.postByShortcode(target.shortcode));
+        return media ?? this.unknownPost(target.shortcode);
+      }
+      case "post":
+        return (await this.postByShortcode(target.shortcode)) ?? this.unknownPost(target.shortcode);
+    }
+  }
+
+  private async postByShortcode(shortcode: string): Promise<StoredMedia | undefined> {
+    const db = this.deps.db;
+    const known = await mediaByShortcode(db, shortcode);
+    if (known) return known;
+    // The mirror fetches a post's link once, without waiting, as its first thread opens: a few
+    // posts may lack it, so ask Instagram about the most recent of those before giving up.
+    for (const m of await mediaWithoutLink(db, LINK_LOOKUPS)) {
+      const media = await this.deps.mirror.fetchMedia(m.accountId, m.mediaId, LINK_LOOKUP_WAIT_MS);
+      if (media?.permalink && shortcodeOf(media.permalink) === shortcode) return mediaById(db, m.mediaId);
+    }
+    return undefined;
+  }
+
+  private unknownPost(shortcode: string): string {
+    return `No mirrored comment is on the post …/p/${shortcode}/: threadbridge finds a post, and its account, from the comments it has mirrored. Give its media id if you have it.`;
+  }
+
+  /** `POST /{media}?comment_enabled=…` (reference 3): not on live media. */
+  private async setComments(
+    agent: AgentIdentity,
+    media: StoredMedia,
+    enabled: boolean,
+  ): Promise<ActionResult> {
+    const onOff = enabled ? "on" : "off";
+    if (media.live)
+      return { ok: false, text: `Instagram does not allow turning comments ${onOff} on live media.` };
+    const gw = this.deps.gateway;
+    const outcome = await gw.call(media.accountId, "platform", (token) =>
+      gw.graph.setCommentsEnabled(token, media.mediaId, enabled),
+    );
+    if (outcome.kind !== "ok")
+      return { ok: false, text: `Instagram did not turn comments ${onOff}: ${failure(outcome)}.` };
+    const by = `${agent.platform}:${agent.id}`;
+    this.deps.log.info(
+      { account: media.accountId, media: media.mediaId, enabled, by },
+      "media comments switched",
+    );
+    await recordAudit(this.deps.db, {
+      actor: { kind: "agent", id: by },
+      account: media.accountId,
+      action: enabled ? "media_comments_enabled" : "media_comments_disabled",
+      target: `media:${media.mediaId}`,
+    });
+    const done = `${enabled ? "💬" : "🔇"} ${agent.name} turned comments ${onOff} for the post ${media.permalink ?? media.mediaId}.`;
+    for (const place of await recentThreadsOf(this.deps.db, media, MEDIA_NOTICE_THREADS))
+      await noticeIn(this.deps.adapters, place, done);
     return { ok: true, text: done };
   }
 }

@@ -1,6 +1,8 @@
 import type { SqlClient } from "../db/database.ts";
 import type {
   CommentEvent,
+  CommentMedia,
+  CommentRemovedEvent,
   DmEcho,
   DmEdit,
   DmEvent,
@@ -176,7 +178,18 @@ async function recordPostback(tx: SqlClient, e: DmPostback): Promise<void> {
   });
 }
 
-async function recordComment(tx: SqlClient, e: CommentEvent): Promise<void> {
+async function commentThreadId(
+  tx: SqlClient,
+  e: {
+    accountId: string;
+    commentId: string;
+    parentId?: string;
+    media: CommentMedia;
+    from?: { id: string; username?: string };
+    live: boolean;
+    occurredAt: number;
+  },
+): Promise<number> {
   const root = e.parentId ?? e.commentId;
   const isRoot = e.parentId === undefined;
   const { rows } = await tx.query<{ id: number }>(
@@ -194,15 +207,19 @@ async function recordComment(tx: SqlClient, e: CommentEvent): Promise<void> {
       e.media.id,
       e.media.productType ?? null,
       root,
-      isRoot ? e.from.id : null,
-      isRoot ? (e.from.username ?? null) : null,
+      isRoot ? (e.from?.id ?? null) : null,
+      isRoot ? (e.from?.username ?? null) : null,
       e.live,
       isRoot ? ts(e.occurredAt) : null,
     ],
   );
+  return (rows[0] as { id: number }).id;
+}
+
+async function recordComment(tx: SqlClient, e: CommentEvent): Promise<void> {
   await insertMessage(tx, {
     accountId: e.accountId,
-    commentThreadId: (rows[0] as { id: number }).id,
+    commentThreadId: await commentThreadId(tx, e),
     direction: e.self ? "outbound" : "inbound",
     authorKind: e.self ? "business" : "customer",
     authorId: e.from.id,
@@ -212,6 +229,37 @@ async function recordComment(tx: SqlClient, e: CommentEvent): Promise<void> {
     details: e.from.username ? { username: e.from.username } : {},
     occurredAt: e.occurredAt,
   });
+}
+
+async function recordCommentRemoval(tx: SqlClient, e: CommentRemovedEvent): Promise<void> {
+  // Gone from Instagram: like an unsent message, its text goes and only the fact remains.
+  const { rows } = await tx.query(
+    `UPDATE messages SET text = NULL, attachments = '[]', deleted_at = COALESCE(deleted_at, $3), updated_at = now()
+      WHERE account_id = $1 AND ig_message_id = $2 RETURNING id`,
+    [e.accountId, e.commentId, ts(e.occurredAt)],
+  );
+  if (rows.length === 0 && e.media) {
+    // The removal came first: a tombstone keeps the late comment from being stored with its text.
+    await tx.query(
+      `INSERT INTO messages (account_id, comment_thread_id, direction, author_kind, author_id, ig_message_id,
+                             occurred_at, deleted_at)
+       VALUES ($1, $2, 'inbound', 'customer', $3, $4, $5, $5)
+       ON CONFLICT (account_id, ig_message_id) DO NOTHING`,
+      [
+        e.accountId,
+        await commentThreadId(tx, { ...e, media: e.media, live: false }),
+        e.from?.id ?? null,
+        e.commentId,
+        ts(e.occurredAt),
+      ],
+    );
+  }
+  // Removing the top-level comment ends its thread.
+  await tx.query(
+    `UPDATE comment_threads SET deleted_at = COALESCE(deleted_at, $3), updated_at = now()
+      WHERE account_id = $1 AND root_comment_id = $2`,
+    [e.accountId, e.commentId, ts(e.occurredAt)],
+  );
 }
 
 /** Applies one event to the bridge's records inside the caller's transaction. */
@@ -255,6 +303,8 @@ export async function recordEvent(
       return;
     case "comment":
       return recordComment(tx, event);
+    case "comment.removed":
+      return recordCommentRemoval(tx, event);
     case "mention":
     case "unknown":
       // Kept in inbound_events only; the mirror decides what to show.

@@ -145,6 +145,22 @@ export interface CommentEvent extends EventBase {
   self: boolean;
 }
 
+/**
+ * A comment removed on Instagram (by its author, or by the account in the Instagram app): a
+ * `comments` change whose value carries `verb: "remove"`, the Graph change-value convention. The
+ * reference does not document it for Instagram Login, so it is a best-effort signal: handled when
+ * it comes, never relied on.
+ */
+export interface CommentRemovedEvent extends EventBase {
+  type: "comment.removed";
+  commentId: string;
+  /** The top-level comment, when the removed one was a reply and the value says so. */
+  parentId?: string;
+  /** Absent when Meta leaves it out; the stored comment is found by its id alone then. */
+  media?: CommentMedia;
+  from?: { id: Igsid; username?: string };
+}
+
 /** Facebook-Login style mention: no author, no text, to be resolved through the Graph API. */
 export interface MentionEvent extends EventBase {
   type: "mention";
@@ -171,7 +187,7 @@ export type DmEvent =
   | DmReferral
   | DmOptin;
 
-export type DomainEvent = DmEvent | CommentEvent | MentionEvent | UnknownEvent;
+export type DomainEvent = DmEvent | CommentEvent | CommentRemovedEvent | MentionEvent | UnknownEvent;
 export type DomainEventType = DomainEvent["type"];
 
 export const DOMAIN_EVENT_TYPES: readonly DomainEventType[] = [
@@ -185,6 +201,7 @@ export const DOMAIN_EVENT_TYPES: readonly DomainEventType[] = [
   "dm.referral",
   "dm.optin",
   "comment",
+  "comment.removed",
   "mention",
   "unknown",
 ];

@@ -11,6 +11,8 @@ import type {
   Attachment,
   AttachmentKind,
   CommentEvent,
+  CommentMedia,
+  CommentRemovedEvent,
   DmEvent,
   InboundRecord,
   Referral,
@@ -123,19 +125,29 @@ const readSchema = z.object({ mid: id });
 // §1.10: the ice-breaker example has no `mid`.
 const postbackSchema = z.object({ mid: id.optional(), title: z.string().optional(), payload: z.string() });
 
+const commentFromSchema = z.object({ id, username: z.string().optional(), self_ig_scoped_id: id.optional() });
+const commentMediaSchema = z.object({
+  id,
+  media_product_type: z.string().optional(),
+  ad_id: id.optional(),
+  ad_title: z.string().optional(),
+  original_media_id: id.optional(),
+});
 const commentSchema = z.object({
   id: id.optional(),
   comment_id: id.optional(), // FB-Login spelling (§1.13)
   parent_id: id.optional(),
   text: z.string().optional(),
-  from: z.object({ id, username: z.string().optional(), self_ig_scoped_id: id.optional() }),
-  media: z.object({
-    id,
-    media_product_type: z.string().optional(),
-    ad_id: id.optional(),
-    ad_title: z.string().optional(),
-    original_media_id: id.optional(),
-  }),
+  from: commentFromSchema,
+  media: commentMediaSchema,
+});
+// A removal names the comment; what else it carries is not documented, so everything else is optional.
+const commentRemovalSchema = z.object({
+  id: id.optional(),
+  comment_id: id.optional(),
+  parent_id: id.optional(),
+  from: commentFromSchema.optional(),
+  media: commentMediaSchema.optional(),
 });
 const mentionSchema = z.object({ media_id: id, comment_id: id.optional() });
 
@@ -512,15 +524,28 @@ function parseComment(
   raw: unknown,
   ctx: EntryContext,
 ): InboundRecord {
+  // Graph change values may say what happened to the object (`verb`); Instagram Login documents
+  // none, so a value without one is a new comment, "remove" is best-effort (events.ts), and any
+  // other verb is kept as unknown rather than mistaken for a new comment.
+  const verb = isRecord(value) ? value.verb : undefined;
+  if (verb === "remove") {
+    const removal = commentRemovalSchema.safeParse(value);
+    if (!removal.success) return badChange(ctx, path, field, removal.error, value, raw);
+    const removedId = removal.data.id ?? removal.data.comment_id;
+    if (removedId === undefined) return missingCommentId(ctx, path, field, raw);
+    return removalRecord(removal.data, removedId, raw, ctx);
+  }
+  if (verb !== undefined && verb !== "add") {
+    const got = typeof verb === "string" ? `"${clip(verb, MAX_NAME)}"` : kindOf(verb);
+    const reason = `value.verb: expected "add" or "remove", got ${got}`;
+    ctx.warnings.push(`${path}.${reason}`);
+    return unknownRecord(ctx, ctx.entryTime, field, reason, raw);
+  }
   const p = commentSchema.safeParse(value);
   if (!p.success) return badChange(ctx, path, field, p.error, value, raw);
   const c = p.data;
   const commentId = c.id ?? c.comment_id; // FB-Login uses comment_id (§1.13)
-  if (commentId === undefined) {
-    const reason = "value.id: expected a string (or value.comment_id)";
-    ctx.warnings.push(`${path}.${reason}`);
-    return unknownRecord(ctx, ctx.entryTime, field, reason, raw);
-  }
+  if (commentId === undefined) return missingCommentId(ctx, path, field, raw);
   const event: CommentEvent = pruned({
     type: "comment" as const,
     accountId: ctx.accountId,
@@ -529,13 +554,7 @@ function parseComment(
     parentId: c.parent_id,
     text: c.text,
     from: pruned({ id: c.from.id, username: c.from.username }),
-    media: pruned({
-      id: c.media.id,
-      productType: c.media.media_product_type,
-      adId: c.media.ad_id,
-      adTitle: c.media.ad_title,
-      originalMediaId: c.media.original_media_id,
-    }),
+    media: commentMedia(c.media),
     live: field === "live_comments",
     // §1.13: our own comments and public replies come back too; flag them to avoid loops.
     self: c.from.id === ctx.accountId || c.from.self_ig_scoped_id !== undefined,
@@ -546,6 +565,46 @@ function parseComment(
     threadKey: `comment:${c.parent_id ?? commentId}`,
     raw,
   };
+}
+
+function removalRecord(
+  c: z.infer<typeof commentRemovalSchema>,
+  commentId: string,
+  raw: unknown,
+  ctx: EntryContext,
+): InboundRecord {
+  const event: CommentRemovedEvent = pruned({
+    type: "comment.removed" as const,
+    accountId: ctx.accountId,
+    occurredAt: ctx.entryTime,
+    commentId,
+    parentId: c.parent_id,
+    media: c.media && commentMedia(c.media),
+    from: c.from && pruned({ id: c.from.id, username: c.from.username }),
+  });
+  return {
+    event,
+    dedupeKey: `comment.removed:${commentId}`,
+    // With the comment's own stream, so a removal is applied after the comment it removes.
+    threadKey: `comment:${c.parent_id ?? commentId}`,
+    raw,
+  };
+}
+
+function commentMedia(m: z.infer<typeof commentMediaSchema>): CommentMedia {
+  return pruned({
+    id: m.id,
+    productType: m.media_product_type,
+    adId: m.ad_id,
+    adTitle: m.ad_title,
+    originalMediaId: m.original_media_id,
+  });
+}
+
+function missingCommentId(ctx: EntryContext, path: string, field: string, raw: unknown): InboundRecord {
+  const reason = "value.id: expected a string (or value.comment_id)";
+  ctx.warnings.push(`${path}.${reason}`);
+  return unknownRecord(ctx, ctx.entryTime, field, reason, raw);
 }
 
 // ---------------------------------------------------------------------------------------------

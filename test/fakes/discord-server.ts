@@ -17,6 +17,7 @@ import {
   type FakeMessage,
   type FakeUser,
   type FakeWebhook,
+  isObject,
   type Json,
   snowflake,
 } from "./discord/model.ts";
@@ -26,6 +27,7 @@ import {
   type Interaction,
   type InteractionResponse,
   type RecordedFile,
+  type ResponseMessage,
 } from "./discord/state.ts";
 
 export type {
@@ -39,6 +41,7 @@ export type {
   InteractionResponse,
   RecordedCall,
   RecordedFile,
+  ResponseMessage,
 };
 
 export interface DiscordServerOptions {
@@ -108,6 +111,14 @@ export interface DiscordServer {
   /** Archives (or locks) a thread from Discord's side, e.g. auto-archive after inactivity. */
   archiveThread(threadId: string, opts?: { locked?: boolean }): Promise<void>;
   clickButton(channelId: string, messageId: string, customId: string, userId: string): Promise<Interaction>;
+  /** Picks `values` in a message's string select (they must be among its options). */
+  selectMenu(
+    channelId: string,
+    messageId: string,
+    customId: string,
+    values: string[],
+    userId: string,
+  ): Promise<Interaction>;
   submitModal(
     channelId: string,
     customId: string,
@@ -247,6 +258,25 @@ export async function startDiscordServer(options: DiscordServerOptions = {}): Pr
         message,
       );
     },
+    async selectMenu(channelId, messageId, customId, values, userId) {
+      const message = existingMessage(channelId, messageId);
+      const select = findComponent(message.components, customId);
+      if (select?.type !== 3) {
+        throw new Error(`fake discord: message ${messageId} has no string select ${customId}`);
+      }
+      const offered = (Array.isArray(select.options) ? select.options : []).map((o) =>
+        isObject(o) ? o.value : undefined,
+      );
+      const unknown = values.find((v) => !offered.includes(v));
+      if (unknown !== undefined) throw new Error(`fake discord: ${customId} offers no option ${unknown}`);
+      return state.newInteraction(
+        3,
+        existing(channelId),
+        userId,
+        { custom_id: customId, component_type: 3, values },
+        message,
+      );
+    },
     async submitModal(channelId, customId, fields, userId) {
       const components = Object.entries(fields).map(([id, value]) => ({
         type: 1,
@@ -278,13 +308,21 @@ export async function startDiscordServer(options: DiscordServerOptions = {}): Pr
 }
 
 function hasComponent(components: unknown[], customId: string): boolean {
-  return components.some((c) => {
-    if (typeof c !== "object" || c === null) return false;
-    if ("custom_id" in c && c.custom_id === customId) return true;
-    if ("components" in c && Array.isArray(c.components)) return hasComponent(c.components, customId);
-    if ("component" in c) return hasComponent([c.component], customId);
-    return false;
-  });
+  return findComponent(components, customId) !== undefined;
+}
+
+function findComponent(components: unknown[], customId: string): Json | undefined {
+  for (const c of components) {
+    if (!isObject(c)) continue;
+    if (c.custom_id === customId) return c;
+    const inner = Array.isArray(c.components)
+      ? findComponent(c.components, customId)
+      : "component" in c
+        ? findComponent([c.component], customId)
+        : undefined;
+    if (inner) return inner;
+  }
+  return undefined;
 }
 
 function membersChunk(state: DiscordState, request: Json): Json {

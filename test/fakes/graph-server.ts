@@ -110,18 +110,23 @@ export function instagramResponder(): GraphResponder {
           follower_count: 42,
         },
       };
-    if (req.method === "GET" && req.path.includes("/1790"))
+    if (req.method === "GET" && req.path.includes("/1790")) {
+      // Each post its own link, so a pasted link finds one post: the shortcode ends with the id.
+      const id = req.path.slice(req.path.lastIndexOf("/") + 1);
       return {
         body: {
-          id: "17900000000000001",
+          id,
           caption: "Summer drop",
-          permalink: "https://instagram.com/p/abc",
+          permalink: `https://www.instagram.com/p/Px${id.slice(-6)}/`,
           media_type: "IMAGE",
           media_url: "https://cdn.example/post.jpg",
         },
       };
+    }
     if (req.method === "POST" && req.path.endsWith("/replies")) return { body: { id: `reply_${++seq}` } };
-    if (req.query.hide !== undefined || req.method === "DELETE") return { body: { success: true } };
+    // Moderation: hide/unhide and delete a comment, comments off/on for a media (reference 3).
+    if (req.query.hide !== undefined || req.query.comment_enabled !== undefined || req.method === "DELETE")
+      return { body: { success: true } };
     return undefined;
   };
 }

@@ -5,6 +5,9 @@
 
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { FileUploads, type UploadedFile } from "./slack/uploads.ts";
+
+export type { UploadedFile };
 
 export type Args = Record<string, unknown>;
 
@@ -29,6 +32,8 @@ export interface FakeMessage {
   edited?: boolean;
   /** Date.now() when the fake accepted it (latency measurements). */
   postedAt: number;
+  /** Files the message shares (files.completeUploadExternal). */
+  files?: { id: string; name: string }[];
 }
 
 export interface FakeUser {
@@ -84,6 +89,8 @@ export interface SlackServer {
   reactions(channel: string, ts: string): Record<string, string[]>;
   /** A human's message (as if typed in Slack), so reactions and shortcuts have a target. */
   seedMessage(channel: string, m: { user: string; text?: string; thread_ts?: string }): string;
+  /** A person's reaction on a message (as if added in Slack); false when there is no such message. */
+  seedReaction(channel: string, ts: string, name: string, user: string): boolean;
   addUser(user: FakeUser): void;
   /** A user group (`S…`) and its members, for `usergroups.users.list`. */
   setUserGroup(id: string, members: string[]): void;
@@ -91,12 +98,24 @@ export interface SlackServer {
   setPostRate(rate: { perSecond: number; burst: number } | undefined): void;
   /** The next `n` matching calls answer with an HTTP error instead. */
   failNext(n: number, fault: Fault): void;
+  /** Files shared through files.uploadV2, in order, with their bytes and where they went. */
+  uploads: UploadedFile[];
+  /** The members of a direct message conversations.open opened (the bot included), if it is one. */
+  directMessage(channel: string): string[] | undefined;
+  /** Take scopes away from the token: calls that need one answer `missing_scope`. */
+  revokeScopes(scopes: string[]): void;
   close(): Promise<void>;
 }
 
 // Fields the WebClient JSON-encodes into single form fields.
 const JSON_FIELDS = new Set(["blocks", "attachments", "metadata", "view"]);
 const TS_BASE = 1_732_400_000;
+// The scope each method needs, where a test takes it away (revokeScopes).
+const METHOD_SCOPES: Record<string, string> = {
+  "conversations.open": "im:write",
+  "files.getUploadURLExternal": "files:write",
+  "files.completeUploadExternal": "files:write",
+};
 
 function parseForm(text: string): Args {
   const args: Args = {};
@@ -161,6 +180,9 @@ export async function startSlackServer(options: SlackServerOptions = {}): Promis
   const users = new Map((options.users ?? []).map((u) => [u.id, u]));
   const userGroups = new Map<string, string[]>();
   const files = new Map<string, FakeFile>();
+  const uploads = new FileUploads();
+  const directMessages = new Map<string, string[]>();
+  const revokedScopes = new Set<string>();
   const faults: (Fault & { left: number })[] = [];
   const buckets = new Map<string, { tokens: number; at: number }>();
   let postRate = options.postRate;
@@ -360,6 +382,49 @@ export async function startSlackServer(options: SlackServerOptions = {}): Promis
         return { ok: false, error: "invalid_arguments" };
       return { view: { id: `V${counter + 1}`, ...view } };
     },
+    "conversations.open": (args) => {
+      const existing = str(args.channel);
+      if (existing) {
+        return directMessages.has(existing)
+          ? { no_op: true, already_open: true, channel: { id: existing } }
+          : { ok: false, error: "channel_not_found" };
+      }
+      const wanted = [...new Set((str(args.users) ?? "").split(",").map((u) => u.trim()))].filter(Boolean);
+      if (wanted.length === 0) return { ok: false, error: "users_list_not_supplied" };
+      if (wanted.length > 8) return { ok: false, error: "too_many_users" };
+      if (wanted.some((u) => !users.has(u))) return { ok: false, error: "user_not_found" };
+      const members = [botUserId, ...wanted.filter((u) => u !== botUserId)].sort();
+      const open = [...directMessages].find(([, m]) => m.join() === members.join());
+      if (open) return { no_op: true, already_open: true, channel: { id: open[0] } };
+      // One person: an IM (D…); several: a multi-person DM (G…).
+      const id = `${wanted.length === 1 ? "D" : "G"}0DM${String(directMessages.size + 1).padStart(5, "0")}`;
+      directMessages.set(id, members);
+      return { channel: { id } };
+    },
+    "files.getUploadURLExternal": (args) => uploads.getUploadURL(args, base),
+    "files.completeUploadExternal": (args) => {
+      const answer = uploads.complete(args, (channel, share) => {
+        // Direct messages exist once opened; other channels are taken as existing, as elsewhere here.
+        if (/^D/.test(channel) && !directMessages.has(channel)) return { error: "channel_not_found" };
+        if (share.threadTs && !find(channel, share.threadTs)) return { error: "invalid_thread_ts" };
+        const ts = nextTs();
+        messagesOf(channel).push({
+          channel,
+          ts,
+          ...(share.threadTs ? { thread_ts: share.threadTs } : {}),
+          text: share.text,
+          bot_id: botId,
+          user: botUserId,
+          reactions: new Map(),
+          postedAt: Date.now(),
+          files: share.files,
+        });
+        return { ts };
+      });
+      for (const u of uploads.uploaded.filter((f) => !files.has(f.id)))
+        files.set(u.id, { id: u.id, name: u.name, mimetype: u.mimetype, content: u.bytes });
+      return answer;
+    },
     "files.info": (args) => {
       const file = typeof args.file === "string" ? files.get(args.file) : undefined;
       if (!file) return { ok: false, error: "file_not_found" };
@@ -409,6 +474,16 @@ export async function startSlackServer(options: SlackServerOptions = {}): Promis
     req.on("end", () => {
       const path = new URL(req.url ?? "/", "http://localhost").pathname;
       if (req.method === "GET" && path.startsWith("/files-pri/")) return serveFile(req, res, path);
+      if (req.method === "POST" && path.startsWith("/upload/v1/")) {
+        // Upload URLs are pre-signed: no token, and plain-text answers.
+        void uploads
+          .receive(path, req.headers["content-type"] ?? "", Buffer.concat(chunks))
+          .then(({ status, text }) => {
+            res.writeHead(status, { "content-type": "text/plain; charset=utf-8" });
+            res.end(text);
+          });
+        return;
+      }
       const raw = Buffer.concat(chunks).toString("utf8");
       const type = req.headers["content-type"] ?? "";
       let args: Args;
@@ -444,6 +519,9 @@ export async function startSlackServer(options: SlackServerOptions = {}): Promis
         return send(res, 200, { ok: false, error: "invalid_auth" });
 
       const handler = methods[method];
+      const needed = METHOD_SCOPES[method];
+      if (needed && revokedScopes.has(needed))
+        return send(res, 200, { ok: false, error: "missing_scope", needed });
       if (!handler) return send(res, 200, { ok: false, error: "unknown_method" });
       if (method === "chat.postMessage" && typeof args.channel === "string") {
         const wait = overPostLimit(args.channel);
@@ -491,6 +569,12 @@ export async function startSlackServer(options: SlackServerOptions = {}): Promis
       });
       return ts;
     },
+    seedReaction: (channel, ts, name, user) => {
+      const message = find(channel, ts);
+      if (!message) return false;
+      message.reactions.set(name, new Set([...(message.reactions.get(name) ?? []), user]));
+      return true;
+    },
     addUser: (user) => {
       users.set(user.id, user);
     },
@@ -499,6 +583,11 @@ export async function startSlackServer(options: SlackServerOptions = {}): Promis
     },
     addFile: (file) => {
       files.set(file.id, file);
+    },
+    uploads: uploads.uploaded,
+    directMessage: (channel) => directMessages.get(channel),
+    revokeScopes: (scopes) => {
+      for (const scope of scopes) revokedScopes.add(scope);
     },
     setPostRate: (rate) => {
       postRate = rate;

@@ -13,7 +13,13 @@ import {
 } from "../fakes/graph-server.ts";
 import { type FakeMessage, type SlackServer, startSlackServer } from "../fakes/slack-server.ts";
 import { startTestService, TEST_KEY, type TestEnv, testEnv, waitFor } from "./service.ts";
-import { postSlackCommand, postSlackEvent } from "./slack.ts";
+import {
+  blockActionPayload,
+  postSlackCommand,
+  postSlackEvent,
+  postSlackInteraction,
+  postSlackReaction,
+} from "./slack.ts";
 
 export const ACCOUNT = "17841400000000001";
 export const CHANNEL = "C0INSTAGRAM";
@@ -43,6 +49,11 @@ export interface BridgeHarness {
     user?: string,
   ): Promise<{ ts: string; event: Record<string, unknown> }>;
   stateOf(chatRef: string): Promise<{ delivery_state: string; delivery_error: string | null } | undefined>;
+  /** Someone reacts on a message of the channel: the reaction exists in Slack, and Slack sends
+   * reaction_added (with the message's author as item_user). */
+  react(ts: string, name: string, user?: string): Promise<void>;
+  /** Someone uses a button or menu (`pick`: the option's value) the message shows. */
+  act(ts: string, actionId: string, user?: { id: string; name: string }, pick?: string): Promise<void>;
   /** Someone types `/ig <text>` in the channel; resolves with the answer only they see. */
   command(text: string, user: { id: string; name: string }, answerId: string): Promise<string>;
   settled(
@@ -133,6 +144,28 @@ export async function startBridgeHarness(extraEnv: Record<string, string> = {}):
       return { ts, event };
     },
     stateOf,
+    async react(ts, name, user = AGENT.id) {
+      const message = slack.message(CHANNEL, ts);
+      if (!message || !slack.seedReaction(CHANNEL, ts, name, user)) throw new Error(`no message ${ts}`);
+      const res = await postSlackReaction(h.url(), SECRET, {
+        channel: CHANNEL,
+        ts,
+        name,
+        user,
+        itemUser: message.user,
+      });
+      expect(res.status).toBe(200);
+    },
+    async act(ts, actionId, user = AGENT, pick) {
+      const message = slack.message(CHANNEL, ts);
+      if (!message) throw new Error(`no message ${ts}`);
+      const res = await postSlackInteraction(
+        h.url(),
+        SECRET,
+        blockActionPayload(message, actionId, user, pick),
+      );
+      expect(res.status).toBe(200);
+    },
     async command(text, user, answerId) {
       await postSlackCommand(h.url(), SECRET, {
         command: "/ig",

@@ -16,7 +16,12 @@ import type {
   ThreadRef,
 } from "../../src/bridge/chat-port.ts";
 import { createLogger } from "../../src/log/logger.ts";
-import { type FakeUser, type SlackServer, startSlackServer } from "../fakes/slack-server.ts";
+import {
+  type FakeMessage,
+  type FakeUser,
+  type SlackServer,
+  startSlackServer,
+} from "../fakes/slack-server.ts";
 
 export interface SlackPostResult {
   status: number;
@@ -104,6 +109,71 @@ export function postSlackInteraction(
 ): Promise<SlackPostResult> {
   const raw = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
   return post(baseUrl, secret, raw, "application/x-www-form-urlencoded");
+}
+
+/** Slack's reaction_added event: `user` put `name` on the message `ts`. `itemUser` is the message's
+ * author, which Slack leaves out for messages a webhook wrote. */
+export function postSlackReaction(
+  baseUrl: string,
+  secret: string,
+  r: { channel: string; ts: string; name: string; user: string; itemUser?: string },
+): Promise<SlackPostResult> {
+  return postSlackEvent(baseUrl, secret, {
+    type: "reaction_added",
+    user: r.user,
+    reaction: r.name,
+    ...(r.itemUser ? { item_user: r.itemUser } : {}),
+    item: { type: "message", channel: r.channel, ts: r.ts },
+    event_ts: (Date.now() / 1000).toFixed(6),
+  });
+}
+
+type Element = { type: string; action_id?: string; value?: string; options?: { value: string }[] };
+
+/** The block_actions payload of `user` using the element `actionId` of a message as the fake holds
+ * it (a static select picks the option whose value is `pick`); throws when the message shows no
+ * such element, so a test cannot click what agents would not see. */
+export function blockActionPayload(
+  message: FakeMessage,
+  actionId: string,
+  user: { id: string; name: string },
+  pick?: string,
+): Record<string, unknown> {
+  const blocks = (message.blocks ?? []) as { block_id?: string; elements?: Element[] }[];
+  const block = blocks.find((b) => b.elements?.some((e) => e.action_id === actionId));
+  const element = block?.elements?.find((e) => e.action_id === actionId);
+  if (!block || !element) throw new Error(`message ${message.ts} shows no ${actionId}`);
+  const at = (Date.now() / 1000).toFixed(6);
+  let action: Record<string, unknown>;
+  if (element.type === "static_select") {
+    const option = element.options?.find((o) => o.value === pick);
+    if (!option) throw new Error(`${actionId} offers no option ${pick}`);
+    action = {
+      type: "static_select",
+      action_id: actionId,
+      block_id: block.block_id,
+      selected_option: option,
+    };
+  } else action = { type: "button", action_id: actionId, block_id: block.block_id, value: element.value };
+  return {
+    type: "block_actions",
+    user: { id: user.id, username: user.name, name: user.name, team_id: "T0FAKE" },
+    api_app_id: "A0APP",
+    team: { id: "T0FAKE", domain: "fake" },
+    channel: { id: message.channel, name: "instagram" },
+    container: { type: "message", channel_id: message.channel, message_ts: message.ts, is_ephemeral: false },
+    message: {
+      type: "message",
+      ts: message.ts,
+      user: message.user,
+      text: message.text,
+      blocks: message.blocks,
+      ...(message.thread_ts ? { thread_ts: message.thread_ts } : {}),
+      ...(message.bot_id ? { bot_id: message.bot_id } : {}),
+    },
+    trigger_id: `${at}.trigger`,
+    actions: [{ ...action, action_ts: at }],
+  };
 }
 
 // ——— A Slack bridge wired to the fake Slack server, with a recording inbox in place of the core ———

@@ -36,6 +36,7 @@ const comment: CommentHeader = {
     deleted: false,
   },
   live: false,
+  status: "open",
   privateReplyUsed: false,
   actions: ["hide", "unhide", "delete", "reply_public", "reply_private"],
   links: [],

@@ -50,6 +50,7 @@ const comment: CommentHeader = {
     deleted: true,
   },
   live: false,
+  status: "open",
   privateReplyUsed: true,
   actions: ["hide", "delete", "reply_public", "reply_private"],
   links: [],
@@ -198,7 +199,7 @@ describe("headers", () => {
     expect(text).toContain("-# Status: open · Instagram DM to @brand");
     expect(text).toContain("👁 Seen <t:1893492000:R>");
     expect(text).toContain("[Open in Instagram](<https://instagram.com/direct/t/1>)");
-    expect(rendered.components).toEqual([]);
+    expect(JSON.stringify(rendered.components)).not.toContain("ig_comment_");
     expect(rendered.allowed_mentions).toEqual({ parse: [] });
 
     expect(renderHeader({ ...dm, window: { kind: "closed" } }).embeds?.[0]?.description).toContain(

@@ -95,7 +95,7 @@ describe("agent messages", () => {
     expect(res.status).toBe(200);
     expect(h.inbox.messages).toEqual([
       {
-        agent: { platform: "slack", id: "U0AGENT1", name: "Ana" },
+        agent: { platform: "slack", id: "U0AGENT1", name: "Ana", roles: [] },
         thread: { channel: CHANNEL, thread: root },
         message: event.ts,
         text: "Hi @Bo Berg, see our shop (https://shop.example/x?a=1&b=2) <3",
@@ -192,7 +192,7 @@ describe("agent messages", () => {
       deleted_ts: original.ts,
       previous_message: original,
     });
-    const agent = { platform: "slack", id: "U0AGENT1", name: "Ana" };
+    const agent = { platform: "slack", id: "U0AGENT1", name: "Ana", roles: [] };
     const thread = { channel: CHANNEL, thread: root };
     expect(h.inbox.changes).toEqual([
       { agent, thread, message: original.ts, change: "edited" },
@@ -241,7 +241,7 @@ describe("buttons and the reply modal", () => {
     await vi.waitFor(() => expect(ephemerals().at(-1)?.args.text).toBe("Retrying message 42"));
     expect(h.inbox.actions).toEqual([
       {
-        agent: { platform: "slack", id: "U0AGENT1", name: "Ana" },
+        agent: { platform: "slack", id: "U0AGENT1", name: "Ana", roles: [] },
         thread: { channel: CHANNEL, thread: root },
         channel: CHANNEL,
         action: { kind: "retry", messageId: 42 },
@@ -304,7 +304,7 @@ describe("buttons and the reply modal", () => {
     expect(res.status).toBe(200);
     await vi.waitFor(() => expect(h.inbox.actions).toHaveLength(1));
     expect(h.inbox.actions[0]).toEqual({
-      agent: { platform: "slack", id: "U0AGENT2", name: "Bo Berg" },
+      agent: { platform: "slack", id: "U0AGENT2", name: "Bo Berg", roles: [] },
       thread: { channel: CHANNEL, thread: root },
       channel: CHANNEL,
       action: { kind: "comment", action, commentId: "c78", text: "Thanks <3 & see you" },
@@ -348,7 +348,7 @@ describe("Send to Instagram shortcut", () => {
     expect(res.status).toBe(200);
     await vi.waitFor(() => expect(h.inbox.messages).toHaveLength(1));
     expect(h.inbox.messages[0]).toEqual({
-      agent: { platform: "slack", id: "U0AGENT1", name: "Ana" },
+      agent: { platform: "slack", id: "U0AGENT1", name: "Ana", roles: [] },
       thread: { channel: CHANNEL, thread: root },
       message: ts,
       text: "internal *draft*",
@@ -412,7 +412,7 @@ describe("/ig", () => {
       text: `result of ${text}`,
     });
     expect(h.inbox.actions).toEqual([
-      { agent: { platform: "slack", id: "U0AGENT1", name: "Ana" }, channel: CHANNEL, action },
+      { agent: { platform: "slack", id: "U0AGENT1", name: "Ana", roles: [] }, channel: CHANNEL, action },
     ]);
   });
 

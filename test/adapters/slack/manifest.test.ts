@@ -15,6 +15,8 @@ describe("Slack app manifest", () => {
       "reactions:read",
       "reactions:write",
       "files:read",
+      "files:write",
+      "im:write",
       "users:read",
       "usergroups:read",
       "commands",
@@ -23,6 +25,7 @@ describe("Slack app manifest", () => {
     }
     expect(manifest).toMatch(/^\s+- message\.channels$/m);
     expect(manifest).toMatch(/^\s+- message\.groups$/m);
+    expect(manifest).toMatch(/^\s+- reaction_added$/m);
     expect(manifest).toMatch(/command: \/ig$/m);
     expect(manifest).toMatch(/callback_id: ig_send$/m);
     expect(manifest).toMatch(/is_enabled: true/);

@@ -66,6 +66,7 @@ function comment(over: Partial<CommentHeader> = {}): CommentHeader {
       deleted: false,
     },
     live: false,
+    status: "open",
     privateReplyUsed: false,
     actions: ["hide", "delete", "reply_public", "reply_private"],
     links: [],
@@ -184,7 +185,7 @@ describe("comment header", () => {
     expect(shown).toContain("~line one~\n~line two~\n_deleted_");
     expect(shown).toContain("🙈 Hidden on Instagram · 🗑 Deleted · ✉️ Private reply used");
     expect(shown).toContain("Comment on @brand's live video");
-    expect(blocks.some((b) => b.type === "actions")).toBe(false);
+    expect(blocks.some((b) => b.type === "actions" && b.block_id === "ig_comment_actions")).toBe(false);
   });
 
   it("truncates a long caption", () => {

@@ -20,7 +20,13 @@ import {
   snowflake,
   userPayload,
 } from "./model.ts";
-import { type DiscordState, type InteractionRecord, PostError, type RecordedFile } from "./state.ts";
+import {
+  type DiscordState,
+  type InteractionRecord,
+  PostError,
+  type RecordedFile,
+  responseMessage,
+} from "./state.ts";
 import {
   type Answer,
   autoArchive,
@@ -771,6 +777,7 @@ export class Rest {
     const channel = this.#channel(record.channelId);
     if (!channel) return unknownChannel();
     let resource: Json | undefined;
+    let answered: FakeMessage | undefined;
     if (type === 4 || type === 5) {
       const input = messageInput({ ...c, body: data }, type === 4);
       if ("error" in input) return badRequest(prefixErrors(input.error, "data"));
@@ -781,6 +788,7 @@ export class Rest {
         flags: type === 5 ? flags | LOADING : flags,
       });
       record.originalMessageId = message.id;
+      answered = message;
       resource = { type, message: s.messageJson(message) };
     } else if (type === 6 || type === 7) {
       if (!record.sourceMessageId) return badRequest({ code: 50035, message: "Invalid Form Body" });
@@ -790,6 +798,7 @@ export class Rest {
         if (!source) return unknownMessage();
         const result = this.#edit(source, { ...c, body: data });
         if (result.status !== 200) return result;
+        answered = source;
       }
       resource = { type };
     } else if (type === 9) {
@@ -802,7 +811,13 @@ export class Rest {
         formError("type", "BASE_TYPE_CHOICES", `Value must be one of {1, 4, 5, 6, 7, 8, 9, 10, 12}.`),
       );
     }
-    s.recordResponse(record, { kind: "callback", type, data, files: c.files });
+    s.recordResponse(record, {
+      kind: "callback",
+      type,
+      data,
+      files: c.files,
+      ...(answered ? { message: responseMessage(answered) } : {}),
+    });
     if (c.query.get("with_response") !== "true") return noContent();
     return ok({
       interaction: {
@@ -847,7 +862,13 @@ export class Rest {
     const input = messageInput(c, true);
     if ("error" in input) return badRequest(input.error);
     const message = this.#interactionPost(record, channel, input);
-    s.recordResponse(record, { kind: "followup", type: null, data: c.body, files: c.files });
+    s.recordResponse(record, {
+      kind: "followup",
+      type: null,
+      data: c.body,
+      files: c.files,
+      message: responseMessage(message),
+    });
     return ok(s.messageJson(message));
   }
 
@@ -878,6 +899,8 @@ export class Rest {
       if ("content" in c.body) message.content = input.content ?? "";
       if ("embeds" in c.body) message.embeds = input.embeds ?? [];
       if ("components" in c.body) message.components = input.components ?? [];
+      if ("attachments" in c.body || c.files.length > 0)
+        message.attachments = this.#keptAttachments(message, c);
       message.flags &= ~LOADING;
       message.editedAt = Date.now();
     } else {
@@ -890,6 +913,7 @@ export class Rest {
       type: null,
       data: c.body,
       files: c.files,
+      message: responseMessage(message),
     });
     return ok(s.messageJson(message));
   }

@@ -38,7 +38,22 @@ export interface InteractionResponse {
   type: number | null;
   data: Json;
   files: RecordedFile[];
+  /** The message the response created or edited, as it stood right after. */
+  message?: ResponseMessage;
   at: number;
+}
+
+/** A message as an interaction response left it: who sees it (flags 64: only the user who acted)
+ * and what it carries. */
+export interface ResponseMessage {
+  id: string;
+  flags: number;
+  content: string;
+  attachments: FakeAttachment[];
+}
+
+export function responseMessage(m: FakeMessage): ResponseMessage {
+  return { id: m.id, flags: m.flags, content: m.content, attachments: [...m.attachments] };
 }
 
 export interface Interaction {

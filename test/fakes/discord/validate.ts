@@ -52,6 +52,8 @@ export function messageInput(
     if (b.components.length > 5 && !(typeof b.flags === "number" && b.flags & (1 << 15))) {
       return { error: formError("components", "BASE_TYPE_MAX_LENGTH", "Must be 5 or fewer in length.") };
     }
+    const rowError = typeof b.flags === "number" && b.flags & (1 << 15) ? undefined : rowsError(b.components);
+    if (rowError) return { error: rowError };
     out.components = b.components.filter(isObject);
   }
   if (typeof b.flags === "number") out.flags = b.flags;
@@ -71,6 +73,48 @@ export function messageInput(
     return { error: { code: 50006, message: "Cannot send an empty message" } };
   }
   return out;
+}
+
+const SELECT_TYPES = new Set([3, 5, 6, 7, 8]);
+
+/** Action rows as Discord checks them: each a row (type 1) of 1–5 buttons or of one select menu
+ * alone, custom_ids at most 100 characters and unique in the message, a string select with 1–25
+ * options. */
+function rowsError(rows: unknown[]): Json | undefined {
+  const ids = new Set<string>();
+  for (const [i, row] of rows.entries()) {
+    const where = `components.${i}.components`;
+    if (!isObject(row) || row.type !== 1 || !Array.isArray(row.components))
+      return formError(`components.${i}`, "UNION_TYPE_CHOICES", 'Value of field "type" must be one of (1,).');
+    const items = row.components.filter(isObject);
+    const selects = items.filter((c) => typeof c.type === "number" && SELECT_TYPES.has(c.type));
+    if (items.length === 0 || items.length > 5 || (selects.length > 0 && items.length > 1))
+      return formError(
+        where,
+        "COMPONENT_LAYOUT_WIDTH_EXCEEDED",
+        "The specified component exceeds the maximum width",
+      );
+    for (const c of items) {
+      const id = asString(c.custom_id);
+      if (id === undefined) continue;
+      if (id.length > 100)
+        return formError(
+          `${where}.custom_id`,
+          "BASE_TYPE_BAD_LENGTH",
+          "Must be between 1 and 100 in length.",
+        );
+      if (ids.has(id))
+        return formError(
+          `${where}.custom_id`,
+          "COMPONENT_CUSTOM_ID_DUPLICATED",
+          "Component custom id cannot be duplicated",
+        );
+      ids.add(id);
+      if (c.type === 3 && (!Array.isArray(c.options) || c.options.length < 1 || c.options.length > 25))
+        return formError(`${where}.options`, "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 25 in length.");
+    }
+  }
+  return undefined;
 }
 
 export function threadNameError(name: string): Json | undefined {

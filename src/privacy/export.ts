@@ -1,0 +1,131 @@
+import type { Database, SqlClient } from "../db/database.ts";
+import {
+  AUDIT_ACTOR_ROWS,
+  AUDIT_TARGET_ROWS,
+  COMMENT_THREAD_ROWS,
+  CONVERSATION_ROWS,
+  EVENT_ROWS,
+  RULE_FIRING_ROWS,
+  STRAY_COMMENT_ROWS,
+} from "./customer-rows.ts";
+
+// `/ig export <user>` (policy: data access requests): every row stored about one Instagram user of
+// one account, as plain JSON for an admin to hand over. It reads the same rows `/ig forget`
+// erases (customer-rows.ts), so what a customer can see is what they can have erased. Two things
+// stay out: other customers' replies inside this customer's comment threads (their data, not
+// this one's), and everything of the account but its id and username (tokens above all).
+
+export const EXPORT_FORMAT = "threadbridge.customer-export";
+export const EXPORT_VERSION = 1;
+
+/** One stored row, its timestamps as ISO strings. */
+export type ExportRow = Record<string, unknown>;
+
+export interface CustomerExport {
+  header: {
+    format: typeof EXPORT_FORMAT;
+    version: typeof EXPORT_VERSION;
+    generatedAt: string;
+    account: { id: string; username: string | null };
+    customerId: string;
+  };
+  conversations: ExportRow[];
+  /** The DM conversation's messages, the customer's and the business's. */
+  conversationMessages: ExportRow[];
+  commentThreads: ExportRow[];
+  /** Messages of their comment threads: theirs and the business's answers. */
+  commentThreadMessages: ExportRow[];
+  /** Their comments under other people's comments. */
+  commentsElsewhere: ExportRow[];
+  webhookEvents: ExportRow[];
+  ruleFirings: ExportRow[];
+  auditEntries: ExportRow[];
+}
+
+export type ExportCounts = { [K in Exclude<keyof CustomerExport, "header">]: number };
+
+const SECTIONS = [
+  "conversations",
+  "conversationMessages",
+  "commentThreads",
+  "commentThreadMessages",
+  "commentsElsewhere",
+  "webhookEvents",
+  "ruleFirings",
+  "auditEntries",
+] as const satisfies readonly (keyof ExportCounts)[];
+
+export function exportCounts(data: CustomerExport): ExportCounts {
+  return Object.fromEntries(SECTIONS.map((s) => [s, data[s].length])) as ExportCounts;
+}
+
+/** Everything stored about `customerId` of `accountId`, or undefined when nothing is. */
+export async function exportCustomer(
+  db: Database,
+  accountId: string,
+  customerId: string,
+  now: Date = new Date(),
+): Promise<CustomerExport | undefined> {
+  // One snapshot: a message arriving mid-export must not show up without its conversation.
+  const data = await db.transaction(async (tx) => {
+    await tx.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+    return readRows(tx, accountId, customerId);
+  });
+  const { account, ...sections } = data;
+  if (!account || SECTIONS.every((s) => sections[s].length === 0)) return undefined;
+  return {
+    header: {
+      format: EXPORT_FORMAT,
+      version: EXPORT_VERSION,
+      generatedAt: now.toISOString(),
+      account,
+      customerId,
+    },
+    ...sections,
+  };
+}
+
+async function readRows(tx: SqlClient, accountId: string, customerId: string) {
+  const rows = async (sql: string) =>
+    (await tx.query<ExportRow>(sql, [accountId, customerId])).rows.map(plain);
+  const { rows: accounts } = await tx.query<{ id: string; username: string | null }>(
+    "SELECT id, username FROM instagram_accounts WHERE id = $1",
+    [accountId],
+  );
+  return {
+    account: accounts[0],
+    conversations: await rows(`SELECT * FROM conversations WHERE ${CONVERSATION_ROWS} ORDER BY id`),
+    conversationMessages: await rows(
+      `SELECT * FROM messages WHERE account_id = $1
+          AND conversation_id IN (SELECT id FROM conversations WHERE ${CONVERSATION_ROWS})
+        ORDER BY occurred_at, id`,
+    ),
+    commentThreads: await rows(`SELECT * FROM comment_threads WHERE ${COMMENT_THREAD_ROWS} ORDER BY id`),
+    commentThreadMessages: await rows(
+      `SELECT * FROM messages WHERE account_id = $1
+          AND comment_thread_id IN (SELECT id FROM comment_threads WHERE ${COMMENT_THREAD_ROWS})
+          AND (author_kind <> 'customer' OR author_id = $2)
+        ORDER BY occurred_at, id`,
+    ),
+    commentsElsewhere: await rows(
+      `SELECT m.* FROM messages m, comment_threads t WHERE ${STRAY_COMMENT_ROWS} ORDER BY m.occurred_at, m.id`,
+    ),
+    webhookEvents: await rows(`SELECT * FROM inbound_events WHERE ${EVENT_ROWS} ORDER BY id`),
+    ruleFirings: await rows(`SELECT * FROM rule_firings WHERE ${RULE_FIRING_ROWS} ORDER BY id`),
+    auditEntries: await rows(
+      `SELECT * FROM audit_log WHERE (${AUDIT_TARGET_ROWS}) OR (${AUDIT_ACTOR_ROWS}) ORDER BY id`,
+    ),
+  };
+}
+
+/** Dates as ISO strings and 64-bit integers as numbers, so the export is plain JSON data. */
+function plain(row: ExportRow): ExportRow {
+  const out: ExportRow = {};
+  for (const [key, value] of Object.entries(row)) {
+    if (value instanceof Date) out[key] = value.toISOString();
+    else if (typeof value === "bigint")
+      out[key] = Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
+    else out[key] = value;
+  }
+  return out;
+}
