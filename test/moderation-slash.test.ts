@@ -37,14 +37,18 @@ afterAll(async () => {
 });
 
 /** `/ig <text>` in the channel: the answer only the asker sees (a parse error is the ack itself). */
-async function ig(text: string, user: { id: string; name: string } = AGENT): Promise<string> {
+async function ig(
+  text: string,
+  user: { id: string; name: string } = AGENT,
+  channel: string = CHANNEL,
+): Promise<string> {
   const id = `answer-${++asked}`;
   const res = await postSlackCommand(h.url(), SECRET, {
     command: "/ig",
     text,
     user_id: user.id,
     user_name: user.name,
-    channel_id: CHANNEL,
+    channel_id: channel,
     response_url: h.slack.responseUrl(id),
   });
   expect(res.status).toBe(200);
@@ -146,6 +150,19 @@ describe("/ig comment moderation on Slack", () => {
       // Instagram takes public replies under the top-level comment only.
       { method: "POST", path: `/v25.0/${root}/replies`, query: {}, body: { message: "Noted!" } },
     ]);
+  });
+
+  it("moderates only the accounts mirrored in the channel it is asked in", async () => {
+    const media = "17900000000000209";
+    const root = "17850000000000209";
+    await comment(root, media);
+    await h.commentRootOf(root);
+    const before = h.graph.requests.length;
+    expect(await ig(`hide ${root}`, AGENT, "C0OTHERBRAND")).toMatch(/threads are in another channel/);
+    expect(await ig(`comments-off ${media}`, AGENT, "C0OTHERBRAND")).toMatch(
+      /threads are in another channel/,
+    );
+    expect(changesSince(h.graph, before)).toEqual([]);
   });
 
   it("lets only admins delete: a refusal is audited and makes no call", async () => {

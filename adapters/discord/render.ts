@@ -38,7 +38,7 @@ export const NO_MENTIONS: APIAllowedMentions = { parse: [] };
  * so an edit or an unsend reaches every part of a long message. */
 export const CONTINUATION_FLAG = MessageFlags.SuppressNotifications;
 
-const REMOVED = "*message removed by the customer*";
+const REMOVED = "*message removed*";
 const EMPTY = "*(empty message)*";
 const QUOTE_MAX = 200;
 /** A long text rarely needs more; it only bounds what one Instagram message can post. */

@@ -10,7 +10,7 @@ export interface RenderedMessage {
   blocks: KnownBlock[];
 }
 
-const REMOVED = "_message removed by the customer_";
+const REMOVED = "_message removed_";
 // A message holds 50 blocks; Instagram texts are far shorter, so this only guards the limit.
 const MAX_TEXT_SECTIONS = 10;
 const QUOTE_MAX = 200;
@@ -77,7 +77,7 @@ export function renderPost(post: MirrorPost): RenderedMessage {
   if (blocks.length === 0) blocks.push(context(mrkdwn("_(empty message)_")));
 
   const summary = post.removed
-    ? "message removed by the customer"
+    ? "message removed"
     : [post.text ?? "", ...post.attachments.map(attachmentSummary)].join(" ").trim() || "(empty message)";
   return { text: escapeText(truncate(`${post.author.name}: ${summary}`, 300)), blocks };
 }

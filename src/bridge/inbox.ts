@@ -25,7 +25,7 @@ import { DataRequests } from "./data-requests.ts";
 import type { Mirror } from "./mirror.ts";
 import { Moderation } from "./moderation.ts";
 import { RuleActions } from "./rule-actions.ts";
-import { findThread, storeAgentReply, type Thread } from "./threads.ts";
+import { channelAccounts, findThread, storeAgentReply, type Thread } from "./threads.ts";
 import { windowState } from "./windows.ts";
 
 // The one entry point for what agents and moderators do in chat. Adapters translate platform
@@ -182,7 +182,7 @@ export class Inbox implements ChatInbox {
       case "export":
         return this.dataRequests.export(req, a.user);
       case "moderate":
-        return this.moderation.moderate(req.agent, a.action, a.target, a.text);
+        return this.moderation.moderate(req.agent, a.action, a.target, a.text, await this.moderatable(req));
     }
   }
 
@@ -358,6 +358,18 @@ export class Inbox implements ChatInbox {
         return { ok: true, text: await c.assign(thread, req.agent, to) };
       }
     }
+  }
+
+  /** The accounts `/ig` moderation may touch from where it was asked: on Slack those mirrored in
+   * the channel (one brand's moderators do not reach another's posts); on Discord, where the
+   * command works anywhere, every account routed to Discord. */
+  private async moderatable(req: ActionRequest): Promise<ReadonlySet<string>> {
+    if (req.agent.platform === "slack")
+      return new Set(await channelAccounts(this.deps.db, req.thread?.thread ?? req.channel));
+    const { rows } = await this.deps.db.query<{ id: string }>(
+      "SELECT id FROM instagram_accounts WHERE chat_platform = 'discord'",
+    );
+    return new Set(rows.map((r) => r.id));
   }
 
   // ——— switches ———

@@ -75,11 +75,14 @@ export class Moderation {
   }
 
   /** `/ig hide|unhide|delete|reply|comments-off|comments-on <link or id>`: the target as typed. */
+  /** `accounts`: the accounts this person may moderate from where they asked (on Slack those of the
+   * channel; on Discord every account routed to Discord). */
   async moderate(
     agent: AgentIdentity,
     action: ModerationCommand,
     target: string,
     text: string | undefined,
+    accounts: ReadonlySet<string>,
   ): Promise<ActionResult> {
     const typed = target.trim();
     const parsed = parseInstagramTarget(typed);
@@ -91,6 +94,7 @@ export class Moderation {
         };
       const media = await this.mediaOf(parsed);
       if (typeof media === "string") return { ok: false, text: media };
+      if (!accounts.has(media.accountId)) return elsewhere(agent);
       return this.setComments(agent, media, action === "comments_on");
     }
     if (!parsed)
@@ -108,6 +112,7 @@ export class Moderation {
         text: "Write the public reply's text after the comment: /ig reply <comment> your answer.",
       };
     const t = await commentThreadOf(this.deps.db, commentId);
+    if (t && !accounts.has(t.account_id)) return elsewhere(agent);
     if (!t) {
       if (parsed.kind === "id" && (await mediaById(this.deps.db, commentId)))
         return { ok: false, text: `${commentId} is a post's media id, not a comment. ${COMMENT_HELP}` };
@@ -306,4 +311,14 @@ export class Moderation {
       await noticeIn(this.deps.adapters, place, done);
     return { ok: true, text: done };
   }
+}
+
+function elsewhere(agent: AgentIdentity): ActionResult {
+  return {
+    ok: false,
+    text:
+      agent.platform === "slack"
+        ? "That belongs to an Instagram account whose threads are in another channel: ask there."
+        : "That belongs to an Instagram account that is not mirrored to Discord.",
+  };
 }
