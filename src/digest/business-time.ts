@@ -1,5 +1,5 @@
 import { DateTime } from "luxon";
-import type { HoursSettings } from "../rules/business-hours.ts";
+import { type HoursSettings, parseRange } from "../rules/business-hours.ts";
 import { WEEKDAYS } from "../rules/rule.ts";
 
 // How much of a wait fell within opening hours: a customer who writes at 23:00 and is answered at
@@ -9,20 +9,6 @@ import { WEEKDAYS } from "../rules/rule.ts";
 // ends. A holiday closes the ranges that start on it, as `isOpen` does.
 
 const DAY_MINUTES = 24 * 60;
-
-interface Range {
-  start: number;
-  end: number;
-}
-
-function parseRange(text: string): Range {
-  const [a = "", b = ""] = text.split("-");
-  const toMin = (t: string) => Number(t.slice(0, 2)) * 60 + Number(t.slice(3, 5));
-  const start = toMin(a);
-  let end = toMin(b);
-  if (end <= start) end += DAY_MINUTES;
-  return { start, end };
-}
 
 /** Whether any opening hours are set: without them every minute counts. */
 export function hasHours(settings: HoursSettings | undefined): settings is HoursSettings {

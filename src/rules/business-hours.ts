@@ -69,13 +69,14 @@ function computeLocalTime(timeZone: string, at: Date): LocalTime {
   };
 }
 
-interface Range {
+export interface Range {
   start: number;
   /** May exceed 1440: the range runs past midnight into the next day. */
   end: number;
 }
 
-function parseRange(text: string): Range {
+/** "09:00-17:30" → minutes since local midnight; an end at or before the start runs past midnight. */
+export function parseRange(text: string): Range {
   const [a = "", b = ""] = text.split("-");
   const toMin = (t: string) => Number(t.slice(0, 2)) * 60 + Number(t.slice(3, 5));
   const start = toMin(a);
