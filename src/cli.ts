@@ -6,6 +6,7 @@ import { registerCommands } from "../adapters/discord/commands.ts";
 import { recordAudit } from "./audit/audit-log.ts";
 import { threadSettings } from "./bridge/threads.ts";
 import { registerAuditCommand } from "./cli/audit-command.ts";
+import { registerDigestCommand } from "./cli/digest-command.ts";
 import { formatTable } from "./cli/table.ts";
 import { type Config, ConfigError, loadConfig } from "./config/config.ts";
 import { readLocalSecrets, withLocalSecrets } from "./config/local-secrets.ts";
@@ -249,6 +250,7 @@ function igUserId(id: string | undefined): string {
 }
 
 registerAuditCommand(program, (fn) => withDatabase((db) => fn(db)));
+registerDigestCommand(program, withDatabase, withQueue);
 
 const DASHBOARD_TOKEN_DAYS = 60;
 

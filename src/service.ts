@@ -12,6 +12,7 @@ import { Mirror } from "./bridge/mirror.ts";
 import type { Config } from "./config/config.ts";
 import { type Database, openDatabase } from "./db/database.ts";
 import { migrate } from "./db/migrate.ts";
+import { DigestService } from "./digest/digest-service.ts";
 import { AgentFileLinks, agentFilesRouter } from "./http/agent-files.ts";
 import { createHttpApp } from "./http/app.ts";
 import type { ComponentStatus, ReadinessCheck } from "./http/health.ts";
@@ -33,6 +34,7 @@ import { purgeExpired } from "./privacy/retention.ts";
 import { ERASURE_QUEUE, type ErasureJob, INBOUND_QUEUE, RETENTION_QUEUE, startBoss } from "./queue/boss.ts";
 import { OutboundLimiter } from "./ratelimit/limiter.ts";
 import { RulesEngine } from "./rules/engine.ts";
+import { startDigestWorker } from "./worker/digest-worker.ts";
 import { startInboundWorker } from "./worker/inbound-worker.ts";
 import { startOutboundWorker } from "./worker/outbound-worker.ts";
 import { startWakeWorker } from "./worker/wake-worker.ts";
@@ -125,7 +127,9 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
     });
     // Rules run in the worker; the web role's inbox uses the same engine for /ig rules test.
     const rules = new RulesEngine({ db, boss, gateway, adapters, log });
+    const digests = new DigestService({ db, adapters, config, log });
     const inbox = new Inbox({
+      digests,
       rules,
       db,
       boss,
@@ -221,6 +225,14 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
         pollingIntervalSeconds: config.inbound.pollSeconds,
       });
       await startWakeWorker({ db, boss, mirror, adapters, log });
+      await startDigestWorker({
+        db,
+        boss,
+        digests,
+        sla: { db, adapters, config, log },
+        config: config.digest,
+        log,
+      });
       const eraseAccountAndMirrors = (account: string) =>
         eraseAccount(db, adapters, account, (item, err) =>
           log.warn(

@@ -20,6 +20,8 @@ import type {
   AgentFile,
   ChatAdapter,
   ChatMessageRef,
+  Digest,
+  DigestChart,
   FileSource,
   Mark,
   MirrorPost,
@@ -41,6 +43,7 @@ import {
   renderNotice,
   renderPost,
 } from "./render.ts";
+import { renderDigest } from "./render-digest.ts";
 import { headerTags, renderHeader, TAG_NAMES, type TagName, threadName } from "./render-header.ts";
 
 export interface DiscordAdapterDeps {
@@ -381,6 +384,23 @@ export class DiscordAdapter implements ChatAdapter, FileSource {
         },
       });
     else await this.#deps.rest.post(Routes.channelMessages(channel), { body: rendered });
+  }
+
+  /** An embed with the chart attached and shown in it; in a forum, a post of its own (as alerts). */
+  async postDigest(channel: string, digest: Digest, chart?: DigestChart): Promise<void> {
+    const parent = await this.parent(channel);
+    const { message, postName } = renderDigest(digest, chart);
+    const files = chart ? [{ name: chart.name, data: chart.png, contentType: "image/png" }] : undefined;
+    if (parent.kind === "forum")
+      await this.#deps.rest.post(Routes.threads(channel), {
+        body: {
+          name: postName,
+          auto_archive_duration: ThreadAutoArchiveDuration.OneWeek,
+          message: body(message),
+        },
+        files,
+      });
+    else await this.#deps.rest.post(Routes.channelMessages(channel), { body: body(message), files });
   }
 
   /** Streams an agent's upload (AgentFile.id is the attachment's URL); handed on, never stored. */

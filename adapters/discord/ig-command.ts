@@ -35,6 +35,7 @@ const SUBCOMMANDS = [
     usage: "export [user]",
     summary: "every row stored about a customer, as a JSON file only you see (admins)",
   },
+  { usage: "digest [span]", summary: "post the managers' digest of the last 24h or 7d here (admins)" },
   { usage: "close | reopen", summary: "close or reopen the conversation (in its thread)" },
   {
     usage: "take | assign who",
@@ -134,8 +135,15 @@ export function parseIgCommand(
     who?: string | null;
     duration?: string | null;
     target?: string | null;
+    span?: string | null;
   } = {},
 ): ParsedCommand {
+  if (subcommand === "digest" && group === null) {
+    const span = options.span ?? "24h";
+    return span === "24h" || span === "7d"
+      ? { kind: "action", action: { kind: "digest", span } }
+      : { kind: "reply", text: "`/ig digest` takes span 24h or 7d" };
+  }
   const conversation = group === null ? conversationCommand(subcommand, options) : undefined;
   if (conversation) return conversation;
   const moderation = group === null ? moderationCommand(subcommand, options) : undefined;

@@ -269,6 +269,7 @@ async function onSlash(deps: InteractionDeps, interaction: ChatInputCommandInter
       who: interaction.options.getString("who", false),
       duration: interaction.options.getString("duration", false),
       target: interaction.options.getString("target", false),
+      span: interaction.options.getString("span", false),
     },
   );
   if (parsed.kind === "reply") {

@@ -134,6 +134,7 @@ export interface NoticeContent {
   text: string;
   retryMessageId?: number;
   mention?: string[];
+  mentionGroups?: string[];
 }
 
 export interface RenderedMessage {
@@ -145,12 +146,13 @@ export interface RenderedMessage {
 
 const SNOWFLAKE = /^\d{15,25}$/;
 
-/** A system line in the thread, pinging only the people named in `mention`. */
+/** A system line in the thread, pinging only the people and roles named in it. */
 export function renderNotice(notice: NoticeContent): RenderedMessage {
   const users = (notice.mention ?? []).filter((id) => SNOWFLAKE.test(id));
-  const mentions = users.map((id) => `<@${id}>`);
+  const roles = (notice.mentionGroups ?? []).filter((id) => SNOWFLAKE.test(id));
+  const mentions = [...users.map((id) => `<@${id}>`), ...roles.map((id) => `<@&${id}>`)];
   const line = truncateMarkdown([`ℹ️`, ...mentions, escapeMarkdown(notice.text)].join(" "), CONTENT_MAX);
-  const message: RenderedMessage = { content: line, allowed_mentions: { parse: [], users } };
+  const message: RenderedMessage = { content: line, allowed_mentions: { parse: [], users, roles } };
   if (notice.retryMessageId !== undefined) {
     message.components = [
       {

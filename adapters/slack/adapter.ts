@@ -6,6 +6,8 @@ import type {
   AgentFile,
   ChatAdapter,
   ChatMessageRef,
+  Digest,
+  DigestChart,
   FileSource,
   Mark,
   MirrorPost,
@@ -16,6 +18,7 @@ import type {
 import type { Logger } from "../../src/log/logger.ts";
 import type { Pace } from "./channel-pacer.ts";
 import { MARK_REACTIONS, slackReactionName } from "./emoji.ts";
+import { postDigest } from "./post-digest.ts";
 import { renderAlert, renderNotice, renderPost } from "./render.ts";
 import { renderHeader } from "./render-header.ts";
 import { platformErrorCode, tolerating } from "./slack-errors.ts";
@@ -166,6 +169,10 @@ export class SlackAdapter implements ChatAdapter, FileSource {
       unfurl_links: false,
       unfurl_media: false,
     });
+  }
+
+  async postDigest(channel: string, digest: Digest, chart?: DigestChart): Promise<void> {
+    await postDigest(this.#deps, channel, digest, chart);
   }
 
   /** Streams an agent's upload; the response is handed on, never stored. */

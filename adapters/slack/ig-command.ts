@@ -151,6 +151,17 @@ export const SUBCOMMANDS: Subcommand[] = [
     parse: oneCustomer("export"),
   },
   {
+    name: "digest",
+    usage: "digest [24h|7d]",
+    summary: "post the managers' digest of this channel's accounts here now (admins; default 24h)",
+    parse: (args) => {
+      const [span = "24h"] = args;
+      if (args.length > 1 || (span !== "24h" && span !== "7d"))
+        return { error: "`digest` takes 24h or 7d (default 24h)" };
+      return { kind: "digest", span };
+    },
+  },
+  {
     name: "rules",
     usage: 'rules list | rules enable ID | rules disable ID | rules test "text"',
     summary: "the auto-reply rules: list them, turn one on or off (admins), or see which would answer a text",

@@ -86,11 +86,15 @@ export interface NoticeContent {
   text: string;
   retryMessageId?: number;
   mention?: string[];
+  mentionGroups?: string[];
 }
 
 /** A system line in the thread; the core writes notices as plain text. */
 export function renderNotice(notice: NoticeContent): RenderedMessage {
-  const mentions = (notice.mention ?? []).filter((id) => /^[UW][A-Z0-9]+$/.test(id)).map((id) => `<@${id}>`);
+  const mentions = [
+    ...(notice.mention ?? []).filter((id) => /^[UW][A-Z0-9]+$/.test(id)).map((id) => `<@${id}>`),
+    ...(notice.mentionGroups ?? []).filter((id) => /^S[A-Z0-9]+$/.test(id)).map((id) => `<!subteam^${id}>`),
+  ];
   const line = [...mentions, escapeText(truncate(notice.text, 2500))].join(" ");
   const blocks: KnownBlock[] = [context(mrkdwn(`ℹ️ ${line}`))];
   if (notice.retryMessageId !== undefined) {

@@ -7,7 +7,8 @@ import type { SqlClient } from "../db/database.ts";
 export type ActorKind = "agent" | "rule" | "system" | "operator" | "customer";
 
 export interface AuditEntry {
-  actor: { kind: ActorKind; id?: string | undefined };
+  /** `name`: how the actor is shown (an agent's display name), kept as `details.actorName`. */
+  actor: { kind: ActorKind; id?: string | undefined; name?: string | undefined };
   account?: string | undefined;
   action: string;
   target?: string | undefined;
@@ -25,7 +26,9 @@ export async function recordAudit(sql: SqlClient, entry: AuditEntry): Promise<vo
       entry.account ?? null,
       entry.action,
       entry.target ?? null,
-      JSON.stringify(entry.details ?? {}),
+      JSON.stringify(
+        entry.actor.name ? { ...entry.details, actorName: entry.actor.name } : (entry.details ?? {}),
+      ),
     ],
   );
 }

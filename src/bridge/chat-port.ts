@@ -6,6 +6,10 @@
 // point through which adapters hand over what agents and moderators do. Nothing in this file, or
 // anything that imports it in `src/`, may import a chat SDK.
 
+import type { Digest } from "../digest/digest.ts";
+
+export type { Digest };
+
 export type ChatPlatform = "slack" | "discord";
 
 /** A mirrored thread: the channel it lives in and the platform's handle for it (Slack: the root
@@ -146,6 +150,8 @@ export interface NoticeOptions {
   retryMessageId?: number;
   /** Mention these platform user ids. */
   mention?: string[];
+  /** Mention these groups: Slack user group ids (`S…`), Discord role ids. */
+  mentionGroups?: string[];
 }
 
 export interface ChatAdapter {
@@ -173,6 +179,18 @@ export interface ChatAdapter {
   notice(thread: ThreadRef, text: string, options?: NoticeOptions): Promise<ChatMessageRef>;
   /** A top-level message in a channel, for the account's owners (token problems and the like). */
   alert(channel: string, text: string): Promise<void>;
+  /** The managers' digest as a top-level message (Slack Block Kit, a Discord embed), with the
+   * day's chart as an image when there is one. Overdue conversations link to their threads. */
+  postDigest(channel: string, digest: Digest, chart?: DigestChart): Promise<void>;
+}
+
+/** A rendered chart of a digest's volume and response times. */
+export interface DigestChart {
+  png: Buffer;
+  /** File name, e.g. "digest-brand-2026-11-24.png". */
+  name: string;
+  /** What the picture shows, for screen readers and notifications. */
+  alt: string;
 }
 
 // ——— Inward: what agents do in chat ———
@@ -240,7 +258,9 @@ export type ChatAction =
   | { kind: "export"; user: string }
   /** `/ig hide|unhide|delete|reply|comments-off|comments-on`: `target` as typed, a comment or media
    * link or id, resolved by the core. */
-  | { kind: "moderate"; action: ModerationCommand; target: string; text?: string };
+  | { kind: "moderate"; action: ModerationCommand; target: string; text?: string }
+  /** The managers' digest of the channel's accounts, posted in the channel now (admins). */
+  | { kind: "digest"; span: "24h" | "7d" };
 
 export type ConversationChange =
   | { op: "close" }

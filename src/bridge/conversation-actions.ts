@@ -42,7 +42,7 @@ export class ConversationActions {
           db: bossDb(tx),
         });
       await recordAudit(tx, {
-        actor: { kind: "agent", id: `${agent.platform}:${agent.id}` },
+        actor: { kind: "agent", id: `${agent.platform}:${agent.id}`, name: agent.name },
         account: thread.accountId,
         action: `conversation_${status}`,
         target: threadTarget(thread),
@@ -57,16 +57,23 @@ export class ConversationActions {
     return `↩️ ${agent.name} reopened this conversation.`;
   }
 
-  /** `assignee` is a display name (an @mention as typed, or the agent's own name); `take` words the
-   * line for someone picking the conversation up themselves (the 👀 emoji, the Take button). */
-  async assign(thread: Thread, agent: AgentIdentity, assignee: string, take = false): Promise<string> {
+  /** `assignee` is a display name (an @mention as typed, or the agent's own name). `self`: the agent
+   * assigns it to themselves, so their platform id is kept for SLA mentions; `take` words the line
+   * for someone picking the conversation up (the 👀 emoji, the Take button). */
+  async assign(
+    thread: Thread,
+    agent: AgentIdentity,
+    assignee: string,
+    how: { self?: boolean; take?: boolean } = {},
+  ): Promise<string> {
+    const self = how.self === true || how.take === true;
     await this.deps.db.transaction(async (tx) => {
-      await tx.query(`UPDATE ${threadTable(thread)} SET assignee = $2, updated_at = now() WHERE id = $1`, [
-        thread.id,
-        assignee,
-      ]);
+      await tx.query(
+        `UPDATE ${threadTable(thread)} SET assignee = $2, assignee_ref = $3, updated_at = now() WHERE id = $1`,
+        [thread.id, assignee, self ? agent.id : null],
+      );
       await recordAudit(tx, {
-        actor: { kind: "agent", id: `${agent.platform}:${agent.id}` },
+        actor: { kind: "agent", id: `${agent.platform}:${agent.id}`, name: agent.name },
         account: thread.accountId,
         action: "conversation_assigned",
         target: threadTarget(thread),
@@ -74,7 +81,7 @@ export class ConversationActions {
       });
     });
     await refreshHeader(this.deps.mirror, thread);
-    return take
+    return how.take
       ? `👀 ${agent.name} took this conversation.`
       : `👤 ${agent.name} assigned this conversation to ${assignee}.`;
   }

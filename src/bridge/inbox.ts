@@ -1,5 +1,6 @@
 import type { PgBoss } from "pg-boss";
 import type { Database } from "../db/database.ts";
+import type { DigestService } from "../digest/digest-service.ts";
 import type { Logger } from "../log/logger.ts";
 import { enqueueOutbound, outboundKey } from "../outbound/enqueue.ts";
 import type { InstagramGateway } from "../outbound/instagram-gateway.ts";
@@ -46,6 +47,8 @@ export interface InboxDeps {
   admins: Iterable<string>;
   /** For `/ig rules test`: the same evaluation the worker runs, as a dry run. */
   rules?: RulesEngine;
+  /** For `/ig digest`. */
+  digests?: DigestService;
 }
 
 const TEXT_COMMANDS: Record<string, string> = {
@@ -181,6 +184,8 @@ export class Inbox implements ChatInbox {
         return this.conversationChange(req, a.change);
       case "export":
         return this.dataRequests.export(req, a.user);
+      case "digest":
+        return this.digest(req, a.span);
       case "moderate":
         return this.moderation.moderate(req.agent, a.action, a.target, a.text, await this.moderatable(req));
     }
@@ -263,7 +268,7 @@ export class Inbox implements ChatInbox {
         const who = args.join(" ").trim();
         if (who === "") return "Assign to whom? !assign @name, or !assign me.";
         const assignee = who.toLowerCase() === "me" ? agent.name : who.replace(/^@/, "");
-        return this.conversations.assign(thread, agent, assignee);
+        return this.conversations.assign(thread, agent, assignee, { self: who.toLowerCase() === "me" });
       }
       case "!help":
         return `Commands in this thread:\n${Object.entries(TEXT_COMMANDS)
@@ -351,13 +356,36 @@ export class Inbox implements ChatInbox {
           ),
         };
       case "take":
-        return { ok: true, text: await c.assign(thread, req.agent, req.agent.name, true) };
+        return { ok: true, text: await c.assign(thread, req.agent, req.agent.name, { take: true }) };
       case "assign": {
         const to = change.to.trim().replace(/^@/, "");
         if (to === "") return { ok: false, text: "Assign to whom?" };
         return { ok: true, text: await c.assign(thread, req.agent, to) };
       }
     }
+  }
+
+  /** Posts the digest of every account of the channel where it was asked (admins: it shows every
+   * agent's figures). */
+  private async digest(req: ActionRequest, span: "24h" | "7d"): Promise<ActionResult> {
+    if (!this.admins.allows(req.agent)) return this.admins.refuse(req.agent, "digest", "post the digest");
+    const service = this.deps.digests;
+    const ids = await channelAccounts(this.deps.db, req.thread?.thread ?? req.channel);
+    if (!service || ids.length === 0)
+      return { ok: false, text: "This channel mirrors no Instagram account." };
+    const posted: string[] = [];
+    for (const id of ids) {
+      const account = await service.account(id);
+      if (!account) continue;
+      // Into the channel (asked inside a Discord thread: its parent), never into a customer's thread.
+      const result = await service.post(account, span, req.channel);
+      if (result.posted) posted.push(account.username ? `@${account.username}` : account.id);
+      else return { ok: false, text: `No digest for ${account.username ?? account.id}: ${result.reason}.` };
+    }
+    return {
+      ok: true,
+      text: `Digest of the ${span === "24h" ? "last 24 hours" : "last 7 days"} posted for ${posted.join(", ")}.`,
+    };
   }
 
   /** The accounts `/ig` moderation may touch from where it was asked: on Slack those mirrored in

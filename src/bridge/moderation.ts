@@ -229,7 +229,7 @@ export class Moderation {
       );
     this.deps.log.info({ account: t.account_id, action, by }, "comment moderated");
     await recordAudit(this.deps.db, {
-      actor: { kind: "agent", id: by },
+      actor: { kind: "agent", id: by, name: agent.name },
       account: t.account_id,
       action: `comment_${action}`,
       target: `comment:${commentId}`,
@@ -301,7 +301,7 @@ export class Moderation {
       "media comments switched",
     );
     await recordAudit(this.deps.db, {
-      actor: { kind: "agent", id: by },
+      actor: { kind: "agent", id: by, name: agent.name },
       account: media.accountId,
       action: enabled ? "media_comments_enabled" : "media_comments_disabled",
       target: `media:${media.mediaId}`,

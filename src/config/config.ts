@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { ApiClass, ClassLimit } from "../ratelimit/classes.ts";
+import { validTimeZone } from "../rules/rule.ts";
 
 // One typed configuration, read once from the environment. The names are part of the operating
 // interface (CONTRACT.md): keep them stable.
@@ -124,6 +125,33 @@ export const envSchema = z.object({
   RETENTION_REVOKED_ACCOUNT_DAYS: optional(positiveInt("a whole number of days")),
   CONSENT_STOP_WORDS: optional(wordList),
   CONSENT_START_WORDS: optional(wordList),
+  DIGEST_HOUR: optional(
+    z.coerce
+      .number({ error: "expected an hour of the day, 0 to 23" })
+      .int({ error: "expected an hour of the day, 0 to 23" })
+      .min(0, { error: "expected an hour of the day, 0 to 23" })
+      .max(23, { error: "expected an hour of the day, 0 to 23" }),
+  ),
+  DIGEST_WEEKDAY: optional(
+    z.enum(["mon", "tue", "wed", "thu", "fri", "sat", "sun"], { error: "expected mon, tue, … or sun" }),
+  ),
+  DIGEST_TIMEZONE: optional(
+    z.string().refine(validTimeZone, { error: 'expected an IANA time zone such as "Europe/Berlin"' }),
+  ),
+  SLA_MINUTES: optional(
+    z.coerce
+      .number({ error: "expected a whole number of minutes (0 turns SLA alerts off)" })
+      .int({ error: "expected a whole number of minutes (0 turns SLA alerts off)" })
+      .min(0, { error: "expected a whole number of minutes (0 turns SLA alerts off)" }),
+  ),
+  SLA_ON_DUTY: optional(
+    z
+      .string()
+      .regex(/^\s*(slack-group|discord-role):[\w-]+(\s*,\s*(slack-group|discord-role):[\w-]+)*\s*$/, {
+        error: "expected a comma-separated list such as slack-group:S0123ABCD,discord-role:80351110224678000",
+      })
+      .transform((s) => s.split(",").map((x) => x.trim())),
+  ),
   IG_RATE_LIMIT_GUARD_MS: optional(
     z.coerce
       .number({ error: "expected milliseconds, 0 to 1000" })
@@ -198,6 +226,19 @@ export interface Config {
   outboundConcurrency: number;
   /** How long an interrupted send waits for its echo before it is sent again. */
   echoGraceMs: number;
+  digest: {
+    /** Local hour the scheduled digests are posted at. */
+    hour: number;
+    weekday: "mon" | "tue" | "wed" | "thu" | "fri" | "sat" | "sun";
+    /** For accounts whose rule file sets no time zone. */
+    timezone: string;
+  };
+  sla: {
+    /** A conversation waiting longer (within opening hours) gets one alert; 0: never. */
+    minutes: number;
+    /** Groups mentioned when the conversation has no assignee: `slack-group:S…`, `discord-role:…`. */
+    onDuty: string[];
+  };
   inbound: {
     retryLimit: number;
     expireSeconds: number;
@@ -299,6 +340,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimitGuardMs: e.IG_RATE_LIMIT_GUARD_MS ?? 40,
     outboundConcurrency: e.OUTBOUND_CONCURRENCY ?? 4,
     echoGraceMs: (e.OUTBOUND_ECHO_GRACE_SECONDS ?? 30) * 1000,
+    digest: {
+      hour: e.DIGEST_HOUR ?? 8,
+      weekday: e.DIGEST_WEEKDAY ?? "mon",
+      timezone: e.DIGEST_TIMEZONE ?? "UTC",
+    },
+    sla: { minutes: e.SLA_MINUTES ?? 60, onDuty: e.SLA_ON_DUTY ?? [] },
     inbound: {
       // With backoff capped at 300 s, 20 retries span about an hour: long enough to ride out a
       // chat platform outage before an event is dead-lettered (and replayable).

@@ -161,8 +161,8 @@ export async function computeDigest(
           WHERE f.account_id = $1 AND f.fired_at >= $2 AND f.fired_at < $3
           GROUP BY f.rule_id ORDER BY n DESC, key`,
     ),
-    sql.query<{ actor_id: string | null; action: string; n: string }>(
-      `SELECT actor_id, action, count(*) AS n FROM audit_log
+    sql.query<{ actor_id: string | null; name: string | null; action: string; n: string }>(
+      `SELECT actor_id, max(details->>'actorName') AS name, action, count(*) AS n FROM audit_log
           WHERE account_id = $1 AND at >= $2 AND at < $3 AND actor_kind = 'agent'
             AND (action LIKE 'comment\\_%' OR action LIKE 'media\\_comments\\_%')
           GROUP BY actor_id, action`,
@@ -212,14 +212,17 @@ export async function computeDigest(
     .map((q) => ({ asked: q.asked, ms: waits(q.asked, q.answered as Date) }));
   const responseMs = answeredWaits.map((q) => q.ms).sort((a, b) => a - b);
 
-  const overdue = waiting
+  // SLA_MINUTES=0 turns the SLA off: nothing is overdue.
+  const overdue = (options.slaMinutes > 0 ? waiting : [])
     .map((w) => ({ ...w, waitedMs: waits(w.since, now) }))
     .filter((w) => w.waitedMs >= options.slaMinutes * 60_000)
     .sort((a, b) => b.waitedMs - a.waitedMs);
 
   const byModerator = new Map<string, Record<string, number>>();
+  const moderatorNames = new Map<string, string>();
   for (const r of moderation.rows) {
     const key = r.actor_id ?? "unknown";
+    if (r.name) moderatorNames.set(key, r.name);
     const actions = byModerator.get(key) ?? {};
     actions[r.action.replace(/^comment_|^media_comments_/, (p) => (p === "comment_" ? "" : "comments_"))] =
       Number(r.n);
@@ -264,7 +267,12 @@ export async function computeDigest(
     repliesByAgent,
     autoRepliesByRule,
     moderationByModerator: [...byModerator]
-      .map(([key, actions]) => ({ key, actions, count: Object.values(actions).reduce((a, b) => a + b, 0) }))
+      .map(([key, actions]) => ({
+        key,
+        ...(moderatorNames.has(key) ? { label: moderatorNames.get(key) as string } : {}),
+        actions,
+        count: Object.values(actions).reduce((a, b) => a + b, 0),
+      }))
       .sort((a, b) => b.count - a.count || a.key.localeCompare(b.key)),
     consent: {
       granted: Number(consent.rows.find((r) => r.consent === "granted")?.n ?? 0),

@@ -7,6 +7,7 @@ import { DateTime } from "luxon";
 export type DigestKind = "daily" | "weekly";
 
 export interface Period {
+  kind: DigestKind | "24h" | "7d";
   from: Date;
   to: Date;
   timezone: string;
@@ -22,6 +23,7 @@ export function previousPeriod(kind: DigestKind, timezone: string, now: Date): P
     const to = local.startOf("day");
     const from = to.minus({ days: 1 });
     return {
+      kind,
       from: from.toJSDate(),
       to: to.toJSDate(),
       timezone,
@@ -33,6 +35,7 @@ export function previousPeriod(kind: DigestKind, timezone: string, now: Date): P
   const from = to.minus({ weeks: 1 });
   const last = to.minus({ days: 1 });
   return {
+    kind,
     from: from.toJSDate(),
     to: to.toJSDate(),
     timezone,
@@ -46,6 +49,7 @@ export function rollingPeriod(span: "24h" | "7d", timezone: string, now: Date): 
   const to = DateTime.fromJSDate(now, { zone: timezone });
   const from = span === "24h" ? to.minus({ hours: 24 }) : to.minus({ days: 7 });
   return {
+    kind: span,
     from: from.toJSDate(),
     to: to.toJSDate(),
     timezone,

@@ -16,6 +16,18 @@ export interface ErasureJob {
 /** The daily retention purge (privacy/retention.ts), scheduled by pg-boss cron. */
 export const RETENTION_QUEUE = "retention";
 
+/** A managers' digest to post: scheduled per account (cron in its zone), or asked for by the CLI. */
+export const DIGEST_QUEUE = "digest";
+
+export interface DigestJob {
+  account: string;
+  /** Scheduled: daily or weekly; from the CLI also the last 24h or 7d. */
+  kind: "daily" | "weekly" | "24h" | "7d";
+}
+
+/** Every minute: the SLA alert pass and the digest schedules brought in line with the accounts. */
+export const SLA_QUEUE = "sla";
+
 /** A snoozed thread to wake: which table, which row. */
 export interface WakeJob {
   table: "conversations" | "comment_threads";
@@ -103,6 +115,22 @@ async function ensureQueues(boss: PgBoss, options: QueueOptions): Promise<void> 
     retryLimit: 20,
     retryBackoff: true,
     retryDelay: 5,
+  });
+  await upsertQueue(boss, DIGEST_QUEUE, {
+    policy: "standard",
+    // A chat platform outage delays a digest; a day later it is stale, so it is not kept trying.
+    retryLimit: 8,
+    retryBackoff: true,
+    retryDelay: 30,
+    expireInSeconds: options.expireSeconds,
+    deleteAfterSeconds: 7 * 24 * 3600,
+  });
+  await upsertQueue(boss, SLA_QUEUE, {
+    // One pass at a time across every worker; a missed minute is made up by the next.
+    policy: "singleton",
+    retryLimit: 0,
+    expireInSeconds: options.expireSeconds,
+    deleteAfterSeconds: 24 * 3600,
   });
   await upsertQueue(boss, WAKE_QUEUE, {
     policy: "standard",

@@ -318,6 +318,31 @@ describe("fake Discord REST details", () => {
     expect(server.message(TEXT, sent.id)?.reactions.has("✅")).toBe(false);
   });
 
+  it("keeps a file's alt text and refuses embeds past Discord's limits", async () => {
+    const channel = await textChannel();
+    const sent = await channel.send({
+      embeds: [{ title: "chart", image: { url: "attachment://c.png" } }],
+      files: [{ attachment: Buffer.from("png"), name: "c.png", description: "bars per hour" }],
+    });
+    expect(server.message(TEXT, sent.id)?.attachments.map((a) => [a.filename, a.description])).toEqual([
+      ["c.png", "bars per hour"],
+    ]);
+    expect(sent.attachments.first()?.description).toBe("bars per hour");
+    const refused = async (embed: Record<string, unknown>) =>
+      channel.send({ embeds: [embed] }).then(
+        () => "sent",
+        (err: { code?: number; rawError?: { errors?: unknown } }) => JSON.stringify(err.rawError?.errors),
+      );
+    const fields = (n: number, value = "v") =>
+      Array.from({ length: n }, (_, i) => ({ name: `f${i}`, value }));
+    expect(await refused({ fields: fields(25) })).toBe("sent");
+    expect(await refused({ fields: fields(26) })).toContain("BASE_TYPE_MAX_LENGTH");
+    expect(await refused({ fields: fields(1, "x".repeat(1025)) })).toContain('"value"');
+    expect(await refused({ title: "x".repeat(257) })).toContain('"title"');
+    expect(await refused({ description: "x".repeat(4097) })).toContain('"description"');
+    expect(await refused({ footer: { text: "x".repeat(2049) } })).toContain('"footer"');
+  });
+
   it("edits and deletes webhook messages in a thread; forum webhooks need thread_name or thread_id", async () => {
     const channel = await textChannel();
     const thread = await channel.threads.create({ name: "wh edit", type: ChannelType.PublicThread });

@@ -144,10 +144,27 @@ function blocksError(blocks: unknown): string | undefined {
   for (const block of blocks as Record<string, unknown>[]) {
     if (typeof block !== "object" || block === null || typeof block.type !== "string")
       return "invalid_blocks";
-    const text = block.text as { text?: unknown } | undefined;
-    if (block.type === "section" && (typeof text?.text !== "string" || text.text.length > 3000)) {
-      return "invalid_blocks";
+    const text = block.text as { type?: unknown; text?: unknown } | undefined;
+    if (block.type === "section") {
+      // Text, fields (1–10, each at most 2000 characters), or both.
+      const fields = block.fields as { text?: unknown }[] | undefined;
+      if (text === undefined && fields === undefined) return "invalid_blocks";
+      if (text !== undefined && (typeof text.text !== "string" || text.text.length > 3000))
+        return "invalid_blocks";
+      if (
+        fields !== undefined &&
+        (!Array.isArray(fields) ||
+          fields.length === 0 ||
+          fields.length > 10 ||
+          fields.some((f) => typeof f?.text !== "string" || f.text.length > 2000))
+      )
+        return "invalid_blocks";
     }
+    if (
+      block.type === "header" &&
+      (text?.type !== "plain_text" || typeof text.text !== "string" || text.text.length > 150)
+    )
+      return "invalid_blocks";
     if (block.type === "context") {
       const elements = block.elements as unknown[] | undefined;
       if (!Array.isArray(elements) || elements.length === 0 || elements.length > 10) return "invalid_blocks";

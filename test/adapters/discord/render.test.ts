@@ -263,7 +263,10 @@ describe("names, notices, reactions, commands", () => {
       mention: ["500000000000000001", "bad"],
     });
     expect(notice.content).toBe("ℹ️ <@500000000000000001> window \\*closed\\*");
-    expect(notice.allowed_mentions).toEqual({ parse: [], users: ["500000000000000001"] });
+    expect(notice.allowed_mentions).toEqual({ parse: [], roles: [], users: ["500000000000000001"] });
+    const duty = renderNotice({ text: "waiting", mentionGroups: ["400000000000000009", "not-a-role"] });
+    expect(duty.content).toBe("ℹ️ <@&400000000000000009> waiting");
+    expect(duty.allowed_mentions).toEqual({ parse: [], users: [], roles: ["400000000000000009"] });
     expect(notice.components?.[0]?.components[0]).toMatchObject({ custom_id: "ig_retry:42", label: "Retry" });
     expect(renderNotice({ text: "x".repeat(3000) }).content.length).toBeLessThanOrEqual(2000);
   });

@@ -65,6 +65,27 @@ describe("fake Slack Web API", () => {
     );
   });
 
+  it("takes sections of fields and headers within Slack's limits, and refuses them past", async () => {
+    const post = async (blocks: unknown[]) =>
+      (await call("chat.postMessage", form({ channel: "C1", blocks: JSON.stringify(blocks) }), FORM)).body;
+    const field = (text: string) => ({ type: "mrkdwn", text });
+    const header = (text: string) => ({ type: "header", text: { type: "plain_text", text } });
+    expect(
+      await post([header("Digest"), { type: "section", fields: [field("*a*\n1"), field("*b*\n2")] }]),
+    ).toMatchObject({
+      ok: true,
+    });
+    for (const bad of [
+      [{ type: "section", fields: Array.from({ length: 11 }, () => field("x")) }],
+      [{ type: "section", fields: [field("x".repeat(2001))] }],
+      [{ type: "section", fields: [] }],
+      [{ type: "section" }],
+      [header("x".repeat(151))],
+      [{ type: "header", text: field("mrkdwn is not allowed") }],
+    ])
+      expect((await post(bad)).error).toBe("invalid_blocks");
+  });
+
   it("limits chat.postMessage per channel with a burst, answering 429 with Retry-After", async () => {
     slack.setPostRate({ perSecond: 1, burst: 2 });
     const statuses: (number | string | null)[] = [];

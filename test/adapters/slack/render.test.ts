@@ -281,6 +281,11 @@ describe("mirrored posts", () => {
 });
 
 describe("notices", () => {
+  it("mentions user groups by id, and nothing that is not one", () => {
+    const { text } = renderNotice({ text: "waiting", mentionGroups: ["S0DUTY", "<!channel>"] });
+    expect(text).toBe("<!subteam^S0DUTY> waiting");
+  });
+
   it("mentions people, escapes the text and offers Retry", () => {
     const { text, blocks } = renderNotice({
       text: "Delivery failed: <window closed>",

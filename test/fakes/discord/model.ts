@@ -42,6 +42,8 @@ export interface FakeAttachment {
   size: number;
   url: string;
   data: Buffer;
+  /** Alt text, from the message's `attachments` entry for the file. */
+  description?: string;
 }
 
 export interface FakeMessage {
@@ -196,6 +198,7 @@ export function attachmentPayload(a: FakeAttachment): Json {
     url: a.url,
     proxy_url: a.url,
     content_type: a.contentType,
+    ...(a.description !== undefined ? { description: a.description } : {}),
   };
 }
 

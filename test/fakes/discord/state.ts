@@ -90,7 +90,7 @@ export interface NewMessage {
   webhookId?: string;
   username?: string;
   avatarUrl?: string;
-  attachments?: Array<{ filename: string; contentType: string; data: Buffer }>;
+  attachments?: Array<{ filename: string; contentType: string; data: Buffer; description?: string }>;
   replyTo?: string;
   flags?: number;
   interactionId?: string;
@@ -368,7 +368,10 @@ export class DiscordState {
     return message;
   }
 
-  storeFile(channelId: string, a: { filename: string; contentType: string; data: Buffer }): FakeAttachment {
+  storeFile(
+    channelId: string,
+    a: { filename: string; contentType: string; data: Buffer; description?: string },
+  ): FakeAttachment {
     const id = snowflake();
     const file: FakeAttachment = {
       id,
@@ -377,6 +380,7 @@ export class DiscordState {
       size: a.data.length,
       url: `${this.origin}/attachments/${channelId}/${id}/${encodeURIComponent(a.filename)}`,
       data: a.data,
+      ...(a.description !== undefined ? { description: a.description } : {}),
     };
     this.files.set(id, file);
     return file;

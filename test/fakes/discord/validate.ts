@@ -18,7 +18,45 @@ export interface MessageInput {
   components?: Json[];
   flags?: number;
   replyTo?: string;
-  attachments?: Array<{ filename: string; contentType: string; data: Buffer }>;
+  attachments?: Array<{ filename: string; contentType: string; data: Buffer; description?: string }>;
+}
+
+/** Discord's limits on one embed's parts (the 6,000 total is checked over all of a message's). */
+function embedError(embed: Json, i: number): Json | undefined {
+  const text = (v: unknown) => (typeof v === "string" ? v : "");
+  const tooLong = (field: string, max: number) =>
+    formError(`embeds.${i}.${field}`, "BASE_TYPE_MAX_LENGTH", `Must be ${max} or fewer in length.`);
+  if (text(embed.title).length > 256) return tooLong("title", 256);
+  if (text(embed.description).length > 4096) return tooLong("description", 4096);
+  if (isObject(embed.footer) && text(embed.footer.text).length > 2048) return tooLong("footer.text", 2048);
+  if (isObject(embed.author) && text(embed.author.name).length > 256) return tooLong("author.name", 256);
+  if (!Array.isArray(embed.fields)) return undefined;
+  if (embed.fields.length > 25) return tooLong("fields", 25);
+  for (const [j, field] of embed.fields.entries()) {
+    const name = isObject(field) ? text(field.name) : "";
+    const value = isObject(field) ? text(field.value) : "";
+    if (name.length === 0 || name.length > 256)
+      return formError(
+        `embeds.${i}.fields.${j}.name`,
+        "BASE_TYPE_BAD_LENGTH",
+        "Must be between 1 and 256 in length.",
+      );
+    if (value.length === 0 || value.length > 1024)
+      return formError(
+        `embeds.${i}.fields.${j}.value`,
+        "BASE_TYPE_BAD_LENGTH",
+        "Must be between 1 and 1024 in length.",
+      );
+  }
+  return undefined;
+}
+
+/** The description a multipart file `files[n]` gets from the `attachments` entry with id n. */
+function fileDescription(b: Json, field: string): string | undefined {
+  const index = /^files\[(\d+)\]$/.exec(field)?.[1];
+  const listed = Array.isArray(b.attachments) ? b.attachments.filter(isObject) : [];
+  const entry = listed.find((a) => asString(a.id) === index);
+  return entry ? asString(entry.description) : undefined;
 }
 
 /** Checks Discord's message limits; `create` also refuses an empty message. */
@@ -39,6 +77,10 @@ export function messageInput(
     const embeds = b.embeds.filter(isObject);
     if (embeds.length > 10) {
       return { error: formError("embeds", "BASE_TYPE_MAX_LENGTH", "Must be 10 or fewer in length.") };
+    }
+    for (const [i, embed] of embeds.entries()) {
+      const error = embedError(embed, i);
+      if (error) return { error };
     }
     const total = embeds.reduce((sum, e) => sum + embedTextLength(e), 0);
     if (total > 6000) {
@@ -62,11 +104,18 @@ export function messageInput(
   if (c.files.length > 0) {
     const tooBig = c.files.find((f) => f.data.length > 10 * 1024 * 1024);
     if (tooBig) return { error: { code: 40005, message: "Request entity too large" } };
-    out.attachments = c.files.map((f) => ({
-      filename: f.filename,
-      contentType: f.contentType,
-      data: f.data,
-    }));
+    const described = c.files.map((f) => fileDescription(b, f.field));
+    if (described.some((d) => d !== undefined && d.length > 1024))
+      return { error: formError("attachments", "BASE_TYPE_MAX_LENGTH", "Must be 1024 or fewer in length.") };
+    out.attachments = c.files.map((f, i) => {
+      const description = described[i];
+      return {
+        filename: f.filename,
+        contentType: f.contentType,
+        data: f.data,
+        ...(description !== undefined ? { description } : {}),
+      };
+    });
   }
   const empty = !out.content && !out.embeds?.length && !out.attachments?.length && !out.components?.length;
   if (create && empty && !Array.isArray(b.sticker_ids) && !isObject(b.poll)) {

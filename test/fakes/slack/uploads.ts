@@ -1,5 +1,6 @@
 // The fake Slack's side of `files.uploadV2`: Slack's three-step external upload.
-// 1. `files.getUploadURLExternal` (`filename`, `length`) answers `upload_url` and `file_id`;
+// 1. `files.getUploadURLExternal` (`filename`, `length`, optional `alt_txt`; the WebClient sends
+//    `alt_text`, taken too) answers `upload_url` and `file_id`;
 // 2. the bytes are POSTed to `upload_url`, raw or as a multipart form (the WebClient sends a form
 //    with one file part), answered `200 OK - <bytes>` in plain text;
 // 3. `files.completeUploadExternal` (`files` as a JSON array of `{id, title}`, optional
@@ -16,6 +17,8 @@ export interface UploadedFile {
   bytes: Buffer;
   /** The length announced in step 1; the WebClient computes it from the bytes. */
   declaredLength: number;
+  /** The image description given in step 1. */
+  altText?: string;
   /** Where it was shared; undefined when completed without a channel (private to the app). */
   channel?: string;
   threadTs?: string;
@@ -28,6 +31,7 @@ interface Pending {
   id: string;
   filename: string;
   length: number;
+  altText?: string;
   bytes?: Buffer;
 }
 
@@ -63,7 +67,9 @@ export class FileUploads {
     this.#counter += 1;
     const id = `F0UPLOAD${String(this.#counter).padStart(4, "0")}`;
     const key = randomBytes(12).toString("hex");
-    this.#pending.set(id, { id, filename, length });
+    const alt = [args.alt_txt, args.alt_text].find((a) => typeof a === "string" && a.length > 0);
+    if (typeof alt === "string" && alt.length > 1000) return { ok: false, error: "invalid_arguments" };
+    this.#pending.set(id, { id, filename, length, ...(typeof alt === "string" ? { altText: alt } : {}) });
     this.#byKey.set(key, id);
     return { upload_url: `${base}/upload/v1/${key}`, file_id: id };
   }
@@ -125,6 +131,7 @@ export class FileUploads {
         bytes: pending.bytes,
         declaredLength: pending.length,
       };
+      if (pending.altText !== undefined) record.altText = pending.altText;
       if (channel) record.channel = channel;
       if (ts) record.ts = ts;
       if (threadTs) record.threadTs = threadTs;

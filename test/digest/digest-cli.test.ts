@@ -1,0 +1,90 @@
+// `threadbridge digest`: an account's digest printed as text or JSON, or queued for a worker to
+// post; unknown accounts and spans refused with exit 64.
+
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cli } from "../helpers/cli.ts";
+import { type TestEnv, testEnv } from "../helpers/service.ts";
+
+const ACCOUNT = "17841400000000091";
+let t: TestEnv;
+
+beforeAll(async () => {
+  t = await testEnv("postgres");
+  const add = await cli(
+    ["accounts", "add", "--ig-user-id", ACCOUNT, "--username", "brand", "--token", "IGAA-digest"].concat([
+      "--slack-channel",
+      "C91",
+      "--digest-channel",
+      "C92",
+    ]),
+    t.env,
+  );
+  expect(add.code).toBe(0);
+  const client = new pg.Client({ connectionString: t.env.DATABASE_URL });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ id: string }>(
+      `INSERT INTO conversations (account_id, customer_id, last_customer_message_at) VALUES ($1, 'c1', now() - interval '2 hours')
+       RETURNING id`,
+      [ACCOUNT],
+    );
+    await client.query(
+      `INSERT INTO messages (account_id, conversation_id, direction, author_kind, author_id, ig_message_id, text, details,
+                             delivery_state, occurred_at)
+       VALUES ($1, $2, 'inbound', 'customer', 'c1', 'm1', 'hi', '{}', NULL, now() - interval '2 hours'),
+              ($1, $2, 'outbound', 'agent', 'slack:U1', 'm2', 'hello', '{"agentName":"Ana"}', 'sent', now() - interval '110 minutes')`,
+      [ACCOUNT, rows[0]?.id],
+    );
+  } finally {
+    await client.end();
+  }
+});
+
+afterAll(async () => {
+  await t?.cleanup();
+});
+
+describe("threadbridge digest", () => {
+  it("prints the last 24 hours of an account as text and as JSON", async () => {
+    const text = await cli(["digest", "--account", "brand", "--span", "24h"], t.env);
+    expect(text.code).toBe(0);
+    // The same view the channel gets, as lines.
+    expect(text.stdout).toMatch(/^📊 @brand · last 24 hours\n/);
+    expect(text.stdout).toContain("New conversations: 1\nClosed: 0\nWaiting for an answer now: 0\n");
+    expect(text.stdout).toContain("First response: median 10 min · 90% within 10 min");
+    expect(text.stdout).toContain("Replies by agent:\n  • Ana — 1 reply");
+    const json = await cli(["digest", "--account", ACCOUNT, "--span", "7d", "--json"], t.env);
+    expect(json.code).toBe(0);
+    const digest = JSON.parse(json.stdout) as { account: { id: string }; volume: unknown[]; empty: boolean };
+    expect(digest.account.id).toBe(ACCOUNT);
+    expect(digest.volume).toHaveLength(8);
+    expect(digest.empty).toBe(false);
+  });
+
+  it("queues the digest for a worker with --post", async () => {
+    const post = await cli(["digest", "--account", "brand", "--span", "weekly", "--post"], t.env);
+    expect(post.code).toBe(0);
+    expect(post.stdout).toContain(`queued the weekly digest of ${ACCOUNT}`);
+    const client = new pg.Client({ connectionString: t.env.DATABASE_URL });
+    await client.connect();
+    try {
+      const { rows } = await client.query("SELECT data FROM pgboss.job WHERE name = 'digest'");
+      expect(rows.map((r) => r.data)).toEqual([{ account: ACCOUNT, kind: "weekly" }]);
+    } finally {
+      await client.end();
+    }
+  });
+
+  it("refuses an unknown account, a bad span and a missing --account", async () => {
+    const unknown = await cli(["digest", "--account", "nobody"], t.env);
+    expect(unknown.code).toBe(64);
+    expect(unknown.stderr).toContain("no account nobody");
+    const span = await cli(["digest", "--account", "brand", "--span", "monthly"], t.env);
+    expect(span.code).not.toBe(0);
+    expect(span.stderr).toMatch(/--span.*expected daily, weekly, 24h or 7d/);
+    const missing = await cli(["digest"], t.env);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toMatch(/--account/);
+  });
+});
