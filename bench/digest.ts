@@ -7,14 +7,7 @@ import { migrate } from "../src/db/migrate.ts";
 import { computeDigest } from "../src/digest/digest.ts";
 import { type Period, previousPeriod } from "../src/digest/period.ts";
 import { createTestDatabase } from "../test/helpers/postgres.ts";
-
-export interface DigestBenchRow {
-  scenario: string;
-  target: string;
-  threadbridge: string;
-  baseline: string;
-  ratio: string;
-}
+import type { BenchRow } from "./bench-row.ts";
 
 const ACCOUNT = "17841400000000001";
 const MESSAGES = Number(process.env.BENCH_DIGEST_MESSAGES ?? 1_000_000);
@@ -104,7 +97,7 @@ async function timed(fn: () => Promise<unknown>): Promise<number[]> {
   return out;
 }
 
-export async function digestBench(): Promise<{ rows: DigestBenchRow[]; notes: string[] }> {
+export async function digestBench(): Promise<{ rows: BenchRow[]; notes: string[] }> {
   const tdb = await createTestDatabase();
   const db = await openDatabase({ kind: "postgres", url: tdb.url });
   try {
@@ -113,7 +106,7 @@ export async function digestBench(): Promise<{ rows: DigestBenchRow[]; notes: st
     await seed(db);
     const seedS = (performance.now() - seedStart) / 1000;
     const now = new Date();
-    const rows: DigestBenchRow[] = [];
+    const rows: BenchRow[] = [];
     const notes: string[] = [];
     for (const kind of ["daily", "weekly"] as const) {
       const period: Period = previousPeriod(kind, HOURS.timezone, now);

@@ -13,7 +13,7 @@ import { startService } from "../src/service.ts";
 import { startDiscordServer } from "../test/fakes/discord-server.ts";
 import { instagramResponder, startGraphServer } from "../test/fakes/graph-server.ts";
 import { createTestDatabase } from "../test/helpers/postgres.ts";
-import type { BenchRow } from "./slack.ts";
+import type { BenchRow } from "./bench-row.ts";
 
 const SECRET = "bench-app-secret-0123456789";
 const KEY = Buffer.alloc(32, 9).toString("base64");

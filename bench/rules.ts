@@ -5,14 +5,7 @@ import { windowState } from "../src/bridge/windows.ts";
 import type { DomainEvent } from "../src/instagram/events.ts";
 import { compileRules, type EvaluationContext, evaluate } from "../src/rules/evaluate.ts";
 import { type AccountSettings, accountSettingsSchema, type Rule, ruleSchema } from "../src/rules/rule.ts";
-
-export interface RulesBenchRow {
-  scenario: string;
-  target: string;
-  threadbridge: string;
-  baseline: string;
-  ratio: string;
-}
+import type { BenchRow } from "./bench-row.ts";
 
 const ACCOUNT = "17841400000000001";
 const RULES = 500;
@@ -192,7 +185,7 @@ function percentile(sorted: Float64Array, p: number): number {
 
 const fmt = (ms: number) => (ms < 1 ? `${(ms * 1000).toFixed(1)} µs` : `${ms.toFixed(2)} ms`);
 
-export async function rulesBench(): Promise<{ rows: RulesBenchRow[]; notes: string[] }> {
+export async function rulesBench(): Promise<{ rows: BenchRow[]; notes: string[] }> {
   const { rules, baseline } = buildRules();
   const settings: AccountSettings = accountSettingsSchema.parse({
     timezone: "Europe/Berlin",
@@ -235,7 +228,7 @@ export async function rulesBench(): Promise<{ rows: RulesBenchRow[]; notes: stri
   }
   engine.sort();
   floor.sort();
-  const row = (p: number, target: string): RulesBenchRow => {
+  const row = (p: number, target: string): BenchRow => {
     const a = percentile(engine, p);
     const b = percentile(floor, p);
     return {

@@ -9,6 +9,7 @@ import autocannon from "autocannon";
 import pg from "pg";
 import { sign } from "../src/instagram/signature.ts";
 import { createTestDatabase } from "../test/helpers/postgres.ts";
+import { type BenchRow, benchTable } from "./bench-row.ts";
 import { digestBench } from "./digest.ts";
 import { discordBench } from "./discord.ts";
 import { outboundBench } from "./outbound.ts";
@@ -19,14 +20,6 @@ const SECRET = "bench-app-secret-0123456789";
 const ACCOUNT = "17841400000000001";
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
-
-interface Row {
-  scenario: string;
-  target: string;
-  threadbridge: string;
-  baseline: string;
-  ratio: string;
-}
 
 function startProcess(
   args: string[],
@@ -152,7 +145,7 @@ async function main(): Promise<void> {
     await client.end();
 
     const rps = (r: autocannon.Result) => r.requests.average;
-    const table: Row[] = [
+    const table: BenchRow[] = [
       {
         scenario: "ingest: signed 1-event webhooks, 50 connections (req/s)",
         target: "≥ 1,500",
@@ -225,11 +218,7 @@ async function main(): Promise<void> {
       "",
       "The whole service in one process (web and worker roles, Postgres), a fake Slack Web API and a fake Graph API on localhost.",
       "",
-      "| scenario | target | threadbridge | baseline | ratio |",
-      "|---|---|---|---|---|",
-      ...slack.rows.map(
-        (r) => `| ${r.scenario} | ${r.target} | ${r.threadbridge} | ${r.baseline} | ${r.ratio} |`,
-      ),
+      ...benchTable(slack.rows),
       "",
       ...slack.notes.map((n) => `- ${n}`),
       "",
@@ -237,21 +226,13 @@ async function main(): Promise<void> {
       "",
       "The whole service in one process (web and worker roles, the gateway elected in it, Postgres), the fake Discord (REST and WebSocket gateway) and a fake Graph API on localhost.",
       "",
-      "| scenario | target | threadbridge | baseline | ratio |",
-      "|---|---|---|---|---|",
-      ...discord.rows.map(
-        (r) => `| ${r.scenario} | ${r.target} | ${r.threadbridge} | ${r.baseline} | ${r.ratio} |`,
-      ),
+      ...benchTable(discord.rows),
       "",
       ...discord.notes.map((n) => `- ${n}`),
       "",
       "## Rules (bench/rules.ts)",
       "",
-      "| scenario | target | threadbridge | baseline | ratio |",
-      "|---|---|---|---|---|",
-      ...rules.rows.map(
-        (r) => `| ${r.scenario} | ${r.target} | ${r.threadbridge} | ${r.baseline} | ${r.ratio} |`,
-      ),
+      ...benchTable(rules.rows),
       "",
       ...rules.notes.map((n) => `- ${n}`),
       "",
@@ -259,11 +240,7 @@ async function main(): Promise<void> {
       "",
       "One account's digest computed from Postgres on this machine; the baseline is one indexed count of the same account's messages in the same period.",
       "",
-      "| scenario | target | threadbridge | baseline | ratio |",
-      "|---|---|---|---|---|",
-      ...digest.rows.map(
-        (r) => `| ${r.scenario} | ${r.target} | ${r.threadbridge} | ${r.baseline} | ${r.ratio} |`,
-      ),
+      ...benchTable(digest.rows),
       "",
       ...digest.notes.map((n) => `- ${n}`),
       "",

@@ -12,14 +12,7 @@ import { startService } from "../src/service.ts";
 import { instagramResponder, startGraphServer } from "../test/fakes/graph-server.ts";
 import { type FakeMessage, startSlackServer } from "../test/fakes/slack-server.ts";
 import { createTestDatabase } from "../test/helpers/postgres.ts";
-
-export interface BenchRow {
-  scenario: string;
-  target: string;
-  threadbridge: string;
-  baseline: string;
-  ratio: string;
-}
+import type { BenchRow } from "./bench-row.ts";
 
 const SECRET = "bench-app-secret-0123456789";
 const KEY = Buffer.alloc(32, 9).toString("base64");

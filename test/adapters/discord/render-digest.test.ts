@@ -70,9 +70,7 @@ describe("a busy day", () => {
       "• customer c42 waiting 1 h 35 min · nobody assigned",
       "… and 1 more",
     ]);
-    expect(field(embed, "💬")).toBe(
-      "• Ana — 19 replies\n• Bo — 11 replies\n• Instagram app — 2 replies",
-    );
+    expect(field(embed, "💬")).toBe("• Ana — 19 replies\n• Bo — 11 replies\n• Instagram app — 2 replies");
     expect(rendered.message.allowed_mentions).toEqual({ parse: [] });
     expect(field(embed, "🤖")).toContain("• After hours \\<auto\\> \\*bold\\* — 4 auto-replies");
   });

@@ -1,0 +1,17 @@
+/** One line of a results table: a figure beside its baseline measured in the same run. */
+export interface BenchRow {
+  scenario: string;
+  target: string;
+  threadbridge: string;
+  baseline: string;
+  ratio: string;
+}
+
+/** A results table in Markdown. */
+export function benchTable(rows: readonly BenchRow[]): string[] {
+  return [
+    "| scenario | target | threadbridge | baseline | ratio |",
+    "|---|---|---|---|---|",
+    ...rows.map((r) => `| ${r.scenario} | ${r.target} | ${r.threadbridge} | ${r.baseline} | ${r.ratio} |`),
+  ];
+}
