@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { Command, InvalidArgumentError } from "commander";
+import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { REST } from "discord.js";
 import { registerCommands } from "../adapters/discord/commands.ts";
 import { recordAudit } from "./audit/audit-log.ts";
@@ -98,7 +98,9 @@ function eventIds(ids: string[], all: boolean): number[] | "all" {
 
 const program = new Command("threadbridge")
   .description("Instagram DMs and comments mirrored into Slack and Discord threads")
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // Commander's own usage errors (bad options, missing arguments) exit 64 like ours, not 1.
+  .exitOverride();
 
 program
   .command("start")
@@ -617,6 +619,11 @@ export async function main(argv: string[]): Promise<void> {
   try {
     await program.parseAsync(argv);
   } catch (err) {
+    // InvalidArgumentError is a CommanderError too, but thrown by our actions and not yet printed.
+    if (err instanceof CommanderError && !(err instanceof InvalidArgumentError)) {
+      // Commander has already printed the message (and help where useful).
+      process.exit(err.exitCode === 0 ? 0 : 64);
+    }
     if (err instanceof ConfigError) {
       process.stderr.write(`threadbridge: configuration error\n${err.message.replace(/^/gm, "  ")}\n`);
       process.exit(78);

@@ -7,17 +7,28 @@ import { digestText } from "../digest/digest-text.ts";
 import { createLogger } from "../log/logger.ts";
 import { DIGEST_QUEUE, type DigestJob } from "../queue/boss.ts";
 
-// `threadbridge digest`: an account's digest printed here, or queued for the worker to post.
+// `threadbridge digest`: post an account's digest now (through the worker, which holds the chat
+// clients), or print it here.
 
 type WithDatabase = <T>(fn: (db: Database, config: Config) => Promise<T>) => Promise<T>;
 type WithQueue = <T>(fn: (db: Database, boss: PgBoss) => Promise<T>) => Promise<T>;
 
-const SPANS = ["daily", "weekly", "24h", "7d"] as const;
+function since(text: string): DigestSpan {
+  if (text !== "24h" && text !== "7d") throw new InvalidArgumentError("expected 24h or 7d");
+  return text;
+}
 
 function span(text: string): DigestSpan {
-  if (!(SPANS as readonly string[]).includes(text))
-    throw new InvalidArgumentError("expected daily, weekly, 24h or 7d");
-  return text as DigestSpan;
+  if (text !== "daily" && text !== "weekly") throw new InvalidArgumentError("expected daily or weekly");
+  return text;
+}
+
+interface Options {
+  account?: string;
+  since?: DigestSpan;
+  span?: DigestSpan;
+  print?: boolean;
+  json?: boolean;
 }
 
 export function registerDigestCommand(
@@ -27,44 +38,54 @@ export function registerDigestCommand(
 ): void {
   program
     .command("digest")
-    .description(
-      "an account's digest: conversations, response times, SLA, agents, rules, moderation, failures",
-    )
-    .requiredOption("--account <id>", "the account (Instagram user id or username)")
-    .option("--span <span>", "daily (yesterday), weekly (last week), 24h or 7d (default daily)", span)
+    .description("post the managers' digest now (every account with a channel, or one), or print it")
+    .option("--account <id>", "only this account (Instagram user id or username)")
+    .option("--since <span>", "the last 24h (default) or 7d", since)
+    .option("--span <kind>", "the last whole local day (daily) or week (weekly) instead", span)
+    .option("--print", "print it here instead of posting it")
     .option("--json", "print the figures as JSON")
-    .option("--post", "have the worker post it to the account's digest channel instead of printing it")
-    .action(async (opts: { account: string; span?: DigestSpan; json?: boolean; post?: boolean }) => {
-      const kind = opts.span ?? "daily";
-      if (opts.post) {
-        const id = await withQueue(async (db, boss) => {
-          const account = await accountOf(db, opts.account);
-          await boss.send(DIGEST_QUEUE, { account: account.id, kind } satisfies DigestJob);
-          return account.id;
+    .action(async (opts: Options) => {
+      if (opts.since && opts.span) throw new InvalidArgumentError("give --since or --span, not both");
+      const kind: DigestSpan = opts.span ?? opts.since ?? "24h";
+      if (opts.print || opts.json) {
+        if (!opts.account) throw new InvalidArgumentError("--print and --json need --account");
+        const account = opts.account;
+        const digest = await withDatabase(async (db, config) => {
+          const service = new DigestService({ db, adapters: new Map(), config, log: createLogger("silent") });
+          const found = await service.account(account);
+          if (!found) throw new InvalidArgumentError(`no account ${account} (see \`accounts list\`)`);
+          return service.compute(found, kind);
         });
-        process.stdout.write(`queued the ${kind} digest of ${id}; a worker posts it to its digest channel\n`);
+        process.stdout.write(opts.json ? `${JSON.stringify(digest, null, 2)}\n` : `${digestText(digest)}\n`);
         return;
       }
-      const digest = await withDatabase(async (db, config) => {
-        const service = new DigestService({ db, adapters: new Map(), config, log: createLogger("silent") });
-        const account = await service.account(opts.account);
-        if (!account) throw new InvalidArgumentError(`no account ${opts.account} (see \`accounts list\`)`);
-        return service.compute(account, kind);
+      const queued = await withQueue(async (db, boss) => {
+        const accounts = await postable(db, opts.account);
+        for (const id of accounts) await boss.send(DIGEST_QUEUE, { account: id, kind } satisfies DigestJob);
+        return accounts;
       });
-      process.stdout.write(opts.json ? `${JSON.stringify(digest, null, 2)}\n` : `${digestText(digest)}\n`);
+      process.stdout.write(
+        `queued the ${kind} digest of ${queued.join(", ")}; a running worker posts it to the digest channel (or the account's channel)\n`,
+      );
     });
 }
 
-async function accountOf(db: Database, idOrName: string): Promise<{ id: string }> {
-  const { rows } = await db.query<{ id: string; digest_channel: string | null }>(
-    "SELECT id, digest_channel FROM instagram_accounts WHERE id = $1 OR lower(username) = lower($1) LIMIT 1",
+/** The accounts to post for: the one named, or every active account routed to chat. */
+async function postable(db: Database, idOrName: string | undefined): Promise<string[]> {
+  if (idOrName === undefined) {
+    const { rows } = await db.query<{ id: string }>(
+      "SELECT id FROM instagram_accounts WHERE status = 'active' AND chat_platform IS NOT NULL ORDER BY id",
+    );
+    if (rows.length === 0) throw new InvalidArgumentError("no account is routed to a chat channel yet");
+    return rows.map((r) => r.id);
+  }
+  const { rows } = await db.query<{ id: string; chat_platform: string | null }>(
+    "SELECT id, chat_platform FROM instagram_accounts WHERE id = $1 OR lower(username) = lower($1) LIMIT 1",
     [idOrName.replace(/^@/, "")],
   );
   const row = rows[0];
   if (!row) throw new InvalidArgumentError(`no account ${idOrName} (see \`accounts list\`)`);
-  if (!row.digest_channel)
-    throw new InvalidArgumentError(
-      `account ${idOrName} has no digest channel: threadbridge accounts route ${row.id} --slack-channel … --digest-channel …`,
-    );
-  return row;
+  if (!row.chat_platform)
+    throw new InvalidArgumentError(`account ${idOrName} is not routed to a chat channel`);
+  return [row.id];
 }

@@ -77,15 +77,15 @@ export class DigestService {
     });
   }
 
-  /** Posts `account`'s digest to `channel` (default: its digest channel) on its own platform. */
+  /** Posts `account`'s digest to `channel` (default: its digest channel, else its own channel) on
+   * its own platform. Scheduled digests go only to accounts with a digest channel. */
   async post(
     account: DigestAccount,
     span: DigestSpan,
-    channel = account.digestChannel,
+    channel = account.digestChannel ?? account.channel,
     now = new Date(),
   ): Promise<{ posted: true; digest: Digest } | { posted: false; reason: string }> {
-    if (!channel)
-      return { posted: false, reason: "the account has no digest channel (accounts route --digest-channel)" };
+    if (!channel) return { posted: false, reason: "the account is not routed to a chat channel" };
     const adapter = account.platform && this.deps.adapters.get(account.platform);
     if (!adapter)
       return { posted: false, reason: `${account.platform ?? "its chat platform"} is not configured` };

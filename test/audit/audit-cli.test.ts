@@ -99,10 +99,10 @@ describe("threadbridge audit", () => {
 
   it("refuses bad arguments with a precise line", async () => {
     const since = await cli(["audit", "--since", "yesterday"], t.env);
-    expect(since.code).not.toBe(0);
+    expect(since.code).toBe(64);
     expect(since.stderr).toMatch(/--since.*expected 30m, 24h, 7d, 2w or a date/);
     const limit = await cli(["audit", "--limit", "0"], t.env);
-    expect(limit.code).not.toBe(0);
+    expect(limit.code).toBe(64);
     expect(limit.stderr).toMatch(/--limit.*expected 1 to 10000/);
   });
 });

@@ -1,5 +1,6 @@
-// `threadbridge digest`: an account's digest printed as text or JSON, or queued for a worker to
-// post; unknown accounts and spans refused with exit 64.
+// `threadbridge digest` (CONTRACT.md: "post an audit summary now"): queued for the running worker
+// to post, for one account or all; printed as text or JSON with --print / --json; unknown accounts
+// and spans refused with exit 64.
 
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -47,14 +48,14 @@ afterAll(async () => {
 
 describe("threadbridge digest", () => {
   it("prints the last 24 hours of an account as text and as JSON", async () => {
-    const text = await cli(["digest", "--account", "brand", "--span", "24h"], t.env);
+    const text = await cli(["digest", "--account", "brand", "--since", "24h", "--print"], t.env);
     expect(text.code).toBe(0);
     // The same view the channel gets, as lines.
     expect(text.stdout).toMatch(/^📊 @brand · last 24 hours\n/);
     expect(text.stdout).toContain("New conversations: 1\nClosed: 0\nWaiting for an answer now: 0\n");
     expect(text.stdout).toContain("First response: median 10 min · 90% within 10 min");
     expect(text.stdout).toContain("Replies by agent:\n  • Ana — 1 reply");
-    const json = await cli(["digest", "--account", ACCOUNT, "--span", "7d", "--json"], t.env);
+    const json = await cli(["digest", "--account", ACCOUNT, "--since", "7d", "--json"], t.env);
     expect(json.code).toBe(0);
     const digest = JSON.parse(json.stdout) as { account: { id: string }; volume: unknown[]; empty: boolean };
     expect(digest.account.id).toBe(ACCOUNT);
@@ -62,29 +63,42 @@ describe("threadbridge digest", () => {
     expect(digest.empty).toBe(false);
   });
 
-  it("queues the digest for a worker with --post", async () => {
-    const post = await cli(["digest", "--account", "brand", "--span", "weekly", "--post"], t.env);
-    expect(post.code).toBe(0);
-    expect(post.stdout).toContain(`queued the weekly digest of ${ACCOUNT}`);
+  it("queues the digest for the running worker to post now, for one account or every one", async () => {
+    const one = await cli(["digest", "--account", "brand", "--span", "weekly"], t.env);
+    expect(one.code).toBe(0);
+    expect(one.stdout).toContain(`queued the weekly digest of ${ACCOUNT}`);
+    const all = await cli(["digest"], t.env);
+    expect(all.code).toBe(0);
+    expect(all.stdout).toContain(`queued the 24h digest of ${ACCOUNT}`);
     const client = new pg.Client({ connectionString: t.env.DATABASE_URL });
     await client.connect();
     try {
-      const { rows } = await client.query("SELECT data FROM pgboss.job WHERE name = 'digest'");
-      expect(rows.map((r) => r.data)).toEqual([{ account: ACCOUNT, kind: "weekly" }]);
+      const { rows } = await client.query(
+        "SELECT data FROM pgboss.job WHERE name = 'digest' ORDER BY created_on",
+      );
+      expect(rows.map((r) => r.data)).toEqual([
+        { account: ACCOUNT, kind: "weekly" },
+        { account: ACCOUNT, kind: "24h" },
+      ]);
     } finally {
       await client.end();
     }
   });
 
-  it("refuses an unknown account, a bad span and a missing --account", async () => {
+  it("refuses an unknown account, bad spans and printing without an account", async () => {
     const unknown = await cli(["digest", "--account", "nobody"], t.env);
     expect(unknown.code).toBe(64);
     expect(unknown.stderr).toContain("no account nobody");
     const span = await cli(["digest", "--account", "brand", "--span", "monthly"], t.env);
-    expect(span.code).not.toBe(0);
-    expect(span.stderr).toMatch(/--span.*expected daily, weekly, 24h or 7d/);
-    const missing = await cli(["digest"], t.env);
-    expect(missing.code).not.toBe(0);
-    expect(missing.stderr).toMatch(/--account/);
+    expect(span.code).toBe(64);
+    expect(span.stderr).toMatch(/--span.*expected daily or weekly/);
+    const sinceBad = await cli(["digest", "--since", "30d"], t.env);
+    expect(sinceBad.code).toBe(64);
+    expect(sinceBad.stderr).toMatch(/--since.*expected 24h or 7d/);
+    const both = await cli(["digest", "--since", "7d", "--span", "daily"], t.env);
+    expect(both.stderr).toContain("give --since or --span, not both");
+    const print = await cli(["digest", "--print"], t.env);
+    expect(print.code).toBe(64);
+    expect(print.stderr).toContain("--print and --json need --account");
   });
 });
