@@ -2,7 +2,7 @@
 // receives Slack's events, commands and interactions (mounted by the caller; no body parser may
 // run before it, Bolt verifies signatures on the raw body).
 
-import { App, ExpressReceiver } from "@slack/bolt";
+import { App, ExpressReceiver, HTTPModuleFunctions } from "@slack/bolt";
 import { type RetryOptions, WebClient, WebClientEvent, type WebClientOptions } from "@slack/web-api";
 import express from "express";
 import type { ChatAdapter, ChatInbox, FileSource } from "../../src/bridge/chat-port.ts";
@@ -14,6 +14,7 @@ import { registerIgCommand } from "./ig-command.ts";
 import { registerInteractions } from "./interactions.ts";
 import { backgroundRunner, type ListenerDeps } from "./listener-deps.ts";
 import { registerMessageListeners } from "./listeners.ts";
+import { malformedSlackBody } from "./malformed.ts";
 import { registerReactionListeners } from "./reactions.ts";
 import { errorFields } from "./slack-errors.ts";
 import { userGroups } from "./user-groups.ts";
@@ -82,6 +83,8 @@ function botIdentity(client: WebClient, options: SlackOptions): () => Promise<Bo
   };
 }
 
+const { defaultProcessEventErrorHandler } = HTTPModuleFunctions;
+
 export function createSlack(options: SlackOptions): SlackBridge {
   const log = options.log.child({ component: "slack" });
   const logger = boltLogger(log);
@@ -123,6 +126,14 @@ export function createSlack(options: SlackOptions): SlackBridge {
     // An agent's message is stored by the core before Slack gets its 200; a failure answers 500
     // and Slack delivers again.
     processBeforeResponse: true,
+    processEventErrorHandler: async (args) => {
+      const why = malformedSlackBody((args.request as { body?: unknown }).body);
+      if (why === undefined || args.response.headersSent) return defaultProcessEventErrorHandler(args);
+      log.warn({ reason: why }, "malformed slack request refused");
+      args.response.writeHead(400);
+      args.response.end();
+      return true;
+    },
     logger,
   });
   const app = new App({

@@ -150,7 +150,9 @@ export function registerInteractions(app: App, deps: ListenerDeps): void {
 
   app.view(REPLY_MODAL, async ({ ack, view, body }) => {
     const meta = ReplyMetadata.safeParse(safeJson(view.private_metadata));
-    const text = view.state.values[REPLY_BLOCK]?.[REPLY_INPUT]?.value?.trim() ?? "";
+    // Read defensively: the payload is signed by Slack but its shape is not ours to trust.
+    const value: unknown = view.state?.values?.[REPLY_BLOCK]?.[REPLY_INPUT]?.value;
+    const text = typeof value === "string" ? value.trim() : "";
     if (!text) {
       await ack({ response_action: "errors", errors: { [REPLY_BLOCK]: "Write a reply first." } });
       return;

@@ -1,6 +1,7 @@
 import type { PgBoss } from "pg-boss";
 import { v7 as uuidv7 } from "uuid";
 import type { Database, SqlClient } from "../db/database.ts";
+import { pgJson, pgText } from "../db/pg-json.ts";
 import { enqueueOutbound, outboundKey } from "../outbound/enqueue.ts";
 import type {
   AgentIdentity,
@@ -147,10 +148,10 @@ export async function storeAgentReply(
         thread.kind === "comment" ? thread.id : null,
         `${agent.platform}:${agent.id}`,
         uuidv7(),
-        text === "" ? null : text,
-        JSON.stringify(files),
-        JSON.stringify({ agentName: agent.name }),
-        chatRef,
+        text === "" ? null : pgText(text),
+        pgJson(files),
+        pgJson({ agentName: agent.name }),
+        pgText(chatRef),
       ],
     );
     const id = rows[0]?.id;

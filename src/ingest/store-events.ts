@@ -1,6 +1,7 @@
 import type { PgBoss } from "pg-boss";
 import { v7 as uuidv7 } from "uuid";
 import type { Database } from "../db/database.ts";
+import { pgJson } from "../db/pg-json.ts";
 import type { InboundRecord } from "../instagram/events.ts";
 import { bossDb, INBOUND_QUEUE, type InboundJob } from "../queue/boss.ts";
 
@@ -62,7 +63,7 @@ export async function storeInbound(
     job_id: uuidv7(),
   }));
   const inserted = await db.transaction(async (tx) => {
-    const { rows: created } = await tx.query<InsertedRow>(INSERT_EVENTS, [JSON.stringify(rows)]);
+    const { rows: created } = await tx.query<InsertedRow>(INSERT_EVENTS, [pgJson(rows)]);
     if (created.length === 0) return created;
     created.sort((a, b) => a.id - b.id);
     await boss.insert(

@@ -32,15 +32,25 @@ const MAX_NAME = 60;
 
 /** Ids are numeric strings; a JSON number (precision already lost or not) is still accepted. */
 const id = z.preprocess((v) => (typeof v === "number" ? String(v) : v), z.string().min(1));
+/** An account (entry) id: Instagram's ids are digits, and this one becomes a primary key. */
+const accountId = z.preprocess(
+  (v) => (typeof v === "number" ? String(v) : v),
+  z.string().regex(/^\d{1,32}$/, { message: "expected the account's numeric id" }),
+);
 /** `num_edit` is a string placeholder in the docs and an integer in Messenger's (§1.7). */
 const count = z.preprocess(
   (v) => (typeof v === "string" && v.trim() !== "" ? Number(v) : v),
   z.number().int().nonnegative(),
 );
-/** Epoch time in s or ms; the dashboard Test payload sends it as a string (§1.4). */
+/** Epoch time in s or ms; the dashboard Test payload sends it as a string (§1.4). Bounded to a
+ * real calendar date (before year 10000): a time a database cannot store would make the whole
+ * delivery fail to store, and Meta would redeliver it forever. */
 const epoch = z.preprocess(
   (v) => (typeof v === "string" && /^\d{1,16}(\.\d+)?$/.test(v) ? Number(v) : v),
-  z.number().nonnegative(),
+  z
+    .number()
+    .nonnegative()
+    .refine((t) => toMs(t) < 253_402_300_800_000, { message: "is not a date before the year 10000" }),
 );
 const itemList = z.array(z.unknown()).optional();
 const isRecord = (v: unknown): v is Record<string, unknown> =>
@@ -49,7 +59,7 @@ const isRecord = (v: unknown): v is Record<string, unknown> =>
 const record = z.custom<Record<string, unknown>>(isRecord, { message: "expected an object" });
 
 const entrySchema = z.object({
-  id,
+  id: accountId,
   time: epoch,
   messaging: itemList,
   standby: itemList,
