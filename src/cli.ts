@@ -6,8 +6,10 @@ import { registerCommands } from "../adapters/discord/commands.ts";
 import { recordAudit } from "./audit/audit-log.ts";
 import { threadSettings } from "./bridge/threads.ts";
 import { registerAuditCommand } from "./cli/audit-command.ts";
+import { registerConsoleCommand } from "./cli/console-command.ts";
 import { registerDigestCommand } from "./cli/digest-command.ts";
 import { formatTable } from "./cli/table.ts";
+import { registerRefreshTokensCommand, tokenOption, tokenState } from "./cli/token-commands.ts";
 import { type Config, ConfigError, loadConfig } from "./config/config.ts";
 import { readLocalSecrets, withLocalSecrets } from "./config/local-secrets.ts";
 import { type Database, DatabaseLockedError, openDatabase } from "./db/database.ts";
@@ -253,6 +255,7 @@ function igUserId(id: string | undefined): string {
 
 registerAuditCommand(program, (fn) => withDatabase((db) => fn(db)));
 registerDigestCommand(program, withDatabase, withQueue);
+registerConsoleCommand(program);
 
 const DASHBOARD_TOKEN_DAYS = 60;
 
@@ -263,6 +266,7 @@ accounts
   .option("--ig-user-id <id>", "the account's Instagram user id (digits)")
   .option("--username <name>", "the account's username")
   .option("--token <token>", "its Instagram access token (stored encrypted)")
+  .option("--token-stdin", "read the token from standard input instead (out of shell history and ps)")
   .option("--slack-channel <id>", "mirror into this Slack channel")
   .option("--discord-channel <id>", "mirror into this Discord channel")
   .option("--digest-channel <id>", "post the daily digest here")
@@ -273,17 +277,18 @@ accounts
         igUserId?: string;
         username?: string;
         token?: string;
+        tokenStdin?: boolean;
         tokenExpires?: string;
       },
     ) => {
       const id = igUserId(opts.igUserId);
       if (!opts.username) throw new UsageError("--username is required");
-      if (!opts.token) throw new UsageError("--token is required");
       const chat = destination(opts);
       const days = opts.tokenExpires === undefined ? DASHBOARD_TOKEN_DAYS : Number(opts.tokenExpires);
       if (!Number.isFinite(days) || days <= 0)
         throw new UsageError(`--token-expires: expected a positive number of days, got ${opts.tokenExpires}`);
-      const { username, token } = opts;
+      const { username } = opts;
+      const token = await tokenOption(opts);
       await withDatabase(async (db, config) => {
         await addAccount(db, TokenCipher.fromConfig(config.tokenEncryptionKeys), {
           igUserId: id,
@@ -313,7 +318,7 @@ accounts
       return;
     }
     const rows = [
-      ["id", "username", "status", "destination", "token expires", "last event"],
+      ["id", "username", "status", "destination", "token expires", "last event", "token"],
       ...all.map((a) => [
         a.id,
         a.username ?? "",
@@ -323,10 +328,12 @@ accounts
           : "none",
         a.tokenExpiresAt && a.hasToken ? a.tokenExpiresAt.toISOString().slice(0, 10) : "none",
         a.lastEventAt ? a.lastEventAt.toISOString() : "never",
+        tokenState(a),
       ]),
     ];
     process.stdout.write(formatTable(rows));
   });
+registerRefreshTokensCommand(accounts, withQueue);
 accounts
   .command("remove")
   .description("disconnect an account: delete its token, keep its history")

@@ -9,12 +9,14 @@ import { Bridge } from "./bridge/bridge.ts";
 import type { ChatAdapter, ChatPlatform, FileSource } from "./bridge/chat-port.ts";
 import { Inbox } from "./bridge/inbox.ts";
 import { Mirror } from "./bridge/mirror.ts";
+import { alertOwners } from "./bridge/owner-alerts.ts";
 import type { Config } from "./config/config.ts";
 import { type Database, openDatabase } from "./db/database.ts";
 import { migrate } from "./db/migrate.ts";
 import { DigestService } from "./digest/digest-service.ts";
 import { AgentFileLinks, agentFilesRouter } from "./http/agent-files.ts";
 import { createHttpApp } from "./http/app.ts";
+import { consoleRouter } from "./http/console/routes.ts";
 import type { ComponentStatus, ReadinessCheck } from "./http/health.ts";
 import { metaCallbacksRouter } from "./http/meta-callbacks.ts";
 import { webhookRouter } from "./http/webhooks.ts";
@@ -37,6 +39,7 @@ import { RulesEngine } from "./rules/engine.ts";
 import { startDigestWorker } from "./worker/digest-worker.ts";
 import { startInboundWorker } from "./worker/inbound-worker.ts";
 import { startOutboundWorker } from "./worker/outbound-worker.ts";
+import { startTokenWorker } from "./worker/token-worker.ts";
 import { startWakeWorker } from "./worker/wake-worker.ts";
 
 // The composition root: the one place that wires configuration, database, queue, Redis and the
@@ -233,6 +236,17 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
         config: config.digest,
         log,
       });
+      if (cipher)
+        await startTokenWorker({
+          db,
+          boss,
+          graph: gateway.graph,
+          cipher,
+          log,
+          metrics,
+          refreshDays: config.tokenRefreshDays,
+          alert: (account, alert) => alertOwners(db, adapters, account, log, alert),
+        });
       const eraseAccountAndMirrors = (account: string) =>
         eraseAccount(db, adapters, account, (item, err) =>
           log.warn(
@@ -302,7 +316,8 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
                 appSecrets: config.instagram.appSecrets,
                 publicUrl: config.publicUrl,
                 log,
-                onDeauthorized: (account) => alertOwners(db, adapters, account, log, "deauthorized"),
+                onDeauthorized: (account) =>
+                  alertOwners(db, adapters, account, log, { kind: "deauthorized" }),
               }),
               webhookRouter({
                 ingest: new IngestBatcher((records) => storeInbound(db, boss, records)),
@@ -312,6 +327,7 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
                 appSecrets: config.instagram.appSecrets,
                 maxBody: config.webhookMaxBody,
               }),
+              consoleRouter({ db, boss, cipher, gateway, adapters, config, log }),
             ]
           : [],
       });
@@ -333,38 +349,6 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
     await stop();
     throw err;
   }
-}
-
-/** Tells an account's channel (and digest channel) that its Instagram connection stopped working. */
-async function alertOwners(
-  db: Database,
-  adapters: ReadonlyMap<ChatPlatform, ChatAdapter>,
-  account: string,
-  log: Logger,
-  reason: "token_invalid" | "deauthorized" = "token_invalid",
-): Promise<void> {
-  const { rows } = await db.query<{
-    username: string | null;
-    chat_platform: ChatPlatform | null;
-    chat_channel: string | null;
-    digest_channel: string | null;
-  }>("SELECT username, chat_platform, chat_channel, digest_channel FROM instagram_accounts WHERE id = $1", [
-    account,
-  ]);
-  const row = rows[0];
-  const adapter = row?.chat_platform ? adapters.get(row.chat_platform) : undefined;
-  if (!row || !adapter) return;
-  const name = row.username ? `@${row.username}` : account;
-  const text =
-    reason === "deauthorized"
-      ? `⚠️ ${name} removed threadbridge on Instagram: its token is deleted and nothing more can be sent. Reconnect it to go on.`
-      : `⚠️ The Instagram connection of ${name} stopped working (token invalid or expired). Replies to its customers are held until it is reconnected: an operator runs \`threadbridge accounts add --ig-user-id ${account} …\` with a new token.`;
-  for (const channel of new Set(
-    [row.chat_channel, row.digest_channel].filter((c): c is string => Boolean(c)),
-  ))
-    await adapter
-      .alert(channel, text)
-      .catch((err: unknown) => log.error({ err, account }, "could not alert the owners"));
 }
 
 function readinessCheck(

@@ -47,6 +47,20 @@ export function describeConfiguration(config: Config, defaulted: Defaulted): str
       ? `chat admins: ${config.admins.length} (ADMIN_USERS may pause and resume sending)`
       : "chat admins: none (set ADMIN_USERS, e.g. slack:U0123ABCD, to allow /ig pause and resume)",
   );
+  const signIn = [
+    config.console.passwordHash ? "password" : undefined,
+    config.console.authHeader ? `${config.console.authHeader} from a trusted proxy` : undefined,
+  ].filter(Boolean);
+  lines.push(
+    signIn.length
+      ? `console: ${config.publicUrl}/ (sign-in: ${signIn.join(" or ")}${defaulted.consoleSessionSecret ? "; session secret from DATA_DIR" : ""})`
+      : "console: closed (set CONSOLE_PASSWORD_HASH from `threadbridge console hash-password`, or CONSOLE_AUTH_HEADER behind a sign-on proxy)",
+  );
+  lines.push(
+    config.businessLogin
+      ? `business login: on (OAuth redirect URI ${config.publicUrl}/oauth/instagram/callback)`
+      : "business login: off (set IG_APP_ID and IG_APP_SECRET to connect accounts from the console)",
+  );
   if (defaulted.tokenEncryptionKey) lines.push("tokens: encrypted with a key generated into DATA_DIR");
   return lines;
 }

@@ -33,7 +33,8 @@ export function malformedSlackBody(body: unknown): string | undefined {
     if (body.type.startsWith("view_") && !isObject(body.view)) return `a ${body.type} without a view`;
     if (body.type === "message_action" && !(isObject(body.channel) && typeof body.channel.id === "string"))
       return "a message shortcut without channel.id";
-    if (body.type === "message_action" && !isObject(body.message)) return "a message shortcut without its message";
+    if (body.type === "message_action" && !isObject(body.message))
+      return "a message shortcut without its message";
     return undefined;
   }
   return typeof body.type === "string" ? undefined : "a body without a type";

@@ -1,22 +1,23 @@
 import { z } from "zod";
 import type { ApiClass, ClassLimit } from "../ratelimit/classes.ts";
 import { validTimeZone } from "../rules/rule.ts";
+import {
+  type BusinessLoginConfig,
+  businessLoginConfig,
+  type ConsoleConfig,
+  consoleConfig,
+  consoleEnv,
+} from "./console-config.ts";
+import { ConfigError, optional, url } from "./env-schema.ts";
 
 // One typed configuration, read once from the environment. The names are part of the operating
 // interface (CONTRACT.md): keep them stable.
-
-/** An environment variable that is present but empty counts as unset. */
-const optional = <T extends z.ZodType>(schema: T) =>
-  z.preprocess((v) => (typeof v === "string" && v.trim() === "" ? undefined : v), schema.optional());
 
 const bool = z
   .enum(["true", "false", "1", "0", "yes", "no", "on", "off"], {
     error: "expected true or false",
   })
   .transform((v) => ["true", "1", "yes", "on"].includes(v));
-
-const url = (what: string) =>
-  z.url({ error: `expected ${what}` }).refine((u) => /^https?:\/\//.test(u), { error: `expected ${what}` });
 
 const postgresUrl = z
   .string()
@@ -89,6 +90,7 @@ export const envSchema = z.object({
   LEADER_INTERVAL_SECONDS: optional(positiveInt("a whole number of seconds")),
   TOKEN_ENCRYPTION_KEY: optional(base64Key),
   LOG_LEVEL: optional(z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])),
+  ...consoleEnv,
   // Operational knobs beyond the contract; documented in the README.
   WEBHOOK_MAX_BODY: optional(
     z
@@ -120,6 +122,13 @@ export const envSchema = z.object({
       .transform((s) => s.split(",").map((x) => x.trim())),
   ),
   PROFILE_REFRESH_HOURS: optional(positiveInt("a whole number of hours")),
+  TOKEN_REFRESH_DAYS: optional(
+    z.coerce
+      .number({ error: "expected a whole number of days, 1 to 59" })
+      .int({ error: "expected a whole number of days, 1 to 59" })
+      .min(1, { error: "expected a whole number of days, 1 to 59" })
+      .max(59, { error: "expected a whole number of days, 1 to 59" }),
+  ),
   RETENTION_MESSAGE_DAYS: optional(positiveInt("a whole number of days")),
   RETENTION_RAW_EVENT_DAYS: optional(positiveInt("a whole number of days")),
   RETENTION_REVOKED_ACCOUNT_DAYS: optional(positiveInt("a whole number of days")),
@@ -212,11 +221,17 @@ export interface Config {
       }
     | undefined;
   tokenEncryptionKeys: string | undefined;
+  /** The web console's login and sessions. */
+  console: ConsoleConfig;
+  /** Business Login for Instagram; undefined without IG_APP_ID and IG_APP_SECRET. */
+  businessLogin: BusinessLoginConfig | undefined;
   logLevel: string;
   webhookMaxBody: string;
   /** `platform:userId` of the people allowed privileged chat actions. */
   admins: string[];
   profileRefreshHours: number;
+  /** A long-lived token is refreshed once it expires within this many days. */
+  tokenRefreshDays: number;
   retention: { messageDays: number; rawEventDays: number; revokedAccountDays: number };
   /** Whole messages by which customers opt out of / back into messages; undefined: the defaults. */
   consentWords: { stop: string[] | undefined; start: string[] | undefined };
@@ -248,9 +263,7 @@ export interface Config {
   };
 }
 
-export class ConfigError extends Error {
-  override name = "ConfigError";
-}
+export { ConfigError };
 
 /**
  * Reads the environment. A variable that is present but malformed throws a ConfigError whose message
@@ -326,10 +339,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           }
         : undefined,
     tokenEncryptionKeys: e.TOKEN_ENCRYPTION_KEY,
+    console: consoleConfig(e),
+    businessLogin: businessLoginConfig(e),
     logLevel: e.LOG_LEVEL ?? "info",
     webhookMaxBody: e.WEBHOOK_MAX_BODY ?? "1mb",
     admins: e.ADMIN_USERS ?? [],
     profileRefreshHours: e.PROFILE_REFRESH_HOURS ?? 24,
+    // Halfway through the 60 days: about thirty daily attempts to ride out an outage before the
+    // token runs out, and three weeks of them before owners are warned a week ahead.
+    tokenRefreshDays: e.TOKEN_REFRESH_DAYS ?? 30,
     retention: {
       messageDays: e.RETENTION_MESSAGE_DAYS ?? 90,
       rawEventDays: e.RETENTION_RAW_EVENT_DAYS ?? 14,

@@ -30,6 +30,10 @@ export interface AccountSummary {
   hasToken: boolean;
   tokenKeyId: string | null;
   tokenExpiresAt: Date | null;
+  /** When the stored token was issued (connected) or last refreshed. */
+  tokenRefreshedAt: Date | null;
+  /** Its last problem, for people: a failed refresh, or why it was found invalid or expired. */
+  tokenProblem: string | null;
   lastEventAt: Date | null;
 }
 
@@ -44,6 +48,10 @@ export async function addAccount(db: Database, cipher: TokenCipher, account: New
     token_ciphertext: ciphertext,
     token_key_id: keyId,
     token_expires_at: account.tokenExpiresAt ?? null,
+    // A new token: refreshable 24 hours from now, with a clean slate of problems and warnings.
+    token_refreshed_at: new Date(),
+    token_problem: null,
+    token_expiry_alerted_at: null,
     status: "active",
     chat_platform: account.chat.platform,
     chat_channel: account.chat.channel,
@@ -67,6 +75,8 @@ export async function listAccounts(db: Database): Promise<AccountSummary[]> {
     has_token: boolean;
     token_key_id: string | null;
     token_expires_at: Date | null;
+    token_refreshed_at: Date | null;
+    token_problem: string | null;
     last_event_at: Date | null;
   }> = await db
     .knex(TABLE)
@@ -80,6 +90,8 @@ export async function listAccounts(db: Database): Promise<AccountSummary[]> {
       db.knex.raw("token_ciphertext IS NOT NULL AS has_token"),
       "token_key_id",
       "token_expires_at",
+      "token_refreshed_at",
+      "token_problem",
       "last_event_at",
     )
     .orderBy("id");
@@ -92,6 +104,8 @@ export async function listAccounts(db: Database): Promise<AccountSummary[]> {
     hasToken: Boolean(r.has_token),
     tokenKeyId: r.token_key_id,
     tokenExpiresAt: r.token_expires_at ? new Date(r.token_expires_at) : null,
+    tokenRefreshedAt: r.token_refreshed_at ? new Date(r.token_refreshed_at) : null,
+    tokenProblem: r.token_problem,
     lastEventAt: r.last_event_at ? new Date(r.last_event_at) : null,
   }));
 }

@@ -1,6 +1,7 @@
 // A small typed client for the Instagram Graph API calls threadbridge makes (reference 2, 3, 4.1,
-// 5.5). API failures come back as values, never thrown. The access token travels only in the
-// Authorization header and is scrubbed from anything returned.
+// 5.4, 5.5). API failures come back as values, never thrown. The access token travels in the
+// Authorization header (in the query only for the refresh endpoint, as documented) and is scrubbed
+// from any error returned.
 
 import { classifyGraphError, classifyNetworkError, type GraphError, isNeverSent } from "./graph-errors.ts";
 import { parseUsage, type Usage } from "./usage.ts";
@@ -79,6 +80,13 @@ export interface Me {
   profilePictureUrl?: string;
 }
 
+/** A refreshed long-lived token (reference 5.4): a secret to seal at once, never to log. */
+export interface RefreshedToken {
+  accessToken: string;
+  /** Seconds from now until it expires (about 60 days). */
+  expiresIn: number;
+}
+
 const PROFILE_FIELDS =
   "name,username,profile_pic,follower_count,is_user_follow_business,is_business_follow_user,is_verified_user";
 const MEDIA_FIELDS = "id,caption,permalink,media_type,media_product_type,media_url,thumbnail_url";
@@ -95,6 +103,12 @@ interface Call<T> {
   /** False for requests whose repetition is visible to a customer (sends, public replies). */
   idempotent: boolean;
   parse: Parser<T>;
+  /** The token endpoints live at the host's root, outside the versioned API. */
+  unversioned?: boolean;
+  /** Sent as `access_token` in the query, where the endpoint documents it, instead of the header. */
+  tokenInQuery?: boolean;
+  /** The answer carries a credential: an unexpected one is reported without its body. */
+  secretAnswer?: boolean;
 }
 
 function isRecord(v: unknown): v is Json {
@@ -255,12 +269,57 @@ export class GraphClient {
     });
   }
 
+  /** Turns webhook delivery on for the token's account (reference 5.5). */
+  subscribeApps(token: string, fields: readonly string[]): Promise<Result<{ success: true }>> {
+    return this.#call(token, {
+      method: "POST",
+      path: ["me", "subscribed_apps"],
+      query: { subscribed_fields: fields.join(",") },
+      idempotent: true,
+      parse: parseSuccess,
+    });
+  }
+
+  /** Stops webhook delivery for an account (reference 5.5). */
+  unsubscribeApps(token: string, igUserId: string): Promise<Result<{ success: true }>> {
+    return this.#call(token, {
+      method: "DELETE",
+      path: [igUserId, "subscribed_apps"],
+      idempotent: true,
+      parse: parseSuccess,
+    });
+  }
+
+  /**
+   * Exchanges a long-lived token (at least 24 hours old, not expired) for a new one valid 60 days
+   * (reference 5.4). The answer is the one result that carries a token: seal it, never log it.
+   */
+  refreshToken(token: string): Promise<Result<RefreshedToken>> {
+    return this.#call(token, {
+      method: "GET",
+      path: ["refresh_access_token"],
+      query: { grant_type: "ig_refresh_token" },
+      unversioned: true,
+      tokenInQuery: true,
+      secretAnswer: true,
+      idempotent: true,
+      parse: (j) => {
+        const accessToken = str(j.access_token);
+        const expiresIn = numOf(j.expires_in);
+        return accessToken && expiresIn !== undefined && expiresIn > 0
+          ? { accessToken, expiresIn }
+          : undefined;
+      },
+    });
+  }
+
   async #call<T>(token: string, call: Call<T>): Promise<Result<T>> {
-    const url = new URL(
-      `${this.#baseUrl}/${[this.#apiVersion, ...call.path].map(encodeURIComponent).join("/")}`,
-    );
+    const path = call.unversioned ? call.path : [this.#apiVersion, ...call.path];
+    const url = new URL(`${this.#baseUrl}/${path.map(encodeURIComponent).join("/")}`);
     for (const [k, v] of Object.entries(call.query ?? {})) url.searchParams.set(k, v);
-    const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: "application/json" };
+    const headers: Record<string, string> = { accept: "application/json" };
+    if (call.tokenInQuery) url.searchParams.set("access_token", token);
+    else headers.authorization = `Bearer ${token}`;
     if (call.body !== undefined) headers["content-type"] = "application/json";
     const init: RequestInit = { method: call.method, headers };
     if (call.body !== undefined) init.body = JSON.stringify(call.body);
@@ -309,7 +368,10 @@ export class GraphClient {
     }
     const value = isRecord(json) ? call.parse(json) : undefined;
     if (value !== undefined) return withUsage({ ok: true, value }, usage);
-    return withUsage({ ok: false, error: unexpected(response.status, text) }, usage);
+    return withUsage(
+      { ok: false, error: unexpected(response.status, call.secretAnswer ? undefined : text) },
+      usage,
+    );
   }
 }
 
@@ -317,12 +379,15 @@ function withUsage<T>(result: Result<T>, usage: Usage | undefined): Result<T> {
   return usage ? { ...result, usage } : result;
 }
 
-function unexpected(status: number, text: string): GraphError {
+function unexpected(status: number, text: string | undefined): GraphError {
   return {
     kind: "bad_request",
     code: undefined,
     subcode: undefined,
-    message: `unexpected response: ${text.slice(0, 250)}`,
+    message:
+      text === undefined
+        ? "unexpected response (not shown: it may hold a token)"
+        : `unexpected response: ${text.slice(0, 250)}`,
     fbtraceId: undefined,
     status,
     reason: "Instagram gave an answer threadbridge did not understand",

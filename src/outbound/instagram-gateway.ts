@@ -1,8 +1,8 @@
-import { recordAudit } from "../audit/audit-log.ts";
 import type { Database } from "../db/database.ts";
 import type { GraphClient, Result } from "../instagram/graph-client.ts";
 import type { GraphError } from "../instagram/graph-errors.ts";
 import type { TokenCipher } from "../instagram/token-cipher.ts";
+import { invalidateToken } from "../instagram/token-invalidation.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { ApiClass } from "../ratelimit/classes.ts";
@@ -158,22 +158,17 @@ export class InstagramGateway {
 
   private async markTokenInvalid(account: string, error: GraphError): Promise<void> {
     // Only the first caller to see the problem alerts; the rest just hold.
-    const { rows } = await this.deps.db.query(
-      `UPDATE instagram_accounts SET status = 'token_invalid', token_alerted_at = now(), updated_at = now()
-       WHERE id = $1 AND status = 'active' RETURNING id`,
-      [account],
-    );
-    if (rows.length === 0) return;
+    const marked = await invalidateToken(this.deps.db, account, {
+      action: "token_invalid",
+      reason: error.reason,
+      code: error.code,
+      subcode: error.subcode,
+    });
+    if (!marked) return;
     this.deps.log.error(
       { account, code: error.code, subcode: error.subcode },
-      "instagram token invalid; account held",
+      "instagram token invalid and deleted; account held",
     );
-    await recordAudit(this.deps.db, {
-      actor: { kind: "system" },
-      account,
-      action: "token_invalid",
-      details: { reason: error.reason, ...(error.code !== undefined ? { code: error.code } : {}) },
-    });
     await this.deps.onTokenInvalid?.(account, error);
   }
 }

@@ -28,6 +28,14 @@ export interface DigestJob {
 /** Every minute: the SLA alert pass and the digest schedules brought in line with the accounts. */
 export const SLA_QUEUE = "sla";
 
+/** The Instagram token refresh pass: daily by cron, or now from `accounts refresh-tokens`. */
+export const TOKEN_REFRESH_QUEUE = "token-refresh";
+
+export interface TokenRefreshJob {
+  /** Who asked (`cli:user`); absent for the daily schedule. */
+  by?: string;
+}
+
 /** A snoozed thread to wake: which table, which row. */
 export interface WakeJob {
   table: "conversations" | "comment_threads";
@@ -131,6 +139,19 @@ async function ensureQueues(boss: PgBoss, options: QueueOptions): Promise<void> 
     retryLimit: 0,
     expireInSeconds: options.expireSeconds,
     deleteAfterSeconds: 24 * 3600,
+  });
+  await upsertQueue(boss, TOKEN_REFRESH_QUEUE, {
+    // One pass at a time; a token the pass could not refresh is tried again by the next one, so a
+    // pass that failed as a whole (database away) is retried only a few times.
+    policy: "singleton",
+    // `accounts refresh-tokens` waits for the pass: wake the worker rather than wait for its poll.
+    notify: true,
+    retryLimit: 3,
+    retryBackoff: true,
+    retryDelay: 60,
+    // A call per account, each retried on its own: a pass over many accounts takes minutes.
+    expireInSeconds: 3600,
+    deleteAfterSeconds: 7 * 24 * 3600,
   });
   await upsertQueue(boss, WAKE_QUEUE, {
     policy: "standard",

@@ -59,4 +59,14 @@ describe("configuration", () => {
     expect(c.instagram.appSecrets).toEqual(["instagram-secret", "meta-app-secret"]);
     expect(c.instagram.humanAgent).toBe(true);
   });
+
+  it("refreshes tokens 30 days before they expire unless TOKEN_REFRESH_DAYS says otherwise", () => {
+    expect(loadConfig({}).tokenRefreshDays).toBe(30);
+    expect(loadConfig({ TOKEN_REFRESH_DAYS: "10" }).tokenRefreshDays).toBe(10);
+    // A 60-day token cannot be refreshed 60 days ahead, and a fraction of a day is a typo.
+    for (const bad of ["0", "60", "7.5", "soon"])
+      expect(() => loadConfig({ TOKEN_REFRESH_DAYS: bad })).toThrow(
+        /^TOKEN_REFRESH_DAYS: expected a whole number of days, 1 to 59$/,
+      );
+  });
 });

@@ -90,11 +90,42 @@ export async function startGraphServer(respond?: GraphResponder): Promise<GraphS
   };
 }
 
+export interface InstagramResponderOptions {
+  /** Tokens Instagram no longer accepts (password changed, app removed): every call made with one
+   * gets error 190. Tests add to it as they go. */
+  invalidTokens?: ReadonlySet<string>;
+}
+
 /** A Graph API that answers every call the bridge makes the way Instagram does: sends get unique
- * message ids, profiles and media have plausible fields, moderation succeeds. */
-export function instagramResponder(): GraphResponder {
+ * message ids, profiles and media have plausible fields, moderation succeeds, long-lived tokens
+ * are refreshed into new ones. */
+export function instagramResponder(options: InstagramResponderOptions = {}): GraphResponder {
   let seq = 0;
   return (req) => {
+    const token = req.query.access_token ?? req.headers.authorization?.replace(/^Bearer /, "");
+    if (token !== undefined && options.invalidTokens?.has(token))
+      return {
+        status: 400,
+        body: {
+          error: {
+            message:
+              "Error validating access token: The session has been invalidated because the user changed their password.",
+            type: "OAuthException",
+            code: 190,
+            error_subcode: 460,
+            fbtrace_id: "AfakeTrace190",
+          },
+        },
+      };
+    // Reference 5.4: at the host's root, the token in the query.
+    if (
+      req.method === "GET" &&
+      req.path === "/refresh_access_token" &&
+      req.query.grant_type === "ig_refresh_token"
+    )
+      return token
+        ? { body: { access_token: `IGAA-refreshed-${++seq}`, token_type: "bearer", expires_in: 5_183_944 } }
+        : undefined;
     if (req.method === "POST" && req.path.endsWith("/messages")) {
       seq += 1;
       const body = req.body as { recipient: { id?: string; comment_id?: string } };

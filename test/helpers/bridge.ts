@@ -7,6 +7,7 @@ import { TokenCipher } from "../../src/instagram/token-cipher.ts";
 import type { Service } from "../../src/service.ts";
 import {
   type GraphServer,
+  type InstagramResponderOptions,
   instagramResponder,
   type RecordedRequest,
   startGraphServer,
@@ -63,9 +64,12 @@ export interface BridgeHarness {
   close(): Promise<void>;
 }
 
-export async function startBridgeHarness(extraEnv: Record<string, string> = {}): Promise<BridgeHarness> {
+export async function startBridgeHarness(
+  extraEnv: Record<string, string> = {},
+  instagram: InstagramResponderOptions = {},
+): Promise<BridgeHarness> {
   const slack = await startSlackServer({ users: [AGENT, ADMIN] });
-  const graph = await startGraphServer(instagramResponder());
+  const graph = await startGraphServer(instagramResponder(instagram));
   const t = await testEnv("postgres", {
     SLACK_BOT_TOKEN: slack.token,
     SLACK_SIGNING_SECRET: SECRET,

@@ -5,12 +5,13 @@ import { promisify } from "node:util";
 const run = promisify(execFile);
 const BIN = fileURLToPath(new URL("../../bin/threadbridge.js", import.meta.url));
 
-/** Runs the real `threadbridge` command in its own process and reports its exit code and output. */
-export async function cli(args: string[], env: Record<string, string>) {
+/** Runs the real `threadbridge` command in its own process and reports its exit code and output;
+ * `input`, when given, is its standard input. */
+export async function cli(args: string[], env: Record<string, string>, input?: string) {
   try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], {
-      env: { ...process.env, ...env },
-    });
+    const running = run(process.execPath, [BIN, ...args], { env: { ...process.env, ...env } });
+    if (input !== undefined) running.child.stdin?.end(input);
+    const { stdout, stderr } = await running;
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };

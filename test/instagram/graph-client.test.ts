@@ -509,3 +509,35 @@ describe("the token", () => {
     expect(failure(results[0] as Result<unknown>).message).toContain("[redacted]");
   });
 });
+
+describe("refreshToken (reference 5.4)", () => {
+  it("GETs /refresh_access_token at the host's root with the token in the query, and maps the answer", async () => {
+    server.script({ body: { access_token: "IGAAnewLONGlived", token_type: "bearer", expires_in: 5183944 } });
+    const refreshed = value(await client().refreshToken(TOKEN));
+    expect(refreshed).toEqual({ accessToken: "IGAAnewLONGlived", expiresIn: 5183944 });
+    const req = server.requests[0];
+    expect(req?.method).toBe("GET");
+    expect(req?.path).toBe("/refresh_access_token");
+    expect(req?.query).toEqual({ grant_type: "ig_refresh_token", access_token: TOKEN });
+    expect(req?.headers.authorization).toBeUndefined();
+  });
+
+  it("classifies 190 as token_invalid without the token in the error, and retries a 500", async () => {
+    server.script(
+      { status: 500, body: { error: { message: "temporary", code: 2 } } },
+      { status: 400, body: metaError(190, 463, `Error validating access token ${TOKEN}: expired`) },
+    );
+    const error = failure(await client().refreshToken(TOKEN));
+    expect(error).toMatchObject({ kind: "token_invalid", code: 190, subcode: 463 });
+    expect(JSON.stringify(error)).not.toContain(TOKEN);
+    expect(server.requests).toHaveLength(2);
+  });
+
+  it("reports an answer it cannot use without echoing it (it may hold the new token)", async () => {
+    server.script({ body: { access_token: "IGAAfreshSECRET", token_type: "bearer" } });
+    const error = failure(await client().refreshToken(TOKEN));
+    expect(error.kind).toBe("bad_request");
+    expect(error.message).toMatch(/unexpected response/);
+    expect(JSON.stringify(error)).not.toContain("IGAAfreshSECRET");
+  });
+});

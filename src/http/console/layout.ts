@@ -1,0 +1,107 @@
+import { type Html, html } from "./html.ts";
+import type { ConsoleSession } from "./session.ts";
+
+// The frame every console page shares, and the pages shown to someone not signed in.
+
+export type Section = "accounts" | "queue" | "privacy";
+
+export interface Chrome {
+  title: string;
+  /** The signed-in session: shows the navigation and the sign-out button. */
+  session?: ConsoleSession | undefined;
+  current?: Section;
+  /** A one-time notice (role=status). */
+  notice?: string | undefined;
+  narrow?: boolean;
+}
+
+const SECTIONS: Array<[Section, string, string]> = [
+  ["accounts", "/", "Accounts"],
+  ["queue", "/queue", "Queue"],
+  ["privacy", "/privacy", "Deletion requests"],
+];
+
+export function layout(chrome: Chrome, body: Html): string {
+  const s = chrome.session?.user ? chrome.session : undefined;
+  return html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${chrome.title} · threadbridge</title>
+<link rel="stylesheet" href="/console.css">
+</head>
+<body>
+<a class="skip" href="#main">Skip to content</a>
+<header class="top">
+<p class="brand">threadbridge</p>
+${
+  s
+    ? html`<nav aria-label="Console"><ul>${SECTIONS.map(
+        ([key, href, label]) =>
+          html`<li><a href="${href}"${key === chrome.current ? html` aria-current="page"` : ""}>${label}</a></li>`,
+      )}</ul></nav>
+<form method="post" action="/logout">${csrfField(s)}<button type="submit" class="secondary">Sign out <span class="visually-hidden">(${s.user})</span></button></form>`
+    : ""
+}
+</header>
+<main id="main" tabindex="-1"${chrome.narrow ? html` class="narrow"` : ""}>
+<h1>${chrome.title}</h1>
+${chrome.notice ? html`<p class="notice" role="status">${chrome.notice}</p>` : ""}
+${body}
+</main>
+</body>
+</html>`.value;
+}
+
+export function csrfField(session: ConsoleSession): Html {
+  return html`<input type="hidden" name="_csrf" value="${session.csrf}">`;
+}
+
+/** Any refusal or failure, said plainly, with where to go next. */
+export function problemPage(
+  title: string,
+  message: string,
+  next: { href: string; label: string },
+  session?: ConsoleSession,
+): string {
+  return layout(
+    { title, session, narrow: true },
+    html`<p class="error" role="alert">${message}</p><p><a href="${next.href}">${next.label}</a></p>`,
+  );
+}
+
+/** No login is configured: say how to set one, and show nothing else. */
+export function setupPage(): string {
+  return layout(
+    { title: "Set up the console login", narrow: true },
+    html`<p>The console is closed until an administrator login is configured. Choose one:</p>
+<h2>A password</h2>
+<ol>
+<li>Run <code>npx threadbridge console hash-password</code> and type the password (or pipe it in).</li>
+<li>Set the printed hash as <code>CONSOLE_PASSWORD_HASH</code> and restart.</li>
+</ol>
+<h2>Your single sign-on proxy</h2>
+<p>Put an authenticating reverse proxy such as oauth2-proxy in front, set <code>CONSOLE_AUTH_HEADER</code> to the
+header it names the user in (for example <code>X-Forwarded-Email</code>) and <code>CONSOLE_TRUSTED_PROXIES</code>
+to its address, and optionally <code>CONSOLE_ALLOWED_USERS</code>.</p>
+<p class="hint">With <code>DATABASE_URL</code> set, also set <code>CONSOLE_SESSION_SECRET</code> (<code>openssl rand -base64 32</code>).</p>`,
+  );
+}
+
+export function loginPage(session: ConsoleSession, error?: string): string {
+  return layout(
+    { title: "Sign in", narrow: true },
+    html`${error ? html`<p class="error" role="alert" id="login-error">${error}</p>` : ""}
+<form method="post" action="/login" class="stack">
+${csrfField(session)}
+<div>
+<label for="password">Administrator password</label>
+<input type="password" id="password" name="password" autocomplete="current-password" required${
+      error ? html` aria-describedby="login-error" aria-invalid="true"` : ""
+    }>
+</div>
+<div><button type="submit">Sign in</button></div>
+</form>`,
+  );
+}
