@@ -8,9 +8,10 @@ import { computeDigest } from "../src/digest/digest.ts";
 import { type Period, previousPeriod } from "../src/digest/period.ts";
 import { createTestDatabase } from "../test/helpers/postgres.ts";
 import type { BenchRow } from "./bench-row.ts";
+import { scaled } from "./quick.ts";
 
 const ACCOUNT = "17841400000000001";
-const MESSAGES = Number(process.env.BENCH_DIGEST_MESSAGES ?? 1_000_000);
+const MESSAGES = Number(process.env.BENCH_DIGEST_MESSAGES ?? scaled(1_000_000, 100_000));
 const CONVERSATIONS = 50_000;
 const RUNS = 7;
 const HOURS = {

@@ -16,12 +16,15 @@ import { startService } from "../src/service.ts";
 import { maxInWindow, startGraphLoadServer } from "../test/fakes/graph-load-server.ts";
 import { createTestDatabase } from "../test/helpers/postgres.ts";
 import { queueLoad, seedAccount } from "../test/outbound/helpers.ts";
+import { rssMiB, watchPeakRss } from "./processes.ts";
+import { scaled } from "./quick.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379/12";
 const SEND_ACCOUNT = "17841400000009001";
 const REPLY_ACCOUNT = "17841400000009002";
-const MESSAGES = Number(process.env.BENCH_OUTBOUND_MESSAGES ?? 3000);
+const MESSAGES = Number(process.env.BENCH_OUTBOUND_MESSAGES ?? scaled(3000, 600));
+const SETTLE_MS = scaled(10_000, 3_000);
 const REPLIES = Number(process.env.BENCH_PRIVATE_REPLIES ?? 800);
 
 export interface OutboundRow {
@@ -33,6 +36,8 @@ export interface OutboundRow {
 export interface OutboundResult {
   rows: OutboundRow[];
   notes: string[];
+  /** RSS (MiB) of each worker process: idle after start-up, and the peak during the Send API run. */
+  rss?: { idle: number[]; load: number[]; messages: number };
 }
 
 /** The smallest time spanned by any limit + 1 consecutive calls (ms); ≥ the window means never over. */
@@ -93,14 +98,8 @@ export async function outboundBench(
       return rows[0]?.n ?? 0;
     };
 
-    // 1. Send API, 100/s, one account, 3 processes.
-    const perCustomer = 10;
-    const customers = Array.from(
-      { length: Math.ceil(MESSAGES / perCustomer) },
-      (_, i) => `65${String(i).padStart(14, "0")}`,
-    );
-    await queueLoad(svc.db, svc.boss, [{ account: SEND_ACCOUNT, customers, perCustomer }]);
-    const total = customers.length * perCustomer;
+    // 1. Send API, 100/s, one account, 3 processes. They start on an empty queue so their idle
+    // memory can be read; the load is queued far faster than the 100/s it drains at.
     for (let i = 0; i < 3; i++)
       children.push(
         spawn(process.execPath, ["src/cli.ts", "worker"], {
@@ -109,7 +108,19 @@ export async function outboundBench(
           stdio: ["ignore", "ignore", "inherit"],
         }),
       );
+    await new Promise((r) => setTimeout(r, SETTLE_MS));
+    const pids = children.map((c) => c.pid as number);
+    const idle = pids.map(rssMiB);
+    const watch = watchPeakRss(pids);
+    const perCustomer = 10;
+    const customers = Array.from(
+      { length: Math.ceil(MESSAGES / perCustomer) },
+      (_, i) => `65${String(i).padStart(14, "0")}`,
+    );
+    await queueLoad(svc.db, svc.boss, [{ account: SEND_ACCOUNT, customers, perCustomer }]);
+    const total = customers.length * perCustomer;
     await until(async () => (await sentCount(SEND_ACCOUNT)) === total, 20_000 + total * 30, `${total} sends`);
+    const rss = { idle, load: watch.stop(), messages: total };
     const sends = graph.calls
       .filter((c) => c.account === SEND_ACCOUNT && c.cls === "send_text")
       .map((c) => c.at);
@@ -136,7 +147,7 @@ export async function outboundBench(
       },
     ];
     const sendNote = `Send API, guard ${options.guardMs} ms: ${sends.length} calls over ${span.toFixed(1)} s, each answered once (${graph.sent(SEND_ACCOUNT).length} × 200); rate = (calls − 1) ÷ span, the Send API class being paced (at most 2 grants early) rather than bursting.`;
-    if (!options.privateReplies) return { rows: sendRows, notes: [sendNote] };
+    if (!options.privateReplies) return { rows: sendRows, notes: [sendNote], rss };
 
     // 2. Private replies, 750 per 36 s (100× compressed), one account, the same 3 processes.
     const started = Date.now();
@@ -193,6 +204,7 @@ export async function outboundBench(
         sendNote,
         `Private replies: ${replies.length} calls over ${replySpan.toFixed(1)} s, queued ${((Date.now() - started) / 1000).toFixed(0)} s before the last was sent; the first 750 go as fast as the workers can, the rest wait for the oldest to leave the 36 s window.`,
       ],
+      rss,
     };
   } finally {
     for (const c of children) c.kill("SIGTERM");

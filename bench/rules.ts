@@ -6,10 +6,11 @@ import type { DomainEvent } from "../src/instagram/events.ts";
 import { compileRules, type EvaluationContext, evaluate } from "../src/rules/evaluate.ts";
 import { type AccountSettings, accountSettingsSchema, type Rule, ruleSchema } from "../src/rules/rule.ts";
 import type { BenchRow } from "./bench-row.ts";
+import { scaled } from "./quick.ts";
 
 const ACCOUNT = "17841400000000001";
 const RULES = 500;
-const EVENTS = Number(process.env.BENCH_RULE_EVENTS ?? 20_000);
+const EVENTS = Number(process.env.BENCH_RULE_EVENTS ?? scaled(20_000, 4_000));
 const WARMUP = 2_000;
 
 const VOCABULARY =

@@ -1,47 +1,30 @@
 // npm run bench: every figure beside a baseline measured in the same run, on this machine.
 // Servers run as their own processes; autocannon drives them from this one.
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { writeFileSync } from "node:fs";
-import { cpus, freemem, totalmem } from "node:os";
-import { fileURLToPath } from "node:url";
+import { setTimeout as sleep } from "node:timers/promises";
 import autocannon from "autocannon";
 import pg from "pg";
 import { sign } from "../src/instagram/signature.ts";
 import { createTestDatabase } from "../test/helpers/postgres.ts";
+import { INSERT_CLIENTS, limiterReserve, redisRoundTrips, singleRowInserts } from "./baselines.ts";
 import { type BenchRow, benchTable } from "./bench-row.ts";
 import { digestBench } from "./digest.ts";
 import { discordBench } from "./discord.ts";
+import { describeMachine } from "./machine.ts";
 import { outboundBench } from "./outbound.ts";
+import { ROOT, rssMiB, startProcess, watchPeakRss } from "./processes.ts";
+import { QUICK, scaled } from "./quick.ts";
 import { rulesBench } from "./rules.ts";
 import { slackBench } from "./slack.ts";
 
 const SECRET = "bench-app-secret-0123456789";
 const ACCOUNT = "17841400000000001";
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
-
-function startProcess(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ child: ChildProcess; port: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    let out = "";
-    child.stdout?.on("data", (chunk: Buffer) => {
-      out += chunk.toString();
-      const m = /listening (\d+)/.exec(out) ?? /"url":"http:\/\/localhost:(\d+)"/.exec(out);
-      if (m) resolve({ child, port: Number(m[1]) });
-    });
-    child.once("exit", (code) =>
-      reject(new Error(`${args.join(" ")} exited with ${code} before listening:\n${out}`)),
-    );
-  });
-}
+const SECONDS = Number(process.env.BENCH_SECONDS ?? scaled(10, 3));
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379/12";
+// Time a freshly started process gets to finish its start-up work before its idle RSS is read.
+const SETTLE_MS = scaled(10_000, 3_000);
 
 /** Signed single-event DM webhooks, each with a fresh mid so every one is a new row. */
 function webhookRequest(): autocannon.Request {
@@ -116,7 +99,9 @@ async function main(): Promise<void> {
     const service = await startProcess(["src/cli.ts", "web"], env);
     const bare = await startProcess(["bench/bare-server.ts"], { PORT: "0" });
     children.push(service.child, bare.child);
-    service.child.stdout?.resume();
+    const webPid = service.child.pid as number;
+    await sleep(SETTLE_MS);
+    const webIdle = rssMiB(webPid);
 
     // Warm both up (JIT, connection pools), then measure.
     await autocannon({
@@ -132,7 +117,9 @@ async function main(): Promise<void> {
       requests: [webhookRequest()],
     });
 
+    const webWatch = watchPeakRss([webPid]);
     const fullService = await load(service.port, { connections: 50 });
+    const [webLoad] = webWatch.stop();
     const fullBare = await load(bare.port, { connections: 50 });
     const paced = await load(service.port, { connections: 25, rate: 500 });
     const pacedBare = await load(bare.port, { connections: 25, rate: 500 });
@@ -143,6 +130,14 @@ async function main(): Promise<void> {
       "SELECT (SELECT count(*)::int FROM inbound_events) AS events, (SELECT count(*)::int FROM pgboss.job WHERE name = 'inbound') AS jobs",
     );
     await client.end();
+
+    // The web service is done; stop it so the baselines and the outbound run have the cores.
+    for (const c of children) c.kill("SIGTERM");
+    await sleep(1000);
+    const inserts1 = await singleRowInserts(db.url, 1);
+    const insertsN = await singleRowInserts(db.url, INSERT_CLIENTS);
+    const rtt = await redisRoundTrips(REDIS_URL);
+    const reserve = await limiterReserve(REDIS_URL);
 
     const rps = (r: autocannon.Result) => r.requests.average;
     const table: BenchRow[] = [
@@ -174,10 +169,33 @@ async function main(): Promise<void> {
         baseline: rps(pacedBare).toFixed(0),
         ratio: "",
       },
+      {
+        scenario: `ingest req/s ÷ single-row INSERTs/s from ${INSERT_CLIENTS} clients (each webhook is one transaction)`,
+        target: "—",
+        threadbridge: rps(fullService).toFixed(0),
+        baseline: insertsN.toFixed(0),
+        ratio: (rps(fullService) / insertsN).toFixed(2),
+      },
     ];
-    // The web service is done; stop it so the outbound run has the cores to itself.
-    for (const c of children) c.kill("SIGTERM");
-    const outbound = await outboundBench({ guardMs: 40, privateReplies: true });
+    const ms = (x: number) => x.toFixed(3);
+    const limiterRows: BenchRow[] = [
+      {
+        scenario: "OutboundLimiter.reserve, one call at a time, p50 (ms) vs. Redis PING",
+        target: "—",
+        threadbridge: ms(reserve.p50),
+        baseline: ms(rtt.ping.p50),
+        ratio: (reserve.p50 / rtt.ping.p50).toFixed(1),
+      },
+      {
+        scenario: "OutboundLimiter.reserve p99 (ms) vs. Redis PING",
+        target: "—",
+        threadbridge: ms(reserve.p99),
+        baseline: ms(rtt.ping.p99),
+        ratio: (reserve.p99 / rtt.ping.p99).toFixed(1),
+      },
+    ];
+    // The quick mode leaves out the private-reply run: it needs more than one 36 s window.
+    const outbound = await outboundBench({ guardMs: 40, privateReplies: !QUICK });
     // The same Send API run with a narrower guard: what it costs when the guard is below the
     // machine's grant-to-arrival spread.
     const wideGuard = await outboundBench({ guardMs: 15, privateReplies: false });
@@ -185,13 +203,42 @@ async function main(): Promise<void> {
     const discord = await discordBench();
     const rules = await rulesBench();
     const digest = await digestBench();
-    const pgVersion = execFileSync("psql", ["--version"]).toString().trim();
+    const machine = await describeMachine(db.url, REDIS_URL);
+    const mib = (x: number | undefined) => (x === undefined ? "—" : x.toFixed(0));
+    const workers = (xs: number[] | undefined) =>
+      xs && xs.length > 0 ? `${mib(Math.min(...xs))}–${mib(Math.max(...xs))}` : "—";
     const md = [
       "# Benchmark results",
       "",
-      `Run ${new Date().toISOString()} by \`npm run bench\` (${SECONDS} s per measurement).`,
+      `Run ${new Date().toISOString()} by \`${QUICK ? "BENCH_QUICK=1 " : ""}npm run bench\` (${SECONDS} s per load measurement${QUICK ? "; quick mode, shortened runs: not for comparison" : ""}).`,
       "",
-      `Machine: ${cpus().length} × ${cpus()[0]?.model ?? "unknown CPU"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM (${(freemem() / 2 ** 30).toFixed(0)} GiB free), Node ${process.version}, ${pgVersion}, Postgres on the same machine.`,
+      `Machine: ${machine}. Other jobs (test suites of other work) may share the machine during a run; the load average above says how busy it was when the run began, and every figure is read beside its baseline from the same run for that reason.`,
+      "",
+      "## Baselines",
+      "",
+      "The floors the figures below are read against, measured in this run on this machine.",
+      "",
+      "| baseline | figure | read against |",
+      "|---|---|---|",
+      `| bare express 5 handler, 50 connections (req/s) | ${rps(fullBare).toFixed(0)} | ingest req/s and ack latency |`,
+      `| single-row INSERT, autocommit, 1 connection (rows/s) | ${inserts1.toFixed(0)} | ingest req/s |`,
+      `| single-row INSERT, autocommit, ${INSERT_CLIENTS} concurrent connections (rows/s) | ${insertsN.toFixed(0)} | ingest req/s |`,
+      `| Redis PING round trip, ioredis, p50 / p99 (ms) | ${ms(rtt.ping.p50)} / ${ms(rtt.ping.p99)} | limiter reserve latency |`,
+      `| Redis SET or GET round trip, p50 / p99 (ms) | ${ms(rtt.setGet.p50)} / ${ms(rtt.setGet.p99)} | limiter reserve latency |`,
+      "| one chat.postMessage / webhook execution straight to the fake Slack / Discord | in the Slack and Discord tables | end-to-end latency |",
+      "| one indexed count of the account's messages in the period | in the Digest table | digest time |",
+      "| one precompiled RegExp per rule | in the Rules table | rule evaluation |",
+      "",
+      "## Memory",
+      "",
+      "Resident set size (VmRSS from /proc/<pid>/status) of the service's own processes. Idle: after start-up and a settle time, no traffic. At load: the peak, sampled every 200 ms, during the named run.",
+      "",
+      "| process | idle RSS (MiB) | peak RSS at load (MiB) | load |",
+      "|---|---|---|---|",
+      `| \`threadbridge web\` | ${mib(webIdle)} | ${mib(webLoad)} | ingest, 50 connections, ${SECONDS} s |`,
+      `| \`threadbridge worker\` (3 processes, smallest–largest) | ${workers(outbound.rss?.idle)} | ${workers(outbound.rss?.load)} | outbound Send API run, ${outbound.rss?.messages ?? "?"} messages at 100/s |`,
+      "",
+      "## Ingest",
       "",
       "threadbridge = `threadbridge web` (verify signature, parse, one transaction storing the event and its job in Postgres, then 200).",
       "Baseline = a bare express 5 handler reading the body and answering 200, measured in the same run.",
@@ -213,6 +260,10 @@ async function main(): Promise<void> {
       "",
       ...[...outbound.notes, ...wideGuard.notes].map((n) => `- ${n}`),
       "- The limiter grants at most 100 calls in any 1 s + guard on the Redis clock. What the fake counts also carries each call's delay between grant and arrival (three workers, Postgres, Redis and the fake sharing 2 cores); a delay spread above the guard shows as calls over the limit. `IG_RATE_LIMIT_GUARD_MS` (default 40 ms) trades throughput (at most 100 / (1 s + guard) per second) for that margin.",
+      "",
+      "What one grant costs a worker, beside the Redis round trip it is built on (a reserve is a pause check and the sliding-log script, two round trips):",
+      "",
+      ...benchTable(limiterRows),
       "",
       "## Slack (bench/slack.ts)",
       "",

@@ -14,7 +14,7 @@ export type OwnerAlert =
 const day = (d: Date) => d.toISOString().slice(0, 10);
 
 function alertText(name: string, account: string, alert: OwnerAlert): string {
-  const reconnect = `an operator runs \`threadbridge accounts add --ig-user-id ${account} …\` with a new token`;
+  const reconnect = `an operator uses Reconnect in the console (Business Login), or runs \`threadbridge accounts add --ig-user-id ${account} … --token-stdin\` with a new token`;
   switch (alert.kind) {
     case "deauthorized":
       return `⚠️ ${name} removed threadbridge on Instagram: its token is deleted and nothing more can be sent. Reconnect it to go on.`;

@@ -8,7 +8,7 @@ import {
   consoleConfig,
   consoleEnv,
 } from "./console-config.ts";
-import { ConfigError, optional, url } from "./env-schema.ts";
+import { ConfigError, intInRange, optional, url } from "./env-schema.ts";
 
 // One typed configuration, read once from the environment. The names are part of the operating
 // interface (CONTRACT.md): keep them stable.
@@ -122,25 +122,13 @@ export const envSchema = z.object({
       .transform((s) => s.split(",").map((x) => x.trim())),
   ),
   PROFILE_REFRESH_HOURS: optional(positiveInt("a whole number of hours")),
-  TOKEN_REFRESH_DAYS: optional(
-    z.coerce
-      .number({ error: "expected a whole number of days, 1 to 59" })
-      .int({ error: "expected a whole number of days, 1 to 59" })
-      .min(1, { error: "expected a whole number of days, 1 to 59" })
-      .max(59, { error: "expected a whole number of days, 1 to 59" }),
-  ),
+  TOKEN_REFRESH_DAYS: optional(intInRange(1, 59, "a whole number of days")),
   RETENTION_MESSAGE_DAYS: optional(positiveInt("a whole number of days")),
   RETENTION_RAW_EVENT_DAYS: optional(positiveInt("a whole number of days")),
   RETENTION_REVOKED_ACCOUNT_DAYS: optional(positiveInt("a whole number of days")),
   CONSENT_STOP_WORDS: optional(wordList),
   CONSENT_START_WORDS: optional(wordList),
-  DIGEST_HOUR: optional(
-    z.coerce
-      .number({ error: "expected an hour of the day, 0 to 23" })
-      .int({ error: "expected an hour of the day, 0 to 23" })
-      .min(0, { error: "expected an hour of the day, 0 to 23" })
-      .max(23, { error: "expected an hour of the day, 0 to 23" }),
-  ),
+  DIGEST_HOUR: optional(intInRange(0, 23, "an hour of the day")),
   DIGEST_WEEKDAY: optional(
     z.enum(["mon", "tue", "wed", "thu", "fri", "sat", "sun"], { error: "expected mon, tue, … or sun" }),
   ),
@@ -161,13 +149,7 @@ export const envSchema = z.object({
       })
       .transform((s) => s.split(",").map((x) => x.trim())),
   ),
-  IG_RATE_LIMIT_GUARD_MS: optional(
-    z.coerce
-      .number({ error: "expected milliseconds, 0 to 1000" })
-      .int({ error: "expected milliseconds, 0 to 1000" })
-      .min(0, { error: "expected milliseconds, 0 to 1000" })
-      .max(1000, { error: "expected milliseconds, 0 to 1000" }),
-  ),
+  IG_RATE_LIMIT_GUARD_MS: optional(intInRange(0, 1000, "milliseconds")),
   IG_RATE_LIMITS: optional(
     z
       .string()

@@ -99,7 +99,12 @@ export interface WorkerProcess {
 
 /** Starts `threadbridge worker` in its own process under this Node (the pinned Node 24). */
 export function startWorker(env: Record<string, string>): WorkerProcess {
-  const child = spawn(process.execPath, [CLI, "worker"], {
+  return startRole(env, "worker");
+}
+
+/** Starts `threadbridge <role>` (web, worker, migrate) in its own process under this Node. */
+export function startRole(env: Record<string, string>, role: "web" | "worker" | "migrate"): WorkerProcess {
+  const child = spawn(process.execPath, [CLI, role], {
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });

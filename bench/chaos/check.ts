@@ -1,0 +1,190 @@
+// What the chaos run proves, read off the fakes' recorded state and the database after the queues
+// drain: every accepted inbound event mirrored exactly once and in per-conversation order (and the
+// reactions, edits and unsends applied), every agent reply sent to Instagram exactly once or
+// marked failed with a reason, and no account's calls over its limit in any window.
+
+import type { Database } from "../../src/db/database.ts";
+import type { DiscordServer } from "../../test/fakes/discord-server.ts";
+import type { GraphLoadServer } from "../../test/fakes/graph-load-server.ts";
+import type { SlackServer } from "../../test/fakes/slack-server.ts";
+import { type Conversation, replyText, TOKEN_RE } from "./load.ts";
+
+export interface CheckResult {
+  events: number;
+  mirrored: number;
+  missing: number;
+  duplicates: number;
+  outOfOrder: number;
+  actionsApplied: number;
+  actionsMissing: number;
+  replies: number;
+  repliesSent: number;
+  repliesFailed: number;
+  repliesDuplicated: number;
+  repliesLost: number;
+  maxPerWindow: number;
+  /** First few problems, for the report. */
+  problems: string[];
+}
+
+interface Post {
+  ns: number[];
+  text: string;
+  reacted: boolean;
+}
+
+/** The place a post stands for: the highest of its conversation's tokens (an inline reply also
+ * quotes the message it answers, which is always an earlier one). */
+function placeOf(key: string, text: string): number | undefined {
+  let best: number | undefined;
+  for (const m of text.matchAll(TOKEN_RE)) if (m[1] === key) best = Math.max(best ?? -1, Number(m[2]));
+  return best;
+}
+
+function postsOf(
+  c: Conversation,
+  thread: string,
+  fakes: { slack: SlackServer; discord: DiscordServer },
+): Post[] {
+  if (c.account.platform === "slack") {
+    const all = fakes.slack.thread(c.account.channel, thread);
+    // The root is the conversation's header (it previews the latest message), not a mirror of one.
+    return all.slice(1).map((m) => ({
+      ns: [],
+      text: JSON.stringify({ text: m.text, blocks: m.blocks }),
+      reacted: m.reactions.size > 0,
+    }));
+  }
+  return fakes.discord
+    .messages(thread)
+    .filter((m) => !m.deleted)
+    .map((m) => ({
+      ns: [],
+      text: JSON.stringify({ content: m.content, embeds: m.embeds }),
+      reacted: m.reactions.size > 0,
+    }));
+}
+
+export async function check(
+  conversations: Conversation[],
+  threads: Map<string, string>,
+  fakes: { slack: SlackServer; discord: DiscordServer; graph: GraphLoadServer },
+  db: Database,
+  limit: number,
+): Promise<CheckResult> {
+  const r: CheckResult = {
+    events: 0,
+    mirrored: 0,
+    missing: 0,
+    duplicates: 0,
+    outOfOrder: 0,
+    actionsApplied: 0,
+    actionsMissing: 0,
+    replies: 0,
+    repliesSent: 0,
+    repliesFailed: 0,
+    repliesDuplicated: 0,
+    repliesLost: 0,
+    maxPerWindow: 0,
+    problems: [],
+  };
+  const problem = (s: string) => {
+    if (r.problems.length < 20) r.problems.push(s);
+  };
+  const { rows: deleted } = await db.query<{ ig_message_id: string }>(
+    "SELECT ig_message_id FROM messages WHERE deleted_at IS NOT NULL AND ig_message_id LIKE 'm_chaos_%'",
+  );
+  const deletedMids = new Set(deleted.map((d) => d.ig_message_id));
+
+  for (const c of conversations) {
+    r.events += c.events.length;
+    const unsent = new Set(c.events.filter((e) => e.kind === "unsend").map((e) => e.n));
+    const messages = c.events.filter(
+      (e) => e.kind !== "reaction" && e.kind !== "edit" && e.kind !== "unsend",
+    );
+    const thread = threads.get(c.key);
+    const posts = thread ? postsOf(c, thread, fakes) : [];
+    const places = posts.map((p) => placeOf(c.key, p.text));
+    const seen = places.filter((n): n is number => n !== undefined);
+    const expected = messages.map((e) => e.n).filter((n) => !unsent.has(n));
+    for (const n of expected) {
+      const k = seen.filter((s) => s === n).length;
+      if (k === 0) {
+        r.missing += 1;
+        problem(`${c.key} #${n}: not mirrored (thread ${thread ?? "none"})`);
+      } else r.mirrored += 1;
+      if (k > 1) {
+        r.duplicates += k - 1;
+        problem(`${c.key} #${n}: mirrored ${k} times`);
+      }
+    }
+    for (let i = 1; i < seen.length; i++)
+      if ((seen[i] as number) < (seen[i - 1] as number)) {
+        r.outOfOrder += 1;
+        problem(`${c.key}: #${seen[i]} after #${seen[i - 1]}`);
+      }
+    for (const e of c.events) {
+      if (e.kind !== "reaction" && e.kind !== "edit" && e.kind !== "unsend") continue;
+      const target = posts.filter((_, i) => places[i] === e.n);
+      const applied =
+        e.kind === "unsend"
+          ? target.length === 0 && deletedMids.has(`m_chaos_${c.key}_${e.n}`)
+          : e.kind === "edit"
+            ? target.length === 1 && target[0]?.text.includes("edited")
+            : target.length === 1 && target[0]?.reacted === true;
+      if (applied) {
+        r.actionsApplied += 1;
+        r.mirrored += 1;
+      } else {
+        r.actionsMissing += 1;
+        problem(`${c.key}: ${e.kind} of #${e.n} not applied`);
+      }
+    }
+  }
+
+  // Agent replies: one 200 at the Graph fake per reply text, or a failed row with a reason.
+  const { rows } = await db.query<{ text: string; delivery_state: string; delivery_error: string | null }>(
+    "SELECT text, delivery_state, delivery_error FROM messages WHERE direction = 'outbound' AND text LIKE 'chaos reply %'",
+  );
+  const rowsByText = new Map<string, typeof rows>();
+  for (const row of rows) rowsByText.set(row.text, [...(rowsByText.get(row.text) ?? []), row]);
+  const okCalls = new Map<string, number>();
+  for (const call of fakes.graph.calls)
+    if (call.outcome === 200 && call.text?.startsWith("chaos reply "))
+      okCalls.set(call.text, (okCalls.get(call.text) ?? 0) + 1);
+  for (const c of conversations)
+    for (let k = 0; k < c.replies; k++) {
+      r.replies += 1;
+      const text = replyText(c.key, k);
+      const stored = rowsByText.get(text) ?? [];
+      const calls = okCalls.get(text) ?? 0;
+      if (stored.length > 1 || calls > 1) {
+        r.repliesDuplicated += 1;
+        problem(`${text}: ${stored.length} rows, ${calls} sends`);
+      } else if (stored[0]?.delivery_state === "sent" && calls === 1) r.repliesSent += 1;
+      else if (stored[0]?.delivery_state === "failed" && stored[0].delivery_error && calls === 0)
+        r.repliesFailed += 1;
+      else {
+        r.repliesLost += 1;
+        problem(`${text}: ${stored[0]?.delivery_state ?? "no row"}, ${calls} sends`);
+      }
+    }
+
+  const accounts = new Set(conversations.map((c) => c.account.id));
+  for (const a of accounts)
+    r.maxPerWindow = Math.max(r.maxPerWindow, fakes.graph.maxInWindow(a, "send_text", 1000));
+  if (r.maxPerWindow > limit) problem(`an account made ${r.maxPerWindow} send calls in 1 s (limit ${limit})`);
+  return r;
+}
+
+export function failed(r: CheckResult, limit: number): boolean {
+  return (
+    r.missing > 0 ||
+    r.duplicates > 0 ||
+    r.outOfOrder > 0 ||
+    r.actionsMissing > 0 ||
+    r.repliesDuplicated > 0 ||
+    r.repliesLost > 0 ||
+    r.maxPerWindow > limit
+  );
+}

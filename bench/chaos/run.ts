@@ -1,0 +1,257 @@
+// `npm run chaos` (issue 10): the service as separate web and worker processes on a private
+// Postgres and Redis, with the fake Graph, Slack and Discord servers, under a mixed load while
+// workers are SIGKILLed, the web process, Redis and Postgres restart, and the fakes answer 429s,
+// 500s and Graph rate-limit errors. Prints what was injected and checked; exits 1 on any loss,
+// duplicate, reordering or call over the limit.
+//
+//   node bench/chaos/run.ts            the full run: 100 accounts, 5,000 conversations
+//   node bench/chaos/run.ts --short    the short run of `npm test`: 4 accounts, 100 conversations
+
+import { randomBytes } from "node:crypto";
+import { formatTable } from "../../src/cli/table.ts";
+import { openPostgres } from "../../src/db/database.ts";
+import { addAccount } from "../../src/instagram/accounts.ts";
+import { TokenCipher } from "../../src/instagram/token-cipher.ts";
+import { listDeadLetters } from "../../src/queue/dead-letters.ts";
+import { startDiscordServer } from "../../test/fakes/discord-server.ts";
+import { startGraphLoadServer } from "../../test/fakes/graph-load-server.ts";
+import { startSlackServer } from "../../test/fakes/slack-server.ts";
+import { freePort, killWorker, startRole, type WorkerProcess } from "../../test/outbound/helpers.ts";
+import { type CheckResult, check, failed } from "./check.ts";
+import { startPostgres, startRedis } from "./cluster.ts";
+import { drive } from "./drive.ts";
+import { FAULTS, runSchedule } from "./faults.ts";
+import { type Conversation, planLoad, type Scale } from "./load.ts";
+
+const SCALES: Record<"full" | "short", Scale & { faultEveryMs: number; rounds: number; drainMs: number }> = {
+  full: {
+    accounts: 100,
+    conversations: 5000,
+    messages: 3,
+    discordEvery: 10,
+    commentEvery: 10,
+    replyEvery: 10,
+    repliesPer: 2,
+    faultEveryMs: 6000,
+    rounds: 3,
+    drainMs: 600_000,
+  },
+  short: {
+    accounts: 4,
+    conversations: 100,
+    messages: 3,
+    discordEvery: 4,
+    commentEvery: 10,
+    replyEvery: 4,
+    repliesPer: 2,
+    faultEveryMs: 1500,
+    rounds: 1,
+    drainMs: 90_000,
+  },
+};
+
+const APP_SECRET = "chaos-app-secret-0123456789";
+const SLACK_SECRET = "chaos-slack-signing-secret";
+const KEY = Buffer.alloc(32, 11).toString("base64");
+const AGENT = { id: "U0CHAOS1", name: "chaos", real_name: "Chaos Agent" };
+/** Send API calls per second and account: the limit configured and checked at the fake. */
+const LIMIT = 10;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const log = (line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
+
+async function main(): Promise<number> {
+  const scaleName = process.argv.includes("--short") ? "short" : "full";
+  const scale = SCALES[scaleName];
+  const { accounts, conversations } = planLoad(scale);
+  const started = Date.now();
+
+  const pg = await startPostgres();
+  const redis = await startRedis();
+  const slack = await startSlackServer({ users: [AGENT] });
+  const graph = await startGraphLoadServer();
+  const discord = await startDiscordServer({
+    channels: accounts
+      .filter((a) => a.platform === "discord")
+      .map((a) => ({ id: a.channel, name: `ig-${a.id.slice(-4)}`, type: "text" as const })),
+  });
+  const dbName = `chaos_${randomBytes(4).toString("hex")}`;
+  const admin = await openPostgres(pg.url, { poolSize: 1 });
+  await admin.query(`CREATE DATABASE ${dbName}`);
+  await admin.close();
+  const port = await freePort();
+  const env: Record<string, string> = {
+    PORT: String(port),
+    DATABASE_URL: pg.url.replace(/\/postgres$/, `/${dbName}`),
+    DATABASE_POOL_SIZE: "8",
+    REDIS_URL: redis.url,
+    TOKEN_ENCRYPTION_KEY: KEY,
+    IG_APP_SECRET: APP_SECRET,
+    IG_GRAPH_URL: graph.url,
+    IG_RATE_LIMITS: `send_text=${LIMIT}/1`,
+    IG_RATE_LIMIT_GUARD_MS: "250",
+    SLACK_BOT_TOKEN: slack.token,
+    SLACK_SIGNING_SECRET: SLACK_SECRET,
+    SLACK_API_URL: slack.apiUrl,
+    SLACK_POSTS_PER_SECOND: "200",
+    DISCORD_TOKEN: discord.token,
+    DISCORD_APP_ID: discord.applicationId,
+    DISCORD_API_URL: discord.apiUrl,
+    LEADER_INTERVAL_SECONDS: "1",
+    QUEUE_SUPERVISE_SECONDS: "1",
+    OUTBOUND_ECHO_GRACE_SECONDS: "2",
+    LOG_LEVEL: process.env.CHAOS_LOG_LEVEL ?? "error",
+    NODE_ENV: "production",
+  };
+  const url = () => `http://127.0.0.1:${port}`;
+  const migrate = startRole(env, "migrate");
+  const migrated = await migrate.exited;
+  if (migrated.code !== 0) throw new Error(`chaos: migrate failed: ${migrate.output()}`);
+
+  const db = await openPostgres(env.DATABASE_URL as string, { poolSize: 4 });
+  const cipher = TokenCipher.fromConfig(KEY);
+  for (const a of accounts)
+    await addAccount(db, cipher, {
+      igUserId: a.id,
+      username: `shop_${a.id.slice(-4)}`,
+      token: `IGAA-chaos-${a.id}`,
+      chat: { platform: a.platform, channel: a.channel },
+    });
+
+  let web = startRole(env, "web");
+  const workers: WorkerProcess[] = [startRole(env, "worker"), startRole(env, "worker")];
+  const stopAll = async () => {
+    for (const w of [web, ...workers]) await killWorker(w, "SIGKILL");
+  };
+  try {
+    for (let i = 0; ; i++) {
+      const up = await fetch(`${url()}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (up) break;
+      if (i > 200) throw new Error(`chaos: web did not start: ${web.output()}`);
+      await sleep(100);
+    }
+    const threadOf = async (c: Conversation): Promise<string | undefined> => {
+      const { rows } =
+        c.kind === "dm"
+          ? await db.query<{ chat_thread: string | null }>(
+              "SELECT chat_thread FROM conversations WHERE account_id = $1 AND customer_id = $2",
+              [c.account.id, c.customer],
+            )
+          : await db.query<{ chat_thread: string | null }>(
+              "SELECT chat_thread FROM comment_threads WHERE account_id = $1 AND root_comment_id = $2",
+              [c.account.id, c.rootComment],
+            );
+      return rows[0]?.chat_thread ?? undefined;
+    };
+    const deadline = Date.now() + scale.drainMs + 600_000;
+    let loadDone = false;
+    const schedule = runSchedule(
+      {
+        pg,
+        redis,
+        slack,
+        graph,
+        discord,
+        async killWorker() {
+          const victim = workers.shift();
+          if (victim) await killWorker(victim, "SIGKILL");
+          workers.push(startRole(env, "worker"));
+        },
+        async restartWeb() {
+          await killWorker(web, "SIGTERM");
+          web = startRole(env, "web");
+        },
+      },
+      { everyMs: scale.faultEveryMs, rounds: scale.rounds, done: () => false },
+      log,
+    );
+    log(
+      `load: ${accounts.length} accounts, ${conversations.length} conversations, ${conversations.reduce((n, c) => n + c.events.length, 0)} webhooks`,
+    );
+    const stats = await drive(conversations, {
+      url,
+      appSecret: APP_SECRET,
+      slack,
+      slackSecret: SLACK_SECRET,
+      agent: AGENT.id,
+      threadOf,
+      lanes: 32,
+      deadline,
+    }).finally(() => {
+      loadDone = true;
+    });
+    log(`load: all accepted after ${((Date.now() - started) / 1000).toFixed(0)} s`);
+    const injected = await schedule;
+    log(`faults: all injected (load done: ${loadDone})`);
+
+    // Drain: until everything is mirrored and every reply settled, then once more a little later
+    // so that a late duplicate is seen too.
+    const threads = new Map<string, string>();
+    const drainUntil = Date.now() + scale.drainMs;
+    let result: CheckResult | undefined;
+    let complete = 0;
+    for (;;) {
+      for (const c of conversations)
+        if (!threads.has(c.key)) {
+          const t = await threadOf(c).catch(() => undefined);
+          if (t) threads.set(c.key, t);
+        }
+      result = await check(conversations, threads, { slack, discord, graph }, db, LIMIT);
+      const settled = result.missing === 0 && result.actionsMissing === 0 && result.repliesLost === 0;
+      complete = settled ? complete + 1 : 0;
+      if (complete >= 3 || Date.now() > drainUntil) break;
+      await sleep(2000);
+    }
+    const dead = await listDeadLetters(db);
+    const elapsed = (Date.now() - started) / 1000;
+
+    process.stdout.write(`\nChaos run (${scaleName}): ${elapsed.toFixed(0)} s\n\n`);
+    process.stdout.write(
+      `${formatTable([["fault injected", "count"], ...FAULTS.map((f) => [f, String(injected.get(f) ?? 0)])])}\n\n`,
+    );
+    const statuses = [...stats.statuses].map(([s, n]) => `${s}×${n}`).join(", ") || "none";
+    const rows: [string, string][] = [
+      ["accounts / conversations", `${accounts.length} / ${conversations.length}`],
+      ["webhooks sent / accepted", `${stats.webhooksSent} / ${stats.webhooksAccepted}`],
+      ["deliveries retried (answers)", `${stats.webhookRetries} (${statuses})`],
+      ["inbound events checked", String(result.events)],
+      ["mirrored exactly once (incl. reactions/edits/unsends applied)", String(result.mirrored)],
+      ["missing", String(result.missing)],
+      ["duplicates", String(result.duplicates)],
+      ["out of order", String(result.outOfOrder)],
+      ["reactions/edits/unsends applied / missing", `${result.actionsApplied} / ${result.actionsMissing}`],
+      ["agent replies typed", String(stats.repliesTyped)],
+      ["replies sent once / failed with reason", `${result.repliesSent} / ${result.repliesFailed}`],
+      ["replies duplicated / lost", `${result.repliesDuplicated} / ${result.repliesLost}`],
+      [`most Send API calls of one account in 1 s (limit ${LIMIT})`, String(result.maxPerWindow)],
+      ["Graph calls answered 400 (rate limit faults)", String(graph.calls.filter((c) => c.fault).length)],
+      ["dead letters", String(dead.length)],
+    ];
+    process.stdout.write(`${formatTable([["checked", "value"], ...rows])}\n`);
+    for (const d of dead)
+      process.stdout.write(`dead letter: ${d.kind} ${d.threadKey} ${d.lastError ?? ""}\n`);
+    for (const p of result.problems) process.stdout.write(`problem: ${p}\n`);
+    const bad = failed(result, LIMIT);
+    process.stdout.write(`\nchaos: ${bad ? "FAILED" : "OK"}\n`);
+    return bad ? 1 : 0;
+  } finally {
+    await stopAll();
+    await db.close().catch(() => {});
+    await slack.close();
+    await graph.close();
+    await discord.close();
+    await redis.stop();
+    await pg.stop();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`chaos: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(2);
+  },
+);

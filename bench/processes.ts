@@ -1,0 +1,66 @@
+// Service processes for the benches: started as `node src/cli.ts <role>`, their memory read from
+// /proc so a figure is the process's own, not the driver's.
+import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+/** Starts a process and resolves once it logs the port it listens on (web, or a worker given
+ * METRICS_PORT=0); the rest of its stdout is drained so it never blocks on a full pipe. */
+export function startProcess(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ child: ChildProcess; port: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let out = "";
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = /listening (\d+)/.exec(out) ?? /"url":"http:\/\/localhost:(\d+)"/.exec(out);
+      if (!m) return;
+      child.stdout?.off("data", onData);
+      child.stdout?.resume();
+      resolve({ child, port: Number(m[1]) });
+    };
+    child.stdout?.on("data", onData);
+    child.once("exit", (code) =>
+      reject(new Error(`${args.join(" ")} exited with ${code} before listening:\n${out}`)),
+    );
+  });
+}
+
+/** Resident set size of a live process in MiB (VmRSS of /proc/<pid>/status). */
+export function rssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = /^VmRSS:\s+(\d+) kB$/m.exec(status);
+  if (!kb) throw new Error(`no VmRSS for process ${pid} (has it exited?)`);
+  return Number(kb[1]) / 1024;
+}
+
+/** Samples the RSS of `pids` every `everyMs` until stopped; stop() gives each one's peak. */
+export function watchPeakRss(pids: number[], everyMs = 200): { stop(): number[] } {
+  const peaks = pids.map(() => 0);
+  const sample = () => {
+    pids.forEach((pid, i) => {
+      try {
+        peaks[i] = Math.max(peaks[i] as number, rssMiB(pid));
+      } catch {
+        // The process exited between samples; its peak so far stands.
+      }
+    });
+  };
+  sample();
+  const timer = setInterval(sample, everyMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      sample();
+      return peaks;
+    },
+  };
+}
