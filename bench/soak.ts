@@ -76,6 +76,7 @@ try {
     token: "IGAA-soak",
     chat: { platform: "slack", channel: CHANNEL },
   });
+  const machine = await describeMachine(tdb.url, REDIS_URL);
   const web = await startProcess(["src/cli.ts", "web"], env);
   const worker = await startProcess(["src/cli.ts", "worker"], env);
   children.push(web.child, worker.child);
@@ -217,7 +218,7 @@ try {
   const verdict = judge(samples, totals, WARMUP_MINUTES, MAX_RSS_GROWTH);
   const setup = `One \`threadbridge web\` and one \`threadbridge worker\` process (NODE_ENV=production, LOG_LEVEL=info), Postgres and Redis, the fake Slack and Graph API in the driver. Load for ${MINUTES} min: ${RATE} signed DM webhooks/s over ${CONVERSATIONS} conversations, and an agent's reply in a Slack thread with every ${REPLY_EVERY}th webhook (once the threads exist); a sample every ${SAMPLE_MS / 1000} s; warm-up ${WARMUP_MINUTES} min.`;
   const md = soakMarkdown({
-    machine: await describeMachine(tdb.url, REDIS_URL),
+    machine,
     setup,
     samples,
     totals,

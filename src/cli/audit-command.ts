@@ -1,6 +1,7 @@
 import { type Command, InvalidArgumentError } from "commander";
 import { parseSince, queryAudit } from "../audit/audit-query.ts";
 import type { Database } from "../db/database.ts";
+import { wholeNumber } from "./options.ts";
 import { formatTable } from "./table.ts";
 
 // `threadbridge audit`: what the team and the automation did, newest first.
@@ -13,11 +14,7 @@ function since(text: string): Date {
   return at;
 }
 
-function limit(text: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1 || n > 10_000) throw new InvalidArgumentError("expected 1 to 10000");
-  return n;
-}
+const limit = wholeNumber(1, 10_000);
 
 export function registerAuditCommand(program: Command, withDatabase: WithDatabase): void {
   program

@@ -4,6 +4,7 @@ import type { Database } from "../db/database.ts";
 import type { AccountSummary } from "../instagram/accounts.ts";
 import type { RefreshCounts } from "../instagram/token-refresh.ts";
 import { TOKEN_REFRESH_QUEUE, type TokenRefreshJob } from "../queue/boss.ts";
+import { wholeNumber } from "./options.ts";
 
 // The token side of `threadbridge accounts`: a token read from standard input (out of shell
 // history and `ps`), its state in `accounts list` (never the token), and a refresh pass on demand.
@@ -47,11 +48,7 @@ export function tokenState(a: AccountSummary): string {
   return a.tokenProblem ? `${since}; ${a.tokenProblem}` : since;
 }
 
-function seconds(text: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1 || n > 3600) throw new InvalidArgumentError("expected 1 to 3600 seconds");
-  return n;
-}
+const seconds = wholeNumber(1, 3600, "seconds");
 
 export function registerRefreshTokensCommand(accounts: Command, withQueue: WithQueue): void {
   accounts
