@@ -16,7 +16,7 @@ import { startService } from "../src/service.ts";
 import { maxInWindow, startGraphLoadServer } from "../test/fakes/graph-load-server.ts";
 import { createTestDatabase } from "../test/helpers/postgres.ts";
 import { queueLoad, seedAccount } from "../test/outbound/helpers.ts";
-import { rssMiB, watchPeakRss } from "./processes.ts";
+import { watchPeakRss } from "./processes.ts";
 import { scaled } from "./quick.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -24,7 +24,6 @@ const REDIS_URL = process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379/12";
 const SEND_ACCOUNT = "17841400000009001";
 const REPLY_ACCOUNT = "17841400000009002";
 const MESSAGES = Number(process.env.BENCH_OUTBOUND_MESSAGES ?? scaled(3000, 600));
-const SETTLE_MS = scaled(10_000, 3_000);
 const REPLIES = Number(process.env.BENCH_PRIVATE_REPLIES ?? 800);
 
 export interface OutboundRow {
@@ -36,8 +35,8 @@ export interface OutboundRow {
 export interface OutboundResult {
   rows: OutboundRow[];
   notes: string[];
-  /** RSS (MiB) of each worker process: idle after start-up, and the peak during the Send API run. */
-  rss?: { idle: number[]; load: number[]; messages: number };
+  /** Peak RSS (MiB) of each worker process during the Send API run. */
+  rss?: { load: number[]; messages: number };
 }
 
 /** The smallest time spanned by any limit + 1 consecutive calls (ms); ≥ the window means never over. */
@@ -98,8 +97,14 @@ export async function outboundBench(
       return rows[0]?.n ?? 0;
     };
 
-    // 1. Send API, 100/s, one account, 3 processes. They start on an empty queue so their idle
-    // memory can be read; the load is queued far faster than the 100/s it drains at.
+    // 1. Send API, 100/s, one account, 3 processes, started once the whole load is queued.
+    const perCustomer = 10;
+    const customers = Array.from(
+      { length: Math.ceil(MESSAGES / perCustomer) },
+      (_, i) => `65${String(i).padStart(14, "0")}`,
+    );
+    await queueLoad(svc.db, svc.boss, [{ account: SEND_ACCOUNT, customers, perCustomer }]);
+    const total = customers.length * perCustomer;
     for (let i = 0; i < 3; i++)
       children.push(
         spawn(process.execPath, ["src/cli.ts", "worker"], {
@@ -108,19 +113,9 @@ export async function outboundBench(
           stdio: ["ignore", "ignore", "inherit"],
         }),
       );
-    await new Promise((r) => setTimeout(r, SETTLE_MS));
-    const pids = children.map((c) => c.pid as number);
-    const idle = pids.map(rssMiB);
-    const watch = watchPeakRss(pids);
-    const perCustomer = 10;
-    const customers = Array.from(
-      { length: Math.ceil(MESSAGES / perCustomer) },
-      (_, i) => `65${String(i).padStart(14, "0")}`,
-    );
-    await queueLoad(svc.db, svc.boss, [{ account: SEND_ACCOUNT, customers, perCustomer }]);
-    const total = customers.length * perCustomer;
+    const watch = watchPeakRss(children.map((c) => c.pid as number));
     await until(async () => (await sentCount(SEND_ACCOUNT)) === total, 20_000 + total * 30, `${total} sends`);
-    const rss = { idle, load: watch.stop(), messages: total };
+    const rss = { load: watch.stop(), messages: total };
     const sends = graph.calls
       .filter((c) => c.account === SEND_ACCOUNT && c.cls === "send_text")
       .map((c) => c.at);

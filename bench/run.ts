@@ -97,11 +97,19 @@ async function main(): Promise<void> {
       stdio: "ignore",
     });
     const service = await startProcess(["src/cli.ts", "web"], env);
+    // A worker on the still empty queue, for its idle memory only; the outbound run loads three.
+    const idleWorker = await startProcess(["src/cli.ts", "worker"], {
+      ...env,
+      REDIS_URL,
+      METRICS_PORT: "0",
+    });
     const bare = await startProcess(["bench/bare-server.ts"], { PORT: "0" });
     children.push(service.child, bare.child);
     const webPid = service.child.pid as number;
     await sleep(SETTLE_MS);
     const webIdle = rssMiB(webPid);
+    const workerIdle = rssMiB(idleWorker.child.pid as number);
+    idleWorker.child.kill("SIGTERM");
 
     // Warm both up (JIT, connection pools), then measure.
     await autocannon({
@@ -205,7 +213,7 @@ async function main(): Promise<void> {
     const digest = await digestBench();
     const machine = await describeMachine(db.url, REDIS_URL);
     const mib = (x: number | undefined) => (x === undefined ? "—" : x.toFixed(0));
-    const workers = (xs: number[] | undefined) =>
+    const range = (xs: number[] | undefined) =>
       xs && xs.length > 0 ? `${mib(Math.min(...xs))}–${mib(Math.max(...xs))}` : "—";
     const md = [
       "# Benchmark results",
@@ -236,7 +244,7 @@ async function main(): Promise<void> {
       "| process | idle RSS (MiB) | peak RSS at load (MiB) | load |",
       "|---|---|---|---|",
       `| \`threadbridge web\` | ${mib(webIdle)} | ${mib(webLoad)} | ingest, 50 connections, ${SECONDS} s |`,
-      `| \`threadbridge worker\` (3 processes, smallest–largest) | ${workers(outbound.rss?.idle)} | ${workers(outbound.rss?.load)} | outbound Send API run, ${outbound.rss?.messages ?? "?"} messages at 100/s |`,
+      `| \`threadbridge worker\` (idle: one; at load: 3 processes, smallest–largest) | ${mib(workerIdle)} | ${range(outbound.rss?.load)} | outbound Send API run, ${outbound.rss?.messages ?? "?"} messages at 100/s |`,
       "",
       "## Ingest",
       "",

@@ -102,6 +102,7 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
       ...(redis ? { redis } : {}),
       limits: config.rateLimits,
       guardMs: config.rateLimitGuardMs,
+      processes: config.outboundWorkers,
       log,
     });
     cleanups.push(async () => limiter.dispose());

@@ -28,7 +28,6 @@ export interface CheckResult {
 }
 
 interface Post {
-  ns: number[];
   text: string;
   reacted: boolean;
 }
@@ -37,7 +36,9 @@ interface Post {
  * quotes the message it answers, which is always an earlier one). */
 function placeOf(key: string, text: string): number | undefined {
   let best: number | undefined;
-  for (const m of text.matchAll(TOKEN_RE)) if (m[1] === key) best = Math.max(best ?? -1, Number(m[2]));
+  // Markdown escapes (Discord) put backslashes before the token's brackets and hash.
+  for (const m of text.replace(/\\/g, "").matchAll(TOKEN_RE))
+    if (m[1] === key) best = Math.max(best ?? -1, Number(m[2]));
   return best;
 }
 
@@ -46,20 +47,20 @@ function postsOf(
   thread: string,
   fakes: { slack: SlackServer; discord: DiscordServer },
 ): Post[] {
+  // A DM thread's header previews the latest message, so it is not a mirror of one; a comment
+  // thread's header is the top-level comment itself (#0).
+  const withHeader = c.kind === "comment";
   if (c.account.platform === "slack") {
     const all = fakes.slack.thread(c.account.channel, thread);
-    // The root is the conversation's header (it previews the latest message), not a mirror of one.
-    return all.slice(1).map((m) => ({
-      ns: [],
+    return all.slice(withHeader ? 0 : 1).map((m) => ({
       text: JSON.stringify({ text: m.text, blocks: m.blocks }),
       reacted: m.reactions.size > 0,
     }));
   }
-  return fakes.discord
-    .messages(thread)
+  const starter = withHeader ? fakes.discord.message(c.account.channel, thread) : undefined;
+  return [...(starter ? [starter] : []), ...fakes.discord.messages(thread)]
     .filter((m) => !m.deleted)
     .map((m) => ({
-      ns: [],
       text: JSON.stringify({ content: m.content, embeds: m.embeds }),
       reacted: m.reactions.size > 0,
     }));

@@ -99,6 +99,8 @@ async function main(): Promise<number> {
     DISCORD_API_URL: discord.apiUrl,
     LEADER_INTERVAL_SECONDS: "1",
     QUEUE_SUPERVISE_SECONDS: "1",
+    // Two workers send: while Redis restarts each keeps to half of every limit.
+    OUTBOUND_WORKERS: "2",
     OUTBOUND_ECHO_GRACE_SECONDS: "2",
     LOG_LEVEL: process.env.CHAOS_LOG_LEVEL ?? "error",
     NODE_ENV: "production",
@@ -118,11 +120,30 @@ async function main(): Promise<number> {
       chat: { platform: a.platform, channel: a.channel },
     });
 
-  let web = startRole(env, "web");
-  const workers: WorkerProcess[] = [startRole(env, "worker"), startRole(env, "worker")];
-  const stopAll = async () => {
-    for (const w of [web, ...workers]) await killWorker(w, "SIGKILL");
+  // A service process that exits by itself (not killed by a fault) is a finding: say why.
+  const expectedExits = new Set<WorkerProcess>();
+  const spawnRole = (role: "web" | "worker") => {
+    const p = startRole(env, role);
+    void p.exited.then(({ code, signal }) => {
+      if (!expectedExits.has(p))
+        log(`${role} exited by itself (${code ?? signal}): ${p.output().slice(-1500)}`);
+    });
+    return p;
   };
+  let web = spawnRole("web");
+  const workers: WorkerProcess[] = [spawnRole("worker"), spawnRole("worker")];
+  const stopAll = async () => {
+    for (const w of [web, ...workers]) {
+      expectedExits.add(w);
+      await killWorker(w, "SIGKILL");
+    }
+  };
+  // Interrupted (Ctrl-C, a CI timeout): leave no private Postgres or Redis behind.
+  const interrupted = () => {
+    void Promise.allSettled([stopAll(), redis.stop(), pg.stop()]).finally(() => process.exit(130));
+  };
+  process.once("SIGINT", interrupted);
+  process.once("SIGTERM", interrupted);
   try {
     for (let i = 0; ; i++) {
       const up = await fetch(`${url()}/healthz`).then(
@@ -157,12 +178,16 @@ async function main(): Promise<number> {
         discord,
         async killWorker() {
           const victim = workers.shift();
-          if (victim) await killWorker(victim, "SIGKILL");
-          workers.push(startRole(env, "worker"));
+          if (victim) {
+            expectedExits.add(victim);
+            await killWorker(victim, "SIGKILL");
+          }
+          workers.push(spawnRole("worker"));
         },
         async restartWeb() {
+          expectedExits.add(web);
           await killWorker(web, "SIGTERM");
-          web = startRole(env, "web");
+          web = spawnRole("web");
         },
       },
       { everyMs: scale.faultEveryMs, rounds: scale.rounds, done: () => false },

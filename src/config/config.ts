@@ -108,6 +108,7 @@ export const envSchema = z.object({
   ),
   QUEUE_SUPERVISE_SECONDS: optional(positiveInt("a whole number of seconds")),
   OUTBOUND_CONCURRENCY: optional(positiveInt("a whole number of parallel sends")),
+  OUTBOUND_WORKERS: optional(intInRange(1, 1000, "the number of worker processes")),
   OUTBOUND_ECHO_GRACE_SECONDS: optional(positiveInt("a whole number of seconds")),
   ADMIN_USERS: optional(
     z
@@ -221,6 +222,8 @@ export interface Config {
   /** Extra window length covering the delay between a grant and the call reaching Instagram. */
   rateLimitGuardMs: number;
   outboundConcurrency: number;
+  /** Worker processes sending for the same accounts: each keeps to 1/N of a limit without Redis. */
+  outboundWorkers: number;
   /** How long an interrupted send waits for its echo before it is sent again. */
   echoGraceMs: number;
   digest: {
@@ -339,6 +342,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimits: e.IG_RATE_LIMITS ?? {},
     rateLimitGuardMs: e.IG_RATE_LIMIT_GUARD_MS ?? 40,
     outboundConcurrency: e.OUTBOUND_CONCURRENCY ?? 4,
+    outboundWorkers: e.OUTBOUND_WORKERS ?? 1,
     echoGraceMs: (e.OUTBOUND_ECHO_GRACE_SECONDS ?? 30) * 1000,
     digest: {
       hour: e.DIGEST_HOUR ?? 8,
@@ -350,8 +354,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       // With backoff capped at 300 s, 20 retries span about an hour: long enough to ride out a
       // chat platform outage before an event is dead-lettered (and replayable).
       retryLimit: e.INBOUND_RETRY_LIMIT ?? 20,
-      // A job whose worker died is retried after at most expireSeconds + superviseSeconds.
-      expireSeconds: e.INBOUND_EXPIRE_SECONDS ?? 120,
+      // A dead worker's job is retried once its heartbeat is stale (queue/boss.ts); this only
+      // bounds a handler that hangs while its process lives.
+      expireSeconds: e.INBOUND_EXPIRE_SECONDS ?? 900,
       concurrency: e.WORKER_CONCURRENCY ?? 8,
       superviseSeconds: e.QUEUE_SUPERVISE_SECONDS ?? 15,
       pollSeconds: e.WORKER_POLL_SECONDS ?? 1,

@@ -52,6 +52,11 @@ export interface InboundJob {
   eventId: number;
 }
 
+/** Workers refresh a job's heartbeat every half of this while they handle it; a job whose worker
+ * died goes stale and is handed out again by the next monitor pass. A live handler that waits (a
+ * Slack 429, a Postgres restart) keeps its claim instead of being run twice side by side. */
+export const HEARTBEAT_SECONDS = 10;
+
 export interface QueueOptions {
   retryLimit: number;
   expireSeconds: number;
@@ -95,6 +100,7 @@ async function ensureQueues(boss: PgBoss, options: QueueOptions): Promise<void> 
     retryBackoff: true,
     retryDelay: 2,
     retryDelayMax: 300,
+    heartbeatSeconds: HEARTBEAT_SECONDS,
     expireInSeconds: options.expireSeconds,
     // Failed (dead) jobs are kept until an operator replays or discards them.
     deleteAfterSeconds: 30 * 24 * 3600,
@@ -110,6 +116,7 @@ async function ensureQueues(boss: PgBoss, options: QueueOptions): Promise<void> 
     retryBackoff: true,
     retryDelay: 1,
     retryDelayMax: 30,
+    heartbeatSeconds: HEARTBEAT_SECONDS,
     expireInSeconds: options.expireSeconds,
     deleteAfterSeconds: 30 * 24 * 3600,
   });

@@ -20,13 +20,13 @@
 //   throughput on 1-second classes and nothing measurable on hourly ones.
 //
 // REDIS FAILURE: every RateLimiterRedis has `rejectIfRedisNotReady` and an insuranceLimiter: the
-// in-memory pacer above with the same limit. While Redis is unreachable each process keeps
-// sending within L per D on its own, so N processes can send up to N × L per D together.
-// That excess is bounded by the number of processes that send (run few workers, or lower the
-// limits by 1/N via `limits` if that matters) and by the outage itself: `degraded()` turns
-// /readyz red, and Instagram answers over-limit calls with codes 4/17/32/613, which callers
-// back off on. When Redis returns, the sliding log did not see the calls made meanwhile, so for
-// at most one window the combined rate can again exceed L.
+// in-memory pacer above at 1/N of the limit, N being the number of processes that send
+// (`processes`, OUTBOUND_WORKERS). While Redis is unreachable each process keeps sending within
+// its share, so N processes together stay within L per D; if more processes run than configured,
+// the excess is bounded by the outage itself: `degraded()` shows in /readyz, and Instagram answers
+// over-limit calls with codes 4/17/32/613, which callers back off on. When Redis returns, the
+// sliding log did not see the calls made meanwhile, so for at most one window the combined rate
+// can again exceed L.
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
@@ -46,6 +46,10 @@ export interface OutboundLimiterOptions {
   /** Extra window length absorbing call/observation jitter; default 40 ms. */
   guardMs?: number;
   log?: Pick<Logger, "warn" | "info">;
+  /** How many processes send for the same accounts (OUTBOUND_WORKERS). With Redis the limit is
+   * shared exactly; without it (the insurance limiter) each process keeps to 1/N of it, so N
+   * processes together stay within the limit. Default 1. */
+  processes?: number;
 }
 
 // KEYS[1] = sorted set of grant times. ARGV (fixed by RateLimiterRedis): [1] points to consume,
@@ -112,12 +116,28 @@ const MAX_SLEEP_MS = 1_000;
 /** RateLimiterMemory that reports when it is consumed (as the insurance of a Redis limiter). */
 class Pacer extends RateLimiterMemory {
   onConsume: (() => void) | undefined;
+  /** As an insurance: the window of the limit it stands in for. The calls Redis granted just
+   * before it went away are not known here, so an outage starts with one window of waiting, after
+   * which they are all too old to matter. */
+  insuranceWindowMs: number | undefined;
+  private lastUseAt = 0;
+  private holdUntil = 0;
+
   override consume(
     key: string | number,
     pointsToConsume?: number,
     options?: Record<string, unknown>,
   ): Promise<RateLimiterRes> {
     this.onConsume?.();
+    const window = this.insuranceWindowMs;
+    if (window !== undefined) {
+      const now = Date.now();
+      if (now - this.lastUseAt > window) this.holdUntil = now + window;
+      this.lastUseAt = now;
+      if (now < this.holdUntil) {
+        return Promise.reject(new RateLimiterRes(0, this.holdUntil - now, 0, false));
+      }
+    }
     return super.consume(key, pointsToConsume, options);
   }
 }
@@ -137,6 +157,7 @@ export class OutboundLimiter {
   private readonly queues = new Map<string, Promise<void>>();
   private lastTroubleAt = 0;
   private readonly onRedisError: (err: Error) => void;
+  private readonly processes: number;
 
   constructor(opts: OutboundLimiterOptions = {}) {
     this.limits = limitsFromOverrides(opts.limits);
@@ -145,6 +166,8 @@ export class OutboundLimiter {
     this.guardMs = opts.guardMs ?? 40;
     if (!Number.isFinite(this.guardMs) || this.guardMs < 0) throw new Error("guardMs must be ≥ 0");
     this.log = opts.log;
+    this.processes = opts.processes ?? 1;
+    if (!Number.isInteger(this.processes) || this.processes < 1) throw new Error("processes must be ≥ 1");
     this.onRedisError = (err) => this.trouble(err);
     this.redis?.on("error", this.onRedisError);
   }
@@ -275,11 +298,21 @@ export class OutboundLimiter {
     return (durationSeconds * 1000 + this.guardMs) / points / 1000;
   }
 
+  /** The in-memory pacer: the whole limit without Redis; the insurance of a Redis limiter, where
+   * it holds this process to its 1/N share of the limit while Redis is away. */
   private pacer(cls: ApiClass): Pacer {
     let p = this.pacers.get(cls);
     if (!p) {
-      p = new Pacer({ points: 1, duration: this.pacerSeconds(cls), keyPrefix: `${this.prefix}:${cls}` });
-      if (this.redis) p.onConsume = () => this.trouble(undefined);
+      const share = this.redis ? this.processes : 1;
+      p = new Pacer({
+        points: 1,
+        duration: this.pacerSeconds(cls) * share,
+        keyPrefix: `${this.prefix}:${cls}`,
+      });
+      if (this.redis) {
+        p.onConsume = () => this.trouble(undefined);
+        p.insuranceWindowMs = this.limits[cls].durationSeconds * 1000 + this.guardMs;
+      }
       this.pacers.set(cls, p);
     }
     return p;
