@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from "node:async_hooks";
+import { afterChatCall } from "../db/after-chat-call.ts";
 import type { Database } from "../db/database.ts";
 import type {
   CommentEvent,
@@ -394,10 +395,12 @@ export class Mirror {
     convo = await this.freshProfile(convo);
     const header = dmHeader(r.account, convo, this.now(), this.deps.humanAgent, await this.held(accountId));
     const ref = await this.open(r.adapter, r.account, header);
-    await this.deps.db.query(
-      `UPDATE conversations SET chat_platform = $2, chat_channel = $3, chat_thread = $4, chat_header_digest = $5,
-         updated_at = now() WHERE id = $1`,
-      [convo.id, r.adapter.platform, ref.channel, ref.thread, headerDigest(header)],
+    await afterChatCall(() =>
+      this.deps.db.query(
+        `UPDATE conversations SET chat_platform = $2, chat_channel = $3, chat_thread = $4, chat_header_digest = $5,
+           updated_at = now() WHERE id = $1`,
+        [convo.id, r.adapter.platform, ref.channel, ref.thread, headerDigest(header)],
+      ),
     );
     return {
       ...r,
@@ -421,10 +424,12 @@ export class Mirror {
     thread = await this.freshMedia(thread);
     const header = await this.commentHeaderOf(r.account, thread);
     const ref = await this.open(r.adapter, r.account, header);
-    await this.deps.db.query(
-      `UPDATE comment_threads SET chat_platform = $2, chat_channel = $3, chat_thread = $4, chat_header_digest = $5,
-         updated_at = now() WHERE id = $1`,
-      [thread.id, r.adapter.platform, ref.channel, ref.thread, headerDigest(header)],
+    await afterChatCall(() =>
+      this.deps.db.query(
+        `UPDATE comment_threads SET chat_platform = $2, chat_channel = $3, chat_thread = $4, chat_header_digest = $5,
+           updated_at = now() WHERE id = $1`,
+        [thread.id, r.adapter.platform, ref.channel, ref.thread, headerDigest(header)],
+      ),
     );
     return { ...r, ref, thread: { ...thread, chat_thread: ref.thread, chat_channel: ref.channel } };
   }
@@ -631,14 +636,18 @@ export class Mirror {
     this.count(t.adapter, "post");
     if (messageId !== undefined) await this.setChatRef(messageId, ref);
     else if (eventId !== undefined)
-      await this.deps.db.query("UPDATE inbound_events SET mirror_ref = $2 WHERE id = $1", [eventId, ref]);
+      await afterChatCall(() =>
+        this.deps.db.query("UPDATE inbound_events SET mirror_ref = $2 WHERE id = $1", [eventId, ref]),
+      );
   }
 
   private async setChatRef(messageId: number, ref: string): Promise<void> {
-    await this.deps.db.query("UPDATE messages SET chat_ref = $2, updated_at = now() WHERE id = $1", [
-      messageId,
-      ref,
-    ]);
+    await afterChatCall(() =>
+      this.deps.db.query("UPDATE messages SET chat_ref = $2, updated_at = now() WHERE id = $1", [
+        messageId,
+        ref,
+      ]),
+    );
   }
 
   private async setDetail(messageId: number, key: string, value: unknown): Promise<void> {
