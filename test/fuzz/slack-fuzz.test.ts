@@ -142,7 +142,9 @@ describe("Slack inputs under fuzzing", () => {
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(base, shortcut, modal).chain(routed), async (payload) => {
         const t0 = Date.now();
-        below500(await postSlackInteraction(h.url(), SECRET, payload));
+        // One connection per case: after some unroutable payloads a reused keep-alive connection
+        // was reset on the next request (seen once, not yet explained; see the session note).
+        below500(await postSlackInteraction(h.url(), SECRET, payload, { connection: "close" }));
         if (process.env.FUZZ_DEBUG && Date.now() - t0 > 1000)
           console.log("SLOW", Date.now() - t0, JSON.stringify(payload).slice(0, 300));
       }),

@@ -106,9 +106,10 @@ export function postSlackInteraction(
   baseUrl: string,
   secret: string,
   payload: Record<string, unknown>,
+  headers: Record<string, string> = {},
 ): Promise<SlackPostResult> {
   const raw = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
-  return post(baseUrl, secret, raw, "application/x-www-form-urlencoded");
+  return post(baseUrl, secret, raw, "application/x-www-form-urlencoded", headers);
 }
 
 /** Slack's reaction_added event: `user` put `name` on the message `ts`. `itemUser` is the message's
