@@ -94,6 +94,15 @@ export class LeaderElection {
       await client.end().catch(() => {});
       return;
     }
+    // A session can win the lock while Postgres is already terminating it (pg_terminate_backend
+    // on every session of this role, a failover): the backend acts on that at its next statement.
+    // One more round trip on the lock's own session proves it alive before claiming the role.
+    try {
+      await client.query("SELECT 1");
+    } catch {
+      await client.end().catch(() => {});
+      return;
+    }
     this.client = client;
     const previous = await this.lastSeen();
     await this.gain(previous);
