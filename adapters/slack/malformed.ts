@@ -30,6 +30,9 @@ export function malformedSlackBody(body: unknown): string | undefined {
       : "an event without event.type";
   if (typeof body.type === "string" && INTERACTIONS.has(body.type)) {
     if (!isObject(body.user) || typeof body.user.id !== "string") return `a ${body.type} without user.id`;
+    // Bolt reads channel.id whenever a channel is there at all (modal actions have none).
+    if ("channel" in body && !(isObject(body.channel) && typeof body.channel.id === "string"))
+      return `a ${body.type} whose channel has no id`;
     if (body.type.startsWith("view_") && !isObject(body.view)) return `a ${body.type} without a view`;
     if (body.type === "message_action" && !(isObject(body.channel) && typeof body.channel.id === "string"))
       return "a message shortcut without channel.id";
