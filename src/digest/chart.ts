@@ -97,7 +97,7 @@ function chartName(digest: Digest): string {
 }
 
 /** The picture in words, for screen readers and for clients that show no image. */
-export function chartAlt(digest: Digest): string {
+function chartAlt(digest: Digest): string {
   const { period, volume } = digest;
   const unit = period.bucket;
   const times = localTimes(digest);

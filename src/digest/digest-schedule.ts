@@ -16,7 +16,7 @@ interface Wanted {
   data: DigestJob;
 }
 
-export function digestSchedules(
+function digestSchedules(
   accounts: readonly { id: string; timezone: string | null }[],
   config: Config["digest"],
 ): Map<string, Wanted> {

@@ -74,7 +74,7 @@ export function formatDuration(ms: number): string {
   return hours % 24 === 0 ? `${d} d` : `${d} d ${hours % 24} h`;
 }
 
-export function plural(n: number, one: string, many: string): string {
+function plural(n: number, one: string, many: string): string {
   return `${n.toLocaleString("en-US")} ${n === 1 ? one : many}`;
 }
 

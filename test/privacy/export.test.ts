@@ -36,6 +36,14 @@ beforeAll(async () => {
   await postWebhook(h.url(), dmText(ACCOUNT, CUSTOMER, "m_x_2", "STOP", now() + 10));
   await postWebhook(h.url(), dmText(ACCOUNT, OTHER, "m_y_1", "my code is 9 Oak Rd", now() + 20));
   const root = await h.rootOf(CUSTOMER);
+  // The agent answers the STOP once it is recorded, so the audit holds them in that order.
+  await waitFor(async () => {
+    const { rows } = await h.service.db.query<{ consent: string }>(
+      "SELECT consent FROM conversations WHERE customer_id = $1",
+      [CUSTOMER],
+    );
+    return rows[0]?.consent === "revoked" ? true : undefined;
+  });
   const reply = await h.agentSays(root, ">> Noted, we will stop.");
   await h.settled(reply.ts, "sent");
   // Their own comment (the other customer answers under it), and their answer under the other's.
