@@ -23,3 +23,22 @@ export function slope(points: readonly { x: number; y: number }[]): number {
   }
   return den === 0 ? Number.NaN : num / den;
 }
+
+/** Theil–Sen slope: the median of the slopes between every pair of points. Unlike least squares
+ * it is not pulled by a run of outliers (the allocator handing memory back for a while, a burst of
+ * load from elsewhere); NaN with fewer than two distinct x. */
+export function theilSen(points: readonly { x: number; y: number }[]): number {
+  const slopes: number[] = [];
+  for (let i = 0; i < points.length; i++)
+    for (let j = i + 1; j < points.length; j++) {
+      const a = points[i] as { x: number; y: number };
+      const b = points[j] as { x: number; y: number };
+      if (b.x !== a.x) slopes.push((b.y - a.y) / (b.x - a.x));
+    }
+  if (slopes.length === 0) return Number.NaN;
+  slopes.sort((a, b) => a - b);
+  const mid = Math.floor(slopes.length / 2);
+  return slopes.length % 2 === 1
+    ? (slopes[mid] as number)
+    : ((slopes[mid - 1] as number) + (slopes[mid] as number)) / 2;
+}

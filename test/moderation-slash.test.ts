@@ -29,7 +29,9 @@ let h: BridgeHarness;
 let asked = 0;
 
 beforeAll(async () => {
-  h = await startBridgeHarness();
+  // Moderation answers are not what is measured here: a generous platform limit keeps the
+  // mirror's no-wait media fetch (maxWaitMs 0) from being deferred by the previous test's calls.
+  h = await startBridgeHarness({ IG_RATE_LIMITS: "platform=1000/1" });
 });
 
 afterAll(async () => {
@@ -233,6 +235,8 @@ describe("/ig comment moderation on Slack", () => {
     h.graph.script({ status: 400, body: { error: { message: "Unsupported get request", code: 100 } } });
     await comment(root, media);
     await h.commentRootOf(root);
+    // The scripted 400 must have answered the mirror's fetch, not the lookup below.
+    expect(h.graph.requests.some((r) => r.method === "GET" && r.path === `/v25.0/${media}`)).toBe(true);
     const stored = async () => {
       const { rows } = await h.service.db.query<{ media: { permalink?: string } | null }>(
         "SELECT media FROM comment_threads WHERE root_comment_id = $1",

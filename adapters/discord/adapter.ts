@@ -6,6 +6,7 @@
 
 import {
   type APIChannel,
+  type APIEmbed,
   type APIGuildForumTag,
   type APIMessage,
   type APIThreadChannel,
@@ -14,6 +15,7 @@ import {
   ChannelType,
   type REST,
   Routes,
+  SnowflakeUtil,
   ThreadAutoArchiveDuration,
 } from "discord.js";
 import type {
@@ -23,6 +25,7 @@ import type {
   Digest,
   DigestChart,
   FileSource,
+  Idempotency,
   Mark,
   MirrorPost,
   NoticeOptions,
@@ -58,7 +61,11 @@ export interface DiscordAdapterDeps {
 interface ParentInfo {
   kind: "forum" | "text";
   type: ChannelType;
+  guildId: string | undefined;
 }
+
+/** Looking for an earlier attempt's post starts this long before it began (clocks differ). */
+const CLOCK_SKEW_MS = 60_000;
 
 interface Webhook {
   id: string;
@@ -90,6 +97,27 @@ function body(message: RenderedMessage | (RenderedPart & { allowed_mentions?: un
   return out;
 }
 
+/** The smallest snowflake of a moment a little before `at` (clocks differ). */
+function snowflakeAt(at: Date): bigint {
+  return SnowflakeUtil.generate({ timestamp: Math.max(at.getTime() - CLOCK_SKEW_MS, 1_420_070_400_000) });
+}
+
+/** What a mirrored part shows, as Discord gives it back: the text and the embeds' fields the
+ * bridge sets (Discord adds its own, such as proxy URLs and sizes). */
+function fingerprint(content: string | undefined, embeds: readonly APIEmbed[] | undefined): string {
+  return JSON.stringify([
+    content ?? "",
+    (embeds ?? []).map((e) => [
+      e.title,
+      e.description,
+      e.url,
+      e.image?.url,
+      e.thumbnail?.url,
+      e.footer?.text,
+    ]),
+  ]);
+}
+
 function threadQuery(threadId: string, extra: Record<string, string> = {}): URLSearchParams {
   return new URLSearchParams({ ...extra, thread_id: threadId });
 }
@@ -118,11 +146,22 @@ export class DiscordAdapter implements ChatAdapter, FileSource {
     return this.#deps.rest;
   }
 
-  async openThread(channel: string, header: ThreadHeader): Promise<ThreadRef> {
+  async openThread(channel: string, header: ThreadHeader, once?: Idempotency): Promise<ThreadRef> {
     const { rest } = this.#deps;
     const parent = await this.parent(channel);
     const rendered = renderHeader(header);
     const name = threadName(header);
+    const earlier = once?.since && (await this.#findThread(channel, parent, name, once, once.since));
+    if (earlier) {
+      // A text channel's thread and its header are two calls: the attempt may have died between.
+      if (parent.kind === "text" && !(await this.#headerMessage(earlier))) {
+        const root = (await rest.post(Routes.channelMessages(earlier), {
+          body: body(rendered),
+        })) as APIMessage;
+        this.#rememberHeader(earlier, root.id);
+      }
+      return { channel, thread: earlier };
+    }
     if (parent.kind === "forum") {
       const tags = await this.#forumTags(channel);
       const applied = headerTags(header)
@@ -216,13 +255,21 @@ export class DiscordAdapter implements ChatAdapter, FileSource {
     }
   }
 
-  async post(thread: ThreadRef, post: MirrorPost): Promise<ChatMessageRef> {
+  async post(thread: ThreadRef, post: MirrorPost, once?: Idempotency): Promise<ChatMessageRef> {
     const parts = renderPost(post);
     const identity: Record<string, string> = { username: webhookUsername(post.author.name) };
     if (post.author.iconUrl?.startsWith("https://") || post.author.iconUrl?.startsWith("http://"))
       identity.avatar_url = post.author.iconUrl;
     let first: string | undefined;
+    let done = 0;
+    const earlier = once?.since && (await this.#findPost(thread, parts[0], once, once.since));
+    if (earlier) {
+      // Parts of a long message the interrupted attempt did not get to still follow it.
+      first = earlier.id;
+      done = 1 + earlier.continuations;
+    }
     for (const [i, part] of parts.entries()) {
+      if (i < done) continue;
       const message = await this.#inThread(thread.thread, () =>
         this.#webhookCall(thread.channel, (hook) =>
           this.#deps.rest.post(Routes.webhook(hook.id, hook.token), {
@@ -430,7 +477,8 @@ export class DiscordAdapter implements ChatAdapter, FileSource {
       info = (async () => {
         const channel = (await this.#deps.rest.get(Routes.channel(channelId))) as APIChannel;
         const forum = channel.type === ChannelType.GuildForum || channel.type === ChannelType.GuildMedia;
-        return { kind: forum ? "forum" : "text", type: channel.type } as ParentInfo;
+        const guildId = "guild_id" in channel ? channel.guild_id : undefined;
+        return { kind: forum ? "forum" : "text", type: channel.type, guildId } as ParentInfo;
       })();
       info.catch(() => this.#parents.delete(channelId));
       this.#parents.set(channelId, info);
@@ -542,16 +590,34 @@ export class DiscordAdapter implements ChatAdapter, FileSource {
   }
 
   async #findOrCreateWebhook(parentId: string): Promise<Webhook> {
-    const { rest, appId, log } = this.#deps;
-    const existing = (await rest.get(Routes.channelWebhooks(parentId))) as APIWebhook[];
-    const ours = existing.find((w) => w.token && w.application_id === appId);
-    if (ours?.token) return { id: ours.id, token: ours.token };
+    const { rest, log } = this.#deps;
+    const ours = await this.#ourWebhooks(parentId);
+    const oldest = ours[0];
+    if (oldest?.token) return { id: oldest.id, token: oldest.token };
     const created = (await rest.post(Routes.channelWebhooks(parentId), {
       body: { name: WEBHOOK_NAME },
     })) as APIWebhook;
     if (!created.token) throw new Error("discord created a webhook without a token");
+    // Workers that found none at the same moment each made one: all keep the oldest, so that one
+    // channel's posts come from one webhook (edits, continuations and retries look for its id).
+    const winner = (await this.#ourWebhooks(parentId))[0];
+    if (winner?.token && winner.id !== created.id) {
+      await rest.delete(Routes.webhook(created.id)).catch((err: unknown) => {
+        log.warn(
+          { channel: parentId, webhook: created.id, err: errorFields(err) },
+          "discord extra webhook not removed",
+        );
+      });
+      return { id: winner.id, token: winner.token };
+    }
     log.info({ channel: parentId, webhook: created.id }, "discord webhook created");
     return { id: created.id, token: created.token };
+  }
+
+  /** The channel's webhooks this application made and can post through, oldest first. */
+  async #ourWebhooks(parentId: string): Promise<APIWebhook[]> {
+    const all = (await this.#deps.rest.get(Routes.channelWebhooks(parentId))) as APIWebhook[];
+    return all.filter((w) => w.token && w.application_id === this.#deps.appId).sort(byId);
   }
 
   /** Runs a webhook call; a webhook deleted meanwhile is found or created again, once. */
@@ -565,6 +631,72 @@ export class DiscordAdapter implements ChatAdapter, FileSource {
         this.#webhooks.delete(parentId);
       return call(await this.#webhook(parentId));
     }
+  }
+
+  /** The thread an earlier attempt opened: an active thread of `channel` with this name, made
+   * after `since`, that the core has not stored for anything else. Discord has no field to carry
+   * a key on a thread, so the name and the time stand in for it. */
+  async #findThread(
+    channel: string,
+    parent: ParentInfo,
+    name: string,
+    once: Idempotency,
+    since: Date,
+  ): Promise<string | undefined> {
+    if (!parent.guildId) return undefined;
+    const { threads } = (await this.#deps.rest.get(Routes.guildActiveThreads(parent.guildId))) as {
+      threads: APIThreadChannel[];
+    };
+    const after = snowflakeAt(since);
+    const candidates = threads
+      .filter((t) => t.parent_id === channel && t.name === name && BigInt(t.id) > after)
+      .sort(byId);
+    for (const t of candidates)
+      if (!(await once.taken(t.id))) {
+        this.#deps.log.info(
+          { channel, thread: t.id, key: once.key },
+          "discord thread of an interrupted attempt found; not opened again",
+        );
+        return t.id;
+      }
+    return undefined;
+  }
+
+  /** The post an earlier attempt made: our webhook's first part with the same text and embeds,
+   * made after `since`, that the core has not stored for another message (webhook messages have
+   * no field for a key, so identical content stands in for it). */
+  async #findPost(
+    thread: ThreadRef,
+    part: RenderedPart | undefined,
+    once: Idempotency,
+    since: Date,
+  ): Promise<{ id: string; continuations: number } | undefined> {
+    if (!part) return undefined;
+    const hook = await this.#webhook(thread.channel);
+    // The earlier attempt may have run in another process that posted through a webhook of ours
+    // made at the same moment (see #findOrCreateWebhook): any of them counts.
+    const hooks = new Set([hook.id, ...(await this.#ourWebhooks(thread.channel)).map((w) => w.id)]);
+    let messages: APIMessage[];
+    try {
+      messages = (await this.#deps.rest.get(Routes.channelMessages(thread.thread), {
+        query: new URLSearchParams({ after: String(snowflakeAt(since)), limit: "100" }),
+      })) as APIMessage[];
+    } catch (err) {
+      if (isDiscordError(err, ErrorCode.UnknownChannel)) return undefined;
+      throw err;
+    }
+    const wanted = fingerprint(part.content, part.embeds);
+    for (const m of [...messages].sort(byId)) {
+      if (!m.webhook_id || !hooks.has(m.webhook_id) || ((m.flags ?? 0) & CONTINUATION_FLAG) !== 0) continue;
+      if (fingerprint(m.content, m.embeds) !== wanted || (await once.taken(m.id))) continue;
+      this.#deps.log.info(
+        { thread: thread.thread, message: m.id, key: once.key },
+        "discord post of an interrupted attempt found; not posted again",
+      );
+      const continuations = await this.#continuations(thread.thread, m.id, m.webhook_id);
+      return { id: m.id, continuations: continuations.length };
+    }
+    return undefined;
   }
 
   /** Runs a call that an archived thread refuses; reopens the thread and tries once more. */

@@ -159,7 +159,12 @@ async function answer(deps: InteractionDeps, interaction: Answerable, result: Ac
     await interaction.editReply(
       answerText(`${result.text}\nBut attaching the file failed: nothing was shared. Try again in a moment.`),
     );
+    return;
   }
+  // The file is with the asker whatever happens to the audit entry; a failure there is logged.
+  await file.delivered().catch((err: unknown) => {
+    deps.log.error({ file: file.name, err: errorFields(err) }, "export delivered but not audited");
+  });
 }
 
 async function where(deps: InteractionDeps, channelId: string) {

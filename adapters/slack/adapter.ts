@@ -9,6 +9,7 @@ import type {
   Digest,
   DigestChart,
   FileSource,
+  Idempotency,
   Mark,
   MirrorPost,
   NoticeOptions,
@@ -39,6 +40,13 @@ export interface SlackAdapterDeps {
 
 const MARK_NAMES = new Set(Object.values(MARK_REACTIONS));
 const USERNAME_MAX = 80;
+/** The metadata event type that carries the core's idempotency key on what the bridge posts. */
+const COPY_EVENT = "threadbridge_copy";
+/** Looking for an earlier attempt's post starts this long before it began (clocks differ). */
+const CLOCK_SKEW_MS = 60_000;
+/** Pages of 200 read while looking; a thread or channel busier than that since the first attempt
+ * is not searched further (the post is made again, and the miss is logged). */
+const LOOKUP_PAGES = 5;
 
 export class SlackAdapter implements ChatAdapter, FileSource {
   readonly platform = "slack" as const;
@@ -48,11 +56,14 @@ export class SlackAdapter implements ChatAdapter, FileSource {
     this.#deps = deps;
   }
 
-  async openThread(channel: string, header: ThreadHeader): Promise<ThreadRef> {
+  async openThread(channel: string, header: ThreadHeader, once?: Idempotency): Promise<ThreadRef> {
+    const earlier = once?.since && (await this.#findCopy(channel, undefined, once, once.since));
+    if (earlier) return { channel, thread: earlier };
     await this.#deps.pace(channel);
     const res = await this.#deps.client.chat.postMessage({
       channel,
       ...renderHeader(header),
+      ...keyed(once),
       unfurl_links: false,
       unfurl_media: false,
     });
@@ -63,12 +74,15 @@ export class SlackAdapter implements ChatAdapter, FileSource {
     await this.#update(thread.channel, thread.thread, renderHeader(header), "header");
   }
 
-  async post(thread: ThreadRef, post: MirrorPost): Promise<ChatMessageRef> {
+  async post(thread: ThreadRef, post: MirrorPost, once?: Idempotency): Promise<ChatMessageRef> {
+    const earlier = once?.since && (await this.#findCopy(thread.channel, thread.thread, once, once.since));
+    if (earlier) return earlier;
     await this.#deps.pace(thread.channel);
     const res = await this.#deps.client.chat.postMessage({
       channel: thread.channel,
       thread_ts: thread.thread,
       ...renderPost(post),
+      ...keyed(once),
       username: post.author.name.slice(0, USERNAME_MAX) || "Instagram",
       ...(post.author.iconUrl ? { icon_url: post.author.iconUrl } : {}),
       unfurl_links: false,
@@ -198,6 +212,50 @@ export class SlackAdapter implements ChatAdapter, FileSource {
     return res;
   }
 
+  /** The message an earlier attempt posted with `once.key`: in `thread`, or at the top of the
+   * channel when there is none. */
+  async #findCopy(
+    channel: string,
+    thread: string | undefined,
+    once: Idempotency,
+    since: Date,
+  ): Promise<string | undefined> {
+    const { client, log } = this.#deps;
+    const oldest = ((since.getTime() - CLOCK_SKEW_MS) / 1000).toFixed(6);
+    let cursor: string | undefined;
+    for (let page = 0; page < LOOKUP_PAGES; page++) {
+      const args = { channel, oldest, include_all_metadata: true, limit: 200, ...(cursor ? { cursor } : {}) };
+      let res: Awaited<ReturnType<typeof client.conversations.history>>;
+      try {
+        res = thread
+          ? await client.conversations.replies({ ...args, ts: thread })
+          : await client.conversations.history(args);
+      } catch (err) {
+        if (platformErrorCode(err) === "thread_not_found") return undefined;
+        throw err;
+      }
+      for (const m of res.messages ?? []) {
+        // The SDK types the payload as `{}`; ours is `{ key }`.
+        const payload = m.metadata?.event_payload as { key?: unknown } | undefined;
+        if (m.metadata?.event_type !== COPY_EVENT || payload?.key !== once.key || !m.ts) continue;
+        if (!(await once.taken(m.ts))) {
+          log.info(
+            { channel, message: m.ts, key: once.key },
+            "slack post of an interrupted attempt found; not posted again",
+          );
+          return m.ts;
+        }
+      }
+      cursor = res.response_metadata?.next_cursor || undefined;
+      if (!cursor) return undefined;
+    }
+    log.warn(
+      { channel, thread, key: once.key },
+      "slack lookup for an interrupted attempt's post stopped after 1,000 messages",
+    );
+    return undefined;
+  }
+
   async #update(channel: string, ts: string, rendered: ReturnType<typeof renderPost>, what: string) {
     const gone = await tolerating(["message_not_found"], () =>
       this.#deps.client.chat.update({ channel, ts, ...rendered }),
@@ -232,6 +290,11 @@ export class SlackAdapter implements ChatAdapter, FileSource {
       (parsed.hostname === "slack.com" || parsed.hostname.endsWith(".slack.com"))
     );
   }
+}
+
+/** Slack message metadata carrying the core's key, so a retry can tell its own earlier post. */
+function keyed(once: Idempotency | undefined) {
+  return once ? { metadata: { event_type: COPY_EVENT, event_payload: { key: once.key } } } : {};
 }
 
 function requireTs(ts: string | undefined, method: string): string {

@@ -39,7 +39,6 @@ export async function resultText(deps: PrivateFileDeps, user: string, result: Ac
   if (!file) return result.text;
   try {
     await sendPrivateFile(deps.client, user, file, result.text);
-    return `${result.text}\nThe file ${file.name} is in your direct messages with the app.`;
   } catch (err) {
     deps.log.warn({ file: file.name, err: errorFields(err) }, "slack private file upload failed");
     const code = platformErrorCode(err);
@@ -49,4 +48,9 @@ export async function resultText(deps: PrivateFileDeps, user: string, result: Ac
         : " Try again in a moment.";
     return `${result.text}\nBut sending you the file failed${code ? ` (${code})` : ""}: nothing was shared.${hint}`;
   }
+  // The file is with the asker whatever happens to the audit entry; a failure there is logged.
+  await file.delivered().catch((err: unknown) => {
+    deps.log.error({ file: file.name, err: errorFields(err) }, "export delivered but not audited");
+  });
+  return `${result.text}\nThe file ${file.name} is in your direct messages with the app.`;
 }

@@ -3,6 +3,7 @@
 // reactions, edits and unsends applied), every agent reply sent to Instagram exactly once or
 // marked failed with a reason, and no account's calls over its limit in any window.
 
+import { ALERT_THREAD_NAME } from "../../adapters/discord/render.ts";
 import type { Database } from "../../src/db/database.ts";
 import type { DiscordServer } from "../../test/fakes/discord-server.ts";
 import type { GraphLoadServer } from "../../test/fakes/graph-load-server.ts";
@@ -15,6 +16,8 @@ export interface CheckResult {
   missing: number;
   duplicates: number;
   outOfOrder: number;
+  /** Threads the bridge opened that no conversation holds (a retry opened a second one). */
+  extraThreads: number;
   actionsApplied: number;
   actionsMissing: number;
   replies: number;
@@ -79,6 +82,7 @@ export async function check(
     missing: 0,
     duplicates: 0,
     outOfOrder: 0,
+    extraThreads: 0,
     actionsApplied: 0,
     actionsMissing: 0,
     replies: 0,
@@ -143,6 +147,27 @@ export async function check(
     }
   }
 
+  // Threads: each channel holds only the threads its conversations point at (Slack roots the
+  // mirror opened carry its key in their metadata; alerts and digests do not).
+  const known = new Set(threads.values());
+  for (const account of new Set(conversations.map((c) => c.account))) {
+    const opened =
+      account.platform === "slack"
+        ? fakes.slack
+            .topLevel(account.channel)
+            .filter((m) => m.metadata?.event_type === "threadbridge_copy")
+            .map((m) => m.ts)
+        : fakes.discord
+            .threads(account.channel)
+            .filter((t) => t.name !== ALERT_THREAD_NAME)
+            .map((t) => t.id);
+    for (const t of opened)
+      if (!known.has(t)) {
+        r.extraThreads += 1;
+        problem(`${account.channel}: thread ${t} belongs to no conversation`);
+      }
+  }
+
   // Agent replies: one 200 at the Graph fake per reply text, or a failed row with a reason.
   const { rows } = await db.query<{ text: string; delivery_state: string; delivery_error: string | null }>(
     "SELECT text, delivery_state, delivery_error FROM messages WHERE direction = 'outbound' AND text LIKE 'chaos reply %'",
@@ -150,8 +175,12 @@ export async function check(
   const rowsByText = new Map<string, typeof rows>();
   for (const row of rows) rowsByText.set(row.text, [...(rowsByText.get(row.text) ?? []), row]);
   const okCalls = new Map<string, number>();
+  // Delivered, whether or not the caller heard the answer (a worker killed mid-call).
   for (const call of fakes.graph.calls)
-    if (call.outcome === 200 && call.text?.startsWith("chaos reply "))
+    if (
+      (call.outcome === 200 || (call.outcome === "dropped" && call.messageId)) &&
+      call.text?.startsWith("chaos reply ")
+    )
       okCalls.set(call.text, (okCalls.get(call.text) ?? 0) + 1);
   for (const c of conversations)
     for (let k = 0; k < c.replies; k++) {
@@ -183,6 +212,7 @@ export function failed(r: CheckResult, limit: number): boolean {
     r.missing > 0 ||
     r.duplicates > 0 ||
     r.outOfOrder > 0 ||
+    r.extraThreads > 0 ||
     r.actionsMissing > 0 ||
     r.repliesDuplicated > 0 ||
     r.repliesLost > 0 ||

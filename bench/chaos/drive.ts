@@ -51,29 +51,34 @@ async function untilAccepted(
   }
 }
 
-export async function drive(conversations: Conversation[], o: DriveOptions): Promise<DriveStats> {
-  const stats: DriveStats = {
-    webhooksSent: 0,
-    webhooksAccepted: 0,
-    webhookRetries: 0,
-    statuses: new Map(),
-    repliesTyped: 0,
-  };
-  const postWebhook = async (body: object) => {
-    const raw = JSON.stringify(body);
-    stats.webhooksSent += 1;
-    await untilAccepted(stats, o.deadline, async () => {
-      const res = await fetch(`${o.url()}/webhooks/instagram`, {
-        method: "POST",
-        headers: { "content-type": "application/json", "x-hub-signature-256": sign(raw, o.appSecret) },
-        body: raw,
-        signal: AbortSignal.timeout(15_000),
-      });
-      await res.arrayBuffer();
-      return res.status;
+/** Delivers one signed Instagram webhook as Meta does: again and again until it is accepted. */
+export async function postSignedWebhook(
+  o: Pick<DriveOptions, "url" | "appSecret" | "deadline">,
+  stats: DriveStats,
+  body: object,
+): Promise<void> {
+  const raw = JSON.stringify(body);
+  stats.webhooksSent += 1;
+  await untilAccepted(stats, o.deadline, async () => {
+    const res = await fetch(`${o.url()}/webhooks/instagram`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-hub-signature-256": sign(raw, o.appSecret) },
+      body: raw,
+      signal: AbortSignal.timeout(15_000),
     });
-    stats.webhooksAccepted += 1;
-  };
+    await res.arrayBuffer();
+    return res.status;
+  });
+  stats.webhooksAccepted += 1;
+}
+
+export function newDriveStats(): DriveStats {
+  return { webhooksSent: 0, webhooksAccepted: 0, webhookRetries: 0, statuses: new Map(), repliesTyped: 0 };
+}
+
+export async function drive(conversations: Conversation[], o: DriveOptions): Promise<DriveStats> {
+  const stats = newDriveStats();
+  const postWebhook = (body: object) => postSignedWebhook(o, stats, body);
   const typeReply = async (c: Conversation, root: string, k: number) => {
     const text = replyText(c.key, k);
     const ts = o.slack.seedMessage(c.account.channel, { user: o.agent, text, thread_ts: root });

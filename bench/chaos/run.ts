@@ -8,6 +8,8 @@
 //   node bench/chaos/run.ts --short    the short run of `npm test`: 4 accounts, 100 conversations
 
 import { randomBytes } from "node:crypto";
+import { createWriteStream, writeFileSync } from "node:fs";
+import path from "node:path";
 import { formatTable } from "../../src/cli/table.ts";
 import { openPostgres } from "../../src/db/database.ts";
 import { addAccount } from "../../src/instagram/accounts.ts";
@@ -17,9 +19,11 @@ import { startDiscordServer } from "../../test/fakes/discord-server.ts";
 import { startGraphLoadServer } from "../../test/fakes/graph-load-server.ts";
 import { startSlackServer } from "../../test/fakes/slack-server.ts";
 import { freePort, killWorker, startRole, type WorkerProcess } from "../../test/outbound/helpers.ts";
+import { describeMachine } from "../machine.ts";
 import { type CheckResult, check, failed } from "./check.ts";
 import { startPostgres, startRedis } from "./cluster.ts";
 import { drive } from "./drive.ts";
+import { startEchoes } from "./echoes.ts";
 import { FAULTS, runSchedule } from "./faults.ts";
 import { type Conversation, planLoad, type Scale } from "./load.ts";
 
@@ -46,7 +50,9 @@ const SCALES: Record<"full" | "short", Scale & { faultEveryMs: number; rounds: n
     repliesPer: 2,
     faultEveryMs: 1500,
     rounds: 1,
-    drainMs: 90_000,
+    // Passing runs end as soon as everything settles; a job in retry backoff after a fault may
+    // need minutes (the delay doubles up to 300 s), and must not read as lost.
+    drainMs: 240_000,
   },
 };
 
@@ -68,6 +74,8 @@ async function main(): Promise<number> {
 
   const pg = await startPostgres();
   const redis = await startRedis();
+  // Described before the load, so that its load average says how busy the machine was already.
+  const machine = scaleName === "full" ? await describeMachine(pg.url, redis.url) : "";
   const slack = await startSlackServer({ users: [AGENT] });
   const graph = await startGraphLoadServer();
   const discord = await startDiscordServer({
@@ -122,8 +130,15 @@ async function main(): Promise<number> {
 
   // A service process that exits by itself (not killed by a fault) is a finding: say why.
   const expectedExits = new Set<WorkerProcess>();
+  let spawned = 0;
   const spawnRole = (role: "web" | "worker") => {
     const p = startRole(env, role);
+    // CHAOS_LOG_DIR keeps every process's whole log (with CHAOS_LOG_LEVEL) for a post-mortem.
+    if (process.env.CHAOS_LOG_DIR) {
+      const file = createWriteStream(path.join(process.env.CHAOS_LOG_DIR, `${role}-${++spawned}.log`));
+      p.child.stdout?.pipe(file);
+      p.child.stderr?.pipe(file);
+    }
     void p.exited.then(({ code, signal }) => {
       if (!expectedExits.has(p))
         log(`${role} exited by itself (${code ?? signal}): ${p.output().slice(-1500)}`);
@@ -193,6 +208,7 @@ async function main(): Promise<number> {
       { everyMs: scale.faultEveryMs, rounds: scale.rounds, done: () => false },
       log,
     );
+    const echoes = startEchoes(graph, { url, appSecret: APP_SECRET, deadline });
     log(
       `load: ${accounts.length} accounts, ${conversations.length} conversations, ${conversations.reduce((n, c) => n + c.events.length, 0)} webhooks`,
     );
@@ -230,23 +246,24 @@ async function main(): Promise<number> {
       if (complete >= 3 || Date.now() > drainUntil) break;
       await sleep(2000);
     }
+    await echoes.stop();
     const dead = await listDeadLetters(db);
     const elapsed = (Date.now() - started) / 1000;
 
-    process.stdout.write(`\nChaos run (${scaleName}): ${elapsed.toFixed(0)} s\n\n`);
-    process.stdout.write(
-      `${formatTable([["fault injected", "count"], ...FAULTS.map((f) => [f, String(injected.get(f) ?? 0)])])}\n\n`,
-    );
+    let report = `Chaos run (${scaleName}): ${elapsed.toFixed(0)} s\n\n`;
+    report += `${formatTable([["fault injected", "count"], ...FAULTS.map((f) => [f, String(injected.get(f) ?? 0)])])}\n\n`;
     const statuses = [...stats.statuses].map(([s, n]) => `${s}×${n}`).join(", ") || "none";
     const rows: [string, string][] = [
       ["accounts / conversations", `${accounts.length} / ${conversations.length}`],
       ["webhooks sent / accepted", `${stats.webhooksSent} / ${stats.webhooksAccepted}`],
+      ["echoes of sent replies delivered", String(echoes.stats.webhooksAccepted)],
       ["deliveries retried (answers)", `${stats.webhookRetries} (${statuses})`],
       ["inbound events checked", String(result.events)],
       ["mirrored exactly once (incl. reactions/edits/unsends applied)", String(result.mirrored)],
       ["missing", String(result.missing)],
       ["duplicates", String(result.duplicates)],
       ["out of order", String(result.outOfOrder)],
+      ["threads opened twice", String(result.extraThreads)],
       ["reactions/edits/unsends applied / missing", `${result.actionsApplied} / ${result.actionsMissing}`],
       ["agent replies typed", String(stats.repliesTyped)],
       ["replies sent once / failed with reason", `${result.repliesSent} / ${result.repliesFailed}`],
@@ -255,12 +272,19 @@ async function main(): Promise<number> {
       ["Graph calls answered 400 (rate limit faults)", String(graph.calls.filter((c) => c.fault).length)],
       ["dead letters", String(dead.length)],
     ];
-    process.stdout.write(`${formatTable([["checked", "value"], ...rows])}\n`);
-    for (const d of dead)
-      process.stdout.write(`dead letter: ${d.kind} ${d.threadKey} ${d.lastError ?? ""}\n`);
-    for (const p of result.problems) process.stdout.write(`problem: ${p}\n`);
+    report += `${formatTable([["checked", "value"], ...rows])}\n`;
+    for (const d of dead) report += `dead letter: ${d.kind} ${d.threadKey} ${d.lastError ?? ""}\n`;
+    for (const p of result.problems) report += `problem: ${p}\n`;
     const bad = failed(result, LIMIT);
-    process.stdout.write(`\nchaos: ${bad ? "FAILED" : "OK"}\n`);
+    report += `\nchaos: ${bad ? "FAILED" : "OK"}\n`;
+    process.stdout.write(`\n${report}`);
+    if (scaleName === "full") {
+      writeFileSync(
+        new URL("../chaos.md", import.meta.url),
+        `# Chaos results\n\nRun ${new Date().toISOString()} by \`npm run chaos\`. Machine: ${machine}\n\n` +
+          `One \`threadbridge web\` and two \`threadbridge worker\` processes on a private Postgres and Redis, the fake Graph, Slack and Discord servers in the driver; a fault every ${scale.faultEveryMs / 1000} s, ${scale.rounds} rounds.\n\n\`\`\`\n${report}\`\`\`\n`,
+      );
+    }
     return bad ? 1 : 0;
   } finally {
     await stopAll();

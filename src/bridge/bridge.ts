@@ -49,19 +49,33 @@ export class Bridge {
     eventId: number,
   ): Promise<{ outcome: HandleOutcome; event?: DomainEvent; receivedAt?: Date }> {
     const recorded = await this.db.transaction(async (tx) => {
-      const { rows } = await tx.query<{ status: string; event: DomainEvent; received_at: Date }>(
-        "SELECT status, event, received_at FROM inbound_events WHERE id = $1 FOR UPDATE",
+      const { rows } = await tx.query<{
+        status: string;
+        event: DomainEvent;
+        received_at: Date;
+        handling_started_at: Date | null;
+      }>(
+        "SELECT status, event, received_at, handling_started_at FROM inbound_events WHERE id = $1 FOR UPDATE",
         [eventId],
       );
       const row = rows[0];
       if (!row) return { outcome: "missing" as const };
       if (row.status === "processed") return { outcome: "already_processed" as const, event: row.event };
       await recordEvent(tx, row.event, this.options);
-      return { outcome: "recorded" as const, event: row.event, receivedAt: new Date(row.received_at) };
+      // An earlier attempt began here: it may have posted without storing the post's ref.
+      const resumedSince = row.handling_started_at ? new Date(row.handling_started_at) : undefined;
+      if (!resumedSince)
+        await tx.query("UPDATE inbound_events SET handling_started_at = now() WHERE id = $1", [eventId]);
+      return {
+        outcome: "recorded" as const,
+        event: row.event,
+        receivedAt: new Date(row.received_at),
+        resumedSince,
+      };
     });
     if (recorded.outcome !== "recorded") return recorded;
 
-    await this.mirror?.apply(recorded.event, eventId);
+    await this.mirror?.apply(recorded.event, eventId, recorded.resumedSince);
     // Rules run once the event shows in its thread, so their notices follow it there.
     await this.rules?.run(recorded.event, eventId);
     await this.db.query(

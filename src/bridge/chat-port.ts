@@ -154,14 +154,31 @@ export interface NoticeOptions {
   mentionGroups?: string[];
 }
 
+/**
+ * Makes a create call safe to repeat. A worker can die between a chat call and the write that
+ * stores its result; the retry must then find what was made instead of making it again. The
+ * adapter marks what it creates with `key` where the platform can carry one (Slack message
+ * metadata) and, when `since` says an earlier attempt may have made the call, looks for it first:
+ * by key, or where the platform has no room for one (Discord webhooks), by identical content made
+ * after `since` that no other row has `taken`.
+ */
+export interface Idempotency {
+  /** Unique per thing the core creates, e.g. `message:123`. */
+  key: string;
+  /** When the first attempt began; absent on a first attempt, which never looks. */
+  since?: Date;
+  /** Whether a ref the adapter found is already the copy of something else the core stored. */
+  taken(ref: string): Promise<boolean>;
+}
+
 export interface ChatAdapter {
   readonly platform: ChatPlatform;
   /** Opens a thread for a conversation or comment thread in `channel`, its root showing `header`. */
-  openThread(channel: string, header: ThreadHeader): Promise<ThreadRef>;
+  openThread(channel: string, header: ThreadHeader, once?: Idempotency): Promise<ThreadRef>;
   /** Re-renders the root (window state, seen mark, moderation state, held banner). */
   updateHeader(thread: ThreadRef, header: ThreadHeader): Promise<void>;
   /** Posts a mirrored message in the thread. */
-  post(thread: ThreadRef, post: MirrorPost): Promise<ChatMessageRef>;
+  post(thread: ThreadRef, post: MirrorPost, once?: Idempotency): Promise<ChatMessageRef>;
   /** Replaces a mirrored message (edits, removals that must leave a trace). */
   update(thread: ThreadRef, message: ChatMessageRef, post: MirrorPost): Promise<void>;
   /** Deletes a mirrored message. Already gone counts as done. */
@@ -294,6 +311,9 @@ export interface PrivateFile {
   name: string;
   mimeType: string;
   content: string;
+  /** The adapter calls this once the file has reached the asker, and only then: the core records
+   * the export here, so an upload that failed leaves no export in the audit log. */
+  delivered(): Promise<void>;
 }
 
 export interface ChatInbox {

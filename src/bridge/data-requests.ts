@@ -114,15 +114,17 @@ export class DataRequests {
       };
     const by = `${agent.platform}:${agent.id}`;
     const counts = exportCounts(data);
-    // Counts only: the audit trail and the log must not become a second copy of the data.
-    await recordAudit(this.deps.db, {
-      actor: { kind: "agent", id: by },
-      account: target.accountId,
-      action: "data_exported",
-      target: `customer:${target.customerId}`,
-      details: { format: data.header.format, version: data.header.version, counts },
-    });
-    this.deps.log.info({ account: target.accountId, by, counts }, "customer data exported");
+    const delivered = async () => {
+      // Counts only: the audit trail and the log must not become a second copy of the data.
+      await recordAudit(this.deps.db, {
+        actor: { kind: "agent", id: by },
+        account: target.accountId,
+        action: "data_exported",
+        target: `customer:${target.customerId}`,
+        details: { format: data.header.format, version: data.header.version, counts },
+      });
+      this.deps.log.info({ account: target.accountId, by, counts }, "customer data exported");
+    };
     const who = user || "this customer";
     return {
       ok: true,
@@ -131,6 +133,7 @@ export class DataRequests {
         name: exportFileName(data),
         mimeType: "application/json",
         content: JSON.stringify(data, null, 2),
+        delivered,
       },
     };
   }

@@ -1,5 +1,5 @@
 import type { UserProfile } from "../instagram/graph-client.ts";
-import type { AccountRef, CommentAction, CommentHeader, DmHeader, Person } from "./chat-port.ts";
+import type { AccountRef, CommentAction, CommentHeader, DmHeader, Person, WindowState } from "./chat-port.ts";
 import { PRIVATE_REPLY_WINDOW_MS, windowState } from "./windows.ts";
 
 // Thread roots, built from the bridge's own rows. Each header also yields a digest of what it
@@ -88,6 +88,19 @@ export function displayName(p: Person): string {
   return p.name ?? (p.username ? `@${p.username}` : `Instagram user ${p.id}`);
 }
 
+/** How finely a root shows when the window ends. Every customer message moves the end, and a
+ * root showing it to the minute was re-rendered in every active conversation every minute: at a
+ * minute boundary 50 busy conversations spent Discord's 50 requests/s at once (1 s waits in the
+ * bench), and Slack's chat.update budget goes the same way. */
+export const WINDOW_SHOWN_STEP_MS = 15 * 60_000;
+
+/** The window as a root shows it: its end rounded down to the step, never later than it is. */
+function shownWindow(w: WindowState): WindowState {
+  if (w.kind !== "open" && w.kind !== "human_agent") return w;
+  const step = Math.floor(w.until.getTime() / WINDOW_SHOWN_STEP_MS) * WINDOW_SHOWN_STEP_MS;
+  return { ...w, until: new Date(step) };
+}
+
 export function dmHeader(
   account: AccountRow,
   c: ConversationRow,
@@ -100,7 +113,7 @@ export function dmHeader(
     kind: "dm",
     account: accountRef(account),
     customer,
-    window: windowState(c.last_customer_message_at, now, humanAgent),
+    window: shownWindow(windowState(c.last_customer_message_at, now, humanAgent)),
     status: c.status,
     consent: c.consent,
     links: customer.username

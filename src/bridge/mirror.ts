@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import { afterChatCall } from "../db/after-chat-call.ts";
+import { afterOutsideCall } from "../db/after-outside-call.ts";
 import type { Database } from "../db/database.ts";
 import type {
   CommentEvent,
@@ -19,6 +19,7 @@ import type {
   ChatAdapter,
   ChatPlatform,
   CommentHeader,
+  Idempotency,
   MirrorPost,
   ThreadHeader,
   ThreadRef,
@@ -39,7 +40,8 @@ import { mirrorAttachment, quoteFor, referralLine } from "./posts.ts";
 // The mirror: after an event is recorded, make the chat thread show it. Every step is idempotent
 // through refs stored right after each chat call (the thread on its conversation, each post on its
 // message), so a retried job continues where the last attempt stopped instead of posting twice.
-// Only a crash between a chat call and the UPDATE that follows it can repeat that one post.
+// A worker that dies between a chat call and that UPDATE leaves the retry to find the post on the
+// platform (`Idempotency`: the event says when its first attempt began) instead of posting twice.
 
 /** How long after a failed profile look-up the next one may be tried. */
 const PROFILE_RETRY_MS = 30_000;
@@ -96,13 +98,19 @@ export class Mirror {
     return this.deps.now?.() ?? new Date();
   }
 
-  /** Shows event `eventId` in its chat thread. Safe to call again for the same event. */
-  apply(event: DomainEvent, eventId: number): Promise<void> {
-    return this.currentEvent.run(eventId, () => this.dispatch(event));
+  /** Shows event `eventId` in its chat thread. Safe to call again for the same event:
+   * `resumedSince` says when an earlier attempt began, whose posts the platform is asked for
+   * before anything is posted again. */
+  apply(event: DomainEvent, eventId: number, resumedSince?: Date): Promise<void> {
+    return this.currentEvent.run({ eventId, resumedSince }, () => this.dispatch(event));
   }
 
-  /** The event being mirrored, for posts that have no message row to hold their ref. */
-  private readonly currentEvent = new AsyncLocalStorage<number>();
+  /** The event being mirrored: its id for posts that have no message row to hold their ref, and
+   * whether an earlier attempt may have posted already. */
+  private readonly currentEvent = new AsyncLocalStorage<{
+    eventId: number;
+    resumedSince: Date | undefined;
+  }>();
 
   private async dispatch(event: DomainEvent): Promise<void> {
     switch (event.type) {
@@ -394,8 +402,8 @@ export class Mirror {
     if (!opts.create) return undefined;
     convo = await this.freshProfile(convo);
     const header = dmHeader(r.account, convo, this.now(), this.deps.humanAgent, await this.held(accountId));
-    const ref = await this.open(r.adapter, r.account, header);
-    await afterChatCall(() =>
+    const ref = await this.open(r.adapter, r.account, header, `conversation:${convo.id}`);
+    await afterOutsideCall(() =>
       this.deps.db.query(
         `UPDATE conversations SET chat_platform = $2, chat_channel = $3, chat_thread = $4, chat_header_digest = $5,
            updated_at = now() WHERE id = $1`,
@@ -423,8 +431,8 @@ export class Mirror {
     if (existing) return { ...r, ref: existing, thread };
     thread = await this.freshMedia(thread);
     const header = await this.commentHeaderOf(r.account, thread);
-    const ref = await this.open(r.adapter, r.account, header);
-    await afterChatCall(() =>
+    const ref = await this.open(r.adapter, r.account, header, `comment-thread:${thread.id}`);
+    await afterOutsideCall(() =>
       this.deps.db.query(
         `UPDATE comment_threads SET chat_platform = $2, chat_channel = $3, chat_thread = $4, chat_header_digest = $5,
            updated_at = now() WHERE id = $1`,
@@ -464,10 +472,33 @@ export class Mirror {
     return undefined;
   }
 
-  private async open(adapter: ChatAdapter, account: AccountRow, header: ThreadHeader): Promise<ThreadRef> {
-    const ref = await adapter.openThread(account.chat_channel ?? "", header);
+  private async open(
+    adapter: ChatAdapter,
+    account: AccountRow,
+    header: ThreadHeader,
+    key: string,
+  ): Promise<ThreadRef> {
+    const channel = account.chat_channel ?? "";
+    const ref = await adapter.openThread(
+      channel,
+      header,
+      this.once(key, async (thread) => {
+        const { rows } = await this.deps.db.query(
+          `SELECT 1 FROM conversations WHERE chat_channel = $1 AND chat_thread = $2
+           UNION ALL SELECT 1 FROM comment_threads WHERE chat_channel = $1 AND chat_thread = $2 LIMIT 1`,
+          [channel, thread],
+        );
+        return rows.length > 0;
+      }),
+    );
     this.count(adapter, "open_thread");
     return ref;
+  }
+
+  /** The idempotency of a create call made while mirroring the current event. */
+  private once(key: string, taken: (ref: string) => Promise<boolean>): Idempotency {
+    const since = this.currentEvent.getStore()?.resumedSince;
+    return { key, taken, ...(since ? { since } : {}) };
   }
 
   /** Re-renders a DM thread's root when what it shows has changed (window, seen, status, held). */
@@ -620,11 +651,11 @@ export class Mirror {
 
   /** Posts once: the ref is stored on the message, or on the event when there is no message row. */
   private async postOnce(
-    t: { adapter: ChatAdapter; ref: ThreadRef },
+    t: { adapter: ChatAdapter; ref: ThreadRef; account: AccountRow },
     messageId: number | undefined,
     post: MirrorPost,
   ): Promise<void> {
-    const eventId = this.currentEvent.getStore();
+    const eventId = this.currentEvent.getStore()?.eventId;
     if (messageId === undefined && eventId !== undefined) {
       const { rows } = await this.deps.db.query<{ mirror_ref: string | null }>(
         "SELECT mirror_ref FROM inbound_events WHERE id = $1",
@@ -632,17 +663,28 @@ export class Mirror {
       );
       if (rows[0]?.mirror_ref) return;
     }
-    const ref = await t.adapter.post(t.ref, post);
+    const key = messageId !== undefined ? `message:${messageId}` : `event:${eventId ?? "none"}`;
+    const ref = await t.adapter.post(
+      t.ref,
+      post,
+      this.once(key, async (found) => {
+        const { rows } = await this.deps.db.query(
+          "SELECT 1 FROM messages WHERE account_id = $1 AND chat_ref = $2",
+          [t.account.id, found],
+        );
+        return rows.length > 0;
+      }),
+    );
     this.count(t.adapter, "post");
     if (messageId !== undefined) await this.setChatRef(messageId, ref);
     else if (eventId !== undefined)
-      await afterChatCall(() =>
+      await afterOutsideCall(() =>
         this.deps.db.query("UPDATE inbound_events SET mirror_ref = $2 WHERE id = $1", [eventId, ref]),
       );
   }
 
   private async setChatRef(messageId: number, ref: string): Promise<void> {
-    await afterChatCall(() =>
+    await afterOutsideCall(() =>
       this.deps.db.query("UPDATE messages SET chat_ref = $2, updated_at = now() WHERE id = $1", [
         messageId,
         ref,

@@ -50,16 +50,26 @@ export async function openPostgres(url: string, options: { poolSize?: number } =
     },
     async transaction(fn) {
       const client = await pool.connect();
+      // The pool takes its own error listener off a client it hands out. A connection that dies
+      // between two statements (Postgres restarting) then emits 'error' with nobody listening,
+      // which ends the process; the next statement rejects anyway, so listening is enough, and
+      // the broken client is discarded instead of going back to the pool.
+      let broken: Error | undefined;
+      const onError = (err: Error) => {
+        broken ??= err;
+      };
+      client.on("error", onError);
       try {
         await client.query("BEGIN");
         const result = await fn(client);
         await client.query("COMMIT");
         return result;
       } catch (err) {
-        await client.query("ROLLBACK").catch(() => {});
+        if (!broken) await client.query("ROLLBACK").catch(() => {});
         throw err;
       } finally {
-        client.release();
+        client.removeListener("error", onError);
+        client.release(broken);
       }
     },
     async close() {

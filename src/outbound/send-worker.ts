@@ -2,6 +2,7 @@ import { auditPreview, recordAudit } from "../audit/audit-log.ts";
 import type { AgentFile, ChatAdapter, ChatPlatform, Mark, ThreadRef } from "../bridge/chat-port.ts";
 import type { Mirror } from "../bridge/mirror.ts";
 import { PRIVATE_REPLY_WINDOW_MS, type Sender, sendPermission, windowState } from "../bridge/windows.ts";
+import { afterOutsideCall } from "../db/after-outside-call.ts";
 import type { Database } from "../db/database.ts";
 import type { QuickReply, SendBody, SendMessageContent, SendRecipient } from "../instagram/graph-client.ts";
 import type { Logger } from "../log/logger.ts";
@@ -288,6 +289,21 @@ export class OutboundSender {
           ? "dm_after_private_reply"
           : "dm";
     const tag = route.via === "dm" && route.messaging.messaging_type === "MESSAGE_TAG" ? "HUMAN_AGENT" : null;
+    // Instagram has the message: a Postgres restart now must delay this write, not fail the job
+    // into sending it again.
+    await afterOutsideCall(() => this.recordDelivered(row, mid, done, total, viaLabel, tag, route));
+    return (await this.load(row.id)) ?? row;
+  }
+
+  private async recordDelivered(
+    row: OutboundRow,
+    mid: string,
+    done: number,
+    total: number,
+    viaLabel: string,
+    tag: string | null,
+    route: Extract<Route, { ok: true }>,
+  ): Promise<void> {
     await this.deps.db.transaction(async (tx) => {
       await tx.query(
         `UPDATE messages SET
@@ -324,7 +340,6 @@ export class OutboundSender {
           },
         });
     });
-    return (await this.load(row.id)) ?? row;
   }
 
   private async fail(row: OutboundRow, reason: string, code?: number): Promise<"failed"> {

@@ -24,9 +24,14 @@
 // (`processes`, OUTBOUND_WORKERS). While Redis is unreachable each process keeps sending within
 // its share, so N processes together stay within L per D; if more processes run than configured,
 // the excess is bounded by the outage itself: `degraded()` shows in /readyz, and Instagram answers
-// over-limit calls with codes 4/17/32/613, which callers back off on. When Redis returns, the
-// sliding log did not see the calls made meanwhile, so for at most one window the combined rate
-// can again exceed L.
+// over-limit calls with codes 4/17/32/613, which callers back off on.
+//
+// REDIS RETURN: a restarted Redis has lost its sliding logs, and none of them saw the insurance
+// grants. So a process back on Redis first adds its own insurance grants of the last window to the
+// log (seeding), and for the paced classes keeps its pacer as well, at its 1/N share, for one
+// window plus the spread in which the other processes reconnect (ioredis retries at most every
+// 2 s): until then another process may still be granting on insurance without having seeded.
+// test/ratelimit/redis-restart.test.ts measures it: without this, 21 grants in a second of 20.
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
@@ -56,6 +61,8 @@ export interface OutboundLimiterOptions {
 // [2] whole seconds (unused), [3] limit, [4] window in seconds (may be fractional: D + guard).
 // Returns {consumed, msBeforeNext}; consumed > limit means rejected (the library's contract).
 const PACE_BURST = 2;
+/** Windows up to this long are paced in Redis too (`paced` in the script). */
+const PACED_WINDOW_MS = 2_000;
 const SLIDING_LOG_LUA = `
 local PACE_BURST = ${PACE_BURST}
 local key = KEYS[1]
@@ -71,7 +78,7 @@ local count = redis.call('ZCARD', key)
 -- put L calls in flight at once, and their spread in arrival time is what an observer counts
 -- against the limit; evenly spaced grants keep that spread small. Longer windows (750/hour) keep
 -- their bursts, which agents need and which no jitter can push over an hour's limit.
-local paced = windowMs <= 2000
+local paced = windowMs <= ${PACED_WINDOW_MS}
 local spacing = windowMs / limit
 local tatKey = key .. ':tat'
 local tat = 0
@@ -108,6 +115,8 @@ end
 return 1
 `;
 
+/** How far apart the processes may reconnect to a returning Redis: ioredis' longest retry delay. */
+const RECONNECT_SPREAD_MS = 2_000;
 /** How long degraded() stays true after a Redis error or an insurance use. */
 const DEGRADED_HOLD_MS = 5_000;
 /** waitTurn re-checks at least this often (usage factor or pauses may change meanwhile). */
@@ -122,23 +131,53 @@ class Pacer extends RateLimiterMemory {
   insuranceWindowMs: number | undefined;
   private lastUseAt = 0;
   private holdUntil = 0;
+  /** As an insurance: per key, the times of its grants in the last window (seeded into Redis on
+   * its return), and the time of its last grant (for the transition after the return). */
+  private readonly grants = new Map<string, number[]>();
+  private readonly lastGrant = new Map<string, number>();
 
-  override consume(
+  override async consume(
     key: string | number,
     pointsToConsume?: number,
     options?: Record<string, unknown>,
   ): Promise<RateLimiterRes> {
     this.onConsume?.();
     const window = this.insuranceWindowMs;
-    if (window !== undefined) {
-      const now = Date.now();
-      if (now - this.lastUseAt > window) this.holdUntil = now + window;
-      this.lastUseAt = now;
-      if (now < this.holdUntil) {
-        return Promise.reject(new RateLimiterRes(0, this.holdUntil - now, 0, false));
-      }
-    }
-    return super.consume(key, pointsToConsume, options);
+    if (window === undefined) return super.consume(key, pointsToConsume, options);
+    const now = Date.now();
+    if (now - this.lastUseAt > window) this.holdUntil = now + window;
+    this.lastUseAt = now;
+    if (now < this.holdUntil) throw new RateLimiterRes(0, this.holdUntil - now, 0, false);
+    const res = await super.consume(key, pointsToConsume, options);
+    const k = String(key);
+    this.grants.set(k, [...this.recentGrants(k, now, window), now]);
+    this.lastGrant.set(k, now);
+    return res;
+  }
+
+  /** Paces `key` without counting as insurance use (the transition after Redis returns). */
+  pace(key: string): Promise<RateLimiterRes> {
+    return super.consume(key, 1);
+  }
+
+  /** The insurance grants of `key` still inside the window, handed over once (to Redis). */
+  takeGrants(key: string): number[] {
+    const recent = this.recentGrants(key, Date.now(), this.insuranceWindowMs ?? 0);
+    this.grants.delete(key);
+    return recent;
+  }
+
+  /** Whether `key` had an insurance grant in the last `ms`. */
+  insuredWithin(key: string, ms: number): boolean {
+    const last = this.lastGrant.get(key);
+    if (last === undefined) return false;
+    if (last > Date.now() - ms) return true;
+    this.lastGrant.delete(key);
+    return false;
+  }
+
+  private recentGrants(key: string, now: number, window: number): number[] {
+    return (this.grants.get(key) ?? []).filter((t) => t > now - window);
   }
 }
 
@@ -181,6 +220,7 @@ export class OutboundLimiter {
     if (paused > 0) return { ok: false, retryAfterMs: paused };
     const factor = cls === "platform" ? (this.factors.get(account) ?? 1) : 1;
     try {
+      if (this.redis?.status === "ready") await this.afterInsurance(account, cls);
       await this.store(cls, factor).consume(account, 1);
     } catch (err) {
       if (err instanceof RateLimiterRes) {
@@ -292,6 +332,11 @@ export class OutboundLimiter {
     return remaining;
   }
 
+  /** The sliding window of a class: D + guard, in ms. */
+  private windowMs(cls: ApiClass): number {
+    return this.limits[cls].durationSeconds * 1000 + this.guardMs;
+  }
+
   /** Seconds per call of the in-memory pacer: (D + guard) / L. */
   private pacerSeconds(cls: ApiClass): number {
     const { points, durationSeconds } = this.limits[cls];
@@ -311,7 +356,7 @@ export class OutboundLimiter {
       });
       if (this.redis) {
         p.onConsume = () => this.trouble(undefined);
-        p.insuranceWindowMs = this.limits[cls].durationSeconds * 1000 + this.guardMs;
+        p.insuranceWindowMs = this.windowMs(cls);
       }
       this.pacers.set(cls, p);
     }
@@ -340,6 +385,34 @@ export class OutboundLimiter {
 
   private pauseKey(account: string): string {
     return `${this.prefix}:pause:${account}`;
+  }
+
+  /** Back on Redis after insurance grants (REDIS RETURN above): seed them into the sliding log
+   * once, and keep pacing a per-second class at this process's share through the transition.
+   * Throws RateLimiterRes while the pacer says wait. */
+  private async afterInsurance(account: string, cls: ApiClass): Promise<void> {
+    const pacer = this.pacers.get(cls);
+    if (!pacer) return;
+    const window = this.windowMs(cls);
+    const seeds = pacer.takeGrants(account);
+    if (seeds.length > 0) {
+      // The key the sliding-log script reads: the store's own, whatever its usage factor.
+      const key = (this.store(cls, 1) as RateLimiterRedis).getKey(account);
+      const members = seeds.flatMap((t, i) => [t, `${t}:insured:${i}`]);
+      try {
+        await this.redis
+          ?.multi()
+          .zadd(key, ...members)
+          .pexpire(key, window + 1)
+          .exec();
+      } catch (err) {
+        this.trouble(err);
+      }
+    }
+    if (window <= PACED_WINDOW_MS) {
+      const transition = window + RECONNECT_SPREAD_MS;
+      if (pacer.insuredWithin(account, transition)) await pacer.pace(account);
+    }
   }
 
   private trouble(err: unknown): void {

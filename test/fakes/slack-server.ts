@@ -34,6 +34,8 @@ export interface FakeMessage {
   postedAt: number;
   /** Files the message shares (files.completeUploadExternal). */
   files?: { id: string; name: string }[];
+  /** Message metadata as posted; read back only with `include_all_metadata`. */
+  metadata?: { event_type: string; event_payload: Record<string, unknown> };
 }
 
 export interface FakeUser {
@@ -84,6 +86,8 @@ export interface SlackServer {
   responseUrl(id: string): string;
   /** The root and its replies, in order. */
   thread(channel: string, ts: string): FakeMessage[];
+  /** A channel's top-level messages (thread roots included), oldest first. */
+  topLevel(channel: string): FakeMessage[];
   message(channel: string, ts: string): FakeMessage | undefined;
   /** Reaction name → users, of one message. */
   reactions(channel: string, ts: string): Record<string, string[]>;
@@ -104,12 +108,14 @@ export interface SlackServer {
   directMessage(channel: string): string[] | undefined;
   /** Take scopes away from the token: calls that need one answer `missing_scope`. */
   revokeScopes(scopes: string[]): void;
+  /** Drops a channel's thread replies posted before `before` (epoch ms), keeping the roots: a
+   * long run (the soak) keeps its memory, and its timing, flat. Returns how many went. */
+  forgetReplies(channel: string, before: number): number;
   close(): Promise<void>;
 }
 
 // Fields the WebClient JSON-encodes into single form fields.
 const JSON_FIELDS = new Set(["blocks", "attachments", "metadata", "view"]);
-const TS_BASE = 1_732_400_000;
 // The scope each method needs, where a test takes it away (revokeScopes).
 const METHOD_SCOPES: Record<string, string> = {
   "conversations.open": "im:write",
@@ -206,9 +212,11 @@ export async function startSlackServer(options: SlackServerOptions = {}): Promis
   let counter = 0;
   let base = "";
 
+  // Like Slack's: the posting time in microseconds, strictly increasing.
+  let lastMicros = 0;
   const nextTs = () => {
-    counter += 1;
-    return `${TS_BASE + counter}.000100`;
+    lastMicros = Math.max(lastMicros + 1, Date.now() * 1000);
+    return `${Math.floor(lastMicros / 1e6)}.${String(lastMicros % 1e6).padStart(6, "0")}`;
   };
   const messagesOf = (channel: string) => {
     let list = channels.get(channel);
@@ -245,8 +253,9 @@ export async function startSlackServer(options: SlackServerOptions = {}): Promis
     return fault;
   }
 
-  function messageJson(m: FakeMessage) {
+  function messageJson(m: FakeMessage, withMetadata = false) {
     return {
+      ...(withMetadata && m.metadata ? { metadata: m.metadata } : {}),
       type: "message",
       ts: m.ts,
       user: m.user,
@@ -263,6 +272,17 @@ export async function startSlackServer(options: SlackServerOptions = {}): Promis
   }
 
   type Answer = Record<string, unknown>;
+  function page(all: FakeMessage[], args: Args): Answer {
+    const from = Number(str(args.cursor) ?? "0");
+    const limit = Math.min(Number(args.limit ?? 1000) || 1000, 1000);
+    const withMetadata = args.include_all_metadata === true || args.include_all_metadata === "true";
+    const next = from + limit < all.length ? String(from + limit) : "";
+    return {
+      messages: all.slice(from, from + limit).map((m) => messageJson(m, withMetadata)),
+      has_more: next !== "",
+      response_metadata: { next_cursor: next },
+    };
+  }
   const methods: Record<string, (args: Args) => Answer> = {
     "auth.test": () => ({
       url: "https://fake.slack.com/",
@@ -282,6 +302,17 @@ export async function startSlackServer(options: SlackServerOptions = {}): Promis
         return { ok: false, error: "msg_too_long" };
       const threadTs = str(args.thread_ts);
       if (threadTs && !find(channel, threadTs)) return { ok: false, error: "thread_not_found" };
+      const metadata = args.metadata;
+      if (
+        metadata !== undefined &&
+        !(
+          typeof metadata === "object" &&
+          metadata !== null &&
+          typeof (metadata as { event_type?: unknown }).event_type === "string" &&
+          typeof (metadata as { event_payload?: unknown }).event_payload === "object"
+        )
+      )
+        return { ok: false, error: "invalid_metadata_format" };
       const message: FakeMessage = {
         channel,
         ts: nextTs(),
@@ -294,6 +325,7 @@ export async function startSlackServer(options: SlackServerOptions = {}): Promis
         user: botUserId,
         reactions: new Map(),
         postedAt: Date.now(),
+        ...(metadata ? { metadata: metadata as NonNullable<FakeMessage["metadata"]> } : {}),
       };
       messagesOf(channel).push(message);
       return { channel, ts: message.ts, message: messageJson(message) };
@@ -317,22 +349,26 @@ export async function startSlackServer(options: SlackServerOptions = {}): Promis
       list.splice(list.indexOf(message), 1);
       return { channel: message.channel, ts: message.ts };
     },
-    // One page per call: `limit` messages from `cursor` on (the root first, as Slack gives it).
+    // One page per call: `limit` messages from `cursor` on (the root first, as Slack gives it,
+    // then the replies after `oldest`).
     "conversations.replies": (args) => {
       const root = find(args.channel, args.ts);
-      const all = root
-        ? [root, ...messagesOf(root.channel).filter((m) => m.thread_ts === root.ts && m !== root)]
-        : [];
-      if (all.length === 0) return { ok: false, error: "thread_not_found" };
-      const from = Number(str(args.cursor) ?? "0");
-      const limit = Math.min(Number(args.limit ?? 1000) || 1000, 1000);
-      const page = all.slice(from, from + limit);
-      const next = from + limit < all.length ? String(from + limit) : "";
-      return {
-        messages: page.map(messageJson),
-        has_more: next !== "",
-        response_metadata: { next_cursor: next },
-      };
+      if (!root) return { ok: false, error: "thread_not_found" };
+      const oldest = Number(str(args.oldest) ?? "0");
+      const replies = messagesOf(root.channel).filter(
+        (m) => m.thread_ts === root.ts && m !== root && Number(m.ts) > oldest,
+      );
+      return page([root, ...replies], args);
+    },
+    // Top-level messages, newest first, after `oldest`.
+    "conversations.history": (args) => {
+      const channel = str(args.channel);
+      if (!channel) return { ok: false, error: "channel_not_found" };
+      const oldest = Number(str(args.oldest) ?? "0");
+      const top = messagesOf(channel)
+        .filter((m) => (!m.thread_ts || m.thread_ts === m.ts) && Number(m.ts) > oldest)
+        .reverse();
+      return page(top, args);
     },
     "chat.postEphemeral": (args) => {
       if (!str(args.channel)) return { ok: false, error: "channel_not_found" };
@@ -397,7 +433,8 @@ export async function startSlackServer(options: SlackServerOptions = {}): Promis
       const view = args.view as Record<string, unknown> | undefined;
       if (!view || typeof view !== "object" || view.type !== "modal")
         return { ok: false, error: "invalid_arguments" };
-      return { view: { id: `V${counter + 1}`, ...view } };
+      counter += 1;
+      return { view: { id: `V${counter}`, ...view } };
     },
     "conversations.open": (args) => {
       const existing = str(args.channel);
@@ -564,6 +601,7 @@ export async function startSlackServer(options: SlackServerOptions = {}): Promis
     callsOf: (method) => calls.filter((c) => c.method === method),
     responses,
     responseUrl: (id) => `${base}/response/${encodeURIComponent(id)}`,
+    topLevel: (channel) => messagesOf(channel).filter((m) => !m.thread_ts || m.thread_ts === m.ts),
     thread: (channel, ts) =>
       (channels.get(channel) ?? [])
         .filter((m) => m.ts === ts || m.thread_ts === ts)
@@ -605,6 +643,13 @@ export async function startSlackServer(options: SlackServerOptions = {}): Promis
     directMessage: (channel) => directMessages.get(channel),
     revokeScopes: (scopes) => {
       for (const scope of scopes) revokedScopes.add(scope);
+    },
+    forgetReplies: (channel, before) => {
+      const list = messagesOf(channel);
+      const kept = list.filter((m) => !m.thread_ts || m.thread_ts === m.ts || m.postedAt >= before);
+      const gone = list.length - kept.length;
+      list.splice(0, list.length, ...kept);
+      return gone;
     },
     setPostRate: (rate) => {
       postRate = rate;

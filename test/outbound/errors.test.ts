@@ -1,19 +1,15 @@
 import type { PgBoss } from "pg-boss";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../../src/db/database.ts";
-import { GraphClient } from "../../src/instagram/graph-client.ts";
-import { TokenCipher } from "../../src/instagram/token-cipher.ts";
 import { createLogger } from "../../src/log/logger.ts";
 import { queueMessage } from "../../src/outbound/compose.ts";
-import { InstagramGateway } from "../../src/outbound/instagram-gateway.ts";
 import { pause, resume } from "../../src/outbound/pause.ts";
 import { OutboundSender, type SenderDeps } from "../../src/outbound/send-worker.ts";
-import { OutboundLimiter } from "../../src/ratelimit/limiter.ts";
 import type { Service } from "../../src/service.ts";
 import { startOutboundWorker } from "../../src/worker/outbound-worker.ts";
 import { type Fault, type GraphLoadServer, startGraphLoadServer } from "../fakes/graph-load-server.ts";
 import { startTestService, type TestEnv, testEnv, waitFor } from "../helpers/service.ts";
-import { openConversation, seedAccount, TOKEN_PREFIX } from "./helpers.ts";
+import { openConversation, senderDeps as outboundSenderDeps, seedAccount, TOKEN_PREFIX } from "./helpers.ts";
 
 // What each Instagram answer does to an outbound message, through the real path: message row and
 // pg-boss job (`queueMessage`), the outbound worker, the sender, the gateway, the limiter and the
@@ -40,28 +36,16 @@ beforeAll(async () => {
   db = svc.db;
   boss = svc.boss;
   const log = createLogger("silent", { pretty: false });
-  const gateway = new InstagramGateway({
+  senderDeps = outboundSenderDeps({
     db,
-    graph: new GraphClient({ baseUrl: graph.url, apiVersion: "v25.0", retryBaseMs: 20, retryCapMs: 1_000 }),
-    limiter: new OutboundLimiter({ log }),
-    cipher: TokenCipher.fromConfig(t.env.TOKEN_ENCRYPTION_KEY),
+    graphUrl: graph.url,
+    keys: t.env.TOKEN_ENCRYPTION_KEY as string,
     log,
     metrics: svc.metrics,
     onTokenInvalid: async (account) => {
       alerts.push(account);
     },
   });
-  senderDeps = {
-    db,
-    gateway,
-    adapters: new Map(),
-    mirror: undefined,
-    log,
-    metrics: svc.metrics,
-    humanAgent: true,
-    fileUrl: () => "https://files.example/x",
-    echoGraceMs: 2_000,
-  };
   await startOutboundWorker({
     boss,
     sender: new OutboundSender(senderDeps),

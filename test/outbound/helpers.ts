@@ -8,8 +8,14 @@ import { fileURLToPath } from "node:url";
 import type { PgBoss } from "pg-boss";
 import type { Database } from "../../src/db/database.ts";
 import { addAccount } from "../../src/instagram/accounts.ts";
+import { GraphClient } from "../../src/instagram/graph-client.ts";
 import { TokenCipher } from "../../src/instagram/token-cipher.ts";
+import type { Logger } from "../../src/log/logger.ts";
+import type { Metrics } from "../../src/observability/metrics.ts";
 import { queueMessage } from "../../src/outbound/compose.ts";
+import { InstagramGateway } from "../../src/outbound/instagram-gateway.ts";
+import type { SenderDeps } from "../../src/outbound/send-worker.ts";
+import { OutboundLimiter } from "../../src/ratelimit/limiter.ts";
 
 const CLI = fileURLToPath(new URL("../../src/cli.ts", import.meta.url));
 
@@ -136,4 +142,38 @@ export async function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
+}
+
+/** An in-process sender's parts against a Graph fake, with short Graph backoff (1 s cap instead of
+ * 30 s) so that a Meta-requested pause reaches the limiter in test time, no chat adapters, and a
+ * 2 s echo grace. `database` is what the sender writes through; the gateway reads tokens from `db`. */
+export function senderDeps(o: {
+  db: Database;
+  database?: Database;
+  graphUrl: string;
+  keys: string;
+  log: Logger;
+  metrics: Metrics;
+  onTokenInvalid?: (account: string) => Promise<void>;
+}): SenderDeps {
+  const gateway = new InstagramGateway({
+    db: o.db,
+    graph: new GraphClient({ baseUrl: o.graphUrl, apiVersion: "v25.0", retryBaseMs: 20, retryCapMs: 1_000 }),
+    limiter: new OutboundLimiter({ log: o.log }),
+    cipher: TokenCipher.fromConfig(o.keys),
+    log: o.log,
+    metrics: o.metrics,
+    onTokenInvalid: o.onTokenInvalid ?? (async () => {}),
+  });
+  return {
+    db: o.database ?? o.db,
+    gateway,
+    adapters: new Map(),
+    mirror: undefined,
+    log: o.log,
+    metrics: o.metrics,
+    humanAgent: true,
+    fileUrl: () => "https://files.example/x",
+    echoGraceMs: 2_000,
+  };
 }

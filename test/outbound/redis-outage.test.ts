@@ -1,7 +1,8 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { Service } from "../../src/service.ts";
 import { type GraphLoadServer, startGraphLoadServer } from "../fakes/graph-load-server.ts";
+import { startPrivateRedis } from "../helpers/redis.ts";
 import { startTestService, type TestEnv, testEnv, waitFor } from "../helpers/service.ts";
 import {
   countByState,
@@ -42,13 +43,7 @@ const workers: WorkerProcess[] = [];
 
 beforeAll(async () => {
   const redisPort = await freePort();
-  redis = spawn(
-    "redis-server",
-    ["--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-    {
-      stdio: "ignore",
-    },
-  );
+  redis = await startPrivateRedis(redisPort);
   graph = await startGraphLoadServer();
   metricsPort = await freePort();
   t = await testEnv("postgres", {
@@ -60,16 +55,6 @@ beforeAll(async () => {
     // Two workers send: without Redis each keeps to half of the limit.
     OUTBOUND_WORKERS: "2",
   });
-  // Wait for the private Redis to answer before anything depends on it.
-  const { Redis } = await import("ioredis");
-  const probe = new Redis(t.env.REDIS_URL as string, { maxRetriesPerRequest: 1, lazyConnect: true });
-  probe.on("error", () => {});
-  await waitFor(
-    async () => ((await probe.ping().catch(() => undefined)) === "PONG" ? true : undefined),
-    10_000,
-    "redis-server",
-  );
-  probe.disconnect();
   svc = await startTestService(t, { web: false, worker: false });
   await seedAccount(svc.db, t.env.TOKEN_ENCRYPTION_KEY as string, ACCOUNT);
 });

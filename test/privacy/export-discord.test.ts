@@ -11,6 +11,7 @@ import {
   TEXT_ACCOUNT,
   TEXT_CHANNEL,
 } from "../helpers/discord-bridge.ts";
+import { waitFor } from "../helpers/service.ts";
 import { dmText, postWebhook } from "../helpers/webhook.ts";
 
 let h: DiscordHarness;
@@ -102,9 +103,13 @@ it("gives an admin the customer's rows as an attachment only they see, from thei
   for (const channel of [TEXT_CHANNEL, thread])
     expect(h.discord.messages(channel).filter((m) => m.attachments.length > 0)).toEqual([]);
 
-  const { rows } = await h.service.db.query<{ actor_id: string; target: string; details: object }>(
-    "SELECT actor_id, target, details FROM audit_log WHERE action = 'data_exported'",
-  );
+  // Each export is audited once its file has reached the admin, just after the answer shows it.
+  const rows = await waitFor(async () => {
+    const { rows } = await h.service.db.query<{ actor_id: string; target: string; details: object }>(
+      "SELECT actor_id, target, details FROM audit_log WHERE action = 'data_exported'",
+    );
+    return rows.length >= 3 ? rows : undefined;
+  });
   expect(rows).toHaveLength(3);
   for (const row of rows) {
     expect(row).toMatchObject({ actor_id: `discord:${ADMIN.id}`, target: `customer:${CUSTOMER}` });

@@ -216,10 +216,18 @@ it("answers an unknown customer and bad arguments clearly, without a file", asyn
   expect(h.slack.uploads).toHaveLength(2);
 });
 
-it("says so when Slack refuses the upload, and shares nothing", async () => {
+it("says so when Slack refuses the upload, shares nothing and audits no export", async () => {
+  const exports = async () =>
+    (
+      await h.service.db.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM audit_log WHERE action = 'data_exported'",
+      )
+    ).rows[0]?.n;
+  const before = await exports();
   h.slack.revokeScopes(["files:write"]);
   const answer = await h.command("export @customer_0701", ADMIN, "x7");
   expect(answer).toMatch(/But sending you the file failed \(missing_scope\): nothing was shared/);
   expect(answer).toMatch(/files:write/);
   expect(h.slack.uploads).toHaveLength(2);
+  expect(await exports()).toBe(before);
 });

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDiscord } from "../../../adapters/discord/index.ts";
 import type { DmHeader, MirrorPost, ThreadRef } from "../../../src/bridge/chat-port.ts";
+import { createLogger } from "../../../src/log/logger.ts";
 import { type DiscordHarness, FORUM, startDiscordHarness, TEXT } from "./harness.ts";
 
 let h: DiscordHarness;
@@ -64,6 +66,25 @@ describe("threads", () => {
     expect(messages).toHaveLength(1);
     expect(messages[0]?.author.id).toBe(h.discord.botUserId);
     expect(messages[0]?.embeds).toHaveLength(1);
+  });
+
+  it("adopts the thread an interrupted attempt opened, giving it the header it never got", async () => {
+    const since = new Date();
+    const lu: DmHeader = { ...header, customer: { id: "902", name: "Lu", username: "lu" } };
+    // The attempt created the thread and died before its header message.
+    const orphan = await h.discord.userThread(TEXT, "Lu (@lu)", h.discord.botUserId);
+    const taken = new Set<string>();
+    const once = (key: string) => ({ key, since, taken: async (id: string) => taken.has(id) });
+    const adopted = await h.bridge.adapter.openThread(TEXT, lu, once("conversation:1"));
+    expect(adopted.thread).toBe(orphan.id);
+    const messages = h.discord.messages(orphan.id);
+    expect(messages).toHaveLength(1);
+    expect(messages[0]?.embeds).toHaveLength(1);
+
+    // A thread the core already stores for another conversation is never adopted.
+    taken.add(orphan.id);
+    const fresh = await h.bridge.adapter.openThread(TEXT, lu, once("conversation:2"));
+    expect(fresh.thread).not.toBe(orphan.id);
   });
 
   it("updates the header, the forum tags and the thread name only when they change", async () => {
@@ -142,6 +163,31 @@ describe("posts", () => {
     );
     expect(h.discord.webhooks(TEXT)).toHaveLength(1);
     expect(h.discord.messages(thread.thread).at(-1)?.username).not.toMatch(/discord|clyde/i);
+  });
+
+  it("keeps one webhook per channel when two processes make one at the same moment", async () => {
+    const other = createDiscord({
+      token: h.discord.token,
+      appId: h.discord.applicationId,
+      apiUrl: h.discord.apiUrl,
+      log: createLogger("silent"),
+      inbox: h.inbox,
+      retries: 1,
+    });
+    try {
+      const forumThread = await h.bridge.adapter.openThread(FORUM, header);
+      expect(h.discord.webhooks(FORUM)).toHaveLength(0);
+      const [a, b] = await Promise.all([
+        h.bridge.adapter.post(forumThread, post("from one worker")),
+        other.adapter.post(forumThread, post("from another")),
+      ]);
+      const hooks = h.discord.webhooks(FORUM);
+      expect(hooks).toHaveLength(1);
+      for (const id of [a, b])
+        expect(h.discord.message(forumThread.thread, id)?.webhookId).toBe(hooks[0]?.id);
+    } finally {
+      await other.close();
+    }
   });
 
   it("splits a long message, and edits and removes every part", async () => {

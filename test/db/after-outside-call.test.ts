@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { afterChatCall, transientDatabaseError } from "../../src/db/after-chat-call.ts";
+import { afterOutsideCall, transientDatabaseError } from "../../src/db/after-outside-call.ts";
 
 const coded = (code: string, message = "x") => Object.assign(new Error(message), { code });
 
-describe("afterChatCall", () => {
+describe("afterOutsideCall", () => {
   it("tells connection trouble from real errors", () => {
     for (const e of [
       coded("57P01", "terminating connection due to administrator command"),
@@ -20,7 +20,7 @@ describe("afterChatCall", () => {
   it("retries a write through a restart, and fails a real error at once", async () => {
     let calls = 0;
     await expect(
-      afterChatCall(async () => {
+      afterOutsideCall(async () => {
         calls++;
         if (calls < 3) throw coded("57P01");
         return "stored";
@@ -29,7 +29,7 @@ describe("afterChatCall", () => {
     expect(calls).toBe(3);
     let bad = 0;
     await expect(
-      afterChatCall(async () => {
+      afterOutsideCall(async () => {
         bad++;
         throw coded("23505", "duplicate key");
       }),

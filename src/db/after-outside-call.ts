@@ -1,8 +1,9 @@
 import pRetry from "p-retry";
 
-// A database write that records what a chat call already did (the ref of a post just made). If
-// it fails because Postgres is restarting or a connection dropped, failing the job would make its
-// retry make the chat call again: a second post. So the write itself is retried for a while
+// A database write that records what an outside call already did: the ref of a chat post just
+// made, the message id Instagram gave a reply just sent. If it fails because Postgres is
+// restarting or a connection dropped, failing the job would make its retry make the call again:
+// a second post, or a reply the customer gets twice. So the write itself is retried for a while
 // first; anything else (a constraint, a bug) fails at once.
 
 const TRANSIENT_SQLSTATE = /^(08|57P0[1-3]|53300)/; // connection, admin shutdown/crash/cannot connect, too many connections
@@ -18,7 +19,7 @@ export function transientDatabaseError(err: unknown): boolean {
 }
 
 /** Runs `write`, retrying transient database failures for about 20 s. */
-export function afterChatCall<T>(write: () => Promise<T>): Promise<T> {
+export function afterOutsideCall<T>(write: () => Promise<T>): Promise<T> {
   return pRetry(write, {
     retries: 8,
     minTimeout: 100,

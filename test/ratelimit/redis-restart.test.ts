@@ -1,0 +1,81 @@
+// The shared Redis restarts (its sliding logs are lost) while two processes keep sending for one
+// account. While it is down each process keeps to half the limit on its insurance pacer; when it is
+// back the log does not know those calls, so each process seeds its own recent insurance grants
+// into it and, for the per-second classes, keeps its pacer as well for one window plus the
+// reconnect spread. Proven here: no window of the limit ever holds more than the limit, across the
+// outage and both edges of it.
+import type { ChildProcess } from "node:child_process";
+import { setTimeout as sleep } from "node:timers/promises";
+import { Redis } from "ioredis";
+import { afterAll, expect, it } from "vitest";
+import { OutboundLimiter } from "../../src/ratelimit/limiter.ts";
+import { maxInWindow } from "../fakes/graph-load-server.ts";
+import { startPrivateRedis } from "../helpers/redis.ts";
+import { waitFor } from "../helpers/service.ts";
+import { freePort } from "../outbound/helpers.ts";
+
+let server: ChildProcess | undefined;
+const clients: Redis[] = [];
+const limiters: OutboundLimiter[] = [];
+
+afterAll(async () => {
+  for (const l of limiters) l.dispose();
+  for (const c of clients) c.disconnect();
+  server?.kill("SIGKILL");
+});
+
+it("keeps two processes within the limit across a Redis restart", { timeout: 60_000 }, async () => {
+  const port = await freePort();
+  const url = `redis://127.0.0.1:${port}`;
+  server = await startPrivateRedis(port);
+  const LIMIT = 20;
+  for (let i = 0; i < 2; i++) {
+    // The service's own client options (src/service.ts).
+    const c = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+    c.on("error", () => {});
+    clients.push(c);
+    limiters.push(
+      new OutboundLimiter({
+        redis: c,
+        processes: 2,
+        guardMs: 100,
+        limits: { send_text: { points: LIMIT, durationSeconds: 1 } },
+      }),
+    );
+  }
+  await waitFor(
+    async () => (clients.every((c) => c.status === "ready") ? true : undefined),
+    5_000,
+    "clients",
+  );
+
+  const granted: number[] = [];
+  let running = true;
+  const sender = async (l: OutboundLimiter) => {
+    while (running) {
+      await l.waitTurn("restart-1", "send_text");
+      granted.push(performance.now());
+    }
+  };
+  const senders = limiters.flatMap((l) => [sender(l), sender(l), sender(l)]);
+
+  await sleep(2_000);
+  server.kill("SIGKILL");
+  await sleep(2_500);
+  server = await startPrivateRedis(port);
+  await waitFor(
+    async () => (clients.every((c) => c.status === "ready") ? true : undefined),
+    10_000,
+    "reconnect",
+  );
+  await sleep(3_000);
+  running = false;
+  await Promise.all(senders);
+
+  const most = maxInWindow(granted, 1000);
+  console.log(
+    `redis-restart: ${granted.length} grants in ${((granted.at(-1) ?? 0) - (granted[0] ?? 0)).toFixed(0)} ms; most in any 1 s: ${most} (limit ${LIMIT})`,
+  );
+  expect(granted.length).toBeGreaterThan(LIMIT * 5);
+  expect(most).toBeLessThanOrEqual(LIMIT);
+});
