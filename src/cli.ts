@@ -32,7 +32,7 @@ import { discardDeadLetters, listDeadLetters, replayDeadLetters } from "./queue/
 import { describeDecision, RulesEngine } from "./rules/engine.ts";
 import { formatRuleFileErrors, parseRuleFile } from "./rules/load.ts";
 import { importRules, listRules, setRuleEnabled } from "./rules/store.ts";
-import { type Roles, startService } from "./service.ts";
+import { type Roles, startServiceWhenReachable } from "./service.ts";
 import { describeConfiguration } from "./startup-summary.ts";
 
 class UsageError extends Error {}
@@ -46,7 +46,7 @@ function settings(): { config: Config; log: Logger; notes: string[] } {
 async function run(roles: Roles): Promise<void> {
   const { config, log, notes } = settings();
   for (const line of notes) log.info(line);
-  const service = await startService(config, roles, log);
+  const service = await startServiceWhenReachable(config, roles, log);
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;

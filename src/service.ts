@@ -1,6 +1,7 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Redis } from "ioredis";
+import pRetry from "p-retry";
 import type { PgBoss } from "pg-boss";
 import { createDiscord } from "../adapters/discord/index.ts";
 import { createSlack } from "../adapters/slack/index.ts";
@@ -11,6 +12,7 @@ import { Inbox } from "./bridge/inbox.ts";
 import { Mirror } from "./bridge/mirror.ts";
 import { alertOwners } from "./bridge/owner-alerts.ts";
 import type { Config } from "./config/config.ts";
+import { transientDatabaseError } from "./db/after-outside-call.ts";
 import { type Database, openDatabase } from "./db/database.ts";
 import { migrate } from "./db/migrate.ts";
 import { DigestService } from "./digest/digest-service.ts";
@@ -241,7 +243,7 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
         await startTokenWorker({
           db,
           boss,
-          graph: gateway.graph,
+          graph: gateway.unmetered,
           cipher,
           log,
           metrics,
@@ -350,6 +352,25 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
     await stop();
     throw err;
   }
+}
+
+/**
+ * startService, tried again while Postgres cannot be reached (restarting, or not up yet): a process
+ * started during a database restart waits for it instead of exiting. After about a minute the
+ * error stands and the process exits, which is the process manager's turn.
+ */
+export function startServiceWhenReachable(config: Config, roles: Roles, log: Logger): Promise<Service> {
+  return pRetry(() => startService(config, roles, log), {
+    retries: 8,
+    minTimeout: 500,
+    maxTimeout: 15_000,
+    shouldRetry: (err) => transientDatabaseError(err),
+    onFailedAttempt: (err) =>
+      log.warn(
+        { err: err.message, attempt: err.attemptNumber, retriesLeft: err.retriesLeft },
+        "database not reachable at start-up; trying again",
+      ),
+  });
 }
 
 function readinessCheck(

@@ -6,7 +6,7 @@
 import { ALERT_THREAD_NAME } from "../../adapters/discord/render.ts";
 import type { Database } from "../../src/db/database.ts";
 import type { DiscordServer } from "../../test/fakes/discord-server.ts";
-import type { GraphLoadServer } from "../../test/fakes/graph-load-server.ts";
+import type { GraphLoadServer, LoadCall } from "../../test/fakes/graph-load-server.ts";
 import type { SlackServer } from "../../test/fakes/slack-server.ts";
 import { type Conversation, replyText, TOKEN_RE } from "./load.ts";
 
@@ -28,6 +28,8 @@ export interface CheckResult {
   maxPerWindow: number;
   /** First few problems, for the report. */
   problems: string[];
+  /** Keys of the conversations with a missing, repeated or misplaced event (first few). */
+  troubled: string[];
 }
 
 interface Post {
@@ -92,9 +94,11 @@ export async function check(
     repliesLost: 0,
     maxPerWindow: 0,
     problems: [],
+    troubled: [],
   };
-  const problem = (s: string) => {
-    if (r.problems.length < 20) r.problems.push(s);
+  const problem = (s: string, key?: string) => {
+    if (r.problems.length < 40) r.problems.push(s);
+    if (key && r.troubled.length < 5 && !r.troubled.includes(key)) r.troubled.push(key);
   };
   const { rows: deleted } = await db.query<{ ig_message_id: string }>(
     "SELECT ig_message_id FROM messages WHERE deleted_at IS NOT NULL AND ig_message_id LIKE 'm_chaos_%'",
@@ -116,17 +120,17 @@ export async function check(
       const k = seen.filter((s) => s === n).length;
       if (k === 0) {
         r.missing += 1;
-        problem(`${c.key} #${n}: not mirrored (thread ${thread ?? "none"})`);
+        problem(`${c.key} #${n}: not mirrored (thread ${thread ?? "none"})`, c.key);
       } else r.mirrored += 1;
       if (k > 1) {
         r.duplicates += k - 1;
-        problem(`${c.key} #${n}: mirrored ${k} times`);
+        problem(`${c.key} #${n}: mirrored ${k} times`, c.key);
       }
     }
     for (let i = 1; i < seen.length; i++)
       if ((seen[i] as number) < (seen[i - 1] as number)) {
         r.outOfOrder += 1;
-        problem(`${c.key}: #${seen[i]} after #${seen[i - 1]}`);
+        problem(`${c.key}: #${seen[i]} after #${seen[i - 1]}`, c.key);
       }
     for (const e of c.events) {
       if (e.kind !== "reaction" && e.kind !== "edit" && e.kind !== "unsend") continue;
@@ -142,7 +146,7 @@ export async function check(
         r.mirrored += 1;
       } else {
         r.actionsMissing += 1;
-        problem(`${c.key}: ${e.kind} of #${e.n} not applied`);
+        problem(`${c.key}: ${e.kind} of #${e.n} not applied`, c.key);
       }
     }
   }
@@ -203,8 +207,30 @@ export async function check(
   const accounts = new Set(conversations.map((c) => c.account.id));
   for (const a of accounts)
     r.maxPerWindow = Math.max(r.maxPerWindow, fakes.graph.maxInWindow(a, "send_text", 1000));
-  if (r.maxPerWindow > limit) problem(`an account made ${r.maxPerWindow} send calls in 1 s (limit ${limit})`);
+  if (r.maxPerWindow > limit) {
+    problem(`an account made ${r.maxPerWindow} send calls in 1 s (limit ${limit})`);
+    for (const a of accounts) for (const line of overLimit(fakes.graph, a, limit)) problem(line);
+  }
   return r;
+}
+
+/** The calls of the first 1-s window of `account` over the limit, on the wall clock, so that a
+ * report can be read beside the fault timeline. */
+function overLimit(graph: GraphLoadServer, account: string, limit: number): string[] {
+  const times = graph.calls
+    .filter((c) => c.account === account && c.cls === "send_text")
+    .sort((a, b) => a.at - b.at);
+  let j = 0;
+  for (let i = 0; i < times.length; i++) {
+    while ((times[i] as LoadCall).at - (times[j] as LoadCall).at >= 1000) j++;
+    if (i - j + 1 > limit) {
+      const wall = (c: LoadCall) => new Date(performance.timeOrigin + c.at).toISOString().slice(11, 23);
+      return times
+        .slice(j, i + 1)
+        .map((c) => `  ${account} send at ${wall(c)}: ${c.outcome}${c.fault ? ` (${c.fault})` : ""}`);
+    }
+  }
+  return [];
 }
 
 export function failed(r: CheckResult, limit: number): boolean {

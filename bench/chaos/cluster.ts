@@ -36,11 +36,12 @@ export interface Postgres {
   stop(): Promise<void>;
 }
 
-export async function startPostgres(): Promise<Postgres> {
+/** A fresh cluster on `port` (default: a free one). */
+export async function startPostgres(port?: number): Promise<Postgres> {
   const dir = mkdtempSync(path.join(tmpdir(), "threadbridge-chaos-pg-"));
   chmodSync(dir, 0o777);
   const data = path.join(dir, "data");
-  const port = await freePort();
+  port ??= await freePort();
   run(pgBin("initdb"), ["-D", data, "-A", "trust", "-U", "postgres", "--no-sync"]);
   // fsync off: durability across a machine crash is not what this run tests, a server restart is.
   const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`;

@@ -22,6 +22,7 @@ import { freePort, killWorker, startRole, type WorkerProcess } from "../../test/
 import { describeMachine } from "../machine.ts";
 import { type CheckResult, check, failed } from "./check.ts";
 import { startPostgres, startRedis } from "./cluster.ts";
+import { diagnose } from "./diagnose.ts";
 import { drive } from "./drive.ts";
 import { startEchoes } from "./echoes.ts";
 import { FAULTS, runSchedule } from "./faults.ts";
@@ -128,10 +129,12 @@ async function main(): Promise<number> {
       chat: { platform: a.platform, channel: a.channel },
     });
 
-  // A service process that exits by itself (not killed by a fault) is a finding: say why.
+  // A service process that exits by itself (not killed by a fault) is a finding: say why, count
+  // it, and start it again as a process manager would, so that the run goes on to its checks.
   const expectedExits = new Set<WorkerProcess>();
+  let exitedByItself = 0;
   let spawned = 0;
-  const spawnRole = (role: "web" | "worker") => {
+  const spawnRole = (role: "web" | "worker"): WorkerProcess => {
     const p = startRole(env, role);
     // CHAOS_LOG_DIR keeps every process's whole log (with CHAOS_LOG_LEVEL) for a post-mortem.
     if (process.env.CHAOS_LOG_DIR) {
@@ -140,8 +143,14 @@ async function main(): Promise<number> {
       p.child.stderr?.pipe(file);
     }
     void p.exited.then(({ code, signal }) => {
-      if (!expectedExits.has(p))
-        log(`${role} exited by itself (${code ?? signal}): ${p.output().slice(-1500)}`);
+      if (expectedExits.has(p)) return;
+      exitedByItself += 1;
+      log(`${role} exited by itself (${code ?? signal}): ${p.output().slice(-1500)}`);
+      if (role === "web") web = spawnRole("web");
+      else {
+        const i = workers.indexOf(p);
+        if (i >= 0) workers[i] = spawnRole("worker");
+      }
     });
     return p;
   };
@@ -271,11 +280,13 @@ async function main(): Promise<number> {
       [`most Send API calls of one account in 1 s (limit ${LIMIT})`, String(result.maxPerWindow)],
       ["Graph calls answered 400 (rate limit faults)", String(graph.calls.filter((c) => c.fault).length)],
       ["dead letters", String(dead.length)],
+      ["service processes that exited by themselves", String(exitedByItself)],
     ];
     report += `${formatTable([["checked", "value"], ...rows])}\n`;
     for (const d of dead) report += `dead letter: ${d.kind} ${d.threadKey} ${d.lastError ?? ""}\n`;
     for (const p of result.problems) report += `problem: ${p}\n`;
-    const bad = failed(result, LIMIT);
+    for (const key of result.troubled) report += `${(await diagnose(db, key)).join("\n")}\n`;
+    const bad = failed(result, LIMIT) || exitedByItself > 0;
     report += `\nchaos: ${bad ? "FAILED" : "OK"}\n`;
     process.stdout.write(`\n${report}`);
     if (scaleName === "full") {

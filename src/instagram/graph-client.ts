@@ -130,6 +130,7 @@ const parseSuccess: Parser<{ success: true }> = (j) => (j.success === true ? { s
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export class GraphClient {
+  readonly #options: GraphClientOptions;
   readonly #baseUrl: string;
   readonly #apiVersion: string;
   readonly #timeoutMs: number;
@@ -139,6 +140,7 @@ export class GraphClient {
   readonly #capMs: number;
 
   constructor(options: GraphClientOptions) {
+    this.#options = options;
     this.#baseUrl = options.baseUrl.replace(/\/+$/, "");
     this.#apiVersion = options.apiVersion;
     this.#timeoutMs = options.timeoutMs ?? 15_000;
@@ -146,6 +148,25 @@ export class GraphClient {
     this.#fetch = options.fetch ?? globalThis.fetch;
     this.#baseMs = options.retryBaseMs ?? 500;
     this.#capMs = options.retryCapMs ?? 30_000;
+  }
+
+  /** The same client with another retry count: `withRetries(0)` makes one attempt per call, for a
+   * caller that retries by itself (the gateway, which takes a rate-limit turn for every attempt). */
+  withRetries(maxRetries: number): GraphClient {
+    return new GraphClient({ ...this.#options, maxRetries });
+  }
+
+  /**
+   * How long to wait before retrying after the `attempt`-th retry (0 for the first attempt) failed
+   * with `error`, or undefined when it must not be retried in place: not retryable, possibly
+   * delivered, out of retries, or Meta asked for a wait longer than the backoff cap (calling again
+   * would extend the block, so it goes back to the caller's queue).
+   */
+  retryDelay(attempt: number, error: GraphError): number | undefined {
+    if (error.kind !== "retryable" || error.maybeDelivered || attempt >= this.#maxRetries) return undefined;
+    const backoff = Math.random() * Math.min(this.#capMs, this.#baseMs * 2 ** attempt);
+    const wait = Math.max(error.retryAfterMs ?? 0, backoff);
+    return wait > this.#capMs ? undefined : wait;
   }
 
   /** Send API (reference 2): a DM, or a private reply when `recipient` is `{comment_id}`. Never retried blind. */
@@ -327,12 +348,9 @@ export class GraphClient {
     let result: Result<T>;
     for (let attempt = 0; ; attempt++) {
       result = await this.#attempt(url, init, call);
-      if (result.ok || result.error.kind !== "retryable" || attempt >= this.#maxRetries) break;
-      if (result.error.maybeDelivered) break;
-      const backoff = Math.random() * Math.min(this.#capMs, this.#baseMs * 2 ** attempt);
-      const wait = Math.max(result.error.retryAfterMs ?? 0, backoff);
-      // Meta asks for a long pause: calling again would extend the block, so hand it to the caller.
-      if (wait > this.#capMs) break;
+      if (result.ok) break;
+      const wait = this.retryDelay(attempt, result.error);
+      if (wait === undefined) break;
       await sleep(wait);
     }
     return scrub(result, token);

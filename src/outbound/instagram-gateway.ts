@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Database } from "../db/database.ts";
 import type { GraphClient, Result } from "../instagram/graph-client.ts";
 import type { GraphError } from "../instagram/graph-errors.ts";
@@ -44,12 +45,17 @@ export interface GatewayDeps {
 const DEFAULT_MAX_WAIT_MS = 5_000;
 
 export class InstagramGateway {
+  /** For the calls made inside `call()`: one attempt each, because `call()` retries, and every
+   * attempt is a call Instagram counts, so each takes its own turn of the rate limiter. */
   readonly graph: GraphClient;
+  /** For calls outside any account's limits (Business Login, token refresh): retries by itself. */
+  readonly unmetered: GraphClient;
   private readonly deps: GatewayDeps;
 
   constructor(deps: GatewayDeps) {
     this.deps = deps;
-    this.graph = deps.graph;
+    this.unmetered = deps.graph;
+    this.graph = deps.graph.withRetries(0);
   }
 
   /** Why the account cannot send right now, or undefined when it can. */
@@ -82,23 +88,32 @@ export class InstagramGateway {
     const token = await this.token(account);
     if (token === undefined) return { kind: "held", reason: "this Instagram account has no usable token" };
 
-    const waited = await this.waitTurn(account, cls, options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS);
-    if (!waited) {
-      this.deps.metrics.outboundDeferred.inc({ class: cls });
-      await this.countDeferral(account, cls);
-      return { kind: "deferred", retryAfterMs: 1_000, reason: "waiting for the account's rate limit" };
+    for (let attempt = 0; ; attempt++) {
+      const waited = await this.waitTurn(account, cls, options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS);
+      if (!waited) {
+        this.deps.metrics.outboundDeferred.inc({ class: cls });
+        await this.countDeferral(account, cls);
+        return { kind: "deferred", retryAfterMs: 1_000, reason: "waiting for the account's rate limit" };
+      }
+      const result = await fn(token);
+      if (result.usage) {
+        this.deps.limiter.observeUsage(account, result.usage.maxPercent);
+        if (result.usage.regainAccessMs)
+          await this.deps.limiter.pauseUntil(account, Date.now() + result.usage.regainAccessMs);
+      }
+      this.deps.metrics.graphCalls.inc({ class: cls, outcome: result.ok ? "ok" : result.error.kind });
+      if (result.ok) return { kind: "ok", value: result.value };
+      const wait = this.deps.graph.retryDelay(attempt, result.error);
+      if (wait === undefined) return this.failure(account, cls, result.error);
+      // A wait Meta asked for holds every process's calls for the account, not only this retry.
+      if (result.error.kind === "retryable" && result.error.retryAfterMs)
+        await this.deps.limiter.pauseUntil(account, Date.now() + result.error.retryAfterMs);
+      await sleep(wait);
     }
+  }
 
-    const result = await fn(token);
-    if (result.usage) {
-      this.deps.limiter.observeUsage(account, result.usage.maxPercent);
-      if (result.usage.regainAccessMs)
-        await this.deps.limiter.pauseUntil(account, Date.now() + result.usage.regainAccessMs);
-    }
-    this.deps.metrics.graphCalls.inc({ class: cls, outcome: result.ok ? "ok" : result.error.kind });
-    if (result.ok) return { kind: "ok", value: result.value };
-
-    const error = result.error;
+  /** The outcome a caller acts on, for a call that failed and is not retried in place. */
+  private async failure<T>(account: string, cls: ApiClass, error: GraphError): Promise<GatewayOutcome<T>> {
     switch (error.kind) {
       case "retryable":
         if (error.maybeDelivered) return { kind: "uncertain", error };

@@ -416,9 +416,11 @@ export class OutboundLimiter {
   }
 
   private trouble(err: unknown): void {
-    const wasDegraded = this.degraded();
+    // Not degraded(): the client's status has already left "ready" when its error event fires, and
+    // the warning would then never be logged.
+    const announced = Date.now() - this.lastTroubleAt < DEGRADED_HOLD_MS;
     this.lastTroubleAt = Date.now();
-    if (!wasDegraded) {
+    if (!announced) {
       this.log?.warn(
         { err: err instanceof Error ? err.message : undefined },
         "rate limiter: Redis unavailable, limiting per process (insurance limiter)",

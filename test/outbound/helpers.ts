@@ -108,8 +108,11 @@ export function startWorker(env: Record<string, string>): WorkerProcess {
   return startRole(env, "worker");
 }
 
-/** Starts `threadbridge <role>` (web, worker, migrate) in its own process under this Node. */
-export function startRole(env: Record<string, string>, role: "web" | "worker" | "migrate"): WorkerProcess {
+/** Starts `threadbridge <role>` (start, web, worker, migrate) in its own process under this Node. */
+export function startRole(
+  env: Record<string, string>,
+  role: "start" | "web" | "worker" | "migrate",
+): WorkerProcess {
   const child = spawn(process.execPath, [CLI, role], {
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],

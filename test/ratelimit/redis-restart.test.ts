@@ -5,9 +5,11 @@
 // reconnect spread. Proven here: no window of the limit ever holds more than the limit, across the
 // outage and both edges of it.
 import type { ChildProcess } from "node:child_process";
+import { Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 import { afterAll, expect, it } from "vitest";
+import { createLogger } from "../../src/log/logger.ts";
 import { OutboundLimiter } from "../../src/ratelimit/limiter.ts";
 import { maxInWindow } from "../fakes/graph-load-server.ts";
 import { startPrivateRedis } from "../helpers/redis.ts";
@@ -29,6 +31,16 @@ it("keeps two processes within the limit across a Redis restart", { timeout: 60_
   const url = `redis://127.0.0.1:${port}`;
   server = await startPrivateRedis(port);
   const LIMIT = 20;
+  const warnings: string[] = [];
+  const log = createLogger("warn", {
+    destination: new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const line of chunk.toString("utf8").split("\n"))
+          if (line.trim()) warnings.push(JSON.parse(line).msg);
+        done();
+      },
+    }),
+  });
   for (let i = 0; i < 2; i++) {
     // The service's own client options (src/service.ts).
     const c = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
@@ -39,6 +51,7 @@ it("keeps two processes within the limit across a Redis restart", { timeout: 60_
         redis: c,
         processes: 2,
         guardMs: 100,
+        log,
         limits: { send_text: { points: LIMIT, durationSeconds: 1 } },
       }),
     );
@@ -78,4 +91,8 @@ it("keeps two processes within the limit across a Redis restart", { timeout: 60_
   );
   expect(granted.length).toBeGreaterThan(LIMIT * 5);
   expect(most).toBeLessThanOrEqual(LIMIT);
+  // Each process said once that it was limiting on its own.
+  expect(warnings).toEqual(
+    Array(2).fill("rate limiter: Redis unavailable, limiting per process (insurance limiter)"),
+  );
 });

@@ -57,7 +57,7 @@ export function consoleRouter(deps: ConsoleDeps): express.Router {
   registerOAuthRoutes(router, {
     db,
     cipher: deps.cipher,
-    graph: deps.gateway.graph,
+    graph: deps.gateway.unmetered,
     graphUrl: config.instagram.graphUrl,
     businessLogin: config.businessLogin,
     publicUrl: config.publicUrl,
