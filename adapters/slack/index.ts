@@ -47,14 +47,32 @@ export interface SlackBridge {
 
 const DEFAULT_RETRY = { retries: 3, maxTimeoutMs: 5_000 };
 
+/** How many of Slack's 429s one call waits out (the client sleeps each Retry-After) on top of its
+ * `retries` for failures. A rate limit is Slack saying "in N seconds", not a failure of the event:
+ * handed to the job's retries, a burst of them grew the job's backoff to minutes (found by the
+ * chaos run: one event took all 20 answers of a 429 burst and waited four minutes more). */
+const RATE_LIMIT_RETRIES = 10;
+
+/** The error the WebClient throws after sleeping a 429's Retry-After, to have p-retry call again. */
+function isRateLimitRetry(err: Error): boolean {
+  const original = (err as { original?: unknown }).original;
+  return original instanceof Error && original.message.startsWith("A rate limit was exceeded");
+}
+
 function retryConfig(retry: { retries: number; maxTimeoutMs: number }): RetryOptions {
-  return {
-    retries: retry.retries,
+  const options: RetryOptions & { onFailedAttempt: (err: Error & { attemptNumber: number }) => void } = {
+    retries: retry.retries + RATE_LIMIT_RETRIES,
     factor: 2,
     minTimeout: Math.min(500, retry.maxTimeoutMs),
     maxTimeout: retry.maxTimeoutMs,
     randomize: true,
+    // The client hands this to p-retry, which gives up with the error thrown here: the retries
+    // beyond `retry.retries` are for rate limits only.
+    onFailedAttempt: (err) => {
+      if (!isRateLimitRetry(err) && err.attemptNumber > retry.retries) throw err;
+    },
   };
+  return options;
 }
 
 type BotIdentity = { botId: string; botUserId: string };

@@ -19,6 +19,10 @@
 //   sees ≤ L in any window of D as long as its jitter stays below guardMs. It costs ~4 % of
 //   throughput on 1-second classes and nothing measurable on hourly ones.
 //
+// LATE GRANTS: a grant that reaches this process later than the guard after it asked (a stalled
+// event loop, a GC pause) is left unused and the turn taken again: its calls would otherwise leave
+// bunched together, later than the log thinks (`stale`; test/ratelimit/stalled-process.test.ts).
+//
 // REDIS FAILURE: every RateLimiterRedis has `rejectIfRedisNotReady` and an insuranceLimiter: the
 // in-memory pacer above at 1/N of the limit, N being the number of processes that send
 // (`processes`, OUTBOUND_WORKERS). While Redis is unreachable each process keeps sending within
@@ -119,6 +123,8 @@ return 1
 const RECONNECT_SPREAD_MS = 2_000;
 /** How long degraded() stays true after a Redis error or an insurance use. */
 const DEGRADED_HOLD_MS = 5_000;
+/** Late grants in a row left unused before the lateness is taken for a slow Redis (`stale`). */
+const STALE_STREAK_MAX = 3;
 /** waitTurn re-checks at least this often (usage factor or pauses may change meanwhile). */
 const MAX_SLEEP_MS = 1_000;
 
@@ -195,6 +201,8 @@ export class OutboundLimiter {
   private readonly factors = new Map<string, Factor>();
   private readonly queues = new Map<string, Promise<void>>();
   private lastTroubleAt = 0;
+  private staleStreak = 0;
+  private slowRedisTold = false;
   private readonly onRedisError: (err: Error) => void;
   private readonly processes: number;
 
@@ -219,8 +227,10 @@ export class OutboundLimiter {
     const paused = await this.pauseRemainingMs(account);
     if (paused > 0) return { ok: false, retryAfterMs: paused };
     const factor = cls === "platform" ? (this.factors.get(account) ?? 1) : 1;
+    let asked: number;
     try {
       if (this.redis?.status === "ready") await this.afterInsurance(account, cls);
+      asked = performance.now();
       await this.store(cls, factor).consume(account, 1);
     } catch (err) {
       if (err instanceof RateLimiterRes) {
@@ -228,6 +238,7 @@ export class OutboundLimiter {
       }
       throw err;
     }
+    if (this.stale(performance.now() - asked)) return { ok: false, retryAfterMs: 1 };
     // A slowed platform call also holds the in-memory pacer for `factor` slots, so memory mode
     // (and insurance) slow down the same way; harmless while Redis serves.
     if (factor > 1) await this.pacer(cls).block(account, factor * this.pacerSeconds(cls));
@@ -413,6 +424,33 @@ export class OutboundLimiter {
       const transition = window + RECONNECT_SPREAD_MS;
       if (pacer.insuredWithin(account, transition)) await pacer.pace(account);
     }
+  }
+
+  /**
+   * Whether a grant that took `elapsedMs` to arrive must go unused. The log holds the grant's time
+   * on Redis; the call leaves when this process gets to it. A process stalled meanwhile (a busy
+   * event loop, a GC pause: the chaos run saw one after a Postgres restart) would send calls
+   * granted over a stretch of time all at once, closer together than the log allows for, and an
+   * observer would count more than the limit in a window. So a grant that arrives later than the
+   * guard is left unused (it stays in the log, which only makes the limiter stricter) and the turn
+   * is taken again. A Redis whose every answer is slower than the guard is not a stall but a
+   * configuration: after a few in a row the grant is used, and the operator is told once.
+   */
+  private stale(elapsedMs: number): boolean {
+    if (elapsedMs <= this.guardMs) {
+      this.staleStreak = 0;
+      return false;
+    }
+    this.staleStreak += 1;
+    if (this.staleStreak <= STALE_STREAK_MAX) return true;
+    if (!this.slowRedisTold) {
+      this.slowRedisTold = true;
+      this.log?.warn(
+        { elapsedMs: Math.round(elapsedMs), guardMs: this.guardMs },
+        "rate limiter: Redis answers more slowly than the guard; raise IG_RATE_LIMIT_GUARD_MS",
+      );
+    }
+    return false;
   }
 
   private trouble(err: unknown): void {

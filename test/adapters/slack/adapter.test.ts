@@ -160,6 +160,16 @@ describe("rate limits and failures", () => {
     ).toBe(true);
   });
 
+  it("waits out more 429s than its failure retries: a rate limit is not a failure", async () => {
+    const thread = await openThread();
+    const before = h.slack.callsOf("chat.postMessage").length;
+    // Five answers "retry after 0 s": more than the harness's two retries for failures.
+    h.slack.failNext(5, { status: 429, retryAfter: 0, method: "chat.postMessage" });
+    const ts = await h.bridge.adapter.post(thread, post("after five 429s"));
+    expect(h.slack.message(CHANNEL, ts)?.text).toBe("Jo: after five 429s");
+    expect(h.slack.callsOf("chat.postMessage").length - before).toBe(6);
+  });
+
   it("stays within the fake's per-channel post limit by waiting, losing nothing", async () => {
     const thread = await openThread();
     h.slack.setPostRate({ perSecond: 5, burst: 2 });

@@ -1,0 +1,79 @@
+// One of two processes stalls (a busy event loop, a GC pause) while Redis grants it turns. The log
+// holds the grants at Redis's time; the stalled process only gets to them when it wakes, and
+// would then send them all at once, closer together than the log allowed for. The chaos run saw
+// it after a Postgres restart: 11 Send API calls in a second of 10. Simulated faithfully here: the
+// stalled process's Redis answers reach it only when the stall ends, while the other process
+// runs on. A grant that arrives later than the guard is left unused and the turn taken again.
+import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
+import { Redis } from "ioredis";
+import { afterAll, expect, it } from "vitest";
+import { OutboundLimiter } from "../../src/ratelimit/limiter.ts";
+import { maxInWindow } from "../fakes/graph-load-server.ts";
+
+const clients: Redis[] = [];
+const limiters: OutboundLimiter[] = [];
+
+afterAll(() => {
+  for (const l of limiters) l.dispose();
+  for (const c of clients) c.disconnect();
+});
+
+/** A Redis client whose limiter answers are held until `stalledUntil()` has passed. */
+function stallable(c: Redis, stalledUntil: () => number): Redis {
+  return new Proxy(c, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target);
+      if (prop !== "rlflxIncr" || typeof value !== "function") return value;
+      return async (...args: unknown[]) => {
+        const answer = await value.apply(target, args);
+        const wait = stalledUntil() - performance.now();
+        if (wait > 0) await sleep(wait);
+        return answer;
+      };
+    },
+  });
+}
+
+it("leaves a grant unused when it reaches a stalled process later than the guard", {
+  timeout: 30_000,
+}, async () => {
+  const LIMIT = 10;
+  const prefix = `test:rl:${randomUUID()}`;
+  let stallEnd = 0;
+  for (let i = 0; i < 2; i++) {
+    const c = new Redis("redis://127.0.0.1:6379", { maxRetriesPerRequest: 1 });
+    c.on("error", () => {});
+    await new Promise((resolve) => c.once("ready", resolve));
+    clients.push(c);
+    limiters.push(
+      new OutboundLimiter({
+        redis: i === 0 ? stallable(c, () => stallEnd) : c,
+        keyPrefix: prefix,
+        processes: 2,
+        guardMs: 40,
+        limits: { send_text: { points: LIMIT, durationSeconds: 1 } },
+      }),
+    );
+  }
+  // A call leaves when its sender gets the turn: the moment an observer counts.
+  const calls: number[] = [];
+  let running = true;
+  const sender = async (l: OutboundLimiter) => {
+    while (running) {
+      await l.waitTurn("stall-1", "send_text");
+      calls.push(performance.now());
+    }
+  };
+  const senders = limiters.flatMap((l) => [sender(l), sender(l), sender(l)]);
+  for (let round = 0; round < 4; round++) {
+    await sleep(1_200);
+    stallEnd = performance.now() + 400;
+  }
+  await sleep(1_500);
+  running = false;
+  await Promise.all(senders);
+
+  expect(calls.length).toBeGreaterThan(LIMIT * 4);
+  expect(maxInWindow(calls, 1_000)).toBeLessThanOrEqual(LIMIT);
+});
