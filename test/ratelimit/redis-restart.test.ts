@@ -13,6 +13,7 @@ import { createLogger } from "../../src/log/logger.ts";
 import { OutboundLimiter } from "../../src/ratelimit/limiter.ts";
 import { maxInWindow } from "../fakes/graph-load-server.ts";
 import { startPrivateRedis } from "../helpers/redis.ts";
+import { startSenders } from "../helpers/senders.ts";
 import { waitFor } from "../helpers/service.ts";
 import { freePort } from "../outbound/helpers.ts";
 
@@ -62,15 +63,7 @@ it("keeps two processes within the limit across a Redis restart", { timeout: 60_
     "clients",
   );
 
-  const granted: number[] = [];
-  let running = true;
-  const sender = async (l: OutboundLimiter) => {
-    while (running) {
-      await l.waitTurn("restart-1", "send_text");
-      granted.push(performance.now());
-    }
-  };
-  const senders = limiters.flatMap((l) => [sender(l), sender(l), sender(l)]);
+  const { calls: granted, stop } = startSenders(limiters, "restart-1");
 
   await sleep(2_000);
   server.kill("SIGKILL");
@@ -82,8 +75,7 @@ it("keeps two processes within the limit across a Redis restart", { timeout: 60_
     "reconnect",
   );
   await sleep(3_000);
-  running = false;
-  await Promise.all(senders);
+  await stop();
 
   const most = maxInWindow(granted, 1000);
   console.log(

@@ -10,6 +10,7 @@ import { Redis } from "ioredis";
 import { afterAll, expect, it } from "vitest";
 import { OutboundLimiter } from "../../src/ratelimit/limiter.ts";
 import { maxInWindow } from "../fakes/graph-load-server.ts";
+import { startSenders } from "../helpers/senders.ts";
 
 const clients: Redis[] = [];
 const limiters: OutboundLimiter[] = [];
@@ -56,23 +57,13 @@ it("leaves a grant unused when it reaches a stalled process later than the guard
       }),
     );
   }
-  // A call leaves when its sender gets the turn: the moment an observer counts.
-  const calls: number[] = [];
-  let running = true;
-  const sender = async (l: OutboundLimiter) => {
-    while (running) {
-      await l.waitTurn("stall-1", "send_text");
-      calls.push(performance.now());
-    }
-  };
-  const senders = limiters.flatMap((l) => [sender(l), sender(l), sender(l)]);
+  const { calls, stop } = startSenders(limiters, "stall-1");
   for (let round = 0; round < 4; round++) {
     await sleep(1_200);
     stallEnd = performance.now() + 400;
   }
   await sleep(1_500);
-  running = false;
-  await Promise.all(senders);
+  await stop();
 
   expect(calls.length).toBeGreaterThan(LIMIT * 4);
   expect(maxInWindow(calls, 1_000)).toBeLessThanOrEqual(LIMIT);
