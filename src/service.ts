@@ -36,6 +36,7 @@ import { eraseAccount } from "./privacy/account-erasure.ts";
 import { consentWords } from "./privacy/consent.ts";
 import { purgeExpired } from "./privacy/retention.ts";
 import { ERASURE_QUEUE, type ErasureJob, INBOUND_QUEUE, RETENTION_QUEUE, startBoss } from "./queue/boss.ts";
+import { purgeCompletedJobs } from "./queue/job-retention.ts";
 import { OutboundLimiter } from "./ratelimit/limiter.ts";
 import { RulesEngine } from "./rules/engine.ts";
 import { startDigestWorker } from "./worker/digest-worker.ts";
@@ -292,7 +293,8 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
       await boss.schedule(RETENTION_QUEUE, "17 3 * * *", {});
       await boss.work(RETENTION_QUEUE, async () => {
         const purged = await purgeExpired(db, config.retention, eraseAccountAndMirrors);
-        log.info({ ...purged, policy: config.retention }, "retention purge done");
+        const jobs = await purgeCompletedJobs(db, boss);
+        log.info({ ...purged, completedJobs: jobs, policy: config.retention }, "retention purge done");
       });
       log.info(
         { concurrency: config.inbound.concurrency, outbound: config.outboundConcurrency },

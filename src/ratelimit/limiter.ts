@@ -429,7 +429,7 @@ export class OutboundLimiter {
   /**
    * Whether a grant that took `elapsedMs` to arrive must go unused. The log holds the grant's time
    * on Redis; the call leaves when this process gets to it. A process stalled meanwhile (a busy
-   * event loop, a GC pause: the chaos run saw one after a Postgres restart) would send calls
+   * event loop, a GC pause) would send calls
    * granted over a stretch of time all at once, closer together than the log allows for, and an
    * observer would count more than the limit in a window. So a grant that arrives later than the
    * guard is left unused (it stays in the log, which only makes the limiter stricter) and the turn
