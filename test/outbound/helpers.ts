@@ -16,6 +16,9 @@ import { queueMessage } from "../../src/outbound/compose.ts";
 import { InstagramGateway } from "../../src/outbound/instagram-gateway.ts";
 import type { SenderDeps } from "../../src/outbound/send-worker.ts";
 import { OutboundLimiter } from "../../src/ratelimit/limiter.ts";
+import type { Service } from "../../src/service.ts";
+import { type GraphLoadServer, startGraphLoadServer } from "../fakes/graph-load-server.ts";
+import { startTestService, type TestEnv, testEnv } from "../helpers/service.ts";
 
 const CLI = fileURLToPath(new URL("../../src/cli.ts", import.meta.url));
 
@@ -29,6 +32,32 @@ export async function seedAccount(db: Database, keys: string, id: string): Promi
     token: `${TOKEN_PREFIX}${id}`,
     chat: { platform: "slack", channel: `C${id.slice(-6)}` },
   });
+}
+
+export interface GraphHarness {
+  graph: GraphLoadServer;
+  t: TestEnv;
+  /** Started without web or worker roles: the test drives the outbound parts itself. */
+  svc: Service;
+  stop(): Promise<void>;
+}
+
+/** A Graph fake and a service on a database of its own, with `accounts` connected. */
+export async function startGraphHarness(accounts: string[] = []): Promise<GraphHarness> {
+  const graph = await startGraphLoadServer();
+  const t = await testEnv("postgres");
+  const svc = await startTestService(t, { web: false, worker: false });
+  for (const id of accounts) await seedAccount(svc.db, t.env.TOKEN_ENCRYPTION_KEY as string, id);
+  return {
+    graph,
+    t,
+    svc,
+    async stop() {
+      await svc.stop();
+      await graph.close();
+      await t.cleanup();
+    },
+  };
 }
 
 /** A conversation whose customer last wrote `ageMs` ago (default: 1 h, so RESPONSE is allowed). */

@@ -8,35 +8,25 @@ import type { Database } from "../../src/db/database.ts";
 import { createLogger } from "../../src/log/logger.ts";
 import { queueMessage } from "../../src/outbound/compose.ts";
 import { OutboundSender } from "../../src/outbound/send-worker.ts";
-import type { Service } from "../../src/service.ts";
-import { type GraphLoadServer, startGraphLoadServer } from "../fakes/graph-load-server.ts";
-import { startTestService, type TestEnv, testEnv } from "../helpers/service.ts";
-import { openConversation, seedAccount, senderDeps } from "./helpers.ts";
+import { type GraphHarness, openConversation, senderDeps, startGraphHarness } from "./helpers.ts";
 
 const ACCOUNT = "17841400002000001";
 const CUSTOMER = "6200000099000001";
 
-let t: TestEnv;
-let svc: Service;
+let h: GraphHarness;
 let db: Database;
 let boss: PgBoss;
-let graph: GraphLoadServer;
 
 beforeAll(async () => {
-  graph = await startGraphLoadServer();
-  t = await testEnv("postgres");
   // No outbound worker: the test drives the sender itself.
-  svc = await startTestService(t, { web: false, worker: false });
-  db = svc.db;
-  boss = svc.boss;
-  await seedAccount(db, t.env.TOKEN_ENCRYPTION_KEY as string, ACCOUNT);
+  h = await startGraphHarness([ACCOUNT]);
+  db = h.svc.db;
+  boss = h.svc.boss;
   await openConversation(db, ACCOUNT, CUSTOMER, 3_600_000);
 });
 
 afterAll(async () => {
-  await svc?.stop();
-  await graph?.close();
-  await t?.cleanup();
+  await h?.stop();
 });
 
 /** The database, except that its next `failures` transactions fail as a restarting Postgres fails them. */
@@ -62,10 +52,10 @@ it("stores a delivered reply through a Postgres restart instead of sending it ag
       senderDeps({
         db,
         database,
-        graphUrl: graph.url,
-        keys: t.env.TOKEN_ENCRYPTION_KEY as string,
+        graphUrl: h.graph.url,
+        keys: h.t.env.TOKEN_ENCRYPTION_KEY as string,
         log: createLogger("silent"),
-        metrics: svc.metrics,
+        metrics: h.svc.metrics,
       }),
     );
   const id = await queueMessage(db, boss, {
@@ -76,10 +66,10 @@ it("stores a delivered reply through a Postgres restart instead of sending it ag
   });
   // Two failed attempts at the write that records Instagram's answer, then Postgres is back.
   await expect(sender(restarting(db, 2)).send(id)).resolves.toBe("sent");
-  expect(graph.sent(ACCOUNT).filter((c) => c.text === "on its way")).toHaveLength(1);
+  expect(h.graph.sent(ACCOUNT).filter((c) => c.text === "on its way")).toHaveLength(1);
   const { rows } = await db.query<{ delivery_state: string; ig_message_id: string | null }>(
     "SELECT delivery_state, ig_message_id FROM messages WHERE id = $1",
     [id],
   );
-  expect(rows[0]).toEqual({ delivery_state: "sent", ig_message_id: graph.sent(ACCOUNT)[0]?.messageId });
+  expect(rows[0]).toEqual({ delivery_state: "sent", ig_message_id: h.graph.sent(ACCOUNT)[0]?.messageId });
 });

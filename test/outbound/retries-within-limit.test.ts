@@ -9,43 +9,33 @@ import { TokenCipher } from "../../src/instagram/token-cipher.ts";
 import { createLogger } from "../../src/log/logger.ts";
 import { InstagramGateway } from "../../src/outbound/instagram-gateway.ts";
 import { OutboundLimiter } from "../../src/ratelimit/limiter.ts";
-import type { Service } from "../../src/service.ts";
-import { type GraphLoadServer, startGraphLoadServer } from "../fakes/graph-load-server.ts";
-import { startTestService, type TestEnv, testEnv } from "../helpers/service.ts";
-import { seedAccount } from "./helpers.ts";
+import { type GraphHarness, startGraphHarness } from "./helpers.ts";
 
 const ACCOUNT = "17841400002100001";
 const LIMIT = 5;
 
-let t: TestEnv;
-let svc: Service;
-let graph: GraphLoadServer;
+let h: GraphHarness;
 
 beforeAll(async () => {
-  graph = await startGraphLoadServer();
-  t = await testEnv("postgres");
-  svc = await startTestService(t, { web: false, worker: false });
-  await seedAccount(svc.db, t.env.TOKEN_ENCRYPTION_KEY as string, ACCOUNT);
+  h = await startGraphHarness([ACCOUNT]);
 });
 
 afterAll(async () => {
-  await svc?.stop();
-  await graph?.close();
-  await t?.cleanup();
+  await h?.stop();
 });
 
 it("counts every retry of a rate-limited call against the account's limit", async () => {
   const log = createLogger("silent", { pretty: false });
   const gateway = new InstagramGateway({
-    db: svc.db,
+    db: h.svc.db,
     // Backoff of tens of milliseconds: a retry outside the limiter would land inside the window.
-    graph: new GraphClient({ baseUrl: graph.url, apiVersion: "v25.0", retryBaseMs: 20, retryCapMs: 1_000 }),
+    graph: new GraphClient({ baseUrl: h.graph.url, apiVersion: "v25.0", retryBaseMs: 20, retryCapMs: 1_000 }),
     limiter: new OutboundLimiter({ limits: { send_text: { points: LIMIT, durationSeconds: 1 } }, log }),
-    cipher: TokenCipher.fromConfig(t.env.TOKEN_ENCRYPTION_KEY as string),
+    cipher: TokenCipher.fromConfig(h.t.env.TOKEN_ENCRYPTION_KEY as string),
     log,
-    metrics: svc.metrics,
+    metrics: h.svc.metrics,
   });
-  graph.fault({ kind: "rate_limit", code: 613, account: ACCOUNT, count: 5 });
+  h.graph.fault({ kind: "rate_limit", code: 613, account: ACCOUNT, count: 5 });
   const outcomes = await Promise.all(
     Array.from({ length: 15 }, (_, i) =>
       gateway.call(
@@ -60,8 +50,8 @@ it("counts every retry of a rate-limited call against the account's limit", asyn
       ),
     ),
   );
-  expect(graph.maxInWindow(ACCOUNT, "send_text", 1_000)).toBeLessThanOrEqual(LIMIT);
-  const calls = graph.calls.filter((c) => c.account === ACCOUNT);
+  expect(h.graph.maxInWindow(ACCOUNT, "send_text", 1_000)).toBeLessThanOrEqual(LIMIT);
+  const calls = h.graph.calls.filter((c) => c.account === ACCOUNT);
   // Every rate-limited call was tried again (none gave up after four answers in a row here).
   expect(calls.filter((c) => c.fault === "rate_limit")).toHaveLength(5);
   expect(outcomes.map((o) => o.kind)).toEqual(Array(15).fill("ok"));
