@@ -25,6 +25,8 @@ export class LeaderElection {
   private readonly o: LeaderOptions;
   private client: pg.Client | undefined;
   private leading = false;
+  /** The role is taken up: onGain has returned. */
+  private roleTaken = false;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private busy: Promise<void> = Promise.resolve();
@@ -39,9 +41,7 @@ export class LeaderElection {
 
   start(): void {
     const tick = () => {
-      this.busy = this.busy
-        .then(() => this.step())
-        .catch((err: unknown) => this.o.log.warn({ err, role: this.o.role }, "leader election step failed"));
+      this.serially(() => this.step());
       if (!this.stopped) this.timer = setTimeout(tick, this.o.intervalMs);
     };
     tick();
@@ -54,10 +54,11 @@ export class LeaderElection {
     await this.lose("stopping");
   }
 
-  /** Resolves once this process leads (tests, and roles that must wait for it). */
+  /** Resolves once this process leads and has taken up the role (tests, and roles that must
+   * wait for it). */
   async waitUntilLeader(timeoutMs: number): Promise<void> {
     const until = Date.now() + timeoutMs;
-    while (!this.leading) {
+    while (!(this.leading && this.roleTaken)) {
       if (Date.now() > until) throw new Error(`not leader of ${this.o.role} within ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -71,8 +72,12 @@ export class LeaderElection {
       return;
     }
     if (this.leading) {
+      if (!this.client) {
+        await this.lose("no lock connection");
+        return;
+      }
       try {
-        await this.client?.query("SELECT 1");
+        await this.client.query("SELECT 1");
         await this.stamp();
       } catch (err) {
         await this.lose(`lock connection failed: ${err instanceof Error ? err.message : String(err)}`);
@@ -83,8 +88,13 @@ export class LeaderElection {
       connectionString: this.o.db.url,
       application_name: `threadbridge-${this.o.role}`,
     });
+    // The error can arrive at any point of this step, before the client is the lock's: it is
+    // remembered, so a session that died while winning the lock is never claimed. Once claimed,
+    // losing it waits for the step under way (a half-done gain) instead of racing it.
+    let failed: string | undefined;
     client.on("error", (err: Error) => {
-      if (this.client === client) void this.lose(`lock connection error: ${err.message}`);
+      failed ??= err.message;
+      if (this.client === client) this.serially(() => this.lose(`lock connection error: ${err.message}`));
     });
     await client.connect();
     const { rows } = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock(hashtext($1)) AS ok", [
@@ -103,9 +113,20 @@ export class LeaderElection {
       await client.end().catch(() => {});
       return;
     }
-    this.client = client;
     const previous = await this.lastSeen();
+    if (failed !== undefined || this.stopped) {
+      await client.end().catch(() => {});
+      return;
+    }
+    this.client = client;
     await this.gain(previous);
+  }
+
+  /** Runs `fn` after every step and transition already queued, so that they never interleave. */
+  private serially(fn: () => Promise<void>): void {
+    this.busy = this.busy
+      .then(fn)
+      .catch((err: unknown) => this.o.log.warn({ err, role: this.o.role }, "leader election step failed"));
   }
 
   private async gain(previous: Date | undefined): Promise<void> {
@@ -114,6 +135,7 @@ export class LeaderElection {
     await this.stamp();
     try {
       await this.o.onGain(previous);
+      this.roleTaken = this.leading;
     } catch (err) {
       this.o.log.error({ err, role: this.o.role }, "could not take up the role; giving it up");
       await this.lose("onGain failed");
@@ -125,6 +147,7 @@ export class LeaderElection {
     this.client = undefined;
     const was = this.leading;
     this.leading = false;
+    this.roleTaken = false;
     if (client) {
       // Ending the session releases the lock for the other replicas.
       await client.end().catch(() => {});
