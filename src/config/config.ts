@@ -91,7 +91,7 @@ export const envSchema = z.object({
   TOKEN_ENCRYPTION_KEY: optional(base64Key),
   LOG_LEVEL: optional(z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])),
   ...consoleEnv,
-  // Operational knobs beyond the contract; documented in the README.
+  // Operational knobs beyond the contract; documented in docs/configuration.md.
   WEBHOOK_MAX_BODY: optional(
     z
       .string()
