@@ -1,4 +1,5 @@
 import type { Database } from "../db/database.ts";
+import { SIGNED_REQUEST_MAX_AGE_SECONDS } from "../instagram/signed-request.ts";
 
 // Keep only what the product needs, for as long as it needs it (seed 000, Platform Policy):
 // message texts and the raw webhook items are purged after a configured age; the facts that
@@ -18,6 +19,8 @@ export interface PurgeCounts {
   events: number;
   /** Deauthorized accounts erased after the grace period. */
   accounts: number;
+  /** Meta's signed_requests forgotten: too old to be accepted again, so no repeat to recognise. */
+  signedRequests: number;
 }
 
 /** `eraseAccount` erases one account whole, chat threads included (`account-erasure.ts`, wired
@@ -49,5 +52,16 @@ export async function purgeExpired(
     [before(policy.revokedAccountDays)],
   );
   for (const { id } of revoked) await eraseAccount(id);
-  return { messages: messages.length, events: events.length, accounts: revoked.length };
+  // A day past the freshness window, so a clock that is a little off never forgets a request
+  // that could still be accepted.
+  const { rows: signedRequests } = await db.query(
+    "DELETE FROM signed_request_replays WHERE issued_at < $1 RETURNING 1",
+    [new Date(now.getTime() - SIGNED_REQUEST_MAX_AGE_SECONDS * 1000 - 86_400_000).toISOString()],
+  );
+  return {
+    messages: messages.length,
+    events: events.length,
+    accounts: revoked.length,
+    signedRequests: signedRequests.length,
+  };
 }

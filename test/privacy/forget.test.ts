@@ -104,9 +104,9 @@ it("deletes the account's threads in Slack when Meta asks for the account's data
   const other = "1000000000000602";
   await postWebhook(h.url(), dmText(ACCOUNT, other, "m_f_9", "still here", now()));
   const root = await h.rootOf(other);
-  const payload = Buffer.from(JSON.stringify({ algorithm: "HMAC-SHA256", user_id: ACCOUNT })).toString(
-    "base64url",
-  );
+  const payload = Buffer.from(
+    JSON.stringify({ algorithm: "HMAC-SHA256", issued_at: Math.floor(Date.now() / 1000), user_id: ACCOUNT }),
+  ).toString("base64url");
   const sig = createHmac("sha256", APP_SECRET).update(payload).digest("base64url");
   const res = await fetch(`${h.url()}/instagram/data-deletion`, {
     method: "POST",

@@ -20,6 +20,9 @@ const ACCOUNT = "17841400000000001";
 let t: TestEnv;
 let service: Service;
 
+// Meta's callbacks refuse a signed_request older than an hour (test/security/meta-signed-request).
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+
 function signedRequest(payload: object, secret = APP_SECRET): string {
   const enc = Buffer.from(JSON.stringify(payload)).toString("base64url");
   const sig = createHmac("sha256", secret).update(enc).digest("base64url");
@@ -55,7 +58,10 @@ describe("Meta's callbacks", () => {
   it("refuses a forged or malformed signed_request", async () => {
     const forged = await callback(
       "/instagram/data-deletion",
-      signedRequest({ algorithm: "HMAC-SHA256", user_id: ACCOUNT }, "not-the-app-secret"),
+      signedRequest(
+        { algorithm: "HMAC-SHA256", issued_at: nowSeconds(), user_id: ACCOUNT },
+        "not-the-app-secret",
+      ),
     );
     expect(forged).toEqual({
       status: 400,
@@ -75,7 +81,7 @@ describe("Meta's callbacks", () => {
     });
     const res = await callback(
       "/instagram/data-deletion",
-      signedRequest({ algorithm: "HMAC-SHA256", user_id: ACCOUNT, issued_at: 1_761_000_000 }),
+      signedRequest({ algorithm: "HMAC-SHA256", user_id: ACCOUNT, issued_at: nowSeconds() }),
     );
     expect(res.status).toBe(200);
     const code = res.body.confirmation_code as string;
@@ -107,7 +113,7 @@ describe("Meta's callbacks", () => {
   it("answers an unknown id with a code whose page says nothing was stored", async () => {
     const res = await callback(
       "/instagram/data-deletion",
-      signedRequest({ algorithm: "HMAC-SHA256", user_id: "999" }),
+      signedRequest({ algorithm: "HMAC-SHA256", issued_at: nowSeconds(), user_id: "999" }),
     );
     expect(res.status).toBe(200);
     const html = await (await fetch(`${service.url}/privacy/deletion/${res.body.confirmation_code}`)).text();
@@ -125,7 +131,7 @@ describe("Meta's callbacks", () => {
     });
     const res = await callback(
       "/instagram/deauthorize",
-      signedRequest({ algorithm: "HMAC-SHA256", user_id: other }),
+      signedRequest({ algorithm: "HMAC-SHA256", issued_at: nowSeconds(), user_id: other }),
     );
     expect(res).toEqual({ status: 200, body: { ok: true } });
     const { rows } = await service.db.query<{ status: string; token_ciphertext: string | null }>(

@@ -51,7 +51,7 @@ it("erases old texts and raw events by date, keeps ids and states, and skips unp
     return eraseAccount(service.db, new Map(), account, () => undefined);
   };
   const counts = await purgeExpired(service.db, policy, erase);
-  expect(counts).toEqual({ messages: 1, events: 1, accounts: 0 });
+  expect(counts).toEqual({ messages: 1, events: 1, accounts: 0, signedRequests: 0 });
 
   const { rows: messages } = await service.db.query<{ ig_message_id: string; text: string | null }>(
     "SELECT ig_message_id, text FROM messages ORDER BY occurred_at",
@@ -70,7 +70,12 @@ it("erases old texts and raw events by date, keeps ids and states, and skips unp
     [null, false],
     ["text of m_new", true],
   ]);
-  expect(await purgeExpired(service.db, policy, erase)).toEqual({ messages: 0, events: 0, accounts: 0 });
+  expect(await purgeExpired(service.db, policy, erase)).toEqual({
+    messages: 0,
+    events: 0,
+    accounts: 0,
+    signedRequests: 0,
+  });
 
   // A deauthorized account is erased once its grace period is over, not before.
   await service.db.query(
