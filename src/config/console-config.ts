@@ -70,7 +70,7 @@ export interface ConsoleConfig {
   passwordHash: string | undefined;
   /** Header a reverse proxy (oauth2-proxy…) names the signed-in user in; undefined: not trusted. */
   authHeader: string | undefined;
-  /** The only peers whose `authHeader` is believed. */
+  /** The only peers whose `authHeader` is believed: CONSOLE_TRUSTED_PROXIES, required with it. */
   trustedProxies: string[];
   /** Lower-cased users the proxy may sign in; empty: anyone it authenticated. */
   allowedUsers: string[];
@@ -98,10 +98,16 @@ export function consoleConfig(e: ConsoleEnv): ConsoleConfig {
     throw new ConfigError(
       `${e.CONSOLE_TRUSTED_PROXIES ? "CONSOLE_TRUSTED_PROXIES" : "CONSOLE_ALLOWED_USERS"}: only means something with CONSOLE_AUTH_HEADER`,
     );
+  // No default: a loopback default believed the header from anything on the same host, a TLS
+  // terminator that passes client headers through included, so anyone could name any user.
+  if (e.CONSOLE_AUTH_HEADER && !e.CONSOLE_TRUSTED_PROXIES)
+    throw new ConfigError(
+      "CONSOLE_TRUSTED_PROXIES: required with CONSOLE_AUTH_HEADER (the sign-on proxy's address or range, such as 10.0.0.5: the header is believed from it alone)",
+    );
   return {
     passwordHash: e.CONSOLE_PASSWORD_HASH,
     authHeader: e.CONSOLE_AUTH_HEADER,
-    trustedProxies: e.CONSOLE_TRUSTED_PROXIES ?? ["127.0.0.1", "::1"],
+    trustedProxies: e.CONSOLE_TRUSTED_PROXIES ?? [],
     allowedUsers: e.CONSOLE_ALLOWED_USERS ?? [],
     sessionSecret: e.CONSOLE_SESSION_SECRET,
     sessionHours: e.CONSOLE_SESSION_HOURS ?? 12,

@@ -68,6 +68,9 @@ describe("the console without a configured login", () => {
     expect(() => loadConfig({ CONSOLE_SESSION_HOURS: "0" })).toThrow(
       /^CONSOLE_SESSION_HOURS: expected hours, 1 to 720$/,
     );
+    expect(() => loadConfig({ CONSOLE_AUTH_HEADER: "X-Email" })).toThrow(
+      /^CONSOLE_TRUSTED_PROXIES: required with CONSOLE_AUTH_HEADER/,
+    );
     expect(() => loadConfig({ CONSOLE_TRUSTED_PROXIES: "10.0.0.0/8" })).toThrow(
       /^CONSOLE_TRUSTED_PROXIES: only means something with CONSOLE_AUTH_HEADER/,
     );
@@ -97,7 +100,7 @@ describe("the console with a password", () => {
     ).rows;
 
   it("sends visitors to the sign-in page, refuses a wrong password and lets the right one in", async () => {
-    const c = h.client({ "x-forwarded-for": "198.51.100.1" });
+    const c = h.client({}, "127.0.0.3");
     expect(await c.get("/")).toMatchObject({ status: 303, location: "/login" });
     const page = await c.get("/login");
     expect(page.status).toBe(200);
@@ -117,7 +120,7 @@ describe("the console with a password", () => {
     expect((await audit("refused")).at(-1)).toMatchObject({
       actor_id: "console",
       target: "console_login",
-      details: { client: "198.51.100.1" },
+      details: { client: "127.0.0.3" },
     });
 
     const right = await c.submit(page, "/login", { password: PASSWORD });
@@ -167,13 +170,13 @@ describe("the console with a password", () => {
   });
 
   it("throttles wrong passwords per client, even when the right one comes next", async () => {
-    const c = h.client({ "x-forwarded-for": "203.0.113.7" });
+    const c = h.client({}, "127.0.0.4");
     for (let i = 0; i < 5; i++) expect((await c.signIn("wrong password")).status).toBe(401);
     const blocked = await c.signIn(PASSWORD);
     expect(blocked.status).toBe(429);
     expect(Number(blocked.headers.get("retry-after"))).toBeGreaterThan(800);
     expect(blocked.body).toContain("Too many wrong passwords.");
-    const neighbour = h.client({ "x-forwarded-for": "203.0.113.8" });
+    const neighbour = h.client({}, "127.0.0.5");
     expect((await neighbour.signIn()).status).toBe(303);
   });
 

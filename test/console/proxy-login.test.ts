@@ -25,6 +25,7 @@ describe("the console behind a sign-on proxy", () => {
     h = await startConsoleHarness({
       CONSOLE_PASSWORD_HASH: "",
       CONSOLE_AUTH_HEADER: "X-Forwarded-Email",
+      CONSOLE_TRUSTED_PROXIES: "127.0.0.1",
       CONSOLE_ALLOWED_USERS: "ops@example.com, lead@example.com",
     });
   });

@@ -2,6 +2,7 @@
 // that also plays Instagram's Business Login; a cookie-keeping HTTP client that records every
 // answer (to prove no token ever reaches a browser); and the service's log lines, captured.
 
+import { request as httpRequest } from "node:http";
 import { createServer } from "node:net";
 import { Writable } from "node:stream";
 import { expect } from "vitest";
@@ -31,7 +32,8 @@ export interface ConsoleHarness {
   login: FakeInstagramLogin;
   /** Every log line the service wrote. */
   logs: string[];
-  client(headers?: Record<string, string>): ConsoleClient;
+  /** A browser; `from` is the loopback address it connects from (127.0.0.2…): its own client address. */
+  client(headers?: Record<string, string>, from?: string): ConsoleClient;
   close(): Promise<void>;
 }
 
@@ -90,7 +92,7 @@ export async function startConsoleHarness(extraEnv: Record<string, string> = {})
     slack,
     login,
     logs,
-    client: (headers = {}) => new ConsoleClient(url, headers),
+    client: (headers = {}, from = undefined) => new ConsoleClient(url, headers, from),
     async close() {
       await service.stop();
       await graph.close();
@@ -108,28 +110,34 @@ export interface Answer {
   location: string | undefined;
 }
 
-/** A browser's cookie jar over fetch, redirects not followed, every answer kept in `seen`. */
+/**
+ * A browser's cookie jar over HTTP, redirects not followed, every answer kept in `seen`. It connects
+ * from `from` when given: distinct loopback addresses are distinct clients to the service, whatever
+ * it makes of X-Forwarded-For.
+ */
 export class ConsoleClient {
   readonly base: string;
   readonly headers: Record<string, string>;
+  readonly from: string | undefined;
   readonly cookies = new Map<string, string>();
   readonly seen: string[] = [];
 
-  constructor(base: string, headers: Record<string, string> = {}) {
+  constructor(base: string, headers: Record<string, string> = {}, from?: string) {
     this.base = base;
     this.headers = headers;
+    this.from = from;
   }
 
-  async request(path: string, init: RequestInit = {}): Promise<Answer> {
+  async request(
+    path: string,
+    init: { method?: string; headers?: Record<string, string>; body?: string } = {},
+  ): Promise<Answer> {
     const cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; ");
-    const res = await fetch(new URL(path, this.base), {
-      ...init,
-      redirect: "manual",
-      headers: {
-        ...this.headers,
-        ...(cookie ? { cookie } : {}),
-        ...(init.headers as Record<string, string>),
-      },
+    const res = await send(new URL(path, this.base), {
+      method: init.method ?? "GET",
+      headers: { ...this.headers, ...(cookie ? { cookie } : {}), ...init.headers },
+      body: init.body,
+      from: this.from,
     });
     for (const line of res.headers.getSetCookie()) {
       const [pair = "", ...attributes] = line.split(";");
@@ -138,14 +146,8 @@ export class ConsoleClient {
       if (attributes.some((a) => /^\s*max-age=0\s*$/i.test(a))) this.cookies.delete(name);
       else this.cookies.set(name, pair.slice(eq + 1).trim());
     }
-    const body = await res.text();
-    this.seen.push(`${res.status} ${JSON.stringify([...res.headers])}\n${body}`);
-    return {
-      status: res.status,
-      headers: res.headers,
-      body,
-      location: res.headers.get("location") ?? undefined,
-    };
+    this.seen.push(`${res.status} ${JSON.stringify([...res.headers])}\n${res.body}`);
+    return { ...res, location: res.headers.get("location") ?? undefined };
   }
 
   get(path: string): Promise<Answer> {
@@ -169,6 +171,28 @@ export class ConsoleClient {
     const page = await this.get("/login");
     return this.submit(page, "/login", { password });
   }
+}
+
+/** One HTTP request, from the local address `from` when given. */
+function send(
+  url: URL,
+  o: { method: string; headers: Record<string, string>; body: string | undefined; from: string | undefined },
+): Promise<{ status: number; headers: Headers; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: o.method, headers: o.headers, localAddress: o.from }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("error", reject);
+      res.on("end", () => {
+        const headers = new Headers();
+        for (let i = 0; i < res.rawHeaders.length; i += 2)
+          headers.append(res.rawHeaders[i] as string, res.rawHeaders[i + 1] as string);
+        resolve({ status: res.statusCode ?? 0, headers, body: Buffer.concat(chunks).toString("utf8") });
+      });
+    });
+    req.on("error", reject);
+    req.end(o.body);
+  });
 }
 
 export function csrfOf(page: Answer): string {

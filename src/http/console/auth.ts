@@ -1,6 +1,7 @@
+import { isIP } from "node:net";
 import type express from "express";
 import type { Request, Response } from "express";
-import { RateLimiterMemory } from "rate-limiter-flexible";
+import { RateLimiterMemory, RateLimiterRes } from "rate-limiter-flexible";
 import { recordAudit } from "../../audit/audit-log.ts";
 import { type ConsoleConfig, trustedPeer } from "../../config/console-config.ts";
 import type { Database } from "../../db/database.ts";
@@ -27,16 +28,22 @@ export interface ConsoleAuthDeps {
 }
 
 const THROTTLE_SECONDS = 15 * 60;
-/** Wrong passwords per client, then per service, before sign-in waits out the window. */
+/** Password guesses per client in THROTTLE_SECONDS; a right one is given back. */
 const CLIENT_ATTEMPTS = 5;
-const SERVICE_ATTEMPTS = 50;
+/** scrypt checks at once (each about 0.4 s of a core and 128 MiB at the default cost)… */
+const CHECKS_AT_ONCE = 2;
+/** …and sign-ins waiting for one; past that the answer is "busy", at once. */
+const CHECKS_WAITING = 8;
+/** About how long the line takes to clear at the default cost. */
+const BUSY_RETRY_SECONDS = 2;
 
 export class ConsoleAuth {
   readonly #d: ConsoleAuthDeps;
-  // Per client address, and for everyone together: the address comes from X-Forwarded-For,
-  // which a client that reaches the service directly can vary at will.
+  // Per client address (req.ip: the socket's peer unless TRUST_PROXY says which proxies may name
+  // another). There is no limit for everyone together: strangers' wrong guesses would then lock the
+  // owner out. The CPU those guesses cost is bounded by #checks instead.
   readonly #perClient = new RateLimiterMemory({ points: CLIENT_ATTEMPTS, duration: THROTTLE_SECONDS });
-  readonly #overall = new RateLimiterMemory({ points: SERVICE_ATTEMPTS, duration: THROTTLE_SECONDS });
+  readonly #checks = new BoundedConcurrency(CHECKS_AT_ONCE, CHECKS_WAITING);
 
   constructor(deps: ConsoleAuthDeps) {
     this.#d = deps;
@@ -168,33 +175,53 @@ export class ConsoleAuth {
           .send(loginPage(again, "The sign-in form had expired. Type the password again."));
         return;
       }
-      const client = req.ip ?? "unknown";
-      const waitMs = await this.#throttled(client);
-      if (waitMs > 0) {
+      const client = clientAddress(req);
+      const key = throttleKey(client);
+      // The guess is counted before it is checked, so concurrent guesses cannot all slip in
+      // between a check and its count.
+      const refused = await this.#perClient.consume(key).then(
+        () => undefined,
+        (r: unknown) => {
+          if (r instanceof RateLimiterRes) return r;
+          throw r;
+        },
+      );
+      if (refused) {
         this.#d.log.warn({ client }, "console sign-in throttled");
         res
           .status(429)
-          .set("retry-after", String(Math.ceil(waitMs / 1000)))
+          .set("retry-after", String(Math.ceil(refused.msBeforeNext / 1000)))
           .type("html")
           .send(
             loginPage(
               session,
-              `Too many wrong passwords. Try again in ${Math.ceil(waitMs / 60_000)} minute(s).`,
+              `Too many wrong passwords. Try again in ${Math.ceil(refused.msBeforeNext / 60_000)} minute(s).`,
             ),
           );
         return;
       }
       const password = typeof req.body?.password === "string" ? req.body.password : "";
-      if (!(await verifyPassword(password, this.#d.config.passwordHash as string))) {
-        await Promise.all([
-          this.#perClient.consume(client).catch(() => {}),
-          this.#overall.consume("all").catch(() => {}),
-        ]);
+      const right = await this.#checks.run(() =>
+        verifyPassword(password, this.#d.config.passwordHash as string),
+      );
+      if (right === BUSY) {
+        // Not checked, so not counted against this client. 429 rather than 503: a flood of guesses
+        // is the cause, and it should not read as the service failing (5xx alerts, error logs).
+        await this.#perClient.reward(key, 1);
+        this.#d.log.warn({ client }, "console sign-in busy: password checks at their limit");
+        res
+          .status(429)
+          .set("retry-after", String(BUSY_RETRY_SECONDS))
+          .type("html")
+          .send(loginPage(session, "Sign-in is busy checking other passwords. Try again in a moment."));
+        return;
+      }
+      if (!right) {
         await this.refuse(req, undefined, "console_login");
         res.status(401).type("html").send(loginPage(session, "Wrong password."));
         return;
       }
-      await this.#perClient.delete(client);
+      await this.#perClient.reward(key, 1);
       const signedIn = sessions.signedIn("admin", "password");
       sessions.write(res, signedIn);
       await this.#signedInNow(req, signedIn);
@@ -261,18 +288,12 @@ export class ConsoleAuth {
     return user ? user : undefined;
   }
 
-  async #throttled(client: string): Promise<number> {
-    const [mine, all] = await Promise.all([this.#perClient.get(client), this.#overall.get("all")]);
-    const wait = (r: typeof mine, points: number) => (r && r.consumedPoints >= points ? r.msBeforeNext : 0);
-    return Math.max(wait(mine, CLIENT_ATTEMPTS), wait(all, SERVICE_ATTEMPTS));
-  }
-
   async #signedInNow(req: Request, session: ConsoleSession): Promise<void> {
     this.#d.log.info({ user: session.user, via: session.via }, "console sign-in");
     await recordAudit(this.#d.db, {
       actor: { kind: "operator", id: `console:${session.user}` },
       action: "console_login",
-      details: { via: session.via, client: req.ip },
+      details: { via: session.via, client: clientAddress(req) },
     });
   }
 
@@ -288,7 +309,7 @@ export class ConsoleAuth {
       actor: { kind: "operator", id: user ? `console:${user}` : "console" },
       action: "refused",
       target: what,
-      details: { ...details, client: req.ip },
+      details: { ...details, client: clientAddress(req) },
     });
   }
 }
@@ -296,3 +317,61 @@ export class ConsoleAuth {
 export const FORM_EXPIRED =
   "The form had expired (or did not come from this console). Reload the page and try again.";
 export const HOME = { href: "/", label: "Back to the accounts" };
+
+/** The client's address (req.ip), an IPv4 client's without the `::ffff:` of a dual-stack socket. */
+export function clientAddress(req: Request): string {
+  const ip = req.ip ?? req.socket.remoteAddress ?? "unknown";
+  return /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip)?.[1] ?? ip;
+}
+
+/**
+ * Whom the sign-in throttle counts a guess against: an IPv4 address, or an IPv6 address's /64, the
+ * usual allocation of one subscriber, who can rotate through its addresses at will.
+ */
+export function throttleKey(address: string): string {
+  const ip = address.replace(/%.*$/, "");
+  if (isIP(ip) !== 6) return ip;
+  const [head = "", tail] = ip.split("::");
+  const front = head ? head.split(":") : [];
+  const back = tail ? tail.split(":") : [];
+  // An IPv4 tail (64:ff9b::192.0.2.1) fills two groups; it only ever sits in the last 32 bits.
+  const dotted = ((tail === undefined ? front : back).at(-1) ?? "").includes(".") ? 1 : 0;
+  const zeros = tail === undefined ? [] : Array(8 - front.length - back.length - dotted).fill("0");
+  const groups = [...front, ...zeros, ...back].slice(0, 4);
+  return `${groups.map((g) => Number.parseInt(g, 16).toString(16)).join(":")}::/64`;
+}
+
+const BUSY = Symbol("busy");
+
+/**
+ * Runs at most `running` tasks at once with at most `waiting` more in line; past that `run` answers
+ * BUSY straight away, so nothing from outside queues without bound. (Written here: p-limit and
+ * p-queue are not dependencies, and rate-limiter-flexible's RateLimiterQueue bounds a rate, not how
+ * many run at once.)
+ */
+class BoundedConcurrency {
+  readonly #running: number;
+  readonly #waiting: number;
+  #active = 0;
+  readonly #line: Array<() => void> = [];
+
+  constructor(running: number, waiting: number) {
+    this.#running = running;
+    this.#waiting = waiting;
+  }
+
+  async run<T>(task: () => Promise<T>): Promise<T | typeof BUSY> {
+    if (this.#active < this.#running) this.#active++;
+    else if (this.#line.length < this.#waiting)
+      await new Promise<void>((resolve) => this.#line.push(resolve));
+    else return BUSY;
+    try {
+      return await task();
+    } finally {
+      // A finished task hands its place straight to the next in line, or gives it up.
+      const next = this.#line.shift();
+      if (next) next();
+      else this.#active--;
+    }
+  }
+}

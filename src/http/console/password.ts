@@ -3,7 +3,7 @@ import { randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from "node:c
 // The console's admin password, kept only as an scrypt hash in the PHC string format
 // (`$scrypt$ln=17,r=8,p=1$salt$hash`, unpadded base64) so it can live in an environment variable
 // and be checked by any tool that reads that format. ln=17, r=8, p=1 is OWASP's recommendation:
-// about 0.4 s and 128 MiB per check, which the login throttle keeps to a handful at a time.
+// about 0.4 s and 128 MiB per check, which sign-in (auth.ts) runs two at a time at most.
 
 const KEY_BYTES = 32;
 const SALT_BYTES = 16;
