@@ -32,6 +32,7 @@ import type {
   ThreadHeader,
   ThreadRef,
 } from "../../src/bridge/chat-port.ts";
+import { fetchFileWithin } from "../../src/bridge/file-fetch.ts";
 import type { Logger } from "../../src/log/logger.ts";
 import { discordCode, ErrorCode, errorFields, isDiscordError } from "./discord-errors.ts";
 import { discordReaction, FALLBACK_REACTION, MARK_REACTIONS, sameEmoji } from "./emoji.ts";
@@ -454,12 +455,15 @@ export class DiscordAdapter implements ChatAdapter, FileSource {
   async fetchFile(file: AgentFile): Promise<Response> {
     const url = this.#allowedFileUrl(file.id);
     if (!url) throw new Error("discord file is served from an unexpected host");
-    let res = await this.#deps.fetch(url);
+    // Redirects are followed only to where a first URL could point (file-fetch.ts).
+    const allowed = (next: URL) => this.#allowedFileUrl(next.href) !== undefined;
+    const get = (target: URL) => fetchFileWithin(this.#deps.fetch, target, {}, allowed);
+    let res = await get(url);
     // Attachment links are signed and expire; Discord renews them on request.
     if ((res.status === 403 || res.status === 404) && CDN_HOSTS.has(url.hostname)) {
       await res.body?.cancel();
       const renewed = await this.#refreshUrl(url.href);
-      if (renewed) res = await this.#deps.fetch(renewed);
+      if (renewed) res = await get(new URL(renewed));
     }
     if (!res.ok) {
       await res.body?.cancel();

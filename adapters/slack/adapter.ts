@@ -16,6 +16,7 @@ import type {
   ThreadHeader,
   ThreadRef,
 } from "../../src/bridge/chat-port.ts";
+import { fetchFileWithin } from "../../src/bridge/file-fetch.ts";
 import type { Logger } from "../../src/log/logger.ts";
 import type { Pace } from "./channel-pacer.ts";
 import { MARK_REACTIONS, slackReactionName } from "./emoji.ts";
@@ -192,11 +193,18 @@ export class SlackAdapter implements ChatAdapter, FileSource {
   /** Streams an agent's upload; the response is handed on, never stored. */
   async fetchFile(file: AgentFile): Promise<Response> {
     const info = await this.#deps.client.files.info({ file: file.id });
-    const url = info.file?.url_private_download ?? info.file?.url_private;
-    if (!url) throw new Error(`slack file ${file.id} has no download URL`);
-    if (!this.#mayReceiveToken(url))
+    const raw = info.file?.url_private_download ?? info.file?.url_private;
+    if (!raw) throw new Error(`slack file ${file.id} has no download URL`);
+    const url = URL.canParse(raw) ? new URL(raw) : undefined;
+    if (!url || !this.#mayReceiveToken(url))
       throw new Error(`slack file ${file.id} is served from an unexpected host`);
-    const res = await this.#deps.fetch(url, { headers: { authorization: `Bearer ${this.#deps.botToken}` } });
+    // Each redirect hop is checked like the first URL: the token goes to Slack's hosts only.
+    const res = await fetchFileWithin(
+      this.#deps.fetch,
+      url,
+      { authorization: `Bearer ${this.#deps.botToken}` },
+      (next) => this.#mayReceiveToken(next),
+    );
     if (!res.ok) {
       await res.body?.cancel();
       throw new Error(`slack file ${file.id} download failed with HTTP ${res.status}`);
@@ -276,14 +284,9 @@ export class SlackAdapter implements ChatAdapter, FileSource {
     }
   }
 
-  // The bot token only goes to Slack's own file hosts (or the configured API host in tests).
-  #mayReceiveToken(url: string): boolean {
-    let parsed: URL;
-    try {
-      parsed = new URL(url);
-    } catch {
-      return false;
-    }
+  // The bot token only goes to Slack's own hosts over https, or to the origin of the configured
+  // SLACK_API_URL (the fake, in tests).
+  #mayReceiveToken(parsed: URL): boolean {
     if (this.#deps.fileOrigins.includes(parsed.origin)) return true;
     return (
       parsed.protocol === "https:" &&

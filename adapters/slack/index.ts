@@ -16,6 +16,7 @@ import { backgroundRunner, type ListenerDeps } from "./listener-deps.ts";
 import { registerMessageListeners } from "./listeners.ts";
 import { malformedSlackBody } from "./malformed.ts";
 import { registerReactionListeners } from "./reactions.ts";
+import { slackRequestTime } from "./request-time.ts";
 import { errorFields } from "./slack-errors.ts";
 import { userGroups } from "./user-groups.ts";
 import { userNames } from "./user-names.ts";
@@ -103,6 +104,8 @@ function botIdentity(client: WebClient, options: SlackOptions): () => Promise<Bo
 
 const { defaultProcessEventErrorHandler } = HTTPModuleFunctions;
 
+const EVENTS_PATH = "/slack/events";
+
 export function createSlack(options: SlackOptions): SlackBridge {
   const log = options.log.child({ component: "slack" });
   const logger = boltLogger(log);
@@ -137,10 +140,12 @@ export function createSlack(options: SlackOptions): SlackBridge {
   });
 
   const router = express.Router();
+  // Registered before the receiver adds its own handlers to the route, so it runs first.
+  router.post(EVENTS_PATH, slackRequestTime(log));
   const receiver = new ExpressReceiver({
     signingSecret: options.signingSecret,
     router,
-    endpoints: "/slack/events",
+    endpoints: EVENTS_PATH,
     // An agent's message is stored by the core before Slack gets its 200; a failure answers 500
     // and Slack delivers again.
     processBeforeResponse: true,

@@ -11,6 +11,22 @@ import type { Logger } from "../log/logger.ts";
 
 const TTL_MS = 60 * 60_000;
 
+/** `<claim, base64url>.<HMAC-SHA256, base64url: 43 characters>`; claims are a few hundred bytes. */
+const TOKEN = /^([A-Za-z0-9_-]{1,4096})\.([A-Za-z0-9_-]{43})$/;
+
+type Refusal = "malformed link" | "bad signature" | "wrong file name" | "link expired";
+
+/** What does not count as a link is not found; a forged one is forbidden; an old one is gone. */
+const REFUSAL_STATUS: Record<Refusal, number> = {
+  "malformed link": 404,
+  "wrong file name": 404,
+  "bad signature": 403,
+  "link expired": 410,
+};
+
+/** The link's last segment: the file's name, without path separators. */
+const linkName = (file: AgentFile) => file.name.replace(/[/\\]/g, "_");
+
 interface Claim {
   p: ChatPlatform;
   f: AgentFile;
@@ -30,22 +46,27 @@ export class AgentFileLinks {
   url(platform: ChatPlatform, file: AgentFile, now = Date.now()): string {
     const claim: Claim = { p: platform, f: file, e: now + TTL_MS };
     const body = Buffer.from(JSON.stringify(claim)).toString("base64url");
-    const name = encodeURIComponent(file.name.replace(/[/\\]/g, "_"));
-    return `${this.publicUrl}/files/${body}.${this.sign(body)}/${name}`;
+    return `${this.publicUrl}/files/${body}.${this.sign(body)}/${encodeURIComponent(linkName(file))}`;
   }
 
-  /** The file a link stands for, or a reason it does not count. */
+  /** The file the link `/files/<token>/<name>` stands for (`name` as decoded from the path), or
+   * why it does not count. */
   verify(
     token: string,
+    name: string,
     now = Date.now(),
-  ): { ok: true; platform: ChatPlatform; file: AgentFile } | { ok: false; reason: string } {
-    const [body, sig] = token.split(".");
-    if (!body || !sig) return { ok: false, reason: "malformed link" };
+  ): { ok: true; platform: ChatPlatform; file: AgentFile } | { ok: false; reason: Refusal } {
+    // Exactly what url() writes, nothing before or after: a lenient split once let any suffix
+    // (`<body>.<sig>.anything`) through with the link's signature.
+    const match = TOKEN.exec(token);
+    if (!match) return { ok: false, reason: "malformed link" };
+    const [, body = "", sig = ""] = match;
     const expected = Buffer.from(this.sign(body));
     const given = Buffer.from(sig);
     if (expected.length !== given.length || !timingSafeEqual(expected, given))
       return { ok: false, reason: "bad signature" };
     const claim = JSON.parse(Buffer.from(body, "base64url").toString("utf8")) as Claim;
+    if (name !== linkName(claim.f)) return { ok: false, reason: "wrong file name" };
     if (claim.e < now) return { ok: false, reason: "link expired" };
     return { ok: true, platform: claim.p, file: claim.f };
   }
@@ -60,12 +81,14 @@ export function agentFilesRouter(
   sources: ReadonlyMap<ChatPlatform, FileSource>,
   log: Logger,
 ): express.Router {
-  const router = express.Router();
+  // Strict and case-sensitive: `/files/<token>/<name>/` or `/FILES/…` is not a link either.
+  const router = express.Router({ strict: true, caseSensitive: true });
   router.get("/files/:token/:name", async (req, res) => {
-    const v = links.verify(req.params.token);
+    const v = links.verify(req.params.token, req.params.name);
     if (!v.ok) {
       log.warn({ reason: v.reason }, "agent file link refused");
-      res.status(v.reason === "link expired" ? 410 : 403).json({ error: "forbidden", detail: v.reason });
+      const status = REFUSAL_STATUS[v.reason];
+      res.status(status).json({ error: status === 404 ? "not_found" : "forbidden", detail: v.reason });
       return;
     }
     const source = sources.get(v.platform);

@@ -1,9 +1,15 @@
 import express, { type Request, type Response, Router } from "express";
 import type { IngestBatcher } from "../ingest/ingest-batcher.ts";
+import { unstorable } from "../ingest/store-events.ts";
 import { verifySignature } from "../instagram/signature.ts";
 import { parseWebhook } from "../instagram/webhook.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
+import { jsonNestsDeeperThan } from "./json-depth.ts";
+
+/** Meta's payloads nest about ten levels deep (an attachment's payload inside a message inside an
+ * item inside an entry); anything past this is not a delivery Meta made. */
+export const MAX_WEBHOOK_DEPTH = 64;
 
 export interface WebhookDeps {
   ingest: IngestBatcher;
@@ -64,6 +70,17 @@ export function webhookRouter(deps: WebhookDeps): Router {
         refuse(res, deps, 401, "invalid_signature", detail);
         return;
       }
+      if (jsonNestsDeeperThan(raw, MAX_WEBHOOK_DEPTH)) {
+        log.warn({ bytes: raw.length, limit: MAX_WEBHOOK_DEPTH }, "webhook refused: JSON nested too deep");
+        refuse(
+          res,
+          deps,
+          400,
+          "too_deep",
+          `the body nests arrays/objects deeper than ${MAX_WEBHOOK_DEPTH} levels`,
+        );
+        return;
+      }
       let body: unknown;
       try {
         body = JSON.parse(raw.toString("utf8"));
@@ -92,6 +109,17 @@ export function webhookRouter(deps: WebhookDeps): Router {
         log.debug({ stored: result.stored.length, duplicates: result.duplicates }, "webhook stored");
         res.status(200).type("text/plain").send("EVENT_RECEIVED");
       } catch (err) {
+        if (unstorable(err)) {
+          // Every redelivery would fail the same way: a definite answer, not a retry forever. Only
+          // the code and class are logged: a data error's message can quote the payload.
+          const code = (err as { code?: unknown }).code;
+          log.error(
+            { code: typeof code === "string" ? code : undefined, type: (err as Error).name },
+            "webhook refused: its events can never be stored as sent; answering 400",
+          );
+          refuse(res, deps, 400, "unstorable", "the events of this delivery cannot be stored");
+          return;
+        }
         // Not stored, so not acknowledged: Meta delivers it again.
         log.error({ err }, "webhook not stored; answering 503 so Meta retries");
         refuse(res, deps, 503, "unavailable", "the event could not be stored; retry later");

@@ -87,3 +87,21 @@ export async function storeInbound(
     duplicates: records.length - inserted.length,
   };
 }
+
+// SQLSTATE classes no retry gets past: 22 data exception (a value the column or type cannot
+// hold), 54 program limit exceeded (54000 an index row over the B-tree maximum, 54001 nesting past
+// the stack depth limit).
+const UNSTORABLE_SQLSTATE = /^(?:22|54)[0-9A-Z]{3}$/;
+
+/**
+ * Whether storing these records failed for good: the same records would fail the same way on
+ * every delivery (Postgres refused the values themselves, or they could not even be serialised:
+ * a RangeError is a stack or string size limit). A delivery answered 503 for such a failure is
+ * retried by Meta forever. Anything else (connection lost, pool exhausted, Postgres restarting,
+ * serialization failures) may pass next time, and is worth the retry.
+ */
+export function unstorable(err: unknown): boolean {
+  if (err instanceof RangeError) return true;
+  const code = typeof err === "object" && err !== null ? (err as { code?: unknown }).code : undefined;
+  return typeof code === "string" && UNSTORABLE_SQLSTATE.test(code);
+}

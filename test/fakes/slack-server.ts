@@ -50,6 +50,8 @@ export interface FakeFile {
   name: string;
   mimetype: string;
   content: string | Buffer;
+  /** The download answers 302 to this URL instead of the content (a CDN hop, or a hostile one). */
+  redirect?: string;
 }
 
 export interface Fault {
@@ -513,6 +515,10 @@ export async function startSlackServer(options: SlackServerOptions = {}): Promis
     }
     if (!file) {
       res.writeHead(404).end();
+      return;
+    }
+    if (file.redirect) {
+      res.writeHead(302, { location: file.redirect }).end();
       return;
     }
     res.writeHead(200, {
