@@ -3,7 +3,7 @@ import type { IngestBatcher } from "../ingest/ingest-batcher.ts";
 import { verifySignature } from "../instagram/signature.ts";
 import { parseWebhook } from "../instagram/webhook.ts";
 import type { Logger } from "../log/logger.ts";
-import type { Metrics } from "../observability/metrics.ts";
+import { eventKindLabel, type Metrics } from "../observability/metrics.ts";
 
 export interface WebhookDeps {
   ingest: IngestBatcher;
@@ -83,7 +83,7 @@ export function webhookRouter(deps: WebhookDeps): Router {
       try {
         const result = await deps.ingest.submit(parsed.records);
         for (const e of result.stored) {
-          deps.metrics.webhookEvents.inc({ kind: e.kind, outcome: "stored" });
+          deps.metrics.webhookEvents.inc({ kind: eventKindLabel(e.kind), outcome: "stored" });
           if (e.kind === "unknown")
             log.warn({ eventId: e.id, account: e.accountId }, "unknown webhook event stored");
         }
