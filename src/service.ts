@@ -311,6 +311,8 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
         log,
         metrics,
         readiness: readinessCheck(db, boss, redis, limiter, metrics),
+        trustProxy: config.trustProxy,
+        metricsToken: config.metricsToken,
         routers: roles.web
           ? [
               ...chatRouters,

@@ -2,7 +2,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Service } from "../src/service.ts";
 import { cli } from "./helpers/cli.ts";
-import { startTestService, type TestEnv, testEnv } from "./helpers/service.ts";
+import { METRICS_TOKEN, OPERATOR, startTestService, type TestEnv, testEnv } from "./helpers/service.ts";
 
 const FIXTURE = fileURLToPath(new URL("./fixtures/webhooks/dm-text.json", import.meta.url));
 
@@ -11,7 +11,7 @@ describe("threadbridge CLI against Postgres", () => {
   let service: Service;
 
   beforeAll(async () => {
-    t = await testEnv("postgres", { REDIS_URL: "redis://127.0.0.1:6379" });
+    t = await testEnv("postgres", { REDIS_URL: "redis://127.0.0.1:6379", METRICS_TOKEN });
     service = await startTestService(t, { worker: false });
   });
   afterAll(async () => {
@@ -55,7 +55,7 @@ describe("threadbridge CLI against Postgres", () => {
   });
 
   it("/readyz includes Redis when it is configured", async () => {
-    const body = (await (await fetch(`${service.url}/readyz`)).json()) as {
+    const body = (await (await fetch(`${service.url}/readyz`, { headers: OPERATOR })).json()) as {
       checks: Record<string, { ok: boolean }>;
     };
     expect(body.checks.redis).toEqual({ ok: true });
@@ -64,10 +64,10 @@ describe("threadbridge CLI against Postgres", () => {
 
 describe("readiness with Redis down", () => {
   it("answers 200 degraded naming Redis: sending goes on within per-process limits", async () => {
-    const t = await testEnv("postgres", { REDIS_URL: "redis://127.0.0.1:1" });
+    const t = await testEnv("postgres", { REDIS_URL: "redis://127.0.0.1:1", METRICS_TOKEN });
     const service = await startTestService(t, { worker: false });
     try {
-      const res = await fetch(`${service.url}/readyz`);
+      const res = await fetch(`${service.url}/readyz`, { headers: OPERATOR });
       expect(res.status).toBe(200);
       const body = (await res.json()) as {
         status: string;

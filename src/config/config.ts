@@ -9,6 +9,7 @@ import {
   consoleEnv,
 } from "./console-config.ts";
 import { ConfigError, intInRange, optional, url } from "./env-schema.ts";
+import { type TrustProxy, trustProxyEnv } from "./trust-proxy.ts";
 
 // One typed configuration, read once from the environment. The names are part of the operating
 // interface (CONTRACT.md): keep them stable.
@@ -58,6 +59,15 @@ export const envSchema = z.object({
     z.coerce.number().int().min(0).max(65535, { error: "expected a port number 0-65535" }),
   ),
   PUBLIC_URL: optional(url("an http(s) URL such as https://bridge.example.com")),
+  TRUST_PROXY: optional(trustProxyEnv),
+  METRICS_TOKEN: optional(
+    z
+      .string()
+      .trim()
+      .regex(/^[\x21-\x7e]{16,}$/, {
+        error: "expected at least 16 printable characters without spaces (`openssl rand -hex 32`)",
+      }),
+  ),
   DATABASE_URL: optional(postgresUrl),
   DATA_DIR: optional(z.string()),
   DATABASE_POOL_SIZE: optional(positiveInt("a whole number of connections")),
@@ -181,6 +191,10 @@ export interface Config {
   /** Health and metrics port of a worker-only process. */
   metricsPort: number | undefined;
   publicUrl: string;
+  /** Whose X-Forwarded-* headers are believed (Express `trust proxy`); false: nobody's. */
+  trustProxy: TrustProxy;
+  /** Bearer token /metrics and /readyz's details need; undefined: /metrics is open, details hidden. */
+  metricsToken: string | undefined;
   database: { kind: "postgres"; url: string; poolSize: number } | { kind: "embedded"; dataDir: string };
   dataDir: string;
   redisUrl: string | undefined;
@@ -291,6 +305,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port,
     metricsPort: e.METRICS_PORT,
     publicUrl: (e.PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/$/, ""),
+    trustProxy: e.TRUST_PROXY ?? false,
+    metricsToken: e.METRICS_TOKEN,
     database: e.DATABASE_URL
       ? { kind: "postgres", url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE ?? 10 }
       : { kind: "embedded", dataDir },

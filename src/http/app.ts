@@ -1,34 +1,57 @@
 import express, { type Express, type NextFunction, type Request, type Response } from "express";
 import { pinoHttp } from "pino-http";
+import type { TrustProxy } from "../config/trust-proxy.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { ReadinessCheck } from "./health.ts";
 import { healthRouter } from "./health.ts";
+import { securityHeaders } from "./security-headers.ts";
 
 export interface HttpAppDeps {
   log: Logger;
   metrics: Metrics;
   readiness: ReadinessCheck;
+  /** Whose X-Forwarded-* headers are believed: req.ip, req.protocol and req.hostname follow it. */
+  trustProxy: TrustProxy;
+  /** Bearer token for /metrics and /readyz's details. */
+  metricsToken: string | undefined;
   /** Feature routers (webhooks, Slack, OAuth, …) mounted in order. */
   routers: express.Router[];
 }
 
 const QUIET_ROUTES = new Set(["/healthz", "/readyz", "/metrics"]);
 
+/** The methods the service's routes take; every OPTIONS request is told these. */
+const ALLOW = "GET, HEAD, POST";
+
+/**
+ * The metric label of a request: the pattern of the route that answered (written in the code, so a
+ * fixed set), else `unmatched` (404) or `other` (OPTIONS, undecodable paths, …). Never the path a
+ * client sent: every distinct label is a series kept for the life of the process.
+ */
+function routeLabel(req: Request, res: Response): string {
+  const pattern: unknown = req.route?.path;
+  if (typeof pattern === "string") return pattern;
+  return res.statusCode === 404 ? "unmatched" : "other";
+}
+
 export function createHttpApp(deps: HttpAppDeps): Express {
   const app = express();
   app.disable("x-powered-by");
-  app.set("trust proxy", true);
+  // Everything that reads the client's address or scheme (req.ip: the sign-in throttle, audit
+  // entries; req.protocol: the CSRF origin check) goes through this one setting.
+  app.set("trust proxy", deps.trustProxy);
 
   app.use((req, res, next) => {
     const end = deps.metrics.httpDuration.startTimer();
     res.on("finish", () => {
-      const route = req.route?.path ?? (res.statusCode === 404 ? "unmatched" : req.path);
+      const route = routeLabel(req, res);
       end({ route });
       deps.metrics.httpRequests.inc({ route, status: String(res.statusCode) });
     });
     next();
   });
+  app.use(securityHeaders);
   app.use(
     pinoHttp({
       logger: deps.log,
@@ -36,17 +59,29 @@ export function createHttpApp(deps: HttpAppDeps): Express {
       customLogLevel: (_req, res, err) =>
         err || res.statusCode >= 500 ? "error" : res.statusCode >= 400 ? "warn" : "debug",
       // Query strings can carry tokens (OAuth codes, hub.verify_token): log the path only.
+      // Headers are never logged: requests carry Cookie and Authorization, answers Set-Cookie.
       serializers: {
         req: (req: { method: string; url: string; id: unknown }) => ({
           id: req.id,
           method: req.method,
           path: req.url.split("?")[0],
         }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
     }),
   );
 
-  app.use(healthRouter(deps.readiness, deps.metrics));
+  // Express would answer OPTIONS for any path a route matches, itself and before any route (so
+  // unlabelled). The service takes no cross-origin calls: one answer for every path, no CORS.
+  app.use((req, res, next) => {
+    if (req.method !== "OPTIONS") {
+      next();
+      return;
+    }
+    res.set("allow", ALLOW).status(204).end();
+  });
+
+  app.use(healthRouter(deps.readiness, deps.metrics, deps.metricsToken, deps.log));
   for (const router of deps.routers) app.use(router);
 
   app.use((req: Request, res: Response) => {
@@ -67,6 +102,12 @@ export function createHttpApp(deps: HttpAppDeps): Express {
         res
           .status(413)
           .json({ error: "payload_too_large", detail: `body exceeds the limit of ${err.limit} bytes` });
+        return;
+      }
+      // A route's path parameter that is not valid percent-encoding, e.g. /files/%E0%A4%A/x.
+      if (err instanceof URIError && err.status === 400) {
+        req.log.warn({ path: req.path.slice(0, 200) }, "path not valid percent-encoding");
+        res.status(400).json({ error: "bad_request", detail: "the path is not valid percent-encoding" });
         return;
       }
       if (err.status && err.status >= 400 && err.status < 500) {

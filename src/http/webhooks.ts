@@ -4,7 +4,7 @@ import { unstorable } from "../ingest/store-events.ts";
 import { verifySignature } from "../instagram/signature.ts";
 import { parseWebhook } from "../instagram/webhook.ts";
 import type { Logger } from "../log/logger.ts";
-import type { Metrics } from "../observability/metrics.ts";
+import { eventKindLabel, type Metrics } from "../observability/metrics.ts";
 import { jsonNestsDeeperThan } from "./json-depth.ts";
 
 /** Meta's payloads nest about ten levels deep (an attachment's payload inside a message inside an
@@ -100,7 +100,7 @@ export function webhookRouter(deps: WebhookDeps): Router {
       try {
         const result = await deps.ingest.submit(parsed.records);
         for (const e of result.stored) {
-          deps.metrics.webhookEvents.inc({ kind: e.kind, outcome: "stored" });
+          deps.metrics.webhookEvents.inc({ kind: eventKindLabel(e.kind), outcome: "stored" });
           if (e.kind === "unknown")
             log.warn({ eventId: e.id, account: e.accountId }, "unknown webhook event stored");
         }

@@ -2,6 +2,9 @@ import { type Logger, pino } from "pino";
 
 export type { Logger };
 
+/** Bracket notation, so each also names a header among an object's `headers`. */
+const COOKIE_HEADERS = ['["cookie"]', '["Cookie"]', '["set-cookie"]', '["Set-Cookie"]'];
+
 // Paths that may carry secrets or customer content. Logs name events and ids, never what a
 // customer wrote or a credential (seed 000, 003).
 const REDACT = [
@@ -22,7 +25,11 @@ const REDACT = [
   "*.*.text",
   "message.text",
   "req.headers.authorization",
-  "req.headers.cookie",
+  // Session cookies open the console: never in a log, wherever headers turn up (a request, an
+  // answer, an HTTP client's error carrying its request and response).
+  ...COOKIE_HEADERS.flatMap((header) =>
+    ["", "*", "*.*", "*.*.*"].flatMap((at) => [`${at}${header}`, `${at}${at && "."}headers${header}`]),
+  ),
   'req.headers["x-hub-signature-256"]',
   'req.headers["x-hub-signature"]',
   'req.headers["x-slack-signature"]',

@@ -1,4 +1,16 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { DOMAIN_EVENT_TYPES } from "../instagram/events.ts";
+
+// Every label value comes from a fixed set written in the code (route patterns, event types,
+// outcomes) or from the operator's own configuration (accounts): each distinct value is a series
+// kept for the life of the process, so nothing a request or a payload says may become one.
+
+const EVENT_KINDS = new Set<string>(DOMAIN_EVENT_TYPES);
+
+/** An event kind as a label: one of the domain's event types, else `other`. */
+export function eventKindLabel(kind: string | undefined): string {
+  return kind !== undefined && EVENT_KINDS.has(kind) ? kind : "other";
+}
 
 /** The service's Prometheus metrics, on a registry of its own so several instances can coexist in tests. */
 export class Metrics {

@@ -2,7 +2,7 @@ import type { PgBoss } from "pg-boss";
 import type { Bridge } from "../bridge/bridge.ts";
 import type { Database } from "../db/database.ts";
 import type { Logger } from "../log/logger.ts";
-import type { Metrics } from "../observability/metrics.ts";
+import { eventKindLabel, type Metrics } from "../observability/metrics.ts";
 import { SendInFlightError } from "../outbound/echo-match.ts";
 import { INBOUND_QUEUE, type InboundJob } from "../queue/boss.ts";
 import { type SlotJob, workSlots } from "../queue/work-slots.ts";
@@ -40,7 +40,8 @@ export async function startInboundWorker(deps: InboundWorkerDeps): Promise<strin
         log.info({ eventId }, "inbound event no longer stored; skipped");
         return;
       }
-      const kind = result.event?.type ?? "unknown";
+      // Read back from the database: whatever a stored row says, the label is one of a fixed set.
+      const kind = eventKindLabel(result.event?.type ?? "unknown");
       metrics.jobsProcessed.inc({ kind, outcome: result.outcome });
       if (result.receivedAt)
         metrics.jobLatency.observe({ kind }, (Date.now() - result.receivedAt.getTime()) / 1000);

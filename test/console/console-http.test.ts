@@ -84,7 +84,9 @@ describe("the console with a password", () => {
   let h: ConsoleHarness;
 
   beforeAll(async () => {
-    h = await startConsoleHarness();
+    // The clients below play a reverse proxy on loopback naming its clients in X-Forwarded-For
+    // (test/security/trust-proxy.test.ts: without TRUST_PROXY the header is not believed).
+    h = await startConsoleHarness({ TRUST_PROXY: "loopback" });
   });
 
   afterAll(async () => {

@@ -82,7 +82,7 @@ export async function startConsoleHarness(extraEnv: Record<string, string> = {})
   const service = await startService(
     t.config,
     { web: true, worker: true, migrate: true },
-    createLogger("debug", { destination: sink }),
+    createLogger(extraEnv.LOG_LEVEL ?? "debug", { destination: sink }),
   );
   return {
     url,

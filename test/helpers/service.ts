@@ -10,6 +10,9 @@ export const APP_SECRET = "test-app-secret-0123456789";
 export const META_SECRET = "test-meta-secret-9876543210";
 export const VERIFY_TOKEN = "test-verify-token";
 export const TEST_KEY = Buffer.alloc(32, 7).toString("base64");
+/** METRICS_TOKEN for tests that read /readyz's details: `{ METRICS_TOKEN }` in the env, then `OPERATOR` headers. */
+export const METRICS_TOKEN = "test-metrics-token-0123456789abcdef";
+export const OPERATOR = { authorization: `Bearer ${METRICS_TOKEN}` };
 
 export type Backend = "postgres" | "embedded";
 

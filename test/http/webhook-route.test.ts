@@ -1,7 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sign } from "../../src/instagram/signature.ts";
 import type { Service } from "../../src/service.ts";
-import { META_SECRET, startTestService, type TestEnv, testEnv, VERIFY_TOKEN } from "../helpers/service.ts";
+import {
+  META_SECRET,
+  METRICS_TOKEN,
+  OPERATOR,
+  startTestService,
+  type TestEnv,
+  testEnv,
+  VERIFY_TOKEN,
+} from "../helpers/service.ts";
 import { dmText, postWebhook } from "../helpers/webhook.ts";
 
 const ACCOUNT = "17841400000000001";
@@ -10,7 +18,7 @@ let service: Service;
 let url: string;
 
 beforeAll(async () => {
-  t = await testEnv("postgres", { WEBHOOK_MAX_BODY: "64kb" });
+  t = await testEnv("postgres", { WEBHOOK_MAX_BODY: "64kb", METRICS_TOKEN });
   // Web role only: events stay queued, so the tests see exactly what the route stored.
   service = await startTestService(t, { worker: false });
   url = service.url as string;
@@ -205,7 +213,7 @@ describe("health, readiness and metrics", () => {
   });
 
   it("GET /readyz reports database, queue, pauses and the outbound queue", async () => {
-    const res = await fetch(`${url}/readyz`);
+    const res = await fetch(`${url}/readyz`, { headers: OPERATOR });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({
       status: "ready",
@@ -215,7 +223,7 @@ describe("health, readiness and metrics", () => {
   });
 
   it("GET /metrics exposes requests, events by kind and queue depth", async () => {
-    const text = await (await fetch(`${url}/metrics`)).text();
+    const text = await (await fetch(`${url}/metrics`, { headers: OPERATOR })).text();
     expect(text).toMatch(
       /threadbridge_http_requests_total\{route="\/webhooks\/instagram",status="200"\} \d+/,
     );

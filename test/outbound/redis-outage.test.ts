@@ -3,7 +3,14 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import type { Service } from "../../src/service.ts";
 import { type GraphLoadServer, startGraphLoadServer } from "../fakes/graph-load-server.ts";
 import { startPrivateRedis } from "../helpers/redis.ts";
-import { startTestService, type TestEnv, testEnv, waitFor } from "../helpers/service.ts";
+import {
+  METRICS_TOKEN,
+  OPERATOR,
+  startTestService,
+  type TestEnv,
+  testEnv,
+  waitFor,
+} from "../helpers/service.ts";
 import {
   countByState,
   freePort,
@@ -54,6 +61,7 @@ beforeAll(async () => {
     WORKER_CONCURRENCY: "2",
     // Two workers send: without Redis each keeps to half of the limit.
     OUTBOUND_WORKERS: "2",
+    METRICS_TOKEN,
   });
   svc = await startTestService(t, { web: false, worker: false });
   await seedAccount(svc.db, t.env.TOKEN_ENCRYPTION_KEY as string, ACCOUNT);
@@ -74,7 +82,7 @@ interface Readiness {
 
 async function readyz(): Promise<{ code: number; body: Readiness } | undefined> {
   try {
-    const res = await fetch(`http://127.0.0.1:${metricsPort}/readyz`);
+    const res = await fetch(`http://127.0.0.1:${metricsPort}/readyz`, { headers: OPERATOR });
     return { code: res.status, body: (await res.json()) as Readiness };
   } catch {
     return undefined;
