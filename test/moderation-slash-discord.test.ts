@@ -1,7 +1,8 @@
-// Comment moderation from `/ig` on Discord, anywhere (a channel, another account's forum, the
-// comment's own thread): hide, unhide, reply, delete (admins), comments off and on, by link or id,
-// each reaching the fake Graph API, told in the thread and audited. A comment removed on
-// Instagram turns its mirrored reply into a removed post here too.
+// Comment moderation from `/ig` on Discord, in the channel of the comment's account or any of its
+// threads (another account's channel is refused: test/security/discord-ig-scope.test.ts): hide,
+// unhide, reply, delete (admins), comments off and on, by link or id, each reaching the fake Graph
+// API, told in the thread and audited. A comment removed on Instagram turns its mirrored reply
+// into a removed post here too.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readCommandManifest } from "../adapters/discord/commands.ts";
@@ -9,7 +10,6 @@ import {
   ADMIN,
   AGENT,
   type DiscordHarness,
-  FORUM_CHANNEL,
   startDiscordHarness,
   TEXT_ACCOUNT,
   TEXT_CHANNEL,
@@ -62,7 +62,7 @@ const threadSays = (thread: string, text: string) =>
   );
 
 describe("/ig comment moderation on Discord", () => {
-  it("hides, unhides, replies and (admins) deletes by link or id, from any channel or the thread", async () => {
+  it("hides, unhides, replies and (admins) deletes by link or id, from its channel or its thread", async () => {
     const media = "17900000000000401";
     const root = "17850000000000401";
     await comment(root, media);
@@ -72,7 +72,7 @@ describe("/ig comment moderation on Discord", () => {
     expect(await ig(TEXT_CHANNEL, "hide", [target(`${postLink(media)}c/${root}/`)])).toMatch(
       /hid the comment/,
     );
-    expect(await ig(FORUM_CHANNEL, "unhide", [target(root)])).toMatch(/unhid the comment/);
+    expect(await ig(thread, "unhide", [target(root)])).toMatch(/unhid the comment/);
     expect(
       await ig(thread, "reply", [target(root), { name: "text", type: 3, value: "Thanks,\nsee you soon!" }]),
     ).toMatch(/replied publicly/);
@@ -111,7 +111,7 @@ describe("/ig comment moderation on Discord", () => {
     await comment(root, media);
     const thread = await h.commentThreadOf(root);
     const before = h.graph.requests.length;
-    expect(await ig(FORUM_CHANNEL, "comments-off", [target(postLink(media))])).toMatch(/turned comments off/);
+    expect(await ig(TEXT_CHANNEL, "comments-off", [target(postLink(media))])).toMatch(/turned comments off/);
     expect(await ig(thread, "comments-on", [target(media)])).toMatch(/turned comments on/);
     expect(changesSince(h.graph, before)).toEqual([
       { method: "POST", path: `/v25.0/${media}`, query: { comment_enabled: "false" }, body: undefined },

@@ -1,5 +1,8 @@
 // The `/ig` slash command (manifest/discord-commands.json); SUBCOMMANDS is its help. On Discord it
-// also works inside threads, where a customer option left out means the thread's customer.
+// also works inside threads, where a customer option left out means the thread's customer. What it
+// acts on is limited, in the core, to the accounts routed to the channel where it is used (a
+// thread's parent channel); the manifest's default_member_permissions keeps it to members who may
+// Manage Messages unless a server admin grants it otherwise.
 
 import type { ChatAction, ConversationChange, ModerationCommand } from "../../src/bridge/chat-port.ts";
 import { durationArg } from "../../src/bridge/durations.ts";
@@ -22,9 +25,12 @@ const SUBCOMMANDS = [
     usage: "comments-off target | comments-on target",
     summary: "turn comments off or on for a post or reel (target: its link or media id)",
   },
-  { usage: "pause [account]", summary: "hold replies to Instagram (one account, or every account)" },
-  { usage: "resume [account]", summary: "send held replies and go on sending" },
-  { usage: "status", summary: "accounts, sending state and queues" },
+  {
+    usage: "pause [account]",
+    summary: "hold replies to Instagram (one account of this channel, or all of them; admins)",
+  },
+  { usage: "resume [account]", summary: "send held replies and go on sending (admins)" },
+  { usage: "status", summary: "sending state and queues of this channel's accounts" },
   {
     usage: "rules list | enable id | disable id | test text",
     summary: "the auto-reply rules (enable and disable: admins)",
@@ -103,8 +109,9 @@ const MODERATION: Record<string, { action: ModerationCommand; what: "comment" | 
   "comments-on": { action: "comments_on", what: "post" },
 };
 
-/** `/ig hide|unhide|delete|reply|comments-off|comments-on`: by link or id, anywhere on Discord;
- * the core finds the comment or post. Undefined for other subcommands. */
+/** `/ig hide|unhide|delete|reply|comments-off|comments-on`: by link or id, in the channel of the
+ * comment's account or any of its threads; the core finds the comment or post and refuses one of
+ * another channel's account. Undefined for other subcommands. */
 function moderationCommand(
   subcommand: string | null,
   options: { target?: string | null; text?: string | null },

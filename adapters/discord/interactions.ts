@@ -262,6 +262,21 @@ async function onModal(deps: InteractionDeps, interaction: ModalSubmitInteractio
 }
 
 async function onSlash(deps: InteractionDeps, interaction: ChatInputCommandInteraction): Promise<void> {
+  // Accounts are routed to server channels, and the channel (so the server) an action may reach
+  // from is the interaction's own, as Discord sent it, never an option. The manifest limits /ig to
+  // servers; this holds should it ever be registered more widely.
+  if (!interaction.inGuild()) {
+    deps.log.warn(
+      { user: interaction.user.id, channel: interaction.channelId },
+      "discord /ig outside a server refused",
+    );
+    await interaction.reply({
+      content: "/ig works in a server channel that Instagram threads go to, or in one of its threads.",
+      flags: MessageFlags.Ephemeral,
+      allowedMentions: NO_MENTIONS,
+    });
+    return;
+  }
   const parsed = parseIgCommand(
     interaction.options.getSubcommand(false),
     interaction.options.getString("account", false),

@@ -294,6 +294,8 @@ export interface ActionRequest {
   agent: AgentIdentity;
   /** Where it was asked: a thread for buttons and shortcuts, a channel for slash commands. */
   thread?: ThreadRef;
+  /** The channel it was asked in, or the thread's channel (a Discord thread's parent), as the
+   * platform told it: the action reaches only the accounts routed here (scope.ts). */
   channel: string;
   action: ChatAction;
 }

@@ -7,7 +7,8 @@ import { forgetCustomer } from "../privacy/forget.ts";
 import type { Admins } from "./admins.ts";
 import type { ActionRequest, ActionResult, ChatAdapter, ChatPlatform } from "./chat-port.ts";
 import type { Mirror } from "./mirror.ts";
-import { channelAccounts, findThread } from "./threads.ts";
+import { scopeOf } from "./scope.ts";
+import { findThread } from "./threads.ts";
 
 // The privacy requests the team answers from chat (seed 000, policy A.12): consent on a
 // customer's word, and erasure. Every one is for admins, names its customer by @username, IGSID
@@ -138,9 +139,10 @@ export class DataRequests {
     };
   }
 
-  /** A customer by @username or IGSID among the channel's accounts, or the thread's own. */
+  /** A customer by @username or IGSID among the accounts of the channel where it was asked (a
+   * thread's: its channel's), or the thread's own. */
   async findCustomer(req: ActionRequest, user: string): Promise<Customer | undefined> {
-    const accounts = await channelAccounts(this.deps.db, req.thread?.thread ?? req.channel);
+    const accounts = [...(await scopeOf(this.deps.db, req)).accounts];
     if (user === "") {
       const thread = req.thread && (await findThread(this.deps.db, req.agent.platform, req.thread));
       return thread?.kind === "dm"

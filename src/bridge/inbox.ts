@@ -26,7 +26,8 @@ import { DataRequests } from "./data-requests.ts";
 import type { Mirror } from "./mirror.ts";
 import { Moderation } from "./moderation.ts";
 import { RuleActions } from "./rule-actions.ts";
-import { channelAccounts, findThread, storeAgentReply, type Thread } from "./threads.ts";
+import { refuseOutside, type Scope, scopeOf } from "./scope.ts";
+import { findThread, storeAgentReply, type Thread } from "./threads.ts";
 import { windowState } from "./windows.ts";
 
 // The one entry point for what agents and moderators do in chat. Adapters translate platform
@@ -76,7 +77,12 @@ export class Inbox implements ChatInbox {
     this.conversations = new ConversationActions(deps);
     this.moderation = new Moderation({ ...deps, admins: this.admins });
     this.dataRequests = new DataRequests({ ...deps, admins: this.admins });
-    this.ruleActions = new RuleActions({ db: deps.db, admins: this.admins, rules: deps.rules });
+    this.ruleActions = new RuleActions({
+      db: deps.db,
+      admins: this.admins,
+      rules: deps.rules,
+      log: deps.log,
+    });
   }
 
   async agentMessage(m: AgentMessage): Promise<AgentMessageOutcome> {
@@ -158,6 +164,8 @@ export class Inbox implements ChatInbox {
     await adapter?.notice(change.thread, text);
   }
 
+  /** Every action that reads or changes an account reaches only the accounts routed to the channel
+   * where it was asked (scope.ts); the admin checks come on top. */
   async action(req: ActionRequest): Promise<ActionResult> {
     const a = req.action;
     switch (a.kind) {
@@ -165,11 +173,17 @@ export class Inbox implements ChatInbox {
         return this.retry(a.messageId, `${req.agent.platform}:${req.agent.id}`);
       case "pause":
       case "resume":
-        return this.pauseSwitch(req.agent, a.kind, a.account);
+        return this.pauseSwitch(req.agent, a.kind, a.account, await scopeOf(this.deps.db, req));
       case "status":
-        return this.status();
+        return this.status(req.agent, await scopeOf(this.deps.db, req));
       case "comment":
-        return this.moderation.comment(req.agent, a.action, a.commentId, a.text);
+        return this.moderation.comment(
+          req.agent,
+          a.action,
+          a.commentId,
+          a.text,
+          await scopeOf(this.deps.db, req),
+        );
       case "consent_set":
         return this.dataRequests.consent(req, a.user, a.consent);
       case "forget":
@@ -177,7 +191,7 @@ export class Inbox implements ChatInbox {
       case "rules_list":
         return this.ruleActions.list(req.channel);
       case "rules_toggle":
-        return this.ruleActions.toggle(req.agent, a.ruleId, a.enabled);
+        return this.ruleActions.toggle(req.agent, a.ruleId, a.enabled, await scopeOf(this.deps.db, req));
       case "rules_test":
         return this.ruleActions.test(req.channel, a.text);
       case "conversation":
@@ -187,7 +201,13 @@ export class Inbox implements ChatInbox {
       case "digest":
         return this.digest(req, a.span);
       case "moderate":
-        return this.moderation.moderate(req.agent, a.action, a.target, a.text, await this.moderatable(req));
+        return this.moderation.moderate(
+          req.agent,
+          a.action,
+          a.target,
+          a.text,
+          await scopeOf(this.deps.db, req),
+        );
     }
   }
 
@@ -370,9 +390,10 @@ export class Inbox implements ChatInbox {
   private async digest(req: ActionRequest, span: "24h" | "7d"): Promise<ActionResult> {
     if (!this.admins.allows(req.agent)) return this.admins.refuse(req.agent, "digest", "post the digest");
     const service = this.deps.digests;
-    const ids = await channelAccounts(this.deps.db, req.thread?.thread ?? req.channel);
-    if (!service || ids.length === 0)
-      return { ok: false, text: "This channel mirrors no Instagram account." };
+    const scope = await scopeOf(this.deps.db, req);
+    if (scope.accounts.size === 0) return refuseOutside(this.deps.log, req.agent, scope, "digest");
+    if (!service) return { ok: false, text: "No digest service runs here: nothing was posted." };
+    const ids = [...scope.accounts].sort();
     const posted: string[] = [];
     for (const id of ids) {
       const account = await service.account(id);
@@ -388,48 +409,59 @@ export class Inbox implements ChatInbox {
     };
   }
 
-  /** The accounts `/ig` moderation may touch from where it was asked: on Slack those mirrored in
-   * the channel (one brand's moderators do not reach another's posts); on Discord, where the
-   * command works anywhere, every account routed to Discord. */
-  private async moderatable(req: ActionRequest): Promise<ReadonlySet<string>> {
-    if (req.agent.platform === "slack")
-      return new Set(await channelAccounts(this.deps.db, req.thread?.thread ?? req.channel));
-    const { rows } = await this.deps.db.query<{ id: string }>(
-      "SELECT id FROM instagram_accounts WHERE chat_platform = 'discord'",
-    );
-    return new Set(rows.map((r) => r.id));
-  }
-
   // ——— switches ———
 
+  /** `/ig pause|resume [account]` (admins): the named account, or every account of the channel.
+   * The global switch, which reaches every account wherever its threads are, is the operator's
+   * (`threadbridge pause`), not a chat command's. */
   private async pauseSwitch(
     agent: AgentIdentity,
     kind: "pause" | "resume",
-    account?: string,
+    account: string | undefined,
+    scope: Scope,
   ): Promise<ActionResult> {
     if (!this.admins.allows(agent)) return this.admins.refuse(agent, kind, `${kind} sending`);
-    const by = `${agent.name} (${agent.platform}:${agent.id})`;
-    let scope: { account: string } | "global" = "global";
+    if (scope.accounts.size === 0) return refuseOutside(this.deps.log, agent, scope, kind);
+    let ids = [...scope.accounts].sort();
     if (account) {
-      const id = await this.resolveAccount(account);
-      if (!id) return { ok: false, text: `No Instagram account ${account}. Give its id or username.` };
-      scope = { account: id };
+      const id = await this.resolveAccount(account, ids);
+      if (!id) {
+        // The same answer for an unknown account and another channel's: the name stays theirs.
+        const notHere = `No Instagram account ${account} in this channel. Give the id or username of one whose threads are here.`;
+        const elsewhere = await this.resolveAccount(account);
+        return elsewhere
+          ? refuseOutside(this.deps.log, agent, scope, kind, elsewhere, notHere)
+          : { ok: false, text: notHere };
+      }
+      ids = [id];
     }
+    const by = `${agent.name} (${agent.platform}:${agent.id})`;
     const actor = { kind: "agent" as const, id: `${agent.platform}:${agent.id}` };
-    if (kind === "pause") await pause(this.deps.db, scope, by, actor);
-    else await resume(this.deps.db, scope, actor);
-    const what = scope === "global" ? "every account" : `account ${account}`;
-    this.deps.log.info({ by, scope, action: kind }, `sending ${kind}d`);
+    for (const id of ids) {
+      if (kind === "pause") await pause(this.deps.db, { account: id }, by, actor);
+      else await resume(this.deps.db, { account: id }, actor);
+    }
+    const what = account ? `account ${account}` : `this channel's accounts (${await this.names(ids)})`;
+    this.deps.log.info({ by, accounts: ids, action: kind }, `sending ${kind}d`);
+    if (kind === "pause")
+      return {
+        ok: true,
+        text: `⏸️ Sending paused for ${what}. Replies are held and go out in order on /ig resume.`,
+      };
+    const global = (await pauses(this.deps.db)).global;
     return {
       ok: true,
-      text:
-        kind === "pause"
-          ? `⏸️ Sending paused for ${what}. Replies are held and go out in order on /ig resume.`
-          : `▶️ Sending resumed for ${what}. Held replies go out in order now.`,
+      text: global
+        ? `▶️ Sending resumed for ${what}, but ${global.by} paused every account: replies stay held until an operator runs threadbridge resume.`
+        : `▶️ Sending resumed for ${what}. Held replies go out in order now.`,
     };
   }
 
-  private async status(): Promise<ActionResult> {
+  /** `/ig status`: the sending state and queues of the channel's accounts (the global switch too,
+   * since it holds them). */
+  private async status(agent: AgentIdentity, scope: Scope): Promise<ActionResult> {
+    if (scope.accounts.size === 0) return refuseOutside(this.deps.log, agent, scope, "status");
+    const ids = [...scope.accounts];
     const p = await pauses(this.deps.db);
     const { rows } = await this.deps.db.query<{
       account_id: string;
@@ -439,24 +471,40 @@ export class Inbox implements ChatInbox {
     }>(
       `SELECT m.account_id, a.username, m.delivery_state, count(*)::int AS n
          FROM messages m JOIN instagram_accounts a ON a.id = m.account_id
-        WHERE m.delivery_state IN ('pending', 'held') GROUP BY 1, 2, 3 ORDER BY 1, 3`,
+        WHERE m.delivery_state IN ('pending', 'held') AND m.account_id = ANY($1::text[])
+        GROUP BY 1, 2, 3 ORDER BY 1, 3`,
+      [ids],
     );
     const lines = [
       p.global ? `⏸️ Sending is paused for every account (by ${p.global.by}).` : "Sending is on.",
     ];
-    for (const a of p.accounts) lines.push(`⏸️ Account ${a.account} paused by ${a.by}.`);
+    for (const a of p.accounts)
+      if (scope.accounts.has(a.account)) lines.push(`⏸️ Account ${a.account} paused by ${a.by}.`);
     for (const r of rows)
       lines.push(`${r.username ? `@${r.username}` : r.account_id}: ${r.n} ${r.delivery_state}`);
     return { ok: true, text: lines.join("\n") };
   }
 
-  private async resolveAccount(idOrName: string): Promise<string | undefined> {
+  /** The account with this id or username, among `within` when given. */
+  private async resolveAccount(idOrName: string, within?: string[]): Promise<string | undefined> {
     const name = idOrName.replace(/^@/, "");
     const { rows } = await this.deps.db.query<{ id: string }>(
-      "SELECT id FROM instagram_accounts WHERE id = $1 OR lower(username) = lower($1) LIMIT 1",
-      [name],
+      `SELECT id FROM instagram_accounts WHERE (id = $1 OR lower(username) = lower($1))
+          AND ($2::text[] IS NULL OR id = ANY($2::text[]))
+        ORDER BY id = $1 DESC LIMIT 1`,
+      [name, within ?? null],
     );
     return rows[0]?.id;
+  }
+
+  /** "@brand, 1784…" for a reply naming accounts. */
+  private async names(ids: string[]): Promise<string> {
+    const { rows } = await this.deps.db.query<{ id: string; username: string | null }>(
+      "SELECT id, username FROM instagram_accounts WHERE id = ANY($1::text[]) ORDER BY id",
+      [ids],
+    );
+    const byId = new Map(rows.map((r) => [r.id, r.username ? `@${r.username}` : r.id]));
+    return ids.map((id) => byId.get(id) ?? id).join(", ");
   }
 
   // ——— consent ———

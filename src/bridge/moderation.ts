@@ -24,6 +24,7 @@ import {
   type StoredComment,
   type StoredMedia,
 } from "./moderation-targets.ts";
+import { refuseOutside, type Scope } from "./scope.ts";
 import { DEFAULT_THREAD_SETTINGS, noticeIn, preview, storeAgentReply, type Thread } from "./threads.ts";
 
 // Comment moderation, one explicit action at a time (policy A.19, A.23): hide, unhide, delete,
@@ -63,26 +64,31 @@ export class Moderation {
     this.deps = deps;
   }
 
+  /** A comment thread root's buttons and reply modal, and the thread's `!commands`. `scope`, when
+   * the action came with a channel (buttons, modals): a comment of an account not routed there is
+   * refused, whatever custom id reached us. */
   async comment(
     agent: AgentIdentity,
     action: CommentAction,
     commentId: string,
     text: string | undefined,
+    scope?: Scope,
   ): Promise<ActionResult> {
     const t = await commentThreadOf(this.deps.db, commentId);
     if (!t) return { ok: false, text: `No mirrored comment ${commentId}.` };
+    if (scope && !scope.accounts.has(t.account_id))
+      return refuseOutside(this.deps.log, agent, scope, action, t.account_id);
     return this.onComment(agent, action, commentId, text, t);
   }
 
-  /** `/ig hide|unhide|delete|reply|comments-off|comments-on <link or id>`: the target as typed. */
-  /** `accounts`: the accounts this person may moderate from where they asked (on Slack those of the
-   * channel; on Discord every account routed to Discord). */
+  /** `/ig hide|unhide|delete|reply|comments-off|comments-on <link or id>`: the target as typed,
+   * reaching only the accounts of `scope` (those routed to the channel where it was asked). */
   async moderate(
     agent: AgentIdentity,
     action: ModerationCommand,
     target: string,
     text: string | undefined,
-    accounts: ReadonlySet<string>,
+    scope: Scope,
   ): Promise<ActionResult> {
     const typed = target.trim();
     const parsed = parseInstagramTarget(typed);
@@ -94,7 +100,8 @@ export class Moderation {
         };
       const media = await this.mediaOf(parsed);
       if (typeof media === "string") return { ok: false, text: media };
-      if (!accounts.has(media.accountId)) return elsewhere(agent);
+      if (!scope.accounts.has(media.accountId))
+        return refuseOutside(this.deps.log, agent, scope, action, media.accountId);
       return this.setComments(agent, media, action === "comments_on");
     }
     if (!parsed)
@@ -112,7 +119,8 @@ export class Moderation {
         text: "Write the public reply's text after the comment: /ig reply <comment> your answer.",
       };
     const t = await commentThreadOf(this.deps.db, commentId);
-    if (t && !accounts.has(t.account_id)) return elsewhere(agent);
+    if (t && !scope.accounts.has(t.account_id))
+      return refuseOutside(this.deps.log, agent, scope, action, t.account_id);
     if (!t) {
       if (parsed.kind === "id" && (await mediaById(this.deps.db, commentId)))
         return { ok: false, text: `${commentId} is a post's media id, not a comment. ${COMMENT_HELP}` };
@@ -311,14 +319,4 @@ export class Moderation {
       await noticeIn(this.deps.adapters, place, done);
     return { ok: true, text: done };
   }
-}
-
-function elsewhere(agent: AgentIdentity): ActionResult {
-  return {
-    ok: false,
-    text:
-      agent.platform === "slack"
-        ? "That belongs to an Instagram account whose threads are in another channel: ask there."
-        : "That belongs to an Instagram account that is not mirrored to Discord.",
-  };
 }

@@ -1,9 +1,11 @@
 import { recordAudit } from "../audit/audit-log.ts";
 import type { Database } from "../db/database.ts";
+import type { Logger } from "../log/logger.ts";
 import { describeDecision, type RulesEngine } from "../rules/engine.ts";
 import { listRules, setRuleEnabled } from "../rules/store.ts";
 import type { Admins } from "./admins.ts";
 import type { ActionResult, AgentIdentity } from "./chat-port.ts";
+import { refuseOutside, type Scope } from "./scope.ts";
 import { channelAccounts, preview } from "./threads.ts";
 
 // `/ig rules list|enable|disable|test`: the auto-reply rules of a channel's accounts, seen and
@@ -14,6 +16,7 @@ export interface RuleActionsDeps {
   db: Database;
   admins: Admins;
   rules?: RulesEngine | undefined;
+  log: Logger;
 }
 
 export class RuleActions {
@@ -44,13 +47,34 @@ export class RuleActions {
     };
   }
 
-  async toggle(agent: AgentIdentity, ruleId: string, enabled: boolean): Promise<ActionResult> {
+  /** A rule of one of the channel's accounts; a rule of every account (`*`) only from a channel
+   * that every account's threads go to, since it switches their auto-replies too. */
+  async toggle(agent: AgentIdentity, ruleId: string, enabled: boolean, scope: Scope): Promise<ActionResult> {
     if (!this.deps.admins.allows(agent))
       return this.deps.admins.refuse(agent, "rules_toggle", "turn rules on or off", {
         target: `rule:${ruleId}`,
       });
+    const stored = (await listRules(this.deps.db)).find((r) => r.rule.id === ruleId);
+    // An unknown rule and another channel's get the same answer: its id says nothing here.
+    const unknown = `No rule ${ruleId} for this channel's accounts. /ig rules list shows them.`;
+    if (!stored) return { ok: false, text: unknown };
+    const account = stored.rule.account;
+    if (account === "*") {
+      const { rows } = await this.deps.db.query<{ id: string }>("SELECT id FROM instagram_accounts");
+      const outside = rows.find((r) => !scope.accounts.has(r.id));
+      if (scope.accounts.size === 0 || outside)
+        return refuseOutside(
+          this.deps.log,
+          agent,
+          scope,
+          "rules_toggle",
+          outside?.id,
+          `Rule ${ruleId} answers for every account, and not every account's threads are in this channel: nothing was switched. An operator can switch it with threadbridge rules import.`,
+        );
+    } else if (!scope.accounts.has(account))
+      return refuseOutside(this.deps.log, agent, scope, "rules_toggle", account, unknown);
     const found = await setRuleEnabled(this.deps.db, ruleId, enabled);
-    if (!found) return { ok: false, text: `No rule ${ruleId}. /ig rules list shows them.` };
+    if (!found) return { ok: false, text: unknown };
     this.deps.rules?.forget();
     await recordAudit(this.deps.db, {
       actor: { kind: "agent", id: `${agent.platform}:${agent.id}` },

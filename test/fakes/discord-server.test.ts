@@ -14,6 +14,7 @@ import {
   MessageFlags,
   ModalBuilder,
   RESTEvents,
+  Routes,
   type TextChannel,
   TextInputBuilder,
   TextInputStyle,
@@ -282,6 +283,17 @@ describe("fake Discord with the real discord.js Client", () => {
 });
 
 describe("fake Discord REST details", () => {
+  it("keeps a command's default member permissions, and refuses one that is not a string bitfield", async () => {
+    const route = Routes.applicationGuildCommands(server.applicationId, server.guildId);
+    const command = { name: "mod", description: "moderators only", contexts: [0] };
+    await client.rest.put(route, { body: [{ ...command, default_member_permissions: "8192" }] });
+    expect(server.commands(server.guildId).map((c) => c.body.default_member_permissions)).toEqual(["8192"]);
+    await expect(
+      client.rest.put(route, { body: [{ ...command, default_member_permissions: 8192 }] }),
+    ).rejects.toMatchObject({ status: 400, code: 50035 });
+    expect(server.commands(server.guildId).map((c) => c.body.default_member_permissions)).toEqual(["8192"]);
+  });
+
   it("lists messages newest first with after/before, and answers 404 10003/10008", async () => {
     const channel = await textChannel();
     const thread = await channel.threads.create({ name: "history", type: ChannelType.PublicThread });

@@ -52,6 +52,9 @@ export interface DiscordServerOptions {
   /** Default: one text channel `100000000000000001` named "instagram". */
   channels?: Array<{ id: string; name: string; type: "text" | "forum" }>;
   roles?: Array<{ id: string; name: string }>;
+  /** Other servers the bot was added to, with their own channels: a member's command there comes
+   * with that server's id and channel, as Discord sends it. */
+  otherGuilds?: Array<{ id: string; name: string; channels: Array<{ id: string; name: string }> }>;
   /** HELLO's heartbeat_interval; default 41250 like Discord. */
   heartbeatIntervalMs?: number;
 }
@@ -147,10 +150,14 @@ export async function startDiscordServer(options: DiscordServerOptions = {}): Pr
     guildId: options.guildId ?? "300000000000000001",
     botUserId: options.botUserId ?? "200000000000000001",
     roles: options.roles ?? [],
+    otherGuilds: (options.otherGuilds ?? []).map((g) => ({ id: g.id, name: g.name })),
   });
   for (const c of options.channels ?? [{ id: "100000000000000001", name: "instagram", type: "text" }]) {
     state.addChannel({ id: c.id, name: c.name, type: c.type === "forum" ? CHANNEL_FORUM : CHANNEL_TEXT });
   }
+  for (const g of options.otherGuilds ?? [])
+    for (const c of g.channels)
+      state.addChannel({ id: c.id, name: c.name, type: CHANNEL_TEXT, guildId: g.id });
   const rest = new Rest(state);
   const http = createServer((req, res) => {
     rest.handle(req, res).catch((err: unknown) => {
@@ -163,7 +170,11 @@ export async function startDiscordServer(options: DiscordServerOptions = {}): Pr
     token: state.token,
     heartbeatIntervalMs: options.heartbeatIntervalMs ?? 41_250,
     ready: (sessionId) => state.readyPayload(sessionId, gatewayUrl),
-    afterReady: () => [{ t: "GUILD_CREATE", d: state.guildCreatePayload() }],
+    afterReady: () =>
+      [state.guildId, ...state.otherGuilds.map((g) => g.id)].map((id) => ({
+        t: "GUILD_CREATE",
+        d: state.guildCreatePayload(id),
+      })),
     membersChunk: (request) => membersChunk(state, request),
     shape: (t, d, intents) => state.shape(t, d, intents),
   });

@@ -4,7 +4,12 @@
 import { addAccount } from "../../src/instagram/accounts.ts";
 import { TokenCipher } from "../../src/instagram/token-cipher.ts";
 import type { Service } from "../../src/service.ts";
-import { type DiscordServer, type FakeMessage, startDiscordServer } from "../fakes/discord-server.ts";
+import {
+  type DiscordServer,
+  type DiscordServerOptions,
+  type FakeMessage,
+  startDiscordServer,
+} from "../fakes/discord-server.ts";
 import {
   type GraphServer,
   instagramResponder,
@@ -41,13 +46,19 @@ export interface DiscordHarness {
   close(): Promise<void>;
 }
 
-export async function startDiscordHarness(extraEnv: Record<string, string> = {}): Promise<DiscordHarness> {
+/** `server`: channels besides the two routed ones (no account goes there), and other servers. */
+export async function startDiscordHarness(
+  extraEnv: Record<string, string> = {},
+  server: Pick<DiscordServerOptions, "channels" | "otherGuilds"> = {},
+): Promise<DiscordHarness> {
   const discord = await startDiscordServer({
     channels: [
       { id: TEXT_CHANNEL, name: "instagram", type: "text" },
       { id: FORUM_CHANNEL, name: "instagram-forum", type: "forum" },
+      ...(server.channels ?? []),
     ],
     roles: [{ id: ADMIN_ROLE, name: "ig-admins" }],
+    ...(server.otherGuilds ? { otherGuilds: server.otherGuilds } : {}),
   });
   discord.addUser(AGENT);
   discord.addUser(ADMIN);

@@ -33,6 +33,9 @@ export interface FakeChannel {
   autoArchiveDuration: number;
   /** How many times a post (bot, webhook or user) brought this archived thread back. */
   unarchives: number;
+  /** Set for a channel of another server the bot is in (`DiscordServerOptions.otherGuilds`);
+   * unset: the fake's main guild. */
+  guildId?: string;
 }
 
 export interface FakeAttachment {

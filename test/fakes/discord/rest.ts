@@ -498,6 +498,26 @@ export class Rest {
     const putCommands = (c: Ctx, appId: string, guildId: string | null): Answer => {
       if (appId !== s.applicationId) return ok({ code: 10002, message: "Unknown Application" }, 404);
       const list = Array.isArray(c.raw) ? c.raw : [];
+      // A permission set is a bitfield in a string (or null: everyone); Discord refuses the rest.
+      const badPermissions = list.findIndex(
+        (body) =>
+          isObject(body) &&
+          body.default_member_permissions !== undefined &&
+          body.default_member_permissions !== null &&
+          !(
+            typeof body.default_member_permissions === "string" &&
+            /^\d+$/.test(body.default_member_permissions)
+          ),
+      );
+      if (badPermissions >= 0)
+        return ok(
+          formError(
+            `${badPermissions}.default_member_permissions`,
+            "BASE_TYPE_BAD_TYPE",
+            "Must be a permission set in a string, or null.",
+          ),
+          400,
+        );
       const kept = s.commands.filter((cmd) => cmd.guildId !== guildId);
       s.commands.length = 0;
       s.commands.push(...kept);

@@ -124,6 +124,8 @@ export class DiscordState {
   readonly messagesByChannel = new Map<string, FakeMessage[]>();
   readonly users = new Map<string, FakeUser>();
   readonly roles: Array<{ id: string; name: string }>;
+  /** Other servers the bot is in: their channels only, no roles (a member has none there). */
+  readonly otherGuilds: Array<{ id: string; name: string }>;
   readonly webhooks = new Map<string, FakeWebhook>();
   readonly commands: FakeCommand[] = [];
   readonly interactions = new Map<string, InteractionRecord>();
@@ -136,12 +138,14 @@ export class DiscordState {
     guildId: string;
     botUserId: string;
     roles: Array<{ id: string; name: string }>;
+    otherGuilds?: Array<{ id: string; name: string }>;
   }) {
     this.token = opts.token;
     this.applicationId = opts.applicationId;
     this.guildId = opts.guildId;
     this.botUserId = opts.botUserId;
     this.roles = opts.roles;
+    this.otherGuilds = opts.otherGuilds ?? [];
     this.users.set(this.botUserId, { id: this.botUserId, username: "threadbridge", roles: [], bot: true });
   }
 
@@ -155,7 +159,13 @@ export class DiscordState {
     this.gateway?.dispatch(t, d);
   }
 
-  addChannel(c: { id: string; name: string; type: number; parentId?: string | null }): FakeChannel {
+  addChannel(c: {
+    id: string;
+    name: string;
+    type: number;
+    parentId?: string | null;
+    guildId?: string;
+  }): FakeChannel {
     const channel: FakeChannel = {
       id: c.id,
       type: c.type,
@@ -171,6 +181,7 @@ export class DiscordState {
       autoArchiveDuration: 4320,
       unarchives: 0,
     };
+    if (c.guildId !== undefined && c.guildId !== this.guildId) channel.guildId = c.guildId;
     this.channels.set(channel.id, channel);
     this.messagesByChannel.set(channel.id, []);
     return channel;
@@ -190,11 +201,17 @@ export class DiscordState {
   }
 
   channelJson(channel: FakeChannel): Json {
-    return channelPayload(channel, this.guildId, this.lastMessageId(channel.id));
+    return channelPayload(channel, this.guildOf(channel), this.lastMessageId(channel.id));
+  }
+
+  guildOf(channel: FakeChannel): string {
+    return channel.guildId ?? this.guildId;
   }
 
   messageJson(m: FakeMessage): Json {
-    return messagePayload(m, this.guildId, this.botUserId, (c, id) => this.message(c, id));
+    const channel = this.channels.get(m.channelId);
+    const guildId = channel ? this.guildOf(channel) : this.guildId;
+    return messagePayload(m, guildId, this.botUserId, (c, id) => this.message(c, id));
   }
 
   user(id: string): FakeUser {
@@ -218,7 +235,7 @@ export class DiscordState {
     return {
       v: 10,
       user: { ...userPayload(this.bot), verified: true, mfa_enabled: false, email: null },
-      guilds: [{ id: this.guildId, unavailable: true }],
+      guilds: [this.guildId, ...this.otherGuilds.map((g) => g.id)].map((id) => ({ id, unavailable: true })),
       session_id: sessionId,
       session_type: "normal",
       resume_gateway_url: gatewayUrl,
@@ -234,10 +251,11 @@ export class DiscordState {
     };
   }
 
-  guildJson(): Json {
+  guildJson(guildId = this.guildId): Json {
+    const other = this.otherGuilds.find((g) => g.id === guildId);
     return {
-      id: this.guildId,
-      name: "threadbridge test guild",
+      id: guildId,
+      name: other?.name ?? "threadbridge test guild",
       icon: null,
       splash: null,
       discovery_splash: null,
@@ -247,10 +265,9 @@ export class DiscordState {
       verification_level: 0,
       default_message_notifications: 0,
       explicit_content_filter: 0,
-      roles: [
-        this.everyoneRole(),
-        ...this.roles.map((r, i) => role(r.id, r.name, i + 1, "2248473465835073")),
-      ],
+      roles: other
+        ? [role(guildId, "@everyone", 0, "2248473465835073")]
+        : [this.everyoneRole(), ...this.roles.map((r, i) => role(r.id, r.name, i + 1, "2248473465835073"))],
       emojis: [],
       features: [],
       mfa_level: 0,
@@ -271,10 +288,10 @@ export class DiscordState {
     };
   }
 
-  guildCreatePayload(): Json {
-    const all = [...this.channels.values()];
+  guildCreatePayload(guildId = this.guildId): Json {
+    const all = [...this.channels.values()].filter((c) => this.guildOf(c) === guildId);
     return {
-      ...this.guildJson(),
+      ...this.guildJson(guildId),
       joined_at: iso(this.startedAt),
       large: false,
       unavailable: false,
@@ -323,6 +340,7 @@ export class DiscordState {
       name: opts.name,
       type: opts.type,
       parentId: parent.id,
+      ...(parent.guildId ? { guildId: parent.guildId } : {}),
     });
     thread.ownerId = opts.ownerId;
     thread.appliedTags = opts.appliedTags ?? [];
@@ -460,23 +478,28 @@ export class DiscordState {
     const id = snowflake();
     const token = `interaction-${id}-${Math.random().toString(36).slice(2)}`;
     const user = this.user(userId);
+    // The server is the channel's: Discord sends where the command was used, not where the user
+    // has roles (a member of another server has none of the main guild's roles there).
+    const guildId = this.guildOf(channel);
+    const member = this.memberJson(user);
+    if (guildId !== this.guildId) member.roles = [];
     const payload: Json = {
       id,
       application_id: this.applicationId,
       type,
       data,
-      guild_id: this.guildId,
-      guild: { id: this.guildId, locale: "en-US", features: [] },
+      guild_id: guildId,
+      guild: { id: guildId, locale: "en-US", features: [] },
       channel: this.channelJson(channel),
       channel_id: channel.id,
-      member: { ...this.memberJson(user), permissions: "2248473465835073" },
+      member: { ...member, permissions: "2248473465835073" },
       token,
       version: 1,
       app_permissions: "2248473465835073",
       locale: "en-US",
       guild_locale: "en-US",
       entitlements: [],
-      authorizing_integration_owners: { "0": this.guildId },
+      authorizing_integration_owners: { "0": guildId },
       context: 0,
       attachment_size_limit: 10 * 1024 * 1024,
     };

@@ -1,0 +1,42 @@
+import type { SqlClient } from "../db/database.ts";
+import type { Logger } from "../log/logger.ts";
+import type { ActionRequest, ActionResult, AgentIdentity } from "./chat-port.ts";
+import { channelAccounts } from "./threads.ts";
+
+// What an action asked in chat may reach (issue 16): the Instagram accounts whose threads go to
+// the channel it was asked in. Adapters pass a thread's own channel as `channel` (on Discord a
+// thread's parent forum or text channel), so one rule covers a channel and its threads on both
+// platforms. One brand's team does not moderate, read or switch another brand's account from
+// their own channel, nor does a server the bot was merely added to reach any account.
+
+export interface Scope {
+  /** The channel the accounts were looked up for. */
+  channel: string;
+  accounts: ReadonlySet<string>;
+}
+
+export async function scopeOf(db: SqlClient, req: Pick<ActionRequest, "channel">): Promise<Scope> {
+  return { channel: req.channel, accounts: new Set(await channelAccounts(db, req.channel)) };
+}
+
+export const NO_ACCOUNT_HERE = "This channel mirrors no Instagram account: nothing was done.";
+
+const ELSEWHERE =
+  "That belongs to an Instagram account whose threads are in another channel: ask there. Nothing was done.";
+
+/** The refusal of an action on `account`, outside `scope` (or of any action where the scope is
+ * empty): one log line, so an operator sees who tried to reach what from where. */
+export function refuseOutside(
+  log: Logger,
+  agent: AgentIdentity,
+  scope: Scope,
+  action: string,
+  account?: string,
+  text: string = account === undefined ? NO_ACCOUNT_HERE : ELSEWHERE,
+): ActionResult {
+  log.warn(
+    { agent: `${agent.platform}:${agent.id}`, action, channel: scope.channel, account },
+    "chat action outside its channel's accounts refused",
+  );
+  return { ok: false, text };
+}
