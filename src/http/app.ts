@@ -38,8 +38,8 @@ function routeLabel(req: Request, res: Response): string {
 export function createHttpApp(deps: HttpAppDeps): Express {
   const app = express();
   app.disable("x-powered-by");
-  // Everything that reads the client's address or scheme (req.ip: the sign-in throttle, audit
-  // entries; req.protocol: the CSRF origin check) goes through this one setting.
+  // Everything that reads the client's address (req.ip: the sign-in throttle, audit entries) goes
+  // through this one setting; origins are judged against PUBLIC_URL, never the request's own.
   app.set("trust proxy", deps.trustProxy);
 
   app.use((req, res, next) => {

@@ -27,8 +27,8 @@ describe("without TRUST_PROXY", () => {
   });
 
   it("takes the scheme from the connection, not from X-Forwarded-Proto", async () => {
-    // The sign-in form's origin check accepts the scheme and host the request came in on: a
-    // claimed https must not make an https origin this service's own.
+    // The sign-in form's origin must be PUBLIC_URL's: a claimed https must not make an https
+    // origin this service's own.
     const c = h.client({ "x-forwarded-proto": "https" });
     const page = await c.get("/login");
     const answer = await c.post(
@@ -72,15 +72,20 @@ describe("TRUST_PROXY=loopback", () => {
     expect(new Set(await refusals(h))).toEqual(new Set(["203.0.113.7"]));
   });
 
-  it("takes the scheme from the proxy's X-Forwarded-Proto", async () => {
+  it("judges a proxied form's origin by PUBLIC_URL alone, whatever scheme the proxy reports", async () => {
     const c = h.client({ "x-forwarded-for": "203.0.113.10", "x-forwarded-proto": "https" });
-    const page = await c.get("/login");
-    const answer = await c.post(
+    const forged = await c.post(
       "/login",
-      { _csrf: csrfOf(page), password: PASSWORD },
+      { _csrf: csrfOf(await c.get("/login")), password: PASSWORD },
       { origin: `https://${new URL(h.url).host}` },
     );
-    expect(answer).toMatchObject({ status: 303, location: "/" });
+    expect(forged.status).toBe(403);
+    const own = await c.post(
+      "/login",
+      { _csrf: csrfOf(await c.get("/login")), password: PASSWORD },
+      { origin: new URL(h.url).origin },
+    );
+    expect(own).toMatchObject({ status: 303, location: "/" });
   });
 });
 
