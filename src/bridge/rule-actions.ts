@@ -2,6 +2,7 @@ import { recordAudit } from "../audit/audit-log.ts";
 import type { Database } from "../db/database.ts";
 import type { Logger } from "../log/logger.ts";
 import { describeDecision, type RulesEngine } from "../rules/engine.ts";
+import { MAX_MATCHED_TEXT } from "../rules/pattern.ts";
 import { listRules, setRuleEnabled } from "../rules/store.ts";
 import type { Admins } from "./admins.ts";
 import type { ActionResult, AgentIdentity } from "./chat-port.ts";
@@ -101,7 +102,14 @@ export class RuleActions {
       undefined,
       { dryRun: true },
     );
-    if (decisions.length === 0) return { ok: true, text: `No rule would answer “${preview(text)}”.` };
-    return { ok: true, text: `Dry run, nothing sent:\n${decisions.map(describeDecision).join("\n")}` };
+    const note =
+      text.length > MAX_MATCHED_TEXT
+        ? `\n(Regex triggers only look at texts of up to ${MAX_MATCHED_TEXT.toLocaleString("en")} characters, Instagram's longest; this one has ${text.length.toLocaleString("en")}.)`
+        : "";
+    if (decisions.length === 0) return { ok: true, text: `No rule would answer “${preview(text)}”.${note}` };
+    return {
+      ok: true,
+      text: `Dry run, nothing sent:\n${decisions.map(describeDecision).join("\n")}${note}`,
+    };
   }
 }

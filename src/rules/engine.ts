@@ -122,7 +122,14 @@ export class RulesEngine {
       cached.checkedAt = Date.now();
       return cached;
     }
-    const entry = { version, prepared: compileRules(rules), settings, checkedAt: Date.now() };
+    const prepared = compileRules(rules);
+    // Once per rule-set version: a stored pattern RE2 cannot run is left out, not retried per event.
+    for (const s of prepared.skipped)
+      this.deps.log.warn(
+        { rule: s.ruleId, account, reason: s.reason },
+        "rule not run: its pattern cannot run",
+      );
+    const entry = { version, prepared, settings, checkedAt: Date.now() };
     this.cache.set(account, entry);
     return entry;
   }

@@ -27,12 +27,12 @@ import type { WindowState } from "../bridge/chat-port.ts";
 import { PRIVATE_REPLY_WINDOW_MS, sendPermission } from "../bridge/windows.ts";
 import type { Attachment, DomainEvent, Igsid, Referral } from "../instagram/events.ts";
 import { isOpen } from "./business-hours.ts";
+import { compilePattern, type RulePattern } from "./pattern.ts";
 import {
   type AccountSettings,
   type Action,
   durationMs,
   PLACEHOLDER,
-  REGEX_FLAGS,
   type Rule,
   type TemplateField,
   type Trigger,
@@ -146,7 +146,7 @@ interface TextMatcher {
   prefixes: readonly string[];
   /** Normalised, space-separated, matched with spaces around. */
   phrases: readonly string[];
-  regex?: RegExp;
+  regex?: RulePattern;
 }
 
 interface CompiledRule {
@@ -162,9 +162,20 @@ interface CompiledRule {
   moderates: boolean;
 }
 
+/** An enabled rule that cannot run, and why: it never matches. */
+export interface SkippedRule {
+  ruleId: string;
+  reason: string;
+}
+
 export interface PreparedRules {
   /** Enabled rules compiled. */
   readonly size: number;
+  /**
+   * Enabled rules left out: a pattern stored before rule patterns ran on RE2 that RE2 cannot run
+   * (lookaround, a backreference). Import refuses such patterns; these are reported, not run.
+   */
+  readonly skipped: readonly SkippedRule[];
   /** @internal */
   readonly byAccount: ReadonlyMap<string, Readonly<Record<Bucket, readonly CompiledRule[]>>>;
   /** @internal rules for "*" only, used for accounts without rules of their own. */
@@ -191,7 +202,17 @@ function byPrecedence(a: CompiledRule, b: CompiledRule): number {
 
 /** Compile once per rule set (regexes, keywords, templates), reuse for every event. */
 export function compileRules(rules: readonly Rule[]): PreparedRules {
-  const compiled = rules.flatMap((rule, order) => (rule.enabled ? [compileRule(rule, order)] : []));
+  const skipped: SkippedRule[] = [];
+  const compiled = rules.flatMap((rule, order) => {
+    if (!rule.enabled) return [];
+    try {
+      return [compileRule(rule, order)];
+    } catch (e) {
+      if (!(e instanceof UnusablePattern)) throw e;
+      skipped.push({ ruleId: rule.id, reason: e.message });
+      return [];
+    }
+  });
   const wildcard = emptyBuckets();
   const accounts = new Map<string, Record<Bucket, CompiledRule[]>>();
   for (const c of compiled) {
@@ -207,7 +228,7 @@ export function compileRules(rules: readonly Rule[]): PreparedRules {
     for (const b of Object.keys(buckets) as Bucket[])
       buckets[b] = [...buckets[b], ...wildcard[b]].sort(byPrecedence);
   for (const b of Object.keys(wildcard) as Bucket[]) wildcard[b].sort(byPrecedence);
-  return { size: compiled.length, byAccount: accounts, wildcard };
+  return { size: compiled.length, skipped, byAccount: accounts, wildcard };
 }
 
 function compileRule(rule: Rule, order: number): CompiledRule {
@@ -290,13 +311,20 @@ function compileTextMatcher(t: {
     const tokens = tokenize(p);
     if (tokens.length > 0) phrases.push(tokens.join(" "));
   }
-  return {
-    words,
-    prefixes,
-    phrases,
-    ...(t.regex === undefined ? {} : { regex: new RegExp(t.regex, REGEX_FLAGS) }),
-  };
+  let regex: RulePattern | undefined;
+  if (t.regex !== undefined) {
+    // Compiled once here, per rule-set version, and reused for every event.
+    const p = compilePattern(t.regex);
+    if (!p.ok) {
+      const shown = t.regex.length > 80 ? `${t.regex.slice(0, 79)}…` : t.regex;
+      throw new UnusablePattern(`regex ${JSON.stringify(shown)}: ${p.error}`);
+    }
+    regex = p.pattern;
+  }
+  return { words, prefixes, phrases, ...(regex ? { regex } : {}) };
 }
+
+class UnusablePattern extends Error {}
 
 function textMatches(m: TextMatcher, view: EventView): boolean {
   const text = view.text;

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { compilePattern } from "./pattern.ts";
 
 // The auto-reply rule format (issue 6). One schema serves the file import, the database (rules
 // are stored as the parsed value and parsed again on load: parsing is idempotent) and the type
@@ -12,9 +13,6 @@ export const MAX_QUICK_REPLIES = 13;
 export const MAX_QUICK_REPLY_TITLE = 20;
 /** Public comments are capped at 2200 characters by Instagram. */
 export const MAX_COMMENT_TEXT = 2200;
-
-/** Flags every rule regex is compiled with: the file format has no way to pass others. */
-export const REGEX_FLAGS = "iu";
 
 export const TEMPLATE_FIELDS = ["first_name", "username"] as const;
 export type TemplateField = (typeof TEMPLATE_FIELDS)[number];
@@ -57,17 +55,10 @@ function templateText(max: number) {
   });
 }
 
+/** Why `source` cannot be a rule's `regex` (see pattern.ts), or undefined when it can. */
 export function regexError(source: string): string | undefined {
-  try {
-    new RegExp(source, REGEX_FLAGS);
-    return undefined;
-  } catch (e) {
-    // V8 repeats the pattern in its message; the error's location already says which one.
-    return (e instanceof Error ? e.message : String(e)).replace(
-      /^Invalid regular expression: \/.*\/[a-z]*: /s,
-      "",
-    );
-  }
+  const r = compilePattern(source);
+  return r.ok ? undefined : r.error;
 }
 
 const regexSource = z
@@ -75,7 +66,7 @@ const regexSource = z
   .min(1, "must not be empty")
   .superRefine((source, ctx) => {
     const err = regexError(source);
-    if (err) ctx.addIssue({ code: "custom", message: `invalid regular expression: ${err}` });
+    if (err) ctx.addIssue({ code: "custom", message: err });
   });
 
 const words = z.array(nonEmptyText).min(1, "must list at least one entry");
@@ -87,7 +78,10 @@ const textMatch = {
   keywords: words.optional(),
   /** A sequence of words anywhere in the text, same normalisation as keywords. */
   phrases: words.optional(),
-  /** A JavaScript regular expression, tested on the raw text with flags `iu`. */
+  /**
+   * A regular expression in JavaScript syntax, tested on the raw text case-insensitively (as with
+   * flags `iu`) by RE2, in linear time: no lookaround or backreferences (pattern.ts).
+   */
   regex: regexSource.optional(),
 };
 

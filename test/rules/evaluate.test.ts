@@ -624,6 +624,24 @@ describe("compiled rule sets", () => {
     expect(compileRules(rules).size).toBe(1);
   });
 
+  it("leaves out, and reports, a stored rule whose pattern RE2 cannot run; the others still run", () => {
+    // Stored before patterns ran on RE2 (import refuses it now): the definition is read as it is.
+    const lookahead = { ...rule({ trigger: { type: "dm_text", regex: "x" } }), id: "old" };
+    lookahead.trigger = { type: "dm_text", regex: "price(?! list)" };
+    const other = rule({ id: "other", trigger: { type: "dm_text", keywords: ["price"] }, stop: false });
+    const prepared = compileRules([lookahead, other]);
+    expect(prepared.size).toBe(1);
+    expect(prepared.skipped).toEqual([
+      {
+        ruleId: "old",
+        reason: expect.stringMatching(
+          /^regex "price\(\?! list\)": unsupported regular expression: lookahead \(\?! at character 6 /,
+        ),
+      },
+    ]);
+    expect(fired(evaluate(prepared, ctx(dm({ text: "price?" }))))).toEqual(["other"]);
+  });
+
   it("tokenize lowers case, drops accents and punctuation", () => {
     expect(tokenize("Ça coûte COMBIEN?! ❤️🔥")).toEqual(["ca", "coute", "combien", "❤", "🔥"]);
   });

@@ -158,6 +158,31 @@ describe("parseRuleFile", () => {
     ]);
   });
 
+  it("refuses patterns RE2 cannot run, at the pattern's line, like any other error", () => {
+    const text = [
+      "rules:",
+      "  - id: repeated-word",
+      "    name: repeated word",
+      '    account: "*"',
+      "    trigger:",
+      "      type: comment_text",
+      '      regex: "\\\\b(\\\\w+) \\\\1\\\\b"',
+      "    actions: [{ type: hide_comment }]",
+      "  - id: not-spam",
+      "    name: not spam",
+      '    account: "*"',
+      "    trigger: { type: dm_text, regex: '^(?!spam).*price' }",
+      "    actions: [{ type: tag, tag: price }]",
+    ].join("\n");
+    const errors = errorsOf(text);
+    expect(formatRuleFileErrors("rules.yaml", errors)).toBe(
+      [
+        "rules.yaml, line 7, column 14: rules[0].trigger.regex: unsupported regular expression: backreference \\1 at character 9 is not supported: rule patterns run on RE2, which matches in linear time and so has no lookahead, lookbehind or backreferences",
+        "rules.yaml, line 12, column 38: rules[1].trigger.regex: unsupported regular expression: lookahead (?! at character 2 is not supported: rule patterns run on RE2, which matches in linear time and so has no lookahead, lookbehind or backreferences",
+      ].join("\n"),
+    );
+  });
+
   it("reports YAML syntax errors with their position and nothing else", () => {
     const errors = errorsOf("rules:\n  - id: a\n   name: b\n");
     expect(errors).toHaveLength(1);
