@@ -26,6 +26,17 @@ class SetupError extends Error {
   }
 }
 
+/** The URL as printed: without its password. */
+function shown(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return url;
+  }
+}
+
 /** Whether a server accepts us there: false when nothing listens; a server that answers but refuses
  * (a wrong password, a missing database) is a misconfiguration, not a reason for a private one. */
 async function postgresAnswers(url: string): Promise<boolean> {
@@ -35,7 +46,7 @@ async function postgresAnswers(url: string): Promise<boolean> {
     await client.connect();
     return true;
   } catch (e) {
-    if (e instanceof pg.DatabaseError) throw new SetupError(`TEST_POSTGRES_URL ${url}: ${e.message}`);
+    if (e instanceof pg.DatabaseError) throw new SetupError(`TEST_POSTGRES_URL ${shown(url)}: ${e.message}`);
     return false;
   } finally {
     await client.end().catch(() => {});
@@ -55,7 +66,8 @@ async function redisAnswers(url: string): Promise<boolean> {
     await client.ping();
     return true;
   } catch (e) {
-    if (e instanceof ReplyError) throw new SetupError(`TEST_REDIS_URL ${url}: ${(e as Error).message}`);
+    if (e instanceof ReplyError)
+      throw new SetupError(`TEST_REDIS_URL ${shown(url)}: ${(e as Error).message}`);
     return false;
   } finally {
     client.disconnect();
@@ -92,7 +104,7 @@ export async function startTestServers(
   ].filter((m) => m !== undefined);
   if (missing.length > 0)
     throw new SetupError(
-      `nothing answers on ${missing.map((m) => m.url).join(" nor ")} and ${missing.map((m) => m.what).join(" and ")} ` +
+      `nothing answers on ${missing.map((m) => shown(m.url)).join(" or ")} and ${missing.map((m) => m.what).join(" and ")} ` +
         `${missing.length > 1 ? "are" : "is"} not installed to start a private one: ` +
         `apt-get install ${missing.map((m) => m.pkg).join(" ")} (or set ${missing.map((m) => m.variable).join(" and ")} to a running server)`,
     );
@@ -115,8 +127,10 @@ export async function startTestServers(
   const pgServer = (postgres as PromiseFulfilledResult<Postgres | undefined>).value;
   const redisServer = (redis as PromiseFulfilledResult<RedisServer | undefined>).value;
   const notes = [
-    pgServer && `nothing answers on ${postgresUrl}: a private PostgreSQL for this run at ${pgServer.url}`,
-    redisServer && `nothing answers on ${redisUrl}: a private Redis for this run at ${redisServer.url}`,
+    pgServer &&
+      `nothing answers on ${shown(postgresUrl)}: a private PostgreSQL for this run at ${pgServer.url}`,
+    redisServer &&
+      `nothing answers on ${shown(redisUrl)}: a private Redis for this run at ${redisServer.url}`,
   ]
     .filter((n) => n !== undefined)
     .map((n) => `test servers: ${n} (started in ${seconds} s)`);

@@ -78,6 +78,12 @@ describe("the test servers", () => {
     const again = await startTestServers({ TEST_POSTGRES_URL: s.postgresUrl, TEST_REDIS_URL: s.redisUrl });
     expect([again.postgresUrl, again.redisUrl, again.notes]).toEqual([s.postgresUrl, s.redisUrl, []]);
 
+    // One that answers but refuses is a misconfiguration to report (password hidden), not to replace.
+    const wrong = s.postgresUrl.replace("postgres@", "postgres:secret@").replace(/\/postgres$/, "/nodb");
+    await expect(startTestServers({ TEST_POSTGRES_URL: wrong, TEST_REDIS_URL: s.redisUrl })).rejects.toThrow(
+      `TEST_POSTGRES_URL ${wrong.replace(":secret@", ":***@")}: database "nodb" does not exist`,
+    );
+
     await s.stop();
     servers = undefined;
     expect(await refused(s.postgresUrl)).toBe(true);
@@ -132,7 +138,7 @@ describe("the test servers", () => {
   it("says in one line what to install when it needs a server and has no binaries", async () => {
     const none = { path: "/nonexistent", postgresRoots: [] };
     await expect(startTestServers({ ...NOBODY }, none)).rejects.toThrow(
-      "nothing answers on postgres://postgres@127.0.0.1:1/postgres nor redis://127.0.0.1:1 and initdb/pg_ctl and " +
+      "nothing answers on postgres://postgres@127.0.0.1:1/postgres or redis://127.0.0.1:1 and initdb/pg_ctl and " +
         "redis-server are not installed to start a private one: apt-get install postgresql redis-server " +
         "(or set TEST_POSTGRES_URL and TEST_REDIS_URL to a running server)",
     );
