@@ -3,6 +3,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    // The machine's Postgres and Redis when they answer, private throwaway ones otherwise.
+    globalSetup: ["./test/helpers/global-setup.ts"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // Each file gets its own Postgres database and Redis key prefix, so files can run in parallel;

@@ -2,6 +2,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Service } from "../src/service.ts";
 import { cli } from "./helpers/cli.ts";
+import { testRedisUrl } from "./helpers/redis.ts";
 import { METRICS_TOKEN, OPERATOR, startTestService, type TestEnv, testEnv } from "./helpers/service.ts";
 
 const FIXTURE = fileURLToPath(new URL("./fixtures/webhooks/dm-text.json", import.meta.url));
@@ -11,7 +12,7 @@ describe("threadbridge CLI against Postgres", () => {
   let service: Service;
 
   beforeAll(async () => {
-    t = await testEnv("postgres", { REDIS_URL: "redis://127.0.0.1:6379", METRICS_TOKEN });
+    t = await testEnv("postgres", { REDIS_URL: testRedisUrl(), METRICS_TOKEN });
     service = await startTestService(t, { worker: false });
   });
   afterAll(async () => {

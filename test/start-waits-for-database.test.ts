@@ -3,7 +3,7 @@
 // on ECONNREFUSED from pg-boss's start, and every webhook after it refused.
 
 import { afterAll, expect, it } from "vitest";
-import { type Postgres, startPostgres } from "../bench/chaos/cluster.ts";
+import { type Postgres, startPostgres } from "./helpers/servers.ts";
 import { APP_SECRET, TEST_KEY, waitFor } from "./helpers/service.ts";
 import { freePort, killWorker, startRole, type WorkerProcess } from "./outbound/helpers.ts";
 

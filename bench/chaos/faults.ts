@@ -3,7 +3,7 @@
 import type { DiscordServer } from "../../test/fakes/discord-server.ts";
 import type { GraphLoadServer } from "../../test/fakes/graph-load-server.ts";
 import type { SlackServer } from "../../test/fakes/slack-server.ts";
-import type { Postgres, RedisServer } from "./cluster.ts";
+import type { Postgres, RedisServer } from "../../test/helpers/servers.ts";
 
 export interface FaultTargets {
   pg: Postgres;

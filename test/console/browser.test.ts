@@ -1,16 +1,17 @@
-// The console in a real browser: Debian's Chromium, headless, driven by playwright-core. An
-// operator signs in, connects an account through the fake Instagram's consent, sees it listed,
-// disconnects it and opens a deletion status page. Screenshots go to test-artifacts/console/.
+// The console in a real browser: Chromium (CHROMIUM_PATH, the system's, or the one in the
+// @sparticuz/chromium dev dependency), headless, driven by playwright-core. An operator signs in,
+// connects an account through the fake Instagram's consent, sees it listed, disconnects it and
+// opens a deletion status page. Screenshots go to test-artifacts/console/.
 
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { chromiumExecutable } from "../helpers/chromium.ts";
 import { type ConsoleHarness, PASSWORD, startConsoleHarness } from "../helpers/console.ts";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const ARTIFACTS = fileURLToPath(new URL("../../test-artifacts/console/", import.meta.url));
-// What this machine's Chromium needs to start quietly with no network but loopback.
+// What Chromium needs to start quietly as root with no network but loopback.
 const FLAGS = [
   "--no-sandbox",
   "--disable-gpu",
@@ -29,15 +30,11 @@ const problems: string[] = [];
 const shot = (name: string) => page.screenshot({ path: `${ARTIFACTS}${name}.png`, fullPage: true });
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM))
-    throw new Error(
-      `The browser tests need Chromium at ${CHROMIUM}, and it is not there. Install Debian's package with ` +
-        "`apt-get install -y chromium` (as root; .ci/run does it on CI), or point CHROMIUM_PATH at a Chromium.",
-    );
   mkdirSync(ARTIFACTS, { recursive: true });
+  const executablePath = await chromiumExecutable();
   h = await startConsoleHarness();
   // Playwright gives every launch a fresh, empty profile of its own.
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
+  browser = await chromium.launch({ executablePath, headless: true, args: FLAGS });
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   // A refused sign-in is a 401 page, which Chromium reports as a failed load: documents may
   // answer 4xx, what they load (the style sheet, the icon) may not.

@@ -2,7 +2,9 @@ import { randomBytes } from "node:crypto";
 import pg from "pg";
 
 /** The machine's Postgres (trust auth on 127.0.0.1:5432), overridable for other setups. */
-const ADMIN_URL = process.env.TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+export const DEFAULT_TEST_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/postgres";
+/** TEST_POSTGRES_URL is also where the global set-up's private server is, when it started one. */
+const ADMIN_URL = process.env.TEST_POSTGRES_URL ?? DEFAULT_TEST_POSTGRES_URL;
 
 export interface TestDatabase {
   url: string;

@@ -3,7 +3,6 @@
 // processes started under the pinned Node.
 
 import { type ChildProcess, spawn } from "node:child_process";
-import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import type { PgBoss } from "pg-boss";
 import type { Database } from "../../src/db/database.ts";
@@ -19,6 +18,8 @@ import { OutboundLimiter } from "../../src/ratelimit/limiter.ts";
 import type { Service } from "../../src/service.ts";
 import { type GraphLoadServer, startGraphLoadServer } from "../fakes/graph-load-server.ts";
 import { startTestService, type TestEnv, testEnv } from "../helpers/service.ts";
+
+export { freePort } from "../helpers/servers.ts";
 
 const CLI = fileURLToPath(new URL("../../src/cli.ts", import.meta.url));
 
@@ -162,18 +163,6 @@ export async function killWorker(w: WorkerProcess, signal: NodeJS.Signals = "SIG
   if (w.child.exitCode !== null || w.child.signalCode !== null) return;
   w.child.kill(signal);
   await w.exited;
-}
-
-/** A TCP port nobody listens on right now. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** An in-process sender's parts against a Graph fake, with short Graph backoff (1 s cap instead of

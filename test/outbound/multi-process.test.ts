@@ -2,6 +2,7 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { Service } from "../../src/service.ts";
 import { type GraphLoadServer, startGraphLoadServer } from "../fakes/graph-load-server.ts";
+import { testRedisUrl } from "../helpers/redis.ts";
 import { startTestService, type TestEnv, testEnv, waitFor } from "../helpers/service.ts";
 import {
   countByState,
@@ -29,7 +30,7 @@ import {
 // as observed at the fake (across all three processes), and every row ends `sent`.
 
 const LIMIT = 50;
-const REDIS_URL = "redis://127.0.0.1:6379/9";
+const REDIS_URL = testRedisUrl(9);
 const BIG = "17841400000000100";
 const SMALL = ["17841400000000201", "17841400000000202", "17841400000000203", "17841400000000204"];
 

@@ -2,7 +2,7 @@ import type { ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { Service } from "../../src/service.ts";
 import { type GraphLoadServer, startGraphLoadServer } from "../fakes/graph-load-server.ts";
-import { startPrivateRedis } from "../helpers/redis.ts";
+import { startPrivateRedis } from "../helpers/servers.ts";
 import {
   METRICS_TOKEN,
   OPERATOR,

@@ -2,8 +2,9 @@ import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { OutboundLimiter } from "../../src/ratelimit/limiter.ts";
+import { testRedisUrl } from "../helpers/redis.ts";
 
-const REDIS_URL = "redis://127.0.0.1:6379";
+const REDIS_URL = testRedisUrl();
 const prefix = `test:rl:${randomUUID()}`;
 const clients: Redis[] = [];
 const limiters: OutboundLimiter[] = [];

@@ -12,8 +12,8 @@ import { afterAll, expect, it } from "vitest";
 import { createLogger } from "../../src/log/logger.ts";
 import { OutboundLimiter } from "../../src/ratelimit/limiter.ts";
 import { maxInWindow } from "../fakes/graph-load-server.ts";
-import { startPrivateRedis } from "../helpers/redis.ts";
 import { startSenders } from "../helpers/senders.ts";
+import { startPrivateRedis } from "../helpers/servers.ts";
 import { waitFor } from "../helpers/service.ts";
 import { freePort } from "../outbound/helpers.ts";
 

@@ -10,6 +10,7 @@ import { Redis } from "ioredis";
 import { afterAll, expect, it } from "vitest";
 import { OutboundLimiter } from "../../src/ratelimit/limiter.ts";
 import { maxInWindow } from "../fakes/graph-load-server.ts";
+import { testRedisUrl } from "../helpers/redis.ts";
 import { startSenders } from "../helpers/senders.ts";
 
 const clients: Redis[] = [];
@@ -43,7 +44,7 @@ it("leaves a grant unused when it reaches a stalled process later than the guard
   const prefix = `test:rl:${randomUUID()}`;
   let stallEnd = 0;
   for (let i = 0; i < 2; i++) {
-    const c = new Redis("redis://127.0.0.1:6379", { maxRetriesPerRequest: 1 });
+    const c = new Redis(testRedisUrl(), { maxRetriesPerRequest: 1 });
     c.on("error", () => {});
     await new Promise((resolve) => c.once("ready", resolve));
     clients.push(c);
