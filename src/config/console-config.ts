@@ -1,23 +1,13 @@
 import { BlockList, isIP } from "node:net";
 import { z } from "zod";
 import { ConfigError, intInRange, optional, url } from "./env-schema.ts";
+import { addressOrRangeProblem } from "./trust-proxy.ts";
 
 // The web console's login and Business Login for Instagram (issue 9), read from the environment
 // next to the rest of the configuration (config.ts spreads `consoleEnv` into its schema).
 
 /** `$scrypt$ln=…,r=…,p=…$salt$hash`, as `threadbridge console hash-password` prints it. */
 const PASSWORD_HASH = /^\$scrypt\$ln=\d{1,2},r=\d{1,2},p=\d{1,2}\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$/;
-
-/** A bare IP address or a CIDR range, IPv4 or IPv6. */
-function addressOrRange(entry: string): boolean {
-  const [address, bits, extra] = entry.split("/");
-  if (extra !== undefined || !address) return false;
-  const family = isIP(address);
-  if (family === 0) return false;
-  if (bits === undefined) return true;
-  const n = Number(bits);
-  return /^\d{1,3}$/.test(bits) && n <= (family === 4 ? 32 : 128);
-}
 
 const list = (s: string) =>
   s
@@ -45,7 +35,7 @@ export const consoleEnv = {
     z
       .string()
       .transform(list)
-      .refine((l) => l.length > 0 && l.every(addressOrRange), {
+      .refine((l) => l.length > 0 && l.every((entry) => addressOrRangeProblem(entry) === undefined), {
         error: "expected comma-separated IP addresses or CIDR ranges such as 127.0.0.1,10.0.0.0/8",
       }),
   ),

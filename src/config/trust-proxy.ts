@@ -14,14 +14,12 @@ const NAMED = new Set(["loopback", "linklocal", "uniquelocal"]);
 const EXPECTED =
   "expected off, true, a hop count such as 1, or comma-separated loopback/linklocal/uniquelocal, IP addresses and CIDR ranges such as loopback,10.0.0.0/8";
 
-/** The complaint about one list entry, or undefined when Express will understand it. */
-function badEntry(entry: string): string | undefined {
-  if (NAMED.has(entry)) return undefined;
+/** What is wrong with `entry` as an IP address or CIDR range, or undefined when it is one. */
+export function addressOrRangeProblem(entry: string): string | undefined {
   const slash = entry.indexOf("/");
   const address = slash === -1 ? entry : entry.slice(0, slash);
   const family = isIP(address);
-  if (family === 0)
-    return `"${entry}" is not an IP address, a CIDR range or one of loopback, linklocal, uniquelocal`;
+  if (family === 0) return `"${entry}" is not an IP address or a CIDR range`;
   if (slash === -1) return undefined;
   const bits = entry.slice(slash + 1);
   const max = family === 4 ? 32 : 128;
@@ -29,6 +27,11 @@ function badEntry(entry: string): string | undefined {
   if (!/^\d{1,3}$/.test(bits) || Number(bits) < 1 || Number(bits) > max)
     return `"${entry}": the prefix length must be 1 to ${max}`;
   return undefined;
+}
+
+/** The complaint about one TRUST_PROXY list entry, or undefined when Express will understand it. */
+function badEntry(entry: string): string | undefined {
+  return NAMED.has(entry) ? undefined : addressOrRangeProblem(entry);
 }
 
 export const trustProxyEnv = z.string().transform((raw, ctx): TrustProxy => {
