@@ -37,11 +37,12 @@ export function tokenize(line: string): Token[] {
   return tokens;
 }
 
-/** The rest of the line from token `from` on, as typed (line breaks kept), for a trailing free
- * text; one quoted word alone loses its quotes. */
+/** The rest of the line from token `from` on, for a trailing free text: as typed, quotes and all,
+ * with each run of whitespace one space (as commands have always read it); one quoted word alone
+ * loses its quotes. */
 export function restOf(line: string, tokens: readonly Token[], from: number): string {
   const first = tokens[from];
   if (first === undefined) return "";
-  if (from === tokens.length - 1 && first.quoted) return first.text.trim();
-  return line.slice(first.start).trim();
+  const text = from === tokens.length - 1 && first.quoted ? first.text : line.slice(first.start);
+  return text.replace(/\s+/g, " ").trim();
 }
