@@ -274,8 +274,6 @@ export type ConversationChange =
   | { op: "reopen" }
   /** Assign to the person who asked. */
   | { op: "take" }
-  /** `to` as typed: an @name or a display name. */
-  | { op: "assign"; to: string }
   | { op: "snooze"; minutes: number };
 
 export type ModerationCommand = "hide" | "unhide" | "delete" | "reply" | "comments_off" | "comments_on";

@@ -368,11 +368,6 @@ export class Inbox implements ChatInbox {
         };
       case "take":
         return { ok: true, text: await c.assign(thread, req.agent, req.agent.name, { take: true }) };
-      case "assign": {
-        const to = change.to.trim().replace(/^@/, "");
-        if (to === "") return { ok: false, text: "Assign to whom?" };
-        return { ok: true, text: await c.assign(thread, req.agent, to) };
-      }
     }
   }
 

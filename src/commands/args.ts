@@ -19,6 +19,8 @@ export interface Arg<T> {
   placeholder: string;
   /** The option's description where a platform shows one (100 characters at most). */
   description: string;
+  /** A well-formed value as typed, for tests and docs that run every command. */
+  example: string;
   /** What one of it is called, for "`name` takes at most one account". */
   noun: string;
   /** Completes "`name` …" when the argument is needed and left out. */
@@ -53,6 +55,7 @@ const INSTAGRAM_NAME = /^@?([A-Za-z0-9._]{1,30})$/;
 export function account(): Arg<string | undefined> {
   return {
     placeholder: "account",
+    example: "brand",
     noun: "account",
     description: "Instagram username or account id (default: every account of this channel)",
     missing: "needs an account: a username or an id",
@@ -71,6 +74,7 @@ export function account(): Arg<string | undefined> {
 export function customer(): Arg<string> {
   return {
     placeholder: "@username|id",
+    example: "@customer_01",
     noun: "customer",
     description: "@username or id (default: this thread's customer)",
     missing: "takes one customer: an @username or an id",
@@ -91,6 +95,7 @@ export function target(what: "comment" | "post"): Arg<string> {
   const kind = what === "comment" ? "comment link or id" : "post link or media id";
   return {
     placeholder: what === "comment" ? "<comment link|id>" : "<post link|media id>",
+    example: what === "comment" ? "17850000000000001" : "17900000000000001",
     noun: what,
     description:
       what === "comment"
@@ -117,6 +122,7 @@ export function text(o: {
   return {
     ...o,
     noun: "text",
+    example: "how much is it?",
     optional: false,
     fallback: "",
     rest: true,
@@ -131,6 +137,7 @@ export function duration(): Arg<number> {
   const forms = "30m, 4h, 1d (up to 30 days)";
   return {
     placeholder: "30m|4h|1d",
+    example: "2h",
     noun: "duration",
     description: "30m, 4h, 1d… (up to 30 days)",
     missing: `needs a duration: ${forms}`,
@@ -152,6 +159,7 @@ export type Member = { self: true } | { self: false; name: string };
 export function member(): Arg<Member> {
   return {
     placeholder: "@name|me",
+    example: "me",
     noun: "member",
     description: "The member who takes the conversation",
     missing: "needs who: an @name, a name or me",
@@ -187,6 +195,7 @@ export function choice<const V extends string>(o: {
   const takes = `takes ${values.join(" or ")}${o.fallback === undefined ? "" : ` (default ${o.fallback})`}`;
   return {
     placeholder: values.join("|"),
+    example: values[0] as string,
     noun: "value",
     description: o.description,
     missing: takes,
@@ -207,6 +216,7 @@ const RULE_ID = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 export function ruleId(): Arg<string> {
   return {
     placeholder: "<rule id>",
+    example: "price",
     noun: "rule id",
     description: "The rule's id",
     missing: "takes one rule id (see /ig rules list)",
