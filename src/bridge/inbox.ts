@@ -255,9 +255,10 @@ export class Inbox implements ChatInbox {
 
   /** A `!command` typed in a mirrored thread: its answer for the thread ("" for none). */
   private async textCommand(thread: Thread, m: AgentMessage, line: string): Promise<string> {
-    const parsed = COMMANDS.parseText(threadSurface(thread.settings.notePrefix), line);
+    const surface = threadSurface(thread.settings.notePrefix);
+    const parsed = COMMANDS.parseText(surface, line);
     if (parsed.kind === "reply") return parsed.text;
-    const command = COMMANDS.find(threadSurface(thread.settings.notePrefix), parsed.command);
+    const command = COMMANDS.find(surface, parsed.command);
     if (!command) return "";
     const result = await this.runCommand(
       command,
