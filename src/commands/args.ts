@@ -10,7 +10,7 @@ export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
 
 export interface Choice<V extends string = string> {
   value: V;
-  /** What a picker shows (Discord choices); the value is what is typed. */
+  /** What a platform's choice list shows; the value is what is typed. */
   label: string;
 }
 

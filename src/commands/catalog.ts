@@ -1,6 +1,6 @@
-// Every command, once. Slack's `/ig` text, Discord's `/ig` options, the `!commands` of threads,
-// every help text, manifest/discord-commands.json and the Slack manifest's `/ig` entry are read
-// from this list (run `npm run manifests` after changing it). A new command is one entry here.
+// Every command, once. `/ig` typed as text or picked with options, the `!commands` of threads,
+// every help text and the platforms' manifests (manifest/) are read from this list (run
+// `npm run manifests` after changing it). A new command is one entry here.
 
 import { account, choice, customer, duration, member, ruleId, target, text } from "./args.ts";
 import { defineCommand } from "./define.ts";

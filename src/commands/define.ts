@@ -51,8 +51,8 @@ export type ArgValues<A extends Args> = { [K in keyof A]: A[K] extends Arg<infer
 export interface CommandSpec<A extends Args, W extends Where> {
   /** One word, or a group and a word (`rules enable`). */
   name: string;
-  /** What it does, in a line that completes "• /ig name — …" (90 characters at most: Discord shows
-   * it as the option's description with " (admins)" after it). */
+  /** What it does, in a line that completes "• /ig name — …" (90 characters at most: a platform
+   * may show it as an option's description, limited to 100, with " (admins)" after it). */
   summary: string;
   where: W;
   /** Only ADMIN_USERS may run it: shown in help; the action itself refuses everyone else. */

@@ -1,5 +1,5 @@
-// The one tokenizer for commands typed as text: `/ig …` where the platform hands over the text
-// (Slack) and `!commands` typed in a thread (every platform). Words are split on whitespace; a word
+// The one tokenizer for commands typed as text: `/ig …` where a platform hands over the text and
+// `!commands` typed in a thread (every platform). Words are split on whitespace; a word
 // that starts with a quote runs to its closing quote, so `rules test "how much is it?"` is two words
 // and a quoted text. Platform mention markup is the adapter's business: it hands over text where a
 // mention is already a plain `@name`.
