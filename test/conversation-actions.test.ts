@@ -49,7 +49,7 @@ it("closes, reopens on the customer's next message, assigns and snoozes from tex
   expect((await stateOf(customer))?.assignee).toBeTruthy();
 
   await h.agentSays(root, "!snooze forever");
-  await said("Snooze for how long?");
+  await said("`forever` is not a duration: 30m, 4h, 1d");
   await h.agentSays(root, "!snooze 2s");
   await said("snoozed this conversation");
   expect((await stateOf(customer))?.status).toBe("snoozed");

@@ -183,11 +183,16 @@ it("finds a text channel thread's header for ✅, and ignores ✅ on the thread'
   expect(await auditOf(customer)).toEqual([["conversation_closed", `discord:${AGENT.id}`]]);
 });
 
-const ig = (channel: string, name: string, options: { name: string; value: string }[], user = AGENT.id) =>
+const ig = (
+  channel: string,
+  name: string,
+  options: { name: string; value: string; type?: number }[],
+  user = AGENT.id,
+) =>
   h.discord.slashCommand(
     channel,
     "ig",
-    [{ name, type: 1, options: options.map((o) => ({ ...o, type: 3 })) }],
+    [{ name, type: 1, options: options.map((o) => ({ type: 3, ...o })) }],
     user,
   );
 
@@ -203,8 +208,9 @@ it("takes /ig close, assign and snooze in a thread, and refuses them clearly out
   expect(answered.map((r) => r.kind)).toEqual(["callback", "delete_original"]);
   expect(answered[0]?.data).toMatchObject({ flags: 64 });
 
-  // A member mentioned in the option is assigned under their display name.
-  await ig(thread, "assign", [{ name: "who", value: `<@${ADMIN.id}>` }]);
+  // A member picked in the option (a USER option: Discord sends the id) is assigned under their
+  // display name.
+  await ig(thread, "assign", [{ name: "who", value: ADMIN.id, type: 6 }]);
   await saidOnce(thread, "ana assigned this conversation to root");
   expect((await conversation(customer))?.assignee).toBe("root");
 

@@ -261,11 +261,11 @@ describe("/ig comment moderation on Slack", () => {
     const before = h.graph.requests.length;
 
     const cases: Array<[string, RegExp]> = [
-      ["hide", /`hide` needs a comment \(its link or id\)\nusage: `\/ig hide &lt;comment link\|id&gt;`/],
+      ["hide", /`hide` needs a target: a comment link or id\nusage: `\/ig hide &lt;comment link\|id&gt;`/],
       ["hide not-a-link", /`not-a-link` is not a comment link or id/],
-      [`hide ${root} ${root}`, /`hide` takes one comment \(its link or id\)/],
+      [`hide ${root} ${root}`, /`hide` takes one comment; got `\d+ \d+`/],
       [`reply ${root}`, /`reply` needs the public reply's text/],
-      ["comments-off", /`comments-off` needs a post \(its link or media id\)/],
+      ["comments-off", /`comments-off` needs a target: a post link or media id/],
       ["comments-on https://example.com/p/x/", /is not a post link or media id/],
       ["hide 17850000000099999", /No mirrored comment 17850000000099999/],
       [`hide ${postLink(media)}`, /the link of a post, not of one of its comments/],

@@ -4,8 +4,10 @@
 
 import {
   type APIModalInteractionResponseCallbackData,
+  ApplicationCommandOptionType,
   type ButtonInteraction,
   type ChatInputCommandInteraction,
+  type CommandInteractionOption,
   ComponentType,
   type Interaction,
   MessageFlags,
@@ -26,7 +28,7 @@ import { CONVERSATION_ACTION_IDS } from "../../src/bridge/header-text.ts";
 import type { Logger } from "../../src/log/logger.ts";
 import { memberIdentity } from "./agent-message.ts";
 import { errorFields } from "./discord-errors.ts";
-import { IG_COMMAND, parseIgCommand } from "./ig-command.ts";
+import { IG_COMMAND, parseIgOptions, slashInput } from "./ig-command.ts";
 import { CONTENT_MAX, escapeMarkdown, truncateMarkdown } from "./markdown.ts";
 import { NO_MENTIONS, RETRY_PREFIX } from "./render.ts";
 import { COMMENT_ACTION_IDS } from "./render-header.ts";
@@ -85,7 +87,7 @@ async function runAction(
 ): Promise<void> {
   await interaction.deferReply({ flags: MessageFlags.Ephemeral });
   const result = await ask(deps, interaction, action, where);
-  if (result.ok && action.kind === "conversation") await interaction.deleteReply();
+  if (result.ok && result.announced) await interaction.deleteReply();
   else await answer(deps, interaction, result);
 }
 
@@ -120,14 +122,27 @@ async function onSelect(deps: InteractionDeps, interaction: StringSelectMenuInte
   await onConversationControl(deps, interaction, { op: "snooze", minutes });
 }
 
-/** A member typed as a mention in an option (`<@id>`) → their display name, as the root shows it. */
-async function mentionedName(interaction: ChatInputCommandInteraction, text: string): Promise<string> {
-  const id = /^<@!?(\d+)>$/.exec(text.trim())?.[1];
-  if (!id || !interaction.guild) return text;
+/** The member options (a member picker) of the interaction's subcommand. */
+function memberOptions(data: readonly CommandInteractionOption[]): CommandInteractionOption[] {
+  return data.flatMap((o) =>
+    o.type === ApplicationCommandOptionType.User ? [o] : memberOptions(o.options ?? []),
+  );
+}
+
+/** A picked member → their display name, as the root shows it (fetched when Discord sent no
+ * member data with the interaction). */
+async function memberName(
+  interaction: ChatInputCommandInteraction,
+  option: CommandInteractionOption,
+): Promise<string | undefined> {
+  const member = option.member;
+  if (member && "displayName" in member) return member.displayName;
+  const id = typeof option.value === "string" ? option.value : undefined;
+  if (!id || !/^\d+$/.test(id) || !interaction.guild) return option.user?.displayName;
   try {
     return (await interaction.guild.members.fetch(id)).displayName;
   } catch {
-    return text;
+    return option.user?.displayName;
   }
 }
 
@@ -277,23 +292,14 @@ async function onSlash(deps: InteractionDeps, interaction: ChatInputCommandInter
     });
     return;
   }
-  const parsed = parseIgCommand(
-    interaction.options.getSubcommand(false),
-    interaction.options.getString("account", false),
-    interaction.options.getSubcommandGroup(false),
-    {
-      id: interaction.options.getString("id", false),
-      text: interaction.options.getString("text", false),
-      state: interaction.options.getString("state", false),
-      user: interaction.options.getString("user", false),
-      who: interaction.options.getString("who", false),
-      duration: interaction.options.getString("duration", false),
-      target: interaction.options.getString("target", false),
-      span: interaction.options.getString("span", false),
-    },
-  );
+  const names = new Map<string, string>();
+  for (const o of memberOptions(interaction.options.data)) {
+    const name = await memberName(interaction, o);
+    if (name) names.set(o.name, `@${name}`);
+  }
+  const parsed = parseIgOptions(slashInput(interaction.options.data, (o) => names.get(o.name)));
   if (parsed.kind === "reply") {
-    // Usage is markdown of our own; no escaping.
+    // Help and usage are markdown of our own; no escaping.
     await interaction.reply({
       content: parsed.text,
       flags: MessageFlags.Ephemeral,
@@ -301,10 +307,7 @@ async function onSlash(deps: InteractionDeps, interaction: ChatInputCommandInter
     });
     return;
   }
-  const action = parsed.action;
-  if (action.kind === "conversation" && action.change.op === "assign")
-    action.change.to = await mentionedName(interaction, action.change.to);
-  await runAction(deps, interaction, action, await where(deps, interaction.channelId));
+  await runAction(deps, interaction, parsed, await where(deps, interaction.channelId));
 }
 
 export async function onInteraction(deps: InteractionDeps, interaction: Interaction): Promise<void> {

@@ -251,52 +251,44 @@ export type AgentMessageOutcome =
   | { kind: "not_mirrored" } // the thread is not one of ours
   | { kind: "refused"; reason: string };
 
-/** What a button, shortcut or slash command asks the core to do. */
+/** What a button, shortcut or command asks the core to do. */
 export type ChatAction =
   | { kind: "retry"; messageId: number }
-  | { kind: "pause"; account?: string }
-  | { kind: "resume"; account?: string }
-  | { kind: "status" }
   | { kind: "comment"; action: CommentAction; commentId: string; text?: string }
-  /** Records a customer's consent on an agent's word (`/ig consent`). `user` is an @username,
-   * an IGSID, or empty for the conversation of the thread it was asked in. */
-  | { kind: "consent_set"; user: string; consent: "granted" | "revoked" }
-  /** Erases everything stored about one Instagram user, and their mirrored messages (admins). */
-  | { kind: "forget"; user: string }
-  /** The auto-reply rules of the channel's accounts. */
-  | { kind: "rules_list" }
-  | { kind: "rules_toggle"; ruleId: string; enabled: boolean }
-  /** Which rules would answer `text` as a DM in this channel's account, without sending. */
-  | { kind: "rules_test"; text: string }
   /** Close, reopen, take, assign or snooze the conversation of the thread it was asked in (the
-   * root's buttons and emoji, `/ig` inside a Discord thread). */
+   * root's buttons and emoji). */
   | { kind: "conversation"; change: ConversationChange }
-  /** Every row stored about one Instagram user, as a JSON file for the asker only (admins). */
-  | { kind: "export"; user: string }
-  /** `/ig hide|unhide|delete|reply|comments-off|comments-on`: `target` as typed, a comment or media
-   * link or id, resolved by the core. */
-  | { kind: "moderate"; action: ModerationCommand; target: string; text?: string }
-  /** The managers' digest of the channel's accounts, posted in the channel now (admins). */
-  | { kind: "digest"; span: "24h" | "7d" };
+  /** A command of src/commands, as its registry parsed it (`/ig …` on every platform). */
+  | CommandAction;
+
+/** A parsed command: its name and its arguments' typed values (src/commands/registry.ts). */
+export interface CommandAction {
+  kind: "command";
+  /** `pause`, `rules enable`. */
+  command: string;
+  args: Readonly<Record<string, unknown>>;
+}
 
 export type ConversationChange =
   | { op: "close" }
   | { op: "reopen" }
   /** Assign to the person who asked. */
   | { op: "take" }
-  /** `to` as typed: an @name or a display name. */
-  | { op: "assign"; to: string }
   | { op: "snooze"; minutes: number };
 
 export type ModerationCommand = "hide" | "unhide" | "delete" | "reply" | "comments_off" | "comments_on";
 
-export interface ActionRequest {
+/** Who asked for something in chat, and where. */
+export interface Asked {
   agent: AgentIdentity;
   /** Where it was asked: a thread for buttons and shortcuts, a channel for slash commands. */
   thread?: ThreadRef;
   /** The channel it was asked in, or the thread's channel (a Discord thread's parent), as the
    * platform told it: the action reaches only the accounts routed here (scope.ts). */
   channel: string;
+}
+
+export interface ActionRequest extends Asked {
   action: ChatAction;
 }
 
@@ -307,6 +299,9 @@ export interface ActionResult {
   /** A file for the person who asked and nobody else (an export): an ephemeral upload where the
    * platform has one, otherwise a direct message. */
   file?: PrivateFile;
+  /** The thread already shows the text to everyone (who closed or assigned it): the asker needs
+   * no answer of their own. */
+  announced?: boolean;
 }
 
 export interface PrivateFile {

@@ -86,6 +86,3 @@ export class ConversationActions {
       : `👤 ${agent.name} assigned this conversation to ${assignee}.`;
   }
 }
-
-// Parsed where commands are typed (here and in the adapters), so it lives in a module of its own.
-export { durationArg } from "./durations.ts";

@@ -5,7 +5,7 @@ import { setConsent } from "../privacy/consent.ts";
 import { type CustomerExport, exportCounts, exportCustomer } from "../privacy/export.ts";
 import { forgetCustomer } from "../privacy/forget.ts";
 import type { Admins } from "./admins.ts";
-import type { ActionRequest, ActionResult, ChatAdapter, ChatPlatform } from "./chat-port.ts";
+import type { ActionResult, Asked, ChatAdapter, ChatPlatform } from "./chat-port.ts";
 import type { Mirror } from "./mirror.ts";
 import { scopeOf } from "./scope.ts";
 import { findThread } from "./threads.ts";
@@ -34,7 +34,7 @@ export class DataRequests {
     this.deps = deps;
   }
 
-  async consent(req: ActionRequest, user: string, consent: "granted" | "revoked"): Promise<ActionResult> {
+  async consent(req: Asked, user: string, consent: "granted" | "revoked"): Promise<ActionResult> {
     if (!this.deps.admins.allows(req.agent))
       return this.deps.admins.refuse(req.agent, "consent", "record consent");
     const target = await this.findCustomer(req, user);
@@ -58,7 +58,7 @@ export class DataRequests {
     };
   }
 
-  async forget(req: ActionRequest, user: string): Promise<ActionResult> {
+  async forget(req: Asked, user: string): Promise<ActionResult> {
     const agent = req.agent;
     if (!this.deps.admins.allows(agent))
       return this.deps.admins.refuse(agent, "forget", "erase a customer's data");
@@ -100,7 +100,7 @@ export class DataRequests {
   }
 
   /** Every row stored about a customer, as a JSON file for the admin who asked and nobody else. */
-  async export(req: ActionRequest, user: string): Promise<ActionResult> {
+  async export(req: Asked, user: string): Promise<ActionResult> {
     const agent = req.agent;
     if (!this.deps.admins.allows(agent))
       return this.deps.admins.refuse(agent, "export", "export a customer's data");
@@ -141,7 +141,7 @@ export class DataRequests {
 
   /** A customer by @username or IGSID among the accounts of the channel where it was asked (a
    * thread's: its channel's), or the thread's own. */
-  async findCustomer(req: ActionRequest, user: string): Promise<Customer | undefined> {
+  async findCustomer(req: Asked, user: string): Promise<Customer | undefined> {
     const accounts = [...(await scopeOf(this.deps.db, req)).accounts];
     if (user === "") {
       const thread = req.thread && (await findThread(this.deps.db, req.agent.platform, req.thread));

@@ -1,4 +1,8 @@
 import type { PgBoss } from "pg-boss";
+import { COMMANDS } from "../commands/catalog.ts";
+import type { CommandCore } from "../commands/core.ts";
+import type { Command, CommandResult } from "../commands/define.ts";
+import { threadSurface } from "../commands/registry.ts";
 import type { Database } from "../db/database.ts";
 import type { DigestService } from "../digest/digest-service.ts";
 import type { Logger } from "../log/logger.ts";
@@ -14,6 +18,7 @@ import type {
   AgentIdentity,
   AgentMessage,
   AgentMessageOutcome,
+  Asked,
   ChatAdapter,
   ChatInbox,
   ChatMessageRef,
@@ -21,7 +26,7 @@ import type {
   ConversationChange,
   ThreadRef,
 } from "./chat-port.ts";
-import { ConversationActions, durationArg } from "./conversation-actions.ts";
+import { ConversationActions } from "./conversation-actions.ts";
 import { DataRequests } from "./data-requests.ts";
 import type { Mirror } from "./mirror.ts";
 import { Moderation } from "./moderation.ts";
@@ -52,17 +57,6 @@ export interface InboxDeps {
   digests?: DigestService;
 }
 
-const TEXT_COMMANDS: Record<string, string> = {
-  "!help": "this list",
-  "!status": "the conversation's window, held and failed replies",
-  "!retry": "send the thread's last failed reply again",
-  "!close": "close the conversation (the customer's next message reopens it)",
-  "!reopen": "open it again",
-  "!assign @agent|me": "give the conversation to someone",
-  "!snooze 2h|30m|1d": "set it aside until then (or until the customer writes)",
-  "!hide / !unhide / !delete / !reply text": "moderate the comment of a comment thread (delete: admins)",
-};
-
 export class Inbox implements ChatInbox {
   private readonly deps: InboxDeps;
   private readonly admins: Admins;
@@ -70,6 +64,8 @@ export class Inbox implements ChatInbox {
   private readonly moderation: Moderation;
   private readonly dataRequests: DataRequests;
   private readonly ruleActions: RuleActions;
+  /** What command handlers call (src/commands/core.ts). */
+  private readonly core: CommandCore;
 
   constructor(deps: InboxDeps) {
     this.deps = deps;
@@ -83,6 +79,17 @@ export class Inbox implements ChatInbox {
       rules: deps.rules,
       log: deps.log,
     });
+    this.core = {
+      moderation: this.moderation,
+      dataRequests: this.dataRequests,
+      ruleActions: this.ruleActions,
+      conversations: this.conversations,
+      pauseSwitch: (agent, kind, account, scope) => this.pauseSwitch(agent, kind, account, scope),
+      channelStatus: (agent, scope) => this.status(agent, scope),
+      digest: (asked, span) => this.digest(asked, span),
+      threadStatus: (thread) => this.threadStatus(thread),
+      retryLast: (thread) => this.retryLast(thread),
+    };
   }
 
   async agentMessage(m: AgentMessage): Promise<AgentMessageOutcome> {
@@ -91,7 +98,7 @@ export class Inbox implements ChatInbox {
     const trimmed = m.text.trim();
     if (/^![a-z]/i.test(trimmed) && !m.explicitReply) {
       // A command whose effect already shows in the thread (a moderation notice) has nothing to add.
-      const reply = await this.command(thread, trimmed, m.agent);
+      const reply = await this.textCommand(thread, m, trimmed.slice(1));
       return reply ? { kind: "command", reply } : { kind: "note" };
     }
 
@@ -171,11 +178,6 @@ export class Inbox implements ChatInbox {
     switch (a.kind) {
       case "retry":
         return this.retry(a.messageId, `${req.agent.platform}:${req.agent.id}`);
-      case "pause":
-      case "resume":
-        return this.pauseSwitch(req.agent, a.kind, a.account, await scopeOf(this.deps.db, req));
-      case "status":
-        return this.status(req.agent, await scopeOf(this.deps.db, req));
       case "comment":
         return this.moderation.comment(
           req.agent,
@@ -184,30 +186,21 @@ export class Inbox implements ChatInbox {
           a.text,
           await scopeOf(this.deps.db, req),
         );
-      case "consent_set":
-        return this.dataRequests.consent(req, a.user, a.consent);
-      case "forget":
-        return this.dataRequests.forget(req, a.user);
-      case "rules_list":
-        return this.ruleActions.list(req.channel);
-      case "rules_toggle":
-        return this.ruleActions.toggle(req.agent, a.ruleId, a.enabled, await scopeOf(this.deps.db, req));
-      case "rules_test":
-        return this.ruleActions.test(req.channel, a.text);
       case "conversation":
         return this.conversationChange(req, a.change);
-      case "export":
-        return this.dataRequests.export(req, a.user);
-      case "digest":
-        return this.digest(req, a.span);
-      case "moderate":
-        return this.moderation.moderate(
-          req.agent,
-          a.action,
-          a.target,
-          a.text,
-          await scopeOf(this.deps.db, req),
-        );
+      case "command": {
+        const command = COMMANDS.forAction(a.command);
+        if (!command) {
+          this.deps.log.warn({ command: a.command }, "unknown chat command refused");
+          return { ok: false, text: `Unknown command ${a.command}: nothing was done.` };
+        }
+        const result = await this.runCommand(command, req, a.args);
+        // Asked in a thread from elsewhere than its text (a slash command): the thread hears it
+        // as a notice, as it does for the root's buttons.
+        if (!result.ok || !result.announce || !req.thread) return result;
+        await this.deps.adapters.get(req.agent.platform)?.notice(req.thread, result.text);
+        return { ok: true, text: result.text, announced: true };
+      }
     }
   }
 
@@ -258,57 +251,56 @@ export class Inbox implements ChatInbox {
     });
   }
 
-  // ——— text commands typed in a thread ———
+  // ——— commands ———
 
-  private async command(thread: Thread, line: string, agent: AgentIdentity): Promise<string> {
-    const [first, ...args] = line.split(/\s+/);
-    const name = (first ?? "").toLowerCase();
-    switch (name) {
-      case "!close":
-      case "!reopen":
-        return this.conversations.setStatus(thread, agent, name === "!close" ? "closed" : "open");
-      case "!snooze": {
-        const ms = durationArg(args[0]);
-        if (ms === undefined)
-          return "Snooze for how long? For example !snooze 2h, !snooze 30m or !snooze 1d.";
-        return this.conversations.setStatus(thread, agent, "snoozed", new Date(Date.now() + ms));
-      }
-      case "!hide":
-      case "!unhide":
-      case "!delete":
-      case "!reply": {
-        if (thread.kind !== "comment") return `${name} works in a comment thread.`;
-        const action = name === "!reply" ? "reply_public" : (name.slice(1) as "hide" | "unhide" | "delete");
-        const text = args.join(" ").trim();
-        if (action === "reply_public" && text === "") return "Reply with what? !reply your public answer";
-        const result = await this.moderation.comment(agent, action, thread.rootCommentId, text || undefined);
-        return result.ok ? "" : result.text;
-      }
-      case "!assign": {
-        const who = args.join(" ").trim();
-        if (who === "") return "Assign to whom? !assign @name, or !assign me.";
-        const assignee = who.toLowerCase() === "me" ? agent.name : who.replace(/^@/, "");
-        return this.conversations.assign(thread, agent, assignee, { self: who.toLowerCase() === "me" });
-      }
-      case "!help":
-        return `Commands in this thread:\n${Object.entries(TEXT_COMMANDS)
-          .map(([c, what]) => `• ${c}: ${what}`)
-          .join("\n")}\nStart a message with ${thread.settings.notePrefix} to keep it internal.`;
-      case "!status":
-        return this.threadStatus(thread);
-      case "!retry": {
-        const { rows } = await this.deps.db.query<{ id: number }>(
-          `SELECT id FROM messages WHERE ${thread.kind === "dm" ? "conversation_id" : "comment_thread_id"} = $1
-             AND delivery_state = 'failed' AND author_kind = 'agent' ORDER BY id DESC LIMIT 1`,
-          [thread.id],
-        );
-        const id = rows[0]?.id;
-        if (id === undefined) return "No failed reply in this thread.";
-        return (await this.retry(id, "thread command")).text;
-      }
-      default:
-        return `Unknown command ${name}. Try !help.`;
-    }
+  /** A `!command` typed in a mirrored thread: its answer for the thread ("" for none). */
+  private async textCommand(thread: Thread, m: AgentMessage, line: string): Promise<string> {
+    const surface = threadSurface(thread.settings.notePrefix);
+    const parsed = COMMANDS.parseText(surface, line);
+    if (parsed.kind === "reply") return parsed.text;
+    const command = COMMANDS.find(surface, parsed.command);
+    if (!command) return "";
+    const result = await this.runCommand(
+      command,
+      { agent: m.agent, channel: m.thread.channel, thread: m.thread },
+      parsed.args,
+      thread,
+    );
+    return result.text;
+  }
+
+  /** Runs a parsed command where it was asked; a thread command needs a mirrored thread. */
+  private async runCommand(
+    command: Command,
+    asked: Asked,
+    args: Readonly<Record<string, unknown>>,
+    known?: Thread,
+  ): Promise<CommandResult> {
+    const thread =
+      known ?? (asked.thread && (await findThread(this.deps.db, asked.agent.platform, asked.thread)));
+    if (command.where === "thread" && !thread)
+      return { ok: false, text: "That works in the thread of a mirrored conversation." };
+    return command.run(
+      {
+        asked,
+        core: this.core,
+        scope: () => scopeOf(this.deps.db, asked),
+        ...(thread && asked.thread ? { thread, ref: asked.thread } : {}),
+      },
+      args,
+    );
+  }
+
+  /** `!retry`: the thread's last failed reply, queued again. */
+  private async retryLast(thread: Thread): Promise<string> {
+    const { rows } = await this.deps.db.query<{ id: number }>(
+      `SELECT id FROM messages WHERE ${thread.kind === "dm" ? "conversation_id" : "comment_thread_id"} = $1
+         AND delivery_state = 'failed' AND author_kind = 'agent' ORDER BY id DESC LIMIT 1`,
+      [thread.id],
+    );
+    const id = rows[0]?.id;
+    if (id === undefined) return "No failed reply in this thread.";
+    return (await this.retry(id, "thread command")).text;
   }
 
   private async threadStatus(thread: Thread): Promise<string> {
@@ -341,14 +333,14 @@ export class Inbox implements ChatInbox {
     return lines.join("\n") || "Nothing waiting.";
   }
 
-  // ——— conversation state from buttons, emoji and /ig ———
+  // ——— conversation state from the root's buttons and emoji ———
 
   /** The thread shows who did what, as it does for `!close`; the asker gets the same line back. */
   private async conversationChange(req: ActionRequest, change: ConversationChange): Promise<ActionResult> {
     const result = await this.applyConversationChange(req, change);
-    if (result.ok && req.thread)
-      await this.deps.adapters.get(req.agent.platform)?.notice(req.thread, result.text);
-    return result;
+    if (!result.ok || !req.thread) return result;
+    await this.deps.adapters.get(req.agent.platform)?.notice(req.thread, result.text);
+    return { ...result, announced: true };
   }
 
   private async applyConversationChange(
@@ -377,17 +369,12 @@ export class Inbox implements ChatInbox {
         };
       case "take":
         return { ok: true, text: await c.assign(thread, req.agent, req.agent.name, { take: true }) };
-      case "assign": {
-        const to = change.to.trim().replace(/^@/, "");
-        if (to === "") return { ok: false, text: "Assign to whom?" };
-        return { ok: true, text: await c.assign(thread, req.agent, to) };
-      }
     }
   }
 
   /** Posts the digest of every account of the channel where it was asked (admins: it shows every
    * agent's figures). */
-  private async digest(req: ActionRequest, span: "24h" | "7d"): Promise<ActionResult> {
+  private async digest(req: Asked, span: "24h" | "7d"): Promise<ActionResult> {
     if (!this.admins.allows(req.agent)) return this.admins.refuse(req.agent, "digest", "post the digest");
     const service = this.deps.digests;
     const scope = await scopeOf(this.deps.db, req);

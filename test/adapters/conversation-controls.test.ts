@@ -3,7 +3,7 @@
 // subcommands on Discord.
 
 import { describe, expect, it } from "vitest";
-import { parseIgCommand, usage } from "../../adapters/discord/ig-command.ts";
+import { parseIgOptions, usage } from "../../adapters/discord/ig-command.ts";
 import { headerTags, renderHeader as renderDiscord } from "../../adapters/discord/render-header.ts";
 import { usage as slackUsage } from "../../adapters/slack/ig-command.ts";
 import { renderHeader as renderSlack } from "../../adapters/slack/render-header.ts";
@@ -142,30 +142,37 @@ describe("Discord root controls", () => {
 
 describe("Discord /ig in a thread", () => {
   const parse = (sub: string, options: { who?: string; duration?: string } = {}) =>
-    parseIgCommand(sub, null, null, options);
+    parseIgOptions({ path: [sub], options });
 
-  it("turns close, reopen, take, assign and snooze into conversation changes", () => {
+  it("turns close, reopen, take, assign and snooze into thread commands", () => {
     for (const op of ["close", "reopen", "take"] as const)
-      expect(parse(op)).toEqual({ kind: "action", action: { kind: "conversation", change: { op } } });
+      expect(parse(op)).toEqual({ kind: "command", command: op, args: {} });
     expect(parse("assign", { who: " @ana " })).toEqual({
-      kind: "action",
-      action: { kind: "conversation", change: { op: "assign", to: "@ana" } },
+      kind: "command",
+      command: "assign",
+      args: { who: { self: false, name: "ana" } },
+    });
+    expect(parse("assign", { who: "me" })).toEqual({
+      kind: "command",
+      command: "assign",
+      args: { who: { self: true } },
     });
     expect(parse("snooze", { duration: "2h" })).toEqual({
-      kind: "action",
-      action: { kind: "conversation", change: { op: "snooze", minutes: 120 } },
+      kind: "command",
+      command: "snooze",
+      args: { duration: 2 * 3_600_000 },
     });
-    expect(parse("snooze", { duration: "3d" })).toMatchObject({
-      action: { change: { op: "snooze", minutes: 4320 } },
-    });
+    expect(parse("snooze", { duration: "3d" })).toMatchObject({ args: { duration: 3 * 86_400_000 } });
+    // The same durations as `!snooze`, seconds included.
+    expect(parse("snooze", { duration: "45s" })).toMatchObject({ args: { duration: 45_000 } });
   });
 
   it("answers bad arguments with what is expected", () => {
     expect(parse("assign", { who: "  " })).toEqual({
       kind: "reply",
-      text: "`/ig assign` needs who: an @name or a name",
+      text: "`assign` needs who: an @name, a name or me\nusage: `/ig assign who`",
     });
-    for (const duration of ["forever", "45s", "31d", ""])
+    for (const duration of ["forever", "0m", "31d", ""])
       expect(parse("snooze", { duration })).toMatchObject({
         kind: "reply",
         text: expect.stringContaining("30m, 4h, 1d"),
@@ -173,8 +180,10 @@ describe("Discord /ig in a thread", () => {
   });
 
   it("lists them in the help", () => {
-    expect(usage()).toContain("`/ig close | reopen`");
-    expect(usage()).toContain("`/ig take | assign who`");
+    expect(usage()).toContain("`/ig close` — close the conversation");
+    expect(usage()).toContain("`/ig reopen` — open the conversation again");
+    expect(usage()).toContain("`/ig take` — assign the conversation to yourself");
+    expect(usage()).toContain("`/ig assign who` — give the conversation to someone");
     expect(usage()).toContain("`/ig snooze duration`");
   });
 });

@@ -2,30 +2,38 @@
 
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { parseIgCommand as discordParse, usage as discordUsage } from "../../adapters/discord/ig-command.ts";
+import { usage as discordUsage, parseIgOptions } from "../../adapters/discord/ig-command.ts";
 import { parseIgCommand as slackParse, usage as slackUsage } from "../../adapters/slack/ig-command.ts";
+
+const discordParse = (path: string[], options: Record<string, string | undefined> = {}) =>
+  parseIgOptions({ path, options });
 
 describe("/ig digest", () => {
   it("takes 24h (the default) or 7d on Slack, and nothing else", () => {
-    expect(slackParse("digest")).toEqual({ kind: "action", action: { kind: "digest", span: "24h" } });
-    expect(slackParse("digest 7d")).toEqual({ kind: "action", action: { kind: "digest", span: "7d" } });
-    for (const text of ["digest 30d", "digest 24h 7d", "digest weekly"])
+    expect(slackParse("digest")).toEqual({ kind: "command", command: "digest", args: { span: "24h" } });
+    expect(slackParse("digest 7d")).toEqual({ kind: "command", command: "digest", args: { span: "7d" } });
+    for (const text of ["digest 30d", "digest weekly"])
       expect(slackParse(text)).toEqual({
         kind: "reply",
         text: "`digest` takes 24h or 7d (default 24h)\nusage: `/ig digest [24h|7d]`",
       });
+    expect(slackParse("digest 24h 7d")).toEqual({
+      kind: "reply",
+      text: "`digest` takes at most one of 24h, 7d; got `24h 7d`\nusage: `/ig digest [24h|7d]`",
+    });
     expect(slackUsage()).toContain("/ig digest [24h|7d]");
   });
 
   it("takes the span option on Discord, as declared in the manifest", () => {
-    expect(discordParse("digest", null)).toEqual({ kind: "action", action: { kind: "digest", span: "24h" } });
-    expect(discordParse("digest", null, null, { span: "7d" })).toEqual({
-      kind: "action",
-      action: { kind: "digest", span: "7d" },
+    expect(discordParse(["digest"])).toEqual({ kind: "command", command: "digest", args: { span: "24h" } });
+    expect(discordParse(["digest"], { span: "7d" })).toEqual({
+      kind: "command",
+      command: "digest",
+      args: { span: "7d" },
     });
-    expect(discordParse("digest", null, null, { span: "1y" })).toEqual({
+    expect(discordParse(["digest"], { span: "1y" })).toEqual({
       kind: "reply",
-      text: "`/ig digest` takes span 24h or 7d",
+      text: "`digest` takes 24h or 7d (default 24h)\nusage: `/ig digest [span]`",
     });
     expect(discordUsage()).toContain("/ig digest [span]");
     const manifest = JSON.parse(

@@ -1,23 +1,29 @@
 // `/ig rules …` parsed the same way on both platforms, with a precise answer for bad arguments.
 
 import { describe, expect, it } from "vitest";
-import { parseIgCommand as discordParse } from "../../adapters/discord/ig-command.ts";
+import { parseIgOptions } from "../../adapters/discord/ig-command.ts";
 import { parseIgCommand as slackParse } from "../../adapters/slack/ig-command.ts";
+
+const discordParse = (path: string[], options: Record<string, string | undefined> = {}) =>
+  parseIgOptions({ path, options });
 
 describe("/ig rules on Slack (one text argument)", () => {
   it("parses list, enable, disable and test", () => {
-    expect(slackParse("rules list")).toEqual({ kind: "action", action: { kind: "rules_list" } });
+    expect(slackParse("rules list")).toEqual({ kind: "command", command: "rules list", args: {} });
     expect(slackParse("rules enable price")).toEqual({
-      kind: "action",
-      action: { kind: "rules_toggle", ruleId: "price", enabled: true },
+      kind: "command",
+      command: "rules enable",
+      args: { id: "price" },
     });
     expect(slackParse("rules disable price")).toEqual({
-      kind: "action",
-      action: { kind: "rules_toggle", ruleId: "price", enabled: false },
+      kind: "command",
+      command: "rules disable",
+      args: { id: "price" },
     });
     expect(slackParse('rules test "how much is it?"')).toEqual({
-      kind: "action",
-      action: { kind: "rules_test", text: "how much is it?" },
+      kind: "command",
+      command: "rules test",
+      args: { text: "how much is it?" },
     });
   });
 
@@ -28,7 +34,7 @@ describe("/ig rules on Slack (one text argument)", () => {
     });
     expect(slackParse("rules enable Not-A-Slug!")).toMatchObject({
       kind: "reply",
-      text: expect.stringMatching(/takes one rule id/),
+      text: expect.stringMatching(/`Not-A-Slug!` is not a rule id/),
     });
     expect(slackParse("rules test")).toMatchObject({
       kind: "reply",
@@ -47,18 +53,20 @@ describe("/ig rules on Slack (one text argument)", () => {
 
 describe("/ig rules on Discord (a subcommand group)", () => {
   it("parses the group's subcommands and refuses missing options", () => {
-    expect(discordParse("list", null, "rules")).toEqual({ kind: "action", action: { kind: "rules_list" } });
-    expect(discordParse("enable", null, "rules", { id: "price" })).toEqual({
-      kind: "action",
-      action: { kind: "rules_toggle", ruleId: "price", enabled: true },
+    expect(discordParse(["rules", "list"])).toEqual({ kind: "command", command: "rules list", args: {} });
+    expect(discordParse(["rules", "enable"], { id: "price" })).toEqual({
+      kind: "command",
+      command: "rules enable",
+      args: { id: "price" },
     });
-    expect(discordParse("test", null, "rules", { text: "how much?" })).toEqual({
-      kind: "action",
-      action: { kind: "rules_test", text: "how much?" },
+    expect(discordParse(["rules", "test"], { text: "how much?" })).toEqual({
+      kind: "command",
+      command: "rules test",
+      args: { text: "how much?" },
     });
-    expect(discordParse("disable", null, "rules", {})).toMatchObject({
+    expect(discordParse(["rules", "disable"], {})).toMatchObject({
       kind: "reply",
-      text: expect.stringMatching(/needs a rule id/),
+      text: expect.stringMatching(/takes one rule id/),
     });
   });
 });
@@ -66,18 +74,20 @@ describe("/ig rules on Discord (a subcommand group)", () => {
 describe("/ig consent", () => {
   it("parses a customer and a state on Slack, and the thread's customer by default on Discord", () => {
     expect(slackParse("consent @jane_doe revoked")).toEqual({
-      kind: "action",
-      action: { kind: "consent_set", user: "@jane_doe", consent: "revoked" },
+      kind: "command",
+      command: "consent",
+      args: { user: "@jane_doe", state: "revoked" },
     });
     expect(slackParse("consent @jane_doe maybe")).toMatchObject({
       kind: "reply",
       text: expect.stringMatching(/granted or revoked/),
     });
-    expect(discordParse("consent", null, null, { state: "granted" })).toEqual({
-      kind: "action",
-      action: { kind: "consent_set", user: "", consent: "granted" },
+    expect(discordParse(["consent"], { state: "granted" })).toEqual({
+      kind: "command",
+      command: "consent",
+      args: { user: "", state: "granted" },
     });
-    expect(discordParse("consent", null, null, { state: "granted", user: "not a user!" })).toMatchObject({
+    expect(discordParse(["consent"], { state: "granted", user: "not a user!" })).toMatchObject({
       kind: "reply",
     });
   });
@@ -86,17 +96,15 @@ describe("/ig consent", () => {
 describe("/ig forget", () => {
   it("takes one customer on Slack and defaults to the thread's customer on Discord", () => {
     expect(slackParse("forget @jane_doe")).toEqual({
-      kind: "action",
-      action: { kind: "forget", user: "@jane_doe" },
+      kind: "command",
+      command: "forget",
+      args: { user: "@jane_doe" },
     });
     expect(slackParse("forget")).toMatchObject({
       kind: "reply",
       text: expect.stringMatching(/takes one customer/),
     });
     expect(slackParse("forget a b")).toMatchObject({ kind: "reply" });
-    expect(discordParse("forget", null, null, {})).toEqual({
-      kind: "action",
-      action: { kind: "forget", user: "" },
-    });
+    expect(discordParse(["forget"], {})).toEqual({ kind: "command", command: "forget", args: { user: "" } });
   });
 });

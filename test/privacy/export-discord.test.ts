@@ -132,7 +132,10 @@ it("answers an unknown customer, a channel without a customer, and a malformed u
   expect(malformed).toMatchObject({
     kind: "callback",
     type: 4,
-    data: { flags: 64, content: "`not a user!` is not an Instagram user (an @username or an id)" },
+    data: {
+      flags: 64,
+      content: "`not a user!` is not an Instagram user (an @username or an id)\nusage: `/ig export [user]`",
+    },
   });
   const { rows } = await h.service.db.query<{ n: number }>(
     "SELECT count(*)::int AS n FROM audit_log WHERE action = 'data_exported'",

@@ -211,8 +211,12 @@ it("answers an unknown customer and bad arguments clearly, without a file", asyn
     response_type: "ephemeral",
     text: "`export` takes one customer: an @username or an id\nusage: `/ig export @username|id`",
   });
-  for (const bad of ["export @customer_0701 @customer_0702", "export customer/0701"])
-    expect((await answeredAtOnce(bad)).text).toMatch(/^`export` takes one customer/);
+  expect((await answeredAtOnce("export @customer_0701 @customer_0702")).text).toMatch(
+    /^`export` takes one customer; got `@customer_0701 @customer_0702`/,
+  );
+  expect((await answeredAtOnce("export customer/0701")).text).toMatch(
+    /^`customer\/0701` is not an Instagram user \(an @username or an id\)/,
+  );
   expect(h.slack.uploads).toHaveLength(2);
 });
 

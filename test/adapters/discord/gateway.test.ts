@@ -229,7 +229,7 @@ describe("interactions", () => {
     expect(h.inbox.actions.at(-1)).toEqual({
       agent: { platform: "discord", id: AGENT, name: "Ana Lima", roles: [ROLE_MOD] },
       channel: TEXT,
-      action: { kind: "status" },
+      action: { kind: "command", command: "status", args: {} },
     });
 
     const pause = await h.discord.slashCommand(
@@ -243,7 +243,7 @@ describe("interactions", () => {
     expect(h.inbox.actions.at(-1)).toMatchObject({
       thread,
       channel: FORUM,
-      action: { kind: "pause", account: "brand" },
+      action: { kind: "command", command: "pause", args: { account: "brand" } },
     });
 
     const help = await h.discord.slashCommand(TEXT, "ig", [{ name: "help", type: 1, options: [] }], AGENT);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { webhookUsername } from "../../../adapters/discord/adapter.ts";
 import { discordReaction, FALLBACK_REACTION } from "../../../adapters/discord/emoji.ts";
-import { parseIgCommand } from "../../../adapters/discord/ig-command.ts";
+import { parseIgOptions } from "../../../adapters/discord/ig-command.ts";
 import { escapeMarkdown, splitMarkdown, toPlainText } from "../../../adapters/discord/markdown.ts";
 import { CONTINUATION_FLAG, renderNotice, renderPost } from "../../../adapters/discord/render.ts";
 import { headerTags, renderHeader, threadName } from "../../../adapters/discord/render-header.ts";
@@ -279,16 +279,19 @@ describe("names, notices, reactions, commands", () => {
   });
 
   it("parses /ig subcommands", () => {
-    expect(parseIgCommand("pause", null)).toEqual({ kind: "action", action: { kind: "pause" } });
-    expect(parseIgCommand("resume", "@brand")).toEqual({
-      kind: "action",
-      action: { kind: "resume", account: "brand" },
+    const parse = (sub: string, account?: string) =>
+      parseIgOptions({ path: [sub], options: account === undefined ? {} : { account } });
+    expect(parse("pause")).toEqual({ kind: "command", command: "pause", args: { account: undefined } });
+    expect(parse("resume", "@brand")).toEqual({
+      kind: "command",
+      command: "resume",
+      args: { account: "brand" },
     });
-    expect(parseIgCommand("status", null)).toEqual({ kind: "action", action: { kind: "status" } });
-    expect(parseIgCommand("pause", "no way!")).toMatchObject({ kind: "reply" });
-    expect(parseIgCommand("help", null)).toMatchObject({
+    expect(parse("status")).toEqual({ kind: "command", command: "status", args: {} });
+    expect(parse("pause", "no way!")).toMatchObject({ kind: "reply" });
+    expect(parse("help")).toMatchObject({
       kind: "reply",
-      text: expect.stringContaining("/ig pause"),
+      text: expect.stringContaining("/ig pause [account]"),
     });
   });
 });

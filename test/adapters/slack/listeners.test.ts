@@ -398,10 +398,10 @@ describe("/ig", () => {
     });
 
   it.each([
-    ["pause", { kind: "pause" }],
-    ["pause @brand", { kind: "pause", account: "brand" }],
-    ["resume brand", { kind: "resume", account: "brand" }],
-    ["status", { kind: "status" }],
+    ["pause", { kind: "command", command: "pause", args: { account: undefined } }],
+    ["pause @brand", { kind: "command", command: "pause", args: { account: "brand" } }],
+    ["resume brand", { kind: "command", command: "resume", args: { account: "brand" } }],
+    ["status", { kind: "command", command: "status", args: {} }],
   ])("/ig %s asks the core and answers ephemerally", async (text, action) => {
     h.inbox.result = { ok: true, text: `result of ${text}` };
     const res = await command(text);

@@ -346,16 +346,22 @@ describe("reaction names", () => {
 
 describe("/ig parsing", () => {
   it("maps subcommands to actions", () => {
-    expect(parseIgCommand("pause")).toEqual({ kind: "action", action: { kind: "pause" } });
+    expect(parseIgCommand("pause")).toEqual({
+      kind: "command",
+      command: "pause",
+      args: { account: undefined },
+    });
     expect(parseIgCommand("  PAUSE @brand.co ")).toEqual({
-      kind: "action",
-      action: { kind: "pause", account: "brand.co" },
+      kind: "command",
+      command: "pause",
+      args: { account: "brand.co" },
     });
     expect(parseIgCommand("resume 17841400000000001")).toEqual({
-      kind: "action",
-      action: { kind: "resume", account: "17841400000000001" },
+      kind: "command",
+      command: "resume",
+      args: { account: "17841400000000001" },
     });
-    expect(parseIgCommand("status")).toEqual({ kind: "action", action: { kind: "status" } });
+    expect(parseIgCommand("status")).toEqual({ kind: "command", command: "status", args: {} });
   });
 
   it("answers help, and precise errors for bad arguments", () => {

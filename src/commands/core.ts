@@ -1,0 +1,33 @@
+// What command handlers call in the core. The Inbox provides it: the same actions its buttons and
+// shortcuts reach, each with its own admin check and scope check, so a command can add neither a
+// way around them nor a second copy of them.
+
+import type { ActionResult, AgentIdentity, Asked } from "../bridge/chat-port.ts";
+import type { ConversationActions } from "../bridge/conversation-actions.ts";
+import type { DataRequests } from "../bridge/data-requests.ts";
+import type { Moderation } from "../bridge/moderation.ts";
+import type { RuleActions } from "../bridge/rule-actions.ts";
+import type { Scope } from "../bridge/scope.ts";
+import type { Thread } from "../bridge/threads.ts";
+
+export interface CommandCore {
+  readonly moderation: Moderation;
+  readonly dataRequests: DataRequests;
+  readonly ruleActions: RuleActions;
+  readonly conversations: ConversationActions;
+  /** Holds or releases sending for one account of the scope, or all of them (admins). */
+  pauseSwitch(
+    agent: AgentIdentity,
+    kind: "pause" | "resume",
+    account: string | undefined,
+    scope: Scope,
+  ): Promise<ActionResult>;
+  /** Sending state and queues of the scope's accounts. */
+  channelStatus(agent: AgentIdentity, scope: Scope): Promise<ActionResult>;
+  /** Posts the digest of the scope's accounts into the channel it was asked in (admins). */
+  digest(asked: Asked, span: "24h" | "7d"): Promise<ActionResult>;
+  /** The thread's window, held and failed replies. */
+  threadStatus(thread: Thread): Promise<string>;
+  /** Sends the thread's last failed reply again. */
+  retryLast(thread: Thread): Promise<string>;
+}
