@@ -3,7 +3,10 @@
 // buttons, modals and `/ig`), and the registration of the slash commands.
 
 import { REST, RESTEvents, type RESTOptions } from "discord.js";
+import { z } from "zod";
 import type { ChatAdapter, ChatInbox, FileSource } from "../../src/bridge/chat-port.ts";
+import { credential, definePlatform } from "../../src/chat/platform.ts";
+import { optional, url } from "../../src/config/env-schema.ts";
 import type { Logger } from "../../src/log/logger.ts";
 import { DiscordAdapter } from "./adapter.ts";
 import { background } from "./background.ts";
@@ -83,3 +86,82 @@ export function createDiscord(options: DiscordOptions): DiscordBridge {
     },
   };
 }
+
+const discordEnv = {
+  DISCORD_TOKEN: optional(z.string().min(10)),
+  DISCORD_APP_ID: optional(
+    z.string().regex(/^\d+$/, { error: "expected the numeric Discord application id" }),
+  ),
+  DISCORD_API_URL: optional(url("an http(s) URL such as https://discord.com/api")),
+};
+
+export interface DiscordSettings {
+  token: string;
+  appId: string;
+  apiUrl: string | undefined;
+}
+
+/** Discord as the core sees it (src/chat/platform.ts): REST in every process, the gateway in the
+ * elected one, and `threadbridge discord register-commands`. */
+export const discord = definePlatform<DiscordSettings, typeof discordEnv>({
+  name: "discord",
+  label: "Discord",
+  env: discordEnv,
+  credentials: ["DISCORD_TOKEN", "DISCORD_APP_ID"],
+  channel: {
+    pattern: /^\d{17,20}$/,
+    example: "a number of 17 to 20 digits",
+    hint: "enable Developer Mode, then Copy Channel ID (digits).",
+  },
+  refs: {
+    user: { prefix: "discord", example: "80351110224678912" },
+    // Roles arrive with each interaction and message as the agent's roles.
+    group: { prefix: "discord-role", example: "80351110224678000" },
+  },
+  settings: (e) => ({
+    token: credential(e.DISCORD_TOKEN, "DISCORD_TOKEN"),
+    appId: credential(e.DISCORD_APP_ID, "DISCORD_APP_ID"),
+    apiUrl: e.DISCORD_API_URL,
+  }),
+  summary: (s, { leaderIntervalMs }) =>
+    `REST ${s.apiUrl ?? "discord.com"}; the gateway runs in one worker, elected every ${leaderIntervalMs / 1000} s`,
+  create(s, { log, inbox }) {
+    const bridge = createDiscord({
+      token: s.token,
+      appId: s.appId,
+      ...(s.apiUrl ? { apiUrl: s.apiUrl } : {}),
+      log,
+      inbox,
+    });
+    return {
+      adapter: bridge.adapter,
+      files: bridge.adapter,
+      // The gateway (agents' messages, buttons, commands) runs in one replica; every process posts
+      // through REST. A new leader reads what agents wrote while nobody listened.
+      leader: {
+        role: "discord-gateway",
+        connect: (since) => bridge.connect(since ? { catchUpSince: since } : {}),
+        disconnect: () => bridge.disconnect(),
+      },
+      close: () => bridge.close(),
+    };
+  },
+  cli(program, context) {
+    program
+      .command("discord")
+      .description("the Discord app")
+      .command("register-commands")
+      .description("register the /ig slash command from manifest/discord-commands.json")
+      .option("--guild <id>", "in this server only (takes effect at once; global commands can take a while)")
+      .action(async (opts: { guild?: string }) => {
+        const s = context.settings();
+        if (opts.guild !== undefined && !/^\d{15,21}$/.test(opts.guild))
+          throw context.usage(`--guild takes a server id (digits), not ${opts.guild}`);
+        const rest = new REST(s.apiUrl ? { api: s.apiUrl } : {}).setToken(s.token);
+        const count = await registerCommands(rest, s.appId, opts.guild);
+        process.stdout.write(
+          `registered ${count} command${count === 1 ? "" : "s"} ${opts.guild ? `in server ${opts.guild}` : "globally"}\n`,
+        );
+      });
+  },
+});

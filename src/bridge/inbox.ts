@@ -1,4 +1,5 @@
 import type { PgBoss } from "pg-boss";
+import type { ChatRef } from "../chat/ids.ts";
 import type { Database } from "../db/database.ts";
 import type { DigestService } from "../digest/digest-service.ts";
 import type { Logger } from "../log/logger.ts";
@@ -45,7 +46,7 @@ export interface InboxDeps {
   log: Logger;
   humanAgent: boolean;
   /** ADMIN_USERS: who may do privileged things (pause, delete, forget, consent, rules). */
-  admins: Iterable<string>;
+  admins: readonly ChatRef[];
   /** For `/ig rules test`: the same evaluation the worker runs, as a dry run. */
   rules?: RulesEngine;
   /** For `/ig digest`. */
