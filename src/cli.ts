@@ -268,10 +268,11 @@ function destination(opts: DestinationOptions): ChatDestination {
     const channel = opts[option.attributeName()];
     if (typeof channel === "string") given.push({ flag: option.long ?? "", platform, channel });
   }
-  const choices = `${perPlatform.map(({ option }) => option.long).join(" or ")} (or --chat PLATFORM --channel ID)`;
-  if (given.length > 1) throw new UsageError(`give exactly one of ${choices}, not both`);
+  const flags = perPlatform.map(({ option }) => option.long).join(" or ");
+  if (given.length > 1)
+    throw new UsageError(`give exactly one of ${flags}, not both (or --chat PLATFORM --channel ID alone)`);
   const [chosen] = given;
-  if (!chosen) throw new UsageError(`give exactly one of ${choices}`);
+  if (!chosen) throw new UsageError(`give exactly one of ${flags} (or --chat PLATFORM --channel ID)`);
   const wrong = channelProblem(chosen.platform, chosen.channel);
   if (wrong) throw new UsageError(`${chosen.flag}: ${wrong}`);
   if (opts.digestChannel !== undefined) {

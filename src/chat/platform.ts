@@ -98,7 +98,7 @@ export interface PlatformDescriptor<Settings = unknown> {
    * stops start-up with one line naming it. */
   readonly env: z.ZodRawShape;
   /** The variables that turn it on: none set, off; all set, on; some, a configuration error naming
-   * the missing ones. */
+   * the missing ones. An empty list: always on. */
   readonly credentials: readonly string[];
   readonly channel: ChannelFormat;
   readonly refs: PlatformRefs;
