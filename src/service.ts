@@ -148,7 +148,7 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
     const chatRouters = [];
     for (const { descriptor, settings } of config.platforms) {
       const name = descriptor.name;
-      const runtime = descriptor.create(settings, {
+      const runtime = await descriptor.create(settings, {
         log,
         inbox,
         adminGroups: config.admins.filter((a) => a.platform === name && a.kind === "group").map((a) => a.id),

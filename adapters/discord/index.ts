@@ -1,91 +1,10 @@
-// The Discord side of threadbridge: a REST-only ChatAdapter (plus FileSource) usable in every
-// process, the gateway connection the elected process runs (agents' messages, edits, deletions,
-// buttons, modals and `/ig`), and the registration of the slash commands.
+// Discord as the core sees it (src/chat/platform.ts): REST in every process, the gateway in the
+// elected one, and `threadbridge discord register-commands`. discord.js loads only when Discord
+// is created or its command runs (bridge.ts).
 
-import { REST, RESTEvents, type RESTOptions } from "discord.js";
 import { z } from "zod";
-import type { ChatAdapter, ChatInbox, FileSource } from "../../src/bridge/chat-port.ts";
 import { credential, definePlatform } from "../../src/chat/platform.ts";
 import { optional, url } from "../../src/config/env-schema.ts";
-import type { Logger } from "../../src/log/logger.ts";
-import { DiscordAdapter } from "./adapter.ts";
-import { background } from "./background.ts";
-import { registerCommands } from "./commands.ts";
-import { DiscordGateway } from "./gateway.ts";
-
-export interface DiscordOptions {
-  token: string;
-  appId: string;
-  /** REST base for `rest.api` (e.g. http://127.0.0.1:PORT/api in tests); undefined = Discord's. */
-  apiUrl?: string;
-  log: Logger;
-  inbox: ChatInbox;
-  /** How far before the hand-over time catching up reads back. Default 5 minutes. */
-  catchUpMarginMs?: number;
-  /** Retries of 5xx and timeouts per REST call (the core's durable jobs are the real retry). Default 2. */
-  retries?: number;
-}
-
-export interface DiscordBridge {
-  /** REST only; safe in every process. */
-  adapter: ChatAdapter & FileSource;
-  /** Opens the gateway; resolves when ready, then catches up in the background. */
-  connect(options?: { catchUpSince?: Date }): Promise<void>;
-  disconnect(): Promise<void>;
-  /** Registers manifest/discord-commands.json in a guild (instant) or globally; returns the count. */
-  registerCommands(guildId?: string): Promise<number>;
-  /** Disconnects and waits for handlers still running. */
-  close(): Promise<void>;
-}
-
-const DEFAULT_CATCH_UP_MARGIN_MS = 5 * 60_000;
-
-export function createDiscord(options: DiscordOptions): DiscordBridge {
-  const log = options.log.child({ component: "discord" });
-  const restOptions: Partial<RESTOptions> = {
-    version: "10",
-    retries: options.retries ?? 2,
-    timeout: 10_000,
-    ...(options.apiUrl ? { api: options.apiUrl } : {}),
-  };
-  const rest = new REST(restOptions).setToken(options.token);
-  rest.on(RESTEvents.RateLimited, (info) => {
-    log.warn(
-      { route: info.route, method: info.method, retryAfterMs: info.retryAfter, global: info.global },
-      "discord rate limited; waiting",
-    );
-  });
-  // Captured once so file downloads go through one fetch (tests may wrap it).
-  const fetchFn = globalThis.fetch;
-  const adapter = new DiscordAdapter({
-    rest,
-    appId: options.appId,
-    log,
-    fetch: fetchFn,
-    fileOrigins: options.apiUrl ? [new URL(options.apiUrl).origin] : [],
-  });
-  const work = background(log);
-  const gateway = new DiscordGateway({
-    token: options.token,
-    rest: restOptions,
-    adapter,
-    inbox: options.inbox,
-    log,
-    background: work,
-    catchUpMarginMs: options.catchUpMarginMs ?? DEFAULT_CATCH_UP_MARGIN_MS,
-  });
-
-  return {
-    adapter,
-    connect: (connectOptions) => gateway.connect(connectOptions),
-    disconnect: () => gateway.disconnect(),
-    registerCommands: (guildId) => registerCommands(rest, options.appId, guildId),
-    async close() {
-      await gateway.disconnect();
-      await work.drain();
-    },
-  };
-}
 
 const discordEnv = {
   DISCORD_TOKEN: optional(z.string().min(10)),
@@ -101,8 +20,6 @@ export interface DiscordSettings {
   apiUrl: string | undefined;
 }
 
-/** Discord as the core sees it (src/chat/platform.ts): REST in every process, the gateway in the
- * elected one, and `threadbridge discord register-commands`. */
 export const discord = definePlatform<DiscordSettings, typeof discordEnv>({
   name: "discord",
   label: "Discord",
@@ -125,7 +42,8 @@ export const discord = definePlatform<DiscordSettings, typeof discordEnv>({
   }),
   summary: (s, { leaderIntervalMs }) =>
     `REST ${s.apiUrl ?? "discord.com"}; the gateway runs in one worker, elected every ${leaderIntervalMs / 1000} s`,
-  create(s, { log, inbox }) {
+  async create(s, { log, inbox }) {
+    const { createDiscord } = await import("./bridge.ts");
     const bridge = createDiscord({
       token: s.token,
       appId: s.appId,
@@ -157,6 +75,10 @@ export const discord = definePlatform<DiscordSettings, typeof discordEnv>({
         const s = context.settings();
         if (opts.guild !== undefined && !/^\d{15,21}$/.test(opts.guild))
           throw context.usage(`--guild takes a server id (digits), not ${opts.guild}`);
+        const [{ REST }, { registerCommands }] = await Promise.all([
+          import("discord.js"),
+          import("./commands.ts"),
+        ]);
         const rest = new REST(s.apiUrl ? { api: s.apiUrl } : {}).setToken(s.token);
         const count = await registerCommands(rest, s.appId, opts.guild);
         process.stdout.write(

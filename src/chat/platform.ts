@@ -108,8 +108,8 @@ export interface PlatformDescriptor<Settings = unknown> {
   settings(env: Record<string, unknown>): Settings;
   /** The start-up line after "name: on (", e.g. "API https://slack.com/api/, 1 post/s per channel". */
   summary(settings: Settings, context: SummaryContext): string;
-  /** Builds what runs in this process. */
-  create(settings: Settings, context: PlatformContext): PlatformRuntime;
+  /** Builds what runs in this process (asynchronous, so a platform's SDK loads only when used). */
+  create(settings: Settings, context: PlatformContext): Promise<PlatformRuntime>;
   /** Its own CLI subcommands (e.g. registering slash commands), added to `program`. */
   cli?(program: Command, context: PlatformCliContext<Settings>): void;
 }

@@ -13,7 +13,7 @@ export const roomChat = definePlatform<Record<string, never>, Record<string, nev
   refs: { user: { prefix: "roomchat", example: "ann" } },
   settings: () => ({}),
   summary: () => "in memory",
-  create() {
+  async create() {
     throw new Error("roomchat only exists for the CLI's tests");
   },
 });
