@@ -29,6 +29,8 @@ describe("Admins", () => {
     expect(admins.allows({ platform: "slack", id: "U2", name: "b", roles: ["7"] })).toBe(false);
     expect(admins.allows({ platform: "discord", id: "43", name: "d", roles: ["S9"] })).toBe(false);
     expect(admins.allows({ platform: "discord", id: "U1", name: "e" })).toBe(false);
+    // Another platform is neither: a role id it shares with a Discord role grants nothing.
+    expect(admins.allows({ platform: "roomchat", id: "42", name: "f", roles: ["7", "S9"] })).toBe(false);
   });
 
   it("words and audits a refusal", async () => {
