@@ -5,7 +5,7 @@ import { recordAudit } from "./audit/audit-log.ts";
 import { threadSettings } from "./bridge/threads.ts";
 import { chatKey } from "./chat/ids.ts";
 import type { PlatformDescriptor } from "./chat/platform.ts";
-import { channelProblem, platformNamed } from "./chat/platforms.ts";
+import { channelProblem, checkPlatforms, platformNamed } from "./chat/platforms.ts";
 import { registerAuditCommand } from "./cli/audit-command.ts";
 import { registerConsoleCommand } from "./cli/console-command.ts";
 import { registerDigestCommand } from "./cli/digest-command.ts";
@@ -647,6 +647,7 @@ for (const [name, enabled] of [
 /** What depends on the list of chat platforms: the destination options, each platform's own
  * subcommands, the description. */
 function addPlatforms(list: readonly PlatformDescriptor[]): void {
+  checkPlatforms(list);
   platforms = list;
   program.description(
     `Instagram DMs and comments mirrored into ${list.map((p) => p.label).join(" and ") || "chat"} threads`,

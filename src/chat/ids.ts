@@ -61,9 +61,3 @@ export function parseRefs(
   }
   return { ok: true, refs };
 }
-
-/** The `prefix:id` form of a ref, as an operator wrote it. */
-export function formatRef(ref: ChatRef, platforms: readonly PlatformDescriptor[]): string {
-  const p = platforms.find((d) => d.name === ref.platform);
-  return `${p?.refs[ref.kind]?.prefix ?? ref.platform}:${ref.id}`;
-}
