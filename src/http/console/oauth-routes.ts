@@ -1,6 +1,7 @@
 import type express from "express";
 import { recordAudit } from "../../audit/audit-log.ts";
 import type { ChatAdapter } from "../../bridge/chat-port.ts";
+import { chatKey } from "../../chat/ids.ts";
 import type { PlatformDescriptor } from "../../chat/platform.ts";
 import { channelProblem, platformNamed } from "../../chat/platforms.ts";
 import type { BusinessLoginConfig } from "../../config/console-config.ts";
@@ -312,12 +313,12 @@ export function registerOAuthRoutes(router: express.Router, deps: OAuthRouteDeps
           action: "account_added",
           details: {
             via: "business_login",
-            destination: `${chat.platform}:${chat.channel}`,
+            destination: chatKey(chat.platform, chat.channel),
             ...(choice.digest ? { digest: choice.digest } : {}),
           },
         });
         log.info(
-          { account: pending.igUserId, destination: `${chat.platform}:${chat.channel}` },
+          { account: pending.igUserId, destination: chatKey(chat.platform, chat.channel) },
           "account connected",
         );
       }
