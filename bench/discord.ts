@@ -4,6 +4,7 @@
 // POSTed to the moment the fake Discord stores the mirrored webhook message.
 
 import { performance } from "node:perf_hooks";
+import { platforms } from "../adapters/index.ts";
 import { loadConfig } from "../src/config/config.ts";
 import { addAccount } from "../src/instagram/accounts.ts";
 import { sign } from "../src/instagram/signature.ts";
@@ -30,17 +31,20 @@ export async function discordBench(): Promise<{ rows: BenchRow[]; notes: string[
   const graph = await startGraphServer(instagramResponder());
   const db = await createTestDatabase();
   const service = await startService(
-    loadConfig({
-      PORT: "0",
-      DATABASE_URL: db.url,
-      TOKEN_ENCRYPTION_KEY: KEY,
-      IG_APP_SECRET: SECRET,
-      IG_GRAPH_URL: graph.url,
-      DISCORD_TOKEN: discord.token,
-      DISCORD_APP_ID: discord.applicationId,
-      DISCORD_API_URL: discord.apiUrl,
-      LOG_LEVEL: "silent",
-    }),
+    loadConfig(
+      {
+        PORT: "0",
+        DATABASE_URL: db.url,
+        TOKEN_ENCRYPTION_KEY: KEY,
+        IG_APP_SECRET: SECRET,
+        IG_GRAPH_URL: graph.url,
+        DISCORD_TOKEN: discord.token,
+        DISCORD_APP_ID: discord.applicationId,
+        DISCORD_API_URL: discord.apiUrl,
+        LOG_LEVEL: "silent",
+      },
+      platforms,
+    ),
     { web: true, worker: true, migrate: true },
     createLogger("silent"),
   );

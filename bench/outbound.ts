@@ -6,9 +6,11 @@
 //   2. Private replies, time-compressed 100×: 750 per 36 s instead of 750 per hour
 //      (IG_RATE_LIMITS=private_reply=750/36), more replies than one window allows: the most
 //      calls in any 36 s window (must be ≤ 750) and when the 751st call came.
+
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
+import { platforms } from "../adapters/index.ts";
 import { loadConfig } from "../src/config/config.ts";
 import { createLogger } from "../src/log/logger.ts";
 import { enqueueOutbound, outboundKey } from "../src/outbound/enqueue.ts";
@@ -82,7 +84,7 @@ export async function outboundBench(
     stdio: "ignore",
   });
   const svc = await startService(
-    loadConfig({ ...env, PORT: "0" }),
+    loadConfig({ ...env, PORT: "0" }, platforms),
     { web: false, worker: false, migrate: false },
     createLogger("warn"),
   );

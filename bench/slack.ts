@@ -3,6 +3,7 @@
 // just before a signed webhook is POSTed to the moment the fake Slack stores the mirrored post.
 
 import { performance } from "node:perf_hooks";
+import { platforms } from "../adapters/index.ts";
 import { loadConfig } from "../src/config/config.ts";
 import { addAccount } from "../src/instagram/accounts.ts";
 import { sign } from "../src/instagram/signature.ts";
@@ -48,18 +49,21 @@ export async function slackBench(): Promise<{ rows: BenchRow[]; notes: string[] 
   // fake's per-channel limit, as production paces to Slack's.
   const start = (postsPerSecond: number) =>
     startService(
-      loadConfig({
-        PORT: "0",
-        DATABASE_URL: db.url,
-        TOKEN_ENCRYPTION_KEY: KEY,
-        IG_APP_SECRET: SECRET,
-        IG_GRAPH_URL: graph.url,
-        SLACK_BOT_TOKEN: slack.token,
-        SLACK_SIGNING_SECRET: "bench-slack-signing-secret",
-        SLACK_API_URL: slack.apiUrl,
-        LOG_LEVEL: "silent",
-        SLACK_POSTS_PER_SECOND: String(postsPerSecond),
-      }),
+      loadConfig(
+        {
+          PORT: "0",
+          DATABASE_URL: db.url,
+          TOKEN_ENCRYPTION_KEY: KEY,
+          IG_APP_SECRET: SECRET,
+          IG_GRAPH_URL: graph.url,
+          SLACK_BOT_TOKEN: slack.token,
+          SLACK_SIGNING_SECRET: "bench-slack-signing-secret",
+          SLACK_API_URL: slack.apiUrl,
+          LOG_LEVEL: "silent",
+          SLACK_POSTS_PER_SECOND: String(postsPerSecond),
+        },
+        platforms,
+      ),
       { web: true, worker: true, migrate: true },
       createLogger("silent"),
     );

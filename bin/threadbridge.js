@@ -9,7 +9,8 @@ import { fileURLToPath } from "node:url";
 const major = Number(process.versions.node.split(".")[0]);
 if (major >= 24) {
   const { main } = await import("../src/cli.ts");
-  await main(process.argv);
+  const { platforms } = await import("../adapters/index.ts");
+  await main(process.argv, platforms);
 } else {
   const pinned = fileURLToPath(new URL("../node_modules/node/bin/node", import.meta.url));
   if (!existsSync(pinned)) {

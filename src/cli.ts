@@ -1,10 +1,11 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { Command, CommanderError, InvalidArgumentError } from "commander";
-import { REST } from "discord.js";
-import { registerCommands } from "../adapters/discord/commands.ts";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { recordAudit } from "./audit/audit-log.ts";
 import { threadSettings } from "./bridge/threads.ts";
+import { chatKey } from "./chat/ids.ts";
+import type { PlatformDescriptor } from "./chat/platform.ts";
+import { channelProblem, checkPlatforms, platformNamed } from "./chat/platforms.ts";
 import { registerAuditCommand } from "./cli/audit-command.ts";
 import { registerConsoleCommand } from "./cli/console-command.ts";
 import { registerDigestCommand } from "./cli/digest-command.ts";
@@ -37,9 +38,14 @@ import { describeConfiguration } from "./startup-summary.ts";
 
 class UsageError extends Error {}
 
+/** The chat platforms of this build, as `main` was given them (adapters/index.ts). */
+let platforms: readonly PlatformDescriptor[] = [];
+
 function settings(): { config: Config; log: Logger; notes: string[] } {
-  const { config, defaulted } = withLocalSecrets(loadConfig());
-  const log = createLogger(config.logLevel);
+  const { config, defaulted } = withLocalSecrets(loadConfig(process.env, platforms));
+  const log = createLogger(config.logLevel, {
+    redactHeaders: platforms.flatMap((p) => p.secretHeaders ?? []),
+  });
   return { config, log, notes: describeConfiguration(config, defaulted) };
 }
 
@@ -99,7 +105,7 @@ function eventIds(ids: string[], all: boolean): number[] | "all" {
 }
 
 const program = new Command("threadbridge")
-  .description("Instagram DMs and comments mirrored into Slack and Discord threads")
+  .description("Instagram DMs and comments mirrored into chat threads")
   .showHelpAfterError()
   // Commander's own usage errors (bad options, missing arguments) exit 64 like ours, not 1.
   .exitOverride();
@@ -139,7 +145,7 @@ program
   .argument("<file>", "a JSON webhook body, e.g. test/fixtures/webhooks/dm-text.json")
   .option("--url <url>", "the service's webhook URL (default: http://localhost:$PORT/webhooks/instagram)")
   .action(async (file: string, opts: { url?: string }) => {
-    const config = loadConfig();
+    const config = loadConfig(process.env, platforms);
     let body: Buffer;
     try {
       body = readFileSync(file);
@@ -233,18 +239,59 @@ async function withDatabase<T>(fn: (db: Database, config: Config) => Promise<T>)
   }
 }
 
+/** `--chat PLATFORM --channel ID`, `--<platform>-channel ID` for each platform, `--digest-channel`;
+ * commander's option values by attribute name. */
 interface DestinationOptions {
-  slackChannel?: string;
-  discordChannel?: string;
+  chat?: string;
+  channel?: string;
   digestChannel?: string;
+  /** `slackChannel`, …: one per platform. */
+  [option: string]: unknown;
 }
 
+/** Where an account's threads go, from whichever destination options `accounts add` or `route` got
+ * (exactly one), each channel id checked against its platform's format. */
 function destination(opts: DestinationOptions): ChatDestination {
-  if (opts.slackChannel && opts.discordChannel)
-    throw new UsageError("give exactly one of --slack-channel or --discord-channel, not both");
-  if (opts.slackChannel) return { platform: "slack", channel: opts.slackChannel };
-  if (opts.discordChannel) return { platform: "discord", channel: opts.discordChannel };
-  throw new UsageError("give exactly one of --slack-channel or --discord-channel");
+  const perPlatform = platforms.map((p) => ({ option: platformChannelOption(p), platform: p }));
+  const given: Array<{ flag: string; platform: PlatformDescriptor; channel: string }> = [];
+  if (opts.chat !== undefined || opts.channel !== undefined) {
+    if (opts.chat === undefined || opts.channel === undefined)
+      throw new UsageError("--chat and --channel go together: --chat PLATFORM --channel ID");
+    const platform = platformNamed(platforms, opts.chat);
+    if (!platform)
+      throw new UsageError(
+        `--chat: no chat platform ${opts.chat} (one of ${platforms.map((p) => p.name).join(", ")})`,
+      );
+    given.push({ flag: "--channel", platform, channel: opts.channel });
+  }
+  for (const { option, platform } of perPlatform) {
+    const channel = opts[option.attributeName()];
+    if (typeof channel === "string") given.push({ flag: option.long ?? "", platform, channel });
+  }
+  const flags = perPlatform.map(({ option }) => option.long).join(" or ");
+  if (given.length > 1)
+    throw new UsageError(`give exactly one of ${flags}, not both (or --chat PLATFORM --channel ID alone)`);
+  const [chosen] = given;
+  if (!chosen) throw new UsageError(`give exactly one of ${flags} (or --chat PLATFORM --channel ID)`);
+  const wrong = channelProblem(chosen.platform, chosen.channel);
+  if (wrong) throw new UsageError(`${chosen.flag}: ${wrong}`);
+  if (opts.digestChannel !== undefined) {
+    const digestWrong = channelProblem(chosen.platform, opts.digestChannel);
+    if (digestWrong) throw new UsageError(`--digest-channel: ${digestWrong}`);
+  }
+  return { platform: chosen.platform.name, channel: chosen.channel };
+}
+
+function platformChannelOption(p: PlatformDescriptor): Option {
+  return new Option(`--${p.name}-channel <id>`, `mirror into this ${p.label} channel (${p.channel.example})`);
+}
+
+/** The destination options of `accounts add` and `route`, from the list of platforms. */
+function destinationOptions(command: Command): void {
+  command
+    .option("--chat <platform>", `the chat platform: ${platforms.map((p) => p.name).join(", ")}`)
+    .option("--channel <id>", "mirror into this channel of --chat");
+  for (const p of platforms) command.addOption(platformChannelOption(p));
 }
 
 function igUserId(id: string | undefined): string {
@@ -260,15 +307,13 @@ registerConsoleCommand(program);
 const DASHBOARD_TOKEN_DAYS = 60;
 
 const accounts = program.command("accounts").description("the connected Instagram professional accounts");
-accounts
+const accountsAdd = accounts
   .command("add")
   .description("connect an account (or update one): its access token and where its threads go")
   .option("--ig-user-id <id>", "the account's Instagram user id (digits)")
   .option("--username <name>", "the account's username")
   .option("--token <token>", "its Instagram access token (stored encrypted)")
   .option("--token-stdin", "read the token from standard input instead (out of shell history and ps)")
-  .option("--slack-channel <id>", "mirror into this Slack channel")
-  .option("--discord-channel <id>", "mirror into this Discord channel")
   .option("--digest-channel <id>", "post the daily digest here")
   .option("--token-expires <days>", `days until the token expires (default ${DASHBOARD_TOKEN_DAYS})`)
   .action(
@@ -298,9 +343,9 @@ accounts
           chat,
           digestChannel: opts.digestChannel,
         });
-        await auditOperator(db, id, "account_added", { destination: `${chat.platform}:${chat.channel}` });
+        await auditOperator(db, id, "account_added", { destination: chatKey(chat.platform, chat.channel) });
       });
-      process.stdout.write(`added ${username} (${id}) → ${chat.platform}:${chat.channel}\n`);
+      process.stdout.write(`added ${username} (${id}) → ${chatKey(chat.platform, chat.channel)}\n`);
     },
   );
 accounts
@@ -324,7 +369,7 @@ accounts
         a.username ?? "",
         a.status,
         a.chat
-          ? `${a.chat.platform}:${a.chat.channel}${a.digestChannel ? ` (digest ${a.digestChannel})` : ""}`
+          ? `${chatKey(a.chat.platform, a.chat.channel)}${a.digestChannel ? ` (digest ${a.digestChannel})` : ""}`
           : "none",
         a.tokenExpiresAt && a.hasToken ? a.tokenExpiresAt.toISOString().slice(0, 10) : "none",
         a.lastEventAt ? a.lastEventAt.toISOString() : "never",
@@ -346,12 +391,10 @@ accounts
     if (!found) throw new UsageError(`no account ${id} (see \`accounts list\`)`);
     process.stdout.write(`removed ${id}\n`);
   });
-accounts
+const accountsRoute = accounts
   .command("route")
   .description("send an account's threads to another channel")
   .argument("<id>", "the account's Instagram user id")
-  .option("--slack-channel <id>", "mirror into this Slack channel")
-  .option("--discord-channel <id>", "mirror into this Discord channel")
   .option("--digest-channel <id>", "post the daily digest here")
   .action(async (id: string, opts: DestinationOptions) => {
     const account = igUserId(id);
@@ -360,12 +403,12 @@ accounts
       async (db) =>
         (await routeAccount(db, account, chat, opts.digestChannel)) &&
         (await auditOperator(db, account, "account_routed", {
-          destination: `${chat.platform}:${chat.channel}`,
+          destination: chatKey(chat.platform, chat.channel),
           ...(opts.digestChannel ? { digest: opts.digestChannel } : {}),
         })),
     );
     if (!found) throw new UsageError(`no account ${id} (see \`accounts list\`)`);
-    process.stdout.write(`routed ${id} → ${chat.platform}:${chat.channel}\n`);
+    process.stdout.write(`routed ${id} → ${chatKey(chat.platform, chat.channel)}\n`);
   });
 
 accounts
@@ -413,27 +456,6 @@ accounts
       );
     },
   );
-
-program
-  .command("discord")
-  .description("the Discord app")
-  .command("register-commands")
-  .description("register the /ig slash command from manifest/discord-commands.json")
-  .option("--guild <id>", "in this server only (takes effect at once; global commands can take a while)")
-  .action(async (opts: { guild?: string }) => {
-    const { config } = settings();
-    if (!config.discord)
-      throw new UsageError("Discord is not configured: set DISCORD_TOKEN and DISCORD_APP_ID");
-    if (opts.guild !== undefined && !/^\d{15,21}$/.test(opts.guild))
-      throw new UsageError(`--guild takes a server id (digits), not ${opts.guild}`);
-    const rest = new REST(config.discord.apiUrl ? { api: config.discord.apiUrl } : {}).setToken(
-      config.discord.token,
-    );
-    const count = await registerCommands(rest, config.discord.appId, opts.guild);
-    process.stdout.write(
-      `registered ${count} command${count === 1 ? "" : "s"} ${opts.guild ? `in server ${opts.guild}` : "globally"}\n`,
-    );
-  });
 
 // The pause switch (issue 4): nothing is sent to Instagram while it is on; replies wait as
 // "held" and go out in order on resume.
@@ -622,8 +644,34 @@ for (const [name, enabled] of [
       process.stdout.write(`${id} ${enabled ? "enabled" : "disabled"}\n`);
     });
 
-export async function main(argv: string[]): Promise<void> {
+/** What depends on the list of chat platforms: the destination options, each platform's own
+ * subcommands, the description. */
+function addPlatforms(list: readonly PlatformDescriptor[]): void {
+  checkPlatforms(list);
+  platforms = list;
+  program.description(
+    `Instagram DMs and comments mirrored into ${list.map((p) => p.label).join(" and ") || "chat"} threads`,
+  );
+  destinationOptions(accountsAdd);
+  destinationOptions(accountsRoute);
+  for (const p of list)
+    p.cli?.(program, {
+      settings: () => {
+        const on = settings().config.platforms.find((c) => c.descriptor === p);
+        if (!on)
+          throw new UsageError(
+            `${p.label} is not configured: set ${new Intl.ListFormat("en", { type: "conjunction" }).format(p.credentials)}`,
+          );
+        return on.settings;
+      },
+      usage: (message) => new UsageError(message),
+    });
+}
+
+/** Runs the CLI with the chat platforms of this build (bin/threadbridge.js passes adapters/index.ts). */
+export async function main(argv: string[], list: readonly PlatformDescriptor[]): Promise<void> {
   try {
+    addPlatforms(list);
     await program.parseAsync(argv);
   } catch (err) {
     // InvalidArgumentError is a CommanderError too, but thrown by our actions and not yet printed.
@@ -658,4 +706,6 @@ export async function main(argv: string[]): Promise<void> {
   }
 }
 
-if (import.meta.main) await main(process.argv);
+// Run directly (`node src/cli.ts`, npm start, the benches): this is the entry point, and the one
+// place in src/ that reads the list of chat platforms.
+if (import.meta.main) await main(process.argv, (await import("../adapters/index.ts")).platforms);

@@ -3,8 +3,6 @@ import type { AddressInfo } from "node:net";
 import { Redis } from "ioredis";
 import pRetry from "p-retry";
 import type { PgBoss } from "pg-boss";
-import { createDiscord } from "../adapters/discord/index.ts";
-import { createSlack } from "../adapters/slack/index.ts";
 import { recordAudit } from "./audit/audit-log.ts";
 import { Bridge } from "./bridge/bridge.ts";
 import type { ChatAdapter, ChatPlatform, FileSource } from "./bridge/chat-port.ts";
@@ -148,43 +146,30 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
       admins: config.admins,
     });
     const chatRouters = [];
-    if (config.slack) {
-      const slack = createSlack({
-        botToken: config.slack.botToken,
-        signingSecret: config.slack.signingSecret,
-        apiUrl: config.slack.apiUrl,
-        postsPerSecond: config.slack.postsPerSecond,
-        adminGroups: config.admins.filter((a) => a.startsWith("slack-group:")).map((a) => a.slice(12)),
+    for (const { descriptor, settings } of config.platforms) {
+      const name = descriptor.name;
+      const runtime = await descriptor.create(settings, {
         log,
         inbox,
+        adminGroups: config.admins.filter((a) => a.platform === name && a.kind === "group").map((a) => a.id),
       });
-      adapters.set("slack", slack.adapter);
-      fileSources.set("slack", slack.adapter);
-      chatRouters.push(slack.router);
-    }
-    if (config.discord) {
-      const discord = createDiscord({
-        token: config.discord.token,
-        appId: config.discord.appId,
-        ...(config.discord.apiUrl ? { apiUrl: config.discord.apiUrl } : {}),
-        log,
-        inbox,
-      });
-      adapters.set("discord", discord.adapter);
-      fileSources.set("discord", discord.adapter);
-      cleanups.push(() => discord.close());
-      if (roles.worker) {
-        // The gateway (agents' messages, buttons, commands) runs in one replica; every process
-        // posts through REST. A new leader reads what agents wrote while nobody listened.
-        const interval = config.discord.leaderIntervalMs;
+      adapters.set(name, runtime.adapter);
+      if (runtime.files) fileSources.set(name, runtime.files);
+      if (runtime.router) chatRouters.push(runtime.router);
+      if (runtime.close) cleanups.push(() => runtime.close?.() ?? Promise.resolve());
+      const leader = runtime.leader;
+      if (leader && roles.worker) {
+        // Leader work (a gateway connection) runs in one replica at a time; a new leader catches
+        // up from a little before the moment the previous one last held the lock.
+        const interval = config.leaderIntervalMs;
         const election = new LeaderElection({
           db,
-          role: "discord-gateway",
+          role: leader.role,
           log,
           intervalMs: interval,
           onGain: (previous) =>
-            discord.connect(previous ? { catchUpSince: new Date(previous.getTime() - 2 * interval) } : {}),
-          onLose: () => discord.disconnect(),
+            leader.connect(previous ? new Date(previous.getTime() - 2 * interval) : undefined),
+          onLose: () => leader.disconnect(),
         });
         election.start();
         cleanups.push(() => election.stop());

@@ -2,6 +2,8 @@ import path from "node:path";
 import type { Config } from "./config/config.ts";
 import type { Defaulted } from "./config/local-secrets.ts";
 
+const AND = new Intl.ListFormat("en", { type: "conjunction" });
+
 /** One line per part of the service: what is configured, what is off and how to turn it on. */
 export function describeConfiguration(config: Config, defaulted: Defaulted): string[] {
   const lines: string[] = [];
@@ -32,20 +34,19 @@ export function describeConfiguration(config: Config, defaulted: Defaulted): str
   lines.push(
     `instagram: Graph API ${config.instagram.graphUrl}/${config.instagram.apiVersion}, human agent tag ${config.instagram.humanAgent ? "on" : "off"}`,
   );
-  lines.push(
-    config.slack
-      ? `slack: on (API ${config.slack.apiUrl}, ${config.slack.postsPerSecond} post/s per channel; events at ${config.publicUrl}/slack/events)`
-      : "slack: off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to turn it on)",
-  );
-  lines.push(
-    config.discord
-      ? `discord: on (REST ${config.discord.apiUrl ?? "discord.com"}; the gateway runs in one worker, elected every ${config.discord.leaderIntervalMs / 1000} s)`
-      : "discord: off (set DISCORD_TOKEN and DISCORD_APP_ID to turn it on)",
-  );
+  for (const descriptor of config.availablePlatforms) {
+    const on = config.platforms.find((p) => p.descriptor === descriptor);
+    lines.push(
+      on
+        ? `${descriptor.name}: on (${descriptor.summary(on.settings, config)})`
+        : `${descriptor.name}: off (set ${AND.format(descriptor.credentials)} to turn it on)`,
+    );
+  }
+  const user = config.availablePlatforms[0]?.refs.user;
   lines.push(
     config.admins.length
       ? `chat admins: ${config.admins.length} (ADMIN_USERS may pause and resume sending)`
-      : "chat admins: none (set ADMIN_USERS, e.g. slack:U0123ABCD, to allow /ig pause and resume)",
+      : `chat admins: none (set ADMIN_USERS${user ? `, e.g. ${user.prefix}:${user.example},` : ""} to allow /ig pause and resume)`,
   );
   const signIn = [
     config.console.passwordHash ? "password" : undefined,

@@ -2,6 +2,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { defaultKeyId, TokenCipher } from "../src/instagram/token-cipher.ts";
 import { cli } from "./helpers/cli.ts";
+import { CLI_PLATFORMS } from "./helpers/cli-platforms.ts";
 import { TEST_KEY, type TestEnv, testEnv } from "./helpers/service.ts";
 
 const KEY_B = Buffer.alloc(32, 9).toString("base64");
@@ -82,16 +83,18 @@ describe("threadbridge accounts and keys against Postgres", () => {
         "--token",
         TOKEN,
         "--slack-channel",
-        "C123",
+        "C0000123",
       ],
       t.env,
     );
-    expect(add).toMatchObject({ code: 0, stdout: "added brand (17841400000001) → slack:C123\n" });
+    expect(add).toMatchObject({ code: 0, stdout: "added brand (17841400000001) → slack:C0000123\n" });
     expect(add.stdout + add.stderr).not.toContain(TOKEN);
 
     const list = await cli(["accounts", "list"], t.env);
     expect(list.code).toBe(0);
-    expect(list.stdout).toMatch(/17841400000001\s+brand\s+active\s+slack:C123\s+\d{4}-\d{2}-\d{2}\s+never/);
+    expect(list.stdout).toMatch(
+      /17841400000001\s+brand\s+active\s+slack:C0000123\s+\d{4}-\d{2}-\d{2}\s+never/,
+    );
     expect(list.stdout + list.stderr).not.toContain(TOKEN);
     const json = await cli(["accounts", "list", "--json"], t.env);
     expect(json.stdout + json.stderr).not.toContain(TOKEN);
@@ -114,29 +117,32 @@ describe("threadbridge accounts and keys against Postgres", () => {
     await client.query("INSERT INTO instagram_accounts (id) VALUES ('17841400000002')");
     expect((await row("17841400000002")).status).toBe("unconfigured");
     const base = ["accounts", "add", "--ig-user-id", "17841400000002", "--token", TOKEN];
-    expect((await cli([...base, "--username", "old", "--slack-channel", "C1"], t.env)).code).toBe(0);
+    expect((await cli([...base, "--username", "old", "--slack-channel", "C0000001"], t.env)).code).toBe(0);
     const again = await cli(
       [
         ...base,
         "--username",
         "new",
         "--discord-channel",
-        "999",
+        "100000000000000999",
         "--digest-channel",
-        "888",
+        "100000000000000888",
         "--token-expires",
         "10",
       ],
       t.env,
     );
-    expect(again).toMatchObject({ code: 0, stdout: "added new (17841400000002) → discord:999\n" });
+    expect(again).toMatchObject({
+      code: 0,
+      stdout: "added new (17841400000002) → discord:100000000000000999\n",
+    });
     const r = await row("17841400000002");
     expect(r).toMatchObject({
       username: "new",
       status: "active",
       chat_platform: "discord",
-      chat_channel: "999",
-      digest_channel: "888",
+      chat_channel: "100000000000000999",
+      digest_channel: "100000000000000888",
     });
     const days = ((r.token_expires_at as Date).getTime() - Date.now()) / 86_400_000;
     expect(Math.round(days)).toBe(10);
@@ -144,14 +150,14 @@ describe("threadbridge accounts and keys against Postgres", () => {
   });
 
   it("route changes the destination", async () => {
-    const r = await cli(["accounts", "route", "17841400000002", "--slack-channel", "C777"], t.env);
-    expect(r).toMatchObject({ code: 0, stdout: "routed 17841400000002 → slack:C777\n" });
+    const r = await cli(["accounts", "route", "17841400000002", "--slack-channel", "C0000777"], t.env);
+    expect(r).toMatchObject({ code: 0, stdout: "routed 17841400000002 → slack:C0000777\n" });
     expect(await row("17841400000002")).toMatchObject({
       chat_platform: "slack",
-      chat_channel: "C777",
-      digest_channel: "888",
+      chat_channel: "C0000777",
+      digest_channel: "100000000000000888",
     });
-    const unknown = await cli(["accounts", "route", "404", "--slack-channel", "C1"], t.env);
+    const unknown = await cli(["accounts", "route", "404", "--slack-channel", "C0000001"], t.env);
     expect(unknown.code).toBe(64);
     expect(unknown.stderr).toMatch(/no account 404/);
   });
@@ -210,13 +216,13 @@ describe("threadbridge accounts and keys against Postgres", () => {
       username: "brand",
     });
     expect((await cli(["accounts", "list"], t.env)).stdout).toMatch(
-      /17841400000001\s+brand\s+removed\s+slack:C123\s+none/,
+      /17841400000001\s+brand\s+removed\s+slack:C0000123\s+none/,
     );
   });
 
   it("bad arguments exit 64 with a clear message", async () => {
     const base = ["accounts", "add", "--ig-user-id", "1784", "--username", "x", "--token", TOKEN];
-    const both = await cli([...base, "--slack-channel", "C1", "--discord-channel", "2"], t.env);
+    const both = await cli([...base, "--slack-channel", "C0000001", "--discord-channel", "2"], t.env);
     expect(both.code).toBe(64);
     expect(both.stderr).toMatch(/exactly one of --slack-channel or --discord-channel, not both/);
     const none = await cli(base, t.env);
@@ -233,12 +239,93 @@ describe("threadbridge accounts and keys against Postgres", () => {
         "--token",
         TOKEN,
         "--slack-channel",
-        "C1",
+        "C0000001",
       ],
       t.env,
     );
     expect(nonDigit.code).toBe(64);
     expect(nonDigit.stderr).toMatch(/not an Instagram user id: brand/);
     for (const r of [both, none, nonDigit]) expect(r.stdout + r.stderr).not.toContain(TOKEN);
+  });
+
+  it("takes the platform-neutral --chat PLATFORM --channel ID, for add and route", async () => {
+    const id = "17841400000003";
+    const add = await cli(
+      ["accounts", "add", "--ig-user-id", id, "--username", "neutral", "--token", TOKEN].concat([
+        "--chat",
+        "discord",
+        "--channel",
+        "100000000000000333",
+      ]),
+      t.env,
+    );
+    expect(add).toMatchObject({ code: 0, stdout: `added neutral (${id}) → discord:100000000000000333\n` });
+    const route = await cli(["accounts", "route", id, "--chat", "slack", "--channel", "C0000333"], t.env);
+    expect(route).toMatchObject({ code: 0, stdout: `routed ${id} → slack:C0000333\n` });
+    expect(await row(id)).toMatchObject({ chat_platform: "slack", chat_channel: "C0000333" });
+  });
+
+  it("refuses a channel id of the wrong form, an unknown platform, and half of --chat/--channel", async () => {
+    const base = ["accounts", "add", "--ig-user-id", "17841400000004", "--username", "x", "--token", TOKEN];
+    const cases: Array<[string[], RegExp]> = [
+      [
+        ["--slack-channel", "general"],
+        /^threadbridge: --slack-channel: “general” is not a Slack channel id \(expected C0123ABCD\)\.\n$/,
+      ],
+      [
+        ["--chat", "discord", "--channel", "C0000001"],
+        /--channel: “C0000001” is not a Discord channel id \(expected a number of 17 to 20 digits\)/,
+      ],
+      [
+        ["--discord-channel", "100000000000000444", "--digest-channel", "C0000001"],
+        /--digest-channel: “C0000001” is not a Discord channel id/,
+      ],
+      [["--chat", "irc", "--channel", "#brand"], /--chat: no chat platform irc \(one of slack, discord\)/],
+      [["--chat", "slack"], /--chat and --channel go together/],
+      [["--channel", "C0000001"], /--chat and --channel go together/],
+      [
+        ["--chat", "slack", "--channel", "C0000001", "--discord-channel", "100000000000000444"],
+        /exactly one of --slack-channel or --discord-channel, not both/,
+      ],
+    ];
+    for (const [args, message] of cases) {
+      const r = await cli([...base, ...args], t.env);
+      expect({ args, code: r.code }).toEqual({ args, code: 64 });
+      expect(r.stderr).toMatch(message);
+    }
+    expect(await row("17841400000004")).toBeUndefined();
+  });
+
+  it("makes --<name>-channel and --chat NAME of every platform in the list, checked by its format", async () => {
+    const base = [
+      "accounts",
+      "add",
+      "--ig-user-id",
+      "17841400000005",
+      "--username",
+      "rooms",
+      "--token",
+      TOKEN,
+    ];
+    const withRooms = { platforms: CLI_PLATFORMS };
+    const help = await cli(["accounts", "add", "--help"], t.env, undefined, withRooms);
+    expect(help.stdout).toMatch(/--roomchat-channel <id>\s+mirror into this RoomChat channel \(room-42\)/);
+    expect(help.stdout).toMatch(/--slack-channel <id>/);
+    const bad = await cli([...base, "--roomchat-channel", "lobby"], t.env, undefined, withRooms);
+    expect(bad).toMatchObject({ code: 64 });
+    expect(bad.stderr).toMatch(/“lobby” is not a RoomChat channel id \(expected room-42\)/);
+    const add = await cli([...base, "--roomchat-channel", "room-7"], t.env, undefined, withRooms);
+    expect(add).toMatchObject({ code: 0, stdout: "added rooms (17841400000005) → roomchat:room-7\n" });
+    const route = await cli(
+      ["accounts", "route", "17841400000005", "--chat", "roomchat", "--channel", "room-8"],
+      t.env,
+      undefined,
+      withRooms,
+    );
+    expect(route).toMatchObject({ code: 0, stdout: "routed 17841400000005 → roomchat:room-8\n" });
+    expect(await row("17841400000005")).toMatchObject({ chat_platform: "roomchat", chat_channel: "room-8" });
+    // This build alone has no such platform.
+    const without = await cli([...base, "--chat", "roomchat", "--channel", "room-9"], t.env);
+    expect(without.stderr).toMatch(/no chat platform roomchat/);
   });
 });

@@ -2,7 +2,9 @@
 // every refusal audited; a Slack group whose membership cannot be read grants nothing.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { platforms } from "../adapters/index.ts";
 import { Admins } from "../src/bridge/admins.ts";
+import { parseRefs } from "../src/chat/ids.ts";
 import { createLogger } from "../src/log/logger.ts";
 import { ACCOUNT, AGENT, type BridgeHarness, startBridgeHarness } from "./helpers/bridge.ts";
 import { dmText, postWebhook } from "./helpers/webhook.ts";
@@ -15,11 +17,9 @@ describe("Admins", () => {
       return { rows: [] as R[] };
     },
   };
-  const admins = new Admins(
-    ["slack:U1", "slack-group:S9", "discord:42", "discord-role:7"],
-    sql,
-    createLogger("silent"),
-  );
+  const refs = parseRefs("slack:U1,slack-group:S9,discord:42,discord-role:7", platforms, ["user", "group"]);
+  if (!refs.ok) throw new Error(refs.expected);
+  const admins = new Admins(refs.refs, sql, createLogger("silent"));
 
   it("allows listed people, Slack groups and Discord roles, each on its own platform", () => {
     expect(admins.allows({ platform: "slack", id: "U1", name: "a" })).toBe(true);
@@ -29,6 +29,8 @@ describe("Admins", () => {
     expect(admins.allows({ platform: "slack", id: "U2", name: "b", roles: ["7"] })).toBe(false);
     expect(admins.allows({ platform: "discord", id: "43", name: "d", roles: ["S9"] })).toBe(false);
     expect(admins.allows({ platform: "discord", id: "U1", name: "e" })).toBe(false);
+    // Another platform is neither: a role id it shares with a Discord role grants nothing.
+    expect(admins.allows({ platform: "roomchat", id: "42", name: "f", roles: ["7", "S9"] })).toBe(false);
   });
 
   it("words and audits a refusal", async () => {

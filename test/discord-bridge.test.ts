@@ -2,7 +2,9 @@
 // discord.js client into a fake Discord (REST and gateway); agents' thread messages, buttons and
 // /ig arrive over the gateway and go back to a fake Graph API. Nothing in between is mocked.
 
+import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { enqueueOutbound, outboundKey } from "../src/outbound/enqueue.ts";
 import { cli } from "./helpers/cli.ts";
 import {
   ADMIN,
@@ -362,6 +364,56 @@ describe("Discord → Instagram", () => {
     });
   });
 
+  it("links an agent's file to the platform it was attached on, even once the thread's platform is gone", async () => {
+    const customer = "1000000000000019";
+    await postWebhook(h.url(), dmText(TEXT_ACCOUNT, customer, "m_f_1", "photo?", now()));
+    const thread = await h.threadOf(TEXT_ACCOUNT, customer);
+    await h.posts(thread, 1);
+    const attached = await h.discord.userMessage(thread, {
+      authorId: AGENT.id,
+      content: "",
+      attachments: [{ filename: "boot.png", contentType: "image/png", data: Buffer.from("BOOTDATA") }],
+    });
+    await h.settled(attached.id, "sent");
+    const db = h.service.db;
+    const { rows } = await db.query<{ conversation_id: number; author_id: string; attachments: unknown }>(
+      "SELECT conversation_id, author_id, attachments FROM messages WHERE chat_ref = $1",
+      [attached.id],
+    );
+    const stored = rows[0];
+    if (!stored) throw new Error("the agent's file was not stored");
+    expect(stored.author_id).toBe(`discord:${AGENT.id}`);
+    // The same file queued again after the conversation lost its thread (an erased or re-routed
+    // mirror): the link still names Discord, where the file is, and is served from there.
+    await db.query("UPDATE conversations SET chat_platform = NULL, chat_thread = NULL WHERE id = $1", [
+      stored.conversation_id,
+    ]);
+    const before = h.sends().length;
+    const { rows: again } = await db.query<{ id: number }>(
+      `INSERT INTO messages (account_id, conversation_id, direction, author_kind, author_id, client_id, attachments,
+                             details, delivery_state, occurred_at)
+       VALUES ($1, $2, 'outbound', 'agent', $3, $4, $5, '{}', 'pending', now()) RETURNING id`,
+      [
+        TEXT_ACCOUNT,
+        stored.conversation_id,
+        stored.author_id,
+        randomUUID(),
+        JSON.stringify(stored.attachments),
+      ],
+    );
+    await enqueueOutbound(
+      db,
+      h.service.boss,
+      again[0]?.id ?? 0,
+      outboundKey(TEXT_ACCOUNT, { customerId: customer }),
+    );
+    const send = await waitFor(async () => h.sends().slice(before)[0]);
+    const link = (send.body as { message: { attachment: { payload: { url: string } } } }).message.attachment
+      .payload.url;
+    const file = await fetch(link.replace(/^https?:\/\/[^/]+/, h.url()));
+    expect(file.status).toBe(200);
+    expect(await file.text()).toBe("BOOTDATA");
+  });
   it("loses no agent message across a gateway reconnect", async () => {
     const customer = "1000000000000007";
     await postWebhook(h.url(), dmText(TEXT_ACCOUNT, customer, "m_g_1", "hello", now()));

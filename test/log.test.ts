@@ -1,5 +1,6 @@
 import { PassThrough } from "node:stream";
 import { expect, it } from "vitest";
+import { platforms } from "../adapters/index.ts";
 import { createLogger } from "../src/log/logger.ts";
 
 it("never writes tokens, secrets, signatures or message text", async () => {
@@ -30,4 +31,19 @@ it("never writes tokens, secrets, signatures or message text", async () => {
     expect(written).not.toContain(secret);
   }
   expect(JSON.parse(written)).toMatchObject({ eventId: 42, msg: "event handled", token: "[redacted]" });
+});
+
+it("redacts the request headers chat platforms name as secret", async () => {
+  const out = new PassThrough();
+  const lines: string[] = [];
+  out.on("data", (chunk: Buffer) => lines.push(chunk.toString()));
+  const log = createLogger("info", {
+    destination: out,
+    redactHeaders: platforms.flatMap((p) => p.secretHeaders ?? []),
+  });
+  log.info({ req: { headers: { "x-slack-signature": "v0=abc123", host: "bridge" } } }, "request");
+  await new Promise((r) => setImmediate(r));
+  const written = lines.join("");
+  expect(written).not.toContain("v0=abc123");
+  expect(JSON.parse(written)).toMatchObject({ req: { headers: { host: "bridge" } } });
 });

@@ -1,4 +1,5 @@
 import { recordAudit } from "../audit/audit-log.ts";
+import { type ChatRef, chatKey } from "../chat/ids.ts";
 import type { SqlClient } from "../db/database.ts";
 import type { Logger } from "../log/logger.ts";
 import type { ActionResult, AgentIdentity } from "./chat-port.ts";
@@ -8,21 +9,24 @@ import type { ActionResult, AgentIdentity } from "./chat-port.ts";
 // is audited, so managers can see who tried.
 
 export class Admins {
-  private readonly ids: ReadonlySet<string>;
+  private readonly refs: readonly ChatRef[];
   private readonly db: SqlClient;
   private readonly log: Logger;
 
-  constructor(ids: Iterable<string>, db: SqlClient, log: Logger) {
-    this.ids = new Set(ids);
+  constructor(refs: readonly ChatRef[], db: SqlClient, log: Logger) {
+    this.refs = refs;
     this.db = db;
     this.log = log;
   }
 
   allows(agent: AgentIdentity): boolean {
-    if (this.ids.has(`${agent.platform}:${agent.id}`)) return true;
-    // Discord roles and Slack user groups arrive as the agent's roles.
-    const prefix = agent.platform === "slack" ? "slack-group" : "discord-role";
-    return (agent.roles ?? []).some((role) => this.ids.has(`${prefix}:${role}`));
+    // A platform's groups (Slack user groups, Discord roles) arrive as the agent's roles; each ref
+    // counts on its own platform only.
+    const roles = new Set(agent.roles ?? []);
+    return this.refs.some(
+      (ref) =>
+        ref.platform === agent.platform && (ref.kind === "user" ? ref.id === agent.id : roles.has(ref.id)),
+    );
   }
 
   /** The refusal for `agent`, audited and logged. `what` completes "Only admins may …". */
@@ -32,7 +36,7 @@ export class Admins {
     what: string,
     on: { account?: string; target?: string } = {},
   ): Promise<ActionResult> {
-    const who = `${agent.platform}:${agent.id}`;
+    const who = chatKey(agent.platform, agent.id);
     await recordAudit(this.db, {
       actor: { kind: "agent", id: who },
       account: on.account,

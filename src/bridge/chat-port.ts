@@ -10,7 +10,8 @@ import type { Digest } from "../digest/digest.ts";
 
 export type { Digest };
 
-export type ChatPlatform = "slack" | "discord";
+/** A chat platform's name (`PlatformDescriptor.name`): open, since platforms are plug-ins. */
+export type ChatPlatform = string;
 
 /** A mirrored thread: the channel it lives in and the platform's handle for it (Slack: the root
  * message's ts; Discord: the thread channel's id). */

@@ -1,5 +1,6 @@
 import type { PgBoss } from "pg-boss";
 import { recordAudit } from "../audit/audit-log.ts";
+import { chatKey } from "../chat/ids.ts";
 import type { Database } from "../db/database.ts";
 import { bossDb, WAKE_QUEUE, type WakeJob } from "../queue/boss.ts";
 import type { AgentIdentity } from "./chat-port.ts";
@@ -42,7 +43,7 @@ export class ConversationActions {
           db: bossDb(tx),
         });
       await recordAudit(tx, {
-        actor: { kind: "agent", id: `${agent.platform}:${agent.id}`, name: agent.name },
+        actor: { kind: "agent", id: chatKey(agent.platform, agent.id), name: agent.name },
         account: thread.accountId,
         action: `conversation_${status}`,
         target: threadTarget(thread),
@@ -73,7 +74,7 @@ export class ConversationActions {
         [thread.id, assignee, self ? agent.id : null],
       );
       await recordAudit(tx, {
-        actor: { kind: "agent", id: `${agent.platform}:${agent.id}`, name: agent.name },
+        actor: { kind: "agent", id: chatKey(agent.platform, agent.id), name: agent.name },
         account: thread.accountId,
         action: "conversation_assigned",
         target: threadTarget(thread),

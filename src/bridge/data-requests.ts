@@ -1,4 +1,5 @@
 import { recordAudit } from "../audit/audit-log.ts";
+import { chatKey } from "../chat/ids.ts";
 import type { Database } from "../db/database.ts";
 import type { Logger } from "../log/logger.ts";
 import { setConsent } from "../privacy/consent.ts";
@@ -46,7 +47,7 @@ export class DataRequests {
           : "Name the customer (@username or id), or ask in their thread.",
       };
     await this.deps.db.transaction((tx) =>
-      setConsent(tx, target.accountId, target.customerId, consent, `${req.agent.platform}:${req.agent.id}`),
+      setConsent(tx, target.accountId, target.customerId, consent, chatKey(req.agent.platform, req.agent.id)),
     );
     await this.deps.mirror.refreshDmHeader(target.accountId, target.customerId);
     return {
@@ -62,7 +63,7 @@ export class DataRequests {
     const agent = req.agent;
     if (!this.deps.admins.allows(agent))
       return this.deps.admins.refuse(agent, "forget", "erase a customer's data");
-    const by = `${agent.platform}:${agent.id}`;
+    const by = chatKey(agent.platform, agent.id);
     const target = await this.findCustomer(req, user);
     if (!target)
       return {
@@ -113,7 +114,7 @@ export class DataRequests {
           ? `No customer ${user} in this channel's accounts: nothing to export.`
           : "Say whose data to export (@username or id), or ask in their thread.",
       };
-    const by = `${agent.platform}:${agent.id}`;
+    const by = chatKey(agent.platform, agent.id);
     const counts = exportCounts(data);
     const delivered = async () => {
       // Counts only: the audit trail and the log must not become a second copy of the data.

@@ -1,5 +1,13 @@
 import type { UserProfile } from "../instagram/graph-client.ts";
-import type { AccountRef, CommentAction, CommentHeader, DmHeader, Person, WindowState } from "./chat-port.ts";
+import type {
+  AccountRef,
+  ChatPlatform,
+  CommentAction,
+  CommentHeader,
+  DmHeader,
+  Person,
+  WindowState,
+} from "./chat-port.ts";
 import { PRIVATE_REPLY_WINDOW_MS, windowState } from "./windows.ts";
 
 // Thread roots, built from the bridge's own rows. Each header also yields a digest of what it
@@ -10,7 +18,7 @@ export interface AccountRow {
   username: string | null;
   picture_url: string | null;
   status: string;
-  chat_platform: "slack" | "discord" | null;
+  chat_platform: ChatPlatform | null;
   chat_channel: string | null;
   settings: Record<string, unknown>;
 }
@@ -26,7 +34,7 @@ export interface ConversationRow {
   profile_fetched_at: Date | null;
   last_customer_message_at: Date | null;
   last_seen_at: Date | null;
-  chat_platform: "slack" | "discord" | null;
+  chat_platform: ChatPlatform | null;
   chat_channel: string | null;
   chat_thread: string | null;
   chat_header_digest: string | null;
@@ -56,7 +64,7 @@ export interface CommentThreadRow {
   deleted_at: Date | null;
   root_commented_at: Date | null;
   private_reply_sent_at: Date | null;
-  chat_platform: "slack" | "discord" | null;
+  chat_platform: ChatPlatform | null;
   chat_channel: string | null;
   chat_thread: string | null;
   chat_header_digest: string | null;

@@ -1,4 +1,5 @@
 import type { PgBoss } from "pg-boss";
+import type { ChatRef } from "../chat/ids.ts";
 import { COMMANDS } from "../commands/catalog.ts";
 import type { CommandCore } from "../commands/core.ts";
 import type { Command, CommandResult } from "../commands/define.ts";
@@ -50,7 +51,7 @@ export interface InboxDeps {
   log: Logger;
   humanAgent: boolean;
   /** ADMIN_USERS: who may do privileged things (pause, delete, forget, consent, rules). */
-  admins: Iterable<string>;
+  admins: readonly ChatRef[];
   /** For `/ig rules test`: the same evaluation the worker runs, as a dry run. */
   rules?: RulesEngine;
   /** For `/ig digest`. */

@@ -1,6 +1,7 @@
 import type { PgBoss } from "pg-boss";
 import { v7 as uuidv7 } from "uuid";
 import { recordAudit } from "../audit/audit-log.ts";
+import { chatKey } from "../chat/ids.ts";
 import type { Database } from "../db/database.ts";
 import { parseInstagramTarget, shortcodeOf } from "../instagram/links.ts";
 import type { Logger } from "../log/logger.ts";
@@ -141,7 +142,7 @@ export class Moderation {
     text: string | undefined,
     t: StoredComment,
   ): Promise<ActionResult> {
-    const by = `${agent.platform}:${agent.id}`;
+    const by = chatKey(agent.platform, agent.id);
     if (t.live && action !== "reply_private")
       return {
         ok: false,
@@ -303,7 +304,7 @@ export class Moderation {
     );
     if (outcome.kind !== "ok")
       return { ok: false, text: `Instagram did not turn comments ${onOff}: ${failure(outcome)}.` };
-    const by = `${agent.platform}:${agent.id}`;
+    const by = chatKey(agent.platform, agent.id);
     this.deps.log.info(
       { account: media.accountId, media: media.mediaId, enabled, by },
       "media comments switched",

@@ -1,4 +1,5 @@
 import { recordAudit } from "../audit/audit-log.ts";
+import { chatKey } from "../chat/ids.ts";
 import type { Database } from "../db/database.ts";
 import type { Logger } from "../log/logger.ts";
 import { describeDecision, type RulesEngine } from "../rules/engine.ts";
@@ -78,7 +79,7 @@ export class RuleActions {
     if (!found) return { ok: false, text: unknown };
     this.deps.rules?.forget();
     await recordAudit(this.deps.db, {
-      actor: { kind: "agent", id: `${agent.platform}:${agent.id}` },
+      actor: { kind: "agent", id: chatKey(agent.platform, agent.id) },
       action: enabled ? "rule_enabled" : "rule_disabled",
       target: ruleId,
     });

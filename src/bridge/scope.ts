@@ -1,3 +1,4 @@
+import { chatKey } from "../chat/ids.ts";
 import type { SqlClient } from "../db/database.ts";
 import type { Logger } from "../log/logger.ts";
 import type { ActionRequest, ActionResult, AgentIdentity } from "./chat-port.ts";
@@ -35,7 +36,7 @@ export function refuseOutside(
   text: string = account === undefined ? NO_ACCOUNT_HERE : ELSEWHERE,
 ): ActionResult {
   log.warn(
-    { agent: `${agent.platform}:${agent.id}`, action, channel: scope.channel, account },
+    { agent: chatKey(agent.platform, agent.id), action, channel: scope.channel, account },
     "chat action outside its channel's accounts refused",
   );
   return { ok: false, text };

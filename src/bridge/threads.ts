@@ -1,5 +1,6 @@
 import type { PgBoss } from "pg-boss";
 import { v7 as uuidv7 } from "uuid";
+import { chatKey } from "../chat/ids.ts";
 import type { Database, SqlClient } from "../db/database.ts";
 import { pgJson, pgText } from "../db/pg-json.ts";
 import { enqueueOutbound, outboundKey } from "../outbound/enqueue.ts";
@@ -146,7 +147,7 @@ export async function storeAgentReply(
         thread.accountId,
         thread.kind === "dm" ? thread.id : null,
         thread.kind === "comment" ? thread.id : null,
-        `${agent.platform}:${agent.id}`,
+        chatKey(agent.platform, agent.id),
         uuidv7(),
         text === "" ? null : pgText(text),
         pgJson(files),

@@ -24,7 +24,10 @@ export function registerAuditCommand(program: Command, withDatabase: WithDatabas
     )
     .option("--account <id>", "only this Instagram account")
     .option("--since <when>", "from this long ago (30m, 24h, 7d) or this date", since)
-    .option("--actor <id>", "only this actor (slack:U…, discord:…, a rule id; a trailing * matches a prefix)")
+    .option(
+      "--actor <id>",
+      "only this actor (a chat user as PLATFORM:ID, a rule id; a trailing * matches a prefix)",
+    )
     .option("--action <name>", "only this action (a trailing * matches a prefix, e.g. comment_*)")
     .option("--limit <n>", "at most this many entries (default 200)", limit)
     .option("--json", "print JSON, one entry per line")

@@ -1,4 +1,7 @@
 import { z } from "zod";
+import { type ChatRef, parseRefs } from "../chat/ids.ts";
+import type { ConfiguredPlatform, PlatformDescriptor } from "../chat/platform.ts";
+import { checkPlatforms } from "../chat/platforms.ts";
 import type { ApiClass, ClassLimit } from "../ratelimit/classes.ts";
 import { validTimeZone } from "../rules/rule.ts";
 import {
@@ -84,19 +87,6 @@ export const envSchema = z.object({
       .refine((v) => Number(v.slice(1)) >= 21, { error: "expected v21.0 or newer (seed 002)" }),
   ),
   IG_HUMAN_AGENT: optional(bool),
-  SLACK_BOT_TOKEN: optional(z.string().startsWith("xoxb-", { error: "expected a bot token starting xoxb-" })),
-  SLACK_SIGNING_SECRET: optional(z.string().min(8)),
-  SLACK_API_URL: optional(url("an http(s) URL such as https://slack.com/api/")),
-  SLACK_POSTS_PER_SECOND: optional(
-    z.coerce
-      .number({ error: "expected posts per second, e.g. 1" })
-      .positive({ error: "expected posts per second, e.g. 1" }),
-  ),
-  DISCORD_TOKEN: optional(z.string().min(10)),
-  DISCORD_APP_ID: optional(
-    z.string().regex(/^\d+$/, { error: "expected the numeric Discord application id" }),
-  ),
-  DISCORD_API_URL: optional(url("an http(s) URL such as https://discord.com/api")),
   LEADER_INTERVAL_SECONDS: optional(positiveInt("a whole number of seconds")),
   TOKEN_ENCRYPTION_KEY: optional(base64Key),
   LOG_LEVEL: optional(z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])),
@@ -120,18 +110,6 @@ export const envSchema = z.object({
   OUTBOUND_CONCURRENCY: optional(positiveInt("a whole number of parallel sends")),
   OUTBOUND_WORKERS: optional(intInRange(1, 1000, "the number of worker processes")),
   OUTBOUND_ECHO_GRACE_SECONDS: optional(positiveInt("a whole number of seconds")),
-  ADMIN_USERS: optional(
-    z
-      .string()
-      .regex(
-        /^\s*(slack|slack-group|discord|discord-role):[\w-]+(\s*,\s*(slack|slack-group|discord|discord-role):[\w-]+)*\s*$/,
-        {
-          error:
-            "expected a comma-separated list such as slack:U0123ABCD,slack-group:S0123ABCD,discord:80351110224678912,discord-role:80351110224678000",
-        },
-      )
-      .transform((s) => s.split(",").map((x) => x.trim())),
-  ),
   PROFILE_REFRESH_HOURS: optional(positiveInt("a whole number of hours")),
   TOKEN_REFRESH_DAYS: optional(intInRange(1, 59, "a whole number of days")),
   RETENTION_MESSAGE_DAYS: optional(positiveInt("a whole number of days")),
@@ -151,14 +129,6 @@ export const envSchema = z.object({
       .number({ error: "expected a whole number of minutes (0 turns SLA alerts off)" })
       .int({ error: "expected a whole number of minutes (0 turns SLA alerts off)" })
       .min(0, { error: "expected a whole number of minutes (0 turns SLA alerts off)" }),
-  ),
-  SLA_ON_DUTY: optional(
-    z
-      .string()
-      .regex(/^\s*(slack-group|discord-role):[\w-]+(\s*,\s*(slack-group|discord-role):[\w-]+)*\s*$/, {
-        error: "expected a comma-separated list such as slack-group:S0123ABCD,discord-role:80351110224678000",
-      })
-      .transform((s) => s.split(",").map((x) => x.trim())),
   ),
   IG_RATE_LIMIT_GUARD_MS: optional(intInRange(0, 1000, "milliseconds")),
   IG_RATE_LIMITS: optional(
@@ -207,16 +177,13 @@ export interface Config {
     apiVersion: string;
     humanAgent: boolean;
   };
-  slack: { botToken: string; signingSecret: string; apiUrl: string; postsPerSecond: number } | undefined;
-  discord:
-    | {
-        token: string;
-        appId: string;
-        apiUrl: string | undefined;
-        /** How often a replica tries to take over the gateway, and the leader checks its lock. */
-        leaderIntervalMs: number;
-      }
-    | undefined;
+  /** Every chat platform this build has (adapters/index.ts), configured or not. */
+  availablePlatforms: readonly PlatformDescriptor[];
+  /** The chat platforms whose credentials are set, with their settings, in the list's order. */
+  platforms: ConfiguredPlatform[];
+  /** How often a replica tries to take over a platform's leader work (a gateway), and the leader
+   * checks its lock. */
+  leaderIntervalMs: number;
   tokenEncryptionKeys: string | undefined;
   /** The web console's login and sessions. */
   console: ConsoleConfig;
@@ -224,8 +191,8 @@ export interface Config {
   businessLogin: BusinessLoginConfig | undefined;
   logLevel: string;
   webhookMaxBody: string;
-  /** `platform:userId` of the people allowed privileged chat actions. */
-  admins: string[];
+  /** The people and groups (ADMIN_USERS) allowed privileged chat actions. */
+  admins: ChatRef[];
   profileRefreshHours: number;
   /** A long-lived token is refreshed once it expires within this many days. */
   tokenRefreshDays: number;
@@ -250,8 +217,8 @@ export interface Config {
   sla: {
     /** A conversation waiting longer (within opening hours) gets one alert; 0: never. */
     minutes: number;
-    /** Groups mentioned when the conversation has no assignee: `slack-group:S…`, `discord-role:…`. */
-    onDuty: string[];
+    /** Groups mentioned when the conversation has no assignee (SLA_ON_DUTY). */
+    onDuty: ChatRef[];
   };
   inbound: {
     retryLimit: number;
@@ -264,12 +231,57 @@ export interface Config {
 
 export { ConfigError };
 
+/** A list of `prefix:id` refs of `platforms`, as one environment variable. */
+function refList(platforms: readonly PlatformDescriptor[], kinds: ReadonlyArray<ChatRef["kind"]>) {
+  return z.string().transform((s, ctx): ChatRef[] => {
+    const parsed = parseRefs(s, platforms, kinds);
+    if (parsed.ok) return parsed.refs;
+    ctx.addIssue({ code: "custom", message: parsed.expected });
+    return z.NEVER;
+  });
+}
+
+/** The core's variables, with those naming people and groups of `platforms`. */
+function coreSchema(platforms: readonly PlatformDescriptor[]) {
+  return envSchema.extend({
+    ADMIN_USERS: optional(refList(platforms, ["user", "group"])),
+    SLA_ON_DUTY: optional(refList(platforms, ["group"])),
+  });
+}
+
+/** The platforms whose credentials are all set; a ConfigError names what is missing from one that
+ * has only some of them. */
+function configuredPlatforms(
+  platforms: readonly PlatformDescriptor[],
+  env: Record<string, unknown>,
+): ConfiguredPlatform[] {
+  const on: ConfiguredPlatform[] = [];
+  for (const descriptor of platforms) {
+    const present = descriptor.credentials.filter((name) => env[name] !== undefined);
+    // A platform without credentials (an in-memory one in tests) is always on.
+    if (present.length === 0 && descriptor.credentials.length > 0) continue;
+    const missing = descriptor.credentials.filter((name) => env[name] === undefined);
+    if (missing.length > 0) {
+      const others = `the other ${descriptor.label} credential${present.length === 1 ? " is" : "s are"} set`;
+      throw new ConfigError(missing.map((name) => `${name}: required when ${others}`).join("\n"));
+    }
+    on.push({ descriptor, settings: descriptor.settings(env) });
+  }
+  return on;
+}
+
 /**
- * Reads the environment. A variable that is present but malformed throws a ConfigError whose message
- * is one line per variable naming it and what is expected.
+ * Reads the environment, with the variables of every chat platform of `platforms` (the list
+ * adapters/index.ts exports). A variable that is present but malformed throws a ConfigError whose
+ * message is one line per variable naming it and what is expected.
  */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = envSchema.safeParse(env);
+export function loadConfig(env: NodeJS.ProcessEnv, platforms: readonly PlatformDescriptor[]): Config {
+  checkPlatforms(platforms);
+  const core = coreSchema(platforms);
+  // Each platform's variables are checked with the core's, so every malformed one gets its line.
+  const parsed = core
+    .extend(Object.assign({}, ...platforms.map((p) => p.env)) as z.ZodRawShape)
+    .safeParse(env);
   if (!parsed.success) {
     // One line per variable: its first complaint is the one to fix.
     const byName = new Map<string, string>();
@@ -279,22 +291,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
     throw new ConfigError([...byName.values()].join("\n"));
   }
-  const e = parsed.data;
+  const e = parsed.data as z.infer<typeof core> & Record<string, unknown>;
   const port = e.PORT ?? 3000;
   const dataDir = e.DATA_DIR ?? "./.data";
 
-  const slackParts = [e.SLACK_BOT_TOKEN, e.SLACK_SIGNING_SECRET].filter(Boolean).length;
-  if (slackParts === 1) {
-    throw new ConfigError(
-      `${e.SLACK_BOT_TOKEN ? "SLACK_SIGNING_SECRET" : "SLACK_BOT_TOKEN"}: required when the other Slack credential is set`,
-    );
-  }
-  const discordParts = [e.DISCORD_TOKEN, e.DISCORD_APP_ID].filter(Boolean).length;
-  if (discordParts === 1) {
-    throw new ConfigError(
-      `${e.DISCORD_TOKEN ? "DISCORD_APP_ID" : "DISCORD_TOKEN"}: required when the other Discord credential is set`,
-    );
-  }
+  const chat = configuredPlatforms(platforms, e);
   if (e.DATABASE_URL && !e.TOKEN_ENCRYPTION_KEY) {
     throw new ConfigError(
       "TOKEN_ENCRYPTION_KEY: required with DATABASE_URL (a base64 32-byte key: `openssl rand -base64 32`)",
@@ -320,25 +321,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       apiVersion: e.IG_API_VERSION ?? "v25.0",
       humanAgent: e.IG_HUMAN_AGENT ?? false,
     },
-    slack:
-      e.SLACK_BOT_TOKEN && e.SLACK_SIGNING_SECRET
-        ? {
-            botToken: e.SLACK_BOT_TOKEN,
-            signingSecret: e.SLACK_SIGNING_SECRET,
-            apiUrl: e.SLACK_API_URL ?? "https://slack.com/api/",
-            // Slack's chat.postMessage allowance is about one per second per channel.
-            postsPerSecond: e.SLACK_POSTS_PER_SECOND ?? 1,
-          }
-        : undefined,
-    discord:
-      e.DISCORD_TOKEN && e.DISCORD_APP_ID
-        ? {
-            token: e.DISCORD_TOKEN,
-            appId: e.DISCORD_APP_ID,
-            apiUrl: e.DISCORD_API_URL,
-            leaderIntervalMs: (e.LEADER_INTERVAL_SECONDS ?? 5) * 1000,
-          }
-        : undefined,
+    availablePlatforms: platforms,
+    platforms: chat,
+    leaderIntervalMs: (e.LEADER_INTERVAL_SECONDS ?? 5) * 1000,
     tokenEncryptionKeys: e.TOKEN_ENCRYPTION_KEY,
     console: consoleConfig(e),
     businessLogin: businessLoginConfig(e),

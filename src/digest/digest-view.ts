@@ -1,4 +1,5 @@
 import { DateTime } from "luxon";
+import { chatKey, parseChatKey } from "../chat/ids.ts";
 import type { Count, Digest } from "./digest.ts";
 
 // The digest as chat shows it, the same on every platform: which figures and sections, in what
@@ -136,7 +137,8 @@ const DEFERRAL_CLASSES: Record<string, string> = {
  * mention only stands in when no name was stored. */
 function who(markup: DigestMarkup, c: Count): string {
   if (c.label) return markup.text(clip(c.label, NAME_MAX));
-  return markup.person(c.key) ?? markup.text(clip(c.key.replace(/^(slack|discord):/, ""), NAME_MAX));
+  // Agents' keys are `platform:id`: without a name, the id alone.
+  return markup.person(c.key) ?? markup.text(clip(parseChatKey(c.key)?.id ?? c.key, NAME_MAX));
 }
 
 function firstResponse(digest: Digest): DigestFigure {
@@ -176,7 +178,7 @@ function overdueLine(markup: DigestMarkup, o: Overdue): string {
   const label = markup.text(o.username ? `@${o.username}` : `customer ${o.customerId}`);
   const parts = [`${markup.thread(o, label) ?? label} waiting ${formatDuration(o.waitedMs)}`];
   const assignee =
-    o.assigneeRef && o.thread ? markup.person(`${o.thread.platform}:${o.assigneeRef}`) : undefined;
+    o.assigneeRef && o.thread ? markup.person(chatKey(o.thread.platform, o.assigneeRef)) : undefined;
   if (assignee) parts.push(`assigned to ${assignee}`);
   else if (o.assignee) parts.push(`assigned to ${markup.text(clip(o.assignee, NAME_MAX))}`);
   else parts.push("nobody assigned");

@@ -37,10 +37,10 @@ export async function runSlaAlerts(deps: SlaDeps, now = new Date()): Promise<num
       if (ms < minutes * 60_000) continue;
       const adapter = deps.adapters.get(w.thread.platform);
       if (!adapter) continue;
-      const groupPrefix = w.thread.platform === "slack" ? "slack-group:" : "discord-role:";
+      const platform = w.thread.platform;
       const groups = w.assigneeRef
         ? []
-        : onDuty.filter((g) => g.startsWith(groupPrefix)).map((g) => g.slice(groupPrefix.length));
+        : onDuty.filter((g) => g.platform === platform && g.kind === "group").map((g) => g.id);
       const who = w.assignee ? ` (assigned to ${w.assignee})` : "";
       const during = hasHours(hours) ? " in opening hours" : "";
       try {

@@ -1,4 +1,4 @@
-import type { ThreadRef } from "../bridge/chat-port.ts";
+import type { ChatPlatform, ThreadRef } from "../bridge/chat-port.ts";
 import type { SqlClient } from "../db/database.ts";
 
 // Conversations waiting for the team: open, and the customer wrote after the last human answer
@@ -16,7 +16,7 @@ export interface WaitingConversation {
   assigneeRef?: string;
   /** The first message still unanswered. */
   since: Date;
-  thread?: { platform: "slack" | "discord"; ref: ThreadRef };
+  thread?: { platform: ChatPlatform; ref: ThreadRef };
   slaAlertedAt?: Date;
 }
 
@@ -43,7 +43,7 @@ export async function waitingConversations(
     username: string | null;
     assignee: string | null;
     assignee_ref: string | null;
-    chat_platform: "slack" | "discord" | null;
+    chat_platform: ChatPlatform | null;
     chat_channel: string | null;
     chat_thread: string | null;
     sla_alerted_at: Date | null;

@@ -1,10 +1,11 @@
+import type { ChatPlatform } from "../bridge/chat-port.ts";
 import type { Database } from "../db/database.ts";
 import type { TokenCipher } from "./token-cipher.ts";
 
+export type { ChatPlatform };
+
 // The connected Instagram professional accounts (table `instagram_accounts`). The access token is
 // only ever stored sealed (token-cipher.ts); nothing this module returns carries it, sealed or not.
-
-export type ChatPlatform = "slack" | "discord";
 
 export interface ChatDestination {
   platform: ChatPlatform;

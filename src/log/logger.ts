@@ -32,14 +32,18 @@ const REDACT = [
   ),
   'req.headers["x-hub-signature-256"]',
   'req.headers["x-hub-signature"]',
-  'req.headers["x-slack-signature"]',
   "req.query.access_token",
   'req.query["hub.verify_token"]',
 ];
 
 export function createLogger(
   level: string,
-  options: { pretty?: boolean; destination?: NodeJS.WritableStream } = {},
+  options: {
+    pretty?: boolean;
+    destination?: NodeJS.WritableStream;
+    /** More request headers to redact: the chat platforms' signatures (`secretHeaders`). */
+    redactHeaders?: readonly string[];
+  } = {},
 ): Logger {
   const pretty =
     !options.destination &&
@@ -47,7 +51,10 @@ export function createLogger(
   const settings = {
     level,
     base: { service: "threadbridge" },
-    redact: { paths: REDACT, censor: "[redacted]" },
+    redact: {
+      paths: [...REDACT, ...(options.redactHeaders ?? []).map((h) => `req.headers[${JSON.stringify(h)}]`)],
+      censor: "[redacted]",
+    },
     ...(pretty
       ? {
           transport: {

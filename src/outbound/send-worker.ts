@@ -2,6 +2,7 @@ import { auditPreview, recordAudit } from "../audit/audit-log.ts";
 import type { AgentFile, ChatAdapter, ChatPlatform, Mark, ThreadRef } from "../bridge/chat-port.ts";
 import type { Mirror } from "../bridge/mirror.ts";
 import { PRIVATE_REPLY_WINDOW_MS, type Sender, sendPermission, windowState } from "../bridge/windows.ts";
+import { parseChatKey } from "../chat/ids.ts";
 import { afterOutsideCall } from "../db/after-outside-call.ts";
 import type { Database } from "../db/database.ts";
 import type { QuickReply, SendBody, SendMessageContent, SendRecipient } from "../instagram/graph-client.ts";
@@ -40,7 +41,7 @@ export interface OutboundRow {
   conversation_id: number | null;
   comment_thread_id: number | null;
   author_kind: "agent" | "rule";
-  /** `slack:U…` / `discord:…` for agents, the rule id for rules. */
+  /** `platform:id` for agents (chat/ids.ts), the rule id for rules. */
   sender_id: string | null;
   text: string | null;
   attachments: AgentFile[];
@@ -159,12 +160,17 @@ export class OutboundSender {
         row,
         "a private reply is one text message of up to 1,000 bytes; send files after the customer answers",
       );
+    // An agent's file lives where they attached it: the platform of their `platform:id` key.
+    const agent = row.author_kind === "agent" ? parseChatKey(row.sender_id ?? "") : undefined;
+    const filesFrom = agent?.platform ?? row.chat_platform ?? undefined;
+    if (filesFrom === undefined && parts.some((p) => p.kind === "file"))
+      return this.fail(row, "the chat platform its file was attached on is unknown");
     await this.setDetails(row.id, { partsTotal: parts.length });
 
     for (let i = row.details.partsDone ?? 0; i < parts.length; i++) {
       const part = parts[i] as Part;
       const cls = route.via === "private_reply" ? route.cls : sendClass(part);
-      const body = this.body(row, route, part);
+      const body = this.body(route, part, filesFrom ?? "");
       // Marked before the rate-limit turn is taken, not inside it: nothing slow (a round trip
       // behind a busy pool) may sit between the limiter's grant and the call Instagram counts.
       await this.deps.db.query(
@@ -252,7 +258,7 @@ export class OutboundSender {
     };
   }
 
-  private body(row: OutboundRow, route: Extract<Route, { ok: true }>, part: Part): SendBody {
+  private body(route: Extract<Route, { ok: true }>, part: Part, filesFrom: ChatPlatform): SendBody {
     const message: SendMessageContent =
       part.kind === "text"
         ? { text: part.text, ...(part.quickReplies ? { quick_replies: part.quickReplies } : {}) }
@@ -260,10 +266,7 @@ export class OutboundSender {
             attachment: {
               type: part.kind === "image_url" ? "image" : part.type,
               payload: {
-                url:
-                  part.kind === "image_url"
-                    ? part.url
-                    : this.deps.fileUrl(row.chat_platform ?? "slack", part.file),
+                url: part.kind === "image_url" ? part.url : this.deps.fileUrl(filesFrom, part.file),
               },
             },
           };

@@ -39,11 +39,11 @@ beforeAll(async () => {
       ],
       { ...t.env, USER: "ops" },
     );
-  expect((await add("17841400000000071", "first", "C71")).code).toBe(0);
-  expect((await add("17841400000000072", "second", "C72")).code).toBe(0);
+  expect((await add("17841400000000071", "first", "C0000071")).code).toBe(0);
+  expect((await add("17841400000000072", "second", "C0000072")).code).toBe(0);
   expect(
     (
-      await cli(["accounts", "route", "17841400000000071", "--slack-channel", "C79"], {
+      await cli(["accounts", "route", "17841400000000071", "--slack-channel", "C0000079"], {
         ...t.env,
         USER: "ana",
       })
@@ -78,7 +78,7 @@ describe("threadbridge audit", () => {
     expect(json[1]).toMatchObject({
       account: "17841400000000071",
       actorId: "cli:ana",
-      details: { destination: "slack:C79" },
+      details: { destination: "slack:C0000079" },
     });
   });
 

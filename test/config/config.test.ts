@@ -1,20 +1,21 @@
 import { describe, expect, it } from "vitest";
+import { platforms } from "../../adapters/index.ts";
 import { ConfigError, loadConfig } from "../../src/config/config.ts";
 
 describe("configuration", () => {
   it("boots with nothing set: embedded database, Slack and Discord off", () => {
-    const c = loadConfig({});
+    const c = loadConfig({}, platforms);
     expect(c.port).toBe(3000);
     expect(c.publicUrl).toBe("http://localhost:3000");
     expect(c.database).toEqual({ kind: "embedded", dataDir: "./.data" });
     expect(c.instagram.apiVersion).toBe("v25.0");
     expect(c.instagram.graphUrl).toBe("https://graph.instagram.com");
-    expect(c.slack).toBeUndefined();
-    expect(c.discord).toBeUndefined();
+    expect(c.platforms).toEqual([]);
+    expect(c.availablePlatforms.map((p) => p.name)).toEqual(["slack", "discord"]);
   });
 
   it("treats empty variables as unset", () => {
-    expect(loadConfig({ PORT: "", REDIS_URL: " " }).port).toBe(3000);
+    expect(loadConfig({ PORT: "", REDIS_URL: " " }, platforms).port).toBe(3000);
   });
 
   it.each([
@@ -32,9 +33,9 @@ describe("configuration", () => {
   ])("stops on a malformed %s with one line naming it", (name, value, message) => {
     const env: Record<string, string> = { [name]: value };
     if (name === "DATABASE_URL") env.TOKEN_ENCRYPTION_KEY = Buffer.alloc(32).toString("base64");
-    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env, platforms)).toThrow(ConfigError);
     try {
-      loadConfig(env);
+      loadConfig(env, platforms);
     } catch (err) {
       expect((err as Error).message.split("\n")).toHaveLength(1);
       expect((err as Error).message).toMatch(message);
@@ -42,30 +43,35 @@ describe("configuration", () => {
   });
 
   it("needs both Slack credentials, and a token key with Postgres", () => {
-    expect(() => loadConfig({ SLACK_BOT_TOKEN: "xoxb-1-2-3" })).toThrow(/^SLACK_SIGNING_SECRET: required/);
-    expect(() => loadConfig({ DATABASE_URL: "postgres://u@h/db" })).toThrow(
+    expect(() => loadConfig({ SLACK_BOT_TOKEN: "xoxb-1-2-3" }, platforms)).toThrow(
+      /^SLACK_SIGNING_SECRET: required/,
+    );
+    expect(() => loadConfig({ DATABASE_URL: "postgres://u@h/db" }, platforms)).toThrow(
       /^TOKEN_ENCRYPTION_KEY: required/,
     );
   });
 
   it("accepts either webhook secret and a rotated key list", () => {
     const key = Buffer.alloc(32, 1).toString("base64");
-    const c = loadConfig({
-      IG_APP_SECRET: "instagram-secret",
-      META_APP_SECRET: "meta-app-secret",
-      TOKEN_ENCRYPTION_KEY: `${key},${Buffer.alloc(32, 2).toString("base64")}`,
-      IG_HUMAN_AGENT: "true",
-    });
+    const c = loadConfig(
+      {
+        IG_APP_SECRET: "instagram-secret",
+        META_APP_SECRET: "meta-app-secret",
+        TOKEN_ENCRYPTION_KEY: `${key},${Buffer.alloc(32, 2).toString("base64")}`,
+        IG_HUMAN_AGENT: "true",
+      },
+      platforms,
+    );
     expect(c.instagram.appSecrets).toEqual(["instagram-secret", "meta-app-secret"]);
     expect(c.instagram.humanAgent).toBe(true);
   });
 
   it("refreshes tokens 30 days before they expire unless TOKEN_REFRESH_DAYS says otherwise", () => {
-    expect(loadConfig({}).tokenRefreshDays).toBe(30);
-    expect(loadConfig({ TOKEN_REFRESH_DAYS: "10" }).tokenRefreshDays).toBe(10);
+    expect(loadConfig({}, platforms).tokenRefreshDays).toBe(30);
+    expect(loadConfig({ TOKEN_REFRESH_DAYS: "10" }, platforms).tokenRefreshDays).toBe(10);
     // A 60-day token cannot be refreshed 60 days ahead, and a fraction of a day is a typo.
     for (const bad of ["0", "60", "7.5", "soon"])
-      expect(() => loadConfig({ TOKEN_REFRESH_DAYS: bad })).toThrow(
+      expect(() => loadConfig({ TOKEN_REFRESH_DAYS: bad }, platforms)).toThrow(
         /^TOKEN_REFRESH_DAYS: expected a whole number of days, 1 to 59$/,
       );
   });

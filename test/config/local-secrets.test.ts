@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { platforms } from "../../adapters/index.ts";
 import { loadConfig } from "../../src/config/config.ts";
 import { ensureLocalSecrets, localSecretsPath, withLocalSecrets } from "../../src/config/local-secrets.ts";
 
@@ -22,11 +23,11 @@ afterEach(() => {
 describe("local secrets", () => {
   it("give the embedded console a session secret, unless one is configured", () => {
     const dir = dataDir();
-    const { config, defaulted } = withLocalSecrets(loadConfig({ DATA_DIR: dir }));
+    const { config, defaulted } = withLocalSecrets(loadConfig({ DATA_DIR: dir }, platforms));
     expect(config.console.sessionSecret).toMatch(/^[\w-]{43}$/);
     expect(defaulted.consoleSessionSecret).toBe(true);
     const configured = withLocalSecrets(
-      loadConfig({ DATA_DIR: dir, CONSOLE_SESSION_SECRET: "x".repeat(40) }),
+      loadConfig({ DATA_DIR: dir, CONSOLE_SESSION_SECRET: "x".repeat(40) }, platforms),
     );
     expect(configured.config.console.sessionSecret).toBe("x".repeat(40));
     expect(configured.defaulted.consoleSessionSecret).toBe(false);

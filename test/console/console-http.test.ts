@@ -3,6 +3,7 @@
 // letters replayed, and the deletion requests with their status pages.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { platforms } from "../../adapters/index.ts";
 import { loadConfig } from "../../src/config/config.ts";
 import { addAccount } from "../../src/instagram/accounts.ts";
 import { TokenCipher } from "../../src/instagram/token-cipher.ts";
@@ -56,26 +57,29 @@ describe("the console without a configured login", () => {
   it("is configured only in ways that keep it closed or sound", () => {
     const hash = "$scrypt$ln=17,r=8,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2g";
     expect(() =>
-      loadConfig({
-        DATABASE_URL: "postgres://x@h/db",
-        TOKEN_ENCRYPTION_KEY: TEST_KEY,
-        CONSOLE_PASSWORD_HASH: hash,
-      }),
+      loadConfig(
+        {
+          DATABASE_URL: "postgres://x@h/db",
+          TOKEN_ENCRYPTION_KEY: TEST_KEY,
+          CONSOLE_PASSWORD_HASH: hash,
+        },
+        platforms,
+      ),
     ).toThrow(/^CONSOLE_SESSION_SECRET: required with DATABASE_URL/);
-    expect(() => loadConfig({ CONSOLE_PASSWORD_HASH: "hunter2" })).toThrow(
+    expect(() => loadConfig({ CONSOLE_PASSWORD_HASH: "hunter2" }, platforms)).toThrow(
       /^CONSOLE_PASSWORD_HASH: expected a hash from `threadbridge console hash-password`/,
     );
-    expect(() => loadConfig({ CONSOLE_SESSION_HOURS: "0" })).toThrow(
+    expect(() => loadConfig({ CONSOLE_SESSION_HOURS: "0" }, platforms)).toThrow(
       /^CONSOLE_SESSION_HOURS: expected hours, 1 to 720$/,
     );
-    expect(() => loadConfig({ CONSOLE_AUTH_HEADER: "X-Email" })).toThrow(
+    expect(() => loadConfig({ CONSOLE_AUTH_HEADER: "X-Email" }, platforms)).toThrow(
       /^CONSOLE_TRUSTED_PROXIES: required with CONSOLE_AUTH_HEADER/,
     );
-    expect(() => loadConfig({ CONSOLE_TRUSTED_PROXIES: "10.0.0.0/8" })).toThrow(
+    expect(() => loadConfig({ CONSOLE_TRUSTED_PROXIES: "10.0.0.0/8" }, platforms)).toThrow(
       /^CONSOLE_TRUSTED_PROXIES: only means something with CONSOLE_AUTH_HEADER/,
     );
     expect(() =>
-      loadConfig({ CONSOLE_AUTH_HEADER: "X-Email", CONSOLE_TRUSTED_PROXIES: "10.0.0.0/33" }),
+      loadConfig({ CONSOLE_AUTH_HEADER: "X-Email", CONSOLE_TRUSTED_PROXIES: "10.0.0.0/33" }, platforms),
     ).toThrow(/^CONSOLE_TRUSTED_PROXIES: expected comma-separated IP addresses/);
   });
 });

@@ -4,6 +4,7 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { platforms } from "../../adapters/index.ts";
 import { loadConfig } from "../../src/config/config.ts";
 import { hashPassword, parseHash, verifyPassword } from "../../src/http/console/password.ts";
 
@@ -36,7 +37,7 @@ describe("console password hashes", () => {
     expect(await verifyPassword("a long enough passworD", a)).toBe(false);
     expect(await verifyPassword("", a)).toBe(false);
     // What loadConfig accepts is what the command prints.
-    expect(loadConfig({ CONSOLE_PASSWORD_HASH: a }).console.passwordHash).toBe(a);
+    expect(loadConfig({ CONSOLE_PASSWORD_HASH: a }, platforms).console.passwordHash).toBe(a);
   });
 
   it("verify hashes of other cost and length, and refuse malformed or unreasonable ones", async () => {

@@ -15,9 +15,9 @@ beforeAll(async () => {
   const add = await cli(
     ["accounts", "add", "--ig-user-id", ACCOUNT, "--username", "brand", "--token", "IGAA-digest"].concat([
       "--slack-channel",
-      "C91",
+      "C0000091",
       "--digest-channel",
-      "C92",
+      "C0000092",
     ]),
     t.env,
   );

@@ -4,12 +4,20 @@ import { promisify } from "node:util";
 
 const run = promisify(execFile);
 const BIN = fileURLToPath(new URL("../../bin/threadbridge.js", import.meta.url));
+const WITH_PLATFORMS = fileURLToPath(new URL("./cli-entry.ts", import.meta.url));
 
 /** Runs the real `threadbridge` command in its own process and reports its exit code and output;
- * `input`, when given, is its standard input. */
-export async function cli(args: string[], env: Record<string, string>, input?: string) {
+ * `input`, when given, is its standard input. `platforms`: the URL of a module exporting another
+ * list of chat platforms (`platforms`) to run it with, e.g. this build's and a test-only one. */
+export async function cli(
+  args: string[],
+  env: Record<string, string>,
+  input?: string,
+  options: { platforms?: URL } = {},
+) {
+  const command = options.platforms ? [WITH_PLATFORMS, options.platforms.href, ...args] : [BIN, ...args];
   try {
-    const running = run(process.execPath, [BIN, ...args], { env: { ...process.env, ...env } });
+    const running = run(process.execPath, command, { env: { ...process.env, ...env } });
     if (input !== undefined) running.child.stdin?.end(input);
     const { stdout, stderr } = await running;
     return { code: 0, stdout, stderr };

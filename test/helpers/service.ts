@@ -1,6 +1,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { platforms } from "../../adapters/index.ts";
+import type { PlatformDescriptor } from "../../src/chat/platform.ts";
 import { type Config, loadConfig } from "../../src/config/config.ts";
 import { createLogger } from "../../src/log/logger.ts";
 import { type Roles, type Service, startService } from "../../src/service.ts";
@@ -23,8 +25,13 @@ export interface TestEnv {
   cleanup(): Promise<void>;
 }
 
-/** A configuration for one test file: its own Postgres database or its own embedded data directory. */
-export async function testEnv(backend: Backend, extra: Record<string, string> = {}): Promise<TestEnv> {
+/** A configuration for one test file: its own Postgres database or its own embedded data directory.
+ * `chat`: the chat platforms, this build's unless a test adds its own. */
+export async function testEnv(
+  backend: Backend,
+  extra: Record<string, string> = {},
+  chat: readonly PlatformDescriptor[] = platforms,
+): Promise<TestEnv> {
   const dataDir = mkdtempSync(path.join(tmpdir(), "threadbridge-test-"));
   const env: Record<string, string> = {
     PORT: "0",
@@ -49,7 +56,7 @@ export async function testEnv(backend: Backend, extra: Record<string, string> = 
   return {
     backend,
     env,
-    config: loadConfig(env),
+    config: loadConfig(env, chat),
     async cleanup() {
       await drop();
       rmSync(dataDir, { recursive: true, force: true });

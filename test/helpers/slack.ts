@@ -6,7 +6,7 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Writable } from "node:stream";
 import express from "express";
-import { createSlack, type SlackBridge } from "../../adapters/slack/index.ts";
+import { createSlack, type SlackBridge } from "../../adapters/slack/bridge.ts";
 import type {
   ActionRequest,
   ActionResult,

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { platforms } from "../../adapters/index.ts";
 import { loadConfig } from "../../src/config/config.ts";
 import { type ConsoleHarness, startConsoleHarness } from "../helpers/console.ts";
 
@@ -34,7 +35,10 @@ describe("CONSOLE_AUTH_HEADER without CONSOLE_TRUSTED_PROXIES", () => {
   it("is refused by loadConfig with one line naming what to set", () => {
     let message = "";
     try {
-      loadConfig({ CONSOLE_AUTH_HEADER: "X-Forwarded-Email", CONSOLE_ALLOWED_USERS: "ops@example.com" });
+      loadConfig(
+        { CONSOLE_AUTH_HEADER: "X-Forwarded-Email", CONSOLE_ALLOWED_USERS: "ops@example.com" },
+        platforms,
+      );
     } catch (err) {
       message = (err as Error).message;
     }

@@ -3,6 +3,7 @@
 // at what the HTTP surface answers and stores, not at what is done with it later.
 
 import { Writable } from "node:stream";
+import { platforms } from "../../adapters/index.ts";
 import { loadConfig } from "../../src/config/config.ts";
 import { AgentFileLinks } from "../../src/http/agent-files.ts";
 import { createLogger } from "../../src/log/logger.ts";
@@ -42,7 +43,7 @@ export async function startInputsHarness(
     const url = new URL(t.env.DATABASE_URL as string);
     url.searchParams.set("options", options.pgOptions);
     t.env.DATABASE_URL = url.toString();
-    t.config = loadConfig(t.env);
+    t.config = loadConfig(t.env, platforms);
   }
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({

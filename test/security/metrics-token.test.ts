@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { platforms } from "../../adapters/index.ts";
 import { ConfigError, loadConfig } from "../../src/config/config.ts";
 import type { Service } from "../../src/service.ts";
 import { METRICS_TOKEN, OPERATOR, startTestService, type TestEnv, testEnv } from "../helpers/service.ts";
@@ -118,12 +119,14 @@ describe("without METRICS_TOKEN", () => {
 
 describe("the METRICS_TOKEN setting", () => {
   it("refuses a short token with one line naming it", () => {
-    expect(() => loadConfig({ DATA_DIR: "/tmp/x", METRICS_TOKEN: "short" })).toThrow(
+    expect(() => loadConfig({ DATA_DIR: "/tmp/x", METRICS_TOKEN: "short" }, platforms)).toThrow(
       new ConfigError(
         "METRICS_TOKEN: expected at least 16 printable characters without spaces (`openssl rand -hex 32`)",
       ),
     );
-    expect(loadConfig({ DATA_DIR: "/tmp/x", METRICS_TOKEN: METRICS_TOKEN }).metricsToken).toBe(METRICS_TOKEN);
-    expect(loadConfig({ DATA_DIR: "/tmp/x" }).metricsToken).toBeUndefined();
+    expect(loadConfig({ DATA_DIR: "/tmp/x", METRICS_TOKEN: METRICS_TOKEN }, platforms).metricsToken).toBe(
+      METRICS_TOKEN,
+    );
+    expect(loadConfig({ DATA_DIR: "/tmp/x" }, platforms).metricsToken).toBeUndefined();
   });
 });

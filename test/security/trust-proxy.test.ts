@@ -1,5 +1,6 @@
 import express from "express";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { platforms } from "../../adapters/index.ts";
 import { ConfigError, loadConfig } from "../../src/config/config.ts";
 import { cli } from "../helpers/cli.ts";
 import { type ConsoleHarness, csrfOf, PASSWORD, startConsoleHarness } from "../helpers/console.ts";
@@ -121,16 +122,16 @@ describe("the TRUST_PROXY setting", () => {
       "10.0.0.0/1",
     ])
       expect(() =>
-        express().set("trust proxy", loadConfig({ ...base, TRUST_PROXY: value }).trustProxy),
+        express().set("trust proxy", loadConfig({ ...base, TRUST_PROXY: value }, platforms).trustProxy),
       ).not.toThrow();
-    expect(loadConfig(base).trustProxy).toBe(false);
-    expect(loadConfig({ ...base, TRUST_PROXY: "" }).trustProxy).toBe(false);
-    expect(loadConfig({ ...base, TRUST_PROXY: "off" }).trustProxy).toBe(false);
-    expect(loadConfig({ ...base, TRUST_PROXY: "true" }).trustProxy).toBe(true);
-    expect(loadConfig({ ...base, TRUST_PROXY: "1" }).trustProxy).toBe(1);
-    expect(loadConfig({ ...base, TRUST_PROXY: "loopback" }).trustProxy).toEqual(["loopback"]);
+    expect(loadConfig(base, platforms).trustProxy).toBe(false);
+    expect(loadConfig({ ...base, TRUST_PROXY: "" }, platforms).trustProxy).toBe(false);
+    expect(loadConfig({ ...base, TRUST_PROXY: "off" }, platforms).trustProxy).toBe(false);
+    expect(loadConfig({ ...base, TRUST_PROXY: "true" }, platforms).trustProxy).toBe(true);
+    expect(loadConfig({ ...base, TRUST_PROXY: "1" }, platforms).trustProxy).toBe(1);
+    expect(loadConfig({ ...base, TRUST_PROXY: "loopback" }, platforms).trustProxy).toEqual(["loopback"]);
     expect(
-      loadConfig({ ...base, TRUST_PROXY: " loopback, 10.0.0.0/8 ,fd00::/8,192.0.2.1" }).trustProxy,
+      loadConfig({ ...base, TRUST_PROXY: " loopback, 10.0.0.0/8 ,fd00::/8,192.0.2.1" }, platforms).trustProxy,
     ).toEqual(["loopback", "10.0.0.0/8", "fd00::/8", "192.0.2.1"]);
   });
 
@@ -146,7 +147,7 @@ describe("the TRUST_PROXY setting", () => {
   ])("refuses %j with a precise error naming the variable", (value, problem) => {
     let error: unknown;
     try {
-      loadConfig({ ...base, TRUST_PROXY: value });
+      loadConfig({ ...base, TRUST_PROXY: value }, platforms);
     } catch (err) {
       error = err;
     }

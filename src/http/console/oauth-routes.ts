@@ -1,6 +1,9 @@
 import type express from "express";
 import { recordAudit } from "../../audit/audit-log.ts";
 import type { ChatAdapter } from "../../bridge/chat-port.ts";
+import { chatKey } from "../../chat/ids.ts";
+import type { PlatformDescriptor } from "../../chat/platform.ts";
+import { channelProblem, platformNamed } from "../../chat/platforms.ts";
 import type { BusinessLoginConfig } from "../../config/console-config.ts";
 import type { Database } from "../../db/database.ts";
 import { addAccount, type ChatPlatform, listAccounts } from "../../instagram/accounts.ts";
@@ -37,6 +40,8 @@ export interface OAuthRouteDeps {
   businessLogin: BusinessLoginConfig | undefined;
   publicUrl: string;
   adapters: ReadonlyMap<ChatPlatform, ChatAdapter>;
+  /** Every chat platform of this build; those with a running adapter are offered. */
+  availablePlatforms: readonly PlatformDescriptor[];
   auth: ConsoleAuth;
   log: Logger;
 }
@@ -60,11 +65,6 @@ const STATE_REFUSALS: Record<StateRefusal, string> = {
   reused: "This sign-in was already used.",
 };
 
-const CHANNEL_FORMATS: Record<ChatPlatform, { pattern: RegExp; example: string }> = {
-  slack: { pattern: /^[CG][A-Z0-9]{6,}$/, example: "C0123ABCD" },
-  discord: { pattern: /^\d{17,20}$/, example: "a number of 17 to 20 digits" },
-};
-
 const AGAIN = { href: "/oauth/instagram/start", label: "Connect again" };
 
 export function registerOAuthRoutes(router: express.Router, deps: OAuthRouteDeps): void {
@@ -76,7 +76,7 @@ export function registerOAuthRoutes(router: express.Router, deps: OAuthRouteDeps
         redirectUri: `${deps.publicUrl}/oauth/instagram/callback`,
       })
     : undefined;
-  const platforms = (["slack", "discord"] as const).filter((p) => deps.adapters.has(p));
+  const platforms = deps.availablePlatforms.filter((p) => deps.adapters.has(p.name));
 
   /** Business Login needs the app's credentials and a key to seal tokens with. */
   const ready = (res: express.Response, session: ConsoleSession) => {
@@ -255,7 +255,9 @@ export function registerOAuthRoutes(router: express.Router, deps: OAuthRouteDeps
             digest: known.digestChannel ?? undefined,
           }
         : {};
-      res.type("html").send(connectPage(session, pending, platforms, prefill));
+      res
+        .type("html")
+        .send(connectPage(session, pending, { offered: platforms, all: deps.availablePlatforms }, prefill));
     }),
   );
 
@@ -271,7 +273,7 @@ export function registerOAuthRoutes(router: express.Router, deps: OAuthRouteDeps
       const body = req.body as Record<string, unknown>;
       const text = (name: string) => (typeof body[name] === "string" ? (body[name] as string).trim() : "");
       const choice: ConnectForm = {
-        platform: platforms.find((p) => p === text("platform")),
+        platform: platforms.find((p) => p.name === text("platform"))?.name,
         channel: text("channel"),
         digest: text("digest") || undefined,
       };
@@ -281,7 +283,13 @@ export function registerOAuthRoutes(router: express.Router, deps: OAuthRouteDeps
           .status(400)
           .type("html")
           .send(
-            connectPage(session, pending, platforms, choice, problem ?? "Choose a platform and a channel."),
+            connectPage(
+              session,
+              pending,
+              { offered: platforms, all: deps.availablePlatforms },
+              choice,
+              problem ?? "Choose a platform and a channel.",
+            ),
           );
         return;
       }
@@ -305,19 +313,23 @@ export function registerOAuthRoutes(router: express.Router, deps: OAuthRouteDeps
           action: "account_added",
           details: {
             via: "business_login",
-            destination: `${chat.platform}:${chat.channel}`,
+            destination: chatKey(chat.platform, chat.channel),
             ...(choice.digest ? { digest: choice.digest } : {}),
           },
         });
         log.info(
-          { account: pending.igUserId, destination: `${chat.platform}:${chat.channel}` },
+          { account: pending.igUserId, destination: chatKey(chat.platform, chat.channel) },
           "account connected",
         );
       }
-      const announced = await announce(deps, pending, chat);
+      const platform = platformNamed(platforms, chat.platform);
+      const invite = platform?.channel.invite
+        ? `on ${platform.label}: ${platform.channel.invite}`
+        : undefined;
+      const announced = await announce(deps, pending, chat, invite);
       auth.update(res, session, {
         pending: undefined,
-        flash: `Connected @${pending.username} to ${chat.platform === "slack" ? "Slack" : "Discord"} ${chat.channel}.${announced}`,
+        flash: `Connected @${pending.username} to ${platform?.label ?? chat.platform} ${chat.channel}.${announced}`,
       });
       res.redirect(303, "/");
     }),
@@ -343,12 +355,12 @@ function declined(error: string, why?: string): string {
     : `Instagram returned the error “${error.slice(0, 100)}”${said}. Nothing was connected.`;
 }
 
-function formProblem(choice: ConnectForm, platforms: ChatPlatform[]): string | undefined {
-  if (!choice.platform)
-    return `Choose ${platforms.map((p) => (p === "slack" ? "Slack" : "Discord")).join(" or ")}.`;
-  const { pattern, example } = CHANNEL_FORMATS[choice.platform];
-  if (!choice.channel || !pattern.test(choice.channel))
-    return `“${choice.channel ?? ""}” is not a ${choice.platform === "slack" ? "Slack" : "Discord"} channel id (expected ${example}).`;
+function formProblem(choice: ConnectForm, platforms: readonly PlatformDescriptor[]): string | undefined {
+  const platform = platformNamed(platforms, choice.platform);
+  if (!platform) return `Choose ${platforms.map((p) => p.label).join(" or ")}.`;
+  const channelWrong = channelProblem(platform, choice.channel ?? "");
+  if (channelWrong) return channelWrong;
+  const { pattern, example } = platform.channel;
   if (choice.digest && !pattern.test(choice.digest))
     return `The digest channel “${choice.digest}” is not a channel id (expected ${example}).`;
   return undefined;
@@ -359,6 +371,7 @@ async function announce(
   deps: OAuthRouteDeps,
   pending: PendingAccount,
   chat: { platform: ChatPlatform; channel: string },
+  invite: string | undefined,
 ): Promise<string> {
   const adapter = deps.adapters.get(chat.platform);
   if (!adapter) return "";
@@ -377,6 +390,6 @@ async function announce(
       },
       "could not post in the new account's channel",
     );
-    return ` The bot could not post there yet: invite it to the channel (on Slack: /invite @threadbridge).`;
+    return ` The bot could not post there yet: invite it to the channel${invite ? ` (${invite})` : ""}.`;
   }
 }

@@ -1,3 +1,5 @@
+import type { PlatformDescriptor } from "../../chat/platform.ts";
+import { platformLabel } from "../../chat/platforms.ts";
 import type { AccountSummary, ChatPlatform } from "../../instagram/accounts.ts";
 import type { DeadLetter } from "../../queue/dead-letters.ts";
 import { type Html, html, time } from "./html.ts";
@@ -8,7 +10,7 @@ import type { ConsoleSession } from "./session.ts";
 // The console's pages. Every value shown goes through `html`, which escapes it; no page ever
 // receives a token to show.
 
-const PLATFORM_NAMES: Record<ChatPlatform, string> = { slack: "Slack", discord: "Discord" };
+const OR = new Intl.ListFormat("en", { type: "disjunction" });
 
 function statusBadge(status: string): Html {
   const tone =
@@ -16,9 +18,9 @@ function statusBadge(status: string): Html {
   return html`<span class="badge ${tone}">${status.replace("_", " ")}</span>`;
 }
 
-function destination(a: AccountSummary): Html {
+function destination(a: AccountSummary, platforms: readonly PlatformDescriptor[]): Html {
   if (!a.chat) return html`<span class="muted">none</span>`;
-  return html`${PLATFORM_NAMES[a.chat.platform]} <code>${a.chat.channel}</code>${
+  return html`${platformLabel(platforms, a.chat.platform)} <code>${a.chat.channel}</code>${
     a.digestChannel ? html`<br><span class="muted">digest <code>${a.digestChannel}</code></span>` : ""
   }`;
 }
@@ -35,6 +37,8 @@ function tokenExpiry(a: AccountSummary): Html {
 
 export interface AccountsView {
   accounts: AccountSummary[];
+  /** Every chat platform of this build, for the destinations' labels. */
+  platforms: readonly PlatformDescriptor[];
   /** How to turn Business Login on, when it is off. */
   businessLoginOff?: string | undefined;
 }
@@ -49,7 +53,7 @@ export function accountsPage(session: ConsoleSession, view: AccountsView, notice
     return html`<tr>
 <th scope="row">${name}<br><span class="muted">${a.id}</span></th>
 <td>${statusBadge(a.status)}${a.tokenProblem ? html`<br><span class="muted">${a.tokenProblem}</span>` : ""}</td>
-<td>${destination(a)}</td>
+<td>${destination(a, view.platforms)}</td>
 <td>${tokenExpiry(a)}</td>
 <td>${time(a.lastEventAt)}</td>
 <td class="actions">${
@@ -193,19 +197,25 @@ export interface ConnectForm {
 export function connectPage(
   session: ConsoleSession,
   pending: PendingAccount,
-  platforms: ChatPlatform[],
+  chat: { offered: readonly PlatformDescriptor[]; all: readonly PlatformDescriptor[] },
   form: ConnectForm,
   error?: string,
 ): string {
   const name = `@${pending.username}`;
+  const platforms = chat.offered;
   if (platforms.length === 0)
     return layout(
       { title: `Where should ${name} go?`, session, current: "accounts", narrow: true },
-      html`<p class="error" role="alert">Neither Slack nor Discord is configured, so there is nowhere to send its
-threads. Set <code>SLACK_BOT_TOKEN</code> and <code>SLACK_SIGNING_SECRET</code>, or <code>DISCORD_TOKEN</code> and
-<code>DISCORD_APP_ID</code>, restart, and connect the account again.</p>`,
+      html`<p class="error" role="alert">No chat platform (${OR.format(chat.all.map((p) => p.label))}) is
+configured, so there is nowhere to send its threads. Set ${chat.all.map(
+        (p, i) =>
+          html`${i === 0 ? "" : ", or "}${p.credentials.map(
+            (v, j) =>
+              html`${j === 0 ? "" : j === p.credentials.length - 1 ? " and " : ", "}<code>${v}</code>`,
+          )}`,
+      )}, restart, and connect the account again.</p>`,
     );
-  const chosen = form.platform ?? (platforms.length === 1 ? platforms[0] : undefined);
+  const chosen = form.platform ?? (platforms.length === 1 ? platforms[0]?.name : undefined);
   const described = error ? "channel-hint connect-error" : "channel-hint";
   return layout(
     { title: `Where should ${name} go?`, session, current: "accounts", narrow: true },
@@ -219,15 +229,14 @@ ${csrfField(session)}
 <legend>Chat platform</legend>
 ${platforms.map(
   (p) =>
-    html`<div class="choice"><input type="radio" id="platform-${p}" name="platform" value="${p}" required${
-      p === chosen ? html` checked` : ""
-    }><label for="platform-${p}">${PLATFORM_NAMES[p]}</label></div>`,
+    html`<div class="choice"><input type="radio" id="platform-${p.name}" name="platform" value="${p.name}" required${
+      p.name === chosen ? html` checked` : ""
+    }><label for="platform-${p.name}">${p.label}</label></div>`,
 )}
 </fieldset>
 <div>
 <label for="channel">Channel id</label>
-<p class="hint" id="channel-hint">Slack: the id at the bottom of the channel's details, such as C0123ABCD (invite the
-bot there). Discord: enable Developer Mode, then Copy Channel ID (digits).</p>
+<p class="hint" id="channel-hint">${platforms.map((p, i) => html`${i === 0 ? "" : " "}${p.label}: ${p.channel.hint}`)}</p>
 <input type="text" id="channel" name="channel" required autocomplete="off" spellcheck="false" value="${form.channel ?? ""}" aria-describedby="${described}">
 </div>
 <div>

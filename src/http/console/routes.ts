@@ -62,6 +62,7 @@ export function consoleRouter(deps: ConsoleDeps): express.Router {
     businessLogin: config.businessLogin,
     publicUrl: config.publicUrl,
     adapters: deps.adapters,
+    availablePlatforms: config.availablePlatforms,
     auth,
     log,
   });
@@ -72,6 +73,7 @@ export function consoleRouter(deps: ConsoleDeps): express.Router {
     auth.page(async (_req, res, session) => {
       const view = {
         accounts: await listAccounts(db),
+        platforms: config.availablePlatforms,
         businessLoginOff: businessLoginOff({
           businessLogin: config.businessLogin,
           cipher: deps.cipher,

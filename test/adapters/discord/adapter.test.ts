@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDiscord } from "../../../adapters/discord/index.ts";
+import { createDiscord } from "../../../adapters/discord/bridge.ts";
 import type { DmHeader, MirrorPost, ThreadRef } from "../../../src/bridge/chat-port.ts";
 import { createLogger } from "../../../src/log/logger.ts";
 import { type DiscordHarness, FORUM, startDiscordHarness, TEXT } from "./harness.ts";
@@ -130,7 +130,7 @@ describe("threads", () => {
 
 // A second adapter on the same fake (another process: no caches).
 async function startDiscordHarnessOn(harness: DiscordHarness) {
-  const { createDiscord } = await import("../../../adapters/discord/index.ts");
+  const { createDiscord } = await import("../../../adapters/discord/bridge.ts");
   const bridge = createDiscord({
     token: harness.discord.token,
     appId: harness.discord.applicationId,

@@ -1,7 +1,7 @@
 // A Discord bridge wired to the fake Discord, with a recording inbox in place of the core.
 
 import { Writable } from "node:stream";
-import { createDiscord, type DiscordBridge } from "../../../adapters/discord/index.ts";
+import { createDiscord, type DiscordBridge } from "../../../adapters/discord/bridge.ts";
 import type {
   ActionRequest,
   ActionResult,

@@ -1,0 +1,144 @@
+import type { Command } from "commander";
+import type express from "express";
+import type { z } from "zod";
+import type { ChatAdapter, ChatInbox, ChatPlatform, FileSource } from "../bridge/chat-port.ts";
+import { ConfigError } from "../config/env-schema.ts";
+import type { Logger } from "../log/logger.ts";
+
+// A chat platform as the core sees it (DESIGN.md "Ports and adapters"): everything that differs
+// between platforms is declared here by each `adapters/<name>/index.ts`, and the core (config,
+// service, CLI, start-up summary, console) iterates over the list `adapters/index.ts` hands to the
+// entry point. Nothing in `src/` names a platform; a new one is a new folder in `adapters/`.
+
+/** `slack`, `discord`, …: the key stored in `chat_platform` columns and written before the colon of
+ * `platform:id` keys; lower case, digits and dashes (it also names the `--<name>-channel` option). */
+export type PlatformName = ChatPlatform;
+
+/** How a platform's channel ids look, for operators typing one (CLI, console). */
+export interface ChannelFormat {
+  pattern: RegExp;
+  /** What a good one looks like, for the refusal: "C0123ABCD", "a number of 17 to 20 digits". */
+  example: string;
+  /** Where an operator finds the id (the console's hint), one sentence. */
+  hint: string;
+  /** What to do when the bot cannot post in a channel yet, one sentence; absent: nothing to say. */
+  invite?: string;
+}
+
+/** A prefix by which ADMIN_USERS and SLA_ON_DUTY name people or groups of this platform. */
+export interface RefPrefix {
+  prefix: string;
+  /** An id for the examples of the error message and the start-up summary. */
+  example: string;
+}
+
+export interface PlatformRefs {
+  /** `slack:U0123ABCD`: one person, matched against the agent's id. */
+  user: RefPrefix;
+  /** `slack-group:S0123ABCD`: a group whose members arrive as the agent's `roles` (Slack user
+   * groups, Discord roles); absent where the platform has none. */
+  group?: RefPrefix;
+}
+
+/** What the core gives a platform when it creates one. */
+export interface PlatformContext {
+  log: Logger;
+  inbox: ChatInbox;
+  /** This platform's groups named in ADMIN_USERS (its `refs.group` entries), for platforms that
+   * must look membership up themselves. */
+  adminGroups: readonly string[];
+}
+
+/** Work that runs in one process of the deployment at a time, chosen by leader election (a
+ * gateway connection that must not be opened twice). */
+export interface LeaderWork {
+  /** The election's lock name, unique per deployment. */
+  role: string;
+  /** Became the leader; `since`: catch up on what happened after this moment (a hand-over). */
+  connect(since?: Date): Promise<void>;
+  disconnect(): Promise<void>;
+}
+
+/** One configured platform, running in this process. */
+export interface PlatformRuntime {
+  /** Posting: usable in every process. */
+  adapter: ChatAdapter;
+  /** Agents' uploads, for platforms where they can attach files. */
+  files?: FileSource;
+  /** HTTP endpoints the platform calls (events, interactions), mounted by the web role before any
+   * body parser. */
+  router?: express.Router;
+  /** Present when part of the platform runs in the elected worker only. */
+  leader?: LeaderWork;
+  /** Waits for work still running (graceful shutdown). */
+  close?(): Promise<void>;
+}
+
+/** What the start-up summary may mention besides the platform's own settings. */
+export interface SummaryContext {
+  publicUrl: string;
+  leaderIntervalMs: number;
+}
+
+/** What a platform's CLI subcommands get from the core. */
+export interface PlatformCliContext<Settings> {
+  /** Reads the configuration; a usage error saying how to turn the platform on when it is off. */
+  settings(): Settings;
+  /** An error the CLI reports as a usage error (exit 64) with this one line. */
+  usage(message: string): Error;
+}
+
+/** One chat platform's plug-in, as the core holds it in a list. Methods (not function properties)
+ * so that descriptors of different `Settings` fit in one `PlatformDescriptor[]`. */
+export interface PlatformDescriptor<Settings = unknown> {
+  readonly name: PlatformName;
+  /** For people: "Slack". */
+  readonly label: string;
+  /** Its environment variables (zod, `optional(...)` each), checked with the rest: a malformed one
+   * stops start-up with one line naming it. */
+  readonly env: z.ZodRawShape;
+  /** The variables that turn it on: none set, off; all set, on; some, a configuration error naming
+   * the missing ones. An empty list: always on. */
+  readonly credentials: readonly string[];
+  readonly channel: ChannelFormat;
+  readonly refs: PlatformRefs;
+  /** Request headers carrying credentials or signatures, redacted from logs. */
+  readonly secretHeaders?: readonly string[];
+  /** Its settings once every credential is set, from the parsed environment; may throw ConfigError. */
+  settings(env: Record<string, unknown>): Settings;
+  /** The start-up line after "name: on (", e.g. "API https://slack.com/api/, 1 post/s per channel". */
+  summary(settings: Settings, context: SummaryContext): string;
+  /** Builds what runs in this process (asynchronous, so a platform's SDK loads only when used). */
+  create(settings: Settings, context: PlatformContext): Promise<PlatformRuntime>;
+  /** Its own CLI subcommands (e.g. registering slash commands), added to `program`. */
+  cli?(program: Command, context: PlatformCliContext<Settings>): void;
+}
+
+/** A descriptor as written in `adapters/<name>/index.ts`: its `settings` sees its own variables,
+ * typed from `env`, and `credentials` can only name them. */
+export interface PlatformDefinition<Settings, Shape extends z.ZodRawShape>
+  extends Omit<PlatformDescriptor<Settings>, "env" | "credentials" | "settings"> {
+  readonly env: Shape;
+  readonly credentials: readonly (keyof Shape & string)[];
+  settings(env: z.infer<z.ZodObject<Shape>>): Settings;
+}
+
+/** A platform whose credentials are set, with its settings. */
+export interface ConfiguredPlatform {
+  readonly descriptor: PlatformDescriptor;
+  readonly settings: unknown;
+}
+
+/** The descriptor of a definition. The core calls `settings` with the environment parsed by a
+ * schema that includes `env`, so the values are those `env` describes. */
+export function definePlatform<Settings, Shape extends z.ZodRawShape>(
+  definition: PlatformDefinition<Settings, Shape>,
+): PlatformDescriptor<Settings> {
+  return { ...definition, settings: (env) => definition.settings(env as z.infer<z.ZodObject<Shape>>) };
+}
+
+/** A credential's value in `settings`, which the core calls only once every credential is set. */
+export function credential<T>(value: T | undefined, name: string): T {
+  if (value === undefined) throw new ConfigError(`${name}: required`);
+  return value;
+}
