@@ -1,5 +1,5 @@
 import type { PgBoss } from "pg-boss";
-import type { ChatRef } from "../chat/ids.ts";
+import { type ChatRef, chatKey } from "../chat/ids.ts";
 import { COMMANDS } from "../commands/catalog.ts";
 import type { CommandCore } from "../commands/core.ts";
 import type { Command, CommandResult } from "../commands/define.ts";
@@ -178,7 +178,7 @@ export class Inbox implements ChatInbox {
     const a = req.action;
     switch (a.kind) {
       case "retry":
-        return this.retry(a.messageId, `${req.agent.platform}:${req.agent.id}`);
+        return this.retry(a.messageId, chatKey(req.agent.platform, req.agent.id));
       case "comment":
         return this.moderation.comment(
           req.agent,
@@ -424,7 +424,7 @@ export class Inbox implements ChatInbox {
       ids = [id];
     }
     const by = `${agent.name} (${agent.platform}:${agent.id})`;
-    const actor = { kind: "agent" as const, id: `${agent.platform}:${agent.id}` };
+    const actor = { kind: "agent" as const, id: chatKey(agent.platform, agent.id) };
     for (const id of ids) {
       if (kind === "pause") await pause(this.deps.db, { account: id }, by, actor);
       else await resume(this.deps.db, { account: id }, actor);
