@@ -471,7 +471,8 @@ function environmentSchema(platforms: readonly PlatformDescriptor[]) {
 export interface Variable {
   name: string;
   schema: z.ZodType;
-  /** Undefined for a variable declared without `variable()`: test/config refuses one. */
+  /** Undefined for a variable declared without `variable()`, which test/config/generated-docs.test.ts
+   * refuses. */
   doc: VariableDoc | undefined;
   /** The platform that declares it; undefined for the core's. */
   platform: PlatformDescriptor | undefined;
@@ -479,6 +480,13 @@ export interface Variable {
 
 /** Every variable this build reads: the core's, then each platform's, in declaration order. */
 export function variables(platforms: readonly PlatformDescriptor[]): Variable[] {
+  return listVariables(coreSchema(platforms), platforms);
+}
+
+function listVariables(
+  core: ReturnType<typeof coreSchema>,
+  platforms: readonly PlatformDescriptor[],
+): Variable[] {
   const describe = (platform: PlatformDescriptor | undefined) => (entry: [string, z.core.$ZodType]) => ({
     name: entry[0],
     schema: entry[1] as z.ZodType,
@@ -486,7 +494,7 @@ export function variables(platforms: readonly PlatformDescriptor[]): Variable[] 
     platform,
   });
   return [
-    ...Object.entries(coreSchema(platforms).shape).map(describe(undefined)),
+    ...Object.entries(core.shape).map(describe(undefined)),
     ...platforms.flatMap((p) => Object.entries(p.env).map(describe(p))),
   ];
 }
@@ -520,7 +528,7 @@ function configuredPlatforms(
 export function loadConfig(env: NodeJS.ProcessEnv, platforms: readonly PlatformDescriptor[]): Config {
   checkPlatforms(platforms);
   const { core, all } = environmentSchema(platforms);
-  const secrets = variables(platforms)
+  const secrets = listVariables(core, platforms)
     .filter((v) => v.doc?.secret)
     .map((v) => v.name);
   const files = readSecretFiles(env, secrets);
