@@ -12,6 +12,7 @@ import { registerDigestCommand } from "./cli/digest-command.ts";
 import { formatTable } from "./cli/table.ts";
 import { registerRefreshTokensCommand, tokenOption, tokenState } from "./cli/token-commands.ts";
 import { type Config, ConfigError, loadConfig } from "./config/config.ts";
+import { describeEnvFile, type EnvFile, loadEnvFile } from "./config/env-file.ts";
 import { readLocalSecrets, withLocalSecrets } from "./config/local-secrets.ts";
 import { type Database, DatabaseLockedError, openDatabase } from "./db/database.ts";
 import { migrate } from "./db/migrate.ts";
@@ -41,12 +42,16 @@ class UsageError extends Error {}
 /** The chat platforms of this build, as `main` was given them (adapters/index.ts). */
 let platforms: readonly PlatformDescriptor[] = [];
 
+/** The `.env` `main` read into the environment, if there was one. */
+let envFile: EnvFile | undefined;
+
 function settings(): { config: Config; log: Logger; notes: string[] } {
   const { config, defaulted } = withLocalSecrets(loadConfig(process.env, platforms));
   const log = createLogger(config.logLevel, {
     redactHeaders: platforms.flatMap((p) => p.secretHeaders ?? []),
   });
-  return { config, log, notes: describeConfiguration(config, defaulted) };
+  const notes = describeConfiguration(config, defaulted);
+  return { config, log, notes: envFile ? [describeEnvFile(envFile), ...notes] : notes };
 }
 
 async function run(roles: Roles): Promise<void> {
@@ -668,9 +673,12 @@ function addPlatforms(list: readonly PlatformDescriptor[]): void {
     });
 }
 
-/** Runs the CLI with the chat platforms of this build (bin/threadbridge.js passes adapters/index.ts). */
+/** Runs the CLI with the chat platforms of this build (bin/threadbridge.js passes adapters/index.ts),
+ * after reading `.env` from the working directory into the environment. */
 export async function main(argv: string[], list: readonly PlatformDescriptor[]): Promise<void> {
   try {
+    // Before anything reads the environment; what is already set wins over the file.
+    envFile = loadEnvFile(".env", process.env);
     addPlatforms(list);
     await program.parseAsync(argv);
   } catch (err) {

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { Service } from "../src/service.ts";
+import { CLI_CWD } from "./helpers/cli.ts";
 import { startTestService, type TestEnv, testEnv, waitFor } from "./helpers/service.ts";
 import { postWebhook } from "./helpers/webhook.ts";
 
@@ -33,6 +34,7 @@ afterAll(async () => {
 
 function startWorker(): ChildProcess {
   const child = spawn(process.execPath, [CLI, "worker"], {
+    cwd: CLI_CWD,
     env: { ...process.env, ...t.env },
     stdio: ["ignore", "ignore", "inherit"],
   });

@@ -4,14 +4,26 @@
 
 import { z } from "zod";
 import { credential, definePlatform } from "../../src/chat/platform.ts";
-import { optional, url } from "../../src/config/env-schema.ts";
+import { url, variable } from "../../src/config/env-schema.ts";
 
 const discordEnv = {
-  DISCORD_TOKEN: optional(z.string().min(10)),
-  DISCORD_APP_ID: optional(
+  DISCORD_TOKEN: variable(z.string().min(10), {
+    secret: true,
+    doc: "the Discord bot's token (Developer Portal, Bot)",
+    example: "your-discord-bot-token",
+  }),
+  DISCORD_APP_ID: variable(
     z.string().regex(/^\d+$/, { error: "expected the numeric Discord application id" }),
+    {
+      doc: "the Discord application's id (digits), for `threadbridge discord register-commands`",
+      example: "123456789012345678",
+    },
   ),
-  DISCORD_API_URL: optional(url("an http(s) URL such as https://discord.com/api")),
+  DISCORD_API_URL: variable(url("an http(s) URL such as https://discord.com/api"), {
+    doc: "Discord REST base (tests point it at a local fake)",
+    unset: "discord.js's: `https://discord.com/api`",
+    example: "https://discord.com/api",
+  }),
 };
 
 export interface DiscordSettings {
@@ -31,9 +43,9 @@ export const discord = definePlatform<DiscordSettings, typeof discordEnv>({
     hint: "enable Developer Mode, then Copy Channel ID (digits).",
   },
   refs: {
-    user: { prefix: "discord", example: "80351110224678912" },
+    user: { prefix: "discord", example: "80351110224678912", what: "a Discord user" },
     // Roles arrive with each interaction and message as the agent's roles.
-    group: { prefix: "discord-role", example: "80351110224678000" },
+    group: { prefix: "discord-role", example: "80351110224678000", what: "a Discord role" },
   },
   settings: (e) => ({
     token: credential(e.DISCORD_TOKEN, "DISCORD_TOKEN"),

@@ -4,18 +4,36 @@
 
 import { z } from "zod";
 import { credential, definePlatform } from "../../src/chat/platform.ts";
-import { optional, url } from "../../src/config/env-schema.ts";
+import { url, variable } from "../../src/config/env-schema.ts";
 
 /** Where Slack posts events, slash commands and interactions. */
 export const EVENTS_PATH = "/slack/events";
 const slackEnv = {
-  SLACK_BOT_TOKEN: optional(z.string().startsWith("xoxb-", { error: "expected a bot token starting xoxb-" })),
-  SLACK_SIGNING_SECRET: optional(z.string().min(8)),
-  SLACK_API_URL: optional(url("an http(s) URL such as https://slack.com/api/")),
-  SLACK_POSTS_PER_SECOND: optional(
+  SLACK_BOT_TOKEN: variable(
+    z.string().startsWith("xoxb-", { error: "expected a bot token starting xoxb-" }),
+    {
+      secret: true,
+      doc: "the Slack app's bot token (`xoxb-…`, from OAuth & Permissions)",
+      example: "xoxb-your-bot-token",
+    },
+  ),
+  SLACK_SIGNING_SECRET: variable(z.string().min(8), {
+    secret: true,
+    doc: `the Slack app's signing secret (Basic Information): Slack's requests to \`${EVENTS_PATH}\` are checked with it`,
+    example: "your-slack-signing-secret",
+  }),
+  SLACK_API_URL: variable(url("an http(s) URL such as https://slack.com/api/"), {
+    doc: "Slack Web API base (tests point it at a local fake)",
+    default: "https://slack.com/api/",
+  }),
+  SLACK_POSTS_PER_SECOND: variable(
     z.coerce
       .number({ error: "expected posts per second, e.g. 1" })
       .positive({ error: "expected posts per second, e.g. 1" }),
+    {
+      doc: "posts per second per Slack channel (Slack allows about one, with short bursts); posts wait their turn per channel instead of collecting 429s",
+      default: "1",
+    },
   ),
 };
 
@@ -38,9 +56,13 @@ export const slack = definePlatform<SlackSettings, typeof slackEnv>({
     invite: "/invite @threadbridge",
   },
   refs: {
-    user: { prefix: "slack", example: "U0123ABCD" },
+    user: { prefix: "slack", example: "U0123ABCD", what: "a Slack user" },
     // User groups: their members' membership is looked up (user-groups.ts) and becomes roles.
-    group: { prefix: "slack-group", example: "S0123ABCD" },
+    group: {
+      prefix: "slack-group",
+      example: "S0123ABCD",
+      what: "a Slack user group: its members are read with `usergroups.users.list` and kept a minute; a group that cannot be read grants nothing",
+    },
   },
   secretHeaders: ["x-slack-signature"],
   settings: (e) => ({

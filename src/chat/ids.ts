@@ -23,6 +23,14 @@ export interface ChatRef {
   id: string;
 }
 
+/** One entry of every accepted prefix, comma-separated: `slack:U0123ABCD,slack-group:S0123ABCD,…`. */
+export function refExample(
+  platforms: readonly PlatformDescriptor[],
+  kinds: ReadonlyArray<ChatRef["kind"]>,
+): string {
+  return [...prefixes(platforms, kinds)].map(([prefix, r]) => `${prefix}:${r.example}`).join(",");
+}
+
 /** Every `prefix:` a list of platforms accepts, with what it stands for. */
 function prefixes(platforms: readonly PlatformDescriptor[], kinds: ReadonlyArray<ChatRef["kind"]>) {
   const out = new Map<string, { platform: ChatPlatform; kind: ChatRef["kind"]; example: string }>();
@@ -50,7 +58,7 @@ export function parseRefs(
   const expected =
     known.size === 0
       ? `no entries: no chat platform here has ${kinds.includes("user") ? "users or groups" : "groups"} to name`
-      : `expected a comma-separated list such as ${[...known].map(([prefix, r]) => `${prefix}:${r.example}`).join(",")}`;
+      : `expected a comma-separated list such as ${refExample(platforms, kinds)}`;
   const refs: ChatRef[] = [];
   for (const entry of list.split(",").map((e) => e.trim())) {
     const colon = entry.indexOf(":");

@@ -30,6 +30,9 @@ export interface RefPrefix {
   prefix: string;
   /** An id for the examples of the error message and the start-up summary. */
   example: string;
+  /** What it names, for the ADMIN_USERS documentation, e.g. "a Slack user group (…)"; absent:
+   * "a Slack user" / "a Slack group". */
+  what?: string;
 }
 
 export interface PlatformRefs {
@@ -94,8 +97,9 @@ export interface PlatformDescriptor<Settings = unknown> {
   readonly name: PlatformName;
   /** For people: "Slack". */
   readonly label: string;
-  /** Its environment variables (zod, `optional(...)` each), checked with the rest: a malformed one
-   * stops start-up with one line naming it. */
+  /** Its environment variables (`variable(schema, doc)` each, src/config/env-schema.ts), checked
+   * with the rest: a malformed one stops start-up with one line naming it. Documented under the
+   * platform's label (`npm run config-docs`). */
   readonly env: z.ZodRawShape;
   /** The variables that turn it on: none set, off; all set, on; some, a configuration error naming
    * the missing ones. An empty list: always on. */

@@ -1,8 +1,9 @@
 import { z } from "zod";
-import { type ChatRef, parseRefs } from "../chat/ids.ts";
+import { type ChatRef, parseRefs, refExample } from "../chat/ids.ts";
 import type { ConfiguredPlatform, PlatformDescriptor } from "../chat/platform.ts";
 import { checkPlatforms } from "../chat/platforms.ts";
-import type { ApiClass, ClassLimit } from "../ratelimit/classes.ts";
+import { DEFAULT_CONSENT_WORDS } from "../privacy/consent.ts";
+import { type ApiClass, type ClassLimit, DEFAULT_LIMITS } from "../ratelimit/classes.ts";
 import { validTimeZone } from "../rules/rule.ts";
 import {
   type BusinessLoginConfig,
@@ -11,7 +12,8 @@ import {
   consoleConfig,
   consoleEnv,
 } from "./console-config.ts";
-import { ConfigError, intInRange, optional, url } from "./env-schema.ts";
+import { ConfigError, envDocs, intInRange, url, type VariableDoc, variable } from "./env-schema.ts";
+import { readSecretFiles } from "./secret-files.ts";
 import { type TrustProxy, trustProxyEnv } from "./trust-proxy.ts";
 
 // One typed configuration, read once from the environment. The names are part of the operating
@@ -56,82 +58,193 @@ const wordList = z
   )
   .refine((words) => words.length > 0, { error: "expected a comma-separated list of words" });
 
+const port = intInRange(0, 65535, "a port number");
+
+const limitsText = (limits: Partial<Record<ApiClass, ClassLimit>>) =>
+  Object.entries(limits)
+    .map(([cls, l]) => `${cls}=${l?.points}/${l?.durationSeconds}`)
+    .join(",");
+
+/** The core's variables, in the order they are documented within each section. */
 export const envSchema = z.object({
-  PORT: optional(z.coerce.number().int().min(0).max(65535, { error: "expected a port number 0-65535" })),
-  METRICS_PORT: optional(
-    z.coerce.number().int().min(0).max(65535, { error: "expected a port number 0-65535" }),
+  PORT: variable(port, { section: "Service", doc: "HTTP port", default: "3000" }),
+  PUBLIC_URL: variable(url("an http(s) URL such as https://bridge.example.com"), {
+    section: "Service",
+    doc: "how the outside reaches the service (OAuth redirect, deletion status links)",
+    unset: "`http://localhost:$PORT`",
+    example: "https://bridge.example.com",
+  }),
+  LOG_LEVEL: variable(z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]), {
+    section: "Service",
+    doc: "`fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`",
+    default: "info",
+  }),
+  TRUST_PROXY: variable(trustProxyEnv, {
+    section: "Service",
+    doc: "which reverse proxies' `X-Forwarded-For`, `-Proto` and `-Host` are believed, in Express's `trust proxy` syntax: `loopback` (a proxy on this host), addresses or CIDR ranges (`10.0.0.0/8,192.0.2.1`), `linklocal`, `uniquelocal`, a hop count (`1`: the nearest proxy), or `true` (everyone: only when every request comes through a proxy that overwrites these headers). Off, the client address of the sign-in throttle and the audit log is the connecting peer",
+    default: "off",
+    example: "loopback",
+  }),
+  WEBHOOK_MAX_BODY: variable(
+    z
+      .string()
+      .regex(/^\d+(b|kb|mb)?$/i, { error: "expected a size such as 1mb or 512kb" })
+      .transform((s) => s.toLowerCase()),
+    { section: "Service", doc: "largest webhook body accepted; larger ones get 413", default: "1mb" },
   ),
-  PUBLIC_URL: optional(url("an http(s) URL such as https://bridge.example.com")),
-  TRUST_PROXY: optional(trustProxyEnv),
-  METRICS_TOKEN: optional(
+  METRICS_TOKEN: variable(
     z
       .string()
       .trim()
       .regex(/^[\x21-\x7e]{16,}$/, {
         error: "expected at least 16 printable characters without spaces (`openssl rand -hex 32`)",
       }),
+    {
+      section: "Service",
+      secret: true,
+      doc: "at least 16 printable characters (`openssl rand -hex 32`): `/metrics` then needs `Authorization: Bearer <token>` (Prometheus: `authorization: { credentials: <token> }`), and `/readyz` shows its per-dependency checks only to a request with it",
+      unset: "`/metrics` is open and `/readyz` shows no details",
+      example: "paste-the-output-of-openssl-rand-hex-32",
+    },
   ),
-  DATABASE_URL: optional(postgresUrl),
-  DATA_DIR: optional(z.string()),
-  DATABASE_POOL_SIZE: optional(positiveInt("a whole number of connections")),
-  REDIS_URL: optional(redisUrl),
-  IG_APP_ID: optional(z.string().regex(/^\d+$/, { error: "expected the numeric Instagram app id" })),
-  IG_APP_SECRET: optional(z.string().min(8, { error: "expected the Instagram app secret" })),
-  META_APP_SECRET: optional(z.string().min(8, { error: "expected the Meta app secret" })),
-  IG_VERIFY_TOKEN: optional(z.string().min(1)),
-  IG_GRAPH_URL: optional(url("an http(s) URL such as https://graph.instagram.com")),
-  IG_API_VERSION: optional(
+  METRICS_PORT: variable(port, {
+    section: "Service",
+    doc: "a worker-only process (`threadbridge worker`) serves `/healthz`, `/readyz` and `/metrics` on this port",
+    unset: "a worker-only process serves no HTTP",
+    example: "9464",
+  }),
+  DATA_DIR: variable(z.string(), {
+    section: "Storage",
+    doc: "the embedded database and the generated local secrets",
+    default: "./.data",
+  }),
+  DATABASE_URL: variable(postgresUrl, {
+    section: "Storage",
+    secret: true,
+    doc: "Postgres connection string (`postgres://…`); it may carry the password",
+    unset: "embedded PGlite in `DATA_DIR`",
+    example: "postgres://threadbridge:your-password@localhost:5432/threadbridge",
+  }),
+  DATABASE_POOL_SIZE: variable(positiveInt("a whole number of connections"), {
+    section: "Storage",
+    doc: "Postgres connections of the hot-path pool per process (pg-boss keeps 4 and a listener, migrations and the CLI 2 more): keep the sum over all processes under the server's `max_connections`",
+    default: "10",
+  }),
+  TOKEN_ENCRYPTION_KEY: variable(base64Key, {
+    section: "Storage",
+    secret: true,
+    doc: "32-byte base64 key for AES-256-GCM token encryption (`openssl rand -base64 32`); a comma-separated list rotates keys, newest first",
+    unset: "required with `DATABASE_URL`; generated into `DATA_DIR` in the embedded mode",
+    example: "paste-the-output-of-openssl-rand-base64-32",
+  }),
+  REDIS_URL: variable(redisUrl, {
+    section: "Storage",
+    secret: true,
+    doc: "Redis for the shared rate limiters; checked by `/readyz` when set; it may carry the password",
+    unset: "in-process limiters",
+    example: "redis://localhost:6379/0",
+  }),
+  IG_APP_ID: variable(z.string().regex(/^\d+$/, { error: "expected the numeric Instagram app id" }), {
+    section: "Instagram",
+    doc: "the Instagram app's id; with `IG_APP_SECRET` it turns on Business Login (accounts connected from the console)",
+    unset: "Business Login is off",
+    example: "1234567890123456",
+  }),
+  IG_APP_SECRET: variable(z.string().min(8, { error: "expected the Instagram app secret" }), {
+    section: "Instagram",
+    secret: true,
+    doc: "the Instagram app's secret: webhook signatures are checked with it, and Business Login exchanges codes with it",
+    unset:
+      "embedded mode: a local secret from `DATA_DIR` (for `threadbridge replay`); with Postgres, webhooks are answered 503",
+    example: "your-instagram-app-secret",
+  }),
+  META_APP_SECRET: variable(z.string().min(8, { error: "expected the Meta app secret" }), {
+    section: "Instagram",
+    secret: true,
+    doc: "the Meta app's secret when it differs: signatures are accepted under either secret, because Meta's documentation disagrees on which one signs Instagram-Login webhooks",
+    example: "your-meta-app-secret",
+  }),
+  IG_VERIFY_TOKEN: variable(z.string().min(1), {
+    section: "Instagram",
+    secret: true,
+    doc: "the token Meta sends back in the webhook verification handshake (`hub.verify_token`): the same as in the app dashboard",
+    unset: "embedded mode: a local token from `DATA_DIR`; with Postgres, the handshake is refused",
+    example: "your-webhook-verify-token",
+  }),
+  IG_GRAPH_URL: variable(url("an http(s) URL such as https://graph.instagram.com"), {
+    section: "Instagram",
+    doc: "Graph API base (tests point it at a local fake)",
+    default: "https://graph.instagram.com",
+  }),
+  IG_API_VERSION: variable(
     z
       .string()
       .regex(/^v\d+\.\d+$/, { error: "expected a version such as v25.0" })
       .refine((v) => Number(v.slice(1)) >= 21, { error: "expected v21.0 or newer (seed 002)" }),
+    { section: "Instagram", doc: "Graph API version; `v21.0` or newer", default: "v25.0" },
   ),
-  IG_HUMAN_AGENT: optional(bool),
-  LEADER_INTERVAL_SECONDS: optional(positiveInt("a whole number of seconds")),
-  TOKEN_ENCRYPTION_KEY: optional(base64Key),
-  LOG_LEVEL: optional(z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])),
+  IG_HUMAN_AGENT: variable(bool, {
+    section: "Instagram",
+    doc: "the app has the Human Agent feature: tagged human replies up to 7 days",
+    default: "false",
+  }),
+  TOKEN_REFRESH_DAYS: variable(intInRange(1, 59, "a whole number of days"), {
+    section: "Instagram",
+    doc: "a long-lived token is refreshed (daily pass, 04:23 UTC) once it expires within this many days (1–59): halfway through its 60 days, so about thirty daily attempts ride out an outage before owners are warned a week ahead",
+    default: "30",
+  }),
+  PROFILE_REFRESH_HOURS: variable(positiveInt("a whole number of hours"), {
+    section: "Instagram",
+    doc: "age after which a customer's name and picture are fetched again",
+    default: "24",
+  }),
   ...consoleEnv,
-  // Operational knobs beyond the contract; documented in docs/configuration.md.
-  WEBHOOK_MAX_BODY: optional(
-    z
-      .string()
-      .regex(/^\d+(b|kb|mb)?$/i, { error: "expected a size such as 1mb or 512kb" })
-      .transform((s) => s.toLowerCase()),
-  ),
-  INBOUND_RETRY_LIMIT: optional(positiveInt("a whole number of retries")),
-  INBOUND_EXPIRE_SECONDS: optional(positiveInt("a whole number of seconds")),
-  WORKER_CONCURRENCY: optional(positiveInt("a whole number of parallel jobs")),
-  WORKER_POLL_SECONDS: optional(
+  INBOUND_RETRY_LIMIT: variable(positiveInt("a whole number of retries"), {
+    section: "Queue and workers",
+    doc: "retries of an inbound event (exponential backoff from 2 s, at most 5 min apart: about an hour, enough to ride out a chat platform's outage) before it is dead-lettered",
+    default: "20",
+  }),
+  INBOUND_EXPIRE_SECONDS: variable(positiveInt("a whole number of seconds"), {
+    section: "Queue and workers",
+    doc: "the longest one event or reply may be handled before its job is handed out again; a dead worker's jobs are handed out sooner, once their 10 s heartbeat goes stale",
+    default: "900",
+  }),
+  QUEUE_SUPERVISE_SECONDS: variable(positiveInt("a whole number of seconds"), {
+    section: "Queue and workers",
+    doc: "how often the worker looks for lost jobs; a crashed worker's event is retried within about 10 s (heartbeat) + supervise seconds",
+    default: "15",
+  }),
+  WORKER_POLL_SECONDS: variable(
     z.coerce
       .number({ error: "expected seconds, at least 0.5" })
       .min(0.5, { error: "expected seconds, at least 0.5" }),
+    {
+      section: "Queue and workers",
+      doc: "how often an idle worker looks for jobs; new jobs wake it at once (LISTEN/NOTIFY) and a busy worker fetches again as soon as it finishes one, so this only bounds the wait for a job made runnable elsewhere (a retry, another worker's completion)",
+      default: "1",
+    },
   ),
-  QUEUE_SUPERVISE_SECONDS: optional(positiveInt("a whole number of seconds")),
-  OUTBOUND_CONCURRENCY: optional(positiveInt("a whole number of parallel sends")),
-  OUTBOUND_WORKERS: optional(intInRange(1, 1000, "the number of worker processes")),
-  OUTBOUND_ECHO_GRACE_SECONDS: optional(positiveInt("a whole number of seconds")),
-  PROFILE_REFRESH_HOURS: optional(positiveInt("a whole number of hours")),
-  TOKEN_REFRESH_DAYS: optional(intInRange(1, 59, "a whole number of days")),
-  RETENTION_MESSAGE_DAYS: optional(positiveInt("a whole number of days")),
-  RETENTION_RAW_EVENT_DAYS: optional(positiveInt("a whole number of days")),
-  RETENTION_REVOKED_ACCOUNT_DAYS: optional(positiveInt("a whole number of days")),
-  CONSENT_STOP_WORDS: optional(wordList),
-  CONSENT_START_WORDS: optional(wordList),
-  DIGEST_HOUR: optional(intInRange(0, 23, "an hour of the day")),
-  DIGEST_WEEKDAY: optional(
-    z.enum(["mon", "tue", "wed", "thu", "fri", "sat", "sun"], { error: "expected mon, tue, … or sun" }),
-  ),
-  DIGEST_TIMEZONE: optional(
-    z.string().refine(validTimeZone, { error: 'expected an IANA time zone such as "Europe/Berlin"' }),
-  ),
-  SLA_MINUTES: optional(
-    z.coerce
-      .number({ error: "expected a whole number of minutes (0 turns SLA alerts off)" })
-      .int({ error: "expected a whole number of minutes (0 turns SLA alerts off)" })
-      .min(0, { error: "expected a whole number of minutes (0 turns SLA alerts off)" }),
-  ),
-  IG_RATE_LIMIT_GUARD_MS: optional(intInRange(0, 1000, "milliseconds")),
-  IG_RATE_LIMITS: optional(
+  WORKER_CONCURRENCY: variable(positiveInt("a whole number of parallel jobs"), {
+    section: "Queue and workers",
+    doc: "events handled in parallel per worker process (always one at a time per conversation)",
+    default: "8",
+  }),
+  OUTBOUND_CONCURRENCY: variable(positiveInt("a whole number of parallel sends"), {
+    section: "Sending and rate limits",
+    doc: "sends in flight per worker process (always one at a time per conversation)",
+    default: "4",
+  }),
+  OUTBOUND_WORKERS: variable(intInRange(1, 1000, "the number of worker processes"), {
+    section: "Sending and rate limits",
+    doc: "how many worker processes send for the same accounts: while Redis is unreachable each keeps to 1/N of every Instagram limit, so together they stay within it",
+    default: "1",
+  }),
+  OUTBOUND_ECHO_GRACE_SECONDS: variable(positiveInt("a whole number of seconds"), {
+    section: "Sending and rate limits",
+    doc: "after a worker died during a send, how long its retry waits for Instagram's echo before sending again",
+    default: "30",
+  }),
+  IG_RATE_LIMITS: variable(
     z
       .string()
       .regex(
@@ -151,7 +264,83 @@ export const envSchema = z.object({
       .refine((m) => Object.values(m).every((l) => l && l.points > 0 && l.durationSeconds > 0), {
         error: "calls and seconds must be positive",
       }),
+    {
+      section: "Sending and rate limits",
+      doc: "override per-account limits of some classes, as `class=calls/seconds` pairs",
+      unset: `seed 002's numbers: \`${limitsText(DEFAULT_LIMITS)}\``,
+      example: "send_text=50/1,private_reply=500/3600",
+    },
   ),
+  IG_RATE_LIMIT_GUARD_MS: variable(intInRange(0, 1000, "milliseconds"), {
+    section: "Sending and rate limits",
+    doc: "extra window length that absorbs the delay between a limiter's grant and the call reaching Instagram; raise it on a loaded machine (see Benchmarks)",
+    default: "40",
+  }),
+  DIGEST_HOUR: variable(intInRange(0, 23, "an hour of the day"), {
+    section: "Digests and reminders",
+    doc: "local hour the scheduled digests are posted to each account's digest channel (`accounts route ID … --digest-channel ID`)",
+    default: "8",
+  }),
+  DIGEST_WEEKDAY: variable(
+    z.enum(["mon", "tue", "wed", "thu", "fri", "sat", "sun"], { error: "expected mon, tue, … or sun" }),
+    {
+      section: "Digests and reminders",
+      doc: "the day of the weekly digest (covering the last local week, Monday to Sunday): `mon`, `tue`, … or `sun`",
+      default: "mon",
+    },
+  ),
+  DIGEST_TIMEZONE: variable(
+    z.string().refine(validTimeZone, { error: 'expected an IANA time zone such as "Europe/Berlin"' }),
+    {
+      section: "Digests and reminders",
+      doc: "the zone of digests and their hours for accounts whose rule file sets no `timezone`",
+      default: "UTC",
+      example: "Europe/Berlin",
+    },
+  ),
+  SLA_MINUTES: variable(
+    z.coerce
+      .number({ error: "expected a whole number of minutes (0 turns SLA alerts off)" })
+      .int({ error: "expected a whole number of minutes (0 turns SLA alerts off)" })
+      .min(0, { error: "expected a whole number of minutes (0 turns SLA alerts off)" }),
+    {
+      section: "Digests and reminders",
+      doc: "a conversation waiting longer for a human answer (counted within opening hours when the account has them) gets one reminder in its thread; `0` turns reminders off; the digest lists those over it",
+      default: "60",
+    },
+  ),
+  RETENTION_MESSAGE_DAYS: variable(positiveInt("a whole number of days"), {
+    section: "Privacy and retention",
+    doc: "message texts and attachment links older than this are erased by the daily purge (03:17 UTC); ids, times and delivery states stay",
+    default: "90",
+  }),
+  RETENTION_RAW_EVENT_DAYS: variable(positiveInt("a whole number of days"), {
+    section: "Privacy and retention",
+    doc: "raw webhook items (and the text inside stored events) older than this are erased; events not yet processed are kept",
+    default: "14",
+  }),
+  RETENTION_REVOKED_ACCOUNT_DAYS: variable(positiveInt("a whole number of days"), {
+    section: "Privacy and retention",
+    doc: "an account deauthorized on Instagram keeps its data this long (in case it reconnects), then the daily purge erases it",
+    default: "7",
+  }),
+  CONSENT_STOP_WORDS: variable(wordList, {
+    section: "Privacy and retention",
+    doc: "comma-separated whole messages by which customers opt out of messages (any case, trailing punctuation ignored)",
+    unset: [...DEFAULT_CONSENT_WORDS.stop].join(", "),
+    example: "stop,unsubscribe,arrêt",
+  }),
+  CONSENT_START_WORDS: variable(wordList, {
+    section: "Privacy and retention",
+    doc: "comma-separated whole messages by which customers opt back into messages (any case, trailing punctuation ignored)",
+    unset: [...DEFAULT_CONSENT_WORDS.start].join(", "),
+    example: "start,subscribe",
+  }),
+  LEADER_INTERVAL_SECONDS: variable(positiveInt("a whole number of seconds"), {
+    section: "Chat",
+    doc: "how often a worker tries to take over a chat platform's leader work (such as a gateway connection), and the holder checks its lock; a dead holder is replaced within about this long",
+    default: "5",
+  }),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -241,12 +430,73 @@ function refList(platforms: readonly PlatformDescriptor[], kinds: ReadonlyArray<
   });
 }
 
+/** How ADMIN_USERS documents one prefix: `` `slack-group:ID` (a Slack user group …) ``. */
+function prefixDoc(platforms: readonly PlatformDescriptor[], kinds: ReadonlyArray<ChatRef["kind"]>) {
+  return platforms
+    .flatMap((p) =>
+      kinds.map((kind) => {
+        const ref = p.refs[kind];
+        return ref && `\`${ref.prefix}:ID\` (${ref.what ?? `a ${p.label} ${kind}`})`;
+      }),
+    )
+    .filter((d) => d !== undefined)
+    .join(", ");
+}
+
 /** The core's variables, with those naming people and groups of `platforms`. */
 function coreSchema(platforms: readonly PlatformDescriptor[]) {
   return envSchema.extend({
-    ADMIN_USERS: optional(refList(platforms, ["user", "group"])),
-    SLA_ON_DUTY: optional(refList(platforms, ["group"])),
+    ADMIN_USERS: variable(refList(platforms, ["user", "group"]), {
+      section: "Chat",
+      doc: `who may use privileged chat controls (pause and resume sending, delete comments, consent, export, forget, rule switches, \`/ig digest\`), comma-separated: ${prefixDoc(platforms, ["user", "group"]) || "no chat platform here has people to name"}. Everyone else is refused with a message saying how to be added, and every refusal is audited`,
+      unset: "nobody",
+      example: refExample(platforms, ["user", "group"]),
+    }),
+    SLA_ON_DUTY: variable(refList(platforms, ["group"]), {
+      section: "Digests and reminders",
+      doc: `who a reminder mentions when the conversation has no assignee, comma-separated: ${prefixDoc(platforms, ["group"]) || "no chat platform here has groups to name"}`,
+      unset: "nobody",
+      example: refExample(platforms, ["group"]),
+    }),
   });
+}
+
+/** The whole environment schema: the core's variables and every platform's. */
+function environmentSchema(platforms: readonly PlatformDescriptor[]) {
+  const core = coreSchema(platforms);
+  return { core, all: core.extend(Object.assign({}, ...platforms.map((p) => p.env)) as z.ZodRawShape) };
+}
+
+/** One environment variable as docs/configuration.md and .env.example list it. */
+export interface Variable {
+  name: string;
+  schema: z.ZodType;
+  /** Undefined for a variable declared without `variable()`, which test/config/generated-docs.test.ts
+   * refuses. */
+  doc: VariableDoc | undefined;
+  /** The platform that declares it; undefined for the core's. */
+  platform: PlatformDescriptor | undefined;
+}
+
+/** Every variable this build reads: the core's, then each platform's, in declaration order. */
+export function variables(platforms: readonly PlatformDescriptor[]): Variable[] {
+  return listVariables(coreSchema(platforms), platforms);
+}
+
+function listVariables(
+  core: ReturnType<typeof coreSchema>,
+  platforms: readonly PlatformDescriptor[],
+): Variable[] {
+  const describe = (platform: PlatformDescriptor | undefined) => (entry: [string, z.core.$ZodType]) => ({
+    name: entry[0],
+    schema: entry[1] as z.ZodType,
+    doc: envDocs.get(entry[1] as z.ZodType),
+    platform,
+  });
+  return [
+    ...Object.entries(core.shape).map(describe(undefined)),
+    ...platforms.flatMap((p) => Object.entries(p.env).map(describe(p))),
+  ];
 }
 
 /** The platforms whose credentials are all set; a ConfigError names what is missing from one that
@@ -277,19 +527,22 @@ function configuredPlatforms(
  */
 export function loadConfig(env: NodeJS.ProcessEnv, platforms: readonly PlatformDescriptor[]): Config {
   checkPlatforms(platforms);
-  const core = coreSchema(platforms);
+  const { core, all } = environmentSchema(platforms);
+  const secrets = listVariables(core, platforms)
+    .filter((v) => v.doc?.secret)
+    .map((v) => v.name);
+  const files = readSecretFiles(env, secrets);
   // Each platform's variables are checked with the core's, so every malformed one gets its line.
-  const parsed = core
-    .extend(Object.assign({}, ...platforms.map((p) => p.env)) as z.ZodRawShape)
-    .safeParse(env);
-  if (!parsed.success) {
+  const parsed = all.safeParse(files.env);
+  if (!parsed.success || files.problems.length > 0) {
     // One line per variable: its first complaint is the one to fix.
     const byName = new Map<string, string>();
-    for (const issue of parsed.error.issues) {
+    for (const issue of parsed.error?.issues ?? []) {
       const name = String(issue.path[0] ?? "environment");
-      if (!byName.has(name)) byName.set(name, `${name}: ${issue.message}`);
+      const source = files.fromFile.has(name) ? `${name} (from ${name}_FILE)` : name;
+      if (!byName.has(name)) byName.set(name, `${source}: ${issue.message}`);
     }
-    throw new ConfigError([...byName.values()].join("\n"));
+    throw new ConfigError([...files.problems, ...byName.values()].join("\n"));
   }
   const e = parsed.data as z.infer<typeof core> & Record<string, unknown>;
   const port = e.PORT ?? 3000;

@@ -1,6 +1,6 @@
 import { BlockList, isIP } from "node:net";
 import { z } from "zod";
-import { ConfigError, intInRange, optional, url } from "./env-schema.ts";
+import { ConfigError, intInRange, url, variable } from "./env-schema.ts";
 import { addressOrRangeProblem } from "./trust-proxy.ts";
 
 // The web console's login and Business Login for Instagram (issue 9), read from the environment
@@ -15,38 +15,85 @@ const list = (s: string) =>
     .map((x) => x.trim())
     .filter((x) => x !== "");
 
+const section = "Console";
+
 export const consoleEnv = {
-  CONSOLE_PASSWORD_HASH: optional(
+  CONSOLE_PASSWORD_HASH: variable(
     z.string().trim().regex(PASSWORD_HASH, {
       error: "expected a hash from `threadbridge console hash-password` ($scrypt$ln=17,r=8,p=1$…$…)",
     }),
+    {
+      section,
+      secret: true,
+      doc: "the console's admin password, as printed by `threadbridge console hash-password` (scrypt)",
+      unset: "no password sign-in",
+      example: "paste-the-output-of-threadbridge-console-hash-password",
+    },
   ),
-  CONSOLE_SESSION_SECRET: optional(
-    z.string().min(32, { error: "expected at least 32 random characters (`openssl rand -base64 32`)" }),
-  ),
-  CONSOLE_SESSION_HOURS: optional(intInRange(1, 720, "hours")),
-  CONSOLE_AUTH_HEADER: optional(
+  CONSOLE_AUTH_HEADER: variable(
     z
       .string()
       .regex(/^[A-Za-z0-9-]+$/, { error: "expected a header name such as X-Forwarded-Email" })
       .transform((s) => s.toLowerCase()),
+    {
+      section,
+      doc: "trust this header (e.g. `X-Forwarded-Email`) from an authenticating proxy as the signed-in user",
+      unset: "no sign-in through a proxy",
+      example: "X-Forwarded-Email",
+    },
   ),
-  CONSOLE_TRUSTED_PROXIES: optional(
+  CONSOLE_TRUSTED_PROXIES: variable(
     z
       .string()
       .transform(list)
       .refine((l) => l.length > 0 && l.every((entry) => addressOrRangeProblem(entry) === undefined), {
         error: "expected comma-separated IP addresses or CIDR ranges such as 127.0.0.1,10.0.0.0/8",
       }),
+    {
+      section,
+      doc: "comma-separated IPs or CIDR ranges of the sign-on proxy, the only peers whose `CONSOLE_AUTH_HEADER` is believed (name the proxy alone: not 127.0.0.1 unless the proxy itself runs on this host)",
+      unset: "none; required with `CONSOLE_AUTH_HEADER`",
+      example: "10.0.0.5",
+    },
   ),
-  CONSOLE_ALLOWED_USERS: optional(
+  CONSOLE_ALLOWED_USERS: variable(
     z
       .string()
       .transform((s) => list(s).map((u) => u.toLowerCase()))
       .refine((l) => l.length > 0, { error: "expected a comma-separated list of user names or emails" }),
+    {
+      section,
+      doc: "comma-separated users or emails (any case) allowed in through the proxy",
+      unset: "anyone the proxy signed in",
+      example: "ann@example.com,bob@example.com",
+    },
   ),
-  IG_OAUTH_URL: optional(url("an http(s) URL such as https://www.instagram.com")),
-  IG_API_URL: optional(url("an http(s) URL such as https://api.instagram.com")),
+  CONSOLE_SESSION_SECRET: variable(
+    z.string().min(32, { error: "expected at least 32 random characters (`openssl rand -base64 32`)" }),
+    {
+      section,
+      secret: true,
+      doc: "at least 32 random characters (`openssl rand -base64 32`) that seal the session cookies; the same on every web replica",
+      unset:
+        "generated into `DATA_DIR` in the embedded mode; required with `DATABASE_URL` once a console login is set",
+      example: "paste-the-output-of-openssl-rand-base64-32",
+    },
+  ),
+  CONSOLE_SESSION_HOURS: variable(intInRange(1, 720, "hours"), {
+    section,
+    doc: "how long a console sign-in lasts (1 to 720)",
+    default: "12",
+  }),
+  IG_OAUTH_URL: variable(url("an http(s) URL such as https://www.instagram.com"), {
+    section: "Instagram",
+    doc: "where operators' browsers consent (Business Login); tests point it at a fake",
+    default: "https://www.instagram.com",
+  }),
+  IG_API_URL: variable(url("an http(s) URL such as https://api.instagram.com"), {
+    section: "Instagram",
+    doc: "where the Business Login authorization code is exchanged; tests point it at a fake",
+    default: "https://api.instagram.com",
+  }),
 };
 
 type ConsoleEnv = { [K in keyof typeof consoleEnv]?: z.infer<(typeof consoleEnv)[K]> } & {

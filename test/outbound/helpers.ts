@@ -17,6 +17,7 @@ import type { SenderDeps } from "../../src/outbound/send-worker.ts";
 import { OutboundLimiter } from "../../src/ratelimit/limiter.ts";
 import type { Service } from "../../src/service.ts";
 import { type GraphLoadServer, startGraphLoadServer } from "../fakes/graph-load-server.ts";
+import { CLI_CWD } from "../helpers/cli.ts";
 import { startTestService, type TestEnv, testEnv } from "../helpers/service.ts";
 
 export { freePort } from "../helpers/servers.ts";
@@ -144,6 +145,7 @@ export function startRole(
   role: "start" | "web" | "worker" | "migrate",
 ): WorkerProcess {
   const child = spawn(process.execPath, [CLI, role], {
+    cwd: CLI_CWD,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
