@@ -31,8 +31,8 @@ import type {
   NoticeOptions,
   ThreadHeader,
   ThreadRef,
-} from "../../src/bridge/chat-port.ts";
-import { fetchFileWithin } from "../../src/bridge/file-fetch.ts";
+} from "../../src/chat/chat-port.ts";
+import { fetchFileWithin } from "../../src/chat/file-fetch.ts";
 import type { Logger } from "../../src/log/logger.ts";
 import { discordCode, ErrorCode, errorFields, isDiscordError } from "./discord-errors.ts";
 import { discordReaction, FALLBACK_REACTION, MARK_REACTIONS, sameEmoji } from "./emoji.ts";

@@ -1,9 +1,9 @@
 import type { Command } from "commander";
 import type express from "express";
 import type { z } from "zod";
-import type { ChatAdapter, ChatInbox, ChatPlatform, FileSource } from "../bridge/chat-port.ts";
 import { ConfigError } from "../config/env-schema.ts";
 import type { Logger } from "../log/logger.ts";
+import type { ChatAdapter, ChatInbox, ChatPlatform, FileSource } from "./chat-port.ts";
 
 // A chat platform as the core sees it (DESIGN.md "Ports and adapters"): everything that differs
 // between platforms is declared here by each `adapters/<name>/index.ts`, and the core (config,

@@ -23,9 +23,9 @@
  * 5. Within one evaluation a comment gets at most one private reply: a second rule with one is
  *    refused as `private_reply_used`.
  */
-import type { WindowState } from "../bridge/chat-port.ts";
-import { PRIVATE_REPLY_WINDOW_MS, sendPermission } from "../bridge/windows.ts";
+import type { WindowState } from "../chat/chat-port.ts";
 import type { Attachment, DomainEvent, Igsid, Referral } from "../instagram/events.ts";
+import { PRIVATE_REPLY_WINDOW_MS, sendPermission } from "../instagram/windows.ts";
 import { isOpen } from "./business-hours.ts";
 import { compilePattern, type RulePattern } from "./pattern.ts";
 import {

@@ -1,4 +1,4 @@
-import type { WindowState } from "./chat-port.ts";
+import type { WindowState } from "../chat/chat-port.ts";
 
 // Instagram's messaging windows (DESIGN.md "The rules of Instagram"; reference 2.6): a reply within
 // 24 h of the customer's last message is a RESPONSE; from 24 h to 7 days only a human may answer,

@@ -1,8 +1,8 @@
-import { chatKey } from "../chat/ids.ts";
+import { channelAccounts } from "../conversations/threads.ts";
 import type { SqlClient } from "../db/database.ts";
 import type { Logger } from "../log/logger.ts";
 import type { ActionRequest, ActionResult, AgentIdentity } from "./chat-port.ts";
-import { channelAccounts } from "./threads.ts";
+import { chatKey } from "./ids.ts";
 
 // What an action asked in chat may reach (issue 16): the Instagram accounts whose threads go to
 // the channel it was asked in. Adapters pass a thread's own channel as `channel` (on Discord a

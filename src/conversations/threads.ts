@@ -1,9 +1,5 @@
 import type { PgBoss } from "pg-boss";
 import { v7 as uuidv7 } from "uuid";
-import { chatKey } from "../chat/ids.ts";
-import type { Database, SqlClient } from "../db/database.ts";
-import { pgJson, pgText } from "../db/pg-json.ts";
-import { enqueueOutbound, outboundKey } from "../outbound/enqueue.ts";
 import type {
   AgentIdentity,
   AgentMessage,
@@ -11,8 +7,12 @@ import type {
   ChatMessageRef,
   ChatPlatform,
   ThreadRef,
-} from "./chat-port.ts";
-import type { Mirror } from "./mirror.ts";
+} from "../chat/chat-port.ts";
+import { chatKey } from "../chat/ids.ts";
+import type { Database, SqlClient } from "../db/database.ts";
+import { pgJson, pgText } from "../db/pg-json.ts";
+import type { Mirror } from "../mirror/mirror.ts";
+import { enqueueOutbound, outboundKey } from "../outbound/enqueue.ts";
 
 // A mirrored thread as the inbox's actions see it: which conversation or comment thread a chat
 // thread stands for, its account's settings, and the few things every action does with one.
