@@ -3,8 +3,8 @@
 // is created or its command runs (bridge.ts).
 
 import { z } from "zod";
-import { credential, definePlatform } from "../../src/chat/platform.ts";
-import { optional, url } from "../../src/config/env-schema.ts";
+import { definePlatform } from "../../src/chat/platform.ts";
+import { credential, optional, url } from "../../src/config/env-schema.ts";
 
 const discordEnv = {
   DISCORD_TOKEN: optional(z.string().min(10)),

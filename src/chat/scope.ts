@@ -1,4 +1,3 @@
-import { channelAccounts } from "../conversations/threads.ts";
 import type { SqlClient } from "../db/database.ts";
 import type { Logger } from "../log/logger.ts";
 import type { ActionRequest, ActionResult, AgentIdentity } from "./chat-port.ts";
@@ -14,6 +13,17 @@ export interface Scope {
   /** The channel the accounts were looked up for. */
   channel: string;
   accounts: ReadonlySet<string>;
+}
+
+/** The accounts whose threads go to `channel` (a Discord thread's parent, or the channel itself). */
+export async function channelAccounts(db: SqlClient, channel: string): Promise<string[]> {
+  const { rows } = await db.query<{ id: string }>(
+    `SELECT id FROM instagram_accounts WHERE chat_channel = $1
+     UNION SELECT account_id FROM conversations WHERE chat_thread = $1 OR chat_channel = $1
+     UNION SELECT account_id FROM comment_threads WHERE chat_thread = $1 OR chat_channel = $1`,
+    [channel],
+  );
+  return rows.map((r) => r.id);
 }
 
 export async function scopeOf(db: SqlClient, req: Pick<ActionRequest, "channel">): Promise<Scope> {

@@ -1,6 +1,7 @@
 import { z } from "zod";
 
-// Pieces of the environment schema shared by config.ts and the feature sections it includes.
+// Pieces of the environment schema shared by config.ts, the feature sections it includes, and the
+// chat platforms' descriptors (adapters/<name>/index.ts), which declare their own variables.
 
 /** An environment variable that is present but empty counts as unset. */
 export const optional = <T extends z.ZodType>(schema: T) =>
@@ -17,4 +18,10 @@ export const intInRange = (min: number, max: number, what: string) => {
 
 export class ConfigError extends Error {
   override name = "ConfigError";
+}
+
+/** A credential's value in `settings`, which the core calls only once every credential is set. */
+export function credential<T>(value: T | undefined, name: string): T {
+  if (value === undefined) throw new ConfigError(`${name}: required`);
+  return value;
 }

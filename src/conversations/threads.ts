@@ -88,17 +88,6 @@ export async function findThread(
     : { kind: "comment", id: r.id, accountId: r.account_id, rootCommentId: r.key, settings };
 }
 
-/** The accounts whose threads go to `channel` (a Discord thread's parent, or the channel itself). */
-export async function channelAccounts(db: SqlClient, channel: string): Promise<string[]> {
-  const { rows } = await db.query<{ id: string }>(
-    `SELECT id FROM instagram_accounts WHERE chat_channel = $1
-     UNION SELECT account_id FROM conversations WHERE chat_thread = $1 OR chat_channel = $1
-     UNION SELECT account_id FROM comment_threads WHERE chat_thread = $1 OR chat_channel = $1`,
-    [channel],
-  );
-  return rows.map((r) => r.id);
-}
-
 /** The audit target naming a thread's customer or comment. */
 export function threadTarget(thread: Thread): string {
   return thread.kind === "dm" ? `customer:${thread.customerId}` : `comment:${thread.rootCommentId}`;
