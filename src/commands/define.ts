@@ -23,7 +23,7 @@ export interface CommandResult extends ActionResult {
 interface BaseContext {
   asked: Asked;
   core: CommandCore;
-  /** The accounts routed to the channel it was asked in (scope.ts): all a command may reach. */
+  /** The accounts routed to the channel it was asked in (chat/scope.ts): all a command may reach. */
   scope(): Promise<Scope>;
 }
 

@@ -173,7 +173,7 @@ export class Inbox implements ChatInbox {
   }
 
   /** Every action that reads or changes an account reaches only the accounts routed to the channel
-   * where it was asked (scope.ts); the admin checks come on top. */
+   * where it was asked (chat/scope.ts); the admin checks come on top. */
   async action(req: ActionRequest): Promise<ActionResult> {
     const a = req.action;
     switch (a.kind) {
