@@ -39,8 +39,9 @@ import { threadSurface } from "./registry.ts";
 // The one entry point for what agents and moderators do in chat. Adapters translate platform
 // events into these calls; everything that reaches Instagram is stored first and sent by the
 // outbound worker, so an agent's reply survives a crash between the chat event and the send.
-// The actions themselves live in small modules (moderation, conversation state, data requests,
-// rules); this class reads the thread, checks the words, and dispatches.
+// The actions themselves live with their capability (moderation/moderation.ts,
+// conversations/conversation-actions.ts, privacy/data-requests.ts, rules/rule-actions.ts); this
+// class reads the thread, checks the words, and dispatches.
 
 export interface InboxDeps {
   db: Database;
