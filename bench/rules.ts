@@ -1,8 +1,9 @@
 // Rule evaluation cost per event (issue 6): 500 rules on one account, 20,000 events of mixed
 // kinds, each `evaluate` call timed on its own. Pure CPU: no database, no network.
 // Run alone with `node bench/rules.ts`.
-import { windowState } from "../src/bridge/windows.ts";
+
 import type { DomainEvent } from "../src/instagram/events.ts";
+import { windowState } from "../src/instagram/windows.ts";
 import { compileRules, type EvaluationContext, evaluate } from "../src/rules/evaluate.ts";
 import { type AccountSettings, accountSettingsSchema, type Rule, ruleSchema } from "../src/rules/rule.ts";
 import type { BenchRow } from "./bench-row.ts";

@@ -2,7 +2,6 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { recordAudit } from "./audit/audit-log.ts";
-import { threadSettings } from "./bridge/threads.ts";
 import { chatKey } from "./chat/ids.ts";
 import type { PlatformDescriptor } from "./chat/platform.ts";
 import { channelProblem, checkPlatforms, platformNamed } from "./chat/platforms.ts";
@@ -14,6 +13,7 @@ import { registerRefreshTokensCommand, tokenOption, tokenState } from "./cli/tok
 import { type Config, ConfigError, loadConfig } from "./config/config.ts";
 import { describeEnvFile, type EnvFile, loadEnvFile } from "./config/env-file.ts";
 import { readLocalSecrets, withLocalSecrets } from "./config/local-secrets.ts";
+import { threadSettings } from "./conversations/threads.ts";
 import { type Database, DatabaseLockedError, openDatabase } from "./db/database.ts";
 import { migrate } from "./db/migrate.ts";
 import {

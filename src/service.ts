@@ -3,12 +3,8 @@ import type { AddressInfo } from "node:net";
 import { Redis } from "ioredis";
 import pRetry from "p-retry";
 import type { PgBoss } from "pg-boss";
-import { recordAudit } from "./audit/audit-log.ts";
-import { Bridge } from "./bridge/bridge.ts";
-import type { ChatAdapter, ChatPlatform, FileSource } from "./bridge/chat-port.ts";
-import { Inbox } from "./bridge/inbox.ts";
-import { Mirror } from "./bridge/mirror.ts";
-import { alertOwners } from "./bridge/owner-alerts.ts";
+import type { ChatAdapter, ChatPlatform, FileSource } from "./chat/chat-port.ts";
+import { Inbox } from "./commands/inbox.ts";
 import type { Config } from "./config/config.ts";
 import { transientDatabaseError } from "./db/after-outside-call.ts";
 import { type Database, openDatabase } from "./db/database.ts";
@@ -17,29 +13,30 @@ import { DigestService } from "./digest/digest-service.ts";
 import { AgentFileLinks, agentFilesRouter } from "./http/agent-files.ts";
 import { createHttpApp } from "./http/app.ts";
 import { consoleRouter } from "./http/console/routes.ts";
-import type { ComponentStatus, ReadinessCheck } from "./http/health.ts";
 import { metaCallbacksRouter } from "./http/meta-callbacks.ts";
+import { readinessCheck } from "./http/readiness.ts";
 import { webhookRouter } from "./http/webhooks.ts";
 import { IngestBatcher } from "./ingest/ingest-batcher.ts";
 import { storeInbound } from "./ingest/store-events.ts";
 import { GraphClient } from "./instagram/graph-client.ts";
+import { alertOwners } from "./instagram/owner-alerts.ts";
 import { TokenCipher } from "./instagram/token-cipher.ts";
 import { LeaderElection } from "./leader/leader-election.ts";
 import type { Logger } from "./log/logger.ts";
+import { Mirror } from "./mirror/mirror.ts";
+import { Bridge } from "./mirror/pipeline.ts";
 import { Metrics } from "./observability/metrics.ts";
 import { InstagramGateway } from "./outbound/instagram-gateway.ts";
-import { pauses } from "./outbound/pause.ts";
 import { OutboundSender } from "./outbound/send-worker.ts";
-import { eraseAccount } from "./privacy/account-erasure.ts";
 import { consentWords } from "./privacy/consent.ts";
-import { purgeExpired } from "./privacy/retention.ts";
-import { ERASURE_QUEUE, type ErasureJob, INBOUND_QUEUE, RETENTION_QUEUE, startBoss } from "./queue/boss.ts";
-import { purgeCompletedJobs } from "./queue/job-retention.ts";
+import { startBoss } from "./queue/boss.ts";
 import { OutboundLimiter } from "./ratelimit/limiter.ts";
 import { RulesEngine } from "./rules/engine.ts";
 import { startDigestWorker } from "./worker/digest-worker.ts";
+import { accountEraser, startErasureWorker } from "./worker/erasure-worker.ts";
 import { startInboundWorker } from "./worker/inbound-worker.ts";
 import { startOutboundWorker } from "./worker/outbound-worker.ts";
+import { startRetentionWorker } from "./worker/retention-worker.ts";
 import { startTokenWorker } from "./worker/token-worker.ts";
 import { startWakeWorker } from "./worker/wake-worker.ts";
 
@@ -236,51 +233,10 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
           refreshDays: config.tokenRefreshDays,
           alert: (account, alert) => alertOwners(db, adapters, account, log, alert),
         });
-      const eraseAccountAndMirrors = (account: string) =>
-        eraseAccount(db, adapters, account, (item, err) =>
-          log.warn(
-            {
-              account,
-              platform: item.platform,
-              channel: item.ref.channel,
-              thread: item.ref.thread,
-              err: err instanceof Error ? err.message : String(err),
-            },
-            "an erased account's chat thread could not be deleted",
-          ),
-        );
-      await boss.work<ErasureJob>(ERASURE_QUEUE, async (jobs) => {
-        for (const job of jobs) {
-          const { rows } = await db.query<{ account_id: string | null }>(
-            "SELECT account_id FROM data_requests WHERE code = $1 AND status = 'pending'",
-            [job.data.code],
-          );
-          const account = rows[0]?.account_id;
-          if (!account) continue;
-          const counts = await eraseAccountAndMirrors(account);
-          await db.transaction(async (tx) => {
-            await tx.query(
-              "UPDATE data_requests SET status = 'completed', counts = $2, account_id = NULL, completed_at = now() WHERE code = $1",
-              [job.data.code, JSON.stringify(counts)],
-            );
-            await recordAudit(tx, {
-              actor: { kind: "system", id: "meta" },
-              account,
-              action: "data_deletion_completed",
-              target: `request:${job.data.code}`,
-              details: { ...counts },
-            });
-          });
-          log.info({ code: job.data.code, counts }, "account data erased on Meta's request");
-        }
-      });
-      // Daily at 03:17 UTC; schedules are kept in Postgres, so replicas share one.
-      await boss.schedule(RETENTION_QUEUE, "17 3 * * *", {});
-      await boss.work(RETENTION_QUEUE, async () => {
-        const purged = await purgeExpired(db, config.retention, eraseAccountAndMirrors);
-        const jobs = await purgeCompletedJobs(db, boss);
-        log.info({ ...purged, completedJobs: jobs, policy: config.retention }, "retention purge done");
-      });
+      // Meta's erasure requests and the retention pass's deauthorized accounts erase alike.
+      const erase = accountEraser(db, adapters, log);
+      await startErasureWorker({ db, boss, erase, log });
+      await startRetentionWorker({ db, boss, policy: config.retention, erase, log });
       log.info(
         { concurrency: config.inbound.concurrency, outbound: config.outboundConcurrency },
         "worker started",
@@ -360,103 +316,6 @@ export function startServiceWhenReachable(config: Config, roles: Roles, log: Log
         "database not reachable at start-up; trying again",
       ),
   });
-}
-
-function readinessCheck(
-  db: Database,
-  boss: PgBoss,
-  redis: Redis | undefined,
-  limiter: OutboundLimiter,
-  metrics: Metrics,
-): ReadinessCheck {
-  const probe = async (fn: () => Promise<unknown>): Promise<ComponentStatus> => {
-    try {
-      await withTimeout(fn(), 2_000);
-      return { ok: true };
-    } catch (err) {
-      return { ok: false, detail: err instanceof Error ? err.message : String(err) };
-    }
-  };
-  return {
-    async check() {
-      const checks: Record<string, ComponentStatus> = {
-        database: await probe(() => db.query("SELECT 1")),
-        queue: await probe(() => boss.getQueue(INBOUND_QUEUE)),
-      };
-      if (redis) {
-        // Sending goes on within per-process limits while Redis is away (the insurance limiter):
-        // the service is degraded, not unavailable, and must not be drained for it.
-        const r = await probe(() => redis.ping());
-        checks.redis = r.ok
-          ? r
-          : {
-              ok: true,
-              degraded: true,
-              detail: `unreachable (${r.detail}); rate limits enforced per process`,
-            };
-      }
-      if (limiter.degraded())
-        checks.rateLimiter = {
-          ok: true,
-          degraded: true,
-          detail: "Redis unavailable: rate limits are enforced per process (insurance limiter)",
-        };
-      return checks;
-    },
-    async details() {
-      const p = await pauses(db);
-      const { rows } = await db.query<{ account_id: string; delivery_state: string; n: number }>(
-        `SELECT account_id, delivery_state, count(*)::int AS n FROM messages
-          WHERE delivery_state IN ('pending', 'held') GROUP BY 1, 2 ORDER BY 1, 2`,
-      );
-      const queue: Record<string, Record<string, number>> = {};
-      for (const r of rows) {
-        const perAccount = queue[r.account_id] ?? {};
-        perAccount[r.delivery_state] = r.n;
-        queue[r.account_id] = perAccount;
-      }
-      return {
-        outbound: {
-          paused: { global: p.global !== undefined, accounts: p.accounts.map((a) => a.account) },
-          queue,
-        },
-      };
-    },
-    async collect() {
-      // Our own table rather than pg-boss's cached stats: live, and in the terms operators act on.
-      const { rows } = await db.query<{ status: string; n: number }>(
-        "SELECT status, count(*)::int AS n FROM inbound_events WHERE status IN ('queued', 'dead') GROUP BY status",
-      );
-      const count = (status: string) => rows.find((r) => r.status === status)?.n ?? 0;
-      metrics.queueDepth.set({ queue: INBOUND_QUEUE, state: "queued" }, count("queued"));
-      metrics.queueDepth.set({ queue: INBOUND_QUEUE, state: "dead" }, count("dead"));
-      const open = await db.query<{ account_id: string; delivery_state: string; n: number }>(
-        `SELECT account_id, delivery_state, count(*)::int AS n FROM messages
-          WHERE delivery_state IN ('pending', 'held') GROUP BY 1, 2`,
-      );
-      metrics.outboundOpen.reset();
-      for (const r of open.rows)
-        metrics.outboundOpen.set({ account: r.account_id, state: r.delivery_state }, r.n);
-      const p = await pauses(db);
-      metrics.paused.reset();
-      if (p.global) metrics.paused.set({ account: "*" }, 1);
-      for (const a of p.accounts) metrics.paused.set({ account: a.account }, 1);
-    },
-  };
-}
-
-async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      p,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 function closeServer(server: Server): Promise<void> {

@@ -3,7 +3,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { platforms } from "../adapters/index.ts";
-import { Admins } from "../src/bridge/admins.ts";
+import { Admins } from "../src/chat/admins.ts";
 import { parseRefs } from "../src/chat/ids.ts";
 import { createLogger } from "../src/log/logger.ts";
 import { ACCOUNT, AGENT, type BridgeHarness, startBridgeHarness } from "./helpers/bridge.ts";

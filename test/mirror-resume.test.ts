@@ -5,15 +5,15 @@
 // after the call runs, as with SIGKILL.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Bridge } from "../src/bridge/bridge.ts";
-import type { ChatAdapter, ChatPlatform } from "../src/bridge/chat-port.ts";
-import { Mirror } from "../src/bridge/mirror.ts";
+import type { ChatAdapter, ChatPlatform } from "../src/chat/chat-port.ts";
 import { type Database, openDatabase } from "../src/db/database.ts";
 import { migrate } from "../src/db/migrate.ts";
 import { addAccount } from "../src/instagram/accounts.ts";
 import type { DmMessage } from "../src/instagram/events.ts";
 import { TokenCipher } from "../src/instagram/token-cipher.ts";
 import { createLogger } from "../src/log/logger.ts";
+import { Mirror } from "../src/mirror/mirror.ts";
+import { Bridge } from "../src/mirror/pipeline.ts";
 import { Metrics } from "../src/observability/metrics.ts";
 import { type DiscordHarness, FORUM, startDiscordHarness, TEXT } from "./adapters/discord/harness.ts";
 import { createTestDatabase, type TestDatabase } from "./helpers/postgres.ts";

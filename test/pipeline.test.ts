@@ -209,7 +209,7 @@ describe.each<Backend>(["postgres", "embedded"])("pipeline on %s", (backend) => 
       );
 
     const { startInboundWorker } = await import("../src/worker/inbound-worker.ts");
-    const { Bridge } = await import("../src/bridge/bridge.ts");
+    const { Bridge } = await import("../src/mirror/pipeline.ts");
     const { createLogger } = await import("../src/log/logger.ts");
     const log = createLogger("silent", { pretty: false });
     await startInboundWorker({

@@ -31,8 +31,8 @@ import type {
   NoticeOptions,
   ThreadHeader,
   ThreadRef,
-} from "../../src/bridge/chat-port.ts";
-import { fetchFileWithin } from "../../src/bridge/file-fetch.ts";
+} from "../../src/chat/chat-port.ts";
+import { fetchFileWithin } from "../../src/chat/file-fetch.ts";
 import type { Logger } from "../../src/log/logger.ts";
 import { discordCode, ErrorCode, errorFields, isDiscordError } from "./discord-errors.ts";
 import { discordReaction, FALLBACK_REACTION, MARK_REACTIONS, sameEmoji } from "./emoji.ts";
@@ -455,7 +455,7 @@ export class DiscordAdapter implements ChatAdapter, FileSource {
   async fetchFile(file: AgentFile): Promise<Response> {
     const url = this.#allowedFileUrl(file.id);
     if (!url) throw new Error("discord file is served from an unexpected host");
-    // Redirects are followed only to where a first URL could point (file-fetch.ts).
+    // Redirects are followed only to where a first URL could point (src/chat/file-fetch.ts).
     const allowed = (next: URL) => this.#allowedFileUrl(next.href) !== undefined;
     const get = (target: URL) => fetchFileWithin(this.#deps.fetch, target, {}, allowed);
     let res = await get(url);

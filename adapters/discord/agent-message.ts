@@ -10,7 +10,7 @@ import {
   MessageType,
   type User,
 } from "discord.js";
-import type { AgentFile, AgentIdentity, AgentMessage, ThreadRef } from "../../src/bridge/chat-port.ts";
+import type { AgentFile, AgentIdentity, AgentMessage, ThreadRef } from "../../src/chat/chat-port.ts";
 import { toPlainText } from "./markdown.ts";
 
 export interface IncomingMessage {

@@ -3,7 +3,7 @@
 // buttons, modals and `/ig`), and the registration of the slash commands.
 
 import { REST, RESTEvents, type RESTOptions } from "discord.js";
-import type { ChatAdapter, ChatInbox, FileSource } from "../../src/bridge/chat-port.ts";
+import type { ChatAdapter, ChatInbox, FileSource } from "../../src/chat/chat-port.ts";
 import type { Logger } from "../../src/log/logger.ts";
 import { DiscordAdapter } from "./adapter.ts";
 import { background } from "./background.ts";

@@ -1,7 +1,7 @@
 // Reactions. Discord takes Unicode emoji as they are (URL-encoded in the route); Instagram sometimes
 // names a reaction instead ("love"). What Discord cannot show becomes one neutral emoji.
 
-import type { ConversationChange, Mark } from "../../src/bridge/chat-port.ts";
+import type { ConversationChange, Mark } from "../../src/chat/chat-port.ts";
 
 /** Shown for a reaction Discord does not know. */
 export const FALLBACK_REACTION = "❔";

@@ -27,7 +27,7 @@ import type {
   ChatInbox,
   ConversationChange,
   ThreadRef,
-} from "../../src/bridge/chat-port.ts";
+} from "../../src/chat/chat-port.ts";
 import type { Logger } from "../../src/log/logger.ts";
 import type { DiscordAdapter } from "./adapter.ts";
 import {

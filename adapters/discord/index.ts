@@ -3,8 +3,8 @@
 // is created or its command runs (bridge.ts).
 
 import { z } from "zod";
-import { credential, definePlatform } from "../../src/chat/platform.ts";
-import { url, variable } from "../../src/config/env-schema.ts";
+import { definePlatform } from "../../src/chat/platform.ts";
+import { credential, url, variable } from "../../src/config/env-schema.ts";
 
 const discordEnv = {
   DISCORD_TOKEN: variable(z.string().min(10), {

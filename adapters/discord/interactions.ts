@@ -23,8 +23,8 @@ import type {
   CommentAction,
   ConversationChange,
   ThreadRef,
-} from "../../src/bridge/chat-port.ts";
-import { CONVERSATION_ACTION_IDS } from "../../src/bridge/header-text.ts";
+} from "../../src/chat/chat-port.ts";
+import { CONVERSATION_ACTION_IDS } from "../../src/chat/header-text.ts";
 import type { Logger } from "../../src/log/logger.ts";
 import { memberIdentity } from "./agent-message.ts";
 import { errorFields } from "./discord-errors.ts";

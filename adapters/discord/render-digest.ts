@@ -4,7 +4,7 @@
 // but ping nobody (allowed_mentions parses nothing).
 
 import type { APIAttachment, APIEmbed, APIEmbedField } from "discord.js";
-import type { Digest, DigestChart } from "../../src/bridge/chat-port.ts";
+import type { Digest, DigestChart } from "../../src/chat/chat-port.ts";
 import { type DigestMarkup, digestView, fitLines } from "../../src/digest/digest-view.ts";
 import {
   EMBED_DESCRIPTION_MAX,

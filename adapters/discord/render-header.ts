@@ -20,7 +20,7 @@ import type {
   Person,
   ThreadHeader,
   WindowState,
-} from "../../src/bridge/chat-port.ts";
+} from "../../src/chat/chat-port.ts";
 import {
   accountLabel,
   CONVERSATION_ACTION_IDS,
@@ -30,7 +30,7 @@ import {
   SNOOZE_CHOICES,
   SNOOZE_PLACEHOLDER,
   windowSummary,
-} from "../../src/bridge/header-text.ts";
+} from "../../src/chat/header-text.ts";
 import {
   EMBED_TITLE_MAX,
   escapeMarkdown,

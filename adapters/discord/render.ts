@@ -11,7 +11,7 @@ import {
   ComponentType,
   MessageFlags,
 } from "discord.js";
-import type { MirrorAttachment, MirrorPost } from "../../src/bridge/chat-port.ts";
+import type { MirrorAttachment, MirrorPost } from "../../src/chat/chat-port.ts";
 import {
   CONTENT_MAX,
   EMBED_DESCRIPTION_MAX,

@@ -15,8 +15,8 @@ import type {
   NoticeOptions,
   ThreadHeader,
   ThreadRef,
-} from "../../src/bridge/chat-port.ts";
-import { fetchFileWithin } from "../../src/bridge/file-fetch.ts";
+} from "../../src/chat/chat-port.ts";
+import { fetchFileWithin } from "../../src/chat/file-fetch.ts";
 import type { Logger } from "../../src/log/logger.ts";
 import type { Pace } from "./channel-pacer.ts";
 import { MARK_REACTIONS, slackReactionName } from "./emoji.ts";

@@ -5,7 +5,7 @@
 import { App, ExpressReceiver, HTTPModuleFunctions } from "@slack/bolt";
 import { type RetryOptions, WebClient, WebClientEvent, type WebClientOptions } from "@slack/web-api";
 import express from "express";
-import type { ChatAdapter, ChatInbox, FileSource } from "../../src/bridge/chat-port.ts";
+import type { ChatAdapter, ChatInbox, FileSource } from "../../src/chat/chat-port.ts";
 import type { Logger } from "../../src/log/logger.ts";
 import { SlackAdapter } from "./adapter.ts";
 import { boltLogger } from "./bolt-logger.ts";

@@ -2,7 +2,7 @@
 // reactions.add wants its own short names. Slack cannot take a raw emoji, so anything not listed
 // falls back to one neutral name.
 
-import type { Mark } from "../../src/bridge/chat-port.ts";
+import type { Mark } from "../../src/chat/chat-port.ts";
 
 /** Shown for a reaction with no Slack name known here. */
 export const FALLBACK_REACTION = "grey_question";

@@ -3,8 +3,8 @@
 // so a CLI command that does not need Slack does not pay for Bolt.
 
 import { z } from "zod";
-import { credential, definePlatform } from "../../src/chat/platform.ts";
-import { url, variable } from "../../src/config/env-schema.ts";
+import { definePlatform } from "../../src/chat/platform.ts";
+import { credential, url, variable } from "../../src/config/env-schema.ts";
 
 /** Where Slack posts events, slash commands and interactions. */
 export const EVENTS_PATH = "/slack/events";

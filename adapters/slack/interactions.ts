@@ -10,8 +10,8 @@ import type {
   MessageShortcut,
 } from "@slack/bolt";
 import { z } from "zod";
-import type { ActionRequest, ConversationChange, ThreadRef } from "../../src/bridge/chat-port.ts";
-import { CONVERSATION_ACTION_IDS } from "../../src/bridge/header-text.ts";
+import type { ActionRequest, ConversationChange, ThreadRef } from "../../src/chat/chat-port.ts";
+import { CONVERSATION_ACTION_IDS } from "../../src/chat/header-text.ts";
 import { plain } from "./blocks.ts";
 import { agentIdentity, type ListenerDeps, tellUser } from "./listener-deps.ts";
 import { resultText } from "./private-file.ts";

@@ -1,7 +1,7 @@
 // What every Slack listener needs, and the two ways it answers the person who acted.
 
 import type { WebClient } from "@slack/web-api";
-import type { AgentIdentity, ChatInbox } from "../../src/bridge/chat-port.ts";
+import type { AgentIdentity, ChatInbox } from "../../src/chat/chat-port.ts";
 import type { Logger } from "../../src/log/logger.ts";
 import type { SlackAdapter } from "./adapter.ts";
 import { escapeText } from "./mrkdwn.ts";

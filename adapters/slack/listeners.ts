@@ -4,7 +4,7 @@
 
 import type { App } from "@slack/bolt";
 import { z } from "zod";
-import type { AgentMessageOutcome, ThreadRef } from "../../src/bridge/chat-port.ts";
+import type { AgentMessageOutcome, ThreadRef } from "../../src/chat/chat-port.ts";
 import { agentIdentity, type ListenerDeps } from "./listener-deps.ts";
 import { humanThreadReply, SlackMessage, toAgentMessage } from "./slack-message.ts";
 

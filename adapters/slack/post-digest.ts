@@ -2,7 +2,7 @@
 // the channel, where managers see it without opening a thread. Overdue conversations link to their
 // threads through permalinks (chat.getPermalink needs no scope); the chart needs files:write.
 
-import type { Digest, DigestChart } from "../../src/bridge/chat-port.ts";
+import type { Digest, DigestChart } from "../../src/chat/chat-port.ts";
 import type { SlackAdapterDeps } from "./adapter.ts";
 import { chartTitle, renderDigest } from "./render-digest.ts";
 import { errorFields } from "./slack-errors.ts";

@@ -2,7 +2,7 @@
 // channel would be seen by everyone in it, so it goes to the app's direct message with that person.
 
 import type { WebClient } from "@slack/web-api";
-import type { ActionResult, PrivateFile } from "../../src/bridge/chat-port.ts";
+import type { ActionResult, PrivateFile } from "../../src/chat/chat-port.ts";
 import type { Logger } from "../../src/log/logger.ts";
 import { escapeText } from "./mrkdwn.ts";
 import { errorFields, platformErrorCode } from "./slack-errors.ts";

@@ -3,7 +3,7 @@
 // reply) means what people meant by it and nothing more.
 
 import type { App } from "@slack/bolt";
-import type { ConversationChange } from "../../src/bridge/chat-port.ts";
+import type { ConversationChange } from "../../src/chat/chat-port.ts";
 import { runAction } from "./interactions.ts";
 import type { ListenerDeps } from "./listener-deps.ts";
 import { errorFields } from "./slack-errors.ts";

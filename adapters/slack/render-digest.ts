@@ -3,7 +3,7 @@
 // mentions, overdue conversations link to their threads (permalinks the adapter looked up).
 
 import type { types } from "@slack/bolt";
-import type { Digest } from "../../src/bridge/chat-port.ts";
+import type { Digest } from "../../src/chat/chat-port.ts";
 import { accountHandle, type DigestMarkup, digestView, fitLines } from "../../src/digest/digest-view.ts";
 import { context, type KnownBlock, mrkdwn, plain, SECTION_MAX, section, slackDate } from "./blocks.ts";
 import { escapeText, safeUrl, truncate } from "./mrkdwn.ts";

@@ -11,7 +11,7 @@ import type {
   Person,
   ThreadHeader,
   WindowState,
-} from "../../src/bridge/chat-port.ts";
+} from "../../src/chat/chat-port.ts";
 import {
   accountLabel,
   CONVERSATION_ACTION_IDS,
@@ -21,7 +21,7 @@ import {
   SNOOZE_CHOICES,
   SNOOZE_PLACEHOLDER,
   windowSummary,
-} from "../../src/bridge/header-text.ts";
+} from "../../src/chat/header-text.ts";
 import { context, image, type KnownBlock, mrkdwn, plain, section, slackDate } from "./blocks.ts";
 import { escapeText, link, truncate } from "./mrkdwn.ts";
 import type { RenderedMessage } from "./render.ts";

@@ -1,6 +1,6 @@
 // Mirrored posts and notices → Block Kit (pure functions; the adapter only sends what these return).
 
-import type { MirrorAttachment, MirrorPost } from "../../src/bridge/chat-port.ts";
+import type { MirrorAttachment, MirrorPost } from "../../src/chat/chat-port.ts";
 import { context, image, type KnownBlock, mrkdwn, plain, SECTION_MAX, section } from "./blocks.ts";
 import { escapeText, link, splitMrkdwn, truncate } from "./mrkdwn.ts";
 

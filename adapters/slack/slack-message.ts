@@ -3,7 +3,7 @@
 
 import type { WebClient } from "@slack/web-api";
 import { z } from "zod";
-import type { AgentFile, AgentMessage, ThreadRef } from "../../src/bridge/chat-port.ts";
+import type { AgentFile, AgentMessage, ThreadRef } from "../../src/chat/chat-port.ts";
 import { mentionedUsers, toPlainText } from "./mrkdwn.ts";
 import type { UserGroups } from "./user-groups.ts";
 import type { UserNames } from "./user-names.ts";

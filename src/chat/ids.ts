@@ -1,4 +1,4 @@
-import type { ChatPlatform } from "../bridge/chat-port.ts";
+import type { ChatPlatform } from "./chat-port.ts";
 import type { PlatformDescriptor } from "./platform.ts";
 
 // `platform:id` keys: how the core writes a chat person (audit actors, message authors, ADMIN_USERS

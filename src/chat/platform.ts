@@ -1,9 +1,8 @@
 import type { Command } from "commander";
 import type express from "express";
 import type { z } from "zod";
-import type { ChatAdapter, ChatInbox, ChatPlatform, FileSource } from "../bridge/chat-port.ts";
-import { ConfigError } from "../config/env-schema.ts";
 import type { Logger } from "../log/logger.ts";
+import type { ChatAdapter, ChatInbox, ChatPlatform, FileSource } from "./chat-port.ts";
 
 // A chat platform as the core sees it (DESIGN.md "Ports and adapters"): everything that differs
 // between platforms is declared here by each `adapters/<name>/index.ts`, and the core (config,
@@ -108,7 +107,8 @@ export interface PlatformDescriptor<Settings = unknown> {
   readonly refs: PlatformRefs;
   /** Request headers carrying credentials or signatures, redacted from logs. */
   readonly secretHeaders?: readonly string[];
-  /** Its settings once every credential is set, from the parsed environment; may throw ConfigError. */
+  /** Its settings once every credential is set, from the parsed environment; may throw ConfigError
+   * (`credential` of config/env-schema.ts reads one that must be set). */
   settings(env: Record<string, unknown>): Settings;
   /** The start-up line after "name: on (", e.g. "API https://slack.com/api/, 1 post/s per channel". */
   summary(settings: Settings, context: SummaryContext): string;
@@ -139,10 +139,4 @@ export function definePlatform<Settings, Shape extends z.ZodRawShape>(
   definition: PlatformDefinition<Settings, Shape>,
 ): PlatformDescriptor<Settings> {
   return { ...definition, settings: (env) => definition.settings(env as z.infer<z.ZodObject<Shape>>) };
-}
-
-/** A credential's value in `settings`, which the core calls only once every credential is set. */
-export function credential<T>(value: T | undefined, name: string): T {
-  if (value === undefined) throw new ConfigError(`${name}: required`);
-  return value;
 }

@@ -3,8 +3,8 @@
 // and a platform's named options; how an argument shows (a text placeholder, an option with
 // choices or a member picker) is read from the same object.
 
-import { durationArg } from "../bridge/durations.ts";
 import { parseInstagramTarget } from "../instagram/links.ts";
+import { durationArg } from "./durations.ts";
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
 

@@ -2,13 +2,13 @@
 // shortcuts reach, each with its own admin check and scope check, so a command can add neither a
 // way around them nor a second copy of them.
 
-import type { ActionResult, AgentIdentity, Asked } from "../bridge/chat-port.ts";
-import type { ConversationActions } from "../bridge/conversation-actions.ts";
-import type { DataRequests } from "../bridge/data-requests.ts";
-import type { Moderation } from "../bridge/moderation.ts";
-import type { RuleActions } from "../bridge/rule-actions.ts";
-import type { Scope } from "../bridge/scope.ts";
-import type { Thread } from "../bridge/threads.ts";
+import type { ActionResult, AgentIdentity, Asked } from "../chat/chat-port.ts";
+import type { Scope } from "../chat/scope.ts";
+import type { ConversationActions } from "../conversations/conversation-actions.ts";
+import type { Thread } from "../conversations/threads.ts";
+import type { Moderation } from "../moderation/moderation.ts";
+import type { DataRequests } from "../privacy/data-requests.ts";
+import type { RuleActions } from "../rules/rule-actions.ts";
 
 export interface CommandCore {
   readonly moderation: Moderation;

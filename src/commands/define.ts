@@ -2,9 +2,9 @@
 // whether only admins may run it, and its handler. The handler's argument types come from `args`,
 // and a thread command's handler gets the thread, so neither can be got wrong in a definition.
 
-import type { ActionResult, Asked, ThreadRef } from "../bridge/chat-port.ts";
-import type { Scope } from "../bridge/scope.ts";
-import type { Thread } from "../bridge/threads.ts";
+import type { ActionResult, Asked, ThreadRef } from "../chat/chat-port.ts";
+import type { Scope } from "../chat/scope.ts";
+import type { Thread } from "../conversations/threads.ts";
 import type { Arg } from "./args.ts";
 import type { CommandCore } from "./core.ts";
 
@@ -23,7 +23,7 @@ export interface CommandResult extends ActionResult {
 interface BaseContext {
   asked: Asked;
   core: CommandCore;
-  /** The accounts routed to the channel it was asked in (scope.ts): all a command may reach. */
+  /** The accounts routed to the channel it was asked in (chat/scope.ts): all a command may reach. */
   scope(): Promise<Scope>;
 }
 

@@ -3,7 +3,7 @@
 // Where a command is offered depends on the surface it is used from, described below in
 // platform-free terms; adapters pick the surface that fits their platform.
 
-import type { CommandAction } from "../bridge/chat-port.ts";
+import type { CommandAction } from "../chat/chat-port.ts";
 import { type Arg, quote } from "./args.ts";
 import type { Command } from "./define.ts";
 import { restOf, tokenize } from "./tokenize.ts";

@@ -66,3 +66,9 @@ export const intInRange = (min: number, max: number, what: string) => {
 export class ConfigError extends Error {
   override name = "ConfigError";
 }
+
+/** A credential's value in `settings`, which the core calls only once every credential is set. */
+export function credential<T>(value: T | undefined, name: string): T {
+  if (value === undefined) throw new ConfigError(`${name}: required`);
+  return value;
+}

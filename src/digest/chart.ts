@@ -27,7 +27,7 @@ import {
   Title,
 } from "chart.js";
 import { DateTime } from "luxon";
-import type { DigestChart } from "../bridge/chat-port.ts";
+import type { DigestChart } from "../chat/chat-port.ts";
 import type { Digest } from "./digest.ts";
 import { accountHandle, formatDuration } from "./digest-view.ts";
 

@@ -1,4 +1,4 @@
-import type { ChatAdapter, ChatPlatform } from "../bridge/chat-port.ts";
+import type { ChatAdapter, ChatPlatform } from "../chat/chat-port.ts";
 import type { Config } from "../config/config.ts";
 import type { SqlClient } from "../db/database.ts";
 import type { Logger } from "../log/logger.ts";

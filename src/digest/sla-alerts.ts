@@ -1,5 +1,5 @@
 import { recordAudit } from "../audit/audit-log.ts";
-import type { ChatAdapter, ChatPlatform } from "../bridge/chat-port.ts";
+import type { ChatAdapter, ChatPlatform } from "../chat/chat-port.ts";
 import type { Config } from "../config/config.ts";
 import type { SqlClient } from "../db/database.ts";
 import type { Logger } from "../log/logger.ts";

@@ -1,4 +1,4 @@
-import type { ChatPlatform, ThreadRef } from "../bridge/chat-port.ts";
+import type { ChatPlatform, ThreadRef } from "../chat/chat-port.ts";
 import type { SqlClient } from "../db/database.ts";
 
 // Conversations waiting for the team: open, and the customer wrote after the last human answer

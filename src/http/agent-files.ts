@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { Readable } from "node:stream";
 import express from "express";
-import type { AgentFile, ChatPlatform, FileSource } from "../bridge/chat-port.ts";
+import type { AgentFile, ChatPlatform, FileSource } from "../chat/chat-port.ts";
 import type { Logger } from "../log/logger.ts";
 
 // Instagram's Send API takes attachments by public URL; an agent's upload lives privately on the

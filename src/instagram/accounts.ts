@@ -1,4 +1,4 @@
-import type { ChatPlatform } from "../bridge/chat-port.ts";
+import type { ChatPlatform } from "../chat/chat-port.ts";
 import type { Database } from "../db/database.ts";
 import type { TokenCipher } from "./token-cipher.ts";
 

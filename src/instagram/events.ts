@@ -1,5 +1,6 @@
 // Typed domain events: what one Instagram webhook item means, independent of the JSON shape it
-// arrived in. The webhook parser produces these; the worker hands them to the bridge core.
+// arrived in. The webhook parser produces these; the worker hands them to the inbound pipeline
+// (mirror/pipeline.ts).
 
 /** Instagram professional account id (`entry.id` of a webhook, `user_id` of `/me`). */
 export type IgAccountId = string;

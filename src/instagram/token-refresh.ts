@@ -1,9 +1,9 @@
 import { recordAudit } from "../audit/audit-log.ts";
-import type { OwnerAlert } from "../bridge/owner-alerts.ts";
 import type { Database } from "../db/database.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { GraphClient } from "./graph-client.ts";
+import type { OwnerAlert } from "./owner-alerts.ts";
 import type { TokenCipher } from "./token-cipher.ts";
 import { type Invalidation, invalidateToken } from "./token-invalidation.ts";
 

@@ -1,4 +1,4 @@
-import type { AgentFile } from "../bridge/chat-port.ts";
+import type { AgentFile } from "../chat/chat-port.ts";
 import type { AttachmentType, QuickReply } from "../instagram/graph-client.ts";
 import type { ApiClass } from "../ratelimit/classes.ts";
 

@@ -1,12 +1,12 @@
 import { auditPreview, recordAudit } from "../audit/audit-log.ts";
-import type { AgentFile, ChatAdapter, ChatPlatform, Mark, ThreadRef } from "../bridge/chat-port.ts";
-import type { Mirror } from "../bridge/mirror.ts";
-import { PRIVATE_REPLY_WINDOW_MS, type Sender, sendPermission, windowState } from "../bridge/windows.ts";
+import type { AgentFile, ChatAdapter, ChatPlatform, Mark, ThreadRef } from "../chat/chat-port.ts";
 import { parseChatKey } from "../chat/ids.ts";
 import { afterOutsideCall } from "../db/after-outside-call.ts";
 import type { Database } from "../db/database.ts";
 import type { QuickReply, SendBody, SendMessageContent, SendRecipient } from "../instagram/graph-client.ts";
+import { PRIVATE_REPLY_WINDOW_MS, type Sender, sendPermission, windowState } from "../instagram/windows.ts";
 import type { Logger } from "../log/logger.ts";
+import type { Mirror } from "../mirror/mirror.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { ApiClass } from "../ratelimit/classes.ts";
 import type { InstagramGateway } from "./instagram-gateway.ts";

@@ -1,4 +1,4 @@
-import type { ChatAdapter, ChatPlatform } from "../bridge/chat-port.ts";
+import type { ChatAdapter, ChatPlatform } from "../chat/chat-port.ts";
 import type { Database } from "../db/database.ts";
 import { type ChatMirror, type MirrorRemoval, mirroredThreads, removeMirrors } from "./chat-mirrors.ts";
 

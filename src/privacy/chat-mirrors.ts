@@ -1,4 +1,4 @@
-import type { ChatAdapter, ChatPlatform, ThreadRef } from "../bridge/chat-port.ts";
+import type { ChatAdapter, ChatPlatform, ThreadRef } from "../chat/chat-port.ts";
 import type { SqlClient } from "../db/database.ts";
 
 // The chat side of an erasure. The rows are erased first and the chat copies after, from a list

@@ -1,11 +1,11 @@
 import type { PgBoss } from "pg-boss";
 import { v7 as uuidv7 } from "uuid";
 import { recordAudit } from "../audit/audit-log.ts";
-import type { ChatAdapter, ChatPlatform, ThreadRef } from "../bridge/chat-port.ts";
-import { windowState } from "../bridge/windows.ts";
+import type { ChatAdapter, ChatPlatform, ThreadRef } from "../chat/chat-port.ts";
 import type { Database, SqlClient } from "../db/database.ts";
 import type { DomainEvent } from "../instagram/events.ts";
 import type { UserProfile } from "../instagram/graph-client.ts";
+import { windowState } from "../instagram/windows.ts";
 import type { Logger } from "../log/logger.ts";
 import { enqueueOutbound, outboundKey } from "../outbound/enqueue.ts";
 import type { InstagramGateway } from "../outbound/instagram-gateway.ts";

@@ -23,9 +23,8 @@
  * 5. Within one evaluation a comment gets at most one private reply: a second rule with one is
  *    refused as `private_reply_used`.
  */
-import type { WindowState } from "../bridge/chat-port.ts";
-import { PRIVATE_REPLY_WINDOW_MS, sendPermission } from "../bridge/windows.ts";
 import type { Attachment, DomainEvent, Igsid, Referral } from "../instagram/events.ts";
+import { PRIVATE_REPLY_WINDOW_MS, sendPermission, type WindowState } from "../instagram/windows.ts";
 import { isOpen } from "./business-hours.ts";
 import { compilePattern, type RulePattern } from "./pattern.ts";
 import {
@@ -64,7 +63,7 @@ export interface EvaluationContext {
   lastFiredAt: (ruleId: string) => Date | undefined;
   /** The triggering comment already got its private reply (from an agent or a rule). */
   privateReplyUsed?: boolean;
-  /** The DM conversation's window, from `windowState` (bridge/windows.ts). */
+  /** The DM conversation's window, from `windowState` (instagram/windows.ts). */
   window: WindowState;
 }
 

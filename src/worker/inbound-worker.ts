@@ -1,7 +1,7 @@
 import type { PgBoss } from "pg-boss";
-import type { Bridge } from "../bridge/bridge.ts";
 import type { Database } from "../db/database.ts";
 import type { Logger } from "../log/logger.ts";
+import type { Bridge } from "../mirror/pipeline.ts";
 import { eventKindLabel, type Metrics } from "../observability/metrics.ts";
 import { SendInFlightError } from "../outbound/echo-match.ts";
 import { INBOUND_QUEUE, type InboundJob } from "../queue/boss.ts";

@@ -1,8 +1,8 @@
 import type { PgBoss } from "pg-boss";
-import type { ChatAdapter, ChatPlatform } from "../bridge/chat-port.ts";
-import type { Mirror } from "../bridge/mirror.ts";
+import type { ChatAdapter, ChatPlatform } from "../chat/chat-port.ts";
 import type { Database } from "../db/database.ts";
 import type { Logger } from "../log/logger.ts";
+import type { Mirror } from "../mirror/mirror.ts";
 import { WAKE_QUEUE, type WakeJob } from "../queue/boss.ts";
 
 /**

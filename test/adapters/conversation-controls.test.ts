@@ -7,7 +7,7 @@ import { parseIgOptions, usage } from "../../adapters/discord/ig-command.ts";
 import { headerTags, renderHeader as renderDiscord } from "../../adapters/discord/render-header.ts";
 import { usage as slackUsage } from "../../adapters/slack/ig-command.ts";
 import { renderHeader as renderSlack } from "../../adapters/slack/render-header.ts";
-import type { CommentHeader, DmHeader } from "../../src/bridge/chat-port.ts";
+import type { CommentHeader, DmHeader } from "../../src/chat/chat-port.ts";
 
 const dm = (over: Partial<DmHeader> = {}): DmHeader => ({
   kind: "dm",

@@ -5,7 +5,7 @@ import {
   dmHeader,
   headerDigest,
   WINDOW_SHOWN_STEP_MS,
-} from "../../src/bridge/headers.ts";
+} from "../../src/mirror/headers.ts";
 
 const account: AccountRow = {
   id: "17841400000000001",

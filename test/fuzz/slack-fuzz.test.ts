@@ -6,7 +6,7 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPLY_MODAL } from "../../adapters/slack/interactions.ts";
-import { CONVERSATION_ACTION_IDS } from "../../src/bridge/header-text.ts";
+import { CONVERSATION_ACTION_IDS } from "../../src/chat/header-text.ts";
 import {
   ACCOUNT,
   AGENT,

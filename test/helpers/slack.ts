@@ -14,7 +14,7 @@ import type {
   AgentMessageOutcome,
   ChatInbox,
   ThreadRef,
-} from "../../src/bridge/chat-port.ts";
+} from "../../src/chat/chat-port.ts";
 import { createLogger } from "../../src/log/logger.ts";
 import {
   type FakeMessage,

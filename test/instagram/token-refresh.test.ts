@@ -4,11 +4,11 @@
 
 import { PassThrough } from "node:stream";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { OwnerAlert } from "../../src/bridge/owner-alerts.ts";
 import { type Database, openDatabase } from "../../src/db/database.ts";
 import { migrate } from "../../src/db/migrate.ts";
 import { addAccount } from "../../src/instagram/accounts.ts";
 import { GraphClient } from "../../src/instagram/graph-client.ts";
+import type { OwnerAlert } from "../../src/instagram/owner-alerts.ts";
 import { TokenCipher } from "../../src/instagram/token-cipher.ts";
 import {
   type RefreshCounts,

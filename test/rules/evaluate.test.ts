@@ -1,6 +1,5 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { windowState } from "../../src/bridge/windows.ts";
 import type {
   CommentEvent,
   DmMessage,
@@ -8,6 +7,7 @@ import type {
   DmReferral,
   DomainEvent,
 } from "../../src/instagram/events.ts";
+import { windowState } from "../../src/instagram/windows.ts";
 import {
   compileRules,
   type Decision,

@@ -6,8 +6,8 @@
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { AgentFile } from "../../src/bridge/chat-port.ts";
-import { fetchFileWithin } from "../../src/bridge/file-fetch.ts";
+import type { AgentFile } from "../../src/chat/chat-port.ts";
+import { fetchFileWithin } from "../../src/chat/file-fetch.ts";
 import { type InputsHarness, startInputsHarness } from "./inputs-harness.ts";
 
 let h: InputsHarness;

@@ -1,6 +1,6 @@
 import type express from "express";
 import { recordAudit } from "../../audit/audit-log.ts";
-import type { ChatAdapter } from "../../bridge/chat-port.ts";
+import type { ChatAdapter } from "../../chat/chat-port.ts";
 import { chatKey } from "../../chat/ids.ts";
 import type { PlatformDescriptor } from "../../chat/platform.ts";
 import { channelProblem, platformNamed } from "../../chat/platforms.ts";

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import express from "express";
 import type { PgBoss } from "pg-boss";
 import { recordAudit } from "../../audit/audit-log.ts";
-import type { ChatAdapter } from "../../bridge/chat-port.ts";
+import type { ChatAdapter } from "../../chat/chat-port.ts";
 import type { Config } from "../../config/config.ts";
 import type { Database } from "../../db/database.ts";
 import { type ChatPlatform, listAccounts, removeAccount } from "../../instagram/accounts.ts";

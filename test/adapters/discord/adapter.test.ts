@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDiscord } from "../../../adapters/discord/bridge.ts";
-import type { DmHeader, MirrorPost, ThreadRef } from "../../../src/bridge/chat-port.ts";
+import type { DmHeader, MirrorPost, ThreadRef } from "../../../src/chat/chat-port.ts";
 import { createLogger } from "../../../src/log/logger.ts";
 import { type DiscordHarness, FORUM, startDiscordHarness, TEXT } from "./harness.ts";
 

@@ -2,7 +2,7 @@
 // attachment, in a text channel or as a forum post of its own; mentions that ping nobody.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Digest, DigestChart } from "../../../src/bridge/chat-port.ts";
+import type { Digest, DigestChart } from "../../../src/chat/chat-port.ts";
 import { renderDigestChart } from "../../../src/digest/chart.ts";
 import { busyDigest, crowdedDigest, emptyDigest } from "../../helpers/digest.ts";
 import { type DiscordHarness, FORUM, OTHER, startDiscordHarness, TEXT } from "./harness.ts";

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import type { CommentHeader, DmHeader, ThreadRef } from "../../../src/bridge/chat-port.ts";
+import type { CommentHeader, DmHeader, ThreadRef } from "../../../src/chat/chat-port.ts";
 import {
   AGENT,
   AGENT2,

@@ -10,7 +10,7 @@ import type {
   ChatInbox,
   ChatPlatform,
   ThreadRef,
-} from "../../../src/bridge/chat-port.ts";
+} from "../../../src/chat/chat-port.ts";
 import { createLogger } from "../../../src/log/logger.ts";
 import { type DiscordServer, startDiscordServer } from "../../fakes/discord-server.ts";
 

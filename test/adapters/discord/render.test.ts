@@ -5,7 +5,7 @@ import { parseIgOptions } from "../../../adapters/discord/ig-command.ts";
 import { escapeMarkdown, splitMarkdown, toPlainText } from "../../../adapters/discord/markdown.ts";
 import { CONTINUATION_FLAG, renderNotice, renderPost } from "../../../adapters/discord/render.ts";
 import { headerTags, renderHeader, threadName } from "../../../adapters/discord/render-header.ts";
-import type { CommentHeader, DmHeader, MirrorPost } from "../../../src/bridge/chat-port.ts";
+import type { CommentHeader, DmHeader, MirrorPost } from "../../../src/chat/chat-port.ts";
 
 function post(over: Partial<MirrorPost> = {}): MirrorPost {
   return { author: { kind: "customer", name: "Jo" }, text: "hi", attachments: [], context: [], ...over };

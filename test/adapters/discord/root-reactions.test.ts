@@ -4,7 +4,7 @@
 // answer.
 
 import { afterAll, beforeAll, expect, it, vi } from "vitest";
-import type { DmHeader, ThreadRef } from "../../../src/bridge/chat-port.ts";
+import type { DmHeader, ThreadRef } from "../../../src/chat/chat-port.ts";
 import { AGENT, type DiscordHarness, ROLE_MOD, startDiscordHarness, TEXT } from "./harness.ts";
 
 let h: DiscordHarness;

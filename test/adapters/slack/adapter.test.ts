@@ -1,7 +1,7 @@
 import { WebClient } from "@slack/web-api";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { SlackAdapter } from "../../../adapters/slack/adapter.ts";
-import type { MirrorPost, ThreadRef } from "../../../src/bridge/chat-port.ts";
+import type { MirrorPost, ThreadRef } from "../../../src/chat/chat-port.ts";
 import { createLogger } from "../../../src/log/logger.ts";
 import { type SlackHarness, startSlackHarness } from "../../helpers/slack.ts";
 

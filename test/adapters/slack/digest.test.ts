@@ -3,7 +3,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chartTitle } from "../../../adapters/slack/render-digest.ts";
-import type { Digest, DigestChart, ThreadRef } from "../../../src/bridge/chat-port.ts";
+import type { Digest, DigestChart, ThreadRef } from "../../../src/chat/chat-port.ts";
 import { renderDigestChart } from "../../../src/digest/chart.ts";
 import { busyDigest, crowdedDigest, emptyDigest } from "../../helpers/digest.ts";
 import { type SlackHarness, startSlackHarness } from "../../helpers/slack.ts";

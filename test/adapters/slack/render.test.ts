@@ -5,7 +5,7 @@ import { parseIgCommand } from "../../../adapters/slack/ig-command.ts";
 import { escapeText, splitMrkdwn, toPlainText } from "../../../adapters/slack/mrkdwn.ts";
 import { renderNotice, renderPost } from "../../../adapters/slack/render.ts";
 import { renderHeader } from "../../../adapters/slack/render-header.ts";
-import type { CommentHeader, DmHeader, MirrorPost } from "../../../src/bridge/chat-port.ts";
+import type { CommentHeader, DmHeader, MirrorPost } from "../../../src/chat/chat-port.ts";
 
 /** Every mrkdwn/plain text in the blocks, in order, for assertions that ignore layout. */
 function texts(blocks: KnownBlock[]): string[] {

@@ -2,7 +2,7 @@
 // time limit: a pattern that backtracks catastrophically blocks the whole event loop, and only
 // killing the process from outside ends it. Reads {file, texts, account} as JSON on stdin; writes,
 // per text, the ids of the rules that fire, on stdout; "evaluating" on stderr when it starts to.
-import { windowState } from "../../../src/bridge/windows.ts";
+import { windowState } from "../../../src/instagram/windows.ts";
 import { evaluate } from "../../../src/rules/evaluate.ts";
 import { parseRuleFile } from "../../../src/rules/load.ts";
 

@@ -1,8 +1,7 @@
-import { chatKey } from "../chat/ids.ts";
 import type { SqlClient } from "../db/database.ts";
 import type { Logger } from "../log/logger.ts";
 import type { ActionRequest, ActionResult, AgentIdentity } from "./chat-port.ts";
-import { channelAccounts } from "./threads.ts";
+import { chatKey } from "./ids.ts";
 
 // What an action asked in chat may reach (issue 16): the Instagram accounts whose threads go to
 // the channel it was asked in. Adapters pass a thread's own channel as `channel` (on Discord a
@@ -14,6 +13,17 @@ export interface Scope {
   /** The channel the accounts were looked up for. */
   channel: string;
   accounts: ReadonlySet<string>;
+}
+
+/** The accounts whose threads go to `channel` (a Discord thread's parent, or the channel itself). */
+export async function channelAccounts(db: SqlClient, channel: string): Promise<string[]> {
+  const { rows } = await db.query<{ id: string }>(
+    `SELECT id FROM instagram_accounts WHERE chat_channel = $1
+     UNION SELECT account_id FROM conversations WHERE chat_thread = $1 OR chat_channel = $1
+     UNION SELECT account_id FROM comment_threads WHERE chat_thread = $1 OR chat_channel = $1`,
+    [channel],
+  );
+  return rows.map((r) => r.id);
 }
 
 export async function scopeOf(db: SqlClient, req: Pick<ActionRequest, "channel">): Promise<Scope> {

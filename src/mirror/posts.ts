@@ -1,5 +1,5 @@
+import type { MirrorAttachment, MirrorPost } from "../chat/chat-port.ts";
 import type { Attachment, Referral, ReplyTo } from "../instagram/events.ts";
-import type { MirrorAttachment, MirrorPost } from "./chat-port.ts";
 
 // What a mirrored message looks like, in the port's neutral terms. Media stays on Meta's CDN:
 // linked or shown inline from its URL, never downloaded or re-uploaded (Platform Policy).

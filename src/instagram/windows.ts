@@ -1,8 +1,17 @@
-import type { WindowState } from "./chat-port.ts";
-
 // Instagram's messaging windows (DESIGN.md "The rules of Instagram"; reference 2.6): a reply within
 // 24 h of the customer's last message is a RESPONSE; from 24 h to 7 days only a human may answer,
 // with the HUMAN_AGENT tag, and only when the app has that feature; later nobody may.
+
+/** The Instagram messaging window of a DM conversation, as agents need to see it. */
+export type WindowState =
+  /** Within 24 h of the customer's last message: anyone (and automation) may reply. */
+  | { kind: "open"; until: Date }
+  /** 24 h to 7 days: only a human, with the HUMAN_AGENT tag (when the app has that feature). */
+  | { kind: "human_agent"; until: Date }
+  /** Nothing can be sent until the customer writes again. */
+  | { kind: "closed"; since?: Date }
+  /** The customer has not written yet (the business wrote first, from Instagram). */
+  | { kind: "none" };
 
 const HOUR = 3_600_000;
 export const STANDARD_WINDOW_MS = 24 * HOUR;

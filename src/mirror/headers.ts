@@ -1,4 +1,3 @@
-import type { UserProfile } from "../instagram/graph-client.ts";
 import type {
   AccountRef,
   ChatPlatform,
@@ -7,8 +6,9 @@ import type {
   DmHeader,
   Person,
   WindowState,
-} from "./chat-port.ts";
-import { PRIVATE_REPLY_WINDOW_MS, windowState } from "./windows.ts";
+} from "../chat/chat-port.ts";
+import type { UserProfile } from "../instagram/graph-client.ts";
+import { PRIVATE_REPLY_WINDOW_MS, windowState } from "../instagram/windows.ts";
 
 // Thread roots, built from the bridge's own rows. Each header also yields a digest of what it
 // shows, so a root is re-rendered only when something visible changed.

@@ -1,15 +1,15 @@
 import { recordAudit } from "../audit/audit-log.ts";
+import type { Admins } from "../chat/admins.ts";
+import type { ActionResult, Asked, ChatAdapter, ChatPlatform } from "../chat/chat-port.ts";
 import { chatKey } from "../chat/ids.ts";
+import { scopeOf } from "../chat/scope.ts";
+import { findThread } from "../conversations/threads.ts";
 import type { Database } from "../db/database.ts";
 import type { Logger } from "../log/logger.ts";
-import { setConsent } from "../privacy/consent.ts";
-import { type CustomerExport, exportCounts, exportCustomer } from "../privacy/export.ts";
-import { forgetCustomer } from "../privacy/forget.ts";
-import type { Admins } from "./admins.ts";
-import type { ActionResult, Asked, ChatAdapter, ChatPlatform } from "./chat-port.ts";
-import type { Mirror } from "./mirror.ts";
-import { scopeOf } from "./scope.ts";
-import { findThread } from "./threads.ts";
+import type { Mirror } from "../mirror/mirror.ts";
+import { setConsent } from "./consent.ts";
+import { type CustomerExport, exportCounts, exportCustomer } from "./export.ts";
+import { forgetCustomer } from "./forget.ts";
 
 // The privacy requests the team answers from chat (seed 000, policy A.12): consent on a
 // customer's word, and erasure. Every one is for admins, names its customer by @username, IGSID

@@ -10,7 +10,7 @@ import { type RecordOptions, recordEvent } from "./record.ts";
 export type HandleOutcome = "processed" | "already_processed" | "missing";
 
 /**
- * The bridge core: takes one stored inbound event, records it, shows it in its chat thread, and
+ * The inbound pipeline: takes one stored inbound event, records it, shows it in its chat thread, and
  * runs the account's auto-reply rules on it.
  * It knows nothing of HTTP, queues or chat SDKs; chat platforms plug in behind a port (DESIGN.md).
  */

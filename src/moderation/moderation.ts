@@ -1,12 +1,7 @@
 import type { PgBoss } from "pg-boss";
 import { v7 as uuidv7 } from "uuid";
 import { recordAudit } from "../audit/audit-log.ts";
-import { chatKey } from "../chat/ids.ts";
-import type { Database } from "../db/database.ts";
-import { parseInstagramTarget, shortcodeOf } from "../instagram/links.ts";
-import type { Logger } from "../log/logger.ts";
-import type { GatewayOutcome, InstagramGateway } from "../outbound/instagram-gateway.ts";
-import type { Admins } from "./admins.ts";
+import type { Admins } from "../chat/admins.ts";
 import type {
   ActionResult,
   AgentIdentity,
@@ -14,8 +9,21 @@ import type {
   ChatPlatform,
   CommentAction,
   ModerationCommand,
-} from "./chat-port.ts";
-import type { Mirror } from "./mirror.ts";
+} from "../chat/chat-port.ts";
+import { chatKey } from "../chat/ids.ts";
+import { refuseOutside, type Scope } from "../chat/scope.ts";
+import {
+  DEFAULT_THREAD_SETTINGS,
+  noticeIn,
+  preview,
+  storeAgentReply,
+  type Thread,
+} from "../conversations/threads.ts";
+import type { Database } from "../db/database.ts";
+import { parseInstagramTarget, shortcodeOf } from "../instagram/links.ts";
+import type { Logger } from "../log/logger.ts";
+import type { Mirror } from "../mirror/mirror.ts";
+import type { GatewayOutcome, InstagramGateway } from "../outbound/instagram-gateway.ts";
 import {
   commentThreadOf,
   mediaById,
@@ -25,8 +33,6 @@ import {
   type StoredComment,
   type StoredMedia,
 } from "./moderation-targets.ts";
-import { refuseOutside, type Scope } from "./scope.ts";
-import { DEFAULT_THREAD_SETTINGS, noticeIn, preview, storeAgentReply, type Thread } from "./threads.ts";
 
 // Comment moderation, one explicit action at a time (policy A.19, A.23): hide, unhide, delete,
 // public and private reply, from a comment thread's buttons, its `!commands` and `/ig`, and

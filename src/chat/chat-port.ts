@@ -7,8 +7,10 @@
 // anything that imports it in `src/`, may import a chat SDK.
 
 import type { Digest } from "../digest/digest.ts";
+import type { WindowState } from "../instagram/windows.ts";
 
-export type { Digest };
+// View models the port shares with other parts of the core, re-exported so adapters import one file.
+export type { Digest, WindowState };
 
 /** A chat platform's name (`PlatformDescriptor.name`): open, since platforms are plug-ins. */
 export type ChatPlatform = string;
@@ -22,17 +24,6 @@ export interface ThreadRef {
 
 /** One message on the platform (Slack: its ts; Discord: its message id). */
 export type ChatMessageRef = string;
-
-/** The Instagram messaging window of a DM conversation, as agents need to see it. */
-export type WindowState =
-  /** Within 24 h of the customer's last message: anyone (and automation) may reply. */
-  | { kind: "open"; until: Date }
-  /** 24 h to 7 days: only a human, with the HUMAN_AGENT tag (when the app has that feature). */
-  | { kind: "human_agent"; until: Date }
-  /** Nothing can be sent until the customer writes again. */
-  | { kind: "closed"; since?: Date }
-  /** The customer has not written yet (the business wrote first, from Instagram). */
-  | { kind: "none" };
 
 export interface Person {
   /** IGSID. */

@@ -1,14 +1,14 @@
 import { recordAudit } from "../audit/audit-log.ts";
+import type { Admins } from "../chat/admins.ts";
+import type { ActionResult, AgentIdentity } from "../chat/chat-port.ts";
 import { chatKey } from "../chat/ids.ts";
+import { channelAccounts, refuseOutside, type Scope } from "../chat/scope.ts";
+import { preview } from "../conversations/threads.ts";
 import type { Database } from "../db/database.ts";
 import type { Logger } from "../log/logger.ts";
-import { describeDecision, type RulesEngine } from "../rules/engine.ts";
-import { MAX_MATCHED_TEXT } from "../rules/pattern.ts";
-import { listRules, setRuleEnabled } from "../rules/store.ts";
-import type { Admins } from "./admins.ts";
-import type { ActionResult, AgentIdentity } from "./chat-port.ts";
-import { refuseOutside, type Scope } from "./scope.ts";
-import { channelAccounts, preview } from "./threads.ts";
+import { describeDecision, type RulesEngine } from "./engine.ts";
+import { MAX_MATCHED_TEXT } from "./pattern.ts";
+import { listRules, setRuleEnabled } from "./store.ts";
 
 // `/ig rules list|enable|disable|test`: the auto-reply rules of a channel's accounts, seen and
 // switched from chat. Switching is for admins and audited; a test is a dry run of the worker's

@@ -1,18 +1,5 @@
 import type { PgBoss } from "pg-boss";
-import { type ChatRef, chatKey } from "../chat/ids.ts";
-import { COMMANDS } from "../commands/catalog.ts";
-import type { CommandCore } from "../commands/core.ts";
-import type { Command, CommandResult } from "../commands/define.ts";
-import { threadSurface } from "../commands/registry.ts";
-import type { Database } from "../db/database.ts";
-import type { DigestService } from "../digest/digest-service.ts";
-import type { Logger } from "../log/logger.ts";
-import { enqueueOutbound, outboundKey } from "../outbound/enqueue.ts";
-import type { InstagramGateway } from "../outbound/instagram-gateway.ts";
-import { checkFile, splitText } from "../outbound/parts.ts";
-import { pause, pauses, resume } from "../outbound/pause.ts";
-import type { RulesEngine } from "../rules/engine.ts";
-import { Admins } from "./admins.ts";
+import { Admins } from "../chat/admins.ts";
 import type {
   ActionRequest,
   ActionResult,
@@ -26,21 +13,35 @@ import type {
   ChatPlatform,
   ConversationChange,
   ThreadRef,
-} from "./chat-port.ts";
-import { ConversationActions } from "./conversation-actions.ts";
-import { DataRequests } from "./data-requests.ts";
-import type { Mirror } from "./mirror.ts";
-import { Moderation } from "./moderation.ts";
-import { RuleActions } from "./rule-actions.ts";
-import { refuseOutside, type Scope, scopeOf } from "./scope.ts";
-import { findThread, storeAgentReply, type Thread } from "./threads.ts";
-import { windowState } from "./windows.ts";
+} from "../chat/chat-port.ts";
+import { type ChatRef, chatKey } from "../chat/ids.ts";
+import { refuseOutside, type Scope, scopeOf } from "../chat/scope.ts";
+import { ConversationActions } from "../conversations/conversation-actions.ts";
+import { findThread, storeAgentReply, type Thread } from "../conversations/threads.ts";
+import type { Database } from "../db/database.ts";
+import type { DigestService } from "../digest/digest-service.ts";
+import { windowState } from "../instagram/windows.ts";
+import type { Logger } from "../log/logger.ts";
+import type { Mirror } from "../mirror/mirror.ts";
+import { Moderation } from "../moderation/moderation.ts";
+import { enqueueOutbound, outboundKey } from "../outbound/enqueue.ts";
+import type { InstagramGateway } from "../outbound/instagram-gateway.ts";
+import { checkFile, splitText } from "../outbound/parts.ts";
+import { pause, pauses, resume } from "../outbound/pause.ts";
+import { DataRequests } from "../privacy/data-requests.ts";
+import type { RulesEngine } from "../rules/engine.ts";
+import { RuleActions } from "../rules/rule-actions.ts";
+import { COMMANDS } from "./catalog.ts";
+import type { CommandCore } from "./core.ts";
+import type { Command, CommandResult } from "./define.ts";
+import { threadSurface } from "./registry.ts";
 
 // The one entry point for what agents and moderators do in chat. Adapters translate platform
 // events into these calls; everything that reaches Instagram is stored first and sent by the
 // outbound worker, so an agent's reply survives a crash between the chat event and the send.
-// The actions themselves live in small modules (moderation, conversation state, data requests,
-// rules); this class reads the thread, checks the words, and dispatches.
+// The actions themselves live with their capability (moderation/moderation.ts,
+// conversations/conversation-actions.ts, privacy/data-requests.ts, rules/rule-actions.ts); this
+// class reads the thread, checks the words, and dispatches.
 
 export interface InboxDeps {
   db: Database;
@@ -173,7 +174,7 @@ export class Inbox implements ChatInbox {
   }
 
   /** Every action that reads or changes an account reaches only the accounts routed to the channel
-   * where it was asked (scope.ts); the admin checks come on top. */
+   * where it was asked (chat/scope.ts); the admin checks come on top. */
   async action(req: ActionRequest): Promise<ActionResult> {
     const a = req.action;
     switch (a.kind) {

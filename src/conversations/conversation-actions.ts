@@ -1,10 +1,10 @@
 import type { PgBoss } from "pg-boss";
 import { recordAudit } from "../audit/audit-log.ts";
+import type { AgentIdentity } from "../chat/chat-port.ts";
 import { chatKey } from "../chat/ids.ts";
 import type { Database } from "../db/database.ts";
+import type { Mirror } from "../mirror/mirror.ts";
 import { bossDb, WAKE_QUEUE, type WakeJob } from "../queue/boss.ts";
-import type { AgentIdentity } from "./chat-port.ts";
-import type { Mirror } from "./mirror.ts";
 import { refreshHeader, type Thread, threadTable, threadTarget } from "./threads.ts";
 
 // Close, reopen, snooze and assign a conversation or comment thread: from `!commands` typed in the

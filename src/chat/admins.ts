@@ -1,8 +1,8 @@
 import { recordAudit } from "../audit/audit-log.ts";
-import { type ChatRef, chatKey } from "../chat/ids.ts";
 import type { SqlClient } from "../db/database.ts";
 import type { Logger } from "../log/logger.ts";
 import type { ActionResult, AgentIdentity } from "./chat-port.ts";
+import { type ChatRef, chatKey } from "./ids.ts";
 
 // Who may do the privileged things (pause, delete, forget, export, consent, rules): the people and
 // groups of ADMIN_USERS. Everyone else gets a refusal that says how to be added, and the refusal

@@ -1,4 +1,13 @@
 import { AsyncLocalStorage } from "node:async_hooks";
+import type {
+  ChatAdapter,
+  ChatPlatform,
+  CommentHeader,
+  Idempotency,
+  MirrorPost,
+  ThreadHeader,
+  ThreadRef,
+} from "../chat/chat-port.ts";
 import { afterOutsideCall } from "../db/after-outside-call.ts";
 import type { Database } from "../db/database.ts";
 import type {
@@ -15,15 +24,6 @@ import type {
 import type { Logger } from "../log/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { InstagramGateway } from "../outbound/instagram-gateway.ts";
-import type {
-  ChatAdapter,
-  ChatPlatform,
-  CommentHeader,
-  Idempotency,
-  MirrorPost,
-  ThreadHeader,
-  ThreadRef,
-} from "./chat-port.ts";
 import {
   type AccountRow,
   type CommentThreadRow,

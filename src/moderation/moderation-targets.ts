@@ -1,6 +1,6 @@
+import type { ChatPlace } from "../conversations/threads.ts";
 import type { SqlClient } from "../db/database.ts";
 import { shortcodeOf } from "../instagram/links.ts";
-import type { ChatPlace } from "./threads.ts";
 
 // The comments and posts moderation can act on, found in what is stored: a comment by its id, a
 // post by its media id or by the shortcode of its link. Only media with a stored comment thread

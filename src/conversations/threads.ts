@@ -1,9 +1,5 @@
 import type { PgBoss } from "pg-boss";
 import { v7 as uuidv7 } from "uuid";
-import { chatKey } from "../chat/ids.ts";
-import type { Database, SqlClient } from "../db/database.ts";
-import { pgJson, pgText } from "../db/pg-json.ts";
-import { enqueueOutbound, outboundKey } from "../outbound/enqueue.ts";
 import type {
   AgentIdentity,
   AgentMessage,
@@ -11,8 +7,12 @@ import type {
   ChatMessageRef,
   ChatPlatform,
   ThreadRef,
-} from "./chat-port.ts";
-import type { Mirror } from "./mirror.ts";
+} from "../chat/chat-port.ts";
+import { chatKey } from "../chat/ids.ts";
+import type { Database, SqlClient } from "../db/database.ts";
+import { pgJson, pgText } from "../db/pg-json.ts";
+import type { Mirror } from "../mirror/mirror.ts";
+import { enqueueOutbound, outboundKey } from "../outbound/enqueue.ts";
 
 // A mirrored thread as the inbox's actions see it: which conversation or comment thread a chat
 // thread stands for, its account's settings, and the few things every action does with one.
@@ -86,17 +86,6 @@ export async function findThread(
   return r.kind === "dm"
     ? { kind: "dm", id: r.id, accountId: r.account_id, customerId: r.key, settings }
     : { kind: "comment", id: r.id, accountId: r.account_id, rootCommentId: r.key, settings };
-}
-
-/** The accounts whose threads go to `channel` (a Discord thread's parent, or the channel itself). */
-export async function channelAccounts(db: SqlClient, channel: string): Promise<string[]> {
-  const { rows } = await db.query<{ id: string }>(
-    `SELECT id FROM instagram_accounts WHERE chat_channel = $1
-     UNION SELECT account_id FROM conversations WHERE chat_thread = $1 OR chat_channel = $1
-     UNION SELECT account_id FROM comment_threads WHERE chat_thread = $1 OR chat_channel = $1`,
-    [channel],
-  );
-  return rows.map((r) => r.id);
 }
 
 /** The audit target naming a thread's customer or comment. */

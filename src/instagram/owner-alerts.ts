@@ -1,6 +1,6 @@
+import type { ChatAdapter, ChatPlatform } from "../chat/chat-port.ts";
 import type { Database } from "../db/database.ts";
 import type { Logger } from "../log/logger.ts";
-import type { ChatAdapter, ChatPlatform } from "./chat-port.ts";
 
 // Tells an account's owners, in its channel (and digest channel), that its Instagram connection
 // stopped working or is about to. Callers decide that it is the first time; this only posts.

@@ -1,0 +1,109 @@
+import type { Redis } from "ioredis";
+import type { PgBoss } from "pg-boss";
+import type { Database } from "../db/database.ts";
+import type { Metrics } from "../observability/metrics.ts";
+import { pauses } from "../outbound/pause.ts";
+import { INBOUND_QUEUE } from "../queue/boss.ts";
+import type { OutboundLimiter } from "../ratelimit/limiter.ts";
+import type { ComponentStatus, ReadinessCheck } from "./health.ts";
+
+// What /readyz and /metrics report (health.ts serves them): each dependency probed with a short
+// timeout, the operational state operators act on (pauses, replies waiting per account), and the
+// gauges refreshed from our own tables before a scrape.
+
+export function readinessCheck(
+  db: Database,
+  boss: PgBoss,
+  redis: Redis | undefined,
+  limiter: OutboundLimiter,
+  metrics: Metrics,
+): ReadinessCheck {
+  const probe = async (fn: () => Promise<unknown>): Promise<ComponentStatus> => {
+    try {
+      await withTimeout(fn(), 2_000);
+      return { ok: true };
+    } catch (err) {
+      return { ok: false, detail: err instanceof Error ? err.message : String(err) };
+    }
+  };
+  return {
+    async check() {
+      const checks: Record<string, ComponentStatus> = {
+        database: await probe(() => db.query("SELECT 1")),
+        queue: await probe(() => boss.getQueue(INBOUND_QUEUE)),
+      };
+      if (redis) {
+        // Sending goes on within per-process limits while Redis is away (the insurance limiter):
+        // the service is degraded, not unavailable, and must not be drained for it.
+        const r = await probe(() => redis.ping());
+        checks.redis = r.ok
+          ? r
+          : {
+              ok: true,
+              degraded: true,
+              detail: `unreachable (${r.detail}); rate limits enforced per process`,
+            };
+      }
+      if (limiter.degraded())
+        checks.rateLimiter = {
+          ok: true,
+          degraded: true,
+          detail: "Redis unavailable: rate limits are enforced per process (insurance limiter)",
+        };
+      return checks;
+    },
+    async details() {
+      const p = await pauses(db);
+      const { rows } = await db.query<{ account_id: string; delivery_state: string; n: number }>(
+        `SELECT account_id, delivery_state, count(*)::int AS n FROM messages
+          WHERE delivery_state IN ('pending', 'held') GROUP BY 1, 2 ORDER BY 1, 2`,
+      );
+      const queue: Record<string, Record<string, number>> = {};
+      for (const r of rows) {
+        const perAccount = queue[r.account_id] ?? {};
+        perAccount[r.delivery_state] = r.n;
+        queue[r.account_id] = perAccount;
+      }
+      return {
+        outbound: {
+          paused: { global: p.global !== undefined, accounts: p.accounts.map((a) => a.account) },
+          queue,
+        },
+      };
+    },
+    async collect() {
+      // Our own table rather than pg-boss's cached stats: live, and in the terms operators act on.
+      const { rows } = await db.query<{ status: string; n: number }>(
+        "SELECT status, count(*)::int AS n FROM inbound_events WHERE status IN ('queued', 'dead') GROUP BY status",
+      );
+      const count = (status: string) => rows.find((r) => r.status === status)?.n ?? 0;
+      metrics.queueDepth.set({ queue: INBOUND_QUEUE, state: "queued" }, count("queued"));
+      metrics.queueDepth.set({ queue: INBOUND_QUEUE, state: "dead" }, count("dead"));
+      const open = await db.query<{ account_id: string; delivery_state: string; n: number }>(
+        `SELECT account_id, delivery_state, count(*)::int AS n FROM messages
+          WHERE delivery_state IN ('pending', 'held') GROUP BY 1, 2`,
+      );
+      metrics.outboundOpen.reset();
+      for (const r of open.rows)
+        metrics.outboundOpen.set({ account: r.account_id, state: r.delivery_state }, r.n);
+      const p = await pauses(db);
+      metrics.paused.reset();
+      if (p.global) metrics.paused.set({ account: "*" }, 1);
+      for (const a of p.accounts) metrics.paused.set({ account: a.account }, 1);
+    },
+  };
+}
+
+async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
