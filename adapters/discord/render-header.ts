@@ -17,6 +17,7 @@ import type {
   ConversationStatus,
   DmHeader,
   Link,
+  MentionHeader,
   Person,
   ThreadHeader,
   WindowState,
@@ -26,7 +27,9 @@ import {
   CONVERSATION_ACTION_IDS,
   conversationButtons,
   followerSummary,
+  MENTION_NOTE,
   mediaKind,
+  mentionTitle,
   SNOOZE_CHOICES,
   SNOOZE_PLACEHOLDER,
   windowSummary,
@@ -253,8 +256,42 @@ function renderComment(header: CommentHeader): RenderedMessage {
   return { content: "", embeds: [post, commentEmbed], components, allowed_mentions: NO_MENTIONS };
 }
 
+function renderMention(header: MentionHeader): RenderedMessage {
+  const { media } = header;
+  const embed: APIEmbed = {
+    title: truncate(mentionTitle(header), EMBED_TITLE_MAX),
+    color: COLORS.comment,
+    description: description(
+      compact([
+        header.text?.trim()
+          ? escapeMarkdown(truncate(header.text, COMMENT_MAX))
+          : `*${escapeMarkdown(header.unresolved ?? "(no text)")}*`,
+        header.where === "comment" && media.caption?.trim()
+          ? `-# On the post: ${escapeMarkdown(oneLine(truncate(media.caption, CAPTION_MAX)))}`
+          : undefined,
+        `-# ${escapeMarkdown(MENTION_NOTE)}`,
+        linksLine(header.links),
+      ]),
+    ),
+    timestamp: header.at.toISOString(),
+  };
+  const permalink = safeUrl(media.permalink);
+  if (permalink) embed.url = permalink;
+  const thumbnail = safeUrl(media.thumbnailUrl);
+  if (thumbnail) embed.thumbnail = { url: thumbnail };
+  if (header.author) embed.author = author(header.author);
+  return { content: "", embeds: [embed], components: [], allowed_mentions: NO_MENTIONS };
+}
+
 export function renderHeader(header: ThreadHeader): RenderedMessage {
-  return header.kind === "dm" ? renderDm(header) : renderComment(header);
+  switch (header.kind) {
+    case "dm":
+      return renderDm(header);
+    case "comment":
+      return renderComment(header);
+    case "mention":
+      return renderMention(header);
+  }
 }
 
 /** The thread's (or forum post's) title, 1–100 characters on one line. */
@@ -264,6 +301,9 @@ export function threadName(header: ThreadHeader): string {
     const { customer } = header;
     const shown = displayName(customer);
     name = customer.username && !shown.startsWith("@") ? `${shown} (@${customer.username})` : shown;
+  } else if (header.kind === "mention") {
+    const text = oneLine(header.text ?? "");
+    name = `${mentionTitle(header)}${text ? `: ${text}` : ""}`;
   } else {
     const text = oneLine(header.comment.text ?? "");
     name = `💬 ${displayName(header.comment.author)}${text ? `: ${text}` : ""}`;
@@ -277,5 +317,7 @@ export const TAG_NAMES: TagName[] = ["DM", "comment", "open", "closed"];
 
 export function headerTags(header: ThreadHeader): TagName[] {
   if (header.kind === "dm") return ["DM", header.status === "closed" ? "closed" : "open"];
+  // A mention is read like a comment, and stays open: there is nothing to close.
+  if (header.kind === "mention") return ["comment", "open"];
   return ["comment", header.comment.deleted || header.status === "closed" ? "closed" : "open"];
 }

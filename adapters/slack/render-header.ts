@@ -8,6 +8,7 @@ import type {
   ConversationStatus,
   DmHeader,
   Link,
+  MentionHeader,
   Person,
   ThreadHeader,
   WindowState,
@@ -17,7 +18,9 @@ import {
   CONVERSATION_ACTION_IDS,
   conversationButtons,
   followerSummary,
+  MENTION_NOTE,
   mediaKind,
+  mentionTitle,
   SNOOZE_CHOICES,
   SNOOZE_PLACEHOLDER,
   windowSummary,
@@ -195,6 +198,35 @@ function renderComment(header: CommentHeader): RenderedMessage {
   };
 }
 
+function renderMention(header: MentionHeader): RenderedMessage {
+  const { media } = header;
+  const title = mentionTitle(header);
+  const thumbnail = media.thumbnailUrl ? image(media.thumbnailUrl, "post thumbnail") : undefined;
+  const lines = [`*${escapeText(title)}*`];
+  if (header.where === "comment" && media.caption?.trim())
+    lines.push(`On the post: > ${escapeText(truncate(media.caption, CAPTION_MAX)).replace(/\n/g, " ")}`);
+  const body = header.text?.trim()
+    ? section(escapeText(truncate(header.text, 2500)))
+    : context(mrkdwn(`_${escapeText(header.unresolved ?? "(no text)")}_`));
+  const blocks: (KnownBlock | undefined)[] = [
+    section(lines.join("\n"), thumbnail),
+    body,
+    context(mrkdwn(`${slackDate(header.at)} · ${escapeText(MENTION_NOTE)}`)),
+    linksBlock(header.links),
+  ];
+  return {
+    text: escapeText(truncate(`${title}: ${header.text ?? ""}`, 300)),
+    blocks: blocks.filter((b) => b !== undefined),
+  };
+}
+
 export function renderHeader(header: ThreadHeader): RenderedMessage {
-  return header.kind === "dm" ? renderDm(header) : renderComment(header);
+  switch (header.kind) {
+    case "dm":
+      return renderDm(header);
+    case "comment":
+      return renderComment(header);
+    case "mention":
+      return renderMention(header);
+  }
 }

@@ -99,17 +99,53 @@ export interface CommentHeader {
   links: Link[];
 }
 
-export type ThreadHeader = DmHeader | CommentHeader;
+/** The account @mentioned in someone's comment or caption: a thread of its own, to read and follow
+ * up on Instagram (nothing typed in it is sent). */
+export interface MentionHeader {
+  kind: "mention";
+  account: AccountRef;
+  /** In a comment, or in the media's caption. */
+  where: "comment" | "caption";
+  /** Who wrote it, when Instagram said. */
+  author?: Person;
+  /** The comment (or caption) that mentions the account. */
+  text?: string;
+  at: Date;
+  media: { id: string; caption?: string; permalink?: string; thumbnailUrl?: string };
+  /** Why the mention's content is not shown, when Instagram would not give it. */
+  unresolved?: string;
+  links: Link[];
+}
+
+export type ThreadHeader = DmHeader | CommentHeader | MentionHeader;
 
 export type MirrorAttachment =
   /** Shown inline (images, GIFs, stickers) straight from the CDN URL; never downloaded. */
   | { kind: "image"; url: string; alt: string }
   /** Video, audio, files: a link, never re-uploaded. */
   | { kind: "link"; label: string; url: string }
-  /** Shared posts, reels, stories: a small card. */
-  | { kind: "card"; title: string; subtitle?: string; url?: string; imageUrl?: string }
+  /** Shared posts, reels, stories, products, templates, described links: a small card. */
+  | {
+      kind: "card";
+      title: string;
+      subtitle?: string;
+      url?: string;
+      imageUrl?: string;
+      /** Short facts under it (a product's ids), plain text. */
+      facts?: string[];
+      /** A template's buttons as the customer saw them: shown, never clickable in chat. */
+      buttons?: CardButton[];
+    }
   /** Content whose link has expired or that Meta did not deliver. */
   | { kind: "placeholder"; text: string };
+
+/** A button of an Instagram template, shown as what it does: a link, or the postback it sends. */
+export interface CardButton {
+  label: string;
+  url?: string;
+  /** The postback payload the button sends back. */
+  payload?: string;
+}
 
 export interface MirrorPost {
   author: {

@@ -1,4 +1,11 @@
-import type { AccountRef, CommentHeader, ConversationStatus, Person, WindowState } from "./chat-port.ts";
+import type {
+  AccountRef,
+  CommentHeader,
+  ConversationStatus,
+  MentionHeader,
+  Person,
+  WindowState,
+} from "./chat-port.ts";
 
 // Wording that every chat platform's header shows the same way (no markup), so the adapters
 // differ only in how they render it.
@@ -50,6 +57,18 @@ export function windowSummary(window: WindowState, when: (at: Date) => string): 
 export function accountLabel(account: AccountRef): string {
   return account.username ? `@${account.username}` : account.id;
 }
+
+/** "📣 @jane_doe mentioned @brand in a comment" / "… in a post's caption". */
+export function mentionTitle(header: MentionHeader): string {
+  const who = header.author?.username
+    ? `@${header.author.username}`
+    : (header.author?.name ?? "Someone (Instagram did not say who)");
+  const where = header.where === "comment" ? "in a comment" : "in a post's caption";
+  return `📣 ${who} mentioned ${accountLabel(header.account)} ${where}`;
+}
+
+/** What a mention thread says about replying: it is read here and answered on Instagram. */
+export const MENTION_NOTE = "Nothing typed in this thread is sent: answer on Instagram.";
 
 /** The ids of the root's state controls on every platform; the snooze menu's values are minutes. */
 export const CONVERSATION_ACTION_IDS = {

@@ -4,7 +4,9 @@ import type {
   CommentAction,
   CommentHeader,
   DmHeader,
+  MentionHeader,
   Person,
+  ThreadHeader,
   WindowState,
 } from "../chat/chat-port.ts";
 import type { UserProfile } from "../instagram/graph-client.ts";
@@ -70,6 +72,25 @@ export interface CommentThreadRow {
   chat_header_digest: string | null;
 }
 
+export interface MentionRow {
+  id: number;
+  account_id: string;
+  media_id: string;
+  /** '' for a mention in a caption. */
+  comment_id: string;
+  mentioned_at: Date;
+  author_id: string | null;
+  author_username: string | null;
+  text: string | null;
+  media: MediaSnapshot | null;
+  resolved_at: Date | null;
+  resolve_error: string | null;
+  chat_platform: ChatPlatform | null;
+  chat_channel: string | null;
+  chat_thread: string | null;
+  chat_header_digest: string | null;
+}
+
 export function accountRef(a: AccountRow): AccountRef {
   return {
     id: a.id,
@@ -89,6 +110,14 @@ export function personFromProfile(id: string, p: UserProfile | null, username?: 
   if (p?.followerCount !== undefined) person.followerCount = p.followerCount;
   if (p?.isVerifiedUser !== undefined) person.verified = p.isVerifiedUser;
   return person;
+}
+
+/** How a commenter is named in a post: @username, else their id; a live viewer Instagram did
+ * not name is said to be one. */
+export function commenterName(from: { id: string; username?: string } | undefined, live: boolean): string {
+  if (!from)
+    return live ? "A live viewer (Instagram did not say who)" : "Someone (Instagram did not say who)";
+  return from.username ? `@${from.username}` : `Instagram user ${from.id}`;
 }
 
 /** How a customer is named in chat: their name, else @username, else their id. */
@@ -160,8 +189,9 @@ export function commentHeader(
   if (t.media?.thumbnailUrl) media.thumbnailUrl = t.media.thumbnailUrl;
   const productType = t.media?.mediaProductType ?? t.media_product_type;
   if (productType) media.productType = productType;
-  const author: Person = { id: t.author_id ?? "unknown" };
+  const author: Person = { id: t.author_id ?? "" };
   if (t.author_username) author.username = t.author_username;
+  if (!t.author_id && !t.author_username) author.name = commenterName(undefined, t.live);
   const comment: CommentHeader["comment"] = {
     id: t.root_comment_id,
     author,
@@ -186,12 +216,38 @@ export function commentHeader(
   return header;
 }
 
+export function mentionHeader(account: AccountRow, m: MentionRow): MentionHeader {
+  const media: MentionHeader["media"] = { id: m.media_id };
+  if (m.media?.caption) media.caption = m.media.caption;
+  if (m.media?.permalink) media.permalink = m.media.permalink;
+  if (m.media?.thumbnailUrl) media.thumbnailUrl = m.media.thumbnailUrl;
+  const header: MentionHeader = {
+    kind: "mention",
+    account: accountRef(account),
+    where: m.comment_id ? "comment" : "caption",
+    at: new Date(m.mentioned_at),
+    media,
+    links: media.permalink ? [{ label: "Open on Instagram", url: media.permalink }] : [],
+  };
+  if (m.author_id || m.author_username) {
+    const author: Person = { id: m.author_id ?? "" };
+    if (m.author_username) author.username = m.author_username;
+    header.author = author;
+  }
+  if (m.text) header.text = m.text;
+  else
+    header.unresolved = m.resolve_error
+      ? `Instagram did not give this mention's text (${m.resolve_error}); media ${m.media_id}${m.comment_id ? `, comment ${m.comment_id}` : ""}`
+      : "The mention has no text";
+  return header;
+}
+
 /** Bumped when the adapters render the same header differently (2: the state controls), so roots
  * rendered before re-render once, on their next refresh. */
 const HEADER_LAYOUT = 2;
 
 /** What the root shows, with times to the minute, so only visible changes re-render it. */
-export function headerDigest(header: DmHeader | CommentHeader): string {
+export function headerDigest(header: ThreadHeader): string {
   return JSON.stringify({ layout: HEADER_LAYOUT, header }, (_k, v: unknown) =>
     v instanceof Date
       ? Math.floor(v.getTime() / 60_000)

@@ -59,7 +59,8 @@ async function insertMessage(
     commentThreadId?: number;
     direction: "inbound" | "outbound";
     authorKind: "customer" | "business";
-    authorId: string;
+    /** Null for a live comment whose author Instagram did not name. */
+    authorId: string | null;
     igMessageId: string;
     text: string | undefined;
     attachments: unknown[];
@@ -222,11 +223,11 @@ async function recordComment(tx: SqlClient, e: CommentEvent): Promise<void> {
     commentThreadId: await commentThreadId(tx, e),
     direction: e.self ? "outbound" : "inbound",
     authorKind: e.self ? "business" : "customer",
-    authorId: e.from.id,
+    authorId: e.from?.id ?? null,
     igMessageId: e.commentId,
     text: e.text,
     attachments: [],
-    details: e.from.username ? { username: e.from.username } : {},
+    details: e.from?.username ? { username: e.from.username } : {},
     occurredAt: e.occurredAt,
   });
 }
@@ -306,8 +307,15 @@ export async function recordEvent(
     case "comment.removed":
       return recordCommentRemoval(tx, event);
     case "mention":
+      // Its own thread: who wrote it and what it says are resolved when it is mirrored.
+      await tx.query(
+        `INSERT INTO mentions (account_id, media_id, comment_id, mentioned_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (account_id, media_id, comment_id) DO NOTHING`,
+        [event.accountId, event.mediaId, event.commentId ?? "", ts(event.occurredAt)],
+      );
+      return;
     case "unknown":
-      // Kept in inbound_events only; the mirror decides what to show.
+      // Kept in inbound_events only.
       return;
   }
 }

@@ -137,6 +137,8 @@ export class RulesEngine {
   private async subject(event: DomainEvent): Promise<Subject | undefined> {
     const db = this.deps.db;
     if (event.type === "comment") {
+      // A live comment Instagram did not name an author for has nobody a rule could answer.
+      if (!event.from) return undefined;
       const root = event.parentId ?? event.commentId;
       const { rows } = await db.query<{
         id: number;
@@ -215,7 +217,7 @@ export class RulesEngine {
       privateReplyUsed = rows[0]?.used ?? false;
     }
     const profile = c?.profile ?? null;
-    const username = profile?.username ?? (event.type === "comment" ? event.from.username : undefined);
+    const username = profile?.username ?? (event.type === "comment" ? event.from?.username : undefined);
     const firstName = profile?.name?.trim().split(/\s+/)[0];
     const ctx: EvaluationContext = {
       event,
@@ -432,11 +434,13 @@ function preview(text: string): string {
 
 function unseen(event: DomainEvent): Subject | undefined {
   if (event.type === "comment")
-    return {
-      accountId: event.accountId,
-      customerId: event.from.id,
-      rootCommentId: event.parentId ?? event.commentId,
-    };
+    return (
+      event.from && {
+        accountId: event.accountId,
+        customerId: event.from.id,
+        rootCommentId: event.parentId ?? event.commentId,
+      }
+    );
   return "customerId" in event ? { accountId: event.accountId, customerId: event.customerId } : undefined;
 }
 
