@@ -16,6 +16,7 @@ import type {
   CommentHeader,
   ConversationStatus,
   DmHeader,
+  EntryCard,
   Link,
   MentionHeader,
   Person,
@@ -160,6 +161,20 @@ function withinLimits(rows: ActionRow[]): ActionRow[] {
     .slice(0, ROWS_MAX);
 }
 
+/** The referral card as an embed of its own: what opened the conversation. */
+function entryEmbed(card: EntryCard): APIEmbed {
+  const embed: APIEmbed = { title: truncate(card.title, EMBED_TITLE_MAX), color: COLORS.none };
+  const url = safeUrl(card.url);
+  if (url) embed.url = url;
+  if (card.lines.length > 0)
+    embed.description = description(
+      card.lines.map((l) => escapeMarkdown(oneLine(truncate(l, 300)))).join("\n"),
+    );
+  const image = safeUrl(card.imageUrl);
+  if (image) embed.thumbnail = { url: image };
+  return embed;
+}
+
 function renderDm(header: DmHeader): RenderedMessage {
   const { customer } = header;
   const status = [`Status: ${header.status}`];
@@ -188,7 +203,7 @@ function renderDm(header: DmHeader): RenderedMessage {
   if (thumbnail) embed.thumbnail = { url: thumbnail };
   return {
     content: "",
-    embeds: [embed],
+    embeds: header.entry ? [embed, entryEmbed(header.entry)] : [embed],
     components: withinLimits(conversationRows(header.status)),
     allowed_mentions: NO_MENTIONS,
   };

@@ -7,6 +7,7 @@ import type {
   CommentHeader,
   ConversationStatus,
   DmHeader,
+  EntryCard,
   Link,
   MentionHeader,
   Person,
@@ -76,6 +77,14 @@ function heldBlock(held: string | undefined): KnownBlock | undefined {
   return held ? section(`⏸️ *Replies held*: ${escapeText(held)}`) : undefined;
 }
 
+/** The referral card: what opened the conversation (the ad, the ig.me link, the story, the post). */
+function entryBlock(card: EntryCard | undefined): KnownBlock | undefined {
+  if (!card) return undefined;
+  const lines = [`*${escapeText(card.title)}*`, ...card.lines.map((l) => escapeText(truncate(l, 300)))];
+  if (card.url) lines.push(link(card.url, card.point === "ad" ? "The ad's media" : "Open"));
+  return section(lines.join("\n"), card.imageUrl ? image(card.imageUrl, card.title) : undefined);
+}
+
 function conversationActions(status: ConversationStatus): KnownBlock {
   const buttons: types.Button[] = conversationButtons(status).map(({ op, label }) => ({
     type: "button",
@@ -109,6 +118,7 @@ function renderDm(header: DmHeader): RenderedMessage {
       : undefined,
     heldBlock(header.held),
     section(windowLine(header.window)),
+    entryBlock(header.entry),
     context(mrkdwn(`${status.join(" · ")} · Instagram DM to ${escapeText(accountLabel(header.account))}`)),
     header.seenAt ? context(mrkdwn(`👁 Seen ${slackDate(header.seenAt)}`)) : undefined,
     linksBlock(header.links),

@@ -7,10 +7,10 @@
 // anything that imports it in `src/`, may import a chat SDK.
 
 import type { Digest } from "../digest/digest.ts";
-import type { WindowState } from "../instagram/windows.ts";
+import type { EntryPoint, WindowState } from "../instagram/windows.ts";
 
 // View models the port shares with other parts of the core, re-exported so adapters import one file.
-export type { Digest, WindowState };
+export type { Digest, EntryPoint, WindowState };
 
 /** A chat platform's name (`PlatformDescriptor.name`): open, since platforms are plug-ins. */
 export type ChatPlatform = string;
@@ -63,7 +63,23 @@ export interface DmHeader {
   seenAt?: Date;
   /** Sending for this account is paused (switch or token problem): replies are held. */
   held?: string;
+  /** How the conversation opened (an ad, an ig.me link, a story, a post, a comment, a message),
+   * when known: the root's referral card. */
+  entry?: EntryCard;
   links: Link[];
+}
+
+/** The root's referral card: what opened the conversation. Plain text; adapters render it. */
+export interface EntryCard {
+  point: EntryPoint;
+  /** "📣 Opened from an ad", "🔗 Opened from an ig.me link", … */
+  title: string;
+  /** What it was: the ad's title and id, the link's ref, the story or the post. */
+  lines: string[];
+  /** The ad's media, the link, the story or the post. */
+  url?: string;
+  /** The ad's picture. */
+  imageUrl?: string;
 }
 
 /** Moderation buttons a comment thread's root offers; each carries the comment id as its value. */

@@ -2,6 +2,7 @@ import type {
   AccountRef,
   CommentHeader,
   ConversationStatus,
+  EntryPoint,
   MentionHeader,
   Person,
   WindowState,
@@ -40,11 +41,24 @@ export function mediaKind(header: CommentHeader): string {
   }
 }
 
+/** How each entry point opens a conversation, as the root's card titles it. */
+export const ENTRY_TITLES: Record<EntryPoint, string> = {
+  ad: "📣 Opened from an ad",
+  link: "🔗 Opened from an ig.me link",
+  story_reply: "📖 Opened by a reply to your story",
+  story_mention: "📖 Opened by a mention in their story",
+  post: "🖼️ Opened about a post they shared",
+  comment: "💬 Opened by an answer to your private reply to their comment",
+  message: "✉️ Opened by a message",
+};
+
 /** The messaging window in a line; `when` renders a time the platform's way. */
 export function windowSummary(window: WindowState, when: (at: Date) => string): string {
   switch (window.kind) {
     case "open":
-      return `🟢 Reply window open until ${when(window.until)}`;
+      return window.entry === "ad"
+        ? `🟢 Reply window open until ${when(window.until)} (opened from an ad: the standard window lasts up to 7 days)`
+        : `🟢 Reply window open until ${when(window.until)}`;
     case "human_agent":
       return `🟡 Human-agent window until ${when(window.until)} (tag HUMAN_AGENT)`;
     case "closed":

@@ -4,13 +4,22 @@ import type {
   CommentAction,
   CommentHeader,
   DmHeader,
+  EntryCard,
   MentionHeader,
   Person,
   ThreadHeader,
   WindowState,
 } from "../chat/chat-port.ts";
+import { ENTRY_TITLES } from "../chat/header-text.ts";
+import type { EntryDetails } from "../instagram/entry-points.ts";
 import type { UserProfile } from "../instagram/graph-client.ts";
-import { PRIVATE_REPLY_WINDOW_MS, windowState } from "../instagram/windows.ts";
+import {
+  type ConversationEntry,
+  PRIVATE_REPLY_WINDOW_MS,
+  storedEntry,
+  windowState,
+} from "../instagram/windows.ts";
+import { STORY_LIFETIME_MS } from "./posts.ts";
 
 // Thread roots, built from the bridge's own rows. Each header also yields a digest of what it
 // shows, so a root is re-rendered only when something visible changed.
@@ -36,6 +45,10 @@ export interface ConversationRow {
   profile_fetched_at: Date | null;
   last_customer_message_at: Date | null;
   last_seen_at: Date | null;
+  /** How the conversation opened (instagram/entry-points.ts); null when not known. */
+  entry_point?: string | null;
+  entry_referral?: EntryDetails | null;
+  entry_at?: Date | null;
   chat_platform: ChatPlatform | null;
   chat_channel: string | null;
   chat_thread: string | null;
@@ -150,17 +163,59 @@ export function dmHeader(
     kind: "dm",
     account: accountRef(account),
     customer,
-    window: shownWindow(windowState(c.last_customer_message_at, now, humanAgent)),
+    window: shownWindow(
+      windowState(c.last_customer_message_at, now, humanAgent, storedEntry(c.entry_point, c.entry_at)),
+    ),
     status: c.status,
     consent: c.consent,
     links: customer.username
       ? [{ label: "Instagram profile", url: `https://www.instagram.com/${customer.username}` }]
       : [],
   };
+  const entry = storedEntry(c.entry_point, c.entry_at);
+  if (entry) header.entry = entryCard(entry, c.entry_referral ?? {}, now);
   if (c.assignee) header.assignee = c.assignee;
   if (c.last_seen_at) header.seenAt = new Date(c.last_seen_at);
   if (held) header.held = held;
   return header;
+}
+
+/** The root's referral card: the ad, the ig.me link's ref, the story or the post that opened it.
+ * A story's link is shown only while the story lives (24 h); its media is never stored. */
+export function entryCard(entry: ConversationEntry, d: EntryDetails, now: Date): EntryCard {
+  const card: EntryCard = { point: entry.point, title: ENTRY_TITLES[entry.point], lines: [] };
+  const add = (line: string | undefined) => {
+    if (line) card.lines.push(line);
+  };
+  switch (entry.point) {
+    case "ad":
+      add(d.adTitle && `“${d.adTitle}”`);
+      add(d.adId && `ad ${d.adId}`);
+      add(d.ref && `ref ${d.ref}`);
+      if (d.videoUrl ?? d.photoUrl) card.url = d.videoUrl ?? d.photoUrl;
+      if (d.photoUrl) card.imageUrl = d.photoUrl;
+      break;
+    case "link":
+      add(d.ref && `ref ${d.ref}`);
+      add(d.productId && `product ${d.productId}`);
+      if (d.source && /^https:\/\//.test(d.source)) card.url = d.source;
+      else add(d.source && `source ${d.source}`);
+      break;
+    case "story_reply":
+    case "story_mention":
+      if (d.storyUrl && now.getTime() - entry.at.getTime() < STORY_LIFETIME_MS) card.url = d.storyUrl;
+      else add("the story is no longer available");
+      break;
+    case "post":
+    case "comment":
+      add(d.caption && `“${d.caption.length > 200 ? `${d.caption.slice(0, 199)}…` : d.caption}”`);
+      add(d.commentId && `comment ${d.commentId}`);
+      if (d.permalink ?? d.mediaUrl) card.url = d.permalink ?? d.mediaUrl;
+      break;
+    case "message":
+      break;
+  }
+  return card;
 }
 
 export function commentActions(t: CommentThreadRow, now: Date): CommentAction[] {

@@ -5,7 +5,7 @@ import type { ChatAdapter, ChatPlatform, ThreadRef } from "../chat/chat-port.ts"
 import type { Database, SqlClient } from "../db/database.ts";
 import type { DomainEvent } from "../instagram/events.ts";
 import type { UserProfile } from "../instagram/graph-client.ts";
-import { windowState } from "../instagram/windows.ts";
+import { storedEntry, windowState } from "../instagram/windows.ts";
 import type { Logger } from "../log/logger.ts";
 import { enqueueOutbound, outboundKey } from "../outbound/enqueue.ts";
 import type { InstagramGateway } from "../outbound/instagram-gateway.ts";
@@ -185,8 +185,10 @@ export class RulesEngine {
       consent: "unknown" | "granted" | "revoked";
       profile: UserProfile | null;
       last_customer_message_at: Date | null;
+      entry_point: string | null;
+      entry_at: Date | null;
     }>(
-      "SELECT consent, profile, last_customer_message_at FROM conversations WHERE account_id = $1 AND customer_id = $2",
+      "SELECT consent, profile, last_customer_message_at, entry_point, entry_at FROM conversations WHERE account_id = $1 AND customer_id = $2",
       [s.accountId, s.customerId],
     );
     const c = convo[0];
@@ -236,6 +238,7 @@ export class RulesEngine {
         c?.last_customer_message_at ?? (event.type === "comment" ? null : new Date(event.occurredAt)),
         now,
         false,
+        storedEntry(c?.entry_point, c?.entry_at),
       ),
     };
     if (settings) ctx.settings = settings;
