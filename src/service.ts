@@ -29,7 +29,7 @@ import { Metrics } from "./observability/metrics.ts";
 import { InstagramGateway } from "./outbound/instagram-gateway.ts";
 import { OutboundSender } from "./outbound/send-worker.ts";
 import { consentWords } from "./privacy/consent.ts";
-import { startBoss } from "./queue/boss.ts";
+import { startBoss, WAKE_QUEUE, type WakeJob } from "./queue/boss.ts";
 import { OutboundLimiter } from "./ratelimit/limiter.ts";
 import { RulesEngine } from "./rules/engine.ts";
 import { startDigestWorker } from "./worker/digest-worker.ts";
@@ -126,6 +126,9 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
       metrics,
       humanAgent: config.instagram.humanAgent,
       refreshMs: config.profileRefreshHours * 3_600_000,
+      scheduleStoryExpiry: async (id, at) => {
+        await boss.send(WAKE_QUEUE, { table: "messages", id } satisfies WakeJob, { startAfter: at });
+      },
     });
     // Rules run in the worker; the web role's inbox uses the same engine for /ig rules test.
     const rules = new RulesEngine({ db, boss, gateway, adapters, log });

@@ -19,6 +19,7 @@ import { malformedSlackBody } from "./malformed.ts";
 import { registerReactionListeners } from "./reactions.ts";
 import { slackRequestTime } from "./request-time.ts";
 import { errorFields } from "./slack-errors.ts";
+import { unknownInteractions } from "./unknown-interactions.ts";
 import { userGroups } from "./user-groups.ts";
 import { userNames } from "./user-names.ts";
 
@@ -181,6 +182,8 @@ export function createSlack(options: SlackOptions): SlackBridge {
     log,
     background: background.run,
   };
+  // Around every listener: whatever none of them acknowledged is answered here within Slack's 3 s.
+  app.use(unknownInteractions(deps));
   registerMessageListeners(app, deps);
   registerInteractions(app, deps);
   registerReactionListeners(app, deps);

@@ -20,7 +20,7 @@ import { ConversationActions } from "../conversations/conversation-actions.ts";
 import { findThread, storeAgentReply, type Thread } from "../conversations/threads.ts";
 import type { Database } from "../db/database.ts";
 import type { DigestService } from "../digest/digest-service.ts";
-import { windowState } from "../instagram/windows.ts";
+import { storedEntry, windowState } from "../instagram/windows.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Mirror } from "../mirror/mirror.ts";
 import { Moderation } from "../moderation/moderation.ts";
@@ -308,14 +308,22 @@ export class Inbox implements ChatInbox {
   private async threadStatus(thread: Thread): Promise<string> {
     const lines: string[] = [];
     if (thread.kind === "dm") {
-      const { rows } = await this.deps.db.query<{ last_customer_message_at: Date | null }>(
-        "SELECT last_customer_message_at FROM conversations WHERE id = $1",
-        [thread.id],
+      const { rows } = await this.deps.db.query<{
+        last_customer_message_at: Date | null;
+        entry_point: string | null;
+        entry_at: Date | null;
+      }>("SELECT last_customer_message_at, entry_point, entry_at FROM conversations WHERE id = $1", [
+        thread.id,
+      ]);
+      const w = windowState(
+        rows[0]?.last_customer_message_at ?? null,
+        new Date(),
+        this.deps.humanAgent,
+        storedEntry(rows[0]?.entry_point, rows[0]?.entry_at),
       );
-      const w = windowState(rows[0]?.last_customer_message_at ?? null, new Date(), this.deps.humanAgent);
       lines.push(
         w.kind === "open"
-          ? `Reply window open until ${w.until.toISOString()}.`
+          ? `Reply window open until ${w.until.toISOString()}${w.entry === "ad" ? " (opened from an ad: up to 7 days)" : ""}.`
           : w.kind === "human_agent"
             ? `Human-agent window until ${w.until.toISOString()} (replies are tagged HUMAN_AGENT).`
             : w.kind === "closed"

@@ -69,6 +69,18 @@ export interface MediaInfo {
   thumbnailUrl?: string;
 }
 
+/** What a mention is (reference 1.14): the comment that mentions the account and its media, or
+ * the media whose caption does. */
+export interface Mention {
+  /** The comment's text, or the caption when the mention is in a caption. */
+  text?: string;
+  /** Who wrote it: the comment's author, or the media's owner. */
+  username?: string;
+  authorId?: string;
+  timestamp?: string;
+  media: MediaInfo;
+}
+
 export interface Me {
   /** The IG_ID webhooks use. */
   userId: string;
@@ -91,6 +103,7 @@ const PROFILE_FIELDS =
   "name,username,profile_pic,follower_count,is_user_follow_business,is_business_follow_user,is_verified_user";
 const MEDIA_FIELDS = "id,caption,permalink,media_type,media_product_type,media_url,thumbnail_url";
 const ME_FIELDS = "user_id,username,name,account_type,profile_picture_url";
+const MENTIONED_MEDIA_FIELDS = "id,caption,permalink,media_type,media_url,thumbnail_url,timestamp,username";
 
 type Json = Record<string, unknown>;
 type Parser<T> = (json: Json) => T | undefined;
@@ -260,6 +273,48 @@ export class GraphClient {
           mediaProductType: str(j.media_product_type),
           thumbnailUrl:
             str(j.thumbnail_url) ?? (str(j.media_type) === "VIDEO" ? undefined : str(j.media_url)),
+        });
+      },
+    });
+  }
+
+  /**
+   * A mention of the account (reference 1.14): `mentioned_comment` when it is in a comment,
+   * `mentioned_media` when it is in a caption, both read as fields of the account.
+   */
+  getMention(
+    token: string,
+    igUserId: string,
+    mention: { mediaId: string; commentId?: string },
+  ): Promise<Result<Mention>> {
+    const { mediaId, commentId } = mention;
+    const field = commentId
+      ? `mentioned_comment.comment_id(${commentId}){id,text,timestamp,username,from,media{${MENTIONED_MEDIA_FIELDS}}}`
+      : `mentioned_media.media_id(${mediaId}){${MENTIONED_MEDIA_FIELDS}}`;
+    return this.#call(token, {
+      method: "GET",
+      path: [igUserId],
+      query: { fields: field },
+      idempotent: true,
+      parse: (j) => {
+        const found = commentId ? j.mentioned_comment : j.mentioned_media;
+        if (!isRecord(found)) return undefined;
+        const m = commentId ? (isRecord(found.media) ? found.media : { id: mediaId }) : found;
+        const from = isRecord(found.from) ? found.from : undefined;
+        const media = compact({
+          id: idStr(m.id) ?? mediaId,
+          caption: str(m.caption),
+          permalink: str(m.permalink),
+          mediaType: str(m.media_type),
+          thumbnailUrl:
+            str(m.thumbnail_url) ?? (str(m.media_type) === "VIDEO" ? undefined : str(m.media_url)),
+        });
+        return compact({
+          text: str(commentId ? found.text : found.caption),
+          username: str(found.username) ?? str(from?.username),
+          authorId: idStr(from?.id),
+          timestamp: str(found.timestamp),
+          media,
         });
       },
     });

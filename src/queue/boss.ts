@@ -36,9 +36,10 @@ export interface TokenRefreshJob {
   by?: string;
 }
 
-/** A snoozed thread to wake: which table, which row. */
+/** A snoozed thread to wake: which table, which row; or (`messages`) a mirrored post whose story
+ * link expires, to show as expired. */
 export interface WakeJob {
-  table: "conversations" | "comment_threads";
+  table: "conversations" | "comment_threads" | "messages";
   id: number;
 }
 

@@ -5,7 +5,7 @@ import type { ChatAdapter, ChatPlatform, ThreadRef } from "../chat/chat-port.ts"
 import type { Database, SqlClient } from "../db/database.ts";
 import type { DomainEvent } from "../instagram/events.ts";
 import type { UserProfile } from "../instagram/graph-client.ts";
-import { windowState } from "../instagram/windows.ts";
+import { storedEntry, windowState } from "../instagram/windows.ts";
 import type { Logger } from "../log/logger.ts";
 import { enqueueOutbound, outboundKey } from "../outbound/enqueue.ts";
 import type { InstagramGateway } from "../outbound/instagram-gateway.ts";
@@ -137,6 +137,8 @@ export class RulesEngine {
   private async subject(event: DomainEvent): Promise<Subject | undefined> {
     const db = this.deps.db;
     if (event.type === "comment") {
+      // A live comment Instagram did not name an author for has nobody a rule could answer.
+      if (!event.from) return undefined;
       const root = event.parentId ?? event.commentId;
       const { rows } = await db.query<{
         id: number;
@@ -183,8 +185,10 @@ export class RulesEngine {
       consent: "unknown" | "granted" | "revoked";
       profile: UserProfile | null;
       last_customer_message_at: Date | null;
+      entry_point: string | null;
+      entry_at: Date | null;
     }>(
-      "SELECT consent, profile, last_customer_message_at FROM conversations WHERE account_id = $1 AND customer_id = $2",
+      "SELECT consent, profile, last_customer_message_at, entry_point, entry_at FROM conversations WHERE account_id = $1 AND customer_id = $2",
       [s.accountId, s.customerId],
     );
     const c = convo[0];
@@ -215,7 +219,7 @@ export class RulesEngine {
       privateReplyUsed = rows[0]?.used ?? false;
     }
     const profile = c?.profile ?? null;
-    const username = profile?.username ?? (event.type === "comment" ? event.from.username : undefined);
+    const username = profile?.username ?? (event.type === "comment" ? event.from?.username : undefined);
     const firstName = profile?.name?.trim().split(/\s+/)[0];
     const ctx: EvaluationContext = {
       event,
@@ -234,6 +238,7 @@ export class RulesEngine {
         c?.last_customer_message_at ?? (event.type === "comment" ? null : new Date(event.occurredAt)),
         now,
         false,
+        storedEntry(c?.entry_point, c?.entry_at),
       ),
     };
     if (settings) ctx.settings = settings;
@@ -432,11 +437,13 @@ function preview(text: string): string {
 
 function unseen(event: DomainEvent): Subject | undefined {
   if (event.type === "comment")
-    return {
-      accountId: event.accountId,
-      customerId: event.from.id,
-      rootCommentId: event.parentId ?? event.commentId,
-    };
+    return (
+      event.from && {
+        accountId: event.accountId,
+        customerId: event.from.id,
+        rootCommentId: event.parentId ?? event.commentId,
+      }
+    );
   return "customerId" in event ? { accountId: event.accountId, customerId: event.customerId } : undefined;
 }
 

@@ -383,7 +383,7 @@ function viewOf(event: DomainEvent): EventView {
       referral = event.referral;
       break;
     case "comment":
-      customerId = event.from.id;
+      customerId = event.from?.id;
       text = event.text;
       break;
     default:
@@ -671,7 +671,7 @@ function templateFields(ctx: EvaluationContext): Record<TemplateField, string | 
   };
   return {
     first_name: clean(ctx.customer.firstName),
-    username: clean(ctx.customer.username ?? (e.type === "comment" ? e.from.username : undefined)),
+    username: clean(ctx.customer.username ?? (e.type === "comment" ? e.from?.username : undefined)),
   };
 }
 

@@ -131,6 +131,34 @@ export function instagramResponder(options: InstagramResponderOptions = {}): Gra
       const body = req.body as { recipient: { id?: string; comment_id?: string } };
       return { body: { recipient_id: body.recipient.id ?? "1234567890123456", message_id: `m_sent_${seq}` } };
     }
+    // Mentions (reference 1.14): read as fields of the account.
+    const fields = req.query.fields ?? "";
+    const mentioned = /^mentioned_(comment|media)\.(?:comment|media)_id\((\d+)\)/.exec(fields);
+    if (req.method === "GET" && mentioned) {
+      const [, kind, id] = mentioned;
+      const media = {
+        id: kind === "media" ? id : "17900000000000099",
+        caption: "Our trip, thanks @brand!",
+        permalink: `https://www.instagram.com/p/Mx${(id ?? "").slice(-6)}/`,
+        media_type: "IMAGE",
+        media_url: "https://cdn.example/mention.jpg",
+        username: "traveller",
+      };
+      return kind === "comment"
+        ? {
+            body: {
+              id: req.path.slice(req.path.lastIndexOf("/") + 1),
+              mentioned_comment: {
+                id,
+                text: "@brand do you ship to Porto?",
+                timestamp: "2026-12-01T10:00:00+0000",
+                username: "jane_doe",
+                media,
+              },
+            },
+          }
+        : { body: { id: req.path.slice(req.path.lastIndexOf("/") + 1), mentioned_media: media } };
+    }
     if (req.method === "GET" && /\/\d{16}$/.test(req.path))
       return {
         body: {
