@@ -32,6 +32,7 @@ import { consentWords } from "./privacy/consent.ts";
 import { startBoss } from "./queue/boss.ts";
 import { OutboundLimiter } from "./ratelimit/limiter.ts";
 import { RulesEngine } from "./rules/engine.ts";
+import { ruleSnippets } from "./snippets/values.ts";
 import { startDigestWorker } from "./worker/digest-worker.ts";
 import { accountEraser, startErasureWorker } from "./worker/erasure-worker.ts";
 import { startInboundWorker } from "./worker/inbound-worker.ts";
@@ -128,7 +129,7 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
       refreshMs: config.profileRefreshHours * 3_600_000,
     });
     // Rules run in the worker; the web role's inbox uses the same engine for /ig rules test.
-    const rules = new RulesEngine({ db, boss, gateway, adapters, log });
+    const rules = new RulesEngine({ db, boss, gateway, adapters, log, snippets: ruleSnippets });
     const digests = new DigestService({ db, adapters, config, log });
     const inbox = new Inbox({
       digests,
