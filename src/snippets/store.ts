@@ -52,13 +52,21 @@ function fromRow(r: Row): StoredSnippet {
 
 const COLUMNS = "id, account_id, name, text, language, attachments, quick_replies, updated_at";
 
+/** JSON with object keys sorted: jsonb gives keys back in its own order. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b)))
+      : v,
+  );
+}
+
 function differences(before: Row, after: Snippet): string[] {
   const fields: string[] = [];
   if (before.text !== after.text) fields.push("text");
   if ((before.language ?? undefined) !== after.language) fields.push("language");
-  if (JSON.stringify(before.attachments) !== JSON.stringify(after.attachments)) fields.push("attachments");
-  if (JSON.stringify(before.quick_replies) !== JSON.stringify(after.quickReplies))
-    fields.push("quick_replies");
+  if (canonical(before.attachments) !== canonical(after.attachments)) fields.push("attachments");
+  if (canonical(before.quick_replies) !== canonical(after.quickReplies)) fields.push("quick_replies");
   return fields;
 }
 
