@@ -19,6 +19,7 @@ import { malformedSlackBody } from "./malformed.ts";
 import { registerReactionListeners } from "./reactions.ts";
 import { slackRequestTime } from "./request-time.ts";
 import { errorFields } from "./slack-errors.ts";
+import { registerSnippetShortcut } from "./snippet-shortcut.ts";
 import { userGroups } from "./user-groups.ts";
 import { userNames } from "./user-names.ts";
 
@@ -183,6 +184,7 @@ export function createSlack(options: SlackOptions): SlackBridge {
   };
   registerMessageListeners(app, deps);
   registerInteractions(app, deps);
+  registerSnippetShortcut(app, deps);
   registerReactionListeners(app, deps);
   registerIgCommand(app, deps);
 

@@ -323,11 +323,14 @@ export class Inbox implements ChatInbox {
   }
 
   async complete(req: CompletionRequest): Promise<CompletionChoice[]> {
-    const arg = COMMANDS.forAction(req.command)?.args[req.option];
-    if (!arg?.complete) return [];
+    const command = COMMANDS.forAction(req.command);
+    const arg = command?.args[req.option];
+    if (!command || !arg?.complete) return [];
     const limit = Math.max(1, Math.min(100, Math.floor(req.limit)));
     try {
       const thread = req.thread && (await findThread(this.deps.db, req.agent.platform, req.thread));
+      // A thread command offers nothing where it cannot run.
+      if (command.where === "thread" && !thread) return [];
       const choices = await arg.complete(
         {
           asked: req,
