@@ -8,6 +8,7 @@ import { channelProblem, checkPlatforms, platformNamed } from "./chat/platforms.
 import { registerAuditCommand } from "./cli/audit-command.ts";
 import { registerConsoleCommand } from "./cli/console-command.ts";
 import { registerDigestCommand } from "./cli/digest-command.ts";
+import { registerSnippetsCommand, SnippetFileInvalid } from "./cli/snippets-command.ts";
 import { formatTable } from "./cli/table.ts";
 import { registerRefreshTokensCommand, tokenOption, tokenState } from "./cli/token-commands.ts";
 import { type Config, ConfigError, loadConfig } from "./config/config.ts";
@@ -31,10 +32,18 @@ import { createLogger, type Logger } from "./log/logger.ts";
 import { type PauseScope, pause, pauses, resume } from "./outbound/pause.ts";
 import { startBoss } from "./queue/boss.ts";
 import { discardDeadLetters, listDeadLetters, replayDeadLetters } from "./queue/dead-letters.ts";
+import {
+  DEFAULT_DISCLOSURE,
+  DEFAULT_DISCLOSURE_LAPSE_MINUTES,
+  DEFAULT_LANGUAGE_KEY,
+  disclosureSettings,
+} from "./rules/disclosure.ts";
 import { describeDecision, RulesEngine } from "./rules/engine.ts";
 import { formatRuleFileErrors, parseRuleFile } from "./rules/load.ts";
+import { LANGUAGE_TAG } from "./rules/rule.ts";
 import { importRules, listRules, setRuleEnabled } from "./rules/store.ts";
 import { type Roles, startServiceWhenReachable } from "./service.ts";
+import { snippetIndex } from "./snippets/store.ts";
 import { describeConfiguration } from "./startup-summary.ts";
 
 class UsageError extends Error {}
@@ -418,7 +427,9 @@ const accountsRoute = accounts
 
 accounts
   .command("settings")
-  .description("how agents' thread messages reach customers: note prefix, reply prefix, internal by default")
+  .description(
+    "how agents' thread messages reach customers, who is speaking in them, and the automation disclosure",
+  )
   .argument("<id>", "the account's Instagram user id")
   .option("--note-prefix <text>", "messages starting with it stay in chat (default //)")
   .option(
@@ -429,8 +440,32 @@ accounts
     "--internal-by-default <on|off>",
     "threads are internal unless a message uses the reply prefix or the shortcut",
   )
+  .option(
+    "--signature <name|brand>",
+    "human replies end with a line “— Agent Name” (name), or go out as the brand alone (brand, the default)",
+  )
+  .option(
+    "--disclosure <text>",
+    `the line automated messages carry (default “${DEFAULT_DISCLOSURE}”); with --language, for that language; "" with --language removes it`,
+  )
+  .option("--language <tag>", "the language --disclosure is for (en, es, pt-BR)")
+  .option(
+    "--disclosure-lapse <duration>",
+    `repeat the disclosure after this long without one (default ${DEFAULT_DISCLOSURE_LAPSE_MINUTES / 60}h; 30m, 24h, 7d)`,
+  )
   .action(
-    async (id: string, opts: { notePrefix?: string; replyPrefix?: string; internalByDefault?: string }) => {
+    async (
+      id: string,
+      opts: {
+        notePrefix?: string;
+        replyPrefix?: string;
+        internalByDefault?: string;
+        signature?: string;
+        disclosure?: string;
+        language?: string;
+        disclosureLapse?: string;
+      },
+    ) => {
       const account = igUserId(id);
       const patch: Record<string, unknown> = {};
       if (opts.notePrefix !== undefined) {
@@ -446,7 +481,20 @@ accounts
           throw new UsageError(`--internal-by-default takes on or off, not ${opts.internalByDefault}`);
         patch.internalByDefault = opts.internalByDefault === "on";
       }
+      if (opts.signature !== undefined) {
+        if (!["name", "brand"].includes(opts.signature))
+          throw new UsageError(`--signature takes name or brand, not ${opts.signature}`);
+        patch.signature = opts.signature;
+      }
+      const disclosureChange = disclosurePatch(opts);
       const settings = await withDatabase(async (db) => {
+        const current = await db.query<{ settings: Record<string, unknown> }>(
+          "SELECT settings FROM instagram_accounts WHERE id = $1",
+          [account],
+        );
+        const existing = current.rows[0]?.settings;
+        if (!existing) return undefined;
+        if (disclosureChange) patch.disclosure = disclosureChange(disclosureSettings(existing));
         const { rows } = await db.query<{ settings: Record<string, unknown> }>(
           "UPDATE instagram_accounts SET settings = settings || $2::jsonb, updated_at = now() WHERE id = $1 RETURNING settings",
           [account, JSON.stringify(patch)],
@@ -456,11 +504,64 @@ accounts
       });
       if (!settings) throw new UsageError(`no account ${id} (see \`accounts list\`)`);
       const effective = threadSettings(settings);
+      const disclosure = disclosureSettings(settings);
+      const texts = Object.entries(disclosure.texts)
+        .map(([lang, text]) => `${lang}: “${text}”`)
+        .join(", ");
       process.stdout.write(
-        `${id}: note prefix ${effective.notePrefix}, reply prefix ${effective.replyPrefix}, internal by default ${effective.internalByDefault ? "on" : "off"}\n`,
+        `${id}: note prefix ${effective.notePrefix}, reply prefix ${effective.replyPrefix}, internal by default ${effective.internalByDefault ? "on" : "off"}\n` +
+          `${id}: signature ${effective.signature}, disclosure ${texts || `default: “${DEFAULT_DISCLOSURE}”`}, repeated after ${formatMinutes(disclosure.lapseMinutes)}\n`,
       );
     },
   );
+
+/** What `--disclosure`, `--language` and `--disclosure-lapse` change, applied to the stored
+ * disclosure settings; undefined when none was given. */
+function disclosurePatch(opts: {
+  disclosure?: string;
+  language?: string;
+  disclosureLapse?: string;
+}): ((current: ReturnType<typeof disclosureSettings>) => unknown) | undefined {
+  const { disclosure, language, disclosureLapse } = opts;
+  if (language !== undefined && disclosure === undefined)
+    throw new UsageError("--language goes with --disclosure: the text for that language");
+  if (language !== undefined && !LANGUAGE_TAG.test(language))
+    throw new UsageError(`--language: not a language tag: ${language} (en, es, pt-BR)`);
+  const text = disclosure?.trim();
+  if (text !== undefined) {
+    if (text === "" && language === undefined)
+      throw new UsageError(
+        '--disclosure must not be empty (--disclosure "" --language TAG removes a language\'s text)',
+      );
+    if (text.length > 300) throw new UsageError("--disclosure: at most 300 characters");
+  }
+  let lapseMinutes: number | undefined;
+  if (disclosureLapse !== undefined) {
+    const m = /^(\d+)([mhd])$/.exec(disclosureLapse.trim());
+    const minutes = m ? Number(m[1]) * { m: 1, h: 60, d: 1440 }[m[2] as "m" | "h" | "d"] : 0;
+    if (!m || minutes < 1 || minutes > 365 * 1440)
+      throw new UsageError(
+        `--disclosure-lapse: expected a duration such as 30m, 24h or 7d, not ${disclosureLapse}`,
+      );
+    lapseMinutes = minutes;
+  }
+  if (text === undefined && lapseMinutes === undefined) return undefined;
+  return (current) => {
+    const texts: Record<string, string> = { ...current.texts };
+    if (text !== undefined) {
+      const key = language ?? DEFAULT_LANGUAGE_KEY;
+      if (text === "") delete texts[key];
+      else texts[key] = text;
+    }
+    return { texts, lapseMinutes: lapseMinutes ?? current.lapseMinutes };
+  };
+}
+
+function formatMinutes(minutes: number): string {
+  if (minutes % 1440 === 0) return `${minutes / 1440}d`;
+  if (minutes % 60 === 0) return `${minutes / 60}h`;
+  return `${minutes}m`;
+}
 
 // The pause switch (issue 4): nothing is sent to Instagram while it is on; replies wait as
 // "held" and go out in order on resume.
@@ -568,9 +669,13 @@ rules
   .description("load rules (and account hours) from a YAML or JSON file; every error is listed with its line")
   .argument("<file>", "the rule file")
   .action(async (file: string) => {
-    const parsed = parseRuleFile(readText(file), file);
-    if (!parsed.ok) throw new RuleFileInvalid(formatRuleFileErrors(file, parsed.errors));
-    const summary = await withDatabase((db) => importRules(db, parsed.file, path.resolve(file)));
+    const text = readText(file);
+    const summary = await withDatabase(async (db) => {
+      // A rule may send only a saved reply that exists for its account (or is shared).
+      const parsed = parseRuleFile(text, file, { snippetExists: await snippetIndex(db) });
+      if (!parsed.ok) throw new RuleFileInvalid(formatRuleFileErrors(file, parsed.errors));
+      return importRules(db, parsed.file, path.resolve(file));
+    });
     process.stdout.write(
       `${file}: ${summary.added} added, ${summary.updated} updated, ${summary.removed} removed; hours for ${summary.accounts} account(s)\n`,
     );
@@ -649,6 +754,8 @@ for (const [name, enabled] of [
       process.stdout.write(`${id} ${enabled ? "enabled" : "disabled"}\n`);
     });
 
+registerSnippetsCommand(program, { withDatabase: (fn) => withDatabase((db) => fn(db)), readText, operator });
+
 /** What depends on the list of chat platforms: the destination options, each platform's own
  * subcommands, the description. */
 function addPlatforms(list: readonly PlatformDescriptor[]): void {
@@ -693,6 +800,10 @@ export async function main(argv: string[], list: readonly PlatformDescriptor[]):
     }
     if (err instanceof RuleFileInvalid) {
       process.stderr.write(`threadbridge: the rule file was not imported\n${err.message}\n`);
+      process.exit(65);
+    }
+    if (err instanceof SnippetFileInvalid) {
+      process.stderr.write(`threadbridge: the saved replies file was not imported\n${err.message}\n`);
       process.exit(65);
     }
     if (err instanceof TokenCipherError) {

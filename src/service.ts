@@ -32,6 +32,7 @@ import { consentWords } from "./privacy/consent.ts";
 import { startBoss, WAKE_QUEUE, type WakeJob } from "./queue/boss.ts";
 import { OutboundLimiter } from "./ratelimit/limiter.ts";
 import { RulesEngine } from "./rules/engine.ts";
+import { ruleSnippets } from "./snippets/values.ts";
 import { startDigestWorker } from "./worker/digest-worker.ts";
 import { accountEraser, startErasureWorker } from "./worker/erasure-worker.ts";
 import { startInboundWorker } from "./worker/inbound-worker.ts";
@@ -131,7 +132,7 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
       },
     });
     // Rules run in the worker; the web role's inbox uses the same engine for /ig rules test.
-    const rules = new RulesEngine({ db, boss, gateway, adapters, log });
+    const rules = new RulesEngine({ db, boss, gateway, adapters, log, snippets: ruleSnippets });
     const digests = new DigestService({ db, adapters, config, log });
     const inbox = new Inbox({
       digests,

@@ -5,6 +5,7 @@
 import {
   type APIModalInteractionResponseCallbackData,
   ApplicationCommandOptionType,
+  type AutocompleteInteraction,
   type ButtonInteraction,
   type ChatInputCommandInteraction,
   type CommandInteractionOption,
@@ -29,7 +30,7 @@ import type { Logger } from "../../src/log/logger.ts";
 import { memberIdentity } from "./agent-message.ts";
 import { errorFields } from "./discord-errors.ts";
 import { IG_COMMAND, parseIgOptions, slashInput } from "./ig-command.ts";
-import { CONTENT_MAX, escapeMarkdown, truncateMarkdown } from "./markdown.ts";
+import { CONTENT_MAX, escapeMarkdown, truncate, truncateMarkdown } from "./markdown.ts";
 import { NO_MENTIONS, RETRY_PREFIX } from "./render.ts";
 import { COMMENT_ACTION_IDS } from "./render-header.ts";
 
@@ -310,7 +311,43 @@ async function onSlash(deps: InteractionDeps, interaction: ChatInputCommandInter
   await runAction(deps, interaction, parsed, await where(deps, interaction.channelId));
 }
 
+/** Discord's most autocomplete choices, and its longest choice name. */
+const AUTOCOMPLETE_MAX = 25;
+const CHOICE_NAME_MAX = 100;
+
+/** An option of `/ig` that offers values as the member types (a saved reply's name): the core's
+ * choices for it, answered at once (an autocomplete cannot be deferred). Nothing to offer, or a
+ * failure, is an empty list: the command itself still answers when it is sent. */
+async function onAutocomplete(deps: InteractionDeps, interaction: AutocompleteInteraction): Promise<void> {
+  let choices: { name: string; value: string }[] = [];
+  try {
+    if (interaction.inGuild() && deps.inbox.complete) {
+      const focused = interaction.options.getFocused(true);
+      const { path } = slashInput(interaction.options.data);
+      const place = await where(deps, interaction.channelId);
+      const found = await deps.inbox.complete({
+        agent: memberIdentity(interaction.user, interaction.member, interaction.guildId),
+        ...place,
+        command: path.join(" "),
+        option: focused.name,
+        typed: String(focused.value),
+        limit: AUTOCOMPLETE_MAX,
+      });
+      choices = found
+        .slice(0, AUTOCOMPLETE_MAX)
+        .map((c) => ({ name: truncate(c.label, CHOICE_NAME_MAX) || c.value, value: c.value }));
+    }
+  } catch (err) {
+    deps.log.warn({ err: errorFields(err) }, "discord autocomplete failed");
+  }
+  await interaction.respond(choices);
+}
+
 export async function onInteraction(deps: InteractionDeps, interaction: Interaction): Promise<void> {
+  if (interaction.isAutocomplete()) {
+    if (interaction.commandName === IG_COMMAND) await onAutocomplete(deps, interaction);
+    return;
+  }
   if (interaction.isButton()) await onButton(deps, interaction);
   else if (interaction.isStringSelectMenu()) await onSelect(deps, interaction);
   else if (interaction.isModalSubmit()) await onModal(deps, interaction);

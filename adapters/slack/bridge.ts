@@ -19,6 +19,7 @@ import { malformedSlackBody } from "./malformed.ts";
 import { registerReactionListeners } from "./reactions.ts";
 import { slackRequestTime } from "./request-time.ts";
 import { errorFields } from "./slack-errors.ts";
+import { registerSnippetShortcut } from "./snippet-shortcut.ts";
 import { unknownInteractions } from "./unknown-interactions.ts";
 import { userGroups } from "./user-groups.ts";
 import { userNames } from "./user-names.ts";
@@ -186,6 +187,7 @@ export function createSlack(options: SlackOptions): SlackBridge {
   app.use(unknownInteractions(deps));
   registerMessageListeners(app, deps);
   registerInteractions(app, deps);
+  registerSnippetShortcut(app, deps);
   registerReactionListeners(app, deps);
   registerIgCommand(app, deps);
 

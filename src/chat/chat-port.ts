@@ -293,7 +293,9 @@ export type AgentMessageOutcome =
   | { kind: "note" } // internal: stays in chat
   | { kind: "command"; reply: string } // a `!command` typed in the thread
   | { kind: "not_mirrored" } // the thread is not one of ours
-  | { kind: "refused"; reason: string };
+  /** `privately`: for the agent's eyes only (an unknown saved reply's name), never the thread's:
+   * an ephemeral message where the platform has one, otherwise a direct message. */
+  | { kind: "refused"; reason: string; privately?: boolean };
 
 /** What a button, shortcut or command asks the core to do. */
 export type ChatAction =
@@ -357,6 +359,24 @@ export interface PrivateFile {
   delivered(): Promise<void>;
 }
 
+/** One entry of a picker: a command option's autocomplete, a modal's menu. */
+export interface CompletionChoice {
+  /** What is handed back as the option's value. */
+  value: string;
+  /** What the picker shows (adapters shorten it to their limit). */
+  label: string;
+}
+
+/** Values for one option of a command, as the person has typed it so far. */
+export interface CompletionRequest extends Asked {
+  /** The command as the registry names it: `snippet`, `snippets remove`. */
+  command: string;
+  option: string;
+  typed: string;
+  /** The most the picker shows (Discord 25, a Slack menu 100). */
+  limit: number;
+}
+
 export interface ChatInbox {
   agentMessage(message: AgentMessage): Promise<AgentMessageOutcome>;
   /** An agent edited or deleted a message that was already sent (or queued) to Instagram. */
@@ -367,6 +387,9 @@ export interface ChatInbox {
     change: "edited" | "deleted";
   }): Promise<void>;
   action(request: ActionRequest): Promise<ActionResult>;
+  /** Choices for an option that offers them as typed (saved replies' names); [] when there are
+   * none or the option has no such list. Optional for inboxes that offer no pickers. */
+  complete?(request: CompletionRequest): Promise<CompletionChoice[]>;
   /** Threads of `platform` with activity since `since`: an adapter that was disconnected (a
    * gateway hand-over) reads what agents wrote meanwhile in these. */
   activeThreads(platform: ChatPlatform, since: Date): Promise<ThreadRef[]>;

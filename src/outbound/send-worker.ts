@@ -59,6 +59,9 @@ export interface OutboundRow {
     agentName?: string;
     quickReplies?: QuickReply[];
     imageUrl?: string;
+    urlAttachments?: { type: "image" | "file"; url: string }[];
+    /** The saved reply it was expanded from. */
+    snippet?: string;
   };
   chat_ref: string | null;
   delivery_state: "pending" | "held" | "sent" | "failed";
@@ -162,6 +165,7 @@ export class OutboundSender {
     const parts = partsOf(row.text, row.attachments, {
       ...(row.details.quickReplies ? { quickReplies: row.details.quickReplies } : {}),
       ...(row.details.imageUrl ? { imageUrl: row.details.imageUrl } : {}),
+      ...(row.details.urlAttachments ? { urlAttachments: row.details.urlAttachments } : {}),
     });
     if (parts.length === 0) return this.fail(row, "nothing to send");
     if (route.via === "private_reply" && (parts.length > 1 || parts[0]?.kind !== "text"))
@@ -299,9 +303,9 @@ export class OutboundSender {
         ? { text: part.text, ...(part.quickReplies ? { quick_replies: part.quickReplies } : {}) }
         : {
             attachment: {
-              type: part.kind === "image_url" ? "image" : part.type,
+              type: part.type,
               payload: {
-                url: part.kind === "image_url" ? part.url : this.deps.fileUrl(filesFrom, part.file),
+                url: part.kind === "url" ? part.url : this.deps.fileUrl(filesFrom, part.file),
               },
             },
           };
@@ -375,6 +379,7 @@ export class OutboundSender {
             ...(tag ? { tag } : {}),
             ...(row.text ? { preview: auditPreview(row.text) } : {}),
             ...(row.attachments.length > 0 ? { files: row.attachments.length } : {}),
+            ...(row.details.snippet ? { snippet: row.details.snippet } : {}),
           },
         });
     });

@@ -88,7 +88,16 @@ export interface DiscordServer {
   webhooks(channelId?: string): FakeWebhook[];
   commands(guildId?: string | null): FakeCommand[];
   interactions(): Interaction[];
-  addUser(user: { id: string; username: string; globalName?: string; roles?: string[] }): void;
+  /** What the bot wrote to `userId` in direct messages, oldest first. */
+  directMessages(userId: string): FakeMessage[];
+  addUser(user: {
+    id: string;
+    username: string;
+    globalName?: string;
+    roles?: string[];
+    /** The user accepts no direct messages. */
+    dmsClosed?: boolean;
+  }): void;
   /** Adds a forum tag directly (as a guild admin would), returning its id. */
   addForumTag(forumId: string, name: string): string;
   /** Creates a thread as a user would (THREAD_CREATE dispatched). */
@@ -129,6 +138,14 @@ export interface DiscordServer {
     userId: string,
   ): Promise<Interaction>;
   slashCommand(channelId: string, name: string, options: SlashOption[], userId: string): Promise<Interaction>;
+  /** A member typing in an autocomplete option: `options` as for slashCommand, the option being
+   * typed marked `focused: true`; the answer is a type 8 callback with `data.choices`. */
+  autocomplete(
+    channelId: string,
+    name: string,
+    options: Array<SlashOption & { focused?: boolean }>,
+    userId: string,
+  ): Promise<Interaction>;
   /** Closes every gateway socket: 4000 keeps sessions resumable (default), 1000 ends them. */
   dropConnections(opts?: { resumable?: boolean }): void;
   /** Sends op 7 RECONNECT to every connected session. */
@@ -216,9 +233,12 @@ export async function startDiscordServer(options: DiscordServerOptions = {}): Pr
       [...state.webhooks.values()].filter((w) => !channelId || w.channelId === channelId),
     commands: (guildId = null) => state.commands.filter((c) => c.guildId === guildId),
     interactions: () => [...state.interactions.values()],
+    directMessages: (userId) =>
+      [...rest.dms.values()].filter((d) => d.recipientId === userId).flatMap((d) => d.messages),
     addUser(user) {
       const fake: FakeUser = { id: user.id, username: user.username, roles: user.roles ?? [] };
       if (user.globalName !== undefined) fake.globalName = user.globalName;
+      if (user.dmsClosed) fake.dmsClosed = true;
       state.users.set(user.id, fake);
     },
     addForumTag(forumId, name) {
@@ -302,6 +322,14 @@ export async function startDiscordServer(options: DiscordServerOptions = {}): Pr
       const data: Json = { id: command?.id ?? snowflake(), name, type: 1, options };
       if (command?.guildId) data.guild_id = command.guildId;
       return state.newInteraction(2, existing(channelId), userId, data);
+    },
+    async autocomplete(channelId, name, options, userId) {
+      const command =
+        state.commands.find((c) => c.guildId === state.guildId && c.body.name === name) ??
+        state.commands.find((c) => c.guildId === null && c.body.name === name);
+      const data: Json = { id: command?.id ?? snowflake(), name, type: 1, options };
+      if (command?.guildId) data.guild_id = command.guildId;
+      return state.newInteraction(4, existing(channelId), userId, data);
     },
     dropConnections: (opts = {}) => gateway.drop(opts.resumable ?? true),
     requestReconnect: () => gateway.requestReconnect(),

@@ -169,7 +169,9 @@ describe("threadbridge accounts and keys against Postgres", () => {
     );
     expect(r).toMatchObject({
       code: 0,
-      stdout: "17841400000002: note prefix ##, reply prefix >>, internal by default on\n",
+      stdout:
+        "17841400000002: note prefix ##, reply prefix >>, internal by default on\n" +
+        "17841400000002: signature brand, disclosure default: “This is an automated message.”, repeated after 1d\n",
     });
     expect((await row("17841400000002")).settings).toEqual({ notePrefix: "##", internalByDefault: true });
     const bad = await cli(

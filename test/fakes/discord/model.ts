@@ -78,6 +78,8 @@ export interface FakeUser {
   globalName?: string;
   roles: string[];
   bot?: boolean;
+  /** Accepts no direct messages (Discord answers 50007). */
+  dmsClosed?: boolean;
 }
 
 export interface FakeWebhook {

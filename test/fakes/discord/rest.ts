@@ -101,6 +101,9 @@ export class Rest {
   readonly faults: Fault[] = [];
   /** Ephemeral interaction messages: real messages that only their user sees, so not in channels. */
   readonly ephemeral = new Map<string, FakeMessage>();
+  /** Direct message channels the bot opened (POST /users/@me/channels): their recipient and the
+   * bot's messages in them. The bot has no DIRECT_MESSAGES intent, so nothing is dispatched. */
+  readonly dms = new Map<string, { recipientId: string; messages: FakeMessage[] }>();
   readonly #state: DiscordState;
   readonly #routes: Array<{ method: string; re: RegExp; handler: Handler; auth: boolean }> = [];
   gatewayUrl = "";
@@ -280,6 +283,16 @@ export class Rest {
     );
     r("GET", "/gateway", () => ok({ url: this.gatewayUrl }), false);
     r("GET", "/users/@me", () => ok(userPayload(s.bot)));
+    r("POST", "/users/@me/channels", (c) => {
+      const recipient = s.users.get(asString(c.body.recipient_id) ?? "");
+      if (!recipient) return ok({ code: 10013, message: "Unknown User" }, 404);
+      let id = [...this.dms].find(([, dm]) => dm.recipientId === recipient.id)?.[0];
+      if (!id) {
+        id = snowflake();
+        this.dms.set(id, { recipientId: recipient.id, messages: [] });
+      }
+      return ok({ id, type: 1, last_message_id: null, flags: 0, recipients: [userPayload(recipient)] });
+    });
     r("GET", "/users/:id", (_c, [id]) => {
       const user = s.users.get(id ?? "");
       return user ? ok(userPayload(user)) : ok({ code: 10013, message: "Unknown User" }, 404);
@@ -365,6 +378,8 @@ export class Rest {
       return message && !message.deleted ? ok(s.messageJson(message)) : unknownMessage();
     });
     r("POST", "/channels/:id/messages", (c, [id]) => {
+      const dm = this.dms.get(id ?? "");
+      if (dm) return this.#directMessage(c, id ?? "", dm);
       const channel = this.#channel(id ?? "");
       if (!channel) return unknownChannel();
       const input = messageInput(c, true);
@@ -554,6 +569,28 @@ export class Rest {
     );
     r("POST", "/applications/:id/guilds/:id/commands", (c, [, gid]) => postCommand(c, gid ?? ""));
     r("DELETE", "/applications/:id/guilds/:id/commands/:id", (_c, [, , cid]) => deleteCommand(cid ?? ""));
+  }
+
+  #directMessage(c: Ctx, channelId: string, dm: { recipientId: string; messages: FakeMessage[] }): Answer {
+    const s = this.#state;
+    if (s.users.get(dm.recipientId)?.dmsClosed)
+      return ok({ code: 50007, message: "Cannot send messages to this user" }, 403);
+    const input = messageInput(c, true);
+    if ("error" in input) return badRequest(input.error);
+    const message: FakeMessage = {
+      id: snowflake(),
+      channelId,
+      content: input.content ?? "",
+      embeds: input.embeds ?? [],
+      components: input.components ?? [],
+      author: s.bot,
+      reactions: new Map(),
+      attachments: [],
+      flags: 0,
+      postedAt: Date.now(),
+    };
+    dm.messages.push(message);
+    return ok({ ...s.messageJson(message), guild_id: undefined });
   }
 
   #webhookJson(w: FakeWebhook): Json {
@@ -820,6 +857,28 @@ export class Rest {
         if (result.status !== 200) return result;
         answered = source;
       }
+      resource = { type };
+    } else if (type === 8) {
+      // Autocomplete results: only to an autocomplete interaction, at most 25 choices.
+      if (record.type !== 4) return badRequest({ code: 50035, message: "Invalid Form Body" });
+      const choices = Array.isArray(data.choices) ? data.choices : [];
+      if (choices.length > 25)
+        return badRequest(
+          formError("data.choices", "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length."),
+        );
+      const bad = choices.findIndex(
+        (ch) =>
+          !isObject(ch) ||
+          typeof ch.name !== "string" ||
+          ch.name.length < 1 ||
+          ch.name.length > 100 ||
+          (typeof ch.value !== "string" && typeof ch.value !== "number") ||
+          String(ch.value).length > 100,
+      );
+      if (bad >= 0)
+        return badRequest(
+          formError(`data.choices.${bad}`, "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length."),
+        );
       resource = { type };
     } else if (type === 9) {
       if (typeof data.custom_id !== "string" || typeof data.title !== "string") {
