@@ -205,6 +205,7 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
         metrics,
         concurrency: config.inbound.concurrency,
         pollingIntervalSeconds: config.inbound.pollSeconds,
+        holdRecheckMs: config.chatCheckMs,
       });
       const sender = new OutboundSender({
         db,
