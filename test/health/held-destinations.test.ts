@@ -10,7 +10,6 @@ import { ACCOUNT, type BridgeHarness, CHANNEL, startBridgeHarness } from "../hel
 import {
   type DiscordHarness,
   FORUM_ACCOUNT,
-  FORUM_CHANNEL,
   startDiscordHarness,
   TEXT_ACCOUNT,
   TEXT_CHANNEL,
