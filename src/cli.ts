@@ -13,10 +13,11 @@ import { formatTable } from "./cli/table.ts";
 import { registerRefreshTokensCommand, tokenOption, tokenState } from "./cli/token-commands.ts";
 import { type Config, ConfigError, loadConfig } from "./config/config.ts";
 import { describeEnvFile, type EnvFile, loadEnvFile } from "./config/env-file.ts";
-import { readLocalSecrets, withLocalSecrets } from "./config/local-secrets.ts";
+import { type Defaulted, readLocalSecrets, withLocalSecrets } from "./config/local-secrets.ts";
 import { threadSettings } from "./conversations/threads.ts";
 import { type Database, DatabaseLockedError, openDatabase } from "./db/database.ts";
 import { migrate } from "./db/migrate.ts";
+import { checkPlatformAuth, destinationCheck } from "./health/chat-health.ts";
 import {
   addAccount,
   type ChatDestination,
@@ -48,24 +49,31 @@ import { describeConfiguration } from "./startup-summary.ts";
 
 class UsageError extends Error {}
 
+const AND = new Intl.ListFormat("en", { type: "conjunction" });
+
 /** The chat platforms of this build, as `main` was given them (adapters/index.ts). */
 let platforms: readonly PlatformDescriptor[] = [];
 
 /** The `.env` `main` read into the environment, if there was one. */
 let envFile: EnvFile | undefined;
 
-function settings(): { config: Config; log: Logger; notes: string[] } {
+function settings(): { config: Config; log: Logger; defaulted: Defaulted } {
   const { config, defaulted } = withLocalSecrets(loadConfig(process.env, platforms));
   const log = createLogger(config.logLevel, {
     redactHeaders: platforms.flatMap((p) => p.secretHeaders ?? []),
   });
-  const notes = describeConfiguration(config, defaulted);
-  return { config, log, notes: envFile ? [describeEnvFile(envFile), ...notes] : notes };
+  return { config, log, defaulted };
 }
 
+/** How long the start-up line waits for a chat platform's answer. */
+const STARTUP_CHECK_MS = 5_000;
+
 async function run(roles: Roles): Promise<void> {
-  const { config, log, notes } = settings();
-  for (const line of notes) log.info(line);
+  const { config, log, defaulted } = settings();
+  // The start-up line says whether each platform works, not only whether it is configured.
+  const chat = await checkPlatformAuth(config.platforms, log, STARTUP_CHECK_MS);
+  const notes = describeConfiguration(config, defaulted, chat);
+  for (const line of envFile ? [describeEnvFile(envFile), ...notes] : notes) log.info(line);
   const service = await startServiceWhenReachable(config, roles, log);
   let stopping = false;
   const shutdown = (signal: string) => {
@@ -293,7 +301,28 @@ function destination(opts: DestinationOptions): ChatDestination {
     const digestWrong = channelProblem(chosen.platform, opts.digestChannel);
     if (digestWrong) throw new UsageError(`--digest-channel: ${digestWrong}`);
   }
+  // Threads routed to a platform this deployment does not run would be recorded and never shown.
+  if (!settings().config.platforms.some((p) => p.descriptor === chosen.platform))
+    throw new UsageError(
+      `${chosen.flag}: ${chosen.platform.label} is not configured here, so nothing would reach that channel: set ${AND.format(chosen.platform.credentials)} first`,
+    );
   return { platform: chosen.platform.name, channel: chosen.channel };
+}
+
+/** Warns (on standard error) about each channel the bot cannot work in yet; the platform's own
+ * probe says why and what to do. Never refuses: the operator may be inviting the bot right now. */
+async function warnAboutChannels(chat: ChatDestination, digestChannel: string | undefined): Promise<void> {
+  const { config, log } = settings();
+  const on = config.platforms.find((p) => p.descriptor.name === chat.platform);
+  const probe = on?.descriptor.probe?.(on.settings, { log });
+  if (!on || !probe) return;
+  for (const channel of new Set([chat.channel, ...(digestChannel ? [digestChannel] : [])])) {
+    const result = await destinationCheck(probe, channel);
+    if (!result.ok)
+      process.stderr.write(
+        `threadbridge: warning: ${on.descriptor.label} channel ${channel}: ${result.detail}${result.fix ? `. ${result.fix}` : ""}\n`,
+      );
+  }
 }
 
 function platformChannelOption(p: PlatformDescriptor): Option {
@@ -360,6 +389,7 @@ const accountsAdd = accounts
         await auditOperator(db, id, "account_added", { destination: chatKey(chat.platform, chat.channel) });
       });
       process.stdout.write(`added ${username} (${id}) → ${chatKey(chat.platform, chat.channel)}\n`);
+      await warnAboutChannels(chat, opts.digestChannel);
     },
   );
 accounts
@@ -423,6 +453,7 @@ const accountsRoute = accounts
     );
     if (!found) throw new UsageError(`no account ${id} (see \`accounts list\`)`);
     process.stdout.write(`routed ${id} → ${chatKey(chat.platform, chat.channel)}\n`);
+    await warnAboutChannels(chat, opts.digestChannel);
   });
 
 accounts
@@ -770,10 +801,7 @@ function addPlatforms(list: readonly PlatformDescriptor[]): void {
     p.cli?.(program, {
       settings: () => {
         const on = settings().config.platforms.find((c) => c.descriptor === p);
-        if (!on)
-          throw new UsageError(
-            `${p.label} is not configured: set ${new Intl.ListFormat("en", { type: "conjunction" }).format(p.credentials)}`,
-          );
+        if (!on) throw new UsageError(`${p.label} is not configured: set ${AND.format(p.credentials)}`);
         return on.settings;
       },
       usage: (message) => new UsageError(message),

@@ -10,6 +10,7 @@ import { transientDatabaseError } from "./db/after-outside-call.ts";
 import { type Database, openDatabase } from "./db/database.ts";
 import { migrate } from "./db/migrate.ts";
 import { DigestService } from "./digest/digest-service.ts";
+import { ChatHealth } from "./health/chat-health.ts";
 import { AgentFileLinks, agentFilesRouter } from "./http/agent-files.ts";
 import { createHttpApp } from "./http/app.ts";
 import { consoleRouter } from "./http/console/routes.ts";
@@ -176,6 +177,16 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
         cleanups.push(() => election.stop());
       }
     }
+    // Each configured platform and routed channel is checked now and every CHAT_CHECK_SECONDS; a
+    // worker also rechecks held destinations and lets their mirror work go.
+    const chatHealth = new ChatHealth({
+      db,
+      platforms: config.platforms,
+      log,
+      metrics,
+      intervalMs: config.chatCheckMs,
+      ...(roles.worker ? { boss } : {}),
+    });
     const links = new AgentFileLinks(
       config.tokenEncryptionKeys ?? config.instagram.appSecrets[0] ?? "threadbridge",
       config.publicUrl,
@@ -198,6 +209,7 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
         metrics,
         concurrency: config.inbound.concurrency,
         pollingIntervalSeconds: config.inbound.pollSeconds,
+        holdRecheckMs: config.chatCheckMs,
       });
       const sender = new OutboundSender({
         db,
@@ -247,6 +259,9 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
       );
     }
 
+    chatHealth.start();
+    cleanups.push(() => chatHealth.stop());
+
     let url: string | undefined;
     // The web role serves everything; a worker-only process serves health and metrics on
     // METRICS_PORT when one is given, so its job metrics can be scraped too.
@@ -255,7 +270,7 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
       const app = createHttpApp({
         log,
         metrics,
-        readiness: readinessCheck(db, boss, redis, limiter, metrics),
+        readiness: readinessCheck(db, boss, redis, limiter, metrics, chatHealth),
         trustProxy: config.trustProxy,
         metricsToken: config.metricsToken,
         routers: roles.web

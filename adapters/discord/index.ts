@@ -3,6 +3,7 @@
 // is created or its command runs (bridge.ts).
 
 import { z } from "zod";
+import { classifying, lazyProbe } from "../../src/chat/health.ts";
 import { definePlatform } from "../../src/chat/platform.ts";
 import { credential, url, variable } from "../../src/config/env-schema.ts";
 
@@ -63,8 +64,11 @@ export const discord = definePlatform<DiscordSettings, typeof discordEnv>({
       log,
       inbox,
     });
+    const { discordUnusable } = await import("./unusable.ts");
     return {
-      adapter: bridge.adapter,
+      // Answers no retry can fix (missing access or permissions, token refused …) reach the core
+      // classified; the gateway keeps the adapter itself.
+      adapter: classifying(bridge.adapter, discordUnusable),
       files: bridge.adapter,
       // The gateway (agents' messages, buttons, commands) runs in one replica; every process posts
       // through REST. A new leader reads what agents wrote while nobody listened.
@@ -76,6 +80,10 @@ export const discord = definePlatform<DiscordSettings, typeof discordEnv>({
       close: () => bridge.close(),
     };
   },
+  probe: (s) =>
+    lazyProbe(async () =>
+      (await import("./probe.ts")).discordProbe({ token: s.token, appId: s.appId, apiUrl: s.apiUrl }),
+    ),
   cli(program, context) {
     program
       .command("discord")

@@ -3,6 +3,7 @@
 // so a CLI command that does not need Slack does not pay for Bolt.
 
 import { z } from "zod";
+import { classifying, lazyProbe } from "../../src/chat/health.ts";
 import { definePlatform } from "../../src/chat/platform.ts";
 import { credential, url, variable } from "../../src/config/env-schema.ts";
 
@@ -85,6 +86,17 @@ export const slack = definePlatform<SlackSettings, typeof slackEnv>({
       log,
       inbox,
     });
-    return { adapter: bridge.adapter, files: bridge.adapter, router: bridge.router, close: bridge.close };
+    const { slackUnusable } = await import("./unusable.ts");
+    return {
+      // Answers no retry can fix (not in the channel, token refused …) reach the core classified.
+      adapter: classifying(bridge.adapter, slackUnusable),
+      files: bridge.adapter,
+      router: bridge.router,
+      close: bridge.close,
+    };
   },
+  probe: (s, { log }) =>
+    lazyProbe(async () =>
+      (await import("./probe.ts")).slackProbe({ botToken: s.botToken, apiUrl: s.apiUrl, log }),
+    ),
 });

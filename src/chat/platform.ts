@@ -3,6 +3,7 @@ import type express from "express";
 import type { z } from "zod";
 import type { Logger } from "../log/logger.ts";
 import type { ChatAdapter, ChatInbox, ChatPlatform, FileSource } from "./chat-port.ts";
+import type { PlatformProbe } from "./health.ts";
 
 // A chat platform as the core sees it (DESIGN.md "Ports and adapters"): everything that differs
 // between platforms is declared here by each `adapters/<name>/index.ts`, and the core (config,
@@ -76,6 +77,11 @@ export interface PlatformRuntime {
   close?(): Promise<void>;
 }
 
+/** What a platform's probe gets from the core. */
+export interface ProbeContext {
+  log: Logger;
+}
+
 /** What the start-up summary may mention besides the platform's own settings. */
 export interface SummaryContext {
   publicUrl: string;
@@ -114,6 +120,11 @@ export interface PlatformDescriptor<Settings = unknown> {
   summary(settings: Settings, context: SummaryContext): string;
   /** Builds what runs in this process (asynchronous, so a platform's SDK loads only when used). */
   create(settings: Settings, context: PlatformContext): Promise<PlatformRuntime>;
+  /** Its health checks (the token and the app's setup, a destination), usable without `create`: the
+   * start-up line, `/readyz`, `doctor` and the CLI's destination warnings ask through it, and held
+   * destinations are let go when it passes. Absent: the platform is never checked. Loads its SDK
+   * lazily, like `create`. */
+  probe?(settings: Settings, context: ProbeContext): PlatformProbe;
   /** Its own CLI subcommands (e.g. registering slash commands), added to `program`. */
   cli?(program: Command, context: PlatformCliContext<Settings>): void;
 }

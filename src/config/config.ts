@@ -336,6 +336,11 @@ export const envSchema = z.object({
     unset: [...DEFAULT_CONSENT_WORDS.start].join(", "),
     example: "start,subscribe",
   }),
+  CHAT_CHECK_SECONDS: variable(intInRange(1, 86_400, "a whole number of seconds"), {
+    section: "Chat",
+    doc: "how often each process checks every configured chat platform (the token, its scopes or intents) and the channels accounts are routed to, for `/readyz` and the `threadbridge_chat_*` metrics; a worker also rechecks held destinations this often and lets their mirror work go once one passes",
+    default: "120",
+  }),
   LEADER_INTERVAL_SECONDS: variable(positiveInt("a whole number of seconds"), {
     section: "Chat",
     doc: "how often a worker tries to take over a chat platform's leader work (such as a gateway connection), and the holder checks its lock; a dead holder is replaced within about this long",
@@ -373,6 +378,8 @@ export interface Config {
   /** How often a replica tries to take over a platform's leader work (a gateway), and the leader
    * checks its lock. */
   leaderIntervalMs: number;
+  /** How often chat platforms and routed channels are checked, and held destinations rechecked. */
+  chatCheckMs: number;
   tokenEncryptionKeys: string | undefined;
   /** The web console's login and sessions. */
   console: ConsoleConfig;
@@ -577,6 +584,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, platforms: readonly PlatformD
     availablePlatforms: platforms,
     platforms: chat,
     leaderIntervalMs: (e.LEADER_INTERVAL_SECONDS ?? 5) * 1000,
+    chatCheckMs: (e.CHAT_CHECK_SECONDS ?? 120) * 1000,
     tokenEncryptionKeys: e.TOKEN_ENCRYPTION_KEY,
     console: consoleConfig(e),
     businessLogin: businessLoginConfig(e),

@@ -1,6 +1,7 @@
 import type { Redis } from "ioredis";
 import type { PgBoss } from "pg-boss";
 import type { Database } from "../db/database.ts";
+import { type ChatHealth, platformReadiness } from "../health/chat-health.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import { pauses } from "../outbound/pause.ts";
 import { INBOUND_QUEUE } from "../queue/boss.ts";
@@ -17,6 +18,7 @@ export function readinessCheck(
   redis: Redis | undefined,
   limiter: OutboundLimiter,
   metrics: Metrics,
+  chat?: ChatHealth,
 ): ReadinessCheck {
   const probe = async (fn: () => Promise<unknown>): Promise<ComponentStatus> => {
     try {
@@ -50,6 +52,12 @@ export function readinessCheck(
           degraded: true,
           detail: "Redis unavailable: rate limits are enforced per process (insurance limiter)",
         };
+      // One check per chat platform, from the last periodic pass: a failing platform degrades the
+      // service but never makes it unavailable, since webhooks are still stored.
+      if (chat) {
+        const holds = await chat.holds().catch(() => []);
+        for (const status of chat.status()) checks[status.platform] = platformReadiness(status, holds);
+      }
       return checks;
     },
     async details() {
@@ -64,11 +72,35 @@ export function readinessCheck(
         perAccount[r.delivery_state] = r.n;
         queue[r.account_id] = perAccount;
       }
+      const holds = chat ? await chat.holds() : [];
       return {
         outbound: {
           paused: { global: p.global !== undefined, accounts: p.accounts.map((a) => a.account) },
           queue,
         },
+        ...(chat
+          ? {
+              chat: Object.fromEntries(
+                chat.status().map((s) => [
+                  s.platform,
+                  {
+                    checks: s.checks ?? [],
+                    checkedAt: s.checkedAt ?? null,
+                    destinations: s.destinations,
+                    held: holds
+                      .filter((h) => h.platform === s.platform)
+                      .map((h) => ({
+                        channel: h.channel,
+                        reason: h.reason,
+                        fix: h.fix,
+                        since: h.heldAt,
+                        lastCheck: h.lastCheck,
+                      })),
+                  },
+                ]),
+              ),
+            }
+          : {}),
       };
     },
     async collect() {
@@ -90,6 +122,11 @@ export function readinessCheck(
       metrics.paused.reset();
       if (p.global) metrics.paused.set({ account: "*" }, 1);
       for (const a of p.accounts) metrics.paused.set({ account: a.account }, 1);
+      if (chat) {
+        metrics.chatDestinationHeld.reset();
+        for (const h of await chat.holds())
+          metrics.chatDestinationHeld.set({ platform: h.platform, channel: h.channel }, 1);
+      }
     },
   };
 }

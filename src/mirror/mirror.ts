@@ -8,6 +8,7 @@ import type {
   ThreadHeader,
   ThreadRef,
 } from "../chat/chat-port.ts";
+import { DestinationHeld, WHOLE_PLATFORM } from "../chat/health.ts";
 import { afterOutsideCall } from "../db/after-outside-call.ts";
 import type { Database } from "../db/database.ts";
 import type {
@@ -511,20 +512,36 @@ export class Mirror {
 
   // ——— Threads ———
 
-  /** The account's chat destination and adapter, or undefined (logged once) when it has none. */
+  /** The account's chat destination and adapter, or undefined (logged once) when it has none.
+   * While an event is mirrored, a held destination (or platform) throws DestinationHeld before any
+   * chat call: the event waits its turn instead of failing against it again. */
   private async route(accountId: string): Promise<{ account: AccountRow; adapter: ChatAdapter } | undefined> {
-    const { rows } = await this.deps.db.query<AccountRow>(
-      "SELECT id, username, picture_url, status, chat_platform, chat_channel, settings FROM instagram_accounts WHERE id = $1",
-      [accountId],
+    const { rows } = await this.deps.db.query<
+      AccountRow & { held_channel: string | null; held_reason: string | null }
+    >(
+      `SELECT a.id, a.username, a.picture_url, a.status, a.chat_platform, a.chat_channel, a.settings,
+              h.channel AS held_channel, h.reason AS held_reason
+         FROM instagram_accounts a
+         LEFT JOIN LATERAL (
+           SELECT channel, reason FROM chat_destination_holds
+            WHERE platform = a.chat_platform AND channel IN (a.chat_channel, $2)
+            ORDER BY channel = $2 DESC LIMIT 1
+         ) h ON true
+        WHERE a.id = $1`,
+      [accountId, WHOLE_PLATFORM],
     );
-    const account = rows[0];
-    if (!account?.chat_platform || !account.chat_channel) return undefined;
-    const adapter = this.deps.adapters.get(account.chat_platform);
+    const row = rows[0];
+    const platform = row?.chat_platform;
+    if (!row || !platform || !row.chat_channel) return undefined;
+    const { held_channel, held_reason, ...account } = row;
+    if (held_channel && this.currentEvent.getStore())
+      throw new DestinationHeld(platform, held_channel, held_reason ?? "held");
+    const adapter = this.deps.adapters.get(platform);
     if (!adapter) {
       if (!this.warnedUnrouted.has(accountId)) {
         this.warnedUnrouted.add(accountId);
         this.deps.log.warn(
-          { account: accountId, platform: account.chat_platform },
+          { account: accountId, platform },
           "account routes to a chat platform that is not configured; events are recorded, not mirrored",
         );
       }

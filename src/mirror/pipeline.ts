@@ -79,7 +79,8 @@ export class Bridge {
     // Rules run once the event shows in its thread, so their notices follow it there.
     await this.rules?.run(recorded.event, eventId);
     await this.db.query(
-      `UPDATE inbound_events SET status = 'processed', processed_at = now(), attempts = attempts + 1, last_error = NULL
+      `UPDATE inbound_events SET status = 'processed', processed_at = now(), attempts = attempts + 1, last_error = NULL,
+         held_by = NULL
        WHERE id = $1 AND status <> 'processed'`,
       [eventId],
     );

@@ -109,6 +109,27 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly chatPlatformUp = new Gauge({
+    name: "threadbridge_chat_platform_up",
+    help: "1 when a configured chat platform's last check passed (token, scopes or intents), else 0",
+    labelNames: ["platform"] as const,
+    registers: [this.registry],
+  });
+
+  readonly chatDestinationUp = new Gauge({
+    name: "threadbridge_chat_destination_up",
+    help: "1 when the bot can work in a routed or digest channel as of its last check, else 0",
+    labelNames: ["platform", "channel"] as const,
+    registers: [this.registry],
+  });
+
+  readonly chatDestinationHeld = new Gauge({
+    name: "threadbridge_chat_destination_held",
+    help: 'Destinations whose mirror work is held until a recheck passes (1 each; channel "*": the whole platform)',
+    labelNames: ["platform", "channel"] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "threadbridge_" });
   }

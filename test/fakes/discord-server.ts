@@ -30,6 +30,7 @@ import {
   type ResponseMessage,
 } from "./discord/state.ts";
 
+export { BOT_ROLE_PERMISSIONS, PERMISSION } from "./discord/state.ts";
 export type {
   FakeAttachment,
   FakeChannel,
@@ -57,6 +58,10 @@ export interface DiscordServerOptions {
   otherGuilds?: Array<{ id: string; name: string; channels: Array<{ id: string; name: string }> }>;
   /** HELLO's heartbeat_interval; default 41250 like Discord. */
   heartbeatIntervalMs?: number;
+  /** The Message Content intent's switch in the Developer Portal; default on. */
+  messageContentIntent?: boolean;
+  /** What the bot's role grants (a bitfield); default what docs/discord.md asks for. */
+  botPermissions?: bigint;
 }
 
 export interface SlashOption {
@@ -156,6 +161,15 @@ export interface DiscordServer {
   /** Query strings the gateway was opened with, in order. */
   gatewayConnections(): Array<{ query: string; at: number }>;
   setRateLimit(routePattern: RegExp, opts: { remainingBeforeLimit: number; retryAfterMs: number }): void;
+  /** The role Discord made for the bot when it was invited. */
+  botRoleId: string;
+  /** Changes what the bot's role grants in the whole server. */
+  setBotPermissions(bits: bigint): void;
+  /** Sets (or, with both empty, removes) a channel overwrite for the bot (`member`), its role
+   * (`role`) or @everyone (`everyone`): `allow` and `deny` are bitfields. */
+  setOverwrite(channelId: string, who: "member" | "role" | "everyone", allow: bigint, deny: bigint): void;
+  /** The Message Content intent's switch in the Developer Portal. */
+  setMessageContentIntent(on: boolean): void;
   failNext(n: number, opts: { status: 500 | 502 | 429; path?: RegExp }): void;
   close(): Promise<void>;
 }
@@ -169,6 +183,8 @@ export async function startDiscordServer(options: DiscordServerOptions = {}): Pr
     roles: options.roles ?? [],
     otherGuilds: (options.otherGuilds ?? []).map((g) => ({ id: g.id, name: g.name })),
   });
+  if (options.messageContentIntent !== undefined) state.messageContentIntent = options.messageContentIntent;
+  if (options.botPermissions !== undefined) state.botPermissions = options.botPermissions;
   for (const c of options.channels ?? [{ id: "100000000000000001", name: "instagram", type: "text" }]) {
     state.addChannel({ id: c.id, name: c.name, type: c.type === "forum" ? CHANNEL_FORUM : CHANNEL_TEXT });
   }
@@ -193,6 +209,7 @@ export async function startDiscordServer(options: DiscordServerOptions = {}): Pr
         d: state.guildCreatePayload(id),
       })),
     membersChunk: (request) => membersChunk(state, request),
+    disallowed: (intents) => state.disallowedIntents(intents),
     shape: (t, d, intents) => state.shape(t, d, intents),
   });
   state.gateway = gateway;
@@ -337,6 +354,23 @@ export async function startDiscordServer(options: DiscordServerOptions = {}): Pr
     sessions: () => gateway.sessionStats,
     gatewayConnections: () => gateway.connections,
     setRateLimit: (pattern, opts) => rest.setRateLimit(pattern, opts),
+    botRoleId: state.botRoleId,
+    setBotPermissions(bits) {
+      state.botPermissions = bits;
+    },
+    setOverwrite(channelId, who, allow, deny) {
+      const channel = existing(channelId);
+      const id = who === "member" ? state.botUserId : who === "role" ? state.botRoleId : state.guildId;
+      const kept = (channel.overwrites ?? []).filter((o) => o.id !== id);
+      channel.overwrites =
+        allow === 0n && deny === 0n
+          ? kept
+          : [...kept, { id, type: who === "member" ? 1 : 0, allow: String(allow), deny: String(deny) }];
+      state.updateChannel(channel);
+    },
+    setMessageContentIntent(on) {
+      state.messageContentIntent = on;
+    },
     failNext: (n, opts) => rest.failNext(n, opts),
     async close() {
       await gateway.close();

@@ -1,6 +1,8 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { defaultKeyId, TokenCipher } from "../../src/instagram/token-cipher.ts";
+import { type DiscordServer, startDiscordServer } from "../fakes/discord-server.ts";
+import { type SlackServer, startSlackServer } from "../fakes/slack-server.ts";
 import { cli } from "../helpers/cli.ts";
 import { CLI_PLATFORMS } from "../helpers/cli-platforms.ts";
 import { TEST_KEY, type TestEnv, testEnv } from "../helpers/service.ts";
@@ -55,6 +57,10 @@ describe("TokenCipher", () => {
 describe("threadbridge accounts and keys against Postgres", () => {
   let t: TestEnv;
   let client: pg.Client;
+  // Both platforms configured (a destination on an unconfigured one is refused), against fakes
+  // where the bot is in every channel these tests route to.
+  let slack: SlackServer;
+  let discord: DiscordServer;
   const row = async (id: string) =>
     (await client.query("SELECT * FROM instagram_accounts WHERE id = $1", [id])).rows[0] as Record<
       string,
@@ -62,13 +68,30 @@ describe("threadbridge accounts and keys against Postgres", () => {
     >;
 
   beforeAll(async () => {
-    t = await testEnv("postgres");
+    slack = await startSlackServer();
+    discord = await startDiscordServer({
+      channels: ["999", "888", "333", "444"].map((n) => ({
+        id: `100000000000000${n}`,
+        name: `channel-${n}`,
+        type: "text" as const,
+      })),
+    });
+    t = await testEnv("postgres", {
+      SLACK_BOT_TOKEN: slack.token,
+      SLACK_SIGNING_SECRET: "test-signing-secret",
+      SLACK_API_URL: slack.apiUrl,
+      DISCORD_TOKEN: discord.token,
+      DISCORD_APP_ID: discord.applicationId,
+      DISCORD_API_URL: discord.apiUrl,
+    });
     client = new pg.Client({ connectionString: t.env.DATABASE_URL });
     await client.connect();
   });
   afterAll(async () => {
     await client?.end();
     await t?.cleanup();
+    await slack?.close();
+    await discord?.close();
   });
 
   it("add, then list shows the account and never its token", async () => {

@@ -23,6 +23,7 @@ import {
 import {
   type DiscordState,
   type InteractionRecord,
+  PERMISSION,
   PostError,
   type RecordedFile,
   responseMessage,
@@ -94,6 +95,8 @@ const unknownMessage = (): Answer => ok({ code: 10008, message: "Unknown Message
 const unknownWebhook = (): Answer => ok({ code: 10015, message: "Unknown Webhook" }, 404);
 const unknownInteraction = (): Answer => ok({ code: 10062, message: "Unknown interaction" }, 404);
 const badRequest = (body: Json): Answer => ok(body, 400);
+const missingAccess = (): Answer => ok({ code: 50001, message: "Missing Access" }, 403);
+const missingPermissions = (): Answer => ok({ code: 50013, message: "Missing Permissions" }, 403);
 
 export class Rest {
   readonly calls: RecordedCall[] = [];
@@ -161,7 +164,8 @@ export class Rest {
       send(ok({ code: 0, message: "404: Not Found" }, 404));
       return;
     }
-    const path = api[1];
+    // Routes.user("@me") arrives percent-encoded, which Discord reads as the "@me" it means.
+    const path = api[1].replace(/%40/gi, "@");
     call.path = path;
 
     let parsed: { body: Json; files: RecordedFile[]; raw: unknown };
@@ -270,6 +274,16 @@ export class Rest {
     return this.#state.channels.get(id);
   }
 
+  /** Discord's refusal when the bot lacks a permission in `channel` (its parent's, for a thread):
+   * Missing Access without View Channel, else Missing Permissions. The main guild's only. */
+  #refuse(channel: FakeChannel, ...needed: bigint[]): Answer | undefined {
+    const s = this.#state;
+    if (s.guildOf(channel) !== s.guildId) return undefined;
+    const perms = s.botPermissionsIn(channel);
+    if ((perms & PERMISSION.ViewChannel) === 0n) return missingAccess();
+    return needed.some((bit) => (perms & bit) === 0n) ? missingPermissions() : undefined;
+  }
+
   #register(): void {
     const s = this.#state;
     const r = (m: string, p: string, h: Handler, auth = true): void => this.#route(m, p, h, auth);
@@ -306,7 +320,7 @@ export class Rest {
         bot_public: false,
         bot_require_code_grant: false,
         verify_key: "0".repeat(64),
-        flags: 0,
+        flags: s.applicationFlags(),
         bot: userPayload(s.bot),
         owner: { id: "1", username: "owner", discriminator: "0", avatar: null, global_name: null },
       });
@@ -331,7 +345,8 @@ export class Rest {
 
     r("GET", "/channels/:id", (_c, [id]) => {
       const channel = this.#channel(id ?? "");
-      return channel ? ok(s.channelJson(channel)) : unknownChannel();
+      if (!channel) return unknownChannel();
+      return this.#refuse(channel) ?? ok(s.channelJson(channel));
     });
     r("PATCH", "/channels/:id", (c, [id]) => this.#patchChannel(c, id ?? ""));
     r("DELETE", "/channels/:id", (_c, [id]) => {
@@ -370,6 +385,10 @@ export class Rest {
     r("GET", "/channels/:id/messages", (c, [id]) => {
       const channel = this.#channel(id ?? "");
       if (!channel) return unknownChannel();
+      const refused = this.#refuse(channel);
+      if (refused) return refused;
+      // Without Read Message History Discord answers with no messages rather than an error.
+      if (this.#refuse(channel, PERMISSION.ReadMessageHistory)) return ok([]);
       return ok(this.#listMessages(channel.id, c.query));
     });
     r("GET", "/channels/:id/messages/:id", (_c, [id, mid]) => {
@@ -382,6 +401,12 @@ export class Rest {
       if (dm) return this.#directMessage(c, id ?? "", dm);
       const channel = this.#channel(id ?? "");
       if (!channel) return unknownChannel();
+      const refused = this.#refuse(
+        channel,
+        isThread(channel) ? PERMISSION.SendMessagesInThreads : PERMISSION.SendMessages,
+        ...(c.files.length > 0 ? [PERMISSION.AttachFiles] : []),
+      );
+      if (refused) return refused;
       const input = messageInput(c, true);
       if ("error" in input) return badRequest(input.error);
       if (input.replyTo && !s.message(channel.id, input.replyTo)) {
@@ -412,7 +437,14 @@ export class Rest {
     const reaction =
       (add: boolean, who: "me" | "param"): Handler =>
       (_c, [id, mid, emoji, uid]) => {
-        if (!this.#channel(id ?? "")) return unknownChannel();
+        const channel = this.#channel(id ?? "");
+        if (!channel) return unknownChannel();
+        const refused = this.#refuse(
+          channel,
+          PERMISSION.ReadMessageHistory,
+          ...(add ? [PERMISSION.AddReactions] : []),
+        );
+        if (refused) return refused;
         const message = s.message(id ?? "", mid ?? "");
         if (!message || message.deleted) return unknownMessage();
         if (!emoji) return ok({ code: 10014, message: "Unknown Emoji" }, 400);
@@ -439,6 +471,8 @@ export class Rest {
     r("POST", "/channels/:id/webhooks", (c, [id]) => {
       const channel = this.#channel(id ?? "");
       if (!channel) return unknownChannel();
+      const refused = this.#refuse(channel, PERMISSION.ManageWebhooks);
+      if (refused) return refused;
       if (isThread(channel))
         return badRequest({ code: 50024, message: "Cannot execute action on this channel type" });
       const name = asString(c.body.name) ?? "";
@@ -456,7 +490,10 @@ export class Rest {
       return ok(this.#webhookJson(webhook));
     });
     r("GET", "/channels/:id/webhooks", (_c, [id]) => {
-      if (!this.#channel(id ?? "")) return unknownChannel();
+      const channel = this.#channel(id ?? "");
+      if (!channel) return unknownChannel();
+      const refused = this.#refuse(channel, PERMISSION.ManageWebhooks);
+      if (refused) return refused;
       return ok([...s.webhooks.values()].filter((w) => w.channelId === id).map((w) => this.#webhookJson(w)));
     });
     r("GET", "/guilds/:id/webhooks", () => ok([...s.webhooks.values()].map((w) => this.#webhookJson(w))));
@@ -613,6 +650,12 @@ export class Rest {
     const channel = this.#channel(id);
     if (!channel) return unknownChannel();
     const b = c.body;
+    // A thread's creator may rename and reopen it; anyone else needs Manage Threads, and changing
+    // a channel (a forum's tags) needs Manage Channels.
+    const refused = isThread(channel)
+      ? this.#refuse(channel, ...(channel.ownerId === s.botUserId ? [] : [PERMISSION.ManageThreads]))
+      : this.#refuse(channel, PERMISSION.ManageChannels);
+    if (refused) return refused;
     if (b.name !== undefined) {
       const name = asString(b.name) ?? "";
       const error = isThread(channel)
@@ -660,6 +703,12 @@ export class Rest {
     const s = this.#state;
     const parent = this.#channel(parentId);
     if (!parent) return unknownChannel();
+    // A forum post is a message; a text channel's thread needs Create Public Threads.
+    const refused = this.#refuse(
+      parent,
+      parent.type === CHANNEL_FORUM ? PERMISSION.SendMessages : PERMISSION.CreatePublicThreads,
+    );
+    if (refused) return refused;
     const name = asString(c.body.name) ?? "";
     const nameError = threadNameError(name);
     if (nameError) return badRequest(nameError);
