@@ -28,6 +28,7 @@ import { sign } from "./instagram/signature.ts";
 import { TokenCipher, TokenCipherError } from "./instagram/token-cipher.ts";
 import { parseWebhook } from "./instagram/webhook.ts";
 import { createLogger, type Logger } from "./log/logger.ts";
+import { PACKAGE_VERSION } from "./observability/build-info.ts";
 import { type PauseScope, pause, pauses, resume } from "./outbound/pause.ts";
 import { startBoss } from "./queue/boss.ts";
 import { discardDeadLetters, listDeadLetters, replayDeadLetters } from "./queue/dead-letters.ts";
@@ -111,6 +112,7 @@ function eventIds(ids: string[], all: boolean): number[] | "all" {
 
 const program = new Command("threadbridge")
   .description("Instagram DMs and comments mirrored into chat threads")
+  .version(PACKAGE_VERSION, "-V, --version", "print the version")
   .showHelpAfterError()
   // Commander's own usage errors (bad options, missing arguments) exit 64 like ours, not 1.
   .exitOverride();

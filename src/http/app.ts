@@ -2,7 +2,7 @@ import express, { type Express, type NextFunction, type Request, type Response }
 import { pinoHttp } from "pino-http";
 import type { TrustProxy } from "../config/trust-proxy.ts";
 import type { Logger } from "../log/logger.ts";
-import type { Metrics } from "../observability/metrics.ts";
+import { httpMethodLabel, type Metrics } from "../observability/metrics.ts";
 import type { ReadinessCheck } from "./health.ts";
 import { healthRouter } from "./health.ts";
 import { securityHeaders } from "./security-headers.ts";
@@ -46,8 +46,9 @@ export function createHttpApp(deps: HttpAppDeps): Express {
     const end = deps.metrics.httpDuration.startTimer();
     res.on("finish", () => {
       const route = routeLabel(req, res);
-      end({ route });
-      deps.metrics.httpRequests.inc({ route, status: String(res.statusCode) });
+      const method = httpMethodLabel(req.method);
+      end({ method, route });
+      deps.metrics.httpRequests.inc({ method, route, status: String(res.statusCode) });
     });
     next();
   });

@@ -1,6 +1,7 @@
 import express, { type Request, type Response, Router } from "express";
 import type { IngestBatcher } from "../ingest/ingest-batcher.ts";
 import { unstorable } from "../ingest/store-events.ts";
+import type { InboundRecord } from "../instagram/events.ts";
 import { verifySignature } from "../instagram/signature.ts";
 import { parseWebhook } from "../instagram/webhook.ts";
 import type { Logger } from "../log/logger.ts";
@@ -18,6 +19,22 @@ export interface WebhookDeps {
   verifyToken: string | undefined;
   appSecrets: readonly string[];
   maxBody: string;
+}
+
+/** Counts the delivery's events that were not stored (already stored before), by their kind. */
+function countDuplicates(
+  metrics: Metrics,
+  records: readonly InboundRecord[],
+  stored: ReadonlyArray<{ accountId: string; dedupeKey: string }>,
+): void {
+  const storedKeys = new Set(stored.map((e) => `${e.accountId}\u0000${e.dedupeKey}`));
+  const byKind = new Map<string, number>();
+  for (const r of records) {
+    if (storedKeys.delete(`${r.event.accountId}\u0000${r.dedupeKey}`)) continue;
+    const kind = eventKindLabel(r.event.type);
+    byKind.set(kind, (byKind.get(kind) ?? 0) + 1);
+  }
+  for (const [kind, n] of byKind) metrics.webhookEvents.inc({ kind, outcome: "duplicate" }, n);
 }
 
 function refuse(res: Response, deps: WebhookDeps, status: number, reason: string, detail: string): void {
@@ -104,8 +121,7 @@ export function webhookRouter(deps: WebhookDeps): Router {
           if (e.kind === "unknown")
             log.warn({ eventId: e.id, account: e.accountId }, "unknown webhook event stored");
         }
-        if (result.duplicates > 0)
-          deps.metrics.webhookEvents.inc({ kind: "any", outcome: "duplicate" }, result.duplicates);
+        if (result.duplicates > 0) countDuplicates(deps.metrics, parsed.records, result.stored);
         log.debug({ stored: result.stored.length, duplicates: result.duplicates }, "webhook stored");
         res.status(200).type("text/plain").send("EVENT_RECEIVED");
       } catch (err) {
