@@ -14,6 +14,7 @@ import { type Config, ConfigError, loadConfig } from "./config/config.ts";
 import { describeEnvFile, type EnvFile, loadEnvFile } from "./config/env-file.ts";
 import { readLocalSecrets, withLocalSecrets } from "./config/local-secrets.ts";
 import { threadSettings } from "./conversations/threads.ts";
+import { transientDatabaseError } from "./db/after-outside-call.ts";
 import { type Database, DatabaseLockedError, openDatabase } from "./db/database.ts";
 import { migrate } from "./db/migrate.ts";
 import {
@@ -27,7 +28,7 @@ import {
 import { sign } from "./instagram/signature.ts";
 import { TokenCipher, TokenCipherError } from "./instagram/token-cipher.ts";
 import { parseWebhook } from "./instagram/webhook.ts";
-import { createLogger, type Logger } from "./log/logger.ts";
+import { createLogger, type Logger, routeProcessWarnings } from "./log/logger.ts";
 import { PACKAGE_VERSION } from "./observability/build-info.ts";
 import { type PauseScope, pause, pauses, resume } from "./outbound/pause.ts";
 import { startBoss } from "./queue/boss.ts";
@@ -46,17 +47,30 @@ let platforms: readonly PlatformDescriptor[] = [];
 /** The `.env` `main` read into the environment, if there was one. */
 let envFile: EnvFile | undefined;
 
-function settings(): { config: Config; log: Logger; notes: string[] } {
+/** The logger of a service role (start, web, worker, migrate) once it has one: a failure that ends
+ * the process is then one JSON line through it, like everything else the service says. */
+let serviceLog: Logger | undefined;
+
+/**
+ * The configuration and a logger. A service role logs to standard output (JSON, or pretty at a
+ * terminal); a one-off command logs to standard error, so its own output (`--json` included)
+ * stays clean. Either way Node's process warnings (a library's deprecation notice) go through the
+ * logger instead of onto stderr as raw text.
+ */
+function settings(kind: "service" | "command" = "command"): { config: Config; log: Logger; notes: string[] } {
   const { config, defaulted } = withLocalSecrets(loadConfig(process.env, platforms));
   const log = createLogger(config.logLevel, {
     redactHeaders: platforms.flatMap((p) => p.secretHeaders ?? []),
+    stderr: kind === "command",
   });
+  routeProcessWarnings(log);
+  if (kind === "service") serviceLog = log;
   const notes = describeConfiguration(config, defaulted);
   return { config, log, notes: envFile ? [describeEnvFile(envFile), ...notes] : notes };
 }
 
 async function run(roles: Roles): Promise<void> {
-  const { config, log, notes } = settings();
+  const { config, log, notes } = settings("service");
   for (const line of notes) log.info(line);
   const service = await startServiceWhenReachable(config, roles, log);
   let stopping = false;
@@ -81,7 +95,7 @@ async function withQueue<T>(
   fn: (db: Database, boss: Awaited<ReturnType<typeof startBoss>>) => Promise<T>,
 ): Promise<T> {
   const { config, log } = settings();
-  const db = await openDatabase(config.database);
+  const db = await openDatabase(config.database, { log });
   try {
     await migrate(db);
     const boss = await startBoss(db, log, {
@@ -133,8 +147,8 @@ program
   .command("migrate")
   .description("apply database migrations and exit (the Procfile's release phase)")
   .action(async () => {
-    const { config, log } = settings();
-    const db = await openDatabase(config.database);
+    const { config, log } = settings("service");
+    const db = await openDatabase(config.database, { log });
     try {
       const applied = await migrate(db);
       log.info(
@@ -236,8 +250,8 @@ function operator(): string {
 
 /** Opens (and migrates) the database for a one-off command, and closes it afterwards. */
 async function withDatabase<T>(fn: (db: Database, config: Config) => Promise<T>): Promise<T> {
-  const { config } = settings();
-  const db = await openDatabase(config.database);
+  const { config, log } = settings();
+  const db = await openDatabase(config.database, { log });
   try {
     await migrate(db);
     return await fn(db, config);
@@ -708,6 +722,18 @@ export async function main(argv: string[], list: readonly PlatformDescriptor[]):
     ) {
       process.stderr.write(`threadbridge: ${err.message}\n`);
       process.exit(err instanceof DatabaseLockedError ? 75 : 64);
+    }
+    if (serviceLog) {
+      // A service role that had started logging ends with one JSON line, not a raw stack.
+      serviceLog.fatal(
+        { err },
+        transientDatabaseError(err) ? "database not reachable; stopping" : "stopping",
+      );
+      process.exit(1);
+    }
+    if (transientDatabaseError(err)) {
+      process.stderr.write(`threadbridge: the database is not reachable (${(err as Error).message})\n`);
+      process.exit(1);
     }
     process.stderr.write(
       `threadbridge: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,

@@ -60,7 +60,7 @@ export interface Service {
 
 export async function startService(config: Config, roles: Roles, log: Logger): Promise<Service> {
   const metrics = new Metrics();
-  const db = await openDatabase(config.database);
+  const db = await openDatabase(config.database, { log });
   const cleanups: Array<() => Promise<unknown>> = [() => db.close()];
   const stop = async () => {
     for (const cleanup of cleanups.reverse())

@@ -3,6 +3,7 @@ import { pinoHttp } from "pino-http";
 import type { TrustProxy } from "../config/trust-proxy.ts";
 import type { Logger } from "../log/logger.ts";
 import { httpMethodLabel, type Metrics } from "../observability/metrics.ts";
+import { expectedReason, wasLogged } from "./expected-answer.ts";
 import type { ReadinessCheck } from "./health.ts";
 import { healthRouter } from "./health.ts";
 import { securityHeaders } from "./security-headers.ts";
@@ -35,6 +36,17 @@ function routeLabel(req: Request, res: Response): string {
   return res.statusCode === 404 ? "unmatched" : "other";
 }
 
+/** The request log's level for an answer: one line per condition, at the level it deserves. */
+function requestLogLevel(res: Response, err: Error | undefined): "error" | "warn" | "info" | "debug" {
+  if (err) return "error";
+  // The route logged the condition itself (a refused webhook): the request is detail.
+  if (wasLogged(res)) return "debug";
+  // Working as designed (the console's setup page): worth a line, not an alarm.
+  if (expectedReason(res)) return "info";
+  if (res.statusCode >= 500) return "error";
+  return res.statusCode >= 400 ? "warn" : "debug";
+}
+
 export function createHttpApp(deps: HttpAppDeps): Express {
   const app = express();
   app.disable("x-powered-by");
@@ -57,8 +69,22 @@ export function createHttpApp(deps: HttpAppDeps): Express {
     pinoHttp({
       logger: deps.log,
       autoLogging: { ignore: (req) => QUIET_ROUTES.has(req.url ?? "") },
-      customLogLevel: (_req, res, err) =>
-        err || res.statusCode >= 500 ? "error" : res.statusCode >= 400 ? "warn" : "debug",
+      customLogLevel: (_req, res, err) => requestLogLevel(res as Response, err),
+      // pino-http makes up an Error ("failed with status code 503") for a 5xx answered without
+      // one: its stack is pino-http's own, so it is left out. A real error keeps its stack (and
+      // the error handler below logs it); an expected answer says why instead.
+      customErrorObject: (_req, res, err, val: Record<string, unknown>) => {
+        const expected = expectedReason(res as Response);
+        if (expected) return { res: val.res, responseTime: val.responseTime, expected };
+        if (err.message === `failed with status code ${res.statusCode}`) {
+          const { err: _madeUp, ...rest } = val;
+          return rest;
+        }
+        return val;
+      },
+      customErrorMessage: (_req, res, err) =>
+        expectedReason(res as Response) ??
+        (err.message.startsWith("failed with status code") ? `answered ${res.statusCode}` : err.message),
       // Query strings can carry tokens (OAuth codes, hub.verify_token): log the path only.
       // Headers are never logged: requests carry Cookie and Authorization, answers Set-Cookie.
       serializers: {

@@ -6,6 +6,7 @@ import { verifySignature } from "../instagram/signature.ts";
 import { parseWebhook } from "../instagram/webhook.ts";
 import type { Logger } from "../log/logger.ts";
 import { eventKindLabel, type Metrics } from "../observability/metrics.ts";
+import { answerLogged } from "./expected-answer.ts";
 import { jsonNestsDeeperThan } from "./json-depth.ts";
 
 /** Meta's payloads nest about ten levels deep (an attachment's payload inside a message inside an
@@ -39,7 +40,8 @@ function countDuplicates(
 
 function refuse(res: Response, deps: WebhookDeps, status: number, reason: string, detail: string): void {
   deps.metrics.webhookRejected.inc({ reason });
-  res.status(status).json({ error: reason, detail });
+  // Every refusal is logged by the route with its reason; the request log need not repeat it.
+  answerLogged(res).status(status).json({ error: reason, detail });
 }
 
 /** `GET` and `POST /webhooks/instagram`: the handshake, and events answered only once stored. */
