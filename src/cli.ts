@@ -38,6 +38,7 @@ import { formatRuleFileErrors, parseRuleFile } from "./rules/load.ts";
 import { importRules, listRules, setRuleEnabled } from "./rules/store.ts";
 import { type Roles, startServiceWhenReachable } from "./service.ts";
 import { describeConfiguration } from "./startup-summary.ts";
+import { startTracing } from "./tracing/tracing.ts";
 
 class UsageError extends Error {}
 
@@ -72,19 +73,28 @@ function settings(kind: "service" | "command" = "command"): { config: Config; lo
 async function run(roles: Roles): Promise<void> {
   const { config, log, notes } = settings("service");
   for (const line of notes) log.info(line);
+  // Before the service is built: the spans of its first requests and jobs need the SDK in place.
+  const role = roles.web && roles.worker ? "start" : roles.web ? "web" : "worker";
+  const tracing = config.tracing
+    ? await startTracing({ ...config.tracing, version: PACKAGE_VERSION }, role, log)
+    : undefined;
   const service = await startServiceWhenReachable(config, roles, log);
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, "shutting down");
-    service.stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        log.error({ err }, "shutdown failed");
-        process.exit(1);
-      },
-    );
+    service
+      .stop()
+      // The spans of the last requests and jobs are sent before the process goes.
+      .then(() => tracing?.shutdown())
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          log.error({ err }, "shutdown failed");
+          process.exit(1);
+        },
+      );
   };
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("SIGINT", () => shutdown("SIGINT"));

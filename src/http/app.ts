@@ -1,8 +1,18 @@
+import { ROOT_CONTEXT } from "@opentelemetry/api";
 import express, { type Express, type NextFunction, type Request, type Response } from "express";
 import { pinoHttp } from "pino-http";
 import type { TrustProxy } from "../config/trust-proxy.ts";
 import type { Logger } from "../log/logger.ts";
 import { httpMethodLabel, type Metrics } from "../observability/metrics.ts";
+import {
+  bindEmitter,
+  runIn,
+  SpanKind,
+  SpanStatusCode,
+  startSpan,
+  tracingOn,
+  withSpan,
+} from "../tracing/spans.ts";
 import { expectedReason, wasLogged } from "./expected-answer.ts";
 import type { ReadinessCheck } from "./health.ts";
 import { healthRouter } from "./health.ts";
@@ -36,6 +46,29 @@ function routeLabel(req: Request, res: Response): string {
   return res.statusCode === 404 ? "unmatched" : "other";
 }
 
+/** Opens the request's server span, makes it active for everything the request does (its body's
+ * events included), and ends it with the route and status once the answer is sent. */
+function requestSpan(req: Request, res: Response, next: NextFunction): void {
+  // Probes and scrapes every few seconds would bury the traces that matter.
+  if (QUIET_ROUTES.has(req.path)) {
+    next();
+    return;
+  }
+  const method = httpMethodLabel(req.method);
+  const span = startSpan(method, SpanKind.SERVER, ROOT_CONTEXT, { "http.request.method": method });
+  const ctx = withSpan(ROOT_CONTEXT, span);
+  bindEmitter(ctx, req);
+  bindEmitter(ctx, res);
+  res.on("finish", () => {
+    const route = routeLabel(req, res);
+    span.updateName(`${method} ${route}`);
+    span.setAttributes({ "http.route": route, "http.response.status_code": res.statusCode });
+    if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+    span.end();
+  });
+  runIn(ctx, next);
+}
+
 /** The request log's level for an answer: one line per condition, at the level it deserves. */
 function requestLogLevel(res: Response, err: Error | undefined): "error" | "warn" | "info" | "debug" {
   if (err) return "error";
@@ -53,6 +86,11 @@ export function createHttpApp(deps: HttpAppDeps): Express {
   // Everything that reads the client's address (req.ip: the sign-in throttle, audit entries) goes
   // through this one setting; origins are judged against PUBLIC_URL, never the request's own.
   app.set("trust proxy", deps.trustProxy);
+
+  // A server span per request when traces are on: what the request leads to (storing a webhook,
+  // queueing a reply) becomes its child, and the jobs it queues carry it on. A trace starts here:
+  // a caller's traceparent is not taken, since every caller is outside (Meta, Slack, browsers).
+  if (tracingOn()) app.use(requestSpan);
 
   app.use((req, res, next) => {
     const end = deps.metrics.httpDuration.startTimer();

@@ -6,6 +6,7 @@ import { verifySignature } from "../instagram/signature.ts";
 import { parseWebhook } from "../instagram/webhook.ts";
 import type { Logger } from "../log/logger.ts";
 import { eventKindLabel, type Metrics } from "../observability/metrics.ts";
+import { inSpan } from "../tracing/spans.ts";
 import { answerLogged } from "./expected-answer.ts";
 import { jsonNestsDeeperThan } from "./json-depth.ts";
 
@@ -117,7 +118,18 @@ export function webhookRouter(deps: WebhookDeps): Router {
       for (const warning of parsed.warnings)
         log.warn({ warning }, "webhook item not understood; stored as unknown");
       try {
-        const result = await deps.ingest.submit(parsed.records);
+        const result = await inSpan(
+          "webhook store",
+          { attributes: { "threadbridge.events": parsed.records.length } },
+          async (span) => {
+            const stored = await deps.ingest.submit(parsed.records);
+            span.setAttributes({
+              "threadbridge.events.stored": stored.stored.length,
+              "threadbridge.events.duplicates": stored.duplicates,
+            });
+            return stored;
+          },
+        );
         for (const e of result.stored) {
           deps.metrics.webhookEvents.inc({ kind: eventKindLabel(e.kind), outcome: "stored" });
           if (e.kind === "unknown")

@@ -6,6 +6,7 @@ import { eventKindLabel, type Metrics } from "../observability/metrics.ts";
 import { SendInFlightError } from "../outbound/echo-match.ts";
 import { INBOUND_QUEUE, type InboundJob } from "../queue/boss.ts";
 import { type SlotJob, workSlots } from "../queue/work-slots.ts";
+import { inJobSpan } from "../tracing/spans.ts";
 
 export interface InboundWorkerDeps {
   db: Database;
@@ -28,7 +29,9 @@ export async function startInboundWorker(deps: InboundWorkerDeps): Promise<strin
     deps.boss,
     INBOUND_QUEUE,
     { concurrency: deps.concurrency, pollingIntervalSeconds: deps.pollingIntervalSeconds },
-    handleJob,
+    (job) =>
+      // The delivery's trace goes on here, in whichever process took the job.
+      inJobSpan(INBOUND_QUEUE, job.data, { "threadbridge.event.id": job.data.eventId }, () => handleJob(job)),
   );
 
   async function handleJob(job: SlotJob<InboundJob>): Promise<void> {
