@@ -15,6 +15,7 @@ import { type Config, ConfigError, loadConfig } from "./config/config.ts";
 import { describeEnvFile, type EnvFile, loadEnvFile } from "./config/env-file.ts";
 import { type Defaulted, readLocalSecrets, withLocalSecrets } from "./config/local-secrets.ts";
 import { threadSettings } from "./conversations/threads.ts";
+import { transientDatabaseError } from "./db/after-outside-call.ts";
 import { type Database, DatabaseLockedError, openDatabase } from "./db/database.ts";
 import { migrate } from "./db/migrate.ts";
 import { checkPlatformAuth, destinationCheck } from "./health/chat-health.ts";
@@ -29,7 +30,8 @@ import {
 import { sign } from "./instagram/signature.ts";
 import { TokenCipher, TokenCipherError } from "./instagram/token-cipher.ts";
 import { parseWebhook } from "./instagram/webhook.ts";
-import { createLogger, type Logger } from "./log/logger.ts";
+import { createLogger, type Logger, routeProcessWarnings } from "./log/logger.ts";
+import { PACKAGE_VERSION } from "./observability/build-info.ts";
 import { type PauseScope, pause, pauses, resume } from "./outbound/pause.ts";
 import { startBoss } from "./queue/boss.ts";
 import { discardDeadLetters, listDeadLetters, replayDeadLetters } from "./queue/dead-letters.ts";
@@ -46,6 +48,7 @@ import { importRules, listRules, setRuleEnabled } from "./rules/store.ts";
 import { type Roles, startServiceWhenReachable } from "./service.ts";
 import { snippetIndex } from "./snippets/store.ts";
 import { describeConfiguration } from "./startup-summary.ts";
+import { startTracing } from "./tracing/tracing.ts";
 
 class UsageError extends Error {}
 
@@ -57,11 +60,28 @@ let platforms: readonly PlatformDescriptor[] = [];
 /** The `.env` `main` read into the environment, if there was one. */
 let envFile: EnvFile | undefined;
 
-function settings(): { config: Config; log: Logger; defaulted: Defaulted } {
+/** The logger of a service role (start, web, worker, migrate) once it has one: a failure that ends
+ * the process is then one JSON line through it, like everything else the service says. */
+let serviceLog: Logger | undefined;
+
+/**
+ * The configuration and a logger. A service role logs to standard output (JSON, or pretty at a
+ * terminal); a one-off command logs to standard error, so its own output (`--json` included)
+ * stays clean. Either way Node's process warnings (a library's deprecation notice) go through the
+ * logger instead of onto stderr as raw text.
+ */
+function settings(kind: "service" | "command" = "command"): {
+  config: Config;
+  log: Logger;
+  defaulted: Defaulted;
+} {
   const { config, defaulted } = withLocalSecrets(loadConfig(process.env, platforms));
   const log = createLogger(config.logLevel, {
     redactHeaders: platforms.flatMap((p) => p.secretHeaders ?? []),
+    stderr: kind === "command",
   });
+  routeProcessWarnings(log);
+  if (kind === "service") serviceLog = log;
   return { config, log, defaulted };
 }
 
@@ -69,24 +89,33 @@ function settings(): { config: Config; log: Logger; defaulted: Defaulted } {
 const STARTUP_CHECK_MS = 5_000;
 
 async function run(roles: Roles): Promise<void> {
-  const { config, log, defaulted } = settings();
+  const { config, log, defaulted } = settings("service");
   // The start-up line says whether each platform works, not only whether it is configured.
   const chat = await checkPlatformAuth(config.platforms, log, STARTUP_CHECK_MS);
   const notes = describeConfiguration(config, defaulted, chat);
   for (const line of envFile ? [describeEnvFile(envFile), ...notes] : notes) log.info(line);
+  // Before the service is built: the spans of its first requests and jobs need the SDK in place.
+  const role = roles.web && roles.worker ? "start" : roles.web ? "web" : "worker";
+  const tracing = config.tracing
+    ? await startTracing({ ...config.tracing, version: PACKAGE_VERSION }, role, log)
+    : undefined;
   const service = await startServiceWhenReachable(config, roles, log);
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, "shutting down");
-    service.stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        log.error({ err }, "shutdown failed");
-        process.exit(1);
-      },
-    );
+    service
+      .stop()
+      // The spans of the last requests and jobs are sent before the process goes.
+      .then(() => tracing?.shutdown())
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          log.error({ err }, "shutdown failed");
+          process.exit(1);
+        },
+      );
   };
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("SIGINT", () => shutdown("SIGINT"));
@@ -97,7 +126,7 @@ async function withQueue<T>(
   fn: (db: Database, boss: Awaited<ReturnType<typeof startBoss>>) => Promise<T>,
 ): Promise<T> {
   const { config, log } = settings();
-  const db = await openDatabase(config.database);
+  const db = await openDatabase(config.database, { log });
   try {
     await migrate(db);
     const boss = await startBoss(db, log, {
@@ -128,6 +157,7 @@ function eventIds(ids: string[], all: boolean): number[] | "all" {
 
 const program = new Command("threadbridge")
   .description("Instagram DMs and comments mirrored into chat threads")
+  .version(PACKAGE_VERSION, "-V, --version", "print the version")
   .showHelpAfterError()
   // Commander's own usage errors (bad options, missing arguments) exit 64 like ours, not 1.
   .exitOverride();
@@ -148,8 +178,8 @@ program
   .command("migrate")
   .description("apply database migrations and exit (the Procfile's release phase)")
   .action(async () => {
-    const { config, log } = settings();
-    const db = await openDatabase(config.database);
+    const { config, log } = settings("service");
+    const db = await openDatabase(config.database, { log });
     try {
       const applied = await migrate(db);
       log.info(
@@ -251,8 +281,8 @@ function operator(): string {
 
 /** Opens (and migrates) the database for a one-off command, and closes it afterwards. */
 async function withDatabase<T>(fn: (db: Database, config: Config) => Promise<T>): Promise<T> {
-  const { config } = settings();
-  const db = await openDatabase(config.database);
+  const { config, log } = settings();
+  const db = await openDatabase(config.database, { log });
   try {
     await migrate(db);
     return await fn(db, config);
@@ -845,6 +875,18 @@ export async function main(argv: string[], list: readonly PlatformDescriptor[]):
     ) {
       process.stderr.write(`threadbridge: ${err.message}\n`);
       process.exit(err instanceof DatabaseLockedError ? 75 : 64);
+    }
+    if (serviceLog) {
+      // A service role that had started logging ends with one JSON line, not a raw stack.
+      serviceLog.fatal(
+        { err },
+        transientDatabaseError(err) ? "database not reachable; stopping" : "stopping",
+      );
+      process.exit(1);
+    }
+    if (transientDatabaseError(err)) {
+      process.stderr.write(`threadbridge: the database is not reachable (${(err as Error).message})\n`);
+      process.exit(1);
     }
     process.stderr.write(
       `threadbridge: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,

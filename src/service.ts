@@ -34,6 +34,8 @@ import { startBoss, WAKE_QUEUE, type WakeJob } from "./queue/boss.ts";
 import { OutboundLimiter } from "./ratelimit/limiter.ts";
 import { RulesEngine } from "./rules/engine.ts";
 import { ruleSnippets } from "./snippets/values.ts";
+import { tracedAdapter, tracedInbox } from "./tracing/chat-spans.ts";
+import { tracingOn } from "./tracing/spans.ts";
 import { startDigestWorker } from "./worker/digest-worker.ts";
 import { accountEraser, startErasureWorker } from "./worker/erasure-worker.ts";
 import { startInboundWorker } from "./worker/inbound-worker.ts";
@@ -62,7 +64,7 @@ export interface Service {
 
 export async function startService(config: Config, roles: Roles, log: Logger): Promise<Service> {
   const metrics = new Metrics();
-  const db = await openDatabase(config.database);
+  const db = await openDatabase(config.database, { log });
   const cleanups: Array<() => Promise<unknown>> = [() => db.close()];
   const stop = async () => {
     for (const cleanup of cleanups.reverse())
@@ -152,10 +154,11 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
       const name = descriptor.name;
       const runtime = await descriptor.create(settings, {
         log,
-        inbox,
+        // With traces on, every call between the core and the platform is a span (tracing/).
+        inbox: tracingOn() ? tracedInbox(inbox) : inbox,
         adminGroups: config.admins.filter((a) => a.platform === name && a.kind === "group").map((a) => a.id),
       });
-      adapters.set(name, runtime.adapter);
+      adapters.set(name, tracingOn() ? tracedAdapter(runtime.adapter) : runtime.adapter);
       if (runtime.files) fileSources.set(name, runtime.files);
       if (runtime.router) chatRouters.push(runtime.router);
       if (runtime.close) cleanups.push(() => runtime.close?.() ?? Promise.resolve());

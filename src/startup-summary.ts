@@ -73,5 +73,19 @@ export function describeConfiguration(
       : "business login: off (set IG_APP_ID and IG_APP_SECRET to connect accounts from the console)",
   );
   if (defaulted.tokenEncryptionKey) lines.push("tokens: encrypted with a key generated into DATA_DIR");
+  lines.push(
+    config.tracing
+      ? `traces: OTLP/HTTP (JSON) to ${withoutCredentials(config.tracing.url)} as ${config.tracing.serviceName}${config.tracing.otherProtocol ? ` (OTEL_EXPORTER_OTLP_PROTOCOL=${config.tracing.otherProtocol} is not used: JSON is sent)` : ""}`
+      : "traces: off (set OTEL_EXPORTER_OTLP_ENDPOINT to send them over OTLP/HTTP)",
+  );
   return lines;
+}
+
+/** A URL as it may be printed: no user, password or query (where credentials hide). */
+function withoutCredentials(url: string): string {
+  const u = new URL(url);
+  u.username = "";
+  u.password = "";
+  u.search = "";
+  return u.toString();
 }

@@ -5,6 +5,7 @@ import knexFactory, { type Knex } from "knex";
 import ClientPGLite from "knex-pglite";
 import pg from "pg";
 import lockfile from "proper-lockfile";
+import type { Logger } from "../log/logger.ts";
 
 /** The part of a connection that runs SQL with `$1` placeholders: a pool, a pooled client or PGlite. */
 export interface SqlClient {
@@ -31,15 +32,37 @@ export class DatabaseLockedError extends Error {
   override name = "DatabaseLockedError";
 }
 
+/** knex writes its warnings (a failed connection, with a stack) with console.log unless given a
+ * logger: route them to ours, one JSON line each. Without one they are dropped rather than printed
+ * raw; every caller that has a logger passes it. */
+function knexLog(log: Logger | undefined): Knex.Config["log"] {
+  const to = (level: "warn" | "error" | "debug") => (message: unknown) => {
+    if (!log) return;
+    const text = typeof message === "string" ? message : JSON.stringify(message);
+    // A message is a summary line, then often a stack: the first line is the log line's message.
+    const [first = "", ...rest] = text.split("\n");
+    log[level]({ component: "knex", ...(rest.length ? { detail: rest.join("\n") } : {}) }, first);
+  };
+  return { warn: to("warn"), error: to("error"), debug: to("debug"), deprecate: to("warn") };
+}
+
 // Bigint columns (bigserial ids, counts) come back as JS numbers: our ids stay far below 2^53.
 pg.types.setTypeParser(20, (v) => Number(v));
 
-export async function openPostgres(url: string, options: { poolSize?: number } = {}): Promise<Database> {
+export async function openPostgres(
+  url: string,
+  options: { poolSize?: number; log?: Logger } = {},
+): Promise<Database> {
   const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
   // An idle client losing its connection (Postgres restart) must not crash the process.
   pool.on("error", () => {});
   // knex serves the CLI and migrations, not the hot path: two connections are plenty.
-  const knex = knexFactory({ client: "pg", connection: url, pool: { min: 0, max: 2 } });
+  const knex = knexFactory({
+    client: "pg",
+    connection: url,
+    pool: { min: 0, max: 2 },
+    log: knexLog(options.log),
+  });
   return {
     kind: "postgres",
     knex,
@@ -83,7 +106,7 @@ export async function openPostgres(url: string, options: { poolSize?: number } =
  * opened the same files would corrupt them, so a lock is taken first and a clear error given when
  * another threadbridge process holds it.
  */
-export async function openEmbedded(dataDir: string): Promise<Database> {
+export async function openEmbedded(dataDir: string, options: { log?: Logger } = {}): Promise<Database> {
   const dir = path.resolve(dataDir, "pgdata");
   mkdirSync(dir, { recursive: true });
   let release: () => Promise<void>;
@@ -102,6 +125,7 @@ export async function openEmbedded(dataDir: string): Promise<Database> {
   const knex = knexFactory({
     client: ClientPGLite as unknown as typeof knexFactory.Client,
     connection: { pglite },
+    log: knexLog(options.log),
   } as Knex.Config);
   let closed = false;
   return {
@@ -128,8 +152,12 @@ export async function openEmbedded(dataDir: string): Promise<Database> {
 
 export async function openDatabase(
   target: { kind: "postgres"; url: string; poolSize?: number } | { kind: "embedded"; dataDir: string },
+  options: { log?: Logger } = {},
 ): Promise<Database> {
   return target.kind === "postgres"
-    ? openPostgres(target.url, target.poolSize === undefined ? {} : { poolSize: target.poolSize })
-    : openEmbedded(target.dataDir);
+    ? openPostgres(target.url, {
+        ...options,
+        ...(target.poolSize === undefined ? {} : { poolSize: target.poolSize }),
+      })
+    : openEmbedded(target.dataDir, options);
 }

@@ -12,6 +12,11 @@ import type { ComponentStatus, ReadinessCheck } from "./health.ts";
 // timeout, the operational state operators act on (pauses, replies waiting per account), and the
 // gauges refreshed from our own tables before a scrape.
 
+/** Account statuses besides `unconfigured` (an id only seen in a webhook). */
+const ACCOUNT_STATUSES = ["active", "token_invalid", "revoked", "removed"];
+/** Connected: events are expected for these. */
+const CONNECTED = new Set(["active", "token_invalid"]);
+
 export function readinessCheck(
   db: Database,
   boss: PgBoss,
@@ -127,6 +132,22 @@ export function readinessCheck(
         for (const h of await chat.holds())
           metrics.chatDestinationHeld.set({ platform: h.platform, channel: h.channel }, 1);
       }
+      // Accounts an operator connected, never ids a payload named (a webhook for an unknown id
+      // leaves an `unconfigured` row): one series per connected account at most.
+      const accounts = await db.query<{ id: string; status: string; last_event: number | null }>(
+        `SELECT id, status, extract(epoch FROM last_event_at)::float8 AS last_event
+           FROM instagram_accounts WHERE status <> 'unconfigured'`,
+      );
+      metrics.accounts.reset();
+      metrics.webhookLastReceived.reset();
+      const byStatus = new Map(ACCOUNT_STATUSES.map((s) => [s, 0]));
+      for (const a of accounts.rows) {
+        const status = ACCOUNT_STATUSES.includes(a.status) ? a.status : "other";
+        byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
+        if (CONNECTED.has(a.status) && a.last_event !== null)
+          metrics.webhookLastReceived.set({ account: a.id }, a.last_event);
+      }
+      for (const [status, n] of byStatus) metrics.accounts.set({ status }, n);
     },
   };
 }

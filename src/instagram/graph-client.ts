@@ -3,6 +3,7 @@
 // Authorization header (in the query only for the refresh endpoint, as documented) and is scrubbed
 // from any error returned.
 
+import { inSpan, SpanKind, SpanStatusCode } from "../tracing/spans.ts";
 import { classifyGraphError, classifyNetworkError, type GraphError, isNeverSent } from "./graph-errors.ts";
 import { parseUsage, type Usage } from "./usage.ts";
 
@@ -400,9 +401,32 @@ export class GraphClient {
     const init: RequestInit = { method: call.method, headers };
     if (call.body !== undefined) init.body = JSON.stringify(call.body);
 
+    // Span names and attributes show the path's shape, never its ids, query or token.
+    const shape = path.map((p) => (/^\d+$/.test(p) ? "{id}" : p)).join("/");
+    const name = `graph ${call.method} /${shape}`;
     let result: Result<T>;
     for (let attempt = 0; ; attempt++) {
-      result = await this.#attempt(url, init, call);
+      result = await inSpan(
+        name,
+        {
+          kind: SpanKind.CLIENT,
+          attributes: {
+            "http.request.method": call.method,
+            "server.address": url.hostname,
+            "url.template": `/${shape}`,
+            ...(attempt > 0 ? { "http.request.resend_count": attempt } : {}),
+          },
+        },
+        async (span) => {
+          const r = await this.#attempt(url, init, call);
+          if (!r.ok) {
+            if (r.error.status !== undefined) span.setAttribute("http.response.status_code", r.error.status);
+            span.setAttribute("error.type", r.error.kind);
+            span.setStatus({ code: SpanStatusCode.ERROR, message: r.error.reason });
+          }
+          return r;
+        },
+      );
       if (result.ok) break;
       const wait = this.retryDelay(attempt, result.error);
       if (wait === undefined) break;

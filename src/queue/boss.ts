@@ -1,6 +1,7 @@
 import { fromPglite, PgBoss } from "pg-boss";
 import type { Database, SqlClient } from "../db/database.ts";
 import type { Logger } from "../log/logger.ts";
+import type { TraceCarrier } from "../tracing/spans.ts";
 
 export const INBOUND_QUEUE = "inbound";
 export const OUTBOUND_QUEUE = "outbound";
@@ -43,14 +44,18 @@ export interface WakeJob {
   id: number;
 }
 
-/** What an outbound job carries: the outbound message's row id. */
+/** What an outbound job carries: the outbound message's row id, and the trace it was queued in
+ * (W3C traceparent, when traces are on). */
 export interface OutboundJob {
   messageId: number;
+  trace?: TraceCarrier;
 }
 
-/** What an inbound job carries: the stored event's row id, nothing a customer wrote. */
+/** What an inbound job carries: the stored event's row id, nothing a customer wrote, and the trace
+ * of the delivery it came in (W3C traceparent, when traces are on). */
 export interface InboundJob {
   eventId: number;
+  trace?: TraceCarrier;
 }
 
 /** Workers refresh a job's heartbeat every half of this while they handle it; a job whose worker

@@ -8,6 +8,7 @@ import { eventKindLabel, type Metrics } from "../observability/metrics.ts";
 import { SendInFlightError } from "../outbound/echo-match.ts";
 import { INBOUND_QUEUE, type InboundJob } from "../queue/boss.ts";
 import { type SlotJob, workSlots } from "../queue/work-slots.ts";
+import { inJobSpan } from "../tracing/spans.ts";
 
 export interface InboundWorkerDeps {
   db: Database;
@@ -35,7 +36,9 @@ export async function startInboundWorker(deps: InboundWorkerDeps): Promise<strin
     deps.boss,
     INBOUND_QUEUE,
     { concurrency: deps.concurrency, pollingIntervalSeconds: deps.pollingIntervalSeconds },
-    handleJob,
+    (job) =>
+      // The delivery's trace goes on here, in whichever process took the job.
+      inJobSpan(INBOUND_QUEUE, job.data, { "threadbridge.event.id": job.data.eventId }, () => handleJob(job)),
   );
 
   /** Holds the job on its destination; the first job to find the destination unusable records the
@@ -79,15 +82,22 @@ export async function startInboundWorker(deps: InboundWorkerDeps): Promise<strin
       // Past the job's own limit (an operator's replay grants one more try) there is no retry left.
       const final = job.retryCount >= job.retryLimit;
       const message = err instanceof Error ? err.message : String(err);
-      await db
-        .query(
+      const kind = await db
+        .query<{ kind: string }>(
           `UPDATE inbound_events SET attempts = attempts + 1, last_error = $2,
              status = CASE WHEN $3::boolean THEN 'dead' ELSE status END
-           WHERE id = $1 AND status <> 'processed'`,
+           WHERE id = $1 AND status <> 'processed'
+           RETURNING kind`,
           [eventId, message.slice(0, 1000), final],
         )
-        .catch((e: unknown) => log.error({ err: e, eventId }, "could not record the failure"));
-      metrics.jobsProcessed.inc({ kind: "any", outcome: final ? "dead" : "retried" });
+        .then(({ rows }) => rows[0]?.kind)
+        .catch((e: unknown) => {
+          log.error({ err: e, eventId }, "could not record the failure");
+          return undefined;
+        });
+      // The stored row's kind, through the same fixed set as a handled job's (`other` when the row
+      // could not be read back).
+      metrics.jobsProcessed.inc({ kind: eventKindLabel(kind), outcome: final ? "dead" : "retried" });
       if (final)
         log.error(
           { err, eventId, attempts: job.retryCount + 1 },

@@ -11,6 +11,7 @@ import { BusinessLogin, missingScopes } from "../../instagram/business-login.ts"
 import type { GraphClient } from "../../instagram/graph-client.ts";
 import type { TokenCipher } from "../../instagram/token-cipher.ts";
 import type { Logger } from "../../log/logger.ts";
+import { expectedAnswer } from "../expected-answer.ts";
 import { type ConsoleAuth, HOME } from "./auth.ts";
 import { problemPage } from "./layout.ts";
 import { form, secured } from "./middleware.ts";
@@ -81,7 +82,7 @@ export function registerOAuthRoutes(router: express.Router, deps: OAuthRouteDeps
   /** Business Login needs the app's credentials and a key to seal tokens with. */
   const ready = (res: express.Response, session: ConsoleSession) => {
     if (login && deps.cipher) return { login, cipher: deps.cipher };
-    res
+    expectedAnswer(res, "business login is off: setup page shown")
       .status(503)
       .type("html")
       .send(
