@@ -126,7 +126,7 @@ async function withQueue<T>(
   fn: (db: Database, boss: Awaited<ReturnType<typeof startBoss>>) => Promise<T>,
 ): Promise<T> {
   const { config, log } = settings();
-  const db = await openDatabase(config.database, { log });
+  const db = await openDatabase(config.database, "command", { log });
   try {
     await migrate(db);
     const boss = await startBoss(db, log, {
@@ -179,7 +179,7 @@ program
   .description("apply database migrations and exit (the Procfile's release phase)")
   .action(async () => {
     const { config, log } = settings("service");
-    const db = await openDatabase(config.database, { log });
+    const db = await openDatabase(config.database, "command", { log });
     try {
       const applied = await migrate(db);
       log.info(
@@ -282,7 +282,7 @@ function operator(): string {
 /** Opens (and migrates) the database for a one-off command, and closes it afterwards. */
 async function withDatabase<T>(fn: (db: Database, config: Config) => Promise<T>): Promise<T> {
   const { config, log } = settings();
-  const db = await openDatabase(config.database, { log });
+  const db = await openDatabase(config.database, "command", { log });
   try {
     await migrate(db);
     return await fn(db, config);

@@ -8,6 +8,7 @@ import { Inbox } from "./commands/inbox.ts";
 import type { Config } from "./config/config.ts";
 import { transientDatabaseError } from "./db/after-outside-call.ts";
 import { type Database, openDatabase } from "./db/database.ts";
+import { serveEmbeddedSocket } from "./db/embedded-socket.ts";
 import { migrate } from "./db/migrate.ts";
 import { DigestService } from "./digest/digest-service.ts";
 import { ChatHealth } from "./health/chat-health.ts";
@@ -64,7 +65,7 @@ export interface Service {
 
 export async function startService(config: Config, roles: Roles, log: Logger): Promise<Service> {
   const metrics = new Metrics();
-  const db = await openDatabase(config.database, { log });
+  const db = await openDatabase(config.database, "service", { log });
   const cleanups: Array<() => Promise<unknown>> = [() => db.close()];
   const stop = async () => {
     for (const cleanup of cleanups.reverse())
@@ -312,6 +313,13 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
         { url, publicUrl: config.publicUrl },
         roles.web ? "http listening" : "health and metrics listening",
       );
+    }
+
+    // Last, once everything is up: commands beside the service (`threadbridge accounts list` while
+    // `npm start` runs on the embedded database) reach it through this socket. Closed first.
+    if (db.pglite && config.database.kind === "embedded") {
+      const socket = await serveEmbeddedSocket(db.pglite, config.database.dataDir, log);
+      if (socket) cleanups.push(() => socket.close());
     }
 
     return { db, boss, metrics, url, stop };

@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import knexFactory, { type Knex } from "knex";
@@ -6,6 +6,7 @@ import ClientPGLite from "knex-pglite";
 import pg from "pg";
 import lockfile from "proper-lockfile";
 import type { Logger } from "../log/logger.ts";
+import { embeddedSocketPath, embeddedSocketProblem, embeddedSocketUrl } from "./embedded-socket.ts";
 
 /** The part of a connection that runs SQL with `$1` placeholders: a pool, a pooled client or PGlite. */
 export interface SqlClient {
@@ -13,6 +14,8 @@ export interface SqlClient {
 }
 
 export interface Database extends SqlClient {
+  /** embedded: PGlite in DATA_DIR, in this process (`pglite`) or, for a command beside the running
+   * service, in the service, reached through its socket (`url`). */
   readonly kind: "postgres" | "embedded";
   /** Query builder for everything off the hot path (CLI, repositories, migrations). */
   readonly knex: Knex;
@@ -51,7 +54,7 @@ pg.types.setTypeParser(20, (v) => Number(v));
 
 export async function openPostgres(
   url: string,
-  options: { poolSize?: number; log?: Logger } = {},
+  options: { poolSize?: number; log?: Logger; kind?: Database["kind"] } = {},
 ): Promise<Database> {
   const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
   // An idle client losing its connection (Postgres restart) must not crash the process.
@@ -64,7 +67,7 @@ export async function openPostgres(
     log: knexLog(options.log),
   });
   return {
-    kind: "postgres",
+    kind: options.kind ?? "postgres",
     knex,
     pglite: undefined,
     url,
@@ -101,22 +104,66 @@ export async function openPostgres(
   };
 }
 
+// proper-lockfile judges a lock stale by its age, refreshed every 5 s by a timer of the owner's. But
+// PGlite.create blocks the owner's event loop (a first initdb took 25 s on a busy 2-core machine), so
+// a lock can look stale while its owner lives, and a command started meanwhile would take it and open
+// the same files. So the owner's pid is written beside the lock, and a lock whose owner still runs is
+// held whatever its age: up to two minutes, in case a crashed owner's pid came to another process
+// (this process's own pid is no owner's: a container's service restarts as the same pid 1).
+function ownerFile(dir: string): string {
+  return `${dir}.owner`;
+}
+
+const OWNER_TRUSTED_MS = 2 * 60_000;
+
+function heldByLiveOwner(dir: string): boolean {
+  let pid: number;
+  let lockAge: number;
+  try {
+    pid = Number(readFileSync(ownerFile(dir), "utf8"));
+    lockAge = Date.now() - statSync(`${dir}.lock`).mtimeMs;
+  } catch {
+    return false; // no owner written, or no lock: proper-lockfile decides
+  }
+  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || lockAge > OWNER_TRUSTED_MS) return false;
+  try {
+    process.kill(pid, 0); // signal 0: only whether the process exists
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM"; // exists, another user's
+  }
+}
+
+/** Who opens the embedded database: the service owns it (and serves it to commands, see
+ * embedded-socket.ts); a command owns it when no service runs, and otherwise goes through the
+ * service. */
+export type EmbeddedRole = "service" | "command";
+
 /**
  * Opens the embedded database in `dataDir`. PGlite is one process's alone: a second process that
- * opened the same files would corrupt them, so a lock is taken first and a clear error given when
- * another threadbridge process holds it.
+ * opened the same files would corrupt them, so a lock is taken first. When another threadbridge
+ * process holds it, a command connects to the running service's socket instead; a second service,
+ * or a command when nothing answers there, gets a clear error.
  */
-export async function openEmbedded(dataDir: string, options: { log?: Logger } = {}): Promise<Database> {
+export async function openEmbedded(
+  dataDir: string,
+  role: EmbeddedRole = "command",
+  options: { log?: Logger } = {},
+): Promise<Database> {
   const dir = path.resolve(dataDir, "pgdata");
   mkdirSync(dir, { recursive: true });
   let release: () => Promise<void>;
   try {
+    if (heldByLiveOwner(dir)) throw Object.assign(new Error("held"), { code: "ELOCKED" });
     release = await lockfile.lock(dir, { stale: 15_000, update: 5_000, realpath: false });
+    writeFileSync(ownerFile(dir), String(process.pid));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ELOCKED") {
+      if (role === "command") return besideService(dataDir, options);
       throw new DatabaseLockedError(
-        `The embedded database in ${path.resolve(dataDir)} is in use by another threadbridge process. ` +
-          "Stop it first, run the command through the running service, or set DATABASE_URL to use Postgres.",
+        `The embedded database in ${path.resolve(dataDir)} is in use by another threadbridge process, ` +
+          "and only one service can run on it. Stop the other one, or set DATABASE_URL to use Postgres " +
+          "for several processes. Commands (threadbridge accounts list, dlq list, …) work beside the running service.",
       );
     }
     throw err;
@@ -145,13 +192,49 @@ export async function openEmbedded(dataDir: string, options: { log?: Logger } = 
       // knex-pglite's destroy closes the shared instance when knex had opened it; close it otherwise.
       await knex.destroy().catch(() => {});
       if (!pglite.closed) await pglite.close().catch(() => {});
+      rmSync(ownerFile(dir), { force: true });
       await release().catch(() => {});
     },
   };
 }
 
+/**
+ * The embedded database of the service running on `dataDir`, through its socket: a Postgres
+ * connection like any other. Nothing waits: when no service answers there (another command holds
+ * the database, or the service is still starting), a clear error.
+ */
+async function besideService(dataDir: string, options: { log?: Logger }): Promise<Database> {
+  const where = path.resolve(dataDir);
+  const locked = (why: string) =>
+    new DatabaseLockedError(
+      `The embedded database in ${where} is in use by another threadbridge process, and ${why}. ` +
+        "Try again in a moment (another command may be running, or the service still starting), " +
+        "or set DATABASE_URL to use Postgres.",
+    );
+  const problem = embeddedSocketProblem(dataDir);
+  if (problem) throw locked(`no command can reach it beside that process: ${problem}`);
+  const url = embeddedSocketUrl(dataDir);
+  const probe = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
+  probe.on("error", () => {});
+  try {
+    await probe.connect();
+    await probe.query("SELECT 1");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw locked(
+      code === "ENOENT" || code === "ECONNREFUSED"
+        ? `no running service answers at ${embeddedSocketPath(dataDir)}`
+        : `the running service did not answer at ${embeddedSocketPath(dataDir)} (${(err as Error).message})`,
+    );
+  } finally {
+    await probe.end().catch(() => {});
+  }
+  return openPostgres(url, { ...options, poolSize: 4, kind: "embedded" });
+}
+
 export async function openDatabase(
   target: { kind: "postgres"; url: string; poolSize?: number } | { kind: "embedded"; dataDir: string },
+  role: EmbeddedRole = "command",
   options: { log?: Logger } = {},
 ): Promise<Database> {
   return target.kind === "postgres"
@@ -159,5 +242,5 @@ export async function openDatabase(
         ...options,
         ...(target.poolSize === undefined ? {} : { poolSize: target.poolSize }),
       })
-    : openEmbedded(target.dataDir, options);
+    : openEmbedded(target.dataDir, role, options);
 }
