@@ -10,12 +10,11 @@ import { registerConsoleCommand } from "./cli/console-command.ts";
 import { registerDigestCommand } from "./cli/digest-command.ts";
 import { formatTable } from "./cli/table.ts";
 import { registerRefreshTokensCommand, tokenOption, tokenState } from "./cli/token-commands.ts";
-import { type Config, ConfigError, loadConfig } from "./config/config.ts";
+import type { Config } from "./config/config.ts";
 import { describeEnvFile, type EnvFile, loadEnvFile } from "./config/env-file.ts";
-import { readLocalSecrets, withLocalSecrets } from "./config/local-secrets.ts";
-import { threadSettings } from "./conversations/threads.ts";
-import { type Database, DatabaseLockedError, openDatabase } from "./db/database.ts";
-import { migrate } from "./db/migrate.ts";
+import { ConfigError } from "./config/env-schema.ts";
+import type { Database } from "./db/database.ts";
+import { DatabaseLockedError, SchemaBehindError } from "./db/errors.ts";
 import {
   addAccount,
   type ChatDestination,
@@ -26,16 +25,14 @@ import {
 } from "./instagram/accounts.ts";
 import { sign } from "./instagram/signature.ts";
 import { TokenCipher, TokenCipherError } from "./instagram/token-cipher.ts";
-import { parseWebhook } from "./instagram/webhook.ts";
-import { createLogger, type Logger } from "./log/logger.ts";
+import type { Logger } from "./log/logger.ts";
 import { type PauseScope, pause, pauses, resume } from "./outbound/pause.ts";
-import { startBoss } from "./queue/boss.ts";
-import { discardDeadLetters, listDeadLetters, replayDeadLetters } from "./queue/dead-letters.ts";
-import { describeDecision, RulesEngine } from "./rules/engine.ts";
-import { formatRuleFileErrors, parseRuleFile } from "./rules/load.ts";
 import { importRules, listRules, setRuleEnabled } from "./rules/store.ts";
-import { type Roles, startServiceWhenReachable } from "./service.ts";
-import { describeConfiguration } from "./startup-summary.ts";
+import type { Roles } from "./service.ts";
+
+// Commander's definitions and a few small modules (no driver, no SDK) are all this module loads: each action imports what it runs when it runs,
+// so `--help`, a usage error or a command that needs no database starts in a fraction of the time
+// the whole service takes to load (bench/README.md, Start and CLI).
 
 class UsageError extends Error {}
 
@@ -45,7 +42,41 @@ let platforms: readonly PlatformDescriptor[] = [];
 /** The `.env` `main` read into the environment, if there was one. */
 let envFile: EnvFile | undefined;
 
+/** What nearly every action needs to read its configuration, loaded once before the first action
+ * runs (the `preAction` hook below), never for `--help`. */
+let base:
+  | {
+      loadConfig: typeof import("./config/config.ts").loadConfig;
+      withLocalSecrets: typeof import("./config/local-secrets.ts").withLocalSecrets;
+      readLocalSecrets: typeof import("./config/local-secrets.ts").readLocalSecrets;
+      createLogger: typeof import("./log/logger.ts").createLogger;
+      describeConfiguration: typeof import("./startup-summary.ts").describeConfiguration;
+    }
+  | undefined;
+
+async function loadBase(): Promise<NonNullable<typeof base>> {
+  const [config, secrets, logger, summary] = await Promise.all([
+    import("./config/config.ts"),
+    import("./config/local-secrets.ts"),
+    import("./log/logger.ts"),
+    import("./startup-summary.ts"),
+  ]);
+  return {
+    loadConfig: config.loadConfig,
+    withLocalSecrets: secrets.withLocalSecrets,
+    readLocalSecrets: secrets.readLocalSecrets,
+    createLogger: logger.createLogger,
+    describeConfiguration: summary.describeConfiguration,
+  };
+}
+
+function loaded(): NonNullable<typeof base> {
+  if (!base) throw new Error("the CLI's configuration modules were not loaded before the action");
+  return base;
+}
+
 function settings(): { config: Config; log: Logger; notes: string[] } {
+  const { loadConfig, withLocalSecrets, createLogger, describeConfiguration } = loaded();
   const { config, defaulted } = withLocalSecrets(loadConfig(process.env, platforms));
   const log = createLogger(config.logLevel, {
     redactHeaders: platforms.flatMap((p) => p.secretHeaders ?? []),
@@ -57,6 +88,7 @@ function settings(): { config: Config; log: Logger; notes: string[] } {
 async function run(roles: Roles): Promise<void> {
   const { config, log, notes } = settings();
   for (const line of notes) log.info(line);
+  const { startServiceWhenReachable } = await import("./service.ts");
   const service = await startServiceWhenReachable(config, roles, log);
   let stopping = false;
   const shutdown = (signal: string) => {
@@ -75,14 +107,38 @@ async function run(roles: Roles): Promise<void> {
   process.on("SIGINT", () => shutdown("SIGINT"));
 }
 
-/** Opens the database and pg-boss for a one-off command, and closes both afterwards. */
-async function withQueue<T>(
-  fn: (db: Database, boss: Awaited<ReturnType<typeof startBoss>>) => Promise<T>,
-): Promise<T> {
-  const { config, log } = settings();
-  const db = await openDatabase(config.database);
-  try {
+/**
+ * Brings the schema up to date for a one-off command. A command that only reads never migrates: it
+ * refuses with one line when the schema is behind this version, since migrating is the operator's
+ * step (`threadbridge migrate`, the Procfile's release phase) and a read must not change the
+ * database. A command that writes migrates when the schema is behind, as it always has; either way
+ * an up-to-date database costs one query, not a migration run.
+ */
+async function prepareSchema(db: Database, access: "read" | "write"): Promise<void> {
+  const { pendingMigrations, migrate } = await import("./db/migrate.ts");
+  const pending = await pendingMigrations(db);
+  if (pending.length === 0) return;
+  if (access === "write") {
     await migrate(db);
+    return;
+  }
+  throw new SchemaBehindError(
+    `the database schema is behind this version (${pending.length} migration${pending.length === 1 ? "" : "s"} not applied, the first ${pending[0]}): run \`threadbridge migrate\` first`,
+  );
+}
+
+async function openConfigured(config: Config): Promise<Database> {
+  const { openDatabase } = await import("./db/database.ts");
+  return openDatabase(config.database);
+}
+
+/** Opens the database and pg-boss for a one-off command, and closes both afterwards. */
+async function withQueue<T>(fn: (db: Database, boss: import("pg-boss").PgBoss) => Promise<T>): Promise<T> {
+  const { config, log } = settings();
+  const db = await openConfigured(config);
+  try {
+    await prepareSchema(db, "write");
+    const { startBoss } = await import("./queue/boss.ts");
     const boss = await startBoss(db, log, {
       retryLimit: config.inbound.retryLimit,
       expireSeconds: config.inbound.expireSeconds,
@@ -113,7 +169,11 @@ const program = new Command("threadbridge")
   .description("Instagram DMs and comments mirrored into chat threads")
   .showHelpAfterError()
   // Commander's own usage errors (bad options, missing arguments) exit 64 like ours, not 1.
-  .exitOverride();
+  .exitOverride()
+  // Runs before any command's action (never for help or a usage error).
+  .hook("preAction", async () => {
+    base ??= await loadBase();
+  });
 
 program
   .command("start")
@@ -132,8 +192,9 @@ program
   .description("apply database migrations and exit (the Procfile's release phase)")
   .action(async () => {
     const { config, log } = settings();
-    const db = await openDatabase(config.database);
+    const db = await openConfigured(config);
     try {
+      const { migrate } = await import("./db/migrate.ts");
       const applied = await migrate(db);
       log.info(
         applied.length ? { migrations: applied } : {},
@@ -150,6 +211,7 @@ program
   .argument("<file>", "a JSON webhook body, e.g. test/fixtures/webhooks/dm-text.json")
   .option("--url <url>", "the service's webhook URL (default: http://localhost:$PORT/webhooks/instagram)")
   .action(async (file: string, opts: { url?: string }) => {
+    const { loadConfig, readLocalSecrets } = loaded();
     const config = loadConfig(process.env, platforms);
     let body: Buffer;
     try {
@@ -185,22 +247,22 @@ dlq
   .description("list dead events")
   .option("--json", "print JSON")
   .action(async (opts: { json?: boolean }) => {
-    await withQueue(async (db) => {
-      const dead = await listDeadLetters(db);
-      if (opts.json) process.stdout.write(`${JSON.stringify(dead, null, 2)}\n`);
-      else if (dead.length === 0) process.stdout.write("no dead events\n");
-      else
-        for (const d of dead)
-          process.stdout.write(
-            `${d.id}\t${d.accountId}\t${d.kind}\t${d.threadKey}\tattempts=${d.attempts}\t${d.receivedAt.toISOString()}\t${d.lastError ?? ""}\n`,
-          );
-    });
+    const { listDeadLetters } = await import("./queue/dead-letters.ts");
+    // Reading the dead letters needs the table, not the queue: pg-boss is not started.
+    const dead = await withDatabase((db) => listDeadLetters(db), "read");
+    if (opts.json) process.stdout.write(`${JSON.stringify(dead, null, 2)}\n`);
+    else if (dead.length === 0) process.stdout.write("no dead events\n");
+    else
+      for (const d of dead)
+        process.stdout.write(
+          `${d.id}\t${d.accountId}\t${d.kind}\t${d.threadKey}\tattempts=${d.attempts}\t${d.receivedAt.toISOString()}\t${d.lastError ?? ""}\n`,
+        );
   });
 const dlqActions = [
-  ["replay", "replayed", "queue dead events again, in their thread's order", replayDeadLetters],
-  ["discard", "discarded", "give up on dead events so their threads move on", discardDeadLetters],
+  ["replay", "replayed", "queue dead events again, in their thread's order", "replayDeadLetters"],
+  ["discard", "discarded", "give up on dead events so their threads move on", "discardDeadLetters"],
 ] as const;
-for (const [name, done, description, act] of dlqActions) {
+for (const [name, done, description, action] of dlqActions) {
   dlq
     .command(name)
     .description(description)
@@ -208,6 +270,7 @@ for (const [name, done, description, act] of dlqActions) {
     .option("--all", "every dead event")
     .action(async (ids: string[], opts: { all?: boolean }) => {
       const which = eventIds(ids, Boolean(opts.all));
+      const act = (await import("./queue/dead-letters.ts"))[action];
       await withQueue(async (db, boss) => {
         const acted = await act(db, boss, which);
         process.stdout.write(
@@ -232,12 +295,16 @@ function operator(): string {
   return `cli:${process.env.USER ?? "operator"}`;
 }
 
-/** Opens (and migrates) the database for a one-off command, and closes it afterwards. */
-async function withDatabase<T>(fn: (db: Database, config: Config) => Promise<T>): Promise<T> {
+/** Opens the database for a one-off command (see prepareSchema for `access`), and closes it
+ * afterwards. */
+async function withDatabase<T>(
+  fn: (db: Database, config: Config) => Promise<T>,
+  access: "read" | "write" = "write",
+): Promise<T> {
   const { config } = settings();
-  const db = await openDatabase(config.database);
+  const db = await openConfigured(config);
   try {
-    await migrate(db);
+    await prepareSchema(db, access);
     return await fn(db, config);
   } finally {
     await db.close();
@@ -305,8 +372,8 @@ function igUserId(id: string | undefined): string {
   return id;
 }
 
-registerAuditCommand(program, (fn) => withDatabase((db) => fn(db)));
-registerDigestCommand(program, withDatabase, withQueue);
+registerAuditCommand(program, (fn) => withDatabase((db) => fn(db), "read"));
+registerDigestCommand(program, (fn) => withDatabase(fn, "read"), withQueue);
 registerConsoleCommand(program);
 
 const DASHBOARD_TOKEN_DAYS = 60;
@@ -358,7 +425,7 @@ accounts
   .description("list accounts (never their tokens)")
   .option("--json", "print JSON")
   .action(async (opts: { json?: boolean }) => {
-    const all = await withDatabase((db) => listAccounts(db));
+    const all = await withDatabase((db) => listAccounts(db), "read");
     if (opts.json) {
       process.stdout.write(`${JSON.stringify(all, null, 2)}\n`);
       return;
@@ -455,6 +522,7 @@ accounts
         return rows[0]?.settings;
       });
       if (!settings) throw new UsageError(`no account ${id} (see \`accounts list\`)`);
+      const { threadSettings } = await import("./conversations/threads.ts");
       const effective = threadSettings(settings);
       process.stdout.write(
         `${id}: note prefix ${effective.notePrefix}, reply prefix ${effective.replyPrefix}, internal by default ${effective.internalByDefault ? "on" : "off"}\n`,
@@ -512,7 +580,7 @@ program
           WHERE delivery_state IN ('pending', 'held') GROUP BY 1, 2 ORDER BY 1, 2`,
       );
       return { overview: await pauses(db), open: rows };
-    });
+    }, "read");
     const queue: Record<string, { pending: number; held: number }> = {};
     for (const r of open) {
       queue[r.account_id] ??= { pending: 0, held: 0 };
@@ -568,6 +636,7 @@ rules
   .description("load rules (and account hours) from a YAML or JSON file; every error is listed with its line")
   .argument("<file>", "the rule file")
   .action(async (file: string) => {
+    const { parseRuleFile, formatRuleFileErrors } = await import("./rules/load.ts");
     const parsed = parseRuleFile(readText(file), file);
     if (!parsed.ok) throw new RuleFileInvalid(formatRuleFileErrors(file, parsed.errors));
     const summary = await withDatabase((db) => importRules(db, parsed.file, path.resolve(file)));
@@ -580,7 +649,7 @@ rules
   .description("the rules, in the order they are considered per account")
   .option("--json", "as JSON")
   .action(async (opts: { json?: boolean }) => {
-    const all = await withDatabase((db) => listRules(db));
+    const all = await withDatabase((db) => listRules(db), "read");
     if (opts.json) {
       process.stdout.write(
         `${JSON.stringify(
@@ -605,6 +674,12 @@ rules
   .argument("<file>", "the rule file")
   .requiredOption("--event <payload>", "a webhook body (JSON file), as Instagram sent it")
   .action(async (file: string, opts: { event: string }) => {
+    const [{ parseRuleFile, formatRuleFileErrors }, { parseWebhook }, { RulesEngine, describeDecision }] =
+      await Promise.all([
+        import("./rules/load.ts"),
+        import("./instagram/webhook.ts"),
+        import("./rules/engine.ts"),
+      ]);
     const parsed = parseRuleFile(readText(file), file);
     if (!parsed.ok) throw new RuleFileInvalid(formatRuleFileErrors(file, parsed.errors));
     let payload: unknown;
@@ -632,7 +707,7 @@ rules
         );
       }
       return out;
-    });
+    }, "read");
     process.stdout.write(`${lines.join("\n")}\n`);
   });
 for (const [name, enabled] of [
