@@ -766,6 +766,12 @@ export async function main(argv: string[], list: readonly PlatformDescriptor[]):
       process.stderr.write(`threadbridge: configuration error\n${err.message.replace(/^/gm, "  ")}\n`);
       process.exit(78);
     }
+    if (err instanceof SchemaBehindError) {
+      // Like a configuration error: this version and its database do not fit until the operator
+      // migrates.
+      process.stderr.write(`threadbridge: ${err.message}\n`);
+      process.exit(78);
+    }
     if (err instanceof RuleFileInvalid) {
       process.stderr.write(`threadbridge: the rule file was not imported\n${err.message}\n`);
       process.exit(65);
