@@ -90,6 +90,8 @@ async function run(roles: Roles): Promise<void> {
   for (const line of notes) log.info(line);
   const { startServiceWhenReachable } = await import("./service.ts");
   const service = await startServiceWhenReachable(config, roles, log);
+  const { settleHeapAfterStart } = await import("./observability/settle-heap.ts");
+  settleHeapAfterStart();
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;

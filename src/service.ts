@@ -149,6 +149,7 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
         log,
         inbox,
         adminGroups: config.admins.filter((a) => a.platform === name && a.kind === "group").map((a) => a.id),
+        roles: { web: roles.web, worker: roles.worker },
       });
       adapters.set(name, runtime.adapter);
       if (runtime.files) fileSources.set(name, runtime.files);
