@@ -11,14 +11,13 @@ import { registerDigestCommand } from "./cli/digest-command.ts";
 import { registerSnippetsCommand, SnippetFileInvalid } from "./cli/snippets-command.ts";
 import { formatTable } from "./cli/table.ts";
 import { registerRefreshTokensCommand, tokenOption, tokenState } from "./cli/token-commands.ts";
-import { type Config, ConfigError, loadConfig } from "./config/config.ts";
+import type { Config } from "./config/config.ts";
 import { describeEnvFile, type EnvFile, loadEnvFile } from "./config/env-file.ts";
-import { type Defaulted, readLocalSecrets, withLocalSecrets } from "./config/local-secrets.ts";
-import { threadSettings } from "./conversations/threads.ts";
+import { ConfigError } from "./config/env-schema.ts";
+import type { Defaulted } from "./config/local-secrets.ts";
 import { transientDatabaseError } from "./db/after-outside-call.ts";
-import { type Database, DatabaseLockedError, openDatabase } from "./db/database.ts";
-import { migrate } from "./db/migrate.ts";
-import { checkPlatformAuth, destinationCheck } from "./health/chat-health.ts";
+import type { Database } from "./db/database.ts";
+import { DatabaseLockedError, SchemaBehindError } from "./db/errors.ts";
 import {
   addAccount,
   type ChatDestination,
@@ -29,26 +28,23 @@ import {
 } from "./instagram/accounts.ts";
 import { sign } from "./instagram/signature.ts";
 import { TokenCipher, TokenCipherError } from "./instagram/token-cipher.ts";
-import { parseWebhook } from "./instagram/webhook.ts";
-import { createLogger, type Logger, routeProcessWarnings } from "./log/logger.ts";
+import type { Logger } from "./log/logger.ts";
 import { PACKAGE_VERSION } from "./observability/build-info.ts";
 import { type PauseScope, pause, pauses, resume } from "./outbound/pause.ts";
-import { startBoss } from "./queue/boss.ts";
-import { discardDeadLetters, listDeadLetters, replayDeadLetters } from "./queue/dead-letters.ts";
 import {
   DEFAULT_DISCLOSURE,
   DEFAULT_DISCLOSURE_LAPSE_MINUTES,
   DEFAULT_LANGUAGE_KEY,
   disclosureSettings,
 } from "./rules/disclosure.ts";
-import { describeDecision, RulesEngine } from "./rules/engine.ts";
-import { formatRuleFileErrors, parseRuleFile } from "./rules/load.ts";
-import { LANGUAGE_TAG } from "./rules/rule.ts";
+import { LANGUAGE_TAG } from "./rules/language-tag.ts";
 import { importRules, listRules, setRuleEnabled } from "./rules/store.ts";
-import { type Roles, startServiceWhenReachable } from "./service.ts";
-import { snippetIndex } from "./snippets/store.ts";
-import { describeConfiguration } from "./startup-summary.ts";
-import { startTracing } from "./tracing/tracing.ts";
+import type { Roles } from "./service.ts";
+
+// Commander's definitions and a few small modules (no driver, no SDK) are all this module loads:
+// each action imports what it runs when it runs, so `--help`, a usage error or a command that needs
+// no database starts in a fraction of the time the whole service takes to load (bench/README.md,
+// Start and CLI).
 
 class UsageError extends Error {}
 
@@ -59,6 +55,38 @@ let platforms: readonly PlatformDescriptor[] = [];
 
 /** The `.env` `main` read into the environment, if there was one. */
 let envFile: EnvFile | undefined;
+
+/** What nearly every action needs to read its configuration, loaded once before the first action
+ * runs (the `preAction` hook below), never for `--help`. */
+let base:
+  | {
+      loadConfig: typeof import("./config/config.ts").loadConfig;
+      withLocalSecrets: typeof import("./config/local-secrets.ts").withLocalSecrets;
+      readLocalSecrets: typeof import("./config/local-secrets.ts").readLocalSecrets;
+      createLogger: typeof import("./log/logger.ts").createLogger;
+      routeProcessWarnings: typeof import("./log/logger.ts").routeProcessWarnings;
+    }
+  | undefined;
+
+async function loadBase(): Promise<NonNullable<typeof base>> {
+  const [config, secrets, logger] = await Promise.all([
+    import("./config/config.ts"),
+    import("./config/local-secrets.ts"),
+    import("./log/logger.ts"),
+  ]);
+  return {
+    loadConfig: config.loadConfig,
+    withLocalSecrets: secrets.withLocalSecrets,
+    readLocalSecrets: secrets.readLocalSecrets,
+    createLogger: logger.createLogger,
+    routeProcessWarnings: logger.routeProcessWarnings,
+  };
+}
+
+function loaded(): NonNullable<typeof base> {
+  if (!base) throw new Error("the CLI's configuration modules were not loaded before the action");
+  return base;
+}
 
 /** The logger of a service role (start, web, worker, migrate) once it has one: a failure that ends
  * the process is then one JSON line through it, like everything else the service says. */
@@ -75,6 +103,7 @@ function settings(kind: "service" | "command" = "command"): {
   log: Logger;
   defaulted: Defaulted;
 } {
+  const { loadConfig, withLocalSecrets, createLogger, routeProcessWarnings } = loaded();
   const { config, defaulted } = withLocalSecrets(loadConfig(process.env, platforms));
   const log = createLogger(config.logLevel, {
     redactHeaders: platforms.flatMap((p) => p.secretHeaders ?? []),
@@ -90,6 +119,10 @@ const STARTUP_CHECK_MS = 5_000;
 
 async function run(roles: Roles): Promise<void> {
   const { config, log, defaulted } = settings("service");
+  const [{ checkPlatformAuth }, { describeConfiguration }] = await Promise.all([
+    import("./health/chat-health.ts"),
+    import("./startup-summary.ts"),
+  ]);
   // The start-up line says whether each platform works, not only whether it is configured.
   const chat = await checkPlatformAuth(config.platforms, log, STARTUP_CHECK_MS);
   const notes = describeConfiguration(config, defaulted, chat);
@@ -97,9 +130,16 @@ async function run(roles: Roles): Promise<void> {
   // Before the service is built: the spans of its first requests and jobs need the SDK in place.
   const role = roles.web && roles.worker ? "start" : roles.web ? "web" : "worker";
   const tracing = config.tracing
-    ? await startTracing({ ...config.tracing, version: PACKAGE_VERSION }, role, log)
+    ? await (await import("./tracing/tracing.ts")).startTracing(
+        { ...config.tracing, version: PACKAGE_VERSION },
+        role,
+        log,
+      )
     : undefined;
+  const { startServiceWhenReachable } = await import("./service.ts");
   const service = await startServiceWhenReachable(config, roles, log);
+  const { settleHeapAfterStart } = await import("./observability/settle-heap.ts");
+  settleHeapAfterStart();
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
@@ -121,14 +161,38 @@ async function run(roles: Roles): Promise<void> {
   process.on("SIGINT", () => shutdown("SIGINT"));
 }
 
-/** Opens the database and pg-boss for a one-off command, and closes both afterwards. */
-async function withQueue<T>(
-  fn: (db: Database, boss: Awaited<ReturnType<typeof startBoss>>) => Promise<T>,
-): Promise<T> {
-  const { config, log } = settings();
-  const db = await openDatabase(config.database, "command", { log });
-  try {
+/**
+ * Brings the schema up to date for a one-off command. A command that only reads never migrates: it
+ * refuses with one line when the schema is behind this version, since migrating is the operator's
+ * step (`threadbridge migrate`, the Procfile's release phase) and a read must not change the
+ * database. A command that writes migrates when the schema is behind, as it always has; either way
+ * an up-to-date database costs one query, not a migration run.
+ */
+async function prepareSchema(db: Database, access: "read" | "write"): Promise<void> {
+  const { pendingMigrations, migrate } = await import("./db/migrate.ts");
+  const pending = await pendingMigrations(db);
+  if (pending.length === 0) return;
+  if (access === "write") {
     await migrate(db);
+    return;
+  }
+  throw new SchemaBehindError(
+    `the database schema is behind this version (${pending.length} migration${pending.length === 1 ? "" : "s"} not applied, the first ${pending[0]}): run \`threadbridge migrate\` first`,
+  );
+}
+
+async function openConfigured(config: Config, log: Logger): Promise<Database> {
+  const { openDatabase } = await import("./db/database.ts");
+  return openDatabase(config.database, "command", { log });
+}
+
+/** Opens the database and pg-boss for a one-off command, and closes both afterwards. */
+async function withQueue<T>(fn: (db: Database, boss: import("pg-boss").PgBoss) => Promise<T>): Promise<T> {
+  const { config, log } = settings();
+  const db = await openConfigured(config, log);
+  try {
+    await prepareSchema(db, "write");
+    const { startBoss } = await import("./queue/boss.ts");
     const boss = await startBoss(db, log, {
       retryLimit: config.inbound.retryLimit,
       expireSeconds: config.inbound.expireSeconds,
@@ -160,7 +224,11 @@ const program = new Command("threadbridge")
   .version(PACKAGE_VERSION, "-V, --version", "print the version")
   .showHelpAfterError()
   // Commander's own usage errors (bad options, missing arguments) exit 64 like ours, not 1.
-  .exitOverride();
+  .exitOverride()
+  // Runs before any command's action (never for help or a usage error).
+  .hook("preAction", async () => {
+    base ??= await loadBase();
+  });
 
 program
   .command("start")
@@ -179,8 +247,9 @@ program
   .description("apply database migrations and exit (the Procfile's release phase)")
   .action(async () => {
     const { config, log } = settings("service");
-    const db = await openDatabase(config.database, "command", { log });
+    const db = await openConfigured(config, log);
     try {
+      const { migrate } = await import("./db/migrate.ts");
       const applied = await migrate(db);
       log.info(
         applied.length ? { migrations: applied } : {},
@@ -197,6 +266,7 @@ program
   .argument("<file>", "a JSON webhook body, e.g. test/fixtures/webhooks/dm-text.json")
   .option("--url <url>", "the service's webhook URL (default: http://localhost:$PORT/webhooks/instagram)")
   .action(async (file: string, opts: { url?: string }) => {
+    const { loadConfig, readLocalSecrets } = loaded();
     const config = loadConfig(process.env, platforms);
     let body: Buffer;
     try {
@@ -232,22 +302,22 @@ dlq
   .description("list dead events")
   .option("--json", "print JSON")
   .action(async (opts: { json?: boolean }) => {
-    await withQueue(async (db) => {
-      const dead = await listDeadLetters(db);
-      if (opts.json) process.stdout.write(`${JSON.stringify(dead, null, 2)}\n`);
-      else if (dead.length === 0) process.stdout.write("no dead events\n");
-      else
-        for (const d of dead)
-          process.stdout.write(
-            `${d.id}\t${d.accountId}\t${d.kind}\t${d.threadKey}\tattempts=${d.attempts}\t${d.receivedAt.toISOString()}\t${d.lastError ?? ""}\n`,
-          );
-    });
+    const { listDeadLetters } = await import("./queue/dead-letters.ts");
+    // Reading the dead letters needs the table, not the queue: pg-boss is not started.
+    const dead = await withDatabase((db) => listDeadLetters(db), "read");
+    if (opts.json) process.stdout.write(`${JSON.stringify(dead, null, 2)}\n`);
+    else if (dead.length === 0) process.stdout.write("no dead events\n");
+    else
+      for (const d of dead)
+        process.stdout.write(
+          `${d.id}\t${d.accountId}\t${d.kind}\t${d.threadKey}\tattempts=${d.attempts}\t${d.receivedAt.toISOString()}\t${d.lastError ?? ""}\n`,
+        );
   });
 const dlqActions = [
-  ["replay", "replayed", "queue dead events again, in their thread's order", replayDeadLetters],
-  ["discard", "discarded", "give up on dead events so their threads move on", discardDeadLetters],
+  ["replay", "replayed", "queue dead events again, in their thread's order", "replayDeadLetters"],
+  ["discard", "discarded", "give up on dead events so their threads move on", "discardDeadLetters"],
 ] as const;
-for (const [name, done, description, act] of dlqActions) {
+for (const [name, done, description, action] of dlqActions) {
   dlq
     .command(name)
     .description(description)
@@ -255,6 +325,7 @@ for (const [name, done, description, act] of dlqActions) {
     .option("--all", "every dead event")
     .action(async (ids: string[], opts: { all?: boolean }) => {
       const which = eventIds(ids, Boolean(opts.all));
+      const act = (await import("./queue/dead-letters.ts"))[action];
       await withQueue(async (db, boss) => {
         const acted = await act(db, boss, which);
         process.stdout.write(
@@ -279,12 +350,16 @@ function operator(): string {
   return `cli:${process.env.USER ?? "operator"}`;
 }
 
-/** Opens (and migrates) the database for a one-off command, and closes it afterwards. */
-async function withDatabase<T>(fn: (db: Database, config: Config) => Promise<T>): Promise<T> {
+/** Opens the database for a one-off command (see prepareSchema for `access`), and closes it
+ * afterwards. */
+async function withDatabase<T>(
+  fn: (db: Database, config: Config) => Promise<T>,
+  access: "read" | "write" = "write",
+): Promise<T> {
   const { config, log } = settings();
-  const db = await openDatabase(config.database, "command", { log });
+  const db = await openConfigured(config, log);
   try {
-    await migrate(db);
+    await prepareSchema(db, access);
     return await fn(db, config);
   } finally {
     await db.close();
@@ -346,6 +421,7 @@ async function warnAboutChannels(chat: ChatDestination, digestChannel: string | 
   const on = config.platforms.find((p) => p.descriptor.name === chat.platform);
   const probe = on?.descriptor.probe?.(on.settings, { log });
   if (!on || !probe) return;
+  const { destinationCheck } = await import("./health/chat-health.ts");
   for (const channel of new Set([chat.channel, ...(digestChannel ? [digestChannel] : [])])) {
     const result = await destinationCheck(probe, channel);
     if (!result.ok)
@@ -373,8 +449,8 @@ function igUserId(id: string | undefined): string {
   return id;
 }
 
-registerAuditCommand(program, (fn) => withDatabase((db) => fn(db)));
-registerDigestCommand(program, withDatabase, withQueue);
+registerAuditCommand(program, (fn) => withDatabase((db) => fn(db), "read"));
+registerDigestCommand(program, (fn) => withDatabase(fn, "read"), withQueue);
 registerConsoleCommand(program);
 
 const DASHBOARD_TOKEN_DAYS = 60;
@@ -427,7 +503,7 @@ accounts
   .description("list accounts (never their tokens)")
   .option("--json", "print JSON")
   .action(async (opts: { json?: boolean }) => {
-    const all = await withDatabase((db) => listAccounts(db));
+    const all = await withDatabase((db) => listAccounts(db), "read");
     if (opts.json) {
       process.stdout.write(`${JSON.stringify(all, null, 2)}\n`);
       return;
@@ -564,6 +640,7 @@ accounts
         return rows[0]?.settings;
       });
       if (!settings) throw new UsageError(`no account ${id} (see \`accounts list\`)`);
+      const { threadSettings } = await import("./conversations/threads.ts");
       const effective = threadSettings(settings);
       const disclosure = disclosureSettings(settings);
       const texts = Object.entries(disclosure.texts)
@@ -674,7 +751,7 @@ program
           WHERE delivery_state IN ('pending', 'held') GROUP BY 1, 2 ORDER BY 1, 2`,
       );
       return { overview: await pauses(db), open: rows };
-    });
+    }, "read");
     const queue: Record<string, { pending: number; held: number }> = {};
     for (const r of open) {
       queue[r.account_id] ??= { pending: 0, held: 0 };
@@ -730,6 +807,10 @@ rules
   .description("load rules (and account hours) from a YAML or JSON file; every error is listed with its line")
   .argument("<file>", "the rule file")
   .action(async (file: string) => {
+    const [{ parseRuleFile, formatRuleFileErrors }, { snippetIndex }] = await Promise.all([
+      import("./rules/load.ts"),
+      import("./snippets/store.ts"),
+    ]);
     const text = readText(file);
     const summary = await withDatabase(async (db) => {
       // A rule may send only a saved reply that exists for its account (or is shared).
@@ -746,7 +827,7 @@ rules
   .description("the rules, in the order they are considered per account")
   .option("--json", "as JSON")
   .action(async (opts: { json?: boolean }) => {
-    const all = await withDatabase((db) => listRules(db));
+    const all = await withDatabase((db) => listRules(db), "read");
     if (opts.json) {
       process.stdout.write(
         `${JSON.stringify(
@@ -771,6 +852,12 @@ rules
   .argument("<file>", "the rule file")
   .requiredOption("--event <payload>", "a webhook body (JSON file), as Instagram sent it")
   .action(async (file: string, opts: { event: string }) => {
+    const [{ parseRuleFile, formatRuleFileErrors }, { parseWebhook }, { RulesEngine, describeDecision }] =
+      await Promise.all([
+        import("./rules/load.ts"),
+        import("./instagram/webhook.ts"),
+        import("./rules/engine.ts"),
+      ]);
     const parsed = parseRuleFile(readText(file), file);
     if (!parsed.ok) throw new RuleFileInvalid(formatRuleFileErrors(file, parsed.errors));
     let payload: unknown;
@@ -798,7 +885,7 @@ rules
         );
       }
       return out;
-    });
+    }, "read");
     process.stdout.write(`${lines.join("\n")}\n`);
   });
 for (const [name, enabled] of [
@@ -854,6 +941,12 @@ export async function main(argv: string[], list: readonly PlatformDescriptor[]):
     }
     if (err instanceof ConfigError) {
       process.stderr.write(`threadbridge: configuration error\n${err.message.replace(/^/gm, "  ")}\n`);
+      process.exit(78);
+    }
+    if (err instanceof SchemaBehindError) {
+      // Like a configuration error: this version and its database do not fit until the operator
+      // migrates.
+      process.stderr.write(`threadbridge: ${err.message}\n`);
       process.exit(78);
     }
     if (err instanceof RuleFileInvalid) {

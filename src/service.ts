@@ -158,6 +158,7 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
         // With traces on, every call between the core and the platform is a span (tracing/).
         inbox: tracingOn() ? tracedInbox(inbox) : inbox,
         adminGroups: config.admins.filter((a) => a.platform === name && a.kind === "group").map((a) => a.id),
+        roles: { web: roles.web, worker: roles.worker },
       });
       adapters.set(name, tracingOn() ? tracedAdapter(runtime.adapter) : runtime.adapter);
       if (runtime.files) fileSources.set(name, runtime.files);

@@ -50,6 +50,10 @@ export interface PlatformContext {
   /** This platform's groups named in ADMIN_USERS (its `refs.group` entries), for platforms that
    * must look membership up themselves. */
   adminGroups: readonly string[];
+  /** The roles this process runs. A platform builds and loads only what they use: `router` is
+   * mounted by the web role alone, `leader` work runs in a worker alone, and a role that posts only
+   * now and then can take a `LazyAdapter` (chat/lazy-adapter.ts) whose SDK loads on first use. */
+  roles: { web: boolean; worker: boolean };
 }
 
 /** Work that runs in one process of the deployment at a time, chosen by leader election (a

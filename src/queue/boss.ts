@@ -1,4 +1,4 @@
-import { fromPglite, PgBoss } from "pg-boss";
+import type { PgBoss } from "pg-boss";
 import type { Database, SqlClient } from "../db/database.ts";
 import type { Logger } from "../log/logger.ts";
 import type { TraceCarrier } from "../tracing/spans.ts";
@@ -86,6 +86,9 @@ export async function startBoss(db: Database, log: Logger, options: QueueOptions
     monitorIntervalSeconds: options.superviseSeconds,
     migrate: true,
   } as const;
+  // Loaded here, not at the top: the queue names above are read by CLI commands that never start
+  // a queue, and pg-boss is a large module tree.
+  const { fromPglite, PgBoss } = await import("pg-boss");
   const boss = db.pglite
     ? new PgBoss({ ...common, db: fromPglite(db.pglite), backend: "pglite" })
     : new PgBoss({ ...common, connectionString: db.url, max: 4, application_name: "threadbridge" });

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { LANGUAGE_TAG } from "./language-tag.ts";
 import { compilePattern } from "./pattern.ts";
 
 // The auto-reply rule format (issue 6). One schema serves the file import, the database (rules
@@ -280,8 +281,7 @@ export const COMMENT_ONLY_ACTIONS: readonly ActionType[] = ["private_reply", "pu
 
 // ---------- languages ----------
 
-/** A language tag as people write them: `en`, `es`, `pt-BR`, `zh-Hant`. */
-export const LANGUAGE_TAG = /^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$/;
+export { LANGUAGE_TAG } from "./language-tag.ts";
 
 export const languageTag = z
   .string()
