@@ -130,7 +130,7 @@ export const envSchema = z.object({
   ),
   OTEL_EXPORTER_OTLP_PROTOCOL: variable(z.enum(["http/json", "http/protobuf", "grpc"]), {
     section: "Traces",
-    doc: "threadbridge sends OTLP over HTTP with JSON bodies (`http/json`), which every OTLP/HTTP receiver takes; another value is accepted (orchestrators set it for every container) but start-up warns that JSON is sent anyway",
+    doc: "threadbridge sends OTLP over HTTP with JSON bodies (`http/json`), which every OTLP/HTTP receiver takes; another value is accepted (orchestrators set it for every container), and the start-up line says JSON is sent anyway",
     default: "http/json",
   }),
   OTEL_SERVICE_NAME: variable(z.string().trim().min(1), {

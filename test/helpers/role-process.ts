@@ -19,10 +19,15 @@ export interface RoleProcess {
   stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Starts `threadbridge ARGS…` under this Node, in an empty working directory (no `.env`). */
-export function startCommand(args: string[], env: Record<string, string>): RoleProcess {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    cwd: CLI_CWD,
+/** Starts `threadbridge ARGS…` under this Node, in an empty working directory (no `.env`), or
+ * another copy's `bin` (an installed image's) in `cwd`. */
+export function startCommand(
+  args: string[],
+  env: Record<string, string>,
+  options: { bin?: string; cwd?: string } = {},
+): RoleProcess {
+  const child = spawn(process.execPath, [options.bin ?? BIN, ...args], {
+    cwd: options.cwd ?? CLI_CWD,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
