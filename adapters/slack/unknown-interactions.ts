@@ -79,7 +79,11 @@ export function unknownInteractions(deps: ListenerDeps): Middleware<AnyMiddlewar
     const body = args.body as unknown as Body;
     const u = describe(body);
     if (!u) return;
-    const answer = firstAnswer(u, body);
+    // A link button opens its page in the browser; Slack still sends the click, which only needs
+    // its acknowledgement.
+    const first = Array.isArray(body.actions) ? obj(body.actions[0]) : undefined;
+    const linkButton = u.type === "block_actions" && str(first?.url) !== undefined;
+    const answer = linkButton ? undefined : firstAnswer(u, body);
     try {
       await ack(answer);
     } catch (err) {
@@ -87,6 +91,7 @@ export function unknownInteractions(deps: ListenerDeps): Middleware<AnyMiddlewar
       if ((err as { code?: unknown }).code === ErrorCode.ReceiverMultipleAckError) return;
       throw err;
     }
+    if (linkButton) return;
     note(u);
     deps.background(`unknown ${u.type}`, () => tellLater(deps, args, u, body));
   };

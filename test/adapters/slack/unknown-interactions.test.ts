@@ -80,6 +80,19 @@ describe("unknown interactions", () => {
     expect(unknownLogs()[0]).toMatchObject({ level: 40, type: "block_actions", id: "ig_old_button" });
   });
 
+  it("only acknowledges a link button's click: the browser opened the page", async () => {
+    const payload = unknownClick("ig_link_button");
+    const [action] = payload.actions as Record<string, unknown>[];
+    const res = await postSlackInteraction(h.url, SLACK_SECRET, {
+      ...payload,
+      actions: [{ ...action, url: "https://www.instagram.com/brand" }],
+    });
+    expect(res.status).toBe(200);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(h.slack.responses.some((r) => r.id === "ig_link_button")).toBe(false);
+    expect(unknownLogs()).toEqual([]);
+  });
+
   it("answers through chat.postEphemeral in the thread when the click has no response_url", async () => {
     const { response_url: _, ...payload } = unknownClick("ig_gone");
     const before = h.slack.callsOf("chat.postEphemeral").length;
