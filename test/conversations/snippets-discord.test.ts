@@ -137,7 +137,9 @@ describe("/ig snippet and its autocomplete", () => {
     const removing: Option = {
       name: "snippets",
       type: 2,
-      options: [{ name: "remove", type: 1, options: [{ name: "name", type: 3, value: "ho", focused: true }] }],
+      options: [
+        { name: "remove", type: 1, options: [{ name: "name", type: 3, value: "ho", focused: true }] },
+      ],
     };
     expect(await complete(TEXT_CHANNEL, "ho", removing)).toEqual([
       { name: "hours · We open at 9.", value: "hours" },
