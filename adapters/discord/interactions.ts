@@ -300,15 +300,40 @@ async function onSlash(deps: InteractionDeps, interaction: ChatInputCommandInter
   }
   const parsed = parseIgOptions(slashInput(interaction.options.data, (o) => names.get(o.name)));
   if (parsed.kind === "reply") {
-    // Help and usage are markdown of our own; no escaping.
-    await interaction.reply({
-      content: parsed.text,
-      flags: MessageFlags.Ephemeral,
-      allowedMentions: NO_MENTIONS,
-    });
+    // Help and usage are markdown of our own; no escaping. The help outgrows one message's 2,000
+    // characters: the rest follows in as many more, split between lines.
+    const [first = "", ...rest] = lineChunks(parsed.text, CONTENT_MAX);
+    await interaction.reply({ content: first, flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS });
+    for (const content of rest)
+      await interaction.followUp({ content, flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS });
     return;
   }
   await runAction(deps, interaction, parsed, await where(deps, interaction.channelId));
+}
+
+/** `text` in pieces of at most `max` characters, cut between lines (a longer line is cut). */
+export function lineChunks(text: string, max: number): string[] {
+  const out: string[] = [];
+  let current = "";
+  for (const line of text.split("\n")) {
+    for (let piece = line; ; ) {
+      const joined = current === "" ? piece : `${current}\n${piece}`;
+      if (joined.length <= max) {
+        current = joined;
+        break;
+      }
+      if (current !== "") {
+        out.push(current);
+        current = "";
+        continue;
+      }
+      out.push(piece.slice(0, max));
+      piece = piece.slice(max);
+      if (piece === "") break;
+    }
+  }
+  if (current !== "" || out.length === 0) out.push(current);
+  return out;
 }
 
 /** Discord's most autocomplete choices, and its longest choice name. */

@@ -204,14 +204,14 @@ export const COMMANDS = new CommandRegistry(
     }),
     defineCommand({
       name: "snippets list",
-      summary: "the saved replies this channel's accounts can send (!!name in a thread)",
+      summary: "the saved replies this channel's accounts can send",
       where: "channel",
       args: {},
       handler: async ({ asked, core, scope }) => core.snippets.list(asked, await scope()),
     }),
     defineCommand({
       name: "snippets remove",
-      summary: "remove one account's saved reply (shared ones: threadbridge snippets remove)",
+      summary: "remove one account's saved reply",
       where: "channel",
       admin: true,
       args: { name: snippetName(), account: account() },
@@ -228,7 +228,7 @@ export const COMMANDS = new CommandRegistry(
     }),
     defineCommand({
       name: "snippet",
-      summary: "send a saved reply as your reply, with text after it if you like (or type !!name)",
+      summary: "send a saved reply as your reply (or type !!name)",
       where: "thread",
       args: {
         name: snippetName(),

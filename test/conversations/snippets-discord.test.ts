@@ -110,7 +110,7 @@ describe("!!NAME in a Discord thread", () => {
 });
 
 describe("/ig snippet and its autocomplete", () => {
-  async function complete(channel: string, typed: string, sub: Option): Promise<unknown> {
+  async function complete(channel: string, sub: Option): Promise<unknown> {
     const interaction = await h.discord.autocomplete(channel, "ig", [sub], AGENT.id);
     const answer = await interaction.waitForResponse();
     expect(answer.type).toBe(8);
@@ -125,14 +125,14 @@ describe("/ig snippet and its autocomplete", () => {
       type: 1,
       options: [{ name: "name", type: 3, value, focused: true }],
     });
-    expect(await complete(thread, "", snippet(""))).toEqual([
+    expect(await complete(thread, snippet(""))).toEqual([
       { name: "hours · We open at 9.", value: "hours" },
       { name: "thanks · Thanks {first_name}! {agent} from {account} here.", value: "thanks" },
     ]);
-    expect(await complete(thread, "th", snippet("th"))).toEqual([
+    expect(await complete(thread, snippet("th"))).toEqual([
       { name: "thanks · Thanks {first_name}! {agent} from {account} here.", value: "thanks" },
     ]);
-    expect(await complete(TEXT_CHANNEL, "", snippet(""))).toEqual([]);
+    expect(await complete(TEXT_CHANNEL, snippet(""))).toEqual([]);
     // Removing is asked in the channel: its accounts' names.
     const removing: Option = {
       name: "snippets",
@@ -141,7 +141,7 @@ describe("/ig snippet and its autocomplete", () => {
         { name: "remove", type: 1, options: [{ name: "name", type: 3, value: "ho", focused: true }] },
       ],
     };
-    expect(await complete(TEXT_CHANNEL, "ho", removing)).toEqual([
+    expect(await complete(TEXT_CHANNEL, removing)).toEqual([
       { name: "hours · We open at 9.", value: "hours" },
     ]);
   });

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseWebhook } from "../../src/instagram/webhook.ts";
 import { createLogger } from "../../src/log/logger.ts";
+import { DEFAULT_DISCLOSURE } from "../../src/rules/disclosure.ts";
 import { RulesEngine } from "../../src/rules/engine.ts";
 import { parseRuleFile } from "../../src/rules/load.ts";
 import { importRules } from "../../src/rules/store.ts";
@@ -88,7 +89,8 @@ describe("rules in the service", () => {
       recipient: { id: customer },
       messaging_type: "RESPONSE",
       message: {
-        text: "Hi Customer! Prices: https://shop.example/prices",
+        // The first automated message of a conversation says it is one (rules/disclosure.ts).
+        text: `Hi Customer! Prices: https://shop.example/prices\n\n${DEFAULT_DISCLOSURE}`,
         quick_replies: [{ content_type: "text", title: "Shipping", payload: "FAQ_SHIPPING" }],
       },
     });
@@ -142,7 +144,7 @@ describe("rules in the service", () => {
       return s.length >= 2 ? s : undefined;
     });
     expect(sent.map((r) => (r.body as { message: unknown }).message)).toEqual([
-      { text: "Thanks for the mention, Customer!" },
+      { text: `Thanks for the mention, Customer!\n\n${DEFAULT_DISCLOSURE}` },
       { attachment: { type: "image", payload: { url: "https://cdn.example/thanks.png" } } },
     ]);
     const root = await h.rootOf(customer);
@@ -209,7 +211,7 @@ describe("rules in the service", () => {
     });
     expect(sent[0]?.body).toEqual({
       recipient: { comment_id: root },
-      message: { text: "Here is the link, friend: https://shop.example" },
+      message: { text: `Here is the link, friend: https://shop.example\n\n${DEFAULT_DISCLOSURE}` },
     });
     const reply = await waitFor(async () =>
       h.graph.requests.find((r) => r.path.endsWith(`/${root}/replies`)),
@@ -280,7 +282,8 @@ describe("rules in the service", () => {
         .slice(before)
         .find((r) => textOf(r) !== undefined),
     );
-    expect(textOf(sent)).toBe(dm?.type === "dm_reply" ? dm.text : undefined);
+    // What the dry run planned, with the disclosure the real run adds to a first automated message.
+    expect(textOf(sent)).toBe(dm?.type === "dm_reply" ? `${dm.text}\n\n${DEFAULT_DISCLOSURE}` : undefined);
     const { rows } = await h.service.db.query<{ rule_id: string }>(
       "SELECT rule_id FROM rule_firings WHERE customer_id = $1",
       [customer],
