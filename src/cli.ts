@@ -8,6 +8,7 @@ import { channelProblem, checkPlatforms, platformNamed } from "./chat/platforms.
 import { registerAuditCommand } from "./cli/audit-command.ts";
 import { registerConsoleCommand } from "./cli/console-command.ts";
 import { registerDigestCommand } from "./cli/digest-command.ts";
+import { registerDoctorCommand } from "./cli/doctor-command.ts";
 import { formatTable } from "./cli/table.ts";
 import { registerRefreshTokensCommand, tokenOption, tokenState } from "./cli/token-commands.ts";
 import { type Config, ConfigError, loadConfig } from "./config/config.ts";
@@ -337,6 +338,7 @@ function igUserId(id: string | undefined): string {
 registerAuditCommand(program, (fn) => withDatabase((db) => fn(db)));
 registerDigestCommand(program, withDatabase, withQueue);
 registerConsoleCommand(program);
+registerDoctorCommand(program, () => settings().config);
 
 const DASHBOARD_TOKEN_DAYS = 60;
 

@@ -31,3 +31,18 @@ export async function migrate(db: Database): Promise<string[]> {
   })) as [number, string[]];
   return applied;
 }
+
+/** How the database's migrations compare with this build's, without applying or creating anything
+ * (`doctor`): how many are applied, which are not yet. */
+export async function migrationState(db: Database): Promise<{ applied: number; pending: string[] }> {
+  const source = new FileMigrationSource();
+  const files = (await source.getMigrations()).map((f) => source.getMigrationName(f));
+  const { rows } = await db.query<{ exists: string | null }>(
+    "SELECT to_regclass('knex_migrations')::text AS exists",
+  );
+  if (!rows[0]?.exists) return { applied: 0, pending: files };
+  const done = await db.query<{ name: string }>("SELECT name FROM knex_migrations");
+  // Recorded with or without the extension, depending on the knex version that applied them.
+  const applied = new Set(done.rows.map((r) => r.name.replace(/\.ts$/, "")));
+  return { applied: applied.size, pending: files.filter((f) => !applied.has(f)) };
+}
