@@ -8,6 +8,7 @@ import { channelProblem, checkPlatforms, platformNamed } from "./chat/platforms.
 import { registerAuditCommand } from "./cli/audit-command.ts";
 import { registerConsoleCommand } from "./cli/console-command.ts";
 import { registerDigestCommand } from "./cli/digest-command.ts";
+import { registerDoctorCommand } from "./cli/doctor-command.ts";
 import { registerSnippetsCommand, SnippetFileInvalid } from "./cli/snippets-command.ts";
 import { formatTable } from "./cli/table.ts";
 import { registerRefreshTokensCommand, tokenOption, tokenState } from "./cli/token-commands.ts";
@@ -452,6 +453,7 @@ function igUserId(id: string | undefined): string {
 registerAuditCommand(program, (fn) => withDatabase((db) => fn(db), "read"));
 registerDigestCommand(program, (fn) => withDatabase(fn, "read"), withQueue);
 registerConsoleCommand(program);
+registerDoctorCommand(program, () => settings().config);
 
 const DASHBOARD_TOKEN_DAYS = 60;
 

@@ -62,3 +62,10 @@ export async function pendingMigrations(db: SqlClient): Promise<string[]> {
     .map(migrationName)
     .filter((name) => !applied.has(name));
 }
+
+/** How the database's migrations compare with this build's, without applying or creating anything
+ * (`doctor`): how many are applied, which are not yet. */
+export async function migrationState(db: SqlClient): Promise<{ applied: number; pending: string[] }> {
+  const pending = await pendingMigrations(db);
+  return { applied: migrationFiles().length - pending.length, pending };
+}

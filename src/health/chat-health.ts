@@ -190,17 +190,17 @@ export class ChatHealth {
         if (!probe || !status || this.#stopped) return;
         const checks = await authChecks(probe);
         this.#noteAuth(status, checks);
-        const up = checks.every((c) => c.ok);
-        metrics.chatPlatformUp.set({ platform: name }, up ? 1 : 0);
+        metrics.chatPlatformUp.set({ platform: name }, checks.every((c) => c.ok) ? 1 : 0);
         // With the token refused every channel would fail the same way: they are not asked.
+        const tokenOk = checks.find((c) => c.name === "token")?.ok !== false;
         const destinations: DestinationStatus[] = [];
         for (const channel of routed.get(name) ?? []) {
           if (this.#stopped) return;
-          const result = up
+          const result = tokenOk
             ? await destinationCheck(probe, channel)
-            : { ok: false, detail: "not checked: the platform's own check fails" };
+            : { ok: false, detail: "not checked: the token is refused" };
           const previous = status.destinations.find((d) => d.channel === channel);
-          if (up && previous?.ok !== false && !result.ok)
+          if (tokenOk && previous?.ok !== false && !result.ok)
             log.warn(
               { platform: name, channel, detail: result.detail, fix: result.fix },
               "chat destination failing",

@@ -59,7 +59,7 @@ export function readinessCheck(
         };
       // One check per chat platform, from the last periodic pass: a failing platform degrades the
       // service but never makes it unavailable, since webhooks are still stored.
-      if (chat) {
+      if (chat?.status().length) {
         const holds = await chat.holds().catch(() => []);
         for (const status of chat.status()) checks[status.platform] = platformReadiness(status, holds);
       }
@@ -77,16 +77,17 @@ export function readinessCheck(
         perAccount[r.delivery_state] = r.n;
         queue[r.account_id] = perAccount;
       }
-      const holds = chat ? await chat.holds() : [];
+      const platforms = chat?.status() ?? [];
+      const holds = platforms.length ? await (chat as ChatHealth).holds() : [];
       return {
         outbound: {
           paused: { global: p.global !== undefined, accounts: p.accounts.map((a) => a.account) },
           queue,
         },
-        ...(chat
+        ...(platforms.length
           ? {
               chat: Object.fromEntries(
-                chat.status().map((s) => [
+                platforms.map((s) => [
                   s.platform,
                   {
                     checks: s.checks ?? [],
@@ -127,7 +128,7 @@ export function readinessCheck(
       metrics.paused.reset();
       if (p.global) metrics.paused.set({ account: "*" }, 1);
       for (const a of p.accounts) metrics.paused.set({ account: a.account }, 1);
-      if (chat) {
+      if (chat?.status().length) {
         metrics.chatDestinationHeld.reset();
         for (const h of await chat.holds())
           metrics.chatDestinationHeld.set({ platform: h.platform, channel: h.channel }, 1);

@@ -357,6 +357,30 @@ export class GraphClient {
     });
   }
 
+  /**
+   * The token's account's webhook subscription (`GET /me/subscribed_apps`, reference 5.5): the
+   * fields subscribed, from every entry of `data` (a list or a comma-separated string each); an
+   * empty `data` means nothing is delivered for the account.
+   */
+  subscribedApps(token: string): Promise<Result<{ subscribed: boolean; fields: string[] }>> {
+    return this.#call(token, {
+      method: "GET",
+      path: ["me", "subscribed_apps"],
+      idempotent: true,
+      parse: (j) => {
+        if (!Array.isArray(j.data)) return undefined;
+        const fields = new Set<string>();
+        for (const entry of j.data) {
+          if (!isRecord(entry)) continue;
+          const listed = entry.subscribed_fields;
+          const names = Array.isArray(listed) ? listed : typeof listed === "string" ? listed.split(",") : [];
+          for (const name of names) if (typeof name === "string" && name.trim()) fields.add(name.trim());
+        }
+        return { subscribed: j.data.length > 0, fields: [...fields] };
+      },
+    });
+  }
+
   /** Stops webhook delivery for an account (reference 5.5). */
   unsubscribeApps(token: string, igUserId: string): Promise<Result<{ success: true }>> {
     return this.#call(token, {

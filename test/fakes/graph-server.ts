@@ -94,7 +94,22 @@ export interface InstagramResponderOptions {
   /** Tokens Instagram no longer accepts (password changed, app removed): every call made with one
    * gets error 190. Tests add to it as they go. */
   invalidTokens?: ReadonlySet<string>;
+  /** The accounts behind tokens: `GET /me` answers with the account, `GET /me/subscribed_apps` with
+   * its webhook subscription (none: an empty `data`). A token not listed gets error 190 there. */
+  accounts?: ReadonlyMap<string, { userId: string; username: string; subscribedFields: readonly string[] }>;
 }
+
+const INVALID_TOKEN = {
+  status: 400,
+  body: {
+    error: {
+      message: "Invalid OAuth access token - Cannot parse access token",
+      type: "OAuthException",
+      code: 190,
+      fbtrace_id: "AfakeTrace190b",
+    },
+  },
+};
 
 /** A Graph API that answers every call the bridge makes the way Instagram does: sends get unique
  * message ids, profiles and media have plausible fields, moderation succeeds, long-lived tokens
@@ -117,6 +132,27 @@ export function instagramResponder(options: InstagramResponderOptions = {}): Gra
           },
         },
       };
+    if (options.accounts && req.method === "GET" && /^\/v[\d.]+\/me(\/subscribed_apps)?$/.test(req.path)) {
+      const account = token === undefined ? undefined : options.accounts.get(token);
+      if (!account) return INVALID_TOKEN;
+      if (req.path.endsWith("/subscribed_apps"))
+        return {
+          body: {
+            data: account.subscribedFields.length
+              ? [
+                  {
+                    id: "1234567890123456",
+                    name: "threadbridge",
+                    subscribed_fields: account.subscribedFields,
+                  },
+                ]
+              : [],
+          },
+        };
+      return {
+        body: { user_id: account.userId, username: account.username, id: `app-scoped-${account.userId}` },
+      };
+    }
     // Reference 5.4: at the host's root, the token in the query.
     if (
       req.method === "GET" &&
