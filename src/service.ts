@@ -9,7 +9,7 @@ import type { Config } from "./config/config.ts";
 import { transientDatabaseError } from "./db/after-outside-call.ts";
 import { type Database, openDatabase } from "./db/database.ts";
 import { serveEmbeddedSocket } from "./db/embedded-socket.ts";
-import { migrate } from "./db/migrate.ts";
+import { migrate, pendingMigrations } from "./db/migrate.ts";
 import { DigestService } from "./digest/digest-service.ts";
 import { ChatHealth } from "./health/chat-health.ts";
 import { AgentFileLinks, agentFilesRouter } from "./http/agent-files.ts";
@@ -72,7 +72,9 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
       await cleanup().catch((err: unknown) => log.error({ err }, "stop step failed"));
   };
   try {
-    if (roles.migrate) {
+    // A database already up to date costs one query: knex (and, embedded, its PGlite dialect) is
+    // loaded only when there is something to apply.
+    if (roles.migrate && (await pendingMigrations(db)).length > 0) {
       const applied = await migrate(db);
       if (applied.length) log.info({ migrations: applied }, "database migrated");
     }
