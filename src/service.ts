@@ -343,11 +343,15 @@ export function startServiceWhenReachable(config: Config, roles: Roles, log: Log
     minTimeout: 500,
     maxTimeout: 15_000,
     shouldRetry: (err) => transientDatabaseError(err),
-    onFailedAttempt: (err) =>
-      log.warn(
-        { err: err.message, attempt: err.attemptNumber, retriesLeft: err.retriesLeft },
-        "database not reachable at start-up; trying again",
-      ),
+    // p-retry 6 calls this for a failure it will not retry too (a second service on the embedded
+    // database): only a retried one is announced as such.
+    onFailedAttempt: (err) => {
+      if (transientDatabaseError(err))
+        log.warn(
+          { err: err.message, attempt: err.attemptNumber, retriesLeft: err.retriesLeft },
+          "database not reachable at start-up; trying again",
+        );
+    },
   });
 }
 

@@ -1,5 +1,6 @@
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { connect } from "node:net";
 import path from "node:path";
 import type { PGlite } from "@electric-sql/pglite";
 import type { Knex } from "knex";
@@ -252,22 +253,22 @@ async function besideService(dataDir: string, options: { log?: Logger }): Promis
     );
   const problem = embeddedSocketProblem(dataDir);
   if (problem) throw locked(`no command can reach it beside that process: ${problem}`);
-  const url = embeddedSocketUrl(dataDir);
-  const probe = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
-  probe.on("error", () => {});
+  // Whether anything listens there; no query yet: a service under load may take a while to
+  // answer, and that is no reason to give up.
+  const socketPath = embeddedSocketPath(dataDir);
   try {
-    await probe.connect();
-    await probe.query("SELECT 1");
+    await new Promise<void>((resolve, reject) => {
+      const probe = connect(socketPath);
+      probe.once("connect", () => {
+        probe.destroy();
+        resolve();
+      });
+      probe.once("error", reject);
+    });
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw locked(
-      code === "ENOENT" || code === "ECONNREFUSED"
-        ? `no running service answers at ${embeddedSocketPath(dataDir)}`
-        : `the running service did not answer at ${embeddedSocketPath(dataDir)} (${(err as Error).message})`,
-    );
-  } finally {
-    await probe.end().catch(() => {});
+    throw locked(`no running service answers at ${socketPath} (${(err as NodeJS.ErrnoException).code})`);
   }
+  const url = embeddedSocketUrl(dataDir);
   return openPostgres(url, { ...options, poolSize: 4, kind: "embedded" });
 }
 

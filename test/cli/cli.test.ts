@@ -89,13 +89,12 @@ describe("readiness with Redis down", () => {
 });
 
 describe("embedded database ownership", () => {
-  it("refuses a second process plainly instead of corrupting the files (exit 75)", async () => {
+  it("runs a command beside the running service, through it (issue 20; test/cli/beside-embedded.test.ts)", async () => {
     const t = await testEnv("embedded");
     const service = await startTestService(t, { worker: false });
     try {
       const r = await cli(["dlq", "list"], t.env);
-      expect(r.code).toBe(75);
-      expect(r.stderr).toMatch(/in use by another threadbridge process/);
+      expect(r).toMatchObject({ code: 0, stdout: "no dead events\n" });
     } finally {
       await service.stop();
       await t.cleanup();
