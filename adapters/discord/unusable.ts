@@ -25,7 +25,9 @@ function aboutChannel(err: DiscordAPIError, channel: string): boolean {
   } catch {
     path = err.url;
   }
-  return new RegExp(`/channels/${channel}(/|$)`).test(path);
+  const prefix = `/channels/${channel}`;
+  const at = path.indexOf(prefix);
+  return at >= 0 && [undefined, "/"].includes(path[at + prefix.length]);
 }
 
 /** What `err` means for `channel`, when it is an answer no retry can fix. */
