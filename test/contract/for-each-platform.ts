@@ -17,22 +17,23 @@ export function forEachPlatform(
   body: (h: ChatHarness) => void,
   options: ForEachOptions = {},
 ): void {
-  describe.each(contractPlatforms)(`${title} on $name`, (platform) => {
-    let current: ChatHarness | undefined;
-    const h = new Proxy({} as ChatHarness, {
-      get(_target, key) {
-        if (!current) throw new Error(`the ${platform.name} harness is not running`);
-        const value = Reflect.get(current, key, current);
-        return typeof value === "function" ? value.bind(current) : value;
-      },
+  for (const platform of contractPlatforms)
+    describe(`${title} on ${platform.name}`, () => {
+      let current: ChatHarness | undefined;
+      const h = new Proxy({} as ChatHarness, {
+        get(_target, key) {
+          if (!current) throw new Error(`the ${platform.name} harness is not running`);
+          const value = Reflect.get(current, key, current);
+          return typeof value === "function" ? value.bind(current) : value;
+        },
+      });
+      beforeAll(async () => {
+        current = await platform.start(options);
+        await options.setup?.(h);
+      }, 120_000);
+      afterAll(async () => {
+        await current?.close();
+      });
+      body(h);
     });
-    beforeAll(async () => {
-      current = await platform.start(options);
-      await options.setup?.(h);
-    }, 120_000);
-    afterAll(async () => {
-      await current?.close();
-    });
-    body(h);
-  });
 }
