@@ -1,8 +1,7 @@
-// A Discord thread's root as the place to close, reopen, take and snooze its conversation: the
-// header's buttons and snooze menu, ✅/👀 on the header (a text channel's thread and a forum post),
-// and `/ig close|take|assign|snooze` typed in the thread. Each change is stored and audited, said
-// once in the thread by the core (the person who acted gets no echo of it), and re-renders the
-// header; anywhere else, or from the bot, nothing happens.
+// A root's controls as Discord delivers them (the rest runs on every platform:
+// test/contract/conversation-root.test.ts): the header's buttons and snooze menu within Discord's
+// component limits, each click acknowledged without an answer; ✅/👀 on a forum post's starter
+// message, which also carries the forum's tags; and `/ig close|assign|snooze` typed in a thread.
 
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { Interaction } from "../../fakes/discord-server.ts";
@@ -73,7 +72,7 @@ async function acknowledgedQuietly(click: Interaction): Promise<void> {
   expect(click.responses).toHaveLength(1);
 }
 
-it("closes, reopens, takes and snoozes from the header's buttons and menu, within Discord's component limits", async () => {
+it("keeps the header's buttons and menu within Discord's component limits, and acknowledges each use quietly", async () => {
   const customer = "1000000000000601";
   const thread = await openThread(TEXT_ACCOUNT, customer);
   const rows = header(thread).components as { components: { type: number }[] }[];
@@ -90,23 +89,16 @@ it("closes, reopens, takes and snoozes from the header's buttons and menu, withi
 
   const close = await h.discord.clickButton(thread, header(thread).id, "ig_conversation_close", AGENT.id);
   await saidOnce(thread, "ana closed this conversation");
-  expect((await conversation(customer))?.status).toBe("closed");
   await headerShows(thread, "ig_conversation_reopen");
-  expect(customIds(thread)).not.toContain("ig_conversation_close");
   await acknowledgedQuietly(close);
 
   const reopen = await h.discord.clickButton(thread, header(thread).id, "ig_conversation_reopen", AGENT.id);
   await saidOnce(thread, "ana reopened this conversation");
-  expect((await conversation(customer))?.status).toBe("open");
   await headerShows(thread, "ig_conversation_close");
   await acknowledgedQuietly(reopen);
 
   const take = await h.discord.clickButton(thread, header(thread).id, "ig_conversation_take", ADMIN.id);
   await saidOnce(thread, "root took this conversation");
-  expect((await conversation(customer))?.assignee).toBe("root");
-  await waitFor(async () =>
-    JSON.stringify(header(thread).embeds).includes("assigned to root") ? true : undefined,
-  );
   await acknowledgedQuietly(take);
 
   const asked = now();
@@ -119,31 +111,16 @@ it("closes, reopens, takes and snoozes from the header's buttons and menu, withi
   );
   await saidOnce(thread, "ana snoozed this conversation until");
   const snoozed = await conversation(customer);
-  expect(snoozed?.status).toBe("snoozed");
   expect(new Date(snoozed?.snoozed_until ?? 0).getTime()).toBeGreaterThanOrEqual(
     asked + 1440 * 60_000 - 1_000,
   );
-  await headerShows(thread, "ig_conversation_reopen");
   await acknowledgedQuietly(snooze);
-
-  expect(await auditOf(customer)).toEqual([
-    ["conversation_closed", `discord:${AGENT.id}`],
-    ["conversation_open", `discord:${AGENT.id}`],
-    ["conversation_assigned", `discord:${ADMIN.id}`],
-    ["conversation_snoozed", `discord:${AGENT.id}`],
-  ]);
 });
 
-it("closes with ✅ and takes with 👀 on a forum post's starter message, and ignores them elsewhere and from the bot", async () => {
+it("closes with ✅ and takes with 👀 on a forum post's starter message, and tags the post closed", async () => {
   const customer = "1000000000000602";
   const thread = await openThread(FORUM_ACCOUNT, customer);
   expect(header(thread).id).toBe(thread);
-  const [mirrored] = await h.posts(thread, 1);
-
-  // The bot's own ✅ on the header, a ✅ on the customer's mirrored message, a 🎉 on the header.
-  await h.discord.userReact(thread, thread, "✅", h.discord.botUserId);
-  await h.discord.userReact(thread, mirrored?.id as string, "✅", AGENT.id);
-  await h.discord.userReact(thread, thread, "🎉", AGENT.id);
 
   await h.discord.userReact(thread, thread, "✅", AGENT.id);
   await saidOnce(thread, "ana closed this conversation");
@@ -161,26 +138,10 @@ it("closes with ✅ and takes with 👀 on a forum post's starter message, and i
   await h.discord.userReact(thread, thread, "👀", ADMIN.id);
   await saidOnce(thread, "root took this conversation");
   expect((await conversation(customer))?.assignee).toBe("root");
-
-  // Whatever the ignored reactions were going to do has long been done.
-  await new Promise((resolve) => setTimeout(resolve, 300));
-  expect(notices(thread, "closed this conversation")).toHaveLength(1);
   expect(await auditOf(customer)).toEqual([
     ["conversation_closed", `discord:${AGENT.id}`],
     ["conversation_assigned", `discord:${ADMIN.id}`],
   ]);
-});
-
-it("finds a text channel thread's header for ✅, and ignores ✅ on the thread's other bot messages", async () => {
-  const customer = "1000000000000603";
-  const thread = await openThread(TEXT_ACCOUNT, customer);
-  const [mirrored] = await h.posts(thread, 1);
-  await h.discord.userReact(thread, mirrored?.id as string, "✔️", AGENT.id);
-  await h.discord.userReact(thread, header(thread).id, "✔️", AGENT.id);
-  await saidOnce(thread, "ana closed this conversation");
-  expect((await conversation(customer))?.status).toBe("closed");
-  await new Promise((resolve) => setTimeout(resolve, 300));
-  expect(await auditOf(customer)).toEqual([["conversation_closed", `discord:${AGENT.id}`]]);
 });
 
 const ig = (

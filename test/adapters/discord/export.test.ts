@@ -1,5 +1,7 @@
-// `/ig export` on Discord: the JSON file rides on the deferred ephemeral answer, so only the admin
-// who asked receives it; refusals, unknown customers and bad arguments are answered in words.
+// `/ig export` as Discord delivers it (what the file holds, and who is refused, runs on every
+// platform: test/contract/export.test.ts): the JSON file rides on the deferred ephemeral answer,
+// so only the admin who asked receives it; in a customer's thread the customer can be left out;
+// refusals, unknown customers and bad arguments are answered in words, in Discord's markdown.
 
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { CustomerExport } from "../../../src/privacy/export.ts";
@@ -80,24 +82,11 @@ it("gives an admin the customer's rows as an attachment only they see, from thei
     );
     expect(edit?.files.map((f) => f.field)).toEqual(["files[0]"]);
 
-    const raw = file?.data.toString("utf8") ?? "";
-    const data = JSON.parse(raw) as CustomerExport;
+    const data = JSON.parse(file?.data.toString("utf8") ?? "") as CustomerExport;
     expect(data.header).toMatchObject({
       customerId: CUSTOMER,
       account: { id: TEXT_ACCOUNT, username: "brand" },
     });
-    expect(data.conversations).toEqual([
-      expect.objectContaining({ customer_id: CUSTOMER, consent: "revoked" }),
-    ]);
-    expect(data.conversationMessages.map((m) => m.text)).toEqual([
-      "ship it to 3 Pine Ave",
-      "STOP",
-      "Understood.",
-    ]);
-    expect(data.webhookEvents.length).toBeGreaterThanOrEqual(2);
-    for (const secret of [OTHER, "customer_0802", "5 Birch Ln", "IGAA-e2e-token"])
-      expect(raw).not.toContain(secret);
-    expect(raw).not.toMatch(/token/i);
   }
   // Not a single message anyone else can see carries a file.
   for (const channel of [TEXT_CHANNEL, thread])
