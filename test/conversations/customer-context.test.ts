@@ -1,0 +1,117 @@
+// Customer context on the root (issue 21): `!note`, `!label` and `!unlabel` typed in a thread are
+// kept per (account, customer), shown on the current root at once and on every new root of that
+// customer; bad labels and the label bound answer precisely.
+
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { exportCustomer } from "../../src/privacy/export.ts";
+import { ACCOUNT, ADMIN, AGENT, type BridgeHarness, CHANNEL, startBridgeHarness } from "../helpers/bridge.ts";
+import { waitFor } from "../helpers/service.ts";
+import { dmText, postWebhook } from "../helpers/webhook.ts";
+
+let h: BridgeHarness;
+const now = () => Date.now();
+
+beforeAll(async () => {
+  h = await startBridgeHarness();
+});
+
+afterAll(async () => {
+  await h?.close();
+});
+
+const rootShows = (root: string, text: string) =>
+  waitFor(
+    async () =>
+      JSON.stringify(h.slack.message(CHANNEL, root)?.blocks ?? []).includes(text) ? true : undefined,
+    10_000,
+    `the root showing ${text}`,
+  );
+
+it("shows a customer's notes and labels on the current root and on their next new root", async () => {
+  const customer = "1000000000000701";
+  await postWebhook(h.url(), dmText(ACCOUNT, customer, "m_ctx_1", "hello", now()));
+  const root = await h.rootOf(customer);
+  const said = (text: string) =>
+    waitFor(async () =>
+      h.slack.thread(CHANNEL, root).some((m) => m.text?.includes(text)) ? true : undefined,
+    );
+
+  await h.agentSays(root, "!note prefers English, ordered twice in May");
+  await said("added a note about this customer");
+  await h.agentSays(root, "!label VIP");
+  await said("labeled this customer vip");
+  await h.agentSays(root, "!label wholesale");
+  await said("labeled this customer wholesale");
+  await h.agentSays(root, "!unlabel wholesale");
+  await said("removed the label wholesale");
+  await h.agentSays(root, "!label wh@t");
+  await said("is not a label");
+
+  await rootShows(root, "prefers English, ordered twice in May");
+  await rootShows(root, "🏷️ vip");
+  expect(JSON.stringify(h.slack.message(CHANNEL, root)?.blocks)).not.toContain("wholesale");
+
+  const stored = await h.service.db.query<{ label: string }>(
+    "SELECT label FROM customer_labels WHERE account_id = $1 AND customer_id = $2",
+    [ACCOUNT, customer],
+  );
+  expect(stored.rows.map((r) => r.label)).toEqual(["vip"]);
+
+  // The conversation's thread is gone from chat (as when its channel's route changes): the
+  // customer's next message opens a new root, which carries what the team knows about them.
+  await h.service.db.query(
+    "UPDATE conversations SET chat_thread = NULL, chat_channel = NULL WHERE customer_id = $1",
+    [customer],
+  );
+  await postWebhook(h.url(), dmText(ACCOUNT, customer, "m_ctx_2", "me again", now() + 10));
+  const next = await waitFor(async () => {
+    const { rows } = await h.service.db.query<{ chat_thread: string | null }>(
+      "SELECT chat_thread FROM conversations WHERE customer_id = $1",
+      [customer],
+    );
+    const t = rows[0]?.chat_thread;
+    return t && t !== root ? t : undefined;
+  });
+  await rootShows(next, "prefers English, ordered twice in May");
+  await rootShows(next, "🏷️ vip");
+});
+
+it("bounds the labels a customer carries", async () => {
+  const customer = "1000000000000702";
+  await postWebhook(h.url(), dmText(ACCOUNT, customer, "m_ctx_3", "hi", now()));
+  const root = await h.rootOf(customer);
+  for (let i = 0; i < 20; i++)
+    await h.service.db.query(
+      "INSERT INTO customer_labels (account_id, customer_id, label) VALUES ($1, $2, $3)",
+      [ACCOUNT, customer, `l${i}`],
+    );
+  await h.agentSays(root, "!label one-more");
+  await waitFor(async () =>
+    h.slack.thread(CHANNEL, root).some((m) => m.text?.includes("already has 20 labels")) ? true : undefined,
+  );
+});
+
+it("exports a customer's notes and labels, and /ig forget erases them", async () => {
+  const customer = "1000000000000703";
+  await postWebhook(h.url(), dmText(ACCOUNT, customer, "m_ctx_4", "hi", now()));
+  const root = await h.rootOf(customer);
+  await h.agentSays(root, "!note asked about a refund");
+  await h.agentSays(root, "!label refund");
+  await rootShows(root, "asked about a refund");
+  await rootShows(root, "🏷️ refund");
+
+  const data = await exportCustomer(h.service.db, ACCOUNT, customer);
+  expect(data?.customerNotes.map((n) => [n.text, n.author])).toEqual([
+    ["asked about a refund", AGENT.display_name],
+  ]);
+  expect(data?.customerLabels.map((l) => l.label)).toEqual(["refund"]);
+
+  const answer = await h.command(`forget ${customer}`, ADMIN, "ctx-forget");
+  expect(answer).toMatch(/1 note\(s\), 1 label\(s\)/);
+  const left = await h.service.db.query<{ n: string }>(
+    `SELECT (SELECT count(*) FROM customer_notes WHERE customer_id = $1)
+          + (SELECT count(*) FROM customer_labels WHERE customer_id = $1) AS n`,
+    [customer],
+  );
+  expect(Number(left.rows[0]?.n)).toBe(0);
+});
