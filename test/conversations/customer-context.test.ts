@@ -4,6 +4,8 @@
 
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { exportCustomer } from "../../src/privacy/export.ts";
+import { parseRuleFile } from "../../src/rules/load.ts";
+import { importRules } from "../../src/rules/store.ts";
 import { ACCOUNT, ADMIN, AGENT, type BridgeHarness, CHANNEL, startBridgeHarness } from "../helpers/bridge.ts";
 import { waitFor } from "../helpers/service.ts";
 import { dmText, postWebhook } from "../helpers/webhook.ts";
@@ -13,6 +15,23 @@ const now = () => Date.now();
 
 beforeAll(async () => {
   h = await startBridgeHarness();
+  // Before any message, so the engine's rule cache starts with it.
+  const parsed = parseRuleFile(
+    `
+rules:
+  - id: vip-welcome
+    name: vip welcome
+    account: "${ACCOUNT}"
+    trigger: { type: dm_text, keywords: [priority] }
+    conditions: { label: vip, agent_silence_minutes: 0 }
+    actions:
+      - type: dm_reply
+        text: "VIP line: we are on it"
+`,
+    "rules.yaml",
+  );
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
+  await importRules(h.service.db, parsed.file, "rules.yaml");
 });
 
 afterAll(async () => {
@@ -114,4 +133,34 @@ it("exports a customer's notes and labels, and /ig forget erases them", async ()
     [customer],
   );
   expect(Number(left.rows[0]?.n)).toBe(0);
+});
+
+it("lets a rule fire only for customers carrying a label", async () => {
+  const vipSends = () => h.sends().filter((r) => JSON.stringify(r.body).includes("VIP line")).length;
+
+  const customer = "1000000000000704";
+  await postWebhook(h.url(), dmText(ACCOUNT, customer, "m_ctx_5", "priority please", now()));
+  const root = await h.rootOf(customer);
+  await waitFor(async () =>
+    (
+      await h.service.db.query(
+        "SELECT 1 FROM inbound_events WHERE status = 'processed' AND raw::text LIKE '%m_ctx_5%'",
+      )
+    ).rows.length > 0
+      ? true
+      : undefined,
+  );
+  expect(vipSends()).toBe(0);
+
+  await h.agentSays(root, "!label vip");
+  await rootShows(root, "🏷️ vip");
+  await postWebhook(h.url(), dmText(ACCOUNT, customer, "m_ctx_6", "priority please", now() + 10));
+  await waitFor(async () => (vipSends() === 1 ? true : undefined), 10_000, "the VIP rule's reply");
+
+  const bad = parseRuleFile(
+    `rules:\n  - id: x\n    name: x\n    trigger: { type: dm_text, keywords: [a] }\n    conditions: { label: "VIP!" }\n    actions: [{ type: dm_reply, text: hi }]\n`,
+    "bad.yaml",
+  );
+  expect(bad.ok).toBe(false);
+  expect(JSON.stringify(bad.ok ? [] : bad.errors)).toContain("must be a label");
 });
