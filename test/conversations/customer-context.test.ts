@@ -2,11 +2,12 @@
 // kept per (account, customer), shown on the current root at once and on every new root of that
 // customer; bad labels and the label bound answer precisely.
 
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { exportCustomer } from "../../src/privacy/export.ts";
 import { parseRuleFile } from "../../src/rules/load.ts";
 import { importRules } from "../../src/rules/store.ts";
 import { ACCOUNT, ADMIN, AGENT, type BridgeHarness, CHANNEL, startBridgeHarness } from "../helpers/bridge.ts";
+import { type DiscordHarness, FORUM_ACCOUNT, startDiscordHarness } from "../helpers/discord-bridge.ts";
 import { waitFor } from "../helpers/service.ts";
 import { dmText, postWebhook } from "../helpers/webhook.ts";
 
@@ -163,4 +164,30 @@ it("lets a rule fire only for customers carrying a label", async () => {
   );
   expect(bad.ok).toBe(false);
   expect(JSON.stringify(bad.ok ? [] : bad.errors)).toContain("must be a label");
+});
+
+describe("on Discord", () => {
+  let d: DiscordHarness;
+  beforeAll(async () => {
+    d = await startDiscordHarness();
+  });
+  afterAll(async () => {
+    await d?.close();
+  });
+
+  it("shows notes and labels typed in the thread on the root", async () => {
+    const customer = "1000000000000801";
+    await postWebhook(d.url(), dmText(FORUM_ACCOUNT, customer, "m_dctx_1", "hello", Date.now()));
+    const thread = await d.threadOf(FORUM_ACCOUNT, customer);
+    await d.agentSays(thread, "!note wants the blue one");
+    await d.agentSays(thread, "!label vip");
+    await waitFor(
+      async () => {
+        const embeds = JSON.stringify(d.discord.message(thread, thread)?.embeds ?? []);
+        return embeds.includes("wants the blue one") && embeds.includes("🏷️ vip") ? true : undefined;
+      },
+      10_000,
+      "the Discord root showing the note and label",
+    );
+  });
 });
