@@ -18,6 +18,7 @@ import {
   accountLabel,
   CONVERSATION_ACTION_IDS,
   conversationButtons,
+  customerContextLines,
   followerSummary,
   MENTION_NOTE,
   mediaKind,
@@ -85,6 +86,11 @@ function entryBlock(card: EntryCard | undefined): KnownBlock | undefined {
   return section(lines.join("\n"), card.imageUrl ? image(card.imageUrl, card.title) : undefined);
 }
 
+function contextBlock(ctx: DmHeader["context"]): KnownBlock | undefined {
+  const lines = customerContextLines(ctx, (at) => slackDate(at), escapeText);
+  return lines.length > 0 ? section(lines.join("\n")) : undefined;
+}
+
 function conversationActions(status: ConversationStatus): KnownBlock {
   const buttons: types.Button[] = conversationButtons(status).map(({ op, label }) => ({
     type: "button",
@@ -119,6 +125,7 @@ function renderDm(header: DmHeader): RenderedMessage {
     heldBlock(header.held),
     section(windowLine(header.window)),
     entryBlock(header.entry),
+    contextBlock(header.context),
     context(mrkdwn(`${status.join(" · ")} · Instagram DM to ${escapeText(accountLabel(header.account))}`)),
     header.seenAt ? context(mrkdwn(`👁 Seen ${slackDate(header.seenAt)}`)) : undefined,
     linksBlock(header.links),

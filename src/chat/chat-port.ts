@@ -66,7 +66,16 @@ export interface DmHeader {
   /** How the conversation opened (an ad, an ig.me link, a story, a post, a comment, a message),
    * when known: the root's referral card. */
   entry?: EntryCard;
+  /** What the team knows about this customer: notes, labels (issue 21). */
+  context?: CustomerContext;
   links: Link[];
+}
+
+/** The root's customer context: agents' notes about the customer and their labels. Plain text. */
+export interface CustomerContext {
+  /** Newest last; the few most recent. */
+  notes: { text: string; author: string; at: Date }[];
+  labels: string[];
 }
 
 /** The root's referral card: what opened the conversation. Plain text; adapters render it. */

@@ -2,6 +2,7 @@ import type {
   AccountRef,
   CommentHeader,
   ConversationStatus,
+  CustomerContext,
   EntryPoint,
   MentionHeader,
   Person,
@@ -112,3 +113,23 @@ export const SNOOZE_CHOICES: readonly { label: string; minutes: number }[] = [
 ];
 
 export const SNOOZE_PLACEHOLDER = "Snooze…";
+
+/** The root's customer context as plain lines (labels, then notes), the same on every platform;
+ * `when` renders a time the platform's way. Empty when there is nothing to show. */
+export function customerContextLines(
+  ctx: CustomerContext | undefined,
+  when: (at: Date) => string,
+  plain: (text: string) => string,
+): string[] {
+  if (!ctx) return [];
+  const lines: string[] = [];
+  if (ctx.labels.length > 0) lines.push(`🏷️ ${ctx.labels.join(" · ")}`);
+  for (const n of ctx.notes) {
+    // A root shows a note's start (the few shown stay inside the platforms' block limits).
+    const text = n.text.length > NOTE_SHOWN_CHARS ? `${n.text.slice(0, NOTE_SHOWN_CHARS - 1)}…` : n.text;
+    lines.push(`📝 ${plain(text.replace(/\s+/g, " "))} — ${plain(n.author)}, ${when(n.at)}`);
+  }
+  return lines;
+}
+
+const NOTE_SHOWN_CHARS = 300;

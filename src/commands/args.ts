@@ -5,6 +5,7 @@
 
 import type { Asked, CompletionChoice } from "../chat/chat-port.ts";
 import type { Scope } from "../chat/scope.ts";
+import { labelError } from "../conversations/customer-context.ts";
 import type { Thread } from "../conversations/threads.ts";
 import { parseInstagramTarget } from "../instagram/links.ts";
 import type { CommandCore } from "./core.ts";
@@ -290,6 +291,26 @@ export function optionalText(o: {
     rest: true,
     parse(raw) {
       return ok(raw.trim());
+    },
+  };
+}
+
+/** A customer label: a lowercase slug (`vip`, `wholesale`), as rules and the digest use it. */
+export function label(): Arg<string> {
+  return {
+    placeholder: "label",
+    description: "A label: lowercase letters, digits, - or _",
+    example: "vip",
+    noun: "label",
+    missing: "needs the label, e.g. vip",
+    optional: false,
+    fallback: "",
+    rest: false,
+    maxLength: 32,
+    parse(raw) {
+      const slug = raw.trim().toLowerCase();
+      const bad = labelError(slug);
+      return bad ? { ok: false, error: bad } : ok(slug);
     },
   };
 }

@@ -7,6 +7,7 @@ import {
   choice,
   customer,
   duration,
+  label,
   member,
   optionalText,
   ruleId,
@@ -281,6 +282,43 @@ export const COMMANDS = new CommandRegistry(
         text: a.who.self
           ? await core.conversations.assign(thread, asked.agent, asked.agent.name, { self: true })
           : await core.conversations.assign(thread, asked.agent, a.who.name),
+        announce: true,
+      }),
+    }),
+    defineCommand({
+      name: "note",
+      summary: "keep a note about this customer, shown on every thread of theirs",
+      where: "thread",
+      args: {
+        text: text({
+          placeholder: "text…",
+          description: "The note",
+          missing: "needs the note's text",
+          maxLength: 1000,
+        }),
+      },
+      handler: async ({ asked, core, thread }, a) => ({
+        ...(await core.conversations.note(thread, asked.agent, a.text)),
+        announce: true,
+      }),
+    }),
+    defineCommand({
+      name: "label",
+      summary: "label this customer (e.g. vip); rules and the digest can use it",
+      where: "thread",
+      args: { label: label() },
+      handler: async ({ asked, core, thread }, a) => ({
+        ...(await core.conversations.label(thread, asked.agent, a.label, true)),
+        announce: true,
+      }),
+    }),
+    defineCommand({
+      name: "unlabel",
+      summary: "remove a label from this customer",
+      where: "thread",
+      args: { label: label() },
+      handler: async ({ asked, core, thread }, a) => ({
+        ...(await core.conversations.label(thread, asked.agent, a.label, false)),
         announce: true,
       }),
     }),

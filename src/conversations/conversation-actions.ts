@@ -5,6 +5,7 @@ import { chatKey } from "../chat/ids.ts";
 import type { Database } from "../db/database.ts";
 import type { Mirror } from "../mirror/mirror.ts";
 import { bossDb, WAKE_QUEUE, type WakeJob } from "../queue/boss.ts";
+import { LABELS_MAX, labelError, NOTE_MAX_LENGTH } from "./customer-context.ts";
 import { refreshHeader, type Thread, threadTable, threadTarget } from "./threads.ts";
 
 // Close, reopen, snooze and assign a conversation or comment thread: from `!commands` typed in the
@@ -85,5 +86,98 @@ export class ConversationActions {
     return how.take
       ? `👀 ${agent.name} took this conversation.`
       : `👤 ${agent.name} assigned this conversation to ${assignee}.`;
+  }
+
+  /** `!note TEXT`: kept per (account, customer) and shown on every root of theirs. */
+  async note(thread: Thread, agent: AgentIdentity, text: string): Promise<{ ok: boolean; text: string }> {
+    if (thread.kind !== "dm") return { ok: false, text: "note works in a conversation thread." };
+    const body = text.trim();
+    if (!body) return { ok: false, text: "note needs the note's text." };
+    if (body.length > NOTE_MAX_LENGTH)
+      return {
+        ok: false,
+        text: `a note is at most ${NOTE_MAX_LENGTH} characters (this one has ${body.length}).`,
+      };
+    await this.deps.db.transaction(async (tx) => {
+      await tx.query(
+        "INSERT INTO customer_notes (account_id, customer_id, text, author) VALUES ($1, $2, $3, $4)",
+        [thread.accountId, thread.customerId, body, agent.name],
+      );
+      await recordAudit(tx, {
+        actor: { kind: "agent", id: chatKey(agent.platform, agent.id), name: agent.name },
+        account: thread.accountId,
+        action: "customer_note_added",
+        target: threadTarget(thread),
+        details: {},
+      });
+    });
+    await refreshHeader(this.deps.mirror, thread);
+    return { ok: true, text: `📝 ${agent.name} added a note about this customer.` };
+  }
+
+  /** `!label SLUG` / `!unlabel SLUG`: at most LABELS_MAX per customer. */
+  async label(
+    thread: Thread,
+    agent: AgentIdentity,
+    label: string,
+    add: boolean,
+  ): Promise<{ ok: boolean; text: string }> {
+    if (thread.kind !== "dm")
+      return { ok: false, text: `${add ? "label" : "unlabel"} works in a conversation thread.` };
+    const slug = label.trim().toLowerCase();
+    const bad = labelError(slug);
+    if (bad) return { ok: false, text: bad };
+    const outcome = await this.deps.db.transaction(async (tx) => {
+      if (add) {
+        // Serialises concurrent !label on one customer so the count bound holds.
+        await tx.query("SELECT pg_advisory_xact_lock(hashtext('customer_labels:' || $1 || ':' || $2))", [
+          thread.accountId,
+          thread.customerId,
+        ]);
+        const { rows } = await tx.query<{ n: string; has: boolean }>(
+          `SELECT count(*) AS n, bool_or(label = $3) AS has FROM customer_labels
+            WHERE account_id = $1 AND customer_id = $2`,
+          [thread.accountId, thread.customerId, slug],
+        );
+        if (rows[0]?.has) return "unchanged";
+        if (Number(rows[0]?.n ?? 0) >= LABELS_MAX) return "full";
+        await tx.query("INSERT INTO customer_labels (account_id, customer_id, label) VALUES ($1, $2, $3)", [
+          thread.accountId,
+          thread.customerId,
+          slug,
+        ]);
+      } else {
+        const { rows } = await tx.query(
+          "DELETE FROM customer_labels WHERE account_id = $1 AND customer_id = $2 AND label = $3 RETURNING label",
+          [thread.accountId, thread.customerId, slug],
+        );
+        if (rows.length === 0) return "unchanged";
+      }
+      await recordAudit(tx, {
+        actor: { kind: "agent", id: chatKey(agent.platform, agent.id), name: agent.name },
+        account: thread.accountId,
+        action: add ? "customer_labeled" : "customer_unlabeled",
+        target: threadTarget(thread),
+        details: { label: slug },
+      });
+      return "changed";
+    });
+    if (outcome === "full")
+      return {
+        ok: false,
+        text: `this customer already has ${LABELS_MAX} labels; remove one with !unlabel first.`,
+      };
+    if (outcome === "unchanged")
+      return {
+        ok: true,
+        text: add ? `This customer already has the label ${slug}.` : `This customer has no label ${slug}.`,
+      };
+    await refreshHeader(this.deps.mirror, thread);
+    return {
+      ok: true,
+      text: add
+        ? `🏷️ ${agent.name} labeled this customer ${slug}.`
+        : `🏷️ ${agent.name} removed the label ${slug}.`,
+    };
   }
 }

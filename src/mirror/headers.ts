@@ -3,6 +3,7 @@ import type {
   ChatPlatform,
   CommentAction,
   CommentHeader,
+  CustomerContext,
   DmHeader,
   EntryCard,
   MentionHeader,
@@ -157,6 +158,7 @@ export function dmHeader(
   now: Date,
   humanAgent: boolean,
   held: string | undefined,
+  context?: CustomerContext,
 ): DmHeader {
   const customer = personFromProfile(c.customer_id, c.profile);
   const header: DmHeader = {
@@ -177,6 +179,7 @@ export function dmHeader(
   if (c.assignee) header.assignee = c.assignee;
   if (c.last_seen_at) header.seenAt = new Date(c.last_seen_at);
   if (held) header.held = held;
+  if (context && (context.notes.length > 0 || context.labels.length > 0)) header.context = context;
   return header;
 }
 

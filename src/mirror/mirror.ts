@@ -9,6 +9,7 @@ import type {
   ThreadRef,
 } from "../chat/chat-port.ts";
 import { DestinationHeld, WHOLE_PLATFORM } from "../chat/health.ts";
+import { loadCustomerContext } from "../conversations/customer-context.ts";
 import { afterOutsideCall } from "../db/after-outside-call.ts";
 import type { Database } from "../db/database.ts";
 import type {
@@ -571,7 +572,14 @@ export class Mirror {
     if (existing) return { ...r, ref: existing, convo };
     if (!opts.create) return undefined;
     convo = await this.freshProfile(convo);
-    const header = dmHeader(r.account, convo, this.now(), this.deps.humanAgent, await this.held(accountId));
+    const header = dmHeader(
+      r.account,
+      convo,
+      this.now(),
+      this.deps.humanAgent,
+      await this.held(accountId),
+      await loadCustomerContext(this.deps.db, accountId, customerId),
+    );
     const ref = await this.open(r.adapter, r.account, header, `conversation:${convo.id}`);
     await afterOutsideCall(() =>
       this.deps.db.query(
@@ -704,6 +712,7 @@ export class Mirror {
       this.now(),
       this.deps.humanAgent,
       await this.held(t.account.id),
+      await loadCustomerContext(this.deps.db, t.account.id, convo.customer_id),
     );
     await this.updateIfChanged(t.adapter, t.ref, "conversations", convo.id, convo.chat_header_digest, header);
   }

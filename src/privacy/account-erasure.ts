@@ -39,6 +39,8 @@ export async function eraseAccount(
     await tx.query("DELETE FROM rule_firings WHERE account_id = $1", [account]);
     // The account's own saved replies (shared ones belong to every account and stay).
     await tx.query("DELETE FROM snippets WHERE account_id = $1", [account]);
+    await tx.query("DELETE FROM customer_notes WHERE account_id = $1", [account]);
+    await tx.query("DELETE FROM customer_labels WHERE account_id = $1", [account]);
     await tx.query(
       `UPDATE instagram_accounts SET status = 'removed', token_ciphertext = NULL, token_key_id = NULL, username = NULL,
               name = NULL, picture_url = NULL, rule_settings = NULL, updated_at = now()

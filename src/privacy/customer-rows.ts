@@ -26,6 +26,9 @@ export const EVENT_ROWS = `account_id = $1 AND (
 
 export const RULE_FIRING_ROWS = "account_id = $1 AND customer_id = $2";
 
+/** Agents' notes about them and their labels (`!note`, `!label`): customer_notes, customer_labels. */
+export const CUSTOMER_CONTEXT_ROWS = "account_id = $1 AND customer_id = $2";
+
 /** Audit entries about them (consent changes, replies, moderation of their comments, exports).
  * It reads their messages and comment threads, so an erasure must use it before deleting those. */
 export const AUDIT_TARGET_ROWS = `account_id = $1 AND (target = 'customer:' || $2 OR target IN (

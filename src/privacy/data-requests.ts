@@ -96,7 +96,7 @@ export class DataRequests {
         : "";
     return {
       ok: true,
-      text: `Erased ${user || "this customer"}: ${counts.conversations} conversation(s), ${counts.commentThreads} comment thread(s), ${counts.messages} message(s), ${counts.events} webhook event(s), ${counts.ruleFirings} rule firing(s); ${counts.chatThreads} chat thread(s) and ${counts.chatMessages} other chat message(s) deleted. Only a hashed tombstone and the audit entry remain.${failed}`,
+      text: `Erased ${user || "this customer"}: ${counts.conversations} conversation(s), ${counts.commentThreads} comment thread(s), ${counts.messages} message(s), ${counts.events} webhook event(s), ${counts.ruleFirings} rule firing(s), ${counts.customerNotes} note(s), ${counts.customerLabels} label(s); ${counts.chatThreads} chat thread(s) and ${counts.chatMessages} other chat message(s) deleted. Only a hashed tombstone and the audit entry remain.${failed}`,
     };
   }
 
@@ -130,7 +130,7 @@ export class DataRequests {
     const who = user || "this customer";
     return {
       ok: true,
-      text: `Export of ${who}: ${counts.conversations} conversation(s) with ${counts.conversationMessages} message(s), ${counts.commentThreads} comment thread(s) with ${counts.commentThreadMessages} message(s), ${counts.commentsElsewhere} comment(s) under other people's comments, ${counts.webhookEvents} webhook event(s), ${counts.ruleFirings} rule firing(s), ${counts.auditEntries} audit entry(ies). It holds personal data: share it with the customer only.`,
+      text: `Export of ${who}: ${counts.conversations} conversation(s) with ${counts.conversationMessages} message(s), ${counts.commentThreads} comment thread(s) with ${counts.commentThreadMessages} message(s), ${counts.commentsElsewhere} comment(s) under other people's comments, ${counts.webhookEvents} webhook event(s), ${counts.ruleFirings} rule firing(s), ${counts.customerNotes} note(s), ${counts.customerLabels} label(s), ${counts.auditEntries} audit entry(ies). It holds personal data: share it with the customer only.`,
       file: {
         name: exportFileName(data),
         mimeType: "application/json",

@@ -4,6 +4,7 @@ import {
   AUDIT_TARGET_ROWS,
   COMMENT_THREAD_ROWS,
   CONVERSATION_ROWS,
+  CUSTOMER_CONTEXT_ROWS,
   EVENT_ROWS,
   MENTION_ROWS,
   RULE_FIRING_ROWS,
@@ -41,6 +42,10 @@ export interface CustomerExport {
   mentions: ExportRow[];
   webhookEvents: ExportRow[];
   ruleFirings: ExportRow[];
+  /** Agents' notes about them (`!note`). */
+  customerNotes: ExportRow[];
+  /** Their labels (`!label`). */
+  customerLabels: ExportRow[];
   auditEntries: ExportRow[];
 }
 
@@ -55,6 +60,8 @@ const SECTIONS = [
   "mentions",
   "webhookEvents",
   "ruleFirings",
+  "customerNotes",
+  "customerLabels",
   "auditEntries",
 ] as const satisfies readonly (keyof ExportCounts)[];
 
@@ -116,6 +123,8 @@ async function readRows(tx: SqlClient, accountId: string, customerId: string) {
     mentions: await rows(`SELECT * FROM mentions WHERE ${MENTION_ROWS} ORDER BY id`),
     webhookEvents: await rows(`SELECT * FROM inbound_events WHERE ${EVENT_ROWS} ORDER BY id`),
     ruleFirings: await rows(`SELECT * FROM rule_firings WHERE ${RULE_FIRING_ROWS} ORDER BY id`),
+    customerNotes: await rows(`SELECT * FROM customer_notes WHERE ${CUSTOMER_CONTEXT_ROWS} ORDER BY id`),
+    customerLabels: await rows(`SELECT * FROM customer_labels WHERE ${CUSTOMER_CONTEXT_ROWS} ORDER BY label`),
     auditEntries: await rows(
       `SELECT * FROM audit_log WHERE (${AUDIT_TARGET_ROWS}) OR (${AUDIT_ACTOR_ROWS}) ORDER BY id`,
     ),

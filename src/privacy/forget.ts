@@ -7,6 +7,7 @@ import {
   AUDIT_TARGET_ROWS,
   COMMENT_THREAD_ROWS,
   CONVERSATION_ROWS,
+  CUSTOMER_CONTEXT_ROWS,
   EVENT_ROWS,
   MENTION_ROWS,
   RULE_FIRING_ROWS,
@@ -25,6 +26,9 @@ export interface ForgetCounts extends MirrorRemoval {
   messages: number;
   events: number;
   ruleFirings: number;
+  /** Agents' notes about them and their labels. */
+  customerNotes: number;
+  customerLabels: number;
 }
 
 /** A one-way stand-in for an IGSID: the same for the same account and user, revealing neither. */
@@ -89,7 +93,13 @@ export async function forgetCustomer(
     const mentions = await del(`DELETE FROM mentions WHERE ${MENTION_ROWS} RETURNING id`);
     const events = await del(`DELETE FROM inbound_events WHERE ${EVENT_ROWS} RETURNING id`);
     const ruleFirings = await del(`DELETE FROM rule_firings WHERE ${RULE_FIRING_ROWS} RETURNING id`);
+    const customerNotes = await del(`DELETE FROM customer_notes WHERE ${CUSTOMER_CONTEXT_ROWS} RETURNING id`);
+    const customerLabels = await del(
+      `DELETE FROM customer_labels WHERE ${CUSTOMER_CONTEXT_ROWS} RETURNING label`,
+    );
     return {
+      customerNotes,
+      customerLabels,
       conversations,
       commentThreads,
       mentions,

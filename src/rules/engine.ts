@@ -2,6 +2,7 @@ import type { PgBoss } from "pg-boss";
 import { v7 as uuidv7 } from "uuid";
 import { recordAudit } from "../audit/audit-log.ts";
 import type { ChatAdapter, ChatPlatform, ThreadRef } from "../chat/chat-port.ts";
+import { customerLabels } from "../conversations/customer-context.ts";
 import type { Database, SqlClient } from "../db/database.ts";
 import type { DomainEvent } from "../instagram/events.ts";
 import type { UserProfile } from "../instagram/graph-client.ts";
@@ -259,6 +260,7 @@ export class RulesEngine {
       );
       privateReplyUsed = rows[0]?.used ?? false;
     }
+    const labels = await customerLabels(db, s.accountId, s.customerId);
     const profile = c?.profile ?? null;
     const username = profile?.username ?? (event.type === "comment" ? event.from?.username : undefined);
     const firstName = profile?.name?.trim().split(/\s+/)[0];
@@ -268,6 +270,7 @@ export class RulesEngine {
       customer: {
         isNew: (seen[0]?.n ?? 0) <= 1,
         consent: c?.consent ?? "unknown",
+        labels,
         ...(profile?.isUserFollowBusiness !== undefined ? { follows: profile.isUserFollowBusiness } : {}),
         ...(firstName ? { firstName } : {}),
         ...(username ? { username } : {}),

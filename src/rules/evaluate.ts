@@ -47,6 +47,8 @@ export interface CustomerFacts {
   /** Whether the customer follows the account, when the API said so. */
   follows?: boolean;
   consent: ConsentState;
+  /** The customer's labels (`!label`); none when the customer has none. */
+  labels?: readonly string[];
   firstName?: string;
   username?: string;
 }
@@ -521,7 +523,15 @@ function compileTrigger(trigger: Trigger): Matcher {
 function compileMatch(rule: Rule): Matcher {
   const trigger = compileTrigger(rule.trigger);
   const c = rule.conditions;
-  if (!c || (c.customer === undefined && c.follows === undefined && c.consent !== "granted")) return trigger;
+  if (
+    !c ||
+    (c.customer === undefined &&
+      c.follows === undefined &&
+      c.consent !== "granted" &&
+      c.label === undefined &&
+      c.labels_any === undefined)
+  )
+    return trigger;
   return (v, ctx) => {
     if (!trigger(v, ctx)) return false;
     const facts = ctx.customer;
@@ -529,6 +539,9 @@ function compileMatch(rule: Rule): Matcher {
     if (c.customer === "returning" && facts.isNew) return false;
     if (c.follows !== undefined && facts.follows !== c.follows) return false;
     if (c.consent === "granted" && facts.consent !== "granted") return false;
+    const labels = facts.labels ?? [];
+    if (c.label !== undefined && !labels.includes(c.label)) return false;
+    if (c.labels_any !== undefined && !c.labels_any.some((l) => labels.includes(l))) return false;
     return true;
   };
 }

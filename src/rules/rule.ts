@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { LABEL_PATTERN } from "../conversations/customer-context.ts";
 import { LANGUAGE_TAG } from "./language-tag.ts";
 import { compilePattern } from "./pattern.ts";
 
@@ -163,6 +164,10 @@ export const triggerSchema = z.discriminatedUnion(
 
 // ---------- conditions ----------
 
+const customerLabel = z
+  .string()
+  .regex(LABEL_PATTERN, "must be a label: 1-32 lowercase letters, digits, - or _ (as `!label` stores it)");
+
 export const conditionsSchema = z.strictObject({
   /** `new`: the customer's first message to this account; `returning`: anyone who wrote before. */
   customer: z.enum(["new", "returning"]).optional(),
@@ -172,6 +177,10 @@ export const conditionsSchema = z.strictObject({
   agent_silence_minutes: z.number().int().min(0).max(525_600).optional(),
   /** The least consent the rule needs: `granted` only, or `unknown` (= unknown or granted). */
   consent: z.enum(["granted", "unknown"]).optional(),
+  /** The customer carries this label (`!label vip`). */
+  label: customerLabel.optional(),
+  /** The customer carries at least one of these labels. */
+  labels_any: z.array(customerLabel).min(1).max(20).optional(),
 });
 
 // ---------- actions ----------
