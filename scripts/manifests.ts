@@ -1,6 +1,6 @@
 // `npm run manifests`: writes what the platforms are told about `/ig` from the command registry
 // (src/commands/catalog.ts): manifest/discord-commands.json whole, and the `/ig` entry (description
-// and usage hint) of manifest/slack.yaml. `--check` writes nothing and fails when a committed file
+// and usage hint) and the message shortcuts (adapters/slack/shortcuts.ts) of manifest/slack.yaml. `--check` writes nothing and fails when a committed file
 // differs from what would be written; test/commands/manifests.test.ts runs the same comparison.
 
 import { readFileSync, writeFileSync } from "node:fs";
@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { isMap, isScalar, isSeq, parseDocument } from "yaml";
 import { commandManifest } from "../adapters/discord/ig-command.ts";
 import { manifestEntry } from "../adapters/slack/ig-command.ts";
+import { MESSAGE_SHORTCUTS } from "../adapters/slack/shortcuts.ts";
 import { SLASH_COMMAND } from "../src/commands/catalog.ts";
 
 const ROOT = new URL("../", import.meta.url);
@@ -34,6 +35,25 @@ export function slackManifestText(current: string): string {
     // A double-quoted YAML scalar reads like a JSON string.
     edits.push({ from: node.range[0], to: node.range[1], text: JSON.stringify(value) });
   }
+  const shortcuts = doc.getIn(["features", "shortcuts"], true);
+  if (!isSeq(shortcuts) || !shortcuts.range)
+    throw new Error("manifest/slack.yaml has no features.shortcuts list");
+  const [start, end] = shortcuts.range;
+  const indent = current.slice(current.lastIndexOf("\n", start - 1) + 1, start);
+  // The list's range takes in the line break after it: keep it.
+  const after = /\s*$/.exec(current.slice(start, end))?.[0] ?? "";
+  edits.push({
+    from: start,
+    to: end,
+    text: `${MESSAGE_SHORTCUTS.map((m) =>
+      [
+        `- name: ${JSON.stringify(m.name)}`,
+        "  type: message",
+        `  callback_id: ${m.callback_id}`,
+        `  description: ${JSON.stringify(m.description)}`,
+      ].join(`\n${indent}`),
+    ).join(`\n${indent}`)}${after}`,
+  });
   let text = current;
   for (const e of edits.sort((a, b) => b.from - a.from))
     text = text.slice(0, e.from) + e.text + text.slice(e.to);

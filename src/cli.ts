@@ -8,14 +8,17 @@ import { channelProblem, checkPlatforms, platformNamed } from "./chat/platforms.
 import { registerAuditCommand } from "./cli/audit-command.ts";
 import { registerConsoleCommand } from "./cli/console-command.ts";
 import { registerDigestCommand } from "./cli/digest-command.ts";
+import { registerDoctorCommand } from "./cli/doctor-command.ts";
+import { registerSnippetsCommand, SnippetFileInvalid } from "./cli/snippets-command.ts";
 import { formatTable } from "./cli/table.ts";
 import { registerRefreshTokensCommand, tokenOption, tokenState } from "./cli/token-commands.ts";
-import { type Config, ConfigError, loadConfig } from "./config/config.ts";
+import type { Config } from "./config/config.ts";
 import { describeEnvFile, type EnvFile, loadEnvFile } from "./config/env-file.ts";
-import { readLocalSecrets, withLocalSecrets } from "./config/local-secrets.ts";
-import { threadSettings } from "./conversations/threads.ts";
-import { type Database, DatabaseLockedError, openDatabase } from "./db/database.ts";
-import { migrate } from "./db/migrate.ts";
+import { ConfigError } from "./config/env-schema.ts";
+import type { Defaulted } from "./config/local-secrets.ts";
+import { transientDatabaseError } from "./db/after-outside-call.ts";
+import type { Database } from "./db/database.ts";
+import { DatabaseLockedError, SchemaBehindError } from "./db/errors.ts";
 import {
   addAccount,
   type ChatDestination,
@@ -26,18 +29,27 @@ import {
 } from "./instagram/accounts.ts";
 import { sign } from "./instagram/signature.ts";
 import { TokenCipher, TokenCipherError } from "./instagram/token-cipher.ts";
-import { parseWebhook } from "./instagram/webhook.ts";
-import { createLogger, type Logger } from "./log/logger.ts";
+import type { Logger } from "./log/logger.ts";
+import { PACKAGE_VERSION } from "./observability/build-info.ts";
 import { type PauseScope, pause, pauses, resume } from "./outbound/pause.ts";
-import { startBoss } from "./queue/boss.ts";
-import { discardDeadLetters, listDeadLetters, replayDeadLetters } from "./queue/dead-letters.ts";
-import { describeDecision, RulesEngine } from "./rules/engine.ts";
-import { formatRuleFileErrors, parseRuleFile } from "./rules/load.ts";
+import {
+  DEFAULT_DISCLOSURE,
+  DEFAULT_DISCLOSURE_LAPSE_MINUTES,
+  DEFAULT_LANGUAGE_KEY,
+  disclosureSettings,
+} from "./rules/disclosure.ts";
+import { LANGUAGE_TAG } from "./rules/language-tag.ts";
 import { importRules, listRules, setRuleEnabled } from "./rules/store.ts";
-import { type Roles, startServiceWhenReachable } from "./service.ts";
-import { describeConfiguration } from "./startup-summary.ts";
+import type { Roles } from "./service.ts";
+
+// Commander's definitions and a few small modules (no driver, no SDK) are all this module loads:
+// each action imports what it runs when it runs, so `--help`, a usage error or a command that needs
+// no database starts in a fraction of the time the whole service takes to load (bench/README.md,
+// Start and CLI).
 
 class UsageError extends Error {}
+
+const AND = new Intl.ListFormat("en", { type: "conjunction" });
 
 /** The chat platforms of this build, as `main` was given them (adapters/index.ts). */
 let platforms: readonly PlatformDescriptor[] = [];
@@ -45,44 +57,143 @@ let platforms: readonly PlatformDescriptor[] = [];
 /** The `.env` `main` read into the environment, if there was one. */
 let envFile: EnvFile | undefined;
 
-function settings(): { config: Config; log: Logger; notes: string[] } {
+/** What nearly every action needs to read its configuration, loaded once before the first action
+ * runs (the `preAction` hook below), never for `--help`. */
+let base:
+  | {
+      loadConfig: typeof import("./config/config.ts").loadConfig;
+      withLocalSecrets: typeof import("./config/local-secrets.ts").withLocalSecrets;
+      readLocalSecrets: typeof import("./config/local-secrets.ts").readLocalSecrets;
+      createLogger: typeof import("./log/logger.ts").createLogger;
+      routeProcessWarnings: typeof import("./log/logger.ts").routeProcessWarnings;
+    }
+  | undefined;
+
+async function loadBase(): Promise<NonNullable<typeof base>> {
+  const [config, secrets, logger] = await Promise.all([
+    import("./config/config.ts"),
+    import("./config/local-secrets.ts"),
+    import("./log/logger.ts"),
+  ]);
+  return {
+    loadConfig: config.loadConfig,
+    withLocalSecrets: secrets.withLocalSecrets,
+    readLocalSecrets: secrets.readLocalSecrets,
+    createLogger: logger.createLogger,
+    routeProcessWarnings: logger.routeProcessWarnings,
+  };
+}
+
+function loaded(): NonNullable<typeof base> {
+  if (!base) throw new Error("the CLI's configuration modules were not loaded before the action");
+  return base;
+}
+
+/** The logger of a service role (start, web, worker, migrate) once it has one: a failure that ends
+ * the process is then one JSON line through it, like everything else the service says. */
+let serviceLog: Logger | undefined;
+
+/**
+ * The configuration and a logger. A service role logs to standard output (JSON, or pretty at a
+ * terminal); a one-off command logs to standard error, so its own output (`--json` included)
+ * stays clean. Either way Node's process warnings (a library's deprecation notice) go through the
+ * logger instead of onto stderr as raw text.
+ */
+function settings(kind: "service" | "command" = "command"): {
+  config: Config;
+  log: Logger;
+  defaulted: Defaulted;
+} {
+  const { loadConfig, withLocalSecrets, createLogger, routeProcessWarnings } = loaded();
   const { config, defaulted } = withLocalSecrets(loadConfig(process.env, platforms));
   const log = createLogger(config.logLevel, {
     redactHeaders: platforms.flatMap((p) => p.secretHeaders ?? []),
+    stderr: kind === "command",
   });
-  const notes = describeConfiguration(config, defaulted);
-  return { config, log, notes: envFile ? [describeEnvFile(envFile), ...notes] : notes };
+  routeProcessWarnings(log);
+  if (kind === "service") serviceLog = log;
+  return { config, log, defaulted };
 }
 
+/** How long the start-up line waits for a chat platform's answer. */
+const STARTUP_CHECK_MS = 5_000;
+
 async function run(roles: Roles): Promise<void> {
-  const { config, log, notes } = settings();
-  for (const line of notes) log.info(line);
+  const { config, log, defaulted } = settings("service");
+  const [{ checkPlatformAuth }, { describeConfiguration }] = await Promise.all([
+    import("./health/chat-health.ts"),
+    import("./startup-summary.ts"),
+  ]);
+  // The start-up line says whether each platform works, not only whether it is configured.
+  const chat = await checkPlatformAuth(config.platforms, log, STARTUP_CHECK_MS);
+  const notes = describeConfiguration(config, defaulted, chat);
+  for (const line of envFile ? [describeEnvFile(envFile), ...notes] : notes) log.info(line);
+  // Before the service is built: the spans of its first requests and jobs need the SDK in place.
+  const role = roles.web && roles.worker ? "start" : roles.web ? "web" : "worker";
+  const tracing = config.tracing
+    ? await (await import("./tracing/tracing.ts")).startTracing(
+        { ...config.tracing, version: PACKAGE_VERSION },
+        role,
+        log,
+      )
+    : undefined;
+  const { startServiceWhenReachable } = await import("./service.ts");
   const service = await startServiceWhenReachable(config, roles, log);
+  const { settleHeapAfterStart } = await import("./observability/settle-heap.ts");
+  settleHeapAfterStart();
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, "shutting down");
-    service.stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        log.error({ err }, "shutdown failed");
-        process.exit(1);
-      },
-    );
+    service
+      .stop()
+      // The spans of the last requests and jobs are sent before the process goes.
+      .then(() => tracing?.shutdown())
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          log.error({ err }, "shutdown failed");
+          process.exit(1);
+        },
+      );
   };
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("SIGINT", () => shutdown("SIGINT"));
 }
 
-/** Opens the database and pg-boss for a one-off command, and closes both afterwards. */
-async function withQueue<T>(
-  fn: (db: Database, boss: Awaited<ReturnType<typeof startBoss>>) => Promise<T>,
-): Promise<T> {
-  const { config, log } = settings();
-  const db = await openDatabase(config.database);
-  try {
+/**
+ * Brings the schema up to date for a one-off command. A command that only reads never migrates: it
+ * refuses with one line when the schema is behind this version, since migrating is the operator's
+ * step (`threadbridge migrate`, the Procfile's release phase) and a read must not change the
+ * database. A command that writes migrates when the schema is behind, as it always has; either way
+ * an up-to-date database costs one query, not a migration run.
+ */
+async function prepareSchema(db: Database, access: "read" | "write"): Promise<void> {
+  const { pendingMigrations, migrate } = await import("./db/migrate.ts");
+  const pending = await pendingMigrations(db);
+  if (pending.length === 0) return;
+  if (access === "write") {
     await migrate(db);
+    return;
+  }
+  throw new SchemaBehindError(
+    `the database schema is behind this version (${pending.length} migration${pending.length === 1 ? "" : "s"} not applied, the first ${pending[0]}): run \`threadbridge migrate\` first`,
+  );
+}
+
+async function openConfigured(config: Config, log: Logger): Promise<Database> {
+  const { openDatabase } = await import("./db/database.ts");
+  return openDatabase(config.database, "command", { log });
+}
+
+/** Opens the database and pg-boss for a one-off command, and closes both afterwards. */
+async function withQueue<T>(fn: (db: Database, boss: import("pg-boss").PgBoss) => Promise<T>): Promise<T> {
+  const { config, log } = settings();
+  const db = await openConfigured(config, log);
+  try {
+    await prepareSchema(db, "write");
+    const { startBoss } = await import("./queue/boss.ts");
     const boss = await startBoss(db, log, {
       retryLimit: config.inbound.retryLimit,
       expireSeconds: config.inbound.expireSeconds,
@@ -111,9 +222,14 @@ function eventIds(ids: string[], all: boolean): number[] | "all" {
 
 const program = new Command("threadbridge")
   .description("Instagram DMs and comments mirrored into chat threads")
+  .version(PACKAGE_VERSION, "-V, --version", "print the version")
   .showHelpAfterError()
   // Commander's own usage errors (bad options, missing arguments) exit 64 like ours, not 1.
-  .exitOverride();
+  .exitOverride()
+  // Runs before any command's action (never for help or a usage error).
+  .hook("preAction", async () => {
+    base ??= await loadBase();
+  });
 
 program
   .command("start")
@@ -131,9 +247,10 @@ program
   .command("migrate")
   .description("apply database migrations and exit (the Procfile's release phase)")
   .action(async () => {
-    const { config, log } = settings();
-    const db = await openDatabase(config.database);
+    const { config, log } = settings("service");
+    const db = await openConfigured(config, log);
     try {
+      const { migrate } = await import("./db/migrate.ts");
       const applied = await migrate(db);
       log.info(
         applied.length ? { migrations: applied } : {},
@@ -150,6 +267,7 @@ program
   .argument("<file>", "a JSON webhook body, e.g. test/fixtures/webhooks/dm-text.json")
   .option("--url <url>", "the service's webhook URL (default: http://localhost:$PORT/webhooks/instagram)")
   .action(async (file: string, opts: { url?: string }) => {
+    const { loadConfig, readLocalSecrets } = loaded();
     const config = loadConfig(process.env, platforms);
     let body: Buffer;
     try {
@@ -185,22 +303,22 @@ dlq
   .description("list dead events")
   .option("--json", "print JSON")
   .action(async (opts: { json?: boolean }) => {
-    await withQueue(async (db) => {
-      const dead = await listDeadLetters(db);
-      if (opts.json) process.stdout.write(`${JSON.stringify(dead, null, 2)}\n`);
-      else if (dead.length === 0) process.stdout.write("no dead events\n");
-      else
-        for (const d of dead)
-          process.stdout.write(
-            `${d.id}\t${d.accountId}\t${d.kind}\t${d.threadKey}\tattempts=${d.attempts}\t${d.receivedAt.toISOString()}\t${d.lastError ?? ""}\n`,
-          );
-    });
+    const { listDeadLetters } = await import("./queue/dead-letters.ts");
+    // Reading the dead letters needs the table, not the queue: pg-boss is not started.
+    const dead = await withDatabase((db) => listDeadLetters(db), "read");
+    if (opts.json) process.stdout.write(`${JSON.stringify(dead, null, 2)}\n`);
+    else if (dead.length === 0) process.stdout.write("no dead events\n");
+    else
+      for (const d of dead)
+        process.stdout.write(
+          `${d.id}\t${d.accountId}\t${d.kind}\t${d.threadKey}\tattempts=${d.attempts}\t${d.receivedAt.toISOString()}\t${d.lastError ?? ""}\n`,
+        );
   });
 const dlqActions = [
-  ["replay", "replayed", "queue dead events again, in their thread's order", replayDeadLetters],
-  ["discard", "discarded", "give up on dead events so their threads move on", discardDeadLetters],
+  ["replay", "replayed", "queue dead events again, in their thread's order", "replayDeadLetters"],
+  ["discard", "discarded", "give up on dead events so their threads move on", "discardDeadLetters"],
 ] as const;
-for (const [name, done, description, act] of dlqActions) {
+for (const [name, done, description, action] of dlqActions) {
   dlq
     .command(name)
     .description(description)
@@ -208,6 +326,7 @@ for (const [name, done, description, act] of dlqActions) {
     .option("--all", "every dead event")
     .action(async (ids: string[], opts: { all?: boolean }) => {
       const which = eventIds(ids, Boolean(opts.all));
+      const act = (await import("./queue/dead-letters.ts"))[action];
       await withQueue(async (db, boss) => {
         const acted = await act(db, boss, which);
         process.stdout.write(
@@ -232,12 +351,16 @@ function operator(): string {
   return `cli:${process.env.USER ?? "operator"}`;
 }
 
-/** Opens (and migrates) the database for a one-off command, and closes it afterwards. */
-async function withDatabase<T>(fn: (db: Database, config: Config) => Promise<T>): Promise<T> {
-  const { config } = settings();
-  const db = await openDatabase(config.database);
+/** Opens the database for a one-off command (see prepareSchema for `access`), and closes it
+ * afterwards. */
+async function withDatabase<T>(
+  fn: (db: Database, config: Config) => Promise<T>,
+  access: "read" | "write" = "write",
+): Promise<T> {
+  const { config, log } = settings();
+  const db = await openConfigured(config, log);
   try {
-    await migrate(db);
+    await prepareSchema(db, access);
     return await fn(db, config);
   } finally {
     await db.close();
@@ -284,7 +407,29 @@ function destination(opts: DestinationOptions): ChatDestination {
     const digestWrong = channelProblem(chosen.platform, opts.digestChannel);
     if (digestWrong) throw new UsageError(`--digest-channel: ${digestWrong}`);
   }
+  // Threads routed to a platform this deployment does not run would be recorded and never shown.
+  if (!settings().config.platforms.some((p) => p.descriptor === chosen.platform))
+    throw new UsageError(
+      `${chosen.flag}: ${chosen.platform.label} is not configured here, so nothing would reach that channel: set ${AND.format(chosen.platform.credentials)} first`,
+    );
   return { platform: chosen.platform.name, channel: chosen.channel };
+}
+
+/** Warns (on standard error) about each channel the bot cannot work in yet; the platform's own
+ * probe says why and what to do. Never refuses: the operator may be inviting the bot right now. */
+async function warnAboutChannels(chat: ChatDestination, digestChannel: string | undefined): Promise<void> {
+  const { config, log } = settings();
+  const on = config.platforms.find((p) => p.descriptor.name === chat.platform);
+  const probe = on?.descriptor.probe?.(on.settings, { log });
+  if (!on || !probe) return;
+  const { destinationCheck } = await import("./health/chat-health.ts");
+  for (const channel of new Set([chat.channel, ...(digestChannel ? [digestChannel] : [])])) {
+    const result = await destinationCheck(probe, channel);
+    if (!result.ok)
+      process.stderr.write(
+        `threadbridge: warning: ${on.descriptor.label} channel ${channel}: ${result.detail}${result.fix ? `. ${result.fix}` : ""}\n`,
+      );
+  }
 }
 
 function platformChannelOption(p: PlatformDescriptor): Option {
@@ -305,9 +450,10 @@ function igUserId(id: string | undefined): string {
   return id;
 }
 
-registerAuditCommand(program, (fn) => withDatabase((db) => fn(db)));
-registerDigestCommand(program, withDatabase, withQueue);
+registerAuditCommand(program, (fn) => withDatabase((db) => fn(db), "read"));
+registerDigestCommand(program, (fn) => withDatabase(fn, "read"), withQueue);
 registerConsoleCommand(program);
+registerDoctorCommand(program, () => settings().config);
 
 const DASHBOARD_TOKEN_DAYS = 60;
 
@@ -351,6 +497,7 @@ const accountsAdd = accounts
         await auditOperator(db, id, "account_added", { destination: chatKey(chat.platform, chat.channel) });
       });
       process.stdout.write(`added ${username} (${id}) → ${chatKey(chat.platform, chat.channel)}\n`);
+      await warnAboutChannels(chat, opts.digestChannel);
     },
   );
 accounts
@@ -358,7 +505,7 @@ accounts
   .description("list accounts (never their tokens)")
   .option("--json", "print JSON")
   .action(async (opts: { json?: boolean }) => {
-    const all = await withDatabase((db) => listAccounts(db));
+    const all = await withDatabase((db) => listAccounts(db), "read");
     if (opts.json) {
       process.stdout.write(`${JSON.stringify(all, null, 2)}\n`);
       return;
@@ -414,11 +561,14 @@ const accountsRoute = accounts
     );
     if (!found) throw new UsageError(`no account ${id} (see \`accounts list\`)`);
     process.stdout.write(`routed ${id} → ${chatKey(chat.platform, chat.channel)}\n`);
+    await warnAboutChannels(chat, opts.digestChannel);
   });
 
 accounts
   .command("settings")
-  .description("how agents' thread messages reach customers: note prefix, reply prefix, internal by default")
+  .description(
+    "how agents' thread messages reach customers, who is speaking in them, and the automation disclosure",
+  )
   .argument("<id>", "the account's Instagram user id")
   .option("--note-prefix <text>", "messages starting with it stay in chat (default //)")
   .option(
@@ -429,8 +579,32 @@ accounts
     "--internal-by-default <on|off>",
     "threads are internal unless a message uses the reply prefix or the shortcut",
   )
+  .option(
+    "--signature <name|brand>",
+    "human replies end with a line “— Agent Name” (name), or go out as the brand alone (brand, the default)",
+  )
+  .option(
+    "--disclosure <text>",
+    `the line automated messages carry (default “${DEFAULT_DISCLOSURE}”); with --language, for that language; "" with --language removes it`,
+  )
+  .option("--language <tag>", "the language --disclosure is for (en, es, pt-BR)")
+  .option(
+    "--disclosure-lapse <duration>",
+    `repeat the disclosure after this long without one (default ${DEFAULT_DISCLOSURE_LAPSE_MINUTES / 60}h; 30m, 24h, 7d)`,
+  )
   .action(
-    async (id: string, opts: { notePrefix?: string; replyPrefix?: string; internalByDefault?: string }) => {
+    async (
+      id: string,
+      opts: {
+        notePrefix?: string;
+        replyPrefix?: string;
+        internalByDefault?: string;
+        signature?: string;
+        disclosure?: string;
+        language?: string;
+        disclosureLapse?: string;
+      },
+    ) => {
       const account = igUserId(id);
       const patch: Record<string, unknown> = {};
       if (opts.notePrefix !== undefined) {
@@ -446,7 +620,20 @@ accounts
           throw new UsageError(`--internal-by-default takes on or off, not ${opts.internalByDefault}`);
         patch.internalByDefault = opts.internalByDefault === "on";
       }
+      if (opts.signature !== undefined) {
+        if (!["name", "brand"].includes(opts.signature))
+          throw new UsageError(`--signature takes name or brand, not ${opts.signature}`);
+        patch.signature = opts.signature;
+      }
+      const disclosureChange = disclosurePatch(opts);
       const settings = await withDatabase(async (db) => {
+        const current = await db.query<{ settings: Record<string, unknown> }>(
+          "SELECT settings FROM instagram_accounts WHERE id = $1",
+          [account],
+        );
+        const existing = current.rows[0]?.settings;
+        if (!existing) return undefined;
+        if (disclosureChange) patch.disclosure = disclosureChange(disclosureSettings(existing));
         const { rows } = await db.query<{ settings: Record<string, unknown> }>(
           "UPDATE instagram_accounts SET settings = settings || $2::jsonb, updated_at = now() WHERE id = $1 RETURNING settings",
           [account, JSON.stringify(patch)],
@@ -455,12 +642,66 @@ accounts
         return rows[0]?.settings;
       });
       if (!settings) throw new UsageError(`no account ${id} (see \`accounts list\`)`);
+      const { threadSettings } = await import("./conversations/threads.ts");
       const effective = threadSettings(settings);
+      const disclosure = disclosureSettings(settings);
+      const texts = Object.entries(disclosure.texts)
+        .map(([lang, text]) => `${lang}: “${text}”`)
+        .join(", ");
       process.stdout.write(
-        `${id}: note prefix ${effective.notePrefix}, reply prefix ${effective.replyPrefix}, internal by default ${effective.internalByDefault ? "on" : "off"}\n`,
+        `${id}: note prefix ${effective.notePrefix}, reply prefix ${effective.replyPrefix}, internal by default ${effective.internalByDefault ? "on" : "off"}\n` +
+          `${id}: signature ${effective.signature}, disclosure ${texts || `default: “${DEFAULT_DISCLOSURE}”`}, repeated after ${formatMinutes(disclosure.lapseMinutes)}\n`,
       );
     },
   );
+
+/** What `--disclosure`, `--language` and `--disclosure-lapse` change, applied to the stored
+ * disclosure settings; undefined when none was given. */
+function disclosurePatch(opts: {
+  disclosure?: string;
+  language?: string;
+  disclosureLapse?: string;
+}): ((current: ReturnType<typeof disclosureSettings>) => unknown) | undefined {
+  const { disclosure, language, disclosureLapse } = opts;
+  if (language !== undefined && disclosure === undefined)
+    throw new UsageError("--language goes with --disclosure: the text for that language");
+  if (language !== undefined && !LANGUAGE_TAG.test(language))
+    throw new UsageError(`--language: not a language tag: ${language} (en, es, pt-BR)`);
+  const text = disclosure?.trim();
+  if (text !== undefined) {
+    if (text === "" && language === undefined)
+      throw new UsageError(
+        '--disclosure must not be empty (--disclosure "" --language TAG removes a language\'s text)',
+      );
+    if (text.length > 300) throw new UsageError("--disclosure: at most 300 characters");
+  }
+  let lapseMinutes: number | undefined;
+  if (disclosureLapse !== undefined) {
+    const m = /^(\d+)([mhd])$/.exec(disclosureLapse.trim());
+    const minutes = m ? Number(m[1]) * { m: 1, h: 60, d: 1440 }[m[2] as "m" | "h" | "d"] : 0;
+    if (!m || minutes < 1 || minutes > 365 * 1440)
+      throw new UsageError(
+        `--disclosure-lapse: expected a duration such as 30m, 24h or 7d, not ${disclosureLapse}`,
+      );
+    lapseMinutes = minutes;
+  }
+  if (text === undefined && lapseMinutes === undefined) return undefined;
+  return (current) => {
+    const texts: Record<string, string> = { ...current.texts };
+    if (text !== undefined) {
+      const key = language ?? DEFAULT_LANGUAGE_KEY;
+      if (text === "") delete texts[key];
+      else texts[key] = text;
+    }
+    return { texts, lapseMinutes: lapseMinutes ?? current.lapseMinutes };
+  };
+}
+
+function formatMinutes(minutes: number): string {
+  if (minutes % 1440 === 0) return `${minutes / 1440}d`;
+  if (minutes % 60 === 0) return `${minutes / 60}h`;
+  return `${minutes}m`;
+}
 
 // The pause switch (issue 4): nothing is sent to Instagram while it is on; replies wait as
 // "held" and go out in order on resume.
@@ -512,7 +753,7 @@ program
           WHERE delivery_state IN ('pending', 'held') GROUP BY 1, 2 ORDER BY 1, 2`,
       );
       return { overview: await pauses(db), open: rows };
-    });
+    }, "read");
     const queue: Record<string, { pending: number; held: number }> = {};
     for (const r of open) {
       queue[r.account_id] ??= { pending: 0, held: 0 };
@@ -568,9 +809,17 @@ rules
   .description("load rules (and account hours) from a YAML or JSON file; every error is listed with its line")
   .argument("<file>", "the rule file")
   .action(async (file: string) => {
-    const parsed = parseRuleFile(readText(file), file);
-    if (!parsed.ok) throw new RuleFileInvalid(formatRuleFileErrors(file, parsed.errors));
-    const summary = await withDatabase((db) => importRules(db, parsed.file, path.resolve(file)));
+    const [{ parseRuleFile, formatRuleFileErrors }, { snippetIndex }] = await Promise.all([
+      import("./rules/load.ts"),
+      import("./snippets/store.ts"),
+    ]);
+    const text = readText(file);
+    const summary = await withDatabase(async (db) => {
+      // A rule may send only a saved reply that exists for its account (or is shared).
+      const parsed = parseRuleFile(text, file, { snippetExists: await snippetIndex(db) });
+      if (!parsed.ok) throw new RuleFileInvalid(formatRuleFileErrors(file, parsed.errors));
+      return importRules(db, parsed.file, path.resolve(file));
+    });
     process.stdout.write(
       `${file}: ${summary.added} added, ${summary.updated} updated, ${summary.removed} removed; hours for ${summary.accounts} account(s)\n`,
     );
@@ -580,7 +829,7 @@ rules
   .description("the rules, in the order they are considered per account")
   .option("--json", "as JSON")
   .action(async (opts: { json?: boolean }) => {
-    const all = await withDatabase((db) => listRules(db));
+    const all = await withDatabase((db) => listRules(db), "read");
     if (opts.json) {
       process.stdout.write(
         `${JSON.stringify(
@@ -605,6 +854,12 @@ rules
   .argument("<file>", "the rule file")
   .requiredOption("--event <payload>", "a webhook body (JSON file), as Instagram sent it")
   .action(async (file: string, opts: { event: string }) => {
+    const [{ parseRuleFile, formatRuleFileErrors }, { parseWebhook }, { RulesEngine, describeDecision }] =
+      await Promise.all([
+        import("./rules/load.ts"),
+        import("./instagram/webhook.ts"),
+        import("./rules/engine.ts"),
+      ]);
     const parsed = parseRuleFile(readText(file), file);
     if (!parsed.ok) throw new RuleFileInvalid(formatRuleFileErrors(file, parsed.errors));
     let payload: unknown;
@@ -632,7 +887,7 @@ rules
         );
       }
       return out;
-    });
+    }, "read");
     process.stdout.write(`${lines.join("\n")}\n`);
   });
 for (const [name, enabled] of [
@@ -649,6 +904,8 @@ for (const [name, enabled] of [
       process.stdout.write(`${id} ${enabled ? "enabled" : "disabled"}\n`);
     });
 
+registerSnippetsCommand(program, { withDatabase: (fn) => withDatabase((db) => fn(db)), readText, operator });
+
 /** What depends on the list of chat platforms: the destination options, each platform's own
  * subcommands, the description. */
 function addPlatforms(list: readonly PlatformDescriptor[]): void {
@@ -663,10 +920,7 @@ function addPlatforms(list: readonly PlatformDescriptor[]): void {
     p.cli?.(program, {
       settings: () => {
         const on = settings().config.platforms.find((c) => c.descriptor === p);
-        if (!on)
-          throw new UsageError(
-            `${p.label} is not configured: set ${new Intl.ListFormat("en", { type: "conjunction" }).format(p.credentials)}`,
-          );
+        if (!on) throw new UsageError(`${p.label} is not configured: set ${AND.format(p.credentials)}`);
         return on.settings;
       },
       usage: (message) => new UsageError(message),
@@ -691,8 +945,18 @@ export async function main(argv: string[], list: readonly PlatformDescriptor[]):
       process.stderr.write(`threadbridge: configuration error\n${err.message.replace(/^/gm, "  ")}\n`);
       process.exit(78);
     }
+    if (err instanceof SchemaBehindError) {
+      // Like a configuration error: this version and its database do not fit until the operator
+      // migrates.
+      process.stderr.write(`threadbridge: ${err.message}\n`);
+      process.exit(78);
+    }
     if (err instanceof RuleFileInvalid) {
       process.stderr.write(`threadbridge: the rule file was not imported\n${err.message}\n`);
+      process.exit(65);
+    }
+    if (err instanceof SnippetFileInvalid) {
+      process.stderr.write(`threadbridge: the saved replies file was not imported\n${err.message}\n`);
       process.exit(65);
     }
     if (err instanceof TokenCipherError) {
@@ -706,6 +970,18 @@ export async function main(argv: string[], list: readonly PlatformDescriptor[]):
     ) {
       process.stderr.write(`threadbridge: ${err.message}\n`);
       process.exit(err instanceof DatabaseLockedError ? 75 : 64);
+    }
+    if (serviceLog) {
+      // A service role that had started logging ends with one JSON line, not a raw stack.
+      serviceLog.fatal(
+        { err },
+        transientDatabaseError(err) ? "database not reachable; stopping" : "stopping",
+      );
+      process.exit(1);
+    }
+    if (transientDatabaseError(err)) {
+      process.stderr.write(`threadbridge: the database is not reachable (${(err as Error).message})\n`);
+      process.exit(1);
     }
     process.stderr.write(
       `threadbridge: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,

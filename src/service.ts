@@ -9,8 +9,9 @@ import type { Config } from "./config/config.ts";
 import { transientDatabaseError } from "./db/after-outside-call.ts";
 import { type Database, openDatabase } from "./db/database.ts";
 import { serveEmbeddedSocket } from "./db/embedded-socket.ts";
-import { migrate } from "./db/migrate.ts";
+import { migrate, pendingMigrations } from "./db/migrate.ts";
 import { DigestService } from "./digest/digest-service.ts";
+import { ChatHealth } from "./health/chat-health.ts";
 import { AgentFileLinks, agentFilesRouter } from "./http/agent-files.ts";
 import { createHttpApp } from "./http/app.ts";
 import { consoleRouter } from "./http/console/routes.ts";
@@ -30,9 +31,12 @@ import { Metrics } from "./observability/metrics.ts";
 import { InstagramGateway } from "./outbound/instagram-gateway.ts";
 import { OutboundSender } from "./outbound/send-worker.ts";
 import { consentWords } from "./privacy/consent.ts";
-import { startBoss } from "./queue/boss.ts";
+import { startBoss, WAKE_QUEUE, type WakeJob } from "./queue/boss.ts";
 import { OutboundLimiter } from "./ratelimit/limiter.ts";
 import { RulesEngine } from "./rules/engine.ts";
+import { ruleSnippets } from "./snippets/values.ts";
+import { tracedAdapter, tracedInbox } from "./tracing/chat-spans.ts";
+import { tracingOn } from "./tracing/spans.ts";
 import { startDigestWorker } from "./worker/digest-worker.ts";
 import { accountEraser, startErasureWorker } from "./worker/erasure-worker.ts";
 import { startInboundWorker } from "./worker/inbound-worker.ts";
@@ -61,14 +65,16 @@ export interface Service {
 
 export async function startService(config: Config, roles: Roles, log: Logger): Promise<Service> {
   const metrics = new Metrics();
-  const db = await openDatabase(config.database, "service");
+  const db = await openDatabase(config.database, "service", { log });
   const cleanups: Array<() => Promise<unknown>> = [() => db.close()];
   const stop = async () => {
     for (const cleanup of cleanups.reverse())
       await cleanup().catch((err: unknown) => log.error({ err }, "stop step failed"));
   };
   try {
-    if (roles.migrate) {
+    // A database already up to date costs one query: knex (and, embedded, its PGlite dialect) is
+    // loaded only when there is something to apply.
+    if (roles.migrate && (await pendingMigrations(db)).length > 0) {
       const applied = await migrate(db);
       if (applied.length) log.info({ migrations: applied }, "database migrated");
     }
@@ -127,9 +133,12 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
       metrics,
       humanAgent: config.instagram.humanAgent,
       refreshMs: config.profileRefreshHours * 3_600_000,
+      scheduleStoryExpiry: async (id, at) => {
+        await boss.send(WAKE_QUEUE, { table: "messages", id } satisfies WakeJob, { startAfter: at });
+      },
     });
     // Rules run in the worker; the web role's inbox uses the same engine for /ig rules test.
-    const rules = new RulesEngine({ db, boss, gateway, adapters, log });
+    const rules = new RulesEngine({ db, boss, gateway, adapters, log, snippets: ruleSnippets });
     const digests = new DigestService({ db, adapters, config, log });
     const inbox = new Inbox({
       digests,
@@ -148,10 +157,12 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
       const name = descriptor.name;
       const runtime = await descriptor.create(settings, {
         log,
-        inbox,
+        // With traces on, every call between the core and the platform is a span (tracing/).
+        inbox: tracingOn() ? tracedInbox(inbox) : inbox,
         adminGroups: config.admins.filter((a) => a.platform === name && a.kind === "group").map((a) => a.id),
+        roles: { web: roles.web, worker: roles.worker },
       });
-      adapters.set(name, runtime.adapter);
+      adapters.set(name, tracingOn() ? tracedAdapter(runtime.adapter) : runtime.adapter);
       if (runtime.files) fileSources.set(name, runtime.files);
       if (runtime.router) chatRouters.push(runtime.router);
       if (runtime.close) cleanups.push(() => runtime.close?.() ?? Promise.resolve());
@@ -173,6 +184,16 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
         cleanups.push(() => election.stop());
       }
     }
+    // Each configured platform and routed channel is checked now and every CHAT_CHECK_SECONDS; a
+    // worker also rechecks held destinations and lets their mirror work go.
+    const chatHealth = new ChatHealth({
+      db,
+      platforms: config.platforms,
+      log,
+      metrics,
+      intervalMs: config.chatCheckMs,
+      ...(roles.worker ? { boss } : {}),
+    });
     const links = new AgentFileLinks(
       config.tokenEncryptionKeys ?? config.instagram.appSecrets[0] ?? "threadbridge",
       config.publicUrl,
@@ -195,6 +216,7 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
         metrics,
         concurrency: config.inbound.concurrency,
         pollingIntervalSeconds: config.inbound.pollSeconds,
+        holdRecheckMs: config.chatCheckMs,
       });
       const sender = new OutboundSender({
         db,
@@ -244,6 +266,9 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
       );
     }
 
+    chatHealth.start();
+    cleanups.push(() => chatHealth.stop());
+
     let url: string | undefined;
     // The web role serves everything; a worker-only process serves health and metrics on
     // METRICS_PORT when one is given, so its job metrics can be scraped too.
@@ -252,7 +277,7 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
       const app = createHttpApp({
         log,
         metrics,
-        readiness: readinessCheck(db, boss, redis, limiter, metrics),
+        readiness: readinessCheck(db, boss, redis, limiter, metrics, chatHealth),
         trustProxy: config.trustProxy,
         metricsToken: config.metricsToken,
         routers: roles.web

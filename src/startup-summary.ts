@@ -1,11 +1,18 @@
 import path from "node:path";
+import type { NamedCheck } from "./chat/health.ts";
 import type { Config } from "./config/config.ts";
 import type { Defaulted } from "./config/local-secrets.ts";
 
 const AND = new Intl.ListFormat("en", { type: "conjunction" });
 
-/** One line per part of the service: what is configured, what is off and how to turn it on. */
-export function describeConfiguration(config: Config, defaulted: Defaulted): string[] {
+/** One line per part of the service: what is configured, what is off and how to turn it on. `chat`:
+ * each configured platform's checks, when they were made: a platform whose check fails says so
+ * (`slack: failing (invalid_auth: …)`) instead of `on`. */
+export function describeConfiguration(
+  config: Config,
+  defaulted: Defaulted,
+  chat?: ReadonlyMap<string, readonly NamedCheck[]>,
+): string[] {
   const lines: string[] = [];
   lines.push(
     config.database.kind === "postgres"
@@ -36,10 +43,13 @@ export function describeConfiguration(config: Config, defaulted: Defaulted): str
   );
   for (const descriptor of config.availablePlatforms) {
     const on = config.platforms.find((p) => p.descriptor === descriptor);
+    const failing = chat?.get(descriptor.name)?.filter((c) => !c.ok) ?? [];
     lines.push(
-      on
-        ? `${descriptor.name}: on (${descriptor.summary(on.settings, config)})`
-        : `${descriptor.name}: off (set ${AND.format(descriptor.credentials)} to turn it on)`,
+      !on
+        ? `${descriptor.name}: off (set ${AND.format(descriptor.credentials)} to turn it on)`
+        : failing.length
+          ? `${descriptor.name}: failing (${failing.map((c) => c.detail).join("; ")}): ${failing[0]?.fix ?? ""}`.trimEnd()
+          : `${descriptor.name}: on (${descriptor.summary(on.settings, config)})`,
     );
   }
   const user = config.availablePlatforms[0]?.refs.user;
@@ -63,5 +73,19 @@ export function describeConfiguration(config: Config, defaulted: Defaulted): str
       : "business login: off (set IG_APP_ID and IG_APP_SECRET to connect accounts from the console)",
   );
   if (defaulted.tokenEncryptionKey) lines.push("tokens: encrypted with a key generated into DATA_DIR");
+  lines.push(
+    config.tracing
+      ? `traces: OTLP/HTTP (JSON) to ${withoutCredentials(config.tracing.url)} as ${config.tracing.serviceName}${config.tracing.otherProtocol ? ` (OTEL_EXPORTER_OTLP_PROTOCOL=${config.tracing.otherProtocol} is not used: JSON is sent)` : ""}`
+      : "traces: off (set OTEL_EXPORTER_OTLP_ENDPOINT to send them over OTLP/HTTP)",
+  );
   return lines;
+}
+
+/** A URL as it may be printed: no user, password or query (where credentials hide). */
+function withoutCredentials(url: string): string {
+  const u = new URL(url);
+  u.username = "";
+  u.password = "";
+  u.search = "";
+  return u.toString();
 }

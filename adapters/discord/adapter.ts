@@ -36,7 +36,7 @@ import { fetchFileWithin } from "../../src/chat/file-fetch.ts";
 import type { Logger } from "../../src/log/logger.ts";
 import { discordCode, ErrorCode, errorFields, isDiscordError } from "./discord-errors.ts";
 import { discordReaction, FALLBACK_REACTION, MARK_REACTIONS, sameEmoji } from "./emoji.ts";
-import { CONTENT_MAX, truncate, truncateMarkdown, USERNAME_MAX } from "./markdown.ts";
+import { CONTENT_MAX, escapeMarkdown, truncate, truncateMarkdown, USERNAME_MAX } from "./markdown.ts";
 import {
   ALERT_THREAD_NAME,
   CONTINUATION_FLAG,
@@ -418,6 +418,34 @@ export class DiscordAdapter implements ChatAdapter, FileSource {
       }),
     )) as APIMessage;
     return message.id;
+  }
+
+  /**
+   * A line for one person only, about a thread: a message has no ephemeral answer on Discord (only
+   * an interaction has), so it goes to their direct messages, linking the thread. When they accept
+   * no direct messages, it falls back to a notice in the thread answering their message and
+   * mentioning them: seen by the thread, but never lost.
+   */
+  async tellPrivately(userId: string, thread: ThreadRef, text: string, replyTo?: string): Promise<void> {
+    const rest = this.#deps.rest;
+    try {
+      const dm = (await rest.post(Routes.userChannels(), { body: { recipient_id: userId } })) as {
+        id: string;
+      };
+      await rest.post(Routes.channelMessages(dm.id), {
+        body: {
+          content: truncateMarkdown(`In <#${thread.thread}>: ${escapeMarkdown(text)}`, CONTENT_MAX),
+          allowed_mentions: NO_MENTIONS,
+        },
+      });
+    } catch (err) {
+      if (!isDiscordError(err, ErrorCode.CannotMessageUser, ErrorCode.MissingAccess)) throw err;
+      this.#deps.log.info(
+        { user: userId, err: errorFields(err) },
+        "discord direct message refused; answering in the thread",
+      );
+      await this.noticeReplying(thread, text, { mention: [userId] }, replyTo);
+    }
   }
 
   async alert(channel: string, text: string): Promise<void> {

@@ -11,6 +11,8 @@ export const ErrorCode = {
   UnknownWebhook: 10015,
   MissingAccess: 50001,
   MissingPermissions: 50013,
+  /** The user accepts no direct messages from this server's members (or the bot). */
+  CannotMessageUser: 50007,
   ThreadArchived: 50083,
   MaxWebhooks: 30007,
   MaxForumTags: 30021,

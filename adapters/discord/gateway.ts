@@ -250,9 +250,12 @@ export class DiscordGateway {
     await this.#showOutcome(thread, m, outcome);
   }
 
-  /** What the thread shows for an outcome; queued ones are marked by the core itself. */
+  /** What the thread shows for an outcome; queued ones are marked by the core itself. A refusal
+   * for the agent alone (an unknown saved reply) goes to them privately. */
   async #showOutcome(thread: ThreadRef, m: IncomingMessage, outcome: AgentMessageOutcome): Promise<void> {
     if (outcome.kind === "command") await this.#deps.adapter.noticeReplying(thread, outcome.reply, {}, m.id);
+    else if (outcome.kind === "refused" && outcome.privately)
+      await this.#deps.adapter.tellPrivately(m.author.id, thread, outcome.reason, m.id);
     else if (outcome.kind === "refused")
       await this.#deps.adapter.noticeReplying(thread, outcome.reason, { mention: [m.author.id] }, m.id);
   }

@@ -92,17 +92,16 @@ function option(name: string, arg: Arg<unknown>): APIApplicationCommandBasicOpti
       description: description(arg.description),
       required,
     };
-  return {
+  const base = {
     type: ApplicationCommandOptionType.String,
     name,
     description: description(arg.description),
     required,
-    ...(arg.choices
-      ? { choices: arg.choices.map((c) => ({ name: c.label, value: c.value })) }
-      : arg.maxLength === undefined
-        ? {}
-        : { max_length: arg.maxLength }),
-  };
+  } as const;
+  if (arg.choices) return { ...base, choices: arg.choices.map((c) => ({ name: c.label, value: c.value })) };
+  const max = arg.maxLength === undefined ? {} : { max_length: arg.maxLength };
+  // An open set the core fills as the member types (interactions.ts answers it).
+  return arg.complete ? { ...base, ...max, autocomplete: true } : { ...base, ...max };
 }
 
 function subcommand(name: string, command: Command): APIApplicationCommandSubcommandOption {

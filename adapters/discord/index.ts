@@ -1,8 +1,11 @@
 // Discord as the core sees it (src/chat/platform.ts): REST in every process, the gateway in the
 // elected one, and `threadbridge discord register-commands`. discord.js loads only when Discord
-// is created or its command runs (bridge.ts).
+// is created in a worker, when its command runs (bridge.ts), or with the first call a process
+// without the worker role makes.
 
 import { z } from "zod";
+import { classifying, lazyProbe } from "../../src/chat/health.ts";
+import { LazyAdapter } from "../../src/chat/lazy-adapter.ts";
 import { definePlatform } from "../../src/chat/platform.ts";
 import { credential, url, variable } from "../../src/config/env-schema.ts";
 
@@ -54,17 +57,31 @@ export const discord = definePlatform<DiscordSettings, typeof discordEnv>({
   }),
   summary: (s, { leaderIntervalMs }) =>
     `REST ${s.apiUrl ?? "discord.com"}; the gateway runs in one worker, elected every ${leaderIntervalMs / 1000} s`,
-  async create(s, { log, inbox }) {
-    const { createDiscord } = await import("./bridge.ts");
-    const bridge = createDiscord({
+  async create(s, { log, inbox, roles }) {
+    const options = {
       token: s.token,
       appId: s.appId,
       ...(s.apiUrl ? { apiUrl: s.apiUrl } : {}),
       log,
       inbox,
-    });
+    };
+    const { discordUnusable } = await import("./unusable.ts");
+    if (!roles.worker) {
+      // Without the worker role there is no gateway here, and this process posts to Discord only
+      // now and then (an owner's alert, the console): discord.js, the largest SDK of the build,
+      // loads with the first call.
+      const adapter = new LazyAdapter("discord", async () => {
+        const { createDiscord } = await import("./bridge.ts");
+        return createDiscord(options).adapter;
+      });
+      return { adapter: classifying(adapter, discordUnusable), files: adapter };
+    }
+    const { createDiscord } = await import("./bridge.ts");
+    const bridge = createDiscord(options);
     return {
-      adapter: bridge.adapter,
+      // Answers no retry can fix (missing access or permissions, token refused …) reach the core
+      // classified; the gateway keeps the adapter itself.
+      adapter: classifying(bridge.adapter, discordUnusable),
       files: bridge.adapter,
       // The gateway (agents' messages, buttons, commands) runs in one replica; every process posts
       // through REST. A new leader reads what agents wrote while nobody listened.
@@ -76,6 +93,10 @@ export const discord = definePlatform<DiscordSettings, typeof discordEnv>({
       close: () => bridge.close(),
     };
   },
+  probe: (s) =>
+    lazyProbe(async () =>
+      (await import("./probe.ts")).discordProbe({ token: s.token, appId: s.appId, apiUrl: s.apiUrl }),
+    ),
   cli(program, context) {
     program
       .command("discord")

@@ -5,6 +5,7 @@
 import {
   type APIModalInteractionResponseCallbackData,
   ApplicationCommandOptionType,
+  type AutocompleteInteraction,
   type ButtonInteraction,
   type ChatInputCommandInteraction,
   type CommandInteractionOption,
@@ -29,7 +30,7 @@ import type { Logger } from "../../src/log/logger.ts";
 import { memberIdentity } from "./agent-message.ts";
 import { errorFields } from "./discord-errors.ts";
 import { IG_COMMAND, parseIgOptions, slashInput } from "./ig-command.ts";
-import { CONTENT_MAX, escapeMarkdown, truncateMarkdown } from "./markdown.ts";
+import { CONTENT_MAX, escapeMarkdown, truncate, truncateMarkdown } from "./markdown.ts";
 import { NO_MENTIONS, RETRY_PREFIX } from "./render.ts";
 import { COMMENT_ACTION_IDS } from "./render-header.ts";
 
@@ -299,18 +300,79 @@ async function onSlash(deps: InteractionDeps, interaction: ChatInputCommandInter
   }
   const parsed = parseIgOptions(slashInput(interaction.options.data, (o) => names.get(o.name)));
   if (parsed.kind === "reply") {
-    // Help and usage are markdown of our own; no escaping.
-    await interaction.reply({
-      content: parsed.text,
-      flags: MessageFlags.Ephemeral,
-      allowedMentions: NO_MENTIONS,
-    });
+    // Help and usage are markdown of our own; no escaping. The help outgrows one message's 2,000
+    // characters: the rest follows in as many more, split between lines.
+    const [first = "", ...rest] = lineChunks(parsed.text, CONTENT_MAX);
+    await interaction.reply({ content: first, flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS });
+    for (const content of rest)
+      await interaction.followUp({ content, flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS });
     return;
   }
   await runAction(deps, interaction, parsed, await where(deps, interaction.channelId));
 }
 
+/** `text` in pieces of at most `max` characters, cut between lines (a longer line is cut). */
+export function lineChunks(text: string, max: number): string[] {
+  const out: string[] = [];
+  let current = "";
+  for (const line of text.split("\n")) {
+    for (let piece = line; ; ) {
+      const joined = current === "" ? piece : `${current}\n${piece}`;
+      if (joined.length <= max) {
+        current = joined;
+        break;
+      }
+      if (current !== "") {
+        out.push(current);
+        current = "";
+        continue;
+      }
+      out.push(piece.slice(0, max));
+      piece = piece.slice(max);
+      if (piece === "") break;
+    }
+  }
+  if (current !== "" || out.length === 0) out.push(current);
+  return out;
+}
+
+/** Discord's most autocomplete choices, and its longest choice name. */
+const AUTOCOMPLETE_MAX = 25;
+const CHOICE_NAME_MAX = 100;
+
+/** An option of `/ig` that offers values as the member types (a saved reply's name): the core's
+ * choices for it, answered at once (an autocomplete cannot be deferred). Nothing to offer, or a
+ * failure, is an empty list: the command itself still answers when it is sent. */
+async function onAutocomplete(deps: InteractionDeps, interaction: AutocompleteInteraction): Promise<void> {
+  let choices: { name: string; value: string }[] = [];
+  try {
+    if (interaction.inGuild() && deps.inbox.complete) {
+      const focused = interaction.options.getFocused(true);
+      const { path } = slashInput(interaction.options.data);
+      const place = await where(deps, interaction.channelId);
+      const found = await deps.inbox.complete({
+        agent: memberIdentity(interaction.user, interaction.member, interaction.guildId),
+        ...place,
+        command: path.join(" "),
+        option: focused.name,
+        typed: String(focused.value),
+        limit: AUTOCOMPLETE_MAX,
+      });
+      choices = found
+        .slice(0, AUTOCOMPLETE_MAX)
+        .map((c) => ({ name: truncate(c.label, CHOICE_NAME_MAX) || c.value, value: c.value }));
+    }
+  } catch (err) {
+    deps.log.warn({ err: errorFields(err) }, "discord autocomplete failed");
+  }
+  await interaction.respond(choices);
+}
+
 export async function onInteraction(deps: InteractionDeps, interaction: Interaction): Promise<void> {
+  if (interaction.isAutocomplete()) {
+    if (interaction.commandName === IG_COMMAND) await onAutocomplete(deps, interaction);
+    return;
+  }
   if (interaction.isButton()) await onButton(deps, interaction);
   else if (interaction.isStringSelectMenu()) await onSelect(deps, interaction);
   else if (interaction.isModalSubmit()) await onModal(deps, interaction);

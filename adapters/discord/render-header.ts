@@ -16,7 +16,9 @@ import type {
   CommentHeader,
   ConversationStatus,
   DmHeader,
+  EntryCard,
   Link,
+  MentionHeader,
   Person,
   ThreadHeader,
   WindowState,
@@ -26,7 +28,9 @@ import {
   CONVERSATION_ACTION_IDS,
   conversationButtons,
   followerSummary,
+  MENTION_NOTE,
   mediaKind,
+  mentionTitle,
   SNOOZE_CHOICES,
   SNOOZE_PLACEHOLDER,
   windowSummary,
@@ -157,6 +161,20 @@ function withinLimits(rows: ActionRow[]): ActionRow[] {
     .slice(0, ROWS_MAX);
 }
 
+/** The referral card as an embed of its own: what opened the conversation. */
+function entryEmbed(card: EntryCard): APIEmbed {
+  const embed: APIEmbed = { title: truncate(card.title, EMBED_TITLE_MAX), color: COLORS.none };
+  const url = safeUrl(card.url);
+  if (url) embed.url = url;
+  if (card.lines.length > 0)
+    embed.description = description(
+      card.lines.map((l) => escapeMarkdown(oneLine(truncate(l, 300)))).join("\n"),
+    );
+  const image = safeUrl(card.imageUrl);
+  if (image) embed.thumbnail = { url: image };
+  return embed;
+}
+
 function renderDm(header: DmHeader): RenderedMessage {
   const { customer } = header;
   const status = [`Status: ${header.status}`];
@@ -185,7 +203,7 @@ function renderDm(header: DmHeader): RenderedMessage {
   if (thumbnail) embed.thumbnail = { url: thumbnail };
   return {
     content: "",
-    embeds: [embed],
+    embeds: header.entry ? [embed, entryEmbed(header.entry)] : [embed],
     components: withinLimits(conversationRows(header.status)),
     allowed_mentions: NO_MENTIONS,
   };
@@ -253,8 +271,42 @@ function renderComment(header: CommentHeader): RenderedMessage {
   return { content: "", embeds: [post, commentEmbed], components, allowed_mentions: NO_MENTIONS };
 }
 
+function renderMention(header: MentionHeader): RenderedMessage {
+  const { media } = header;
+  const embed: APIEmbed = {
+    title: truncate(mentionTitle(header), EMBED_TITLE_MAX),
+    color: COLORS.comment,
+    description: description(
+      compact([
+        header.text?.trim()
+          ? escapeMarkdown(truncate(header.text, COMMENT_MAX))
+          : `*${escapeMarkdown(header.unresolved ?? "(no text)")}*`,
+        header.where === "comment" && media.caption?.trim()
+          ? `-# On the post: ${escapeMarkdown(oneLine(truncate(media.caption, CAPTION_MAX)))}`
+          : undefined,
+        `-# ${escapeMarkdown(MENTION_NOTE)}`,
+        linksLine(header.links),
+      ]),
+    ),
+    timestamp: header.at.toISOString(),
+  };
+  const permalink = safeUrl(media.permalink);
+  if (permalink) embed.url = permalink;
+  const thumbnail = safeUrl(media.thumbnailUrl);
+  if (thumbnail) embed.thumbnail = { url: thumbnail };
+  if (header.author) embed.author = author(header.author);
+  return { content: "", embeds: [embed], components: [], allowed_mentions: NO_MENTIONS };
+}
+
 export function renderHeader(header: ThreadHeader): RenderedMessage {
-  return header.kind === "dm" ? renderDm(header) : renderComment(header);
+  switch (header.kind) {
+    case "dm":
+      return renderDm(header);
+    case "comment":
+      return renderComment(header);
+    case "mention":
+      return renderMention(header);
+  }
 }
 
 /** The thread's (or forum post's) title, 1–100 characters on one line. */
@@ -264,6 +316,9 @@ export function threadName(header: ThreadHeader): string {
     const { customer } = header;
     const shown = displayName(customer);
     name = customer.username && !shown.startsWith("@") ? `${shown} (@${customer.username})` : shown;
+  } else if (header.kind === "mention") {
+    const text = oneLine(header.text ?? "");
+    name = `${mentionTitle(header)}${text ? `: ${text}` : ""}`;
   } else {
     const text = oneLine(header.comment.text ?? "");
     name = `💬 ${displayName(header.comment.author)}${text ? `: ${text}` : ""}`;
@@ -277,5 +332,7 @@ export const TAG_NAMES: TagName[] = ["DM", "comment", "open", "closed"];
 
 export function headerTags(header: ThreadHeader): TagName[] {
   if (header.kind === "dm") return ["DM", header.status === "closed" ? "closed" : "open"];
+  // A mention is read like a comment, and stays open: there is nothing to close.
+  if (header.kind === "mention") return ["comment", "open"];
   return ["comment", header.comment.deleted || header.status === "closed" ? "closed" : "open"];
 }

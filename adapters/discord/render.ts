@@ -11,7 +11,7 @@ import {
   ComponentType,
   MessageFlags,
 } from "discord.js";
-import type { MirrorAttachment, MirrorPost } from "../../src/chat/chat-port.ts";
+import type { CardButton, MirrorAttachment, MirrorPost } from "../../src/chat/chat-port.ts";
 import {
   CONTENT_MAX,
   EMBED_DESCRIPTION_MAX,
@@ -59,6 +59,14 @@ function linkIcon(label: string): string {
   return "🔗";
 }
 
+/** A template's button as what it does: Instagram's buttons are never clickable from chat. */
+function buttonLine(b: CardButton): string {
+  if (b.url) return `🔘 ${maskedLink(b.url, truncate(oneLine(b.label), 80))}`;
+  // In a code span, where nothing is markdown; a backtick would close it.
+  const sends = b.payload ? ` (sends \`${oneLine(truncate(b.payload, 100)).replace(/`/g, "'")}\`)` : "";
+  return `🔘 ${escapeMarkdown(oneLine(truncate(b.label, 80)))}${sends}`;
+}
+
 function attachmentEmbed(attachment: MirrorAttachment): APIEmbed | undefined {
   switch (attachment.kind) {
     case "image": {
@@ -75,8 +83,12 @@ function attachmentEmbed(attachment: MirrorAttachment): APIEmbed | undefined {
       };
       const url = safeUrl(attachment.url);
       if (url) embed.url = url;
-      if (attachment.subtitle?.trim())
-        embed.description = truncateMarkdown(escapeMarkdown(truncate(attachment.subtitle, 500)), 1000);
+      const lines: string[] = [];
+      if (attachment.subtitle?.trim()) lines.push(escapeMarkdown(truncate(attachment.subtitle, 500)));
+      for (const fact of attachment.facts ?? [])
+        lines.push(`-# ${escapeMarkdown(oneLine(truncate(fact, 200)))}`);
+      for (const b of attachment.buttons ?? []) lines.push(buttonLine(b));
+      if (lines.length > 0) embed.description = truncateMarkdown(lines.join("\n"), 1500);
       const image = safeUrl(attachment.imageUrl);
       if (image) embed.thumbnail = { url: image };
       return embed;

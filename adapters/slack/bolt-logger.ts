@@ -1,7 +1,8 @@
 // Bolt and the WebClient log through this onto pino. Their debug lines carry request bodies
 // (message text), so debug is dropped whatever the level; the rest is kept as a plain message.
 
-import { LogLevel, type Logger as SlackLogger } from "@slack/bolt";
+// From the Web API client, which Bolt re-exports: a process that only posts never loads Bolt.
+import { LogLevel, type Logger as SlackLogger } from "@slack/web-api";
 import type { Logger } from "../../src/log/logger.ts";
 import { errorFields } from "./slack-errors.ts";
 

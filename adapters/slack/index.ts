@@ -1,8 +1,10 @@
 // Slack as the core sees it (src/chat/platform.ts): its variables, channel ids, ADMIN_USERS
-// prefixes, start-up line, and what it runs. The SDKs load only when Slack is created (bridge.ts),
-// so a CLI command that does not need Slack does not pay for Bolt.
+// prefixes, start-up line, and what it runs. The SDKs load only when Slack is created, and Bolt only
+// in the web role, which receives Slack's events (bridge.ts); a worker loads the Web API client
+// alone (client.ts), and a CLI command that does not need Slack neither.
 
 import { z } from "zod";
+import { classifying, lazyProbe } from "../../src/chat/health.ts";
 import { definePlatform } from "../../src/chat/platform.ts";
 import { credential, url, variable } from "../../src/config/env-schema.ts";
 
@@ -74,9 +76,8 @@ export const slack = definePlatform<SlackSettings, typeof slackEnv>({
   }),
   summary: (s, { publicUrl }) =>
     `API ${s.apiUrl}, ${s.postsPerSecond} post/s per channel; events at ${publicUrl}${EVENTS_PATH}`,
-  async create(s, { log, inbox, adminGroups }) {
-    const { createSlack } = await import("./bridge.ts");
-    const bridge = createSlack({
+  async create(s, { log, inbox, adminGroups, roles }) {
+    const options = {
       botToken: s.botToken,
       signingSecret: s.signingSecret,
       apiUrl: s.apiUrl,
@@ -84,7 +85,27 @@ export const slack = definePlatform<SlackSettings, typeof slackEnv>({
       adminGroups,
       log,
       inbox,
-    });
-    return { adapter: bridge.adapter, files: bridge.adapter, router: bridge.router, close: bridge.close };
+    };
+    const { slackUnusable } = await import("./unusable.ts");
+    if (!roles.web) {
+      // Slack's events reach the web role only: a worker posts through the Web API client and
+      // never loads Bolt.
+      const { createSlackClient } = await import("./client.ts");
+      const { adapter } = createSlackClient(options);
+      return { adapter: classifying(adapter, slackUnusable), files: adapter };
+    }
+    const { createSlack } = await import("./bridge.ts");
+    const bridge = createSlack(options);
+    return {
+      // Answers no retry can fix (not in the channel, token refused …) reach the core classified.
+      adapter: classifying(bridge.adapter, slackUnusable),
+      files: bridge.adapter,
+      router: bridge.router,
+      close: bridge.close,
+    };
   },
+  probe: (s, { log }) =>
+    lazyProbe(async () =>
+      (await import("./probe.ts")).slackProbe({ botToken: s.botToken, apiUrl: s.apiUrl, log }),
+    ),
 });

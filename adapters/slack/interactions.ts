@@ -16,6 +16,7 @@ import { plain } from "./blocks.ts";
 import { agentIdentity, type ListenerDeps, tellUser } from "./listener-deps.ts";
 import { resultText } from "./private-file.ts";
 import { COMMENT_ACTION_IDS } from "./render-header.ts";
+import { SEND_SHORTCUT } from "./shortcuts.ts";
 import { humanThreadReply, toAgentMessage } from "./slack-message.ts";
 
 export const REPLY_MODAL = "ig_comment_reply";
@@ -167,7 +168,7 @@ export function registerInteractions(app: App, deps: ListenerDeps): void {
   });
 
   app.shortcut<MessageShortcut>(
-    { callback_id: "ig_send", type: "message_action" },
+    { callback_id: SEND_SHORTCUT.callback_id, type: "message_action" },
     async ({ ack, shortcut }) => {
       await ack();
       const channel = shortcut.channel.id;
@@ -193,6 +194,7 @@ export function registerInteractions(app: App, deps: ListenerDeps): void {
             await deps.adapter.notice(reply.thread, outcome.reply);
             break;
           case "refused":
+            // Privately, whatever the refusal: the shortcut is a private gesture.
             await tellUser(deps, where, outcome.reason);
             break;
           case "duplicate":
@@ -212,7 +214,7 @@ export function registerInteractions(app: App, deps: ListenerDeps): void {
   );
 }
 
-function safeJson(text: string): unknown {
+export function safeJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {

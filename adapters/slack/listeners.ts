@@ -5,7 +5,7 @@
 import type { App } from "@slack/bolt";
 import { z } from "zod";
 import type { AgentMessageOutcome, ThreadRef } from "../../src/chat/chat-port.ts";
-import { agentIdentity, type ListenerDeps } from "./listener-deps.ts";
+import { agentIdentity, type ListenerDeps, tellUser } from "./listener-deps.ts";
 import { humanThreadReply, SlackMessage, toAgentMessage } from "./slack-message.ts";
 
 const MessageEnvelope = z.object({
@@ -15,7 +15,8 @@ const MessageEnvelope = z.object({
   previous_message: z.unknown().optional(),
 });
 
-/** What the thread shows for an outcome; queued and the rest are marked by the core itself. */
+/** What the thread shows for an outcome; queued and the rest are marked by the core itself. A
+ * refusal meant for the agent alone (an unknown saved reply) is an ephemeral line in the thread. */
 export async function showOutcome(
   deps: ListenerDeps,
   thread: ThreadRef,
@@ -23,6 +24,8 @@ export async function showOutcome(
   outcome: AgentMessageOutcome,
 ): Promise<void> {
   if (outcome.kind === "command") await deps.adapter.notice(thread, outcome.reply);
+  else if (outcome.kind === "refused" && outcome.privately)
+    await tellUser(deps, { channel: thread.channel, user: agent, threadTs: thread.thread }, outcome.reason);
   else if (outcome.kind === "refused")
     await deps.adapter.notice(thread, outcome.reason, { mention: [agent] });
 }

@@ -7,7 +7,9 @@ import type {
   CommentHeader,
   ConversationStatus,
   DmHeader,
+  EntryCard,
   Link,
+  MentionHeader,
   Person,
   ThreadHeader,
   WindowState,
@@ -17,7 +19,9 @@ import {
   CONVERSATION_ACTION_IDS,
   conversationButtons,
   followerSummary,
+  MENTION_NOTE,
   mediaKind,
+  mentionTitle,
   SNOOZE_CHOICES,
   SNOOZE_PLACEHOLDER,
   windowSummary,
@@ -73,6 +77,14 @@ function heldBlock(held: string | undefined): KnownBlock | undefined {
   return held ? section(`⏸️ *Replies held*: ${escapeText(held)}`) : undefined;
 }
 
+/** The referral card: what opened the conversation (the ad, the ig.me link, the story, the post). */
+function entryBlock(card: EntryCard | undefined): KnownBlock | undefined {
+  if (!card) return undefined;
+  const lines = [`*${escapeText(card.title)}*`, ...card.lines.map((l) => escapeText(truncate(l, 300)))];
+  if (card.url) lines.push(link(card.url, card.point === "ad" ? "The ad's media" : "Open"));
+  return section(lines.join("\n"), card.imageUrl ? image(card.imageUrl, card.title) : undefined);
+}
+
 function conversationActions(status: ConversationStatus): KnownBlock {
   const buttons: types.Button[] = conversationButtons(status).map(({ op, label }) => ({
     type: "button",
@@ -106,6 +118,7 @@ function renderDm(header: DmHeader): RenderedMessage {
       : undefined,
     heldBlock(header.held),
     section(windowLine(header.window)),
+    entryBlock(header.entry),
     context(mrkdwn(`${status.join(" · ")} · Instagram DM to ${escapeText(accountLabel(header.account))}`)),
     header.seenAt ? context(mrkdwn(`👁 Seen ${slackDate(header.seenAt)}`)) : undefined,
     linksBlock(header.links),
@@ -195,6 +208,35 @@ function renderComment(header: CommentHeader): RenderedMessage {
   };
 }
 
+function renderMention(header: MentionHeader): RenderedMessage {
+  const { media } = header;
+  const title = mentionTitle(header);
+  const thumbnail = media.thumbnailUrl ? image(media.thumbnailUrl, "post thumbnail") : undefined;
+  const lines = [`*${escapeText(title)}*`];
+  if (header.where === "comment" && media.caption?.trim())
+    lines.push(`On the post: > ${escapeText(truncate(media.caption, CAPTION_MAX)).replace(/\n/g, " ")}`);
+  const body = header.text?.trim()
+    ? section(escapeText(truncate(header.text, 2500)))
+    : context(mrkdwn(`_${escapeText(header.unresolved ?? "(no text)")}_`));
+  const blocks: (KnownBlock | undefined)[] = [
+    section(lines.join("\n"), thumbnail),
+    body,
+    context(mrkdwn(`${slackDate(header.at)} · ${escapeText(MENTION_NOTE)}`)),
+    linksBlock(header.links),
+  ];
+  return {
+    text: escapeText(truncate(`${title}: ${header.text ?? ""}`, 300)),
+    blocks: blocks.filter((b) => b !== undefined),
+  };
+}
+
 export function renderHeader(header: ThreadHeader): RenderedMessage {
-  return header.kind === "dm" ? renderDm(header) : renderComment(header);
+  switch (header.kind) {
+    case "dm":
+      return renderDm(header);
+    case "comment":
+      return renderComment(header);
+    case "mention":
+      return renderMention(header);
+  }
 }

@@ -1,6 +1,6 @@
 // Mirrored posts and notices → Block Kit (pure functions; the adapter only sends what these return).
 
-import type { MirrorAttachment, MirrorPost } from "../../src/chat/chat-port.ts";
+import type { CardButton, MirrorAttachment, MirrorPost } from "../../src/chat/chat-port.ts";
 import { context, image, type KnownBlock, mrkdwn, plain, SECTION_MAX, section } from "./blocks.ts";
 import { escapeText, link, splitMrkdwn, truncate } from "./mrkdwn.ts";
 
@@ -28,6 +28,13 @@ function linkIcon(label: string): string {
   return "🔗";
 }
 
+/** A template's button as what it does: Instagram's buttons are never clickable from chat. */
+function buttonLine(b: CardButton): string {
+  if (b.url) return `🔘 ${link(b.url, truncate(b.label, 80))}`;
+  const sends = b.payload ? ` (sends \`${escapeText(truncate(b.payload, 100)).replace(/`/g, "'")}\`)` : "";
+  return `🔘 ${escapeText(truncate(b.label, 80))}${sends}`;
+}
+
 function attachmentBlock(attachment: MirrorAttachment): KnownBlock {
   switch (attachment.kind) {
     case "image":
@@ -39,6 +46,8 @@ function attachmentBlock(attachment: MirrorAttachment): KnownBlock {
         `*${attachment.url ? link(attachment.url, attachment.title) : escapeText(attachment.title)}*`,
       ];
       if (attachment.subtitle) lines.push(escapeText(truncate(attachment.subtitle, 500)));
+      for (const fact of attachment.facts ?? []) lines.push(`_${escapeText(truncate(fact, 200))}_`);
+      for (const b of attachment.buttons ?? []) lines.push(buttonLine(b));
       const accessory = attachment.imageUrl ? image(attachment.imageUrl, attachment.title) : undefined;
       return section(lines.join("\n"), accessory);
     }

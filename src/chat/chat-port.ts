@@ -7,10 +7,10 @@
 // anything that imports it in `src/`, may import a chat SDK.
 
 import type { Digest } from "../digest/digest.ts";
-import type { WindowState } from "../instagram/windows.ts";
+import type { EntryPoint, WindowState } from "../instagram/windows.ts";
 
 // View models the port shares with other parts of the core, re-exported so adapters import one file.
-export type { Digest, WindowState };
+export type { Digest, EntryPoint, WindowState };
 
 /** A chat platform's name (`PlatformDescriptor.name`): open, since platforms are plug-ins. */
 export type ChatPlatform = string;
@@ -63,7 +63,23 @@ export interface DmHeader {
   seenAt?: Date;
   /** Sending for this account is paused (switch or token problem): replies are held. */
   held?: string;
+  /** How the conversation opened (an ad, an ig.me link, a story, a post, a comment, a message),
+   * when known: the root's referral card. */
+  entry?: EntryCard;
   links: Link[];
+}
+
+/** The root's referral card: what opened the conversation. Plain text; adapters render it. */
+export interface EntryCard {
+  point: EntryPoint;
+  /** "📣 Opened from an ad", "🔗 Opened from an ig.me link", … */
+  title: string;
+  /** What it was: the ad's title and id, the link's ref, the story or the post. */
+  lines: string[];
+  /** The ad's media, the link, the story or the post. */
+  url?: string;
+  /** The ad's picture. */
+  imageUrl?: string;
 }
 
 /** Moderation buttons a comment thread's root offers; each carries the comment id as its value. */
@@ -99,17 +115,53 @@ export interface CommentHeader {
   links: Link[];
 }
 
-export type ThreadHeader = DmHeader | CommentHeader;
+/** The account @mentioned in someone's comment or caption: a thread of its own, to read and follow
+ * up on Instagram (nothing typed in it is sent). */
+export interface MentionHeader {
+  kind: "mention";
+  account: AccountRef;
+  /** In a comment, or in the media's caption. */
+  where: "comment" | "caption";
+  /** Who wrote it, when Instagram said. */
+  author?: Person;
+  /** The comment (or caption) that mentions the account. */
+  text?: string;
+  at: Date;
+  media: { id: string; caption?: string; permalink?: string; thumbnailUrl?: string };
+  /** Why the mention's content is not shown, when Instagram would not give it. */
+  unresolved?: string;
+  links: Link[];
+}
+
+export type ThreadHeader = DmHeader | CommentHeader | MentionHeader;
 
 export type MirrorAttachment =
   /** Shown inline (images, GIFs, stickers) straight from the CDN URL; never downloaded. */
   | { kind: "image"; url: string; alt: string }
   /** Video, audio, files: a link, never re-uploaded. */
   | { kind: "link"; label: string; url: string }
-  /** Shared posts, reels, stories: a small card. */
-  | { kind: "card"; title: string; subtitle?: string; url?: string; imageUrl?: string }
+  /** Shared posts, reels, stories, products, templates, described links: a small card. */
+  | {
+      kind: "card";
+      title: string;
+      subtitle?: string;
+      url?: string;
+      imageUrl?: string;
+      /** Short facts under it (a product's ids), plain text. */
+      facts?: string[];
+      /** A template's buttons as the customer saw them: shown, never clickable in chat. */
+      buttons?: CardButton[];
+    }
   /** Content whose link has expired or that Meta did not deliver. */
   | { kind: "placeholder"; text: string };
+
+/** A button of an Instagram template, shown as what it does: a link, or the postback it sends. */
+export interface CardButton {
+  label: string;
+  url?: string;
+  /** The postback payload the button sends back. */
+  payload?: string;
+}
 
 export interface MirrorPost {
   author: {
@@ -241,7 +293,9 @@ export type AgentMessageOutcome =
   | { kind: "note" } // internal: stays in chat
   | { kind: "command"; reply: string } // a `!command` typed in the thread
   | { kind: "not_mirrored" } // the thread is not one of ours
-  | { kind: "refused"; reason: string };
+  /** `privately`: for the agent's eyes only (an unknown saved reply's name), never the thread's:
+   * an ephemeral message where the platform has one, otherwise a direct message. */
+  | { kind: "refused"; reason: string; privately?: boolean };
 
 /** What a button, shortcut or command asks the core to do. */
 export type ChatAction =
@@ -305,6 +359,24 @@ export interface PrivateFile {
   delivered(): Promise<void>;
 }
 
+/** One entry of a picker: a command option's autocomplete, a modal's menu. */
+export interface CompletionChoice {
+  /** What is handed back as the option's value. */
+  value: string;
+  /** What the picker shows (adapters shorten it to their limit). */
+  label: string;
+}
+
+/** Values for one option of a command, as the person has typed it so far. */
+export interface CompletionRequest extends Asked {
+  /** The command as the registry names it: `snippet`, `snippets remove`. */
+  command: string;
+  option: string;
+  typed: string;
+  /** The most the picker shows (Discord 25, a Slack menu 100). */
+  limit: number;
+}
+
 export interface ChatInbox {
   agentMessage(message: AgentMessage): Promise<AgentMessageOutcome>;
   /** An agent edited or deleted a message that was already sent (or queued) to Instagram. */
@@ -315,6 +387,9 @@ export interface ChatInbox {
     change: "edited" | "deleted";
   }): Promise<void>;
   action(request: ActionRequest): Promise<ActionResult>;
+  /** Choices for an option that offers them as typed (saved replies' names); [] when there are
+   * none or the option has no such list. Optional for inboxes that offer no pickers. */
+  complete?(request: CompletionRequest): Promise<CompletionChoice[]>;
   /** Threads of `platform` with activity since `since`: an adapter that was disconnected (a
    * gateway hand-over) reads what agents wrote meanwhile in these. */
   activeThreads(platform: ChatPlatform, since: Date): Promise<ThreadRef[]>;

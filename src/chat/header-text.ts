@@ -1,4 +1,12 @@
-import type { AccountRef, CommentHeader, ConversationStatus, Person, WindowState } from "./chat-port.ts";
+import type {
+  AccountRef,
+  CommentHeader,
+  ConversationStatus,
+  EntryPoint,
+  MentionHeader,
+  Person,
+  WindowState,
+} from "./chat-port.ts";
 
 // Wording that every chat platform's header shows the same way (no markup), so the adapters
 // differ only in how they render it.
@@ -33,11 +41,24 @@ export function mediaKind(header: CommentHeader): string {
   }
 }
 
+/** How each entry point opens a conversation, as the root's card titles it. */
+export const ENTRY_TITLES: Record<EntryPoint, string> = {
+  ad: "📣 Opened from an ad",
+  link: "🔗 Opened from an ig.me link",
+  story_reply: "📖 Opened by a reply to your story",
+  story_mention: "📖 Opened by a mention in their story",
+  post: "🖼️ Opened about a post they shared",
+  comment: "💬 Opened by an answer to your private reply to their comment",
+  message: "✉️ Opened by a message",
+};
+
 /** The messaging window in a line; `when` renders a time the platform's way. */
 export function windowSummary(window: WindowState, when: (at: Date) => string): string {
   switch (window.kind) {
     case "open":
-      return `🟢 Reply window open until ${when(window.until)}`;
+      return window.entry === "ad"
+        ? `🟢 Reply window open until ${when(window.until)} (opened from an ad: the standard window lasts up to 7 days)`
+        : `🟢 Reply window open until ${when(window.until)}`;
     case "human_agent":
       return `🟡 Human-agent window until ${when(window.until)} (tag HUMAN_AGENT)`;
     case "closed":
@@ -50,6 +71,18 @@ export function windowSummary(window: WindowState, when: (at: Date) => string): 
 export function accountLabel(account: AccountRef): string {
   return account.username ? `@${account.username}` : account.id;
 }
+
+/** "📣 @jane_doe mentioned @brand in a comment" / "… in a post's caption". */
+export function mentionTitle(header: MentionHeader): string {
+  const who = header.author?.username
+    ? `@${header.author.username}`
+    : (header.author?.name ?? "Someone (Instagram did not say who)");
+  const where = header.where === "comment" ? "in a comment" : "in a post's caption";
+  return `📣 ${who} mentioned ${accountLabel(header.account)} ${where}`;
+}
+
+/** What a mention thread says about replying: it is read here and answered on Instagram. */
+export const MENTION_NOTE = "Nothing typed in this thread is sent: answer on Instagram.";
 
 /** The ids of the root's state controls on every platform; the snooze menu's values are minutes. */
 export const CONVERSATION_ACTION_IDS = {

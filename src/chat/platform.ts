@@ -3,6 +3,7 @@ import type express from "express";
 import type { z } from "zod";
 import type { Logger } from "../log/logger.ts";
 import type { ChatAdapter, ChatInbox, ChatPlatform, FileSource } from "./chat-port.ts";
+import type { PlatformProbe } from "./health.ts";
 
 // A chat platform as the core sees it (DESIGN.md "Ports and adapters"): everything that differs
 // between platforms is declared here by each `adapters/<name>/index.ts`, and the core (config,
@@ -49,6 +50,10 @@ export interface PlatformContext {
   /** This platform's groups named in ADMIN_USERS (its `refs.group` entries), for platforms that
    * must look membership up themselves. */
   adminGroups: readonly string[];
+  /** The roles this process runs. A platform builds and loads only what they use: `router` is
+   * mounted by the web role alone, `leader` work runs in a worker alone, and a role that posts only
+   * now and then can take a `LazyAdapter` (chat/lazy-adapter.ts) whose SDK loads on first use. */
+  roles: { web: boolean; worker: boolean };
 }
 
 /** Work that runs in one process of the deployment at a time, chosen by leader election (a
@@ -74,6 +79,11 @@ export interface PlatformRuntime {
   leader?: LeaderWork;
   /** Waits for work still running (graceful shutdown). */
   close?(): Promise<void>;
+}
+
+/** What a platform's probe gets from the core. */
+export interface ProbeContext {
+  log: Logger;
 }
 
 /** What the start-up summary may mention besides the platform's own settings. */
@@ -114,6 +124,11 @@ export interface PlatformDescriptor<Settings = unknown> {
   summary(settings: Settings, context: SummaryContext): string;
   /** Builds what runs in this process (asynchronous, so a platform's SDK loads only when used). */
   create(settings: Settings, context: PlatformContext): Promise<PlatformRuntime>;
+  /** Its health checks (the token and the app's setup, a destination), usable without `create`: the
+   * start-up line, `/readyz`, `doctor` and the CLI's destination warnings ask through it, and held
+   * destinations are let go when it passes. Absent: the platform is never checked. Loads its SDK
+   * lazily, like `create`. */
+  probe?(settings: Settings, context: ProbeContext): PlatformProbe;
   /** Its own CLI subcommands (e.g. registering slash commands), added to `program`. */
   cli?(program: Command, context: PlatformCliContext<Settings>): void;
 }

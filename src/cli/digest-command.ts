@@ -2,9 +2,7 @@ import { type Command, InvalidArgumentError } from "commander";
 import type { PgBoss } from "pg-boss";
 import type { Config } from "../config/config.ts";
 import type { Database } from "../db/database.ts";
-import { DigestService, type DigestSpan } from "../digest/digest-service.ts";
-import { digestText } from "../digest/digest-text.ts";
-import { createLogger } from "../log/logger.ts";
+import type { DigestSpan } from "../digest/digest-service.ts";
 import { DIGEST_QUEUE, type DigestJob } from "../queue/boss.ts";
 
 // `threadbridge digest`: post an account's digest now (through the worker, which holds the chat
@@ -50,6 +48,11 @@ export function registerDigestCommand(
       if (opts.print || opts.json) {
         if (!opts.account) throw new InvalidArgumentError("--print and --json need --account");
         const account = opts.account;
+        const [{ DigestService }, { digestText }, { createLogger }] = await Promise.all([
+          import("../digest/digest-service.ts"),
+          import("../digest/digest-text.ts"),
+          import("../log/logger.ts"),
+        ]);
         const digest = await withDatabase(async (db, config) => {
           const service = new DigestService({ db, adapters: new Map(), config, log: createLogger("silent") });
           const found = await service.account(account);

@@ -3,7 +3,11 @@
 // and a platform's named options; how an argument shows (a text placeholder, an option with
 // choices or a member picker) is read from the same object.
 
+import type { Asked, CompletionChoice } from "../chat/chat-port.ts";
+import type { Scope } from "../chat/scope.ts";
+import type { Thread } from "../conversations/threads.ts";
 import { parseInstagramTarget } from "../instagram/links.ts";
+import type { CommandCore } from "./core.ts";
 import { durationArg } from "./durations.ts";
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
@@ -37,7 +41,19 @@ export interface Arg<T> {
   choices?: readonly Choice[];
   /** A person of the chat: a member picker where a platform has one. */
   picker?: "member";
+  /** Values offered as the person types (a platform's autocomplete, a modal's menu), read from
+   * the core: an open set, unlike `choices`. */
+  complete?(ctx: CompletionContext, typed: string, limit: number): Promise<CompletionChoice[]>;
   parse(raw: string, command: string): Parsed<T>;
+}
+
+/** What a completion may read: where it was asked, and the core. */
+export interface CompletionContext {
+  asked: Asked;
+  core: CommandCore;
+  /** The mirrored thread it was asked in, if any. */
+  thread?: Thread;
+  scope(): Promise<Scope>;
 }
 
 /** A value quoted back in an answer: backticks would break out of the code span, so they go. */
@@ -226,6 +242,54 @@ export function ruleId(): Arg<string> {
     maxLength: 64,
     parse(raw) {
       return RULE_ID.test(raw) ? ok(raw) : fail(`${quote(raw)} is not a rule id (see /ig rules list)`);
+    },
+  };
+}
+
+const SNIPPET_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+
+/** A saved reply's name; offered as typed from those the thread's account (or, outside a thread,
+ * the channel's accounts) can send. */
+export function snippetName(): Arg<string> {
+  return {
+    placeholder: "<name>",
+    example: "thanks",
+    noun: "saved reply",
+    description: "The saved reply's name",
+    missing: "needs a saved reply's name (see /ig snippets list)",
+    optional: false,
+    fallback: "",
+    rest: false,
+    maxLength: 64,
+    async complete(ctx, typed, limit) {
+      const accounts = ctx.thread ? [ctx.thread.accountId] : [...(await ctx.scope()).accounts];
+      return ctx.core.snippets.complete(accounts, typed, limit);
+    },
+    parse(raw) {
+      const name = raw.replace(/^!!/, "").toLowerCase();
+      return SNIPPET_NAME.test(name)
+        ? ok(name)
+        : fail(`${quote(raw)} is not a saved reply's name (see /ig snippets list)`);
+    },
+  };
+}
+
+/** A free text that may be left out: the rest of the line. */
+export function optionalText(o: {
+  placeholder: string;
+  description: string;
+  maxLength: number;
+}): Arg<string> {
+  return {
+    ...o,
+    noun: "text",
+    example: "see you on Friday",
+    missing: "",
+    optional: true,
+    fallback: "",
+    rest: true,
+    parse(raw) {
+      return ok(raw.trim());
     },
   };
 }

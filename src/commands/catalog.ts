@@ -2,7 +2,18 @@
 // every help text and the platforms' manifests (manifest/) are read from this list (run
 // `npm run manifests` after changing it). A new command is one entry here.
 
-import { account, choice, customer, duration, member, ruleId, target, text } from "./args.ts";
+import {
+  account,
+  choice,
+  customer,
+  duration,
+  member,
+  optionalText,
+  ruleId,
+  snippetName,
+  target,
+  text,
+} from "./args.ts";
 import { defineCommand } from "./define.ts";
 import { CommandRegistry } from "./registry.ts";
 
@@ -191,6 +202,22 @@ export const COMMANDS = new CommandRegistry(
       },
       handler: async ({ core, asked }, a) => core.ruleActions.test(asked.channel, a.text),
     }),
+    defineCommand({
+      name: "snippets list",
+      summary: "the saved replies this channel's accounts can send",
+      where: "channel",
+      args: {},
+      handler: async ({ asked, core, scope }) => core.snippets.list(asked, await scope()),
+    }),
+    defineCommand({
+      name: "snippets remove",
+      summary: "remove one account's saved reply",
+      where: "channel",
+      admin: true,
+      args: { name: snippetName(), account: account() },
+      handler: async ({ asked, core, scope }, a) =>
+        core.snippets.remove(asked, await scope(), a.name, a.account),
+    }),
 
     defineCommand({
       name: "status",
@@ -198,6 +225,31 @@ export const COMMANDS = new CommandRegistry(
       where: "thread",
       args: {},
       handler: async ({ core, thread }) => ({ ok: true, text: await core.threadStatus(thread) }),
+    }),
+    defineCommand({
+      name: "snippet",
+      summary: "send a saved reply as your reply (or type !!name)",
+      where: "thread",
+      args: {
+        name: snippetName(),
+        text: optionalText({
+          placeholder: "text",
+          description: "A line to add after the saved reply",
+          maxLength: 1000,
+        }),
+      },
+      handler: async ({ asked, core, thread, ref, message }, a) => {
+        const result = await core.snippets.sendFromCommand({
+          thread,
+          ref,
+          agent: asked.agent,
+          name: a.name,
+          extra: a.text,
+          ...(message ? { message } : {}),
+        });
+        // Typed as !snippet, a success shows as the post; a refusal is the agent's alone.
+        return result.ok ? { ...result, text: message ? "" : result.text } : { ...result, privately: true };
+      },
     }),
     defineCommand({
       name: "retry",
@@ -268,5 +320,5 @@ export const COMMANDS = new CommandRegistry(
       },
     }),
   ],
-  { rules: "the auto-reply rules" },
+  { rules: "the auto-reply rules", snippets: "saved replies" },
 );

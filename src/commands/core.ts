@@ -9,12 +9,15 @@ import type { Thread } from "../conversations/threads.ts";
 import type { Moderation } from "../moderation/moderation.ts";
 import type { DataRequests } from "../privacy/data-requests.ts";
 import type { RuleActions } from "../rules/rule-actions.ts";
+import type { SnippetActions } from "../snippets/snippet-actions.ts";
 
 export interface CommandCore {
   readonly moderation: Moderation;
   readonly dataRequests: DataRequests;
   readonly ruleActions: RuleActions;
   readonly conversations: ConversationActions;
+  /** Saved replies: send one, list them, remove one (admins), offer their names. */
+  readonly snippets: SnippetActions;
   /** Holds or releases sending for one account of the scope, or all of them (admins). */
   pauseSwitch(
     agent: AgentIdentity,

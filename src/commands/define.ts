@@ -2,7 +2,7 @@
 // whether only admins may run it, and its handler. The handler's argument types come from `args`,
 // and a thread command's handler gets the thread, so neither can be got wrong in a definition.
 
-import type { ActionResult, Asked, ThreadRef } from "../chat/chat-port.ts";
+import type { ActionResult, Asked, ChatMessageRef, ThreadRef } from "../chat/chat-port.ts";
 import type { Scope } from "../chat/scope.ts";
 import type { Thread } from "../conversations/threads.ts";
 import type { Arg } from "./args.ts";
@@ -18,6 +18,9 @@ export interface CommandResult extends ActionResult {
    * a `!command` it is the command's answer there; asked any other way, the core posts it in the
    * thread and the asker needs no answer of their own. */
   announce?: boolean;
+  /** The text is for the asker only, also when typed as a `!command` (where answers are usually
+   * the thread's). */
+  privately?: boolean;
 }
 
 interface BaseContext {
@@ -32,6 +35,8 @@ export interface ChannelContext extends BaseContext {}
 export interface ThreadContext extends BaseContext {
   thread: Thread;
   ref: ThreadRef;
+  /** The agent's chat message, when the command was typed in the thread (`!name`). */
+  message?: ChatMessageRef;
 }
 
 export interface EitherContext extends BaseContext {

@@ -11,26 +11,34 @@ import type {
   ChatInbox,
   ChatMessageRef,
   ChatPlatform,
+  CompletionChoice,
+  CompletionRequest,
   ConversationChange,
   ThreadRef,
 } from "../chat/chat-port.ts";
 import { type ChatRef, chatKey } from "../chat/ids.ts";
 import { refuseOutside, type Scope, scopeOf } from "../chat/scope.ts";
 import { ConversationActions } from "../conversations/conversation-actions.ts";
-import { findThread, storeAgentReply, type Thread } from "../conversations/threads.ts";
+import {
+  findThread,
+  optedOut,
+  replyProblem,
+  storeAgentReply,
+  type Thread,
+} from "../conversations/threads.ts";
 import type { Database } from "../db/database.ts";
 import type { DigestService } from "../digest/digest-service.ts";
-import { windowState } from "../instagram/windows.ts";
+import { storedEntry, windowState } from "../instagram/windows.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Mirror } from "../mirror/mirror.ts";
 import { Moderation } from "../moderation/moderation.ts";
 import { enqueueOutbound, outboundKey } from "../outbound/enqueue.ts";
 import type { InstagramGateway } from "../outbound/instagram-gateway.ts";
-import { checkFile, splitText } from "../outbound/parts.ts";
 import { pause, pauses, resume } from "../outbound/pause.ts";
 import { DataRequests } from "../privacy/data-requests.ts";
 import type { RulesEngine } from "../rules/engine.ts";
 import { RuleActions } from "../rules/rule-actions.ts";
+import { SnippetActions, snippetCall } from "../snippets/snippet-actions.ts";
 import { COMMANDS } from "./catalog.ts";
 import type { CommandCore } from "./core.ts";
 import type { Command, CommandResult } from "./define.ts";
@@ -66,6 +74,7 @@ export class Inbox implements ChatInbox {
   private readonly moderation: Moderation;
   private readonly dataRequests: DataRequests;
   private readonly ruleActions: RuleActions;
+  private readonly snippets: SnippetActions;
   /** What command handlers call (src/commands/core.ts). */
   private readonly core: CommandCore;
 
@@ -81,11 +90,13 @@ export class Inbox implements ChatInbox {
       rules: deps.rules,
       log: deps.log,
     });
+    this.snippets = new SnippetActions({ ...deps, admins: this.admins });
     this.core = {
       moderation: this.moderation,
       dataRequests: this.dataRequests,
       ruleActions: this.ruleActions,
       conversations: this.conversations,
+      snippets: this.snippets,
       pauseSwitch: (agent, kind, account, scope) => this.pauseSwitch(agent, kind, account, scope),
       channelStatus: (agent, scope) => this.status(agent, scope),
       digest: (asked, span) => this.digest(asked, span),
@@ -98,9 +109,25 @@ export class Inbox implements ChatInbox {
     const thread = await findThread(this.deps.db, m.agent.platform, m.thread);
     if (!thread) return { kind: "not_mirrored" };
     const trimmed = m.text.trim();
+    // `!!name`: a saved reply, sent as this agent's reply (also from the explicit shortcut).
+    const call = snippetCall(trimmed);
+    if (call) {
+      const sent = await this.snippets.send({
+        thread,
+        ref: m.thread,
+        agent: m.agent,
+        name: call.name,
+        extra: call.extra,
+        message: m.message,
+        files: m.files,
+      });
+      if (sent.kind === "unknown") return { kind: "refused", reason: sent.text, privately: true };
+      return sent;
+    }
     if (/^![a-z]/i.test(trimmed) && !m.explicitReply) {
       // A command whose effect already shows in the thread (a moderation notice) has nothing to add.
       const reply = await this.textCommand(thread, m, trimmed.slice(1));
+      if (typeof reply !== "string") return reply;
       return reply ? { kind: "command", reply } : { kind: "note" };
     }
 
@@ -115,21 +142,14 @@ export class Inbox implements ChatInbox {
       thread.kind === "dm" &&
       !m.explicitReply &&
       !trimmed.startsWith(s.replyPrefix) &&
-      (await this.optedOut(thread.id))
+      (await optedOut(this.deps.db, thread.id))
     )
       return {
         kind: "refused",
         reason: `This customer opted out of messages (STOP). Nothing was sent. To reply anyway, start your message with ${s.replyPrefix} or use “Send to Instagram”.`,
       };
-    for (const file of m.files) {
-      const check = checkFile(file);
-      if (!check.ok) return { kind: "refused", reason: `${check.reason}. Nothing was sent.` };
-    }
-    if (splitText(text).length > 10)
-      return {
-        kind: "refused",
-        reason: "this reply is over 10,000 bytes; Instagram messages are 1,000 bytes each. Nothing was sent.",
-      };
+    const problem = replyProblem(text, m.files);
+    if (problem) return { kind: "refused", reason: problem };
 
     const id = await storeAgentReply(this.deps.db, this.deps.boss, thread, m.agent, m.message, text, m.files);
     return id === undefined ? { kind: "duplicate" } : { kind: "queued", messageId: id };
@@ -255,8 +275,13 @@ export class Inbox implements ChatInbox {
 
   // ——— commands ———
 
-  /** A `!command` typed in a mirrored thread: its answer for the thread ("" for none). */
-  private async textCommand(thread: Thread, m: AgentMessage, line: string): Promise<string> {
+  /** A `!command` typed in a mirrored thread: its answer for the thread ("" for none), or a
+   * refusal for the agent alone. */
+  private async textCommand(
+    thread: Thread,
+    m: AgentMessage,
+    line: string,
+  ): Promise<string | Extract<AgentMessageOutcome, { kind: "refused" }>> {
     const surface = threadSurface(thread.settings.notePrefix);
     const parsed = COMMANDS.parseText(surface, line);
     if (parsed.kind === "reply") return parsed.text;
@@ -267,7 +292,9 @@ export class Inbox implements ChatInbox {
       { agent: m.agent, channel: m.thread.channel, thread: m.thread },
       parsed.args,
       thread,
+      m.message,
     );
+    if (result.privately) return { kind: "refused", reason: result.text, privately: true };
     return result.text;
   }
 
@@ -277,6 +304,7 @@ export class Inbox implements ChatInbox {
     asked: Asked,
     args: Readonly<Record<string, unknown>>,
     known?: Thread,
+    message?: ChatMessageRef,
   ): Promise<CommandResult> {
     const thread =
       known ?? (asked.thread && (await findThread(this.deps.db, asked.agent.platform, asked.thread)));
@@ -288,9 +316,37 @@ export class Inbox implements ChatInbox {
         core: this.core,
         scope: () => scopeOf(this.deps.db, asked),
         ...(thread && asked.thread ? { thread, ref: asked.thread } : {}),
+        ...(message !== undefined ? { message } : {}),
       },
       args,
     );
+  }
+
+  async complete(req: CompletionRequest): Promise<CompletionChoice[]> {
+    const command = COMMANDS.forAction(req.command);
+    const arg = command?.args[req.option];
+    if (!command || !arg?.complete) return [];
+    const limit = Math.max(1, Math.min(100, Math.floor(req.limit)));
+    try {
+      const thread = req.thread && (await findThread(this.deps.db, req.agent.platform, req.thread));
+      // A thread command offers nothing where it cannot run.
+      if (command.where === "thread" && !thread) return [];
+      const choices = await arg.complete(
+        {
+          asked: req,
+          core: this.core,
+          scope: () => scopeOf(this.deps.db, req),
+          ...(thread ? { thread } : {}),
+        },
+        req.typed.slice(0, 100),
+        limit,
+      );
+      return choices.slice(0, limit);
+    } catch (err) {
+      // A picker that cannot fill itself shows nothing; the command itself still answers.
+      this.deps.log.warn({ command: req.command, option: req.option, err }, "completion failed");
+      return [];
+    }
   }
 
   /** `!retry`: the thread's last failed reply, queued again. */
@@ -308,14 +364,22 @@ export class Inbox implements ChatInbox {
   private async threadStatus(thread: Thread): Promise<string> {
     const lines: string[] = [];
     if (thread.kind === "dm") {
-      const { rows } = await this.deps.db.query<{ last_customer_message_at: Date | null }>(
-        "SELECT last_customer_message_at FROM conversations WHERE id = $1",
-        [thread.id],
+      const { rows } = await this.deps.db.query<{
+        last_customer_message_at: Date | null;
+        entry_point: string | null;
+        entry_at: Date | null;
+      }>("SELECT last_customer_message_at, entry_point, entry_at FROM conversations WHERE id = $1", [
+        thread.id,
+      ]);
+      const w = windowState(
+        rows[0]?.last_customer_message_at ?? null,
+        new Date(),
+        this.deps.humanAgent,
+        storedEntry(rows[0]?.entry_point, rows[0]?.entry_at),
       );
-      const w = windowState(rows[0]?.last_customer_message_at ?? null, new Date(), this.deps.humanAgent);
       lines.push(
         w.kind === "open"
-          ? `Reply window open until ${w.until.toISOString()}.`
+          ? `Reply window open until ${w.until.toISOString()}${w.entry === "ad" ? " (opened from an ad: up to 7 days)" : ""}.`
           : w.kind === "human_agent"
             ? `Human-agent window until ${w.until.toISOString()} (replies are tagged HUMAN_AGENT).`
             : w.kind === "closed"
@@ -494,15 +558,5 @@ export class Inbox implements ChatInbox {
     );
     const byId = new Map(rows.map((r) => [r.id, r.username ? `@${r.username}` : r.id]));
     return ids.map((id) => byId.get(id) ?? id).join(", ");
-  }
-
-  // ——— consent ———
-
-  private async optedOut(conversationId: number): Promise<boolean> {
-    const { rows } = await this.deps.db.query<{ consent: string }>(
-      "SELECT consent FROM conversations WHERE id = $1",
-      [conversationId],
-    );
-    return rows[0]?.consent === "revoked";
   }
 }

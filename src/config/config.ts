@@ -113,6 +113,39 @@ export const envSchema = z.object({
     unset: "a worker-only process serves no HTTP",
     example: "9464",
   }),
+  OTEL_EXPORTER_OTLP_ENDPOINT: variable(url("an http(s) URL such as http://otel-collector:4318"), {
+    section: "Traces",
+    doc: "the OTLP/HTTP receiver traces are sent to (an OpenTelemetry Collector's port 4318, Jaeger, Tempo…); spans go to its `/v1/traces`. Set, each process sends one trace per webhook (receipt, storage, the queued job, the mirror, the chat call) and per agent reply (the chat request, the outbound job, the Graph call). The other standard `OTEL_*` variables apply: `OTEL_EXPORTER_OTLP_HEADERS`, `OTEL_RESOURCE_ATTRIBUTES`, `OTEL_TRACES_SAMPLER`, `OTEL_BSP_*`…",
+    unset: "no traces; the tracing SDK is not even loaded",
+    example: "http://otel-collector:4318",
+  }),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: variable(
+    url("an http(s) URL such as http://otel-collector:4318/v1/traces"),
+    {
+      section: "Traces",
+      doc: "the full URL traces are POSTed to, when it is not `OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/traces`; either one turns traces on",
+      unset: "`OTEL_EXPORTER_OTLP_ENDPOINT/v1/traces`",
+      example: "http://otel-collector:4318/v1/traces",
+    },
+  ),
+  OTEL_EXPORTER_OTLP_PROTOCOL: variable(z.enum(["http/json", "http/protobuf", "grpc"]), {
+    section: "Traces",
+    doc: "threadbridge sends OTLP over HTTP with JSON bodies (`http/json`), which every OTLP/HTTP receiver takes; another value is accepted (orchestrators set it for every container), and the start-up line says JSON is sent anyway",
+    default: "http/json",
+  }),
+  OTEL_SERVICE_NAME: variable(z.string().trim().min(1), {
+    section: "Traces",
+    doc: "the `service.name` of every span (`OTEL_RESOURCE_ATTRIBUTES` may add more attributes)",
+    default: "threadbridge",
+  }),
+  OTEL_SDK_DISABLED: variable(
+    z.preprocess((v) => (typeof v === "string" ? v.trim().toLowerCase() : v), z.enum(["true", "false"])),
+    {
+      section: "Traces",
+      doc: "`true` turns traces off whatever the endpoint says",
+      default: "false",
+    },
+  ),
   DATA_DIR: variable(z.string(), {
     section: "Storage",
     doc: "the embedded database and the generated local secrets",
@@ -336,6 +369,11 @@ export const envSchema = z.object({
     unset: [...DEFAULT_CONSENT_WORDS.start].join(", "),
     example: "start,subscribe",
   }),
+  CHAT_CHECK_SECONDS: variable(intInRange(1, 86_400, "a whole number of seconds"), {
+    section: "Chat",
+    doc: "how often each process checks every configured chat platform (the token, its scopes or intents) and the channels accounts are routed to, for `/readyz` and the `threadbridge_chat_*` metrics; a worker also rechecks held destinations this often and lets their mirror work go once one passes",
+    default: "120",
+  }),
   LEADER_INTERVAL_SECONDS: variable(positiveInt("a whole number of seconds"), {
     section: "Chat",
     doc: "how often a worker tries to take over a chat platform's leader work (such as a gateway connection), and the holder checks its lock; a dead holder is replaced within about this long",
@@ -373,6 +411,8 @@ export interface Config {
   /** How often a replica tries to take over a platform's leader work (a gateway), and the leader
    * checks its lock. */
   leaderIntervalMs: number;
+  /** How often chat platforms and routed channels are checked, and held destinations rechecked. */
+  chatCheckMs: number;
   tokenEncryptionKeys: string | undefined;
   /** The web console's login and sessions. */
   console: ConsoleConfig;
@@ -409,6 +449,16 @@ export interface Config {
     /** Groups mentioned when the conversation has no assignee (SLA_ON_DUTY). */
     onDuty: ChatRef[];
   };
+  /** OpenTelemetry traces over OTLP/HTTP; undefined: off (no endpoint, or OTEL_SDK_DISABLED). */
+  tracing:
+    | {
+        /** Where spans are POSTed: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, else ENDPOINT + /v1/traces. */
+        url: string;
+        serviceName: string;
+        /** OTEL_EXPORTER_OTLP_PROTOCOL when it asks for something else than the JSON that is sent. */
+        otherProtocol: string | undefined;
+      }
+    | undefined;
   inbound: {
     retryLimit: number;
     expireSeconds: number;
@@ -520,6 +570,23 @@ function configuredPlatforms(
   return on;
 }
 
+/** Traces are on when an OTLP endpoint is set and OTEL_SDK_DISABLED is not `true`. */
+function tracingConfig(e: z.infer<typeof envSchema>): Config["tracing"] {
+  if (e.OTEL_SDK_DISABLED === "true") return undefined;
+  const url =
+    e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ??
+    (e.OTEL_EXPORTER_OTLP_ENDPOINT
+      ? `${e.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, "")}/v1/traces`
+      : undefined);
+  if (!url) return undefined;
+  const protocol = e.OTEL_EXPORTER_OTLP_PROTOCOL;
+  return {
+    url,
+    serviceName: e.OTEL_SERVICE_NAME ?? "threadbridge",
+    otherProtocol: protocol && protocol !== "http/json" ? protocol : undefined,
+  };
+}
+
 /**
  * Reads the environment, with the variables of every chat platform of `platforms` (the list
  * adapters/index.ts exports). A variable that is present but malformed throws a ConfigError whose
@@ -557,6 +624,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, platforms: readonly PlatformD
 
   return {
     port,
+    tracing: tracingConfig(e),
     metricsPort: e.METRICS_PORT,
     publicUrl: (e.PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/$/, ""),
     trustProxy: e.TRUST_PROXY ?? false,
@@ -577,6 +645,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, platforms: readonly PlatformD
     availablePlatforms: platforms,
     platforms: chat,
     leaderIntervalMs: (e.LEADER_INTERVAL_SECONDS ?? 5) * 1000,
+    chatCheckMs: (e.CHAT_CHECK_SECONDS ?? 120) * 1000,
     tokenEncryptionKeys: e.TOKEN_ENCRYPTION_KEY,
     console: consoleConfig(e),
     businessLogin: businessLoginConfig(e),

@@ -13,6 +13,7 @@ const optional = <T extends z.ZodType>(schema: T) =>
  * label. */
 export const SECTIONS = [
   "Service",
+  "Traces",
   "Storage",
   "Instagram",
   "Console",

@@ -1,6 +1,7 @@
 import type { PgBoss } from "pg-boss";
 import { v7 as uuidv7 } from "uuid";
 import type {
+  AgentFile,
   AgentIdentity,
   AgentMessage,
   ChatAdapter,
@@ -13,6 +14,7 @@ import type { Database, SqlClient } from "../db/database.ts";
 import { pgJson, pgText } from "../db/pg-json.ts";
 import type { Mirror } from "../mirror/mirror.ts";
 import { enqueueOutbound, outboundKey } from "../outbound/enqueue.ts";
+import { checkFile, splitText } from "../outbound/parts.ts";
 
 // A mirrored thread as the inbox's actions see it: which conversation or comment thread a chat
 // thread stands for, its account's settings, and the few things every action does with one.
@@ -24,12 +26,16 @@ export interface ThreadSettings {
    * reach the customer. */
   replyPrefix: string;
   internalByDefault: boolean;
+  /** Who is speaking in a human reply: the brand alone (default), or the agent by name, as a last
+   * line `— Ana` (signedText). */
+  signature: "brand" | "name";
 }
 
 export const DEFAULT_THREAD_SETTINGS: ThreadSettings = {
   notePrefix: "//",
   replyPrefix: ">>",
   internalByDefault: false,
+  signature: "brand",
 };
 
 export type Thread =
@@ -54,7 +60,38 @@ export function threadSettings(raw: Partial<ThreadSettings> | null | undefined):
         ? raw.replyPrefix
         : DEFAULT_THREAD_SETTINGS.replyPrefix,
     internalByDefault: raw?.internalByDefault === true,
+    signature: raw?.signature === "name" ? "name" : "brand",
   };
+}
+
+/** What the customer receives for a human reply: with the account's `signature: name`, the text
+ * and a last line "— Ana" (the agent's display name, as the chat shows it). A reply of files only
+ * has no text to sign and goes as it is. */
+export function signedText(settings: ThreadSettings, agentName: string, text: string): string {
+  const name = agentName.replace(/\s+/g, " ").trim();
+  if (settings.signature !== "name" || text.trim() === "" || name === "") return text;
+  return `${text}\n— ${name}`;
+}
+
+/** What an outbound message carries besides its text and an agent's uploads (outbound/parts.ts). */
+export interface ReplyExtras {
+  /** Quick replies under the last text part (text options only). */
+  quickReplies?: { content_type: "text"; title: string; payload: string }[];
+  /** Images or a document sent by their URL, before the text. */
+  urlAttachments?: { type: "image" | "file"; url: string }[];
+  /** The saved reply it was expanded from (audit, digest). */
+  snippet?: string;
+  /** The chat post showing what a saved reply sent. */
+  snippetPost?: string;
+}
+
+/** An account's thread settings, for an action that reaches a thread without its chat copy. */
+export async function accountThreadSettings(db: SqlClient, accountId: string): Promise<ThreadSettings> {
+  const { rows } = await db.query<{ settings: Partial<ThreadSettings> | null }>(
+    "SELECT settings FROM instagram_accounts WHERE id = $1",
+    [accountId],
+  );
+  return threadSettings(rows[0]?.settings);
 }
 
 /** The conversation or comment thread mirrored in `ref`, or undefined for any other thread. */
@@ -114,8 +151,8 @@ export async function noticeIn(
     ?.notice({ channel: place.chat_channel, thread: place.chat_thread }, text);
 }
 
-/** Stores an agent's reply and its outbound job in one transaction; undefined when this chat
- * message was taken already (a platform retry). */
+/** Stores an agent's reply (signed as the account's settings say) and its outbound job in one
+ * transaction; undefined when this chat message was taken already (a platform retry). */
 export async function storeAgentReply(
   db: Database,
   boss: PgBoss,
@@ -124,7 +161,9 @@ export async function storeAgentReply(
   chatRef: ChatMessageRef,
   text: string,
   files: AgentMessage["files"],
+  extras: ReplyExtras = {},
 ): Promise<number | undefined> {
+  const sent = signedText(thread.settings, agent.name, text);
   return db.transaction(async (tx) => {
     const { rows } = await tx.query<{ id: number }>(
       `INSERT INTO messages (account_id, conversation_id, comment_thread_id, direction, author_kind, author_id, client_id,
@@ -138,9 +177,9 @@ export async function storeAgentReply(
         thread.kind === "comment" ? thread.id : null,
         chatKey(agent.platform, agent.id),
         uuidv7(),
-        text === "" ? null : pgText(text),
+        sent === "" ? null : pgText(sent),
         pgJson(files),
-        pgJson({ agentName: agent.name }),
+        pgJson({ agentName: agent.name, ...extras }),
         pgText(chatRef),
       ],
     );
@@ -157,6 +196,25 @@ export async function storeAgentReply(
     );
     return id;
   });
+}
+
+/** Why a reply cannot go as it is (a file Instagram refuses, text over ten messages), or undefined. */
+export function replyProblem(text: string, files: readonly AgentFile[]): string | undefined {
+  for (const file of files) {
+    const check = checkFile(file);
+    if (!check.ok) return `${check.reason}. Nothing was sent.`;
+  }
+  if (splitText(text).length > 10)
+    return "this reply is over 10,000 bytes; Instagram messages are 1,000 bytes each. Nothing was sent.";
+  return undefined;
+}
+
+/** The customer opted out of messages (STOP). */
+export async function optedOut(db: SqlClient, conversationId: number): Promise<boolean> {
+  const { rows } = await db.query<{ consent: string }>("SELECT consent FROM conversations WHERE id = $1", [
+    conversationId,
+  ]);
+  return rows[0]?.consent === "revoked";
 }
 
 /** One line for a notice: whitespace folded, at most 80 characters. */

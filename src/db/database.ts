@@ -1,12 +1,33 @@
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { connect } from "node:net";
 import path from "node:path";
-import { PGlite } from "@electric-sql/pglite";
-import knexFactory, { type Knex } from "knex";
-import ClientPGLite from "knex-pglite";
+import type { PGlite } from "@electric-sql/pglite";
+import type { Knex } from "knex";
 import pg from "pg";
-import lockfile from "proper-lockfile";
+import type { Logger } from "../log/logger.ts";
 import { embeddedSocketPath, embeddedSocketProblem, embeddedSocketUrl } from "./embedded-socket.ts";
+import { DatabaseLockedError } from "./errors.ts";
+
+// knex (with lodash) serves migrations, the CLI and the console, not the hot path, and PGlite only
+// the embedded mode: each is loaded when first used, so a web or worker process on Postgres never
+// holds them (about 20 MiB each). knex is CommonJS, so a synchronous require keeps `db.knex` a
+// plain property for its callers.
+const require = createRequire(import.meta.url);
+
+/** A knex instance made on first use; `destroy` closes it only if it was made. */
+function lazyKnex(config: () => Knex.Config): { get(): Knex; destroy(): Promise<void> } {
+  let made: Knex | undefined;
+  return {
+    get() {
+      made ??= (require("knex") as typeof import("knex").knex)(config());
+      return made;
+    },
+    async destroy() {
+      await made?.destroy();
+    },
+  };
+}
 
 /** The part of a connection that runs SQL with `$1` placeholders: a pool, a pooled client or PGlite. */
 export interface SqlClient {
@@ -31,8 +52,20 @@ export interface Database extends SqlClient {
   close(): Promise<void>;
 }
 
-export class DatabaseLockedError extends Error {
-  override name = "DatabaseLockedError";
+export { DatabaseLockedError, SchemaBehindError } from "./errors.ts";
+
+/** knex writes its warnings (a failed connection, with a stack) with console.log unless given a
+ * logger: route them to ours, one JSON line each. Without one they are dropped rather than printed
+ * raw; every caller that has a logger passes it. */
+function knexLog(log: Logger | undefined): Knex.Config["log"] {
+  const to = (level: "warn" | "error" | "debug") => (message: unknown) => {
+    if (!log) return;
+    const text = typeof message === "string" ? message : JSON.stringify(message);
+    // A message is a summary line, then often a stack: the first line is the log line's message.
+    const [first = "", ...rest] = text.split("\n");
+    log[level]({ component: "knex", ...(rest.length ? { detail: rest.join("\n") } : {}) }, first);
+  };
+  return { warn: to("warn"), error: to("error"), debug: to("debug"), deprecate: to("warn") };
 }
 
 // Bigint columns (bigserial ids, counts) come back as JS numbers: our ids stay far below 2^53.
@@ -40,16 +73,23 @@ pg.types.setTypeParser(20, (v) => Number(v));
 
 export async function openPostgres(
   url: string,
-  options: { poolSize?: number; kind?: Database["kind"] } = {},
+  options: { poolSize?: number; log?: Logger; kind?: Database["kind"] } = {},
 ): Promise<Database> {
   const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
   // An idle client losing its connection (Postgres restart) must not crash the process.
   pool.on("error", () => {});
   // knex serves the CLI and migrations, not the hot path: two connections are plenty.
-  const knex = knexFactory({ client: "pg", connection: url, pool: { min: 0, max: 2 } });
+  const knex = lazyKnex(() => ({
+    client: "pg",
+    connection: url,
+    pool: { min: 0, max: 2 },
+    log: knexLog(options.log),
+  }));
   return {
     kind: options.kind ?? "postgres",
-    knex,
+    get knex() {
+      return knex.get();
+    },
     pglite: undefined,
     url,
     async query(text, params) {
@@ -121,14 +161,30 @@ function heldByLiveOwner(dir: string): boolean {
 export type EmbeddedRole = "service" | "command";
 
 /**
+ * The embedded database's memory settings, on top of PGlite's own start parameters. Postgres's
+ * default 128 MB of shared buffers are allocated and touched at start inside PGlite's WebAssembly
+ * memory, so they were about 110 MiB of the process's resident memory whatever the data; 16 MB
+ * hold a small deployment's hot pages (bench/README.md, Memory).
+ */
+const EMBEDDED_SETTINGS = ["-c", "shared_buffers=16MB"];
+
+/**
  * Opens the embedded database in `dataDir`. PGlite is one process's alone: a second process that
  * opened the same files would corrupt them, so a lock is taken first. When another threadbridge
  * process holds it, a command connects to the running service's socket instead; a second service,
  * or a command when nothing answers there, gets a clear error.
  */
-export async function openEmbedded(dataDir: string, role: EmbeddedRole = "command"): Promise<Database> {
+export async function openEmbedded(
+  dataDir: string,
+  role: EmbeddedRole = "command",
+  options: { log?: Logger } = {},
+): Promise<Database> {
   const dir = path.resolve(dataDir, "pgdata");
   mkdirSync(dir, { recursive: true });
+  const [{ default: lockfile }, { PGlite }] = await Promise.all([
+    import("proper-lockfile"),
+    import("@electric-sql/pglite"),
+  ]);
   let release: () => Promise<void>;
   try {
     if (heldByLiveOwner(dir)) throw Object.assign(new Error("held"), { code: "ELOCKED" });
@@ -136,7 +192,7 @@ export async function openEmbedded(dataDir: string, role: EmbeddedRole = "comman
     writeFileSync(ownerFile(dir), String(process.pid));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ELOCKED") {
-      if (role === "command") return besideService(dataDir);
+      if (role === "command") return besideService(dataDir, options);
       throw new DatabaseLockedError(
         `The embedded database in ${path.resolve(dataDir)} is in use by another threadbridge process, ` +
           "and only one service can run on it. Stop the other one, or set DATABASE_URL to use Postgres " +
@@ -145,15 +201,23 @@ export async function openEmbedded(dataDir: string, role: EmbeddedRole = "comman
     }
     throw err;
   }
-  const pglite = await PGlite.create(dir);
-  const knex = knexFactory({
-    client: ClientPGLite as unknown as typeof knexFactory.Client,
-    connection: { pglite },
-  } as Knex.Config);
+  const pglite = await PGlite.create(dir, {
+    startParams: [...PGlite.defaultStartParams, ...EMBEDDED_SETTINGS],
+  });
+  const knex = lazyKnex(
+    () =>
+      ({
+        client: require("knex-pglite") as typeof import("knex-pglite"),
+        connection: { pglite },
+        log: knexLog(options.log),
+      }) as Knex.Config,
+  );
   let closed = false;
   return {
     kind: "embedded",
-    knex,
+    get knex() {
+      return knex.get();
+    },
     pglite,
     url: undefined,
     async query(text, params) {
@@ -179,7 +243,7 @@ export async function openEmbedded(dataDir: string, role: EmbeddedRole = "comman
  * connection like any other. Nothing waits: when no service answers there (another command holds
  * the database, or the service is still starting), a clear error.
  */
-async function besideService(dataDir: string): Promise<Database> {
+async function besideService(dataDir: string, options: { log?: Logger }): Promise<Database> {
   const where = path.resolve(dataDir);
   const locked = (why: string) =>
     new DatabaseLockedError(
@@ -205,14 +269,18 @@ async function besideService(dataDir: string): Promise<Database> {
     throw locked(`no running service answers at ${socketPath} (${(err as NodeJS.ErrnoException).code})`);
   }
   const url = embeddedSocketUrl(dataDir);
-  return openPostgres(url, { poolSize: 4, kind: "embedded" });
+  return openPostgres(url, { ...options, poolSize: 4, kind: "embedded" });
 }
 
 export async function openDatabase(
   target: { kind: "postgres"; url: string; poolSize?: number } | { kind: "embedded"; dataDir: string },
   role: EmbeddedRole = "command",
+  options: { log?: Logger } = {},
 ): Promise<Database> {
   return target.kind === "postgres"
-    ? openPostgres(target.url, target.poolSize === undefined ? {} : { poolSize: target.poolSize })
-    : openEmbedded(target.dataDir, role);
+    ? openPostgres(target.url, {
+        ...options,
+        ...(target.poolSize === undefined ? {} : { poolSize: target.poolSize }),
+      })
+    : openEmbedded(target.dataDir, role, options);
 }

@@ -3,7 +3,6 @@ import type { Config } from "../config/config.ts";
 import type { SqlClient } from "../db/database.ts";
 import type { Logger } from "../log/logger.ts";
 import type { AccountSettings } from "../rules/rule.ts";
-import { renderDigestChart } from "./chart.ts";
 import { computeDigest, type Digest } from "./digest.ts";
 import { type DigestKind, type Period, previousPeriod, rollingPeriod } from "./period.ts";
 
@@ -91,6 +90,9 @@ export class DigestService {
       return { posted: false, reason: `${account.platform ?? "its chat platform"} is not configured` };
     const started = performance.now();
     const digest = await this.compute(account, span, now);
+    // The chart renderer (Skia and Chart.js, about 25 MiB) loads with the first digest drawn, not
+    // with every process that might draw one.
+    const { renderDigestChart } = await import("./chart.ts");
     const chart = await renderDigestChart(digest);
     await adapter.postDigest(channel, digest, chart);
     this.deps.log.info(

@@ -220,6 +220,16 @@ function sections(digest: Digest, markup: DigestMarkup): DigestSection[] {
       Math.max(0, digest.sla.total - digest.sla.overdue.length),
     );
   add(
+    "📣 Conversations opened from ads",
+    (digest.conversationsByAd ?? []).map((c) => {
+      const ad = c.key === "unknown" ? "an ad without an id" : `ad ${c.key}`;
+      const name = c.label
+        ? `${markup.text(`“${clip(c.label, NAME_MAX)}”`)} (${markup.text(ad)})`
+        : markup.text(ad);
+      return `${name} — ${plural(c.count, "conversation", "conversations")}`;
+    }),
+  );
+  add(
     "💬 Replies by agent",
     digest.repliesByAgent.map((c) => `${who(markup, c)} — ${plural(c.count, "reply", "replies")}`),
   );

@@ -48,6 +48,9 @@ export interface Digest {
   };
   repliesByAgent: Count[];
   autoRepliesByRule: Count[];
+  /** Conversations opened from an ad in the period, per ad (key: the ad id, label: its title);
+   * absent from digests made before it existed. */
+  conversationsByAd?: Count[];
   moderationByModerator: (Count & { actions: Record<string, number> })[];
   consent: { granted: number; revoked: number };
   dataRequests: { exports: number; erasures: number; deletionRequested: number; deletionCompleted: number };
@@ -148,6 +151,7 @@ export async function computeDigest(
     deliveryFailures,
     rateLimitDeferrals,
     volume,
+    conversationsByAd,
   ] = await Promise.all([
     counts(
       `SELECT author_id AS key, max(details->>'agentName') AS label, count(*) AS n FROM messages
@@ -197,6 +201,14 @@ export async function computeDigest(
            FROM messages WHERE account_id = $1 AND occurred_at >= $2 AND occurred_at < $3
           GROUP BY 1 ORDER BY 1`,
       [...range, period.bucket, period.timezone],
+    ),
+    // Conversations an ad opened in the period (a later click on an ad counts for that ad),
+    // through the partial index on ad-opened conversations.
+    counts(
+      `SELECT COALESCE(entry_referral->>'adId', 'unknown') AS key, max(entry_referral->>'adTitle') AS label,
+              count(*) AS n FROM conversations
+          WHERE account_id = $1 AND entry_point = 'ad' AND entry_at >= $2 AND entry_at < $3
+          GROUP BY 1 ORDER BY n DESC, key`,
     ),
   ]);
 
@@ -266,6 +278,7 @@ export async function computeDigest(
     sla: { minutes: options.slaMinutes, overdue: overdue.slice(0, OVERDUE_LISTED), total: overdue.length },
     repliesByAgent,
     autoRepliesByRule,
+    conversationsByAd,
     moderationByModerator: [...byModerator]
       .map(([key, actions]) => ({
         key,

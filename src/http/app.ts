@@ -1,8 +1,19 @@
+import { ROOT_CONTEXT } from "@opentelemetry/api";
 import express, { type Express, type NextFunction, type Request, type Response } from "express";
 import { pinoHttp } from "pino-http";
 import type { TrustProxy } from "../config/trust-proxy.ts";
 import type { Logger } from "../log/logger.ts";
-import type { Metrics } from "../observability/metrics.ts";
+import { httpMethodLabel, type Metrics } from "../observability/metrics.ts";
+import {
+  bindEmitter,
+  runIn,
+  SpanKind,
+  SpanStatusCode,
+  startSpan,
+  tracingOn,
+  withSpan,
+} from "../tracing/spans.ts";
+import { expectedReason, wasLogged } from "./expected-answer.ts";
 import type { ReadinessCheck } from "./health.ts";
 import { healthRouter } from "./health.ts";
 import { securityHeaders } from "./security-headers.ts";
@@ -35,6 +46,40 @@ function routeLabel(req: Request, res: Response): string {
   return res.statusCode === 404 ? "unmatched" : "other";
 }
 
+/** Opens the request's server span, makes it active for everything the request does (its body's
+ * events included), and ends it with the route and status once the answer is sent. */
+function requestSpan(req: Request, res: Response, next: NextFunction): void {
+  // Probes and scrapes every few seconds would bury the traces that matter.
+  if (QUIET_ROUTES.has(req.path)) {
+    next();
+    return;
+  }
+  const method = httpMethodLabel(req.method);
+  const span = startSpan(method, SpanKind.SERVER, ROOT_CONTEXT, { "http.request.method": method });
+  const ctx = withSpan(ROOT_CONTEXT, span);
+  bindEmitter(ctx, req);
+  bindEmitter(ctx, res);
+  res.on("finish", () => {
+    const route = routeLabel(req, res);
+    span.updateName(`${method} ${route}`);
+    span.setAttributes({ "http.route": route, "http.response.status_code": res.statusCode });
+    if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+    span.end();
+  });
+  runIn(ctx, next);
+}
+
+/** The request log's level for an answer: one line per condition, at the level it deserves. */
+function requestLogLevel(res: Response, err: Error | undefined): "error" | "warn" | "info" | "debug" {
+  if (err) return "error";
+  // The route logged the condition itself (a refused webhook): the request is detail.
+  if (wasLogged(res)) return "debug";
+  // Working as designed (the console's setup page): worth a line, not an alarm.
+  if (expectedReason(res)) return "info";
+  if (res.statusCode >= 500) return "error";
+  return res.statusCode >= 400 ? "warn" : "debug";
+}
+
 export function createHttpApp(deps: HttpAppDeps): Express {
   const app = express();
   app.disable("x-powered-by");
@@ -42,12 +87,18 @@ export function createHttpApp(deps: HttpAppDeps): Express {
   // through this one setting; origins are judged against PUBLIC_URL, never the request's own.
   app.set("trust proxy", deps.trustProxy);
 
+  // A server span per request when traces are on: what the request leads to (storing a webhook,
+  // queueing a reply) becomes its child, and the jobs it queues carry it on. A trace starts here:
+  // a caller's traceparent is not taken, since every caller is outside (Meta, Slack, browsers).
+  if (tracingOn()) app.use(requestSpan);
+
   app.use((req, res, next) => {
     const end = deps.metrics.httpDuration.startTimer();
     res.on("finish", () => {
       const route = routeLabel(req, res);
-      end({ route });
-      deps.metrics.httpRequests.inc({ route, status: String(res.statusCode) });
+      const method = httpMethodLabel(req.method);
+      end({ method, route });
+      deps.metrics.httpRequests.inc({ method, route, status: String(res.statusCode) });
     });
     next();
   });
@@ -56,8 +107,22 @@ export function createHttpApp(deps: HttpAppDeps): Express {
     pinoHttp({
       logger: deps.log,
       autoLogging: { ignore: (req) => QUIET_ROUTES.has(req.url ?? "") },
-      customLogLevel: (_req, res, err) =>
-        err || res.statusCode >= 500 ? "error" : res.statusCode >= 400 ? "warn" : "debug",
+      customLogLevel: (_req, res, err) => requestLogLevel(res as Response, err),
+      // pino-http makes up an Error ("failed with status code 503") for a 5xx answered without
+      // one: its stack is pino-http's own, so it is left out. A real error keeps its stack (and
+      // the error handler below logs it); an expected answer says why instead.
+      customErrorObject: (_req, res, err, val: Record<string, unknown>) => {
+        const expected = expectedReason(res as Response);
+        if (expected) return { res: val.res, responseTime: val.responseTime, expected };
+        if (err.message === `failed with status code ${res.statusCode}`) {
+          const { err: _madeUp, ...rest } = val;
+          return rest;
+        }
+        return val;
+      },
+      customErrorMessage: (_req, res, err) =>
+        expectedReason(res as Response) ??
+        (err.message.startsWith("failed with status code") ? `answered ${res.statusCode}` : err.message),
       // Query strings can carry tokens (OAuth codes, hub.verify_token): log the path only.
       // Headers are never logged: requests carry Cookie and Authorization, answers Set-Cookie.
       serializers: {

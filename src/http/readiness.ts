@@ -1,6 +1,7 @@
 import type { Redis } from "ioredis";
 import type { PgBoss } from "pg-boss";
 import type { Database } from "../db/database.ts";
+import { type ChatHealth, platformReadiness } from "../health/chat-health.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import { pauses } from "../outbound/pause.ts";
 import { INBOUND_QUEUE } from "../queue/boss.ts";
@@ -11,12 +12,18 @@ import type { ComponentStatus, ReadinessCheck } from "./health.ts";
 // timeout, the operational state operators act on (pauses, replies waiting per account), and the
 // gauges refreshed from our own tables before a scrape.
 
+/** Account statuses besides `unconfigured` (an id only seen in a webhook). */
+const ACCOUNT_STATUSES = ["active", "token_invalid", "revoked", "removed"];
+/** Connected: events are expected for these. */
+const CONNECTED = new Set(["active", "token_invalid"]);
+
 export function readinessCheck(
   db: Database,
   boss: PgBoss,
   redis: Redis | undefined,
   limiter: OutboundLimiter,
   metrics: Metrics,
+  chat?: ChatHealth,
 ): ReadinessCheck {
   const probe = async (fn: () => Promise<unknown>): Promise<ComponentStatus> => {
     try {
@@ -50,6 +57,12 @@ export function readinessCheck(
           degraded: true,
           detail: "Redis unavailable: rate limits are enforced per process (insurance limiter)",
         };
+      // One check per chat platform, from the last periodic pass: a failing platform degrades the
+      // service but never makes it unavailable, since webhooks are still stored.
+      if (chat?.status().length) {
+        const holds = await chat.holds().catch(() => []);
+        for (const status of chat.status()) checks[status.platform] = platformReadiness(status, holds);
+      }
       return checks;
     },
     async details() {
@@ -64,11 +77,36 @@ export function readinessCheck(
         perAccount[r.delivery_state] = r.n;
         queue[r.account_id] = perAccount;
       }
+      const platforms = chat?.status() ?? [];
+      const holds = platforms.length ? await (chat as ChatHealth).holds() : [];
       return {
         outbound: {
           paused: { global: p.global !== undefined, accounts: p.accounts.map((a) => a.account) },
           queue,
         },
+        ...(platforms.length
+          ? {
+              chat: Object.fromEntries(
+                platforms.map((s) => [
+                  s.platform,
+                  {
+                    checks: s.checks ?? [],
+                    checkedAt: s.checkedAt ?? null,
+                    destinations: s.destinations,
+                    held: holds
+                      .filter((h) => h.platform === s.platform)
+                      .map((h) => ({
+                        channel: h.channel,
+                        reason: h.reason,
+                        fix: h.fix,
+                        since: h.heldAt,
+                        lastCheck: h.lastCheck,
+                      })),
+                  },
+                ]),
+              ),
+            }
+          : {}),
       };
     },
     async collect() {
@@ -90,6 +128,27 @@ export function readinessCheck(
       metrics.paused.reset();
       if (p.global) metrics.paused.set({ account: "*" }, 1);
       for (const a of p.accounts) metrics.paused.set({ account: a.account }, 1);
+      if (chat?.status().length) {
+        metrics.chatDestinationHeld.reset();
+        for (const h of await chat.holds())
+          metrics.chatDestinationHeld.set({ platform: h.platform, channel: h.channel }, 1);
+      }
+      // Accounts an operator connected, never ids a payload named (a webhook for an unknown id
+      // leaves an `unconfigured` row): one series per connected account at most.
+      const accounts = await db.query<{ id: string; status: string; last_event: number | null }>(
+        `SELECT id, status, extract(epoch FROM last_event_at)::float8 AS last_event
+           FROM instagram_accounts WHERE status <> 'unconfigured'`,
+      );
+      metrics.accounts.reset();
+      metrics.webhookLastReceived.reset();
+      const byStatus = new Map(ACCOUNT_STATUSES.map((s) => [s, 0]));
+      for (const a of accounts.rows) {
+        const status = ACCOUNT_STATUSES.includes(a.status) ? a.status : "other";
+        byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
+        if (CONNECTED.has(a.status) && a.last_event !== null)
+          metrics.webhookLastReceived.set({ account: a.id }, a.last_event);
+      }
+      for (const [status, n] of byStatus) metrics.accounts.set({ status }, n);
     },
   };
 }

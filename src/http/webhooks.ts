@@ -1,10 +1,13 @@
 import express, { type Request, type Response, Router } from "express";
 import type { IngestBatcher } from "../ingest/ingest-batcher.ts";
 import { unstorable } from "../ingest/store-events.ts";
+import type { InboundRecord } from "../instagram/events.ts";
 import { verifySignature } from "../instagram/signature.ts";
 import { parseWebhook } from "../instagram/webhook.ts";
 import type { Logger } from "../log/logger.ts";
 import { eventKindLabel, type Metrics } from "../observability/metrics.ts";
+import { inSpan } from "../tracing/spans.ts";
+import { answerLogged } from "./expected-answer.ts";
 import { jsonNestsDeeperThan } from "./json-depth.ts";
 
 /** Meta's payloads nest about ten levels deep (an attachment's payload inside a message inside an
@@ -20,9 +23,26 @@ export interface WebhookDeps {
   maxBody: string;
 }
 
+/** Counts the delivery's events that were not stored (already stored before), by their kind. */
+function countDuplicates(
+  metrics: Metrics,
+  records: readonly InboundRecord[],
+  stored: ReadonlyArray<{ accountId: string; dedupeKey: string }>,
+): void {
+  const storedKeys = new Set(stored.map((e) => `${e.accountId}\u0000${e.dedupeKey}`));
+  const byKind = new Map<string, number>();
+  for (const r of records) {
+    if (storedKeys.delete(`${r.event.accountId}\u0000${r.dedupeKey}`)) continue;
+    const kind = eventKindLabel(r.event.type);
+    byKind.set(kind, (byKind.get(kind) ?? 0) + 1);
+  }
+  for (const [kind, n] of byKind) metrics.webhookEvents.inc({ kind, outcome: "duplicate" }, n);
+}
+
 function refuse(res: Response, deps: WebhookDeps, status: number, reason: string, detail: string): void {
   deps.metrics.webhookRejected.inc({ reason });
-  res.status(status).json({ error: reason, detail });
+  // Every refusal is logged by the route with its reason; the request log need not repeat it.
+  answerLogged(res).status(status).json({ error: reason, detail });
 }
 
 /** `GET` and `POST /webhooks/instagram`: the handshake, and events answered only once stored. */
@@ -98,14 +118,24 @@ export function webhookRouter(deps: WebhookDeps): Router {
       for (const warning of parsed.warnings)
         log.warn({ warning }, "webhook item not understood; stored as unknown");
       try {
-        const result = await deps.ingest.submit(parsed.records);
+        const result = await inSpan(
+          "webhook store",
+          { attributes: { "threadbridge.events": parsed.records.length } },
+          async (span) => {
+            const stored = await deps.ingest.submit(parsed.records);
+            span.setAttributes({
+              "threadbridge.events.stored": stored.stored.length,
+              "threadbridge.events.duplicates": stored.duplicates,
+            });
+            return stored;
+          },
+        );
         for (const e of result.stored) {
           deps.metrics.webhookEvents.inc({ kind: eventKindLabel(e.kind), outcome: "stored" });
           if (e.kind === "unknown")
             log.warn({ eventId: e.id, account: e.accountId }, "unknown webhook event stored");
         }
-        if (result.duplicates > 0)
-          deps.metrics.webhookEvents.inc({ kind: "any", outcome: "duplicate" }, result.duplicates);
+        if (result.duplicates > 0) countDuplicates(deps.metrics, parsed.records, result.stored);
         log.debug({ stored: result.stored.length, duplicates: result.duplicates }, "webhook stored");
         res.status(200).type("text/plain").send("EVENT_RECEIVED");
       } catch (err) {

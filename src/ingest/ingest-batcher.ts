@@ -1,10 +1,11 @@
 import type { InboundRecord } from "../instagram/events.ts";
-import type { StoreResult } from "./store-events.ts";
+import { traceCarrier } from "../tracing/spans.ts";
+import type { StoreResult, TracedRecord } from "./store-events.ts";
 
-type Store = (records: readonly InboundRecord[]) => Promise<StoreResult>;
+type Store = (records: readonly TracedRecord[]) => Promise<StoreResult>;
 
 interface Pending {
-  records: readonly InboundRecord[];
+  records: readonly TracedRecord[];
   resolve: (result: StoreResult) => void;
   reject: (err: unknown) => void;
 }
@@ -32,8 +33,12 @@ export class IngestBatcher {
 
   submit(records: readonly InboundRecord[]): Promise<StoreResult> {
     if (records.length === 0) return Promise.resolve({ stored: [], duplicates: 0 });
+    // The delivery's trace goes with its records: the batch may be committed from another
+    // delivery's context, and each event's job continues its own delivery's trace.
+    const { trace } = traceCarrier();
+    const traced = trace ? records.map((r) => ({ ...r, trace })) : records;
     return new Promise((resolve, reject) => {
-      this.queue.push({ records, resolve, reject });
+      this.queue.push({ records: traced, resolve, reject });
       this.pump();
     });
   }

@@ -4,6 +4,10 @@ import type { Database } from "../db/database.ts";
 import { pgJson } from "../db/pg-json.ts";
 import type { InboundRecord } from "../instagram/events.ts";
 import { bossDb, INBOUND_QUEUE, type InboundJob } from "../queue/boss.ts";
+import type { TraceCarrier } from "../tracing/spans.ts";
+
+/** An event to store, with the trace of the delivery it came in (when traces are on). */
+export type TracedRecord = InboundRecord & { trace?: TraceCarrier };
 
 export interface StoredEvent {
   id: number;
@@ -44,7 +48,7 @@ interface InsertedRow {
 export async function storeInbound(
   db: Database,
   boss: PgBoss,
-  records: readonly InboundRecord[],
+  records: readonly TracedRecord[],
 ): Promise<StoreResult> {
   if (records.length === 0) return { stored: [], duplicates: 0 };
   // Job ids are UUIDv7, increasing within this process: pg-boss breaks a tie between jobs of one key
@@ -62,6 +66,7 @@ export async function storeInbound(
     occurred_at: r.event.occurredAt,
     job_id: uuidv7(),
   }));
+  const traces = new Map(ordered.flatMap((r, ord) => (r.trace ? [[rows[ord]?.job_id, r.trace]] : [])));
   const inserted = await db.transaction(async (tx) => {
     const { rows: created } = await tx.query<InsertedRow>(INSERT_EVENTS, [pgJson(rows)]);
     if (created.length === 0) return created;
@@ -71,7 +76,10 @@ export async function storeInbound(
       created.map((row) => ({
         id: row.job_id,
         singletonKey: `${row.account_id}:${row.thread_key}`,
-        data: { eventId: row.id } satisfies InboundJob,
+        data: {
+          eventId: row.id,
+          ...(traces.has(row.job_id) ? { trace: traces.get(row.job_id) } : {}),
+        } satisfies InboundJob,
       })),
       { db: bossDb(tx) },
     );

@@ -7,6 +7,17 @@
 import type { BusinessLoginConfig } from "../config/console-config.ts";
 import { classifyNetworkError } from "./graph-errors.ts";
 
+/** The webhook fields threadbridge mirrors (reference 5.5): subscribed for each account when it
+ * connects, checked by `doctor`; the app must subscribe them too. */
+export const SUBSCRIBED_FIELDS = [
+  "messages",
+  "comments",
+  "message_reactions",
+  "messaging_postbacks",
+  "messaging_seen",
+  "messaging_referral",
+];
+
 export const BUSINESS_LOGIN_SCOPES = [
   "instagram_business_basic",
   "instagram_business_manage_messages",

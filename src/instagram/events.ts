@@ -20,8 +20,44 @@ export type AttachmentKind =
   | "ig_story"
   | "story"
   | "media"
+  | "template" // generic, button or product template: a product share, another app's carousel
+  | "fallback" // a link Meta describes with a title (a URL shared from outside Instagram)
+  | "like_heart" // the heart sticker
   | "unsupported"
   | "other"; // a type Meta added that we do not know yet; `rawType` keeps its name
+
+/** A template's button: a link (`web_url`) or a postback, as Meta describes it. */
+export interface TemplateButton {
+  type?: string;
+  title?: string;
+  url?: string;
+  payload?: string;
+}
+
+/** One card of a template (a carousel has several), or one shared product. */
+export interface TemplateElement {
+  title?: string;
+  subtitle?: string;
+  imageUrl?: string;
+  /** The element's own link (`url`, `item_url` or its `default_action`). */
+  url?: string;
+  /** A shared product: the catalog's product id and the retailer's own id, as Meta sends them. */
+  productId?: string;
+  retailerId?: string;
+  buttons?: TemplateButton[];
+}
+
+/** What a `template` attachment shows: Meta's generic, button and product templates (reference
+ * 2.8 for the sending side; a product share arrives as `payload.product.elements`). */
+export interface TemplateContent {
+  /** `generic`, `button`, `media`, `product`… as Meta named it; `product` for a product share. */
+  templateType?: string;
+  /** A button template's text. */
+  text?: string;
+  elements: TemplateElement[];
+  /** A button template's buttons. */
+  buttons?: TemplateButton[];
+}
 
 export interface Attachment {
   kind: AttachmentKind;
@@ -29,11 +65,13 @@ export interface Attachment {
   rawType: string;
   /** CDN or permalink URL. Media is linked, never downloaded (Meta's CDN rules). */
   url?: string;
-  /** Caption of a shared post or reel. */
+  /** Caption of a shared post or reel; a fallback's title. */
   title?: string;
   /** `ig_post_media_id`, `reel_video_id` or `story_media_id`, whichever the type carries. */
   mediaId?: string;
   stickerId?: number;
+  /** The content of a `template` attachment. */
+  template?: TemplateContent;
 }
 
 export type ReplyTo = { kind: "message"; mid: string } | { kind: "story"; storyId: string; url?: string };
@@ -44,6 +82,9 @@ export interface Referral {
   type?: string;
   adId?: string;
   adsContext?: Record<string, string>;
+  /** A conversation started from a shop product (`referral.product.id`; reference 1.11 says
+   * UNCERTAIN: kept when it comes). */
+  productId?: string;
 }
 
 interface EventBase {
@@ -138,7 +179,8 @@ export interface CommentEvent extends EventBase {
   /** Set when this comment replies to another; replies attach to the top-level comment. */
   parentId?: string;
   text?: string;
-  from: { id: Igsid; username?: string };
+  /** Absent on a live comment whose author Instagram did not name. */
+  from?: { id: Igsid; username?: string };
   media: CommentMedia;
   /** From `live_comments`: private replies only during the broadcast, no moderation. */
   live: boolean;
@@ -162,7 +204,8 @@ export interface CommentRemovedEvent extends EventBase {
   from?: { id: Igsid; username?: string };
 }
 
-/** Facebook-Login style mention: no author, no text, to be resolved through the Graph API. */
+/** The account @mentioned in a comment (`commentId`) or in a media's caption (no `commentId`):
+ * the `mentions` field carries neither author nor text, which the Graph API resolves. */
 export interface MentionEvent extends EventBase {
   type: "mention";
   mediaId: string;

@@ -3,6 +3,7 @@
 // Authorization header (in the query only for the refresh endpoint, as documented) and is scrubbed
 // from any error returned.
 
+import { inSpan, SpanKind, SpanStatusCode } from "../tracing/spans.ts";
 import { classifyGraphError, classifyNetworkError, type GraphError, isNeverSent } from "./graph-errors.ts";
 import { parseUsage, type Usage } from "./usage.ts";
 
@@ -69,6 +70,18 @@ export interface MediaInfo {
   thumbnailUrl?: string;
 }
 
+/** What a mention is (reference 1.14): the comment that mentions the account and its media, or
+ * the media whose caption does. */
+export interface Mention {
+  /** The comment's text, or the caption when the mention is in a caption. */
+  text?: string;
+  /** Who wrote it: the comment's author, or the media's owner. */
+  username?: string;
+  authorId?: string;
+  timestamp?: string;
+  media: MediaInfo;
+}
+
 export interface Me {
   /** The IG_ID webhooks use. */
   userId: string;
@@ -91,6 +104,7 @@ const PROFILE_FIELDS =
   "name,username,profile_pic,follower_count,is_user_follow_business,is_business_follow_user,is_verified_user";
 const MEDIA_FIELDS = "id,caption,permalink,media_type,media_product_type,media_url,thumbnail_url";
 const ME_FIELDS = "user_id,username,name,account_type,profile_picture_url";
+const MENTIONED_MEDIA_FIELDS = "id,caption,permalink,media_type,media_url,thumbnail_url,timestamp,username";
 
 type Json = Record<string, unknown>;
 type Parser<T> = (json: Json) => T | undefined;
@@ -265,6 +279,48 @@ export class GraphClient {
     });
   }
 
+  /**
+   * A mention of the account (reference 1.14): `mentioned_comment` when it is in a comment,
+   * `mentioned_media` when it is in a caption, both read as fields of the account.
+   */
+  getMention(
+    token: string,
+    igUserId: string,
+    mention: { mediaId: string; commentId?: string },
+  ): Promise<Result<Mention>> {
+    const { mediaId, commentId } = mention;
+    const field = commentId
+      ? `mentioned_comment.comment_id(${commentId}){id,text,timestamp,username,from,media{${MENTIONED_MEDIA_FIELDS}}}`
+      : `mentioned_media.media_id(${mediaId}){${MENTIONED_MEDIA_FIELDS}}`;
+    return this.#call(token, {
+      method: "GET",
+      path: [igUserId],
+      query: { fields: field },
+      idempotent: true,
+      parse: (j) => {
+        const found = commentId ? j.mentioned_comment : j.mentioned_media;
+        if (!isRecord(found)) return undefined;
+        const m = commentId ? (isRecord(found.media) ? found.media : { id: mediaId }) : found;
+        const from = isRecord(found.from) ? found.from : undefined;
+        const media = compact({
+          id: idStr(m.id) ?? mediaId,
+          caption: str(m.caption),
+          permalink: str(m.permalink),
+          mediaType: str(m.media_type),
+          thumbnailUrl:
+            str(m.thumbnail_url) ?? (str(m.media_type) === "VIDEO" ? undefined : str(m.media_url)),
+        });
+        return compact({
+          text: str(commentId ? found.text : found.caption),
+          username: str(found.username) ?? str(from?.username),
+          authorId: idStr(from?.id),
+          timestamp: str(found.timestamp),
+          media,
+        });
+      },
+    });
+  }
+
   /** The token's own account (reference 5.5); flat or `data`-wrapped answers are both accepted. */
   getMe(token: string): Promise<Result<Me>> {
     return this.#call(token, {
@@ -298,6 +354,30 @@ export class GraphClient {
       query: { subscribed_fields: fields.join(",") },
       idempotent: true,
       parse: parseSuccess,
+    });
+  }
+
+  /**
+   * The token's account's webhook subscription (`GET /me/subscribed_apps`, reference 5.5): the
+   * fields subscribed, from every entry of `data` (a list or a comma-separated string each); an
+   * empty `data` means nothing is delivered for the account.
+   */
+  subscribedApps(token: string): Promise<Result<{ subscribed: boolean; fields: string[] }>> {
+    return this.#call(token, {
+      method: "GET",
+      path: ["me", "subscribed_apps"],
+      idempotent: true,
+      parse: (j) => {
+        if (!Array.isArray(j.data)) return undefined;
+        const fields = new Set<string>();
+        for (const entry of j.data) {
+          if (!isRecord(entry)) continue;
+          const listed = entry.subscribed_fields;
+          const names = Array.isArray(listed) ? listed : typeof listed === "string" ? listed.split(",") : [];
+          for (const name of names) if (typeof name === "string" && name.trim()) fields.add(name.trim());
+        }
+        return { subscribed: j.data.length > 0, fields: [...fields] };
+      },
     });
   }
 
@@ -345,9 +425,32 @@ export class GraphClient {
     const init: RequestInit = { method: call.method, headers };
     if (call.body !== undefined) init.body = JSON.stringify(call.body);
 
+    // Span names and attributes show the path's shape, never its ids, query or token.
+    const shape = path.map((p) => (/^\d+$/.test(p) ? "{id}" : p)).join("/");
+    const name = `graph ${call.method} /${shape}`;
     let result: Result<T>;
     for (let attempt = 0; ; attempt++) {
-      result = await this.#attempt(url, init, call);
+      result = await inSpan(
+        name,
+        {
+          kind: SpanKind.CLIENT,
+          attributes: {
+            "http.request.method": call.method,
+            "server.address": url.hostname,
+            "url.template": `/${shape}`,
+            ...(attempt > 0 ? { "http.request.resend_count": attempt } : {}),
+          },
+        },
+        async (span) => {
+          const r = await this.#attempt(url, init, call);
+          if (!r.ok) {
+            if (r.error.status !== undefined) span.setAttribute("http.response.status_code", r.error.status);
+            span.setAttribute("error.type", r.error.kind);
+            span.setStatus({ code: SpanStatusCode.ERROR, message: r.error.reason });
+          }
+          return r;
+        },
+      );
       if (result.ok) break;
       const wait = this.retryDelay(attempt, result.error);
       if (wait === undefined) break;

@@ -17,6 +17,9 @@ import type {
   InboundRecord,
   Referral,
   ReplyTo,
+  TemplateButton,
+  TemplateContent,
+  TemplateElement,
   UnknownEvent,
 } from "./events.ts";
 
@@ -86,6 +89,7 @@ const referralSchema = z.object({
   type: z.string().optional(),
   ad_id: id.optional(),
   ads_context_data: record.optional(),
+  product: z.object({ id }).optional().catch(undefined),
 });
 const replyToSchema = z.object({
   mid: id.optional(),
@@ -110,6 +114,9 @@ const optText = z.string().optional().catch(undefined);
 const optId = id.optional().catch(undefined);
 const attachmentSchema = z.object({
   type: z.string(),
+  // A fallback's title and link sat beside its payload before Messenger webhooks v6.0.
+  title: optText,
+  url: optText,
   payload: z
     .object({
       url: optText,
@@ -151,6 +158,8 @@ const commentSchema = z.object({
   from: commentFromSchema,
   media: commentMediaSchema,
 });
+// A live comment may come without its author: it is still shown, as a viewer Instagram did not name.
+const liveCommentSchema = commentSchema.extend({ from: commentFromSchema.optional() });
 // A removal names the comment; what else it carries is not documented, so everything else is optional.
 const commentRemovalSchema = z.object({
   id: id.optional(),
@@ -177,6 +186,9 @@ const ATTACHMENT_KINDS: ReadonlyMap<string, AttachmentKind> = new Map<string, At
   ["ig_story", "ig_story"],
   ["story", "story"],
   ["media", "media"],
+  ["template", "template"],
+  ["fallback", "fallback"],
+  ["like_heart", "like_heart"],
   ["unsupported_type", "unsupported"],
 ]);
 
@@ -435,23 +447,86 @@ function parseAttachments(list: unknown[] | undefined, path: string, warnings: s
   const out: Attachment[] = [];
   list.forEach((item, i) => {
     const p = attachmentSchema.safeParse(item);
-    if (p.success) out.push(toAttachment(p.data));
+    if (p.success) out.push(toAttachment(p.data, isRecord(item) ? item.payload : undefined));
     else warnings.push(clip(`${describeError(`${path}[${i}]`, p.error, item)}; attachment dropped`));
   });
   return dropLegacyShares(out);
 }
 
-function toAttachment({ type, payload }: ParsedAttachment): Attachment {
+function toAttachment(
+  { type, payload, title, url: outerUrl }: ParsedAttachment,
+  rawPayload: unknown,
+): Attachment {
   const kind = ATTACHMENT_KINDS.get(type) ?? "other";
   // §1.6 e: a shared story links through story_media_url, not url.
-  const url = kind === "ig_story" ? (payload?.story_media_url ?? payload?.url) : payload?.url;
+  const url = kind === "ig_story" ? (payload?.story_media_url ?? payload?.url) : (payload?.url ?? outerUrl);
   return pruned({
     kind,
     rawType: type,
     url,
-    title: payload?.title,
+    title: payload?.title ?? title,
     mediaId: payload?.ig_post_media_id ?? payload?.reel_video_id ?? payload?.story_media_id,
     stickerId: payload?.sticker_id,
+    template: kind === "template" ? toTemplate(rawPayload) : undefined,
+  });
+}
+
+// Templates: Meta's generic/button/media shapes (`template_type`, `elements`, `buttons`), a product
+// share (`product.elements`, Messenger's product-template webhook) and the `generic.elements`
+// wrapping some echoes use. Read field by field: whatever is malformed is left out, never fatal.
+// Bounded like Meta's own limits (10 elements, 3 buttons each) so a payload cannot make a post grow.
+const MAX_ELEMENTS = 10;
+const MAX_BUTTONS = 3;
+const MAX_FIELD = 640;
+const MAX_URL = 2000;
+const textOf = (v: unknown, max = MAX_FIELD) =>
+  typeof v === "string" && v !== "" ? clip(v, max) : undefined;
+const idOf = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? String(v) : textOf(v, MAX_NAME));
+/** Only web links: a `javascript:` or other scheme never reaches a chat message. */
+const urlOf = (v: unknown) => {
+  const u = textOf(v, MAX_URL);
+  return u && /^https?:\/\//i.test(u) ? u : undefined;
+};
+const listOf = (v: unknown, max: number): Record<string, unknown>[] =>
+  Array.isArray(v) ? v.filter(isRecord).slice(0, max) : [];
+
+function toButtons(v: unknown): TemplateButton[] | undefined {
+  const buttons = listOf(v, MAX_BUTTONS).map((b) =>
+    pruned({
+      type: textOf(b.type, MAX_NAME),
+      title: textOf(b.title),
+      url: urlOf(b.url),
+      payload: textOf(b.payload),
+    }),
+  );
+  return buttons.length > 0 ? buttons : undefined;
+}
+
+function toElement(e: Record<string, unknown>): TemplateElement {
+  const action = isRecord(e.default_action) ? e.default_action : undefined;
+  return pruned({
+    title: textOf(e.title),
+    subtitle: textOf(e.subtitle),
+    imageUrl: urlOf(e.image_url),
+    url: urlOf(e.url) ?? urlOf(e.item_url) ?? urlOf(action?.url),
+    productId: idOf(e.id),
+    retailerId: idOf(e.retailer_id),
+    buttons: toButtons(e.buttons),
+  });
+}
+
+function toTemplate(raw: unknown): TemplateContent | undefined {
+  if (!isRecord(raw)) return undefined;
+  const product = isRecord(raw.product) ? raw.product : undefined;
+  const generic = isRecord(raw.generic) ? raw.generic : undefined;
+  const source = product?.elements ?? generic?.elements ?? raw.elements;
+  const elements = listOf(source, MAX_ELEMENTS).map(toElement);
+  return pruned({
+    templateType:
+      textOf(raw.template_type, MAX_NAME) ?? (product ? "product" : generic ? "generic" : undefined),
+    text: textOf(raw.text),
+    elements,
+    buttons: toButtons(raw.buttons),
   });
 }
 
@@ -484,7 +559,14 @@ function toReferral(r: z.infer<typeof referralSchema>): Referral {
       : Object.fromEntries(
           Object.entries(r.ads_context_data).filter((e): e is [string, string] => typeof e[1] === "string"),
         );
-  return pruned({ ref: r.ref, source: r.source, type: r.type, adId: r.ad_id, adsContext });
+  return pruned({
+    ref: r.ref,
+    source: r.source,
+    type: r.type,
+    adId: r.ad_id,
+    adsContext,
+    productId: r.product?.id,
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -551,7 +633,7 @@ function parseComment(
     ctx.warnings.push(`${path}.${reason}`);
     return unknownRecord(ctx, ctx.entryTime, field, reason, raw);
   }
-  const p = commentSchema.safeParse(value);
+  const p = (field === "live_comments" ? liveCommentSchema : commentSchema).safeParse(value);
   if (!p.success) return badChange(ctx, path, field, p.error, value, raw);
   const c = p.data;
   const commentId = c.id ?? c.comment_id; // FB-Login uses comment_id (§1.13)
@@ -563,11 +645,11 @@ function parseComment(
     commentId,
     parentId: c.parent_id,
     text: c.text,
-    from: pruned({ id: c.from.id, username: c.from.username }),
+    from: c.from && pruned({ id: c.from.id, username: c.from.username }),
     media: commentMedia(c.media),
     live: field === "live_comments",
     // §1.13: our own comments and public replies come back too; flag them to avoid loops.
-    self: c.from.id === ctx.accountId || c.from.self_ig_scoped_id !== undefined,
+    self: c.from !== undefined && (c.from.id === ctx.accountId || c.from.self_ig_scoped_id !== undefined),
   });
   return {
     event,

@@ -43,11 +43,13 @@ export function createLogger(
     destination?: NodeJS.WritableStream;
     /** More request headers to redact: the chat platforms' signatures (`secretHeaders`). */
     redactHeaders?: readonly string[];
+    /** Log to standard error instead of standard output (one-off commands, whose output is theirs). */
+    stderr?: boolean;
   } = {},
 ): Logger {
-  const pretty =
-    !options.destination &&
-    (options.pretty ?? (process.stdout.isTTY && process.env.NODE_ENV !== "production"));
+  const fd = options.stderr ? 2 : 1;
+  const tty = options.stderr ? process.stderr.isTTY : process.stdout.isTTY;
+  const pretty = !options.destination && (options.pretty ?? (tty && process.env.NODE_ENV !== "production"));
   const settings = {
     level,
     base: { service: "threadbridge" },
@@ -59,10 +61,28 @@ export function createLogger(
       ? {
           transport: {
             target: "pino-pretty",
-            options: { translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname,service" },
+            options: { translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname,service", destination: fd },
           },
         }
       : {}),
   };
-  return options.destination ? pino(settings, options.destination) : pino(settings);
+  if (options.destination) return pino(settings, options.destination);
+  if (pretty || fd === 1) return pino(settings);
+  return pino(settings, pino.destination({ fd, sync: true }));
+}
+
+let warningsTo: Logger | undefined;
+
+/**
+ * Node prints process warnings (a library's deprecation notice, an experimental feature) on stderr
+ * as raw text; from here on they go to `log` as one warning line each. The newest logger wins.
+ */
+export function routeProcessWarnings(log: Logger): void {
+  if (!warningsTo) {
+    process.removeAllListeners("warning");
+    process.on("warning", (warning: Error & { code?: string }) => {
+      warningsTo?.warn({ warning: { name: warning.name, code: warning.code } }, warning.message);
+    });
+  }
+  warningsTo = log;
 }

@@ -4,11 +4,22 @@ import type {
   CommentAction,
   CommentHeader,
   DmHeader,
+  EntryCard,
+  MentionHeader,
   Person,
+  ThreadHeader,
   WindowState,
 } from "../chat/chat-port.ts";
+import { ENTRY_TITLES } from "../chat/header-text.ts";
+import type { EntryDetails } from "../instagram/entry-points.ts";
 import type { UserProfile } from "../instagram/graph-client.ts";
-import { PRIVATE_REPLY_WINDOW_MS, windowState } from "../instagram/windows.ts";
+import {
+  type ConversationEntry,
+  PRIVATE_REPLY_WINDOW_MS,
+  storedEntry,
+  windowState,
+} from "../instagram/windows.ts";
+import { STORY_LIFETIME_MS } from "./posts.ts";
 
 // Thread roots, built from the bridge's own rows. Each header also yields a digest of what it
 // shows, so a root is re-rendered only when something visible changed.
@@ -34,6 +45,10 @@ export interface ConversationRow {
   profile_fetched_at: Date | null;
   last_customer_message_at: Date | null;
   last_seen_at: Date | null;
+  /** How the conversation opened (instagram/entry-points.ts); null when not known. */
+  entry_point?: string | null;
+  entry_referral?: EntryDetails | null;
+  entry_at?: Date | null;
   chat_platform: ChatPlatform | null;
   chat_channel: string | null;
   chat_thread: string | null;
@@ -70,6 +85,25 @@ export interface CommentThreadRow {
   chat_header_digest: string | null;
 }
 
+export interface MentionRow {
+  id: number;
+  account_id: string;
+  media_id: string;
+  /** '' for a mention in a caption. */
+  comment_id: string;
+  mentioned_at: Date;
+  author_id: string | null;
+  author_username: string | null;
+  text: string | null;
+  media: MediaSnapshot | null;
+  resolved_at: Date | null;
+  resolve_error: string | null;
+  chat_platform: ChatPlatform | null;
+  chat_channel: string | null;
+  chat_thread: string | null;
+  chat_header_digest: string | null;
+}
+
 export function accountRef(a: AccountRow): AccountRef {
   return {
     id: a.id,
@@ -89,6 +123,14 @@ export function personFromProfile(id: string, p: UserProfile | null, username?: 
   if (p?.followerCount !== undefined) person.followerCount = p.followerCount;
   if (p?.isVerifiedUser !== undefined) person.verified = p.isVerifiedUser;
   return person;
+}
+
+/** How a commenter is named in a post: @username, else their id; a live viewer Instagram did
+ * not name is said to be one. */
+export function commenterName(from: { id: string; username?: string } | undefined, live: boolean): string {
+  if (!from)
+    return live ? "A live viewer (Instagram did not say who)" : "Someone (Instagram did not say who)";
+  return from.username ? `@${from.username}` : `Instagram user ${from.id}`;
 }
 
 /** How a customer is named in chat: their name, else @username, else their id. */
@@ -121,17 +163,59 @@ export function dmHeader(
     kind: "dm",
     account: accountRef(account),
     customer,
-    window: shownWindow(windowState(c.last_customer_message_at, now, humanAgent)),
+    window: shownWindow(
+      windowState(c.last_customer_message_at, now, humanAgent, storedEntry(c.entry_point, c.entry_at)),
+    ),
     status: c.status,
     consent: c.consent,
     links: customer.username
       ? [{ label: "Instagram profile", url: `https://www.instagram.com/${customer.username}` }]
       : [],
   };
+  const entry = storedEntry(c.entry_point, c.entry_at);
+  if (entry) header.entry = entryCard(entry, c.entry_referral ?? {}, now);
   if (c.assignee) header.assignee = c.assignee;
   if (c.last_seen_at) header.seenAt = new Date(c.last_seen_at);
   if (held) header.held = held;
   return header;
+}
+
+/** The root's referral card: the ad, the ig.me link's ref, the story or the post that opened it.
+ * A story's link is shown only while the story lives (24 h); its media is never stored. */
+export function entryCard(entry: ConversationEntry, d: EntryDetails, now: Date): EntryCard {
+  const card: EntryCard = { point: entry.point, title: ENTRY_TITLES[entry.point], lines: [] };
+  const add = (line: string | undefined) => {
+    if (line) card.lines.push(line);
+  };
+  switch (entry.point) {
+    case "ad":
+      add(d.adTitle && `“${d.adTitle}”`);
+      add(d.adId && `ad ${d.adId}`);
+      add(d.ref && `ref ${d.ref}`);
+      if (d.videoUrl ?? d.photoUrl) card.url = d.videoUrl ?? d.photoUrl;
+      if (d.photoUrl) card.imageUrl = d.photoUrl;
+      break;
+    case "link":
+      add(d.ref && `ref ${d.ref}`);
+      add(d.productId && `product ${d.productId}`);
+      if (d.source && /^https:\/\//.test(d.source)) card.url = d.source;
+      else add(d.source && `source ${d.source}`);
+      break;
+    case "story_reply":
+    case "story_mention":
+      if (d.storyUrl && now.getTime() - entry.at.getTime() < STORY_LIFETIME_MS) card.url = d.storyUrl;
+      else add("the story is no longer available");
+      break;
+    case "post":
+    case "comment":
+      add(d.caption && `“${d.caption.length > 200 ? `${d.caption.slice(0, 199)}…` : d.caption}”`);
+      add(d.commentId && `comment ${d.commentId}`);
+      if (d.permalink ?? d.mediaUrl) card.url = d.permalink ?? d.mediaUrl;
+      break;
+    case "message":
+      break;
+  }
+  return card;
 }
 
 export function commentActions(t: CommentThreadRow, now: Date): CommentAction[] {
@@ -160,8 +244,9 @@ export function commentHeader(
   if (t.media?.thumbnailUrl) media.thumbnailUrl = t.media.thumbnailUrl;
   const productType = t.media?.mediaProductType ?? t.media_product_type;
   if (productType) media.productType = productType;
-  const author: Person = { id: t.author_id ?? "unknown" };
+  const author: Person = { id: t.author_id ?? "" };
   if (t.author_username) author.username = t.author_username;
+  if (!t.author_id && !t.author_username) author.name = commenterName(undefined, t.live);
   const comment: CommentHeader["comment"] = {
     id: t.root_comment_id,
     author,
@@ -186,12 +271,38 @@ export function commentHeader(
   return header;
 }
 
+export function mentionHeader(account: AccountRow, m: MentionRow): MentionHeader {
+  const media: MentionHeader["media"] = { id: m.media_id };
+  if (m.media?.caption) media.caption = m.media.caption;
+  if (m.media?.permalink) media.permalink = m.media.permalink;
+  if (m.media?.thumbnailUrl) media.thumbnailUrl = m.media.thumbnailUrl;
+  const header: MentionHeader = {
+    kind: "mention",
+    account: accountRef(account),
+    where: m.comment_id ? "comment" : "caption",
+    at: new Date(m.mentioned_at),
+    media,
+    links: media.permalink ? [{ label: "Open on Instagram", url: media.permalink }] : [],
+  };
+  if (m.author_id || m.author_username) {
+    const author: Person = { id: m.author_id ?? "" };
+    if (m.author_username) author.username = m.author_username;
+    header.author = author;
+  }
+  if (m.text) header.text = m.text;
+  else
+    header.unresolved = m.resolve_error
+      ? `Instagram did not give this mention's text (${m.resolve_error}); media ${m.media_id}${m.comment_id ? `, comment ${m.comment_id}` : ""}`
+      : "The mention has no text";
+  return header;
+}
+
 /** Bumped when the adapters render the same header differently (2: the state controls), so roots
  * rendered before re-render once, on their next refresh. */
 const HEADER_LAYOUT = 2;
 
 /** What the root shows, with times to the minute, so only visible changes re-render it. */
-export function headerDigest(header: DmHeader | CommentHeader): string {
+export function headerDigest(header: ThreadHeader): string {
   return JSON.stringify({ layout: HEADER_LAYOUT, header }, (_k, v: unknown) =>
     v instanceof Date
       ? Math.floor(v.getTime() / 60_000)

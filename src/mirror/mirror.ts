@@ -8,9 +8,11 @@ import type {
   ThreadHeader,
   ThreadRef,
 } from "../chat/chat-port.ts";
+import { DestinationHeld, WHOLE_PLATFORM } from "../chat/health.ts";
 import { afterOutsideCall } from "../db/after-outside-call.ts";
 import type { Database } from "../db/database.ts";
 import type {
+  Attachment,
   CommentEvent,
   CommentRemovedEvent,
   DmEcho,
@@ -20,6 +22,9 @@ import type {
   DmReaction,
   DmUnsend,
   DomainEvent,
+  MentionEvent,
+  Referral,
+  ReplyTo,
 } from "../instagram/events.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
@@ -28,14 +33,24 @@ import {
   type AccountRow,
   type CommentThreadRow,
   type ConversationRow,
+  commenterName,
   commentHeader,
   displayName,
   dmHeader,
   headerDigest,
   type MediaSnapshot,
+  type MentionRow,
+  mentionHeader,
   personFromProfile,
 } from "./headers.ts";
-import { mirrorAttachment, quoteFor, referralLine } from "./posts.ts";
+import {
+  mirrorAttachments,
+  quoteFor,
+  referralLine,
+  STORY_KINDS,
+  STORY_LIFETIME_MS,
+  storyExpired,
+} from "./posts.ts";
 
 // The mirror: after an event is recorded, make the chat thread show it. Every step is idempotent
 // through refs stored right after each chat call (the thread on its conversation, each post on its
@@ -55,11 +70,14 @@ export interface MirrorDeps {
   humanAgent: boolean;
   /** Profiles and media snapshots older than this are fetched again. */
   refreshMs: number;
+  /** Runs `expireStories(messageId)` at `at`: a story's link is shown until the story expires. */
+  scheduleStoryExpiry?: (messageId: number, at: Date) => Promise<void>;
   now?: () => Date;
 }
 
 interface MessageRow {
   id: number;
+  conversation_id: number | null;
   comment_thread_id: number | null;
   author_kind: "customer" | "business" | "agent" | "rule";
   author_id: string | null;
@@ -68,6 +86,7 @@ interface MessageRow {
   details: Record<string, unknown>;
   chat_ref: string | null;
   deleted_at: Date | null;
+  occurred_at: Date;
 }
 
 interface DmThread {
@@ -149,6 +168,7 @@ export class Mirror {
       case "comment.removed":
         return this.commentRemoved(event);
       case "mention":
+        return this.mention(event);
       case "unknown":
         return;
     }
@@ -163,22 +183,88 @@ export class Mirror {
     t.convo = await this.freshProfile(t.convo);
     const row = await this.message(e.accountId, e.mid);
     if (!row || row.chat_ref || row.deleted_at) return;
+    const post = await this.customerMessagePost(t.convo, e, e.occurredAt);
+    await this.postOnce(t, row.id, post);
+    await this.scheduleStoryExpiry(row.id, e.attachments, e.occurredAt);
+    // A customer message re-opens the window: the root says so.
+    await this.refreshHeader(t);
+  }
+
+  /** A customer's message as its post shows it at this moment (a story link expires). */
+  private async customerMessagePost(
+    convo: ConversationRow,
+    m: Pick<
+      DmMessage,
+      "accountId" | "text" | "attachments" | "replyTo" | "quickReplyPayload" | "referral" | "unsupported"
+    >,
+    occurredAt: number,
+  ): Promise<MirrorPost> {
     const context: string[] = [];
-    if (e.quickReplyPayload) context.push(`quick reply: ${e.quickReplyPayload}`);
-    if (e.referral) context.push(referralLine(e.referral));
-    if (e.unsupported) context.push("Instagram did not deliver part of this message");
-    const post = this.customerPost(t.convo, {
-      ...(e.text !== undefined ? { text: e.text } : {}),
-      attachments: e.attachments.map((a) => mirrorAttachment(a, e.occurredAt, this.now().getTime())),
+    if (m.quickReplyPayload) context.push(`quick reply: ${m.quickReplyPayload}`);
+    if (m.referral) context.push(referralLine(m.referral));
+    const now = this.now().getTime();
+    const attachments = m.attachments.flatMap((a) => mirrorAttachments(a, occurredAt, now));
+    // `is_unsupported`: Meta kept the content from apps. Say so plainly, named, never an empty post.
+    if (m.unsupported)
+      attachments.push({
+        kind: "placeholder",
+        text: "Instagram did not deliver this message's content (is_unsupported: a kind it does not pass to apps)",
+      });
+    return this.customerPost(convo, {
+      ...(m.text !== undefined ? { text: m.text } : {}),
+      attachments,
       quote: quoteFor(
-        e.replyTo,
-        await this.quoted(e.accountId, e.replyTo?.kind === "message" ? e.replyTo.mid : undefined),
+        m.replyTo,
+        await this.quoted(m.accountId, m.replyTo?.kind === "message" ? m.replyTo.mid : undefined),
       ),
       context,
     });
-    await this.postOnce(t, row.id, post);
-    // A customer message re-opens the window: the root says so.
-    await this.refreshHeader(t);
+  }
+
+  /** A post showing a story's link is shown again as expired when the story goes (24 h). */
+  private async scheduleStoryExpiry(messageId: number, attachments: Attachment[], occurredAt: number) {
+    const schedule = this.deps.scheduleStoryExpiry;
+    const now = this.now().getTime();
+    const live = attachments.some(
+      (a) => STORY_KINDS.has(a.kind) && a.url !== undefined && !storyExpired(a, occurredAt, now),
+    );
+    if (!schedule || !live) return;
+    // A minute past the expiry, so the post is rendered on the far side of it.
+    await schedule(messageId, new Date(occurredAt + STORY_LIFETIME_MS + 60_000));
+  }
+
+  /** Re-renders a customer's post whose story link has expired: the link goes, a placeholder
+   * says so. Safe to repeat; a message unsent or erased meanwhile is left alone. */
+  async expireStories(messageId: number): Promise<void> {
+    const { rows } = await this.deps.db.query<
+      MessageRow & { account_id: string; customer_id: string | null }
+    >(
+      `SELECT m.id, m.conversation_id, m.comment_thread_id, m.author_kind, m.author_id, m.text, m.attachments,
+              m.details, m.chat_ref, m.deleted_at, m.occurred_at, m.account_id, c.customer_id
+         FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE m.id = $1`,
+      [messageId],
+    );
+    const row = rows[0];
+    if (!row?.chat_ref || row.deleted_at || !row.customer_id || row.details.storiesExpired) return;
+    const t = await this.dmThread(row.account_id, row.customer_id, { create: false });
+    if (!t) return;
+    const d = row.details;
+    const post = await this.customerMessagePost(
+      t.convo,
+      {
+        accountId: row.account_id,
+        ...(row.text !== null ? { text: row.text } : {}),
+        attachments: Array.isArray(row.attachments) ? (row.attachments as Attachment[]) : [],
+        ...(d.replyTo ? { replyTo: d.replyTo as ReplyTo } : {}),
+        ...(typeof d.quickReplyPayload === "string" ? { quickReplyPayload: d.quickReplyPayload } : {}),
+        ...(d.referral ? { referral: d.referral as Referral } : {}),
+        ...(d.unsupported === true ? { unsupported: true } : {}),
+      },
+      new Date(row.occurred_at).getTime(),
+    );
+    await t.adapter.update(t.ref, row.chat_ref, post);
+    this.count(t.adapter, "update");
+    await this.setDetail(row.id, "storiesExpired", true);
   }
 
   private async echo(e: DmEcho): Promise<void> {
@@ -194,7 +280,7 @@ export class Mirror {
         name: t.account.username ? `@${t.account.username}` : "the business",
         ...(t.account.picture_url ? { iconUrl: t.account.picture_url } : {}),
       },
-      attachments: e.attachments.map((a) => mirrorAttachment(a, e.occurredAt, this.now().getTime())),
+      attachments: this.attachmentsOf(e),
       attribution: e.self ? "test message to the account itself" : "sent from Instagram",
       context: [],
     };
@@ -263,6 +349,11 @@ export class Mirror {
     await this.refreshHeader(t);
   }
 
+  private attachmentsOf(e: DmMessage | DmEcho) {
+    const now = this.now().getTime();
+    return e.attachments.flatMap((a) => mirrorAttachments(a, e.occurredAt, now));
+  }
+
   private customerPost(
     convo: ConversationRow,
     p: Partial<Pick<MirrorPost, "text" | "attachments" | "quote" | "context" | "attribution">>,
@@ -314,7 +405,7 @@ export class Mirror {
       : {
           author: {
             kind: "customer",
-            name: e.from.username ? `@${e.from.username}` : `Instagram user ${e.from.id}`,
+            name: commenterName(e.from, e.live),
           },
           attachments: [],
           context: [],
@@ -356,22 +447,101 @@ export class Mirror {
     await this.setDetail(row.id, "mirrorRemoved", true);
   }
 
+  // ——— Mentions: each one a thread of its own ———
+
+  private async mention(e: MentionEvent): Promise<void> {
+    const r = await this.route(e.accountId);
+    if (!r) return;
+    const { rows } = await this.deps.db.query<MentionRow>(
+      "SELECT * FROM mentions WHERE account_id = $1 AND media_id = $2 AND comment_id = $3",
+      [e.accountId, e.mediaId, e.commentId ?? ""],
+    );
+    let row = rows[0];
+    if (!row || this.existingRef(r.adapter, row)) return;
+    if (!row.resolved_at && !row.resolve_error) row = await this.resolveMention(row);
+    const header = mentionHeader(r.account, row);
+    const ref = await this.open(r.adapter, r.account, header, `mention:${row.id}`);
+    await afterOutsideCall(() =>
+      this.deps.db.query(
+        `UPDATE mentions SET chat_platform = $2, chat_channel = $3, chat_thread = $4, chat_header_digest = $5,
+           updated_at = now() WHERE id = $1`,
+        [row.id, r.adapter.platform, ref.channel, ref.thread, headerDigest(header)],
+      ),
+    );
+  }
+
+  /** Who wrote the mention and what it says (the webhook carries neither), through the Graph API.
+   * A rate limit or a network failure makes the event retry; a refusal is kept and shown. */
+  private async resolveMention(row: MentionRow): Promise<MentionRow> {
+    const gw = this.deps.gateway;
+    if (!gw) return row;
+    const out = await gw.call(
+      row.account_id,
+      "platform",
+      (token) =>
+        gw.graph.getMention(token, row.account_id, {
+          mediaId: row.media_id,
+          ...(row.comment_id ? { commentId: row.comment_id } : {}),
+        }),
+      { maxWaitMs: 10_000 },
+    );
+    if (out.kind === "deferred") throw new Error(`mention not resolved yet: ${out.reason}`);
+    if (out.kind === "uncertain") throw new Error(`mention not resolved yet: ${out.error.reason}`);
+    if (out.kind !== "ok") {
+      const reason = out.kind === "held" ? out.reason : out.error.reason;
+      this.deps.log.info({ account: row.account_id, mention: row.id, reason }, "mention not resolved");
+      await this.deps.db.query("UPDATE mentions SET resolve_error = $2, updated_at = now() WHERE id = $1", [
+        row.id,
+        reason,
+      ]);
+      return { ...row, resolve_error: reason };
+    }
+    const m = out.value;
+    const media: MediaSnapshot = {
+      ...(m.media.caption ? { caption: m.media.caption } : {}),
+      ...(m.media.permalink ? { permalink: m.media.permalink } : {}),
+      ...(m.media.thumbnailUrl ? { thumbnailUrl: m.media.thumbnailUrl } : {}),
+    };
+    const { rows } = await this.deps.db.query<MentionRow>(
+      `UPDATE mentions SET author_id = $2, author_username = $3, text = $4, media = $5, resolved_at = now(),
+         updated_at = now() WHERE id = $1 RETURNING *`,
+      [row.id, m.authorId ?? null, m.username ?? null, m.text ?? null, JSON.stringify(media)],
+    );
+    return rows[0] ?? row;
+  }
+
   // ——— Threads ———
 
-  /** The account's chat destination and adapter, or undefined (logged once) when it has none. */
+  /** The account's chat destination and adapter, or undefined (logged once) when it has none.
+   * While an event is mirrored, a held destination (or platform) throws DestinationHeld before any
+   * chat call: the event waits its turn instead of failing against it again. */
   private async route(accountId: string): Promise<{ account: AccountRow; adapter: ChatAdapter } | undefined> {
-    const { rows } = await this.deps.db.query<AccountRow>(
-      "SELECT id, username, picture_url, status, chat_platform, chat_channel, settings FROM instagram_accounts WHERE id = $1",
-      [accountId],
+    const { rows } = await this.deps.db.query<
+      AccountRow & { held_channel: string | null; held_reason: string | null }
+    >(
+      `SELECT a.id, a.username, a.picture_url, a.status, a.chat_platform, a.chat_channel, a.settings,
+              h.channel AS held_channel, h.reason AS held_reason
+         FROM instagram_accounts a
+         LEFT JOIN LATERAL (
+           SELECT channel, reason FROM chat_destination_holds
+            WHERE platform = a.chat_platform AND channel IN (a.chat_channel, $2)
+            ORDER BY channel = $2 DESC LIMIT 1
+         ) h ON true
+        WHERE a.id = $1`,
+      [accountId, WHOLE_PLATFORM],
     );
-    const account = rows[0];
-    if (!account?.chat_platform || !account.chat_channel) return undefined;
-    const adapter = this.deps.adapters.get(account.chat_platform);
+    const row = rows[0];
+    const platform = row?.chat_platform;
+    if (!row || !platform || !row.chat_channel) return undefined;
+    const { held_channel, held_reason, ...account } = row;
+    if (held_channel && this.currentEvent.getStore())
+      throw new DestinationHeld(platform, held_channel, held_reason ?? "held");
+    const adapter = this.deps.adapters.get(platform);
     if (!adapter) {
       if (!this.warnedUnrouted.has(accountId)) {
         this.warnedUnrouted.add(accountId);
         this.deps.log.warn(
-          { account: accountId, platform: account.chat_platform },
+          { account: accountId, platform },
           "account routes to a chat platform that is not configured; events are recorded, not mirrored",
         );
       }
@@ -485,7 +655,8 @@ export class Mirror {
       this.once(key, async (thread) => {
         const { rows } = await this.deps.db.query(
           `SELECT 1 FROM conversations WHERE chat_channel = $1 AND chat_thread = $2
-           UNION ALL SELECT 1 FROM comment_threads WHERE chat_channel = $1 AND chat_thread = $2 LIMIT 1`,
+           UNION ALL SELECT 1 FROM comment_threads WHERE chat_channel = $1 AND chat_thread = $2
+           UNION ALL SELECT 1 FROM mentions WHERE chat_channel = $1 AND chat_thread = $2 LIMIT 1`,
           [channel, thread],
         );
         return rows.length > 0;
@@ -633,7 +804,8 @@ export class Mirror {
 
   private async message(accountId: string, igMessageId: string): Promise<MessageRow | undefined> {
     const { rows } = await this.deps.db.query<MessageRow>(
-      `SELECT id, comment_thread_id, author_kind, author_id, text, attachments, details, chat_ref, deleted_at FROM messages
+      `SELECT id, conversation_id, comment_thread_id, author_kind, author_id, text, attachments, details, chat_ref,
+              deleted_at, occurred_at FROM messages
        WHERE account_id = $1 AND ig_message_id = $2`,
       [accountId, igMessageId],
     );

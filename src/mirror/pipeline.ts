@@ -4,6 +4,7 @@ import type { Logger } from "../log/logger.ts";
 import { DEFAULT_ECHO_GRACE_MS } from "../outbound/echo-match.ts";
 import type { ConsentWords } from "../privacy/consent.ts";
 import type { RulesEngine } from "../rules/engine.ts";
+import { inSpan } from "../tracing/spans.ts";
 import type { Mirror } from "./mirror.ts";
 import { type RecordOptions, recordEvent } from "./record.ts";
 
@@ -75,11 +76,17 @@ export class Bridge {
     });
     if (recorded.outcome !== "recorded") return recorded;
 
-    await this.mirror?.apply(recorded.event, eventId, recorded.resumedSince);
+    const { event } = recorded;
+    const attributes = { "threadbridge.event.kind": event.type, "threadbridge.account": event.accountId };
+    const mirror = this.mirror;
+    if (mirror)
+      await inSpan("mirror", { attributes }, () => mirror.apply(event, eventId, recorded.resumedSince));
     // Rules run once the event shows in its thread, so their notices follow it there.
-    await this.rules?.run(recorded.event, eventId);
+    const rules = this.rules;
+    if (rules) await inSpan("rules", { attributes }, () => rules.run(event, eventId));
     await this.db.query(
-      `UPDATE inbound_events SET status = 'processed', processed_at = now(), attempts = attempts + 1, last_error = NULL
+      `UPDATE inbound_events SET status = 'processed', processed_at = now(), attempts = attempts + 1, last_error = NULL,
+         held_by = NULL
        WHERE id = $1 AND status <> 'processed'`,
       [eventId],
     );

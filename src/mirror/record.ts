@@ -1,4 +1,5 @@
 import type { SqlClient } from "../db/database.ts";
+import { type Entry, entryOf } from "../instagram/entry-points.ts";
 import type {
   CommentEvent,
   CommentMedia,
@@ -9,6 +10,7 @@ import type {
   DmMessage,
   DmPostback,
   DmReaction,
+  DmReferral,
   DomainEvent,
 } from "../instagram/events.ts";
 import { DEFAULT_ECHO_GRACE_MS, matchOwnEcho } from "../outbound/echo-match.ts";
@@ -59,7 +61,8 @@ async function insertMessage(
     commentThreadId?: number;
     direction: "inbound" | "outbound";
     authorKind: "customer" | "business";
-    authorId: string;
+    /** Null for a live comment whose author Instagram did not name. */
+    authorId: string | null;
     igMessageId: string;
     text: string | undefined;
     attachments: unknown[];
@@ -88,6 +91,52 @@ async function insertMessage(
   );
 }
 
+/**
+ * Learns how the conversation opened from its first customer event (instagram/entry-points.ts):
+ * run before that event's message is stored, so "no customer message yet" means this is the first.
+ * A conversation known from before keeps no guess. A later ad click opens it again through that
+ * ad: its window and card follow the newest ad (Meta's policy counts from the message after it).
+ */
+async function recordEntry(
+  tx: SqlClient,
+  convo: number,
+  e: DmMessage | DmPostback | DmReferral,
+): Promise<void> {
+  let entry: Entry = entryOf(e);
+  if (entry.point === "message") {
+    // The customer answering the private reply to their comment: the comment thread knows it.
+    const { rows } = await tx.query<{
+      root_comment_id: string;
+      media_id: string;
+      media: Record<string, unknown> | null;
+    }>(
+      `SELECT root_comment_id, media_id, media FROM comment_threads
+        WHERE account_id = $1 AND author_id = $2 AND private_reply_sent_at IS NOT NULL AND private_reply_sent_at <= $3
+        ORDER BY private_reply_sent_at DESC LIMIT 1`,
+      [e.accountId, e.customerId, ts(e.occurredAt)],
+    );
+    const t = rows[0];
+    if (t)
+      entry = {
+        point: "comment",
+        details: {
+          commentId: t.root_comment_id,
+          mediaId: t.media_id,
+          ...(typeof t.media?.permalink === "string" ? { permalink: t.media.permalink } : {}),
+          ...(typeof t.media?.caption === "string" ? { caption: t.media.caption } : {}),
+        },
+      };
+  }
+  await tx.query(
+    `UPDATE conversations SET entry_point = $2, entry_referral = $3, entry_at = $4, updated_at = now()
+      WHERE id = $1 AND (
+        (entry_point IS NULL AND NOT EXISTS (
+           SELECT 1 FROM messages WHERE conversation_id = $1 AND direction = 'inbound' AND deleted_at IS NULL))
+        OR ($2 = 'ad' AND (entry_at IS NULL OR entry_at < $4)))`,
+    [convo, entry.point, JSON.stringify(entry.details), ts(e.occurredAt)],
+  );
+}
+
 function messageDetails(e: DmMessage | DmEcho): Record<string, unknown> {
   const details: Record<string, unknown> = {};
   if (e.replyTo) details.replyTo = e.replyTo;
@@ -103,6 +152,7 @@ async function recordMessage(tx: SqlClient, e: DmMessage | DmEcho, o: RecordOpti
   const fromCustomer = e.type === "dm.message";
   const convo = await conversationId(tx, e, fromCustomer ? "customer" : "business");
   if (e.type === "dm.echo" && (await matchOwnEcho(tx, e, convo, o.echoGraceMs))) return;
+  if (e.type === "dm.message") await recordEntry(tx, convo, e);
   // A customer writing again reopens a closed or snoozed conversation.
   if (fromCustomer)
     await tx.query(
@@ -163,6 +213,7 @@ async function recordReaction(tx: SqlClient, e: DmReaction): Promise<void> {
 async function recordPostback(tx: SqlClient, e: DmPostback): Promise<void> {
   // A postback opens the 24 h window like a message does (reference 2.4).
   const convo = await conversationId(tx, e, "customer");
+  await recordEntry(tx, convo, e);
   if (!e.mid) return;
   await insertMessage(tx, {
     accountId: e.accountId,
@@ -222,11 +273,11 @@ async function recordComment(tx: SqlClient, e: CommentEvent): Promise<void> {
     commentThreadId: await commentThreadId(tx, e),
     direction: e.self ? "outbound" : "inbound",
     authorKind: e.self ? "business" : "customer",
-    authorId: e.from.id,
+    authorId: e.from?.id ?? null,
     igMessageId: e.commentId,
     text: e.text,
     attachments: [],
-    details: e.from.username ? { username: e.from.username } : {},
+    details: e.from?.username ? { username: e.from.username } : {},
     occurredAt: e.occurredAt,
   });
 }
@@ -298,6 +349,8 @@ export async function recordEvent(
     case "dm.postback":
       return recordPostback(tx, event);
     case "dm.referral":
+      await recordEntry(tx, await conversationId(tx, event, "none"), event);
+      return;
     case "dm.optin":
       await conversationId(tx, event, "none");
       return;
@@ -306,8 +359,15 @@ export async function recordEvent(
     case "comment.removed":
       return recordCommentRemoval(tx, event);
     case "mention":
+      // Its own thread: who wrote it and what it says are resolved when it is mirrored.
+      await tx.query(
+        `INSERT INTO mentions (account_id, media_id, comment_id, mentioned_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (account_id, media_id, comment_id) DO NOTHING`,
+        [event.accountId, event.mediaId, event.commentId ?? "", ts(event.occurredAt)],
+      );
+      return;
     case "unknown":
-      // Kept in inbound_events only; the mirror decides what to show.
+      // Kept in inbound_events only.
       return;
   }
 }

@@ -13,7 +13,7 @@ import type {
 import { chatKey } from "../chat/ids.ts";
 import { refuseOutside, type Scope } from "../chat/scope.ts";
 import {
-  DEFAULT_THREAD_SETTINGS,
+  accountThreadSettings,
   noticeIn,
   preview,
   storeAgentReply,
@@ -171,7 +171,8 @@ export class Moderation {
         id: t.id,
         accountId: t.account_id,
         rootCommentId: t.root_comment_id,
-        settings: DEFAULT_THREAD_SETTINGS,
+        // Signed as the account's human replies are.
+        settings: await accountThreadSettings(this.deps.db, t.account_id),
       };
       await storeAgentReply(
         this.deps.db,

@@ -1,5 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import { DOMAIN_EVENT_TYPES } from "../instagram/events.ts";
+import { PACKAGE_VERSION } from "./build-info.ts";
 
 // Every label value comes from a fixed set written in the code (route patterns, event types,
 // outcomes) or from the operator's own configuration (accounts): each distinct value is a series
@@ -12,21 +13,29 @@ export function eventKindLabel(kind: string | undefined): string {
   return kind !== undefined && EVENT_KINDS.has(kind) ? kind : "other";
 }
 
+/** The methods the service's routes take, and OPTIONS; anything else a client sends is `other`. */
+const HTTP_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
+
+/** A request's method as a label: one of a fixed set, else `other` (a client may send any token). */
+export function httpMethodLabel(method: string): string {
+  return HTTP_METHODS.has(method) ? method : "other";
+}
+
 /** The service's Prometheus metrics, on a registry of its own so several instances can coexist in tests. */
 export class Metrics {
   readonly registry = new Registry();
 
   readonly httpRequests = new Counter({
     name: "threadbridge_http_requests_total",
-    help: "HTTP requests by route and status",
-    labelNames: ["route", "status"] as const,
+    help: "HTTP requests by method, route and status",
+    labelNames: ["method", "route", "status"] as const,
     registers: [this.registry],
   });
 
   readonly httpDuration = new Histogram({
     name: "threadbridge_http_request_duration_seconds",
-    help: "HTTP request duration by route",
-    labelNames: ["route"] as const,
+    help: "HTTP request duration by method and route",
+    labelNames: ["method", "route"] as const,
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [this.registry],
   });
@@ -47,7 +56,7 @@ export class Metrics {
 
   readonly jobsProcessed = new Counter({
     name: "threadbridge_jobs_total",
-    help: "Inbound jobs by event kind and outcome (processed, retried, dead)",
+    help: "Inbound jobs by event kind and outcome (processed, already_processed, retried, dead)",
     labelNames: ["kind", "outcome"] as const,
     registers: [this.registry],
   });
@@ -109,7 +118,52 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly chatPlatformUp = new Gauge({
+    name: "threadbridge_chat_platform_up",
+    help: "1 when a configured chat platform's last check passed (token, scopes or intents), else 0",
+    labelNames: ["platform"] as const,
+    registers: [this.registry],
+  });
+
+  readonly chatDestinationUp = new Gauge({
+    name: "threadbridge_chat_destination_up",
+    help: "1 when the bot can work in a routed or digest channel as of its last check, else 0",
+    labelNames: ["platform", "channel"] as const,
+    registers: [this.registry],
+  });
+
+  readonly chatDestinationHeld = new Gauge({
+    name: "threadbridge_chat_destination_held",
+    help: 'Destinations whose mirror work is held until a recheck passes (1 each; channel "*": the whole platform)',
+    labelNames: ["platform", "channel"] as const,
+    registers: [this.registry],
+  });
+
+  readonly webhookLastReceived = new Gauge({
+    name: "threadbridge_webhook_last_received_timestamp_seconds",
+    help: "Unix time of the newest Instagram event handled for each connected account (none: no event yet)",
+    labelNames: ["account"] as const,
+    registers: [this.registry],
+  });
+
+  readonly accounts = new Gauge({
+    name: "threadbridge_accounts",
+    help: "Connected Instagram accounts by status (active, token_invalid, revoked, removed)",
+    labelNames: ["status"] as const,
+    registers: [this.registry],
+  });
+
+  readonly buildInfo = new Gauge({
+    name: "threadbridge_build_info",
+    help: "1, labelled with the running version and Node.js version",
+    labelNames: ["version", "node"] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: "threadbridge_" });
+    // Node's and the process's own metrics under their standard names (process_*, nodejs_*), so
+    // stock Node.js dashboards and alerts find them.
+    collectDefaultMetrics({ register: this.registry });
+    this.buildInfo.set({ version: PACKAGE_VERSION, node: process.version }, 1);
   }
 }

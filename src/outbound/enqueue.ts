@@ -2,6 +2,7 @@ import type { PgBoss } from "pg-boss";
 import { v7 as uuidv7 } from "uuid";
 import type { SqlClient } from "../db/database.ts";
 import { bossDb, OUTBOUND_QUEUE, type OutboundJob } from "../queue/boss.ts";
+import { traceCarrier } from "../tracing/spans.ts";
 
 /** The ordering key of a thread's outbound messages: one strict-FIFO lane per conversation or
  * comment thread of an account. */
@@ -23,7 +24,8 @@ export async function enqueueOutbound(
 ): Promise<void> {
   await boss.insert(
     OUTBOUND_QUEUE,
-    [{ id: uuidv7(), singletonKey: key, data: { messageId } satisfies OutboundJob }],
+    // The active trace (an agent's message, a rule firing) goes on with the job to the send.
+    [{ id: uuidv7(), singletonKey: key, data: { messageId, ...traceCarrier() } satisfies OutboundJob }],
     { db: bossDb(tx) },
   );
 }

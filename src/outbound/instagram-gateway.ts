@@ -95,7 +95,11 @@ export class InstagramGateway {
         await this.countDeferral(account, cls);
         return { kind: "deferred", retryAfterMs: 1_000, reason: "waiting for the account's rate limit" };
       }
+      const granted = performance.now();
       const result = await fn(token);
+      // How long the granted call took to be answered: the limiter widens its window when these
+      // times spread (a slow or loaded machine), so calls granted a window apart also arrive so.
+      this.deps.limiter.observeDelay(account, cls, performance.now() - granted);
       if (result.usage) {
         this.deps.limiter.observeUsage(account, result.usage.maxPercent);
         if (result.usage.regainAccessMs)

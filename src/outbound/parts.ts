@@ -2,9 +2,10 @@ import type { AgentFile } from "../chat/chat-port.ts";
 import type { AttachmentType, QuickReply } from "../instagram/graph-client.ts";
 import type { ApiClass } from "../ratelimit/classes.ts";
 
-// An agent's message becomes one or more Send API calls ("parts"): its text, split to Instagram's
-// 1,000-byte limit, then each file. Parts are sent in order and their progress is stored, so a
-// retried job continues with the first part not yet delivered.
+// An agent's message becomes one or more Send API calls ("parts"): attachments by URL (a saved
+// reply's images and document), its text, split to Instagram's 1,000-byte limit, then each file.
+// Parts are sent in order and their progress is stored, so a retried job continues with the first
+// part not yet delivered.
 
 /** Send API text limit: UTF-8 bytes, not characters (reference 2.2). */
 export const TEXT_LIMIT_BYTES = 1000;
@@ -12,8 +13,9 @@ export const TEXT_LIMIT_BYTES = 1000;
 export type Part =
   | { kind: "text"; text: string; quickReplies?: QuickReply[] }
   | { kind: "file"; file: AgentFile; type: AttachmentType }
-  /** An image already at a public URL (an automation's picture): sent by its URL. */
-  | { kind: "image_url"; url: string };
+  /** Media already at a public https URL (a rule's picture, a saved reply's images or document):
+   * Instagram fetches it from there. */
+  | { kind: "url"; type: "image" | "file"; url: string };
 
 const MB = 1024 * 1024;
 
@@ -84,18 +86,28 @@ export function splitText(text: string, limit = TEXT_LIMIT_BYTES): string[] {
 export interface Extras {
   /** Offered with the last text part (Instagram shows them under it). */
   quickReplies?: QuickReply[];
+  /** A rule's picture, sent after the text. */
   imageUrl?: string;
+  /** A saved reply's images and document, sent before the text so its quick replies stay under
+   * the last message. */
+  urlAttachments?: { type: "image" | "file"; url: string }[];
 }
 
 export function partsOf(text: string | null, files: AgentFile[], extras: Extras = {}): Part[] {
-  const parts: Part[] = splitText(text ?? "").map((t) => ({ kind: "text" as const, text: t }));
-  const last = parts.at(-1);
+  const parts: Part[] = (extras.urlAttachments ?? []).map((a) => ({
+    kind: "url" as const,
+    type: a.type,
+    url: a.url,
+  }));
+  const texts = splitText(text ?? "").map((t) => ({ kind: "text" as const, text: t }) as Part);
+  const last = texts.at(-1);
   if (extras.quickReplies?.length && last?.kind === "text") last.quickReplies = extras.quickReplies;
+  parts.push(...texts);
   for (const file of files) {
     const check = checkFile(file);
     if (check.ok) parts.push({ kind: "file", file, type: check.type });
   }
-  if (extras.imageUrl) parts.push({ kind: "image_url", url: extras.imageUrl });
+  if (extras.imageUrl) parts.push({ kind: "url", type: "image", url: extras.imageUrl });
   return parts;
 }
 

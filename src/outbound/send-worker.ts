@@ -4,7 +4,14 @@ import { parseChatKey } from "../chat/ids.ts";
 import { afterOutsideCall } from "../db/after-outside-call.ts";
 import type { Database } from "../db/database.ts";
 import type { QuickReply, SendBody, SendMessageContent, SendRecipient } from "../instagram/graph-client.ts";
-import { PRIVATE_REPLY_WINDOW_MS, type Sender, sendPermission, windowState } from "../instagram/windows.ts";
+import {
+  type ConversationEntry,
+  PRIVATE_REPLY_WINDOW_MS,
+  type Sender,
+  sendPermission,
+  storedEntry,
+  windowState,
+} from "../instagram/windows.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Mirror } from "../mirror/mirror.ts";
 import type { Metrics } from "../observability/metrics.ts";
@@ -52,6 +59,9 @@ export interface OutboundRow {
     agentName?: string;
     quickReplies?: QuickReply[];
     imageUrl?: string;
+    urlAttachments?: { type: "image" | "file"; url: string }[];
+    /** The saved reply it was expanded from. */
+    snippet?: string;
   };
   chat_ref: string | null;
   delivery_state: "pending" | "held" | "sent" | "failed";
@@ -63,6 +73,8 @@ export interface OutboundRow {
   // The conversation (DM) or comment thread it belongs to.
   customer_id: string | null;
   last_customer_message_at: Date | null;
+  entry_point: string | null;
+  entry_at: Date | null;
   root_comment_id: string | null;
   author_id: string | null;
   root_commented_at: Date | null;
@@ -98,7 +110,7 @@ const LOAD = `
   SELECT m.id, m.account_id, m.conversation_id, m.comment_thread_id, m.author_kind, m.author_id AS sender_id,
          m.text, m.attachments, m.details,
          m.chat_ref, m.delivery_state, m.delivery_error, m.send_started_at, m.ig_message_id, m.chat_mark, m.send_route,
-         c.customer_id, c.last_customer_message_at,
+         c.customer_id, c.last_customer_message_at, c.entry_point, c.entry_at,
          t.root_comment_id, t.author_id, t.root_commented_at, t.private_reply_sent_at, t.live,
          COALESCE(c.chat_platform, t.chat_platform) AS chat_platform,
          COALESCE(c.chat_channel, t.chat_channel) AS chat_channel,
@@ -153,6 +165,7 @@ export class OutboundSender {
     const parts = partsOf(row.text, row.attachments, {
       ...(row.details.quickReplies ? { quickReplies: row.details.quickReplies } : {}),
       ...(row.details.imageUrl ? { imageUrl: row.details.imageUrl } : {}),
+      ...(row.details.urlAttachments ? { urlAttachments: row.details.urlAttachments } : {}),
     });
     if (parts.length === 0) return this.fail(row, "nothing to send");
     if (route.via === "private_reply" && (parts.length > 1 || parts[0]?.kind !== "text"))
@@ -213,7 +226,13 @@ export class OutboundSender {
     const sender: Sender = row.author_kind === "agent" ? "human" : "automation";
     const now = this.now();
     if (row.conversation_id !== null && row.customer_id)
-      return this.dmRoute(row.customer_id, row.last_customer_message_at, sender, now);
+      return this.dmRoute(
+        row.customer_id,
+        row.last_customer_message_at,
+        storedEntry(row.entry_point, row.entry_at),
+        sender,
+        now,
+      );
     if (!row.root_comment_id)
       return { ok: false, reason: "this thread is neither a conversation nor a comment thread" };
     // A comment thread: the first reply is the one private reply Instagram allows per comment...
@@ -230,8 +249,12 @@ export class OutboundSender {
     }
     // ...and later ones continue in the DM conversation it opened, once the customer answers.
     if (!row.author_id) return { ok: false, reason: "the comment's author is unknown" };
-    const { rows } = await this.deps.db.query<{ last_customer_message_at: Date | null }>(
-      "SELECT last_customer_message_at FROM conversations WHERE account_id = $1 AND customer_id = $2",
+    const { rows } = await this.deps.db.query<{
+      last_customer_message_at: Date | null;
+      entry_point: string | null;
+      entry_at: Date | null;
+    }>(
+      "SELECT last_customer_message_at, entry_point, entry_at FROM conversations WHERE account_id = $1 AND customer_id = $2",
       [row.account_id, row.author_id],
     );
     const last = rows[0]?.last_customer_message_at ?? null;
@@ -240,12 +263,28 @@ export class OutboundSender {
         ok: false,
         reason: "the private reply was sent; Instagram allows nothing more until the customer answers it",
       };
-    return this.dmRoute(row.author_id, last, sender, now);
+    return this.dmRoute(
+      row.author_id,
+      last,
+      storedEntry(rows[0]?.entry_point, rows[0]?.entry_at),
+      sender,
+      now,
+    );
   }
 
-  /** A DM to `customer`, if the window from their last message allows `sender` to write now. */
-  private dmRoute(customer: string, lastCustomerMessageAt: Date | null, sender: Sender, now: Date): Route {
-    const permission = sendPermission(windowState(lastCustomerMessageAt, now, this.deps.humanAgent), sender);
+  /** A DM to `customer`, if the window from their last message (and how the conversation opened)
+   * allows `sender` to write now. */
+  private dmRoute(
+    customer: string,
+    lastCustomerMessageAt: Date | null,
+    entry: ConversationEntry | null,
+    sender: Sender,
+    now: Date,
+  ): Route {
+    const permission = sendPermission(
+      windowState(lastCustomerMessageAt, now, this.deps.humanAgent, entry),
+      sender,
+    );
     if (!permission.ok) return permission;
     return {
       ok: true,
@@ -264,9 +303,9 @@ export class OutboundSender {
         ? { text: part.text, ...(part.quickReplies ? { quick_replies: part.quickReplies } : {}) }
         : {
             attachment: {
-              type: part.kind === "image_url" ? "image" : part.type,
+              type: part.type,
               payload: {
-                url: part.kind === "image_url" ? part.url : this.deps.fileUrl(filesFrom, part.file),
+                url: part.kind === "url" ? part.url : this.deps.fileUrl(filesFrom, part.file),
               },
             },
           };
@@ -340,6 +379,7 @@ export class OutboundSender {
             ...(tag ? { tag } : {}),
             ...(row.text ? { preview: auditPreview(row.text) } : {}),
             ...(row.attachments.length > 0 ? { files: row.attachments.length } : {}),
+            ...(row.details.snippet ? { snippet: row.details.snippet } : {}),
           },
         });
     });

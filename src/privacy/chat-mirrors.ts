@@ -24,11 +24,11 @@ export interface MirrorRemoval {
   chatFailures: number;
 }
 
-/** The mirrored threads of an account's conversations and comment threads matching `where`
- * (a condition on the table's rows, `$1` being the account). */
+/** The mirrored threads of an account's conversations, comment threads and mentions matching
+ * `where` (a condition on the table's rows, `$1` being the account). */
 export async function mirroredThreads(
   sql: SqlClient,
-  where: { conversations: string; commentThreads: string },
+  where: { conversations: string; commentThreads: string; mentions: string },
   params: unknown[],
 ): Promise<ChatMirror[]> {
   const { rows } = await sql.query<{ platform: ChatPlatform; channel: string; thread: string }>(
@@ -36,7 +36,10 @@ export async function mirroredThreads(
       WHERE chat_thread IS NOT NULL AND ${where.conversations}
      UNION
      SELECT chat_platform, chat_channel, chat_thread FROM comment_threads
-      WHERE chat_thread IS NOT NULL AND ${where.commentThreads}`,
+      WHERE chat_thread IS NOT NULL AND ${where.commentThreads}
+     UNION
+     SELECT chat_platform, chat_channel, chat_thread FROM mentions
+      WHERE chat_thread IS NOT NULL AND ${where.mentions}`,
     params,
   );
   return rows.map((r) => ({ platform: r.platform, ref: { channel: r.channel, thread: r.thread } }));

@@ -8,6 +8,9 @@ export const CONVERSATION_ROWS = "account_id = $1 AND customer_id = $2";
 /** Comment threads whose top-level comment they wrote. */
 export const COMMENT_THREAD_ROWS = "account_id = $1 AND author_id = $2";
 
+/** Mentions of the account they wrote (a comment or a caption naming it). */
+export const MENTION_ROWS = "account_id = $1 AND author_id = $2";
+
 /** Messages of their conversation and of their comment threads (every author, both directions). */
 export const THREAD_MESSAGE_ROWS = `account_id = $1 AND (
     conversation_id IN (SELECT id FROM conversations WHERE ${CONVERSATION_ROWS})

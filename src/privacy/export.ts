@@ -5,6 +5,7 @@ import {
   COMMENT_THREAD_ROWS,
   CONVERSATION_ROWS,
   EVENT_ROWS,
+  MENTION_ROWS,
   RULE_FIRING_ROWS,
   STRAY_COMMENT_ROWS,
 } from "./customer-rows.ts";
@@ -37,6 +38,7 @@ export interface CustomerExport {
   commentThreadMessages: ExportRow[];
   /** Their comments under other people's comments. */
   commentsElsewhere: ExportRow[];
+  mentions: ExportRow[];
   webhookEvents: ExportRow[];
   ruleFirings: ExportRow[];
   auditEntries: ExportRow[];
@@ -50,6 +52,7 @@ const SECTIONS = [
   "commentThreads",
   "commentThreadMessages",
   "commentsElsewhere",
+  "mentions",
   "webhookEvents",
   "ruleFirings",
   "auditEntries",
@@ -110,6 +113,7 @@ async function readRows(tx: SqlClient, accountId: string, customerId: string) {
     commentsElsewhere: await rows(
       `SELECT m.* FROM messages m, comment_threads t WHERE ${STRAY_COMMENT_ROWS} ORDER BY m.occurred_at, m.id`,
     ),
+    mentions: await rows(`SELECT * FROM mentions WHERE ${MENTION_ROWS} ORDER BY id`),
     webhookEvents: await rows(`SELECT * FROM inbound_events WHERE ${EVENT_ROWS} ORDER BY id`),
     ruleFirings: await rows(`SELECT * FROM rule_firings WHERE ${RULE_FIRING_ROWS} ORDER BY id`),
     auditEntries: await rows(

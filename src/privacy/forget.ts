@@ -8,6 +8,7 @@ import {
   COMMENT_THREAD_ROWS,
   CONVERSATION_ROWS,
   EVENT_ROWS,
+  MENTION_ROWS,
   RULE_FIRING_ROWS,
   STRAY_COMMENT_ROWS,
   THREAD_MESSAGE_ROWS,
@@ -20,6 +21,7 @@ import {
 export interface ForgetCounts extends MirrorRemoval {
   conversations: number;
   commentThreads: number;
+  mentions: number;
   messages: number;
   events: number;
   ruleFirings: number;
@@ -46,6 +48,7 @@ export async function forgetCustomer(
     {
       conversations: "account_id = $1 AND customer_id = $2",
       commentThreads: "account_id = $1 AND author_id = $2",
+      mentions: MENTION_ROWS,
     },
     [account, customer],
   );
@@ -83,9 +86,17 @@ export async function forgetCustomer(
     const threadMessages = await del(`DELETE FROM messages WHERE ${THREAD_MESSAGE_ROWS} RETURNING id`);
     const conversations = await del(`DELETE FROM conversations WHERE ${CONVERSATION_ROWS} RETURNING id`);
     const commentThreads = await del(`DELETE FROM comment_threads WHERE ${COMMENT_THREAD_ROWS} RETURNING id`);
+    const mentions = await del(`DELETE FROM mentions WHERE ${MENTION_ROWS} RETURNING id`);
     const events = await del(`DELETE FROM inbound_events WHERE ${EVENT_ROWS} RETURNING id`);
     const ruleFirings = await del(`DELETE FROM rule_firings WHERE ${RULE_FIRING_ROWS} RETURNING id`);
-    return { conversations, commentThreads, messages: strayComments + threadMessages, events, ruleFirings };
+    return {
+      conversations,
+      commentThreads,
+      mentions,
+      messages: strayComments + threadMessages,
+      events,
+      ruleFirings,
+    };
   });
 
   const removal = await removeMirrors(

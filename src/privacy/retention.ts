@@ -39,6 +39,12 @@ export async function purgeExpired(
       RETURNING id`,
     [before(policy.messageDays)],
   );
+  // What mentions of the account said goes with message texts.
+  const { rows: mentions } = await db.query(
+    `UPDATE mentions SET text = NULL, media = NULL, updated_at = now()
+      WHERE mentioned_at < $1 AND (text IS NOT NULL OR media IS NOT NULL) RETURNING id`,
+    [before(policy.messageDays)],
+  );
   // Processed events only: a queued or dead event is still work to do.
   const { rows: events } = await db.query(
     `UPDATE inbound_events SET raw = '{}'::jsonb, event = event - 'text' - 'attachments'
@@ -59,7 +65,7 @@ export async function purgeExpired(
     [new Date(now.getTime() - SIGNED_REQUEST_MAX_AGE_SECONDS * 1000 - 86_400_000).toISOString()],
   );
   return {
-    messages: messages.length,
+    messages: messages.length + mentions.length,
     events: events.length,
     accounts: revoked.length,
     signedRequests: signedRequests.length,

@@ -1,6 +1,7 @@
-import { fromPglite, PgBoss } from "pg-boss";
+import type { PgBoss } from "pg-boss";
 import type { Database, SqlClient } from "../db/database.ts";
 import type { Logger } from "../log/logger.ts";
+import type { TraceCarrier } from "../tracing/spans.ts";
 
 export const INBOUND_QUEUE = "inbound";
 export const OUTBOUND_QUEUE = "outbound";
@@ -36,20 +37,25 @@ export interface TokenRefreshJob {
   by?: string;
 }
 
-/** A snoozed thread to wake: which table, which row. */
+/** A snoozed thread to wake: which table, which row; or (`messages`) a mirrored post whose story
+ * link expires, to show as expired. */
 export interface WakeJob {
-  table: "conversations" | "comment_threads";
+  table: "conversations" | "comment_threads" | "messages";
   id: number;
 }
 
-/** What an outbound job carries: the outbound message's row id. */
+/** What an outbound job carries: the outbound message's row id, and the trace it was queued in
+ * (W3C traceparent, when traces are on). */
 export interface OutboundJob {
   messageId: number;
+  trace?: TraceCarrier;
 }
 
-/** What an inbound job carries: the stored event's row id, nothing a customer wrote. */
+/** What an inbound job carries: the stored event's row id, nothing a customer wrote, and the trace
+ * of the delivery it came in (W3C traceparent, when traces are on). */
 export interface InboundJob {
   eventId: number;
+  trace?: TraceCarrier;
 }
 
 /** Workers refresh a job's heartbeat every half of this while they handle it; a job whose worker
@@ -80,6 +86,9 @@ export async function startBoss(db: Database, log: Logger, options: QueueOptions
     monitorIntervalSeconds: options.superviseSeconds,
     migrate: true,
   } as const;
+  // Loaded here, not at the top: the queue names above are read by CLI commands that never start
+  // a queue, and pg-boss is a large module tree.
+  const { fromPglite, PgBoss } = await import("pg-boss");
   const boss = db.pglite
     ? new PgBoss({ ...common, db: fromPglite(db.pglite), backend: "pglite" })
     : new PgBoss({ ...common, connectionString: db.url, max: 4, application_name: "threadbridge" });

@@ -65,18 +65,28 @@ export interface OutboundLimiterOptions {
 // [2] whole seconds (unused), [3] limit, [4] window in seconds (may be fractional: D + guard).
 // Returns {consumed, msBeforeNext}; consumed > limit means rejected (the library's contract).
 const PACE_BURST = 2;
+/** The learned margin never widens a window by more than this (a process that stalls for longer is
+ * caught by the late-grant check instead). */
+const MAX_MARGIN_MS = 500;
 /** Windows up to this long are paced in Redis too (`paced` in the script). */
 const PACED_WINDOW_MS = 2_000;
 const SLIDING_LOG_LUA = `
 local PACE_BURST = ${PACE_BURST}
+local MAX_MARGIN_MS = ${MAX_MARGIN_MS}
 local key = KEYS[1]
 local cost = tonumber(ARGV[1])
 local limit = tonumber(ARGV[3])
-local windowMs = math.ceil(tonumber(ARGV[4]) * 1000)
+local baseWindowMs = math.ceil(tonumber(ARGV[4]) * 1000)
+-- The margin the sending processes measured (their calls' delay from grant to answer beyond the
+-- usual, MARGIN below), shared by all: a call granted by one process is counted by every other.
+local margin = tonumber(redis.call('GET', key .. ':margin') or '0')
+if margin > MAX_MARGIN_MS then margin = MAX_MARGIN_MS end
+local windowMs = baseWindowMs + margin
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. (now - windowMs))
-local count = redis.call('ZCARD', key)
+-- Kept as long as the widest window may need them; counted within this grant's window.
+redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. (now - baseWindowMs - MAX_MARGIN_MS))
+local count = redis.call('ZCOUNT', key, '(' .. (now - windowMs), '+inf')
 -- Per-second classes are also paced (GCRA): one grant per windowMs / limit on average, with up
 -- to PACE_BURST grants early to make up for slots the waiters missed. A burst of L grants would
 -- put L calls in flight at once, and their spread in arrival time is what an observer counts
@@ -98,17 +108,27 @@ if count + cost <= limit then
   for i = 1, cost do
     redis.call('ZADD', key, now, now .. ':' .. (count + i))
   end
-  redis.call('PEXPIRE', key, windowMs + 1)
+  redis.call('PEXPIRE', key, baseWindowMs + MAX_MARGIN_MS + 1)
   if paced then
     redis.call('SET', tatKey, tostring(tat + cost * spacing), 'PX', windowMs * 2)
   end
   return {count + cost, windowMs}
 end
 local idx = count + cost - limit - 1
-local oldest = redis.call('ZRANGE', key, idx, idx, 'WITHSCORES')
+local oldest = redis.call('ZRANGEBYSCORE', key, '(' .. (now - windowMs), '+inf', 'WITHSCORES', 'LIMIT', idx, 1)
 local wait = tonumber(oldest[2]) + windowMs + 1 - now
 if wait < 1 then wait = 1 end
 return {limit + cost, wait}
+`;
+
+// MARGIN: a process reports the margin it measured; the larger of the reports of the last
+// MARGIN_HOLD_MS stands (a smaller one replaces it only once it has expired).
+const MARGIN_LUA = `
+local current = tonumber(redis.call('GET', KEYS[1]) or '-1')
+if tonumber(ARGV[1]) >= current then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+end
+return 1
 `;
 
 // A pause is only ever extended by another pause, never shortened.
@@ -127,6 +147,12 @@ const DEGRADED_HOLD_MS = 5_000;
 const STALE_STREAK_MAX = 3;
 /** waitTurn re-checks at least this often (usage factor or pauses may change meanwhile). */
 const MAX_SLEEP_MS = 1_000;
+/** How many of a class's recent grant-to-answer delays the margin is learned from. */
+const DELAY_SAMPLES = 100;
+/** A reported margin stands this long unless a larger one replaces it. */
+const MARGIN_HOLD_MS = 10_000;
+/** Margins are rounded up to this step, so windows do not change with every call. */
+const MARGIN_STEP_MS = 5;
 
 /** RateLimiterMemory that reports when it is consumed (as the insurance of a Redis limiter). */
 class Pacer extends RateLimiterMemory {
@@ -200,6 +226,11 @@ export class OutboundLimiter {
   private readonly localPause = new Map<string, number>();
   private readonly factors = new Map<string, Factor>();
   private readonly queues = new Map<string, Promise<void>>();
+  /** Per class: recent delays from grant to answer (ms), and the margin learned from them. */
+  private readonly delays = new Map<ApiClass, number[]>();
+  private readonly margins = new Map<ApiClass, number>();
+  /** Per Redis margin key: the margin last reported there, and when. */
+  private readonly reported = new Map<string, { margin: number; at: number }>();
   private lastTroubleAt = 0;
   private staleStreak = 0;
   private slowRedisTold = false;
@@ -238,11 +269,54 @@ export class OutboundLimiter {
       }
       throw err;
     }
-    if (this.stale(performance.now() - asked)) return { ok: false, retryAfterMs: 1 };
+    if (this.stale(performance.now() - asked, cls)) return { ok: false, retryAfterMs: 1 };
     // A slowed platform call also holds the in-memory pacer for `factor` slots, so memory mode
-    // (and insurance) slow down the same way; harmless while Redis serves.
-    if (factor > 1) await this.pacer(cls).block(account, factor * this.pacerSeconds(cls));
+    // (and insurance) slow down the same way; harmless while Redis serves. A learned margin
+    // spaces the pacer's grants as it widens Redis's window.
+    const slots = factor * this.pacerSeconds(cls, this.margin(cls));
+    if (factor > 1 || this.margin(cls) > 0) await this.pacer(cls).block(account, slots);
     return { ok: true };
+  }
+
+  /**
+   * MARGIN. The guard is a fixed allowance for the time between a grant and the call's arrival at
+   * Instagram; on a loaded or slow machine that time grows and spreads (a busy event loop, CPU
+   * starved by other processes), and calls granted a window apart arrive less than a window
+   * apart. So the caller reports how long each granted call took from the grant to its answer
+   * (an upper bound of the time to its arrival), and the limiter widens the class's window by the
+   * spread of the recent ones (their 98th percentile above their least, which the network's own
+   * latency, the same for all, does not move). With Redis the margin is shared, since every
+   * process's grants count against the others': the largest one reported recently stands.
+   */
+  observeDelay(account: string, cls: ApiClass, ms: number): void {
+    if (!(cls in this.limits) || !Number.isFinite(ms) || ms < 0) return;
+    const recent = this.delays.get(cls) ?? [];
+    recent.push(ms);
+    if (recent.length > DELAY_SAMPLES) recent.shift();
+    this.delays.set(cls, recent);
+    const sorted = [...recent].sort((a, b) => a - b);
+    const high = sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.98))] as number;
+    const spread = high - (sorted[0] as number);
+    const margin = Math.min(MAX_MARGIN_MS, Math.ceil(spread / MARGIN_STEP_MS) * MARGIN_STEP_MS);
+    this.margins.set(cls, margin);
+    if (this.redis?.status === "ready") this.report(account, cls, margin);
+  }
+
+  /** The margin this process learned for `cls` (ms), for tests and the bench. */
+  margin(cls: ApiClass): number {
+    return this.margins.get(cls) ?? 0;
+  }
+
+  private report(account: string, cls: ApiClass, margin: number): void {
+    const key = `${(this.store(cls, 1) as RateLimiterRedis).getKey(account)}:margin`;
+    const last = this.reported.get(key);
+    const now = Date.now();
+    if (last && margin <= last.margin && now - last.at < MARGIN_HOLD_MS / 2) return;
+    this.reported.set(key, { margin, at: now });
+    this.redis?.eval(MARGIN_LUA, 1, key, String(margin), String(MARGIN_HOLD_MS)).catch((err: unknown) => {
+      this.reported.delete(key);
+      this.trouble(err);
+    });
   }
 
   /** Wait until a call is granted. Calls of one process for one (account, class) line up, so
@@ -348,10 +422,10 @@ export class OutboundLimiter {
     return this.limits[cls].durationSeconds * 1000 + this.guardMs;
   }
 
-  /** Seconds per call of the in-memory pacer: (D + guard) / L. */
-  private pacerSeconds(cls: ApiClass): number {
+  /** Seconds per call of the in-memory pacer: (D + guard + margin) / L. */
+  private pacerSeconds(cls: ApiClass, marginMs = 0): number {
     const { points, durationSeconds } = this.limits[cls];
-    return (durationSeconds * 1000 + this.guardMs) / points / 1000;
+    return (durationSeconds * 1000 + this.guardMs + marginMs) / points / 1000;
   }
 
   /** The in-memory pacer: the whole limit without Redis; the insurance of a Redis limiter, where
@@ -436,8 +510,8 @@ export class OutboundLimiter {
    * is taken again. A Redis whose every answer is slower than the guard is not a stall but a
    * configuration: after a few in a row the grant is used, and the operator is told once.
    */
-  private stale(elapsedMs: number): boolean {
-    if (elapsedMs <= this.guardMs) {
+  private stale(elapsedMs: number, cls: ApiClass): boolean {
+    if (elapsedMs <= this.guardMs + this.margin(cls)) {
       this.staleStreak = 0;
       return false;
     }
@@ -446,7 +520,7 @@ export class OutboundLimiter {
     if (!this.slowRedisTold) {
       this.slowRedisTold = true;
       this.log?.warn(
-        { elapsedMs: Math.round(elapsedMs), guardMs: this.guardMs },
+        { elapsedMs: Math.round(elapsedMs), guardMs: this.guardMs, marginMs: this.margin(cls) },
         "rate limiter: Redis answers more slowly than the guard; raise IG_RATE_LIMIT_GUARD_MS",
       );
     }

@@ -5,10 +5,18 @@ import type { ChatAdapter, ChatPlatform, ThreadRef } from "../chat/chat-port.ts"
 import type { Database, SqlClient } from "../db/database.ts";
 import type { DomainEvent } from "../instagram/events.ts";
 import type { UserProfile } from "../instagram/graph-client.ts";
-import { windowState } from "../instagram/windows.ts";
+import { storedEntry, windowState } from "../instagram/windows.ts";
 import type { Logger } from "../log/logger.ts";
 import { enqueueOutbound, outboundKey } from "../outbound/enqueue.ts";
 import type { InstagramGateway } from "../outbound/instagram-gateway.ts";
+import {
+  type DisclosureSettings,
+  type DisclosureTarget,
+  discloseIfDue,
+  disclosureSettings,
+  disclosureText,
+  withDisclosure,
+} from "./disclosure.ts";
 import {
   compileRules,
   type Decision,
@@ -17,7 +25,7 @@ import {
   type PlannedAction,
   type PreparedRules,
 } from "./evaluate.ts";
-import type { AccountSettings, Rule } from "./rule.ts";
+import type { AccountSettings, Rule, TemplateField } from "./rule.ts";
 import { rulesFor } from "./store.ts";
 
 // Runs the auto-reply rules on each inbound event, after it is recorded and mirrored. Evaluation
@@ -28,7 +36,28 @@ import { rulesFor } from "./store.ts";
 //     sender refuses the human-agent tag to automation), so a rule cannot outrun an agent;
 //   - public replies and hides are made after the commit, at most once (a crash in between loses
 //     that one action rather than repeating a visible one);
-//   - every firing is announced in the thread and written to the audit log.
+//   - every firing is announced in the thread and written to the audit log;
+//   - the first automated message of a conversation, one after a lapse, and one after a human
+//     replied carry the account's disclosure line (disclosure.ts), decided in the same transaction.
+
+/** A saved reply as a rule sends it: its variables filled in. */
+export interface RenderedSnippet {
+  text: string;
+  language?: string;
+  urlAttachments: { type: "image" | "file"; url: string }[];
+  quickReplies: { title: string; payload: string }[];
+}
+
+/** Where rules find saved replies (src/snippets provides it; the service wires it in). */
+export interface RuleSnippets {
+  /** The saved reply `name` as `account` sends it (its own, else the shared one), or undefined. */
+  render(
+    sql: SqlClient,
+    account: string,
+    name: string,
+    fields: Readonly<Partial<Record<TemplateField, string>>>,
+  ): Promise<RenderedSnippet | undefined>;
+}
 
 export interface RulesEngineDeps {
   db: Database;
@@ -37,7 +66,19 @@ export interface RulesEngineDeps {
   gateway: InstagramGateway | undefined;
   adapters: ReadonlyMap<ChatPlatform, ChatAdapter>;
   log: Logger;
+  /** For `snippet` actions; without it they are skipped (with a log line and a notice). */
+  snippets?: RuleSnippets;
   now?: () => Date;
+}
+
+/** What one firing did beyond its planned actions, for its announcement. */
+interface FiringNotes {
+  /** Actions (by index) whose message carried the disclosure. */
+  disclosed: Set<number>;
+  /** Saved replies a `snippet` action named that no longer exist: nothing was sent for them. */
+  missing: string[];
+  /** What each snippet action sent, by index. */
+  sentText: Map<number, string>;
 }
 
 interface Subject {
@@ -137,6 +178,8 @@ export class RulesEngine {
   private async subject(event: DomainEvent): Promise<Subject | undefined> {
     const db = this.deps.db;
     if (event.type === "comment") {
+      // A live comment Instagram did not name an author for has nobody a rule could answer.
+      if (!event.from) return undefined;
       const root = event.parentId ?? event.commentId;
       const { rows } = await db.query<{
         id: number;
@@ -183,8 +226,10 @@ export class RulesEngine {
       consent: "unknown" | "granted" | "revoked";
       profile: UserProfile | null;
       last_customer_message_at: Date | null;
+      entry_point: string | null;
+      entry_at: Date | null;
     }>(
-      "SELECT consent, profile, last_customer_message_at FROM conversations WHERE account_id = $1 AND customer_id = $2",
+      "SELECT consent, profile, last_customer_message_at, entry_point, entry_at FROM conversations WHERE account_id = $1 AND customer_id = $2",
       [s.accountId, s.customerId],
     );
     const c = convo[0];
@@ -215,7 +260,7 @@ export class RulesEngine {
       privateReplyUsed = rows[0]?.used ?? false;
     }
     const profile = c?.profile ?? null;
-    const username = profile?.username ?? (event.type === "comment" ? event.from.username : undefined);
+    const username = profile?.username ?? (event.type === "comment" ? event.from?.username : undefined);
     const firstName = profile?.name?.trim().split(/\s+/)[0];
     const ctx: EvaluationContext = {
       event,
@@ -234,6 +279,7 @@ export class RulesEngine {
         c?.last_customer_message_at ?? (event.type === "comment" ? null : new Date(event.occurredAt)),
         now,
         false,
+        storedEntry(c?.entry_point, c?.entry_at),
       ),
     };
     if (settings) ctx.settings = settings;
@@ -248,6 +294,8 @@ export class RulesEngine {
     s: Subject,
     eventId: number | undefined,
   ): Promise<void> {
+    const disclosure = await this.disclosureOf(s.accountId);
+    const notes: FiringNotes = { disclosed: new Set(), missing: [], sentText: new Map() };
     const queued = await this.deps.db.transaction(async (tx) => {
       const { rows } = await tx.query(
         `INSERT INTO rule_firings (rule_id, account_id, customer_id, event_id) VALUES ($1, $2, $3, $4)
@@ -255,17 +303,30 @@ export class RulesEngine {
         [d.ruleId, s.accountId, s.customerId, eventId ?? null],
       );
       if (rows.length === 0) return false;
-      for (const action of d.actions) await this.store(tx, action, d, s);
+      const spoke = new Set<string>();
+      for (const [index, action] of d.actions.entries())
+        await this.store(tx, action, d, s, { index, disclosure, spoke, notes });
       await recordAudit(tx, {
         actor: { kind: "rule", id: d.ruleId },
         account: s.accountId,
         action: "rule_fired",
         target: s.rootCommentId ? `comment:${s.rootCommentId}` : `customer:${s.customerId}`,
-        details: { rule: d.ruleName, actions: d.actions.map((a) => a.type), eventId },
+        details: {
+          rule: d.ruleName,
+          actions: d.actions.map((a) => a.type),
+          eventId,
+          ...(notes.disclosed.size > 0 ? { disclosed: true } : {}),
+          ...(notes.missing.length > 0 ? { missingSnippets: notes.missing } : {}),
+        },
       });
       return true;
     });
     if (!queued) return;
+    for (const name of notes.missing)
+      this.deps.log.warn(
+        { rule: d.ruleId, account: s.accountId, snippet: name },
+        "rule's saved reply does not exist; that action was skipped",
+      );
     const gw = this.deps.gateway;
     for (const action of d.actions) {
       if (action.type === "public_reply" && gw) {
@@ -295,7 +356,15 @@ export class RulesEngine {
           this.deps.log.warn({ rule: d.ruleId, outcome: out.kind }, "rule's hide not made");
       }
     }
-    await this.announce(d, s);
+    await this.announce(d, s, notes);
+  }
+
+  private async disclosureOf(account: string): Promise<DisclosureSettings> {
+    const { rows } = await this.deps.db.query<{ settings: unknown }>(
+      "SELECT settings FROM instagram_accounts WHERE id = $1",
+      [account],
+    );
+    return disclosureSettings(rows[0]?.settings);
   }
 
   /** The parts of a firing that are stored: messages with their jobs, tags, assignees. */
@@ -304,28 +373,64 @@ export class RulesEngine {
     action: PlannedAction,
     d: Extract<Decision, { kind: "fire" }>,
     s: Subject,
+    firing: { index: number; disclosure: DisclosureSettings; spoke: Set<string>; notes: FiringNotes },
   ): Promise<void> {
     const table = s.conversationId !== undefined ? "conversations" : "comment_threads";
     const threadId = s.conversationId ?? s.commentThreadId;
+    /** The text as sent: with the disclosure line when one is due for `target` (once per firing). */
+    const spoken = async (target: DisclosureTarget, text: string, language: string | undefined) => {
+      const key = `${target.table}:${target.id}`;
+      if (firing.spoke.has(key)) return text;
+      firing.spoke.add(key);
+      const due = await discloseIfDue(tx, target, firing.disclosure.lapseMinutes, this.now());
+      if (!due) return text;
+      firing.notes.disclosed.add(firing.index);
+      return withDisclosure(text, disclosureText(firing.disclosure, language));
+    };
     switch (action.type) {
-      case "dm_reply": {
+      case "dm_reply":
+      case "snippet": {
+        let text: string;
+        let extras: Record<string, unknown>;
+        let language = d.language;
+        if (action.type === "snippet") {
+          const snippet = await this.deps.snippets?.render(tx, s.accountId, action.name, action.fields);
+          if (!snippet) {
+            firing.notes.missing.push(action.name);
+            return;
+          }
+          text = snippet.text;
+          language = snippet.language ?? language;
+          firing.notes.sentText.set(firing.index, snippet.text);
+          extras = {
+            snippet: action.name,
+            ...(snippet.quickReplies.length
+              ? { quickReplies: snippet.quickReplies.map((q) => ({ content_type: "text", ...q })) }
+              : {}),
+            ...(snippet.urlAttachments.length ? { urlAttachments: snippet.urlAttachments } : {}),
+          };
+        } else {
+          text = action.text;
+          extras = {
+            ...(action.quickReplies.length
+              ? { quickReplies: action.quickReplies.map((q) => ({ content_type: "text", ...q })) }
+              : {}),
+            ...(action.imageUrl ? { imageUrl: action.imageUrl } : {}),
+          };
+        }
         const { rows: convo } = await tx.query<{ id: number }>(
           `INSERT INTO conversations (account_id, customer_id) VALUES ($1, $2)
            ON CONFLICT (account_id, customer_id) DO UPDATE SET updated_at = conversations.updated_at RETURNING id`,
           [s.accountId, action.recipient],
         );
+        const conversationId = convo[0]?.id as number;
         const id = await this.message(
           tx,
           s.accountId,
-          { conversationId: convo[0]?.id as number },
+          { conversationId },
           d,
-          action.text,
-          {
-            ...(action.quickReplies.length
-              ? { quickReplies: action.quickReplies.map((q) => ({ content_type: "text", ...q })) }
-              : {}),
-            ...(action.imageUrl ? { imageUrl: action.imageUrl } : {}),
-          },
+          await spoken({ table: "conversations", id: conversationId }, text, language),
+          extras,
         );
         await enqueueOutbound(
           tx,
@@ -336,12 +441,13 @@ export class RulesEngine {
         return;
       }
       case "private_reply": {
+        const commentThreadId = s.commentThreadId as number;
         const id = await this.message(
           tx,
           s.accountId,
-          { commentThreadId: s.commentThreadId as number },
+          { commentThreadId },
           d,
-          action.text,
+          await spoken({ table: "comment_threads", id: commentThreadId }, action.text, d.language),
           {},
         );
         await enqueueOutbound(
@@ -397,19 +503,35 @@ export class RulesEngine {
   }
 
   /** "🤖 rule ‘price’ replied: …" in the thread, and the rule's own notices. */
-  private async announce(d: Extract<Decision, { kind: "fire" }>, s: Subject): Promise<void> {
+  private async announce(
+    d: Extract<Decision, { kind: "fire" }>,
+    s: Subject,
+    notes: FiringNotes,
+  ): Promise<void> {
     const adapter = s.thread ? this.deps.adapters.get(s.thread.platform) : undefined;
     if (!adapter || !s.thread) return;
-    const lines = d.actions.map((a) => describe(a)).filter((l): l is string => l !== undefined);
+    const lines = d.actions
+      .map((a, i) => {
+        const line = describe(a, notes.sentText.get(i));
+        return line && notes.disclosed.has(i) ? `${line} (with the automation disclosure)` : line;
+      })
+      .filter((l): l is string => l !== undefined);
     if (lines.length) await adapter.notice(s.thread.ref, `🤖 rule ‘${d.ruleName}’ ${lines.join("; ")}`);
+    for (const name of notes.missing)
+      await adapter.notice(
+        s.thread.ref,
+        `⚠️ rule ‘${d.ruleName}’ names the saved reply ‘${name}’, which does not exist (any more): it was not sent.`,
+      );
     for (const a of d.actions) if (a.type === "notice") await adapter.notice(s.thread.ref, `🤖 ${a.text}`);
   }
 }
 
-function describe(a: PlannedAction): string | undefined {
+function describe(a: PlannedAction, sent: string | undefined): string | undefined {
   switch (a.type) {
     case "dm_reply":
       return `replied: “${preview(a.text)}”`;
+    case "snippet":
+      return sent === undefined ? undefined : `replied with saved reply ‘${a.name}’: “${preview(sent)}”`;
     case "private_reply":
       return `sent a private reply: “${preview(a.text)}”`;
     case "public_reply":
@@ -432,11 +554,13 @@ function preview(text: string): string {
 
 function unseen(event: DomainEvent): Subject | undefined {
   if (event.type === "comment")
-    return {
-      accountId: event.accountId,
-      customerId: event.from.id,
-      rootCommentId: event.parentId ?? event.commentId,
-    };
+    return (
+      event.from && {
+        accountId: event.accountId,
+        customerId: event.from.id,
+        rootCommentId: event.parentId ?? event.commentId,
+      }
+    );
   return "customerId" in event ? { accountId: event.accountId, customerId: event.customerId } : undefined;
 }
 
@@ -465,6 +589,8 @@ function actionLine(a: PlannedAction): string {
       return `assign to ${a.to}`;
     case "notice":
       return `notice ${JSON.stringify(a.text)}`;
+    case "snippet":
+      return `snippet ${a.name} to ${a.recipient}`;
   }
 }
 

@@ -88,7 +88,14 @@ export type PlannedAction =
   | { type: "hide_comment"; commentId: string }
   | { type: "tag"; tag: string }
   | { type: "assign"; to: string }
-  | { type: "notice"; text: string };
+  | { type: "notice"; text: string }
+  /** A saved reply, expanded when it is sent (the engine reads it): `fields` fill its variables. */
+  | {
+      type: "snippet";
+      name: string;
+      recipient: Igsid;
+      fields: Readonly<Partial<Record<TemplateField, string>>>;
+    };
 
 export type Refusal =
   | { code: "consent_revoked"; message: string }
@@ -104,6 +111,8 @@ export type RefusalCode = Refusal["code"];
 interface DecisionBase {
   ruleId: string;
   ruleName: string;
+  /** The rule's `language`, for the disclosure line of what it sends. */
+  language?: string;
   priority: number;
   /** This decision ended evaluation (the rule has `stop: true`). */
   stop: boolean;
@@ -138,7 +147,8 @@ type CompiledAction =
   | { type: "hide_comment" }
   | { type: "tag"; tag: string }
   | { type: "assign"; to: string }
-  | { type: "notice"; text: Template };
+  | { type: "notice"; text: Template }
+  | { type: "snippet"; name: string };
 
 interface TextMatcher {
   words: readonly string[];
@@ -239,8 +249,12 @@ function compileRule(rule: Rule, order: number): CompiledRule {
     matches: compileMatch(rule),
     cooldownMs: rule.cooldown === undefined ? undefined : durationMs(rule.cooldown),
     actions,
-    speaks: types.has("dm_reply") || types.has("private_reply") || types.has("public_reply"),
-    dm: types.has("dm_reply"),
+    speaks:
+      types.has("dm_reply") ||
+      types.has("private_reply") ||
+      types.has("public_reply") ||
+      types.has("snippet"),
+    dm: types.has("dm_reply") || types.has("snippet"),
     privateReply: types.has("private_reply"),
     moderates: types.has("public_reply") || types.has("hide_comment"),
   };
@@ -260,6 +274,8 @@ function compileAction(a: Action): CompiledAction {
       return { type: a.type, variants: a.variants.map(compileTemplate) };
     case "notice":
       return { type: "notice", text: compileTemplate(a.text) };
+    case "snippet":
+      return { type: "snippet", name: a.name };
     case "hide_comment":
     case "tag":
     case "assign":
@@ -383,7 +399,7 @@ function viewOf(event: DomainEvent): EventView {
       referral = event.referral;
       break;
     case "comment":
-      customerId = event.from.id;
+      customerId = event.from?.id;
       text = event.text;
       break;
     default:
@@ -536,7 +552,13 @@ export function evaluate(rules: PreparedRules | readonly Rule[], ctx: Evaluation
   let privateReplyUsed = ctx.privateReplyUsed === true;
   for (const c of candidates) {
     if (!c.matches(view, ctx)) continue;
-    const base = { ruleId: c.rule.id, ruleName: c.rule.name, priority: c.rule.priority, stop: c.rule.stop };
+    const base = {
+      ruleId: c.rule.id,
+      ruleName: c.rule.name,
+      ...(c.rule.language ? { language: c.rule.language } : {}),
+      priority: c.rule.priority,
+      stop: c.rule.stop,
+    };
     const reason = refusal(c, ctx, privateReplyUsed);
     if (reason) decisions.push({ ...base, kind: "refuse", reason });
     else {
@@ -652,6 +674,11 @@ function planAction(a: CompiledAction, index: number, t: ActionTarget): PlannedA
       return { type: "hide_comment", commentId: t.commentId };
     case "notice":
       return { type: "notice", text: render(a.text, t.fields) };
+    case "snippet": {
+      const fields: Partial<Record<TemplateField, string>> = {};
+      for (const [k, v] of Object.entries(t.fields)) if (v !== undefined) fields[k as TemplateField] = v;
+      return { type: "snippet", name: a.name, recipient: t.customerId, fields };
+    }
     case "tag":
     case "assign":
       return a;
@@ -671,7 +698,7 @@ function templateFields(ctx: EvaluationContext): Record<TemplateField, string | 
   };
   return {
     first_name: clean(ctx.customer.firstName),
-    username: clean(ctx.customer.username ?? (e.type === "comment" ? e.from.username : undefined)),
+    username: clean(ctx.customer.username ?? (e.type === "comment" ? e.from?.username : undefined)),
   };
 }
 

@@ -21,9 +21,25 @@ export type ParseResult =
   | { ok: true; file: RuleFile; format: "yaml" | "json"; warnings: RuleFileError[] }
   | { ok: false; format: "yaml" | "json"; errors: RuleFileError[] };
 
-type PathSegment = string | number;
+export type PathSegment = string | number;
 
-export function parseRuleFile(text: string, filename: string): ParseResult {
+/** A YAML or JSON document read with the source position of every value, so the errors found
+ * in it (by a schema, or by checks across fields) can name their line and column. */
+export interface LocatedSource {
+  format: "yaml" | "json";
+  /** The document as plain data (long integers kept whole as strings). */
+  raw: unknown;
+  /** Where the value at `path` is, or its nearest ancestor that exists. */
+  locate(path: readonly PathSegment[]): { line: number; column: number };
+}
+
+export type SourceResult =
+  | { ok: true; source: LocatedSource }
+  | { ok: false; format: "yaml" | "json"; errors: RuleFileError[] };
+
+/** Reads `text` (YAML, or JSON by name or first character) with positions; syntax errors are
+ * returned with theirs. Shared by every file people write for the service (rules, saved replies). */
+export function readSource(text: string, filename: string): SourceResult {
   const format = /\.json$/i.test(filename) || /^\s*[{[]/.test(text) ? "json" : "yaml";
   const lineCounter = new LineCounter();
   // Instagram ids (17 digits) are past 2^53: read integers as BigInt and turn the unsafe ones
@@ -54,15 +70,40 @@ export function parseRuleFile(text: string, filename: string): ParseResult {
     const node = deepestNode(doc.contents, path);
     return at(node?.range?.[0] ?? 0);
   };
+  return { ok: true, source: { format, raw, locate } };
+}
+
+/** A schema's issues as located errors, one per issue (one per unknown key). */
+export function schemaErrors(
+  issues: readonly z.core.$ZodIssue[],
+  locate: LocatedSource["locate"],
+): RuleFileError[] {
+  return issues.flatMap((issue) => issueErrors(issue, locate));
+}
+
+/** Errors in reading order, each reported once. */
+export function orderedErrors(errors: RuleFileError[]): RuleFileError[] {
+  return sortErrors(dedupe(errors));
+}
+
+/** Checks a rule file's references that only the database can judge (a saved reply a rule sends
+ * must exist for its account): given, it is asked for each such reference. */
+export interface RuleFileContext {
+  /** Whether the saved reply `name` can be sent for `account` ("*": for every account). */
+  snippetExists?(account: string, name: string): boolean;
+}
+
+export function parseRuleFile(text: string, filename: string, context: RuleFileContext = {}): ParseResult {
+  const read = readSource(text, filename);
+  if (!read.ok) return read;
+  const { format, raw, locate } = read.source;
 
   const errors: RuleFileError[] = [];
   const parsed = ruleFileSchema.safeParse(raw);
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) errors.push(...issueErrors(issue, locate));
-  }
-  errors.push(...crossChecks(raw, locate));
+  if (!parsed.success) errors.push(...schemaErrors(parsed.error.issues, locate));
+  errors.push(...crossChecks(raw, locate, context));
 
-  if (errors.length > 0 || !parsed.success) return { ok: false, format, errors: sortErrors(dedupe(errors)) };
+  if (errors.length > 0 || !parsed.success) return { ok: false, format, errors: orderedErrors(errors) };
   return { ok: true, file: parsed.data, format, warnings: fileWarnings(parsed.data, locate) };
 }
 
@@ -139,6 +180,7 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 function crossChecks(
   raw: unknown,
   locate: (path: readonly PathSegment[]) => { line: number; column: number },
+  context: RuleFileContext,
 ): RuleFileError[] {
   const errors: RuleFileError[] = [];
   if (!isRecord(raw) || !Array.isArray(raw.rules)) return errors;
@@ -156,6 +198,24 @@ function crossChecks(
           message: `duplicate rule id "${rule.id}" (first used by rules[${first}], line ${locate(["rules", first, "id"]).line})`,
         });
       }
+    }
+    if (Array.isArray(rule.actions) && context.snippetExists) {
+      const account = typeof rule.account === "number" ? String(rule.account) : rule.account;
+      rule.actions.forEach((action: unknown, j) => {
+        if (!isRecord(action)) return;
+        const name = snippetNameOf(action);
+        if (name === undefined || typeof account !== "string" || context.snippetExists?.(account, name))
+          return;
+        const path = ["rules", i, "actions", j, "snippet" in action ? "snippet" : "name"];
+        errors.push({
+          ...locate(path),
+          path: formatPath(path),
+          message:
+            account === "*"
+              ? `no shared saved reply "${name}": a rule for every account sends a shared one (threadbridge snippets import, without account)`
+              : `no saved reply "${name}" for account ${account}, nor a shared one (threadbridge snippets import it first)`,
+        });
+      });
     }
     const triggerType = isRecord(rule.trigger) ? rule.trigger.type : undefined;
     if (typeof triggerType !== "string" || !Array.isArray(rule.actions)) return;
@@ -175,6 +235,13 @@ function crossChecks(
     });
   });
   return errors;
+}
+
+/** The saved reply an action sends, written `{ type: snippet, name: N }` or `{ snippet: N }`. */
+function snippetNameOf(action: Record<string, unknown>): string | undefined {
+  if (action.type === "snippet" && typeof action.name === "string") return action.name;
+  if (action.type === undefined && typeof action.snippet === "string") return action.snippet;
+  return undefined;
 }
 
 function fileWarnings(

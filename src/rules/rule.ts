@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { LANGUAGE_TAG } from "./language-tag.ts";
 import { compilePattern } from "./pattern.ts";
 
 // The auto-reply rule format (issue 6). One schema serves the file import, the database (rules
@@ -238,6 +239,8 @@ const hideCommentAction = z.strictObject({ type: z.literal("hide_comment") });
 const tagAction = z.strictObject({ type: z.literal("tag"), tag: slug });
 const assignAction = z.strictObject({ type: z.literal("assign"), to: nonEmptyText.max(200) });
 const noticeAction = z.strictObject({ type: z.literal("notice"), text: templateText(3000) });
+/** A saved reply (threadbridge snippets), sent as a DM like dm_reply; `snippet: NAME` for short. */
+const snippetAction = z.strictObject({ type: z.literal("snippet"), name: slug });
 
 export const ACTION_TYPES = [
   "dm_reply",
@@ -247,25 +250,42 @@ export const ACTION_TYPES = [
   "tag",
   "assign",
   "notice",
+  "snippet",
 ] as const;
 export type ActionType = (typeof ACTION_TYPES)[number];
 
-export const actionSchema = z.discriminatedUnion(
-  "type",
-  [
-    dmReplyAction,
-    privateReplyAction,
-    publicReplyAction,
-    hideCommentAction,
-    tagAction,
-    assignAction,
-    noticeAction,
-  ],
-  { error: () => `type must be one of: ${ACTION_TYPES.join(", ")}` },
+export const actionSchema = z.preprocess(
+  // `- snippet: thanks` is `- { type: snippet, name: thanks }`.
+  (v) =>
+    typeof v === "object" && v !== null && !("type" in v) && "snippet" in v && Object.keys(v).length === 1
+      ? { type: "snippet", name: (v as { snippet: unknown }).snippet }
+      : v,
+  z.discriminatedUnion(
+    "type",
+    [
+      dmReplyAction,
+      privateReplyAction,
+      publicReplyAction,
+      hideCommentAction,
+      tagAction,
+      assignAction,
+      noticeAction,
+      snippetAction,
+    ],
+    { error: () => `type must be one of: ${ACTION_TYPES.join(", ")}` },
+  ),
 );
 
 /** Actions that act on the comment that triggered the rule, so only a comment trigger may use them. */
 export const COMMENT_ONLY_ACTIONS: readonly ActionType[] = ["private_reply", "public_reply", "hide_comment"];
+
+// ---------- languages ----------
+
+export { LANGUAGE_TAG } from "./language-tag.ts";
+
+export const languageTag = z
+  .string()
+  .regex(LANGUAGE_TAG, 'must be a language tag like "en", "es" or "pt-BR"');
 
 // ---------- durations ----------
 
@@ -302,6 +322,8 @@ export const ruleSchema = z.strictObject({
   cooldown: duration.optional(),
   /** When this rule matches, rules below it are not considered (whether it fired or was refused). */
   stop: z.boolean().default(true),
+  /** The language its messages are written in: picks the account's disclosure text (disclosure.ts). */
+  language: languageTag.optional(),
 });
 
 // ---------- account settings ----------

@@ -1,11 +1,14 @@
 import type { PgBoss } from "pg-boss";
+import { DestinationHeld, DestinationUnusable } from "../chat/health.ts";
 import type { Database } from "../db/database.ts";
+import { deferHeldJob, recordHold } from "../health/holds.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Bridge } from "../mirror/pipeline.ts";
 import { eventKindLabel, type Metrics } from "../observability/metrics.ts";
 import { SendInFlightError } from "../outbound/echo-match.ts";
 import { INBOUND_QUEUE, type InboundJob } from "../queue/boss.ts";
 import { type SlotJob, workSlots } from "../queue/work-slots.ts";
+import { inJobSpan } from "../tracing/spans.ts";
 
 export interface InboundWorkerDeps {
   db: Database;
@@ -15,12 +18,17 @@ export interface InboundWorkerDeps {
   metrics: Metrics;
   concurrency: number;
   pollingIntervalSeconds: number;
+  /** How long a job whose chat destination is held waits before it looks again (the recheck
+   * interval, CHAT_CHECK_SECONDS; a release wakes it sooner). Default two minutes. */
+  holdRecheckMs?: number;
 }
 
 /**
  * Takes inbound jobs and hands each stored event to the bridge. A failure is recorded on the event
  * and rethrown so pg-boss retries it with backoff; after the last retry the event is marked dead
- * and its thread waits until an operator replays or discards it (`threadbridge dlq`).
+ * and its thread waits until an operator replays or discards it (`threadbridge dlq`). A chat
+ * destination that answers something no retry can fix holds the job instead (health/holds.ts): no
+ * retry is spent and the thread waits, in order, until a recheck lets it go.
  */
 export async function startInboundWorker(deps: InboundWorkerDeps): Promise<string[]> {
   const { db, bridge, log, metrics } = deps;
@@ -28,8 +36,29 @@ export async function startInboundWorker(deps: InboundWorkerDeps): Promise<strin
     deps.boss,
     INBOUND_QUEUE,
     { concurrency: deps.concurrency, pollingIntervalSeconds: deps.pollingIntervalSeconds },
-    handleJob,
+    (job) =>
+      // The delivery's trace goes on here, in whichever process took the job.
+      inJobSpan(INBOUND_QUEUE, job.data, { "threadbridge.event.id": job.data.eventId }, () => handleJob(job)),
   );
+
+  /** Holds the job on its destination; the first job to find the destination unusable records the
+   * hold and says so, once, with the fix. */
+  async function hold(job: SlotJob<InboundJob>, err: DestinationUnusable | DestinationHeld): Promise<void> {
+    const { eventId } = job.data;
+    try {
+      if (err instanceof DestinationUnusable && (await recordHold(db, err)))
+        log.error(
+          { platform: err.platform, channel: err.channel, reason: err.reason, fix: err.fix, eventId },
+          `chat destination unusable (${err.reason}): its mirror work is held until a recheck passes. ${err.fix}`,
+        );
+      await deferHeldJob(db, deps.boss, job, err, new Date(Date.now() + (deps.holdRecheckMs ?? 120_000)));
+      log.debug({ eventId, platform: err.platform, channel: err.channel }, "inbound event held");
+    } catch (failure) {
+      // The hold could not be recorded: the job fails like any other and is retried.
+      log.warn({ err: failure, eventId }, "could not hold an inbound event; it will be retried");
+      throw err;
+    }
+  }
 
   async function handleJob(job: SlotJob<InboundJob>): Promise<void> {
     const { eventId } = job.data;
@@ -46,18 +75,29 @@ export async function startInboundWorker(deps: InboundWorkerDeps): Promise<strin
       if (result.receivedAt)
         metrics.jobLatency.observe({ kind }, (Date.now() - result.receivedAt.getTime()) / 1000);
     } catch (err) {
+      if (err instanceof DestinationUnusable || err instanceof DestinationHeld) {
+        await hold(job, err);
+        return;
+      }
       // Past the job's own limit (an operator's replay grants one more try) there is no retry left.
       const final = job.retryCount >= job.retryLimit;
       const message = err instanceof Error ? err.message : String(err);
-      await db
-        .query(
+      const kind = await db
+        .query<{ kind: string }>(
           `UPDATE inbound_events SET attempts = attempts + 1, last_error = $2,
              status = CASE WHEN $3::boolean THEN 'dead' ELSE status END
-           WHERE id = $1 AND status <> 'processed'`,
+           WHERE id = $1 AND status <> 'processed'
+           RETURNING kind`,
           [eventId, message.slice(0, 1000), final],
         )
-        .catch((e: unknown) => log.error({ err: e, eventId }, "could not record the failure"));
-      metrics.jobsProcessed.inc({ kind: "any", outcome: final ? "dead" : "retried" });
+        .then(({ rows }) => rows[0]?.kind)
+        .catch((e: unknown) => {
+          log.error({ err: e, eventId }, "could not record the failure");
+          return undefined;
+        });
+      // The stored row's kind, through the same fixed set as a handled job's (`other` when the row
+      // could not be read back).
+      metrics.jobsProcessed.inc({ kind: eventKindLabel(kind), outcome: final ? "dead" : "retried" });
       if (final)
         log.error(
           { err, eventId, attempts: job.retryCount + 1 },

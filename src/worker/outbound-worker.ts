@@ -3,6 +3,7 @@ import type { Logger } from "../log/logger.ts";
 import { type OutboundSender, SendDeferred } from "../outbound/send-worker.ts";
 import { OUTBOUND_QUEUE, type OutboundJob } from "../queue/boss.ts";
 import { type SlotJob, workSlots } from "../queue/work-slots.ts";
+import { inJobSpan } from "../tracing/spans.ts";
 
 /**
  * Takes outbound jobs. A deferred send (rate limit, pause, awaiting an echo) and any unexpected
@@ -21,21 +22,21 @@ export function startOutboundWorker(deps: {
     deps.boss,
     OUTBOUND_QUEUE,
     { concurrency: deps.concurrency, pollingIntervalSeconds: deps.pollingIntervalSeconds },
-    async (job: SlotJob<OutboundJob>) => {
-      const { messageId } = job.data;
-      try {
-        const result = await deps.sender.send(messageId);
-        deps.log.debug({ messageId, result }, "outbound message handled");
-      } catch (err) {
-        if (err instanceof SendDeferred)
-          deps.log.debug({ messageId, reason: err.message }, "outbound message waits");
-        else
-          deps.log.warn(
-            { err, messageId, attempt: job.retryCount + 1 },
-            "outbound message failed; will retry",
-          );
-        throw err;
-      }
-    },
+    (job: SlotJob<OutboundJob>) =>
+      inJobSpan(OUTBOUND_QUEUE, job.data, { "threadbridge.message.id": job.data.messageId }, () => send(job)),
   );
+
+  async function send(job: SlotJob<OutboundJob>): Promise<void> {
+    const { messageId } = job.data;
+    try {
+      const result = await deps.sender.send(messageId);
+      deps.log.debug({ messageId, result }, "outbound message handled");
+    } catch (err) {
+      if (err instanceof SendDeferred)
+        deps.log.debug({ messageId, reason: err.message }, "outbound message waits");
+      else
+        deps.log.warn({ err, messageId, attempt: job.retryCount + 1 }, "outbound message failed; will retry");
+      throw err;
+    }
+  }
 }

@@ -6,7 +6,8 @@ import type { Mirror } from "../mirror/mirror.ts";
 import { WAKE_QUEUE, type WakeJob } from "../queue/boss.ts";
 
 /**
- * Wakes snoozed threads when their time comes: open again, the root re-rendered, a line in the
+ * Shows a story link as expired once its story is gone (`messages` jobs), and
+ * wakes snoozed threads when their time comes: open again, the root re-rendered, a line in the
  * thread. A thread reopened meanwhile (the customer wrote, an agent reopened or snoozed it
  * again for longer) is left as it is.
  */
@@ -20,6 +21,10 @@ export async function startWakeWorker(deps: {
   return deps.boss.work<WakeJob>(WAKE_QUEUE, async (jobs) => {
     for (const job of jobs) {
       const { table, id } = job.data;
+      if (table === "messages") {
+        await deps.mirror.expireStories(id);
+        continue;
+      }
       if (table !== "conversations" && table !== "comment_threads") continue;
       const key = table === "conversations" ? "customer_id" : "root_comment_id";
       const { rows } = await deps.db.query<{

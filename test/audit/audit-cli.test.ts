@@ -3,8 +3,10 @@
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseSince } from "../../src/audit/audit-query.ts";
+import { type SlackServer, startSlackServer } from "../fakes/slack-server.ts";
 import { cli } from "../helpers/cli.ts";
 import { type TestEnv, testEnv } from "../helpers/service.ts";
+import { slackEnv } from "../helpers/slack.ts";
 
 describe("parseSince", () => {
   const now = new Date("2026-11-24T12:00:00Z");
@@ -20,9 +22,12 @@ describe("parseSince", () => {
 });
 
 let t: TestEnv;
+// Slack is configured (accounts add refuses a destination on a platform that is not).
+let slack: SlackServer;
 
 beforeAll(async () => {
-  t = await testEnv("postgres");
+  slack = await startSlackServer();
+  t = await testEnv("postgres", slackEnv(slack));
   const add = (id: string, user: string, channel: string) =>
     cli(
       [
@@ -54,6 +59,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await t?.cleanup();
+  await slack?.close();
 });
 
 const lines = (stdout: string) =>

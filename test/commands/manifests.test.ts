@@ -12,7 +12,7 @@ describe("generated manifests", () => {
     },
   );
 
-  it("changes only the /ig entry of the Slack manifest, and says when it cannot find it", () => {
+  it("changes only the /ig entry and the shortcuts of the Slack manifest, and says when it cannot find them", () => {
     const stale = [
       "features:",
       "  slash_commands:",
@@ -21,12 +21,27 @@ describe("generated manifests", () => {
       "      description: old",
       '      usage_hint: "old"',
       "      should_escape: false",
+      "  shortcuts:",
+      "    - name: Old one",
+      "      type: message",
+      "      callback_id: ig_old",
+      "      description: gone",
+      "oauth_config: {}",
       "",
     ].join("\n");
     const fresh = slackManifestText(stale);
     expect(fresh).toContain("    # a comment that stays\n    - command: /ig\n");
     expect(fresh).toMatch(/description: "Instagram bridge: moderation, sending, data requests/);
-    expect(fresh).toMatch(/usage_hint: "hide \| unhide .* \| help"\n {6}should_escape: false\n$/);
+    expect(fresh).toMatch(/usage_hint: "hide \| unhide .* \| help"\n {6}should_escape: false\n/);
+    expect(fresh).not.toContain("ig_old");
+    expect(fresh).toContain(
+      '  shortcuts:\n    - name: "Send to Instagram"\n      type: message\n      callback_id: ig_send\n',
+    );
+    expect(fresh).toMatch(/callback_id: ig_snippet\n {6}description: "[^"]+"\noauth_config: \{\}\n$/);
+    expect(slackManifestText(fresh)).toBe(fresh);
     expect(() => slackManifestText("features: {}\n")).toThrow(/no features.slash_commands entry for \/ig/);
+    expect(() => slackManifestText(stale.replace(/ {2}shortcuts:[\s\S]*(?=oauth)/, ""))).toThrow(
+      /no features.shortcuts list/,
+    );
   });
 });

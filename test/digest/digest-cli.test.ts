@@ -4,14 +4,19 @@
 
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type SlackServer, startSlackServer } from "../fakes/slack-server.ts";
 import { cli } from "../helpers/cli.ts";
 import { type TestEnv, testEnv } from "../helpers/service.ts";
+import { slackEnv } from "../helpers/slack.ts";
 
 const ACCOUNT = "17841400000000091";
 let t: TestEnv;
+// Slack is configured (accounts add refuses a destination on a platform that is not).
+let slack: SlackServer;
 
 beforeAll(async () => {
-  t = await testEnv("postgres");
+  slack = await startSlackServer();
+  t = await testEnv("postgres", slackEnv(slack));
   const add = await cli(
     ["accounts", "add", "--ig-user-id", ACCOUNT, "--username", "brand", "--token", "IGAA-digest"].concat([
       "--slack-channel",
@@ -44,6 +49,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await t?.cleanup();
+  await slack?.close();
 });
 
 describe("threadbridge digest", () => {

@@ -398,6 +398,69 @@ describe("fake Discord REST details", () => {
     expect(server.message(TEXT, msg.id)).toMatchObject({ content: "updated", components: [] });
   });
 
+  it("answers autocomplete with choices (at most 25) through discord.js, refusing them to other interactions", async () => {
+    const offered: string[] = [];
+    const handler = async (i: import("discord.js").Interaction): Promise<void> => {
+      if (i.isAutocomplete()) {
+        const focused = i.options.getFocused(true);
+        offered.push(`${i.options.getSubcommand()}:${focused.name}=${String(focused.value)}`);
+        const many = Array.from({ length: 26 }, (_, n) => ({ name: `n${n}`, value: `v${n}` }));
+        await client.rest
+          .post(`/interactions/${i.id}/${i.token}/callback`, {
+            body: { type: 8, data: { choices: many } },
+            auth: false,
+          })
+          .catch((e: unknown) => offered.push(`refused ${(e as { code: number }).code}`));
+        await i.respond([{ name: "thanks · Thank you!", value: "thanks" }]);
+      } else if (i.isChatInputCommand()) {
+        await client.rest
+          .post(`/interactions/${i.id}/${i.token}/callback`, {
+            body: { type: 8, data: { choices: [] } },
+            auth: false,
+          })
+          .catch((e: unknown) => offered.push(`command refused ${(e as { status: number }).status}`));
+      }
+    };
+    client.on(Events.InteractionCreate, handler);
+    const typing = await server.autocomplete(
+      TEXT,
+      "ig",
+      [{ name: "snippet", type: 1, options: [{ name: "name", type: 3, value: "th", focused: true }] }],
+      AGENT,
+    );
+    expect(await typing.waitForResponse()).toMatchObject({
+      kind: "callback",
+      type: 8,
+      data: { choices: [{ name: "thanks · Thank you!", value: "thanks" }] },
+    });
+    await server.slashCommand(TEXT, "ig", [{ name: "status", type: 1, options: [] }], AGENT);
+    await waitFor(() => offered.length === 3);
+    client.off(Events.InteractionCreate, handler);
+    expect(offered).toEqual(["snippet:name=th", "refused 50035", "command refused 400"]);
+  });
+
+  it("opens a direct message with a user and keeps the bot's messages there; 50007 when they take none", async () => {
+    server.addUser({ id: "400000000000000009", username: "closed", dmsClosed: true });
+    const dm = (await client.rest.post(Routes.userChannels(), { body: { recipient_id: AGENT } })) as {
+      id: string;
+    };
+    const again = (await client.rest.post(Routes.userChannels(), { body: { recipient_id: AGENT } })) as {
+      id: string;
+    };
+    expect(again.id).toBe(dm.id);
+    await client.rest.post(Routes.channelMessages(dm.id), { body: { content: "only for you" } });
+    expect(server.directMessages(AGENT).map((m) => m.content)).toEqual(["only for you"]);
+    const closed = (await client.rest.post(Routes.userChannels(), {
+      body: { recipient_id: "400000000000000009" },
+    })) as { id: string };
+    const refused = await client.rest
+      .post(Routes.channelMessages(closed.id), { body: { content: "hello?" } })
+      .catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(DiscordAPIError);
+    expect(refused).toMatchObject({ status: 403, code: 50007 });
+    expect(server.directMessages("400000000000000009")).toEqual([]);
+  });
+
   it("withholds content from a client without the MessageContent intent", async () => {
     const other = await connectDiscordClient(server, {
       intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages],

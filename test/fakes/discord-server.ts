@@ -30,6 +30,7 @@ import {
   type ResponseMessage,
 } from "./discord/state.ts";
 
+export { BOT_ROLE_PERMISSIONS, PERMISSION } from "./discord/state.ts";
 export type {
   FakeAttachment,
   FakeChannel,
@@ -57,6 +58,10 @@ export interface DiscordServerOptions {
   otherGuilds?: Array<{ id: string; name: string; channels: Array<{ id: string; name: string }> }>;
   /** HELLO's heartbeat_interval; default 41250 like Discord. */
   heartbeatIntervalMs?: number;
+  /** The Message Content intent's switch in the Developer Portal; default on. */
+  messageContentIntent?: boolean;
+  /** What the bot's role grants (a bitfield); default what docs/discord.md asks for. */
+  botPermissions?: bigint;
 }
 
 export interface SlashOption {
@@ -88,7 +93,16 @@ export interface DiscordServer {
   webhooks(channelId?: string): FakeWebhook[];
   commands(guildId?: string | null): FakeCommand[];
   interactions(): Interaction[];
-  addUser(user: { id: string; username: string; globalName?: string; roles?: string[] }): void;
+  /** What the bot wrote to `userId` in direct messages, oldest first. */
+  directMessages(userId: string): FakeMessage[];
+  addUser(user: {
+    id: string;
+    username: string;
+    globalName?: string;
+    roles?: string[];
+    /** The user accepts no direct messages. */
+    dmsClosed?: boolean;
+  }): void;
   /** Adds a forum tag directly (as a guild admin would), returning its id. */
   addForumTag(forumId: string, name: string): string;
   /** Creates a thread as a user would (THREAD_CREATE dispatched). */
@@ -129,6 +143,14 @@ export interface DiscordServer {
     userId: string,
   ): Promise<Interaction>;
   slashCommand(channelId: string, name: string, options: SlashOption[], userId: string): Promise<Interaction>;
+  /** A member typing in an autocomplete option: `options` as for slashCommand, the option being
+   * typed marked `focused: true`; the answer is a type 8 callback with `data.choices`. */
+  autocomplete(
+    channelId: string,
+    name: string,
+    options: Array<SlashOption & { focused?: boolean }>,
+    userId: string,
+  ): Promise<Interaction>;
   /** Closes every gateway socket: 4000 keeps sessions resumable (default), 1000 ends them. */
   dropConnections(opts?: { resumable?: boolean }): void;
   /** Sends op 7 RECONNECT to every connected session. */
@@ -139,6 +161,15 @@ export interface DiscordServer {
   /** Query strings the gateway was opened with, in order. */
   gatewayConnections(): Array<{ query: string; at: number }>;
   setRateLimit(routePattern: RegExp, opts: { remainingBeforeLimit: number; retryAfterMs: number }): void;
+  /** The role Discord made for the bot when it was invited. */
+  botRoleId: string;
+  /** Changes what the bot's role grants in the whole server. */
+  setBotPermissions(bits: bigint): void;
+  /** Sets (or, with both empty, removes) a channel overwrite for the bot (`member`), its role
+   * (`role`) or @everyone (`everyone`): `allow` and `deny` are bitfields. */
+  setOverwrite(channelId: string, who: "member" | "role" | "everyone", allow: bigint, deny: bigint): void;
+  /** The Message Content intent's switch in the Developer Portal. */
+  setMessageContentIntent(on: boolean): void;
   failNext(n: number, opts: { status: 500 | 502 | 429; path?: RegExp }): void;
   close(): Promise<void>;
 }
@@ -152,6 +183,8 @@ export async function startDiscordServer(options: DiscordServerOptions = {}): Pr
     roles: options.roles ?? [],
     otherGuilds: (options.otherGuilds ?? []).map((g) => ({ id: g.id, name: g.name })),
   });
+  if (options.messageContentIntent !== undefined) state.messageContentIntent = options.messageContentIntent;
+  if (options.botPermissions !== undefined) state.botPermissions = options.botPermissions;
   for (const c of options.channels ?? [{ id: "100000000000000001", name: "instagram", type: "text" }]) {
     state.addChannel({ id: c.id, name: c.name, type: c.type === "forum" ? CHANNEL_FORUM : CHANNEL_TEXT });
   }
@@ -176,6 +209,7 @@ export async function startDiscordServer(options: DiscordServerOptions = {}): Pr
         d: state.guildCreatePayload(id),
       })),
     membersChunk: (request) => membersChunk(state, request),
+    disallowed: (intents) => state.disallowedIntents(intents),
     shape: (t, d, intents) => state.shape(t, d, intents),
   });
   state.gateway = gateway;
@@ -216,9 +250,12 @@ export async function startDiscordServer(options: DiscordServerOptions = {}): Pr
       [...state.webhooks.values()].filter((w) => !channelId || w.channelId === channelId),
     commands: (guildId = null) => state.commands.filter((c) => c.guildId === guildId),
     interactions: () => [...state.interactions.values()],
+    directMessages: (userId) =>
+      [...rest.dms.values()].filter((d) => d.recipientId === userId).flatMap((d) => d.messages),
     addUser(user) {
       const fake: FakeUser = { id: user.id, username: user.username, roles: user.roles ?? [] };
       if (user.globalName !== undefined) fake.globalName = user.globalName;
+      if (user.dmsClosed) fake.dmsClosed = true;
       state.users.set(user.id, fake);
     },
     addForumTag(forumId, name) {
@@ -303,12 +340,37 @@ export async function startDiscordServer(options: DiscordServerOptions = {}): Pr
       if (command?.guildId) data.guild_id = command.guildId;
       return state.newInteraction(2, existing(channelId), userId, data);
     },
+    async autocomplete(channelId, name, options, userId) {
+      const command =
+        state.commands.find((c) => c.guildId === state.guildId && c.body.name === name) ??
+        state.commands.find((c) => c.guildId === null && c.body.name === name);
+      const data: Json = { id: command?.id ?? snowflake(), name, type: 1, options };
+      if (command?.guildId) data.guild_id = command.guildId;
+      return state.newInteraction(4, existing(channelId), userId, data);
+    },
     dropConnections: (opts = {}) => gateway.drop(opts.resumable ?? true),
     requestReconnect: () => gateway.requestReconnect(),
     invalidateSessions: () => gateway.invalidateSessions(),
     sessions: () => gateway.sessionStats,
     gatewayConnections: () => gateway.connections,
     setRateLimit: (pattern, opts) => rest.setRateLimit(pattern, opts),
+    botRoleId: state.botRoleId,
+    setBotPermissions(bits) {
+      state.botPermissions = bits;
+    },
+    setOverwrite(channelId, who, allow, deny) {
+      const channel = existing(channelId);
+      const id = who === "member" ? state.botUserId : who === "role" ? state.botRoleId : state.guildId;
+      const kept = (channel.overwrites ?? []).filter((o) => o.id !== id);
+      channel.overwrites =
+        allow === 0n && deny === 0n
+          ? kept
+          : [...kept, { id, type: who === "member" ? 1 : 0, allow: String(allow), deny: String(deny) }];
+      state.updateChannel(channel);
+    },
+    setMessageContentIntent(on) {
+      state.messageContentIntent = on;
+    },
     failNext: (n, opts) => rest.failNext(n, opts),
     async close() {
       await gateway.close();

@@ -94,7 +94,22 @@ export interface InstagramResponderOptions {
   /** Tokens Instagram no longer accepts (password changed, app removed): every call made with one
    * gets error 190. Tests add to it as they go. */
   invalidTokens?: ReadonlySet<string>;
+  /** The accounts behind tokens: `GET /me` answers with the account, `GET /me/subscribed_apps` with
+   * its webhook subscription (none: an empty `data`). A token not listed gets error 190 there. */
+  accounts?: ReadonlyMap<string, { userId: string; username: string; subscribedFields: readonly string[] }>;
 }
+
+const INVALID_TOKEN = {
+  status: 400,
+  body: {
+    error: {
+      message: "Invalid OAuth access token - Cannot parse access token",
+      type: "OAuthException",
+      code: 190,
+      fbtrace_id: "AfakeTrace190b",
+    },
+  },
+};
 
 /** A Graph API that answers every call the bridge makes the way Instagram does: sends get unique
  * message ids, profiles and media have plausible fields, moderation succeeds, long-lived tokens
@@ -117,6 +132,27 @@ export function instagramResponder(options: InstagramResponderOptions = {}): Gra
           },
         },
       };
+    if (options.accounts && req.method === "GET" && /^\/v[\d.]+\/me(\/subscribed_apps)?$/.test(req.path)) {
+      const account = token === undefined ? undefined : options.accounts.get(token);
+      if (!account) return INVALID_TOKEN;
+      if (req.path.endsWith("/subscribed_apps"))
+        return {
+          body: {
+            data: account.subscribedFields.length
+              ? [
+                  {
+                    id: "1234567890123456",
+                    name: "threadbridge",
+                    subscribed_fields: account.subscribedFields,
+                  },
+                ]
+              : [],
+          },
+        };
+      return {
+        body: { user_id: account.userId, username: account.username, id: `app-scoped-${account.userId}` },
+      };
+    }
     // Reference 5.4: at the host's root, the token in the query.
     if (
       req.method === "GET" &&
@@ -130,6 +166,34 @@ export function instagramResponder(options: InstagramResponderOptions = {}): Gra
       seq += 1;
       const body = req.body as { recipient: { id?: string; comment_id?: string } };
       return { body: { recipient_id: body.recipient.id ?? "1234567890123456", message_id: `m_sent_${seq}` } };
+    }
+    // Mentions (reference 1.14): read as fields of the account.
+    const fields = req.query.fields ?? "";
+    const mentioned = /^mentioned_(comment|media)\.(?:comment|media)_id\((\d+)\)/.exec(fields);
+    if (req.method === "GET" && mentioned) {
+      const [, kind, id] = mentioned;
+      const media = {
+        id: kind === "media" ? id : "17900000000000099",
+        caption: "Our trip, thanks @brand!",
+        permalink: `https://www.instagram.com/p/Mx${(id ?? "").slice(-6)}/`,
+        media_type: "IMAGE",
+        media_url: "https://cdn.example/mention.jpg",
+        username: "traveller",
+      };
+      return kind === "comment"
+        ? {
+            body: {
+              id: req.path.slice(req.path.lastIndexOf("/") + 1),
+              mentioned_comment: {
+                id,
+                text: "@brand do you ship to Porto?",
+                timestamp: "2026-12-01T10:00:00+0000",
+                username: "jane_doe",
+                media,
+              },
+            },
+          }
+        : { body: { id: req.path.slice(req.path.lastIndexOf("/") + 1), mentioned_media: media } };
     }
     if (req.method === "GET" && /\/\d{16}$/.test(req.path))
       return {

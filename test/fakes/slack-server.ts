@@ -5,6 +5,7 @@
 
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { BOT_SCOPES } from "../../adapters/slack/scopes.ts";
 import { FileUploads, type UploadedFile } from "./slack/uploads.ts";
 
 export type { UploadedFile };
@@ -69,6 +70,20 @@ export interface SlackServerOptions {
   users?: FakeUser[];
   /** Per-channel chat.postMessage limit: `perSecond` sustained with bursts of `burst`. */
   postRate?: { perSecond: number; burst: number };
+  /** The scopes the token was granted (sent in `x-oauth-scopes`); default the manifest's. */
+  scopes?: readonly string[];
+}
+
+/** A channel as the workspace has it. Channels never set up are public ones the bot is in. */
+export interface FakeChannelState {
+  name?: string;
+  /** A private channel: unknown (`channel_not_found`) to a bot that is not in it. */
+  private?: boolean;
+  /** Whether the bot is in it; outside a public one it answers `not_in_channel`. */
+  member?: boolean;
+  archived?: boolean;
+  /** False: the channel does not exist (deleted, or a mistyped id). */
+  exists?: boolean;
 }
 
 export interface SlackServer {
@@ -108,8 +123,13 @@ export interface SlackServer {
   uploads: UploadedFile[];
   /** The members of a direct message conversations.open opened (the bot included), if it is one. */
   directMessage(channel: string): string[] | undefined;
-  /** Take scopes away from the token: calls that need one answer `missing_scope`. */
+  /** Take scopes away from the token: calls that need one answer `missing_scope`, and
+   * `x-oauth-scopes` no longer lists them. */
   revokeScopes(scopes: string[]): void;
+  /** Gives revoked scopes back (the app reinstalled with them). */
+  grantScopes(scopes: string[]): void;
+  /** Sets up a channel: whether it exists, is private or archived, and whether the bot is in it. */
+  setChannel(id: string, state: FakeChannelState): void;
   /** Drops a channel's thread replies posted before `before` (epoch ms), keeping the roots: a
    * long run (the soak) keeps its memory, and its timing, flat. Returns how many went. */
   forgetReplies(channel: string, before: number): number;
@@ -120,6 +140,10 @@ export interface SlackServer {
 const JSON_FIELDS = new Set(["blocks", "attachments", "metadata", "view"]);
 // The scope each method needs, where a test takes it away (revokeScopes).
 const METHOD_SCOPES: Record<string, string> = {
+  "chat.postMessage": "chat:write",
+  "chat.update": "chat:write",
+  "reactions.add": "reactions:write",
+  "reactions.get": "reactions:read",
   "conversations.open": "im:write",
   "files.getUploadURLExternal": "files:write",
   "files.completeUploadExternal": "files:write",
@@ -208,6 +232,8 @@ export async function startSlackServer(options: SlackServerOptions = {}): Promis
   const uploads = new FileUploads();
   const directMessages = new Map<string, string[]>();
   const revokedScopes = new Set<string>();
+  const grantedScopes = [...(options.scopes ?? BOT_SCOPES)];
+  const channelStates = new Map<string, FakeChannelState>();
   const faults: (Fault & { left: number })[] = [];
   const buckets = new Map<string, { tokens: number; at: number }>();
   let postRate = options.postRate;
@@ -274,6 +300,33 @@ export async function startSlackServer(options: SlackServerOptions = {}): Promis
   }
 
   type Answer = Record<string, unknown>;
+
+  /** Slack's refusal of a call in `channel` by a bot outside it, or undefined when it may. Direct
+   * messages are the bot's own. */
+  function channelRefusal(channel: unknown, write: boolean): Answer | undefined {
+    if (typeof channel !== "string" || /^D/.test(channel)) return undefined;
+    const state = channelStates.get(channel);
+    if (!state) return undefined;
+    if (state.exists === false || (state.private && state.member === false))
+      return { ok: false, error: "channel_not_found" };
+    if (state.member === false) return { ok: false, error: "not_in_channel" };
+    if (write && state.archived) return { ok: false, error: "is_archived" };
+    return undefined;
+  }
+  // Methods that act in a channel, and whether they write to it.
+  const IN_CHANNEL: Record<string, boolean> = {
+    "chat.postMessage": true,
+    "chat.update": true,
+    "chat.delete": true,
+    "chat.postEphemeral": true,
+    "reactions.add": true,
+    "reactions.remove": true,
+    "reactions.get": false,
+    "conversations.history": false,
+    "conversations.replies": false,
+    "chat.getPermalink": false,
+  };
+
   function page(all: FakeMessage[], args: Args): Answer {
     const from = Number(str(args.cursor) ?? "0");
     const limit = Math.min(Number(args.limit ?? 1000) || 1000, 1000);
@@ -294,6 +347,25 @@ export async function startSlackServer(options: SlackServerOptions = {}): Promis
       user_id: botUserId,
       bot_id: botId,
     }),
+    "conversations.info": (args) => {
+      const channel = str(args.channel);
+      const state = channel ? (channelStates.get(channel) ?? {}) : undefined;
+      if (!channel || !state || state.exists === false || (state.private && state.member === false))
+        return { ok: false, error: "channel_not_found" };
+      const needed = state.private ? "groups:read" : "channels:read";
+      if (revokedScopes.has(needed)) return { ok: false, error: "missing_scope", needed };
+      return {
+        channel: {
+          id: channel,
+          name: state.name ?? `channel-${channel.toLowerCase()}`,
+          is_channel: !state.private,
+          is_group: Boolean(state.private),
+          is_private: Boolean(state.private),
+          is_archived: Boolean(state.archived),
+          is_member: state.member !== false,
+        },
+      };
+    },
     "chat.postMessage": (args) => {
       const channel = str(args.channel);
       if (!channel) return { ok: false, error: "channel_not_found" };
@@ -500,7 +572,12 @@ export async function startSlackServer(options: SlackServerOptions = {}): Promis
   };
 
   function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
-    res.writeHead(status, { "content-type": "application/json; charset=utf-8", ...headers });
+    res.writeHead(status, {
+      "content-type": "application/json; charset=utf-8",
+      // Slack names the token's scopes on every Web API answer.
+      "x-oauth-scopes": grantedScopes.filter((scope) => !revokedScopes.has(scope)).join(","),
+      ...headers,
+    });
     res.end(JSON.stringify(body));
   }
 
@@ -583,6 +660,9 @@ export async function startSlackServer(options: SlackServerOptions = {}): Promis
       if (needed && revokedScopes.has(needed))
         return send(res, 200, { ok: false, error: "missing_scope", needed });
       if (!handler) return send(res, 200, { ok: false, error: "unknown_method" });
+      const write = IN_CHANNEL[method];
+      const refusal = write === undefined ? undefined : channelRefusal(args.channel, write);
+      if (refusal) return send(res, 200, refusal);
       if (method === "chat.postMessage" && typeof args.channel === "string") {
         const wait = overPostLimit(args.channel);
         if (wait > 0)
@@ -649,6 +729,15 @@ export async function startSlackServer(options: SlackServerOptions = {}): Promis
     directMessage: (channel) => directMessages.get(channel),
     revokeScopes: (scopes) => {
       for (const scope of scopes) revokedScopes.add(scope);
+    },
+    grantScopes: (scopes) => {
+      for (const scope of scopes) {
+        revokedScopes.delete(scope);
+        if (!grantedScopes.includes(scope)) grantedScopes.push(scope);
+      }
+    },
+    setChannel: (id, state) => {
+      channelStates.set(id, { ...channelStates.get(id), ...state });
     },
     forgetReplies: (channel, before) => {
       const list = messagesOf(channel);

@@ -276,3 +276,8 @@ export async function startSlackHarness(
     },
   };
 }
+
+/** The environment that turns Slack on against the fake `server`. */
+export function slackEnv(server: { token: string; apiUrl: string }): Record<string, string> {
+  return { SLACK_BOT_TOKEN: server.token, SLACK_SIGNING_SECRET: SLACK_SECRET, SLACK_API_URL: server.apiUrl };
+}

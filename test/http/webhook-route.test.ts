@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sign } from "../../src/instagram/signature.ts";
 import type { Service } from "../../src/service.ts";
@@ -225,11 +226,33 @@ describe("health, readiness and metrics", () => {
   it("GET /metrics exposes requests, events by kind and queue depth", async () => {
     const text = await (await fetch(`${url}/metrics`, { headers: OPERATOR })).text();
     expect(text).toMatch(
-      /threadbridge_http_requests_total\{route="\/webhooks\/instagram",status="200"\} \d+/,
+      /threadbridge_http_requests_total\{method="POST",route="\/webhooks\/instagram",status="200"\} \d+/,
+    );
+    expect(text).toMatch(
+      /threadbridge_http_request_duration_seconds_count\{method="POST",route="\/webhooks\/instagram"\} [1-9]/,
     );
     expect(text).toMatch(/threadbridge_webhook_events_total\{kind="dm.message",outcome="stored"\} [1-9]/);
+    // The redelivered event above, counted under its own kind.
+    expect(text).toMatch(/threadbridge_webhook_events_total\{kind="dm.message",outcome="duplicate"\} [1-9]/);
+    expect(text).not.toContain('kind="any"');
     expect(text).toMatch(/threadbridge_webhook_rejected_total\{reason="invalid_signature"\} [1-9]/);
     expect(text).toMatch(/threadbridge_queue_depth\{queue="inbound",state="queued"\} [1-9]/);
+  });
+
+  it("GET /metrics names the build and keeps Node's and the process's metrics under their standard names", async () => {
+    const text = await (await fetch(`${url}/metrics`, { headers: OPERATOR })).text();
+    const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"));
+    expect(text).toContain(`threadbridge_build_info{version="${version}",node="${process.version}"} 1`);
+    for (const name of [
+      "process_cpu_seconds_total",
+      "process_resident_memory_bytes",
+      "process_start_time_seconds",
+      "nodejs_eventloop_lag_p99_seconds",
+      "nodejs_heap_size_used_bytes",
+      "nodejs_gc_duration_seconds",
+    ])
+      expect(text).toMatch(new RegExp(`^# TYPE ${name} `, "m"));
+    expect(text).not.toMatch(/^threadbridge_(process|nodejs)_/m);
   });
 
   it("answers unknown routes with a JSON 404", async () => {

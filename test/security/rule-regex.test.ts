@@ -133,7 +133,10 @@ describe("a rule's pattern in the running service", () => {
       dmText(ACCOUNT, "1000000000000201", "m_redos_ok", "hello there friend", Date.now()),
     );
     const reply = await waitFor(async () => sendsTo("1000000000000201")[0], 20_000, "the rule's reply");
-    expect(reply.body).toMatchObject({ message: { text: "Thanks for your words!" } });
+    // The first automated message of the conversation carries the disclosure (rules/disclosure.ts).
+    expect(reply.body).toMatchObject({
+      message: { text: "Thanks for your words!\n\nThis is an automated message." },
+    });
 
     const customers = {
       "1000000000000202": adversarial(28),

@@ -6,6 +6,7 @@ import { recordAudit } from "../../audit/audit-log.ts";
 import { type ConsoleConfig, trustedPeer } from "../../config/console-config.ts";
 import type { Database } from "../../db/database.ts";
 import type { Logger } from "../../log/logger.ts";
+import { expectedAnswer } from "../expected-answer.ts";
 import { csrfOk } from "./csrf.ts";
 import { loginPage, problemPage, setupPage } from "./layout.ts";
 import { form, secured } from "./middleware.ts";
@@ -54,7 +55,10 @@ export class ConsoleAuth {
     const { config } = this.#d;
     const sessions = this.#d.sessions;
     if (!sessions || (!config.passwordHash && !config.authHeader)) {
-      res.status(503).type("html").send(setupPage());
+      expectedAnswer(res, "console not configured: setup page shown")
+        .status(503)
+        .type("html")
+        .send(setupPage());
       return undefined;
     }
     let { session } = sessions.read(req);
@@ -256,7 +260,10 @@ export class ConsoleAuth {
   #passwordSessions(res: Response): SessionCookies | undefined {
     const { config, sessions } = this.#d;
     if (!sessions || (!config.passwordHash && !config.authHeader)) {
-      res.status(503).type("html").send(setupPage());
+      expectedAnswer(res, "console not configured: setup page shown")
+        .status(503)
+        .type("html")
+        .send(setupPage());
       return undefined;
     }
     if (!config.passwordHash) {

@@ -3,7 +3,7 @@ import type { ConsoleSession } from "./session.ts";
 
 // The frame every console page shares, and the pages shown to someone not signed in.
 
-export type Section = "accounts" | "queue" | "privacy";
+export type Section = "accounts" | "queue" | "privacy" | "doctor";
 
 export interface Chrome {
   title: string;
@@ -19,6 +19,7 @@ const SECTIONS: Array<[Section, string, string]> = [
   ["accounts", "/", "Accounts"],
   ["queue", "/queue", "Queue"],
   ["privacy", "/privacy", "Deletion requests"],
+  ["doctor", "/doctor", "Doctor"],
 ];
 
 export function layout(chrome: Chrome, body: Html): string {

@@ -7,10 +7,11 @@ import { channelProblem, platformNamed } from "../../chat/platforms.ts";
 import type { BusinessLoginConfig } from "../../config/console-config.ts";
 import type { Database } from "../../db/database.ts";
 import { addAccount, type ChatPlatform, listAccounts } from "../../instagram/accounts.ts";
-import { BusinessLogin, missingScopes } from "../../instagram/business-login.ts";
+import { BusinessLogin, missingScopes, SUBSCRIBED_FIELDS } from "../../instagram/business-login.ts";
 import type { GraphClient } from "../../instagram/graph-client.ts";
 import type { TokenCipher } from "../../instagram/token-cipher.ts";
 import type { Logger } from "../../log/logger.ts";
+import { expectedAnswer } from "../expected-answer.ts";
 import { type ConsoleAuth, HOME } from "./auth.ts";
 import { problemPage } from "./layout.ts";
 import { form, secured } from "./middleware.ts";
@@ -46,15 +47,7 @@ export interface OAuthRouteDeps {
   log: Logger;
 }
 
-/** The webhook fields threadbridge mirrors (reference 5.5); the app must subscribe them too. */
-export const SUBSCRIBED_FIELDS = [
-  "messages",
-  "comments",
-  "message_reactions",
-  "messaging_postbacks",
-  "messaging_seen",
-  "messaging_referral",
-];
+export { SUBSCRIBED_FIELDS };
 
 const STATE_REFUSALS: Record<StateRefusal, string> = {
   missing:
@@ -81,7 +74,7 @@ export function registerOAuthRoutes(router: express.Router, deps: OAuthRouteDeps
   /** Business Login needs the app's credentials and a key to seal tokens with. */
   const ready = (res: express.Response, session: ConsoleSession) => {
     if (login && deps.cipher) return { login, cipher: deps.cipher };
-    res
+    expectedAnswer(res, "business login is off: setup page shown")
       .status(503)
       .type("html")
       .send(

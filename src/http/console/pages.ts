@@ -1,5 +1,6 @@
 import type { PlatformDescriptor } from "../../chat/platform.ts";
 import { platformLabel } from "../../chat/platforms.ts";
+import type { DoctorCheck } from "../../health/doctor.ts";
 import type { AccountSummary, ChatPlatform } from "../../instagram/accounts.ts";
 import type { DeadLetter } from "../../queue/dead-letters.ts";
 import { type Html, html, time } from "./html.ts";
@@ -246,5 +247,35 @@ ${platforms.map(
 </div>
 <div class="row"><button type="submit">Connect ${name}</button><a href="/">Cancel</a></div>
 </form>`,
+  );
+}
+
+/** `threadbridge doctor`'s checks, run now inside the service: read-only, so no form. */
+export function doctorPage(session: ConsoleSession, checks: readonly DoctorCheck[], ranAt: Date): string {
+  const failing = checks.filter((c) => !c.ok).length;
+  const rows = checks.map((c) => {
+    const [tone, mark, word] = !c.ok
+      ? ["bad", "✗", "failing"]
+      : c.warning
+        ? ["warn", "⚠", "soon"]
+        : ["ok", "✓", "ok"];
+    return html`<tr>
+<td><span class="badge ${tone}"><span aria-hidden="true">${mark}</span> ${word}</span></td>
+<th scope="row">${c.check}</th>
+<td>${c.detail}${c.fix && (!c.ok || c.warning) ? html`<br><strong>Fix:</strong> ${c.fix}` : ""}</td>
+</tr>`;
+  });
+  return layout(
+    { title: "Doctor", session, current: "doctor" },
+    html`<p role="status">${
+      failing === 0
+        ? "Every check passes."
+        : `${failing} of ${checks.length} check${checks.length === 1 ? "" : "s"} failing.`
+    } Run ${time(ranAt)}; reload the page to check again (the same as <code>threadbridge doctor</code>).</p>
+<table>
+<caption>Checks of the database, Redis, each Instagram account, the webhook URL and each chat platform and channel</caption>
+<thead><tr><th scope="col">Result</th><th scope="col">Check</th><th scope="col">Found</th></tr></thead>
+<tbody>${rows}</tbody>
+</table>`,
   );
 }

@@ -5,6 +5,7 @@ import { recordAudit } from "../../audit/audit-log.ts";
 import type { ChatAdapter } from "../../chat/chat-port.ts";
 import type { Config } from "../../config/config.ts";
 import type { Database } from "../../db/database.ts";
+import { runDoctor } from "../../health/doctor.ts";
 import { type ChatPlatform, listAccounts, removeAccount } from "../../instagram/accounts.ts";
 import type { TokenCipher } from "../../instagram/token-cipher.ts";
 import type { Logger } from "../../log/logger.ts";
@@ -14,7 +15,14 @@ import { ConsoleAuth, HOME } from "./auth.ts";
 import { problemPage } from "./layout.ts";
 import { form, secured } from "./middleware.ts";
 import { businessLoginOff, registerOAuthRoutes } from "./oauth-routes.ts";
-import { accountsPage, type DeletionRequest, disconnectPage, privacyPage, queuePage } from "./pages.ts";
+import {
+  accountsPage,
+  type DeletionRequest,
+  disconnectPage,
+  doctorPage,
+  privacyPage,
+  queuePage,
+} from "./pages.ts";
 import { type ConsoleSession, SessionCookies } from "./session.ts";
 
 // The web console (issue 9): accounts, connecting and disconnecting them, the queue and its dead
@@ -201,6 +209,16 @@ export function consoleRouter(deps: ConsoleDeps): express.Router {
         res.redirect(303, "/queue");
       }),
     );
+
+  // The doctor's checks, run at each visit (read-only: nothing to confirm, so no CSRF form).
+  router.get(
+    "/doctor",
+    secured,
+    auth.page(async (_req, res, session) => {
+      const checks = await runDoctor({ config, log, db });
+      res.type("html").send(doctorPage(session, checks, new Date()));
+    }),
+  );
 
   router.get(
     "/privacy",

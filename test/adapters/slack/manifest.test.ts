@@ -1,5 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { BOT_SCOPES } from "../../../adapters/slack/scopes.ts";
 
 const manifest = readFileSync(new URL("../../../manifest/slack.yaml", import.meta.url), "utf8");
 
@@ -30,5 +32,10 @@ describe("Slack app manifest", () => {
     expect(manifest).toMatch(/callback_id: ig_send$/m);
     expect(manifest).toMatch(/is_enabled: true/);
     expect(manifest.match(/url: https:\/\/YOUR-HOST\/slack\/events/g)).toHaveLength(3);
+  });
+
+  it("asks for exactly the scopes the health check expects a token to have", () => {
+    const parsed = parse(manifest) as { oauth_config: { scopes: { bot: string[] } } };
+    expect([...parsed.oauth_config.scopes.bot].sort()).toEqual([...BOT_SCOPES].sort());
   });
 });

@@ -24,6 +24,8 @@ interface Session {
 
 export interface GatewayHooks {
   token: string;
+  /** Whether IDENTIFY's intents include a privileged one the application was not granted (4014). */
+  disallowed?(intents: number): boolean;
   heartbeatIntervalMs: number;
   /** READY's `d` for a new session. */
   ready(sessionId: string): Json;
@@ -181,6 +183,10 @@ export class Gateway {
   #identify(socket: WebSocket, d: Json): void {
     if (d.token !== this.#hooks.token) {
       socket.close(4004, "Authentication failed");
+      return;
+    }
+    if (this.#hooks.disallowed?.(typeof d.intents === "number" ? d.intents : 0)) {
+      socket.close(4014, "Disallowed intent(s).");
       return;
     }
     this.stats.identifies += 1;

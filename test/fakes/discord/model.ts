@@ -36,6 +36,17 @@ export interface FakeChannel {
   /** Set for a channel of another server the bot is in (`DiscordServerOptions.otherGuilds`);
    * unset: the fake's main guild. */
   guildId?: string;
+  /** Permission overwrites (not on threads: they take their parent's permissions). */
+  overwrites?: PermissionOverwrite[];
+}
+
+/** A channel's permission overwrite as Discord sends it: type 0 a role (the guild's id: @everyone),
+ * 1 a member; bitfields as decimal strings. */
+export interface PermissionOverwrite {
+  id: string;
+  type: 0 | 1;
+  allow: string;
+  deny: string;
 }
 
 export interface FakeAttachment {
@@ -78,6 +89,8 @@ export interface FakeUser {
   globalName?: string;
   roles: string[];
   bot?: boolean;
+  /** Accepts no direct messages (Discord answers 50007). */
+  dmsClosed?: boolean;
 }
 
 export interface FakeWebhook {
@@ -175,7 +188,7 @@ export function channelPayload(channel: FakeChannel, guildId: string, lastMessag
   const guildChannel: Json = {
     ...base,
     position: 0,
-    permission_overwrites: [],
+    permission_overwrites: channel.overwrites ?? [],
     parent_id: channel.parentId,
     nsfw: false,
     topic: null,

@@ -23,6 +23,7 @@ import {
 import {
   type DiscordState,
   type InteractionRecord,
+  PERMISSION,
   PostError,
   type RecordedFile,
   responseMessage,
@@ -94,6 +95,8 @@ const unknownMessage = (): Answer => ok({ code: 10008, message: "Unknown Message
 const unknownWebhook = (): Answer => ok({ code: 10015, message: "Unknown Webhook" }, 404);
 const unknownInteraction = (): Answer => ok({ code: 10062, message: "Unknown interaction" }, 404);
 const badRequest = (body: Json): Answer => ok(body, 400);
+const missingAccess = (): Answer => ok({ code: 50001, message: "Missing Access" }, 403);
+const missingPermissions = (): Answer => ok({ code: 50013, message: "Missing Permissions" }, 403);
 
 export class Rest {
   readonly calls: RecordedCall[] = [];
@@ -101,6 +104,9 @@ export class Rest {
   readonly faults: Fault[] = [];
   /** Ephemeral interaction messages: real messages that only their user sees, so not in channels. */
   readonly ephemeral = new Map<string, FakeMessage>();
+  /** Direct message channels the bot opened (POST /users/@me/channels): their recipient and the
+   * bot's messages in them. The bot has no DIRECT_MESSAGES intent, so nothing is dispatched. */
+  readonly dms = new Map<string, { recipientId: string; messages: FakeMessage[] }>();
   readonly #state: DiscordState;
   readonly #routes: Array<{ method: string; re: RegExp; handler: Handler; auth: boolean }> = [];
   gatewayUrl = "";
@@ -158,7 +164,8 @@ export class Rest {
       send(ok({ code: 0, message: "404: Not Found" }, 404));
       return;
     }
-    const path = api[1];
+    // Routes.user("@me") arrives percent-encoded, which Discord reads as the "@me" it means.
+    const path = api[1].replace(/%40/gi, "@");
     call.path = path;
 
     let parsed: { body: Json; files: RecordedFile[]; raw: unknown };
@@ -267,6 +274,16 @@ export class Rest {
     return this.#state.channels.get(id);
   }
 
+  /** Discord's refusal when the bot lacks a permission in `channel` (its parent's, for a thread):
+   * Missing Access without View Channel, else Missing Permissions. The main guild's only. */
+  #refuse(channel: FakeChannel, ...needed: bigint[]): Answer | undefined {
+    const s = this.#state;
+    if (s.guildOf(channel) !== s.guildId) return undefined;
+    const perms = s.botPermissionsIn(channel);
+    if ((perms & PERMISSION.ViewChannel) === 0n) return missingAccess();
+    return needed.some((bit) => (perms & bit) === 0n) ? missingPermissions() : undefined;
+  }
+
   #register(): void {
     const s = this.#state;
     const r = (m: string, p: string, h: Handler, auth = true): void => this.#route(m, p, h, auth);
@@ -280,6 +297,16 @@ export class Rest {
     );
     r("GET", "/gateway", () => ok({ url: this.gatewayUrl }), false);
     r("GET", "/users/@me", () => ok(userPayload(s.bot)));
+    r("POST", "/users/@me/channels", (c) => {
+      const recipient = s.users.get(asString(c.body.recipient_id) ?? "");
+      if (!recipient) return ok({ code: 10013, message: "Unknown User" }, 404);
+      let id = [...this.dms].find(([, dm]) => dm.recipientId === recipient.id)?.[0];
+      if (!id) {
+        id = snowflake();
+        this.dms.set(id, { recipientId: recipient.id, messages: [] });
+      }
+      return ok({ id, type: 1, last_message_id: null, flags: 0, recipients: [userPayload(recipient)] });
+    });
     r("GET", "/users/:id", (_c, [id]) => {
       const user = s.users.get(id ?? "");
       return user ? ok(userPayload(user)) : ok({ code: 10013, message: "Unknown User" }, 404);
@@ -293,7 +320,7 @@ export class Rest {
         bot_public: false,
         bot_require_code_grant: false,
         verify_key: "0".repeat(64),
-        flags: 0,
+        flags: s.applicationFlags(),
         bot: userPayload(s.bot),
         owner: { id: "1", username: "owner", discriminator: "0", avatar: null, global_name: null },
       });
@@ -318,7 +345,8 @@ export class Rest {
 
     r("GET", "/channels/:id", (_c, [id]) => {
       const channel = this.#channel(id ?? "");
-      return channel ? ok(s.channelJson(channel)) : unknownChannel();
+      if (!channel) return unknownChannel();
+      return this.#refuse(channel) ?? ok(s.channelJson(channel));
     });
     r("PATCH", "/channels/:id", (c, [id]) => this.#patchChannel(c, id ?? ""));
     r("DELETE", "/channels/:id", (_c, [id]) => {
@@ -357,6 +385,10 @@ export class Rest {
     r("GET", "/channels/:id/messages", (c, [id]) => {
       const channel = this.#channel(id ?? "");
       if (!channel) return unknownChannel();
+      const refused = this.#refuse(channel);
+      if (refused) return refused;
+      // Without Read Message History Discord answers with no messages rather than an error.
+      if (this.#refuse(channel, PERMISSION.ReadMessageHistory)) return ok([]);
       return ok(this.#listMessages(channel.id, c.query));
     });
     r("GET", "/channels/:id/messages/:id", (_c, [id, mid]) => {
@@ -365,8 +397,16 @@ export class Rest {
       return message && !message.deleted ? ok(s.messageJson(message)) : unknownMessage();
     });
     r("POST", "/channels/:id/messages", (c, [id]) => {
+      const dm = this.dms.get(id ?? "");
+      if (dm) return this.#directMessage(c, id ?? "", dm);
       const channel = this.#channel(id ?? "");
       if (!channel) return unknownChannel();
+      const refused = this.#refuse(
+        channel,
+        isThread(channel) ? PERMISSION.SendMessagesInThreads : PERMISSION.SendMessages,
+        ...(c.files.length > 0 ? [PERMISSION.AttachFiles] : []),
+      );
+      if (refused) return refused;
       const input = messageInput(c, true);
       if ("error" in input) return badRequest(input.error);
       if (input.replyTo && !s.message(channel.id, input.replyTo)) {
@@ -397,7 +437,14 @@ export class Rest {
     const reaction =
       (add: boolean, who: "me" | "param"): Handler =>
       (_c, [id, mid, emoji, uid]) => {
-        if (!this.#channel(id ?? "")) return unknownChannel();
+        const channel = this.#channel(id ?? "");
+        if (!channel) return unknownChannel();
+        const refused = this.#refuse(
+          channel,
+          PERMISSION.ReadMessageHistory,
+          ...(add ? [PERMISSION.AddReactions] : []),
+        );
+        if (refused) return refused;
         const message = s.message(id ?? "", mid ?? "");
         if (!message || message.deleted) return unknownMessage();
         if (!emoji) return ok({ code: 10014, message: "Unknown Emoji" }, 400);
@@ -424,6 +471,8 @@ export class Rest {
     r("POST", "/channels/:id/webhooks", (c, [id]) => {
       const channel = this.#channel(id ?? "");
       if (!channel) return unknownChannel();
+      const refused = this.#refuse(channel, PERMISSION.ManageWebhooks);
+      if (refused) return refused;
       if (isThread(channel))
         return badRequest({ code: 50024, message: "Cannot execute action on this channel type" });
       const name = asString(c.body.name) ?? "";
@@ -441,7 +490,10 @@ export class Rest {
       return ok(this.#webhookJson(webhook));
     });
     r("GET", "/channels/:id/webhooks", (_c, [id]) => {
-      if (!this.#channel(id ?? "")) return unknownChannel();
+      const channel = this.#channel(id ?? "");
+      if (!channel) return unknownChannel();
+      const refused = this.#refuse(channel, PERMISSION.ManageWebhooks);
+      if (refused) return refused;
       return ok([...s.webhooks.values()].filter((w) => w.channelId === id).map((w) => this.#webhookJson(w)));
     });
     r("GET", "/guilds/:id/webhooks", () => ok([...s.webhooks.values()].map((w) => this.#webhookJson(w))));
@@ -556,6 +608,28 @@ export class Rest {
     r("DELETE", "/applications/:id/guilds/:id/commands/:id", (_c, [, , cid]) => deleteCommand(cid ?? ""));
   }
 
+  #directMessage(c: Ctx, channelId: string, dm: { recipientId: string; messages: FakeMessage[] }): Answer {
+    const s = this.#state;
+    if (s.users.get(dm.recipientId)?.dmsClosed)
+      return ok({ code: 50007, message: "Cannot send messages to this user" }, 403);
+    const input = messageInput(c, true);
+    if ("error" in input) return badRequest(input.error);
+    const message: FakeMessage = {
+      id: snowflake(),
+      channelId,
+      content: input.content ?? "",
+      embeds: input.embeds ?? [],
+      components: input.components ?? [],
+      author: s.bot,
+      reactions: new Map(),
+      attachments: [],
+      flags: 0,
+      postedAt: Date.now(),
+    };
+    dm.messages.push(message);
+    return ok({ ...s.messageJson(message), guild_id: undefined });
+  }
+
   #webhookJson(w: FakeWebhook): Json {
     return {
       id: w.id,
@@ -576,6 +650,12 @@ export class Rest {
     const channel = this.#channel(id);
     if (!channel) return unknownChannel();
     const b = c.body;
+    // A thread's creator may rename and reopen it; anyone else needs Manage Threads, and changing
+    // a channel (a forum's tags) needs Manage Channels.
+    const refused = isThread(channel)
+      ? this.#refuse(channel, ...(channel.ownerId === s.botUserId ? [] : [PERMISSION.ManageThreads]))
+      : this.#refuse(channel, PERMISSION.ManageChannels);
+    if (refused) return refused;
     if (b.name !== undefined) {
       const name = asString(b.name) ?? "";
       const error = isThread(channel)
@@ -623,6 +703,12 @@ export class Rest {
     const s = this.#state;
     const parent = this.#channel(parentId);
     if (!parent) return unknownChannel();
+    // A forum post is a message; a text channel's thread needs Create Public Threads.
+    const refused = this.#refuse(
+      parent,
+      parent.type === CHANNEL_FORUM ? PERMISSION.SendMessages : PERMISSION.CreatePublicThreads,
+    );
+    if (refused) return refused;
     const name = asString(c.body.name) ?? "";
     const nameError = threadNameError(name);
     if (nameError) return badRequest(nameError);
@@ -820,6 +906,28 @@ export class Rest {
         if (result.status !== 200) return result;
         answered = source;
       }
+      resource = { type };
+    } else if (type === 8) {
+      // Autocomplete results: only to an autocomplete interaction, at most 25 choices.
+      if (record.type !== 4) return badRequest({ code: 50035, message: "Invalid Form Body" });
+      const choices = Array.isArray(data.choices) ? data.choices : [];
+      if (choices.length > 25)
+        return badRequest(
+          formError("data.choices", "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length."),
+        );
+      const bad = choices.findIndex(
+        (ch) =>
+          !isObject(ch) ||
+          typeof ch.name !== "string" ||
+          ch.name.length < 1 ||
+          ch.name.length > 100 ||
+          (typeof ch.value !== "string" && typeof ch.value !== "number") ||
+          String(ch.value).length > 100,
+      );
+      if (bad >= 0)
+        return badRequest(
+          formError(`data.choices.${bad}`, "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length."),
+        );
       resource = { type };
     } else if (type === 9) {
       if (typeof data.custom_id !== "string" || typeof data.title !== "string") {

@@ -113,6 +113,31 @@ const INTENT_GUILD_MESSAGES = 1 << 9;
 const INTENT_GUILD_MESSAGE_REACTIONS = 1 << 10;
 const INTENT_MESSAGE_CONTENT = 1 << 15;
 
+/** Application flags: the Message Content intent turned on in the Developer Portal. */
+export const APP_FLAG_MESSAGE_CONTENT = 1 << 19;
+
+/** Permission bits (Discord's "Permissions" table) the fake enforces. */
+export const PERMISSION = {
+  ManageChannels: 1n << 4n,
+  Administrator: 1n << 3n,
+  AddReactions: 1n << 6n,
+  ViewChannel: 1n << 10n,
+  SendMessages: 1n << 11n,
+  EmbedLinks: 1n << 14n,
+  AttachFiles: 1n << 15n,
+  ReadMessageHistory: 1n << 16n,
+  ManageWebhooks: 1n << 29n,
+  ManageThreads: 1n << 34n,
+  CreatePublicThreads: 1n << 35n,
+  SendMessagesInThreads: 1n << 38n,
+} as const;
+
+/** What a server admin gives the bot's role when inviting it as docs/discord.md says. */
+export const BOT_ROLE_PERMISSIONS = Object.values(PERMISSION)
+  .filter((bit) => bit !== PERMISSION.Administrator)
+  .reduce((a, b) => a | b, 0n);
+const EVERYONE_PERMISSIONS = "2248473465835073";
+
 export class DiscordState {
   readonly token: string;
   readonly applicationId: string;
@@ -131,6 +156,11 @@ export class DiscordState {
   readonly interactions = new Map<string, InteractionRecord>();
   readonly files = new Map<string, FakeAttachment>();
   gateway: Gateway | undefined;
+  /** The role Discord made for the bot when it was invited (managed), and what it grants. */
+  readonly botRoleId: string;
+  botPermissions = BOT_ROLE_PERMISSIONS;
+  /** The Message Content intent, as the Developer Portal's switch has it. */
+  messageContentIntent = true;
 
   constructor(opts: {
     token: string;
@@ -139,6 +169,7 @@ export class DiscordState {
     botUserId: string;
     roles: Array<{ id: string; name: string }>;
     otherGuilds?: Array<{ id: string; name: string }>;
+    botRoleId?: string;
   }) {
     this.token = opts.token;
     this.applicationId = opts.applicationId;
@@ -146,7 +177,41 @@ export class DiscordState {
     this.botUserId = opts.botUserId;
     this.roles = opts.roles;
     this.otherGuilds = opts.otherGuilds ?? [];
-    this.users.set(this.botUserId, { id: this.botUserId, username: "threadbridge", roles: [], bot: true });
+    this.botRoleId = opts.botRoleId ?? "490000000000000001";
+    this.users.set(this.botUserId, {
+      id: this.botUserId,
+      username: "threadbridge",
+      roles: [this.botRoleId],
+      bot: true,
+    });
+  }
+
+  /** The application's flags as `GET /applications/@me` and READY give them. */
+  applicationFlags(): number {
+    return this.messageContentIntent ? APP_FLAG_MESSAGE_CONTENT : 0;
+  }
+
+  /** Whether an IDENTIFY with `intents` asks for the Message Content intent the application lacks
+   * (the fake grants the other privileged intents). */
+  disallowedIntents(intents: number): boolean {
+    return (intents & INTENT_MESSAGE_CONTENT) !== 0 && !this.messageContentIntent;
+  }
+
+  /** The bot's permissions in a channel of the main guild, computed as Discord documents it: the
+   * @everyone role and the bot's role, then the channel's overwrites for @everyone, for the bot's
+   * role and for the bot. A thread takes its parent's. */
+  botPermissionsIn(channel: FakeChannel): bigint {
+    const parent = isThread(channel) ? this.channels.get(channel.parentId ?? "") : channel;
+    let perms = BigInt(EVERYONE_PERMISSIONS) | this.botPermissions;
+    if ((perms & PERMISSION.Administrator) !== 0n) return ~0n;
+    const apply = (o: { allow: string; deny: string } | undefined) => {
+      if (o) perms = (perms & ~BigInt(o.deny)) | BigInt(o.allow);
+    };
+    const overwrites = parent?.overwrites ?? [];
+    apply(overwrites.find((o) => o.type === 0 && o.id === this.guildId));
+    apply(overwrites.find((o) => o.type === 0 && o.id === this.botRoleId));
+    apply(overwrites.find((o) => o.type === 1 && o.id === this.botUserId));
+    return perms;
   }
 
   get bot(): FakeUser {
@@ -228,7 +293,7 @@ export class DiscordState {
   }
 
   everyoneRole(): Json {
-    return role(this.guildId, "@everyone", 0, "2248473465835073");
+    return role(this.guildId, "@everyone", 0, EVERYONE_PERMISSIONS);
   }
 
   readyPayload(sessionId: string, gatewayUrl: string): Json {
@@ -240,7 +305,7 @@ export class DiscordState {
       session_type: "normal",
       resume_gateway_url: gatewayUrl,
       shard: [0, 1],
-      application: { id: this.applicationId, flags: 0 },
+      application: { id: this.applicationId, flags: this.applicationFlags() },
       user_settings: {},
       relationships: [],
       private_channels: [],
@@ -267,7 +332,15 @@ export class DiscordState {
       explicit_content_filter: 0,
       roles: other
         ? [role(guildId, "@everyone", 0, "2248473465835073")]
-        : [this.everyoneRole(), ...this.roles.map((r, i) => role(r.id, r.name, i + 1, "2248473465835073"))],
+        : [
+            this.everyoneRole(),
+            ...this.roles.map((r, i) => role(r.id, r.name, i + 1, EVERYONE_PERMISSIONS)),
+            {
+              ...role(this.botRoleId, "threadbridge", this.roles.length + 1, String(this.botPermissions)),
+              managed: true,
+              tags: { bot_id: this.botUserId },
+            },
+          ],
       emojis: [],
       features: [],
       mfa_level: 0,

@@ -1,0 +1,14 @@
+// The platforms the contract suite runs on: this build's. CONTRACT_PLATFORMS=slack runs a subset
+// (while working on one platform).
+
+import type { ContractPlatform } from "../harness.ts";
+import { discord } from "./discord.ts";
+import { slack } from "./slack.ts";
+
+const ALL: readonly ContractPlatform[] = [slack, discord];
+
+const wanted = process.env.CONTRACT_PLATFORMS?.split(",").map((name) => name.trim());
+
+export const contractPlatforms: readonly ContractPlatform[] = wanted
+  ? ALL.filter((p) => wanted.includes(p.name))
+  : ALL;

@@ -1,0 +1,184 @@
+// The contract harness on Slack: the service's real Bolt app and Web API client against the fake
+// Slack (test/fakes/slack-server.ts), through test/helpers/bridge.ts. People act the way Slack
+// tells the service: signed events, slash commands and block actions.
+
+import { expect } from "vitest";
+import type { FakeMessage } from "../../fakes/slack-server.ts";
+import { ADMIN, AGENT, CHANNEL, SECRET, startBridgeHarness } from "../../helpers/bridge.ts";
+import { waitFor } from "../../helpers/service.ts";
+import { postSlackCommand } from "../../helpers/slack.ts";
+import type { Answer, ChatHarness, ChatPerson, ContractPlatform, Mark, Posted } from "../harness.ts";
+import { escapeRegExp } from "../scenario.ts";
+
+/** Slack's reaction names for the emoji scenarios use. */
+const EMOJI: Record<string, string> = {
+  "✅": "white_check_mark",
+  "✔️": "heavy_check_mark",
+  "👀": "eyes",
+  "🎉": "tada",
+};
+
+const MARKS: Record<Mark, string> = {
+  pending: "hourglass_flowing_sand",
+  held: "double_vertical_bar",
+  sent: "white_check_mark",
+  failed: "warning",
+};
+
+const plainText = (text: string) => text.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+
+type Element = { action_id?: string };
+
+function posted(m: FakeMessage): Posted {
+  const blocks = (m.blocks ?? []) as { elements?: Element[]; accessory?: Element }[];
+  return {
+    id: m.ts,
+    text: m.text ?? "",
+    shows: `${m.text ?? ""}\n${JSON.stringify(m.blocks ?? [])}`,
+    ...(m.username ? { author: { name: m.username, ...(m.icon_url ? { icon: m.icon_url } : {}) } } : {}),
+    edited: m.edited === true,
+    fromBridge: m.bot_id !== undefined,
+    actions: blocks.flatMap((b) =>
+      [...(b.elements ?? []), ...(b.accessory ? [b.accessory] : [])].flatMap((e) =>
+        e.action_id ? [e.action_id] : [],
+      ),
+    ),
+  };
+}
+
+export const slack: ContractPlatform = {
+  name: "slack",
+  async start(options = {}) {
+    const b = await startBridgeHarness(options.env ?? {});
+    const agent: ChatPerson = { id: AGENT.id, name: AGENT.display_name ?? AGENT.name };
+    const admin: ChatPerson = { id: ADMIN.id, name: ADMIN.display_name ?? ADMIN.name };
+    const slackUser = (p: ChatPerson) =>
+      p.id === ADMIN.id ? ADMIN : p.id === AGENT.id ? AGENT : { id: p.id, name: p.name };
+    let asked = 0;
+    let files = 0;
+    const h: ChatHarness = {
+      platform: "slack",
+      account: "17841400000000001",
+      channel: CHANNEL,
+      otherChannel: "C0OTHERBRAND",
+      agent,
+      admin,
+      erasesPeoplesMessages: false,
+      commandsInThreads: false,
+      graph: b.graph,
+      t: b.t,
+      get service() {
+        return b.service;
+      },
+      url: () => b.url(),
+      restart: () => b.restart(),
+      close: () => b.close(),
+      key: (p) => `slack:${p.id}`,
+      sends: () => b.sends(),
+      threadOf: (customer) => b.rootOf(customer),
+      commentThreadOf: (root) => b.commentRootOf(root),
+      root(thread) {
+        const m = b.slack.message(CHANNEL, thread);
+        return m ? posted(m) : undefined;
+      },
+      posts: (thread, n) =>
+        waitFor(
+          async () => {
+            const r = b.slack.thread(CHANNEL, thread).filter((m) => m.ts !== thread);
+            return r.length >= n ? r.map(posted) : undefined;
+          },
+          10_000,
+          `${n} replies in ${thread}`,
+        ),
+      messages: (thread) => b.slack.thread(CHANNEL, thread).map(posted),
+      message(_thread, id) {
+        const m = b.slack.message(CHANNEL, id);
+        return m ? posted(m) : undefined;
+      },
+      threadCount: () => b.slack.topLevel(CHANNEL).length,
+      threadsOpened: (text) =>
+        b.slack
+          .callsOf("chat.postMessage")
+          .filter(
+            (c) =>
+              c.args.channel === CHANNEL &&
+              c.args.thread_ts === undefined &&
+              String(c.args.text).includes(text),
+          ).length,
+      said: (text) => expect.stringMatching(new RegExp(`${escapeRegExp(text)}$`)),
+      reactions: (_thread, message) =>
+        Object.entries(b.slack.reactions(CHANNEL, message))
+          .filter(([, who]) => who.length > 0)
+          .map(([name]) => name),
+      marked: (_thread, message, mark) => (b.slack.reactions(CHANNEL, message)[MARKS[mark]]?.length ?? 0) > 0,
+
+      async agentSays(thread, text, options = {}) {
+        const extra: Record<string, unknown> = {};
+        if (options.files?.length) {
+          extra.subtype = "file_share";
+          extra.files = options.files.map((f) => {
+            const id = `F0UPLOAD${++files}`;
+            b.slack.addFile({ id, name: f.name, mimetype: f.mimeType, content: f.data });
+            return { id, name: f.name, mimetype: f.mimeType, size: f.data.length };
+          });
+        }
+        const { ts } = await b.agentSays(thread, text, extra, options.as?.id ?? AGENT.id);
+        return ts;
+      },
+      press: (_thread, message, actionId, options = {}) =>
+        b.act(message, actionId, slackUser(options.as ?? agent), options.pick),
+      async react(_thread, message, emoji, as = agent) {
+        const name = EMOJI[emoji];
+        if (!name) throw new Error(`no Slack name for ${emoji}`);
+        await b.react(message, name, as === "bridge" ? b.slack.botUserId : as.id);
+      },
+      async command(name, args = {}, options = {}) {
+        if (options.in !== undefined && options.in !== CHANNEL && options.in !== h.otherChannel)
+          throw new Error("Slack runs no custom command in a thread");
+        const user = slackUser(options.as ?? agent);
+        const id = `contract-${++asked}`;
+        const uploads = b.slack.uploads.length;
+        const text = [name, ...Object.values(args)].join(" ");
+        const res = await postSlackCommand(b.url(), SECRET, {
+          command: "/ig",
+          text,
+          user_id: user.id,
+          user_name: user.name,
+          channel_id: options.in ?? CHANNEL,
+          response_url: b.slack.responseUrl(id),
+        });
+        expect(res.status).toBe(200);
+        // A usage error is the acknowledgement itself; anything else comes through response_url.
+        const acked = res.body ? (JSON.parse(res.body) as { text?: string }).text : undefined;
+        const raw =
+          acked ??
+          (await waitFor(
+            async () => b.slack.responses.find((r) => r.id === id)?.body.text as string | undefined,
+            10_000,
+            `the answer to /ig ${text}`,
+          ));
+        const answer: Answer = { text: plainText(raw) };
+        const upload = b.slack.uploads.slice(uploads)[0];
+        if (upload) {
+          const members = upload.channel ? b.slack.directMessage(upload.channel) : undefined;
+          const others = members?.filter((m) => m !== b.slack.botUserId) ?? [];
+          answer.file = {
+            name: upload.name,
+            mimeType: upload.mimetype,
+            content: upload.bytes.toString("utf8"),
+            onlyFor: members && others.length === 1 ? others[0] : undefined,
+          };
+        }
+        return answer;
+      },
+      toldPrivately: (person) =>
+        b.slack
+          .callsOf("chat.postEphemeral")
+          .filter((c) => c.args.user === person.id)
+          .map((c) => String(c.args.text)),
+      stateOf: (ref) => b.stateOf(ref),
+      settled: (ref, state) => b.settled(ref, state),
+    };
+    return h;
+  },
+};

@@ -1,0 +1,315 @@
+// `threadbridge doctor [--json]` and its checks (issue 19), against Postgres, Redis and the fakes
+// of Instagram, Slack and Discord: everything set up right passes (exit 0); each way of getting it
+// wrong gives its own ✗ line with the fix, and exit 1.
+
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { platforms } from "../../adapters/index.ts";
+import { loadConfig } from "../../src/config/config.ts";
+import { openDatabase } from "../../src/db/database.ts";
+import { type DoctorCheck, formatDoctor, runDoctor } from "../../src/health/doctor.ts";
+import { addAccount } from "../../src/instagram/accounts.ts";
+import { SUBSCRIBED_FIELDS } from "../../src/instagram/business-login.ts";
+import { TokenCipher } from "../../src/instagram/token-cipher.ts";
+import { createLogger } from "../../src/log/logger.ts";
+import type { Service } from "../../src/service.ts";
+import { type DiscordServer, PERMISSION, startDiscordServer } from "../fakes/discord-server.ts";
+import { type GraphServer, instagramResponder, startGraphServer } from "../fakes/graph-server.ts";
+import { type SlackServer, startSlackServer } from "../fakes/slack-server.ts";
+import { cli } from "../helpers/cli.ts";
+import { createTestDatabase } from "../helpers/postgres.ts";
+import { testRedisUrl } from "../helpers/redis.ts";
+import { startTestService, TEST_KEY, type TestEnv, testEnv } from "../helpers/service.ts";
+import { slackEnv } from "../helpers/slack.ts";
+
+const BRAND = "17841400000000501";
+const SHOP = "17841400000000502";
+const SLACK_CHANNEL = "C0SUPPORT";
+const DISCORD_CHANNEL = "100000000000000001";
+const log = createLogger("silent");
+
+const accounts = new Map<string, { userId: string; username: string; subscribedFields: readonly string[] }>([
+  ["IGAA-brand-token", { userId: BRAND, username: "brand", subscribedFields: SUBSCRIBED_FIELDS }],
+  ["IGAA-shop-token", { userId: SHOP, username: "shop", subscribedFields: SUBSCRIBED_FIELDS }],
+]);
+
+let slack: SlackServer;
+let discord: DiscordServer;
+let graph: GraphServer;
+let t: TestEnv;
+let service: Service;
+/** What the doctor runs with: the running service as PUBLIC_URL. */
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  slack = await startSlackServer();
+  slack.setChannel(SLACK_CHANNEL, { name: "support" });
+  discord = await startDiscordServer();
+  graph = await startGraphServer(instagramResponder({ accounts }));
+  t = await testEnv("postgres", {
+    ...slackEnv(slack),
+    DISCORD_TOKEN: discord.token,
+    DISCORD_APP_ID: discord.applicationId,
+    DISCORD_API_URL: discord.apiUrl,
+    IG_GRAPH_URL: graph.url,
+    REDIS_URL: testRedisUrl(),
+  });
+  service = await startTestService(t, { worker: false });
+  env = { ...t.env, PUBLIC_URL: service.url as string };
+  const cipher = TokenCipher.fromConfig(TEST_KEY);
+  await addAccount(service.db, cipher, {
+    igUserId: BRAND,
+    username: "brand",
+    token: "IGAA-brand-token",
+    tokenExpiresAt: new Date(Date.now() + 40 * 86_400_000),
+    chat: { platform: "slack", channel: SLACK_CHANNEL },
+    digestChannel: SLACK_CHANNEL,
+  });
+  await addAccount(service.db, cipher, {
+    igUserId: SHOP,
+    username: "shop",
+    token: "IGAA-shop-token",
+    // Within the week: a warning, not a failure.
+    tokenExpiresAt: new Date(Date.now() + 3 * 86_400_000 - 60_000),
+    chat: { platform: "discord", channel: DISCORD_CHANNEL },
+  });
+});
+afterAll(async () => {
+  await service?.stop();
+  await t?.cleanup();
+  await Promise.all([slack?.close(), discord?.close(), graph?.close()]);
+});
+
+/** The doctor's checks, run here against the service's database, with `over` in the environment. */
+async function doctor(over: Record<string, string> = {}): Promise<DoctorCheck[]> {
+  return runDoctor({ config: loadConfig({ ...env, ...over }, platforms), log, db: service.db });
+}
+
+/** The one report line of the check named `name`. */
+function line(checks: DoctorCheck[], name: string): string | undefined {
+  return formatDoctor(checks)
+    .split("\n")
+    .find((l) => l.slice(2).startsWith(`${name}:`));
+}
+
+function failsWith(checks: DoctorCheck[], name: string, expected: RegExp): void {
+  expect(checks.filter((c) => !c.ok).map((c) => c.check)).toEqual([name]);
+  expect(line(checks, name)).toMatch(expected);
+}
+
+describe("threadbridge doctor", () => {
+  it("passes everything set up right: one ✓ (or ⚠) line per check, exit 0", async () => {
+    const r = await cli(["doctor"], env);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trimEnd().split("\n");
+    expect(lines).toEqual([
+      expect.stringMatching(/^✓ database: reachable, migrations current \(\d+ applied\)$/),
+      expect.stringMatching(/^✓ redis: reachable at 127\.0\.0\.1:\d+$/),
+      "✓ account @brand: token: accepted by Instagram (@brand)",
+      "✓ account @brand: webhooks: subscribed (6 fields)",
+      expect.stringMatching(/^✓ account @brand: token expiry: expires on \d{4}-\d\d-\d\d, in 39 days$/),
+      "✓ account @shop: token: accepted by Instagram (@shop)",
+      "✓ account @shop: webhooks: subscribed (6 fields)",
+      expect.stringMatching(
+        /^⚠ account @shop: token expiry: expires on \d{4}-\d\d-\d\d, in 3 day\(s\) — The worker refreshes it daily/,
+      ),
+      `✓ webhook URL: ${service.url}/webhooks/instagram answers the verification handshake`,
+      "✓ slack: token: bot @threadbridge in Fake",
+      "✓ slack: scopes: all 14 scopes of the manifest granted",
+      `✓ slack: channel ${SLACK_CHANNEL} (@brand, @brand (digest)): the bot is in #support`,
+      `✓ discord: token: bot threadbridge (${discord.botUserId})`,
+      "✓ discord: message content intent: Message Content intent on",
+      `✓ discord: channel ${DISCORD_CHANNEL} (@shop): every permission the bridge needs in #instagram`,
+    ]);
+  });
+
+  it("--json prints the checks as an array, and one failure makes the exit code 1", async () => {
+    const r = await cli(["doctor", "--json"], { ...env, PUBLIC_URL: "http://127.0.0.1:2" });
+    expect(r.code).toBe(1);
+    const checks = JSON.parse(r.stdout) as DoctorCheck[];
+    expect(checks.filter((c) => !c.ok)).toEqual([
+      {
+        check: "webhook URL",
+        ok: false,
+        detail: expect.stringMatching(
+          /^http:\/\/127\.0\.0\.1:2\/webhooks\/instagram did not answer: .*ECONNREFUSED/,
+        ),
+        fix: expect.stringMatching(/^Make http:\/\/127\.0\.0\.1:2\/webhooks\/instagram reach this service/),
+      },
+    ]);
+    expect(checks).toContainEqual({ check: "redis", ok: true, detail: expect.stringMatching(/^reachable/) });
+  });
+});
+
+describe("each failure mode gives its ✗ line with the fix", () => {
+  it("an Instagram token the Graph API refuses", async () => {
+    accounts.delete("IGAA-brand-token");
+    try {
+      failsWith(
+        await doctor(),
+        "account @brand: token",
+        /^✗ account @brand: token: refused by Instagram: the Instagram connection must be reconnected .* — Reconnect the account from the console/,
+      );
+    } finally {
+      accounts.set("IGAA-brand-token", {
+        userId: BRAND,
+        username: "brand",
+        subscribedFields: SUBSCRIBED_FIELDS,
+      });
+    }
+  });
+
+  it("an account whose webhook fields are not subscribed, or only some of them", async () => {
+    accounts.set("IGAA-brand-token", { userId: BRAND, username: "brand", subscribedFields: [] });
+    try {
+      failsWith(
+        await doctor(),
+        "account @brand: webhooks",
+        /^✗ account @brand: webhooks: not subscribed: Instagram sends nothing for this account — Reconnect the account from the console \(it subscribes the fields\), or POST .*\/me\/subscribed_apps\?subscribed_fields=messages,comments,/,
+      );
+      accounts.set("IGAA-brand-token", { userId: BRAND, username: "brand", subscribedFields: ["messages"] });
+      failsWith(
+        await doctor(),
+        "account @brand: webhooks",
+        /^✗ account @brand: webhooks: fields not subscribed: comments, message_reactions, messaging_postbacks, messaging_seen, messaging_referral — /,
+      );
+    } finally {
+      accounts.set("IGAA-brand-token", {
+        userId: BRAND,
+        username: "brand",
+        subscribedFields: SUBSCRIBED_FIELDS,
+      });
+    }
+  });
+
+  it("a webhook URL that does not answer the handshake, or answers it with another verify token", async () => {
+    failsWith(
+      await doctor({ PUBLIC_URL: "http://127.0.0.1:2" }),
+      "webhook URL",
+      /^✗ webhook URL: .* did not answer: /,
+    );
+    failsWith(
+      await doctor({ IG_VERIFY_TOKEN: "not-the-dashboard-token" }),
+      "webhook URL",
+      /^✗ webhook URL: http:\/\/localhost:\d+\/webhooks\/instagram answered 403 without the challenge — Make .* with IG_VERIFY_TOKEN as set in the App Dashboard\.$/,
+    );
+  });
+
+  it("a refused Slack token (its channels are then not asked)", async () => {
+    const checks = await doctor({ SLACK_BOT_TOKEN: "xoxb-not-the-one" });
+    expect(checks.filter((c) => !c.ok).map((c) => c.check)).toEqual([
+      "slack: token",
+      `slack: channel ${SLACK_CHANNEL} (@brand, @brand (digest))`,
+    ]);
+    expect(line(checks, "slack: token")).toMatch(
+      /^✗ slack: token: invalid_auth: Slack refused SLACK_BOT_TOKEN — Set SLACK_BOT_TOKEN to the app's Bot User OAuth Token/,
+    );
+    expect(line(checks, `slack: channel ${SLACK_CHANNEL} (@brand, @brand (digest))`)).toMatch(
+      /not checked: the token is refused — Fix the token first \(the line above\)\.$/,
+    );
+  });
+
+  it("a Slack scope the manifest asks for and the token lacks", async () => {
+    slack.revokeScopes(["usergroups:read"]);
+    try {
+      failsWith(
+        await doctor(),
+        "slack: scopes",
+        /^✗ slack: scopes: missing_scope: usergroups:read not granted — Add the usergroups:read scope under OAuth & Permissions .* and reinstall the app to the workspace\.$/,
+      );
+    } finally {
+      slack.grantScopes(["usergroups:read"]);
+    }
+  });
+
+  it("a Slack channel the bot is not in", async () => {
+    slack.setChannel(SLACK_CHANNEL, { member: false });
+    try {
+      failsWith(
+        await doctor(),
+        `slack: channel ${SLACK_CHANNEL} (@brand, @brand (digest))`,
+        /: not_in_channel: the bot is not in #support — Invite the bot to the channel: type \/invite @threadbridge in <#C0SUPPORT>\.$/,
+      );
+    } finally {
+      slack.setChannel(SLACK_CHANNEL, { member: true });
+    }
+  });
+
+  it("a refused Discord token", async () => {
+    const checks = await doctor({ DISCORD_TOKEN: "not-the-bot-token" });
+    expect(checks.filter((c) => !c.ok).map((c) => c.check)).toEqual([
+      "discord: token",
+      `discord: channel ${DISCORD_CHANNEL} (@shop)`,
+    ]);
+    expect(line(checks, "discord: token")).toMatch(
+      /^✗ discord: token: invalid_token: Discord refused DISCORD_TOKEN \(401\) — Set DISCORD_TOKEN to the bot's token/,
+    );
+  });
+
+  it("the Message Content intent turned off", async () => {
+    discord.setMessageContentIntent(false);
+    try {
+      failsWith(
+        await doctor(),
+        "discord: message content intent",
+        /^✗ discord: message content intent: missing_intent: the Message Content intent is off — Turn on Message Content Intent \(Developer Portal/,
+      );
+    } finally {
+      discord.setMessageContentIntent(true);
+    }
+  });
+
+  it("a permission the bot lacks in a Discord channel", async () => {
+    discord.setOverwrite(
+      DISCORD_CHANNEL,
+      "role",
+      0n,
+      PERMISSION.CreatePublicThreads | PERMISSION.AddReactions,
+    );
+    try {
+      failsWith(
+        await doctor(),
+        `discord: channel ${DISCORD_CHANNEL} (@shop)`,
+        /: missing_permissions: Create Public Threads \(open a thread per conversation\), Add Reactions \(delivery marks and customers' reactions\) in #instagram — Give the bot's role Create Public Threads, Add Reactions in channel 100000000000000001/,
+      );
+    } finally {
+      discord.setOverwrite(DISCORD_CHANNEL, "role", 0n, 0n);
+    }
+  });
+
+  it("Redis that does not answer, and a database with migrations not applied", async () => {
+    failsWith(
+      await doctor({ REDIS_URL: "redis://127.0.0.1:1" }),
+      "redis",
+      /^✗ redis: unreachable at 127\.0\.0\.1:1: /,
+    );
+    const fresh = await createTestDatabase();
+    const db = await openDatabase({ kind: "postgres", url: fresh.url, poolSize: 1 });
+    try {
+      const checks = await runDoctor({ config: loadConfig(env, platforms), log, db });
+      expect(line(checks, "database")).toMatch(
+        /^✗ database: reachable; \d+ migration\(s\) not applied \(20261124000000_core, .*\) — Run `threadbridge migrate`/,
+      );
+      // Nothing in it can be read yet: said so, once, rather than thrown.
+      expect(line(checks, "accounts")).toMatch(/^✗ accounts: could not be read: .*instagram_accounts/);
+    } finally {
+      await db.close();
+      await fresh.drop();
+    }
+  });
+
+  it("a held destination, with its fix", async () => {
+    await service.db.query(
+      "INSERT INTO chat_destination_holds (platform, channel, reason, fix) VALUES ('slack', 'C0OLD', 'channel_not_found', 'Check the channel id C0OLD.')",
+    );
+    try {
+      failsWith(
+        await doctor(),
+        "slack: held C0OLD",
+        /^✗ slack: held C0OLD: mirror work held since .* \(channel_not_found\) — Check the channel id C0OLD\. The held work resumes by itself once the recheck passes\.$/,
+      );
+    } finally {
+      await service.db.query("DELETE FROM chat_destination_holds");
+    }
+  });
+});

@@ -1,0 +1,123 @@
+// The console in a real browser: Chromium (CHROMIUM_PATH, the system's, or the one in the
+// @sparticuz/chromium dev dependency), headless, driven by playwright-core. An operator signs in,
+// connects an account through the fake Instagram's consent, sees it listed, disconnects it and
+// opens a deletion status page. Screenshots go to test-artifacts/console/.
+
+import { mkdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { chromiumExecutable } from "../../helpers/chromium.ts";
+import { type ConsoleHarness, PASSWORD, startConsoleHarness } from "../../helpers/console.ts";
+
+const ARTIFACTS = fileURLToPath(new URL("../../../test-artifacts/console/", import.meta.url));
+// What Chromium needs to start quietly as root with no network but loopback.
+const FLAGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+let h: ConsoleHarness;
+let browser: Browser;
+let page: Page;
+const problems: string[] = [];
+
+const shot = (name: string) => page.screenshot({ path: `${ARTIFACTS}${name}.png`, fullPage: true });
+
+beforeAll(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const executablePath = await chromiumExecutable();
+  h = await startConsoleHarness();
+  // Playwright gives every launch a fresh, empty profile of its own.
+  browser = await chromium.launch({ executablePath, headless: true, args: FLAGS });
+  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  // A refused sign-in is a 401 page, which Chromium reports as a failed load: documents may
+  // answer 4xx, what they load (the style sheet, the icon) may not.
+  page.on("console", (m) => {
+    if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) problems.push(m.text());
+  });
+  page.on("response", (r) => {
+    if (r.request().resourceType() !== "document" && r.status() >= 400)
+      problems.push(`${r.status()} ${r.url()}`);
+  });
+  page.on("pageerror", (e) => problems.push(e.message));
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await h?.close();
+});
+
+describe("the console in Chromium", () => {
+  it("signs in", async () => {
+    await page.goto(`${h.url}/`);
+    expect(new URL(page.url()).pathname).toBe("/login");
+    // The first Tab reaches the skip link.
+    await page.keyboard.press("Tab");
+    expect(await page.evaluate("document.activeElement?.textContent")).toBe("Skip to content");
+    await page.getByLabel("Administrator password").fill("not the password");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expect.poll(() => page.getByRole("alert").textContent()).toBe("Wrong password.");
+    await shot("01-sign-in-refused");
+    await page.getByLabel("Administrator password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("heading", { name: "Instagram accounts" }).waitFor();
+    await shot("02-accounts-empty");
+  });
+
+  it("connects an account through Instagram's consent and sees it listed", async () => {
+    await page.getByRole("link", { name: "Connect an Instagram account" }).click();
+    await page.getByRole("heading", { name: "Where should @newbrand go?" }).waitFor();
+    expect(new URL(page.url()).pathname).toBe("/oauth/instagram/connect");
+    expect(await page.getByRole("radio", { name: "Slack" }).isChecked()).toBe(true);
+    await shot("03-choose-channel");
+    await page.getByLabel("Channel id").fill("C0BROWSER1");
+    await page.getByRole("button", { name: "Connect @newbrand" }).click();
+    await page.getByRole("status").filter({ hasText: "Connected @newbrand to Slack C0BROWSER1." }).waitFor();
+    const row = page.getByRole("row", { name: /@newbrand/ });
+    expect(await row.getByRole("cell").nth(0).textContent()).toBe("active");
+    expect(await row.getByRole("cell").nth(1).textContent()).toContain("C0BROWSER1");
+    expect(await row.getByRole("cell").nth(2).textContent()).toMatch(/in 5[89] days/);
+    await shot("04-account-connected");
+    const { rows } = await h.service.db.query<{ status: string }>(
+      "SELECT status FROM instagram_accounts WHERE id = '17841400000000777'",
+    );
+    expect(rows).toEqual([{ status: "active" }]);
+  });
+
+  it("disconnects it", async () => {
+    await page.getByRole("link", { name: "Disconnect @newbrand" }).click();
+    await page.getByRole("heading", { name: "Disconnect @newbrand?" }).waitFor();
+    await shot("05-disconnect-confirm");
+    await page.getByRole("button", { name: "Disconnect @newbrand" }).click();
+    await page.getByRole("status").filter({ hasText: "Disconnected @newbrand." }).waitFor();
+    const row = page.getByRole("row", { name: /@newbrand/ });
+    expect(await row.getByRole("cell").nth(0).textContent()).toBe("removed");
+    expect(await row.getByRole("link", { name: "Reconnect @newbrand" }).count()).toBe(1);
+    expect(h.login.subscriptions.has("17841400000000777")).toBe(false);
+    await shot("06-account-disconnected");
+  });
+
+  it("opens a deletion status page", async () => {
+    await h.service.db.query(
+      `INSERT INTO data_requests (code, kind, status, requested_at) VALUES ('BROWSER23456', 'deletion', 'pending', now())`,
+    );
+    await page.getByRole("link", { name: "Deletion requests" }).click();
+    await page.getByRole("heading", { name: "Data deletion requests" }).waitFor();
+    await shot("07-deletion-requests");
+    await page.getByRole("link", { name: "BROWSER23456" }).click();
+    await page.getByRole("heading", { name: "Data deletion request" }).waitFor();
+    expect(new URL(page.url()).pathname).toBe("/privacy/deletion/BROWSER23456");
+    expect(await page.textContent("body")).toContain("The deletion is in progress.");
+    await shot("08-deletion-status");
+  });
+
+  it("raised no error in the page (scripts, styles, content security policy)", () => {
+    expect(problems).toEqual([]);
+  });
+});
