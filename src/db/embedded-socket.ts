@@ -141,11 +141,14 @@ export async function serveEmbeddedSocket(
   return {
     path: file,
     async close() {
+      // Taken first: a connection leaves the set as it closes, maybe before its turn has rolled
+      // back what it left open, which must be done before the database closes.
+      const open = [...connections];
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
-        for (const c of connections) c.end();
+        for (const c of open) c.end();
       });
-      await Promise.all([...connections].map((c) => c.finished()));
+      await Promise.all(open.map((c) => c.finished()));
       rmSync(file, { force: true });
     },
   };

@@ -83,10 +83,10 @@ async function databaseChecks(ctx: DoctorContext, db: Database | undefined): Pro
       fail(
         "database",
         locked
-          ? `${where} is in use by the running threadbridge process`
+          ? `${where} is in use by another threadbridge process that serves no commands (another command, or the service still starting)`
           : `${where} is unreachable: ${message(err)}`,
         locked
-          ? "Open the console's Doctor page (/doctor), which runs these checks inside the running service, or stop it first."
+          ? "Try again in a moment (beside a running service, commands reach the database through it), or open the console's Doctor page (/doctor)."
           : "Check DATABASE_URL and that Postgres is up and reachable from this host.",
       ),
     ];
