@@ -18,6 +18,7 @@ import { ROOT, rssMiB, startProcess, watchPeakRss } from "./processes.ts";
 import { QUICK, scaled } from "./quick.ts";
 import { rulesBench } from "./rules.ts";
 import { slackBench } from "./slack.ts";
+import { bareNodeRss, startupBench } from "./startup.ts";
 
 const SECRET = "bench-app-secret-0123456789";
 const ACCOUNT = "17841400000000001";
@@ -96,9 +97,9 @@ async function main(): Promise<void> {
       env: { ...process.env, ...env },
       stdio: "ignore",
     });
-    const service = await startProcess(["src/cli.ts", "web"], env);
+    const service = await startProcess(["bin/threadbridge.js", "web"], env);
     // A worker on the still empty queue, for its idle memory only; the outbound run loads three.
-    const idleWorker = await startProcess(["src/cli.ts", "worker"], {
+    const idleWorker = await startProcess(["bin/threadbridge.js", "worker"], {
       ...env,
       REDIS_URL,
       METRICS_PORT: "0",
@@ -110,6 +111,7 @@ async function main(): Promise<void> {
     const webIdle = rssMiB(webPid);
     const workerIdle = rssMiB(idleWorker.child.pid as number);
     idleWorker.child.kill("SIGTERM");
+    const bareIdle = await bareNodeRss(SETTLE_MS);
 
     // Warm both up (JIT, connection pools), then measure.
     await autocannon({
@@ -207,6 +209,11 @@ async function main(): Promise<void> {
     // The same Send API run with a narrower guard: what it costs when the guard is below the
     // machine's grant-to-arrival spread.
     const wideGuard = await outboundBench({ guardMs: 15, privateReplies: false });
+    const startup = await startupBench(db.url, {
+      TOKEN_ENCRYPTION_KEY: env.TOKEN_ENCRYPTION_KEY,
+      IG_APP_SECRET: SECRET,
+      NODE_ENV: "production",
+    });
     const slack = await slackBench();
     const discord = await discordBench();
     const rules = await rulesBench();
@@ -241,10 +248,20 @@ async function main(): Promise<void> {
       "",
       "Resident set size (VmRSS from /proc/<pid>/status) of the service's own processes. Idle: after start-up and a settle time, no traffic. At load: the peak, sampled every 200 ms, during the named run.",
       "",
-      "| process | idle RSS (MiB) | peak RSS at load (MiB) | load |",
-      "|---|---|---|---|",
-      `| \`threadbridge web\` | ${mib(webIdle)} | ${mib(webLoad)} | ingest, 50 connections, ${SECONDS} s |`,
-      `| \`threadbridge worker\` (idle: one; at load: 3 processes, smallest–largest) | ${mib(workerIdle)} | ${range(outbound.rss?.load)} | outbound Send API run, ${outbound.rss?.messages ?? "?"} messages at 100/s |`,
+      "| process | target idle / at load (MiB) | idle RSS (MiB) | peak RSS at load (MiB) | load |",
+      "|---|---|---|---|---|",
+      `| bare \`node -e 'setInterval(…)'\` (baseline) | — | ${mib(bareIdle)} | — | — |`,
+      `| \`threadbridge web\` | ≤ 110 / ≤ 200 | ${mib(webIdle)} | ${mib(webLoad)} | ingest, 50 connections, ${SECONDS} s |`,
+      `| \`threadbridge worker\` (idle: one; at load: 3 processes, smallest–largest) | ≤ 140 / ≤ 250 | ${mib(workerIdle)} | ${range(outbound.rss?.load)} | outbound Send API run, ${outbound.rss?.messages ?? "?"} messages at 100/s |`,
+      `| embedded \`npm start\` (web and worker, PGlite) | ≤ 250 / — | ${mib(startup.embeddedRss)} | — | — |`,
+      "",
+      "No chat platform is configured in these runs. Slack's Bolt (which loads its socket-mode client and undici whatever the receiver) is loaded by the web role only, discord.js by a worker only (a web process loads it with its first Discord call); PGlite, knex, pg-boss's module tree in the CLI, the chart renderer and the YAML parser each load when first used; a memory-reducing collection runs once two seconds after start-up (src/observability/settle-heap.ts).",
+      "",
+      "## Start and CLI (bench/startup.ts)",
+      "",
+      ...benchTable(startup.rows),
+      "",
+      ...startup.notes.map((n) => `- ${n}`),
       "",
       "## Ingest",
       "",

@@ -285,7 +285,7 @@ export class OutboundLimiter {
    * apart. So the caller reports how long each granted call took from the grant to its answer
    * (an upper bound of the time to its arrival), and the limiter widens the class's window by the
    * spread of the recent ones (their 98th percentile above their least, which the network's own
-   * latency, the same for all, does not move). With Redis the margin is shared, since every
+   * latency, the same for all, does not move; above zero for a process's first DELAY_SAMPLES). With Redis the margin is shared, since every
    * process's grants count against the others': the largest one reported recently stands.
    */
   observeDelay(account: string, cls: ApiClass, ms: number): void {
@@ -296,7 +296,11 @@ export class OutboundLimiter {
     this.delays.set(cls, recent);
     const sorted = [...recent].sort((a, b) => a - b);
     const high = sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.98))] as number;
-    const spread = high - (sorted[0] as number);
+    // Until DELAY_SAMPLES calls show what this machine's usual delay is, none is taken for usual:
+    // the first calls' delays count whole (a process's first call, or a stall during its first
+    // ones, would otherwise go unmeasured), at the cost of a wider window for its first calls.
+    const floor = recent.length < DELAY_SAMPLES ? 0 : (sorted[0] as number);
+    const spread = high - floor;
     const margin = Math.min(MAX_MARGIN_MS, Math.ceil(spread / MARGIN_STEP_MS) * MARGIN_STEP_MS);
     this.margins.set(cls, margin);
     if (this.redis?.status === "ready") this.report(account, cls, margin);
