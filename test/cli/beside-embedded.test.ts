@@ -125,7 +125,7 @@ it("runs reading and writing commands beside the service while webhooks arrive, 
 
     // Each command's process costs seconds to start on a busy machine: the rest run side by side.
     // The worker does what needs the service's configuration: the refresh pass, the digest post.
-    const [list, dlq, rules, digest, paused, refreshed, posted] = await Promise.all([
+    const [list, dlq, rules, digest, paused, refreshed, posted, doctor] = await Promise.all([
       cli(["accounts", "list"], env),
       cli(["dlq", "list"], env),
       cli(["rules", "test", RULES, "--event", EVENT], env),
@@ -133,6 +133,7 @@ it("runs reading and writing commands beside the service while webhooks arrive, 
       cli(["pause"], env),
       cli(["accounts", "refresh-tokens", "--wait", "300"], env),
       cli(["digest", "--account", ACCOUNT], env),
+      cli(["doctor", "--json"], env),
     ]);
     expect(list.code, list.stderr).toBe(0);
     expect(list.stdout).toMatch(new RegExp(`${ACCOUNT}\\s+shop\\s+active\\s+slack:C0123456789`));
@@ -154,6 +155,13 @@ it("runs reading and writing commands beside the service while webhooks arrive, 
       code: 0,
       stdout: expect.stringMatching(/^queued the 24h digest of /),
     });
+    // doctor's other checks call Instagram (not here): only its database line is of interest.
+    expect(
+      (JSON.parse(doctor.stdout) as Array<{ check: string; ok: boolean; detail: string }>).find(
+        (c) => c.check === "database",
+      ),
+      doctor.stderr,
+    ).toMatchObject({ ok: true, detail: expect.stringMatching(/^reachable, migrations current/) });
     // … and the worker posted it, with the service's Slack client.
     await waitFor(
       async () =>
