@@ -1,7 +1,8 @@
 // Issue 20: with `npm start` running on the embedded database, every command works from another
 // shell, through the running service (its socket in DATA_DIR), while webhooks keep arriving; a
 // second service on the same DATA_DIR still refuses. Here the real `threadbridge start` runs in its
-// own process with nothing configured, as after `npm ci && npm start`.
+// own process with nothing configured but Slack (the fake; an account can only be routed to a chat
+// platform that is configured), as after `npm ci && npm start`.
 
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
@@ -12,12 +13,16 @@ import pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { readLocalSecrets } from "../../src/config/local-secrets.ts";
 import { embeddedSocketDir, embeddedSocketPath, embeddedSocketUrl } from "../../src/db/embedded-socket.ts";
+import { type SlackServer, startSlackServer } from "../fakes/slack-server.ts";
 import { cli } from "../helpers/cli.ts";
 import { waitFor } from "../helpers/service.ts";
+import { slackEnv } from "../helpers/slack.ts";
 import { dmText, postWebhook } from "../helpers/webhook.ts";
 import { freePort, killWorker, startRole, type WorkerProcess } from "../outbound/helpers.ts";
 
 const ACCOUNT = "17841400000000001";
+const CHANNEL = "C0123456789";
+const DIGEST_CHANNEL = "C0DIGEST0";
 const RULES = fileURLToPath(new URL("../fixtures/rules/example.yaml", import.meta.url));
 const EVENT = fileURLToPath(new URL("../fixtures/webhooks/dm-text.json", import.meta.url));
 
@@ -25,11 +30,23 @@ const dataDir = mkdtempSync(path.join(tmpdir(), "tb-beside-"));
 let env: Record<string, string>;
 let service: WorkerProcess | undefined;
 let baseUrl: string;
+let slack: SlackServer;
 
 beforeAll(async () => {
   const port = await freePort();
-  // Nothing configured: the embedded database and the local secrets it generates in DATA_DIR.
-  env = { DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: "warn", DATABASE_URL: "", REDIS_URL: "" };
+  slack = await startSlackServer();
+  slack.setChannel(CHANNEL, { name: "support" });
+  slack.setChannel(DIGEST_CHANNEL, { name: "managers" });
+  // The embedded database and the local secrets it generates in DATA_DIR; the same environment
+  // for the service and the commands, as with one `.env`.
+  env = {
+    DATA_DIR: dataDir,
+    PORT: String(port),
+    LOG_LEVEL: "warn",
+    DATABASE_URL: "",
+    REDIS_URL: "",
+    ...slackEnv(slack),
+  };
   baseUrl = `http://127.0.0.1:${port}`;
   service = startRole(env, "start");
   const s = service;
@@ -47,6 +64,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (service) await killWorker(service);
+  await slack?.close();
   rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -94,7 +112,9 @@ it("runs reading and writing commands beside the service while webhooks arrive, 
         "--chat",
         "slack",
         "--channel",
-        "C0123456789",
+        CHANNEL,
+        "--digest-channel",
+        DIGEST_CHANNEL,
       ],
       env,
     );
@@ -105,7 +125,7 @@ it("runs reading and writing commands beside the service while webhooks arrive, 
 
     // Each command's process costs seconds to start on a busy machine: the rest run side by side.
     // The worker does what needs the service's configuration: the refresh pass, the digest post.
-    const [list, dlq, rules, digest, paused, refreshed, posted] = await Promise.all([
+    const [list, dlq, rules, digest, paused, refreshed, posted, doctor] = await Promise.all([
       cli(["accounts", "list"], env),
       cli(["dlq", "list"], env),
       cli(["rules", "test", RULES, "--event", EVENT], env),
@@ -113,6 +133,7 @@ it("runs reading and writing commands beside the service while webhooks arrive, 
       cli(["pause"], env),
       cli(["accounts", "refresh-tokens", "--wait", "300"], env),
       cli(["digest", "--account", ACCOUNT], env),
+      cli(["doctor", "--json"], env),
     ]);
     expect(list.code, list.stderr).toBe(0);
     expect(list.stdout).toMatch(new RegExp(`${ACCOUNT}\\s+shop\\s+active\\s+slack:C0123456789`));
@@ -134,6 +155,20 @@ it("runs reading and writing commands beside the service while webhooks arrive, 
       code: 0,
       stdout: expect.stringMatching(/^queued the 24h digest of /),
     });
+    // doctor's other checks call Instagram (not here): only its database line is of interest.
+    expect(
+      (JSON.parse(doctor.stdout) as Array<{ check: string; ok: boolean; detail: string }>).find(
+        (c) => c.check === "database",
+      ),
+      doctor.stderr,
+    ).toMatchObject({ ok: true, detail: expect.stringMatching(/^reachable, migrations current/) });
+    // … and the worker posted it, with the service's Slack client.
+    await waitFor(
+      async () =>
+        slack.callsOf("chat.postMessage").find((c) => c.args.channel === DIGEST_CHANNEL) ? true : undefined,
+      120_000,
+      "the digest in its channel",
+    );
   } finally {
     answered = await ingest.stop();
   }
