@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseSince } from "../../src/audit/audit-query.ts";
 import { type SlackServer, startSlackServer } from "../fakes/slack-server.ts";
 import { cli } from "../helpers/cli.ts";
-import { type TestEnv, testEnv } from "../helpers/service.ts";
+import { TEST_BACKEND, type TestEnv, testEnv } from "../helpers/service.ts";
 import { slackEnv } from "../helpers/slack.ts";
 
 describe("parseSince", () => {
@@ -27,7 +27,7 @@ let slack: SlackServer;
 
 beforeAll(async () => {
   slack = await startSlackServer();
-  t = await testEnv("postgres", slackEnv(slack));
+  t = await testEnv(TEST_BACKEND, slackEnv(slack));
   const add = (id: string, user: string, channel: string) =>
     cli(
       [

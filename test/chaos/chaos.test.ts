@@ -8,6 +8,9 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { expect, it, onTestFinished } from "vitest";
 import { FAULTS } from "../../bench/chaos/faults.ts";
+import { needsDatabaseServer } from "../helpers/backend.ts";
+
+needsDatabaseServer("web and two workers as separate processes on one Postgres, restarted under load");
 
 const RUN = fileURLToPath(new URL("../../bench/chaos/run.ts", import.meta.url));
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DiscordServer, PERMISSION, startDiscordServer } from "../fakes/discord-server.ts";
 import { type SlackServer, startSlackServer } from "../fakes/slack-server.ts";
 import { cli } from "../helpers/cli.ts";
-import { type TestEnv, testEnv } from "../helpers/service.ts";
+import { TEST_BACKEND, type TestEnv, testEnv } from "../helpers/service.ts";
 import { slackEnv } from "../helpers/slack.ts";
 
 const TOKEN = "IGAA-destination-0123456789";
@@ -33,8 +33,8 @@ beforeAll(async () => {
   discord = await startDiscordServer();
   slack.setChannel("C0INSIDE", { name: "support" });
   slack.setChannel("C0OUTSIDE", { name: "general", member: false });
-  withSlack = await testEnv("postgres", slackEnv(slack));
-  withDiscord = await testEnv("postgres", {
+  withSlack = await testEnv(TEST_BACKEND, slackEnv(slack));
+  withDiscord = await testEnv(TEST_BACKEND, {
     DISCORD_TOKEN: discord.token,
     DISCORD_APP_ID: discord.applicationId,
     DISCORD_API_URL: discord.apiUrl,

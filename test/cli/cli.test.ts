@@ -1,9 +1,17 @@
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Service } from "../../src/service.ts";
+import { needsDatabaseServer } from "../helpers/backend.ts";
 import { cli } from "../helpers/cli.ts";
 import { testRedisUrl } from "../helpers/redis.ts";
-import { METRICS_TOKEN, OPERATOR, startTestService, type TestEnv, testEnv } from "../helpers/service.ts";
+import {
+  METRICS_TOKEN,
+  OPERATOR,
+  startTestService,
+  TEST_BACKEND,
+  type TestEnv,
+  testEnv,
+} from "../helpers/service.ts";
 
 const FIXTURE = fileURLToPath(new URL("../fixtures/webhooks/dm-text.json", import.meta.url));
 
@@ -12,7 +20,7 @@ describe("threadbridge CLI against Postgres", () => {
   let service: Service;
 
   beforeAll(async () => {
-    t = await testEnv("postgres", { REDIS_URL: testRedisUrl(), METRICS_TOKEN });
+    t = await testEnv(TEST_BACKEND, { REDIS_URL: testRedisUrl(), METRICS_TOKEN });
     service = await startTestService(t, { worker: false });
   });
   afterAll(async () => {
@@ -36,14 +44,16 @@ describe("threadbridge CLI against Postgres", () => {
     expect(down.stderr).toMatch(/could not reach/);
   });
 
-  it("dlq list reads the dead letters; replay wants ids", async () => {
+  it("dlq list reads the dead letters; replay wants ids", async (ctx) => {
+    needsDatabaseServer("the CLI runs in its own process while the service holds the database", ctx);
     expect((await cli(["dlq", "list"], t.env)).stdout).toBe("no dead events\n");
     const bad = await cli(["dlq", "replay", "abc"], t.env);
     expect(bad.code).toBe(64);
     expect(bad.stderr).toMatch(/not an event id: abc/);
   });
 
-  it("migrate is idempotent", async () => {
+  it("migrate is idempotent", async (ctx) => {
+    needsDatabaseServer("the CLI runs in its own process while the service holds the database", ctx);
     expect((await cli(["migrate"], t.env)).code).toBe(0);
   });
 
@@ -65,7 +75,7 @@ describe("threadbridge CLI against Postgres", () => {
 
 describe("readiness with Redis down", () => {
   it("answers 200 degraded naming Redis: sending goes on within per-process limits", async () => {
-    const t = await testEnv("postgres", { REDIS_URL: "redis://127.0.0.1:1", METRICS_TOKEN });
+    const t = await testEnv(TEST_BACKEND, { REDIS_URL: "redis://127.0.0.1:1", METRICS_TOKEN });
     const service = await startTestService(t, { worker: false });
     try {
       const res = await fetch(`${service.url}/readyz`, { headers: OPERATOR });
@@ -104,7 +114,7 @@ describe("embedded database ownership", () => {
 
 describe("worker-only process", () => {
   it("serves health and metrics on METRICS_PORT, and no webhook route", async () => {
-    const t = await testEnv("postgres", { METRICS_PORT: "0" });
+    const t = await testEnv(TEST_BACKEND, { METRICS_PORT: "0" });
     const service = await startTestService(t, { web: false });
     try {
       expect((await fetch(`${service.url}/readyz`)).status).toBe(200);

@@ -2,7 +2,7 @@ import { readdirSync } from "node:fs";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cli } from "../helpers/cli.ts";
-import { type TestEnv, testEnv } from "../helpers/service.ts";
+import { TEST_BACKEND, type TestEnv, testEnv } from "../helpers/service.ts";
 
 // One-off commands do not migrate to read: a command that only reads checks the schema's version
 // (the migrations knex recorded against this version's list) and refuses with one line when it is
@@ -35,7 +35,7 @@ describe("read-only commands and the schema version", () => {
   let url: string;
 
   beforeAll(async () => {
-    t = await testEnv("postgres");
+    t = await testEnv(TEST_BACKEND);
     url = t.env.DATABASE_URL as string;
   });
   afterAll(async () => {
@@ -71,7 +71,7 @@ describe("read-only commands and the schema version", () => {
   });
 
   it("a command that writes still migrates a database never migrated", async () => {
-    const fresh = await testEnv("postgres");
+    const fresh = await testEnv(TEST_BACKEND);
     try {
       expect(await cli(["pause"], fresh.env)).toMatchObject({ code: 0 });
       const applied = await migrationsTable(fresh.env.DATABASE_URL as string);

@@ -11,7 +11,7 @@ import { addAccount } from "../../src/instagram/accounts.ts";
 import { TokenCipher } from "../../src/instagram/token-cipher.ts";
 import type { Service } from "../../src/service.ts";
 import { cli } from "../helpers/cli.ts";
-import { startTestService, TEST_KEY, type TestEnv, testEnv } from "../helpers/service.ts";
+import { startTestService, TEST_BACKEND, TEST_KEY, type TestEnv, testEnv } from "../helpers/service.ts";
 
 const A = "17841400000000501";
 const B = "17841400000000502";
@@ -26,7 +26,7 @@ function file(name: string, text: string): string {
 }
 
 beforeAll(async () => {
-  t = await testEnv("postgres");
+  t = await testEnv(TEST_BACKEND);
   svc = await startTestService(t, { web: false, worker: false });
   for (const id of [A, B])
     await addAccount(svc.db, TokenCipher.fromConfig(TEST_KEY), {

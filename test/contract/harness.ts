@@ -7,7 +7,7 @@
 
 import type { Service } from "../../src/service.ts";
 import type { GraphServer, RecordedRequest } from "../fakes/graph-server.ts";
-import type { TestEnv } from "../helpers/service.ts";
+import type { Backend, TestEnv } from "../helpers/service.ts";
 
 /** Someone in chat the harness acts for. */
 export interface ChatPerson {
@@ -155,6 +155,8 @@ export interface ChatHarness {
 export interface StartOptions {
   /** Environment on top of the harness's own. */
   env?: Record<string, string>;
+  /** The database: the run's (TEST_BACKEND) unless given. */
+  backend?: Backend;
 }
 
 /** One platform the contract suite runs on. */

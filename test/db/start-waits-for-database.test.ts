@@ -3,9 +3,12 @@
 // on ECONNREFUSED from pg-boss's start, and every webhook after it refused.
 
 import { afterAll, expect, it } from "vitest";
+import { needsDatabaseServer } from "../helpers/backend.ts";
 import { type Postgres, startPostgres } from "../helpers/servers.ts";
 import { APP_SECRET, TEST_KEY, waitFor } from "../helpers/service.ts";
 import { freePort, killWorker, startRole, type WorkerProcess } from "../outbound/helpers.ts";
+
+needsDatabaseServer("a Postgres server is started late and stopped");
 
 let pg: Postgres | undefined;
 let proc: WorkerProcess | undefined;

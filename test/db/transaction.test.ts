@@ -5,7 +5,11 @@
 import pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { type Database, openPostgres } from "../../src/db/database.ts";
+import { needsDatabaseServer } from "../helpers/backend.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/postgres.ts";
+
+// The Postgres adapter's own test: what a server does to a cut connection.
+needsDatabaseServer("a Postgres connection is cut between two statements");
 
 let tdb: TestDatabase;
 let db: Database;

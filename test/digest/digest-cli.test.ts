@@ -5,9 +5,12 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type SlackServer, startSlackServer } from "../fakes/slack-server.ts";
+import { needsDatabaseServer } from "../helpers/backend.ts";
 import { cli } from "../helpers/cli.ts";
-import { type TestEnv, testEnv } from "../helpers/service.ts";
+import { TEST_BACKEND, type TestEnv, testEnv } from "../helpers/service.ts";
 import { slackEnv } from "../helpers/slack.ts";
+
+needsDatabaseServer("the CLI runs in its own process while the test writes to the same database");
 
 const ACCOUNT = "17841400000000091";
 let t: TestEnv;
@@ -16,7 +19,7 @@ let slack: SlackServer;
 
 beforeAll(async () => {
   slack = await startSlackServer();
-  t = await testEnv("postgres", slackEnv(slack));
+  t = await testEnv(TEST_BACKEND, slackEnv(slack));
   const add = await cli(
     ["accounts", "add", "--ig-user-id", ACCOUNT, "--username", "brand", "--token", "IGAA-digest"].concat([
       "--slack-channel",

@@ -7,7 +7,7 @@ import { type Database, openDatabase } from "../../src/db/database.ts";
 import { migrate } from "../../src/db/migrate.ts";
 import { computeDigest, type Digest, percentile } from "../../src/digest/digest.ts";
 import { previousPeriod, rollingPeriod } from "../../src/digest/period.ts";
-import { createTestDatabase, type TestDatabase } from "../helpers/postgres.ts";
+import { type BackendDatabase, createBackendDatabase } from "../helpers/backend.ts";
 
 const A = "17841400000000081";
 const B = "17841400000000082";
@@ -25,7 +25,7 @@ const HOURS = {
 };
 const MIN = 60_000;
 
-let tdb: TestDatabase;
+let tdb: BackendDatabase;
 let db: Database;
 let digest: Digest;
 
@@ -73,8 +73,8 @@ async function audit(at: string, actor: string, action: string, target: string, 
 }
 
 beforeAll(async () => {
-  tdb = await createTestDatabase();
-  db = await openDatabase({ kind: "postgres", url: tdb.url });
+  tdb = await createBackendDatabase();
+  db = await openDatabase(tdb.target);
   await migrate(db);
   await db.query(
     `INSERT INTO instagram_accounts (id, username, status, token_ciphertext, token_key_id, token_expires_at)

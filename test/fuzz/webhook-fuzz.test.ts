@@ -6,7 +6,7 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Service } from "../../src/service.ts";
-import { startTestService, type TestEnv, testEnv, waitFor } from "../helpers/service.ts";
+import { startTestService, TEST_BACKEND, type TestEnv, testEnv, waitFor } from "../helpers/service.ts";
 import { dmText, postWebhook } from "../helpers/webhook.ts";
 import { mutated, nested, oddString, RUNS, SEED, webhookFixtures } from "./arbitraries.ts";
 
@@ -18,7 +18,7 @@ const onUnhandled = (reason: unknown) => unhandled.push(reason);
 beforeAll(async () => {
   process.on("unhandledRejection", onUnhandled);
   process.on("uncaughtException", onUnhandled);
-  t = await testEnv("postgres", { LOG_LEVEL: "silent" });
+  t = await testEnv(TEST_BACKEND, { LOG_LEVEL: "silent" });
   service = await startTestService(t);
 });
 

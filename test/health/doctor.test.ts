@@ -18,7 +18,7 @@ import { type SlackServer, startSlackServer } from "../fakes/slack-server.ts";
 import { cli } from "../helpers/cli.ts";
 import { createTestDatabase } from "../helpers/postgres.ts";
 import { testRedisUrl } from "../helpers/redis.ts";
-import { startTestService, TEST_KEY, type TestEnv, testEnv } from "../helpers/service.ts";
+import { startTestService, TEST_BACKEND, TEST_KEY, type TestEnv, testEnv } from "../helpers/service.ts";
 import { slackEnv } from "../helpers/slack.ts";
 
 const BRAND = "17841400000000501";
@@ -45,7 +45,7 @@ beforeAll(async () => {
   slack.setChannel(SLACK_CHANNEL, { name: "support" });
   discord = await startDiscordServer();
   graph = await startGraphServer(instagramResponder({ accounts }));
-  t = await testEnv("postgres", {
+  t = await testEnv(TEST_BACKEND, {
     ...slackEnv(slack),
     DISCORD_TOKEN: discord.token,
     DISCORD_APP_ID: discord.applicationId,

@@ -17,6 +17,7 @@ import {
   METRICS_TOKEN,
   OPERATOR,
   startTestService,
+  TEST_BACKEND,
   TEST_KEY,
   type TestEnv,
   testEnv,
@@ -55,7 +56,7 @@ describe("a working Slack with a channel the bot is not in", () => {
     slack = await startSlackServer();
     slack.setChannel("C0INSIDE", { name: "support" });
     slack.setChannel("C0OUTSIDE", { name: "general", member: false });
-    t = await testEnv("postgres", { ...slackEnv(slack), METRICS_TOKEN, CHAT_CHECK_SECONDS: "1" });
+    t = await testEnv(TEST_BACKEND, { ...slackEnv(slack), METRICS_TOKEN, CHAT_CHECK_SECONDS: "1" });
     service = await startTestService(t, { worker: false });
     const cipher = TokenCipher.fromConfig(TEST_KEY);
     for (const [id, channel] of [
@@ -149,7 +150,7 @@ describe("a refused Slack token", () => {
 
   beforeAll(async () => {
     slack = await startSlackServer();
-    t = await testEnv("postgres", {
+    t = await testEnv(TEST_BACKEND, {
       ...slackEnv({ token: "xoxb-not-the-right-one", apiUrl: slack.apiUrl }),
       METRICS_TOKEN,
     });

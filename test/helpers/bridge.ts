@@ -13,7 +13,15 @@ import {
   startGraphServer,
 } from "../fakes/graph-server.ts";
 import { type FakeMessage, type SlackServer, startSlackServer } from "../fakes/slack-server.ts";
-import { startTestService, TEST_KEY, type TestEnv, testEnv, waitFor } from "./service.ts";
+import {
+  type Backend,
+  startTestService,
+  TEST_BACKEND,
+  TEST_KEY,
+  type TestEnv,
+  testEnv,
+  waitFor,
+} from "./service.ts";
 import {
   blockActionPayload,
   postSlackCommand,
@@ -67,10 +75,11 @@ export interface BridgeHarness {
 export async function startBridgeHarness(
   extraEnv: Record<string, string> = {},
   instagram: InstagramResponderOptions = {},
+  backend: Backend = TEST_BACKEND,
 ): Promise<BridgeHarness> {
   const slack = await startSlackServer({ users: [AGENT, ADMIN] });
   const graph = await startGraphServer(instagramResponder(instagram));
-  const t = await testEnv("postgres", {
+  const t = await testEnv(backend, {
     SLACK_BOT_TOKEN: slack.token,
     SLACK_SIGNING_SECRET: SECRET,
     SLACK_API_URL: slack.apiUrl,

@@ -12,7 +12,7 @@ import { type Service, startService } from "../../src/service.ts";
 import { type GraphServer, instagramResponder, startGraphServer } from "../fakes/graph-server.ts";
 import { type FakeInstagramLogin, fakeInstagramLogin } from "../fakes/instagram-login.ts";
 import { type SlackServer, startSlackServer } from "../fakes/slack-server.ts";
-import { APP_SECRET, type TestEnv, testEnv } from "./service.ts";
+import { APP_SECRET, TEST_BACKEND, type TestEnv, testEnv } from "./service.ts";
 
 export const PASSWORD = "correct horse battery staple";
 export const APP_ID = "990011223344556";
@@ -57,7 +57,7 @@ export async function startConsoleHarness(extraEnv: Record<string, string> = {})
   });
   const others = instagramResponder();
   const graph = await startGraphServer((req) => login.respond(req) ?? others(req));
-  const t = await testEnv("postgres", {
+  const t = await testEnv(TEST_BACKEND, {
     PORT: String(port),
     PUBLIC_URL: url,
     SLACK_BOT_TOKEN: slack.token,

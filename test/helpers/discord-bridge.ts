@@ -16,7 +16,15 @@ import {
   type RecordedRequest,
   startGraphServer,
 } from "../fakes/graph-server.ts";
-import { startTestService, TEST_KEY, type TestEnv, testEnv, waitFor } from "./service.ts";
+import {
+  type Backend,
+  startTestService,
+  TEST_BACKEND,
+  TEST_KEY,
+  type TestEnv,
+  testEnv,
+  waitFor,
+} from "./service.ts";
 
 export const TEXT_ACCOUNT = "17841400000000001";
 export const FORUM_ACCOUNT = "17841400000000002";
@@ -50,6 +58,7 @@ export interface DiscordHarness {
 export async function startDiscordHarness(
   extraEnv: Record<string, string> = {},
   server: Pick<DiscordServerOptions, "channels" | "otherGuilds"> = {},
+  backend: Backend = TEST_BACKEND,
 ): Promise<DiscordHarness> {
   const discord = await startDiscordServer({
     channels: [
@@ -63,7 +72,7 @@ export async function startDiscordHarness(
   discord.addUser(AGENT);
   discord.addUser(ADMIN);
   const graph = await startGraphServer(instagramResponder());
-  const t = await testEnv("postgres", {
+  const t = await testEnv(backend, {
     DISCORD_TOKEN: discord.token,
     DISCORD_APP_ID: discord.applicationId,
     DISCORD_API_URL: discord.apiUrl,

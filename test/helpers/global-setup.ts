@@ -3,6 +3,9 @@
 // servers for the run and points the workers (and every process they spawn) at them through those
 // same variables; it stops them at the end, after a failed run, and on Ctrl-C too.
 
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { Redis, ReplyError } from "ioredis";
 import pg from "pg";
 import { DEFAULT_TEST_POSTGRES_URL } from "./postgres.ts";
@@ -150,12 +153,20 @@ export default async function setup(): Promise<() => Promise<void>> {
   const servers = await startTestServers(process.env);
   process.env.TEST_POSTGRES_URL = servers.postgresUrl;
   process.env.TEST_REDIS_URL = servers.redisUrl;
+  // Where the first test that needs an embedded database makes the run's template of one
+  // (test/helpers/embedded-template.ts).
+  const template = mkdtempSync(path.join(tmpdir(), "threadbridge-embedded-template-"));
+  process.env.TEST_EMBEDDED_TEMPLATE_DIR = template;
+  const removeTemplate = () => rmSync(template, { recursive: true, force: true });
   for (const note of servers.notes) console.log(note);
   // vitest ends the process on SIGINT/SIGTERM without its teardown, and SIGHUP (a closed terminal)
   // ends it without an `exit` event: stop the servers synchronously on both ways out.
-  const onExit = () => servers.stopNow();
-  const onHangup = () => {
+  const onExit = () => {
     servers.stopNow();
+    removeTemplate();
+  };
+  const onHangup = () => {
+    onExit();
     process.exit(129);
   };
   process.once("exit", onExit);
@@ -163,6 +174,7 @@ export default async function setup(): Promise<() => Promise<void>> {
   return async () => {
     process.off("exit", onExit);
     process.off("SIGHUP", onHangup);
+    removeTemplate();
     await servers.stop();
   };
 }

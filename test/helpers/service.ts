@@ -6,6 +6,8 @@ import type { PlatformDescriptor } from "../../src/chat/platform.ts";
 import { type Config, loadConfig } from "../../src/config/config.ts";
 import { createLogger } from "../../src/log/logger.ts";
 import { type Roles, type Service, startService } from "../../src/service.ts";
+import { type Backend, needsDatabaseServer, TEST_BACKEND } from "./backend.ts";
+import { seedEmbeddedDatabase } from "./embedded-template.ts";
 import { createTestDatabase } from "./postgres.ts";
 
 export const APP_SECRET = "test-app-secret-0123456789";
@@ -16,7 +18,8 @@ export const TEST_KEY = Buffer.alloc(32, 7).toString("base64");
 export const METRICS_TOKEN = "test-metrics-token-0123456789abcdef";
 export const OPERATOR = { authorization: `Bearer ${METRICS_TOKEN}` };
 
-export type Backend = "postgres" | "embedded";
+export type { Backend };
+export { needsDatabaseServer, TEST_BACKEND };
 
 export interface TestEnv {
   backend: Backend;
@@ -25,8 +28,9 @@ export interface TestEnv {
   cleanup(): Promise<void>;
 }
 
-/** A configuration for one test file: its own Postgres database or its own embedded data directory.
- * `chat`: the chat platforms, this build's unless a test adds its own. */
+/** A configuration for one test file: its own Postgres database or its own embedded data directory
+ * (`TEST_BACKEND` for the run's backend, test/helpers/backend.ts). `chat`: the chat platforms,
+ * this build's unless a test adds its own. */
 export async function testEnv(
   backend: Backend,
   extra: Record<string, string> = {},
@@ -52,7 +56,7 @@ export async function testEnv(
     const db = await createTestDatabase();
     env.DATABASE_URL = db.url;
     drop = db.drop;
-  }
+  } else await seedEmbeddedDatabase(dataDir);
   return {
     backend,
     env,

@@ -7,6 +7,7 @@ import {
   METRICS_TOKEN,
   OPERATOR,
   startTestService,
+  TEST_BACKEND,
   type TestEnv,
   testEnv,
   VERIFY_TOKEN,
@@ -19,7 +20,7 @@ let service: Service;
 let url: string;
 
 beforeAll(async () => {
-  t = await testEnv("postgres", { WEBHOOK_MAX_BODY: "64kb", METRICS_TOKEN });
+  t = await testEnv(TEST_BACKEND, { WEBHOOK_MAX_BODY: "64kb", METRICS_TOKEN });
   // Web role only: events stay queued, so the tests see exactly what the route stored.
   service = await startTestService(t, { worker: false });
   url = service.url as string;

@@ -5,7 +5,7 @@ import { type DiscordServer, startDiscordServer } from "../fakes/discord-server.
 import { type SlackServer, startSlackServer } from "../fakes/slack-server.ts";
 import { cli } from "../helpers/cli.ts";
 import { CLI_PLATFORMS } from "../helpers/cli-platforms.ts";
-import { TEST_KEY, type TestEnv, testEnv } from "../helpers/service.ts";
+import { needsDatabaseServer, TEST_BACKEND, TEST_KEY, type TestEnv, testEnv } from "../helpers/service.ts";
 
 const KEY_B = Buffer.alloc(32, 9).toString("base64");
 const TOKEN = "IGAAtestSECRETtoken0123456789abcdef";
@@ -55,6 +55,7 @@ describe("TokenCipher", () => {
 });
 
 describe("threadbridge accounts and keys against Postgres", () => {
+  needsDatabaseServer("the CLI runs in its own process while the test reads the same database");
   let t: TestEnv;
   let client: pg.Client;
   // Both platforms configured (a destination on an unconfigured one is refused), against fakes
@@ -76,7 +77,7 @@ describe("threadbridge accounts and keys against Postgres", () => {
         type: "text" as const,
       })),
     });
-    t = await testEnv("postgres", {
+    t = await testEnv(TEST_BACKEND, {
       SLACK_BOT_TOKEN: slack.token,
       SLACK_SIGNING_SECRET: "test-signing-secret",
       SLACK_API_URL: slack.apiUrl,

@@ -6,9 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TokenCipher } from "../../src/instagram/token-cipher.ts";
 import { TOKEN_REFRESH_QUEUE } from "../../src/queue/boss.ts";
 import { TOKEN_REFRESH_CRON } from "../../src/worker/token-worker.ts";
+import { needsDatabaseServer } from "../helpers/backend.ts";
 import { ACCOUNT, type BridgeHarness, CHANNEL, startBridgeHarness } from "../helpers/bridge.ts";
 import { cli } from "../helpers/cli.ts";
-import { TEST_KEY, testEnv, waitFor } from "../helpers/service.ts";
+import { TEST_BACKEND, TEST_KEY, testEnv, waitFor } from "../helpers/service.ts";
 
 const invalid = new Set<string>();
 let h: BridgeHarness;
@@ -67,7 +68,8 @@ describe("token refresh in the service", () => {
     ]);
   });
 
-  it("a token refused with 190 is deleted, the account held and its owners told once in Slack", async () => {
+  it("a token refused with 190 is deleted, the account held and its owners told once in Slack", async (ctx) => {
+    needsDatabaseServer("the CLI runs in its own process while the service holds the database", ctx);
     await ageToken();
     invalid.add("IGAA-e2e-token");
     expect(await runPass()).toEqual({ refreshed: 0, notDue: 0, invalid: 1, expired: 0, failed: 0 });
@@ -89,7 +91,8 @@ describe("token refresh in the service", () => {
     );
   });
 
-  it("accounts add --token-stdin reconnects it; refresh-tokens runs a pass now; list shows the token's state", async () => {
+  it("accounts add --token-stdin reconnects it; refresh-tokens runs a pass now; list shows the token's state", async (ctx) => {
+    needsDatabaseServer("the CLI runs in its own process while the service holds the database", ctx);
     const token = "IGAA-from-stdin-0123456789";
     const add = await cli([...ADD, "--token-stdin"], h.t.env, `${token}\n`);
     expect(add).toMatchObject({ code: 0, stdout: `added brand (${ACCOUNT}) → slack:${CHANNEL}\n` });
@@ -149,7 +152,7 @@ describe("token refresh in the service", () => {
 
 describe("accounts refresh-tokens without a worker", () => {
   it("gives up after --wait, cancels the pass and says how to run one", async () => {
-    const t = await testEnv("postgres");
+    const t = await testEnv(TEST_BACKEND);
     try {
       const r = await cli(["accounts", "refresh-tokens", "--wait", "1"], t.env);
       expect(r.code).toBe(1);

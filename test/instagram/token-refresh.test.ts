@@ -17,7 +17,7 @@ import {
 } from "../../src/instagram/token-refresh.ts";
 import { createLogger } from "../../src/log/logger.ts";
 import { type GraphServer, instagramResponder, startGraphServer } from "../fakes/graph-server.ts";
-import { TEST_KEY, type TestEnv, testEnv } from "../helpers/service.ts";
+import { TEST_BACKEND, TEST_KEY, type TestEnv, testEnv } from "../helpers/service.ts";
 
 const KEY_B = Buffer.alloc(32, 11).toString("base64");
 const HOUR = 3_600_000;
@@ -35,7 +35,7 @@ out.on("data", (chunk: Buffer) => logLines.push(chunk.toString()));
 const log = createLogger("debug", { destination: out });
 
 beforeAll(async () => {
-  t = await testEnv("postgres");
+  t = await testEnv(TEST_BACKEND);
   db = await openDatabase(t.config.database);
   await migrate(db);
   graph = await startGraphServer(instagramResponder({ invalidTokens: invalid }));

@@ -4,6 +4,7 @@ import { type Database, openDatabase } from "../../src/db/database.ts";
 import { migrate } from "../../src/db/migrate.ts";
 import { LeaderElection } from "../../src/leader/leader-election.ts";
 import { createLogger } from "../../src/log/logger.ts";
+import { needsDatabaseServer } from "../helpers/backend.ts";
 import { createTestDatabase } from "../helpers/postgres.ts";
 import { waitFor } from "../helpers/service.ts";
 
@@ -25,6 +26,9 @@ function election(role: string, events: string[], name: string) {
     },
   });
 }
+
+// Two replicas are two sessions: PGlite has one, in which an advisory lock cannot be contended.
+needsDatabaseServer("replicas compete for an advisory lock from separate database sessions");
 
 beforeAll(async () => {
   const t = await createTestDatabase();

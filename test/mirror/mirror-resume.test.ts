@@ -16,13 +16,13 @@ import { Mirror } from "../../src/mirror/mirror.ts";
 import { Bridge } from "../../src/mirror/pipeline.ts";
 import { Metrics } from "../../src/observability/metrics.ts";
 import { type DiscordHarness, FORUM, startDiscordHarness, TEXT } from "../adapters/discord/harness.ts";
-import { createTestDatabase, type TestDatabase } from "../helpers/postgres.ts";
+import { type BackendDatabase, createBackendDatabase } from "../helpers/backend.ts";
 import { type SlackHarness, startSlackHarness } from "../helpers/slack.ts";
 
 const SLACK_CHANNEL = "C0RESUME";
 const ACCOUNTS = { slack: "17841400000000101", text: "17841400000000102", forum: "17841400000000103" };
 
-let tdb: TestDatabase;
+let tdb: BackendDatabase;
 let db: Database;
 let slack: SlackHarness;
 let discord: DiscordHarness;
@@ -107,8 +107,8 @@ async function stored(account: string, customer: string) {
 }
 
 beforeAll(async () => {
-  tdb = await createTestDatabase();
-  db = await openDatabase({ kind: "postgres", url: tdb.url, poolSize: 4 });
+  tdb = await createBackendDatabase();
+  db = await openDatabase(tdb.target.kind === "postgres" ? { ...tdb.target, poolSize: 4 } : tdb.target);
   await migrate(db);
   slack = await startSlackHarness();
   discord = await startDiscordHarness();

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger, routeProcessWarnings } from "../../src/log/logger.ts";
 import { notJson, startCommand } from "../helpers/role-process.ts";
 import { freePort } from "../helpers/servers.ts";
-import { type TestEnv, testEnv } from "../helpers/service.ts";
+import { TEST_BACKEND, type TestEnv, testEnv } from "../helpers/service.ts";
 import { postWebhook } from "../helpers/webhook.ts";
 
 // Issue 19: the service's output is JSON lines only, whatever a library would print (knex wrote
@@ -14,7 +14,7 @@ import { postWebhook } from "../helpers/webhook.ts";
 let t: TestEnv;
 
 beforeAll(async () => {
-  t = await testEnv("postgres", { LOG_LEVEL: "info" });
+  t = await testEnv(TEST_BACKEND, { LOG_LEVEL: "info" });
 });
 
 afterAll(async () => {

@@ -7,7 +7,14 @@ import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from "../fake
 import { type SlackServer, startSlackServer } from "../fakes/slack-server.ts";
 import { type RoleProcess, startCommand } from "../helpers/role-process.ts";
 import { freePort } from "../helpers/servers.ts";
-import { startTestService, TEST_KEY, type TestEnv, testEnv, waitFor } from "../helpers/service.ts";
+import {
+  startTestService,
+  TEST_BACKEND,
+  TEST_KEY,
+  type TestEnv,
+  testEnv,
+  waitFor,
+} from "../helpers/service.ts";
 import { postSlackEvent } from "../helpers/slack.ts";
 import { dmText, postWebhook } from "../helpers/webhook.ts";
 
@@ -37,7 +44,7 @@ beforeAll(async () => {
   slack = await startSlackServer({ users: [AGENT] });
   graph = await startGraphServer(instagramResponder());
   const port = await freePort();
-  t = await testEnv("postgres", {
+  t = await testEnv(TEST_BACKEND, {
     PORT: String(port),
     SLACK_BOT_TOKEN: slack.token,
     SLACK_SIGNING_SECRET: SECRET,

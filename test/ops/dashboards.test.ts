@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import type { Service } from "../../src/service.ts";
-import { startTestService, type TestEnv, testEnv } from "../helpers/service.ts";
+import { startTestService, TEST_BACKEND, type TestEnv, testEnv } from "../helpers/service.ts";
 
 // Issue 19: the Grafana dashboard (ops/grafana/threadbridge.json) and the Prometheus alert rules
 // (ops/prometheus/alerts.yaml) name only metrics the service serves. Each expression is read, its
@@ -73,7 +73,7 @@ let service: Service;
 let families: Map<string, string>;
 
 beforeAll(async () => {
-  t = await testEnv("postgres");
+  t = await testEnv(TEST_BACKEND);
   service = await startTestService(t);
   const text = await (await fetch(`${service.url}/metrics`)).text();
   families = new Map(

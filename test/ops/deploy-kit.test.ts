@@ -5,7 +5,7 @@ import { platforms } from "../../adapters/index.ts";
 import { variables } from "../../src/config/config.ts";
 import type { Service } from "../../src/service.ts";
 import { cli } from "../helpers/cli.ts";
-import { startTestService, type TestEnv, testEnv } from "../helpers/service.ts";
+import { startTestService, TEST_BACKEND, type TestEnv, testEnv } from "../helpers/service.ts";
 
 // Issue 19: the deploy kit says what the product does. The Kubernetes example (ops/kubernetes/) and
 // compose.yaml run the roles the CLI has, on the ports the service listens on, probe routes it
@@ -63,7 +63,7 @@ let worker: Service;
 let commands: string[];
 
 beforeAll(async () => {
-  t = await testEnv("postgres", { METRICS_PORT: "0" });
+  t = await testEnv(TEST_BACKEND, { METRICS_PORT: "0" });
   web = await startTestService(t, { worker: false });
   worker = await startTestService(t, { web: false, migrate: false });
   const help = await cli(["--help"], t.env);

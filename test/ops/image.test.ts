@@ -7,7 +7,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RoleProcess, startCommand } from "../helpers/role-process.ts";
 import { freePort } from "../helpers/servers.ts";
-import { type TestEnv, testEnv } from "../helpers/service.ts";
+import { TEST_BACKEND, type TestEnv, testEnv } from "../helpers/service.ts";
 
 // Issue 19: the Dockerfile, checked two ways. Where a container builder runs (a Docker or Podman
 // daemon), the image is built and run. Everywhere, the Dockerfile's own steps are reproduced
@@ -97,7 +97,7 @@ describe("the Dockerfile's steps, reproduced without a container", () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), "threadbridge-image-"));
-    t = await testEnv("postgres");
+    t = await testEnv(TEST_BACKEND);
     // The dependency stage: its files, then its RUN, with this machine's npm under Node 24.
     for (const file of copied(deps)) cpSync(path.join(ROOT, file), path.join(dir, file));
     await run("sh", ["-c", one(deps, "RUN")], {

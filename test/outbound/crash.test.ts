@@ -2,9 +2,12 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { queueMessage } from "../../src/outbound/compose.ts";
 import type { Service } from "../../src/service.ts";
 import { type GraphLoadServer, startGraphLoadServer } from "../fakes/graph-load-server.ts";
-import { startTestService, type TestEnv, testEnv, waitFor } from "../helpers/service.ts";
+import { needsDatabaseServer } from "../helpers/backend.ts";
+import { startTestService, TEST_BACKEND, type TestEnv, testEnv, waitFor } from "../helpers/service.ts";
 import { postWebhook } from "../helpers/webhook.ts";
 import { killWorker, openConversation, seedAccount, startWorker, type WorkerProcess } from "./helpers.ts";
+
+needsDatabaseServer("worker processes share the database with the web process");
 
 // A worker is killed (SIGKILL) while two of its Send API calls are in flight: the fake Graph has
 // received both and holds their answers, so the worker never learns their message ids. Instagram
@@ -29,7 +32,7 @@ const workers: WorkerProcess[] = [];
 
 beforeAll(async () => {
   graph = await startGraphLoadServer();
-  t = await testEnv("postgres", {
+  t = await testEnv(TEST_BACKEND, {
     IG_GRAPH_URL: graph.url,
     OUTBOUND_ECHO_GRACE_SECONDS: "2",
     INBOUND_EXPIRE_SECONDS: "2",

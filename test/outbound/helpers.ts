@@ -18,7 +18,7 @@ import { OutboundLimiter } from "../../src/ratelimit/limiter.ts";
 import type { Service } from "../../src/service.ts";
 import { type GraphLoadServer, startGraphLoadServer } from "../fakes/graph-load-server.ts";
 import { CLI_CWD } from "../helpers/cli.ts";
-import { startTestService, type TestEnv, testEnv } from "../helpers/service.ts";
+import { startTestService, TEST_BACKEND, type TestEnv, testEnv } from "../helpers/service.ts";
 
 export { freePort } from "../helpers/servers.ts";
 
@@ -47,7 +47,7 @@ export interface GraphHarness {
 /** A Graph fake and a service on a database of its own, with `accounts` connected. */
 export async function startGraphHarness(accounts: string[] = []): Promise<GraphHarness> {
   const graph = await startGraphLoadServer();
-  const t = await testEnv("postgres");
+  const t = await testEnv(TEST_BACKEND);
   const svc = await startTestService(t, { web: false, worker: false });
   for (const id of accounts) await seedAccount(svc.db, t.env.TOKEN_ENCRYPTION_KEY as string, id);
   return {

@@ -2,8 +2,9 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { Service } from "../../src/service.ts";
 import { type GraphLoadServer, startGraphLoadServer } from "../fakes/graph-load-server.ts";
+import { needsDatabaseServer } from "../helpers/backend.ts";
 import { testRedisUrl } from "../helpers/redis.ts";
-import { startTestService, type TestEnv, testEnv, waitFor } from "../helpers/service.ts";
+import { startTestService, TEST_BACKEND, type TestEnv, testEnv, waitFor } from "../helpers/service.ts";
 import {
   countByState,
   killWorker,
@@ -14,6 +15,8 @@ import {
   startWorker,
   type WorkerProcess,
 } from "./helpers.ts";
+
+needsDatabaseServer("three worker processes share the database");
 
 // Three real `threadbridge worker` processes share one Redis and one Postgres and drain a skewed
 // outbound load against a fake Graph API that timestamps every call.
@@ -56,7 +59,7 @@ beforeAll(async () => {
   await redis.flushdb();
   await redis.quit();
   graph = await startGraphLoadServer();
-  t = await testEnv("postgres", {
+  t = await testEnv(TEST_BACKEND, {
     REDIS_URL,
     IG_GRAPH_URL: graph.url,
     IG_RATE_LIMITS: `send_text=${LIMIT}/1`,

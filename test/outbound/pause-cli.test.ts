@@ -1,9 +1,12 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { pauseOf } from "../../src/outbound/pause.ts";
 import type { Service } from "../../src/service.ts";
+import { needsDatabaseServer } from "../helpers/backend.ts";
 import { cli } from "../helpers/cli.ts";
-import { startTestService, type TestEnv, testEnv } from "../helpers/service.ts";
+import { startTestService, TEST_BACKEND, type TestEnv, testEnv } from "../helpers/service.ts";
 import { openConversation, seedAccount } from "./helpers.ts";
+
+needsDatabaseServer("the CLI runs in its own process while the service holds the database");
 
 // `threadbridge pause|resume [--account ID]` and `status`, run as real processes against the
 // database a service uses; the switches they set are the ones the outbound gateway reads.
@@ -15,7 +18,7 @@ let t: TestEnv;
 let svc: Service;
 
 beforeAll(async () => {
-  t = await testEnv("postgres");
+  t = await testEnv(TEST_BACKEND);
   svc = await startTestService(t, { web: false, worker: false });
   for (const id of [A, B]) await seedAccount(svc.db, t.env.TOKEN_ENCRYPTION_KEY as string, id);
 });

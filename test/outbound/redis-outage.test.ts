@@ -2,11 +2,13 @@ import type { ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { Service } from "../../src/service.ts";
 import { type GraphLoadServer, startGraphLoadServer } from "../fakes/graph-load-server.ts";
+import { needsDatabaseServer } from "../helpers/backend.ts";
 import { startPrivateRedis } from "../helpers/servers.ts";
 import {
   METRICS_TOKEN,
   OPERATOR,
   startTestService,
+  TEST_BACKEND,
   type TestEnv,
   testEnv,
   waitFor,
@@ -22,6 +24,8 @@ import {
   startWorker,
   type WorkerProcess,
 } from "./helpers.ts";
+
+needsDatabaseServer("web and worker processes share the database");
 
 // The shared Redis of the rate limiters dies in the middle of a send run (a private
 // redis-server, SIGKILLed). Proven: the two worker processes keep sending on their in-process
@@ -53,7 +57,7 @@ beforeAll(async () => {
   redis = await startPrivateRedis(redisPort);
   graph = await startGraphLoadServer();
   metricsPort = await freePort();
-  t = await testEnv("postgres", {
+  t = await testEnv(TEST_BACKEND, {
     REDIS_URL: `redis://127.0.0.1:${redisPort}`,
     IG_GRAPH_URL: graph.url,
     IG_RATE_LIMITS: `send_text=${LIMIT}/1`,

@@ -9,6 +9,7 @@ import type { Service } from "../../src/service.ts";
 import {
   APP_SECRET,
   startTestService,
+  TEST_BACKEND,
   TEST_KEY,
   type TestEnv,
   testEnv,
@@ -39,7 +40,7 @@ async function callback(path: string, signed: string) {
 }
 
 beforeAll(async () => {
-  t = await testEnv("postgres");
+  t = await testEnv(TEST_BACKEND);
   service = await startTestService(t);
   await addAccount(service.db, TokenCipher.fromConfig(TEST_KEY), {
     igUserId: ACCOUNT,

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { eraseAccount } from "../../src/privacy/account-erasure.ts";
 import { purgeExpired } from "../../src/privacy/retention.ts";
 import type { Service } from "../../src/service.ts";
-import { startTestService, type TestEnv, testEnv, waitFor } from "../helpers/service.ts";
+import { startTestService, TEST_BACKEND, type TestEnv, testEnv, waitFor } from "../helpers/service.ts";
 import { dmText, postWebhook } from "../helpers/webhook.ts";
 
 const ACCOUNT = "17841400000000001";
@@ -13,7 +13,7 @@ let t: TestEnv;
 let service: Service;
 
 beforeAll(async () => {
-  t = await testEnv("postgres");
+  t = await testEnv(TEST_BACKEND);
   service = await startTestService(t);
 });
 

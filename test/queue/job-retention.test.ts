@@ -6,7 +6,7 @@ import type { Database } from "../../src/db/database.ts";
 import { INBOUND_QUEUE, OUTBOUND_QUEUE } from "../../src/queue/boss.ts";
 import { purgeCompletedJobs } from "../../src/queue/job-retention.ts";
 import type { Service } from "../../src/service.ts";
-import { startTestService, type TestEnv, testEnv } from "../helpers/service.ts";
+import { startTestService, TEST_BACKEND, type TestEnv, testEnv } from "../helpers/service.ts";
 
 let t: TestEnv;
 let svc: Service;
@@ -14,7 +14,7 @@ let db: Database;
 let boss: PgBoss;
 
 beforeAll(async () => {
-  t = await testEnv("postgres");
+  t = await testEnv(TEST_BACKEND);
   // No workers: the test settles the jobs itself.
   svc = await startTestService(t, { web: false, worker: false });
   db = svc.db;

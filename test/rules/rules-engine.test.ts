@@ -10,6 +10,7 @@ import { DEFAULT_DISCLOSURE } from "../../src/rules/disclosure.ts";
 import { RulesEngine } from "../../src/rules/engine.ts";
 import { parseRuleFile } from "../../src/rules/load.ts";
 import { importRules } from "../../src/rules/store.ts";
+import { needsDatabaseServer } from "../helpers/backend.ts";
 import { ACCOUNT, ADMIN, AGENT, type BridgeHarness, CHANNEL, startBridgeHarness } from "../helpers/bridge.ts";
 import { cli } from "../helpers/cli.ts";
 import { waitFor } from "../helpers/service.ts";
@@ -221,7 +222,8 @@ describe("rules in the service", () => {
     );
   });
 
-  it("dry-runs a rule file over a recorded webhook without sending anything", async () => {
+  it("dry-runs a rule file over a recorded webhook without sending anything", async (ctx) => {
+    needsDatabaseServer("the CLI runs in its own process while the service holds the database", ctx);
     const file = `${h.t.env.DATA_DIR}/rules.yaml`;
     const event = `${h.t.env.DATA_DIR}/event.json`;
     const { writeFileSync } = await import("node:fs");

@@ -4,7 +4,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Service } from "../../src/service.ts";
-import { startTestService, type TestEnv, testEnv } from "../helpers/service.ts";
+import { startTestService, TEST_BACKEND, type TestEnv, testEnv } from "../helpers/service.ts";
 import { freshSignedRequest, postSignedRequest } from "../helpers/signed-request.ts";
 
 let t: TestEnv;
@@ -16,7 +16,7 @@ async function statusPage(code: string) {
 }
 
 beforeAll(async () => {
-  t = await testEnv("postgres");
+  t = await testEnv(TEST_BACKEND);
   service = await startTestService(t, { worker: false });
 });
 

@@ -9,7 +9,7 @@ import { AgentFileLinks } from "../../src/http/agent-files.ts";
 import { createLogger } from "../../src/log/logger.ts";
 import { type Service, startService } from "../../src/service.ts";
 import { type SlackServer, startSlackServer } from "../fakes/slack-server.ts";
-import { TEST_KEY, type TestEnv, testEnv } from "../helpers/service.ts";
+import { TEST_BACKEND, TEST_KEY, type TestEnv, testEnv } from "../helpers/service.ts";
 
 export const SLACK_SECRET = "slack-signing-secret-security";
 
@@ -29,17 +29,18 @@ export interface InputsHarness {
 
 export async function startInputsHarness(
   options: {
-    /** Postgres settings for every connection of the service (`-c name=value …`). */
+    /** Postgres settings for every connection of the service (`-c name=value …`); the embedded
+     * database has one session and nothing to set them for. */
     pgOptions?: string;
   } = {},
 ): Promise<InputsHarness> {
   const slack = await startSlackServer();
-  const t = await testEnv("postgres", {
+  const t = await testEnv(TEST_BACKEND, {
     SLACK_BOT_TOKEN: slack.token,
     SLACK_SIGNING_SECRET: SLACK_SECRET,
     SLACK_API_URL: slack.apiUrl,
   });
-  if (options.pgOptions) {
+  if (options.pgOptions && t.env.DATABASE_URL) {
     const url = new URL(t.env.DATABASE_URL as string);
     url.searchParams.set("options", options.pgOptions);
     t.env.DATABASE_URL = url.toString();

@@ -16,7 +16,8 @@ import { createLogger } from "../../src/log/logger.ts";
 import { purgeExpired } from "../../src/privacy/retention.ts";
 import { ERASURE_QUEUE } from "../../src/queue/boss.ts";
 import { type Service, startService } from "../../src/service.ts";
-import { TEST_KEY, type TestEnv, testEnv, waitFor } from "../helpers/service.ts";
+import { needsDatabaseServer } from "../helpers/backend.ts";
+import { TEST_BACKEND, TEST_KEY, type TestEnv, testEnv, waitFor } from "../helpers/service.ts";
 import {
   freshSignedRequest,
   nowSeconds,
@@ -70,7 +71,7 @@ function respelled(signed: string): string {
 }
 
 beforeAll(async () => {
-  t = await testEnv("postgres");
+  t = await testEnv(TEST_BACKEND);
   const destination = new Writable({
     write(chunk, _enc, done) {
       for (const line of chunk.toString("utf8").split("\n")) if (line.trim()) logs.push(JSON.parse(line));
@@ -195,7 +196,8 @@ describe("Meta's signed_request: repeats", () => {
     ).toBe(1);
   });
 
-  it("erases each account once when a worker runs the queued erasures", async () => {
+  it("erases each account once when a worker runs the queued erasures", async (ctx) => {
+    needsDatabaseServer("a worker starts beside the web service on the same database", ctx);
     const worker = await startService(
       t.config,
       { web: false, worker: true, migrate: false },

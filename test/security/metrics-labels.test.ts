@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DOMAIN_EVENT_TYPES } from "../../src/instagram/events.ts";
 import type { Service } from "../../src/service.ts";
-import { startTestService, type TestEnv, testEnv } from "../helpers/service.ts";
+import { startTestService, TEST_BACKEND, type TestEnv, testEnv } from "../helpers/service.ts";
 import { postWebhook } from "../helpers/webhook.ts";
 
 // Issue 16, finding 1: HTTP metrics were labelled with the request's path whenever Express answered
@@ -15,7 +15,7 @@ let service: Service;
 let url: string;
 
 beforeAll(async () => {
-  t = await testEnv("postgres");
+  t = await testEnv(TEST_BACKEND);
   service = await startTestService(t, { worker: false });
   url = service.url as string;
 });

@@ -2,7 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { platforms } from "../../adapters/index.ts";
 import { ConfigError, loadConfig } from "../../src/config/config.ts";
 import type { Service } from "../../src/service.ts";
-import { METRICS_TOKEN, OPERATOR, startTestService, type TestEnv, testEnv } from "../helpers/service.ts";
+import {
+  METRICS_TOKEN,
+  OPERATOR,
+  startTestService,
+  TEST_BACKEND,
+  type TestEnv,
+  testEnv,
+} from "../helpers/service.ts";
 
 // Issue 16: /metrics and /readyz were public, /readyz with every dependency's error message, the
 // paused accounts and the outbound queue. With METRICS_TOKEN, /metrics needs it as a bearer token;
@@ -14,7 +21,7 @@ describe("with METRICS_TOKEN", () => {
   let url: string;
   beforeAll(async () => {
     // Redis unreachable: the details would name its address and the error.
-    t = await testEnv("postgres", { METRICS_TOKEN, REDIS_URL: "redis://127.0.0.1:1" });
+    t = await testEnv(TEST_BACKEND, { METRICS_TOKEN, REDIS_URL: "redis://127.0.0.1:1" });
     service = await startTestService(t, { worker: false });
     url = service.url as string;
   });
@@ -81,7 +88,7 @@ describe("without METRICS_TOKEN", () => {
   let service: Service;
   let url: string;
   beforeAll(async () => {
-    t = await testEnv("postgres", { REDIS_URL: "redis://127.0.0.1:1" });
+    t = await testEnv(TEST_BACKEND, { REDIS_URL: "redis://127.0.0.1:1" });
     service = await startTestService(t, { worker: false });
     url = service.url as string;
   });

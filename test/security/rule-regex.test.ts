@@ -15,8 +15,9 @@ import { addAccount } from "../../src/instagram/accounts.ts";
 import { TokenCipher } from "../../src/instagram/token-cipher.ts";
 import { type GraphServer, instagramResponder, startGraphServer } from "../fakes/graph-server.ts";
 import { type SlackServer, startSlackServer } from "../fakes/slack-server.ts";
+import { needsDatabaseServer } from "../helpers/backend.ts";
 import { cli } from "../helpers/cli.ts";
-import { TEST_KEY, type TestEnv, testEnv, waitFor } from "../helpers/service.ts";
+import { TEST_BACKEND, TEST_KEY, type TestEnv, testEnv, waitFor } from "../helpers/service.ts";
 import { postSlackCommand } from "../helpers/slack.ts";
 import { dmText, postWebhook } from "../helpers/webhook.ts";
 import { freePort, killWorker, startRole, type WorkerProcess } from "../outbound/helpers.ts";
@@ -68,6 +69,7 @@ describe("a rule's pattern against adversarial text, on its own", () => {
 });
 
 describe("a rule's pattern in the running service", () => {
+  needsDatabaseServer("a worker process runs while the test writes to the same database");
   let slack: SlackServer;
   let graph: GraphServer;
   let t: TestEnv;
@@ -80,7 +82,7 @@ describe("a rule's pattern in the running service", () => {
     graph = await startGraphServer(instagramResponder());
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
-    t = await testEnv("postgres", {
+    t = await testEnv(TEST_BACKEND, {
       PORT: String(port),
       SLACK_BOT_TOKEN: slack.token,
       SLACK_SIGNING_SECRET: SECRET,

@@ -2,9 +2,12 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { Service } from "../../src/service.ts";
+import { needsDatabaseServer } from "../helpers/backend.ts";
 import { CLI_CWD } from "../helpers/cli.ts";
-import { startTestService, type TestEnv, testEnv, waitFor } from "../helpers/service.ts";
+import { startTestService, TEST_BACKEND, type TestEnv, testEnv, waitFor } from "../helpers/service.ts";
 import { postWebhook } from "../helpers/webhook.ts";
+
+needsDatabaseServer("worker processes share the database with the web process");
 
 const ACCOUNT = "17841400000000001";
 const CONVERSATIONS = 40;
@@ -18,7 +21,7 @@ const children: ChildProcess[] = [];
 
 beforeAll(async () => {
   // A job whose worker vanished is handed out again after 2 s (+ a 1 s supervision pass).
-  t = await testEnv("postgres", {
+  t = await testEnv(TEST_BACKEND, {
     INBOUND_EXPIRE_SECONDS: "2",
     QUEUE_SUPERVISE_SECONDS: "1",
     WORKER_CONCURRENCY: "4",

@@ -8,9 +8,19 @@ import { TokenCipher } from "../../../src/instagram/token-cipher.ts";
 import type { Service } from "../../../src/service.ts";
 import { type DiscordServer, startDiscordServer } from "../../fakes/discord-server.ts";
 import { type GraphServer, instagramResponder, startGraphServer } from "../../fakes/graph-server.ts";
-import { startTestService, TEST_KEY, type TestEnv, testEnv, waitFor } from "../../helpers/service.ts";
+import { needsDatabaseServer } from "../../helpers/backend.ts";
+import {
+  startTestService,
+  TEST_BACKEND,
+  TEST_KEY,
+  type TestEnv,
+  testEnv,
+  waitFor,
+} from "../../helpers/service.ts";
 import { dmText, postWebhook } from "../../helpers/webhook.ts";
 import { killWorker, startWorker, type WorkerProcess } from "../../outbound/helpers.ts";
+
+needsDatabaseServer("two worker processes share the database");
 
 const ACCOUNT = "17841400000000001";
 const CHANNEL = "100000000000000001";
@@ -26,7 +36,7 @@ beforeAll(async () => {
   discord = await startDiscordServer({ channels: [{ id: CHANNEL, name: "instagram", type: "text" }] });
   discord.addUser(AGENT);
   graph = await startGraphServer(instagramResponder());
-  t = await testEnv("postgres", {
+  t = await testEnv(TEST_BACKEND, {
     DISCORD_TOKEN: discord.token,
     DISCORD_APP_ID: discord.applicationId,
     DISCORD_API_URL: discord.apiUrl,

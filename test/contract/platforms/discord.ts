@@ -62,9 +62,11 @@ async function optionTypes(): Promise<Map<string, number>> {
 export const discord: ContractPlatform = {
   name: "discord",
   async start(options = {}) {
-    const d = await startDiscordHarness(options.env ?? {}, {
-      channels: [{ id: OTHER_CHANNEL, name: "other-brand", type: "text" }],
-    });
+    const d = await startDiscordHarness(
+      options.env ?? {},
+      { channels: [{ id: OTHER_CHANNEL, name: "other-brand", type: "text" }] },
+      options.backend,
+    );
     const types = await optionTypes();
     const agent: ChatPerson = { id: AGENT.id, name: AGENT.username };
     const admin: ChatPerson = { id: ADMIN.id, name: ADMIN.username };

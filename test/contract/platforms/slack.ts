@@ -49,7 +49,7 @@ function posted(m: FakeMessage): Posted {
 export const slack: ContractPlatform = {
   name: "slack",
   async start(options = {}) {
-    const b = await startBridgeHarness(options.env ?? {});
+    const b = await startBridgeHarness(options.env ?? {}, {}, options.backend);
     const agent: ChatPerson = { id: AGENT.id, name: AGENT.display_name ?? AGENT.name };
     const admin: ChatPerson = { id: ADMIN.id, name: ADMIN.display_name ?? ADMIN.name };
     const slackUser = (p: ChatPerson) =>

@@ -9,7 +9,14 @@ import { addAccount } from "../../../src/instagram/accounts.ts";
 import { TokenCipher } from "../../../src/instagram/token-cipher.ts";
 import type { Service } from "../../../src/service.ts";
 import { type ConsoleHarness, PASSWORD, startConsoleHarness } from "../../helpers/console.ts";
-import { startTestService, TEST_KEY, type TestEnv, testEnv, waitFor } from "../../helpers/service.ts";
+import {
+  startTestService,
+  TEST_BACKEND,
+  TEST_KEY,
+  type TestEnv,
+  testEnv,
+  waitFor,
+} from "../../helpers/service.ts";
 import { dmText, postWebhook } from "../../helpers/webhook.ts";
 
 const ACCOUNT = "17841400000000001";
@@ -19,7 +26,7 @@ describe("the console without a configured login", () => {
   let service: Service;
 
   beforeAll(async () => {
-    t = await testEnv("postgres");
+    t = await testEnv(TEST_BACKEND);
     service = await startTestService(t);
   });
 
