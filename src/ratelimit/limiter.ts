@@ -272,8 +272,10 @@ export class OutboundLimiter {
     if (this.stale(performance.now() - asked, cls)) return { ok: false, retryAfterMs: 1 };
     // A slowed platform call also holds the in-memory pacer for `factor` slots, so memory mode
     // (and insurance) slow down the same way; harmless while Redis serves. A learned margin
-    // spaces the pacer's grants as it widens Redis's window.
-    const slots = factor * this.pacerSeconds(cls, this.margin(cls));
+    // spaces the pacer's grants as it widens Redis's window. A slot is this process's share: as
+    // the insurance, the pacer grants one call per N slots (N processes), and a hold of one slot
+    // would let it grant N times its share (redis-outage.test.ts saw 83 calls in a second of 50).
+    const slots = factor * this.pacerSeconds(cls, this.margin(cls)) * this.pacerShare();
     if (factor > 1 || this.margin(cls) > 0) await this.pacer(cls).block(account, slots);
     return { ok: true };
   }
@@ -432,15 +434,20 @@ export class OutboundLimiter {
     return (durationSeconds * 1000 + this.guardMs + marginMs) / points / 1000;
   }
 
+  /** How many processes share the limit the pacer keeps: all of it is this process's without
+   * Redis; as the insurance of a Redis limiter, its 1/N share. */
+  private pacerShare(): number {
+    return this.redis ? this.processes : 1;
+  }
+
   /** The in-memory pacer: the whole limit without Redis; the insurance of a Redis limiter, where
    * it holds this process to its 1/N share of the limit while Redis is away. */
   private pacer(cls: ApiClass): Pacer {
     let p = this.pacers.get(cls);
     if (!p) {
-      const share = this.redis ? this.processes : 1;
       p = new Pacer({
         points: 1,
-        duration: this.pacerSeconds(cls) * share,
+        duration: this.pacerSeconds(cls) * this.pacerShare(),
         keyPrefix: `${this.prefix}:${cls}`,
       });
       if (this.redis) {

@@ -1,8 +1,13 @@
 import { readdirSync } from "node:fs";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { needsDatabaseServer } from "../helpers/backend.ts";
 import { cli } from "../helpers/cli.ts";
 import { TEST_BACKEND, type TestEnv, testEnv } from "../helpers/service.ts";
+
+needsDatabaseServer(
+  "the test reads and rolls back the schema over its own Postgres connection while the CLI runs",
+);
 
 // One-off commands do not migrate to read: a command that only reads checks the schema's version
 // (the migrations knex recorded against this version's list) and refuses with one line when it is

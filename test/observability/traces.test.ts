@@ -5,6 +5,7 @@ import type { Service } from "../../src/service.ts";
 import { type GraphServer, instagramResponder, startGraphServer } from "../fakes/graph-server.ts";
 import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from "../fakes/otlp-receiver.ts";
 import { type SlackServer, startSlackServer } from "../fakes/slack-server.ts";
+import { needsDatabaseServer } from "../helpers/backend.ts";
 import { type RoleProcess, startCommand } from "../helpers/role-process.ts";
 import { freePort } from "../helpers/servers.ts";
 import {
@@ -17,6 +18,8 @@ import {
 } from "../helpers/service.ts";
 import { postSlackEvent } from "../helpers/slack.ts";
 import { dmText, postWebhook } from "../helpers/webhook.ts";
+
+needsDatabaseServer("a web process and a worker process share one database");
 
 // Issue 19: with OTEL_EXPORTER_OTLP_ENDPOINT set, a webhook is one trace from the web process's
 // request through storage and the queued job to the worker process's mirror and Slack call, and an

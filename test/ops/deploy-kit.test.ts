@@ -4,8 +4,11 @@ import { parse, parseAllDocuments } from "yaml";
 import { platforms } from "../../adapters/index.ts";
 import { variables } from "../../src/config/config.ts";
 import type { Service } from "../../src/service.ts";
+import { needsDatabaseServer } from "../helpers/backend.ts";
 import { cli } from "../helpers/cli.ts";
 import { startTestService, TEST_BACKEND, type TestEnv, testEnv } from "../helpers/service.ts";
+
+needsDatabaseServer("the Procfile's web and worker run as separate processes on one database");
 
 // Issue 19: the deploy kit says what the product does. The Kubernetes example (ops/kubernetes/) and
 // compose.yaml run the roles the CLI has, on the ports the service listens on, probe routes it
