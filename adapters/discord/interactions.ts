@@ -25,14 +25,13 @@ import type {
   ConversationChange,
   ThreadRef,
 } from "../../src/chat/chat-port.ts";
-import { CONVERSATION_ACTION_IDS } from "../../src/chat/header-text.ts";
+import { COMMENT_ACTION_IDS, CONVERSATION_ACTION_IDS } from "../../src/chat/header-text.ts";
 import type { Logger } from "../../src/log/logger.ts";
 import { memberIdentity } from "./agent-message.ts";
 import { errorFields } from "./discord-errors.ts";
 import { IG_COMMAND, parseIgOptions, slashInput } from "./ig-command.ts";
 import { CONTENT_MAX, escapeMarkdown, truncate, truncateMarkdown } from "./markdown.ts";
 import { NO_MENTIONS, RETRY_PREFIX } from "./render.ts";
-import { COMMENT_ACTION_IDS } from "./render-header.ts";
 
 export interface InteractionDeps {
   inbox: ChatInbox;

@@ -25,6 +25,8 @@ import type {
 } from "../../src/chat/chat-port.ts";
 import {
   accountLabel,
+  COMMENT_ACTION_IDS,
+  COMMENT_ACTION_LABELS,
   CONVERSATION_ACTION_IDS,
   conversationButtons,
   customerContextLines,
@@ -47,27 +49,18 @@ import {
 } from "./markdown.ts";
 import { description, NO_MENTIONS, type RenderedMessage } from "./render.ts";
 
-/** custom_id prefixes of the comment root's buttons (`<prefix>:<commentId>`). */
-export const COMMENT_ACTION_IDS: Record<CommentAction, string> = {
-  hide: "ig_comment_hide",
-  unhide: "ig_comment_unhide",
-  delete: "ig_comment_delete",
-  reply_public: "ig_comment_reply_public",
-  reply_private: "ig_comment_reply_private",
-};
-
 /** Discord's component limits: 5 action rows a message, 5 buttons a row (a select fills one). */
 const ROWS_MAX = 5;
 const BUTTONS_PER_ROW = 5;
 
 type ActionRow = APIActionRowComponent<APIComponentInMessageActionRow>;
 
-const BUTTONS: Record<CommentAction, { label: string; style: APIButtonComponentWithCustomId["style"] }> = {
-  hide: { label: "Hide", style: ButtonStyle.Secondary },
-  unhide: { label: "Unhide", style: ButtonStyle.Secondary },
-  delete: { label: "Delete", style: ButtonStyle.Danger },
-  reply_public: { label: "Reply publicly", style: ButtonStyle.Primary },
-  reply_private: { label: "Reply privately", style: ButtonStyle.Primary },
+const BUTTON_STYLES: Record<CommentAction, APIButtonComponentWithCustomId["style"]> = {
+  hide: ButtonStyle.Secondary,
+  unhide: ButtonStyle.Secondary,
+  delete: ButtonStyle.Danger,
+  reply_public: ButtonStyle.Primary,
+  reply_private: ButtonStyle.Primary,
 };
 
 const COLORS = {
@@ -228,7 +221,8 @@ function commentText(comment: CommentHeader["comment"]): string {
 }
 
 function button(action: CommentAction, commentId: string): APIButtonComponentWithCustomId {
-  const { label, style } = BUTTONS[action];
+  const label = COMMENT_ACTION_LABELS[action];
+  const style = BUTTON_STYLES[action];
   return {
     type: ComponentType.Button,
     style,

@@ -11,11 +11,10 @@ import type {
 } from "@slack/bolt";
 import { z } from "zod";
 import type { ActionRequest, ConversationChange, ThreadRef } from "../../src/chat/chat-port.ts";
-import { CONVERSATION_ACTION_IDS } from "../../src/chat/header-text.ts";
+import { COMMENT_ACTION_IDS, CONVERSATION_ACTION_IDS } from "../../src/chat/header-text.ts";
 import { plain } from "./blocks.ts";
 import { agentIdentity, type ListenerDeps, tellUser } from "./listener-deps.ts";
 import { resultText } from "./private-file.ts";
-import { COMMENT_ACTION_IDS } from "./render-header.ts";
 import { SEND_SHORTCUT } from "./shortcuts.ts";
 import { humanThreadReply, toAgentMessage } from "./slack-message.ts";
 

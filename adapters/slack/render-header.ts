@@ -16,6 +16,8 @@ import type {
 } from "../../src/chat/chat-port.ts";
 import {
   accountLabel,
+  COMMENT_ACTION_IDS,
+  COMMENT_ACTION_LABELS,
   CONVERSATION_ACTION_IDS,
   conversationButtons,
   customerContextLines,
@@ -30,23 +32,6 @@ import {
 import { context, image, type KnownBlock, mrkdwn, plain, section, slackDate } from "./blocks.ts";
 import { escapeText, link, truncate } from "./mrkdwn.ts";
 import type { RenderedMessage } from "./render.ts";
-
-/** The action ids of the comment root's buttons; listeners match on these. */
-export const COMMENT_ACTION_IDS: Record<CommentAction, string> = {
-  hide: "ig_comment_hide",
-  unhide: "ig_comment_unhide",
-  delete: "ig_comment_delete",
-  reply_public: "ig_comment_reply_public",
-  reply_private: "ig_comment_reply_private",
-};
-
-const BUTTON_LABELS: Record<CommentAction, string> = {
-  hide: "Hide",
-  unhide: "Unhide",
-  delete: "Delete",
-  reply_public: "Reply publicly",
-  reply_private: "Reply privately",
-};
 
 const CAPTION_MAX = 300;
 
@@ -155,7 +140,7 @@ function button(action: CommentAction, commentId: string): types.Button {
   const base: types.Button = {
     type: "button",
     action_id: COMMENT_ACTION_IDS[action],
-    text: plain(BUTTON_LABELS[action]),
+    text: plain(COMMENT_ACTION_LABELS[action]),
     value: commentId,
   };
   if (action !== "delete") return base;

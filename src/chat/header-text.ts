@@ -1,5 +1,6 @@
 import type {
   AccountRef,
+  CommentAction,
   CommentHeader,
   ConversationStatus,
   CustomerContext,
@@ -84,6 +85,25 @@ export function mentionTitle(header: MentionHeader): string {
 
 /** What a mention thread says about replying: it is read here and answered on Instagram. */
 export const MENTION_NOTE = "Nothing typed in this thread is sent: answer on Instagram.";
+
+/** The ids of the comment root's moderation buttons on every platform (a platform may add the
+ * comment's id to them); listeners match on these. */
+export const COMMENT_ACTION_IDS: Record<CommentAction, string> = {
+  hide: "ig_comment_hide",
+  unhide: "ig_comment_unhide",
+  delete: "ig_comment_delete",
+  reply_public: "ig_comment_reply_public",
+  reply_private: "ig_comment_reply_private",
+};
+
+/** The comment root's button labels. */
+export const COMMENT_ACTION_LABELS: Record<CommentAction, string> = {
+  hide: "Hide",
+  unhide: "Unhide",
+  delete: "Delete",
+  reply_public: "Reply publicly",
+  reply_private: "Reply privately",
+};
 
 /** The ids of the root's state controls on every platform; the snooze menu's values are minutes. */
 export const CONVERSATION_ACTION_IDS = {

@@ -6,7 +6,6 @@ import type {
   AgentFile,
   ChatAdapter,
   ChatMessageRef,
-  CommentAction,
   ConversationStatus,
   Digest,
   DigestChart,
@@ -21,6 +20,7 @@ import type {
 } from "../../../../src/chat/chat-port.ts";
 import {
   accountLabel,
+  COMMENT_ACTION_IDS,
   CONVERSATION_ACTION_IDS,
   conversationButtons,
   followerSummary,
@@ -33,14 +33,6 @@ import {
 import { type Button, PLATFORM, type Room, type RoomMessage } from "./room.ts";
 
 const MARKS: Record<Mark, string> = { pending: "⏳", held: "⏸️", sent: "✅", failed: "⚠️" };
-
-const COMMENT_BUTTONS: Record<CommentAction, string> = {
-  hide: "ig_comment_hide",
-  unhide: "ig_comment_unhide",
-  delete: "ig_comment_delete",
-  reply_public: "ig_comment_reply_public",
-  reply_private: "ig_comment_reply_private",
-};
 
 const shown = (p: Person) => p.name ?? (p.username ? `@${p.username}` : p.id);
 const who = (p: Person) => [shown(p), p.username ? `@${p.username}` : undefined].filter(Boolean).join(" · ");
@@ -88,7 +80,7 @@ function renderHeader(header: ThreadHeader): { text: string; buttons: Button[] }
   return {
     text: lines.join("\n"),
     buttons: [
-      ...header.actions.map((a) => ({ id: COMMENT_BUTTONS[a], value: comment.id })),
+      ...header.actions.map((a) => ({ id: COMMENT_ACTION_IDS[a], value: comment.id })),
       ...conversationControls(header.status),
     ],
   };
