@@ -1,4 +1,5 @@
 import { defineConfig } from "vitest/config";
+import LongestFirst from "./test/helpers/sequencer.ts";
 
 // TEST_BACKEND=embedded (npm run test:embedded): every file on PGlite, which runs on the test's own
 // event loop and takes 1 to 3 s to open per process (a CLI run opens it again): the hang guards
@@ -18,6 +19,7 @@ export default defineConfig({
     // two at a time matches the 2-core machines this runs on.
     maxWorkers: 2,
     pool: "forks",
+    sequence: { sequencer: LongestFirst },
     reporters: ["default", "./test/helpers/summary-reporter.ts"],
   },
 });
