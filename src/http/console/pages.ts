@@ -46,7 +46,7 @@ export interface AccountsView {
 
 export function accountsPage(session: ConsoleSession, view: AccountsView, notice?: string): string {
   const connect = view.businessLoginOff
-    ? html`<p class="error" role="note">Connecting from here is off: ${view.businessLoginOff}</p>`
+    ? html`<p class="info" role="note">Connecting from here is off: ${view.businessLoginOff}</p>`
     : html`<p><a class="button" href="/oauth/instagram/start">Connect an Instagram account</a></p>`;
   const rows = view.accounts.map((a) => {
     const name = a.username ? `@${a.username}` : a.id;

@@ -12,6 +12,7 @@ import type { Logger } from "../../log/logger.ts";
 import type { InstagramGateway } from "../../outbound/instagram-gateway.ts";
 import { discardDeadLetters, listDeadLetters, replayDeadLetters } from "../../queue/dead-letters.ts";
 import { ConsoleAuth, HOME } from "./auth.ts";
+import { registerBrowseRoutes } from "./conversation-routes.ts";
 import { problemPage } from "./layout.ts";
 import { form, secured } from "./middleware.ts";
 import { businessLoginOff, registerOAuthRoutes } from "./oauth-routes.ts";
@@ -219,6 +220,15 @@ export function consoleRouter(deps: ConsoleDeps): express.Router {
       res.type("html").send(doctorPage(session, checks, new Date()));
     }),
   );
+
+  registerBrowseRoutes(router, {
+    db,
+    auth,
+    adapters: deps.adapters,
+    platforms: config.availablePlatforms,
+    humanAgent: config.instagram.humanAgent,
+    log,
+  });
 
   router.get(
     "/privacy",
