@@ -24,6 +24,7 @@ import {
   privacyPage,
   queuePage,
 } from "./pages.ts";
+import { registerRulesRoutes } from "./rules-routes.ts";
 import { type ConsoleSession, SessionCookies } from "./session.ts";
 
 // The web console (issue 9): accounts, connecting and disconnecting them, the queue and its dead
@@ -229,6 +230,7 @@ export function consoleRouter(deps: ConsoleDeps): express.Router {
     humanAgent: config.instagram.humanAgent,
     log,
   });
+  registerRulesRoutes(router, { db, auth, log, operator });
 
   router.get(
     "/privacy",
