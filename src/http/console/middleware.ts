@@ -35,3 +35,9 @@ export const cdnImages: express.RequestHandler = (_req, res, next) => {
   res.set("content-security-policy", policy("'self' https:"));
   next();
 };
+
+/** For the digest preview, whose chart is inlined as a data: URL (rendered for this page only). */
+export const inlineImages: express.RequestHandler = (_req, res, next) => {
+  res.set("content-security-policy", policy("'self' data:"));
+  next();
+};

@@ -16,6 +16,7 @@ import { registerBrowseRoutes } from "./conversation-routes.ts";
 import { problemPage } from "./layout.ts";
 import { form, secured } from "./middleware.ts";
 import { businessLoginOff, registerOAuthRoutes } from "./oauth-routes.ts";
+import { registerOperationsRoutes } from "./operations-routes.ts";
 import {
   accountsPage,
   type DeletionRequest,
@@ -231,6 +232,15 @@ export function consoleRouter(deps: ConsoleDeps): express.Router {
     log,
   });
   registerRulesRoutes(router, { db, auth, log, operator });
+  registerOperationsRoutes(router, {
+    db,
+    auth,
+    adapters: deps.adapters,
+    availablePlatforms: config.availablePlatforms,
+    config,
+    log,
+    operator,
+  });
 
   router.get(
     "/privacy",
