@@ -1,7 +1,6 @@
 import type { AuditRow } from "../../audit/audit-query.ts";
 import type {
   ConversationDetail,
-  ConversationFilter,
   ConversationMessage,
   ConversationPage,
   RuleFiring,
@@ -54,7 +53,6 @@ export interface ConversationsView {
   page: ConversationPage;
   /** Whether this is a later page (show the way back to the first). */
   paged: boolean;
-  filter: ConversationFilter;
 }
 
 export function conversationsPage(session: ConsoleSession, view: ConversationsView): string {

@@ -86,7 +86,6 @@ export function registerBrowseRoutes(router: express.Router, deps: BrowseDeps): 
           },
           page,
           paged: after !== undefined,
-          filter,
         }),
       );
     }),

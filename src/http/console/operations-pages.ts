@@ -136,6 +136,7 @@ export function digestPage(
     account?: string | undefined;
     span: DigestSpan;
     preview?: DigestPreview;
+    error?: string;
   },
 ): string {
   const option = (value: string, label: string, chosen: string | undefined) =>
@@ -145,6 +146,7 @@ export function digestPage(
     { title: "Digest", session, current: "digest" },
     html`<p>The managers' digest as it would be posted now: the chart and the text of <code>threadbridge digest --print</code>,
 the same view the chat platforms lay out. Nothing is posted from here.</p>
+${view.error ? html`<p class="error" role="alert">${view.error}</p>` : ""}
 ${
   view.accounts.length === 0
     ? html`<p class="info" role="note">No account is connected yet, so there is no digest to show.</p>`

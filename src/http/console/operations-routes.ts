@@ -201,9 +201,19 @@ export function registerOperationsRoutes(router: express.Router, deps: Operation
           preview = { text: digestText(digest), chart: await renderDigestChart(digest) };
         }
       }
+      const unknown = accountId !== undefined && !account;
       res
+        .status(unknown ? 404 : 200)
         .type("html")
-        .send(digestPage(session, { accounts, account: account?.id, span, ...(preview ? { preview } : {}) }));
+        .send(
+          digestPage(session, {
+            accounts,
+            account: account?.id,
+            span,
+            ...(preview ? { preview } : {}),
+            ...(unknown ? { error: `No Instagram account ${accountId} is connected here.` } : {}),
+          }),
+        );
     }),
   );
 }

@@ -146,6 +146,12 @@ describe("the digest preview", () => {
     expect(page.body).toContain('<option value="24h" selected>The last 24 hours</option>');
   });
 
+  it("answers 404 for an account that is not connected", async () => {
+    const page = await c.get("/digest?account=17841400000000000");
+    expect(page.status).toBe(404);
+    expect(page.body).toContain("No Instagram account 17841400000000000 is connected here.");
+  });
+
   it("says plainly when there is nothing to chart", async () => {
     const page = await c.get(`/digest?account=${SEED_ACCOUNT}&span=weekly`);
     expect(page.status).toBe(200);
