@@ -50,12 +50,12 @@ export function likeEscape(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
-function cursor(at: Date, id: number): string {
-  return `${at.toISOString()}_${id}`;
-}
+/** The database's time to the microsecond (a Date keeps milliseconds: a cursor made from one would
+ * skip the rows between). */
+const ACTIVITY_KEY = `to_char(${ACTIVITY} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
 function parseCursor(text: string): { at: string; id: number } | undefined {
-  const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)_(\d{1,15})$/.exec(text);
+  const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z)_(\d{1,15})$/.exec(text);
   return m ? { at: m[1] as string, id: Number(m[2]) } : undefined;
 }
 
@@ -94,11 +94,12 @@ export async function listConversations(
     last_customer_message_at: Date | null;
     last_business_message_at: Date | null;
     activity_at: Date;
+    activity_key: string;
     waiting: boolean;
   }>(
     `SELECT c.id, c.account_id, a.username AS account_username, c.customer_id, c.profile->>'username' AS username,
             c.status, c.assignee, c.last_customer_message_at, c.last_business_message_at,
-            ${ACTIVITY} AS activity_at, ${WAITING} AS waiting
+            ${ACTIVITY} AS activity_at, ${ACTIVITY_KEY} AS activity_key, ${WAITING} AS waiting
        FROM conversations c JOIN instagram_accounts a ON a.id = c.account_id
       ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}
       ORDER BY ${ACTIVITY} DESC, c.id DESC LIMIT ${p(limit + 1)}`,
@@ -117,9 +118,9 @@ export async function listConversations(
     activityAt: new Date(r.activity_at),
     waiting: r.waiting,
   }));
-  const last = page.at(-1);
+  const last = rows[limit - 1];
   return rows.length > limit && last
-    ? { rows: page, next: cursor(last.activityAt, last.id) }
+    ? { rows: page, next: `${last.activity_key}_${Number(last.id)}` }
     : { rows: page };
 }
 
