@@ -33,6 +33,30 @@ const audit = async (action: string) =>
     }>("SELECT actor_id, account_id, details FROM audit_log WHERE action = $1 ORDER BY id", [action])
   ).rows;
 
+describe("every change the console makes", () => {
+  it("is refused without the session's CSRF token, changing nothing, and the refusal is audited", async () => {
+    const posts: Array<[string, Record<string, string>]> = [
+      ["/sending/pause", {}],
+      ["/sending/resume", { account: SEED_ACCOUNT }],
+      [`/accounts/${SEED_ACCOUNT}/route`, { platform: "slack", channel: "C0FORGED1" }],
+      ["/rules/anything/enable", {}],
+      ["/rules/anything/disable", {}],
+      ["/rules/test", { event: "1" }],
+    ];
+    const before = (await audit("refused")).length;
+    for (const [path, fields] of posts) {
+      expect((await c.post(path, fields)).status, path).toBe(403);
+      expect((await c.post(path, { ...fields, _csrf: "guess" })).status, path).toBe(403);
+    }
+    expect((await audit("refused")).length - before).toBe(posts.length * 2);
+    expect(await pauseOf(h.service.db, SEED_ACCOUNT)).toBeUndefined();
+    const { rows } = await h.service.db.query("SELECT chat_channel FROM instagram_accounts WHERE id = $1", [
+      SEED_ACCOUNT,
+    ]);
+    expect(rows).toEqual([{ chat_channel: "C0SEEDED1" }]);
+  });
+});
+
 describe("pause and resume", () => {
   it("pauses and resumes every account and one account, audited", async () => {
     expect(await h.client().get("/sending")).toMatchObject({ status: 303, location: "/login" });
