@@ -11,6 +11,8 @@ export interface AuditFilter {
   actor?: string | undefined;
   /** An action name, or a prefix ending in `*` (`comment_*`). */
   action?: string | undefined;
+  /** What the entry is about, exactly: `customer:…`, `comment:…`. */
+  target?: string | undefined;
   limit?: number | undefined;
 }
 
@@ -63,6 +65,7 @@ export async function queryAudit(sql: SqlClient, filter: AuditFilter): Promise<A
     const m = pattern(filter.action);
     add((p) => `action ${m.op} ${p}`, m.value);
   }
+  if (filter.target) add((p) => `target = ${p}`, filter.target);
   params.push(Math.min(Math.max(filter.limit ?? 200, 1), 10_000));
   const { rows } = await sql.query<{
     id: string;

@@ -252,6 +252,9 @@ export interface ChatAdapter {
   /** The managers' digest as a top-level message (Slack Block Kit, a Discord embed), with the
    * day's chart as an image when there is one. Overdue conversations link to their threads. */
   postDigest(channel: string, digest: Digest, chart?: DigestChart): Promise<void>;
+  /** A web address that opens the thread in the platform's own client, for the console's link to
+   * it; absent (or undefined) where the platform has none to give. */
+  threadLink?(thread: ThreadRef): Promise<string | undefined>;
 }
 
 /** A rendered chart of a digest's volume and response times. */

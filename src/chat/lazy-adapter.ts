@@ -73,6 +73,10 @@ export class LazyAdapter implements ChatAdapter, FileSource {
   async postDigest(channel: string, digest: Digest, chart?: DigestChart): Promise<void> {
     return (await this.adapter()).postDigest(channel, digest, chart);
   }
+  async threadLink(thread: ThreadRef): Promise<string | undefined> {
+    const adapter = await this.adapter();
+    return adapter.threadLink ? adapter.threadLink(thread) : undefined;
+  }
   async fetchFile(file: AgentFile): Promise<Response> {
     return (await this.adapter()).fetchFile(file);
   }

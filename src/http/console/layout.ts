@@ -3,7 +3,24 @@ import type { ConsoleSession } from "./session.ts";
 
 // The frame every console page shares, and the pages shown to someone not signed in.
 
-export type Section = "accounts" | "queue" | "privacy" | "doctor";
+/** The console's sections, in the navigation's order: the one list every page's menu is drawn
+ * from, so a new page is one line here (and its route). */
+const SECTIONS = [
+  ["conversations", "/conversations", "Conversations"],
+  ["accounts", "/", "Accounts"],
+  ["sending", "/sending", "Sending"],
+  ["rules", "/rules", "Rules"],
+  ["digest", "/digest", "Digest"],
+  ["audit", "/audit", "Audit log"],
+  ["queue", "/queue", "Queue"],
+  ["privacy", "/privacy", "Deletion requests"],
+  ["doctor", "/doctor", "Doctor"],
+] as const satisfies ReadonlyArray<readonly [string, string, string]>;
+
+export type Section = (typeof SECTIONS)[number][0];
+
+/** Every section's address, for tests and documentation that visit them all. */
+export const SECTION_PATHS: readonly string[] = SECTIONS.map(([, href]) => href);
 
 export interface Chrome {
   title: string;
@@ -14,13 +31,6 @@ export interface Chrome {
   notice?: string | undefined;
   narrow?: boolean;
 }
-
-const SECTIONS: Array<[Section, string, string]> = [
-  ["accounts", "/", "Accounts"],
-  ["queue", "/queue", "Queue"],
-  ["privacy", "/privacy", "Deletion requests"],
-  ["doctor", "/doctor", "Doctor"],
-];
 
 export function layout(chrome: Chrome, body: Html): string {
   const s = chrome.session?.user ? chrome.session : undefined;

@@ -270,7 +270,7 @@ export function registerOAuthRoutes(router: express.Router, deps: OAuthRouteDeps
         channel: text("channel"),
         digest: text("digest") || undefined,
       };
-      const problem = formProblem(choice, platforms);
+      const problem = destinationProblem(choice, platforms);
       if (problem || !choice.platform || !choice.channel) {
         res
           .status(400)
@@ -348,7 +348,12 @@ function declined(error: string, why?: string): string {
     : `Instagram returned the error “${error.slice(0, 100)}”${said}. Nothing was connected.`;
 }
 
-function formProblem(choice: ConnectForm, platforms: readonly PlatformDescriptor[]): string | undefined {
+/** What is wrong with a chosen destination (connecting or routing an account), among the platforms
+ * running here; undefined when nothing is. */
+export function destinationProblem(
+  choice: ConnectForm,
+  platforms: readonly PlatformDescriptor[],
+): string | undefined {
   const platform = platformNamed(platforms, choice.platform);
   if (!platform) return `Choose ${platforms.map((p) => p.label).join(" or ")}.`;
   const channelWrong = channelProblem(platform, choice.channel ?? "");

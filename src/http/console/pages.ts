@@ -46,7 +46,7 @@ export interface AccountsView {
 
 export function accountsPage(session: ConsoleSession, view: AccountsView, notice?: string): string {
   const connect = view.businessLoginOff
-    ? html`<p class="error" role="note">Connecting from here is off: ${view.businessLoginOff}</p>`
+    ? html`<p class="info" role="note">Connecting from here is off: ${view.businessLoginOff}</p>`
     : html`<p><a class="button" href="/oauth/instagram/start">Connect an Instagram account</a></p>`;
   const rows = view.accounts.map((a) => {
     const name = a.username ? `@${a.username}` : a.id;
@@ -58,6 +58,10 @@ export function accountsPage(session: ConsoleSession, view: AccountsView, notice
 <td>${tokenExpiry(a)}</td>
 <td>${time(a.lastEventAt)}</td>
 <td class="actions">${
+      a.status !== "removed"
+        ? html`<a href="/conversations?account=${encodeURIComponent(a.id)}">Conversations<span class="visually-hidden"> of ${name}</span></a><br><a href="/accounts/${encodeURIComponent(a.id)}/route">Route<span class="visually-hidden"> ${name}</span></a><br>`
+        : ""
+    }${
       connected
         ? html`<a href="/accounts/${encodeURIComponent(a.id)}/disconnect">Disconnect<span class="visually-hidden"> ${name}</span></a>`
         : view.businessLoginOff

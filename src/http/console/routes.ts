@@ -12,9 +12,11 @@ import type { Logger } from "../../log/logger.ts";
 import type { InstagramGateway } from "../../outbound/instagram-gateway.ts";
 import { discardDeadLetters, listDeadLetters, replayDeadLetters } from "../../queue/dead-letters.ts";
 import { ConsoleAuth, HOME } from "./auth.ts";
+import { registerBrowseRoutes } from "./conversation-routes.ts";
 import { problemPage } from "./layout.ts";
 import { form, secured } from "./middleware.ts";
 import { businessLoginOff, registerOAuthRoutes } from "./oauth-routes.ts";
+import { registerOperationsRoutes } from "./operations-routes.ts";
 import {
   accountsPage,
   type DeletionRequest,
@@ -23,6 +25,7 @@ import {
   privacyPage,
   queuePage,
 } from "./pages.ts";
+import { registerRulesRoutes } from "./rules-routes.ts";
 import { type ConsoleSession, SessionCookies } from "./session.ts";
 
 // The web console (issue 9): accounts, connecting and disconnecting them, the queue and its dead
@@ -219,6 +222,25 @@ export function consoleRouter(deps: ConsoleDeps): express.Router {
       res.type("html").send(doctorPage(session, checks, new Date()));
     }),
   );
+
+  registerBrowseRoutes(router, {
+    db,
+    auth,
+    adapters: deps.adapters,
+    platforms: config.availablePlatforms,
+    humanAgent: config.instagram.humanAgent,
+    log,
+  });
+  registerRulesRoutes(router, { db, auth, log, operator });
+  registerOperationsRoutes(router, {
+    db,
+    auth,
+    adapters: deps.adapters,
+    availablePlatforms: config.availablePlatforms,
+    config,
+    log,
+    operator,
+  });
 
   router.get(
     "/privacy",

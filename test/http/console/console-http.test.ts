@@ -40,6 +40,12 @@ describe("the console without a configured login", () => {
     for (const path of [
       "/",
       "/login",
+      "/conversations",
+      "/conversations/1",
+      "/sending",
+      "/rules",
+      "/digest",
+      "/audit",
       "/queue",
       "/privacy",
       "/accounts/1/disconnect",

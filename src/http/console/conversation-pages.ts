@@ -1,0 +1,210 @@
+import type { AuditRow } from "../../audit/audit-query.ts";
+import type {
+  ConversationDetail,
+  ConversationMessage,
+  ConversationPage,
+  RuleFiring,
+  StoredAttachment,
+} from "../../conversations/conversation-list.ts";
+import type { AccountSummary } from "../../instagram/accounts.ts";
+import type { WindowState } from "../../instagram/windows.ts";
+import { auditTable } from "./audit-pages.ts";
+import { type Html, html, time } from "./html.ts";
+import { layout } from "./layout.ts";
+import type { ConsoleSession } from "./session.ts";
+
+// The conversations list and one conversation (issue 20): read-only pages, so no forms but GET
+// filters. Attachments are linked (and images shown small) from Meta's CDN, never copied.
+
+const STATE_LABEL: Record<string, string> = {
+  "": "Any",
+  open: "Open",
+  waiting: "Waiting on us",
+  snoozed: "Snoozed",
+  closed: "Closed",
+};
+
+export function accountName(a: { accountUsername?: string | null; accountId: string }): string {
+  return a.accountUsername ? `@${a.accountUsername}` : a.accountId;
+}
+
+function customerName(c: { username: string | null; customerId: string }): string {
+  return c.username ? `@${c.username}` : c.customerId;
+}
+
+function statusBadge(status: string, waiting: boolean): Html {
+  if (waiting) return html`<span class="badge warn">waiting on us</span>`;
+  return html`<span class="badge ${status === "open" ? "ok" : ""}">${status}</span>`;
+}
+
+/** The query string of `filter` with `changes`, for links that keep the other filters. */
+export function filterQuery(filter: Record<string, string | undefined>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(filter)) if (v) q.set(k, v);
+  const s = q.toString();
+  return s ? `?${s}` : "";
+}
+
+export interface ConversationsView {
+  accounts: AccountSummary[];
+  assignees: string[];
+  /** The filters as given (form values). */
+  form: { account?: string; state?: string; assignee?: string; q?: string };
+  page: ConversationPage;
+  /** Whether this is a later page (show the way back to the first). */
+  paged: boolean;
+}
+
+export function conversationsPage(session: ConsoleSession, view: ConversationsView): string {
+  const f = view.form;
+  const option = (value: string, label: string, chosen: string | undefined) =>
+    html`<option value="${value}"${value === (chosen ?? "") ? html` selected` : ""}>${label}</option>`;
+  const rows = view.page.rows.map(
+    (c) => html`<tr>
+<th scope="row"><a href="/conversations/${c.id}">${customerName(c)}</a>${c.username ? html`<br><span class="muted">${c.customerId}</span>` : ""}</th>
+<td>${accountName(c)}</td>
+<td>${statusBadge(c.status, c.waiting)}</td>
+<td>${c.assignee ?? html`<span class="muted">nobody</span>`}</td>
+<td>${time(c.lastCustomerAt, "—")}</td>
+<td>${time(c.lastBusinessAt, "—")}</td>
+</tr>`,
+  );
+  const base = { account: f.account, state: f.state, assignee: f.assignee, q: f.q };
+  return layout(
+    { title: "Conversations", session, current: "conversations" },
+    html`<form method="get" action="/conversations" class="filters" role="search">
+<div><label for="f-account">Account</label><select id="f-account" name="account">${option("", "Every account", f.account)}${view.accounts.map(
+      (a) => option(a.id, a.username ? `@${a.username}` : a.id, f.account),
+    )}</select></div>
+<div><label for="f-state">State</label><select id="f-state" name="state">${Object.entries(STATE_LABEL).map(([v, l]) => option(v, l, f.state))}</select></div>
+<div><label for="f-assignee">Assignee</label><select id="f-assignee" name="assignee">${option("", "Anyone", f.assignee)}${option("-", "Nobody", f.assignee)}${view.assignees.map(
+      (a) => option(a, a, f.assignee),
+    )}</select></div>
+<div><label for="f-q">Username or message text</label><input type="text" id="f-q" name="q" value="${f.q ?? ""}" autocomplete="off" spellcheck="false"></div>
+<div><button type="submit">Show</button></div>
+</form>
+${
+  view.page.rows.length === 0
+    ? html`<p>${view.paged ? "No more conversations." : "No conversation matches."}</p>`
+    : html`<table>
+<caption>Conversations, the latest activity first</caption>
+<thead><tr><th scope="col">Customer</th><th scope="col">Account</th><th scope="col">State</th><th scope="col">Assignee</th><th scope="col">Customer wrote</th><th scope="col">We wrote</th></tr></thead>
+<tbody>${rows}</tbody>
+</table>`
+}
+<nav class="pager" aria-label="Pages">${view.paged ? html`<a href="/conversations${filterQuery(base)}">Newest</a>` : ""}${
+      view.page.next
+        ? html`<a href="/conversations${filterQuery({ ...base, after: view.page.next })}" rel="next">Older conversations</a>`
+        : ""
+    }</nav>`,
+  );
+}
+
+export interface ConversationView {
+  conversation: ConversationDetail;
+  window: WindowState;
+  messages: ConversationMessage[];
+  /** The id to page back from, when earlier messages exist. */
+  earlier?: number | undefined;
+  firings: RuleFiring[];
+  audit: AuditRow[];
+  /** The platform's label, and a link into its client when it gives one. */
+  thread?: { label: string; link?: string | undefined } | undefined;
+}
+
+function windowLine(w: WindowState): Html {
+  switch (w.kind) {
+    case "open":
+      return html`<span class="badge ok">open</span> anyone may reply until ${time(w.until)}${
+        w.entry ? ` (opened from an ${w.entry === "ad" ? "ad" : w.entry})` : ""
+      }`;
+    case "human_agent":
+      return html`<span class="badge warn">human agent</span> only a person may reply (with the HUMAN_AGENT tag) until ${time(w.until)}`;
+    case "closed":
+      return html`<span class="badge bad">closed</span> nobody can reply until the customer writes again${
+        w.since ? html` (since ${time(w.since)})` : ""
+      }`;
+    case "none":
+      return html`<span class="badge">none</span> the customer has not written yet`;
+  }
+}
+
+const SAFE_URL = /^https:\/\//i;
+
+function attachment(a: StoredAttachment): Html {
+  const label = a.title ?? a.kind ?? "attachment";
+  if (!a.url || !SAFE_URL.test(a.url)) return html`<p class="muted">[${label}]</p>`;
+  if (a.kind === "image")
+    return html`<p><a href="${a.url}" rel="noreferrer noopener"><img class="thumb" src="${a.url}" alt="Image sent in the conversation" loading="lazy" referrerpolicy="no-referrer"></a></p>`;
+  return html`<p><a href="${a.url}" rel="noreferrer noopener">${a.kind ?? "attachment"}${a.title ? `: ${a.title}` : ""}</a></p>`;
+}
+
+const AUTHOR: Record<string, string> = {
+  customer: "Customer",
+  business: "The business (Instagram app)",
+  agent: "Agent",
+  rule: "Rule",
+};
+
+function delivery(m: ConversationMessage): Html {
+  if (m.direction === "inbound" || !m.deliveryState) return html``;
+  const tone = m.deliveryState === "sent" ? "ok" : m.deliveryState === "failed" ? "bad" : "warn";
+  return html` · <span class="badge ${tone}">${m.deliveryState}</span>${m.messagingTag ? html` <span class="muted">${m.messagingTag}</span>` : ""}${
+    m.deliveryError ? html`<br><span>Reason: ${m.deliveryError}</span>` : ""
+  }`;
+}
+
+function message(m: ConversationMessage): Html {
+  return html`<li class="${m.direction}" id="m${m.id}">
+<p class="meta">${AUTHOR[m.authorKind] ?? m.authorKind}${m.authorId && m.authorKind !== "customer" ? ` ${m.authorId}` : ""} · ${time(m.occurredAt)}${
+    m.editCount > 0 ? html` · edited` : ""
+  }${delivery(m)}</p>
+${m.deletedAt ? html`<p class="muted">Unsent ${time(m.deletedAt)}.</p>` : ""}
+${m.text ? html`<p>${m.text}</p>` : ""}
+${m.attachments.map(attachment)}
+</li>`;
+}
+
+export function conversationPage(session: ConsoleSession, view: ConversationView): string {
+  const c = view.conversation;
+  return layout(
+    { title: `${customerName(c)} on ${accountName(c)}`, session, current: "conversations" },
+    html`<dl class="counts">
+<dt>Customer</dt><dd>${c.name ? `${c.name} ` : ""}${customerName(c)} <span class="muted">${c.customerId}</span></dd>
+<dt>State</dt><dd>${c.status}${c.snoozedUntil && c.status === "snoozed" ? html` until ${time(c.snoozedUntil)}` : ""}</dd>
+<dt>Assignee</dt><dd>${c.assignee ?? "nobody"}</dd>
+${c.tags.length > 0 ? html`<dt>Tags</dt><dd>${c.tags.join(", ")}</dd>` : ""}
+<dt>Window</dt><dd>${windowLine(view.window)}</dd>
+<dt>Chat thread</dt><dd>${
+      c.thread
+        ? view.thread?.link
+          ? html`<a href="${view.thread.link}" rel="noreferrer noopener">Open in ${view.thread.label}</a>`
+          : html`${view.thread?.label ?? c.thread.platform} <code>${c.thread.channel}</code> thread <code>${c.thread.thread}</code>`
+        : html`<span class="muted">not mirrored yet</span>`
+    }</dd>
+</dl>
+<h2>Messages</h2>
+${view.earlier ? html`<p><a href="/conversations/${c.id}?before=${view.earlier}">Earlier messages</a></p>` : ""}
+${view.messages.length === 0 ? html`<p>No message stored.</p>` : html`<ol class="messages">${view.messages.map(message)}</ol>`}
+<h2>Rule firings</h2>
+${
+  view.firings.length === 0
+    ? html`<p>No rule fired for this customer.</p>`
+    : html`<table>
+<caption>Rules fired for this customer, newest first</caption>
+<thead><tr><th scope="col">Rule</th><th scope="col">Event</th><th scope="col">When</th></tr></thead>
+<tbody>${view.firings.map(
+        (f) =>
+          html`<tr><th scope="row"><a href="/rules#rule-${f.ruleId}">${f.ruleId}</a></th><td>${f.eventId ?? "—"}</td><td>${time(f.firedAt)}</td></tr>`,
+      )}</tbody>
+</table>`
+}
+<h2>Audit entries</h2>
+${
+  view.audit.length === 0
+    ? html`<p>Nothing recorded about this customer.</p>`
+    : auditTable(view.audit, "What was done in this conversation, newest first")
+}
+<p><a href="/audit?account=${encodeURIComponent(c.accountId)}">The account's whole audit log</a></p>`,
+  );
+}
