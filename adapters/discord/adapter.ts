@@ -463,6 +463,13 @@ export class DiscordAdapter implements ChatAdapter, FileSource {
   }
 
   /** An embed with the chart attached and shown in it; in a forum, a post of its own (as alerts). */
+  /** The thread in Discord's web and desktop client (`/channels/<server>/<thread>`); undefined once
+   * the thread is gone. */
+  async threadLink(thread: ThreadRef): Promise<string | undefined> {
+    const channel = await this.#thread(thread.thread);
+    return channel?.guild_id ? `https://discord.com/channels/${channel.guild_id}/${channel.id}` : undefined;
+  }
+
   async postDigest(channel: string, digest: Digest, chart?: DigestChart): Promise<void> {
     const parent = await this.parent(channel);
     const { message, postName } = renderDigest(digest, chart);

@@ -190,6 +190,22 @@ export class SlackAdapter implements ChatAdapter, FileSource {
     await postDigest(this.#deps, channel, digest, chart);
   }
 
+  /** The thread's root as Slack links it (chat.getPermalink, which needs no scope of its own);
+   * undefined when Slack has no such message any more. */
+  async threadLink(thread: ThreadRef): Promise<string | undefined> {
+    try {
+      const res = await this.#deps.client.chat.getPermalink({
+        channel: thread.channel,
+        message_ts: thread.thread,
+      });
+      return res.permalink;
+    } catch (err) {
+      if (platformErrorCode(err) === "message_not_found" || platformErrorCode(err) === "channel_not_found")
+        return undefined;
+      throw err;
+    }
+  }
+
   /** Streams an agent's upload; the response is handed on, never stored. */
   async fetchFile(file: AgentFile): Promise<Response> {
     const info = await this.#deps.client.files.info({ file: file.id });

@@ -322,3 +322,14 @@ describe("alerts and files", () => {
     expect(all).not.toContain("token expired");
   });
 });
+
+describe("the console's link to a thread", () => {
+  it("opens the thread in its server, and is undefined once the thread is gone", async () => {
+    const thread = await h.bridge.adapter.openThread(TEXT, header);
+    const link = await h.bridge.adapter.threadLink?.(thread);
+    expect(link).toMatch(new RegExp(`^https://discord\\.com/channels/\\d+/${thread.thread}$`));
+    expect(
+      await h.bridge.adapter.threadLink?.({ channel: TEXT, thread: "1234567890123456789" }),
+    ).toBeUndefined();
+  });
+});

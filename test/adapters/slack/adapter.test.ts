@@ -259,3 +259,13 @@ describe("bot identity", () => {
     }
   });
 });
+
+describe("the console's link to a thread", () => {
+  it("is the root's permalink, and undefined once the root is gone", async () => {
+    const thread = await openThread();
+    expect(await h.bridge.adapter.threadLink?.(thread)).toBe(
+      `https://fake.slack.com/archives/${CHANNEL}/p${thread.thread.replace(".", "")}`,
+    );
+    expect(await h.bridge.adapter.threadLink?.({ channel: CHANNEL, thread: "1.000001" })).toBeUndefined();
+  });
+});
