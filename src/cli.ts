@@ -899,7 +899,9 @@ for (const [name, enabled] of [
     .description(`${name} one rule`)
     .argument("<id>", "the rule's id")
     .action(async (id: string) => {
-      const found = await withDatabase((db) => setRuleEnabled(db, id, enabled));
+      const found = await withDatabase((db) =>
+        setRuleEnabled(db, id, enabled, { actor: { kind: "operator", id: operator() } }),
+      );
       if (!found) throw new UsageError(`no rule ${id} (see \`rules list\`)`);
       process.stdout.write(`${id} ${enabled ? "enabled" : "disabled"}\n`);
     });

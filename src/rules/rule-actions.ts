@@ -1,4 +1,3 @@
-import { recordAudit } from "../audit/audit-log.ts";
 import type { Admins } from "../chat/admins.ts";
 import type { ActionResult, AgentIdentity } from "../chat/chat-port.ts";
 import { chatKey } from "../chat/ids.ts";
@@ -75,14 +74,11 @@ export class RuleActions {
         );
     } else if (!scope.accounts.has(account))
       return refuseOutside(this.deps.log, agent, scope, "rules_toggle", account, unknown);
-    const found = await setRuleEnabled(this.deps.db, ruleId, enabled);
+    const found = await setRuleEnabled(this.deps.db, ruleId, enabled, {
+      actor: { kind: "agent", id: chatKey(agent.platform, agent.id) },
+    });
     if (!found) return { ok: false, text: unknown };
     this.deps.rules?.forget();
-    await recordAudit(this.deps.db, {
-      actor: { kind: "agent", id: chatKey(agent.platform, agent.id) },
-      action: enabled ? "rule_enabled" : "rule_disabled",
-      target: ruleId,
-    });
     return { ok: true, text: `Rule ${ruleId} ${enabled ? "enabled" : "disabled"}.` };
   }
 

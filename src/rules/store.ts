@@ -1,3 +1,4 @@
+import { type AuditEntry, recordAudit } from "../audit/audit-log.ts";
 import type { Database } from "../db/database.ts";
 import type { AccountSettings, Rule, RuleFile } from "./rule.ts";
 
@@ -62,12 +63,27 @@ export async function listRules(db: Database): Promise<StoredRule[]> {
 }
 
 /** Turns a rule on or off; false when there is no such rule. */
-export async function setRuleEnabled(db: Database, id: string, enabled: boolean): Promise<boolean> {
-  const { rows } = await db.query(
-    "UPDATE rules SET enabled = $2, updated_at = now() WHERE id = $1 RETURNING id",
-    [id, enabled],
-  );
-  return rows.length > 0;
+/** Switches a stored rule on or off and records who did, in one transaction, the same from chat,
+ * the console and the CLI. False (and nothing recorded) when no rule has that id. */
+export async function setRuleEnabled(
+  db: Database,
+  id: string,
+  enabled: boolean,
+  by: Pick<AuditEntry, "actor" | "details">,
+): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const { rows } = await tx.query(
+      "UPDATE rules SET enabled = $2, updated_at = now() WHERE id = $1 RETURNING id",
+      [id, enabled],
+    );
+    if (rows.length === 0) return false;
+    await recordAudit(tx, {
+      ...by,
+      action: enabled ? "rule_enabled" : "rule_disabled",
+      target: `rule:${id}`,
+    });
+    return true;
+  });
 }
 
 /** The rules that apply to `account` (its own and the "*" ones), in file order, and its settings. */

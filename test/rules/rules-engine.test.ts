@@ -256,6 +256,27 @@ describe("rules in the service", () => {
     expect(await ask("rules enable price", ADMIN, "re")).toMatch(/Rule price enabled/);
   });
 
+  it("switches a rule from the CLI too, and audits every switch as rule:ID whoever made it", async (ctx) => {
+    needsDatabaseServer("the CLI runs in its own process while the service holds the database", ctx);
+    const off = await cli(["rules", "disable", "price"], h.t.env);
+    expect({ code: off.code, out: off.stdout }).toEqual({ code: 0, out: "price disabled\n" });
+    const on = await cli(["rules", "enable", "price"], h.t.env);
+    expect({ code: on.code, out: on.stdout }).toEqual({ code: 0, out: "price enabled\n" });
+    const unknown = await cli(["rules", "disable", "no-such-rule"], h.t.env);
+    expect(unknown.code).toBe(64);
+    expect(unknown.stderr).toContain("no rule no-such-rule");
+    const { rows } = await h.service.db.query<{ actor_kind: string; action: string; target: string }>(
+      "SELECT actor_kind, action, target FROM audit_log WHERE action LIKE 'rule_%abled' ORDER BY id",
+    );
+    // The chat switches of the test above, then the CLI's; the unknown rule left nothing.
+    expect(rows.map((r) => `${r.actor_kind} ${r.action} ${r.target}`)).toEqual([
+      "agent rule_disabled rule:price",
+      "agent rule_enabled rule:price",
+      "operator rule_disabled rule:price",
+      "operator rule_enabled rule:price",
+    ]);
+  });
+
   it("decides in a dry run exactly what the real run then does, minus the sends", async () => {
     // An id the fake Graph has no profile for, so both runs know the same facts about the person.
     const customer = "100000000000150";

@@ -1,5 +1,4 @@
 import express from "express";
-import { recordAudit } from "../../audit/audit-log.ts";
 import type { Database } from "../../db/database.ts";
 import type { DomainEvent } from "../../instagram/events.ts";
 import { parseWebhook } from "../../instagram/webhook.ts";
@@ -48,19 +47,14 @@ export function registerRulesRoutes(router: express.Router, deps: RulesDeps): vo
       form,
       auth.action(async (req, res, session) => {
         const id = req.params.id as string;
-        if (!(await setRuleEnabled(db, id, enabled))) {
+        const by = { actor: deps.operator(session.user), details: { via: "console" } };
+        if (!(await setRuleEnabled(db, id, enabled, by))) {
           res
             .status(404)
             .type("html")
             .send(problemPage("No such rule", `No rule ${id} is stored.`, RULES, session));
           return;
         }
-        await recordAudit(db, {
-          actor: deps.operator(session.user),
-          action: enabled ? "rule_enabled" : "rule_disabled",
-          target: `rule:${id}`,
-          details: { via: "console" },
-        });
         log.info({ rule: id, enabled, user: session.user }, "rule switched from the console");
         auth.update(res, session, { flash: `${id} ${enabled ? "enabled" : "disabled"}.` });
         res.redirect(303, `/rules#rule-${encodeURIComponent(id)}`);
