@@ -4,6 +4,7 @@ import { Redis } from "ioredis";
 import pRetry from "p-retry";
 import type { PgBoss } from "pg-boss";
 import type { ChatAdapter, ChatPlatform, FileSource } from "./chat/chat-port.ts";
+import type { ConsolePage } from "./chat/platform.ts";
 import { Inbox } from "./commands/inbox.ts";
 import type { Config } from "./config/config.ts";
 import { transientDatabaseError } from "./db/after-outside-call.ts";
@@ -14,6 +15,8 @@ import { DigestService } from "./digest/digest-service.ts";
 import { ChatHealth } from "./health/chat-health.ts";
 import { AgentFileLinks, agentFilesRouter } from "./http/agent-files.ts";
 import { createHttpApp } from "./http/app.ts";
+import { consoleGate } from "./http/console/gate.ts";
+import { setPlatformPages } from "./http/console/layout.ts";
 import { consoleRouter } from "./http/console/routes.ts";
 import { metaCallbacksRouter } from "./http/meta-callbacks.ts";
 import { readinessCheck } from "./http/readiness.ts";
@@ -153,6 +156,9 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
       admins: config.admins,
     });
     const chatRouters = [];
+    const consolePages: ConsolePage[] = [];
+    const hangUps: (() => void)[] = [];
+    const gate = consoleGate(config, db, log);
     for (const { descriptor, settings } of config.platforms) {
       const name = descriptor.name;
       const runtime = await descriptor.create(settings, {
@@ -161,10 +167,15 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
         inbox: tracingOn() ? tracedInbox(inbox) : inbox,
         adminGroups: config.admins.filter((a) => a.platform === name && a.kind === "group").map((a) => a.id),
         roles: { web: roles.web, worker: roles.worker },
+        db,
+        console: gate,
+        publicUrl: config.publicUrl,
       });
       adapters.set(name, tracingOn() ? tracedAdapter(runtime.adapter) : runtime.adapter);
       if (runtime.files) fileSources.set(name, runtime.files);
       if (runtime.router) chatRouters.push(runtime.router);
+      consolePages.push(...(runtime.consolePages ?? []));
+      if (runtime.hangUp) hangUps.push(runtime.hangUp);
       if (runtime.close) cleanups.push(() => runtime.close?.() ?? Promise.resolve());
       const leader = runtime.leader;
       if (leader && roles.worker) {
@@ -184,6 +195,7 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
         cleanups.push(() => election.stop());
       }
     }
+    setPlatformPages(consolePages);
     // Each configured platform and routed channel is checked now and every CHAT_CHECK_SECONDS; a
     // worker also rechecks held destinations and lets their mirror work go.
     const chatHealth = new ChatHealth({
@@ -311,6 +323,10 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
       // Meta times out at 20 s; keep-alive connections from a load balancer stay open longer.
       server.keepAliveTimeout = 65_000;
       cleanups.push(() => closeServer(server));
+      // Run first (cleanups run last to first): open event streams would hold the close up.
+      cleanups.push(async () => {
+        for (const hangUp of hangUps) hangUp();
+      });
       url = `http://localhost:${(server.address() as AddressInfo).port}`;
       log.info(
         { url, publicUrl: config.publicUrl },
