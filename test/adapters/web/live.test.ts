@@ -239,6 +239,49 @@ describe("the web inbox's live stream", () => {
     expect(stream.events.map((e) => e.event)).toContain("signedout");
   });
 
+  it("works without the page's script: a plain form closes the conversation, and what customers wrote is only ever text", async () => {
+    const eve = new Browser("eve", base);
+    await eve.page(`/inbox/${CHANNEL}`);
+    const stream = await eve.stream();
+    await postWebhook(
+      service.url as string,
+      dmText(ACCOUNT, "2000000000000003", "m_live_3", '<script>alert("x")</script><img src=x>', Date.now()),
+    );
+    const thread = await waitFor(async () => {
+      const { rows } = await service.db.query<{ chat_thread: string | null }>(
+        "SELECT chat_thread FROM conversations WHERE customer_id = $1",
+        ["2000000000000003"],
+      );
+      return rows[0]?.chat_thread ?? undefined;
+    });
+    await stream.said("post", `"id":"${thread}"`);
+    await waitFor(async () =>
+      (await eve.page(`/inbox/${CHANNEL}/t/${thread}`)).body.includes("alert") ? true : undefined,
+    );
+    const page = (await eve.page(`/inbox/${CHANNEL}/t/${thread}`)).body;
+    expect(page).toContain("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&lt;img src=x&gt;");
+    expect(page).not.toContain('<script>alert("x")');
+    expect(page).not.toContain("<img src=x>");
+
+    const form = await fetch(`${base()}/inbox/${CHANNEL}/t/${thread}/posts/${thread}/press`, {
+      method: "POST",
+      headers: { ...eve.headers(), "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ _csrf: eve.csrf, action: "ig_conversation_close" }).toString(),
+      redirect: "manual",
+    });
+    expect(form.status).toBe(303);
+    expect(form.headers.get("location")).toBe(`/inbox/${CHANNEL}/t/${thread}`);
+    await waitFor(async () =>
+      (await eve.page(`/inbox/${CHANNEL}/t/${thread}`)).body.includes("eve closed this conversation")
+        ? true
+        : undefined,
+    );
+    const after = (await eve.page(`/inbox/${CHANNEL}/t/${thread}`)).body;
+    expect(after).toContain('value="ig_conversation_reopen"');
+    expect(after).toContain("Status: closed");
+    stream.close();
+  });
+
   it("refuses a form without the session's CSRF token", async () => {
     const dan = new Browser("dan", base);
     await dan.page(`/inbox/${CHANNEL}`);
