@@ -4,7 +4,7 @@ import { Redis } from "ioredis";
 import pRetry from "p-retry";
 import type { PgBoss } from "pg-boss";
 import type { ChatAdapter, ChatPlatform, FileSource } from "./chat/chat-port.ts";
-import type { ConsolePage } from "./chat/platform.ts";
+import type { ConsolePage, StoredCopies } from "./chat/platform.ts";
 import { Inbox } from "./commands/inbox.ts";
 import type { Config } from "./config/config.ts";
 import { transientDatabaseError } from "./db/after-outside-call.ts";
@@ -158,6 +158,7 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
     const chatRouters = [];
     const consolePages: ConsolePage[] = [];
     const hangUps: (() => void)[] = [];
+    const storedCopies: StoredCopies[] = [];
     const gate = consoleGate(config, db, log);
     for (const { descriptor, settings } of config.platforms) {
       const name = descriptor.name;
@@ -176,6 +177,7 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
       if (runtime.router) chatRouters.push(runtime.router);
       consolePages.push(...(runtime.consolePages ?? []));
       if (runtime.hangUp) hangUps.push(runtime.hangUp);
+      if (runtime.stored) storedCopies.push(runtime.stored);
       if (runtime.close) cleanups.push(() => runtime.close?.() ?? Promise.resolve());
       const leader = runtime.leader;
       if (leader && roles.worker) {
@@ -271,7 +273,7 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
       // Meta's erasure requests and the retention pass's deauthorized accounts erase alike.
       const erase = accountEraser(db, adapters, log);
       await startErasureWorker({ db, boss, erase, log });
-      await startRetentionWorker({ db, boss, policy: config.retention, erase, log });
+      await startRetentionWorker({ db, boss, policy: config.retention, erase, copies: storedCopies, log });
       log.info(
         { concurrency: config.inbound.concurrency, outbound: config.outboundConcurrency },
         "worker started",

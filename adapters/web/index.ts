@@ -71,7 +71,12 @@ export function webPlatform(hooks: WebPlatformHooks = {}) {
       const live = new LiveHub(db, store, log);
       const adapter = new WebAdapter(store, live);
       hooks.created?.({ adapter, live });
-      const runtime: PlatformRuntime = { adapter, files: adapter, close: () => live.close() };
+      const runtime: PlatformRuntime = {
+        adapter,
+        files: adapter,
+        stored: { purge: (before) => store.purge(before) },
+        close: () => live.close(),
+      };
       if (!roles.web) return runtime;
       // Only the web role holds pages open: it alone listens for the other processes' changes.
       await live.listen();

@@ -36,6 +36,7 @@ function toPost(r: Row): WebPost {
 const COLUMNS =
   "id::text, channel, thread_id::text, author_kind, author_id, view, reactions, mark, edited, created_at";
 const ID = /^\d{1,18}$/;
+const ERASED = "(erased after the retention period)";
 
 export interface NewPost {
   channel: string;
@@ -177,6 +178,31 @@ export class WebStore {
     return r
       ? { name: r.name, mimeType: r.mime_type, data: Buffer.from(r.data), post: r.post_id }
       : undefined;
+  }
+
+  /** The retention pass (RETENTION_MESSAGE_DAYS): mirrored and typed messages older than `before`
+   * keep their place in the thread but lose their text, pictures, links and files; the inbox's
+   * top-level alerts and digests go. Roots and notices stay: the core re-renders roots from what
+   * it still stores. */
+  async purge(before: Date): Promise<number> {
+    await this.#db.query(
+      "DELETE FROM web_files f USING web_posts p WHERE f.post_id = p.id AND p.created_at < $1",
+      [before],
+    );
+    const { rows: erased } = await this.#db.query(
+      `UPDATE web_posts SET view = jsonb_strip_nulls(jsonb_build_object(
+           'kind', view->'kind', 'text', $2::text, 'buttons', '[]'::jsonb, 'as', view->'as', 'removed', true)),
+           updated_at = now()
+        WHERE created_at < $1 AND thread_id IS NOT NULL AND thread_id <> id
+          AND view->>'kind' IN ('post', 'message') AND view->>'text' <> $2
+        RETURNING id`,
+      [before, ERASED],
+    );
+    const { rows: top } = await this.#db.query(
+      "DELETE FROM web_posts WHERE thread_id IS NULL AND created_at < $1 RETURNING id",
+      [before],
+    );
+    return erased.length + top.length;
   }
 
   /** The inboxes: channels accounts are routed to, and channels holding messages. */

@@ -76,6 +76,13 @@ export interface ConsoleGate {
   ended(session: ConsoleSession): Promise<boolean>;
 }
 
+/** What a platform keeps in this database of people's messages, for the daily retention pass. */
+export interface StoredCopies {
+  /** Erases the texts, pictures and files of messages made before `before`, as the retention pass
+   * erases the messages' own (RETENTION_MESSAGE_DAYS); resolves with how many it erased. */
+  purge(before: Date): Promise<number>;
+}
+
 /** A page a platform adds to the console's navigation (the web inbox). */
 export interface ConsolePage {
   href: string;
@@ -105,6 +112,8 @@ export interface PlatformRuntime {
   leader?: LeaderWork;
   /** Waits for work still running (graceful shutdown). */
   close?(): Promise<void>;
+  /** Copies of what people wrote that the platform keeps in this database (the web inbox). */
+  stored?: StoredCopies;
   /** Ends the long-lived answers of `router` (event streams), called as the HTTP server starts to
    * close, so it need not wait for them. */
   hangUp?(): void;
