@@ -143,7 +143,10 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
     // Rules run in the worker; the web role's inbox uses the same engine for /ig rules test.
     const rules = new RulesEngine({ db, boss, gateway, adapters, log, snippets: ruleSnippets });
     const digests = new DigestService({ db, adapters, config, log });
+    // Filled as the platforms are made below (the inbox is handed to them first).
+    const storedCopies = new Map<ChatPlatform, StoredCopies>();
     const inbox = new Inbox({
+      copies: storedCopies,
       digests,
       rules,
       db,
@@ -158,7 +161,7 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
     const chatRouters = [];
     const consolePages: ConsolePage[] = [];
     const hangUps: (() => void)[] = [];
-    const storedCopies: StoredCopies[] = [];
+
     const gate = consoleGate(config, db, log);
     for (const { descriptor, settings } of config.platforms) {
       const name = descriptor.name;
@@ -177,7 +180,7 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
       if (runtime.router) chatRouters.push(runtime.router);
       consolePages.push(...(runtime.consolePages ?? []));
       if (runtime.hangUp) hangUps.push(runtime.hangUp);
-      if (runtime.stored) storedCopies.push(runtime.stored);
+      if (runtime.stored) storedCopies.set(name, runtime.stored);
       if (runtime.close) cleanups.push(() => runtime.close?.() ?? Promise.resolve());
       const leader = runtime.leader;
       if (leader && roles.worker) {
@@ -273,7 +276,14 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
       // Meta's erasure requests and the retention pass's deauthorized accounts erase alike.
       const erase = accountEraser(db, adapters, log);
       await startErasureWorker({ db, boss, erase, log });
-      await startRetentionWorker({ db, boss, policy: config.retention, erase, copies: storedCopies, log });
+      await startRetentionWorker({
+        db,
+        boss,
+        policy: config.retention,
+        erase,
+        copies: [...storedCopies.values()],
+        log,
+      });
       log.info(
         { concurrency: config.inbound.concurrency, outbound: config.outboundConcurrency },
         "worker started",

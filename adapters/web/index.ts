@@ -74,7 +74,10 @@ export function webPlatform(hooks: WebPlatformHooks = {}) {
       const runtime: PlatformRuntime = {
         adapter,
         files: adapter,
-        stored: { purge: (before) => store.purge(before) },
+        stored: {
+          purge: (before) => store.purge(before),
+          export: (threads, leaveOut) => store.export(threads, leaveOut),
+        },
         close: () => live.close(),
       };
       if (!roles.web) return runtime;

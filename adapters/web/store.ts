@@ -205,6 +205,33 @@ export class WebStore {
     return erased.length + top.length;
   }
 
+  /** For a customer's export: every message of `threads` as a plain row (what it says, who wrote
+   * it, when, the names of files attached), but those in `leaveOut`. */
+  async export(
+    threads: readonly { thread: string }[],
+    leaveOut: ReadonlySet<string>,
+  ): Promise<Record<string, unknown>[]> {
+    const ids = threads.map((t) => t.thread).filter((t) => ID.test(t));
+    if (ids.length === 0) return [];
+    const { rows } = await this.#db.query<Row>(
+      `SELECT ${COLUMNS} FROM web_posts WHERE thread_id = ANY($1::bigint[]) ORDER BY thread_id, id`,
+      [ids],
+    );
+    return rows
+      .map(toPost)
+      .filter((p) => !leaveOut.has(p.id))
+      .map((p) => ({
+        inbox: p.channel,
+        thread: p.thread,
+        message: p.id,
+        kind: p.view.kind,
+        author: p.author.kind === "person" ? p.author.id : (p.view.as?.name ?? "threadbridge"),
+        text: p.view.text,
+        files: (p.view.files ?? []).map((f) => f.name),
+        created_at: p.at,
+      }));
+  }
+
   /** The inboxes: channels accounts are routed to, and channels holding messages. */
   async channels(platform: string): Promise<string[]> {
     const { rows } = await this.#db.query<{ channel: string }>(

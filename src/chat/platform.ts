@@ -4,7 +4,7 @@ import type { z } from "zod";
 import type { Database } from "../db/database.ts";
 import type { ConsoleSession } from "../http/console/session.ts";
 import type { Logger } from "../log/logger.ts";
-import type { ChatAdapter, ChatInbox, ChatPlatform, FileSource } from "./chat-port.ts";
+import type { ChatAdapter, ChatInbox, ChatPlatform, FileSource, ThreadRef } from "./chat-port.ts";
 import type { PlatformProbe } from "./health.ts";
 
 // A chat platform as the core sees it (DESIGN.md "Ports and adapters"): everything that differs
@@ -81,6 +81,9 @@ export interface StoredCopies {
   /** Erases the texts, pictures and files of messages made before `before`, as the retention pass
    * erases the messages' own (RETENTION_MESSAGE_DAYS); resolves with how many it erased. */
   purge(before: Date): Promise<number>;
+  /** For a customer's export: the messages of these threads (theirs), as plain rows, leaving out
+   * the copies in `leaveOut` (chat refs of other customers' comments). */
+  export(threads: readonly ThreadRef[], leaveOut: ReadonlySet<string>): Promise<Record<string, unknown>[]>;
 }
 
 /** A page a platform adds to the console's navigation (the web inbox). */
