@@ -12,6 +12,10 @@ export const BASE = "/inbox";
 export const inboxHref = (channel: string) => `${BASE}/${encodeURIComponent(channel)}`;
 export const threadHref = (channel: string, thread: string) => `${inboxHref(channel)}/t/${thread}`;
 
+/** Only web addresses become links: a `javascript:` or `data:` URL a customer's message carried is
+ * shown as text (the pages' policy would block it anyway). */
+const web = (url: string) => /^https?:\/\//i.test(url);
+
 function lines(text: string): Html[] {
   return text.split("\n").map((line, i) => (i === 0 ? html`${line}` : html`<br>${line}`));
 }
@@ -40,8 +44,8 @@ export function postHtml(session: ConsoleSession, post: WebPost): Html {
   return html`<li class="post post-${v.kind}${post.author.kind === "person" ? " post-person" : ""}" id="post-${post.id}" data-id="${post.id}">
 <p class="who">${v.as?.icon ? html`<img class="avatar" src="${v.as.icon}" alt="" width="24" height="24">` : ""}<strong>${author}</strong> ${time(post.at)}${post.edited ? html` <span class="hint">(edited)</span>` : ""}</p>
 <p class="text${v.removed ? " removed" : ""}">${lines(v.text)}</p>
-${v.images?.length ? html`<p class="images">${v.images.map((i) => html`<a href="${i.url}" rel="noopener noreferrer" target="_blank"><img src="${i.url}" alt="${i.alt}" loading="lazy"></a>`)}</p>` : ""}
-${v.links?.length ? html`<ul class="links">${v.links.map((l) => html`<li><a href="${l.url}" rel="noopener noreferrer" target="_blank">${l.label}</a></li>`)}</ul>` : ""}
+${v.images?.length ? html`<p class="images">${v.images.filter((i) => web(i.url)).map((i) => html`<a href="${i.url}" rel="noopener noreferrer" target="_blank"><img src="${i.url}" alt="${i.alt}" loading="lazy"></a>`)}</p>` : ""}
+${v.links?.length ? html`<ul class="links">${v.links.map((l) => (web(l.url) ? html`<li><a href="${l.url}" rel="noopener noreferrer" target="_blank">${l.label}</a></li>` : html`<li>${l.label}: ${l.url}</li>`))}</ul>` : ""}
 ${v.files?.length ? html`<ul class="files">${v.files.map((f) => html`<li><a href="${BASE}/files/${f.id}">${f.name}</a></li>`)}</ul>` : ""}
 ${post.mark ? html`<p class="mark mark-${post.mark}" role="status"><span aria-hidden="true">${MARK_EMOJI[post.mark]}</span> ${MARK_TEXT[post.mark]}</p>` : ""}
 ${v.buttons.length ? html`<div class="buttons">${v.buttons.map((b) => button(session, post, b))}</div>` : ""}

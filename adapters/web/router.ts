@@ -194,7 +194,9 @@ export function webRouter(o: WebRouterOptions): { router: express.Router; hangUp
     extra: Record<string, unknown> = {},
   ) => {
     if (wantsJson(req)) res.json({ ok: true, ...extra, ...(told ? { told } : {}) });
-    else if (told?.text || told?.file) res.type("html").send(toldPage(session, told.text, back));
+    // A file (an export) for a plain form: the answer is the download itself.
+    else if (told?.file) res.type(told.file.mimeType).attachment(told.file.name).send(told.file.content);
+    else if (told?.text) res.type("html").send(toldPage(session, told.text, back));
     else res.redirect(303, back);
   };
 
