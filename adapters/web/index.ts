@@ -7,6 +7,8 @@
 import { z } from "zod";
 import { definePlatform, type PlatformRuntime } from "../../src/chat/platform.ts";
 import { credential, intInRange, variable } from "../../src/config/env-schema.ts";
+import type { WebAdapter } from "./adapter.ts";
+import type { LiveHub } from "./live.ts";
 import { PLATFORM } from "./view.ts";
 
 const webEnv = {
@@ -31,7 +33,7 @@ export interface WebSettings {
 
 /** Hooks for the tests: what the platform made, once it is made. */
 export interface WebPlatformHooks {
-  created?(made: { adapter: import("./adapter.ts").WebAdapter; live: import("./live.ts").LiveHub }): void;
+  created?(made: { adapter: WebAdapter; live: LiveHub }): void;
 }
 
 const CHANNEL = /^[a-z0-9][a-z0-9-]{0,39}$/;

@@ -50,6 +50,11 @@ ${v.files?.length ? html`<ul class="files">${v.files.map((f) => html`<li><a href
 ${post.mark ? html`<p class="mark mark-${post.mark}" role="status"><span aria-hidden="true">${MARK_EMOJI[post.mark]}</span> ${MARK_TEXT[post.mark]}</p>` : ""}
 ${v.buttons.length ? html`<div class="buttons">${v.buttons.map((b) => button(session, post, b))}</div>` : ""}
 ${
+  post.author.kind === "person" && post.author.id === session.user && post.thread
+    ? html`<form method="post" action="${threadHref(post.channel, thread)}/posts/${post.id}/delete" class="act" data-live data-confirm="Delete your message? A reply already sent stays with the customer.">${csrfField(session)}<button type="submit" class="secondary">Delete</button></form>`
+    : ""
+}
+${
   post.thread
     ? html`<form method="post" action="${threadHref(post.channel, thread)}/posts/${post.id}/react" class="reactions" data-live>${csrfField(session)}${EMOJI.map(
         (e) => {

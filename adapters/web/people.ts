@@ -169,6 +169,23 @@ export class WebPeople {
     return this.#act(user, { channel: post.channel, thread: post.id }, action, true);
   }
 
+  /** Someone deletes their own message: it goes from the thread, and the core hears of it as from
+   * Slack (a reply not yet sent is cancelled; one already sent cannot be unsent, and the thread
+   * says so). */
+  async delete(user: string, post: WebPost): Promise<Told | undefined> {
+    if (post.author.kind !== "person" || post.author.id !== user || !post.thread)
+      return { text: "Only its author can delete a message." };
+    const thread: ThreadRef = { channel: post.channel, thread: post.thread };
+    await this.#adapter.remove(thread, post.id);
+    await this.#inbox.agentChanged({
+      agent: WebPeople.agent(user),
+      thread,
+      message: post.id,
+      change: "deleted",
+    });
+    return undefined;
+  }
+
   /** `/ig …` (the text after it) in the inbox `channel`, or in a thread. */
   async command(user: string, channel: string, root: WebPost | undefined, line: string): Promise<Told> {
     const parsed = COMMANDS.parseText(SLASH, line);

@@ -296,6 +296,20 @@ export function webRouter(o: WebRouterOptions): { router: express.Router; hangUp
     answer(req, res, who.session, threadHref(post.channel, post.thread ?? post.id), told);
   });
 
+  router.post(`${BASE}/:channel/t/:thread/posts/:post/delete`, secured, ...bodies, async (req, res) => {
+    const who = await poster(req, res);
+    if (!who) return;
+    const post = await postOf(req, res, who.session);
+    if (!post) return;
+    answer(
+      req,
+      res,
+      who.session,
+      threadHref(post.channel, post.thread ?? post.id),
+      await o.people.delete(who.user, post),
+    );
+  });
+
   router.post(`${BASE}/:channel/commands`, secured, ...bodies, async (req, res) => {
     const who = await poster(req, res);
     if (!who) return;

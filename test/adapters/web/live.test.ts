@@ -199,6 +199,15 @@ describe("the web inbox's live stream", () => {
     expect(html).toContain('value="ig_conversation_close"');
     expect(html).toContain("mark-sent");
     expect(html).toContain('href="/inbox"');
+
+    // Only its author may delete a reply; a sent one cannot be unsent, and the thread says so.
+    const bob = new Browser("bob", base);
+    await bob.page(`/inbox/${CHANNEL}`);
+    const refused = await bob.post(`/inbox/${CHANNEL}/t/${thread}/posts/${id}/delete`, {});
+    expect(((await refused.json()) as { told: { text: string } }).told.text).toMatch(/Only its author/);
+    expect((await ana.post(`/inbox/${CHANNEL}/t/${thread}/posts/${id}/delete`, {})).status).toBe(200);
+    await page.said("gone", `"id":"${id}"`);
+    await page.said("post", "cannot unsend");
     inbox.close();
     page.close();
   });
