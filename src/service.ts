@@ -4,6 +4,7 @@ import { Redis } from "ioredis";
 import pRetry from "p-retry";
 import type { PgBoss } from "pg-boss";
 import type { ChatAdapter, ChatPlatform, FileSource } from "./chat/chat-port.ts";
+import type { ConsolePage, StoredCopies } from "./chat/platform.ts";
 import { Inbox } from "./commands/inbox.ts";
 import type { Config } from "./config/config.ts";
 import { transientDatabaseError } from "./db/after-outside-call.ts";
@@ -14,6 +15,8 @@ import { DigestService } from "./digest/digest-service.ts";
 import { ChatHealth } from "./health/chat-health.ts";
 import { AgentFileLinks, agentFilesRouter } from "./http/agent-files.ts";
 import { createHttpApp } from "./http/app.ts";
+import { consoleGate } from "./http/console/gate.ts";
+import { setPlatformPages } from "./http/console/layout.ts";
 import { consoleRouter } from "./http/console/routes.ts";
 import { metaCallbacksRouter } from "./http/meta-callbacks.ts";
 import { readinessCheck } from "./http/readiness.ts";
@@ -140,7 +143,10 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
     // Rules run in the worker; the web role's inbox uses the same engine for /ig rules test.
     const rules = new RulesEngine({ db, boss, gateway, adapters, log, snippets: ruleSnippets });
     const digests = new DigestService({ db, adapters, config, log });
+    // Filled as the platforms are made below (the inbox is handed to them first).
+    const storedCopies = new Map<ChatPlatform, StoredCopies>();
     const inbox = new Inbox({
+      copies: storedCopies,
       digests,
       rules,
       db,
@@ -153,6 +159,10 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
       admins: config.admins,
     });
     const chatRouters = [];
+    const consolePages: ConsolePage[] = [];
+    const hangUps: (() => void)[] = [];
+
+    const gate = consoleGate(config, db, log);
     for (const { descriptor, settings } of config.platforms) {
       const name = descriptor.name;
       const runtime = await descriptor.create(settings, {
@@ -161,10 +171,16 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
         inbox: tracingOn() ? tracedInbox(inbox) : inbox,
         adminGroups: config.admins.filter((a) => a.platform === name && a.kind === "group").map((a) => a.id),
         roles: { web: roles.web, worker: roles.worker },
+        db,
+        console: gate,
+        publicUrl: config.publicUrl,
       });
       adapters.set(name, tracingOn() ? tracedAdapter(runtime.adapter) : runtime.adapter);
       if (runtime.files) fileSources.set(name, runtime.files);
       if (runtime.router) chatRouters.push(runtime.router);
+      consolePages.push(...(runtime.consolePages ?? []));
+      if (runtime.hangUp) hangUps.push(runtime.hangUp);
+      if (runtime.stored) storedCopies.set(name, runtime.stored);
       if (runtime.close) cleanups.push(() => runtime.close?.() ?? Promise.resolve());
       const leader = runtime.leader;
       if (leader && roles.worker) {
@@ -184,6 +200,7 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
         cleanups.push(() => election.stop());
       }
     }
+    setPlatformPages(consolePages);
     // Each configured platform and routed channel is checked now and every CHAT_CHECK_SECONDS; a
     // worker also rechecks held destinations and lets their mirror work go.
     const chatHealth = new ChatHealth({
@@ -259,7 +276,14 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
       // Meta's erasure requests and the retention pass's deauthorized accounts erase alike.
       const erase = accountEraser(db, adapters, log);
       await startErasureWorker({ db, boss, erase, log });
-      await startRetentionWorker({ db, boss, policy: config.retention, erase, log });
+      await startRetentionWorker({
+        db,
+        boss,
+        policy: config.retention,
+        erase,
+        copies: [...storedCopies.values()],
+        log,
+      });
       log.info(
         { concurrency: config.inbound.concurrency, outbound: config.outboundConcurrency },
         "worker started",
@@ -311,6 +335,10 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
       // Meta times out at 20 s; keep-alive connections from a load balancer stay open longer.
       server.keepAliveTimeout = 65_000;
       cleanups.push(() => closeServer(server));
+      // Run first (cleanups run last to first): open event streams would hold the close up.
+      cleanups.push(async () => {
+        for (const hangUp of hangUps) hangUp();
+      });
       url = `http://localhost:${(server.address() as AddressInfo).port}`;
       log.info(
         { url, publicUrl: config.publicUrl },

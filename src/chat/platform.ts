@@ -1,8 +1,10 @@
 import type { Command } from "commander";
 import type express from "express";
 import type { z } from "zod";
+import type { Database } from "../db/database.ts";
+import type { ConsoleSession } from "../http/console/session.ts";
 import type { Logger } from "../log/logger.ts";
-import type { ChatAdapter, ChatInbox, ChatPlatform, FileSource } from "./chat-port.ts";
+import type { ChatAdapter, ChatInbox, ChatPlatform, FileSource, ThreadRef } from "./chat-port.ts";
 import type { PlatformProbe } from "./health.ts";
 
 // A chat platform as the core sees it (DESIGN.md "Ports and adapters"): everything that differs
@@ -54,6 +56,40 @@ export interface PlatformContext {
    * mounted by the web role alone, `leader` work runs in a worker alone, and a role that posts only
    * now and then can take a `LazyAdapter` (chat/lazy-adapter.ts) whose SDK loads on first use. */
   roles: { web: boolean; worker: boolean };
+  /** The service's database, for a platform that keeps its threads there (a web inbox: its own
+   * tables, from its own migration). */
+  db: Database;
+  /** The console's sign-in, for a platform whose `router` serves pages to the console's users;
+   * undefined while no console login is configured (its pages then answer as the console does). */
+  console: ConsoleGate | undefined;
+  publicUrl: string;
+}
+
+/** The console's session and CSRF checks, lent to a platform's pages (src/http/console/). */
+export interface ConsoleGate {
+  /** The signed-in session; otherwise the answer (sign-in redirect, refusal) is sent and undefined
+   * returned. */
+  signedIn(req: express.Request, res: express.Response): Promise<ConsoleSession | undefined>;
+  /** A POST carries the session's CSRF token (`_csrf`) and, if any, the console's own Origin. */
+  csrfOk(req: express.Request, session: ConsoleSession): boolean;
+  /** The session has ended since (signed out, expired): what it holds open (an event stream) closes. */
+  ended(session: ConsoleSession): Promise<boolean>;
+}
+
+/** What a platform keeps in this database of people's messages, for the daily retention pass. */
+export interface StoredCopies {
+  /** Erases the texts, pictures and files of messages made before `before`, as the retention pass
+   * erases the messages' own (RETENTION_MESSAGE_DAYS); resolves with how many it erased. */
+  purge(before: Date): Promise<number>;
+  /** For a customer's export: the messages of these threads (theirs), as plain rows, leaving out
+   * the copies in `leaveOut` (chat refs of other customers' comments). */
+  export(threads: readonly ThreadRef[], leaveOut: ReadonlySet<string>): Promise<Record<string, unknown>[]>;
+}
+
+/** A page a platform adds to the console's navigation (the web inbox). */
+export interface ConsolePage {
+  href: string;
+  label: string;
 }
 
 /** Work that runs in one process of the deployment at a time, chosen by leader election (a
@@ -79,6 +115,13 @@ export interface PlatformRuntime {
   leader?: LeaderWork;
   /** Waits for work still running (graceful shutdown). */
   close?(): Promise<void>;
+  /** Copies of what people wrote that the platform keeps in this database (the web inbox). */
+  stored?: StoredCopies;
+  /** Ends the long-lived answers of `router` (event streams), called as the HTTP server starts to
+   * close, so it need not wait for them. */
+  hangUp?(): void;
+  /** Pages of `router` linked from the console's navigation. */
+  consolePages?: readonly ConsolePage[];
 }
 
 /** What a platform's probe gets from the core. */

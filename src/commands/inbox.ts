@@ -17,6 +17,7 @@ import type {
   ThreadRef,
 } from "../chat/chat-port.ts";
 import { type ChatRef, chatKey } from "../chat/ids.ts";
+import type { StoredCopies } from "../chat/platform.ts";
 import { refuseOutside, type Scope, scopeOf } from "../chat/scope.ts";
 import { ConversationActions } from "../conversations/conversation-actions.ts";
 import {
@@ -65,6 +66,8 @@ export interface InboxDeps {
   rules?: RulesEngine;
   /** For `/ig digest`. */
   digests?: DigestService;
+  /** The chat platforms' copies kept in this database (the web inbox's), for `/ig export`. */
+  copies?: ReadonlyMap<ChatPlatform, StoredCopies>;
 }
 
 export class Inbox implements ChatInbox {

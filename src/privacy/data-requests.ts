@@ -2,6 +2,7 @@ import { recordAudit } from "../audit/audit-log.ts";
 import type { Admins } from "../chat/admins.ts";
 import type { ActionResult, Asked, ChatAdapter, ChatPlatform } from "../chat/chat-port.ts";
 import { chatKey } from "../chat/ids.ts";
+import type { StoredCopies } from "../chat/platform.ts";
 import { scopeOf } from "../chat/scope.ts";
 import { findThread } from "../conversations/threads.ts";
 import type { Database } from "../db/database.ts";
@@ -21,6 +22,8 @@ export interface DataRequestsDeps {
   mirror: Mirror;
   admins: Admins;
   log: Logger;
+  /** The chat platforms' copies kept in this database (the web inbox's): exported too. */
+  copies?: ReadonlyMap<ChatPlatform, StoredCopies>;
 }
 
 export interface Customer {
@@ -106,7 +109,9 @@ export class DataRequests {
     if (!this.deps.admins.allows(agent))
       return this.deps.admins.refuse(agent, "export", "export a customer's data");
     const target = await this.findCustomer(req, user);
-    const data = target && (await exportCustomer(this.deps.db, target.accountId, target.customerId));
+    const data =
+      target &&
+      (await exportCustomer(this.deps.db, target.accountId, target.customerId, new Date(), this.deps.copies));
     if (!target || !data)
       return {
         ok: false,

@@ -1,3 +1,5 @@
+import type { ChatPlatform } from "../chat/chat-port.ts";
+import type { StoredCopies } from "../chat/platform.ts";
 import type { Database, SqlClient } from "../db/database.ts";
 import {
   AUDIT_ACTOR_ROWS,
@@ -47,6 +49,9 @@ export interface CustomerExport {
   /** Their labels (`!label`). */
   customerLabels: ExportRow[];
   auditEntries: ExportRow[];
+  /** Their threads' messages as a chat platform keeps them in this database (the web inbox):
+   * agents' notes typed there included. */
+  chatCopies: ExportRow[];
 }
 
 export type ExportCounts = { [K in Exclude<keyof CustomerExport, "header">]: number };
@@ -63,6 +68,7 @@ const SECTIONS = [
   "customerNotes",
   "customerLabels",
   "auditEntries",
+  "chatCopies",
 ] as const satisfies readonly (keyof ExportCounts)[];
 
 export function exportCounts(data: CustomerExport): ExportCounts {
@@ -75,13 +81,15 @@ export async function exportCustomer(
   accountId: string,
   customerId: string,
   now: Date = new Date(),
+  copies: ReadonlyMap<ChatPlatform, StoredCopies> = new Map(),
 ): Promise<CustomerExport | undefined> {
   // One snapshot: a message arriving mid-export must not show up without its conversation.
   const data = await db.transaction(async (tx) => {
     await tx.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
     return readRows(tx, accountId, customerId);
   });
-  const { account, ...sections } = data;
+  const { account, ...rest } = data;
+  const sections = { ...rest, chatCopies: await chatCopies(db, rest, customerId, copies) };
   if (!account || SECTIONS.every((s) => sections[s].length === 0)) return undefined;
   return {
     header: {
@@ -129,6 +137,42 @@ async function readRows(tx: SqlClient, accountId: string, customerId: string) {
       `SELECT * FROM audit_log WHERE (${AUDIT_TARGET_ROWS}) OR (${AUDIT_ACTOR_ROWS}) ORDER BY id`,
     ),
   };
+}
+
+/** The copies platforms keep of the customer's threads (conversations, comment threads, mentions),
+ * other customers' comments in them left out as they are from `commentThreadMessages`. */
+async function chatCopies(
+  db: Database,
+  data: { conversations: ExportRow[]; commentThreads: ExportRow[]; mentions: ExportRow[] },
+  customerId: string,
+  copies: ReadonlyMap<ChatPlatform, StoredCopies>,
+): Promise<ExportRow[]> {
+  if (copies.size === 0) return [];
+  const threads = new Map<ChatPlatform, { channel: string; thread: string }[]>();
+  for (const row of [...data.conversations, ...data.commentThreads, ...data.mentions]) {
+    const platform = row.chat_platform;
+    if (typeof platform !== "string" || !copies.has(platform)) continue;
+    if (typeof row.chat_channel !== "string" || typeof row.chat_thread !== "string") continue;
+    threads.set(platform, [
+      ...(threads.get(platform) ?? []),
+      { channel: row.chat_channel, thread: row.chat_thread },
+    ]);
+  }
+  if (threads.size === 0) return [];
+  const ids = data.commentThreads.map((t) => t.id);
+  const { rows: others } = ids.length
+    ? await db.query<{ chat_ref: string }>(
+        `SELECT chat_ref FROM messages WHERE comment_thread_id = ANY($1::bigint[]) AND chat_ref IS NOT NULL
+            AND author_kind = 'customer' AND author_id IS DISTINCT FROM $2`,
+        [ids, customerId],
+      )
+    : { rows: [] };
+  const leaveOut = new Set(others.map((r) => r.chat_ref));
+  const out: ExportRow[] = [];
+  for (const [platform, refs] of threads)
+    for (const row of (await copies.get(platform)?.export(refs, leaveOut)) ?? [])
+      out.push(plain({ platform, ...row }));
+  return out;
 }
 
 /** Dates as ISO strings and 64-bit integers as numbers, so the export is plain JSON data. */

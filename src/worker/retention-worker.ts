@@ -1,4 +1,5 @@
 import type { PgBoss } from "pg-boss";
+import type { StoredCopies } from "../chat/platform.ts";
 import type { Database } from "../db/database.ts";
 import type { Logger } from "../log/logger.ts";
 import { purgeExpired, type RetentionPolicy } from "../privacy/retention.ts";
@@ -16,13 +17,18 @@ export async function startRetentionWorker(deps: {
   policy: RetentionPolicy;
   /** Erases a deauthorized account whole, chat threads included (erasure-worker.ts). */
   erase: (account: string) => Promise<unknown>;
+  /** The chat platforms' copies kept in this database (the web inbox's), purged by the same age. */
+  copies?: readonly StoredCopies[];
   log: Logger;
 }): Promise<void> {
   const { db, boss, policy, log } = deps;
   await boss.schedule(RETENTION_QUEUE, RETENTION_CRON, {});
   await boss.work(RETENTION_QUEUE, async () => {
     const purged = await purgeExpired(db, policy, deps.erase);
+    const before = new Date(Date.now() - policy.messageDays * 86_400_000);
+    let chatCopies = 0;
+    for (const copies of deps.copies ?? []) chatCopies += await copies.purge(before);
     const jobs = await purgeCompletedJobs(db, boss);
-    log.info({ ...purged, completedJobs: jobs, policy }, "retention purge done");
+    log.info({ ...purged, chatCopies, completedJobs: jobs, policy }, "retention purge done");
   });
 }

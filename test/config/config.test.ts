@@ -3,7 +3,7 @@ import { platforms } from "../../adapters/index.ts";
 import { ConfigError, loadConfig } from "../../src/config/config.ts";
 
 describe("configuration", () => {
-  it("boots with nothing set: embedded database, Slack and Discord off", () => {
+  it("boots with nothing set: embedded database, every chat platform off", () => {
     const c = loadConfig({}, platforms);
     expect(c.port).toBe(3000);
     expect(c.publicUrl).toBe("http://localhost:3000");
@@ -11,7 +11,7 @@ describe("configuration", () => {
     expect(c.instagram.apiVersion).toBe("v25.0");
     expect(c.instagram.graphUrl).toBe("https://graph.instagram.com");
     expect(c.platforms).toEqual([]);
-    expect(c.availablePlatforms.map((p) => p.name)).toEqual(["slack", "discord"]);
+    expect(c.availablePlatforms.map((p) => p.name)).toEqual(["slack", "discord", "web"]);
   });
 
   it("treats empty variables as unset", () => {

@@ -139,6 +139,12 @@ export class ConsoleAuth {
     };
   }
 
+  /** The session was signed out since it was read, or has expired: a long-lived answer (an event
+   * stream of a platform's page) ends then. */
+  async ended(session: ConsoleSession): Promise<boolean> {
+    return session.exp <= Date.now() || (await this.#signedOut(session));
+  }
+
   /** The one-time notice a previous action left for this page, cleared as it is read. */
   notice(res: Response, session: ConsoleSession): string | undefined {
     const notice = session.flash;

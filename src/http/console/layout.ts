@@ -27,9 +27,18 @@ export interface Chrome {
   /** The signed-in session: shows the navigation and the sign-out button. */
   session?: ConsoleSession | undefined;
   current?: Section;
+  /** The current page when it is a platform's (`setPlatformPages`). */
+  currentPage?: string;
   /** A one-time notice (role=status). */
   notice?: string | undefined;
   narrow?: boolean;
+}
+
+/** Pages the chat platforms add to the navigation (the web inbox), set once at start-up. */
+let platformPages: readonly { href: string; label: string }[] = [];
+
+export function setPlatformPages(pages: readonly { href: string; label: string }[]): void {
+  platformPages = pages;
 }
 
 export function layout(chrome: Chrome, body: Html): string {
@@ -51,6 +60,9 @@ ${
     ? html`<nav aria-label="Console"><ul>${SECTIONS.map(
         ([key, href, label]) =>
           html`<li><a href="${href}"${key === chrome.current ? html` aria-current="page"` : ""}>${label}</a></li>`,
+      )}${platformPages.map(
+        ({ href, label }) =>
+          html`<li><a href="${href}"${href === chrome.currentPage ? html` aria-current="page"` : ""}>${label}</a></li>`,
       )}</ul></nav>
 <form method="post" action="/logout">${csrfField(s)}<button type="submit" class="secondary">Sign out <span class="visually-hidden">(${s.user})</span></button></form>`
     : ""
