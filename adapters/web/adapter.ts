@@ -19,7 +19,7 @@ import type {
 import type { LiveHub } from "./live.ts";
 import { renderDigest, renderHeader, renderNotice, renderPost } from "./render.ts";
 import type { NewPost, WebStore } from "./store.ts";
-import { PLATFORM, type WebPost, type WebView } from "./view.ts";
+import { PLATFORM, threadHref, type WebPost, type WebView } from "./view.ts";
 
 export class WebAdapter implements ChatAdapter, FileSource {
   readonly platform = PLATFORM;
@@ -139,6 +139,11 @@ export class WebAdapter implements ChatAdapter, FileSource {
       author: { kind: "bridge" },
       view: renderDigest(digest, chart),
     });
+  }
+
+  /** The thread's page in the inbox, on the console's own origin. */
+  async threadLink(thread: ThreadRef): Promise<string | undefined> {
+    return threadHref(thread.channel, thread.thread);
   }
 
   async fetchFile(file: AgentFile): Promise<Response> {

@@ -6,11 +6,7 @@ import { type Html, html, time } from "../../src/http/console/html.ts";
 import { csrfField, layout } from "../../src/http/console/layout.ts";
 import type { ConsoleSession } from "../../src/http/console/session.ts";
 import { EMOJI } from "./people.ts";
-import { MARK_EMOJI, MARK_TEXT, type WebButton, type WebPost } from "./view.ts";
-
-export const BASE = "/inbox";
-export const inboxHref = (channel: string) => `${BASE}/${encodeURIComponent(channel)}`;
-export const threadHref = (channel: string, thread: string) => `${inboxHref(channel)}/t/${thread}`;
+import { BASE, inboxHref, MARK_EMOJI, MARK_TEXT, threadHref, type WebButton, type WebPost } from "./view.ts";
 
 /** Only web addresses become links: a `javascript:` or `data:` URL a customer's message carried is
  * shown as text (the pages' policy would block it anyway). */

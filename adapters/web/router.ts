@@ -6,19 +6,10 @@ import { secured } from "../../src/http/console/middleware.ts";
 import type { ConsoleSession } from "../../src/http/console/session.ts";
 import type { Logger } from "../../src/log/logger.ts";
 import type { LiveEvent, LiveHub } from "./live.ts";
-import {
-  BASE,
-  inboxesPage,
-  inboxPage,
-  postHtml,
-  threadHref,
-  threadItemHtml,
-  threadPage,
-  toldPage,
-} from "./pages.ts";
+import { inboxesPage, inboxPage, postHtml, threadItemHtml, threadPage, toldPage } from "./pages.ts";
 import { EMOJI, type Told, type Upload, type WebPeople } from "./people.ts";
 import type { WebStore } from "./store.ts";
-import type { WebPost } from "./view.ts";
+import { BASE, threadHref, type WebPost } from "./view.ts";
 
 // The web inbox's HTTP side (the descriptor's `router`), for the console's signed-in users: the
 // inbox's pages, the live stream of what changes in them (Server-Sent Events), and the forms people

@@ -55,3 +55,8 @@ export const MARK_TEXT = {
   sent: "delivered",
   failed: "not delivered",
 } as const;
+
+/** The inbox's addresses, on the console's origin. */
+export const BASE = "/inbox";
+export const inboxHref = (channel: string) => `${BASE}/${encodeURIComponent(channel)}`;
+export const threadHref = (channel: string, thread: string) => `${inboxHref(channel)}/t/${thread}`;
