@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import type express from "express";
 import type { z } from "zod";
 import type { Logger } from "../log/logger.ts";
-import type { ChatAdapter, ChatInbox, ChatPlatform, FileSource } from "./chat-port.ts";
+import type { ChatAdapter, ChatInbox, ChatPlatform, FileSource, MemberDirectory } from "./chat-port.ts";
 import type { PlatformProbe } from "./health.ts";
 
 // A chat platform as the core sees it (DESIGN.md "Ports and adapters"): everything that differs
@@ -72,6 +72,8 @@ export interface PlatformRuntime {
   adapter: ChatAdapter;
   /** Agents' uploads, for platforms where they can attach files. */
   files?: FileSource;
+  /** Groups' members, for platforms with groups (automatic assignment's pools). */
+  members?: MemberDirectory;
   /** HTTP endpoints the platform calls (events, interactions), mounted by the web role before any
    * body parser. */
   router?: express.Router;

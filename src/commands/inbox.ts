@@ -19,9 +19,11 @@ import type {
 import { type ChatRef, chatKey } from "../chat/ids.ts";
 import { refuseOutside, type Scope, scopeOf } from "../chat/scope.ts";
 import { ConversationActions } from "../conversations/conversation-actions.ts";
+import { Ownership } from "../conversations/ownership.ts";
 import {
   findThread,
   optedOut,
+  refreshHeader,
   replyProblem,
   storeAgentReply,
   type Thread,
@@ -65,6 +67,8 @@ export interface InboxDeps {
   rules?: RulesEngine;
   /** For `/ig digest`. */
   digests?: DigestService;
+  /** Who owns a conversation: taken by a first reply, told to others, `/ig queue`, `/ig away`. */
+  ownership?: Ownership;
 }
 
 export class Inbox implements ChatInbox {
@@ -75,6 +79,7 @@ export class Inbox implements ChatInbox {
   private readonly dataRequests: DataRequests;
   private readonly ruleActions: RuleActions;
   private readonly snippets: SnippetActions;
+  private readonly ownership: Ownership;
   /** What command handlers call (src/commands/core.ts). */
   private readonly core: CommandCore;
 
@@ -91,7 +96,11 @@ export class Inbox implements ChatInbox {
       log: deps.log,
     });
     this.snippets = new SnippetActions({ ...deps, admins: this.admins });
+    this.ownership =
+      deps.ownership ??
+      new Ownership({ db: deps.db, directories: new Map(), log: deps.log, humanAgent: deps.humanAgent });
     this.core = {
+      ownership: this.ownership,
       moderation: this.moderation,
       dataRequests: this.dataRequests,
       ruleActions: this.ruleActions,
@@ -122,6 +131,8 @@ export class Inbox implements ChatInbox {
         files: m.files,
       });
       if (sent.kind === "unknown") return { kind: "refused", reason: sent.text, privately: true };
+      // A saved reply is the agent's reply: it takes the conversation as typed text would.
+      if (sent.kind === "queued") return this.withOwnership(thread, m.agent, sent.messageId);
       return sent;
     }
     if (/^![a-z]/i.test(trimmed) && !m.explicitReply) {
@@ -152,7 +163,25 @@ export class Inbox implements ChatInbox {
     if (problem) return { kind: "refused", reason: problem };
 
     const id = await storeAgentReply(this.deps.db, this.deps.boss, thread, m.agent, m.message, text, m.files);
-    return id === undefined ? { kind: "duplicate" } : { kind: "queued", messageId: id };
+    if (id === undefined) return { kind: "duplicate" };
+    return this.withOwnership(thread, m.agent, id);
+  }
+
+  /** A reply went: the first one takes an unassigned conversation (the root shows it); one by
+   * someone other than its owner is told, to them alone, whose it is. */
+  private async withOwnership(
+    thread: Thread,
+    agent: AgentIdentity,
+    messageId: number,
+  ): Promise<AgentMessageOutcome> {
+    const owner = await this.ownership.replied(thread, agent);
+    if (owner.kind === "took") await refreshHeader(this.deps.mirror, thread);
+    if (owner.kind !== "owned_by") return { kind: "queued", messageId };
+    return {
+      kind: "queued",
+      messageId,
+      privately: `Your reply was sent. This conversation is ${owner.owner}'s: they own it.`,
+    };
   }
 
   async agentChanged(change: {

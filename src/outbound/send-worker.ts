@@ -366,6 +366,13 @@ export class OutboundSender {
           "UPDATE comment_threads SET private_reply_sent_at = now(), private_reply_message_id = $2, updated_at = now() WHERE id = $1",
           [row.comment_thread_id, mid],
         );
+      // The business spoke: the queue state (conversations/queue-state.ts) reads this, without
+      // waiting for Instagram's echo of the message.
+      if (done >= total && row.conversation_id !== null)
+        await tx.query(
+          "UPDATE conversations SET last_business_message_at = GREATEST(last_business_message_at, now()) WHERE id = $1",
+          [row.conversation_id],
+        );
       // Rules' replies are audited when they fire (rule_fired); a person's reply when it is delivered.
       if (done >= total && row.author_kind === "agent")
         await recordAudit(tx, {
@@ -443,7 +450,8 @@ export class OutboundSender {
     if (row.delivery_state === "sent") {
       if (row.chat_mark === "sent") return;
       await this.setMark(row, "sent");
-      if (row.held_notice_at || row.send_route === "private_reply") {
+      // A DM's root shows its queue state, which a delivered reply may have changed.
+      if (row.held_notice_at || row.send_route === "private_reply" || row.customer_id) {
         const table = row.conversation_id !== null ? "conversations" : "comment_threads";
         await this.deps.db.query(`UPDATE ${table} SET held_notice_at = NULL WHERE id = $1`, [
           row.conversation_id ?? row.comment_thread_id,

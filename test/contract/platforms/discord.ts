@@ -5,6 +5,7 @@
 import { expect } from "vitest";
 import { readCommandManifest } from "../../../adapters/discord/commands.ts";
 import { escapeMarkdown } from "../../../adapters/discord/markdown.ts";
+import { COMMANDS } from "../../../src/commands/catalog.ts";
 import type { FakeMessage, InteractionResponse, SlashOption } from "../../fakes/discord-server.ts";
 import {
   ADMIN,
@@ -157,10 +158,11 @@ export const discord: ContractPlatform = {
         await d.discord.userReact(thread, message, emoji, as === "bridge" ? bot : as.id);
       },
       async command(name, args = {}, options = {}) {
-        const [first, second] = name.split(" ") as [string, string | undefined];
+        // Where the manifest puts it: `/ig conversation close` for `close`.
+        const [first, second] = COMMANDS.optionPath(name) as [string, string | undefined];
         const leaf: SlashOption[] = Object.entries(args).map(([option, value]) => ({
           name: option,
-          type: types.get(`${name}:${option}`) ?? 3,
+          type: types.get(`${COMMANDS.optionPath(name).join(" ")}:${option}`) ?? 3,
           value,
         }));
         const tree: SlashOption[] =
