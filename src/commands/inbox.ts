@@ -180,7 +180,7 @@ export class Inbox implements ChatInbox {
     return {
       kind: "queued",
       messageId,
-      privately: `Your reply was sent. This conversation is ${owner.owner}'s: they own it.`,
+      privately: `Your reply was sent. ${owner.owner} owns this conversation.`,
     };
   }
 

@@ -8,7 +8,7 @@ import type {
   QueueState,
 } from "../chat/chat-port.ts";
 import { chatKey } from "../chat/ids.ts";
-import type { Scope } from "../chat/scope.ts";
+import { NO_ACCOUNT_HERE, type Scope } from "../chat/scope.ts";
 import type { Database } from "../db/database.ts";
 import { storedEntry, windowState } from "../instagram/windows.ts";
 import type { Logger } from "../log/logger.ts";
@@ -332,9 +332,18 @@ export class Ownership {
 
   /** `/ig queue`'s answer, for the asker alone. */
   async queueText(agent: AgentIdentity, scope: Scope, filter: QueueFilter): Promise<ActionResult> {
+    if (scope.accounts.size === 0) return { ok: false, text: NO_ACCOUNT_HERE };
     const entries = await this.queue(agent, scope, filter);
     const what = { mine: "assigned to you", unassigned: "unassigned", all: "open" }[filter];
-    if (entries.length === 0) return { ok: true, text: `No ${what} conversations here.` };
+    if (entries.length === 0)
+      return {
+        ok: true,
+        text: {
+          mine: "No open conversation here is assigned to you.",
+          unassigned: "Every open conversation here has an owner.",
+          all: "No open conversation here.",
+        }[filter],
+      };
     const shown = entries.slice(0, QUEUE_LIMIT);
     const lines = shown.map((e, i) => {
       const who = filter === "mine" ? "" : ` · ${e.assignee ?? "unassigned"}`;

@@ -60,6 +60,9 @@ async function optionTypes(): Promise<Map<string, number>> {
   return types;
 }
 
+/** The role the scenarios use as an assignment pool. */
+const POOL_ROLE = "700000000000000099";
+
 export const discord: ContractPlatform = {
   name: "discord",
   async start(options = {}) {
@@ -69,6 +72,9 @@ export const discord: ContractPlatform = {
       options.backend,
     );
     const types = await optionTypes();
+    // Both people also hold the role the scenarios use as an assignment pool.
+    d.discord.addUser({ ...AGENT, roles: [POOL_ROLE] });
+    d.discord.addUser({ ...ADMIN, roles: [...ADMIN.roles, POOL_ROLE] });
     const agent: ChatPerson = { id: AGENT.id, name: AGENT.username };
     const admin: ChatPerson = { id: ADMIN.id, name: ADMIN.username };
     const bot = d.discord.botUserId;
@@ -87,6 +93,7 @@ export const discord: ContractPlatform = {
       otherChannel: OTHER_CHANNEL,
       agent,
       admin,
+      pool: POOL_ROLE,
       erasesPeoplesMessages: true,
       commandsInThreads: true,
       graph: d.graph,
@@ -185,12 +192,16 @@ export const discord: ContractPlatform = {
           };
         return answer;
       },
-      toldPrivately: (person) =>
-        d.discord
+      // Ephemeral answers to buttons and reactions, and direct messages (where a thread message
+      // has no ephemeral answer on Discord).
+      toldPrivately: (person) => [
+        ...d.discord
           .interactions()
           .filter((i) => i.userId === person.id && i.type !== 2)
           .flatMap((i) => i.responses.map(text))
           .filter((t) => t.length > 0),
+        ...d.discord.directMessages(person.id).map((m) => plainText(m.content)),
+      ],
       stateOf: async (ref) => {
         const { rows } = await d.service.db.query<{ delivery_state: string; delivery_error: string | null }>(
           "SELECT delivery_state, delivery_error FROM messages WHERE chat_ref = $1",
