@@ -8,6 +8,7 @@ import { headerTags, renderHeader as renderDiscord } from "../../adapters/discor
 import { usage as slackUsage } from "../../adapters/slack/ig-command.ts";
 import { renderHeader as renderSlack } from "../../adapters/slack/render-header.ts";
 import type { CommentHeader, DmHeader } from "../../src/chat/chat-port.ts";
+import { COMMANDS } from "../../src/commands/catalog.ts";
 
 const dm = (over: Partial<DmHeader> = {}): DmHeader => ({
   kind: "dm",
@@ -142,7 +143,7 @@ describe("Discord root controls", () => {
 
 describe("Discord /ig in a thread", () => {
   const parse = (sub: string, options: { who?: string; duration?: string } = {}) =>
-    parseIgOptions({ path: [sub], options });
+    parseIgOptions({ path: COMMANDS.optionPath(sub), options });
 
   it("turns close, reopen, take, assign and snooze into thread commands", () => {
     for (const op of ["close", "reopen", "take"] as const)
@@ -170,7 +171,7 @@ describe("Discord /ig in a thread", () => {
   it("answers bad arguments with what is expected", () => {
     expect(parse("assign", { who: "  " })).toEqual({
       kind: "reply",
-      text: "`assign` needs who: an @name, a name or me\nusage: `/ig assign who`",
+      text: "`assign` needs who: an @name, a name or me\nusage: `/ig conversation assign who`",
     });
     for (const duration of ["forever", "0m", "31d", ""])
       expect(parse("snooze", { duration })).toMatchObject({
@@ -180,10 +181,11 @@ describe("Discord /ig in a thread", () => {
   });
 
   it("lists them in the help", () => {
-    expect(usage()).toContain("`/ig close` — close the conversation");
-    expect(usage()).toContain("`/ig reopen` — open the conversation again");
-    expect(usage()).toContain("`/ig take` — assign the conversation to yourself");
-    expect(usage()).toContain("`/ig assign who` — give the conversation to someone");
-    expect(usage()).toContain("`/ig snooze duration`");
+    // In the `conversation` group: Discord allows 25 subcommands and groups for /ig.
+    expect(usage()).toContain("`/ig conversation close` — close the conversation");
+    expect(usage()).toContain("`/ig conversation reopen` — open the conversation again");
+    expect(usage()).toContain("`/ig conversation take` — assign the conversation to yourself");
+    expect(usage()).toContain("`/ig conversation assign who` — give the conversation to someone");
+    expect(usage()).toContain("`/ig conversation snooze duration`");
   });
 });
