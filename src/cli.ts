@@ -573,7 +573,7 @@ const accountsRoute = accounts
 accounts
   .command("settings")
   .description(
-    "how agents' thread messages reach customers, who is speaking in them, and the automation disclosure",
+    "how agents' thread messages reach customers, who is speaking in them, the automation disclosure, and who owns new conversations",
   )
   .argument("<id>", "the account's Instagram user id")
   .option("--note-prefix <text>", "messages starting with it stay in chat (default //)")
