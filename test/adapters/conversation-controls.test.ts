@@ -4,7 +4,11 @@
 
 import { describe, expect, it } from "vitest";
 import { parseIgOptions, usage } from "../../adapters/discord/ig-command.ts";
-import { headerTags, renderHeader as renderDiscord } from "../../adapters/discord/render-header.ts";
+import {
+  headerTags,
+  renderHeader as renderDiscord,
+  TAG_NAMES,
+} from "../../adapters/discord/render-header.ts";
 import { usage as slackUsage } from "../../adapters/slack/ig-command.ts";
 import { renderHeader as renderSlack } from "../../adapters/slack/render-header.ts";
 import type { CommentHeader, DmHeader } from "../../src/chat/chat-port.ts";
@@ -131,6 +135,21 @@ describe("Discord root controls", () => {
     // A deleted comment has no moderation left; its thread can still be closed.
     withinDiscordLimits(discordRows(comment({ actions: [] })));
     expect(discordRows(comment({ actions: [] }))).toHaveLength(2);
+  });
+
+  it("shows a DM's queue state as a badge and a forum tag, the tags within Discord's 20 per forum", () => {
+    expect(headerTags(dm({ queue: "waiting_on_us" }))).toEqual(["DM", "open", "waiting on us"]);
+    expect(headerTags(dm({ queue: "new" }))).toEqual(["DM", "open", "new"]);
+    expect(headerTags(dm({ status: "snoozed", queue: "snoozed" }))).toEqual(["DM", "open", "snoozed"]);
+    // Closed says it once.
+    expect(headerTags(dm({ status: "closed", queue: "closed" }))).toEqual(["DM", "closed"]);
+    expect(TAG_NAMES.length).toBeLessThanOrEqual(20);
+    for (const name of TAG_NAMES) expect(name.length).toBeLessThanOrEqual(20);
+    const text = JSON.stringify(renderDiscord(dm({ queue: "waiting_on_customer", assignee: "Ana" })).embeds);
+    expect(text).toContain("🟢 Waiting on the customer · Status: open · assigned to Ana");
+    expect(JSON.stringify(renderSlack(dm({ queue: "waiting_on_us" })).blocks)).toContain(
+      "*🔴 Waiting on us* · Status: open",
+    );
   });
 
   it("tags a closed comment thread closed and shows who has it", () => {
