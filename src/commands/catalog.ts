@@ -280,8 +280,12 @@ export const COMMANDS = new CommandRegistry(
           extra: a.text,
           ...(message ? { message } : {}),
         });
+        if (!result.ok) return { ...result, privately: true };
+        // Someone else owns the conversation: the reply goes, and the agent alone is told.
+        const told = await core.afterReply(thread, asked.agent);
+        if (told) return { ok: true, text: told, privately: true };
         // Typed as !snippet, a success shows as the post; a refusal is the agent's alone.
-        return result.ok ? { ...result, text: message ? "" : result.text } : { ...result, privately: true };
+        return { ...result, text: message ? "" : result.text };
       },
     }),
     defineCommand({

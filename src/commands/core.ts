@@ -36,4 +36,7 @@ export interface CommandCore {
   threadStatus(thread: Thread): Promise<string>;
   /** Sends the thread's last failed reply again. */
   retryLast(thread: Thread): Promise<string>;
+  /** After a reply sent by a command (a saved reply): the first reply takes an unassigned
+   * conversation; the line for the agent alone when someone else owns it. */
+  afterReply(thread: Thread, agent: AgentIdentity): Promise<string | undefined>;
 }

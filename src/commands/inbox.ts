@@ -111,6 +111,7 @@ export class Inbox implements ChatInbox {
       digest: (asked, span) => this.digest(asked, span),
       threadStatus: (thread) => this.threadStatus(thread),
       retryLast: (thread) => this.retryLast(thread),
+      afterReply: (thread, agent) => this.afterReply(thread, agent),
     };
   }
 
@@ -174,14 +175,16 @@ export class Inbox implements ChatInbox {
     agent: AgentIdentity,
     messageId: number,
   ): Promise<AgentMessageOutcome> {
+    const told = await this.afterReply(thread, agent);
+    return told ? { kind: "queued", messageId, privately: told } : { kind: "queued", messageId };
+  }
+
+  /** Ownership after an agent's reply: the line for them alone, if someone else owns it. */
+  private async afterReply(thread: Thread, agent: AgentIdentity): Promise<string | undefined> {
     const owner = await this.ownership.replied(thread, agent);
     if (owner.kind === "took") await refreshHeader(this.deps.mirror, thread);
-    if (owner.kind !== "owned_by") return { kind: "queued", messageId };
-    return {
-      kind: "queued",
-      messageId,
-      privately: `Your reply was sent. ${owner.owner} owns this conversation.`,
-    };
+    if (owner.kind !== "owned_by") return undefined;
+    return `Your reply goes to the customer. ${owner.owner} owns this conversation.`;
   }
 
   async agentChanged(change: {

@@ -124,7 +124,7 @@ forEachPlatform("ownership and the queue", (h) => {
       10_000,
       "told who owns it",
     );
-    expect(told).toContain(`Your reply was sent. ${h.agent.name} owns this conversation.`);
+    expect(told).toContain(`Your reply goes to the customer. ${h.agent.name} owns this conversation.`);
     expect(await assigneeOf(customer)).toEqual(whoOf(h.agent));
     // The thread at large and the owner hear nothing of it.
     expect(h.messages(thread).some((m) => m.fromBridge && m.text.includes("owns this conversation"))).toBe(
@@ -136,6 +136,27 @@ forEachPlatform("ownership and the queue", (h) => {
         .slice(toldAgent)
         .some((t) => t.includes("owns this conversation")),
     ).toBe(false);
+
+    // A saved reply is a reply like any other.
+    await h.service.db.query(
+      "INSERT INTO snippets (account_id, name, text) VALUES ($1, 'thanks', 'Thank you!')",
+      [h.account],
+    );
+    const toldBefore = h.toldPrivately(h.admin).filter((t) => t.includes("owns this conversation")).length;
+    await h.agentSays(thread, "!!thanks", { as: h.admin });
+    await waitFor(
+      async () => (sentTexts().includes("Thank you!") ? true : undefined),
+      10_000,
+      "saved reply sent",
+    );
+    await waitFor(
+      async () =>
+        h.toldPrivately(h.admin).filter((t) => t.includes("owns this conversation")).length > toldBefore
+          ? true
+          : undefined,
+      10_000,
+      "told again",
+    );
 
     // The owner's own replies are nobody's business either.
     await h.agentSays(thread, "All sorted.");
