@@ -16,6 +16,12 @@ import type { Config } from "./config/config.ts";
 import { describeEnvFile, type EnvFile, loadEnvFile } from "./config/env-file.ts";
 import { ConfigError } from "./config/env-schema.ts";
 import type { Defaulted } from "./config/local-secrets.ts";
+import {
+  ASSIGN_MODES,
+  type AssignMode,
+  type OwnershipSettings,
+  ownershipSettings,
+} from "./conversations/ownership.ts";
 import { transientDatabaseError } from "./db/after-outside-call.ts";
 import type { Database } from "./db/database.ts";
 import { DatabaseLockedError, SchemaBehindError } from "./db/errors.ts";
@@ -567,7 +573,7 @@ const accountsRoute = accounts
 accounts
   .command("settings")
   .description(
-    "how agents' thread messages reach customers, who is speaking in them, and the automation disclosure",
+    "how agents' thread messages reach customers, who is speaking in them, the automation disclosure, and who owns new conversations",
   )
   .argument("<id>", "the account's Instagram user id")
   .option("--note-prefix <text>", "messages starting with it stay in chat (default //)")
@@ -589,6 +595,15 @@ accounts
   )
   .option("--language <tag>", "the language --disclosure is for (en, es, pt-BR)")
   .option(
+    "--assign <off|manual|round-robin|fewest-open>",
+    "who owns new conversations: nobody automatically (off, the default); the first agent to reply (manual); or each new one assigned in turn or to whoever has fewest open, among --assign-pool",
+  )
+  .option(
+    "--assign-pool <group>",
+    "the group automatic assignment picks from: a Slack user group id (S…), a Discord role id",
+  )
+  .option("--assign-cap <n>", "at most this many open conversations per agent (0: no cap)")
+  .option(
     "--disclosure-lapse <duration>",
     `repeat the disclosure after this long without one (default ${DEFAULT_DISCLOSURE_LAPSE_MINUTES / 60}h; 30m, 24h, 7d)`,
   )
@@ -603,10 +618,14 @@ accounts
         disclosure?: string;
         language?: string;
         disclosureLapse?: string;
+        assign?: string;
+        assignPool?: string;
+        assignCap?: string;
       },
     ) => {
       const account = igUserId(id);
       const patch: Record<string, unknown> = {};
+      const ownershipChange = ownershipPatch(opts);
       if (opts.notePrefix !== undefined) {
         if (opts.notePrefix.trim() === "") throw new UsageError("--note-prefix must not be empty");
         patch.notePrefix = opts.notePrefix.trim();
@@ -634,6 +653,14 @@ accounts
         const existing = current.rows[0]?.settings;
         if (!existing) return undefined;
         if (disclosureChange) patch.disclosure = disclosureChange(disclosureSettings(existing));
+        if (ownershipChange) {
+          const next = { ...ownershipSettings(existing), ...ownershipChange };
+          if (next.mode === "round-robin" || next.mode === "fewest-open")
+            if (!next.pool)
+              throw new UsageError(`--assign ${next.mode} needs --assign-pool: the group to pick from`);
+          if (ownershipChange.cap === 0) delete next.cap;
+          patch.ownership = next;
+        }
         const { rows } = await db.query<{ settings: Record<string, unknown> }>(
           "UPDATE instagram_accounts SET settings = settings || $2::jsonb, updated_at = now() WHERE id = $1 RETURNING settings",
           [account, JSON.stringify(patch)],
@@ -650,10 +677,45 @@ accounts
         .join(", ");
       process.stdout.write(
         `${id}: note prefix ${effective.notePrefix}, reply prefix ${effective.replyPrefix}, internal by default ${effective.internalByDefault ? "on" : "off"}\n` +
-          `${id}: signature ${effective.signature}, disclosure ${texts || `default: “${DEFAULT_DISCLOSURE}”`}, repeated after ${formatMinutes(disclosure.lapseMinutes)}\n`,
+          `${id}: signature ${effective.signature}, disclosure ${texts || `default: “${DEFAULT_DISCLOSURE}”`}, repeated after ${formatMinutes(disclosure.lapseMinutes)}\n` +
+          `${id}: ${ownershipLine(ownershipSettings(settings))}\n`,
       );
     },
   );
+
+/** What `--assign`, `--assign-pool` and `--assign-cap` change; undefined when none was given. */
+function ownershipPatch(opts: {
+  assign?: string;
+  assignPool?: string;
+  assignCap?: string;
+}): Partial<OwnershipSettings> | undefined {
+  const patch: Partial<OwnershipSettings> = {};
+  if (opts.assign !== undefined) {
+    if (!ASSIGN_MODES.includes(opts.assign as AssignMode))
+      throw new UsageError(`--assign takes ${ASSIGN_MODES.join(", ")}, not ${opts.assign}`);
+    patch.mode = opts.assign as AssignMode;
+  }
+  if (opts.assignPool !== undefined) {
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(opts.assignPool))
+      throw new UsageError(`--assign-pool takes a group id (S0123ABCD, a role id), not ${opts.assignPool}`);
+    patch.pool = opts.assignPool;
+  }
+  if (opts.assignCap !== undefined) {
+    const cap = Number(opts.assignCap);
+    if (!Number.isInteger(cap) || cap < 0 || cap > 10_000)
+      throw new UsageError(
+        `--assign-cap takes a whole number from 0 (no cap) to 10000, not ${opts.assignCap}`,
+      );
+    patch.cap = cap;
+  }
+  return Object.keys(patch).length > 0 ? patch : undefined;
+}
+
+function ownershipLine(o: OwnershipSettings): string {
+  if (o.mode === "off") return "assignment off";
+  if (o.mode === "manual") return "assignment manual (the first to reply takes it)";
+  return `assignment ${o.mode} among ${o.pool ?? "no pool"}, ${o.cap === undefined ? "no cap" : `at most ${o.cap} open each`}`;
+}
 
 /** What `--disclosure`, `--language` and `--disclosure-lapse` change, applied to the stored
  * disclosure settings; undefined when none was given. */

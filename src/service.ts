@@ -3,10 +3,11 @@ import type { AddressInfo } from "node:net";
 import { Redis } from "ioredis";
 import pRetry from "p-retry";
 import type { PgBoss } from "pg-boss";
-import type { ChatAdapter, ChatPlatform, FileSource } from "./chat/chat-port.ts";
+import type { ChatAdapter, ChatPlatform, FileSource, MemberDirectory } from "./chat/chat-port.ts";
 import type { ConsolePage, StoredCopies } from "./chat/platform.ts";
 import { Inbox } from "./commands/inbox.ts";
 import type { Config } from "./config/config.ts";
+import { Ownership } from "./conversations/ownership.ts";
 import { transientDatabaseError } from "./db/after-outside-call.ts";
 import { type Database, openDatabase } from "./db/database.ts";
 import { serveEmbeddedSocket } from "./db/embedded-socket.ts";
@@ -128,9 +129,14 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
       metrics,
       onTokenInvalid: (account) => alertOwners(db, adapters, account, log),
     });
+    // Filled as platforms start, like `adapters`: the groups' members automatic assignment reads.
+    const directories = new Map<string, MemberDirectory>();
+    const ownership = new Ownership({ db, directories, log, humanAgent: config.instagram.humanAgent });
     const mirror = new Mirror({
       db,
       adapters,
+      assignNew: (account, conversation, platform, channel) =>
+        ownership.assignNew(account, conversation, platform, channel),
       gateway,
       log,
       metrics,
@@ -157,6 +163,7 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
       log,
       humanAgent: config.instagram.humanAgent,
       admins: config.admins,
+      ownership,
     });
     const chatRouters = [];
     const consolePages: ConsolePage[] = [];
@@ -177,6 +184,7 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
       });
       adapters.set(name, tracingOn() ? tracedAdapter(runtime.adapter) : runtime.adapter);
       if (runtime.files) fileSources.set(name, runtime.files);
+      if (runtime.members) directories.set(name, runtime.members);
       if (runtime.router) chatRouters.push(runtime.router);
       consolePages.push(...(runtime.consolePages ?? []));
       if (runtime.hangUp) hangUps.push(runtime.hangUp);

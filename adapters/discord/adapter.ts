@@ -8,6 +8,7 @@ import {
   type APIChannel,
   type APIEmbed,
   type APIGuildForumTag,
+  type APIGuildMember,
   type APIMessage,
   type APIThreadChannel,
   type APIUser,
@@ -25,8 +26,10 @@ import type {
   Digest,
   DigestChart,
   FileSource,
+  GroupMember,
   Idempotency,
   Mark,
+  MemberDirectory,
   MirrorPost,
   NoticeOptions,
   ThreadHeader,
@@ -129,7 +132,11 @@ function byId(a: { id: string }, b: { id: string }): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
-export class DiscordAdapter implements ChatAdapter, FileSource {
+/** A page of GET /guilds/{id}/members, and how many pages one pool read may take. */
+const MEMBERS_PAGE = 1000;
+const MEMBERS_PAGES = 10;
+
+export class DiscordAdapter implements ChatAdapter, FileSource, MemberDirectory {
   readonly platform = "discord" as const;
   readonly #deps: DiscordAdapterDeps;
   readonly #parents = new Map<string, Promise<ParentInfo>>();
@@ -505,6 +512,27 @@ export class DiscordAdapter implements ChatAdapter, FileSource {
       throw new Error(`discord file download failed with HTTP ${res.status}`);
     }
     return res;
+  }
+
+  /** The members of a role in the server of `channel`. Discord has no "members of a role" call:
+   * the server's member list is read in pages (it needs the Server Members intent). */
+  async groupMembers(group: string, channel: string): Promise<GroupMember[]> {
+    const { guildId } = await this.parent(channel);
+    if (!guildId) throw new Error(`channel ${channel} is in no server`);
+    const found: GroupMember[] = [];
+    let after = "0";
+    for (let page = 0; page < MEMBERS_PAGES; page++) {
+      const members = (await this.#deps.rest.get(Routes.guildMembers(guildId), {
+        query: new URLSearchParams({ limit: String(MEMBERS_PAGE), after }),
+      })) as APIGuildMember[];
+      for (const m of members)
+        if (m.user && !m.user.bot && m.roles.includes(group))
+          found.push({ id: m.user.id, name: m.nick ?? m.user.global_name ?? m.user.username });
+      const last = members.at(-1)?.user?.id;
+      if (members.length < MEMBERS_PAGE || !last) break;
+      after = last;
+    }
+    return found;
   }
 
   // ——— shared with the gateway side ———

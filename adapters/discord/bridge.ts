@@ -3,7 +3,7 @@
 // buttons, modals and `/ig`), and the registration of the slash commands.
 
 import { REST, RESTEvents, type RESTOptions } from "discord.js";
-import type { ChatAdapter, ChatInbox, FileSource } from "../../src/chat/chat-port.ts";
+import type { ChatAdapter, ChatInbox, FileSource, MemberDirectory } from "../../src/chat/chat-port.ts";
 import type { Logger } from "../../src/log/logger.ts";
 import { DiscordAdapter } from "./adapter.ts";
 import { background } from "./background.ts";
@@ -25,7 +25,7 @@ export interface DiscordOptions {
 
 export interface DiscordBridge {
   /** REST only; safe in every process. */
-  adapter: ChatAdapter & FileSource;
+  adapter: ChatAdapter & FileSource & MemberDirectory;
   /** Opens the gateway; resolves when ready, then catches up in the background. */
   connect(options?: { catchUpSince?: Date }): Promise<void>;
   disconnect(): Promise<void>;

@@ -256,6 +256,8 @@ export class DiscordGateway {
     if (outcome.kind === "command") await this.#deps.adapter.noticeReplying(thread, outcome.reply, {}, m.id);
     else if (outcome.kind === "refused" && outcome.privately)
       await this.#deps.adapter.tellPrivately(m.author.id, thread, outcome.reason, m.id);
+    else if (outcome.kind === "queued" && outcome.privately)
+      await this.#deps.adapter.tellPrivately(m.author.id, thread, outcome.privately, m.id);
     else if (outcome.kind === "refused")
       await this.#deps.adapter.noticeReplying(thread, outcome.reason, { mention: [m.author.id] }, m.id);
   }

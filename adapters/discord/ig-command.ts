@@ -124,7 +124,7 @@ export function commandManifest(): RESTPostAPIChatInputApplicationCommandsJSONBo
   const options: (APIApplicationCommandSubcommandOption | APIApplicationCommandSubcommandGroupOption)[] = [];
   const groups = new Map<string, APIApplicationCommandSubcommandOption[]>();
   for (const command of COMMANDS.offered(SLASH)) {
-    const [first, second] = command.name.split(" ") as [string, string | undefined];
+    const [first, second] = COMMANDS.optionPath(command.name) as [string, string | undefined];
     if (second === undefined) {
       options.push(subcommand(first, command));
       continue;
@@ -136,7 +136,7 @@ export function commandManifest(): RESTPostAPIChatInputApplicationCommandsJSONBo
       options.push({
         type: ApplicationCommandOptionType.SubcommandGroup,
         name: first,
-        description: description(COMMANDS.groups[first] ?? first),
+        description: description(COMMANDS.groups[first] ?? COMMANDS.optionGroups[first]?.summary ?? first),
         options: members,
       });
     }

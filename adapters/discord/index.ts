@@ -83,6 +83,7 @@ export const discord = definePlatform<DiscordSettings, typeof discordEnv>({
       // classified; the gateway keeps the adapter itself.
       adapter: classifying(bridge.adapter, discordUnusable),
       files: bridge.adapter,
+      members: bridge.adapter,
       // The gateway (agents' messages, buttons, commands) runs in one replica; every process posts
       // through REST. A new leader reads what agents wrote while nobody listened.
       leader: {

@@ -20,6 +20,7 @@ import type {
   Link,
   MentionHeader,
   Person,
+  QueueState,
   ThreadHeader,
   WindowState,
 } from "../../src/chat/chat-port.ts";
@@ -34,6 +35,7 @@ import {
   MENTION_NOTE,
   mediaKind,
   mentionTitle,
+  QUEUE_BADGES,
   SNOOZE_CHOICES,
   SNOOZE_PLACEHOLDER,
   windowSummary,
@@ -172,6 +174,7 @@ function entryEmbed(card: EntryCard): APIEmbed {
 function renderDm(header: DmHeader): RenderedMessage {
   const { customer } = header;
   const status = [`Status: ${header.status}`];
+  if (header.queue) status.unshift(QUEUE_BADGES[header.queue]);
   if (header.assignee) status.push(`assigned to ${escapeMarkdown(oneLine(header.assignee))}`);
   status.push(`Instagram DM to ${escapeMarkdown(accountLabel(header.account))}`);
   const embed: APIEmbed = {
@@ -326,12 +329,40 @@ export function threadName(header: ThreadHeader): string {
   return truncate(oneLine(name), THREAD_NAME_MAX) || "Instagram";
 }
 
-/** The forum tags a thread carries: its kind and whether it is still open. */
-export type TagName = "DM" | "comment" | "open" | "closed";
-export const TAG_NAMES: TagName[] = ["DM", "comment", "open", "closed"];
+/** The forum tags a thread carries: its kind, whether it is still open and, for a DM, its queue
+ * state while open (Discord applies at most 5 tags to a post; a forum has at most 20). */
+export type TagName =
+  | "DM"
+  | "comment"
+  | "open"
+  | "closed"
+  | "new"
+  | "waiting on us"
+  | "waiting on customer"
+  | "snoozed";
+export const TAG_NAMES: TagName[] = [
+  "DM",
+  "comment",
+  "open",
+  "closed",
+  "new",
+  "waiting on us",
+  "waiting on customer",
+  "snoozed",
+];
+
+const QUEUE_TAGS: Partial<Record<QueueState, TagName>> = {
+  new: "new",
+  waiting_on_us: "waiting on us",
+  waiting_on_customer: "waiting on customer",
+  snoozed: "snoozed",
+};
 
 export function headerTags(header: ThreadHeader): TagName[] {
-  if (header.kind === "dm") return ["DM", header.status === "closed" ? "closed" : "open"];
+  if (header.kind === "dm") {
+    const queue = header.queue && QUEUE_TAGS[header.queue];
+    return ["DM", header.status === "closed" ? "closed" : "open", ...(queue ? [queue] : [])];
+  }
   // A mention is read like a comment, and stays open: there is nothing to close.
   if (header.kind === "mention") return ["comment", "open"];
   return ["comment", header.comment.deleted || header.status === "closed" ? "closed" : "open"];

@@ -9,8 +9,10 @@ import type {
   Digest,
   DigestChart,
   FileSource,
+  GroupMember,
   Idempotency,
   Mark,
+  MemberDirectory,
   MirrorPost,
   NoticeOptions,
   ThreadHeader,
@@ -49,12 +51,32 @@ const CLOCK_SKEW_MS = 60_000;
  * is not searched further (the post is made again, and the miss is logged). */
 const LOOKUP_PAGES = 5;
 
-export class SlackAdapter implements ChatAdapter, FileSource {
+/** Members of a user group read per assignment at most: users.info for each name. */
+const GROUP_NAMES_MAX = 200;
+
+export class SlackAdapter implements ChatAdapter, FileSource, MemberDirectory {
   readonly platform = "slack" as const;
   readonly #deps: SlackAdapterDeps;
 
   constructor(deps: SlackAdapterDeps) {
     this.#deps = deps;
+  }
+
+  /** A user group's members (usergroups.users.list, the same call ADMIN_USERS groups use), with
+   * the names threads show them under. */
+  async groupMembers(group: string): Promise<GroupMember[]> {
+    const { client } = this.#deps;
+    const res = await client.usergroups.users.list({ usergroup: group });
+    const ids = (res.users ?? []).slice(0, GROUP_NAMES_MAX);
+    return Promise.all(
+      ids.map(async (id) => {
+        const info = await client.users.info({ user: id }).catch(() => undefined);
+        const profile = info?.user?.profile;
+        const name =
+          profile?.display_name || profile?.real_name || info?.user?.real_name || info?.user?.name || id;
+        return { id, name };
+      }),
+    );
   }
 
   async openThread(channel: string, header: ThreadHeader, once?: Idempotency): Promise<ThreadRef> {

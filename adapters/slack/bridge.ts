@@ -4,7 +4,7 @@
 
 import { App, ExpressReceiver, HTTPModuleFunctions } from "@slack/bolt";
 import express from "express";
-import type { ChatAdapter, FileSource } from "../../src/chat/chat-port.ts";
+import type { ChatAdapter, FileSource, MemberDirectory } from "../../src/chat/chat-port.ts";
 import { createSlackClient, type SlackOptions } from "./client.ts";
 import { registerIgCommand } from "./ig-command.ts";
 import { EVENTS_PATH } from "./index.ts";
@@ -23,7 +23,7 @@ import { userNames } from "./user-names.ts";
 export type { SlackOptions };
 
 export interface SlackBridge {
-  adapter: ChatAdapter & FileSource;
+  adapter: ChatAdapter & FileSource & MemberDirectory;
   router: express.Router;
   /** Waits for interaction work still running after its ack (graceful shutdown, tests). */
   close(): Promise<void>;

@@ -92,7 +92,7 @@ export const slack = definePlatform<SlackSettings, typeof slackEnv>({
       // never loads Bolt.
       const { createSlackClient } = await import("./client.ts");
       const { adapter } = createSlackClient(options);
-      return { adapter: classifying(adapter, slackUnusable), files: adapter };
+      return { adapter: classifying(adapter, slackUnusable), files: adapter, members: adapter };
     }
     const { createSlack } = await import("./bridge.ts");
     const bridge = createSlack(options);
@@ -100,6 +100,7 @@ export const slack = definePlatform<SlackSettings, typeof slackEnv>({
       // Answers no retry can fix (not in the channel, token refused …) reach the core classified.
       adapter: classifying(bridge.adapter, slackUnusable),
       files: bridge.adapter,
+      members: bridge.adapter,
       router: bridge.router,
       close: bridge.close,
     };

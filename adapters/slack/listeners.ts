@@ -26,6 +26,12 @@ export async function showOutcome(
   if (outcome.kind === "command") await deps.adapter.notice(thread, outcome.reply);
   else if (outcome.kind === "refused" && outcome.privately)
     await tellUser(deps, { channel: thread.channel, user: agent, threadTs: thread.thread }, outcome.reason);
+  else if (outcome.kind === "queued" && outcome.privately)
+    await tellUser(
+      deps,
+      { channel: thread.channel, user: agent, threadTs: thread.thread },
+      outcome.privately,
+    );
   else if (outcome.kind === "refused")
     await deps.adapter.notice(thread, outcome.reason, { mention: [agent] });
 }

@@ -25,6 +25,7 @@ import {
   MENTION_NOTE,
   mediaKind,
   mentionTitle,
+  QUEUE_BADGES,
   SNOOZE_CHOICES,
   SNOOZE_PLACEHOLDER,
   windowSummary,
@@ -99,6 +100,7 @@ function renderDm(header: DmHeader): RenderedMessage {
     : context(mrkdwn(identityLine(customer)));
   const followers = followerLine(customer);
   const status = [`Status: ${header.status}`];
+  if (header.queue) status.unshift(`*${QUEUE_BADGES[header.queue]}*`);
   if (header.assignee) status.push(`assigned to ${escapeText(header.assignee)}`);
 
   const blocks: (KnownBlock | undefined)[] = [

@@ -50,12 +50,18 @@ export interface AccountRef {
 
 export type ConversationStatus = "open" | "closed" | "snoozed";
 
+/** Where a conversation stands in the team's queue (conversations/queue-state.ts): derived from
+ * who spoke last and what agents did, shown on the root and in `/ig queue`. */
+export type QueueState = "new" | "waiting_on_us" | "waiting_on_customer" | "snoozed" | "closed";
+
 export interface DmHeader {
   kind: "dm";
   account: AccountRef;
   customer: Person;
   window: WindowState;
   status: ConversationStatus;
+  /** The queue state the root's badge shows (Slack) or its tags carry (Discord forums). */
+  queue?: QueueState;
   assignee?: string;
   /** `revoked` shows a banner: no automated message ever, agents warned. */
   consent: "unknown" | "granted" | "revoked";
@@ -300,7 +306,9 @@ export interface AgentMessage {
 }
 
 export type AgentMessageOutcome =
-  | { kind: "queued"; messageId: number }
+  /** `privately`: a line for the agent alone (someone else owns the conversation), shown as a
+   * refusal's private line is. */
+  | { kind: "queued"; messageId: number; privately?: string }
   | { kind: "duplicate" } // a platform retry of a message already taken
   | { kind: "note" } // internal: stays in chat
   | { kind: "command"; reply: string } // a `!command` typed in the thread
@@ -405,6 +413,22 @@ export interface ChatInbox {
   /** Threads of `platform` with activity since `since`: an adapter that was disconnected (a
    * gateway hand-over) reads what agents wrote meanwhile in these. */
   activeThreads(platform: ChatPlatform, since: Date): Promise<ThreadRef[]>;
+}
+
+/** One person of a chat group, as a directory lists them. */
+export interface GroupMember {
+  /** Platform user id. */
+  id: string;
+  /** Display name, as the thread would show it. */
+  name: string;
+}
+
+/** Optional capability: platforms that can list a group's members (Slack user groups, Discord
+ * roles), for automatic assignment among a pool. */
+export interface MemberDirectory {
+  /** The people of `group` (a platform group id) in the workspace or server of `channel`; throws
+   * when the platform cannot say (the caller assigns nobody rather than guess). */
+  groupMembers(group: string, channel: string): Promise<GroupMember[]>;
 }
 
 /** Optional capability: adapters that can hand the core an agent's uploaded file. */

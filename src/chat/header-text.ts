@@ -7,6 +7,7 @@ import type {
   EntryPoint,
   MentionHeader,
   Person,
+  QueueState,
   WindowState,
 } from "./chat-port.ts";
 
@@ -153,3 +154,12 @@ export function customerContextLines(
 }
 
 const NOTE_SHOWN_CHARS = 300;
+
+/** The root's queue badge: "🔴 Waiting on us" (conversations/queue-state.ts derives the state). */
+export const QUEUE_BADGES: Record<QueueState, string> = {
+  new: "🆕 New",
+  waiting_on_us: "🔴 Waiting on us",
+  waiting_on_customer: "🟢 Waiting on the customer",
+  snoozed: "💤 Snoozed",
+  closed: "✅ Closed",
+};

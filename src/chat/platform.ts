@@ -4,7 +4,14 @@ import type { z } from "zod";
 import type { Database } from "../db/database.ts";
 import type { ConsoleSession } from "../http/console/session.ts";
 import type { Logger } from "../log/logger.ts";
-import type { ChatAdapter, ChatInbox, ChatPlatform, FileSource, ThreadRef } from "./chat-port.ts";
+import type {
+  ChatAdapter,
+  ChatInbox,
+  ChatPlatform,
+  FileSource,
+  MemberDirectory,
+  ThreadRef,
+} from "./chat-port.ts";
 import type { PlatformProbe } from "./health.ts";
 
 // A chat platform as the core sees it (DESIGN.md "Ports and adapters"): everything that differs
@@ -108,6 +115,8 @@ export interface PlatformRuntime {
   adapter: ChatAdapter;
   /** Agents' uploads, for platforms where they can attach files. */
   files?: FileSource;
+  /** Groups' members, for platforms with groups (automatic assignment's pools). */
+  members?: MemberDirectory;
   /** HTTP endpoints the platform calls (events, interactions), mounted by the web role before any
    * body parser. */
   router?: express.Router;

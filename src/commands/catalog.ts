@@ -181,6 +181,38 @@ export const COMMANDS = new CommandRegistry(
       handler: async ({ asked, core }, a) => core.digest(asked, a.span),
     }),
     defineCommand({
+      name: "queue",
+      summary: "open conversations, oldest first, with the time left to answer (only you see it)",
+      where: "channel",
+      args: {
+        which: choice({
+          choices: [
+            { value: "all", label: "all" },
+            { value: "mine", label: "mine" },
+            { value: "unassigned", label: "unassigned" },
+          ],
+          description: "All open conversations (default), yours, or the unassigned ones",
+          fallback: "all",
+        }),
+      },
+      handler: async ({ asked, core, scope }, a) =>
+        core.ownership.queueText(asked.agent, await scope(), a.which),
+    }),
+    defineCommand({
+      name: "away",
+      summary: "get no new conversations assigned until you say back",
+      where: "channel",
+      args: {},
+      handler: async ({ asked, core }) => core.ownership.setAway(asked.agent, true),
+    }),
+    defineCommand({
+      name: "back",
+      summary: "get new conversations assigned again",
+      where: "channel",
+      args: {},
+      handler: async ({ asked, core }) => core.ownership.setAway(asked.agent, false),
+    }),
+    defineCommand({
       name: "rules list",
       summary: "the auto-reply rules of this channel's accounts",
       where: "channel",
@@ -248,8 +280,12 @@ export const COMMANDS = new CommandRegistry(
           extra: a.text,
           ...(message ? { message } : {}),
         });
+        if (!result.ok) return { ...result, privately: true };
+        // Someone else owns the conversation: the reply goes, and the agent alone is told.
+        const told = await core.afterReply(thread, asked.agent);
+        if (told) return { ok: true, text: told, privately: true };
         // Typed as !snippet, a success shows as the post; a refusal is the agent's alone.
-        return result.ok ? { ...result, text: message ? "" : result.text } : { ...result, privately: true };
+        return { ...result, text: message ? "" : result.text };
       },
     }),
     defineCommand({
@@ -359,4 +395,17 @@ export const COMMANDS = new CommandRegistry(
     }),
   ],
   { rules: "the auto-reply rules", snippets: "saved replies" },
+  // Discord allows 25 subcommands and groups per command: where commands are picked as named
+  // options, these thread commands sit in groups (`/ig conversation close`); typed, they keep
+  // their own names (`!close`).
+  {
+    conversation: {
+      summary: "close, reopen, take, assign or snooze the conversation",
+      members: ["close", "reopen", "take", "assign", "snooze"],
+    },
+    customer: {
+      summary: "notes and labels about this customer",
+      members: ["note", "label", "unlabel"],
+    },
+  },
 );

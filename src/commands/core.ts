@@ -5,6 +5,7 @@
 import type { ActionResult, AgentIdentity, Asked } from "../chat/chat-port.ts";
 import type { Scope } from "../chat/scope.ts";
 import type { ConversationActions } from "../conversations/conversation-actions.ts";
+import type { Ownership } from "../conversations/ownership.ts";
 import type { Thread } from "../conversations/threads.ts";
 import type { Moderation } from "../moderation/moderation.ts";
 import type { DataRequests } from "../privacy/data-requests.ts";
@@ -16,6 +17,8 @@ export interface CommandCore {
   readonly dataRequests: DataRequests;
   readonly ruleActions: RuleActions;
   readonly conversations: ConversationActions;
+  /** Who owns what: `/ig queue`, `/ig away`, `/ig back`. */
+  readonly ownership: Ownership;
   /** Saved replies: send one, list them, remove one (admins), offer their names. */
   readonly snippets: SnippetActions;
   /** Holds or releases sending for one account of the scope, or all of them (admins). */
@@ -33,4 +36,7 @@ export interface CommandCore {
   threadStatus(thread: Thread): Promise<string>;
   /** Sends the thread's last failed reply again. */
   retryLast(thread: Thread): Promise<string>;
+  /** After a reply sent by a command (a saved reply): the first reply takes an unassigned
+   * conversation; the line for the agent alone when someone else owns it. */
+  afterReply(thread: Thread, agent: AgentIdentity): Promise<string | undefined>;
 }

@@ -20,9 +20,11 @@ import { type ChatRef, chatKey } from "../chat/ids.ts";
 import type { StoredCopies } from "../chat/platform.ts";
 import { refuseOutside, type Scope, scopeOf } from "../chat/scope.ts";
 import { ConversationActions } from "../conversations/conversation-actions.ts";
+import { Ownership } from "../conversations/ownership.ts";
 import {
   findThread,
   optedOut,
+  refreshHeader,
   replyProblem,
   storeAgentReply,
   type Thread,
@@ -68,6 +70,8 @@ export interface InboxDeps {
   digests?: DigestService;
   /** The chat platforms' copies kept in this database (the web inbox's), for `/ig export`. */
   copies?: ReadonlyMap<ChatPlatform, StoredCopies>;
+  /** Who owns a conversation: taken by a first reply, told to others, `/ig queue`, `/ig away`. */
+  ownership?: Ownership;
 }
 
 export class Inbox implements ChatInbox {
@@ -78,6 +82,7 @@ export class Inbox implements ChatInbox {
   private readonly dataRequests: DataRequests;
   private readonly ruleActions: RuleActions;
   private readonly snippets: SnippetActions;
+  private readonly ownership: Ownership;
   /** What command handlers call (src/commands/core.ts). */
   private readonly core: CommandCore;
 
@@ -94,7 +99,11 @@ export class Inbox implements ChatInbox {
       log: deps.log,
     });
     this.snippets = new SnippetActions({ ...deps, admins: this.admins });
+    this.ownership =
+      deps.ownership ??
+      new Ownership({ db: deps.db, directories: new Map(), log: deps.log, humanAgent: deps.humanAgent });
     this.core = {
+      ownership: this.ownership,
       moderation: this.moderation,
       dataRequests: this.dataRequests,
       ruleActions: this.ruleActions,
@@ -105,6 +114,7 @@ export class Inbox implements ChatInbox {
       digest: (asked, span) => this.digest(asked, span),
       threadStatus: (thread) => this.threadStatus(thread),
       retryLast: (thread) => this.retryLast(thread),
+      afterReply: (thread, agent) => this.afterReply(thread, agent),
     };
   }
 
@@ -125,6 +135,8 @@ export class Inbox implements ChatInbox {
         files: m.files,
       });
       if (sent.kind === "unknown") return { kind: "refused", reason: sent.text, privately: true };
+      // A saved reply is the agent's reply: it takes the conversation as typed text would.
+      if (sent.kind === "queued") return this.withOwnership(thread, m.agent, sent.messageId);
       return sent;
     }
     if (/^![a-z]/i.test(trimmed) && !m.explicitReply) {
@@ -155,7 +167,27 @@ export class Inbox implements ChatInbox {
     if (problem) return { kind: "refused", reason: problem };
 
     const id = await storeAgentReply(this.deps.db, this.deps.boss, thread, m.agent, m.message, text, m.files);
-    return id === undefined ? { kind: "duplicate" } : { kind: "queued", messageId: id };
+    if (id === undefined) return { kind: "duplicate" };
+    return this.withOwnership(thread, m.agent, id);
+  }
+
+  /** A reply went: the first one takes an unassigned conversation (the root shows it); one by
+   * someone other than its owner is told, to them alone, whose it is. */
+  private async withOwnership(
+    thread: Thread,
+    agent: AgentIdentity,
+    messageId: number,
+  ): Promise<AgentMessageOutcome> {
+    const told = await this.afterReply(thread, agent);
+    return told ? { kind: "queued", messageId, privately: told } : { kind: "queued", messageId };
+  }
+
+  /** Ownership after an agent's reply: the line for them alone, if someone else owns it. */
+  private async afterReply(thread: Thread, agent: AgentIdentity): Promise<string | undefined> {
+    const owner = await this.ownership.replied(thread, agent);
+    if (owner.kind === "took") await refreshHeader(this.deps.mirror, thread);
+    if (owner.kind !== "owned_by") return undefined;
+    return `Your reply goes to the customer. ${owner.owner} owns this conversation.`;
   }
 
   async agentChanged(change: {

@@ -43,6 +43,14 @@ export function threadSurface(notePrefix: string): Surface {
   };
 }
 
+/** Commands gathered under a group where they are picked as named options (a platform's limit on
+ * subcommands), while keeping their own names where they are typed. */
+export interface OptionGroup {
+  summary: string;
+  /** Names of one-word commands. */
+  members: readonly string[];
+}
+
 /** A command to hand the core (a `command` action), or the answer to give right away. */
 export type ParsedCommand = CommandAction | { kind: "reply"; text: string };
 
@@ -50,10 +58,24 @@ export class CommandRegistry {
   readonly commands: readonly Command[];
   /** Groups of commands (`rules` of `rules list`, `rules enable`…) and what they are about. */
   readonly groups: Readonly<Record<string, string>>;
+  /** Groups that exist only where commands are picked as named options. */
+  readonly optionGroups: Readonly<Record<string, OptionGroup>>;
 
-  constructor(commands: readonly Command[], groups: Readonly<Record<string, string>> = {}) {
+  constructor(
+    commands: readonly Command[],
+    groups: Readonly<Record<string, string>> = {},
+    optionGroups: Readonly<Record<string, OptionGroup>> = {},
+  ) {
     this.commands = commands;
     this.groups = groups;
+    this.optionGroups = optionGroups;
+    for (const [group, { members }] of Object.entries(optionGroups)) {
+      if (groups[group] !== undefined || commands.some((c) => c.name === group))
+        throw new Error(`option group ${group} is also a command or a group`);
+      for (const m of members)
+        if (m.includes(" ") || !commands.some((c) => c.name === m))
+          throw new Error(`option group ${group}: ${m} is not a one-word command`);
+    }
     const seen = new Set<string>();
     for (const c of commands) {
       // One channel and one thread command may share a name (`status` of the channel, of the
@@ -81,6 +103,13 @@ export class CommandRegistry {
     if (!surface.inThreads) return channel;
     const taken = new Set(channel.map((c) => c.name));
     return this.commands.filter((c) => c.where !== "thread" || !taken.has(c.name));
+  }
+
+  /** Where named options pick `name`: its option group and its name, or its own words. */
+  optionPath(name: string): string[] {
+    for (const [group, { members }] of Object.entries(this.optionGroups))
+      if (members.includes(name)) return [group, name];
+    return name.split(" ");
   }
 
   find(surface: Surface, name: string): Command | undefined {
@@ -146,7 +175,10 @@ export class CommandRegistry {
     path: readonly string[],
     options: Readonly<Record<string, string | undefined>>,
   ): ParsedCommand {
-    const name = path.join(" ").toLowerCase();
+    const [head, member] = path.map((p) => p.toLowerCase());
+    const grouped =
+      head !== undefined && member !== undefined && this.optionGroups[head]?.members.includes(member);
+    const name = grouped ? member : path.join(" ").toLowerCase();
     if (name === "" || name === "help") return this.reply(surface, this.help(surface));
     const command = this.find(surface, name);
     if (!command) return this.unknown(surface, name);
@@ -169,14 +201,19 @@ export class CommandRegistry {
       let summary = c.summary;
       if (c.admin) summary += " (admins)";
       if (c.where === "thread" && surface.kind === "slash") summary += " (in a conversation's thread)";
-      return helpLine(surface, usage(surface, c), summary);
+      return helpLine(surface, this.usageOf(surface, c), summary);
     });
     return [title, ...lines, helpLine(surface, "help", "this list"), ...surface.footer].join("\n");
   }
 
   /** `name` and its arguments as `surface` shows them: `digest [24h|7d]`, `digest [span]`. */
   usage(surface: Surface, command: Command): string {
-    return usage(surface, command);
+    return this.usageOf(surface, command);
+  }
+
+  private usageOf(surface: Surface, command: Command): string {
+    const name = surface.input === "options" ? this.optionPath(command.name).join(" ") : command.name;
+    return usage(surface, command, name);
   }
 
   private value(surface: Surface, command: Command, arg: Arg<unknown>, raw: string | undefined) {
@@ -190,7 +227,7 @@ export class CommandRegistry {
   }
 
   private refuse(surface: Surface, command: Command, error: string): ParsedCommand {
-    const line = `${surface.prefix}${usage(surface, command)}`;
+    const line = `${surface.prefix}${this.usageOf(surface, command)}`;
     return this.reply(surface, `${error}\nusage: ${surface.style === "markup" ? `\`${line}\`` : line}`);
   }
 
@@ -204,14 +241,14 @@ export class CommandRegistry {
   }
 }
 
-function usage(surface: Surface, command: Command): string {
+function usage(surface: Surface, command: Command, name: string = command.name): string {
   const args = Object.entries(command.args).map(([key, arg]) => ({
     shown: surface.input === "options" ? key : arg.placeholder,
     optional: isOptional(surface, arg),
   }));
   // Named options are listed as platforms show them: the required ones first.
   if (surface.input === "options") args.sort((a, b) => Number(a.optional) - Number(b.optional));
-  return [command.name, ...args.map((a) => (a.optional ? `[${a.shown}]` : a.shown))].join(" ");
+  return [name, ...args.map((a) => (a.optional ? `[${a.shown}]` : a.shown))].join(" ");
 }
 
 function helpLine(surface: Surface, usageText: string, summary: string): string {

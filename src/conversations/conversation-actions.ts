@@ -71,7 +71,7 @@ export class ConversationActions {
     const self = how.self === true || how.take === true;
     await this.deps.db.transaction(async (tx) => {
       await tx.query(
-        `UPDATE ${threadTable(thread)} SET assignee = $2, assignee_ref = $3, updated_at = now() WHERE id = $1`,
+        `UPDATE ${threadTable(thread)} SET assignee = $2, assignee_ref = $3, ${thread.kind === "dm" ? "assigned_at = now(), " : ""}updated_at = now() WHERE id = $1`,
         [thread.id, assignee, self ? agent.id : null],
       );
       await recordAudit(tx, {

@@ -12,6 +12,7 @@ import type {
   WindowState,
 } from "../chat/chat-port.ts";
 import { ENTRY_TITLES } from "../chat/header-text.ts";
+import { queueState } from "../conversations/queue-state.ts";
 import type { EntryDetails } from "../instagram/entry-points.ts";
 import type { UserProfile } from "../instagram/graph-client.ts";
 import {
@@ -45,6 +46,7 @@ export interface ConversationRow {
   profile: UserProfile | null;
   profile_fetched_at: Date | null;
   last_customer_message_at: Date | null;
+  last_business_message_at?: Date | null;
   last_seen_at: Date | null;
   /** How the conversation opened (instagram/entry-points.ts); null when not known. */
   entry_point?: string | null;
@@ -169,6 +171,11 @@ export function dmHeader(
       windowState(c.last_customer_message_at, now, humanAgent, storedEntry(c.entry_point, c.entry_at)),
     ),
     status: c.status,
+    queue: queueState({
+      status: c.status,
+      lastCustomerAt: c.last_customer_message_at ? new Date(c.last_customer_message_at) : null,
+      lastBusinessAt: c.last_business_message_at ? new Date(c.last_business_message_at) : null,
+    }),
     consent: c.consent,
     links: customer.username
       ? [{ label: "Instagram profile", url: `https://www.instagram.com/${customer.username}` }]

@@ -71,6 +71,14 @@ export interface MirrorDeps {
   humanAgent: boolean;
   /** Profiles and media snapshots older than this are fetched again. */
   refreshMs: number;
+  /** Assigns a new conversation automatically where its account asks for it
+   * (conversations/ownership.ts), before its thread opens, so the root shows the assignee. */
+  assignNew?: (
+    accountId: string,
+    conversationId: number,
+    platform: ChatPlatform,
+    channel: string,
+  ) => Promise<void>;
   /** Runs `expireStories(messageId)` at `at`: a story's link is shown until the story expires. */
   scheduleStoryExpiry?: (messageId: number, at: Date) => Promise<void>;
   now?: () => Date;
@@ -571,6 +579,10 @@ export class Mirror {
     const existing = this.existingRef(r.adapter, convo);
     if (existing) return { ...r, ref: existing, convo };
     if (!opts.create) return undefined;
+    if (this.deps.assignNew && convo.assignee === null && r.account.chat_channel) {
+      await this.deps.assignNew(accountId, convo.id, r.adapter.platform, r.account.chat_channel);
+      convo = (await this.conversation(accountId, customerId)) ?? convo;
+    }
     convo = await this.freshProfile(convo);
     const header = dmHeader(
       r.account,

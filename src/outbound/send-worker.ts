@@ -123,6 +123,9 @@ const LOAD = `
 
 export class OutboundSender {
   private readonly deps: SenderDeps;
+  /** Messages whose delivery was the business's first word since the customer's last message,
+   * until their report re-renders the root (queue state). Emptied as each is reported. */
+  private readonly answered = new Set<number>();
 
   constructor(deps: SenderDeps) {
     this.deps = deps;
@@ -366,6 +369,19 @@ export class OutboundSender {
           "UPDATE comment_threads SET private_reply_sent_at = now(), private_reply_message_id = $2, updated_at = now() WHERE id = $1",
           [row.comment_thread_id, mid],
         );
+      // The business spoke: the queue state (conversations/queue-state.ts) reads this, without
+      // waiting for Instagram's echo of the message.
+      if (done >= total && row.conversation_id !== null) {
+        const { rows: spoke } = await tx.query<{ answered: boolean }>(
+          `UPDATE conversations c SET last_business_message_at = GREATEST(c.last_business_message_at, now())
+             FROM (SELECT id, last_business_message_at AS before FROM conversations WHERE id = $1) o
+            WHERE c.id = o.id
+           RETURNING (o.before IS NULL OR o.before < c.last_customer_message_at) AS answered`,
+          [row.conversation_id],
+        );
+        // The first reply since the customer wrote moves the queue state the root shows.
+        if (spoke[0]?.answered) this.answered.add(row.id);
+      }
       // Rules' replies are audited when they fire (rule_fired); a person's reply when it is delivered.
       if (done >= total && row.author_kind === "agent")
         await recordAudit(tx, {
@@ -443,7 +459,9 @@ export class OutboundSender {
     if (row.delivery_state === "sent") {
       if (row.chat_mark === "sent") return;
       await this.setMark(row, "sent");
-      if (row.held_notice_at || row.send_route === "private_reply") {
+      // A DM's root shows its queue state, which the first reply since the customer wrote changes.
+      const answered = this.answered.delete(row.id);
+      if (row.held_notice_at || row.send_route === "private_reply" || answered) {
         const table = row.conversation_id !== null ? "conversations" : "comment_threads";
         await this.deps.db.query(`UPDATE ${table} SET held_notice_at = NULL WHERE id = $1`, [
           row.conversation_id ?? row.comment_thread_id,

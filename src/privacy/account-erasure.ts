@@ -41,6 +41,8 @@ export async function eraseAccount(
     await tx.query("DELETE FROM snippets WHERE account_id = $1", [account]);
     await tx.query("DELETE FROM customer_notes WHERE account_id = $1", [account]);
     await tx.query("DELETE FROM customer_labels WHERE account_id = $1", [account]);
+    // Whose turn it was: nothing about customers, but the account's all the same.
+    await tx.query("DELETE FROM assignment_cursors WHERE account_id = $1", [account]);
     await tx.query(
       `UPDATE instagram_accounts SET status = 'removed', token_ciphertext = NULL, token_key_id = NULL, username = NULL,
               name = NULL, picture_url = NULL, rule_settings = NULL, updated_at = now()

@@ -4,10 +4,15 @@
 
 import { describe, expect, it } from "vitest";
 import { parseIgOptions, usage } from "../../adapters/discord/ig-command.ts";
-import { headerTags, renderHeader as renderDiscord } from "../../adapters/discord/render-header.ts";
+import {
+  headerTags,
+  renderHeader as renderDiscord,
+  TAG_NAMES,
+} from "../../adapters/discord/render-header.ts";
 import { usage as slackUsage } from "../../adapters/slack/ig-command.ts";
 import { renderHeader as renderSlack } from "../../adapters/slack/render-header.ts";
 import type { CommentHeader, DmHeader } from "../../src/chat/chat-port.ts";
+import { COMMANDS } from "../../src/commands/catalog.ts";
 
 const dm = (over: Partial<DmHeader> = {}): DmHeader => ({
   kind: "dm",
@@ -132,6 +137,21 @@ describe("Discord root controls", () => {
     expect(discordRows(comment({ actions: [] }))).toHaveLength(2);
   });
 
+  it("shows a DM's queue state as a badge and a forum tag, the tags within Discord's 20 per forum", () => {
+    expect(headerTags(dm({ queue: "waiting_on_us" }))).toEqual(["DM", "open", "waiting on us"]);
+    expect(headerTags(dm({ queue: "new" }))).toEqual(["DM", "open", "new"]);
+    expect(headerTags(dm({ status: "snoozed", queue: "snoozed" }))).toEqual(["DM", "open", "snoozed"]);
+    // Closed says it once.
+    expect(headerTags(dm({ status: "closed", queue: "closed" }))).toEqual(["DM", "closed"]);
+    expect(TAG_NAMES.length).toBeLessThanOrEqual(20);
+    for (const name of TAG_NAMES) expect(name.length).toBeLessThanOrEqual(20);
+    const text = JSON.stringify(renderDiscord(dm({ queue: "waiting_on_customer", assignee: "Ana" })).embeds);
+    expect(text).toContain("🟢 Waiting on the customer · Status: open · assigned to Ana");
+    expect(JSON.stringify(renderSlack(dm({ queue: "waiting_on_us" })).blocks)).toContain(
+      "*🔴 Waiting on us* · Status: open",
+    );
+  });
+
   it("tags a closed comment thread closed and shows who has it", () => {
     expect(headerTags(comment({ status: "closed" }))).toEqual(["comment", "closed"]);
     expect(headerTags(comment())).toEqual(["comment", "open"]);
@@ -142,7 +162,7 @@ describe("Discord root controls", () => {
 
 describe("Discord /ig in a thread", () => {
   const parse = (sub: string, options: { who?: string; duration?: string } = {}) =>
-    parseIgOptions({ path: [sub], options });
+    parseIgOptions({ path: COMMANDS.optionPath(sub), options });
 
   it("turns close, reopen, take, assign and snooze into thread commands", () => {
     for (const op of ["close", "reopen", "take"] as const)
@@ -170,7 +190,7 @@ describe("Discord /ig in a thread", () => {
   it("answers bad arguments with what is expected", () => {
     expect(parse("assign", { who: "  " })).toEqual({
       kind: "reply",
-      text: "`assign` needs who: an @name, a name or me\nusage: `/ig assign who`",
+      text: "`assign` needs who: an @name, a name or me\nusage: `/ig conversation assign who`",
     });
     for (const duration of ["forever", "0m", "31d", ""])
       expect(parse("snooze", { duration })).toMatchObject({
@@ -180,10 +200,11 @@ describe("Discord /ig in a thread", () => {
   });
 
   it("lists them in the help", () => {
-    expect(usage()).toContain("`/ig close` — close the conversation");
-    expect(usage()).toContain("`/ig reopen` — open the conversation again");
-    expect(usage()).toContain("`/ig take` — assign the conversation to yourself");
-    expect(usage()).toContain("`/ig assign who` — give the conversation to someone");
-    expect(usage()).toContain("`/ig snooze duration`");
+    // In the `conversation` group: Discord allows 25 subcommands and groups for /ig.
+    expect(usage()).toContain("`/ig conversation close` — close the conversation");
+    expect(usage()).toContain("`/ig conversation reopen` — open the conversation again");
+    expect(usage()).toContain("`/ig conversation take` — assign the conversation to yourself");
+    expect(usage()).toContain("`/ig conversation assign who` — give the conversation to someone");
+    expect(usage()).toContain("`/ig conversation snooze duration`");
   });
 });

@@ -1,7 +1,7 @@
 // `threadbridge snippets import|list|remove` as real processes against the database a service
 // uses: a file is checked whole (each error with its line, entry and field; exit 65), an import is
 // an upsert that says what it added and changed, every change is audited, and rule files may only
-// name saved replies that exist. Also `accounts settings --signature/--disclosure`.
+// name saved replies that exist. Also `accounts settings --signature/--disclosure/--assign`.
 
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -279,5 +279,50 @@ describe("accounts settings: who is speaking", () => {
       expect(bad.code).toBe(64);
       expect(bad.stderr).toMatch(error);
     }
+  });
+});
+
+describe("accounts settings: ownership", () => {
+  it("sets the assignment mode, pool and cap, prints them, and refuses what cannot work", async () => {
+    const r = await cli(
+      [
+        "accounts",
+        "settings",
+        B,
+        "--assign",
+        "fewest-open",
+        "--assign-pool",
+        "S0TEAM01",
+        "--assign-cap",
+        "5",
+      ],
+      t.env,
+    );
+    expect(r.stderr).toBe("");
+    expect(r.stdout.split("\n")[2]).toBe(`${B}: assignment fewest-open among S0TEAM01, at most 5 open each`);
+    // One option at a time keeps the others; a cap of 0 removes it.
+    const m = await cli(["accounts", "settings", B, "--assign", "round-robin", "--assign-cap", "0"], t.env);
+    expect(m.stdout.split("\n")[2]).toBe(`${B}: assignment round-robin among S0TEAM01, no cap`);
+    const { rows } = await svc.db.query<{ settings: Record<string, unknown> }>(
+      "SELECT settings FROM instagram_accounts WHERE id = $1",
+      [B],
+    );
+    expect(rows[0]?.settings.ownership).toEqual({ mode: "round-robin", pool: "S0TEAM01" });
+    for (const [args, error] of [
+      [["--assign", "lottery"], /--assign takes off, manual, round-robin, fewest-open, not lottery/],
+      [["--assign-cap", "-1"], /--assign-cap takes a whole number/],
+      [["--assign-pool", "a b"], /--assign-pool takes a group id/],
+    ] as const) {
+      const bad = await cli(["accounts", "settings", B, ...args], t.env);
+      expect(bad.code).toBe(64);
+      expect(bad.stderr).toMatch(error);
+    }
+    // Automatic assignment needs a pool to pick from.
+    await svc.db.query("UPDATE instagram_accounts SET settings = settings - 'ownership' WHERE id = $1", [B]);
+    const nopool = await cli(["accounts", "settings", B, "--assign", "round-robin"], t.env);
+    expect(nopool.code).toBe(64);
+    expect(nopool.stderr).toMatch(/--assign round-robin needs --assign-pool/);
+    const manual = await cli(["accounts", "settings", B, "--assign", "manual"], t.env);
+    expect(manual.stdout.split("\n")[2]).toBe(`${B}: assignment manual (the first to reply takes it)`);
   });
 });

@@ -2,6 +2,7 @@
 // what `npm run manifests` writes, or a command added to the registry never reaches Discord.
 
 import { describe, expect, it } from "vitest";
+import { commandManifest } from "../../adapters/discord/ig-command.ts";
 import { manifests, slackManifestText } from "../../scripts/manifests.ts";
 
 describe("generated manifests", () => {
@@ -11,6 +12,21 @@ describe("generated manifests", () => {
       expect(m.committed === m.generated, "stale: run npm run manifests").toBe(true);
     },
   );
+
+  it("keeps /ig within Discord's limits: 25 subcommands and groups, 25 in each group, 25 options each", () => {
+    type Option = { name: string; type: number; description: string; options?: Option[] };
+    const [ig] = commandManifest() as unknown as [{ options: Option[] }];
+    expect(ig.options.length).toBeLessThanOrEqual(25);
+    const names = new Set<string>();
+    for (const o of ig.options) {
+      expect(names.has(o.name), o.name).toBe(false);
+      names.add(o.name);
+      expect(o.description.length).toBeLessThanOrEqual(100);
+      expect(o.options?.length ?? 0).toBeLessThanOrEqual(25);
+      for (const sub of o.options ?? []) expect(sub.options?.length ?? 0).toBeLessThanOrEqual(25);
+    }
+    expect([...names]).toEqual(expect.arrayContaining(["queue", "away", "back", "conversation", "customer"]));
+  });
 
   it("changes only the /ig entry and the shortcuts of the Slack manifest, and says when it cannot find them", () => {
     const stale = [

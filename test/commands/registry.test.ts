@@ -104,6 +104,40 @@ describe("surfaces", () => {
     });
   });
 
+  it("puts commands in option groups only where they are picked as named options", () => {
+    expect(COMMANDS.optionPath("close")).toEqual(["conversation", "close"]);
+    expect(COMMANDS.optionPath("label")).toEqual(["customer", "label"]);
+    expect(COMMANDS.optionPath("rules list")).toEqual(["rules", "list"]);
+    expect(COMMANDS.optionPath("queue")).toEqual(["queue"]);
+    expect(COMMANDS.parseOptions(DISCORD, ["conversation", "snooze"], { duration: "4h" })).toEqual({
+      kind: "command",
+      command: "snooze",
+      args: { duration: 4 * 3_600_000 },
+    });
+    // A group member picked outside its group is still found by its own name; a group alone is not
+    // a command.
+    expect(COMMANDS.parseOptions(DISCORD, ["close"], {})).toMatchObject({
+      kind: "command",
+      command: "close",
+    });
+    expect(COMMANDS.parseOptions(DISCORD, ["conversation"], {})).toMatchObject({ kind: "reply" });
+    expect(COMMANDS.parseText(THREAD, "close")).toMatchObject({ kind: "command", command: "close" });
+    const cmd = (name: string) =>
+      defineCommand({
+        name,
+        summary: name,
+        where: "thread",
+        args: {},
+        handler: async () => ({ ok: true, text: "" }),
+      });
+    expect(() => new CommandRegistry([cmd("close")], {}, { close: { summary: "x", members: [] } })).toThrow(
+      /also a command/,
+    );
+    expect(
+      () => new CommandRegistry([cmd("close")], {}, { grp: { summary: "x", members: ["open"] } }),
+    ).toThrow(/not a one-word command/);
+  });
+
   it("writes each surface's help from the same entries", () => {
     const help = COMMANDS.help(THREAD);
     expect(help.split("\n")[0]).toBe("Commands in this thread:");
@@ -112,8 +146,10 @@ describe("surfaces", () => {
     expect(help).toContain("• !help: this list");
     expect(help.split("\n").at(-1)).toBe("Start a message with // to keep it internal.");
     expect(COMMANDS.help(DISCORD)).toContain(
-      "• `/ig snooze duration` — set the conversation aside for a while; the customer's next message ends it (in a conversation's thread)",
+      "• `/ig conversation snooze duration` — set the conversation aside for a while; the customer's next message ends it (in a conversation's thread)",
     );
+    // Typed, a grouped command keeps its own name.
+    expect(COMMANDS.help(SLACK)).not.toContain("conversation snooze");
     for (const surface of [SLACK, DISCORD, THREAD])
       for (const c of COMMANDS.offered(surface)) expect(help + COMMANDS.help(surface)).toContain(c.summary);
   });

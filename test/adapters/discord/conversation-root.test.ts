@@ -4,6 +4,7 @@
 // message, which also carries the forum's tags; and `/ig close|assign|snooze` typed in a thread.
 
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { COMMANDS } from "../../../src/commands/catalog.ts";
 import type { Interaction } from "../../fakes/discord-server.ts";
 import { auditTrail, conversationState } from "../../helpers/conversation-state.ts";
 import {
@@ -149,13 +150,14 @@ const ig = (
   name: string,
   options: { name: string; value: string; type?: number }[],
   user = AGENT.id,
-) =>
-  h.discord.slashCommand(
-    channel,
-    "ig",
-    [{ name, type: 1, options: options.map((o) => ({ type: 3, ...o })) }],
-    user,
-  );
+) => h.discord.slashCommand(channel, "ig", slashTree(name, options), user);
+
+/** The option tree Discord sends for `name`, in its option group where the manifest puts it. */
+const slashTree = (name: string, options: { name: string; value: string; type?: number }[]) => {
+  const leaf = { name, type: 1, options: options.map((o) => ({ type: 3, ...o })) };
+  const [group] = COMMANDS.optionPath(name);
+  return group === name ? [leaf] : [{ name: group ?? name, type: 2, options: [leaf] }];
+};
 
 it("takes /ig close, assign and snooze in a thread, and refuses them clearly outside one", async () => {
   const customer = "1000000000000604";

@@ -5,6 +5,7 @@
 import { expect } from "vitest";
 import { readCommandManifest } from "../../../adapters/discord/commands.ts";
 import { escapeMarkdown } from "../../../adapters/discord/markdown.ts";
+import { COMMANDS } from "../../../src/commands/catalog.ts";
 import type { FakeMessage, InteractionResponse, SlashOption } from "../../fakes/discord-server.ts";
 import {
   ADMIN,
@@ -59,6 +60,9 @@ async function optionTypes(): Promise<Map<string, number>> {
   return types;
 }
 
+/** The role the scenarios use as an assignment pool. */
+const POOL_ROLE = "700000000000000099";
+
 export const discord: ContractPlatform = {
   name: "discord",
   async start(options = {}) {
@@ -68,6 +72,9 @@ export const discord: ContractPlatform = {
       options.backend,
     );
     const types = await optionTypes();
+    // Both people also hold the role the scenarios use as an assignment pool.
+    d.discord.addUser({ ...AGENT, roles: [POOL_ROLE] });
+    d.discord.addUser({ ...ADMIN, roles: [...ADMIN.roles, POOL_ROLE] });
     const agent: ChatPerson = { id: AGENT.id, name: AGENT.username };
     const admin: ChatPerson = { id: ADMIN.id, name: ADMIN.username };
     const bot = d.discord.botUserId;
@@ -86,6 +93,7 @@ export const discord: ContractPlatform = {
       otherChannel: OTHER_CHANNEL,
       agent,
       admin,
+      pool: POOL_ROLE,
       erasesPeoplesMessages: true,
       commandsInThreads: true,
       graph: d.graph,
@@ -157,10 +165,11 @@ export const discord: ContractPlatform = {
         await d.discord.userReact(thread, message, emoji, as === "bridge" ? bot : as.id);
       },
       async command(name, args = {}, options = {}) {
-        const [first, second] = name.split(" ") as [string, string | undefined];
+        // Where the manifest puts it: `/ig conversation close` for `close`.
+        const [first, second] = COMMANDS.optionPath(name) as [string, string | undefined];
         const leaf: SlashOption[] = Object.entries(args).map(([option, value]) => ({
           name: option,
-          type: types.get(`${name}:${option}`) ?? 3,
+          type: types.get(`${COMMANDS.optionPath(name).join(" ")}:${option}`) ?? 3,
           value,
         }));
         const tree: SlashOption[] =
@@ -183,12 +192,16 @@ export const discord: ContractPlatform = {
           };
         return answer;
       },
-      toldPrivately: (person) =>
-        d.discord
+      // Ephemeral answers to buttons and reactions, and direct messages (where a thread message
+      // has no ephemeral answer on Discord).
+      toldPrivately: (person) => [
+        ...d.discord
           .interactions()
           .filter((i) => i.userId === person.id && i.type !== 2)
           .flatMap((i) => i.responses.map(text))
           .filter((t) => t.length > 0),
+        ...d.discord.directMessages(person.id).map((m) => plainText(m.content)),
+      ],
       stateOf: async (ref) => {
         const { rows } = await d.service.db.query<{ delivery_state: string; delivery_error: string | null }>(
           "SELECT delivery_state, delivery_error FROM messages WHERE chat_ref = $1",

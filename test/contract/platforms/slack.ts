@@ -46,10 +46,14 @@ function posted(m: FakeMessage): Posted {
   };
 }
 
+/** The user group the scenarios use as an assignment pool. */
+const POOL = "S0POOL0001";
+
 export const slack: ContractPlatform = {
   name: "slack",
   async start(options = {}) {
     const b = await startBridgeHarness(options.env ?? {}, {}, options.backend);
+    b.slack.setUserGroup(POOL, [AGENT.id, ADMIN.id]);
     const agent: ChatPerson = { id: AGENT.id, name: AGENT.display_name ?? AGENT.name };
     const admin: ChatPerson = { id: ADMIN.id, name: ADMIN.display_name ?? ADMIN.name };
     const slackUser = (p: ChatPerson) =>
@@ -63,6 +67,7 @@ export const slack: ContractPlatform = {
       otherChannel: "C0OTHERBRAND",
       agent,
       admin,
+      pool: POOL,
       erasesPeoplesMessages: false,
       commandsInThreads: false,
       graph: b.graph,

@@ -190,6 +190,7 @@ export const web: ContractPlatform = {
       otherChannel: "other-brand",
       agent: AGENT,
       admin: ADMIN,
+      pool: undefined,
       erasesPeoplesMessages: true,
       commandsInThreads: true,
       graph,

@@ -338,6 +338,17 @@ export class Rest {
       return ok({ threads: threads.map((c) => s.channelJson(c)), members: [] });
     });
     r("GET", "/guilds/:id/roles", () => ok((s.guildJson().roles as unknown[]) ?? []));
+    // List Guild Members: sorted by user id, `limit` (1–1000, default 1) after the user id `after`.
+    r("GET", "/guilds/:id/members", (c, [gid]) => {
+      if (gid !== s.guildId) return guildUnknown();
+      const limit = Math.min(1000, Math.max(1, Number(c.query.get("limit") ?? "1")));
+      const after = BigInt(c.query.get("after") ?? "0");
+      const members = [s.bot, ...s.users.values()]
+        .filter((u) => BigInt(u.id) > after)
+        .sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1))
+        .slice(0, limit);
+      return ok(members.map((u) => s.memberJson(u)));
+    });
     r("GET", "/guilds/:id/members/:id", (_c, [, uid]) => {
       const user = s.users.get(uid ?? "");
       return user ? ok(s.memberJson(user)) : ok({ code: 10007, message: "Unknown Member" }, 404);

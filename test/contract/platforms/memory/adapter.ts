@@ -10,8 +10,10 @@ import type {
   Digest,
   DigestChart,
   FileSource,
+  GroupMember,
   Idempotency,
   Mark,
+  MemberDirectory,
   MirrorPost,
   NoticeOptions,
   Person,
@@ -27,6 +29,7 @@ import {
   MENTION_NOTE,
   mediaKind,
   mentionTitle,
+  QUEUE_BADGES,
   SNOOZE_CHOICES,
   windowSummary,
 } from "../../../../src/chat/header-text.ts";
@@ -53,6 +56,7 @@ function renderHeader(header: ThreadHeader): { text: string; buttons: Button[] }
     return { text: lines.filter(Boolean).join("\n"), buttons: [] };
   }
   const status = [`Status: ${header.status}`];
+  if (header.kind === "dm" && header.queue) status.unshift(QUEUE_BADGES[header.queue]);
   if (header.assignee) status.push(`assigned to ${header.assignee}`);
   if (header.kind === "dm") {
     lines.push(`Instagram DM with ${who(header.customer)}`, followerSummary(header.customer));
@@ -105,7 +109,7 @@ function renderPost(post: MirrorPost): string {
   return lines.filter((l) => l !== undefined && l !== "").join("\n");
 }
 
-export class MemoryAdapter implements ChatAdapter, FileSource {
+export class MemoryAdapter implements ChatAdapter, FileSource, MemberDirectory {
   readonly platform = PLATFORM;
   readonly #room: Room;
 
@@ -216,6 +220,13 @@ export class MemoryAdapter implements ChatAdapter, FileSource {
       ...(chart ? [`[chart ${chart.name}: ${chart.alt}]`] : []),
     ];
     this.#room.add({ channel, thread: undefined, author: "bridge", text: lines.join("\n"), buttons: [] });
+  }
+
+  /** A group of the room's people (`Room.groups`). */
+  async groupMembers(group: string): Promise<GroupMember[]> {
+    const ids = this.#room.groups.get(group);
+    if (!ids) throw new Error(`no group ${group}`);
+    return ids.map((id) => ({ id, name: this.#room.people.get(id)?.name ?? id }));
   }
 
   async fetchFile(file: AgentFile): Promise<Response> {

@@ -18,6 +18,8 @@ const ACCOUNT = "17841400000000001";
 const CHANNEL = "room-instagram";
 const AGENT: ChatPerson = { id: "ana", name: "Ana" };
 const ADMIN: ChatPerson = { id: "root", name: "Root" };
+/** The group the scenarios use as an assignment pool. */
+const POOL = "team";
 const MARKS: Record<Mark, string> = { pending: "⏳", held: "⏸️", sent: "✅", failed: "⚠️" };
 
 function posted(m: RoomMessage): Posted {
@@ -36,6 +38,7 @@ export const memory: ContractPlatform = {
   name: PLATFORM,
   async start(options = {}) {
     const room = new Room([AGENT, ADMIN]);
+    room.groups.set(POOL, [AGENT.id, ADMIN.id]);
     const graph = await startGraphServer(instagramResponder());
     const t = await testEnv(
       options.backend ?? TEST_BACKEND,
@@ -78,6 +81,7 @@ export const memory: ContractPlatform = {
       otherChannel: "room-other-brand",
       agent: AGENT,
       admin: ADMIN,
+      pool: POOL,
       erasesPeoplesMessages: true,
       commandsInThreads: true,
       graph,

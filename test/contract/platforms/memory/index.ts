@@ -20,13 +20,16 @@ export function memoryPlatform(room: Room) {
       example: "room-support",
       hint: "the room's name, as room-support.",
     },
-    refs: { user: { prefix: PLATFORM, example: "ana", what: "a person in a memory room" } },
+    refs: {
+      user: { prefix: PLATFORM, example: "ana", what: "a person in a memory room" },
+      group: { prefix: `${PLATFORM}-group`, example: "team", what: "a group of a memory room's people" },
+    },
     settings: () => ({}),
     summary: () => "rooms in memory",
     async create(_settings, { inbox }) {
       room.connect(inbox);
       const adapter = new MemoryAdapter(room);
-      return { adapter, files: adapter };
+      return { adapter, files: adapter, members: adapter };
     },
   });
 }

@@ -97,6 +97,8 @@ export class Room {
   #next = 0;
   #inbox: ChatInbox | undefined;
   readonly people = new Map<string, Person>();
+  /** Groups of people (id → member ids), as platforms have user groups or roles. */
+  readonly groups = new Map<string, string[]>();
 
   constructor(people: Person[]) {
     for (const p of people) this.people.set(p.id, p);
@@ -181,6 +183,8 @@ export class Room {
     // What the thread shows for an outcome: queued ones are marked by the core itself.
     if (outcome.kind === "command") this.#reply(ref, outcome.reply, []);
     else if (outcome.kind === "refused") this.#reply(ref, outcome.reason, [person]);
+    else if (outcome.kind === "queued" && outcome.privately)
+      await this.#tell(person, { ok: true, text: outcome.privately }, false);
     return m.id;
   }
 
@@ -258,7 +262,7 @@ export class Room {
     person: string,
     where: string,
   ): Promise<PrivateNote> {
-    const parsed = COMMANDS.parseOptions(SLASH, name.split(" "), options);
+    const parsed = COMMANDS.parseOptions(SLASH, COMMANDS.optionPath(name), options);
     if (parsed.kind === "reply") return this.#tell(person, { ok: false, text: parsed.text }, true);
     const root = this.find(where);
     const request: ActionRequest = {

@@ -1,0 +1,377 @@
+import { recordAudit } from "../audit/audit-log.ts";
+import type {
+  ActionResult,
+  AgentIdentity,
+  ChatPlatform,
+  GroupMember,
+  MemberDirectory,
+  QueueState,
+} from "../chat/chat-port.ts";
+import { chatKey } from "../chat/ids.ts";
+import { NO_ACCOUNT_HERE, type Scope } from "../chat/scope.ts";
+import type { Database } from "../db/database.ts";
+import { storedEntry, windowState } from "../instagram/windows.ts";
+import type { Logger } from "../log/logger.ts";
+import { QUEUE_STATE_LABELS, queueState } from "./queue-state.ts";
+import type { Thread } from "./threads.ts";
+
+// Who owns a conversation (issue 21), per account: new conversations assigned automatically among
+// a pool (a platform group the account's platform resolves through its MemberDirectory) by round
+// robin or fewest open, skipping agents who said `/ig away` and those at the cap; the first agent
+// to reply to an unassigned conversation takes it; someone else replying is told, privately, who
+// owns it. Everything is in the database (assignee, the cursor, who is away), so it survives
+// restarts, and an assignment runs in one transaction holding the account's cursor row, so
+// workers assigning at once take turns.
+
+export type AssignMode = "off" | "manual" | "round-robin" | "fewest-open";
+export const ASSIGN_MODES: readonly AssignMode[] = ["off", "manual", "round-robin", "fewest-open"];
+
+/** `instagram_accounts.settings.ownership`. `off`: nothing automatic (`!assign` and 👀 only);
+ * `manual`: the first to reply takes it and others are told who owns it; the two automatic modes
+ * also assign each new conversation among `pool`. */
+export interface OwnershipSettings {
+  mode: AssignMode;
+  /** A group of the account's chat platform: a Slack user group id, a Discord role id. */
+  pool?: string;
+  /** At most this many open (not closed) conversations per agent from automatic assignment. */
+  cap?: number;
+}
+
+export function ownershipSettings(raw: unknown): OwnershipSettings {
+  const o = (raw && typeof raw === "object" ? (raw as { ownership?: unknown }).ownership : undefined) as
+    | Partial<OwnershipSettings>
+    | undefined;
+  const mode = ASSIGN_MODES.includes(o?.mode as AssignMode) ? (o?.mode as AssignMode) : "off";
+  const settings: OwnershipSettings = { mode };
+  if (typeof o?.pool === "string" && o.pool !== "") settings.pool = o.pool;
+  if (typeof o?.cap === "number" && Number.isInteger(o.cap) && o.cap > 0) settings.cap = o.cap;
+  return settings;
+}
+
+export interface PickInput {
+  mode: "round-robin" | "fewest-open";
+  /** Platform user ids of agents who are away. */
+  away: ReadonlySet<string>;
+  /** Open conversations per agent id (absent: none). */
+  open: ReadonlyMap<string, number>;
+  cap?: number;
+  /** The agent assigned last: round robin goes on after them. */
+  last?: string;
+}
+
+/** The agent a new conversation goes to, or undefined when nobody may take it. Members are taken
+ * in the order of their ids, starting after the last one assigned, so the turn is the same
+ * whichever worker asks; fewest open breaks ties in that same order. */
+export function pickAgent(members: readonly GroupMember[], input: PickInput): GroupMember | undefined {
+  const sorted = [...new Map(members.map((m) => [m.id, m])).values()].sort((a, b) =>
+    a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
+  );
+  const start = input.last === undefined ? 0 : sorted.findIndex((m) => m.id > (input.last as string));
+  const turn = start <= 0 ? sorted : [...sorted.slice(start), ...sorted.slice(0, start)];
+  const load = (m: GroupMember) => input.open.get(m.id) ?? 0;
+  const eligible = turn.filter(
+    (m) => !input.away.has(m.id) && (input.cap === undefined || load(m) < input.cap),
+  );
+  if (input.mode === "round-robin") return eligible[0];
+  let best: GroupMember | undefined;
+  for (const m of eligible) if (!best || load(m) < load(best)) best = m;
+  return best;
+}
+
+export type QueueFilter = "mine" | "unassigned" | "all";
+
+export interface QueueEntry {
+  accountId: string;
+  account: string;
+  customer: string;
+  state: QueueState;
+  assignee?: string;
+  /** The customer's last message: oldest first. */
+  since: Date | null;
+  /** What is left of the window to answer in, as words. */
+  left: string;
+}
+
+export interface OwnershipDeps {
+  db: Database;
+  /** Each platform's group directory, where it has one (filled as platforms start). */
+  directories: ReadonlyMap<ChatPlatform, MemberDirectory>;
+  log: Logger;
+  humanAgent: boolean;
+  now?: () => Date;
+}
+
+/** What a reply did to the conversation's ownership. */
+export type ReplyOwnership = { kind: "took" } | { kind: "owned_by"; owner: string } | { kind: "unchanged" };
+
+const QUEUE_LIMIT = 25;
+
+export class Ownership {
+  private readonly deps: OwnershipDeps;
+
+  constructor(deps: OwnershipDeps) {
+    this.deps = deps;
+  }
+
+  private now(): Date {
+    return this.deps.now?.() ?? new Date();
+  }
+
+  /** Assigns a new conversation automatically, when its account asks for it and it has no
+   * assignee yet. The pool is read from the platform first (a chat call, outside any
+   * transaction); the choice and the write happen under the account's cursor lock. */
+  async assignNew(accountId: string, conversationId: number, platform: ChatPlatform, channel: string) {
+    const { rows } = await this.deps.db.query<{ settings: unknown }>(
+      "SELECT settings FROM instagram_accounts WHERE id = $1",
+      [accountId],
+    );
+    const settings = ownershipSettings(rows[0]?.settings);
+    if ((settings.mode !== "round-robin" && settings.mode !== "fewest-open") || !settings.pool) return;
+    const directory = this.deps.directories.get(platform);
+    if (!directory) {
+      this.deps.log.warn(
+        { account: accountId, platform },
+        "automatic assignment needs a platform that lists a group's members; nobody assigned",
+      );
+      return;
+    }
+    let members: GroupMember[];
+    try {
+      members = await directory.groupMembers(settings.pool, channel);
+    } catch (err) {
+      this.deps.log.warn(
+        { account: accountId, platform, pool: settings.pool, err },
+        "the assignment pool could not be read; nobody assigned",
+      );
+      return;
+    }
+    const mode = settings.mode;
+    await this.deps.db.transaction(async (tx) => {
+      await tx.query(
+        "INSERT INTO assignment_cursors (account_id) VALUES ($1) ON CONFLICT (account_id) DO NOTHING",
+        [accountId],
+      );
+      const cursor = await tx.query<{ last_agent: string | null }>(
+        "SELECT last_agent FROM assignment_cursors WHERE account_id = $1 FOR UPDATE",
+        [accountId],
+      );
+      const convo = await tx.query<{ assignee: string | null }>(
+        "SELECT assignee FROM conversations WHERE id = $1 FOR UPDATE",
+        [conversationId],
+      );
+      if (!convo.rows[0] || convo.rows[0].assignee !== null) return;
+      const away = await tx.query<{ agent_id: string }>(
+        "SELECT agent_id FROM agents_away WHERE platform = $1",
+        [platform],
+      );
+      const open = await tx.query<{ assignee_ref: string; n: string }>(
+        `SELECT assignee_ref, count(*) AS n FROM conversations
+          WHERE account_id = $1 AND status <> 'closed' AND assignee_ref IS NOT NULL AND chat_platform = $2
+          GROUP BY assignee_ref`,
+        [accountId, platform],
+      );
+      const last = cursor.rows[0]?.last_agent ?? undefined;
+      const chosen = pickAgent(members, {
+        mode,
+        away: new Set(away.rows.map((r) => r.agent_id)),
+        open: new Map(open.rows.map((r) => [r.assignee_ref, Number(r.n)])),
+        ...(settings.cap !== undefined ? { cap: settings.cap } : {}),
+        ...(last !== undefined ? { last } : {}),
+      });
+      if (!chosen) {
+        this.deps.log.info(
+          { account: accountId, pool: settings.pool, members: members.length },
+          "no agent of the pool can take a new conversation (away or at the cap); left unassigned",
+        );
+        return;
+      }
+      await tx.query(
+        `UPDATE conversations SET assignee = $2, assignee_ref = $3, assigned_at = now(), updated_at = now()
+          WHERE id = $1`,
+        [conversationId, chosen.name, chosen.id],
+      );
+      await tx.query(
+        "UPDATE assignment_cursors SET last_agent = $2, updated_at = now() WHERE account_id = $1",
+        [accountId, chosen.id],
+      );
+      const target = await tx.query<{ customer_id: string }>(
+        "SELECT customer_id FROM conversations WHERE id = $1",
+        [conversationId],
+      );
+      await recordAudit(tx, {
+        actor: { kind: "system", name: mode },
+        account: accountId,
+        action: "conversation_assigned",
+        target: `customer:${target.rows[0]?.customer_id ?? ""}`,
+        details: { assignee: chosen.name, assigneeRef: chatKey(platform, chosen.id), how: mode },
+      });
+    });
+  }
+
+  /** An agent's reply in a DM thread: where its account turns ownership on, an unassigned
+   * conversation becomes theirs; a conversation someone else owns stays theirs, and the
+   * replier learns whose it is. */
+  async replied(thread: Thread, agent: AgentIdentity): Promise<ReplyOwnership> {
+    if (thread.kind !== "dm") return { kind: "unchanged" };
+    const { rows: account } = await this.deps.db.query<{ settings: unknown }>(
+      "SELECT settings FROM instagram_accounts WHERE id = $1",
+      [thread.accountId],
+    );
+    if (ownershipSettings(account[0]?.settings).mode === "off") return { kind: "unchanged" };
+    return this.deps.db.transaction(async (tx) => {
+      const taken = await tx.query(
+        `UPDATE conversations SET assignee = $2, assignee_ref = $3, assigned_at = now(), updated_at = now()
+          WHERE id = $1 AND assignee IS NULL RETURNING id`,
+        [thread.id, agent.name, agent.id],
+      );
+      if (taken.rows.length > 0) {
+        await recordAudit(tx, {
+          actor: { kind: "agent", id: chatKey(agent.platform, agent.id), name: agent.name },
+          account: thread.accountId,
+          action: "conversation_assigned",
+          target: `customer:${thread.customerId}`,
+          details: { assignee: agent.name, how: "first_reply" },
+        });
+        return { kind: "took" as const };
+      }
+      const { rows } = await tx.query<{ assignee: string; assignee_ref: string | null }>(
+        "SELECT assignee, assignee_ref FROM conversations WHERE id = $1",
+        [thread.id],
+      );
+      const owner = rows[0];
+      if (!owner) return { kind: "unchanged" as const };
+      // Assigned by name only (`!assign @Name`): the name is all there is to compare.
+      const mine = owner.assignee_ref ? owner.assignee_ref === agent.id : owner.assignee === agent.name;
+      return mine ? { kind: "unchanged" as const } : { kind: "owned_by" as const, owner: owner.assignee };
+    });
+  }
+
+  /** `/ig away` and `/ig back`: automatic assignment skips an agent who is away. */
+  async setAway(agent: AgentIdentity, away: boolean): Promise<ActionResult> {
+    if (away) {
+      const { rows } = await this.deps.db.query(
+        `INSERT INTO agents_away (platform, agent_id, name) VALUES ($1, $2, $3)
+         ON CONFLICT (platform, agent_id) DO NOTHING RETURNING agent_id`,
+        [agent.platform, agent.id, agent.name],
+      );
+      return {
+        ok: true,
+        text:
+          rows.length > 0
+            ? "You are away: new conversations are not assigned to you until you say /ig back. Those you own stay yours."
+            : "You were already away: say /ig back to get new conversations again.",
+      };
+    }
+    const { rows } = await this.deps.db.query(
+      "DELETE FROM agents_away WHERE platform = $1 AND agent_id = $2 RETURNING agent_id",
+      [agent.platform, agent.id],
+    );
+    return {
+      ok: true,
+      text:
+        rows.length > 0
+          ? "Welcome back: new conversations can be assigned to you again."
+          : "You were not away: new conversations can be assigned to you.",
+    };
+  }
+
+  /** The open conversations of the scope's accounts, oldest wait first. */
+  async queue(agent: AgentIdentity, scope: Scope, filter: QueueFilter): Promise<QueueEntry[]> {
+    if (scope.accounts.size === 0) return [];
+    const mine =
+      filter === "mine" ? "AND (c.assignee_ref = $3 OR (c.assignee_ref IS NULL AND c.assignee = $4))" : "";
+    const unassigned = filter === "unassigned" ? "AND c.assignee IS NULL" : "";
+    const { rows } = await this.deps.db.query<{
+      account_id: string;
+      username: string | null;
+      customer_id: string;
+      name: string | null;
+      customer_username: string | null;
+      status: "open" | "closed" | "snoozed";
+      assignee: string | null;
+      last_customer_message_at: Date | null;
+      last_business_message_at: Date | null;
+      entry_point: string | null;
+      entry_at: Date | null;
+    }>(
+      `SELECT c.account_id, a.username, c.customer_id, c.profile->>'name' AS name,
+              c.profile->>'username' AS customer_username, c.status, c.assignee,
+              c.last_customer_message_at, c.last_business_message_at, c.entry_point, c.entry_at
+         FROM conversations c JOIN instagram_accounts a ON a.id = c.account_id
+        WHERE c.account_id = ANY($1::text[]) AND c.status <> 'closed' AND c.chat_platform = $2
+          ${mine} ${unassigned}
+        ORDER BY c.last_customer_message_at ASC NULLS LAST, c.id ASC
+        LIMIT ${QUEUE_LIMIT + 1}`,
+      filter === "mine"
+        ? [[...scope.accounts], agent.platform, agent.id, agent.name]
+        : [[...scope.accounts], agent.platform],
+    );
+    const now = this.now();
+    return rows.map((r) => {
+      const lastCustomerAt = r.last_customer_message_at ? new Date(r.last_customer_message_at) : null;
+      const entry: QueueEntry = {
+        accountId: r.account_id,
+        account: r.username ? `@${r.username}` : r.account_id,
+        customer:
+          r.name ?? (r.customer_username ? `@${r.customer_username}` : `Instagram user ${r.customer_id}`),
+        state: queueState({
+          status: r.status,
+          lastCustomerAt,
+          lastBusinessAt: r.last_business_message_at ? new Date(r.last_business_message_at) : null,
+        }),
+        since: lastCustomerAt,
+        left: windowLeft(
+          windowState(lastCustomerAt, now, this.deps.humanAgent, storedEntry(r.entry_point, r.entry_at)),
+          now,
+        ),
+      };
+      if (r.assignee) entry.assignee = r.assignee;
+      return entry;
+    });
+  }
+
+  /** `/ig queue`'s answer, for the asker alone. */
+  async queueText(agent: AgentIdentity, scope: Scope, filter: QueueFilter): Promise<ActionResult> {
+    if (scope.accounts.size === 0) return { ok: false, text: NO_ACCOUNT_HERE };
+    const entries = await this.queue(agent, scope, filter);
+    const what = { mine: "assigned to you", unassigned: "unassigned", all: "open" }[filter];
+    if (entries.length === 0)
+      return {
+        ok: true,
+        text: {
+          mine: "No open conversation here is assigned to you.",
+          unassigned: "Every open conversation here has an owner.",
+          all: "No open conversation here.",
+        }[filter],
+      };
+    const shown = entries.slice(0, QUEUE_LIMIT);
+    const lines = shown.map((e, i) => {
+      const who = filter === "mine" ? "" : ` · ${e.assignee ?? "unassigned"}`;
+      const account = scope.accounts.size > 1 ? ` (${e.account})` : "";
+      return `${i + 1}. ${e.customer}${account} · ${QUEUE_STATE_LABELS[e.state]}${who} · ${e.left}`;
+    });
+    const more = entries.length > QUEUE_LIMIT ? [`…and more: the ${QUEUE_LIMIT} oldest are shown.`] : [];
+    return {
+      ok: true,
+      text: [`Conversations ${what}, oldest first:`, ...lines, ...more].join("\n"),
+    };
+  }
+}
+
+/** "5h 20m left", "2d 3h left to a human (HUMAN_AGENT)", "window closed". */
+export function windowLeft(w: ReturnType<typeof windowState>, now: Date): string {
+  if (w.kind === "none") return "no message from the customer yet";
+  if (w.kind === "closed") return "window closed";
+  const span = duration(w.until.getTime() - now.getTime());
+  return w.kind === "human_agent" ? `${span} left for a human reply` : `${span} left`;
+}
+
+function duration(ms: number): string {
+  const minutes = Math.max(0, Math.floor(ms / 60_000));
+  const d = Math.floor(minutes / 1440);
+  const h = Math.floor((minutes % 1440) / 60);
+  const m = minutes % 60;
+  if (d > 0) return `${d}d ${h}h`;
+  if (h > 0) return `${h}h ${m}m`;
+  return `${m}m`;
+}

@@ -1,0 +1,145 @@
+// Automatic assignment against the database: two workers (each its own connection pool on
+// Postgres) assigning one account's new conversations at once keep the turn, never pass the cap,
+// skip agents who are away, and leave a conversation that already has an owner alone.
+
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { GroupMember, MemberDirectory } from "../../src/chat/chat-port.ts";
+import { Ownership } from "../../src/conversations/ownership.ts";
+import { type Database, openDatabase } from "../../src/db/database.ts";
+import { migrate } from "../../src/db/migrate.ts";
+import { createLogger } from "../../src/log/logger.ts";
+import { type BackendDatabase, createBackendDatabase, TEST_BACKEND } from "../helpers/backend.ts";
+
+const ACCOUNT = "17841400000000077";
+const PLATFORM = "memory";
+const CHANNEL = "room-support";
+const POOL = "team";
+const PEOPLE: GroupMember[] = [
+  { id: "u1", name: "Ana" },
+  { id: "u2", name: "Bea" },
+  { id: "u3", name: "Cai" },
+];
+
+/** The platform's side: a group and its members, as a platform's directory would list them. */
+const directory: MemberDirectory = {
+  async groupMembers(group, channel) {
+    if (group !== POOL || channel !== CHANNEL) throw new Error(`no group ${group} in ${channel}`);
+    return PEOPLE;
+  },
+};
+
+let tdb: BackendDatabase;
+let db: Database;
+let other: Database;
+let workers: Ownership[];
+const log = createLogger("silent");
+
+beforeAll(async () => {
+  tdb = await createBackendDatabase();
+  db = await openDatabase(tdb.target);
+  await migrate(db);
+  // A second worker: its own pool where the backend has a server, else the one connection.
+  other = TEST_BACKEND === "postgres" ? await openDatabase(tdb.target) : db;
+  const directories = new Map([[PLATFORM, directory]]);
+  workers = [db, other].map((d) => new Ownership({ db: d, directories, log, humanAgent: false }));
+  await db.query(
+    "INSERT INTO instagram_accounts (id, username, status, chat_platform, chat_channel) VALUES ($1, 'brand', 'active', $2, $3)",
+    [ACCOUNT, PLATFORM, CHANNEL],
+  );
+});
+
+afterAll(async () => {
+  if (other !== db) await other?.close();
+  await db?.close();
+  await tdb?.drop();
+});
+
+beforeEach(async () => {
+  await db.query("DELETE FROM conversations");
+  await db.query("DELETE FROM assignment_cursors");
+  await db.query("DELETE FROM agents_away");
+});
+
+const settle = (ownership: Record<string, unknown>) =>
+  db.query("UPDATE instagram_accounts SET settings = $2::jsonb WHERE id = $1", [
+    ACCOUNT,
+    JSON.stringify({ ownership }),
+  ]);
+
+async function newConversations(n: number): Promise<number[]> {
+  const ids: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const { rows } = await db.query<{ id: number }>(
+      `INSERT INTO conversations (account_id, customer_id, last_customer_message_at, chat_platform)
+       VALUES ($1, $2, now(), $3) RETURNING id`,
+      [ACCOUNT, `c${i}`, PLATFORM],
+    );
+    ids.push(Number(rows[0]?.id));
+  }
+  return ids;
+}
+
+/** Both workers assign every conversation at once, alternating. */
+const assignAll = (ids: number[]) =>
+  Promise.all(ids.map((id, i) => workers[i % 2]?.assignNew(ACCOUNT, id, PLATFORM, CHANNEL)));
+
+async function load(): Promise<Record<string, number>> {
+  const { rows } = await db.query<{ assignee_ref: string | null; n: string }>(
+    "SELECT assignee_ref, count(*) AS n FROM conversations GROUP BY assignee_ref",
+  );
+  return Object.fromEntries(rows.map((r) => [r.assignee_ref ?? "nobody", Number(r.n)]));
+}
+
+describe("automatic assignment", () => {
+  it("takes turns across workers: nine new conversations, three each, in the order of ids", async () => {
+    await settle({ mode: "round-robin", pool: POOL });
+    await assignAll(await newConversations(9));
+    expect(await load()).toEqual({ u1: 3, u2: 3, u3: 3 });
+    const { rows } = await db.query<{ last_agent: string }>("SELECT last_agent FROM assignment_cursors");
+    expect(rows).toEqual([{ last_agent: "u3" }]);
+    // Audited as the system's doing, naming the mode.
+    const { rows: audit } = await db.query<{ n: string }>(
+      "SELECT count(*) AS n FROM audit_log WHERE action = 'conversation_assigned' AND details->>'how' = 'round-robin'",
+    );
+    expect(Number(audit[0]?.n)).toBeGreaterThanOrEqual(9);
+  });
+
+  it("never passes the cap, whoever asks: the rest stay unassigned", async () => {
+    await settle({ mode: "fewest-open", pool: POOL, cap: 2 });
+    await assignAll(await newConversations(8));
+    expect(await load()).toEqual({ u1: 2, u2: 2, u3: 2, nobody: 2 });
+    // A closed conversation no longer counts: its owner can take one more.
+    await db.query(
+      "UPDATE conversations SET status = 'closed' WHERE assignee_ref = 'u2' AND customer_id = (SELECT min(customer_id) FROM conversations WHERE assignee_ref = 'u2')",
+    );
+    const { rows: inserted } = await db.query<{ id: number }>(
+      "INSERT INTO conversations (account_id, customer_id, chat_platform) VALUES ($1, 'late', $2) RETURNING id",
+      [ACCOUNT, PLATFORM],
+    );
+    const late = Number(inserted[0]?.id);
+    await workers[1]?.assignNew(ACCOUNT, late, PLATFORM, CHANNEL);
+    const { rows } = await db.query<{ assignee_ref: string }>(
+      "SELECT assignee_ref FROM conversations WHERE id = $1",
+      [late],
+    );
+    expect(rows[0]?.assignee_ref).toBe("u2");
+  });
+
+  it("skips who is away, and leaves a conversation with an owner as it is", async () => {
+    await settle({ mode: "round-robin", pool: POOL });
+    await db.query("INSERT INTO agents_away (platform, agent_id, name) VALUES ($1, 'u1', 'Ana')", [PLATFORM]);
+    const ids = await newConversations(4);
+    await db.query("UPDATE conversations SET assignee = 'Zoe', assignee_ref = 'z9' WHERE id = $1", [ids[0]]);
+    await assignAll(ids);
+    expect(await load()).toEqual({ z9: 1, u2: 2, u3: 1 });
+  });
+
+  it("assigns nobody when the account asks for none, or its pool cannot be read", async () => {
+    await settle({ mode: "manual", pool: POOL });
+    const [a, b] = await newConversations(2);
+    await workers[0]?.assignNew(ACCOUNT, a as number, PLATFORM, CHANNEL);
+    await settle({ mode: "round-robin", pool: "someone-else" });
+    await workers[0]?.assignNew(ACCOUNT, b as number, PLATFORM, CHANNEL);
+    expect(await load()).toEqual({ nobody: 2 });
+  });
+});
