@@ -133,6 +133,8 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
       metrics,
       humanAgent: config.instagram.humanAgent,
       refreshMs: config.profileRefreshHours * 3_600_000,
+      ...(config.instagram.appId ? { appId: config.instagram.appId } : {}),
+      appNames: config.appNames,
       scheduleStoryExpiry: async (id, at) => {
         await boss.send(WAKE_QUEUE, { table: "messages", id } satisfies WakeJob, { startAfter: at });
       },
@@ -207,6 +209,7 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
         rules,
         echoGraceMs: config.echoGraceMs,
         consentWords: consentWords(config.consentWords.stop, config.consentWords.start),
+        ...(config.instagram.appId ? { appId: config.instagram.appId } : {}),
       });
       await startInboundWorker({
         db,
@@ -228,6 +231,7 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
         humanAgent: config.instagram.humanAgent,
         fileUrl: (platform, file) => links.url(platform, file),
         echoGraceMs: config.echoGraceMs,
+        appNames: config.appNames,
       });
       await startOutboundWorker({
         boss,

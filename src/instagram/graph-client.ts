@@ -199,6 +199,32 @@ export class GraphClient {
     });
   }
 
+  /**
+   * Conversation Routing (reference platform-changes-2026): `take` moves control of the customer's
+   * thread to this app (allowed to the default app), `request` asks the app holding it to pass it,
+   * `pass` hands it to `targetAppId` (the Instagram inbox, another app). The calls are the
+   * handover protocol's (`POST /me/<action>_thread_control`, `{recipient: {id}, metadata}`), which
+   * the routing API kept; an answer other than `{success: true}` is an error.
+   */
+  threadControl(
+    token: string,
+    action: "take" | "request" | "pass",
+    igsid: string,
+    options: { metadata?: string; targetAppId?: string } = {},
+  ): Promise<Result<{ success: true }>> {
+    return this.#call(token, {
+      method: "POST",
+      path: ["me", `${action}_thread_control`],
+      body: {
+        recipient: { id: igsid },
+        ...(options.targetAppId ? { target_app_id: options.targetAppId } : {}),
+        ...(options.metadata ? { metadata: options.metadata } : {}),
+      },
+      idempotent: true,
+      parse: parseSuccess,
+    });
+  }
+
   /** Public reply under a comment (reference 3). */
   replyToComment(token: string, commentId: string, message: string): Promise<Result<{ id: string }>> {
     return this.#call(token, {

@@ -29,6 +29,8 @@ export class Bridge {
     rules?: RulesEngine;
     echoGraceMs?: number;
     consentWords?: ConsentWords;
+    /** This app's id (IG_APP_ID), to tell a handover to us from one to another app. */
+    appId?: string;
   }) {
     this.db = deps.db;
     this.log = deps.log;
@@ -37,6 +39,7 @@ export class Bridge {
     this.options = {
       echoGraceMs: deps.echoGraceMs ?? DEFAULT_ECHO_GRACE_MS,
       ...(deps.consentWords ? { consentWords: deps.consentWords } : {}),
+      ...(deps.appId ? { appId: deps.appId } : {}),
     };
   }
 

@@ -4,6 +4,7 @@ import type {
   CommentEvent,
   CommentMedia,
   CommentRemovedEvent,
+  DmControl,
   DmEcho,
   DmEdit,
   DmEvent,
@@ -140,6 +141,8 @@ async function recordEntry(
 function messageDetails(e: DmMessage | DmEcho): Record<string, unknown> {
   const details: Record<string, unknown> = {};
   if (e.replyTo) details.replyTo = e.replyTo;
+  if (e.standby) details.standby = true;
+  if (e.backfilled) details.backfilled = true;
   if (e.type === "dm.message") {
     if (e.quickReplyPayload) details.quickReplyPayload = e.quickReplyPayload;
     if (e.referral) details.referral = e.referral;
@@ -229,6 +232,63 @@ async function recordPostback(tx: SqlClient, e: DmPostback): Promise<void> {
   });
 }
 
+/** Who holds the thread after a Conversation Routing event: null for this app. Without our own
+ * app id, a pass is taken to be to us (Meta delivers `pass_thread_control` to the app receiving
+ * control) and a take to be from us (delivered to the app losing it). */
+export function ownerAfter(e: DmControl, appId: string | undefined): string | null | undefined {
+  const isUs = (id: string | undefined) => id !== undefined && appId !== undefined && id === appId;
+  switch (e.action) {
+    case "pass":
+      if (e.newOwnerAppId === undefined || appId === undefined) return null;
+      return isUs(e.newOwnerAppId) ? null : e.newOwnerAppId;
+    case "take":
+      if (appId !== undefined && e.newOwnerAppId !== undefined)
+        return isUs(e.newOwnerAppId) ? null : e.newOwnerAppId;
+      return e.newOwnerAppId ?? "unknown";
+    case "request":
+      // Asking changes nothing yet; the holder decides.
+      return undefined;
+  }
+}
+
+async function recordControl(tx: SqlClient, e: DmControl, appId: string | undefined): Promise<void> {
+  const convo = await conversationId(tx, e, "none");
+  const owner = ownerAfter(e, appId);
+  if (owner === undefined) {
+    await tx.query("UPDATE conversations SET control_requested_by = $2, updated_at = now() WHERE id = $1", [
+      convo,
+      e.requestedOwnerAppId ?? "unknown",
+    ]);
+    return;
+  }
+  // Newest event wins: a handover delivered late never undoes a later one.
+  await tx.query(
+    `UPDATE conversations SET controlled_by = $2, control_at = $3, control_requested_by = NULL, updated_at = now()
+      WHERE id = $1 AND (control_at IS NULL OR control_at <= $3)`,
+    [convo, owner, ts(e.occurredAt)],
+  );
+}
+
+/** What an ordinary DM event says about control: one delivered on `standby` means another app
+ * holds the thread; a customer's message delivered on `messaging` means this app does (Meta sends
+ * it there only to the holder). Backfilled messages say nothing about it. */
+async function recordControlSignal(tx: SqlClient, e: DmEvent): Promise<void> {
+  if (e.type === "dm.control") return;
+  if ((e.type === "dm.message" || e.type === "dm.echo") && e.backfilled) return;
+  if (e.standby)
+    await tx.query(
+      `UPDATE conversations SET controlled_by = COALESCE(controlled_by, 'unknown'), control_at = $3, updated_at = now()
+        WHERE account_id = $1 AND customer_id = $2 AND (control_at IS NULL OR control_at <= $3)`,
+      [e.accountId, e.customerId, ts(e.occurredAt)],
+    );
+  else if (e.type === "dm.message")
+    await tx.query(
+      `UPDATE conversations SET controlled_by = NULL, control_at = $3, updated_at = now()
+        WHERE account_id = $1 AND customer_id = $2 AND controlled_by IS NOT NULL AND (control_at IS NULL OR control_at < $3)`,
+      [e.accountId, e.customerId, ts(e.occurredAt)],
+    );
+}
+
 async function commentThreadId(
   tx: SqlClient,
   e: {
@@ -315,6 +375,8 @@ async function recordCommentRemoval(tx: SqlClient, e: CommentRemovedEvent): Prom
 
 /** Applies one event to the bridge's records inside the caller's transaction. */
 export interface RecordOptions {
+  /** This app's id (IG_APP_ID): tells a handover to us from one to another app. */
+  appId?: string;
   /** See outbound/echo-match.ts. */
   echoGraceMs: number;
   /** STOP / START words (privacy/consent.ts). */
@@ -327,6 +389,12 @@ export async function recordEvent(
   options: RecordOptions = { echoGraceMs: DEFAULT_ECHO_GRACE_MS },
 ): Promise<void> {
   await ensureAccount(tx, event.accountId, event.occurredAt);
+  await recordKind(tx, event, options);
+  // After the kind's own rows, so the conversation exists.
+  if (event.type.startsWith("dm.")) await recordControlSignal(tx, event as DmEvent);
+}
+
+async function recordKind(tx: SqlClient, event: DomainEvent, options: RecordOptions): Promise<void> {
   switch (event.type) {
     case "dm.message":
       await recordMessage(tx, event, options);
@@ -354,6 +422,8 @@ export async function recordEvent(
     case "dm.optin":
       await conversationId(tx, event, "none");
       return;
+    case "dm.control":
+      return recordControl(tx, event, options.appId);
     case "comment":
       return recordComment(tx, event);
     case "comment.removed":

@@ -162,6 +162,9 @@ export function instagramResponder(options: InstagramResponderOptions = {}): Gra
       return token
         ? { body: { access_token: `IGAA-refreshed-${++seq}`, token_type: "bearer", expires_in: 5_183_944 } }
         : undefined;
+    // Conversation Routing (the handover protocol's calls): take, request and pass succeed.
+    if (req.method === "POST" && /\/me\/(take|pass|request)_thread_control$/.test(req.path))
+      return { body: { success: true } };
     if (req.method === "POST" && req.path.endsWith("/messages")) {
       seq += 1;
       const body = req.body as { recipient: { id?: string; comment_id?: string } };
