@@ -12,6 +12,7 @@ import { serveEmbeddedSocket } from "./db/embedded-socket.ts";
 import { migrate, pendingMigrations } from "./db/migrate.ts";
 import { DigestService } from "./digest/digest-service.ts";
 import { ChatHealth } from "./health/chat-health.ts";
+import { SilenceWatch } from "./health/webhook-silence.ts";
 import { AgentFileLinks, agentFilesRouter } from "./http/agent-files.ts";
 import { createHttpApp } from "./http/app.ts";
 import { consoleRouter } from "./http/console/routes.ts";
@@ -272,6 +273,18 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
 
     chatHealth.start();
     cleanups.push(() => chatHealth.stop());
+    if (roles.worker) {
+      // Checked as often as the chat destinations; one notice per silence whatever the workers.
+      const silence = new SilenceWatch({
+        db,
+        adapters,
+        log,
+        minimumMs: config.webhookSilenceMs,
+        intervalMs: config.chatCheckMs,
+      });
+      silence.start();
+      cleanups.push(() => silence.stop());
+    }
 
     let url: string | undefined;
     // The web role serves everything; a worker-only process serves health and metrics on
@@ -281,7 +294,7 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
       const app = createHttpApp({
         log,
         metrics,
-        readiness: readinessCheck(db, boss, redis, limiter, metrics, chatHealth),
+        readiness: readinessCheck(db, boss, redis, limiter, metrics, chatHealth, config.webhookSilenceMs),
         trustProxy: config.trustProxy,
         metricsToken: config.metricsToken,
         routers: roles.web

@@ -23,11 +23,19 @@ import { applyConsentMessage, type ConsentWords, DEFAULT_CONSENT_WORDS } from ".
 
 const ts = (ms: number) => new Date(ms).toISOString();
 
-export async function ensureAccount(tx: SqlClient, accountId: string, at: number): Promise<void> {
+/** `webhook`: the event came by webhook (not backfill), so the account's webhooks are alive now
+ * (health/webhook-silence.ts reads `last_webhook_at`). */
+export async function ensureAccount(
+  tx: SqlClient,
+  accountId: string,
+  at: number,
+  webhook = true,
+): Promise<void> {
   await tx.query(
-    `INSERT INTO instagram_accounts (id, last_event_at) VALUES ($1, $2)
-     ON CONFLICT (id) DO UPDATE SET last_event_at = GREATEST(instagram_accounts.last_event_at, EXCLUDED.last_event_at)`,
-    [accountId, ts(at)],
+    `INSERT INTO instagram_accounts (id, last_event_at, last_webhook_at) VALUES ($1, $2, CASE WHEN $3::boolean THEN now() END)
+     ON CONFLICT (id) DO UPDATE SET last_event_at = GREATEST(instagram_accounts.last_event_at, EXCLUDED.last_event_at),
+       last_webhook_at = COALESCE(EXCLUDED.last_webhook_at, instagram_accounts.last_webhook_at)`,
+    [accountId, ts(at), webhook],
   );
 }
 
@@ -388,7 +396,8 @@ export async function recordEvent(
   event: DomainEvent,
   options: RecordOptions = { echoGraceMs: DEFAULT_ECHO_GRACE_MS },
 ): Promise<void> {
-  await ensureAccount(tx, event.accountId, event.occurredAt);
+  const backfilled = (event.type === "dm.message" || event.type === "dm.echo") && event.backfilled === true;
+  await ensureAccount(tx, event.accountId, event.occurredAt, !backfilled);
   await recordKind(tx, event, options);
   // After the kind's own rows, so the conversation exists.
   if (event.type.startsWith("dm.")) await recordControlSignal(tx, event as DmEvent);
