@@ -19,6 +19,7 @@ import { consoleRouter } from "./http/console/routes.ts";
 import { metaCallbacksRouter } from "./http/meta-callbacks.ts";
 import { readinessCheck } from "./http/readiness.ts";
 import { webhookRouter } from "./http/webhooks.ts";
+import { queueBackfill } from "./ingest/backfill.ts";
 import { IngestBatcher } from "./ingest/ingest-batcher.ts";
 import { storeInbound } from "./ingest/store-events.ts";
 import { GraphClient } from "./instagram/graph-client.ts";
@@ -38,6 +39,7 @@ import { RulesEngine } from "./rules/engine.ts";
 import { ruleSnippets } from "./snippets/values.ts";
 import { tracedAdapter, tracedInbox } from "./tracing/chat-spans.ts";
 import { tracingOn } from "./tracing/spans.ts";
+import { startBackfillWorker } from "./worker/backfill-worker.ts";
 import { startDigestWorker } from "./worker/digest-worker.ts";
 import { accountEraser, startErasureWorker } from "./worker/erasure-worker.ts";
 import { startInboundWorker } from "./worker/inbound-worker.ts";
@@ -242,6 +244,7 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
         pollingIntervalSeconds: config.inbound.pollSeconds,
       });
       await startWakeWorker({ db, boss, mirror, adapters, log });
+      await startBackfillWorker({ db, boss, gateway, log });
       await startDigestWorker({
         db,
         boss,
@@ -281,6 +284,7 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
         log,
         minimumMs: config.webhookSilenceMs,
         intervalMs: config.chatCheckMs,
+        onSilenceEnded: (account, since) => queueBackfill(boss, account, since),
       });
       silence.start();
       cleanups.push(() => silence.stop());

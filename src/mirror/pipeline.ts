@@ -86,7 +86,9 @@ export class Bridge {
       await inSpan("mirror", { attributes }, () => mirror.apply(event, eventId, recorded.resumedSince));
     // Rules run once the event shows in its thread, so their notices follow it there.
     const rules = this.rules;
-    if (rules) await inSpan("rules", { attributes }, () => rules.run(event, eventId));
+    // A recovered message is history: answering it now, maybe days later, would surprise everyone.
+    const backfilled = (event.type === "dm.message" || event.type === "dm.echo") && event.backfilled === true;
+    if (rules && !backfilled) await inSpan("rules", { attributes }, () => rules.run(event, eventId));
     await this.db.query(
       `UPDATE inbound_events SET status = 'processed', processed_at = now(), attempts = attempts + 1, last_error = NULL,
          held_by = NULL

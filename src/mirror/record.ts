@@ -164,8 +164,9 @@ async function recordMessage(tx: SqlClient, e: DmMessage | DmEcho, o: RecordOpti
   const convo = await conversationId(tx, e, fromCustomer ? "customer" : "business");
   if (e.type === "dm.echo" && (await matchOwnEcho(tx, e, convo, o.echoGraceMs))) return;
   if (e.type === "dm.message") await recordEntry(tx, convo, e);
-  // A customer writing again reopens a closed or snoozed conversation.
-  if (fromCustomer)
+  // A customer writing again reopens a closed or snoozed conversation (not a message recovered
+  // later: it was written before whatever closed it).
+  if (fromCustomer && !e.backfilled)
     await tx.query(
       "UPDATE conversations SET status = 'open', snoozed_until = NULL, updated_at = now() WHERE id = $1 AND status <> 'open'",
       [convo],
