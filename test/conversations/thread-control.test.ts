@@ -120,6 +120,13 @@ describe("another app holds the conversation", () => {
     );
     const { ts } = await h.agentSays(root, "Welcome back");
     await h.settled(ts, "held");
+    // `!control request` asks the holder through Instagram; the root says it was asked.
+    await h.agentSays(root, "!control request");
+    const asked = await waitFor(async () =>
+      h.graph.requests.find((r) => r.method === "POST" && r.path.endsWith("/me/request_thread_control")),
+    );
+    expect(asked.body).toMatchObject({ recipient: { id: OTHER } });
+    await waitFor(async () => (rootText(root).includes("Control was requested") ? true : undefined));
 
     await deliver(
       item("messaging", OTHER, t0 + 5000, {
