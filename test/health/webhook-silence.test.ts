@@ -72,6 +72,15 @@ describe("webhook silence", () => {
     );
     expect(await metric("threadbridge_webhook_silent")).toMatch(/ 0$/);
     expect(notices()).toHaveLength(2);
+    // The end of the silence queued a backfill: a worker reads the account's conversations.
+    await waitFor(
+      async () =>
+        h.graph.requests.some((r) => r.method === "GET" && r.path.endsWith(`/${ACCOUNT}/conversations`))
+          ? true
+          : undefined,
+      15_000,
+      "the backfill after the silence",
+    );
   }, 60_000);
 
   it("gives a busy account a threshold from its traffic, a quiet one the fixed minimum", async () => {
