@@ -1,7 +1,7 @@
 import type { PgBoss } from "pg-boss";
 import type { Database } from "../db/database.ts";
 import type { Attachment, DmEcho, DmMessage, InboundRecord } from "../instagram/events.ts";
-import type { ConversationMessage } from "../instagram/graph-client.ts";
+import type { ConversationMessage, Result } from "../instagram/graph-client.ts";
 import type { Logger } from "../log/logger.ts";
 import type { InstagramGateway } from "../outbound/instagram-gateway.ts";
 import { BACKFILL_QUEUE, type BackfillJob } from "../queue/boss.ts";
@@ -106,7 +106,7 @@ export async function backfillAccount(
 async function call<T>(
   deps: BackfillDeps,
   account: string,
-  fn: (token: string) => Promise<import("../instagram/graph-client.ts").Result<T>>,
+  fn: (token: string) => Promise<Result<T>>,
 ): Promise<T> {
   for (;;) {
     const outcome = await deps.gateway.call(account, "conversations", fn);
