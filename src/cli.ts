@@ -6,6 +6,7 @@ import { chatKey } from "./chat/ids.ts";
 import type { PlatformDescriptor } from "./chat/platform.ts";
 import { channelProblem, checkPlatforms, platformNamed } from "./chat/platforms.ts";
 import { registerAuditCommand } from "./cli/audit-command.ts";
+import { registerBackfillCommand } from "./cli/backfill-command.ts";
 import { registerConsoleCommand } from "./cli/console-command.ts";
 import { registerDigestCommand } from "./cli/digest-command.ts";
 import { registerDoctorCommand } from "./cli/doctor-command.ts";
@@ -25,6 +26,7 @@ import {
 import { transientDatabaseError } from "./db/after-outside-call.ts";
 import type { Database } from "./db/database.ts";
 import { DatabaseLockedError, SchemaBehindError } from "./db/errors.ts";
+import { BackfillError, CONNECT_BACKFILL_MS, queueBackfill } from "./ingest/backfill.ts";
 import {
   addAccount,
   type ChatDestination,
@@ -464,6 +466,12 @@ registerDoctorCommand(program, () => settings().config);
 const DASHBOARD_TOKEN_DAYS = 60;
 
 const accounts = program.command("accounts").description("the connected Instagram professional accounts");
+registerBackfillCommand(program, accounts, (fn) =>
+  withQueue((db, boss) => {
+    const { config, log } = settings();
+    return fn(db, boss, config, log);
+  }),
+);
 const accountsAdd = accounts
   .command("add")
   .description("connect an account (or update one): its access token and where its threads go")
@@ -491,7 +499,8 @@ const accountsAdd = accounts
         throw new UsageError(`--token-expires: expected a positive number of days, got ${opts.tokenExpires}`);
       const { username } = opts;
       const token = await tokenOption(opts);
-      await withDatabase(async (db, config) => {
+      await withQueue(async (db, boss) => {
+        const { config } = settings();
         await addAccount(db, TokenCipher.fromConfig(config.tokenEncryptionKeys), {
           igUserId: id,
           username,
@@ -501,6 +510,8 @@ const accountsAdd = accounts
           digestChannel: opts.digestChannel,
         });
         await auditOperator(db, id, "account_added", { destination: chatKey(chat.platform, chat.channel) });
+        // (Re)connected: a worker recovers what its webhooks may have missed.
+        await queueBackfill(boss, id, new Date(Date.now() - CONNECT_BACKFILL_MS));
       });
       process.stdout.write(`added ${username} (${id}) → ${chatKey(chat.platform, chat.channel)}\n`);
       await warnAboutChannels(chat, opts.digestChannel);
@@ -1023,7 +1034,7 @@ export async function main(argv: string[], list: readonly PlatformDescriptor[]):
       process.stderr.write(`threadbridge: the saved replies file was not imported\n${err.message}\n`);
       process.exit(65);
     }
-    if (err instanceof TokenCipherError) {
+    if (err instanceof TokenCipherError || err instanceof BackfillError) {
       process.stderr.write(`threadbridge: ${err.message}\n`);
       process.exit(1);
     }

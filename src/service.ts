@@ -14,6 +14,7 @@ import { serveEmbeddedSocket } from "./db/embedded-socket.ts";
 import { migrate, pendingMigrations } from "./db/migrate.ts";
 import { DigestService } from "./digest/digest-service.ts";
 import { ChatHealth } from "./health/chat-health.ts";
+import { SilenceWatch } from "./health/webhook-silence.ts";
 import { AgentFileLinks, agentFilesRouter } from "./http/agent-files.ts";
 import { createHttpApp } from "./http/app.ts";
 import { consoleGate } from "./http/console/gate.ts";
@@ -22,6 +23,7 @@ import { consoleRouter } from "./http/console/routes.ts";
 import { metaCallbacksRouter } from "./http/meta-callbacks.ts";
 import { readinessCheck } from "./http/readiness.ts";
 import { webhookRouter } from "./http/webhooks.ts";
+import { queueBackfill } from "./ingest/backfill.ts";
 import { IngestBatcher } from "./ingest/ingest-batcher.ts";
 import { storeInbound } from "./ingest/store-events.ts";
 import { GraphClient } from "./instagram/graph-client.ts";
@@ -41,6 +43,7 @@ import { RulesEngine } from "./rules/engine.ts";
 import { ruleSnippets } from "./snippets/values.ts";
 import { tracedAdapter, tracedInbox } from "./tracing/chat-spans.ts";
 import { tracingOn } from "./tracing/spans.ts";
+import { startBackfillWorker } from "./worker/backfill-worker.ts";
 import { startDigestWorker } from "./worker/digest-worker.ts";
 import { accountEraser, startErasureWorker } from "./worker/erasure-worker.ts";
 import { startInboundWorker } from "./worker/inbound-worker.ts";
@@ -142,6 +145,8 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
       metrics,
       humanAgent: config.instagram.humanAgent,
       refreshMs: config.profileRefreshHours * 3_600_000,
+      ...(config.instagram.appId ? { appId: config.instagram.appId } : {}),
+      appNames: config.appNames,
       scheduleStoryExpiry: async (id, at) => {
         await boss.send(WAKE_QUEUE, { table: "messages", id } satisfies WakeJob, { startAfter: at });
       },
@@ -232,6 +237,7 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
         rules,
         echoGraceMs: config.echoGraceMs,
         consentWords: consentWords(config.consentWords.stop, config.consentWords.start),
+        ...(config.instagram.appId ? { appId: config.instagram.appId } : {}),
       });
       await startInboundWorker({
         db,
@@ -253,6 +259,7 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
         humanAgent: config.instagram.humanAgent,
         fileUrl: (platform, file) => links.url(platform, file),
         echoGraceMs: config.echoGraceMs,
+        appNames: config.appNames,
       });
       await startOutboundWorker({
         boss,
@@ -262,6 +269,7 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
         pollingIntervalSeconds: config.inbound.pollSeconds,
       });
       await startWakeWorker({ db, boss, mirror, adapters, log });
+      await startBackfillWorker({ db, boss, gateway, log });
       await startDigestWorker({
         db,
         boss,
@@ -300,6 +308,19 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
 
     chatHealth.start();
     cleanups.push(() => chatHealth.stop());
+    if (roles.worker) {
+      // Checked as often as the chat destinations; one notice per silence whatever the workers.
+      const silence = new SilenceWatch({
+        db,
+        adapters,
+        log,
+        minimumMs: config.webhookSilenceMs,
+        intervalMs: config.chatCheckMs,
+        onSilenceEnded: (account, since) => queueBackfill(boss, account, since),
+      });
+      silence.start();
+      cleanups.push(() => silence.stop());
+    }
 
     let url: string | undefined;
     // The web role serves everything; a worker-only process serves health and metrics on
@@ -309,7 +330,7 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
       const app = createHttpApp({
         log,
         metrics,
-        readiness: readinessCheck(db, boss, redis, limiter, metrics, chatHealth),
+        readiness: readinessCheck(db, boss, redis, limiter, metrics, chatHealth, config.webhookSilenceMs),
         trustProxy: config.trustProxy,
         metricsToken: config.metricsToken,
         routers: roles.web

@@ -113,6 +113,7 @@ const CONVERSATION_BUTTONS = new Map<string, ConversationChange>([
   [CONVERSATION_ACTION_IDS.close, { op: "close" }],
   [CONVERSATION_ACTION_IDS.reopen, { op: "reopen" }],
   [CONVERSATION_ACTION_IDS.take, { op: "take" }],
+  [CONVERSATION_ACTION_IDS.take_control, { op: "take_control" }],
 ]);
 
 async function onSelect(deps: InteractionDeps, interaction: StringSelectMenuInteraction): Promise<void> {

@@ -29,6 +29,7 @@ import {
   COMMENT_ACTION_IDS,
   COMMENT_ACTION_LABELS,
   CONVERSATION_ACTION_IDS,
+  controlSummary,
   conversationButtons,
   customerContextLines,
   followerSummary,
@@ -132,13 +133,15 @@ function row(components: APIComponentInMessageActionRow[]): ActionRow {
 }
 
 /** Close or Reopen and Take in one row, the snooze menu in its own. */
-function conversationRows(status: ConversationStatus): ActionRow[] {
-  const buttons: APIButtonComponentWithCustomId[] = conversationButtons(status).map(({ op, label }) => ({
-    type: ComponentType.Button,
-    style: op === "take" ? ButtonStyle.Primary : ButtonStyle.Secondary,
-    label,
-    custom_id: CONVERSATION_ACTION_IDS[op],
-  }));
+function conversationRows(status: ConversationStatus, control?: DmHeader["control"]): ActionRow[] {
+  const buttons: APIButtonComponentWithCustomId[] = conversationButtons(status, control).map(
+    ({ op, label }) => ({
+      type: ComponentType.Button,
+      style: op === "take" || op === "take_control" ? ButtonStyle.Primary : ButtonStyle.Secondary,
+      label,
+      custom_id: CONVERSATION_ACTION_IDS[op],
+    }),
+  );
   const snooze: APIStringSelectComponent = {
     type: ComponentType.StringSelect,
     custom_id: CONVERSATION_ACTION_IDS.snooze,
@@ -189,6 +192,7 @@ function renderDm(header: DmHeader): RenderedMessage {
           ? "⛔ **Consent revoked**: no automated messages; think before replying"
           : undefined,
         heldLine(header.held),
+        header.control ? escapeMarkdown(controlSummary(header.control)) : undefined,
         windowLine(header.window),
         ...customerContextLines(
           header.context,
@@ -206,7 +210,7 @@ function renderDm(header: DmHeader): RenderedMessage {
   return {
     content: "",
     embeds: header.entry ? [embed, entryEmbed(header.entry)] : [embed],
-    components: withinLimits(conversationRows(header.status)),
+    components: withinLimits(conversationRows(header.status, header.control)),
     allowed_mentions: NO_MENTIONS,
   };
 }

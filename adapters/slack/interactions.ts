@@ -121,7 +121,7 @@ export function registerInteractions(app: App, deps: ListenerDeps): void {
     });
   }
 
-  for (const op of ["close", "reopen", "take"] as const) {
+  for (const op of ["close", "reopen", "take", "take_control"] as const) {
     app.action<BlockButtonAction>(CONVERSATION_ACTION_IDS[op], async ({ ack, body }) => {
       await ack();
       changeThread(deps, body, { op });

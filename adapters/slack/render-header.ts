@@ -19,6 +19,7 @@ import {
   COMMENT_ACTION_IDS,
   COMMENT_ACTION_LABELS,
   CONVERSATION_ACTION_IDS,
+  controlSummary,
   conversationButtons,
   customerContextLines,
   followerSummary,
@@ -77,8 +78,12 @@ function contextBlock(ctx: DmHeader["context"]): KnownBlock | undefined {
   return lines.length > 0 ? section(lines.join("\n")) : undefined;
 }
 
-function conversationActions(status: ConversationStatus): KnownBlock {
-  const buttons: types.Button[] = conversationButtons(status).map(({ op, label }) => ({
+function controlBlock(control: DmHeader["control"]): KnownBlock | undefined {
+  return control ? section(escapeText(controlSummary(control))) : undefined;
+}
+
+function conversationActions(status: ConversationStatus, control?: DmHeader["control"]): KnownBlock {
+  const buttons: types.Button[] = conversationButtons(status, control).map(({ op, label }) => ({
     type: "button",
     action_id: CONVERSATION_ACTION_IDS[op],
     text: plain(label),
@@ -110,13 +115,14 @@ function renderDm(header: DmHeader): RenderedMessage {
       ? section("⛔ *Consent revoked*: no automated messages; think before replying")
       : undefined,
     heldBlock(header.held),
+    controlBlock(header.control),
     section(windowLine(header.window)),
     entryBlock(header.entry),
     contextBlock(header.context),
     context(mrkdwn(`${status.join(" · ")} · Instagram DM to ${escapeText(accountLabel(header.account))}`)),
     header.seenAt ? context(mrkdwn(`👁 Seen ${slackDate(header.seenAt)}`)) : undefined,
     linksBlock(header.links),
-    conversationActions(header.status),
+    conversationActions(header.status, header.control),
   ];
   const handle = customer.username ? ` (@${customer.username})` : "";
   return {

@@ -69,12 +69,23 @@ export interface DmHeader {
   seenAt?: Date;
   /** Sending for this account is paused (switch or token problem): replies are held. */
   held?: string;
+  /** Another app holds the conversation on Instagram (Conversation Routing): agents' replies and
+   * automation wait until it passes the conversation back or an agent takes control. */
+  control?: ThreadControl;
   /** How the conversation opened (an ad, an ig.me link, a story, a post, a comment, a message),
    * when known: the root's referral card. */
   entry?: EntryCard;
   /** What the team knows about this customer: notes, labels (issue 21). */
   context?: CustomerContext;
   links: Link[];
+}
+
+/** Who holds a conversation on Instagram when it is not this app. */
+export interface ThreadControl {
+  /** "ManyChat", "the Instagram inbox", "another app (id 123)". */
+  holder: string;
+  /** An agent asked the holder to pass it (`!control request`): not answered yet. */
+  requested?: boolean;
 }
 
 /** The root's customer context: agents' notes about the customer and their labels. Plain text. */
@@ -340,6 +351,8 @@ export type ConversationChange =
   | { op: "reopen" }
   /** Assign to the person who asked. */
   | { op: "take" }
+  /** Take thread control on Instagram from the app holding the conversation. */
+  | { op: "take_control" }
   | { op: "snooze"; minutes: number };
 
 export type ModerationCommand = "hide" | "unhide" | "delete" | "reply" | "comments_off" | "comments_on";

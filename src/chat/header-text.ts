@@ -8,6 +8,7 @@ import type {
   MentionHeader,
   Person,
   QueueState,
+  ThreadControl,
   WindowState,
 } from "./chat-port.ts";
 
@@ -111,18 +112,32 @@ export const CONVERSATION_ACTION_IDS = {
   close: "ig_conversation_close",
   reopen: "ig_conversation_reopen",
   take: "ig_conversation_take",
+  take_control: "ig_conversation_take_control",
   snooze: "ig_conversation_snooze",
 } as const;
 
 /** The root's state buttons, in order: Close (Reopen once closed or snoozed, so a snoozed thread
- * can be picked up before it wakes) and Take. */
+ * can be picked up before it wakes), Take, and Take control while another app holds the
+ * conversation on Instagram. */
 export function conversationButtons(
   status: ConversationStatus,
-): { op: "close" | "reopen" | "take"; label: string }[] {
+  control?: ThreadControl,
+): { op: "close" | "reopen" | "take" | "take_control"; label: string }[] {
   return [
     status === "open" ? { op: "close", label: "Close" } : { op: "reopen", label: "Reopen" },
     { op: "take", label: "Take" },
+    ...(control ? [{ op: "take_control" as const, label: "Take control" }] : []),
   ];
+}
+
+/** The root's line while another app holds the conversation on Instagram. */
+export function controlSummary(control: ThreadControl): string {
+  const asked = control.requested ? ` Control was requested from ${control.holder}; waiting for it.` : "";
+  return `🔀 ${capitalised(control.holder)} holds this conversation on Instagram: replies written here wait until it passes the conversation back, or until someone takes control (the Take control button, or !control take).${asked}`;
+}
+
+function capitalised(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
 /** The root's snooze menu. */

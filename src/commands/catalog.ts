@@ -309,6 +309,25 @@ export const COMMANDS = new CommandRegistry(
       }),
     }),
     defineCommand({
+      name: "control",
+      summary: "Instagram thread control: take it, request it, or pass to the inbox",
+      where: "thread",
+      args: {
+        action: choice({
+          choices: [
+            { value: "take", label: "Take control from the app holding it" },
+            { value: "request", label: "Ask the app holding it to pass it back" },
+            { value: "inbox", label: "Pass it to the Instagram inbox" },
+          ],
+          description: "What to do with control of the conversation",
+        }),
+      },
+      handler: async ({ asked, core, thread }, a) => ({
+        ...(await core.conversations.control(thread, asked.agent, a.action)),
+        announce: true,
+      }),
+    }),
+    defineCommand({
       name: "assign",
       summary: "give the conversation to someone",
       where: "thread",

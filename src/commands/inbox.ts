@@ -470,6 +470,8 @@ export class Inbox implements ChatInbox {
         };
       case "take":
         return { ok: true, text: await c.assign(thread, req.agent, req.agent.name, { take: true }) };
+      case "take_control":
+        return c.control(thread, req.agent, "take");
     }
   }
 

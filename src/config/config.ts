@@ -2,6 +2,7 @@ import { z } from "zod";
 import { type ChatRef, parseRefs, refExample } from "../chat/ids.ts";
 import type { ConfiguredPlatform, PlatformDescriptor } from "../chat/platform.ts";
 import { checkPlatforms } from "../chat/platforms.ts";
+import { parseAppNames } from "../instagram/thread-control.ts";
 import { DEFAULT_CONSENT_WORDS } from "../privacy/consent.ts";
 import { type ApiClass, type ClassLimit, DEFAULT_LIMITS } from "../ratelimit/classes.ts";
 import { validTimeZone } from "../rules/rule.ts";
@@ -226,6 +227,22 @@ export const envSchema = z.object({
     doc: "a long-lived token is refreshed (daily pass, 04:23 UTC) once it expires within this many days (1–59): halfway through its 60 days, so about thirty daily attempts ride out an outage before owners are warned a week ahead",
     default: "30",
   }),
+  IG_APP_NAMES: variable(
+    z.string().regex(/^\s*\d+\s*=[^,=]+(,\s*\d+\s*=[^,=]+)*$/, {
+      error: "expected id=Name pairs separated by commas",
+    }),
+    {
+      section: "Instagram",
+      doc: "names of the other apps that may hold a conversation (Conversation Routing), by app id, for the thread's root",
+      unset: "another app is named by its id; the Instagram inbox by name",
+      example: "1234567890=ManyChat,2345678901=Inrō",
+    },
+  ),
+  WEBHOOK_SILENCE_MINUTES: variable(positiveInt("a whole number of minutes"), {
+    section: "Instagram",
+    doc: "an account whose webhooks have been silent this long, and longer than 4 times its usual gap between events, raises the silence alarm",
+    default: "360",
+  }),
   PROFILE_REFRESH_HOURS: variable(positiveInt("a whole number of hours"), {
     section: "Instagram",
     doc: "age after which a customer's name and picture are fetched again",
@@ -423,6 +440,10 @@ export interface Config {
   /** The people and groups (ADMIN_USERS) allowed privileged chat actions. */
   admins: ChatRef[];
   profileRefreshHours: number;
+  /** Other apps' names by app id (IG_APP_NAMES), for roots saying who holds a conversation. */
+  appNames: ReadonlyMap<string, string>;
+  /** The shortest silence of an account's webhooks that raises the alarm (WEBHOOK_SILENCE_MINUTES). */
+  webhookSilenceMs: number;
   /** A long-lived token is refreshed once it expires within this many days. */
   tokenRefreshDays: number;
   retention: { messageDays: number; rawEventDays: number; revokedAccountDays: number };
@@ -653,6 +674,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, platforms: readonly PlatformD
     webhookMaxBody: e.WEBHOOK_MAX_BODY ?? "1mb",
     admins: e.ADMIN_USERS ?? [],
     profileRefreshHours: e.PROFILE_REFRESH_HOURS ?? 24,
+    appNames: parseAppNames(e.IG_APP_NAMES),
+    webhookSilenceMs: (e.WEBHOOK_SILENCE_MINUTES ?? 360) * 60_000,
     // Halfway through the 60 days: about thirty daily attempts to ride out an outage before the
     // token runs out, and three weeks of them before owners are warned a week ahead.
     tokenRefreshDays: e.TOKEN_REFRESH_DAYS ?? 30,

@@ -3,7 +3,9 @@ import { recordAudit } from "../audit/audit-log.ts";
 import type { AgentIdentity } from "../chat/chat-port.ts";
 import { chatKey } from "../chat/ids.ts";
 import type { Database } from "../db/database.ts";
+import { INSTAGRAM_INBOX_APP_ID } from "../instagram/thread-control.ts";
 import type { Mirror } from "../mirror/mirror.ts";
+import type { InstagramGateway } from "../outbound/instagram-gateway.ts";
 import { bossDb, WAKE_QUEUE, type WakeJob } from "../queue/boss.ts";
 import { LABELS_MAX, labelError, NOTE_MAX_LENGTH } from "./customer-context.ts";
 import { refreshHeader, type Thread, threadTable, threadTarget } from "./threads.ts";
@@ -16,7 +18,27 @@ export interface ConversationActionsDeps {
   db: Database;
   boss: PgBoss;
   mirror: Mirror;
+  /** For Conversation Routing calls (`!control`); without it they answer that they cannot. */
+  gateway?: InstagramGateway;
 }
+
+/** What `!control` and the Take control button ask Instagram for. */
+export type ControlAction = "take" | "request" | "inbox";
+
+const CONTROL_VERBS: Record<ControlAction, string> = {
+  take: "give this app control of the conversation",
+  request: "pass on the request for control",
+  inbox: "pass the conversation to the Instagram inbox",
+};
+
+const CONTROL_DONE: Record<ControlAction, (name: string) => string> = {
+  take: (name) =>
+    `🔀 ${name} took control of this conversation on Instagram: held replies go out now, in order.`,
+  request: (name) =>
+    `🔀 ${name} asked the app holding this conversation to pass it back; replies wait until it does.`,
+  inbox: (name) =>
+    `🔀 ${name} passed this conversation to the Instagram inbox: replies written here wait until it comes back.`,
+};
 
 export class ConversationActions {
   private readonly deps: ConversationActionsDeps;
@@ -86,6 +108,61 @@ export class ConversationActions {
     return how.take
       ? `👀 ${agent.name} took this conversation.`
       : `👤 ${agent.name} assigned this conversation to ${assignee}.`;
+  }
+
+  /**
+   * Conversation Routing from chat: `take` takes thread control from the app holding the
+   * conversation (Instagram allows it to the default app), `request` asks that app to pass it,
+   * `inbox` passes it to the Instagram inbox (a person answers there). Audited; the root follows.
+   */
+  async control(
+    thread: Thread,
+    agent: AgentIdentity,
+    action: ControlAction,
+  ): Promise<{ ok: boolean; text: string }> {
+    if (thread.kind !== "dm") return { ok: false, text: "control works in a conversation thread." };
+    const gateway = this.deps.gateway;
+    if (!gateway) return { ok: false, text: "Instagram cannot be reached from here: nothing was changed." };
+    const call = action === "inbox" ? "pass" : action;
+    const outcome = await gateway.call(thread.accountId, "platform", (token) =>
+      gateway.graph.threadControl(token, call, thread.customerId, {
+        metadata: `threadbridge: ${agent.name}`,
+        ...(action === "inbox" ? { targetAppId: INSTAGRAM_INBOX_APP_ID } : {}),
+      }),
+    );
+    if (outcome.kind !== "ok") {
+      const reason =
+        outcome.kind === "held" || outcome.kind === "deferred" ? outcome.reason : outcome.error.reason;
+      return { ok: false, text: `Instagram did not ${CONTROL_VERBS[action]}: ${reason}.` };
+    }
+    await this.deps.db.transaction(async (tx) => {
+      if (action === "take")
+        await tx.query(
+          `UPDATE conversations SET controlled_by = NULL, control_requested_by = NULL, control_at = GREATEST(control_at, now()),
+             updated_at = now() WHERE id = $1`,
+          [thread.id],
+        );
+      else if (action === "inbox")
+        await tx.query(
+          `UPDATE conversations SET controlled_by = $2, control_requested_by = NULL, control_at = GREATEST(control_at, now()),
+             updated_at = now() WHERE id = $1`,
+          [thread.id, INSTAGRAM_INBOX_APP_ID],
+        );
+      else
+        await tx.query(
+          "UPDATE conversations SET control_requested_by = 'threadbridge', updated_at = now() WHERE id = $1",
+          [thread.id],
+        );
+      await recordAudit(tx, {
+        actor: { kind: "agent", id: chatKey(agent.platform, agent.id), name: agent.name },
+        account: thread.accountId,
+        action: `thread_control_${action}`,
+        target: threadTarget(thread),
+        details: {},
+      });
+    });
+    await refreshHeader(this.deps.mirror, thread);
+    return { ok: true, text: CONTROL_DONE[action](agent.name) };
   }
 
   /** `!note TEXT`: kept per (account, customer) and shown on every root of theirs. */

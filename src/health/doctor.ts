@@ -11,6 +11,7 @@ import { TokenCipher } from "../instagram/token-cipher.ts";
 import type { Logger } from "../log/logger.ts";
 import { authChecks, destinationCheck, probesOf } from "./chat-health.ts";
 import { listHolds } from "./holds.ts";
+import { spanText, webhookSilence } from "./webhook-silence.ts";
 
 // `threadbridge doctor` and the console's Doctor page (issue 19): everything an operator would
 // otherwise find out from a silent thread, checked now, one line each with what to do about it.
@@ -69,9 +70,34 @@ export async function runDoctor(ctx: DoctorContext): Promise<DoctorCheck[]> {
         ),
       ])),
     );
+  if (db) out.push(...(await silenceChecks(ctx, db).catch(() => [])));
   out.push(await webhookCheck(ctx));
   out.push(...(await chatChecks(ctx, db)));
   return out;
+}
+
+/** Each active account's webhooks: arriving, or silent past its alarm (health/webhook-silence.ts). */
+async function silenceChecks(ctx: DoctorContext, db: Database): Promise<DoctorCheck[]> {
+  const now = new Date();
+  return (await webhookSilence(db, ctx.config.webhookSilenceMs, now)).map((s) => {
+    const check = `account ${s.username ? `@${s.username}` : s.account}: webhook traffic`;
+    const quiet = spanText(now.getTime() - s.quietSince.getTime());
+    const alarm = `alarm after ${spanText(s.thresholdMs)}`;
+    if (!s.silent)
+      return pass(
+        check,
+        s.lastWebhookAt
+          ? `last webhook ${quiet} ago (${alarm})`
+          : `none yet since it was connected ${quiet} ago (${alarm})`,
+      );
+    return fail(
+      check,
+      s.lastWebhookAt
+        ? `silent for ${quiet} (${alarm})`
+        : `none since it was connected ${quiet} ago (${alarm})`,
+      "Check the webhook subscription (the `subscribed_apps` line above, the callback URL and the app's fields in the Meta App Dashboard); then `threadbridge accounts backfill ACCOUNT` recovers recent messages.",
+    );
+  });
 }
 
 async function databaseChecks(ctx: DoctorContext, db: Database | undefined): Promise<DoctorCheck[]> {

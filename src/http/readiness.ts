@@ -2,6 +2,7 @@ import type { Redis } from "ioredis";
 import type { PgBoss } from "pg-boss";
 import type { Database } from "../db/database.ts";
 import { type ChatHealth, platformReadiness } from "../health/chat-health.ts";
+import { webhookSilence } from "../health/webhook-silence.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import { pauses } from "../outbound/pause.ts";
 import { INBOUND_QUEUE } from "../queue/boss.ts";
@@ -24,6 +25,8 @@ export function readinessCheck(
   limiter: OutboundLimiter,
   metrics: Metrics,
   chat?: ChatHealth,
+  /** WEBHOOK_SILENCE_MINUTES, for the silence gauges (health/webhook-silence.ts). */
+  silenceMs?: number,
 ): ReadinessCheck {
   const probe = async (fn: () => Promise<unknown>): Promise<ComponentStatus> => {
     try {
@@ -149,6 +152,18 @@ export function readinessCheck(
           metrics.webhookLastReceived.set({ account: a.id }, a.last_event);
       }
       for (const [status, n] of byStatus) metrics.accounts.set({ status }, n);
+      if (silenceMs !== undefined) {
+        const now = new Date();
+        metrics.webhookSilent.reset();
+        metrics.webhookSilenceSeconds.reset();
+        for (const s of await webhookSilence(db, silenceMs, now)) {
+          metrics.webhookSilent.set({ account: s.account }, s.silent ? 1 : 0);
+          metrics.webhookSilenceSeconds.set(
+            { account: s.account },
+            Math.max(0, (now.getTime() - s.quietSince.getTime()) / 1000),
+          );
+        }
+      }
     },
   };
 }

@@ -102,6 +102,8 @@ interface DmBase extends EventBase {
 
 export interface DmMessage extends DmBase {
   type: "dm.message";
+  /** Recovered through the Conversations API (backfill), not delivered by a webhook. */
+  backfilled?: boolean;
   mid: string;
   text?: string;
   attachments: Attachment[];
@@ -115,6 +117,8 @@ export interface DmMessage extends DmBase {
 /** A message the business sent: from this service, another app, or the Instagram app. */
 export interface DmEcho extends DmBase {
   type: "dm.echo";
+  /** Recovered through the Conversations API (backfill), not delivered by a webhook. */
+  backfilled?: boolean;
   mid: string;
   text?: string;
   attachments: Attachment[];
@@ -163,6 +167,22 @@ export interface DmReferral extends DmBase {
 export interface DmOptin extends DmBase {
   type: "dm.optin";
   optin: Record<string, unknown>;
+}
+
+/**
+ * Conversation Routing (the successor of the handover protocol): thread control moved between
+ * apps, or an app asked for it. `pass_thread_control` names the new owner, `take_thread_control`
+ * the app that lost it, `request_thread_control` the app asking (reference platform-changes-2026:
+ * Conversation Routing; the item shapes are Messenger's handover events, which the routing API
+ * kept: accepted with any of the ids missing).
+ */
+export interface DmControl extends DmBase {
+  type: "dm.control";
+  action: "pass" | "take" | "request";
+  newOwnerAppId?: string;
+  previousOwnerAppId?: string;
+  requestedOwnerAppId?: string;
+  metadata?: string;
 }
 
 export interface CommentMedia {
@@ -229,7 +249,8 @@ export type DmEvent =
   | DmSeen
   | DmPostback
   | DmReferral
-  | DmOptin;
+  | DmOptin
+  | DmControl;
 
 export type DomainEvent = DmEvent | CommentEvent | CommentRemovedEvent | MentionEvent | UnknownEvent;
 export type DomainEventType = DomainEvent["type"];
@@ -244,6 +265,7 @@ export const DOMAIN_EVENT_TYPES: readonly DomainEventType[] = [
   "dm.postback",
   "dm.referral",
   "dm.optin",
+  "dm.control",
   "comment",
   "comment.removed",
   "mention",

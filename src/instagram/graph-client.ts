@@ -139,6 +139,57 @@ function compact<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
+/** One conversation of the account (Conversations API, reference 4.2). */
+export interface ConversationSummary {
+  id: string;
+  updatedTime?: string;
+}
+
+/** A message as the Conversations API returns it: less than the webhook (shares and stories come
+ * back empty, reference 4.2), and only for the 20 most recent messages of a conversation. */
+export interface ConversationMessage {
+  id: string;
+  createdTime?: string;
+  from?: { id: string; username?: string };
+  /** The recipients' ids (`to.data[].id`). */
+  to: string[];
+  text?: string;
+  /** Media links, when the API gives them (`attachments.data[]`: image_data, video_data, file_url). */
+  attachments: { type: "image" | "video" | "file"; url: string; name?: string }[];
+}
+
+/** The fields asked of each message; the inline form is UNCERTAIN on Instagram Login, so a message
+ * returned without them is read again on its own. */
+const MESSAGE_FIELDS = "id,created_time,from,to,message,attachments";
+
+function conversationMessage(j: Json): ConversationMessage | undefined {
+  const id = idStr(j.id);
+  if (!id) return undefined;
+  const from = isRecord(j.from) ? j.from : undefined;
+  const fromId = from ? idStr(from.id) : undefined;
+  const toList = isRecord(j.to) && Array.isArray(j.to.data) ? j.to.data : [];
+  const attachments: ConversationMessage["attachments"] = [];
+  const list = isRecord(j.attachments) && Array.isArray(j.attachments.data) ? j.attachments.data : [];
+  for (const a of list) {
+    if (!isRecord(a)) continue;
+    const image = isRecord(a.image_data) ? str(a.image_data.url) : undefined;
+    const video = isRecord(a.video_data) ? str(a.video_data.url) : undefined;
+    const file = str(a.file_url);
+    const name = str(a.name);
+    if (image) attachments.push({ type: "image", url: image });
+    else if (video) attachments.push({ type: "video", url: video });
+    else if (file) attachments.push(compact({ type: "file" as const, url: file, name }));
+  }
+  return compact({
+    id,
+    createdTime: str(j.created_time),
+    from: fromId ? compact({ id: fromId, username: from ? str(from.username) : undefined }) : undefined,
+    to: toList.flatMap((t) => (isRecord(t) && idStr(t.id) ? [idStr(t.id) as string] : [])),
+    text: str(j.message),
+    attachments,
+  });
+}
+
 const parseSuccess: Parser<{ success: true }> = (j) => (j.success === true ? { success: true } : undefined);
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -196,6 +247,87 @@ export class GraphClient {
         const recipientId = idStr(j.recipient_id) ?? fallback;
         return messageId && recipientId ? { recipientId, messageId } : undefined;
       },
+    });
+  }
+
+  /**
+   * Conversation Routing (reference platform-changes-2026): `take` moves control of the customer's
+   * thread to this app (allowed to the default app), `request` asks the app holding it to pass it,
+   * `pass` hands it to `targetAppId` (the Instagram inbox, another app). The calls are the
+   * handover protocol's (`POST /me/<action>_thread_control`, `{recipient: {id}, metadata}`), which
+   * the routing API kept; an answer other than `{success: true}` is an error.
+   */
+  threadControl(
+    token: string,
+    action: "take" | "request" | "pass",
+    igsid: string,
+    options: { metadata?: string; targetAppId?: string } = {},
+  ): Promise<Result<{ success: true }>> {
+    return this.#call(token, {
+      method: "POST",
+      path: ["me", `${action}_thread_control`],
+      body: {
+        recipient: { id: igsid },
+        ...(options.targetAppId ? { target_app_id: options.targetAppId } : {}),
+        ...(options.metadata ? { metadata: options.metadata } : {}),
+      },
+      idempotent: true,
+      parse: parseSuccess,
+    });
+  }
+
+  /** A page of the account's conversations, newest first (reference 4.2); `after` is the cursor
+   * the previous page returned. */
+  listConversations(
+    token: string,
+    igUserId: string,
+    after?: string,
+  ): Promise<Result<{ conversations: ConversationSummary[]; after?: string }>> {
+    return this.#call(token, {
+      method: "GET",
+      path: [igUserId, "conversations"],
+      query: { platform: "instagram", fields: "id,updated_time", ...(after ? { after } : {}) },
+      idempotent: true,
+      parse: (j) => {
+        if (!Array.isArray(j.data)) return undefined;
+        const conversations = j.data.flatMap((c) =>
+          isRecord(c) && idStr(c.id)
+            ? [compact({ id: idStr(c.id) as string, updatedTime: str(c.updated_time) })]
+            : [],
+        );
+        const paging = isRecord(j.paging) ? j.paging : {};
+        const cursor = isRecord(paging.cursors) ? str(paging.cursors.after) : undefined;
+        // A cursor without a next page is the last page's.
+        return compact({ conversations, after: paging.next ? cursor : undefined });
+      },
+    });
+  }
+
+  /** The messages of one conversation the API still details (the 20 most recent), newest first. */
+  conversationMessages(token: string, conversationId: string): Promise<Result<ConversationMessage[]>> {
+    return this.#call(token, {
+      method: "GET",
+      path: [conversationId],
+      query: { fields: `messages{${MESSAGE_FIELDS}}` },
+      idempotent: true,
+      parse: (j) => {
+        const messages = isRecord(j.messages) && Array.isArray(j.messages.data) ? j.messages.data : [];
+        return messages.flatMap((m) => {
+          const parsed = isRecord(m) ? conversationMessage(m) : undefined;
+          return parsed ? [parsed] : [];
+        });
+      },
+    });
+  }
+
+  /** One message by its id (reference 4.2). */
+  getMessage(token: string, mid: string): Promise<Result<ConversationMessage>> {
+    return this.#call(token, {
+      method: "GET",
+      path: [mid],
+      query: { fields: MESSAGE_FIELDS },
+      idempotent: true,
+      parse: conversationMessage,
     });
   }
 

@@ -139,6 +139,19 @@ const reactionSchema = z.object({
   emoji: z.string().optional(),
 });
 const readSchema = z.object({ mid: id });
+// Handover / Conversation Routing items: every id optional (the routing API renamed none of them
+// as far as the reference knows, but a missing one must not cost the event).
+const controlSchema = z.object({
+  new_owner_app_id: id.optional().catch(undefined),
+  previous_owner_app_id: id.optional().catch(undefined),
+  requested_owner_app_id: id.optional().catch(undefined),
+  metadata: z.string().optional().catch(undefined),
+});
+const CONTROL_ACTIONS = {
+  pass_thread_control: "pass",
+  take_thread_control: "take",
+  request_thread_control: "request",
+} as const;
 // §1.10: the ice-breaker example has no `mid`.
 const postbackSchema = z.object({ mid: id.optional(), title: z.string().optional(), payload: z.string() });
 
@@ -193,7 +206,18 @@ const ATTACHMENT_KINDS: ReadonlyMap<string, AttachmentKind> = new Map<string, At
 ]);
 
 /** §1.5 dispatch order for one messaging item. */
-const DM_KEYS = ["message", "message_edit", "reaction", "read", "postback", "referral", "optin"] as const;
+const DM_KEYS = [
+  "message",
+  "message_edit",
+  "reaction",
+  "read",
+  "postback",
+  "referral",
+  "optin",
+  "pass_thread_control",
+  "take_thread_control",
+  "request_thread_control",
+] as const;
 type DmKey = (typeof DM_KEYS)[number];
 /** Keys every messaging item carries; anything else names the event. */
 const ITEM_FRAME_KEYS = new Set(["sender", "recipient", "timestamp", "is_self"]);
@@ -375,6 +399,23 @@ function parseDmEvent(key: DmKey, value: unknown, f: DmFrame): InboundRecord {
       const referral = toReferral(p.data);
       const dedupe = `referral:${f.senderId}:${f.occurredAt}:${referral.ref ?? ""}`;
       return dmRecord({ type: "dm.referral", ...dmBase(f), referral }, dedupe, f);
+    }
+    case "pass_thread_control":
+    case "take_thread_control":
+    case "request_thread_control": {
+      const p = controlSchema.safeParse(value ?? {});
+      if (!p.success) return badItem(f, key, p.error, value);
+      const action = CONTROL_ACTIONS[key];
+      const event = pruned({
+        type: "dm.control" as const,
+        ...dmBase(f),
+        action,
+        newOwnerAppId: p.data.new_owner_app_id,
+        previousOwnerAppId: p.data.previous_owner_app_id,
+        requestedOwnerAppId: p.data.requested_owner_app_id,
+        metadata: p.data.metadata,
+      });
+      return dmRecord(event, `control:${action}:${event.customerId}:${f.occurredAt}`, f);
     }
     case "optin": {
       const p = record.safeParse(value);

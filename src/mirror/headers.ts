@@ -15,6 +15,7 @@ import { ENTRY_TITLES } from "../chat/header-text.ts";
 import { queueState } from "../conversations/queue-state.ts";
 import type { EntryDetails } from "../instagram/entry-points.ts";
 import type { UserProfile } from "../instagram/graph-client.ts";
+import { holderName } from "../instagram/thread-control.ts";
 import {
   type ConversationEntry,
   PRIVATE_REPLY_WINDOW_MS,
@@ -48,6 +49,10 @@ export interface ConversationRow {
   last_customer_message_at: Date | null;
   last_business_message_at?: Date | null;
   last_seen_at: Date | null;
+  /** The app holding the conversation on Instagram when it is not this one ('unknown': a standby
+   * delivery did not say which); absent on rows read before the column existed. */
+  controlled_by?: string | null;
+  control_requested_by?: string | null;
   /** How the conversation opened (instagram/entry-points.ts); null when not known. */
   entry_point?: string | null;
   entry_referral?: EntryDetails | null;
@@ -161,6 +166,7 @@ export function dmHeader(
   humanAgent: boolean,
   held: string | undefined,
   context?: CustomerContext,
+  appNames?: ReadonlyMap<string, string>,
 ): DmHeader {
   const customer = personFromProfile(c.customer_id, c.profile);
   const header: DmHeader = {
@@ -186,6 +192,11 @@ export function dmHeader(
   if (c.assignee) header.assignee = c.assignee;
   if (c.last_seen_at) header.seenAt = new Date(c.last_seen_at);
   if (held) header.held = held;
+  if (c.controlled_by)
+    header.control = {
+      holder: holderName(c.controlled_by, appNames),
+      ...(c.control_requested_by ? { requested: true } : {}),
+    };
   if (context && (context.notes.length > 0 || context.labels.length > 0)) header.context = context;
   return header;
 }

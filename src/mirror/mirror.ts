@@ -16,6 +16,7 @@ import type {
   Attachment,
   CommentEvent,
   CommentRemovedEvent,
+  DmControl,
   DmEcho,
   DmEdit,
   DmMessage,
@@ -27,6 +28,7 @@ import type {
   Referral,
   ReplyTo,
 } from "../instagram/events.ts";
+import { holderName } from "../instagram/thread-control.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { InstagramGateway } from "../outbound/instagram-gateway.ts";
@@ -52,6 +54,7 @@ import {
   STORY_LIFETIME_MS,
   storyExpired,
 } from "./posts.ts";
+import { ownerAfter } from "./record.ts";
 
 // The mirror: after an event is recorded, make the chat thread show it. Every step is idempotent
 // through refs stored right after each chat call (the thread on its conversation, each post on its
@@ -82,7 +85,17 @@ export interface MirrorDeps {
   /** Runs `expireStories(messageId)` at `at`: a story's link is shown until the story expires. */
   scheduleStoryExpiry?: (messageId: number, at: Date) => Promise<void>;
   now?: () => Date;
+  /** This app's id (IG_APP_ID) and other apps' names (IG_APP_NAMES), for Conversation Routing. */
+  appId?: string;
+  appNames?: ReadonlyMap<string, string>;
 }
+
+/** Under a message recovered through the Conversations API rather than delivered by a webhook. */
+export const BACKFILLED_NOTE = "recovered later (backfill): no webhook brought it when it was sent";
+/** Under a message Instagram delivered while another app held the conversation. */
+export const STANDBY_NOTE = "received on standby: another app held the conversation";
+
+const capitalised = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
 interface MessageRow {
   id: number;
@@ -172,6 +185,8 @@ export class Mirror {
           await this.postOnce(t, undefined, this.customerPost(t.convo, { text: "opted in to messages" }));
         return;
       }
+      case "dm.control":
+        return this.control(event);
       case "comment":
         return this.comment(event);
       case "comment.removed":
@@ -204,11 +219,21 @@ export class Mirror {
     convo: ConversationRow,
     m: Pick<
       DmMessage,
-      "accountId" | "text" | "attachments" | "replyTo" | "quickReplyPayload" | "referral" | "unsupported"
+      | "accountId"
+      | "text"
+      | "attachments"
+      | "replyTo"
+      | "quickReplyPayload"
+      | "referral"
+      | "unsupported"
+      | "standby"
+      | "backfilled"
     >,
     occurredAt: number,
   ): Promise<MirrorPost> {
     const context: string[] = [];
+    if (m.backfilled) context.push(BACKFILLED_NOTE);
+    if (m.standby) context.push(STANDBY_NOTE);
     if (m.quickReplyPayload) context.push(`quick reply: ${m.quickReplyPayload}`);
     if (m.referral) context.push(referralLine(m.referral));
     const now = this.now().getTime();
@@ -268,6 +293,8 @@ export class Mirror {
         ...(typeof d.quickReplyPayload === "string" ? { quickReplyPayload: d.quickReplyPayload } : {}),
         ...(d.referral ? { referral: d.referral as Referral } : {}),
         ...(d.unsupported === true ? { unsupported: true } : {}),
+        ...(d.standby === true ? { standby: true } : {}),
+        ...(d.backfilled === true ? { backfilled: true } : {}),
       },
       new Date(row.occurred_at).getTime(),
     );
@@ -290,8 +317,12 @@ export class Mirror {
         ...(t.account.picture_url ? { iconUrl: t.account.picture_url } : {}),
       },
       attachments: this.attachmentsOf(e),
-      attribution: e.self ? "test message to the account itself" : "sent from Instagram",
-      context: [],
+      attribution: e.self
+        ? "test message to the account itself"
+        : e.standby
+          ? "sent by the app holding the conversation"
+          : "sent from Instagram",
+      context: e.backfilled ? [BACKFILLED_NOTE] : [],
     };
     if (e.text !== undefined) post.text = e.text;
     const quote = quoteFor(
@@ -300,6 +331,29 @@ export class Mirror {
     );
     if (quote) post.quote = quote;
     await this.postOnce(t, row.id, post);
+  }
+
+  /** Control of the conversation moved on Instagram (or an app asked for it): a line in the
+   * thread, and the root says who holds it now. No thread is opened for this alone. */
+  private async control(e: DmControl): Promise<void> {
+    const t = await this.dmThread(e.accountId, e.customerId, { create: false });
+    if (!t) return;
+    const names = this.deps.appNames;
+    const owner = ownerAfter(e, this.deps.appId);
+    const who = (id: string | undefined) => (id ? holderName(id, names) : "another app");
+    const text =
+      owner === undefined
+        ? `🔀 ${who(e.requestedOwnerAppId)} asks for control of this conversation on Instagram.`
+        : owner === null
+          ? "🔀 This conversation came back to threadbridge on Instagram: replies written here are sent again, held ones first, in order."
+          : `🔀 ${capitalised(who(owner === "unknown" ? undefined : owner))} took control of this conversation on Instagram: replies written here wait until it passes the conversation back, or until someone takes control.`;
+    await this.postOnce(t, undefined, {
+      author: { kind: "system", name: "threadbridge" },
+      text,
+      attachments: [],
+      context: [],
+    });
+    await this.refreshHeader(t);
   }
 
   private async unsend(e: DmUnsend): Promise<void> {
@@ -591,6 +645,7 @@ export class Mirror {
       this.deps.humanAgent,
       await this.held(accountId),
       await loadCustomerContext(this.deps.db, accountId, customerId),
+      this.deps.appNames,
     );
     const ref = await this.open(r.adapter, r.account, header, `conversation:${convo.id}`);
     await afterOutsideCall(() =>
@@ -725,6 +780,7 @@ export class Mirror {
       this.deps.humanAgent,
       await this.held(t.account.id),
       await loadCustomerContext(this.deps.db, t.account.id, convo.customer_id),
+      this.deps.appNames,
     );
     await this.updateIfChanged(t.adapter, t.ref, "conversations", convo.id, convo.chat_header_digest, header);
   }

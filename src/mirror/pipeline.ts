@@ -29,6 +29,8 @@ export class Bridge {
     rules?: RulesEngine;
     echoGraceMs?: number;
     consentWords?: ConsentWords;
+    /** This app's id (IG_APP_ID), to tell a handover to us from one to another app. */
+    appId?: string;
   }) {
     this.db = deps.db;
     this.log = deps.log;
@@ -37,6 +39,7 @@ export class Bridge {
     this.options = {
       echoGraceMs: deps.echoGraceMs ?? DEFAULT_ECHO_GRACE_MS,
       ...(deps.consentWords ? { consentWords: deps.consentWords } : {}),
+      ...(deps.appId ? { appId: deps.appId } : {}),
     };
   }
 
@@ -83,7 +86,9 @@ export class Bridge {
       await inSpan("mirror", { attributes }, () => mirror.apply(event, eventId, recorded.resumedSince));
     // Rules run once the event shows in its thread, so their notices follow it there.
     const rules = this.rules;
-    if (rules) await inSpan("rules", { attributes }, () => rules.run(event, eventId));
+    // A recovered message is history: answering it now, maybe days later, would surprise everyone.
+    const backfilled = (event.type === "dm.message" || event.type === "dm.echo") && event.backfilled === true;
+    if (rules && !backfilled) await inSpan("rules", { attributes }, () => rules.run(event, eventId));
     await this.db.query(
       `UPDATE inbound_events SET status = 'processed', processed_at = now(), attempts = attempts + 1, last_error = NULL,
          held_by = NULL

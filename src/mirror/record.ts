@@ -4,6 +4,7 @@ import type {
   CommentEvent,
   CommentMedia,
   CommentRemovedEvent,
+  DmControl,
   DmEcho,
   DmEdit,
   DmEvent,
@@ -22,11 +23,19 @@ import { applyConsentMessage, type ConsentWords, DEFAULT_CONSENT_WORDS } from ".
 
 const ts = (ms: number) => new Date(ms).toISOString();
 
-export async function ensureAccount(tx: SqlClient, accountId: string, at: number): Promise<void> {
+/** `webhook`: the event came by webhook (not backfill), so the account's webhooks are alive now
+ * (health/webhook-silence.ts reads `last_webhook_at`). */
+export async function ensureAccount(
+  tx: SqlClient,
+  accountId: string,
+  at: number,
+  webhook = true,
+): Promise<void> {
   await tx.query(
-    `INSERT INTO instagram_accounts (id, last_event_at) VALUES ($1, $2)
-     ON CONFLICT (id) DO UPDATE SET last_event_at = GREATEST(instagram_accounts.last_event_at, EXCLUDED.last_event_at)`,
-    [accountId, ts(at)],
+    `INSERT INTO instagram_accounts (id, last_event_at, last_webhook_at) VALUES ($1, $2, CASE WHEN $3::boolean THEN now() END)
+     ON CONFLICT (id) DO UPDATE SET last_event_at = GREATEST(instagram_accounts.last_event_at, EXCLUDED.last_event_at),
+       last_webhook_at = COALESCE(EXCLUDED.last_webhook_at, instagram_accounts.last_webhook_at)`,
+    [accountId, ts(at), webhook],
   );
 }
 
@@ -140,6 +149,8 @@ async function recordEntry(
 function messageDetails(e: DmMessage | DmEcho): Record<string, unknown> {
   const details: Record<string, unknown> = {};
   if (e.replyTo) details.replyTo = e.replyTo;
+  if (e.standby) details.standby = true;
+  if (e.backfilled) details.backfilled = true;
   if (e.type === "dm.message") {
     if (e.quickReplyPayload) details.quickReplyPayload = e.quickReplyPayload;
     if (e.referral) details.referral = e.referral;
@@ -153,8 +164,9 @@ async function recordMessage(tx: SqlClient, e: DmMessage | DmEcho, o: RecordOpti
   const convo = await conversationId(tx, e, fromCustomer ? "customer" : "business");
   if (e.type === "dm.echo" && (await matchOwnEcho(tx, e, convo, o.echoGraceMs))) return;
   if (e.type === "dm.message") await recordEntry(tx, convo, e);
-  // A customer writing again reopens a closed or snoozed conversation.
-  if (fromCustomer)
+  // A customer writing again reopens a closed or snoozed conversation (not a message recovered
+  // later: it was written before whatever closed it).
+  if (fromCustomer && !e.backfilled)
     await tx.query(
       "UPDATE conversations SET status = 'open', snoozed_until = NULL, updated_at = now() WHERE id = $1 AND status <> 'open'",
       [convo],
@@ -227,6 +239,63 @@ async function recordPostback(tx: SqlClient, e: DmPostback): Promise<void> {
     details: { postbackPayload: e.payload },
     occurredAt: e.occurredAt,
   });
+}
+
+/** Who holds the thread after a Conversation Routing event: null for this app. Without our own
+ * app id, a pass is taken to be to us (Meta delivers `pass_thread_control` to the app receiving
+ * control) and a take to be from us (delivered to the app losing it). */
+export function ownerAfter(e: DmControl, appId: string | undefined): string | null | undefined {
+  const isUs = (id: string | undefined) => id !== undefined && appId !== undefined && id === appId;
+  switch (e.action) {
+    case "pass":
+      if (e.newOwnerAppId === undefined || appId === undefined) return null;
+      return isUs(e.newOwnerAppId) ? null : e.newOwnerAppId;
+    case "take":
+      if (appId !== undefined && e.newOwnerAppId !== undefined)
+        return isUs(e.newOwnerAppId) ? null : e.newOwnerAppId;
+      return e.newOwnerAppId ?? "unknown";
+    case "request":
+      // Asking changes nothing yet; the holder decides.
+      return undefined;
+  }
+}
+
+async function recordControl(tx: SqlClient, e: DmControl, appId: string | undefined): Promise<void> {
+  const convo = await conversationId(tx, e, "none");
+  const owner = ownerAfter(e, appId);
+  if (owner === undefined) {
+    await tx.query("UPDATE conversations SET control_requested_by = $2, updated_at = now() WHERE id = $1", [
+      convo,
+      e.requestedOwnerAppId ?? "unknown",
+    ]);
+    return;
+  }
+  // Newest event wins: a handover delivered late never undoes a later one.
+  await tx.query(
+    `UPDATE conversations SET controlled_by = $2, control_at = $3, control_requested_by = NULL, updated_at = now()
+      WHERE id = $1 AND (control_at IS NULL OR control_at <= $3)`,
+    [convo, owner, ts(e.occurredAt)],
+  );
+}
+
+/** What an ordinary DM event says about control: one delivered on `standby` means another app
+ * holds the thread; a customer's message delivered on `messaging` means this app does (Meta sends
+ * it there only to the holder). Backfilled messages say nothing about it. */
+async function recordControlSignal(tx: SqlClient, e: DmEvent): Promise<void> {
+  if (e.type === "dm.control") return;
+  if ((e.type === "dm.message" || e.type === "dm.echo") && e.backfilled) return;
+  if (e.standby)
+    await tx.query(
+      `UPDATE conversations SET controlled_by = COALESCE(controlled_by, 'unknown'), control_at = $3, updated_at = now()
+        WHERE account_id = $1 AND customer_id = $2 AND (control_at IS NULL OR control_at <= $3)`,
+      [e.accountId, e.customerId, ts(e.occurredAt)],
+    );
+  else if (e.type === "dm.message")
+    await tx.query(
+      `UPDATE conversations SET controlled_by = NULL, control_at = $3, updated_at = now()
+        WHERE account_id = $1 AND customer_id = $2 AND controlled_by IS NOT NULL AND (control_at IS NULL OR control_at < $3)`,
+      [e.accountId, e.customerId, ts(e.occurredAt)],
+    );
 }
 
 async function commentThreadId(
@@ -315,6 +384,8 @@ async function recordCommentRemoval(tx: SqlClient, e: CommentRemovedEvent): Prom
 
 /** Applies one event to the bridge's records inside the caller's transaction. */
 export interface RecordOptions {
+  /** This app's id (IG_APP_ID): tells a handover to us from one to another app. */
+  appId?: string;
   /** See outbound/echo-match.ts. */
   echoGraceMs: number;
   /** STOP / START words (privacy/consent.ts). */
@@ -326,7 +397,14 @@ export async function recordEvent(
   event: DomainEvent,
   options: RecordOptions = { echoGraceMs: DEFAULT_ECHO_GRACE_MS },
 ): Promise<void> {
-  await ensureAccount(tx, event.accountId, event.occurredAt);
+  const backfilled = (event.type === "dm.message" || event.type === "dm.echo") && event.backfilled === true;
+  await ensureAccount(tx, event.accountId, event.occurredAt, !backfilled);
+  await recordKind(tx, event, options);
+  // After the kind's own rows, so the conversation exists.
+  if (event.type.startsWith("dm.")) await recordControlSignal(tx, event as DmEvent);
+}
+
+async function recordKind(tx: SqlClient, event: DomainEvent, options: RecordOptions): Promise<void> {
   switch (event.type) {
     case "dm.message":
       await recordMessage(tx, event, options);
@@ -354,6 +432,8 @@ export async function recordEvent(
     case "dm.optin":
       await conversationId(tx, event, "none");
       return;
+    case "dm.control":
+      return recordControl(tx, event, options.appId);
     case "comment":
       return recordComment(tx, event);
     case "comment.removed":

@@ -146,6 +146,20 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly webhookSilent = new Gauge({
+    name: "threadbridge_webhook_silent",
+    help: "1 while an active account's webhooks have been silent longer than WEBHOOK_SILENCE_MINUTES and 4 times its usual gap, else 0",
+    labelNames: ["account"] as const,
+    registers: [this.registry],
+  });
+
+  readonly webhookSilenceSeconds = new Gauge({
+    name: "threadbridge_webhook_silence_seconds",
+    help: "Seconds since the newest webhook event of each active account (since it was connected, when none came)",
+    labelNames: ["account"] as const,
+    registers: [this.registry],
+  });
+
   readonly accounts = new Gauge({
     name: "threadbridge_accounts",
     help: "Connected Instagram accounts by status (active, token_invalid, revoked, removed)",

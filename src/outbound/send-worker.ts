@@ -4,6 +4,7 @@ import { parseChatKey } from "../chat/ids.ts";
 import { afterOutsideCall } from "../db/after-outside-call.ts";
 import type { Database } from "../db/database.ts";
 import type { QuickReply, SendBody, SendMessageContent, SendRecipient } from "../instagram/graph-client.ts";
+import { holderName } from "../instagram/thread-control.ts";
 import {
   type ConversationEntry,
   PRIVATE_REPLY_WINDOW_MS,
@@ -75,6 +76,8 @@ export interface OutboundRow {
   last_customer_message_at: Date | null;
   entry_point: string | null;
   entry_at: Date | null;
+  /** Another app holds the conversation on Instagram (Conversation Routing); null: this app. */
+  controlled_by: string | null;
   root_comment_id: string | null;
   author_id: string | null;
   root_commented_at: Date | null;
@@ -104,13 +107,15 @@ export interface SenderDeps {
   /** See echo-match.ts. */
   echoGraceMs: number;
   now?: () => Date;
+  /** Other apps' names (IG_APP_NAMES), for the reason a reply is held. */
+  appNames?: ReadonlyMap<string, string>;
 }
 
 const LOAD = `
   SELECT m.id, m.account_id, m.conversation_id, m.comment_thread_id, m.author_kind, m.author_id AS sender_id,
          m.text, m.attachments, m.details,
          m.chat_ref, m.delivery_state, m.delivery_error, m.send_started_at, m.ig_message_id, m.chat_mark, m.send_route,
-         c.customer_id, c.last_customer_message_at, c.entry_point, c.entry_at,
+         c.customer_id, c.last_customer_message_at, c.entry_point, c.entry_at, c.controlled_by,
          t.root_comment_id, t.author_id, t.root_commented_at, t.private_reply_sent_at, t.live,
          COALESCE(c.chat_platform, t.chat_platform) AS chat_platform,
          COALESCE(c.chat_channel, t.chat_channel) AS chat_channel,
@@ -164,6 +169,13 @@ export class OutboundSender {
     if (!route.ok) return this.fail(row, route.reason);
     const held = await this.deps.gateway.holdReason(row.account_id);
     if (held) return this.hold(row, held);
+    // Never written over another app's conversation: it waits, visibly, until control comes back
+    // (a handover event, or an agent's Take control).
+    if (row.controlled_by && route.via === "dm" && row.conversation_id !== null)
+      return this.hold(
+        row,
+        `${holderName(row.controlled_by, this.deps.appNames)} holds this conversation on Instagram (take control to send now)`,
+      );
 
     const parts = partsOf(row.text, row.attachments, {
       ...(row.details.quickReplies ? { quickReplies: row.details.quickReplies } : {}),

@@ -37,6 +37,16 @@ export interface TokenRefreshJob {
   by?: string;
 }
 
+/** A backfill of one account through the Conversations API (ingest/backfill.ts): after it is
+ * (re)connected, or after its webhooks were silent. */
+export const BACKFILL_QUEUE = "backfill";
+
+export interface BackfillJob {
+  account: string;
+  /** ISO time: recover messages from then on. */
+  since: string;
+}
+
 /** A snoozed thread to wake: which table, which row; or (`messages`) a mirrored post whose story
  * link expires, to show as expired. */
 export interface WakeJob {
@@ -166,6 +176,15 @@ async function ensureQueues(boss: PgBoss, options: QueueOptions): Promise<void> 
     retryBackoff: true,
     retryDelay: 60,
     // A call per account, each retried on its own: a pass over many accounts takes minutes.
+    expireInSeconds: 3600,
+    deleteAfterSeconds: 7 * 24 * 3600,
+  });
+  await upsertQueue(boss, BACKFILL_QUEUE, {
+    // One per account queued at a time (singletonKey); a backfill repeated is harmless.
+    policy: "standard",
+    retryLimit: 5,
+    retryBackoff: true,
+    retryDelay: 60,
     expireInSeconds: 3600,
     deleteAfterSeconds: 7 * 24 * 3600,
   });

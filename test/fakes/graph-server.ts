@@ -11,6 +11,8 @@ export interface RecordedRequest {
   headers: IncomingHttpHeaders;
   /** Parsed JSON body, the raw text when it is not JSON, undefined when empty. */
   body: unknown;
+  /** When it arrived (Date.now()). */
+  at: number;
 }
 
 export interface ScriptedResponse {
@@ -55,6 +57,7 @@ export async function startGraphServer(respond?: GraphResponder): Promise<GraphS
         query: Object.fromEntries(url.searchParams),
         headers: req.headers,
         body,
+        at: Date.now(),
       };
       requests.push(recorded);
       const next = queue.shift() ??
@@ -97,6 +100,28 @@ export interface InstagramResponderOptions {
   /** The accounts behind tokens: `GET /me` answers with the account, `GET /me/subscribed_apps` with
    * its webhook subscription (none: an empty `data`). A token not listed gets error 190 there. */
   accounts?: ReadonlyMap<string, { userId: string; username: string; subscribedFields: readonly string[] }>;
+  /** The Conversations API (reference 4.2) by account id: its conversations, newest first, each
+   * with its messages newest first. Tests change it as they go. */
+  conversations?: Map<string, FakeConversation[]>;
+  /** Answer a conversation's messages with `id` and `created_time` only (the documented form),
+   * so each message must be read on its own; default: the inline fields are honoured. */
+  conversationsIdsOnly?: boolean;
+  /** Conversations per page of `GET /{IG_ID}/conversations`; default 2, so paging is used. */
+  conversationsPageSize?: number;
+}
+
+/** A conversation as the Conversations API describes it. */
+export interface FakeConversation {
+  id: string;
+  updated_time: string;
+  messages: {
+    id: string;
+    created_time: string;
+    from: { id: string; username?: string };
+    to: { data: { id: string; username?: string }[] };
+    message?: string;
+    attachments?: { data: Record<string, unknown>[] };
+  }[];
 }
 
 const INVALID_TOKEN = {
@@ -162,6 +187,45 @@ export function instagramResponder(options: InstagramResponderOptions = {}): Gra
       return token
         ? { body: { access_token: `IGAA-refreshed-${++seq}`, token_type: "bearer", expires_in: 5_183_944 } }
         : undefined;
+    // The Conversations API (reference 4.2): pages of conversations, a conversation's messages,
+    // one message.
+    const listed = /^\/v[\d.]+\/(\d+|me)\/conversations$/.exec(req.path);
+    if (req.method === "GET" && listed && options.conversations) {
+      const all = options.conversations.get(listed[1] ?? "") ?? [];
+      const size = options.conversationsPageSize ?? 2;
+      const start = Number(req.query.after ?? 0);
+      const page = all.slice(start, start + size);
+      const more = start + size < all.length;
+      return {
+        body: {
+          data: page.map((c) => ({ id: c.id, updated_time: c.updated_time })),
+          paging: {
+            cursors: { before: String(start), after: String(start + size) },
+            ...(more ? { next: `${req.path}?after=${start + size}` } : {}),
+          },
+        },
+      };
+    }
+    const convs = [...(options.conversations?.values() ?? [])].flat();
+    const last = req.path.slice(req.path.lastIndexOf("/") + 1);
+    const conversation = req.method === "GET" ? convs.find((c) => c.id === last) : undefined;
+    if (conversation)
+      return {
+        body: {
+          id: conversation.id,
+          messages: {
+            data: conversation.messages.map((m) =>
+              options.conversationsIdsOnly ? { id: m.id, created_time: m.created_time } : m,
+            ),
+          },
+        },
+      };
+    const message =
+      req.method === "GET" ? convs.flatMap((c) => c.messages).find((m) => m.id === last) : undefined;
+    if (message) return { body: message };
+    // Conversation Routing (the handover protocol's calls): take, request and pass succeed.
+    if (req.method === "POST" && /\/me\/(take|pass|request)_thread_control$/.test(req.path))
+      return { body: { success: true } };
     if (req.method === "POST" && req.path.endsWith("/messages")) {
       seq += 1;
       const body = req.body as { recipient: { id?: string; comment_id?: string } };

@@ -113,6 +113,12 @@ describe("threadbridge doctor", () => {
       expect.stringMatching(
         /^⚠ account @shop: token expiry: expires on \d{4}-\d\d-\d\d, in 3 day\(s\) — The worker refreshes it daily/,
       ),
+      expect.stringMatching(
+        /^✓ account @brand: webhook traffic: none yet since it was connected \d+ min ago \(alarm after 6 h\)$/,
+      ),
+      expect.stringMatching(
+        /^✓ account @shop: webhook traffic: none yet since it was connected \d+ min ago \(alarm after 6 h\)$/,
+      ),
       `✓ webhook URL: ${service.url}/webhooks/instagram answers the verification handshake`,
       "✓ slack: token: bot @threadbridge in Fake",
       "✓ slack: scopes: all 14 scopes of the manifest granted",

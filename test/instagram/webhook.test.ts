@@ -584,10 +584,11 @@ describe("parseWebhook: batches, ids and time", () => {
   });
 
   it("an item with no known key becomes an unknown event named after its first extra key", () => {
-    const body = dmBody(inbound({ pass_thread_control: { new_owner_app_id: "123" } }));
+    // (Handover keys are known since issue 22: an app_roles item stays unknown.)
+    const body = dmBody(inbound({ app_roles: { "123": ["primary_receiver"] } }));
     const { records, warnings } = ok(parseWebhook(body));
     expect(warnings).toEqual([]);
-    expect(records[0]?.event).toMatchObject({ type: "unknown", field: "pass_thread_control" });
+    expect(records[0]?.event).toMatchObject({ type: "unknown", field: "app_roles" });
     expect(records[0]?.threadKey).toBe("account");
   });
 

@@ -45,6 +45,8 @@ export interface OAuthRouteDeps {
   availablePlatforms: readonly PlatformDescriptor[];
   auth: ConsoleAuth;
   log: Logger;
+  /** An account was (re)connected: recover what its webhooks may have missed (the backfill). */
+  onConnected?: (account: string) => Promise<void>;
 }
 
 export { SUBSCRIBED_FIELDS };
@@ -314,6 +316,11 @@ export function registerOAuthRoutes(router: express.Router, deps: OAuthRouteDeps
           { account: pending.igUserId, destination: chatKey(chat.platform, chat.channel) },
           "account connected",
         );
+        await deps
+          .onConnected?.(pending.igUserId)
+          .catch((err: unknown) =>
+            log.warn({ err, account: pending.igUserId }, "could not queue the backfill"),
+          );
       }
       const platform = platformNamed(platforms, chat.platform);
       const invite = platform?.channel.invite

@@ -6,6 +6,7 @@ import type { ChatAdapter } from "../../chat/chat-port.ts";
 import type { Config } from "../../config/config.ts";
 import type { Database } from "../../db/database.ts";
 import { runDoctor } from "../../health/doctor.ts";
+import { CONNECT_BACKFILL_MS, queueBackfill } from "../../ingest/backfill.ts";
 import { type ChatPlatform, listAccounts, removeAccount } from "../../instagram/accounts.ts";
 import type { TokenCipher } from "../../instagram/token-cipher.ts";
 import type { Logger } from "../../log/logger.ts";
@@ -76,6 +77,7 @@ export function consoleRouter(deps: ConsoleDeps): express.Router {
     availablePlatforms: config.availablePlatforms,
     auth,
     log,
+    onConnected: (account) => queueBackfill(boss, account, new Date(Date.now() - CONNECT_BACKFILL_MS)),
   });
 
   router.get(

@@ -9,6 +9,7 @@ import type {
   ConversationStatus,
   Digest,
   DigestChart,
+  DmHeader,
   FileSource,
   GroupMember,
   Idempotency,
@@ -24,6 +25,7 @@ import {
   accountLabel,
   COMMENT_ACTION_IDS,
   CONVERSATION_ACTION_IDS,
+  controlSummary,
   conversationButtons,
   followerSummary,
   MENTION_NOTE,
@@ -40,9 +42,9 @@ const MARKS: Record<Mark, string> = { pending: "⏳", held: "⏸️", sent: "✅
 const shown = (p: Person) => p.name ?? (p.username ? `@${p.username}` : p.id);
 const who = (p: Person) => [shown(p), p.username ? `@${p.username}` : undefined].filter(Boolean).join(" · ");
 
-function conversationControls(status: ConversationStatus): Button[] {
+function conversationControls(status: ConversationStatus, control?: DmHeader["control"]): Button[] {
   return [
-    ...conversationButtons(status).map(({ op }) => ({ id: CONVERSATION_ACTION_IDS[op] })),
+    ...conversationButtons(status, control).map(({ op }) => ({ id: CONVERSATION_ACTION_IDS[op] })),
     { id: CONVERSATION_ACTION_IDS.snooze, options: SNOOZE_CHOICES.map((c) => String(c.minutes)) },
   ];
 }
@@ -62,11 +64,15 @@ function renderHeader(header: ThreadHeader): { text: string; buttons: Button[] }
     lines.push(`Instagram DM with ${who(header.customer)}`, followerSummary(header.customer));
     if (header.consent === "revoked") lines.push("⛔ Consent revoked: no automated messages");
     if (header.held) lines.push(`⏸️ Replies held: ${header.held}`);
+    if (header.control) lines.push(controlSummary(header.control));
     lines.push(windowSummary(header.window, (at) => at.toISOString()));
     lines.push([...status, `Instagram DM to ${accountLabel(header.account)}`].join(" · "));
     if (header.seenAt) lines.push(`👁 Seen ${header.seenAt.toISOString()}`);
     lines.push(...header.links.map((l) => `${l.label}: ${l.url}`));
-    return { text: lines.filter(Boolean).join("\n"), buttons: conversationControls(header.status) };
+    return {
+      text: lines.filter(Boolean).join("\n"),
+      buttons: conversationControls(header.status, header.control),
+    };
   }
   const { media, comment } = header;
   lines.push(`💬 Comment on ${accountLabel(header.account)}'s ${mediaKind(header)}`);

@@ -73,6 +73,7 @@ const CONVERSATION_BUTTONS: Record<string, ActionRequest["action"]> = {
   [CONVERSATION_ACTION_IDS.close]: { kind: "conversation", change: { op: "close" } },
   [CONVERSATION_ACTION_IDS.reopen]: { kind: "conversation", change: { op: "reopen" } },
   [CONVERSATION_ACTION_IDS.take]: { kind: "conversation", change: { op: "take" } },
+  [CONVERSATION_ACTION_IDS.take_control]: { kind: "conversation", change: { op: "take_control" } },
 };
 const COMMENT_BUTTONS = {
   ig_comment_hide: "hide",
