@@ -6,9 +6,12 @@
 
 import { writeFileSync } from "node:fs";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { addAccount } from "../../src/instagram/accounts.ts";
 import { TokenCipher } from "../../src/instagram/token-cipher.ts";
+import { parseProfileFile } from "../../src/profile/file.ts";
+import { profilePayloads } from "../../src/profile/profile.ts";
 import type { Service } from "../../src/service.ts";
 import { type GraphServer, instagramResponder, startGraphServer } from "../fakes/graph-server.ts";
 import { cli } from "../helpers/cli.ts";
@@ -279,5 +282,43 @@ welcome_message_flows:
       expect.stringMatching(/line 23, column 3: welcome_message_flows: not supported yet/),
     ]);
     expect(profileCalls()).toEqual([]);
+  });
+
+  it("goes through the outbound gateway: an account whose sending is paused is held, nothing is sent (exit 1)", async () => {
+    expect((await cli(["pause", "--account", A], t.env)).code).toBe(0);
+    try {
+      const r = await cli(["profile", "apply", file("p.yaml", WANTED), "--account", A, "--yes"], t.env);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/^threadbridge: reading ice_breakers: sending is paused for this account/);
+      expect(profileCalls()).toEqual([]);
+    } finally {
+      expect((await cli(["resume", "--account", A], t.env)).code).toBe(0);
+    }
+  });
+});
+
+describe("the file's payloads and the rules", () => {
+  it("a tap on a menu item the file defines arrives as a postback whose payload a payload rule matches", async () => {
+    // The payload of reference 1.10's postback (test/fixtures/webhooks/dm-postback.json), defined
+    // in a profile file as a menu item, and a rule answering it.
+    const profile = parseProfileFile(WANTED, "p.yaml");
+    expect(profile.ok && profilePayloads(profile.profile)).toContain("CARE_HELP");
+    const rules = file(
+      "rules.yaml",
+      `version: 1
+rules:
+  - id: care-help
+    name: The menu item "Talk to an agent"
+    account: "17841400000000001"
+    trigger: { type: payload, equals: CARE_HELP }
+    actions:
+      - { type: notice, text: "asked for help from the menu" }
+`,
+    );
+    const event = fileURLToPath(new URL("../fixtures/webhooks/dm-postback.json", import.meta.url));
+    const r = await cli(["rules", "test", rules, "--event", event], t.env);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toMatch(/care-help.*notice/);
+    expect(r.stdout).not.toContain("no rule matches");
   });
 });
