@@ -7,6 +7,7 @@
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { Redis } from "ioredis";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { addAccount } from "../../src/instagram/accounts.ts";
 import { TokenCipher } from "../../src/instagram/token-cipher.ts";
@@ -15,6 +16,7 @@ import { profilePayloads } from "../../src/profile/profile.ts";
 import type { Service } from "../../src/service.ts";
 import { type GraphServer, instagramResponder, startGraphServer } from "../fakes/graph-server.ts";
 import { cli } from "../helpers/cli.ts";
+import { testRedisUrl } from "../helpers/redis.ts";
 import { startTestService, TEST_BACKEND, TEST_KEY, type TestEnv, testEnv } from "../helpers/service.ts";
 
 const A = "17841400000000601";
@@ -293,6 +295,24 @@ welcome_message_flows:
       expect(profileCalls()).toEqual([]);
     } finally {
       expect((await cli(["resume", "--account", A], t.env)).code).toBe(0);
+    }
+  });
+});
+
+describe("the shared limiter", () => {
+  it("with REDIS_URL, each Graph call takes a turn of the account's platform class in Redis, where the service's calls count too", async () => {
+    const redis = new Redis(testRedisUrl());
+    // An hour-long window, so the turns are still in the log when the command has ended.
+    const env = { ...t.env, REDIS_URL: testRedisUrl(), IG_RATE_LIMITS: "platform=1000/3600" };
+    const key = `threadbridge:rl:platform:${A}`;
+    try {
+      const before = await redis.zcard(key);
+      const r = await cli(["profile", "show", "--account", A], env);
+      expect(r.code).toBe(0);
+      expect(await redis.zcard(key)).toBe(before + 2);
+    } finally {
+      await redis.del(key);
+      redis.disconnect();
     }
   });
 });
