@@ -4,6 +4,7 @@
 // applies only with --yes (standard input is not a terminal here), each field it sets is one call
 // in reference 2.9's shape and one audit entry, and `show` reads without migrating.
 
+import { spawn, spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -15,7 +16,7 @@ import { parseProfileFile } from "../../src/profile/file.ts";
 import { profilePayloads } from "../../src/profile/profile.ts";
 import type { Service } from "../../src/service.ts";
 import { type GraphServer, instagramResponder, startGraphServer } from "../fakes/graph-server.ts";
-import { cli } from "../helpers/cli.ts";
+import { CLI_CWD, cli } from "../helpers/cli.ts";
 import { testRedisUrl } from "../helpers/redis.ts";
 import { startTestService, TEST_BACKEND, TEST_KEY, type TestEnv, testEnv } from "../helpers/service.ts";
 
@@ -296,6 +297,49 @@ welcome_message_flows:
     } finally {
       expect((await cli(["resume", "--account", A], t.env)).code).toBe(0);
     }
+  });
+});
+
+/** The CLI at a terminal: run under `script`, which gives it a pseudo-terminal as standard input
+ * and output; `answer` is typed at it. Standard input stays open until the command ends, since
+ * closing it would reach the prompt as an end of input. */
+function atTerminal(args: string[], answer: string): Promise<{ code: number | null; output: string }> {
+  const bin = fileURLToPath(new URL("../../bin/threadbridge.js", import.meta.url));
+  const command = [process.execPath, bin, ...args].join(" ");
+  return new Promise((resolve, reject) => {
+    const child = spawn("script", ["-qec", command, "/dev/null"], {
+      cwd: CLI_CWD,
+      env: { ...process.env, ...t.env },
+    });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      output += chunk.toString("utf8");
+    });
+    child.stderr.on("data", (chunk: Buffer) => {
+      output += chunk.toString("utf8");
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, output: output.replace(/\r\n/g, "\n") }));
+    child.stdin.write(answer);
+  });
+}
+
+/** util-linux's `script`, which the terminal test needs (not in every minimal image). */
+const HAS_SCRIPT = spawnSync("script", ["--version"]).status === 0;
+
+describe("profile apply at a terminal", () => {
+  it.skipIf(!HAS_SCRIPT)("asks before applying: n applies nothing (exit 1), y applies", async () => {
+    const p = file("p.yaml", WANTED);
+    const no = await atTerminal(["profile", "apply", p, "--account", A], "n\n");
+    expect(no.output).toContain("apply these changes to Instagram? [y/N]");
+    expect(no.output).toContain("not applied\n");
+    expect(no.code).toBe(1);
+    expect(writes()).toEqual([]);
+
+    const yes = await atTerminal(["profile", "apply", p, "--account", A], "y\n");
+    expect(yes.output).toContain("set ice_breakers\nset persistent_menu\n");
+    expect(yes.code).toBe(0);
+    expect(writes().map((w) => w.method)).toEqual(["POST", "POST"]);
   });
 });
 
