@@ -10,6 +10,7 @@ import { registerBackfillCommand } from "./cli/backfill-command.ts";
 import { registerConsoleCommand } from "./cli/console-command.ts";
 import { registerDigestCommand } from "./cli/digest-command.ts";
 import { registerDoctorCommand } from "./cli/doctor-command.ts";
+import { ProfileFileInvalid, registerProfileCommand } from "./cli/profile-command.ts";
 import { registerSnippetsCommand, SnippetFileInvalid } from "./cli/snippets-command.ts";
 import { formatTable } from "./cli/table.ts";
 import { registerRefreshTokensCommand, tokenOption, tokenState } from "./cli/token-commands.ts";
@@ -980,6 +981,7 @@ for (const [name, enabled] of [
     });
 
 registerSnippetsCommand(program, { withDatabase: (fn) => withDatabase((db) => fn(db)), readText, operator });
+registerProfileCommand(program, { withDatabase, readText, operator, log: () => settings().log });
 
 /** What depends on the list of chat platforms: the destination options, each platform's own
  * subcommands, the description. */
@@ -1032,6 +1034,10 @@ export async function main(argv: string[], list: readonly PlatformDescriptor[]):
     }
     if (err instanceof SnippetFileInvalid) {
       process.stderr.write(`threadbridge: the saved replies file was not imported\n${err.message}\n`);
+      process.exit(65);
+    }
+    if (err instanceof ProfileFileInvalid) {
+      process.stderr.write(`threadbridge: the profile file was not applied\n${err.message}\n`);
       process.exit(65);
     }
     if (err instanceof TokenCipherError || err instanceof BackfillError) {

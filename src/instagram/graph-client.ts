@@ -513,6 +513,50 @@ export class GraphClient {
     });
   }
 
+  /**
+   * The messaging profile fields of the token's account (`GET /me/messenger_profile?fields=…`,
+   * reference 2.9), merged from every entry of `data` (the Messenger Platform's answer shape; a
+   * field never set is absent, so `{"data":[]}` means none is). Also read at the top level, in case
+   * Instagram answers without `data`.
+   */
+  getMessengerProfile(token: string, fields: readonly string[]): Promise<Result<Record<string, unknown>>> {
+    return this.#call(token, {
+      method: "GET",
+      path: ["me", "messenger_profile"],
+      query: { fields: fields.join(",") },
+      idempotent: true,
+      parse: (j) => {
+        const out: Record<string, unknown> = {};
+        const entries = Array.isArray(j.data) ? j.data.filter(isRecord) : [j];
+        for (const entry of entries) for (const f of fields) if (entry[f] !== undefined) out[f] = entry[f];
+        return out;
+      },
+    });
+  }
+
+  /** Sets messaging profile fields (ice breakers, persistent menu: `POST /me/messenger_profile`
+   * with `platform: instagram`, reference 2.9); the fields not in `fields` are left as they are. */
+  setMessengerProfile(token: string, fields: Record<string, unknown>): Promise<Result<{ success: true }>> {
+    return this.#call(token, {
+      method: "POST",
+      path: ["me", "messenger_profile"],
+      body: { platform: "instagram", ...fields },
+      idempotent: true,
+      parse: parseSuccess,
+    });
+  }
+
+  /** Removes messaging profile fields (`DELETE /me/messenger_profile` with `{"fields":[…]}`). */
+  deleteMessengerProfile(token: string, fields: readonly string[]): Promise<Result<{ success: true }>> {
+    return this.#call(token, {
+      method: "DELETE",
+      path: ["me", "messenger_profile"],
+      body: { fields },
+      idempotent: true,
+      parse: parseSuccess,
+    });
+  }
+
   /** Stops webhook delivery for an account (reference 5.5). */
   unsubscribeApps(token: string, igUserId: string): Promise<Result<{ success: true }>> {
     return this.#call(token, {

@@ -48,7 +48,14 @@ describe("read-only commands and the schema version", () => {
   });
 
   it("refuse on a database never migrated, with one line naming the migrate command, and change nothing", async () => {
-    for (const args of [["accounts", "list"], ["dlq", "list"], ["audit"], ["status"], ["rules", "list"]]) {
+    for (const args of [
+      ["accounts", "list"],
+      ["dlq", "list"],
+      ["audit"],
+      ["status"],
+      ["rules", "list"],
+      ["profile", "show", "--account", "17841400000000001"],
+    ]) {
       const r = await cli(args, t.env);
       expect({ args, code: r.code }).toEqual({ args, code: 78 });
       expect(r.stdout).toBe("");

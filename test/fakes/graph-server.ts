@@ -108,6 +108,9 @@ export interface InstagramResponderOptions {
   conversationsIdsOnly?: boolean;
   /** Conversations per page of `GET /{IG_ID}/conversations`; default 2, so paging is used. */
   conversationsPageSize?: number;
+  /** Each token's account's messaging profile (`/me/messenger_profile`, reference 2.9): the fields
+   * set, as Instagram keeps them. Tests seed it and read it back; default: a fresh map. */
+  messengerProfiles?: Map<string, Record<string, unknown>>;
 }
 
 /** A conversation as the Conversations API describes it. */
@@ -122,6 +125,44 @@ export interface FakeConversation {
     message?: string;
     attachments?: { data: Record<string, unknown>[] };
   }[];
+}
+
+const MESSENGER_PROFILE_FIELDS = new Set(["ice_breakers", "persistent_menu"]);
+
+function graphError(code: number, message: string) {
+  return {
+    status: 400,
+    body: { error: { message, type: "OAuthException", code, fbtrace_id: "AfakeTraceMP" } },
+  };
+}
+
+/** `/me/messenger_profile` as Instagram answers it: a read lists the asked fields that are set
+ * inside `data` (the Messenger Platform's shape; `{"data":[]}` when none is), a POST needs
+ * `platform: instagram` and sets the fields it carries (at most 4 ice breakers per locale), a
+ * DELETE removes the fields its body names; both answer `{"success":true}`. */
+function messengerProfile(req: RecordedRequest, profile: Record<string, unknown>) {
+  if (req.method === "GET") {
+    const asked = (req.query.fields ?? "").split(",").filter((f) => profile[f] !== undefined);
+    return { body: { data: asked.length ? [Object.fromEntries(asked.map((f) => [f, profile[f]]))] : [] } };
+  }
+  const body = (typeof req.body === "object" && req.body !== null ? req.body : {}) as Record<string, unknown>;
+  if (req.method === "DELETE") {
+    const fields = Array.isArray(body.fields) ? (body.fields as unknown[]) : [];
+    if (fields.length === 0 || !fields.every((f) => typeof f === "string" && MESSENGER_PROFILE_FIELDS.has(f)))
+      return graphError(100, "(#100) Invalid fields parameter");
+    for (const f of fields) delete profile[f as string];
+    return { body: { success: true } };
+  }
+  if (body.platform !== "instagram") return graphError(100, "(#100) platform must be instagram");
+  const set = Object.keys(body).filter((k) => k !== "platform");
+  if (set.length === 0 || !set.every((k) => MESSENGER_PROFILE_FIELDS.has(k)))
+    return graphError(100, "(#100) Invalid keys in messenger profile");
+  const tooMany = ((body.ice_breakers as { call_to_actions?: unknown[] }[] | undefined) ?? []).some(
+    (b) => (b.call_to_actions?.length ?? 0) > 4,
+  );
+  if (tooMany) return graphError(100, "(#100) ice_breakers: at most 4 questions");
+  for (const k of set) profile[k] = body[k];
+  return { body: { success: true } };
 }
 
 const INVALID_TOKEN = {
@@ -141,6 +182,7 @@ const INVALID_TOKEN = {
  * are refreshed into new ones. */
 export function instagramResponder(options: InstagramResponderOptions = {}): GraphResponder {
   let seq = 0;
+  const profiles = options.messengerProfiles ?? new Map<string, Record<string, unknown>>();
   return (req) => {
     const token = req.query.access_token ?? req.headers.authorization?.replace(/^Bearer /, "");
     if (token !== undefined && options.invalidTokens?.has(token))
@@ -177,6 +219,11 @@ export function instagramResponder(options: InstagramResponderOptions = {}): Gra
       return {
         body: { user_id: account.userId, username: account.username, id: `app-scoped-${account.userId}` },
       };
+    }
+    if (/^\/v[\d.]+\/me\/messenger_profile$/.test(req.path) && token !== undefined) {
+      const profile = profiles.get(token) ?? {};
+      profiles.set(token, profile);
+      return messengerProfile(req, profile);
     }
     // Reference 5.4: at the host's root, the token in the query.
     if (

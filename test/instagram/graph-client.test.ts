@@ -541,3 +541,46 @@ describe("refreshToken (reference 5.4)", () => {
     expect(JSON.stringify(error)).not.toContain("IGAAfreshSECRET");
   });
 });
+
+describe("messenger profile (reference 2.9)", () => {
+  it("reads the asked fields from every entry of data, or at the top level; nothing set is an empty object", async () => {
+    server.script(
+      { body: { data: [{ ice_breakers: [{ locale: "default", call_to_actions: [] }] }] } },
+      { body: { data: [] } },
+      { body: { persistent_menu: [] } },
+    );
+    const c = client();
+    expect(await c.getMessengerProfile(TOKEN, ["ice_breakers"])).toEqual({
+      ok: true,
+      value: { ice_breakers: [{ locale: "default", call_to_actions: [] }] },
+    });
+    expect(await c.getMessengerProfile(TOKEN, ["persistent_menu"])).toEqual({ ok: true, value: {} });
+    expect(await c.getMessengerProfile(TOKEN, ["persistent_menu"])).toEqual({
+      ok: true,
+      value: { persistent_menu: [] },
+    });
+    expect(server.requests.map((r) => [r.method, r.path, r.query.fields])).toEqual([
+      ["GET", "/v25.0/me/messenger_profile", "ice_breakers"],
+      ["GET", "/v25.0/me/messenger_profile", "persistent_menu"],
+      ["GET", "/v25.0/me/messenger_profile", "persistent_menu"],
+    ]);
+  });
+
+  it("sets fields with platform instagram and deletes them by name", async () => {
+    server.script({ body: { success: true } }, { body: { success: true } });
+    const c = client();
+    const breakers = [{ locale: "default", call_to_actions: [{ question: "Hi?", payload: "HI" }] }];
+    expect(await c.setMessengerProfile(TOKEN, { ice_breakers: breakers })).toEqual({
+      ok: true,
+      value: { success: true },
+    });
+    expect(await c.deleteMessengerProfile(TOKEN, ["ice_breakers"])).toEqual({
+      ok: true,
+      value: { success: true },
+    });
+    expect(server.requests.map((r) => [r.method, r.path, r.body])).toEqual([
+      ["POST", "/v25.0/me/messenger_profile", { platform: "instagram", ice_breakers: breakers }],
+      ["DELETE", "/v25.0/me/messenger_profile", { fields: ["ice_breakers"] }],
+    ]);
+  });
+});
