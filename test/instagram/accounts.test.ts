@@ -195,7 +195,8 @@ describe("threadbridge accounts and keys against Postgres", () => {
       code: 0,
       stdout:
         "17841400000002: note prefix ##, reply prefix >>, internal by default on\n" +
-        "17841400000002: signature brand, disclosure default: “This is an automated message.”, repeated after 1d\n",
+        "17841400000002: signature brand, disclosure default: “This is an automated message.”, repeated after 1d\n" +
+        "17841400000002: assignment off\n",
     });
     expect((await row("17841400000002")).settings).toEqual({ notePrefix: "##", internalByDefault: true });
     const bad = await cli(
@@ -250,10 +251,10 @@ describe("threadbridge accounts and keys against Postgres", () => {
     const base = ["accounts", "add", "--ig-user-id", "1784", "--username", "x", "--token", TOKEN];
     const both = await cli([...base, "--slack-channel", "C0000001", "--discord-channel", "2"], t.env);
     expect(both.code).toBe(64);
-    expect(both.stderr).toMatch(/exactly one of --slack-channel or --discord-channel, not both/);
+    expect(both.stderr).toMatch(/exactly one of --slack-channel or --discord-channel or --web-channel, not both/);
     const none = await cli(base, t.env);
     expect(none.code).toBe(64);
-    expect(none.stderr).toMatch(/exactly one of --slack-channel or --discord-channel/);
+    expect(none.stderr).toMatch(/exactly one of --slack-channel or --discord-channel or --web-channel/);
     const nonDigit = await cli(
       [
         "accounts",
@@ -306,12 +307,12 @@ describe("threadbridge accounts and keys against Postgres", () => {
         ["--discord-channel", "100000000000000444", "--digest-channel", "C0000001"],
         /--digest-channel: “C0000001” is not a Discord channel id/,
       ],
-      [["--chat", "irc", "--channel", "#brand"], /--chat: no chat platform irc \(one of slack, discord\)/],
+      [["--chat", "irc", "--channel", "#brand"], /--chat: no chat platform irc \(one of slack, discord, web\)/],
       [["--chat", "slack"], /--chat and --channel go together/],
       [["--channel", "C0000001"], /--chat and --channel go together/],
       [
         ["--chat", "slack", "--channel", "C0000001", "--discord-channel", "100000000000000444"],
-        /exactly one of --slack-channel or --discord-channel, not both/,
+        /exactly one of --slack-channel or --discord-channel or --web-channel, not both/,
       ],
     ];
     for (const [args, message] of cases) {
