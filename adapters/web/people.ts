@@ -40,6 +40,7 @@ const CONVERSATION_BUTTONS: Record<string, ChatAction> = {
   [CONVERSATION_ACTION_IDS.close]: { kind: "conversation", change: { op: "close" } },
   [CONVERSATION_ACTION_IDS.reopen]: { kind: "conversation", change: { op: "reopen" } },
   [CONVERSATION_ACTION_IDS.take]: { kind: "conversation", change: { op: "take" } },
+  [CONVERSATION_ACTION_IDS.take_control]: { kind: "conversation", change: { op: "take_control" } },
 };
 const COMMENT_BUTTONS = {
   ig_comment_hide: "hide",
@@ -120,6 +121,9 @@ export class WebPeople {
     if (outcome.kind === "command") await this.#adapter.notice(ref, outcome.reply);
     else if (outcome.kind === "refused" && outcome.privately)
       return { id: post.id, told: await this.#tell(user, ref, { ok: false, text: outcome.reason }) };
+    // The reply goes; the line about who owns the conversation is for its writer alone.
+    else if (outcome.kind === "queued" && outcome.privately)
+      return { id: post.id, told: await this.#tell(user, ref, { ok: true, text: outcome.privately }) };
     else if (outcome.kind === "refused") await this.#adapter.notice(ref, outcome.reason, { mention: [user] });
     return { id: post.id };
   }

@@ -6,6 +6,7 @@ import type {
   CommentAction,
   ConversationStatus,
   Digest,
+  DmHeader,
   MirrorPost,
   Person,
   ThreadHeader,
@@ -13,12 +14,14 @@ import type {
 import {
   accountLabel,
   CONVERSATION_ACTION_IDS,
+  controlSummary,
   conversationButtons,
   customerContextLines,
   followerSummary,
   MENTION_NOTE,
   mediaKind,
   mentionTitle,
+  QUEUE_BADGES,
   SNOOZE_CHOICES,
   SNOOZE_PLACEHOLDER,
   windowSummary,
@@ -38,9 +41,12 @@ const shown = (p: Person) => p.name ?? (p.username ? `@${p.username}` : p.id);
 const who = (p: Person) => [shown(p), p.username ? `@${p.username}` : undefined].filter(Boolean).join(" · ");
 const https = (url: string | undefined): url is string => url !== undefined && /^https:\/\//i.test(url);
 
-function conversationControls(status: ConversationStatus): WebButton[] {
+function conversationControls(status: ConversationStatus, control?: DmHeader["control"]): WebButton[] {
   return [
-    ...conversationButtons(status).map(({ op, label }) => ({ id: CONVERSATION_ACTION_IDS[op], label })),
+    ...conversationButtons(status, control).map(({ op, label }) => ({
+      id: CONVERSATION_ACTION_IDS[op],
+      label,
+    })),
     {
       id: CONVERSATION_ACTION_IDS.snooze,
       label: SNOOZE_PLACEHOLDER,
@@ -68,10 +74,12 @@ export function renderHeader(header: ThreadHeader): WebView {
   }
   const status = [`Status: ${header.status}`];
   if (header.assignee) status.push(`assigned to ${header.assignee}`);
+  if (header.kind === "dm" && header.queue) status.unshift(QUEUE_BADGES[header.queue]);
   if (header.kind === "dm") {
     const window = windowSummary(header.window, when);
     lines.push(`Instagram DM with ${who(header.customer)}`, followerSummary(header.customer));
     if (header.consent === "revoked") lines.push("⛔ Consent revoked: no automated messages");
+    if (header.control) lines.push(controlSummary(header.control));
     if (header.held) lines.push(`⏸️ Replies held: ${header.held}`);
     if (header.entry) lines.push(header.entry.title, ...header.entry.lines);
     lines.push(...customerContextLines(header.context, when, (t) => t));
@@ -81,7 +89,7 @@ export function renderHeader(header: ThreadHeader): WebView {
     return {
       kind: "root",
       text: lines.filter(Boolean).join("\n"),
-      buttons: conversationControls(header.status),
+      buttons: conversationControls(header.status, header.control),
       links,
       ...(https(header.customer.pictureUrl)
         ? { as: { name: shown(header.customer), icon: header.customer.pictureUrl } }

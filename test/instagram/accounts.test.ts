@@ -251,7 +251,9 @@ describe("threadbridge accounts and keys against Postgres", () => {
     const base = ["accounts", "add", "--ig-user-id", "1784", "--username", "x", "--token", TOKEN];
     const both = await cli([...base, "--slack-channel", "C0000001", "--discord-channel", "2"], t.env);
     expect(both.code).toBe(64);
-    expect(both.stderr).toMatch(/exactly one of --slack-channel or --discord-channel or --web-channel, not both/);
+    expect(both.stderr).toMatch(
+      /exactly one of --slack-channel or --discord-channel or --web-channel, not both/,
+    );
     const none = await cli(base, t.env);
     expect(none.code).toBe(64);
     expect(none.stderr).toMatch(/exactly one of --slack-channel or --discord-channel or --web-channel/);
@@ -307,7 +309,10 @@ describe("threadbridge accounts and keys against Postgres", () => {
         ["--discord-channel", "100000000000000444", "--digest-channel", "C0000001"],
         /--digest-channel: “C0000001” is not a Discord channel id/,
       ],
-      [["--chat", "irc", "--channel", "#brand"], /--chat: no chat platform irc \(one of slack, discord, web\)/],
+      [
+        ["--chat", "irc", "--channel", "#brand"],
+        /--chat: no chat platform irc \(one of slack, discord, web\)/,
+      ],
       [["--chat", "slack"], /--chat and --channel go together/],
       [["--channel", "C0000001"], /--chat and --channel go together/],
       [

@@ -47,7 +47,17 @@ describe("threads", () => {
     expect(channel).toMatchObject({ parentId: FORUM, name: "Jo (@jo)", type: 11 });
     expect(tagNames(FORUM, channel?.appliedTags ?? [])).toEqual(["DM", "open"]);
     const tags = h.discord.channel(FORUM)?.availableTags.map((t) => t.name) ?? [];
-    expect(tags.sort()).toEqual(["DM", "closed", "comment", "open"]);
+    // The kinds, the statuses and the queue states (issue 21), created once each.
+    expect(tags.sort()).toEqual([
+      "DM",
+      "closed",
+      "comment",
+      "new",
+      "open",
+      "snoozed",
+      "waiting on customer",
+      "waiting on us",
+    ]);
     expect(h.discord.channel(FORUM)?.availableTags.find((t) => t.name === "DM")?.id).toBe(existing);
     const [starter] = h.discord.messages(thread.thread);
     expect(starter?.id).toBe(thread.thread);
@@ -56,7 +66,7 @@ describe("threads", () => {
 
     // A second post reuses the tags.
     await h.bridge.adapter.openThread(FORUM, { ...header, customer: { id: "901", name: "Al" } });
-    expect(h.discord.channel(FORUM)?.availableTags).toHaveLength(4);
+    expect(h.discord.channel(FORUM)?.availableTags).toHaveLength(8);
   });
 
   it("opens a public thread in a text channel with the header as its first message", async () => {
