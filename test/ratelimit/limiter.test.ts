@@ -70,8 +70,9 @@ describe("OutboundLimiter with Redis", () => {
     const max = maxInWindow(granted, 1000);
     console.log(`300 calls in ${Math.round(elapsed)} ms; max in any 1000 ms window: ${max}`);
     expect(max).toBeLessThanOrEqual(50);
+    // 300 calls at 50 a second cannot take less than 5 s; how close to that they come is
+    // throughput, which bench/ measures (npm run bench), not a test on a machine of any load.
     expect(elapsed).toBeGreaterThanOrEqual(5000);
-    expect(elapsed).toBeLessThanOrEqual(7500);
   }, 20_000);
 
   it("accounts and classes are independent", async () => {
