@@ -138,9 +138,11 @@ describe("the web inbox in Chromium", () => {
           mediaId: `1790000000000${n}001`,
         }),
       );
-      const item = page.locator(".thread-item").filter({ hasText: `@redfan${n}` });
+      // Instagram gave no name: the handle once, not "@redfan · @redfan".
+      const item = page.locator(".thread-item").filter({ hasText: `Comment by @redfan${n}` });
       await item.waitFor();
       await item.getByRole("link").click();
+      await page.getByRole("heading", { name: `Comment by @redfan${n}`, exact: true }).waitFor();
       const thread = new URL(page.url()).pathname.split("/").pop() as string;
       threads.push(thread);
       const root = post(thread);
