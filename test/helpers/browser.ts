@@ -69,3 +69,11 @@ export async function sidewaysOverflow(page: Page): Promise<{ by: number; past: 
     return { by, past: by > 0 ? past.slice(0, 5).map((e) => e.tagName + "." + e.className + ":" + Math.round(e.getBoundingClientRect().width) + ":" + getComputedStyle(e).display + ":" + (e.parentElement && getComputedStyle(e.parentElement).display)) : [] };
   })()`)) as { by: number; past: string[] };
 }
+
+/** Form controls a screen reader would announce without a name: no label, no aria-label(ledby), no
+ * title, for a button no text. Each as tag#id[name]. */
+export async function unnamedControls(page: Page): Promise<string[]> {
+  return (await page.evaluate(`(() => [...document.querySelectorAll("input:not([type=hidden]), select, textarea, button")]
+    .filter((e) => !(e.labels && e.labels.length) && !e.getAttribute("aria-label") && !e.getAttribute("aria-labelledby") && !e.getAttribute("title") && !(e.tagName === "BUTTON" && e.textContent.trim()))
+    .map((e) => e.tagName.toLowerCase() + "#" + e.id + "[" + (e.getAttribute("name") || "") + "]"))()`)) as string[];
+}

@@ -9,7 +9,14 @@ import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addAccount } from "../../../src/instagram/accounts.ts";
 import { TokenCipher } from "../../../src/instagram/token-cipher.ts";
-import { type BrowserPage, DESKTOP, openBrowser, PHONE, sidewaysOverflow } from "../../helpers/browser.ts";
+import {
+  type BrowserPage,
+  DESKTOP,
+  openBrowser,
+  PHONE,
+  sidewaysOverflow,
+  unnamedControls,
+} from "../../helpers/browser.ts";
 import { type ConsoleHarness, PASSWORD, startConsoleHarness } from "../../helpers/console.ts";
 import { TEST_KEY, waitFor } from "../../helpers/service.ts";
 import { commentWebhook, dmText, postWebhook } from "../../helpers/webhook.ts";
@@ -88,6 +95,9 @@ describe("the web inbox in Chromium", () => {
       );
       const thread = await threadOf(customer);
       threads.push(thread);
+      await page.evaluate("window.stillHere = true");
+      await page.locator(`#thread-${thread}`).waitFor();
+      expect(await page.evaluate("window.stillHere")).toBe(true);
       await page.locator(`#thread-${thread} a`).click();
       await page.getByLabel("Reply").waitFor();
       expect(await page.textContent("[data-posts]")).toContain("do you ship to Porto?");
@@ -174,6 +184,7 @@ describe("the web inbox in Chromium", () => {
         expect(answer?.status(), path).toBe(200);
         await page.getByRole("heading", { level: 1 }).waitFor();
         expect(await sidewaysOverflow(page), `${path} at ${size.width} px`).toEqual({ by: 0, past: [] });
+        expect(await unnamedControls(page), path).toEqual([]);
         await b.shot(`20-${size.width}-${path.replace(/[^a-z0-9]+/gi, "-").replace(/^-|-$/g, "")}`);
       }
     }

@@ -9,7 +9,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SECTION_PATHS } from "../../../src/http/console/layout.ts";
 import { parseRuleFile } from "../../../src/rules/load.ts";
 import { importRules } from "../../../src/rules/store.ts";
-import { type BrowserPage, DESKTOP, openBrowser, PHONE, sidewaysOverflow } from "../../helpers/browser.ts";
+import {
+  type BrowserPage,
+  DESKTOP,
+  openBrowser,
+  PHONE,
+  sidewaysOverflow,
+  unnamedControls,
+} from "../../helpers/browser.ts";
 import { type ConsoleHarness, PASSWORD, startConsoleHarness } from "../../helpers/console.ts";
 import { SEED_ACCOUNT, seedConsole } from "../../helpers/console-seed.ts";
 
@@ -155,6 +162,7 @@ describe("the console in Chromium", () => {
         await page.getByRole("heading", { level: 1 }).waitFor();
         const overflow = await sidewaysOverflow(page);
         expect(overflow, `${path} at ${width} px`).toEqual({ by: 0, past: [] });
+        expect(await unnamedControls(page), path).toEqual([]);
         await shot(`20-${width}-${path.replace(/[^a-z0-9]+/gi, "-").replace(/^-|-$/g, "") || "accounts"}`);
       }
     }
