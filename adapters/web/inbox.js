@@ -31,6 +31,11 @@
     }
     const had = lastFocus && old.contains(lastFocus) && (focusLost() || old.contains(document.activeElement));
     const at = had ? [...old.querySelectorAll(FOCUSABLE)].indexOf(lastFocus) : -1;
+    // What was being typed or picked in it (a comment's public reply) survives the replacement.
+    for (const field of old.querySelectorAll("input[id], select[id], textarea[id]")) {
+      const twin = field.value && node.querySelector(`#${CSS.escape(field.id)}`);
+      if (twin && twin.tagName === field.tagName) twin.value = field.value;
+    }
     old.replaceWith(node);
     if (had) (node.querySelectorAll(FOCUSABLE)[at] ?? node.querySelector(FOCUSABLE))?.focus();
   };

@@ -156,10 +156,13 @@ describe("the web inbox in Chromium", () => {
       const thread = new URL(page.url()).pathname.split("/").pop() as string;
       threads.push(thread);
       const root = post(thread);
+      // Half a public reply typed when the root changes (the Hide below): it is still there after.
+      await root.getByLabel("Reply publicly").fill("Thanks, it is");
       const before = hides().length;
       await root.getByRole("button", { name: "Hide", exact: true }).click();
       await root.getByRole("button", { name: "Unhide" }).waitFor();
       expect(await root.locator(".text").textContent()).toContain("Hidden on Instagram");
+      expect(await root.getByLabel("Reply publicly").inputValue()).toBe("Thanks, it is");
       const calls = hides().slice(before);
       expect(calls.map((r) => [r.path.replace(/^\/v[\d.]+/, ""), r.query.hide])).toEqual([
         [`/${comment}`, "true"],
