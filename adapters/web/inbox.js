@@ -13,10 +13,31 @@
     return t.content.firstElementChild;
   };
 
+  // Where the keyboard was last: a pressed button is disabled while its form is sent (the browser
+  // then drops focus to the page), and a message changed by the stream is replaced whole; either
+  // way focus goes back to the same place, so a keyboard user does not start again from the top.
+  let lastFocus = null;
+  document.addEventListener("focusin", (e) => {
+    lastFocus = e.target;
+  });
+  const focusLost = () => !document.activeElement || document.activeElement === document.body;
+  const FOCUSABLE = "a[href], button, input:not([type=hidden]), select, textarea";
+
   const place = (list, node, id) => {
     const old = document.getElementById(id);
-    if (old) old.replaceWith(node);
-    else if (list) list.append(node);
+    if (!old) {
+      if (list) list.append(node);
+      return;
+    }
+    const had = lastFocus && old.contains(lastFocus) && (focusLost() || old.contains(document.activeElement));
+    const at = had ? [...old.querySelectorAll(FOCUSABLE)].indexOf(lastFocus) : -1;
+    // What was being typed or picked in it (a comment's public reply) survives the replacement.
+    for (const field of old.querySelectorAll("input[id], select[id], textarea[id]")) {
+      const twin = field.value && node.querySelector(`#${CSS.escape(field.id)}`);
+      if (twin && twin.tagName === field.tagName) twin.value = field.value;
+    }
+    old.replaceWith(node);
+    if (had) (node.querySelectorAll(FOCUSABLE)[at] ?? node.querySelector(FOCUSABLE))?.focus();
   };
 
   const root = document.querySelector("[data-stream]");
@@ -88,7 +109,8 @@
     const buttons = form.querySelectorAll("button");
     for (const b of buttons) b.disabled = true;
     try {
-      const res = await fetch(form.action, {
+      // getAttribute: the buttons' forms hold a field named "action", which `form.action` returns.
+      const res = await fetch(form.getAttribute("action"), {
         method: "POST",
         headers: { "content-type": "application/json", accept: "application/json" },
         body: JSON.stringify(body),
@@ -103,11 +125,16 @@
         link.download = answer.told.file.name;
         link.click();
       }
-      if (res.ok && form.hasAttribute("data-reset")) form.reset();
+      if (res.ok && form.hasAttribute("data-reset")) {
+        form.reset();
+        // Ready for the next message.
+        form.querySelector("textarea, input[name=text]")?.focus();
+      }
     } catch {
       say("The service could not be reached. Try again.");
     } finally {
       for (const b of buttons) b.disabled = false;
+      if (focusLost() && lastFocus?.isConnected) lastFocus.focus();
     }
   });
 })();

@@ -72,7 +72,7 @@ export function threadItemHtml(root: WebPost): Html {
   const s = root.view.summary;
   const title = s?.title ?? root.view.text.split("\n")[0] ?? root.id;
   return html`<li id="thread-${root.id}" class="thread-item${s?.status ? ` status-${s.status}` : ""}"><a href="${threadHref(root.channel, root.id)}">${title}</a>
-<span class="hint">${[s?.status, s?.assignee ? `assigned to ${s.assignee}` : undefined, s?.window].filter(Boolean).join(" · ")}</span> ${time(root.at)}</li>`;
+<span class="hint">${[s?.status, s?.assignee ? `assigned to ${s.assignee}` : undefined, s?.window].filter(Boolean).join(" · ")}</span> <span class="hint">· started ${time(root.at)}</span></li>`;
 }
 
 const head = html`<link rel="stylesheet" href="${BASE}/inbox.css"><script src="${BASE}/inbox.js" defer></script>`;

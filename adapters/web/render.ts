@@ -38,7 +38,8 @@ const COMMENT_BUTTONS: Record<CommentAction, { id: string; label: string; confir
 
 const when = (at: Date) => `${at.toISOString().slice(0, 16).replace("T", " ")} UTC`;
 const shown = (p: Person) => p.name ?? (p.username ? `@${p.username}` : p.id);
-const who = (p: Person) => [shown(p), p.username ? `@${p.username}` : undefined].filter(Boolean).join(" · ");
+// "Jo · @jo", or "@jo" alone when Instagram gave no name (not "@jo · @jo").
+const who = (p: Person) => (p.name && p.username ? `${p.name} · @${p.username}` : shown(p));
 const https = (url: string | undefined): url is string => url !== undefined && /^https:\/\//i.test(url);
 
 function conversationControls(status: ConversationStatus, control?: DmHeader["control"]): WebButton[] {

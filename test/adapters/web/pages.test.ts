@@ -2,7 +2,7 @@
 // become links or pictures, whatever a customer's message carried.
 
 import { describe, expect, it } from "vitest";
-import { postHtml } from "../../../adapters/web/pages.ts";
+import { postHtml, threadItemHtml } from "../../../adapters/web/pages.ts";
 import type { WebPost } from "../../../adapters/web/view.ts";
 
 const session = { sid: "s", csrf: "token-1", user: "ana", exp: Date.now() + 60_000 };
@@ -55,5 +55,27 @@ describe("a message on the inbox's page", () => {
     expect(out).toContain('action="/inbox/support/t/5/posts/7/press"');
     expect(out).toContain('value="ig_retry"');
     expect(out.match(/name="_csrf" value="token-1"/g)?.length).toBe(2);
+  });
+
+  it("lists a thread with its state, and when it started apart from the window's end", () => {
+    const root: WebPost = {
+      ...post({
+        kind: "root",
+        text: "x",
+        summary: {
+          title: "DM with @jo",
+          status: "open",
+          assignee: "ana",
+          window: "Reply window open until 2026-12-02 10:00 UTC",
+        },
+      }),
+      id: "5",
+      thread: "5",
+    };
+    const out = threadItemHtml(root).value.replace(/<[^>]+>/g, "");
+    expect(out).toContain("DM with @jo");
+    expect(out).toMatch(
+      /open · assigned to ana · Reply window open until 2026-12-02 10:00 UTC · started 2026-12-01 10:00/,
+    );
   });
 });

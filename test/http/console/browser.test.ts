@@ -3,28 +3,24 @@
 // connects an account through the fake Instagram's consent, sees it listed, disconnects it and
 // opens a deletion status page. Screenshots go to test-artifacts/console/.
 
-import { mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SECTION_PATHS } from "../../../src/http/console/layout.ts";
 import { parseRuleFile } from "../../../src/rules/load.ts";
 import { importRules } from "../../../src/rules/store.ts";
-import { chromiumExecutable } from "../../helpers/chromium.ts";
+import {
+  type BrowserPage,
+  DESKTOP,
+  openBrowser,
+  PHONE,
+  sidewaysOverflow,
+  unnamedControls,
+} from "../../helpers/browser.ts";
 import { type ConsoleHarness, PASSWORD, startConsoleHarness } from "../../helpers/console.ts";
 import { SEED_ACCOUNT, seedConsole } from "../../helpers/console-seed.ts";
 
 const ARTIFACTS = fileURLToPath(new URL("../../../test-artifacts/console/", import.meta.url));
-// What Chromium needs to start quietly as root with no network but loopback.
-const FLAGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 const BROWSER_RULES = `version: 1
 rules:
@@ -62,33 +58,19 @@ function dmWebhook(account: string, text: string): string {
 }
 
 let h: ConsoleHarness;
-let browser: Browser;
+let b: BrowserPage;
 let page: Page;
-const problems: string[] = [];
 
-const shot = (name: string) => page.screenshot({ path: `${ARTIFACTS}${name}.png`, fullPage: true });
+const shot = (name: string) => b.shot(name);
 
 beforeAll(async () => {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  const executablePath = await chromiumExecutable();
   h = await startConsoleHarness();
-  // Playwright gives every launch a fresh, empty profile of its own.
-  browser = await chromium.launch({ executablePath, headless: true, args: FLAGS });
-  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  // A refused sign-in is a 401 page, which Chromium reports as a failed load: documents may
-  // answer 4xx, what they load (the style sheet, the icon) may not.
-  page.on("console", (m) => {
-    if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) problems.push(m.text());
-  });
-  page.on("response", (r) => {
-    if (r.request().resourceType() !== "document" && r.status() >= 400)
-      problems.push(`${r.status()} ${r.url()}`);
-  });
-  page.on("pageerror", (e) => problems.push(e.message));
+  b = await openBrowser(ARTIFACTS);
+  page = b.page;
 });
 
 afterAll(async () => {
-  await browser?.close();
+  await b?.close();
   await h?.close();
 });
 
@@ -172,30 +154,19 @@ describe("the console in Chromium", () => {
       `/digest?account=${SEED_ACCOUNT}`,
       "/privacy/deletion/BROWSER23456",
     ];
-    for (const [width, height] of [
-      [1280, 800],
-      [390, 844],
-    ] as const) {
+    for (const { width, height } of [DESKTOP, PHONE]) {
       await page.setViewportSize({ width, height });
       for (const path of pages) {
         const answer = await page.goto(`${h.url}${path}`);
         expect(answer?.status(), path).toBe(200);
         await page.getByRole("heading", { level: 1 }).waitFor();
-        // The page's width beyond the window, and (to say why) the outermost elements reaching past it
-        // (those inside a table, which scrolls by itself, reach past it without widening the page).
-        const overflow = (await page.evaluate(`(() => {
-          const width = document.documentElement.clientWidth;
-          const past = [...document.querySelectorAll("body *")].filter(
-            (e) => e.getBoundingClientRect().right > width + 0.5 && !(e.parentElement && e.parentElement.getBoundingClientRect().right > width + 0.5),
-          );
-          const by = document.documentElement.scrollWidth - width;
-          return { by, past: by > 0 ? past.slice(0, 5).map((e) => e.tagName + "." + e.className + ":" + Math.round(e.getBoundingClientRect().width) + ":" + getComputedStyle(e).display + ":" + (e.parentElement && getComputedStyle(e.parentElement).display)) : [] };
-        })()`)) as { by: number; past: string[] };
+        const overflow = await sidewaysOverflow(page);
         expect(overflow, `${path} at ${width} px`).toEqual({ by: 0, past: [] });
+        expect(await unnamedControls(page), path).toEqual([]);
         await shot(`20-${width}-${path.replace(/[^a-z0-9]+/gi, "-").replace(/^-|-$/g, "") || "accounts"}`);
       }
     }
-    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.setViewportSize(DESKTOP);
   });
 
   it("filters conversations, opens one and dry-runs the rules", async () => {
@@ -217,6 +188,6 @@ describe("the console in Chromium", () => {
   });
 
   it("raised no error in the page (scripts, styles, content security policy)", () => {
-    expect(problems).toEqual([]);
+    expect(b.problems).toEqual([]);
   });
 });
