@@ -27,6 +27,7 @@ import {
 import { transientDatabaseError } from "./db/after-outside-call.ts";
 import type { Database } from "./db/database.ts";
 import { DatabaseLockedError, SchemaBehindError } from "./db/errors.ts";
+import { DemoRefused } from "./demo/refusal.ts";
 import { BackfillError, CONNECT_BACKFILL_MS, queueBackfill } from "./ingest/backfill.ts";
 import {
   addAccount,
@@ -268,6 +269,16 @@ program
     } finally {
       await db.close();
     }
+  });
+
+program
+  .command("demo")
+  .description(
+    "the whole loop on this machine: a simulated Instagram, the web inbox, a DEMO account (no credentials)",
+  )
+  .action(async () => {
+    const { runDemo } = await import("./demo/run-demo.ts");
+    await runDemo({ env: process.env, platforms, out: (line) => process.stdout.write(`${line}\n`) });
   });
 
 program
@@ -1020,6 +1031,10 @@ export async function main(argv: string[], list: readonly PlatformDescriptor[]):
     }
     if (err instanceof ConfigError) {
       process.stderr.write(`threadbridge: configuration error\n${err.message.replace(/^/gm, "  ")}\n`);
+      process.exit(78);
+    }
+    if (err instanceof DemoRefused) {
+      process.stderr.write(`threadbridge: ${err.message}\n`);
       process.exit(78);
     }
     if (err instanceof SchemaBehindError) {
