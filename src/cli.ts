@@ -27,7 +27,7 @@ import {
 import { transientDatabaseError } from "./db/after-outside-call.ts";
 import type { Database } from "./db/database.ts";
 import { DatabaseLockedError, SchemaBehindError } from "./db/errors.ts";
-import { DemoRefused } from "./demo/refusal.ts";
+import { DemoRefused, realInstagramCredentials } from "./demo/credentials.ts";
 import { BackfillError, CONNECT_BACKFILL_MS, queueBackfill } from "./ingest/backfill.ts";
 import {
   addAccount,
@@ -274,11 +274,23 @@ program
 program
   .command("demo")
   .description(
-    "the whole loop on this machine: a simulated Instagram, the web inbox, a DEMO account (no credentials)",
+    "the whole loop on this machine, no account needed: a simulated Instagram, a DEMO account, the web inbox",
   )
   .action(async () => {
-    const { runDemo } = await import("./demo/run-demo.ts");
-    await runDemo({ env: process.env, platforms, out: (line) => process.stdout.write(`${line}\n`) });
+    const real = realInstagramCredentials(process.env);
+    if (real.length > 0)
+      throw new DemoRefused(
+        `the demo does not run where a real Instagram app is configured (${real.join(", ")} set, in the environment or ./.env): run it with those unset, from a directory without that .env`,
+      );
+    const platform = platforms.find((p) => p.demo);
+    if (!platform?.demo) throw new DemoRefused("no chat platform of this build can run the demo");
+    const { runDemo } = await import("./demo.ts");
+    await runDemo({
+      env: process.env,
+      platform: { ...platform, demo: platform.demo },
+      platforms,
+      out: (line) => process.stdout.write(`${line}\n`),
+    });
   });
 
 program

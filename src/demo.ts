@@ -3,25 +3,24 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import type { PlatformDescriptor } from "../chat/platform.ts";
-import { loadConfig } from "../config/config.ts";
-import { withLocalSecrets } from "../config/local-secrets.ts";
-import { DEFAULT_COST, hashPassword } from "../http/console/password.ts";
-import { addAccount } from "../instagram/accounts.ts";
-import { TokenCipher } from "../instagram/token-cipher.ts";
-import { createLogger, routeProcessWarnings } from "../log/logger.ts";
-import { DIGEST_QUEUE, type DigestJob } from "../queue/boss.ts";
-import { parseRuleFile } from "../rules/load.ts";
-import { importRules } from "../rules/store.ts";
-import { type Service, startService } from "../service.ts";
-import { DEMO_ACCOUNT, DEMO_CUSTOMER, DEMO_POST, DemoCustomer, RULE_MARK } from "./customer.ts";
-import { type InstagramStandIn, startInstagramStandIn } from "./instagram-stand-in.ts";
-import { DemoRefused, realInstagramCredentials } from "./refusal.ts";
+import type { PlatformDescriptor } from "./chat/platform.ts";
+import { loadConfig } from "./config/config.ts";
+import { withLocalSecrets } from "./config/local-secrets.ts";
+import { DEMO_ACCOUNT, DEMO_CUSTOMER, DEMO_POST, DemoCustomer, RULE_MARK } from "./demo/customer.ts";
+import { type InstagramStandIn, startInstagramStandIn } from "./demo/instagram-stand-in.ts";
+import { DEFAULT_COST, hashPassword } from "./http/console/password.ts";
+import { addAccount } from "./instagram/accounts.ts";
+import { TokenCipher } from "./instagram/token-cipher.ts";
+import { createLogger, routeProcessWarnings } from "./log/logger.ts";
+import { DIGEST_QUEUE, type DigestJob } from "./queue/boss.ts";
+import { parseRuleFile } from "./rules/load.ts";
+import { importRules } from "./rules/store.ts";
+import { type Service, startService } from "./service.ts";
 
 // `threadbridge demo`: the whole loop on one machine, with no account anywhere. The embedded
 // database lives in a temporary directory (never DATA_DIR or ./.data), Instagram is the stand-in of
-// instagram-stand-in.ts (IG_GRAPH_URL points at it) with a scripted customer sending signed
-// webhooks (customer.ts), one DEMO account is routed to the chat platform that offers itself for
+// demo/instagram-stand-in.ts (IG_GRAPH_URL points at it) with a scripted customer sending signed
+// webhooks (demo/customer.ts), one DEMO account is routed to the chat platform that offers itself for
 // the demo (the web inbox), with a few rules and a digest. The console's password is made up now
 // and printed once. Ctrl-C or SIGTERM stops it all and deletes the directory.
 
@@ -53,6 +52,8 @@ rules:
 export interface DemoOptions {
   /** The environment the CLI read (`.env` included). */
   env: NodeJS.ProcessEnv;
+  /** The chat platform the demo account is routed to: one with `demo` (the web inbox). */
+  platform: PlatformDescriptor & { demo: NonNullable<PlatformDescriptor["demo"]> };
   platforms: readonly PlatformDescriptor[];
   /** Where the demo's lines go (standard output). */
   out: (line: string) => void;
@@ -81,16 +82,8 @@ async function demoPort(env: NodeJS.ProcessEnv): Promise<number> {
   return (await portFree(3000)) ? 3000 : anyPort();
 }
 
-/** Runs the demo until SIGINT or SIGTERM; refuses (DemoRefused) beside a real Instagram app. */
-export async function runDemo({ env, platforms, out }: DemoOptions): Promise<void> {
-  const real = realInstagramCredentials(env);
-  if (real.length > 0)
-    throw new DemoRefused(
-      `the demo does not run where a real Instagram app is configured (${real.join(", ")} set, in the environment or ./.env): run it from a directory without that .env, with those variables unset`,
-    );
-  const platform = platforms.find((p) => p.demo);
-  if (!platform?.demo) throw new DemoRefused("no chat platform of this build can run the demo");
-
+/** Runs the demo until SIGINT or SIGTERM (the CLI checked that no real Instagram app is configured). */
+export async function runDemo({ env, platform, platforms, out }: DemoOptions): Promise<void> {
   const log = createLogger(env.LOG_LEVEL ?? "warn", { stderr: true });
   routeProcessWarnings(log);
   const dir = mkdtempSync(path.join(tmpdir(), "threadbridge-demo-"));

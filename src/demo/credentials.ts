@@ -1,8 +1,8 @@
-// `threadbridge demo` plays Instagram itself. Where a real Instagram app is configured (in the
-// environment or the `.env` the CLI read), the demo's simulated customers, sends and signatures
-// would sit beside a real app's settings, and someone could take the one for the other: it refuses
-// to start instead. Small and free of the service's modules, so the CLI can load it with its
-// definitions (the demo itself is imported only when it runs).
+// `threadbridge demo` plays Instagram itself (src/demo.ts). Where a real Instagram app is configured
+// (in the environment or the `.env` the CLI read), the demo's simulated customers, sends and
+// signatures would sit beside a real app's settings, and someone could take the one for the other:
+// it refuses to start instead. Free of the service's modules, so the CLI loads it with its
+// definitions; the demo itself is imported only when it runs.
 
 /** The variables that mean a real Instagram app is configured, each also as `NAME_FILE`. */
 const INSTAGRAM_CREDENTIALS = ["IG_APP_SECRET", "META_APP_SECRET", "IG_APP_ID", "IG_VERIFY_TOKEN"] as const;
@@ -14,5 +14,5 @@ export function realInstagramCredentials(env: NodeJS.ProcessEnv): string[] {
   );
 }
 
-/** The demo would run beside a real Instagram app's configuration. */
+/** The demo cannot run here (the CLI exits 78 with its message). */
 export class DemoRefused extends Error {}
