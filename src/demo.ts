@@ -100,6 +100,12 @@ export async function runDemo({ env, platform, platforms, out }: DemoOptions): P
     })();
     return stopping;
   };
+  // From the start, and for every signal: Ctrl-C at a terminal reaches both this process and the
+  // bin's Node 24 relaunch (which passes it on), and a second signal must not end the process
+  // before the directory is deleted.
+  const onSignal = () => void stop().then(() => process.exit(0));
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
   try {
     const password = randomBytes(12).toString("base64url");
     const port = await demoPort(env);
@@ -135,9 +141,6 @@ export async function runDemo({ env, platform, platforms, out }: DemoOptions): P
     const rules = parseRuleFile(DEMO_RULES, "demo-rules.yaml");
     if (!rules.ok) throw new Error(`the demo's rules do not load: ${JSON.stringify(rules.errors)}`);
     await importRules(service.db, rules.file, "demo");
-
-    process.once("SIGINT", () => void stop().then(() => process.exit(0)));
-    process.once("SIGTERM", () => void stop().then(() => process.exit(0)));
 
     out("threadbridge DEMO: a simulated Instagram on this machine; nothing here reaches Instagram.");
     out(`console: ${publicUrl}/`);
