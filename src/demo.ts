@@ -6,6 +6,7 @@ import path from "node:path";
 import type { PlatformDescriptor } from "./chat/platform.ts";
 import { loadConfig } from "./config/config.ts";
 import { withLocalSecrets } from "./config/local-secrets.ts";
+import { DemoRefused } from "./demo/credentials.ts";
 import { DEMO_ACCOUNT, DEMO_CUSTOMER, DEMO_POST, DemoCustomer, RULE_MARK } from "./demo/customer.ts";
 import { type InstagramStandIn, startInstagramStandIn } from "./demo/instagram-stand-in.ts";
 import { DEFAULT_COST, hashPassword } from "./http/console/password.ts";
@@ -165,6 +166,8 @@ export async function runDemo({ env, platform, platforms, out }: DemoOptions): P
     await service.boss.send(DIGEST_QUEUE, { account: DEMO_ACCOUNT.id, kind: "24h" } satisfies DigestJob);
   } catch (err) {
     await stop();
+    if ((err as NodeJS.ErrnoException).code === "EADDRINUSE")
+      throw new DemoRefused(`port ${env.PORT} is in use: set PORT to a free one, or leave it unset`);
     throw err;
   }
 }
