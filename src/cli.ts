@@ -27,6 +27,7 @@ import {
 import { transientDatabaseError } from "./db/after-outside-call.ts";
 import type { Database } from "./db/database.ts";
 import { DatabaseLockedError, SchemaBehindError } from "./db/errors.ts";
+import { DemoRefused, realInstagramCredentials } from "./demo/credentials.ts";
 import { BackfillError, CONNECT_BACKFILL_MS, queueBackfill } from "./ingest/backfill.ts";
 import {
   addAccount,
@@ -268,6 +269,28 @@ program
     } finally {
       await db.close();
     }
+  });
+
+program
+  .command("demo")
+  .description(
+    "the whole loop on this machine, no account needed: a simulated Instagram, a DEMO account, the web inbox",
+  )
+  .action(async () => {
+    const real = realInstagramCredentials(process.env);
+    if (real.length > 0)
+      throw new DemoRefused(
+        `the demo does not run where a real Instagram app is configured (${real.join(", ")} set, in the environment or ./.env): run it with those unset, from a directory without that .env`,
+      );
+    const platform = platforms.find((p) => p.demo);
+    if (!platform?.demo) throw new DemoRefused("no chat platform of this build can run the demo");
+    const { runDemo } = await import("./demo.ts");
+    await runDemo({
+      env: process.env,
+      platform: { ...platform, demo: platform.demo },
+      platforms,
+      out: (line) => process.stdout.write(`${line}\n`),
+    });
   });
 
 program
@@ -1020,6 +1043,10 @@ export async function main(argv: string[], list: readonly PlatformDescriptor[]):
     }
     if (err instanceof ConfigError) {
       process.stderr.write(`threadbridge: configuration error\n${err.message.replace(/^/gm, "  ")}\n`);
+      process.exit(78);
+    }
+    if (err instanceof DemoRefused) {
+      process.stderr.write(`threadbridge: ${err.message}\n`);
       process.exit(78);
     }
     if (err instanceof SchemaBehindError) {

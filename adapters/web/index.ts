@@ -44,6 +44,8 @@ export function webPlatform(hooks: WebPlatformHooks = {}) {
     label: "Web inbox",
     env: webEnv,
     credentials: ["WEB_INBOX"],
+    // Served by this service itself, with the console's sign-in: the demo's chat.
+    demo: { env: { WEB_INBOX: "on" } },
     channel: {
       pattern: CHANNEL,
       example: "support",

@@ -169,6 +169,10 @@ export interface PlatformDescriptor<Settings = unknown> {
   readonly refs: PlatformRefs;
   /** Request headers carrying credentials or signatures, redacted from logs. */
   readonly secretHeaders?: readonly string[];
+  /** How `threadbridge demo` turns it on, on one machine with no chat workspace and no account
+   * anywhere: the variables (its credentials) to set. Absent: the demo cannot run on it. The demo
+   * takes the first platform of the list that has this. */
+  readonly demo?: { readonly env: Readonly<Record<string, string>> };
   /** Its settings once every credential is set, from the parsed environment; may throw ConfigError
    * (`credential` of config/env-schema.ts reads one that must be set). */
   settings(env: Record<string, unknown>): Settings;
