@@ -11,7 +11,12 @@ import type {
   ChatInbox,
   ThreadRef,
 } from "../../src/chat/chat-port.ts";
-import { CONVERSATION_ACTION_IDS, SNOOZE_CHOICES } from "../../src/chat/header-text.ts";
+import {
+  CONVERSATION_ACTION_IDS,
+  commentButtonAction,
+  conversationButtonOp,
+  SNOOZE_CHOICES,
+} from "../../src/chat/header-text.ts";
 import { COMMANDS } from "../../src/commands/catalog.ts";
 import type { Surface } from "../../src/commands/registry.ts";
 import type { WebAdapter } from "./adapter.ts";
@@ -36,19 +41,6 @@ export const SLASH: Surface = {
 /** The emoji the page offers on every message. */
 export const EMOJI = ["✅", "✔️", "👀", "👍", "❤️", "🎉"] as const;
 
-const CONVERSATION_BUTTONS: Record<string, ChatAction> = {
-  [CONVERSATION_ACTION_IDS.close]: { kind: "conversation", change: { op: "close" } },
-  [CONVERSATION_ACTION_IDS.reopen]: { kind: "conversation", change: { op: "reopen" } },
-  [CONVERSATION_ACTION_IDS.take]: { kind: "conversation", change: { op: "take" } },
-  [CONVERSATION_ACTION_IDS.take_control]: { kind: "conversation", change: { op: "take_control" } },
-};
-const COMMENT_BUTTONS = {
-  ig_comment_hide: "hide",
-  ig_comment_unhide: "unhide",
-  ig_comment_delete: "delete",
-  ig_comment_reply_public: "reply_public",
-  ig_comment_reply_private: "reply_private",
-} as const;
 const ROOT_REACTIONS: Record<string, ChatAction> = {
   "✅": { kind: "conversation", change: { op: "close" } },
   "✔️": { kind: "conversation", change: { op: "close" } },
@@ -138,8 +130,8 @@ export class WebPeople {
     const button = post.view.buttons.find((b) => b.id === buttonId);
     if (!post.thread || !button) return { text: "That button is no longer there. Reload the page." };
     const where: ThreadRef = { channel: post.channel, thread: post.thread };
-    const conversation = CONVERSATION_BUTTONS[buttonId];
-    if (conversation) return this.#act(user, where, conversation, true);
+    const op = conversationButtonOp(buttonId);
+    if (op) return this.#act(user, where, { kind: "conversation", change: { op } }, true);
     if (buttonId === CONVERSATION_ACTION_IDS.snooze) {
       const minutes = SNOOZE_CHOICES.find((c) => String(c.minutes) === input.pick)?.minutes;
       if (minutes === undefined) return { text: "Pick how long to snooze for." };
@@ -147,7 +139,7 @@ export class WebPeople {
     }
     if (buttonId === "ig_retry" && button.value)
       return this.#act(user, where, { kind: "retry", messageId: Number(button.value) }, false);
-    const comment = COMMENT_BUTTONS[buttonId as keyof typeof COMMENT_BUTTONS];
+    const comment = commentButtonAction(buttonId);
     if (comment && button.value) {
       const replying = comment === "reply_public" || comment === "reply_private";
       const text = input.text?.trim();

@@ -116,6 +116,20 @@ export const CONVERSATION_ACTION_IDS = {
   snooze: "ig_conversation_snooze",
 } as const;
 
+/** The state change a root button asks for, from its id (the snooze menu aside: its value carries
+ * the minutes); undefined for any other id. */
+export function conversationButtonOp(id: string): "close" | "reopen" | "take" | "take_control" | undefined {
+  for (const op of ["close", "reopen", "take", "take_control"] as const)
+    if (CONVERSATION_ACTION_IDS[op] === id) return op;
+  return undefined;
+}
+
+/** The moderation action a comment button asks for, from its id (without any suffix a platform
+ * adds); undefined for any other id. */
+export function commentButtonAction(id: string): CommentAction | undefined {
+  return (Object.keys(COMMENT_ACTION_IDS) as CommentAction[]).find((a) => COMMENT_ACTION_IDS[a] === id);
+}
+
 /** The root's state buttons, in order: Close (Reopen once closed or snoozed, so a snoozed thread
  * can be picked up before it wakes), Take, and Take control while another app holds the
  * conversation on Instagram. */

@@ -10,7 +10,11 @@ import type {
   ChatInbox,
   ThreadRef,
 } from "../../../../src/chat/chat-port.ts";
-import { CONVERSATION_ACTION_IDS } from "../../../../src/chat/header-text.ts";
+import {
+  CONVERSATION_ACTION_IDS,
+  commentButtonAction,
+  conversationButtonOp,
+} from "../../../../src/chat/header-text.ts";
 import { COMMANDS } from "../../../../src/commands/catalog.ts";
 import type { Surface } from "../../../../src/commands/registry.ts";
 
@@ -69,17 +73,6 @@ export interface Person {
   name: string;
 }
 
-const CONVERSATION_BUTTONS: Record<string, ActionRequest["action"]> = {
-  [CONVERSATION_ACTION_IDS.close]: { kind: "conversation", change: { op: "close" } },
-  [CONVERSATION_ACTION_IDS.reopen]: { kind: "conversation", change: { op: "reopen" } },
-  [CONVERSATION_ACTION_IDS.take]: { kind: "conversation", change: { op: "take" } },
-  [CONVERSATION_ACTION_IDS.take_control]: { kind: "conversation", change: { op: "take_control" } },
-};
-const COMMENT_BUTTONS = {
-  ig_comment_hide: "hide",
-  ig_comment_unhide: "unhide",
-  ig_comment_delete: "delete",
-} as const;
 const ROOT_REACTIONS: Record<string, ActionRequest["action"]> = {
   "✅": { kind: "conversation", change: { op: "close" } },
   "✔️": { kind: "conversation", change: { op: "close" } },
@@ -226,8 +219,8 @@ export class Room {
     const button = m?.buttons.find((b) => b.id === buttonId);
     if (!m?.thread || !button) throw new Error(`message ${message} shows no ${buttonId}`);
     const where = this.#ref(m.thread);
-    const conversation = CONVERSATION_BUTTONS[buttonId];
-    if (conversation) return this.#act(person, where, conversation, true);
+    const op = conversationButtonOp(buttonId);
+    if (op) return this.#act(person, where, { kind: "conversation", change: { op } }, true);
     if (buttonId === CONVERSATION_ACTION_IDS.snooze) {
       if (!pick || !button.options?.includes(pick)) throw new Error(`${buttonId} offers no ${pick}`);
       return this.#act(
@@ -239,8 +232,8 @@ export class Room {
     }
     if (buttonId === "ig_retry")
       return this.#act(person, where, { kind: "retry", messageId: Number(button.value) }, false);
-    const comment = COMMENT_BUTTONS[buttonId as keyof typeof COMMENT_BUTTONS];
-    if (comment && button.value)
+    const comment = commentButtonAction(buttonId);
+    if (comment && comment !== "reply_public" && comment !== "reply_private" && button.value)
       return this.#act(person, where, { kind: "comment", action: comment, commentId: button.value }, false);
     throw new Error(`the memory platform has no way to use ${buttonId}`);
   }
