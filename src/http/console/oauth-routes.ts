@@ -265,14 +265,7 @@ export function registerOAuthRoutes(router: express.Router, deps: OAuthRouteDeps
       if (!on) return;
       const pending = await waiting(res, session);
       if (!pending) return;
-      const body = req.body as Record<string, unknown>;
-      const text = (name: string) => (typeof body[name] === "string" ? (body[name] as string).trim() : "");
-      const choice: ConnectForm = {
-        platform: platforms.find((p) => p.name === text("platform"))?.name,
-        channel: text("channel"),
-        digest: text("digest") || undefined,
-      };
-      const problem = destinationProblem(choice, platforms);
+      const { choice, problem } = destinationChoice(req.body, platforms);
       if (problem || !choice.platform || !choice.channel) {
         res
           .status(400)
@@ -353,6 +346,22 @@ function declined(error: string, why?: string): string {
   return error === "access_denied"
     ? `Instagram says the connection was declined${said}. Nothing was connected.`
     : `Instagram returned the error “${error.slice(0, 100)}”${said}. Nothing was connected.`;
+}
+
+/** The destination a connect or route form chose (platform, channel, digest channel), and what is
+ * wrong with it. */
+export function destinationChoice(
+  form: unknown,
+  platforms: readonly PlatformDescriptor[],
+): { choice: ConnectForm; problem: string | undefined } {
+  const body = (typeof form === "object" && form !== null ? form : {}) as Record<string, unknown>;
+  const text = (name: string) => (typeof body[name] === "string" ? (body[name] as string).trim() : "");
+  const choice: ConnectForm = {
+    platform: platforms.find((p) => p.name === text("platform"))?.name,
+    channel: text("channel"),
+    digest: text("digest") || undefined,
+  };
+  return { choice, problem: destinationProblem(choice, platforms) };
 }
 
 /** What is wrong with a chosen destination (connecting or routing an account), among the platforms

@@ -14,7 +14,7 @@ import { type ConsoleAuth, HOME } from "./auth.ts";
 import { queryText } from "./conversation-routes.ts";
 import { problemPage } from "./layout.ts";
 import { form, inlineImages, secured } from "./middleware.ts";
-import { destinationProblem } from "./oauth-routes.ts";
+import { destinationChoice } from "./oauth-routes.ts";
 import { DIGEST_SPANS, type DigestPreview, digestPage, routePage, sendingPage } from "./operations-pages.ts";
 import type { ConnectForm } from "./pages.ts";
 import type { ConsoleSession } from "./session.ts";
@@ -138,14 +138,7 @@ export function registerOperationsRoutes(router: express.Router, deps: Operation
     auth.action(async (req, res, session) => {
       const account = await accountOf(res, req.params.id as string, session);
       if (!account) return;
-      const body = req.body as Record<string, unknown>;
-      const text = (name: string) => (typeof body[name] === "string" ? (body[name] as string).trim() : "");
-      const choice: ConnectForm = {
-        platform: platforms.find((p) => p.name === text("platform"))?.name,
-        channel: text("channel"),
-        digest: text("digest") || undefined,
-      };
-      const problem = destinationProblem(choice, platforms);
+      const { choice, problem } = destinationChoice(req.body, platforms);
       if (problem || !choice.platform || !choice.channel) {
         res
           .status(400)
