@@ -72,6 +72,8 @@ interface ConversationFacts {
   chat_channel: string | null;
   chat_thread: string | null;
   settings: Record<string, unknown> | null;
+  /** Where the account's threads go (null: not routed to chat). */
+  account_platform: string | null;
 }
 
 const ms = (d: Date | string | null | undefined) => (d ? new Date(d).getTime() : undefined);
@@ -114,7 +116,7 @@ export class Timers {
     const { rows } = await sql.query<ConversationFacts>(
       `SELECT c.id, c.account_id, c.customer_id, c.status, c.assignee, c.assignee_ref, c.last_customer_message_at,
               c.last_business_message_at, c.entry_point, c.entry_at, c.chat_platform, c.chat_channel, c.chat_thread,
-              a.settings
+              a.settings, a.chat_platform AS account_platform
          FROM conversations c JOIN instagram_accounts a ON a.id = c.account_id WHERE ${where}`,
       params,
     );
@@ -294,7 +296,12 @@ export class Timers {
     if (await this.alreadyFired(c, key)) return;
     const platform = c.chat_platform;
     const adapter = platform ? this.deps.adapters.get(platform) : undefined;
-    if (!platform || !adapter || !c.chat_channel || !c.chat_thread) return;
+    if (!platform || !adapter || !c.chat_channel || !c.chat_thread) {
+      // Set with the customer's message, it can come due before that message's thread is open:
+      // the queue tries again shortly. An account routed nowhere has no thread to wait for.
+      if (c.account_platform && !c.chat_thread) throw new NotMirroredYet(c.id);
+      return;
+    }
     const until = w.kind === "open" || w.kind === "human_agent" ? w.until : now;
     const left = spanText(Math.max(0, until.getTime() - now.getTime()));
     const waited = spanText(now.getTime() - (ms(c.last_customer_message_at) ?? now.getTime()));
@@ -435,6 +442,13 @@ export class Timers {
       details: { timer, key },
     });
     this.deps.log.info({ account: c.account_id, conversation: c.id, timer }, "timer fired");
+  }
+}
+
+/** The conversation's chat thread is not open yet: the timer is retried. */
+class NotMirroredYet extends Error {
+  constructor(conversationId: number) {
+    super(`conversation ${conversationId} has no chat thread yet`);
   }
 }
 
