@@ -195,3 +195,22 @@ forEachPlatform("conversation timers", (h) => {
     await timers({ autoCloseAfterSeconds: 0 });
   });
 });
+
+forEachPlatform(
+  "conversation timers with the Human Agent feature",
+  (h) => {
+    it("nudges before the 7-day human-agent limit, once the 24-hour window has passed", async () => {
+      const customer = "1000000000003501";
+      // Written 6 days 13 hours ago: only a person may answer, for 11 more hours (inside the
+      // default 12).
+      const at = now() - 6 * 24 * HOUR - 13 * HOUR;
+      await postWebhook(h.url(), dmText(h.account, customer, `m_${customer}`, "still there?", at));
+      const thread = await h.threadOf(customer);
+      const nudge = await threadSays(h, thread, "before the 7-day limit");
+      expect(nudge.text).toMatch(/waited 6d 13h unanswered: only 1[01]h \d+m left before the 7-day limit/);
+      // The 24-hour window had passed before the message was even recorded: no nudge for it.
+      expect(saying(h, thread, "the 24-hour window closes in")).toHaveLength(0);
+    });
+  },
+  { env: { IG_HUMAN_AGENT: "true" } },
+);
