@@ -24,6 +24,12 @@ import {
   type OwnershipSettings,
   ownershipSettings,
 } from "./conversations/ownership.ts";
+import {
+  formatSeconds,
+  parseTimerSetting,
+  type TimerSettings,
+  timerSettings,
+} from "./conversations/timer-settings.ts";
 import { transientDatabaseError } from "./db/after-outside-call.ts";
 import type { Database } from "./db/database.ts";
 import { DatabaseLockedError, SchemaBehindError } from "./db/errors.ts";
@@ -639,6 +645,18 @@ accounts
   )
   .option("--assign-cap <n>", "at most this many open conversations per agent (0: no cap)")
   .option(
+    "--nudge-before <duration|off>",
+    "nudge the assignee (or the on-duty groups) this long before the 24-hour window closes on an unanswered customer (default 2h)",
+  )
+  .option(
+    "--human-agent-nudge-before <duration|off>",
+    "nudge again this long before the 7-day human-agent limit (default 12h; with HUMAN_AGENT on)",
+  )
+  .option(
+    "--auto-close-after <duration|off>",
+    "close a conversation waiting on the customer after this long without a word from them (default off)",
+  )
+  .option(
     "--disclosure-lapse <duration>",
     `repeat the disclosure after this long without one (default ${DEFAULT_DISCLOSURE_LAPSE_MINUTES / 60}h; 30m, 24h, 7d)`,
   )
@@ -656,6 +674,9 @@ accounts
         assign?: string;
         assignPool?: string;
         assignCap?: string;
+        nudgeBefore?: string;
+        humanAgentNudgeBefore?: string;
+        autoCloseAfter?: string;
       },
     ) => {
       const account = igUserId(id);
@@ -680,6 +701,7 @@ accounts
         patch.signature = opts.signature;
       }
       const disclosureChange = disclosurePatch(opts);
+      const timersChange = timersPatch(opts);
       const settings = await withDatabase(async (db) => {
         const current = await db.query<{ settings: Record<string, unknown> }>(
           "SELECT settings FROM instagram_accounts WHERE id = $1",
@@ -688,6 +710,7 @@ accounts
         const existing = current.rows[0]?.settings;
         if (!existing) return undefined;
         if (disclosureChange) patch.disclosure = disclosureChange(disclosureSettings(existing));
+        if (timersChange) patch.timers = { ...timerSettings(existing), ...timersChange };
         if (ownershipChange) {
           const next = { ...ownershipSettings(existing), ...ownershipChange };
           if (next.mode === "round-robin" || next.mode === "fewest-open")
@@ -713,7 +736,8 @@ accounts
       process.stdout.write(
         `${id}: note prefix ${effective.notePrefix}, reply prefix ${effective.replyPrefix}, internal by default ${effective.internalByDefault ? "on" : "off"}\n` +
           `${id}: signature ${effective.signature}, disclosure ${texts || `default: “${DEFAULT_DISCLOSURE}”`}, repeated after ${formatMinutes(disclosure.lapseMinutes)}\n` +
-          `${id}: ${ownershipLine(ownershipSettings(settings))}\n`,
+          `${id}: ${ownershipLine(ownershipSettings(settings))}\n` +
+          `${id}: ${timersLine(timerSettings(settings))}\n`,
       );
     },
   );
@@ -744,6 +768,32 @@ function ownershipPatch(opts: {
     patch.cap = cap;
   }
   return Object.keys(patch).length > 0 ? patch : undefined;
+}
+
+/** What `--nudge-before`, `--human-agent-nudge-before` and `--auto-close-after` change. */
+function timersPatch(opts: {
+  nudgeBefore?: string;
+  humanAgentNudgeBefore?: string;
+  autoCloseAfter?: string;
+}): Partial<TimerSettings> | undefined {
+  const patch: Partial<TimerSettings> = {};
+  const read = (flag: string, raw: string | undefined, key: keyof TimerSettings) => {
+    if (raw === undefined) return;
+    const seconds = parseTimerSetting(raw);
+    if (seconds === undefined)
+      throw new UsageError(
+        `${flag}: expected off or a duration such as 45s, 30m, 2h or 1d (at most 7d), not ${raw}`,
+      );
+    patch[key] = seconds;
+  };
+  read("--nudge-before", opts.nudgeBefore, "nudgeBeforeSeconds");
+  read("--human-agent-nudge-before", opts.humanAgentNudgeBefore, "humanAgentNudgeBeforeSeconds");
+  read("--auto-close-after", opts.autoCloseAfter, "autoCloseAfterSeconds");
+  return Object.keys(patch).length > 0 ? patch : undefined;
+}
+
+function timersLine(t: TimerSettings): string {
+  return `nudge ${t.nudgeBeforeSeconds === 0 ? "off" : `${formatSeconds(t.nudgeBeforeSeconds)} before the window closes`}, ${t.humanAgentNudgeBeforeSeconds === 0 ? "no human-agent nudge" : `${formatSeconds(t.humanAgentNudgeBeforeSeconds)} before the 7-day limit`}, auto-close ${t.autoCloseAfterSeconds === 0 ? "off" : `after ${formatSeconds(t.autoCloseAfterSeconds)} of the customer's silence`}`;
 }
 
 function ownershipLine(o: OwnershipSettings): string {

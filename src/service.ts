@@ -8,6 +8,7 @@ import type { ConsolePage, StoredCopies } from "./chat/platform.ts";
 import { Inbox } from "./commands/inbox.ts";
 import type { Config } from "./config/config.ts";
 import { Ownership } from "./conversations/ownership.ts";
+import { Timers } from "./conversations/timers.ts";
 import { transientDatabaseError } from "./db/after-outside-call.ts";
 import { type Database, openDatabase } from "./db/database.ts";
 import { serveEmbeddedSocket } from "./db/embedded-socket.ts";
@@ -49,6 +50,7 @@ import { accountEraser, startErasureWorker } from "./worker/erasure-worker.ts";
 import { startInboundWorker } from "./worker/inbound-worker.ts";
 import { startOutboundWorker } from "./worker/outbound-worker.ts";
 import { startRetentionWorker } from "./worker/retention-worker.ts";
+import { startTimerWorker } from "./worker/timer-worker.ts";
 import { startTokenWorker } from "./worker/token-worker.ts";
 import { startWakeWorker } from "./worker/wake-worker.ts";
 
@@ -156,7 +158,17 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
     const digests = new DigestService({ db, adapters, config, log });
     // Filled as the platforms are made below (the inbox is handed to them first).
     const storedCopies = new Map<ChatPlatform, StoredCopies>();
+    const timers = new Timers({
+      db,
+      boss,
+      mirror,
+      adapters,
+      humanAgent: config.instagram.humanAgent,
+      onDuty: config.sla.onDuty,
+      log,
+    });
     const inbox = new Inbox({
+      timers,
       copies: storedCopies,
       digests,
       rules,
@@ -238,6 +250,7 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
         echoGraceMs: config.echoGraceMs,
         consentWords: consentWords(config.consentWords.stop, config.consentWords.start),
         ...(config.instagram.appId ? { appId: config.instagram.appId } : {}),
+        timers,
       });
       await startInboundWorker({
         db,
@@ -269,6 +282,7 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
         pollingIntervalSeconds: config.inbound.pollSeconds,
       });
       await startWakeWorker({ db, boss, mirror, adapters, log });
+      await startTimerWorker({ boss, timers, log });
       await startBackfillWorker({ db, boss, gateway, log });
       await startDigestWorker({
         db,

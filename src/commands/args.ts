@@ -150,15 +150,16 @@ export function text(o: {
 }
 
 /** "30m", "4h", "1d", "45s" → milliseconds, up to 30 days. */
-export function duration(): Arg<number> {
+/** `optional`: left out, the value is 0 (now: `!close` closes at once, `!close 2h` later). */
+export function duration(o: { optional?: boolean; description?: string } = {}): Arg<number> {
   const forms = "30m, 4h, 1d (up to 30 days)";
   return {
     placeholder: "30m|4h|1d",
     example: "2h",
     noun: "duration",
-    description: "30m, 4h, 1d… (up to 30 days)",
+    description: o.description ?? "30m, 4h, 1d… (up to 30 days)",
     missing: `needs a duration: ${forms}`,
-    optional: false,
+    optional: o.optional === true,
     fallback: 0,
     rest: false,
     maxLength: 8,

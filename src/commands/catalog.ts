@@ -78,19 +78,6 @@ const rulesToggle = (enabled: boolean) =>
 
 // ——— thread commands: the conversation or comment thread they are used in ———
 
-const conversationStatus = (name: "close" | "reopen", summary: string) =>
-  defineCommand({
-    name,
-    summary,
-    where: "thread",
-    args: {},
-    handler: async ({ asked, core, thread }) => ({
-      ok: true,
-      text: await core.conversations.setStatus(thread, asked.agent, name === "close" ? "closed" : "open"),
-      announce: true,
-    }),
-  });
-
 /** The thread's own comment; a success shows as the moderation notice, so it answers nothing. */
 const moderateHere = (name: string, action: "hide" | "unhide" | "delete", summary: string, admin = false) =>
   defineCommand({
@@ -295,8 +282,54 @@ export const COMMANDS = new CommandRegistry(
       args: {},
       handler: async ({ core, thread }) => ({ ok: true, text: await core.retryLast(thread) }),
     }),
-    conversationStatus("close", "close the conversation (the customer's next message reopens it)"),
-    conversationStatus("reopen", "open the conversation again"),
+    defineCommand({
+      name: "close",
+      summary: "close the conversation, now or after a while (the customer writing reopens or cancels)",
+      where: "thread",
+      args: {
+        after: duration({
+          optional: true,
+          description: "Close later: 30m, 4h, 1d… (unless the customer writes)",
+        }),
+      },
+      handler: async ({ asked, core, thread }, a) =>
+        a.after > 0
+          ? { ...(await core.timers.closeLater(thread, asked.agent, a.after)), announce: true }
+          : {
+              ok: true,
+              text: await core.conversations.setStatus(thread, asked.agent, "closed"),
+              announce: true,
+            },
+    }),
+    defineCommand({
+      name: "reopen",
+      summary: "open the conversation again",
+      where: "thread",
+      args: {},
+      handler: async ({ asked, core, thread }) => ({
+        ok: true,
+        text: await core.conversations.setStatus(thread, asked.agent, "open"),
+        announce: true,
+      }),
+    }),
+    defineCommand({
+      name: "followup",
+      summary: "send a reply later, unless the customer writes first (refused past the window)",
+      where: "thread",
+      args: {
+        after: duration(),
+        text: text({
+          placeholder: "text…",
+          description: "The reply to send then",
+          missing: "needs the follow-up's text",
+          maxLength: 1000,
+        }),
+      },
+      handler: async ({ asked, core, thread, message }, a) => {
+        const result = await core.timers.followup(thread, asked.agent, a.after, a.text, message);
+        return result.ok ? { ...result, announce: true } : { ...result, privately: true };
+      },
+    }),
     defineCommand({
       name: "take",
       summary: "assign the conversation to yourself",
@@ -419,8 +452,8 @@ export const COMMANDS = new CommandRegistry(
   // their own names (`!close`).
   {
     conversation: {
-      summary: "close, reopen, take, assign or snooze the conversation",
-      members: ["close", "reopen", "take", "assign", "snooze"],
+      summary: "close, reopen, take, assign, snooze or follow up the conversation",
+      members: ["close", "reopen", "take", "assign", "snooze", "followup"],
     },
     customer: {
       summary: "notes and labels about this customer",

@@ -7,6 +7,7 @@ import type { Scope } from "../chat/scope.ts";
 import type { ConversationActions } from "../conversations/conversation-actions.ts";
 import type { Ownership } from "../conversations/ownership.ts";
 import type { Thread } from "../conversations/threads.ts";
+import type { Timers } from "../conversations/timers.ts";
 import type { Moderation } from "../moderation/moderation.ts";
 import type { DataRequests } from "../privacy/data-requests.ts";
 import type { RuleActions } from "../rules/rule-actions.ts";
@@ -19,6 +20,8 @@ export interface CommandCore {
   readonly conversations: ConversationActions;
   /** Who owns what: `/ig queue`, `/ig away`, `/ig back`. */
   readonly ownership: Ownership;
+  /** `!close 2h` and `!followup 1d TEXT` (conversations/timers.ts). */
+  readonly timers: Pick<Timers, "closeLater" | "followup">;
   /** Saved replies: send one, list them, remove one (admins), offer their names. */
   readonly snippets: SnippetActions;
   /** Holds or releases sending for one account of the scope, or all of them (admins). */

@@ -29,6 +29,7 @@ import {
   storeAgentReply,
   type Thread,
 } from "../conversations/threads.ts";
+import { Timers } from "../conversations/timers.ts";
 import type { Database } from "../db/database.ts";
 import type { DigestService } from "../digest/digest-service.ts";
 import { storedEntry, windowState } from "../instagram/windows.ts";
@@ -72,6 +73,8 @@ export interface InboxDeps {
   copies?: ReadonlyMap<ChatPlatform, StoredCopies>;
   /** Who owns a conversation: taken by a first reply, told to others, `/ig queue`, `/ig away`. */
   ownership?: Ownership;
+  /** `!close 2h`, `!followup 1d TEXT`; made here (without on-duty mentions) when not given. */
+  timers?: Timers;
 }
 
 export class Inbox implements ChatInbox {
@@ -102,7 +105,19 @@ export class Inbox implements ChatInbox {
     this.ownership =
       deps.ownership ??
       new Ownership({ db: deps.db, directories: new Map(), log: deps.log, humanAgent: deps.humanAgent });
+    const timers =
+      deps.timers ??
+      new Timers({
+        db: deps.db,
+        boss: deps.boss,
+        mirror: deps.mirror,
+        adapters: deps.adapters,
+        humanAgent: deps.humanAgent,
+        onDuty: [],
+        log: deps.log,
+      });
     this.core = {
+      timers,
       ownership: this.ownership,
       moderation: this.moderation,
       dataRequests: this.dataRequests,

@@ -362,11 +362,12 @@ export class Ownership {
 export function windowLeft(w: ReturnType<typeof windowState>, now: Date): string {
   if (w.kind === "none") return "no message from the customer yet";
   if (w.kind === "closed") return "window closed";
-  const span = duration(w.until.getTime() - now.getTime());
+  const span = spanText(w.until.getTime() - now.getTime());
   return w.kind === "human_agent" ? `${span} left for a human reply` : `${span} left`;
 }
 
-function duration(ms: number): string {
+/** "2d 3h", "5h 20m", "12m": a span as the queue and the timers' notices say it. */
+export function spanText(ms: number): string {
   const minutes = Math.max(0, Math.floor(ms / 60_000));
   const d = Math.floor(minutes / 1440);
   const h = Math.floor((minutes % 1440) / 60);

@@ -83,6 +83,8 @@ export interface ReplyExtras {
   snippet?: string;
   /** The chat post showing what a saved reply sent. */
   snippetPost?: string;
+  /** The `!followup` timer that sent it (conversations/timers.ts): a retried timer finds it. */
+  followup?: string;
 }
 
 /** An account's thread settings, for an action that reaches a thread without its chat copy. */

@@ -208,6 +208,15 @@ function privacyLines(digest: Digest): string[] {
   return lines;
 }
 
+/** How the digest names each conversation timer (conversations/timers.ts). */
+const TIMER_NAMES: Record<string, string> = {
+  nudge_window: "nudges before the 24-hour window closed",
+  nudge_human_agent: "nudges before the 7-day limit",
+  auto_close: "conversations closed after the customer's silence",
+  close_later: "closes set for later (!close 2h)",
+  followup: "follow-ups sent (!followup)",
+};
+
 function sections(digest: Digest, markup: DigestMarkup): DigestSection[] {
   const out: DigestSection[] = [];
   const add = (title: string, lines: string[], unlisted = 0) => {
@@ -228,6 +237,12 @@ function sections(digest: Digest, markup: DigestMarkup): DigestSection[] {
         : markup.text(ad);
       return `${name} — ${plural(c.count, "conversation", "conversations")}`;
     }),
+  );
+  add(
+    "⏰ Timers that fired",
+    (digest.timersFired ?? []).map(
+      (c) => `${markup.text(TIMER_NAMES[c.key] ?? c.key)} — ${plural(c.count, "time", "times")}`,
+    ),
   );
   add(
     "💬 Replies by agent",

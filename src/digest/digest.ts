@@ -51,6 +51,9 @@ export interface Digest {
   /** Conversations opened from an ad in the period, per ad (key: the ad id, label: its title);
    * absent from digests made before it existed. */
   conversationsByAd?: Count[];
+  /** Conversation timers that fired in the period, per kind (key: nudge_window, nudge_human_agent,
+   * auto_close, close_later, followup); absent from digests made before it existed. */
+  timersFired?: Count[];
   moderationByModerator: (Count & { actions: Record<string, number> })[];
   consent: { granted: number; revoked: number };
   dataRequests: { exports: number; erasures: number; deletionRequested: number; deletionCompleted: number };
@@ -152,6 +155,7 @@ export async function computeDigest(
     rateLimitDeferrals,
     volume,
     conversationsByAd,
+    timersFired,
   ] = await Promise.all([
     counts(
       `SELECT author_id AS key, max(details->>'agentName') AS label, count(*) AS n FROM messages
@@ -208,6 +212,12 @@ export async function computeDigest(
       `SELECT COALESCE(entry_referral->>'adId', 'unknown') AS key, max(entry_referral->>'adTitle') AS label,
               count(*) AS n FROM conversations
           WHERE account_id = $1 AND entry_point = 'ad' AND entry_at >= $2 AND entry_at < $3
+          GROUP BY 1 ORDER BY n DESC, key`,
+    ),
+    // The conversation timers that fired (conversations/timers.ts), per kind.
+    counts(
+      `SELECT details->>'timer' AS key, NULL AS label, count(*) AS n FROM audit_log
+          WHERE account_id = $1 AND action = 'timer_fired' AND at >= $2 AND at < $3
           GROUP BY 1 ORDER BY n DESC, key`,
     ),
   ]);
@@ -279,6 +289,7 @@ export async function computeDigest(
     repliesByAgent,
     autoRepliesByRule,
     conversationsByAd,
+    timersFired,
     moderationByModerator: [...byModerator]
       .map(([key, actions]) => ({
         key,
@@ -306,7 +317,7 @@ export async function computeDigest(
   digest.empty =
     volumeBuckets.every((b) => b.inbound === 0 && b.outbound === 0) &&
     opened + closed + commentThreads + waiting.length === 0 &&
-    autoRepliesByRule.length + byModerator.size + deliveryFailures.length === 0 &&
+    autoRepliesByRule.length + byModerator.size + deliveryFailures.length + timersFired.length === 0 &&
     digest.consent.granted + digest.consent.revoked === 0 &&
     Object.values(digest.dataRequests).every((n) => n === 0);
   return digest;

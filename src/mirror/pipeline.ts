@@ -1,4 +1,4 @@
-import type { Database } from "../db/database.ts";
+import type { Database, SqlClient } from "../db/database.ts";
 import type { DomainEvent } from "../instagram/events.ts";
 import type { Logger } from "../log/logger.ts";
 import { DEFAULT_ECHO_GRACE_MS } from "../outbound/echo-match.ts";
@@ -7,6 +7,11 @@ import type { RulesEngine } from "../rules/engine.ts";
 import { inSpan } from "../tracing/spans.ts";
 import type { Mirror } from "./mirror.ts";
 import { type RecordOptions, recordEvent } from "./record.ts";
+
+/** What the pipeline needs of the timers (conversations/timers.ts). */
+export interface CustomerTimers {
+  customerWrote(tx: SqlClient, accountId: string, customerId: string): Promise<void>;
+}
 
 export type HandleOutcome = "processed" | "already_processed" | "missing";
 
@@ -21,6 +26,7 @@ export class Bridge {
   private readonly mirror: Mirror | undefined;
   private readonly options: RecordOptions;
   private readonly rules: RulesEngine | undefined;
+  private readonly timers: CustomerTimers | undefined;
 
   constructor(deps: {
     db: Database;
@@ -31,11 +37,14 @@ export class Bridge {
     consentWords?: ConsentWords;
     /** This app's id (IG_APP_ID), to tell a handover to us from one to another app. */
     appId?: string;
+    /** Sets a conversation's timers when its customer writes (conversations/timers.ts). */
+    timers?: CustomerTimers;
   }) {
     this.db = deps.db;
     this.log = deps.log;
     this.mirror = deps.mirror;
     this.rules = deps.rules;
+    this.timers = deps.timers;
     this.options = {
       echoGraceMs: deps.echoGraceMs ?? DEFAULT_ECHO_GRACE_MS,
       ...(deps.consentWords ? { consentWords: deps.consentWords } : {}),
@@ -66,6 +75,11 @@ export class Bridge {
       if (!row) return { outcome: "missing" as const };
       if (row.status === "processed") return { outcome: "already_processed" as const, event: row.event };
       await recordEvent(tx, row.event, this.options);
+      // In the same transaction: the timers exist exactly when the message is recorded. A message
+      // recovered later (backfill) is history and sets none.
+      const e = row.event;
+      if (this.timers && e.type === "dm.message" && !e.backfilled)
+        await this.timers.customerWrote(tx, e.accountId, e.customerId);
       // An earlier attempt began here: it may have posted without storing the post's ref.
       const resumedSince = row.handling_started_at ? new Date(row.handling_started_at) : undefined;
       if (!resumedSince)

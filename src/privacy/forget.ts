@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { ChatAdapter, ChatPlatform } from "../chat/chat-port.ts";
 import type { Database } from "../db/database.ts";
+import { TIMER_QUEUE } from "../queue/boss.ts";
 import { type ChatMirror, type MirrorRemoval, mirroredThreads, removeMirrors } from "./chat-mirrors.ts";
 import {
   AUDIT_ACTOR_ROWS,
@@ -88,6 +89,17 @@ export async function forgetCustomer(
       `DELETE FROM messages m USING comment_threads t WHERE ${STRAY_COMMENT_ROWS} RETURNING m.id`,
     );
     const threadMessages = await del(`DELETE FROM messages WHERE ${THREAD_MESSAGE_ROWS} RETURNING id`);
+    // Their conversation's pending timers: a follow-up's job holds the text it would send. (A
+    // database the queue never started on has no job table.)
+    const { rows: queue } = await tx.query<{ present: boolean }>(
+      "SELECT to_regclass('pgboss.job') IS NOT NULL AS present",
+    );
+    if (queue[0]?.present)
+      await tx.query(
+        `DELETE FROM pgboss.job WHERE name = $3 AND (data->>'conversationId')::bigint IN
+           (SELECT id FROM conversations WHERE ${CONVERSATION_ROWS})`,
+        [account, customer, TIMER_QUEUE],
+      );
     const conversations = await del(`DELETE FROM conversations WHERE ${CONVERSATION_ROWS} RETURNING id`);
     const commentThreads = await del(`DELETE FROM comment_threads WHERE ${COMMENT_THREAD_ROWS} RETURNING id`);
     const mentions = await del(`DELETE FROM mentions WHERE ${MENTION_ROWS} RETURNING id`);

@@ -54,6 +54,55 @@ export interface WakeJob {
   id: number;
 }
 
+/** The conversation timers (conversations/timers.ts): nudges before a window closes, auto-close,
+ * `!close 2h`, `!followup 1d TEXT`. */
+export const TIMER_QUEUE = "timer";
+
+/** One timer. Each names the conversation and the state it was set for (`anchor`, an ISO time); at
+ * fire time the state is read again and a timer whose reason is gone does nothing. The singleton
+ * key (timerKey) keeps one of each pending. */
+export type TimerJob =
+  /** Before the standard window (`window`) or the human-agent limit (`human_agent`) closes on the
+   * customer's message at `anchor`. */
+  | { kind: "nudge"; conversationId: number; stage: "window" | "human_agent"; anchor: string }
+  /** The customer has been silent since `anchor` (their last message then). `again`: set when a
+   * pass found it too early and looked again later. */
+  | { kind: "auto_close"; conversationId: number; anchor: string; again?: string }
+  /** `!close 2h`: asked at `anchor`; the customer writing after it cancels it. */
+  | { kind: "close"; conversationId: number; anchor: string; agent: TimerAgent }
+  /** `!followup 1d TEXT`: asked at `anchor`; the customer writing after it cancels it. `message`:
+   * the agent's `!followup` message, which then carries the reply's delivery marks. */
+  | {
+      kind: "followup";
+      conversationId: number;
+      anchor: string;
+      agent: TimerAgent;
+      text: string;
+      message?: string;
+    };
+
+/** Who set a timer, as the chat names them. */
+export interface TimerAgent {
+  platform: string;
+  id: string;
+  name: string;
+}
+
+/** A timer's singleton key: one nudge per stage and customer message, one auto-close per
+ * conversation and silence, one pending `!close` per conversation, one follow-up per request. */
+export function timerKey(job: TimerJob): string {
+  switch (job.kind) {
+    case "nudge":
+      return `nudge:${job.stage}:${job.conversationId}:${job.anchor}`;
+    case "auto_close":
+      return `auto_close:${job.conversationId}:${job.anchor}:${job.again ?? ""}`;
+    case "close":
+      return `close:${job.conversationId}`;
+    case "followup":
+      return `followup:${job.conversationId}:${job.anchor}`;
+  }
+}
+
 /** What an outbound job carries: the outbound message's row id, and the trace it was queued in
  * (W3C traceparent, when traces are on). */
 export interface OutboundJob {
@@ -187,6 +236,17 @@ async function ensureQueues(boss: PgBoss, options: QueueOptions): Promise<void> 
     retryDelay: 60,
     expireInSeconds: 3600,
     deleteAfterSeconds: 7 * 24 * 3600,
+  });
+  await upsertQueue(boss, TIMER_QUEUE, {
+    // One pending or running job per key: a timer set twice (a retried inbound event, a command
+    // repeated) is not doubled.
+    policy: "exclusive",
+    retryLimit: 10,
+    retryBackoff: true,
+    retryDelay: 5,
+    expireInSeconds: options.expireSeconds,
+    // A follow-up's text is in its job: kept no longer than needed to look into a day's work.
+    deleteAfterSeconds: 24 * 3600,
   });
   await upsertQueue(boss, WAKE_QUEUE, {
     policy: "standard",

@@ -326,3 +326,41 @@ describe("accounts settings: ownership", () => {
     expect(manual.stdout.split("\n")[2]).toBe(`${B}: assignment manual (the first to reply takes it)`);
   });
 });
+
+describe("accounts settings: timers", () => {
+  it("prints the defaults, sets the nudges and auto-close, keeps what is not given, and refuses bad spans", async () => {
+    const d = await cli(["accounts", "settings", A], t.env);
+    expect(d.stdout.split("\n")[3]).toBe(
+      `${A}: nudge 2h before the window closes, 12h before the 7-day limit, auto-close off`,
+    );
+    const r = await cli(
+      ["accounts", "settings", A, "--nudge-before", "90m", "--auto-close-after", "3d"],
+      t.env,
+    );
+    expect(r.stderr).toBe("");
+    expect(r.stdout.split("\n")[3]).toBe(
+      `${A}: nudge 90m before the window closes, 12h before the 7-day limit, auto-close after 3d of the customer's silence`,
+    );
+    const off = await cli(["accounts", "settings", A, "--human-agent-nudge-before", "off"], t.env);
+    expect(off.stdout.split("\n")[3]).toBe(
+      `${A}: nudge 90m before the window closes, no human-agent nudge, auto-close after 3d of the customer's silence`,
+    );
+    const { rows } = await svc.db.query<{ settings: Record<string, unknown> }>(
+      "SELECT settings FROM instagram_accounts WHERE id = $1",
+      [A],
+    );
+    expect(rows[0]?.settings.timers).toEqual({
+      nudgeBeforeSeconds: 5400,
+      humanAgentNudgeBeforeSeconds: 0,
+      autoCloseAfterSeconds: 259_200,
+    });
+    for (const [args, error] of [
+      [["--nudge-before", "soon"], /--nudge-before: expected off or a duration/],
+      [["--auto-close-after", "8d"], /--auto-close-after: expected off or a duration .* \(at most 7d\)/],
+    ] as const) {
+      const bad = await cli(["accounts", "settings", A, ...args], t.env);
+      expect(bad.code).toBe(64);
+      expect(bad.stderr).toMatch(error);
+    }
+  });
+});

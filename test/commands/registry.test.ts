@@ -90,9 +90,29 @@ describe("surfaces", () => {
       command: "reply",
       args: { text: "Thanks, see you" },
     });
+    expect(COMMANDS.parseText(THREAD, "reopen now")).toEqual({
+      kind: "reply",
+      text: "`reopen` takes no arguments; got `now`\nusage: !reopen",
+    });
+    // A time closes later; none closes now.
+    expect(COMMANDS.parseText(THREAD, "close 2h")).toEqual({
+      kind: "command",
+      command: "close",
+      args: { after: 7_200_000 },
+    });
+    expect(COMMANDS.parseText(THREAD, "close")).toEqual({
+      kind: "command",
+      command: "close",
+      args: { after: 0 },
+    });
     expect(COMMANDS.parseText(THREAD, "close now")).toEqual({
       kind: "reply",
-      text: "`close` takes no arguments; got `now`\nusage: !close",
+      text: "`now` is not a duration: 30m, 4h, 1d (up to 30 days)\nusage: !close [30m|4h|1d]",
+    });
+    expect(COMMANDS.parseText(THREAD, "followup 1d See you tomorrow!")).toEqual({
+      kind: "command",
+      command: "followup",
+      args: { after: 86_400_000, text: "See you tomorrow!" },
     });
     expect(COMMANDS.parseText(THREAD, "pause")).toEqual({
       kind: "reply",

@@ -50,6 +50,20 @@ forEachPlatform(
         return rows[0]?.n === 0 ? true : undefined;
       });
 
+      // Their conversation's pending timers (the nudges its messages set) go with it.
+      const { rows: convo } = await h.service.db.query<{ id: number }>(
+        "SELECT id FROM conversations WHERE customer_id = $1",
+        [CUSTOMER],
+      );
+      const timerJobs = async () =>
+        (
+          await h.service.db.query<{ n: number }>(
+            "SELECT count(*)::int AS n FROM pgboss.job WHERE name = 'timer' AND (data->>'conversationId')::bigint = $1",
+            [convo[0]?.id],
+          )
+        ).rows[0]?.n;
+      expect(await timerJobs()).toBeGreaterThan(0);
+
       expect((await h.command("forget", { user: "@customer_0601" }, { as: h.agent })).text).toMatch(
         /Only admins/,
       );
@@ -62,6 +76,7 @@ forEachPlatform(
       const db = h.service.db;
       const count = async (sql: string) => (await db.query<{ n: number }>(sql, [CUSTOMER])).rows[0]?.n ?? -1;
       expect(await count("SELECT count(*)::int AS n FROM conversations WHERE customer_id = $1")).toBe(0);
+      expect(await timerJobs()).toBe(0);
       expect(await count("SELECT count(*)::int AS n FROM comment_threads WHERE author_id = $1")).toBe(0);
       expect(
         await count(

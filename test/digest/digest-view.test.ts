@@ -91,6 +91,23 @@ describe("the figures and sections of a busy day", () => {
     expect(byTitle["🐢 Held back by Instagram's rate limits"]).toEqual(["• text replies — 7 times"]);
   });
 
+  it("counts the timers that fired, in words", () => {
+    const timed = digestView(
+      busyDigest({
+        timersFired: [
+          { key: "nudge_window", count: 3 },
+          { key: "followup", count: 1 },
+        ],
+      }),
+      MARKUP,
+    );
+    const byTitle = Object.fromEntries(timed.sections.map((s) => [s.title, s.lines]));
+    expect(byTitle["⏰ Timers that fired"]).toEqual([
+      "• nudges before the 24-hour window closed — 3 times",
+      "• follow-ups sent (!followup) — 1 time",
+    ]);
+  });
+
   it("leaves out sections with nothing to say", () => {
     const quiet = digestView(
       busyDigest({

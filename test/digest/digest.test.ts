@@ -111,6 +111,13 @@ beforeAll(async () => {
   await audit("2026-11-24T13:00:00Z", "slack:U1", "consent_changed", "customer:c3", { consent: "revoked" });
   await audit("2026-11-24T14:00:00Z", "slack:U9", "data_exported", "customer:c2");
   await audit("2026-11-24T14:05:00Z", "slack:U9", "data_erased", "erased:abc");
+  for (const [at, timer] of [
+    ["2026-11-24T10:05:00Z", "nudge_window"],
+    ["2026-11-24T18:00:00Z", "nudge_window"],
+    ["2026-11-24T19:00:00Z", "followup"],
+    ["2026-11-22T19:00:00Z", "auto_close"], // another day
+  ])
+    await audit(at as string, "", "timer_fired", "customer:c3", { timer, key: `${timer}:${at}` });
   await audit("2026-11-24T12:30:00Z", "slack:U1", "delivery_failed", "customer:c3", {
     reason: "window closed",
   });
@@ -200,6 +207,13 @@ describe("the daily digest of a seeded day", () => {
     expect(digest.deliveryFailures).toEqual([{ key: "window closed", count: 1 }]);
     expect(digest.rateLimitDeferrals).toEqual([{ key: "send_text", count: 7 }]);
     expect(digest.tokenExpiresAt?.toISOString()).toBe("2026-11-28T00:00:00.000Z");
+  });
+
+  it("counts the conversation timers that fired, per kind", () => {
+    expect(digest.timersFired).toEqual([
+      { key: "nudge_window", count: 2 },
+      { key: "followup", count: 1 },
+    ]);
   });
 
   it("buckets the day's volume by local hour with the median response", () => {
