@@ -91,6 +91,7 @@ export class WebPeople {
     root: WebPost,
     text: string,
     uploads: Upload[] = [],
+    quote?: string,
   ): Promise<{ id?: string; told?: Told }> {
     const ref: ThreadRef = { channel: root.channel, thread: root.id };
     if (/^\/ig(\s|$)/i.test(text.trim()))
@@ -115,12 +116,16 @@ export class WebPeople {
       message: post.id,
       text,
       files: (post.view.files ?? []).map((f, i) => ({ ...f, size: files[i]?.data.length ?? 0 })),
+      ...(quote && (await this.#store.get(quote))?.thread === root.id ? { quoting: quote } : {}),
     });
     // What the thread shows for an outcome: queued replies are marked by the core itself.
     if (outcome.kind === "command") await this.#adapter.notice(ref, outcome.reply);
     else if (outcome.kind === "refused" && outcome.privately)
       return { id: post.id, told: await this.#tell(user, ref, { ok: false, text: outcome.reason }) };
     else if (outcome.kind === "refused") await this.#adapter.notice(ref, outcome.reason, { mention: [user] });
+    // A queued reply's line for the writer alone (whose conversation it is, a quote that could not go).
+    else if (outcome.kind === "queued" && outcome.privately)
+      return { id: post.id, told: await this.#tell(user, ref, { ok: true, text: outcome.privately }) };
     return { id: post.id };
   }
 

@@ -252,7 +252,8 @@ export function webRouter(o: WebRouterOptions): { router: express.Router; hangUp
       answer(req, res, who.session, threadHref(root.channel, root.id), { text: "Write something first." });
       return;
     }
-    const said = await o.people.say(who.user, root, text, uploads);
+    // A quote names a message of this same thread (people.say checks), never another's.
+    const said = await o.people.say(who.user, root, text, uploads, str(req.body?.quote));
     answer(
       req,
       res,

@@ -314,6 +314,10 @@ export interface AgentMessage {
   /** Sent through an explicit "send to customer" path (a reply prefix, a message shortcut), which
    * overrides an internal-by-default thread. */
   explicitReply?: boolean;
+  /** The message of the thread this one answers (a Slack quote shortcut, a Discord reply): when
+   * it mirrors an Instagram message of the conversation, the reply quotes it there (Message
+   * Replies API). */
+  quoting?: ChatMessageRef;
 }
 
 export type AgentMessageOutcome =

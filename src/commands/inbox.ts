@@ -24,6 +24,7 @@ import { Ownership } from "../conversations/ownership.ts";
 import {
   findThread,
   optedOut,
+  quotedMid,
   refreshHeader,
   replyProblem,
   storeAgentReply,
@@ -166,9 +167,26 @@ export class Inbox implements ChatInbox {
     const problem = replyProblem(text, m.files);
     if (problem) return { kind: "refused", reason: problem };
 
-    const id = await storeAgentReply(this.deps.db, this.deps.boss, thread, m.agent, m.message, text, m.files);
+    const replyTo = m.quoting ? await quotedMid(this.deps.db, thread, m.quoting) : undefined;
+    const id = await storeAgentReply(
+      this.deps.db,
+      this.deps.boss,
+      thread,
+      m.agent,
+      m.message,
+      text,
+      m.files,
+      replyTo ? { replyTo } : {},
+    );
     if (id === undefined) return { kind: "duplicate" };
-    return this.withOwnership(thread, m.agent, id);
+    const queued = await this.withOwnership(thread, m.agent, id);
+    // Answering a colleague's message or a notice is ordinary in chat: the reply still goes, and
+    // the agent alone learns that Instagram will show it unquoted.
+    if (m.quoting && !replyTo && queued.kind === "queued") {
+      const unquoted = `Sent without a quote: ${thread.kind === "dm" ? "the message you answered is not on Instagram (a note, a notice, one not yet delivered or unsent)" : "Instagram quotes messages in conversations only"}.`;
+      return { ...queued, privately: queued.privately ? `${queued.privately} ${unquoted}` : unquoted };
+    }
+    return queued;
   }
 
   /** A reply went: the first one takes an unassigned conversation (the root shows it); one by

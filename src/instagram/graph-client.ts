@@ -40,7 +40,13 @@ export type SendMessageContent =
   | { attachment: { type: AttachmentType; payload: { url: string } }; quick_replies?: QuickReply[] };
 
 /** The Send API body as Meta expects it (reference 2.2, 2.3, 2.6, 2.7). */
-export type SendBody = { recipient: SendRecipient; message: SendMessageContent } & (
+export type SendBody = {
+  recipient: SendRecipient;
+  message: SendMessageContent;
+  /** Quotes a message of the conversation (the Message Replies API, reference platform-changes
+   * 2026): beside `message`, as in Messenger's samples. */
+  reply_to?: { mid: string };
+} & (
   | { messaging_type?: "RESPONSE" | "UPDATE"; tag?: never }
   | { messaging_type: "MESSAGE_TAG"; tag: "HUMAN_AGENT" }
 );

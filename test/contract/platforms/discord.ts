@@ -95,6 +95,7 @@ export const discord: ContractPlatform = {
       admin,
       pool: POOL_ROLE,
       erasesPeoplesMessages: true,
+      cannotQuote: undefined,
       commandsInThreads: true,
       graph: d.graph,
       t: d.t,
@@ -134,6 +135,7 @@ export const discord: ContractPlatform = {
         const m = await d.discord.userMessage(thread, {
           authorId: options.as?.id ?? AGENT.id,
           content,
+          ...(options.quoting ? { replyTo: options.quoting } : {}),
           ...(options.files
             ? {
                 attachments: options.files.map((f) => ({

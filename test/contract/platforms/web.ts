@@ -192,6 +192,7 @@ export const web: ContractPlatform = {
       admin: ADMIN,
       pool: undefined,
       erasesPeoplesMessages: true,
+      cannotQuote: undefined,
       commandsInThreads: true,
       graph,
       t,
@@ -252,6 +253,7 @@ export const web: ContractPlatform = {
         const person = options.as ?? AGENT;
         const answer = await as(person).post(`${path(thread)}/messages`, {
           text,
+          ...(options.quoting ? { quote: options.quoting } : {}),
           ...(options.files
             ? {
                 files: options.files.map((f) => ({
