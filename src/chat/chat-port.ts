@@ -414,8 +414,19 @@ export interface CompletionRequest extends Asked {
   limit: number;
 }
 
+/** Something an agent does in a thread that the customer may see happen (sender actions):
+ * `typing` while they write a message (Discord's typing event), `opened` when they open the
+ * conversation (the web inbox's thread page). */
+export interface AgentActivity {
+  agent: AgentIdentity;
+  thread: ThreadRef;
+  kind: "typing" | "opened";
+}
+
 export interface ChatInbox {
   agentMessage(message: AgentMessage): Promise<AgentMessageOutcome>;
+  /** Optional for inboxes that show the customer nothing of it. */
+  agentActivity?(activity: AgentActivity): Promise<void>;
   /** An agent edited or deleted a message that was already sent (or queued) to Instagram. */
   agentChanged(change: {
     agent: AgentIdentity;

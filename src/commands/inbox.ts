@@ -3,6 +3,7 @@ import { Admins } from "../chat/admins.ts";
 import type {
   ActionRequest,
   ActionResult,
+  AgentActivity,
   AgentIdentity,
   AgentMessage,
   AgentMessageOutcome,
@@ -39,6 +40,7 @@ import { Moderation } from "../moderation/moderation.ts";
 import { enqueueOutbound, outboundKey } from "../outbound/enqueue.ts";
 import type { InstagramGateway } from "../outbound/instagram-gateway.ts";
 import { pause, pauses, resume } from "../outbound/pause.ts";
+import { enqueueSenderAction, type SenderAction } from "../outbound/sender-actions.ts";
 import { DataRequests } from "../privacy/data-requests.ts";
 import type { RulesEngine } from "../rules/engine.ts";
 import { RuleActions } from "../rules/rule-actions.ts";
@@ -206,6 +208,18 @@ export class Inbox implements ChatInbox {
     if (owner.kind === "took") await refreshHeader(this.deps.mirror, thread);
     if (owner.kind !== "owned_by") return undefined;
     return `Your reply goes to the customer. ${owner.owner} owns this conversation.`;
+  }
+
+  /** What an agent is doing in a thread, where the platform tells (chat-port.ts): the customer
+   * sees it as Instagram's seen mark or typing indicator. */
+  async agentActivity(activity: AgentActivity): Promise<void> {
+    const thread = await findThread(this.deps.db, activity.agent.platform, activity.thread);
+    if (thread?.kind !== "dm") return;
+    await this.senderAction(thread, activity.kind === "typing" ? "typing_on" : "mark_seen");
+  }
+
+  private async senderAction(thread: Extract<Thread, { kind: "dm" }>, action: SenderAction): Promise<void> {
+    await enqueueSenderAction(this.deps.db, this.deps.boss, thread.accountId, thread.customerId, action);
   }
 
   async agentChanged(change: {
@@ -486,8 +500,12 @@ export class Inbox implements ChatInbox {
             new Date(Date.now() + change.minutes * 60_000),
           ),
         };
-      case "take":
-        return { ok: true, text: await c.assign(thread, req.agent, req.agent.name, { take: true }) };
+      case "take": {
+        const text = await c.assign(thread, req.agent, req.agent.name, { take: true });
+        // The customer sees their messages read once someone has the conversation in hand.
+        if (thread.kind === "dm") await this.senderAction(thread, "mark_seen");
+        return { ok: true, text };
+      }
       case "take_control":
         return c.control(thread, req.agent, "take");
     }

@@ -241,6 +241,22 @@ export class GraphClient {
   }
 
   /** Send API (reference 2): a DM, or a private reply when `recipient` is `{comment_id}`. Never retried blind. */
+  /** A sender action (reference 2.5): only `recipient` and `sender_action` in the body. */
+  senderAction(
+    token: string,
+    igUserId: string,
+    customer: string,
+    action: "mark_seen" | "typing_on" | "typing_off",
+  ): Promise<Result<{ recipientId: string }>> {
+    return this.#call(token, {
+      method: "POST",
+      path: [igUserId, "messages"],
+      body: { recipient: { id: customer }, sender_action: action },
+      idempotent: true,
+      parse: (j) => ({ recipientId: idStr(j.recipient_id) ?? customer }),
+    });
+  }
+
   sendMessage(token: string, igUserId: string, body: SendBody): Promise<Result<SendResult>> {
     const fallback = "id" in body.recipient ? body.recipient.id : undefined;
     return this.#call(token, {

@@ -56,4 +56,37 @@ forEachPlatform("richer replies", (h) => {
     expect(body?.reply_to).toBeUndefined();
     expect(h.toldPrivately(h.agent).join("\n")).toContain("Sent without a quote");
   });
+
+  it("marks the customer's messages seen when an agent takes the conversation, inside the window only", async () => {
+    const customer = "1000000000000703";
+    await postWebhook(h.url(), dmText(h.account, customer, "m_seen_1", "anyone there?", now()));
+    const thread = await h.threadOf(customer);
+    await h.posts(thread, 1);
+    const root = h.messages(thread)[0]?.id ?? "";
+    await h.press(thread, root, "ig_conversation_take");
+    const seen = await waitFor(
+      async () =>
+        h
+          .sends()
+          .map((r) => r.body as { recipient: { id?: string }; sender_action?: string; message?: unknown })
+          .find((b) => b.recipient.id === customer && b.sender_action === "mark_seen"),
+      10_000,
+      "mark_seen",
+    );
+    // Only recipient and sender_action (reference 2.5).
+    expect(seen).toEqual({ recipient: { id: customer }, sender_action: "mark_seen" });
+
+    // A conversation whose window closed shows the customer nothing.
+    const late = "1000000000000704";
+    await postWebhook(h.url(), dmText(h.account, late, "m_seen_2", "hello?", now() - 3 * 24 * 3_600_000));
+    const lateThread = await h.threadOf(late);
+    await h.posts(lateThread, 1);
+    await h.press(lateThread, h.messages(lateThread)[0]?.id ?? "", "ig_conversation_take");
+    const probe = await h.agentSays(lateThread, "// after the take");
+    await h.posts(lateThread, 2);
+    expect(probe).toBeTruthy();
+    expect(h.sends().filter((r) => (r.body as { recipient: { id?: string } }).recipient.id === late)).toEqual(
+      [],
+    );
+  });
 });
