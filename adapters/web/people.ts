@@ -84,6 +84,15 @@ export class WebPeople {
     return { platform: PLATFORM, id: user, name: user };
   }
 
+  /** Someone opened a thread's page: the customer's messages are seen (where the core allows). */
+  async opened(user: string, root: WebPost): Promise<void> {
+    await this.#inbox.agentActivity?.({
+      agent: WebPeople.agent(user),
+      thread: { channel: root.channel, thread: root.id },
+      kind: "opened",
+    });
+  }
+
   /** Someone writes in a thread: `/ig …` is a command; anything else is a message of the thread,
    * stored, then handed to the core. Resolves with the message's id (none for a command). */
   async say(

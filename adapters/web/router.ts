@@ -238,7 +238,10 @@ export function webRouter(o: WebRouterOptions): { router: express.Router; hangUp
     const session = await signedIn(req, res);
     if (!session) return;
     const root = await rootOf(req, res, session);
-    if (root) res.type("html").send(threadPage(session, await o.store.thread(root.id)));
+    if (!root) return;
+    res.type("html").send(threadPage(session, await o.store.thread(root.id)));
+    // Opening a conversation is reading it: Instagram's seen mark for the customer.
+    if (session.user && root.view.kind === "root") await o.people.opened(session.user, root);
   });
 
   router.post(`${BASE}/:channel/t/:thread/messages`, secured, ...bodies, async (req, res) => {

@@ -132,6 +132,12 @@ export interface ChatHarness {
     text: string,
     options?: { as?: ChatPerson; files?: AgentUpload[]; quoting?: string },
   ): Promise<string>;
+  /** An agent opens the thread, where that is something the bridge sees (the web inbox's thread
+   * page); undefined where it is not. */
+  agentOpens?(thread: string, as?: ChatPerson): Promise<void>;
+  /** An agent starts typing in the thread, where the platform tells the bridge (Discord's typing
+   * event); undefined where it does not. */
+  agentTypes?(thread: string, as?: ChatPerson): Promise<void>;
   /** Someone uses the button (or, with `pick`, the menu option) `actionId` a message shows. */
   press(
     thread: string,

@@ -89,4 +89,45 @@ forEachPlatform("richer replies", (h) => {
       [],
     );
   });
+
+  it("shows the customer a typing indicator while an agent types, where the platform tells", async ({
+    skip,
+  }) => {
+    if (!h.agentTypes) skip(`${h.platform} does not tell the bridge that someone is typing`);
+    const customer = "1000000000000705";
+    await postWebhook(h.url(), dmText(h.account, customer, "m_typing_1", "hi", now()));
+    const thread = await h.threadOf(customer);
+    await h.posts(thread, 1);
+    await h.agentTypes?.(thread);
+    const typing = await waitFor(
+      async () =>
+        h
+          .sends()
+          .map((r) => r.body as { recipient: { id?: string }; sender_action?: string })
+          .find((b) => b.recipient.id === customer && b.sender_action === "typing_on"),
+      10_000,
+      "typing_on",
+    );
+    expect(typing).toEqual({ recipient: { id: customer }, sender_action: "typing_on" });
+  });
+
+  it("marks the customer's messages seen when an agent opens the conversation, where the platform tells", async ({
+    skip,
+  }) => {
+    if (!h.agentOpens) skip(`${h.platform} does not tell the bridge that someone opened a thread`);
+    const customer = "1000000000000706";
+    await postWebhook(h.url(), dmText(h.account, customer, "m_open_1", "hi", now()));
+    const thread = await h.threadOf(customer);
+    await h.posts(thread, 1);
+    await h.agentOpens?.(thread);
+    await waitFor(
+      async () =>
+        h
+          .sends()
+          .map((r) => r.body as { recipient: { id?: string }; sender_action?: string })
+          .find((b) => b.recipient.id === customer && b.sender_action === "mark_seen"),
+      10_000,
+      "mark_seen",
+    );
+  });
 });

@@ -131,6 +131,7 @@ export const discord: ContractPlatform = {
           .map(([emoji]) => emoji),
       marked: (thread, message, mark) => (found(thread, message)?.reactions.get(MARKS[mark])?.size ?? 0) > 0,
 
+      agentTypes: (thread, as) => d.discord.userTyping(thread, as?.id ?? AGENT.id),
       async agentSays(thread, content, options = {}) {
         const m = await d.discord.userMessage(thread, {
           authorId: options.as?.id ?? AGENT.id,

@@ -249,6 +249,11 @@ export const web: ContractPlatform = {
           .map(([emoji]) => emoji),
       marked: (_thread, message, mark) => shown.get(message)?.mark === mark,
 
+      async agentOpens(thread, person = AGENT) {
+        const res = await as(person).get(path(thread));
+        if (res.status !== 200) throw new Error(`the thread page answered ${res.status}`);
+        await res.text();
+      },
       async agentSays(thread, text, options = {}) {
         const person = options.as ?? AGENT;
         const answer = await as(person).post(`${path(thread)}/messages`, {
