@@ -277,6 +277,7 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
       await startOutboundWorker({
         boss,
         sender,
+        actions: { db, gateway, log },
         log,
         concurrency: config.outboundConcurrency,
         pollingIntervalSeconds: config.inbound.pollSeconds,

@@ -23,6 +23,8 @@ export interface IncomingMessage {
   system: boolean;
   content: string;
   attachments: AgentFile[];
+  /** The message of the same thread it replies to (Discord's reply, `message_reference`). */
+  replyTo?: string;
   /** The author's role ids, where Discord gave them (live messages). */
   roles?: string[];
   /** Display names of the users, roles and channels mentioned. */
@@ -68,13 +70,21 @@ export function fromMessage(message: Message): IncomingMessage {
     names: { users, roles, channels },
   };
   if (member) incoming.roles = [...member.roles.cache.keys()].filter((id) => id !== message.guildId);
+  const replied = repliedTo(message.type, message.reference?.messageId, message.reference?.channelId);
+  if (replied && message.reference?.channelId === message.channelId) incoming.replyTo = replied;
   return incoming;
 }
 
 export function fromApiMessage(message: APIMessage): IncomingMessage {
   const users = new Map<string, string>();
   for (const user of message.mentions ?? []) users.set(user.id, user.global_name ?? user.username);
+  const replied = repliedTo(
+    message.type,
+    message.message_reference?.message_id,
+    message.message_reference?.channel_id,
+  );
   return {
+    ...(replied && message.message_reference?.channel_id === message.channel_id ? { replyTo: replied } : {}),
     id: message.id,
     channelId: message.channel_id,
     type: message.type,
@@ -91,6 +101,12 @@ export function fromApiMessage(message: APIMessage): IncomingMessage {
     ),
     names: { users, roles: new Map(), channels: new Map() },
   };
+}
+
+/** The message a reply answers: only a Reply names one (a forward or a pin also carries a
+ * reference), and only within the same thread. */
+function repliedTo(type: number, messageId: string | undefined, channelId: string | undefined) {
+  return type === MessageType.Reply && messageId && channelId ? messageId : undefined;
 }
 
 export function agentOf(m: IncomingMessage): AgentIdentity {
@@ -131,5 +147,6 @@ export function toAgentMessage(m: IncomingMessage, thread: ThreadRef): AgentMess
       channel: (id) => names.channels.get(id),
     }),
     files: m.attachments,
+    ...(m.replyTo ? { quoting: m.replyTo } : {}),
   };
 }

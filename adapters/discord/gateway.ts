@@ -19,6 +19,7 @@ import {
   type REST,
   type RESTOptions,
   Routes,
+  type Typing,
   type User,
 } from "discord.js";
 import type {
@@ -76,6 +77,9 @@ function byId(a: { id: string }, b: { id: string }): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
+/** At most one typing indicator per thread this often (Instagram shows one for about 20 s). */
+const TYPING_EVERY_MS = 8_000;
+
 export class DiscordGateway {
   readonly #deps: GatewayDeps;
   readonly #rest: REST;
@@ -105,6 +109,8 @@ export class DiscordGateway {
         GatewayIntentBits.MessageContent,
         // ✅ and 👀 on a thread's root.
         GatewayIntentBits.GuildMessageReactions,
+        // An agent typing in a thread shows the customer Instagram's typing indicator.
+        GatewayIntentBits.GuildMessageTyping,
       ],
       // Deletions, edits and reactions of messages sent before this process connected arrive as
       // partials (a root is usually older than the process).
@@ -206,6 +212,10 @@ export class DiscordGateway {
     client.on(Events.MessageDelete, (message) => {
       background.run("messageDelete", () => this.#onDelete(message));
     });
+    client.on(Events.TypingStart, (typing) => {
+      if (typing.user.bot || !typing.inGuild()) return;
+      background.run("typingStart", () => this.#onTyping(typing));
+    });
     client.on(Events.MessageReactionAdd, (reaction, user) => {
       const change = rootReactionChange(reaction.emoji.name);
       // The bot's own reactions are delivery marks and customers' reactions.
@@ -231,6 +241,28 @@ export class DiscordGateway {
     });
     client.on(Events.Error, (err) => log.error({ err: errorFields(err) }, "discord client error"));
     client.on(Events.Warn, (message) => log.warn({ detail: message }, "discord client warning"));
+  }
+
+  /** Discord repeats TYPING_START about every 10 s while someone types; one indicator per thread
+   * per TYPING_EVERY_MS is plenty (Instagram shows one for about 20 s). */
+  readonly #typedAt = new Map<string, number>();
+
+  async #onTyping(typing: Typing): Promise<void> {
+    const last = this.#typedAt.get(typing.channel.id) ?? 0;
+    if (Date.now() - last < TYPING_EVERY_MS) return;
+    const thread = await this.#mirroredThread(typing.channel.id);
+    if (!thread) return;
+    this.#typedAt.set(typing.channel.id, Date.now());
+    if (this.#typedAt.size > 1000) this.#typedAt.clear();
+    await this.#deps.inbox.agentActivity?.({
+      agent: memberIdentity(
+        typing.user.partial ? await typing.user.fetch() : typing.user,
+        typing.member,
+        typing.guild?.id ?? null,
+      ),
+      thread,
+      kind: "typing",
+    });
   }
 
   async #onMessage(message: Message): Promise<void> {

@@ -12,6 +12,7 @@ import { registerInteractions } from "./interactions.ts";
 import { backgroundRunner, type ListenerDeps } from "./listener-deps.ts";
 import { registerMessageListeners } from "./listeners.ts";
 import { malformedSlackBody } from "./malformed.ts";
+import { registerQuoteShortcut } from "./quote-shortcut.ts";
 import { registerReactionListeners } from "./reactions.ts";
 import { slackRequestTime } from "./request-time.ts";
 import { errorFields } from "./slack-errors.ts";
@@ -82,6 +83,7 @@ export function createSlack(options: SlackOptions): SlackBridge {
   registerMessageListeners(app, deps);
   registerInteractions(app, deps);
   registerSnippetShortcut(app, deps);
+  registerQuoteShortcut(app, deps);
   registerReactionListeners(app, deps);
   registerIgCommand(app, deps);
 

@@ -21,4 +21,14 @@ export const SNIPPET_SHORTCUT = {
   description: "Pick a saved reply and send it to this thread's customer as your reply",
 } as const satisfies MessageShortcutSpec;
 
-export const MESSAGE_SHORTCUTS: readonly MessageShortcutSpec[] = [SEND_SHORTCUT, SNIPPET_SHORTCUT];
+export const QUOTE_SHORTCUT = {
+  name: "Quote in reply",
+  callback_id: "ig_quote",
+  description: "Answer this customer message: Instagram shows your reply quoting it",
+} as const satisfies MessageShortcutSpec;
+
+export const MESSAGE_SHORTCUTS: readonly MessageShortcutSpec[] = [
+  SEND_SHORTCUT,
+  SNIPPET_SHORTCUT,
+  QUOTE_SHORTCUT,
+];

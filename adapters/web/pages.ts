@@ -64,6 +64,12 @@ ${
         )}</form>`
     : ""
 }
+${
+  // A mirrored message can be answered with a quote: Instagram shows the reply under it.
+  post.thread && v.kind === "message" && post.author.kind !== "person"
+    ? html`<details class="quote"><summary>Quote in a reply</summary><form method="post" action="${threadHref(post.channel, thread)}/messages" class="composer stack" data-live data-reset>${csrfField(session)}<input type="hidden" name="quote" value="${post.id}"><textarea name="text" rows="2" maxlength="4000" required aria-label="Your reply, quoting this message"></textarea><div class="row"><button type="submit">Send</button></div></form></details>`
+    : ""
+}
 </li>`;
 }
 

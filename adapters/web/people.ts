@@ -77,6 +77,15 @@ export class WebPeople {
     return { platform: PLATFORM, id: user, name: user };
   }
 
+  /** Someone opened a thread's page: the customer's messages are seen (where the core allows). */
+  async opened(user: string, root: WebPost): Promise<void> {
+    await this.#inbox.agentActivity?.({
+      agent: WebPeople.agent(user),
+      thread: { channel: root.channel, thread: root.id },
+      kind: "opened",
+    });
+  }
+
   /** Someone writes in a thread: `/ig …` is a command; anything else is a message of the thread,
    * stored, then handed to the core. Resolves with the message's id (none for a command). */
   async say(
@@ -84,6 +93,7 @@ export class WebPeople {
     root: WebPost,
     text: string,
     uploads: Upload[] = [],
+    quote?: string,
   ): Promise<{ id?: string; told?: Told }> {
     const ref: ThreadRef = { channel: root.channel, thread: root.id };
     if (/^\/ig(\s|$)/i.test(text.trim()))
@@ -108,6 +118,7 @@ export class WebPeople {
       message: post.id,
       text,
       files: (post.view.files ?? []).map((f, i) => ({ ...f, size: files[i]?.data.length ?? 0 })),
+      ...(quote && (await this.#store.get(quote))?.thread === root.id ? { quoting: quote } : {}),
     });
     // What the thread shows for an outcome: queued replies are marked by the core itself.
     if (outcome.kind === "command") await this.#adapter.notice(ref, outcome.reply);
@@ -117,6 +128,9 @@ export class WebPeople {
     else if (outcome.kind === "queued" && outcome.privately)
       return { id: post.id, told: await this.#tell(user, ref, { ok: true, text: outcome.privately }) };
     else if (outcome.kind === "refused") await this.#adapter.notice(ref, outcome.reason, { mention: [user] });
+    // A queued reply's line for the writer alone (whose conversation it is, a quote that could not go).
+    else if (outcome.kind === "queued" && outcome.privately)
+      return { id: post.id, told: await this.#tell(user, ref, { ok: true, text: outcome.privately }) };
     return { id: post.id };
   }
 

@@ -238,7 +238,10 @@ export function webRouter(o: WebRouterOptions): { router: express.Router; hangUp
     const session = await signedIn(req, res);
     if (!session) return;
     const root = await rootOf(req, res, session);
-    if (root) res.type("html").send(threadPage(session, await o.store.thread(root.id)));
+    if (!root) return;
+    res.type("html").send(threadPage(session, await o.store.thread(root.id)));
+    // Opening a conversation is reading it: Instagram's seen mark for the customer.
+    if (session.user && root.view.kind === "root") await o.people.opened(session.user, root);
   });
 
   router.post(`${BASE}/:channel/t/:thread/messages`, secured, ...bodies, async (req, res) => {
@@ -252,7 +255,8 @@ export function webRouter(o: WebRouterOptions): { router: express.Router; hangUp
       answer(req, res, who.session, threadHref(root.channel, root.id), { text: "Write something first." });
       return;
     }
-    const said = await o.people.say(who.user, root, text, uploads);
+    // A quote names a message of this same thread (people.say checks), never another's.
+    const said = await o.people.say(who.user, root, text, uploads, str(req.body?.quote));
     answer(
       req,
       res,

@@ -314,6 +314,10 @@ export interface AgentMessage {
   /** Sent through an explicit "send to customer" path (a reply prefix, a message shortcut), which
    * overrides an internal-by-default thread. */
   explicitReply?: boolean;
+  /** The message of the thread this one answers (a Slack quote shortcut, a Discord reply): when
+   * it mirrors an Instagram message of the conversation, the reply quotes it there (Message
+   * Replies API). */
+  quoting?: ChatMessageRef;
 }
 
 export type AgentMessageOutcome =
@@ -410,8 +414,19 @@ export interface CompletionRequest extends Asked {
   limit: number;
 }
 
+/** Something an agent does in a thread that the customer may see happen (sender actions):
+ * `typing` while they write a message (Discord's typing event), `opened` when they open the
+ * conversation (the web inbox's thread page). */
+export interface AgentActivity {
+  agent: AgentIdentity;
+  thread: ThreadRef;
+  kind: "typing" | "opened";
+}
+
 export interface ChatInbox {
   agentMessage(message: AgentMessage): Promise<AgentMessageOutcome>;
+  /** Optional for inboxes that show the customer nothing of it. */
+  agentActivity?(activity: AgentActivity): Promise<void>;
   /** An agent edited or deleted a message that was already sent (or queued) to Instagram. */
   agentChanged(change: {
     agent: AgentIdentity;

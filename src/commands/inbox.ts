@@ -3,6 +3,7 @@ import { Admins } from "../chat/admins.ts";
 import type {
   ActionRequest,
   ActionResult,
+  AgentActivity,
   AgentIdentity,
   AgentMessage,
   AgentMessageOutcome,
@@ -24,6 +25,7 @@ import { Ownership } from "../conversations/ownership.ts";
 import {
   findThread,
   optedOut,
+  quotedMid,
   refreshHeader,
   replyProblem,
   storeAgentReply,
@@ -39,6 +41,7 @@ import { Moderation } from "../moderation/moderation.ts";
 import { enqueueOutbound, outboundKey } from "../outbound/enqueue.ts";
 import type { InstagramGateway } from "../outbound/instagram-gateway.ts";
 import { pause, pauses, resume } from "../outbound/pause.ts";
+import { enqueueSenderAction, type SenderAction } from "../outbound/sender-actions.ts";
 import { DataRequests } from "../privacy/data-requests.ts";
 import type { RulesEngine } from "../rules/engine.ts";
 import { RuleActions } from "../rules/rule-actions.ts";
@@ -181,9 +184,26 @@ export class Inbox implements ChatInbox {
     const problem = replyProblem(text, m.files);
     if (problem) return { kind: "refused", reason: problem };
 
-    const id = await storeAgentReply(this.deps.db, this.deps.boss, thread, m.agent, m.message, text, m.files);
+    const replyTo = m.quoting ? await quotedMid(this.deps.db, thread, m.quoting) : undefined;
+    const id = await storeAgentReply(
+      this.deps.db,
+      this.deps.boss,
+      thread,
+      m.agent,
+      m.message,
+      text,
+      m.files,
+      replyTo ? { replyTo } : {},
+    );
     if (id === undefined) return { kind: "duplicate" };
-    return this.withOwnership(thread, m.agent, id);
+    const queued = await this.withOwnership(thread, m.agent, id);
+    // Answering a colleague's message or a notice is ordinary in chat: the reply still goes, and
+    // the agent alone learns that Instagram will show it unquoted.
+    if (m.quoting && !replyTo && queued.kind === "queued") {
+      const unquoted = `Sent without a quote: ${thread.kind === "dm" ? "the message you answered is not on Instagram (a note, a notice, one not yet delivered or unsent)" : "Instagram quotes messages in conversations only"}.`;
+      return { ...queued, privately: queued.privately ? `${queued.privately} ${unquoted}` : unquoted };
+    }
+    return queued;
   }
 
   /** A reply went: the first one takes an unassigned conversation (the root shows it); one by
@@ -203,6 +223,18 @@ export class Inbox implements ChatInbox {
     if (owner.kind === "took") await refreshHeader(this.deps.mirror, thread);
     if (owner.kind !== "owned_by") return undefined;
     return `Your reply goes to the customer. ${owner.owner} owns this conversation.`;
+  }
+
+  /** What an agent is doing in a thread, where the platform tells (chat-port.ts): the customer
+   * sees it as Instagram's seen mark or typing indicator. */
+  async agentActivity(activity: AgentActivity): Promise<void> {
+    const thread = await findThread(this.deps.db, activity.agent.platform, activity.thread);
+    if (thread?.kind !== "dm") return;
+    await this.senderAction(thread, activity.kind === "typing" ? "typing_on" : "mark_seen");
+  }
+
+  private async senderAction(thread: Extract<Thread, { kind: "dm" }>, action: SenderAction): Promise<void> {
+    await enqueueSenderAction(this.deps.db, this.deps.boss, thread.accountId, thread.customerId, action);
   }
 
   async agentChanged(change: {
@@ -483,8 +515,12 @@ export class Inbox implements ChatInbox {
             new Date(Date.now() + change.minutes * 60_000),
           ),
         };
-      case "take":
-        return { ok: true, text: await c.assign(thread, req.agent, req.agent.name, { take: true }) };
+      case "take": {
+        const text = await c.assign(thread, req.agent, req.agent.name, { take: true });
+        // The customer sees their messages read once someone has the conversation in hand.
+        if (thread.kind === "dm") await this.senderAction(thread, "mark_seen");
+        return { ok: true, text };
+      }
       case "take_control":
         return c.control(thread, req.agent, "take");
     }

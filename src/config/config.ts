@@ -64,7 +64,8 @@ const port = intInRange(0, 65535, "a port number");
 const limitsText = (limits: Partial<Record<ApiClass, ClassLimit>>) =>
   Object.entries(limits)
     .map(([cls, l]) => `${cls}=${l?.points}/${l?.durationSeconds}`)
-    .join(",");
+    // A space after each comma lets the generated docs wrap it; the parser trims each pair.
+    .join(", ");
 
 /** The core's variables, in the order they are documented within each section. */
 export const envSchema = z.object({
@@ -317,7 +318,7 @@ export const envSchema = z.object({
     {
       section: "Sending and rate limits",
       doc: "override per-account limits of some classes, as `class=calls/seconds` pairs",
-      unset: `seed 002's numbers: \`${limitsText(DEFAULT_LIMITS)}\``,
+      unset: `defaults (seed 002's, and sender_action=20/1): ${limitsText(DEFAULT_LIMITS)}`,
       example: "send_text=50/1,private_reply=500/3600",
     },
   ),

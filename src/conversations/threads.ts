@@ -85,6 +85,8 @@ export interface ReplyExtras {
   snippetPost?: string;
   /** The `!followup` timer that sent it (conversations/timers.ts): a retried timer finds it. */
   followup?: string;
+  /** The Instagram message id (mid) the reply quotes; its first part carries it. */
+  replyTo?: string;
 }
 
 /** An account's thread settings, for an action that reaches a thread without its chat copy. */
@@ -209,6 +211,24 @@ export function replyProblem(text: string, files: readonly AgentFile[]): string 
   if (splitText(text).length > 10)
     return "this reply is over 10,000 bytes; Instagram messages are 1,000 bytes each. Nothing was sent.";
   return undefined;
+}
+
+/** The Instagram message a reply may quote: the mid behind chat message `quoted` when it mirrors a
+ * message of this conversation still on Instagram (not unsent), else undefined (a note, a notice,
+ * a colleague's message, a reply not yet delivered: nothing on Instagram to point at). */
+export async function quotedMid(
+  db: SqlClient,
+  thread: Thread,
+  quoted: ChatMessageRef,
+): Promise<string | undefined> {
+  if (thread.kind !== "dm") return undefined;
+  const { rows } = await db.query<{ ig_message_id: string }>(
+    `SELECT ig_message_id FROM messages
+      WHERE account_id = $1 AND chat_ref = $2 AND conversation_id = $3
+        AND ig_message_id IS NOT NULL AND deleted_at IS NULL`,
+    [thread.accountId, quoted, thread.id],
+  );
+  return rows[0]?.ig_message_id;
 }
 
 /** The customer opted out of messages (STOP). */

@@ -40,7 +40,13 @@ export type SendMessageContent =
   | { attachment: { type: AttachmentType; payload: { url: string } }; quick_replies?: QuickReply[] };
 
 /** The Send API body as Meta expects it (reference 2.2, 2.3, 2.6, 2.7). */
-export type SendBody = { recipient: SendRecipient; message: SendMessageContent } & (
+export type SendBody = {
+  recipient: SendRecipient;
+  message: SendMessageContent;
+  /** Quotes a message of the conversation (the Message Replies API, reference platform-changes
+   * 2026): beside `message`, as in Messenger's samples. */
+  reply_to?: { mid: string };
+} & (
   | { messaging_type?: "RESPONSE" | "UPDATE"; tag?: never }
   | { messaging_type: "MESSAGE_TAG"; tag: "HUMAN_AGENT" }
 );
@@ -235,6 +241,22 @@ export class GraphClient {
   }
 
   /** Send API (reference 2): a DM, or a private reply when `recipient` is `{comment_id}`. Never retried blind. */
+  /** A sender action (reference 2.5): only `recipient` and `sender_action` in the body. */
+  senderAction(
+    token: string,
+    igUserId: string,
+    customer: string,
+    action: "mark_seen" | "typing_on" | "typing_off",
+  ): Promise<Result<{ recipientId: string }>> {
+    return this.#call(token, {
+      method: "POST",
+      path: [igUserId, "messages"],
+      body: { recipient: { id: customer }, sender_action: action },
+      idempotent: true,
+      parse: (j) => ({ recipientId: idStr(j.recipient_id) ?? customer }),
+    });
+  }
+
   sendMessage(token: string, igUserId: string, body: SendBody): Promise<Result<SendResult>> {
     const fallback = "id" in body.recipient ? body.recipient.id : undefined;
     return this.#call(token, {

@@ -63,6 +63,8 @@ export interface OutboundRow {
     urlAttachments?: { type: "image" | "file"; url: string }[];
     /** The saved reply it was expanded from. */
     snippet?: string;
+    /** The mid its first part quotes (Message Replies API). */
+    replyTo?: string;
   };
   chat_ref: string | null;
   delivery_state: "pending" | "held" | "sent" | "failed";
@@ -198,7 +200,8 @@ export class OutboundSender {
     for (let i = row.details.partsDone ?? 0; i < parts.length; i++) {
       const part = parts[i] as Part;
       const cls = route.via === "private_reply" ? route.cls : sendClass(part);
-      const body = this.body(route, part, filesFrom ?? "");
+      // The quote goes with the first part only: the customer sees one quoted message, then the rest.
+      const body = this.body(route, part, filesFrom ?? "", i === 0 ? row.details.replyTo : undefined);
       // Marked before the rate-limit turn is taken, not inside it: nothing slow (a round trip
       // behind a busy pool) may sit between the limiter's grant and the call Instagram counts.
       await this.deps.db.query(
@@ -312,7 +315,12 @@ export class OutboundSender {
     };
   }
 
-  private body(route: Extract<Route, { ok: true }>, part: Part, filesFrom: ChatPlatform): SendBody {
+  private body(
+    route: Extract<Route, { ok: true }>,
+    part: Part,
+    filesFrom: ChatPlatform,
+    replyTo?: string,
+  ): SendBody {
     const message: SendMessageContent =
       part.kind === "text"
         ? { text: part.text, ...(part.quickReplies ? { quick_replies: part.quickReplies } : {}) }
@@ -325,9 +333,10 @@ export class OutboundSender {
             },
           };
     if (route.via === "private_reply") return { recipient: route.recipient, message };
+    const quote = replyTo ? { reply_to: { mid: replyTo } } : {};
     return route.messaging.messaging_type === "MESSAGE_TAG"
-      ? { recipient: route.recipient, message, messaging_type: "MESSAGE_TAG", tag: "HUMAN_AGENT" }
-      : { recipient: route.recipient, message, messaging_type: "RESPONSE" };
+      ? { recipient: route.recipient, ...quote, message, messaging_type: "MESSAGE_TAG", tag: "HUMAN_AGENT" }
+      : { recipient: route.recipient, ...quote, message, messaging_type: "RESPONSE" };
   }
 
   /** Stores part `index`'s message id (and the private reply's use) before anything else happens. */
@@ -408,6 +417,7 @@ export class OutboundSender {
             ...(row.text ? { preview: auditPreview(row.text) } : {}),
             ...(row.attachments.length > 0 ? { files: row.attachments.length } : {}),
             ...(row.details.snippet ? { snippet: row.details.snippet } : {}),
+            ...(row.details.replyTo ? { quoted: row.details.replyTo } : {}),
           },
         });
     });

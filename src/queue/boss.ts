@@ -106,7 +106,11 @@ export function timerKey(job: TimerJob): string {
 /** What an outbound job carries: the outbound message's row id, and the trace it was queued in
  * (W3C traceparent, when traces are on). */
 export interface OutboundJob {
+  /** The stored message to send; 0 for a sender action. */
   messageId: number;
+  /** A sender action (outbound/sender-actions.ts) instead of a message: in the conversation's
+   * lane, so it never overtakes a reply queued before it. */
+  senderAction?: { account: string; customer: string; action: "mark_seen" | "typing_on"; at: number };
   trace?: TraceCarrier;
 }
 

@@ -8,6 +8,7 @@ export type ApiClass =
   | "private_reply" // Private replies to comments on posts and reels — 750 calls/hour
   | "private_reply_live" // Private replies to Instagram Live comments — 100 calls/s
   | "conversations" // Conversations API — 2 calls/s
+  | "sender_action" // Send API sender actions (mark_seen, typing_on) — 20 calls/s, see below
   | "platform"; // everything else (comments, media, profile): a conservative default
 
 export interface ClassLimit {
@@ -23,6 +24,7 @@ export const API_CLASSES: readonly ApiClass[] = [
   "private_reply",
   "private_reply_live",
   "conversations",
+  "sender_action",
   "platform",
 ];
 
@@ -32,6 +34,9 @@ export const DEFAULT_LIMITS: Readonly<Record<ApiClass, ClassLimit>> = Object.fre
   private_reply: { points: 750, durationSeconds: 3600 },
   private_reply_live: { points: 100, durationSeconds: 1 },
   conversations: { points: 2, durationSeconds: 1 },
+  // Meta counts sender actions with the Send API's 100/s; a fifth of it keeps agents' typing and
+  // reading from ever crowding out the replies themselves.
+  sender_action: { points: 20, durationSeconds: 1 },
   // The real platform budget (4800 × impressions per rolling 24 h for Business Use Case calls) is
   // only known from the usage headers, which OutboundLimiter.observeUsage follows: it slows this
   // class as usage passes 75 % and 90 %, and Meta's regain-access time pauses the account. The

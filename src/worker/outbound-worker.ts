@@ -1,6 +1,7 @@
 import type { PgBoss } from "pg-boss";
 import type { Logger } from "../log/logger.ts";
 import { type OutboundSender, SendDeferred } from "../outbound/send-worker.ts";
+import { performSenderAction, type SenderActionDeps } from "../outbound/sender-actions.ts";
 import { OUTBOUND_QUEUE, type OutboundJob } from "../queue/boss.ts";
 import { type SlotJob, workSlots } from "../queue/work-slots.ts";
 import { inJobSpan } from "../tracing/spans.ts";
@@ -14,6 +15,8 @@ import { inJobSpan } from "../tracing/spans.ts";
 export function startOutboundWorker(deps: {
   boss: PgBoss;
   sender: OutboundSender;
+  /** For sender actions (mark_seen, typing_on) queued in the same lanes. */
+  actions: SenderActionDeps;
   log: Logger;
   concurrency: number;
   pollingIntervalSeconds: number;
@@ -27,8 +30,13 @@ export function startOutboundWorker(deps: {
   );
 
   async function send(job: SlotJob<OutboundJob>): Promise<void> {
-    const { messageId } = job.data;
+    const { messageId, senderAction } = job.data;
     try {
+      if (senderAction) {
+        const done = await performSenderAction(deps.actions, senderAction);
+        deps.log.debug({ action: senderAction.action, result: done }, "sender action handled");
+        return;
+      }
       const result = await deps.sender.send(messageId);
       deps.log.debug({ messageId, result }, "outbound message handled");
     } catch (err) {

@@ -53,7 +53,7 @@ describe("generated manifests", () => {
     expect(fresh).toContain(
       '  shortcuts:\n    - name: "Send to Instagram"\n      type: message\n      callback_id: ig_send\n',
     );
-    expect(fresh).toMatch(/callback_id: ig_snippet\n {6}description: "[^"]+"\noauth_config: \{\}\n$/);
+    expect(fresh).toMatch(/callback_id: ig_quote\n {6}description: "[^"]+"\noauth_config: \{\}\n$/);
     expect(slackManifestText(fresh)).toBe(fresh);
     expect(() => slackManifestText("features: {}\n")).toThrow(/no features.slash_commands entry for \/ig/);
     expect(() => slackManifestText(stale.replace(/ {2}shortcuts:[\s\S]*(?=oauth)/, ""))).toThrow(

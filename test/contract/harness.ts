@@ -79,6 +79,9 @@ export interface ChatHarness {
   /** Erasing a thread deletes people's own messages in it too (else only what the bridge
    * posted: a bot may not delete people's messages everywhere). */
   readonly erasesPeoplesMessages: boolean;
+  /** Why people cannot answer one message of a thread here (a quote, a reply to it); undefined
+   * where they can (`agentSays` with `quoting`). */
+  readonly cannotQuote: string | undefined;
   readonly graph: GraphServer;
   readonly t: TestEnv;
   readonly service: Service;
@@ -121,12 +124,20 @@ export interface ChatHarness {
   // ——— what people do ———
 
   /** An agent writes in the thread; resolves with the message's ref once the platform has
-   * handed it to the service. */
+   * handed it to the service. With `quoting`, the agent answers that message of the thread with
+   * the platform's own gesture (Slack's quote shortcut, a Discord reply); the ref is then of the
+   * message that carries the reply and its delivery mark. */
   agentSays(
     thread: string,
     text: string,
-    options?: { as?: ChatPerson; files?: AgentUpload[] },
+    options?: { as?: ChatPerson; files?: AgentUpload[]; quoting?: string },
   ): Promise<string>;
+  /** An agent opens the thread, where that is something the bridge sees (the web inbox's thread
+   * page); undefined where it is not. */
+  agentOpens?(thread: string, as?: ChatPerson): Promise<void>;
+  /** An agent starts typing in the thread, where the platform tells the bridge (Discord's typing
+   * event); undefined where it does not. */
+  agentTypes?(thread: string, as?: ChatPerson): Promise<void>;
   /** Someone uses the button (or, with `pick`, the menu option) `actionId` a message shows. */
   press(
     thread: string,

@@ -116,6 +116,8 @@ export interface DiscordServer {
       replyTo?: string;
     },
   ): Promise<FakeMessage>;
+  /** Someone starts typing in a channel or thread (TYPING_START). */
+  userTyping(channelId: string, userId: string): Promise<void>;
   userEdit(channelId: string, id: string, content: string): Promise<void>;
   userDelete(channelId: string, id: string): Promise<void>;
   userReact(
@@ -277,6 +279,10 @@ export async function startDiscordServer(options: DiscordServerOptions = {}): Pr
       if (m.attachments) input.attachments = m.attachments;
       if (m.replyTo) input.replyTo = m.replyTo;
       return state.postMessage(existing(channelId), input);
+    },
+    async userTyping(channelId, userId) {
+      existing(channelId);
+      state.typing(channelId, userId);
     },
     async userEdit(channelId, id, content) {
       state.editMessage(existingMessage(channelId, id), { content });

@@ -275,7 +275,20 @@ export function instagramResponder(options: InstagramResponderOptions = {}): Gra
       return { body: { success: true } };
     if (req.method === "POST" && req.path.endsWith("/messages")) {
       seq += 1;
-      const body = req.body as { recipient: { id?: string; comment_id?: string } };
+      const body = req.body as {
+        recipient: { id?: string; comment_id?: string };
+        reply_to?: unknown;
+        sender_action?: unknown;
+      };
+      // The Message Replies API: a quote names one message by its mid, and only in a conversation.
+      if (body.reply_to !== undefined) {
+        const mid = (body.reply_to as { mid?: unknown } | null)?.mid;
+        if (typeof mid !== "string" || mid === "" || body.recipient.id === undefined)
+          return { status: 400, body: graphError(100, "Invalid parameter reply_to") };
+      }
+      // Sender actions answer with the recipient alone (reference 2.5).
+      if (body.sender_action !== undefined)
+        return { body: { recipient_id: body.recipient.id ?? "1234567890123456" } };
       return { body: { recipient_id: body.recipient.id ?? "1234567890123456", message_id: `m_sent_${seq}` } };
     }
     // Mentions (reference 1.14): read as fields of the account.

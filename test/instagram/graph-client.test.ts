@@ -95,6 +95,10 @@ describe("requests", () => {
       "private reply",
       { recipient: { comment_id: COMMENT }, message: { text: "Sending you the details here." } },
     ],
+    [
+      "quoted reply",
+      { recipient: { id: IGSID }, reply_to: { mid: "aWdfZ.quoted" }, message: { text: "Yes, in blue" } },
+    ],
   ])("sendMessage (%s) posts the body to /{v}/{IG_ID}/messages with a bearer token", async (_, body) => {
     server.script({ body: sent });
     const result = await client().sendMessage(TOKEN, IG_ID, body);
@@ -107,6 +111,18 @@ describe("requests", () => {
     expect(req?.headers.authorization).toBe(`Bearer ${TOKEN}`);
     expect(req?.headers["content-type"]).toBe("application/json");
     expect(req?.body).toEqual(body);
+  });
+
+  it("senderAction posts recipient and sender_action alone, and takes an answer without a message id", async () => {
+    server.script({ body: { recipient_id: IGSID } });
+    const result = await client().senderAction(TOKEN, IG_ID, IGSID, "typing_on");
+    expect(value(result)).toEqual({ recipientId: IGSID });
+    expect(server.requests[0]).toMatchObject({
+      method: "POST",
+      path: `/v25.0/${IG_ID}/messages`,
+      body: { recipient: { id: IGSID }, sender_action: "typing_on" },
+    });
+    expect(Object.keys(server.requests[0]?.body as object)).toEqual(["recipient", "sender_action"]);
   });
 
   it("replyToComment posts the message to /{comment}/replies", async () => {

@@ -50,6 +50,7 @@ beforeAll(async () => {
   await startOutboundWorker({
     boss,
     sender: new OutboundSender(senderDeps),
+    actions: { db, gateway: senderDeps.gateway, log },
     log,
     concurrency: 4,
     pollingIntervalSeconds: 1,

@@ -5,6 +5,7 @@ import { createDiscord, type DiscordBridge } from "../../../adapters/discord/bri
 import type {
   ActionRequest,
   ActionResult,
+  AgentActivity,
   AgentMessage,
   AgentMessageOutcome,
   ChatInbox,
@@ -28,6 +29,7 @@ export class RecordingInbox implements ChatInbox {
   messages: AgentMessage[] = [];
   changes: Change[] = [];
   actions: ActionRequest[] = [];
+  activities: AgentActivity[] = [];
   activeQueries: { platform: ChatPlatform; since: Date }[] = [];
   active: ThreadRef[] = [];
   outcome: (m: AgentMessage) => AgentMessageOutcome = () => ({ kind: "queued", messageId: 1 });
@@ -40,6 +42,10 @@ export class RecordingInbox implements ChatInbox {
 
   async agentChanged(change: Change): Promise<void> {
     this.changes.push(change);
+  }
+
+  async agentActivity(activity: AgentActivity): Promise<void> {
+    this.activities.push(activity);
   }
 
   async action(request: ActionRequest): Promise<ActionResult> {

@@ -95,6 +95,7 @@ export const discord: ContractPlatform = {
       admin,
       pool: POOL_ROLE,
       erasesPeoplesMessages: true,
+      cannotQuote: undefined,
       commandsInThreads: true,
       graph: d.graph,
       t: d.t,
@@ -130,10 +131,12 @@ export const discord: ContractPlatform = {
           .map(([emoji]) => emoji),
       marked: (thread, message, mark) => (found(thread, message)?.reactions.get(MARKS[mark])?.size ?? 0) > 0,
 
+      agentTypes: (thread, as) => d.discord.userTyping(thread, as?.id ?? AGENT.id),
       async agentSays(thread, content, options = {}) {
         const m = await d.discord.userMessage(thread, {
           authorId: options.as?.id ?? AGENT.id,
           content,
+          ...(options.quoting ? { replyTo: options.quoting } : {}),
           ...(options.files
             ? {
                 attachments: options.files.map((f) => ({

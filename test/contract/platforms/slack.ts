@@ -6,7 +6,7 @@ import { expect } from "vitest";
 import type { FakeMessage } from "../../fakes/slack-server.ts";
 import { ADMIN, AGENT, CHANNEL, SECRET, startBridgeHarness } from "../../helpers/bridge.ts";
 import { waitFor } from "../../helpers/service.ts";
-import { postSlackCommand } from "../../helpers/slack.ts";
+import { postSlackCommand, postSlackInteraction } from "../../helpers/slack.ts";
 import type { Answer, ChatHarness, ChatPerson, ContractPlatform, Mark, Posted } from "../harness.ts";
 import { escapeRegExp } from "../scenario.ts";
 
@@ -60,6 +60,59 @@ export const slack: ContractPlatform = {
       p.id === ADMIN.id ? ADMIN : p.id === AGENT.id ? AGENT : { id: p.id, name: p.name };
     let asked = 0;
     let files = 0;
+    // Slack's gesture: the "Quote in reply" shortcut on the message, then its modal's Send; the
+    // reply is the message the bridge posts for it.
+    const quoteInReply = async (
+      thread: string,
+      quoted: string,
+      text: string,
+      user: { id: string; name: string },
+    ) => {
+      const target = b.slack.message(CHANNEL, quoted);
+      const opened = b.slack.callsOf("views.open").length;
+      const shortcut = await postSlackInteraction(b.url(), SECRET, {
+        type: "message_action",
+        callback_id: "ig_quote",
+        trigger_id: `${++asked}.trigger`,
+        message_ts: quoted,
+        response_url: b.slack.responseUrl(`quote-${asked}`),
+        message: { type: "message", text: target?.text ?? "", ts: quoted, thread_ts: thread },
+        user: { id: user.id, name: user.name },
+        channel: { id: CHANNEL, name: "ig-inbox" },
+        team: { id: "T0FAKE", domain: "fake" },
+        token: "legacy",
+        action_ts: "7.7",
+      });
+      if (shortcut.status !== 200) throw new Error(`the quote shortcut answered ${shortcut.status}`);
+      const call = await waitFor(
+        async () => b.slack.callsOf("views.open")[opened],
+        10_000,
+        "the quote modal",
+      );
+      const view = call.args.view as { callback_id: string; private_metadata: string };
+      const before = new Set(b.slack.thread(CHANNEL, thread).map((m) => m.ts));
+      await postSlackInteraction(b.url(), SECRET, {
+        type: "view_submission",
+        team: { id: "T0FAKE", domain: "fake" },
+        user: { id: user.id, username: user.name, name: user.name, team_id: "T0FAKE" },
+        api_app_id: "A0APP",
+        token: "legacy",
+        trigger_id: `${++asked}.trigger`,
+        view: {
+          id: "V1",
+          type: "modal",
+          callback_id: view.callback_id,
+          private_metadata: view.private_metadata,
+          state: { values: { reply: { text: { type: "plain_text_input", value: text } } } },
+        },
+      });
+      const posted = await waitFor(
+        async () => b.slack.thread(CHANNEL, thread).find((m) => !before.has(m.ts) && m.text?.includes(text)),
+        10_000,
+        "the quoted reply in the thread",
+      );
+      return posted.ts;
+    };
     const h: ChatHarness = {
       platform: "slack",
       account: "17841400000000001",
@@ -69,6 +122,7 @@ export const slack: ContractPlatform = {
       admin,
       pool: POOL,
       erasesPeoplesMessages: false,
+      cannotQuote: undefined,
       commandsInThreads: false,
       graph: b.graph,
       t: b.t,
@@ -118,6 +172,8 @@ export const slack: ContractPlatform = {
       marked: (_thread, message, mark) => (b.slack.reactions(CHANNEL, message)[MARKS[mark]]?.length ?? 0) > 0,
 
       async agentSays(thread, text, options = {}) {
+        if (options.quoting)
+          return quoteInReply(thread, options.quoting, text, slackUser(options.as ?? agent));
         const extra: Record<string, unknown> = {};
         if (options.files?.length) {
           extra.subtype = "file_share";

@@ -192,6 +192,7 @@ export const web: ContractPlatform = {
       admin: ADMIN,
       pool: undefined,
       erasesPeoplesMessages: true,
+      cannotQuote: undefined,
       commandsInThreads: true,
       graph,
       t,
@@ -248,10 +249,16 @@ export const web: ContractPlatform = {
           .map(([emoji]) => emoji),
       marked: (_thread, message, mark) => shown.get(message)?.mark === mark,
 
+      async agentOpens(thread, person = AGENT) {
+        const res = await as(person).get(path(thread));
+        if (res.status !== 200) throw new Error(`the thread page answered ${res.status}`);
+        await res.text();
+      },
       async agentSays(thread, text, options = {}) {
         const person = options.as ?? AGENT;
         const answer = await as(person).post(`${path(thread)}/messages`, {
           text,
+          ...(options.quoting ? { quote: options.quoting } : {}),
           ...(options.files
             ? {
                 files: options.files.map((f) => ({

@@ -111,6 +111,7 @@ export class PostError extends Error {
 const INTENT_GUILDS = 1 << 0;
 const INTENT_GUILD_MESSAGES = 1 << 9;
 const INTENT_GUILD_MESSAGE_REACTIONS = 1 << 10;
+const INTENT_GUILD_MESSAGE_TYPING = 1 << 11;
 const INTENT_MESSAGE_CONTENT = 1 << 15;
 
 /** Application flags: the Message Content intent turned on in the Developer Portal. */
@@ -288,6 +289,17 @@ export class DiscordState {
     return user;
   }
 
+  /** Someone starts typing in a channel or thread (Discord's TYPING_START, guild form). */
+  typing(channelId: string, userId: string): void {
+    this.dispatch("TYPING_START", {
+      channel_id: channelId,
+      guild_id: this.guildId,
+      user_id: userId,
+      timestamp: Math.floor(Date.now() / 1000),
+      member: this.memberJson(this.user(userId)),
+    });
+  }
+
   memberJson(user: FakeUser): Json {
     return memberPayload(user, this.startedAt);
   }
@@ -383,6 +395,7 @@ export class DiscordState {
   /** Drops what a session's intents don't grant, the way Discord filters per connection. */
   shape(t: string, d: Json, intents: number): Json | null {
     if (t.startsWith("MESSAGE_REACTION")) return intents & INTENT_GUILD_MESSAGE_REACTIONS ? d : null;
+    if (t === "TYPING_START") return intents & INTENT_GUILD_MESSAGE_TYPING ? d : null;
     if (t.startsWith("MESSAGE_")) {
       if (!(intents & INTENT_GUILD_MESSAGES)) return null;
       const author = d.author;

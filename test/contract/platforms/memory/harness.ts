@@ -83,6 +83,7 @@ export const memory: ContractPlatform = {
       admin: ADMIN,
       pool: POOL,
       erasesPeoplesMessages: true,
+      cannotQuote: undefined,
       commandsInThreads: true,
       graph,
       t,
@@ -138,7 +139,7 @@ export const memory: ContractPlatform = {
         room.find(message)?.reactions.get(MARKS[mark])?.has("bridge") ?? false,
 
       agentSays: (thread, text, options = {}) =>
-        room.say(thread, (options.as ?? AGENT).id, text, options.files),
+        room.say(thread, (options.as ?? AGENT).id, text, options.files, options.quoting),
       press: (_thread, message, actionId, options = {}) =>
         room.press(message, actionId, (options.as ?? AGENT).id, options.pick),
       react: (_thread, message, emoji, as = AGENT) =>

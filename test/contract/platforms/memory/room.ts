@@ -159,6 +159,7 @@ export class Room {
     person: string,
     text: string,
     files: { name: string; mimeType: string; data: Buffer }[] = [],
+    quoting?: string,
   ): Promise<string> {
     const ref = this.#ref(thread);
     const attached = files.map((f) => {
@@ -173,6 +174,7 @@ export class Room {
       message: m.id,
       text,
       files: attached.map((f) => ({ ...f, size: this.files.get(f.id)?.data.length ?? 0 })),
+      ...(quoting ? { quoting } : {}),
     });
     // What the thread shows for an outcome: queued ones are marked by the core itself.
     if (outcome.kind === "command") this.#reply(ref, outcome.reply, []);
