@@ -124,9 +124,6 @@ export class WebPeople {
     if (outcome.kind === "command") await this.#adapter.notice(ref, outcome.reply);
     else if (outcome.kind === "refused" && outcome.privately)
       return { id: post.id, told: await this.#tell(user, ref, { ok: false, text: outcome.reason }) };
-    // The reply goes; the line about who owns the conversation is for its writer alone.
-    else if (outcome.kind === "queued" && outcome.privately)
-      return { id: post.id, told: await this.#tell(user, ref, { ok: true, text: outcome.privately }) };
     else if (outcome.kind === "refused") await this.#adapter.notice(ref, outcome.reason, { mention: [user] });
     // A queued reply's line for the writer alone (whose conversation it is, a quote that could not go).
     else if (outcome.kind === "queued" && outcome.privately)
