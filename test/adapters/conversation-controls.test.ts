@@ -161,11 +161,18 @@ describe("Discord root controls", () => {
 });
 
 describe("Discord /ig in a thread", () => {
-  const parse = (sub: string, options: { who?: string; duration?: string } = {}) =>
+  const parse = (sub: string, options: { who?: string; duration?: string; after?: string } = {}) =>
     parseIgOptions({ path: COMMANDS.optionPath(sub), options });
 
   it("turns close, reopen, take, assign and snooze into thread commands", () => {
-    for (const op of ["close", "reopen", "take"] as const)
+    // Close takes an optional delay, 0 (now) when left out.
+    expect(parse("close")).toEqual({ kind: "command", command: "close", args: { after: 0 } });
+    expect(parse("close", { after: "2h" })).toEqual({
+      kind: "command",
+      command: "close",
+      args: { after: 7_200_000 },
+    });
+    for (const op of ["reopen", "take"] as const)
       expect(parse(op)).toEqual({ kind: "command", command: op, args: {} });
     expect(parse("assign", { who: " @ana " })).toEqual({
       kind: "command",
@@ -201,7 +208,9 @@ describe("Discord /ig in a thread", () => {
 
   it("lists them in the help", () => {
     // In the `conversation` group: Discord allows 25 subcommands and groups for /ig.
-    expect(usage()).toContain("`/ig conversation close` — close the conversation");
+    expect(usage()).toContain(
+      "`/ig conversation close [after]` — close the conversation, now or after a while",
+    );
     expect(usage()).toContain("`/ig conversation reopen` — open the conversation again");
     expect(usage()).toContain("`/ig conversation take` — assign the conversation to yourself");
     expect(usage()).toContain("`/ig conversation assign who` — give the conversation to someone");

@@ -196,7 +196,8 @@ describe("threadbridge accounts and keys against Postgres", () => {
       stdout:
         "17841400000002: note prefix ##, reply prefix >>, internal by default on\n" +
         "17841400000002: signature brand, disclosure default: “This is an automated message.”, repeated after 1d\n" +
-        "17841400000002: assignment off\n",
+        "17841400000002: assignment off\n" +
+        "17841400000002: nudge 2h before the window closes, 12h before the 7-day limit, auto-close off\n",
     });
     expect((await row("17841400000002")).settings).toEqual({ notePrefix: "##", internalByDefault: true });
     const bad = await cli(
