@@ -35,7 +35,9 @@ forEachPlatform("ownership and the queue", (h) => {
   }
 
   const rootShows = (thread: string, words: string) =>
-    waitFor(async () => (h.root(thread)?.shows.includes(words) ? true : undefined), 10_000, words);
+    // A hang guard, not a speed check: on a loaded machine a root edit (and a forum tag change) can
+    // take seconds behind the mirror work queued before it.
+    waitFor(async () => (h.root(thread)?.shows.includes(words) ? true : undefined), 30_000, words);
 
   const sentTexts = () =>
     h.sends().map((r) => (r.body as { message?: { text?: string } } | undefined)?.message?.text ?? "");
@@ -87,7 +89,8 @@ forEachPlatform("ownership and the queue", (h) => {
     };
     const mine = (await h.command("queue", { which: "mine" }, { as: other })).text;
     const lines = mine.split("\n").filter((l) => /^\d+\. /.test(l));
-    expect(lines.map((l) => /Customer (\d{4})/.exec(l)?.[1])).toEqual(
+    // A customer shows by name once their profile is read, by their id until then.
+    expect(lines.map((l) => /(?:Customer |\b1000000000)(\d{4})\b/.exec(l)?.[1])).toEqual(
       Object.keys(owners).filter((c) => owners[c] === other.id),
     );
     for (const line of lines) expect(line).toMatch(/ · new · (\d+h )?\d+m left$/);
@@ -184,7 +187,7 @@ forEachPlatform("ownership and the queue", (h) => {
     const all = (await h.command("queue", { which: "all" })).text;
     const order = all
       .split("\n")
-      .map((l) => /Customer (\d{4})/.exec(l)?.[1])
+      .map((l) => /(?:Customer |\b1000000000)(\d{4})\b/.exec(l)?.[1])
       .filter((c): c is string => c !== undefined);
     // 2101 and 2106 wrote first, in the pool scenario (not run where the platform has no groups),
     // then 2201, then 2301.

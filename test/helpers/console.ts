@@ -46,8 +46,22 @@ async function freePort(): Promise<number> {
   return address.port;
 }
 
+/** The service must know its address before it listens (PUBLIC_URL, the OAuth redirect), so the
+ * port is picked first; another file may take it meanwhile, and then a new one is picked. */
 export async function startConsoleHarness(extraEnv: Record<string, string> = {}): Promise<ConsoleHarness> {
-  const port = await freePort();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startConsoleHarnessOn(await freePort(), extraEnv);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EADDRINUSE" || attempt >= 5) throw err;
+    }
+  }
+}
+
+async function startConsoleHarnessOn(
+  port: number,
+  extraEnv: Record<string, string>,
+): Promise<ConsoleHarness> {
   const url = `http://127.0.0.1:${port}`;
   const slack = await startSlackServer();
   const login = fakeInstagramLogin({
@@ -79,11 +93,19 @@ export async function startConsoleHarness(extraEnv: Record<string, string> = {})
       done();
     },
   });
-  const service = await startService(
-    t.config,
-    { web: true, worker: true, migrate: true },
-    createLogger(extraEnv.LOG_LEVEL ?? "debug", { destination: sink }),
-  );
+  let service: Awaited<ReturnType<typeof startService>>;
+  try {
+    service = await startService(
+      t.config,
+      { web: true, worker: true, migrate: true },
+      createLogger(extraEnv.LOG_LEVEL ?? "debug", { destination: sink }),
+    );
+  } catch (err) {
+    await graph.close();
+    await slack.close();
+    await t.cleanup();
+    throw err;
+  }
   return {
     url,
     t,
