@@ -87,12 +87,18 @@ export class LiveHub {
 
   async #listenPostgres(url: string): Promise<void> {
     const client = new pg.Client({ connectionString: url });
+    // One connection, one reconnect: a dying connection can report more than one error (the
+    // server's FATAL, then the socket's end), and each must not start a listener of its own, or
+    // every later change would be delivered twice.
+    let lost = false;
     const again = () => {
-      if (this.#closed) return;
+      if (this.#closed || lost) return;
+      lost = true;
       setTimeout(() => void this.#listenPostgres(url).catch(() => undefined), RECONNECT_MS).unref();
     };
+    // Stays attached for the client's whole life: an 'error' with no listener ends the process.
     client.on("error", (err) => {
-      this.#log.warn({ err }, "web inbox: LISTEN connection lost; reconnecting");
+      if (!lost) this.#log.warn({ err }, "web inbox: LISTEN connection lost; reconnecting");
       void client.end().catch(() => undefined);
       again();
     });

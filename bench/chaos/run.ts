@@ -145,7 +145,9 @@ async function main(): Promise<number> {
     void p.exited.then(({ code, signal }) => {
       if (expectedExits.has(p)) return;
       exitedByItself += 1;
-      log(`${role} exited by itself (${code ?? signal}): ${p.output().slice(-1500)}`);
+      // The cause is at the top of a crash's stack, which an uncaught error's dump pushes a few
+      // thousand characters back: enough of the tail to reach it.
+      log(`${role} exited by itself (${code ?? signal}): ${p.output().slice(-5000)}`);
       if (role === "web") web = spawnRole("web");
       else {
         const i = workers.indexOf(p);
@@ -169,13 +171,16 @@ async function main(): Promise<number> {
   process.once("SIGINT", interrupted);
   process.once("SIGTERM", interrupted);
   try {
-    for (let i = 0; ; i++) {
+    // A hang guard only: on 2 cores shared with a test suite, loading the modules alone can take
+    // tens of seconds.
+    const startBy = Date.now() + 120_000;
+    for (;;) {
       const up = await fetch(`${url()}/healthz`).then(
         (r) => r.ok,
         () => false,
       );
       if (up) break;
-      if (i > 200) throw new Error(`chaos: web did not start: ${web.output()}`);
+      if (Date.now() > startBy) throw new Error(`chaos: web did not start within 120 s: ${web.output()}`);
       await sleep(100);
     }
     const threadOf = async (c: Conversation): Promise<string | undefined> => {
