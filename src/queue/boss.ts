@@ -1,5 +1,6 @@
 import type { PgBoss } from "pg-boss";
 import type { Database, SqlClient } from "../db/database.ts";
+import { absorbLateClientErrors } from "../db/late-client-errors.ts";
 import type { Logger } from "../log/logger.ts";
 import type { TraceCarrier } from "../tracing/spans.ts";
 
@@ -152,6 +153,7 @@ export async function startBoss(db: Database, log: Logger, options: QueueOptions
   // Loaded here, not at the top: the queue names above are read by CLI commands that never start
   // a queue, and pg-boss is a large module tree.
   const { fromPglite, PgBoss } = await import("pg-boss");
+  if (!db.pglite) absorbLateClientErrors();
   const boss = db.pglite
     ? new PgBoss({ ...common, db: fromPglite(db.pglite), backend: "pglite" })
     : new PgBoss({ ...common, connectionString: db.url, max: 4, application_name: "threadbridge" });
