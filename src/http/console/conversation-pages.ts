@@ -254,7 +254,7 @@ export interface CommentThreadView {
 function moderationLine(t: CommentThreadDetail): Html {
   if (t.deletedAt) return html`<span class="badge bad">deleted</span> ${time(t.deletedAt)}`;
   if (t.hidden)
-    return html`<span class="badge warn">hidden</span> only its author and their followers see it`;
+    return html`<span class="badge warn">hidden</span> on Instagram: the public no longer sees it`;
   if (t.live)
     return html`<span class="badge">live</span> on a live broadcast: Instagram allows no moderation`;
   return html`<span class="badge ok">visible</span>`;
