@@ -6,6 +6,7 @@ import { App, ExpressReceiver, HTTPModuleFunctions } from "@slack/bolt";
 import express from "express";
 import type { ChatAdapter, FileSource, MemberDirectory } from "../../src/chat/chat-port.ts";
 import { createSlackClient, type SlackOptions } from "./client.ts";
+import { registerHome } from "./home.ts";
 import { registerIgCommand } from "./ig-command.ts";
 import { EVENTS_PATH } from "./index.ts";
 import { registerInteractions } from "./interactions.ts";
@@ -86,6 +87,7 @@ export function createSlack(options: SlackOptions): SlackBridge {
   registerQuoteShortcut(app, deps);
   registerReactionListeners(app, deps);
   registerIgCommand(app, deps);
+  registerHome(app, deps);
 
   return { adapter, router, close: background.drain };
 }

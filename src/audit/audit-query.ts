@@ -13,6 +13,8 @@ export interface AuditFilter {
   action?: string | undefined;
   /** What the entry is about, exactly: `customer:…`, `comment:…`. */
   target?: string | undefined;
+  /** Any of these targets (a comment thread's comments), at most a few hundred. */
+  targets?: readonly string[] | undefined;
   limit?: number | undefined;
 }
 
@@ -66,6 +68,7 @@ export async function queryAudit(sql: SqlClient, filter: AuditFilter): Promise<A
     add((p) => `action ${m.op} ${p}`, m.value);
   }
   if (filter.target) add((p) => `target = ${p}`, filter.target);
+  if (filter.targets) add((p) => `target = ANY(${p}::text[])`, [...filter.targets]);
   params.push(Math.min(Math.max(filter.limit ?? 200, 1), 10_000));
   const { rows } = await sql.query<{
     id: string;

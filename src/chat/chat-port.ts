@@ -441,6 +441,47 @@ export interface ChatInbox {
   /** Threads of `platform` with activity since `since`: an adapter that was disconnected (a
    * gateway hand-over) reads what agents wrote meanwhile in these. */
   activeThreads(platform: ChatPlatform, since: Date): Promise<ThreadRef[]>;
+  /** A person's own overview of the queue, for platforms with a personal page (Slack's App Home
+   * tab). Optional for inboxes that have none. */
+  homeView?(request: HomeRequest): Promise<HomeView>;
+}
+
+/** What a personal home view is asked for. */
+export interface HomeRequest {
+  agent: AgentIdentity;
+  /** The channels the person is in, as the platform tells it: the unassigned section lists the
+   * accounts routed to these alone (scope.ts's rule, for many channels at once). */
+  channels: readonly string[];
+  /** The most entries per section (the platform's page has a size limit). */
+  limit: number;
+}
+
+/** One open conversation as a home view lists it. */
+export interface HomeEntry {
+  /** The account, `@brand`. */
+  account: string;
+  /** The customer's name, `@username` or `Instagram user …`. */
+  customer: string;
+  state: QueueState;
+  /** The customer's last message (the lists run oldest first). */
+  since: Date | null;
+  /** What is left of the window to answer in, as words ("5h 20m left", "window closed"). */
+  left: string;
+  /** The conversation's chat thread on the platform asking, once mirrored. */
+  thread?: ThreadRef;
+}
+
+export interface HomeSection {
+  entries: HomeEntry[];
+  /** How many more there are than `entries` shows. */
+  more: number;
+}
+
+/** A person's overview: the open conversations assigned to them, and the open ones nobody owns in
+ * the channels they are in. */
+export interface HomeView {
+  mine: HomeSection;
+  unassigned: HomeSection;
 }
 
 /** One person of a chat group, as a directory lists them. */

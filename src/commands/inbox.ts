@@ -15,6 +15,8 @@ import type {
   CompletionChoice,
   CompletionRequest,
   ConversationChange,
+  HomeRequest,
+  HomeView,
   ThreadRef,
 } from "../chat/chat-port.ts";
 import { type ChatRef, chatKey } from "../chat/ids.ts";
@@ -306,6 +308,12 @@ export class Inbox implements ChatInbox {
         return { ok: true, text: result.text, announced: true };
       }
     }
+  }
+
+  /** The agent's home view (a Slack App Home tab): read only, so it answers whoever asks, with
+   * their own assignments and the unassigned conversations of their own channels. */
+  async homeView(request: HomeRequest): Promise<HomeView> {
+    return this.ownership.home(request);
   }
 
   async activeThreads(platform: ChatPlatform, since: Date): Promise<ThreadRef[]> {

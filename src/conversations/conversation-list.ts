@@ -1,20 +1,29 @@
 import type { ChatPlatform } from "../chat/chat-port.ts";
 import type { SqlClient } from "../db/database.ts";
 
-// The console's view of DM conversations (issue 20): every account's, filtered and searched, a page
-// at a time. Pages are keyset-paginated on (last activity, id), so the hundredth page costs what the
-// first does and no query ever returns more than a page.
+// The console's view of the threads agents work (issue 20): DM conversations and comment threads
+// of every account, filtered and searched, a page at a time. Pages are keyset-paginated on (last
+// activity, kind, id), so a later page costs what the first does and no query ever returns more
+// than a page. Text search goes through the `messages_text_search` full-text index (migration
+// 20261205000100), which covers DMs and comments alike.
 
 export type ConversationState = "open" | "waiting" | "snoozed" | "closed";
 export const CONVERSATION_STATES: readonly ConversationState[] = ["open", "waiting", "snoozed", "closed"];
 
+/** A DM conversation, or a comment thread (a top-level comment and its replies). */
+export type ThreadKind = "dm" | "comment";
+export const THREAD_KINDS: readonly ThreadKind[] = ["dm", "comment"];
+
 export interface ConversationFilter {
   account?: string | undefined;
+  /** Only DMs or only comment threads; both when absent. */
+  kind?: ThreadKind | undefined;
   /** "waiting": open, and the customer wrote last (after the business's last message). */
   state?: ConversationState | undefined;
   /** An assignee as stored, or null for the unassigned. */
   assignee?: string | null | undefined;
-  /** Matches the customer's username or any message's text, case-insensitively. */
+  /** Matches part of the customer's username (case-insensitively), or whole words of any message's
+   * text, the last word also as the start of one ("refun" finds "refund"). */
   search?: string | undefined;
   /** The cursor of the page's last row (`next` of the page before). */
   after?: string | undefined;
@@ -22,9 +31,12 @@ export interface ConversationFilter {
 }
 
 export interface ConversationSummary {
+  kind: ThreadKind;
+  /** The conversation's id, or the comment thread's. */
   id: number;
   accountId: string;
   accountUsername: string | null;
+  /** The customer's IGSID; a comment thread's: the top-level comment's author (may be unknown). */
   customerId: string;
   username: string | null;
   status: string;
@@ -41,24 +53,73 @@ export interface ConversationPage {
   next?: string;
 }
 
-const ACTIVITY = "COALESCE(GREATEST(c.last_customer_message_at, c.last_business_message_at), c.created_at)";
+// Both kinds as one row shape. A comment thread keeps no "last message" times of its own: they are
+// read from its messages (one probe each on the (comment_thread_id, occurred_at) index).
+const THREADS = `(
+  SELECT 'dm'::text AS kind, c.id, c.account_id, c.customer_id, c.profile->>'username' AS username,
+         c.status, c.assignee, c.last_customer_message_at AS customer_at,
+         c.last_business_message_at AS business_at, c.created_at
+    FROM conversations c
+  UNION ALL
+  SELECT 'comment'::text, t.id, t.account_id, COALESCE(t.author_id, ''), t.author_username, t.status,
+         t.assignee,
+         (SELECT max(m.occurred_at) FROM messages m WHERE m.comment_thread_id = t.id AND m.direction = 'inbound'),
+         (SELECT max(m.occurred_at) FROM messages m WHERE m.comment_thread_id = t.id AND m.direction = 'outbound'),
+         t.created_at
+    FROM comment_threads t
+)`;
+const ACTIVITY = "COALESCE(GREATEST(x.customer_at, x.business_at), x.created_at)";
 const WAITING =
-  "(c.status = 'open' AND c.last_customer_message_at IS NOT NULL AND c.last_customer_message_at > COALESCE(c.last_business_message_at, '-infinity'::timestamptz))";
+  "(x.status = 'open' AND x.customer_at IS NOT NULL AND x.customer_at > COALESCE(x.business_at, '-infinity'::timestamptz))";
 
 /** `%` and `_` in what someone typed are letters, not wildcards. */
 export function likeEscape(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
+const SEARCH_WORDS = 8;
+
+/** The text a message is indexed by (migration 20261205000100 `messages_text_search`): Postgres's
+ * parser takes `<word>` for an HTML tag and leaves it out, so angle brackets become spaces first. A
+ * query must use this same expression for the planner to pick the index. */
+export const INDEXED_TEXT = "to_tsvector('simple', translate(%s.text, '<>', '  '))";
+
+/** What someone typed as a prefix query of the 'simple' configuration: its words (letters and
+ * digits; everything else separates them), all required, the last one also as the start of a word,
+ * since people type the start of one. Undefined when there is no word. Made of letters and digits
+ * alone, so nothing typed can be read as tsquery syntax. */
+export function textSearchQuery(text: string): string | undefined {
+  const words = (text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []).slice(0, SEARCH_WORDS);
+  if (words.length === 0) return undefined;
+  return words.map((w, i) => (i === words.length - 1 ? `${w}:*` : w)).join(" & ");
+}
+
+/** The condition "message `alias` holds what was typed", through the full-text index: the typed
+ * words as Postgres's parser splits them (so `foo@bar.com` or `e-mail` match as written), or the
+ * letters-and-digits words with the last one as a prefix. `param` adds a query parameter and
+ * returns its placeholder. Undefined when `text` has no word to look for. */
+export function textSearchCondition(
+  alias: string,
+  text: string,
+  param: (value: unknown) => string,
+): string | undefined {
+  const prefix = textSearchQuery(text);
+  if (!prefix) return undefined;
+  const typed = param(text.slice(0, 500));
+  return `${INDEXED_TEXT.replace("%s", alias)} @@ (plainto_tsquery('simple', translate(${typed}, '<>', '  ')) || to_tsquery('simple', ${param(prefix)}))`;
+}
+
 /** The database's time to the microsecond (a Date keeps milliseconds: a cursor made from one would
  * skip the rows between). */
 const ACTIVITY_KEY = `to_char(${ACTIVITY} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
-function parseCursor(text: string): { at: string; id: number } | undefined {
-  const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z)_(\d{1,15})$/.exec(text);
-  return m ? { at: m[1] as string, id: Number(m[2]) } : undefined;
+function parseCursor(text: string): { at: string; kind: ThreadKind; id: number } | undefined {
+  // Cursors without a kind were DMs' (the list had no comment threads before).
+  const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z)_(c|d)?(\d{1,15})$/.exec(text);
+  return m ? { at: m[1] as string, kind: m[2] === "c" ? "comment" : "dm", id: Number(m[3]) } : undefined;
 }
 
+/** A page of DM conversations and comment threads, the latest activity first. */
 export async function listConversations(
   sql: SqlClient,
   filter: ConversationFilter,
@@ -70,20 +131,30 @@ export async function listConversations(
     params.push(value);
     return `$${params.length}`;
   };
-  if (filter.account) where.push(`c.account_id = ${p(filter.account)}`);
+  if (filter.account) where.push(`x.account_id = ${p(filter.account)}`);
+  if (filter.kind) where.push(`x.kind = ${p(filter.kind)}`);
   if (filter.state === "waiting") where.push(WAITING);
-  else if (filter.state) where.push(`c.status = ${p(filter.state)}`);
-  if (filter.assignee === null) where.push("c.assignee IS NULL");
-  else if (filter.assignee !== undefined) where.push(`c.assignee = ${p(filter.assignee)}`);
+  else if (filter.state) where.push(`x.status = ${p(filter.state)}`);
+  if (filter.assignee === null) where.push("x.assignee IS NULL");
+  else if (filter.assignee !== undefined) where.push(`x.assignee = ${p(filter.assignee)}`);
   const search = filter.search?.trim();
   if (search) {
-    const like = p(`%${likeEscape(search.replace(/^@/, ""))}%`);
-    where.push(`(c.profile->>'username' ILIKE ${like} OR EXISTS (
-      SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND m.text ILIKE ${like}))`);
+    const matches = [`x.username ILIKE ${p(`%${likeEscape(search.replace(/^@/, ""))}%`)}`];
+    const inText = textSearchCondition("m", search, p);
+    if (inText)
+      matches.push(
+        `(x.kind = 'dm' AND x.id IN (SELECT m.conversation_id FROM messages m WHERE ${inText}))`,
+        `(x.kind = 'comment' AND x.id IN (SELECT m.comment_thread_id FROM messages m WHERE ${inText}))`,
+      );
+    where.push(`(${matches.join(" OR ")})`);
   }
   const after = filter.after ? parseCursor(filter.after) : undefined;
-  if (after) where.push(`(${ACTIVITY}, c.id) < (${p(after.at)}::timestamptz, ${p(after.id)}::bigint)`);
+  if (after)
+    where.push(
+      `(${ACTIVITY}, x.kind, x.id) < (${p(after.at)}::timestamptz, ${p(after.kind)}::text, ${p(after.id)}::bigint)`,
+    );
   const { rows } = await sql.query<{
+    kind: ThreadKind;
     id: string;
     account_id: string;
     account_username: string | null;
@@ -91,21 +162,22 @@ export async function listConversations(
     username: string | null;
     status: string;
     assignee: string | null;
-    last_customer_message_at: Date | null;
-    last_business_message_at: Date | null;
+    customer_at: Date | null;
+    business_at: Date | null;
     activity_at: Date;
     activity_key: string;
     waiting: boolean;
   }>(
-    `SELECT c.id, c.account_id, a.username AS account_username, c.customer_id, c.profile->>'username' AS username,
-            c.status, c.assignee, c.last_customer_message_at, c.last_business_message_at,
+    `SELECT x.kind, x.id, x.account_id, a.username AS account_username, x.customer_id, x.username,
+            x.status, x.assignee, x.customer_at, x.business_at,
             ${ACTIVITY} AS activity_at, ${ACTIVITY_KEY} AS activity_key, ${WAITING} AS waiting
-       FROM conversations c JOIN instagram_accounts a ON a.id = c.account_id
+       FROM ${THREADS} x JOIN instagram_accounts a ON a.id = x.account_id
       ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}
-      ORDER BY ${ACTIVITY} DESC, c.id DESC LIMIT ${p(limit + 1)}`,
+      ORDER BY ${ACTIVITY} DESC, x.kind DESC, x.id DESC LIMIT ${p(limit + 1)}`,
     params,
   );
   const page = rows.slice(0, limit).map((r) => ({
+    kind: r.kind,
     id: Number(r.id),
     accountId: r.account_id,
     accountUsername: r.account_username,
@@ -113,15 +185,26 @@ export async function listConversations(
     username: r.username,
     status: r.status,
     assignee: r.assignee,
-    lastCustomerAt: r.last_customer_message_at ? new Date(r.last_customer_message_at) : null,
-    lastBusinessAt: r.last_business_message_at ? new Date(r.last_business_message_at) : null,
+    lastCustomerAt: r.customer_at ? new Date(r.customer_at) : null,
+    lastBusinessAt: r.business_at ? new Date(r.business_at) : null,
     activityAt: new Date(r.activity_at),
     waiting: r.waiting,
   }));
   const last = rows[limit - 1];
   return rows.length > limit && last
-    ? { rows: page, next: `${last.activity_key}_${Number(last.id)}` }
+    ? { rows: page, next: `${last.activity_key}_${last.kind === "comment" ? "c" : "d"}${Number(last.id)}` }
     : { rows: page };
+}
+
+/** The conversations and comment threads whose customer's username contains `text`, or whose
+ * messages hold its words (the full-text index): the console's search, shared with chat commands
+ * that look for a conversation. The other filters narrow it; a page at a time. */
+export function searchConversations(
+  sql: SqlClient,
+  text: string,
+  filter: Omit<ConversationFilter, "search"> = {},
+): Promise<ConversationPage> {
+  return listConversations(sql, { ...filter, search: text });
 }
 
 /** The assignees to filter by: the most recent hundred names in use. */
@@ -166,9 +249,15 @@ export interface ConversationMessage {
   authorId: string | null;
   text: string | null;
   attachments: StoredAttachment[];
+  /** A comment's author as Instagram named them (comment threads hold several people). */
+  authorUsername: string | null;
+  /** The comment's id, or the DM's mid. */
+  igMessageId: string | null;
   deliveryState: string | null;
   deliveryError: string | null;
   messagingTag: string | null;
+  /** How an outbound one went: `dm`, `private_reply`, `public_reply`, … */
+  sendRoute: string | null;
   occurredAt: Date;
   sentAt: Date | null;
   editCount: number;
@@ -233,12 +322,30 @@ export async function conversationDetail(
   };
 }
 
-/** The latest `limit` messages before message `before` (all when absent), oldest first; `earlier`
- * when more precede them. */
-export async function conversationMessages(
+/** The latest `limit` messages of a conversation before message `before` (all when absent), oldest
+ * first; `earlier` when more precede them. */
+export function conversationMessages(
   sql: SqlClient,
   conversation: number,
   options: { before?: number | undefined; limit?: number } = {},
+): Promise<{ messages: ConversationMessage[]; earlier?: number }> {
+  return threadMessages(sql, "conversation_id", conversation, options);
+}
+
+/** The same for a comment thread: its comments both ways (the top-level one, replies, ours). */
+export function commentThreadMessages(
+  sql: SqlClient,
+  thread: number,
+  options: { before?: number | undefined; limit?: number } = {},
+): Promise<{ messages: ConversationMessage[]; earlier?: number }> {
+  return threadMessages(sql, "comment_thread_id", thread, options);
+}
+
+async function threadMessages(
+  sql: SqlClient,
+  parent: "conversation_id" | "comment_thread_id",
+  id: number,
+  options: { before?: number | undefined; limit?: number },
 ): Promise<{ messages: ConversationMessage[]; earlier?: number }> {
   const limit = Math.min(Math.max(options.limit ?? 100, 1), 500);
   const { rows } = await sql.query<{
@@ -246,23 +353,29 @@ export async function conversationMessages(
     direction: "inbound" | "outbound";
     author_kind: string;
     author_id: string | null;
+    author_username: string | null;
+    ig_message_id: string | null;
     text: string | null;
     attachments: StoredAttachment[] | null;
     delivery_state: string | null;
     delivery_error: string | null;
     messaging_tag: string | null;
+    send_route: string | null;
     occurred_at: Date;
     sent_at: Date | null;
     edit_count: number;
     deleted_at: Date | null;
   }>(
-    `SELECT id, direction, author_kind, author_id, text, attachments, delivery_state, delivery_error,
-            messaging_tag, occurred_at, sent_at, edit_count, deleted_at
-       FROM messages WHERE conversation_id = $1 ${
-         options.before ? "AND (occurred_at, id) < (SELECT occurred_at, id FROM messages WHERE id = $3)" : ""
+    `SELECT id, direction, author_kind, author_id, details->>'username' AS author_username, ig_message_id,
+            text, attachments, delivery_state, delivery_error, messaging_tag, send_route, occurred_at,
+            sent_at, edit_count, deleted_at
+       FROM messages WHERE ${parent} = $1 ${
+         options.before
+           ? `AND (occurred_at, id) < (SELECT occurred_at, id FROM messages WHERE id = $3 AND ${parent} = $1)`
+           : ""
        }
       ORDER BY occurred_at DESC, id DESC LIMIT $2`,
-    options.before ? [conversation, limit + 1, options.before] : [conversation, limit + 1],
+    options.before ? [id, limit + 1, options.before] : [id, limit + 1],
   );
   const messages = rows
     .slice(0, limit)
@@ -271,11 +384,14 @@ export async function conversationMessages(
       direction: r.direction,
       authorKind: r.author_kind,
       authorId: r.author_id,
+      authorUsername: r.author_username,
+      igMessageId: r.ig_message_id,
       text: r.text,
       attachments: Array.isArray(r.attachments) ? r.attachments : [],
       deliveryState: r.delivery_state,
       deliveryError: r.delivery_error,
       messagingTag: r.messaging_tag,
+      sendRoute: r.send_route,
       occurredAt: new Date(r.occurred_at),
       sentAt: r.sent_at ? new Date(r.sent_at) : null,
       editCount: r.edit_count,
@@ -284,6 +400,106 @@ export async function conversationMessages(
     .reverse();
   const first = messages[0];
   return rows.length > limit && first ? { messages, earlier: first.id } : { messages };
+}
+
+// ——— One comment thread ———
+
+export interface CommentThreadDetail {
+  id: number;
+  accountId: string;
+  accountUsername: string | null;
+  mediaId: string;
+  /** The post as last fetched: caption, link, picture. */
+  media: { caption?: string; permalink?: string; thumbnailUrl?: string; mediaProductType?: string };
+  rootCommentId: string;
+  authorId: string | null;
+  authorUsername: string | null;
+  rootCommentedAt: Date | null;
+  live: boolean;
+  status: string;
+  snoozedUntil: Date | null;
+  assignee: string | null;
+  tags: string[];
+  /** Moderation: the top-level comment hidden on Instagram, or deleted (by us or its author). */
+  hidden: boolean;
+  deletedAt: Date | null;
+  /** The one private reply Instagram allows per comment, when it was sent. */
+  privateReplySentAt: Date | null;
+  thread?: { platform: ChatPlatform; channel: string; thread: string };
+}
+
+export async function commentThreadDetail(
+  sql: SqlClient,
+  id: number,
+): Promise<CommentThreadDetail | undefined> {
+  const { rows } = await sql.query<{
+    id: string;
+    account_id: string;
+    account_username: string | null;
+    media_id: string;
+    media: CommentThreadDetail["media"] | null;
+    media_product_type: string | null;
+    root_comment_id: string;
+    author_id: string | null;
+    author_username: string | null;
+    root_commented_at: Date | null;
+    live: boolean;
+    status: string;
+    snoozed_until: Date | null;
+    assignee: string | null;
+    tags: string[] | null;
+    hidden: boolean;
+    deleted_at: Date | null;
+    private_reply_sent_at: Date | null;
+    chat_platform: ChatPlatform | null;
+    chat_channel: string | null;
+    chat_thread: string | null;
+  }>(
+    `SELECT t.id, t.account_id, a.username AS account_username, t.media_id, t.media, t.media_product_type,
+            t.root_comment_id, t.author_id, t.author_username, t.root_commented_at, t.live, t.status,
+            t.snoozed_until, t.assignee, t.tags, t.hidden, t.deleted_at, t.private_reply_sent_at,
+            t.chat_platform, t.chat_channel, t.chat_thread
+       FROM comment_threads t JOIN instagram_accounts a ON a.id = t.account_id WHERE t.id = $1`,
+    [id],
+  );
+  const r = rows[0];
+  if (!r) return undefined;
+  const date = (d: Date | null) => (d ? new Date(d) : null);
+  const media = r.media && typeof r.media === "object" ? { ...r.media } : {};
+  if (!media.mediaProductType && r.media_product_type) media.mediaProductType = r.media_product_type;
+  return {
+    id: Number(r.id),
+    accountId: r.account_id,
+    accountUsername: r.account_username,
+    mediaId: r.media_id,
+    media,
+    rootCommentId: r.root_comment_id,
+    authorId: r.author_id,
+    authorUsername: r.author_username,
+    rootCommentedAt: date(r.root_commented_at),
+    live: r.live,
+    status: r.status,
+    snoozedUntil: date(r.snoozed_until),
+    assignee: r.assignee,
+    tags: Array.isArray(r.tags) ? r.tags : [],
+    hidden: r.hidden,
+    deletedAt: date(r.deleted_at),
+    privateReplySentAt: date(r.private_reply_sent_at),
+    ...(r.chat_platform && r.chat_channel && r.chat_thread
+      ? { thread: { platform: r.chat_platform, channel: r.chat_channel, thread: r.chat_thread } }
+      : {}),
+  };
+}
+
+/** The audit targets of a comment thread: its top-level comment (what its thread's buttons and
+ * commands name) and the latest of its other comments (moderated one by one). */
+export async function commentThreadTargets(sql: SqlClient, thread: CommentThreadDetail): Promise<string[]> {
+  const { rows } = await sql.query<{ ig_message_id: string }>(
+    `SELECT ig_message_id FROM messages WHERE comment_thread_id = $1 AND ig_message_id IS NOT NULL
+      ORDER BY occurred_at DESC LIMIT 300`,
+    [thread.id],
+  );
+  return [...new Set([thread.rootCommentId, ...rows.map((r) => r.ig_message_id)])].map((c) => `comment:${c}`);
 }
 
 /** The rules that fired for this customer on this account, newest first. */

@@ -4,11 +4,14 @@ import type {
   AgentIdentity,
   ChatPlatform,
   GroupMember,
+  HomeRequest,
+  HomeView,
   MemberDirectory,
   QueueState,
+  ThreadRef,
 } from "../chat/chat-port.ts";
 import { chatKey } from "../chat/ids.ts";
-import { NO_ACCOUNT_HERE, type Scope } from "../chat/scope.ts";
+import { channelsAccounts, NO_ACCOUNT_HERE, type Scope } from "../chat/scope.ts";
 import type { Database } from "../db/database.ts";
 import { storedEntry, windowState } from "../instagram/windows.ts";
 import type { Logger } from "../log/logger.ts";
@@ -81,6 +84,7 @@ export function pickAgent(members: readonly GroupMember[], input: PickInput): Gr
 export type QueueFilter = "mine" | "unassigned" | "all";
 
 export interface QueueEntry {
+  conversationId: number;
   accountId: string;
   account: string;
   customer: string;
@@ -90,7 +94,18 @@ export interface QueueEntry {
   since: Date | null;
   /** What is left of the window to answer in, as words. */
   left: string;
+  /** Its chat thread, once mirrored. */
+  thread?: ThreadRef;
 }
+
+/** A page of the queue and how many entries match in all. */
+export interface QueuePage {
+  entries: QueueEntry[];
+  total: number;
+}
+
+/** The most entries a home view's section shows, whatever the platform asks. */
+export const HOME_LIMIT = 25;
 
 export interface OwnershipDeps {
   db: Database;
@@ -278,10 +293,32 @@ export class Ownership {
   /** The open conversations of the scope's accounts, oldest wait first. */
   async queue(agent: AgentIdentity, scope: Scope, filter: QueueFilter): Promise<QueueEntry[]> {
     if (scope.accounts.size === 0) return [];
-    const mine =
-      filter === "mine" ? "AND (c.assignee_ref = $3 OR (c.assignee_ref IS NULL AND c.assignee = $4))" : "";
-    const unassigned = filter === "unassigned" ? "AND c.assignee IS NULL" : "";
+    return (await this.queuePage(agent, scope.accounts, filter, QUEUE_LIMIT + 1)).entries;
+  }
+
+  /** The queue's one query: the open conversations of `accounts` ("any": every account of the
+   * agent's platform) on the agent's platform, oldest wait first, at most `limit`, with how many
+   * match in all. */
+  private async queuePage(
+    agent: AgentIdentity,
+    accounts: ReadonlySet<string> | "any",
+    filter: QueueFilter,
+    limit: number,
+  ): Promise<QueuePage> {
+    const params: unknown[] = [agent.platform];
+    const p = (value: unknown) => {
+      params.push(value);
+      return `$${params.length}`;
+    };
+    const where = ["c.status <> 'closed'", "c.chat_platform = $1"];
+    if (accounts !== "any") where.push(`c.account_id = ANY(${p([...accounts])}::text[])`);
+    if (filter === "mine")
+      where.push(
+        `(c.assignee_ref = ${p(agent.id)} OR (c.assignee_ref IS NULL AND c.assignee = ${p(agent.name)}))`,
+      );
+    if (filter === "unassigned") where.push("c.assignee IS NULL");
     const { rows } = await this.deps.db.query<{
+      id: string;
       account_id: string;
       username: string | null;
       customer_id: string;
@@ -293,23 +330,25 @@ export class Ownership {
       last_business_message_at: Date | null;
       entry_point: string | null;
       entry_at: Date | null;
+      chat_channel: string | null;
+      chat_thread: string | null;
+      total: string;
     }>(
-      `SELECT c.account_id, a.username, c.customer_id, c.profile->>'name' AS name,
+      `SELECT c.id, c.account_id, a.username, c.customer_id, c.profile->>'name' AS name,
               c.profile->>'username' AS customer_username, c.status, c.assignee,
-              c.last_customer_message_at, c.last_business_message_at, c.entry_point, c.entry_at
+              c.last_customer_message_at, c.last_business_message_at, c.entry_point, c.entry_at,
+              c.chat_channel, c.chat_thread, count(*) OVER () AS total
          FROM conversations c JOIN instagram_accounts a ON a.id = c.account_id
-        WHERE c.account_id = ANY($1::text[]) AND c.status <> 'closed' AND c.chat_platform = $2
-          ${mine} ${unassigned}
+        WHERE ${where.join(" AND ")}
         ORDER BY c.last_customer_message_at ASC NULLS LAST, c.id ASC
-        LIMIT ${QUEUE_LIMIT + 1}`,
-      filter === "mine"
-        ? [[...scope.accounts], agent.platform, agent.id, agent.name]
-        : [[...scope.accounts], agent.platform],
+        LIMIT ${p(limit)}`,
+      params,
     );
     const now = this.now();
-    return rows.map((r) => {
+    const entries = rows.map((r) => {
       const lastCustomerAt = r.last_customer_message_at ? new Date(r.last_customer_message_at) : null;
       const entry: QueueEntry = {
+        conversationId: Number(r.id),
         accountId: r.account_id,
         account: r.username ? `@${r.username}` : r.account_id,
         customer:
@@ -326,8 +365,36 @@ export class Ownership {
         ),
       };
       if (r.assignee) entry.assignee = r.assignee;
+      if (r.chat_channel && r.chat_thread) entry.thread = { channel: r.chat_channel, thread: r.chat_thread };
       return entry;
     });
+    return { entries, total: Number(rows[0]?.total ?? 0) };
+  }
+
+  /** A person's home view: the open conversations assigned to them on their platform, whichever
+   * account (being assigned is what lets them see it), and the unassigned ones of the accounts
+   * routed to the channels they are in. Oldest wait first, at most `limit` (≤ HOME_LIMIT) each. */
+  async home(request: HomeRequest): Promise<HomeView> {
+    const limit = Math.min(Math.max(Math.floor(request.limit), 1), HOME_LIMIT);
+    const accounts = new Set(await channelsAccounts(this.deps.db, request.channels));
+    const [mine, unassigned] = await Promise.all([
+      this.queuePage(request.agent, "any", "mine", limit),
+      accounts.size > 0
+        ? this.queuePage(request.agent, accounts, "unassigned", limit)
+        : Promise.resolve({ entries: [], total: 0 }),
+    ]);
+    const section = (page: QueuePage) => ({
+      entries: page.entries.map((e) => ({
+        account: e.account,
+        customer: e.customer,
+        state: e.state,
+        since: e.since,
+        left: e.left,
+        ...(e.thread ? { thread: e.thread } : {}),
+      })),
+      more: Math.max(0, page.total - page.entries.length),
+    });
+    return { mine: section(mine), unassigned: section(unassigned) };
   }
 
   /** `/ig queue`'s answer, for the asker alone. */

@@ -3,12 +3,19 @@
 // messages paged back in order.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { conversationMessages, listConversations } from "../../src/conversations/conversation-list.ts";
+import {
+  conversationMessages,
+  listConversations,
+  searchConversations,
+  textSearchCondition,
+  textSearchQuery,
+} from "../../src/conversations/conversation-list.ts";
 import { type Database, openDatabase } from "../../src/db/database.ts";
 import { migrate } from "../../src/db/migrate.ts";
 import { type BackendDatabase, createBackendDatabase } from "../helpers/backend.ts";
 
 const ACCOUNT = "17841400000000071";
+const MIXED = "17841400000000072";
 let tdb: BackendDatabase;
 let db: Database;
 
@@ -52,6 +59,102 @@ describe("listConversations", () => {
   it("ignores a cursor that is not one", async () => {
     const page = await listConversations(db, { account: ACCOUNT, limit: 2, after: "'; DROP TABLE x; --" });
     expect(page.rows.map((r) => r.customerId)).toEqual(["c24", "c23"]);
+  });
+});
+
+describe("DMs and comment threads in one list", () => {
+  beforeAll(async () => {
+    await db.query("INSERT INTO instagram_accounts (id, username) VALUES ($1, 'mixed')", [MIXED]);
+    // Three DMs and three comment threads, all with their last message in the same microsecond.
+    const at = "2026-12-02T09:00:00.000001Z";
+    for (let i = 0; i < 3; i++) {
+      const { rows } = await db.query<{ id: string }>(
+        `INSERT INTO conversations (account_id, customer_id, last_customer_message_at, profile)
+         VALUES ($1, $2, $3, $4) RETURNING id`,
+        [MIXED, `dm${i}`, at, JSON.stringify({ username: `dm${i}` })],
+      );
+      await db.query(
+        `INSERT INTO messages (account_id, conversation_id, direction, author_kind, ig_message_id, text, occurred_at)
+         VALUES ($1, $2, 'inbound', 'customer', $3, $4, $5)`,
+        [MIXED, rows[0]?.id, `mid.mixed.${i}`, i === 0 ? "Where is my refund?" : "hello", at],
+      );
+      const thread = await db.query<{ id: string }>(
+        `INSERT INTO comment_threads (account_id, media_id, root_comment_id, author_username)
+         VALUES ($1, 'media1', $2, $3) RETURNING id`,
+        [MIXED, `root${i}`, `commenter${i}`],
+      );
+      await db.query(
+        `INSERT INTO messages (account_id, comment_thread_id, direction, author_kind, ig_message_id, text, occurred_at)
+         VALUES ($1, $2, 'inbound', 'customer', $3, $4, $5)`,
+        [
+          MIXED,
+          thread.rows[0]?.id,
+          `root${i}`,
+          i === 1 ? "Ship to <Lisbon>? mail me: jo@example.com" : "nice",
+          at,
+        ],
+      );
+    }
+  });
+
+  it("pages through both kinds once each, whatever the page size", async () => {
+    for (const limit of [1, 2, 4, 6]) {
+      const seen: string[] = [];
+      let after: string | undefined;
+      for (let pages = 0; pages < 10; pages++) {
+        const page = await listConversations(db, { account: MIXED, limit, after });
+        seen.push(...page.rows.map((r) => `${r.kind}:${r.username}`));
+        if (!page.next) break;
+        after = page.next;
+      }
+      expect(seen, `pages of ${limit}`).toEqual([
+        "dm:dm2",
+        "dm:dm1",
+        "dm:dm0",
+        "comment:commenter2",
+        "comment:commenter1",
+        "comment:commenter0",
+      ]);
+    }
+    const comments = await listConversations(db, { account: MIXED, kind: "comment" });
+    expect(comments.rows.map((r) => r.username)).toEqual(["commenter2", "commenter1", "commenter0"]);
+    expect(comments.rows.every((r) => r.waiting)).toBe(true);
+  });
+
+  it("searches words of DMs and comments, the last one as a prefix, and usernames", async () => {
+    const found = async (text: string) =>
+      (await searchConversations(db, text, { account: MIXED })).rows.map((r) => `${r.kind}:${r.username}`);
+    expect(await found("refund")).toEqual(["dm:dm0"]);
+    expect(await found("REFU")).toEqual(["dm:dm0"]);
+    expect(await found("where refu")).toEqual(["dm:dm0"]);
+    expect(await found("refunds")).toEqual([]);
+    // A word in angle brackets (Postgres's parser would drop it as a tag), an address as written.
+    expect(await found("lisbon")).toEqual(["comment:commenter1"]);
+    expect(await found("jo@example.com")).toEqual(["comment:commenter1"]);
+    expect(await found("@commenter2")).toEqual(["comment:commenter2"]);
+    // tsquery syntax typed is taken as text.
+    expect(await found("nice & !hello")).toEqual([]);
+    expect(await found("') | ('")).toEqual([]);
+    expect(textSearchQuery("¿Dónde está?")).toBe("dónde & está:*");
+    expect(textSearchQuery("!&|")).toBeUndefined();
+  });
+
+  it("finds messages through the full-text index", async () => {
+    const params: unknown[] = [];
+    const condition = textSearchCondition("m", "refund", (v) => {
+      params.push(v);
+      return `$${params.length}`;
+    });
+    const plan = await db.transaction(async (tx) => {
+      // The tables are tiny: without this the planner rightly reads them whole.
+      await tx.query("SET LOCAL enable_seqscan = off");
+      const { rows } = await tx.query<{ "QUERY PLAN": string }>(
+        `EXPLAIN SELECT m.id FROM messages m WHERE ${condition}`,
+        params,
+      );
+      return rows.map((r) => r["QUERY PLAN"]).join("\n");
+    });
+    expect(plan).toContain("messages_text_search");
   });
 });
 

@@ -142,4 +142,31 @@ describe("automatic assignment", () => {
     await workers[0]?.assignNew(ACCOUNT, b as number, PLATFORM, CHANNEL);
     expect(await load()).toEqual({ nobody: 2 });
   });
+
+  it("gives a person's home view: theirs, then the unassigned of their channels, bounded with a count", async () => {
+    const ids = await newConversations(7);
+    await db.query(
+      "UPDATE conversations SET assignee = 'Ana', assignee_ref = 'u1', chat_channel = $2 WHERE id = ANY($1::bigint[])",
+      [ids.slice(0, 4), CHANNEL],
+    );
+    await db.query("UPDATE conversations SET assignee = 'Bea', assignee_ref = 'u2' WHERE id = $1", [ids[4]]);
+    const ana = { platform: PLATFORM, id: "u1", name: "Ana" };
+    const view = await workers[0]?.home({ agent: ana, channels: [CHANNEL], limit: 3 });
+    expect(view?.mine.entries.map((e) => e.customer)).toEqual([
+      "Instagram user c0",
+      "Instagram user c1",
+      "Instagram user c2",
+    ]);
+    expect(view?.mine.more).toBe(1);
+    expect(view?.mine.entries[0]?.state).toBe("new");
+    expect(view?.unassigned.entries.map((e) => e.customer)).toEqual([
+      "Instagram user c5",
+      "Instagram user c6",
+    ]);
+    expect(view?.unassigned.more).toBe(0);
+    // In no channel of the account: their own still, nobody else's.
+    const elsewhere = await workers[0]?.home({ agent: ana, channels: ["room-other"], limit: 100 });
+    expect(elsewhere?.mine.entries).toHaveLength(4);
+    expect(elsewhere?.unassigned).toEqual({ entries: [], more: 0 });
+  });
 });

@@ -84,6 +84,8 @@ export interface FakeChannelState {
   archived?: boolean;
   /** False: the channel does not exist (deleted, or a mistyped id). */
   exists?: boolean;
+  /** The people in it, for `users.conversations`. */
+  people?: string[];
 }
 
 export interface SlackServer {
@@ -128,6 +130,8 @@ export interface SlackServer {
   revokeScopes(scopes: string[]): void;
   /** Gives revoked scopes back (the app reinstalled with them). */
   grantScopes(scopes: string[]): void;
+  /** The Home tab views.publish last published for `user` (its blocks), if any. */
+  home(user: string): { type: string; blocks: unknown[] } | undefined;
   /** Sets up a channel: whether it exists, is private or archived, and whether the bot is in it. */
   setChannel(id: string, state: FakeChannelState): void;
   /** Drops a channel's thread replies posted before `before` (epoch ms), keeping the roots: a
@@ -170,9 +174,10 @@ function str(value: unknown): string | undefined {
 }
 
 /** The Block Kit limits Slack enforces that our renderers could break. */
-function blocksError(blocks: unknown): string | undefined {
+/** Messages take 50 blocks, views (modals, Home tabs) 100. */
+function blocksError(blocks: unknown, max = 50): string | undefined {
   if (blocks === undefined) return undefined;
-  if (!Array.isArray(blocks) || blocks.length > 50) return "invalid_blocks";
+  if (!Array.isArray(blocks) || blocks.length > max) return "invalid_blocks";
   for (const block of blocks as Record<string, unknown>[]) {
     if (typeof block !== "object" || block === null || typeof block.type !== "string")
       return "invalid_blocks";
@@ -234,6 +239,7 @@ export async function startSlackServer(options: SlackServerOptions = {}): Promis
   const revokedScopes = new Set<string>();
   const grantedScopes = [...(options.scopes ?? BOT_SCOPES)];
   const channelStates = new Map<string, FakeChannelState>();
+  const homeViews = new Map<string, { type: string; blocks: unknown[] }>();
   const faults: (Fault & { left: number })[] = [];
   const buckets = new Map<string, { tokens: number; at: number }>();
   let postRate = options.postRate;
@@ -510,6 +516,44 @@ export async function startSlackServer(options: SlackServerOptions = {}): Promis
       counter += 1;
       return { view: { id: `V${counter}`, ...view } };
     },
+    // A Home tab for one user: Slack keeps the last view published for them.
+    "views.publish": (args) => {
+      const user = str(args.user_id);
+      if (!user || !users.has(user)) return { ok: false, error: "user_not_found" };
+      const view = args.view as Record<string, unknown> | undefined;
+      if (!view || typeof view !== "object" || view.type !== "home")
+        return { ok: false, error: "invalid_arguments" };
+      if (blocksError(view.blocks, 100)) return { ok: false, error: "invalid_blocks" };
+      homeViews.set(user, { type: "home", blocks: view.blocks as unknown[] });
+      counter += 1;
+      return { view: { id: `V${counter}`, ...view } };
+    },
+    // The channels a person is in that the bot may see: public ones, private ones it is in too.
+    "users.conversations": (args) => {
+      const user = str(args.user);
+      if (!user || !users.has(user)) return { ok: false, error: "user_not_found" };
+      const types = (str(args.types) ?? "public_channel").split(",");
+      const skipArchived = args.exclude_archived === true || args.exclude_archived === "true";
+      const all = [...channelStates]
+        .filter(
+          ([, c]) =>
+            c.exists !== false &&
+            c.people?.includes(user) &&
+            (c.private
+              ? types.includes("private_channel") && c.member !== false
+              : types.includes("public_channel")) &&
+            !(skipArchived && c.archived),
+        )
+        .map(([id, c]) => ({
+          id,
+          name: c.name ?? `channel-${id.toLowerCase()}`,
+          is_private: Boolean(c.private),
+        }));
+      const from = Number(str(args.cursor) ?? "0");
+      const limit = Math.min(Number(args.limit ?? 100) || 100, 1000);
+      const next = from + limit < all.length ? String(from + limit) : "";
+      return { channels: all.slice(from, from + limit), response_metadata: { next_cursor: next } };
+    },
     "conversations.open": (args) => {
       const existing = str(args.channel);
       if (existing) {
@@ -727,6 +771,7 @@ export async function startSlackServer(options: SlackServerOptions = {}): Promis
     },
     uploads: uploads.uploaded,
     directMessage: (channel) => directMessages.get(channel),
+    home: (user) => homeViews.get(user),
     revokeScopes: (scopes) => {
       for (const scope of scopes) revokedScopes.add(scope);
     },

@@ -14,6 +14,8 @@ export const SEED_CUSTOMER = "9901000000000001";
 export interface Seeded {
   /** The conversation with the history (customer @shopper). */
   conversation: number;
+  /** A comment thread under a post (top-level comment by @commenter, hidden, answered publicly). */
+  commentThread: number;
 }
 
 export async function seedConsole(db: Database, options: { extra?: number } = {}): Promise<Seeded> {
@@ -156,5 +158,83 @@ export async function seedConsole(db: Database, options: { extra?: number } = {}
     action: "auto_reply_sent",
     target: "customer:9901000000000002",
   });
-  return { conversation: main };
+  // A comment thread, older than every conversation above (it sorts after them), hidden by an agent
+  // and answered publicly; a reply of someone else is still unanswered.
+  const { rows: threadRows } = await db.query<{ id: string }>(
+    `INSERT INTO comment_threads (account_id, media_id, media_product_type, root_comment_id, author_id,
+       author_username, root_commented_at, hidden, assignee, media, chat_platform, chat_channel, chat_thread)
+     VALUES ($1, '18000000000000501', 'FEED', '17900000000000601', '9904000000000001', 'commenter', $2, true,
+       'Blake', $3, 'slack', 'C0SEEDED1', '1700000601.000100') RETURNING id`,
+    [
+      SEED_ACCOUNT,
+      at(6000),
+      JSON.stringify({
+        caption: "Our new <teapot> collection",
+        permalink: "https://www.instagram.com/p/SEEDPOST1/",
+      }),
+    ],
+  );
+  const commentThread = Number(threadRows[0]?.id);
+  const comment = (m: {
+    id: string;
+    direction: "inbound" | "outbound";
+    author: string;
+    authorId?: string;
+    username?: string;
+    text: string;
+    at: string;
+    route?: string;
+  }) =>
+    db.query(
+      `INSERT INTO messages (account_id, comment_thread_id, direction, author_kind, author_id, ig_message_id, text,
+         details, delivery_state, send_route, occurred_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+      [
+        SEED_ACCOUNT,
+        commentThread,
+        m.direction,
+        m.author,
+        m.authorId ?? null,
+        m.id,
+        m.text,
+        JSON.stringify(m.username ? { username: m.username } : {}),
+        m.direction === "outbound" ? "sent" : null,
+        m.route ?? null,
+        m.at,
+      ],
+    );
+  await comment({
+    id: "17900000000000601",
+    direction: "inbound",
+    author: "customer",
+    authorId: "9904000000000001",
+    username: "commenter",
+    text: "Does the teapot come in green?",
+    at: at(6000),
+  });
+  await comment({
+    id: "17900000000000602",
+    direction: "outbound",
+    author: "agent",
+    authorId: "Blake",
+    text: "It does, from March.",
+    at: at(5990),
+    route: "public_reply",
+  });
+  await comment({
+    id: "17900000000000603",
+    direction: "inbound",
+    author: "customer",
+    authorId: "9904000000000002",
+    username: "lurker",
+    text: "And in Saffron?",
+    at: at(5980),
+  });
+  await recordAudit(db, {
+    actor: { kind: "agent", id: "slack:U0BLAKE", name: "Blake" },
+    account: SEED_ACCOUNT,
+    action: "comment_hide",
+    target: "comment:17900000000000601",
+  });
+  return { conversation: main, commentThread };
 }

@@ -6,11 +6,16 @@ import { platformLabel } from "../../chat/platforms.ts";
 import {
   CONVERSATION_STATES,
   type ConversationState,
+  commentThreadDetail,
+  commentThreadMessages,
+  commentThreadTargets,
   conversationDetail,
   conversationMessages,
   knownAssignees,
   listConversations,
   ruleFirings,
+  THREAD_KINDS,
+  type ThreadKind,
 } from "../../conversations/conversation-list.ts";
 import type { Database } from "../../db/database.ts";
 import { listAccounts } from "../../instagram/accounts.ts";
@@ -18,12 +23,12 @@ import { storedEntry, windowState } from "../../instagram/windows.ts";
 import type { Logger } from "../../log/logger.ts";
 import { AUDIT_LIMITS, auditPage } from "./audit-pages.ts";
 import type { ConsoleAuth } from "./auth.ts";
-import { conversationPage, conversationsPage } from "./conversation-pages.ts";
+import { commentThreadPage, conversationPage, conversationsPage } from "./conversation-pages.ts";
 import { problemPage } from "./layout.ts";
 import { cdnImages, secured } from "./middleware.ts";
 
-// The read-only pages an operator browses (issue 20): conversations, one conversation, the audit
-// log. Every query is bounded: a page of conversations, the latest messages, the latest entries.
+// The read-only pages an operator browses (issue 20): conversations and comment threads, one
+// conversation, one comment thread, the audit log. Every query is bounded: a page of conversations, the latest messages, the latest entries.
 
 export interface BrowseDeps {
   db: Database;
@@ -46,6 +51,27 @@ export function queryText(req: express.Request, name: string, max = 200): string
   return t.length > 0 && t.length <= max ? t : undefined;
 }
 
+/** The platform's label for a stored chat thread, and a link into its client when it gives one. */
+async function chatThreadLink(
+  deps: BrowseDeps,
+  stored: { platform: ChatPlatform; channel: string; thread: string } | undefined,
+  what: Record<string, unknown>,
+): Promise<{ label: string; link?: string | undefined } | undefined> {
+  if (!stored) return undefined;
+  const { platform, channel, thread: ref } = stored;
+  const shown: { label: string; link?: string | undefined } = {
+    label: platformLabel(deps.platforms, platform),
+  };
+  // A link is a convenience: a platform that cannot give one now still shows the thread's ids.
+  try {
+    shown.link = await deps.adapters.get(platform)?.threadLink?.({ channel, thread: ref });
+  } catch (err) {
+    deps.log.warn({ err, ...what }, "console: no link to the chat thread");
+  }
+  if (shown.link && !/^https:\/\//i.test(shown.link)) shown.link = undefined;
+  return shown;
+}
+
 export function registerBrowseRoutes(router: express.Router, deps: BrowseDeps): void {
   const { db, auth } = deps;
 
@@ -54,6 +80,8 @@ export function registerBrowseRoutes(router: express.Router, deps: BrowseDeps): 
     secured,
     auth.page(async (req, res, session) => {
       const account = queryText(req, "account");
+      const kindText = queryText(req, "kind");
+      const kind = THREAD_KINDS.includes(kindText as ThreadKind) ? (kindText as ThreadKind) : undefined;
       const stateText = queryText(req, "state");
       const state = CONVERSATION_STATES.includes(stateText as ConversationState)
         ? (stateText as ConversationState)
@@ -63,6 +91,7 @@ export function registerBrowseRoutes(router: express.Router, deps: BrowseDeps): 
       const after = queryText(req, "after", 64);
       const filter = {
         account,
+        kind,
         state,
         assignee: assigneeText === "-" ? null : assigneeText,
         search: q,
@@ -80,6 +109,7 @@ export function registerBrowseRoutes(router: express.Router, deps: BrowseDeps): 
           assignees,
           form: {
             ...(account ? { account } : {}),
+            ...(kind ? { kind } : {}),
             ...(state ? { state } : {}),
             ...(assigneeText ? { assignee: assigneeText } : {}),
             ...(q ? { q } : {}),
@@ -131,19 +161,7 @@ export function registerBrowseRoutes(router: express.Router, deps: BrowseDeps): 
         deps.humanAgent,
         storedEntry(conversation.entryPoint, conversation.entryAt),
       );
-      let thread: { label: string; link?: string | undefined } | undefined;
-      if (conversation.thread) {
-        const { platform, channel, thread: ref } = conversation.thread;
-        thread = { label: platformLabel(deps.platforms, platform) };
-        const adapter = deps.adapters.get(platform);
-        // A link is a convenience: a platform that cannot give one now still shows the thread's ids.
-        try {
-          thread.link = await adapter?.threadLink?.({ channel, thread: ref });
-        } catch (err) {
-          deps.log.warn({ err, conversation: conversation.id }, "console: no link to the chat thread");
-        }
-        if (thread.link && !/^https:\/\//i.test(thread.link)) thread.link = undefined;
-      }
+      const thread = await chatThreadLink(deps, conversation.thread, { conversation: conversation.id });
       res.type("html").send(
         conversationPage(session, {
           conversation,
@@ -155,6 +173,43 @@ export function registerBrowseRoutes(router: express.Router, deps: BrowseDeps): 
           thread,
         }),
       );
+    }),
+  );
+
+  router.get(
+    "/comment-threads/:id",
+    secured,
+    cdnImages,
+    auth.page(async (req, res, session) => {
+      const idText = req.params.id as string;
+      const thread = /^\d{1,15}$/.test(idText) ? await commentThreadDetail(db, Number(idText)) : undefined;
+      if (!thread) {
+        res
+          .status(404)
+          .type("html")
+          .send(
+            problemPage(
+              "No such comment thread",
+              `No comment thread ${idText} is stored here.`,
+              CONVERSATIONS,
+              session,
+            ),
+          );
+        return;
+      }
+      const beforeText = queryText(req, "before", 16);
+      const before = beforeText && /^\d{1,15}$/.test(beforeText) ? Number(beforeText) : undefined;
+      const [page, targets, chat] = await Promise.all([
+        commentThreadMessages(db, thread.id, { before, limit: MESSAGES_SHOWN }),
+        commentThreadTargets(db, thread),
+        chatThreadLink(deps, thread.thread, { commentThread: thread.id }),
+      ]);
+      const audit = await queryAudit(db, { account: thread.accountId, targets, limit: 50 });
+      res
+        .type("html")
+        .send(
+          commentThreadPage(session, { thread, messages: page.messages, earlier: page.earlier, audit, chat }),
+        );
     }),
   );
 

@@ -139,7 +139,7 @@ describe("the console in Chromium", () => {
   });
 
   it("shows every page at desktop and phone widths without the page scrolling sideways", async () => {
-    const { conversation } = await seedConsole(h.service.db, { extra: 3 });
+    const { conversation, commentThread } = await seedConsole(h.service.db, { extra: 3 });
     const parsed = parseRuleFile(BROWSER_RULES, "browser.yaml");
     if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
     await importRules(
@@ -150,6 +150,7 @@ describe("the console in Chromium", () => {
     const pages = [
       ...SECTION_PATHS,
       `/conversations/${conversation}`,
+      `/comment-threads/${commentThread}`,
       `/accounts/${SEED_ACCOUNT}/route`,
       `/digest?account=${SEED_ACCOUNT}`,
       "/privacy/deletion/BROWSER23456",
@@ -177,6 +178,15 @@ describe("the console in Chromium", () => {
     await page.getByRole("link", { name: "@shopper" }).click();
     await page.getByRole("heading", { name: "@shopper on @seedbrand" }).waitFor();
     expect(await page.getByRole("img", { name: "Image sent in the conversation" }).count()).toBe(1);
+    await page.goto(`${h.url}/conversations`);
+    await page.getByLabel("Kind").selectOption("comment");
+    await page.getByLabel("Username or message text").fill("saffr");
+    await page.getByRole("button", { name: "Show" }).click();
+    expect(await page.getByRole("row").count()).toBe(2);
+    await page.getByRole("link", { name: "@commenter" }).click();
+    await page.getByRole("heading", { name: "Comments of @commenter on @seedbrand" }).waitFor();
+    expect(await page.getByRole("listitem").filter({ hasText: "And in Saffron?" }).count()).toBe(1);
+    await shot("22-comment-thread");
     await page.goto(`${h.url}/rules`);
     await page
       .getByLabel("A webhook body, as Instagram sends it (JSON)")

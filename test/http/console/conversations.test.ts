@@ -73,6 +73,67 @@ describe("the Conversations page", () => {
     expect(page.body).toContain('value="&lt;script&gt;"');
     expect(page.body).toContain("No conversation matches.");
   });
+
+  it("lists comment threads with the conversations, filtered and searched the same way", async () => {
+    const thread = `<a href="/comment-threads/${seeded.commentThread}">@commenter</a>`;
+    // Older than every conversation: the last row of the second page.
+    const after = /<a href="\/conversations\?after=([^"]+)" rel="next">/.exec(
+      (await c.get("/conversations")).body,
+    )?.[1];
+    expect((await c.get(`/conversations?after=${after}`)).body).toContain(thread);
+    const comments = await c.get("/conversations?kind=comment");
+    expect(comments.body).toContain(thread);
+    expect(listed(comments.body)).toEqual([]);
+    expect(comments.body).toContain('<option value="comment" selected>Comment threads</option>');
+    expect(listed((await c.get("/conversations?kind=dm&q=lisbon")).body)).toEqual(["@shopper"]);
+    // Another person's reply came after ours: waiting on us; assigned to Blake; on the seeded account.
+    for (const query of [
+      "state=waiting&kind=comment",
+      "assignee=Blake&kind=comment",
+      `account=${SEED_ACCOUNT}&kind=comment`,
+    ])
+      expect((await c.get(`/conversations?${query}`)).body, query).toContain(thread);
+    expect((await c.get("/conversations?state=closed&kind=comment")).body).not.toContain(thread);
+    // By a word of any comment, the start of one, or a commenter's username.
+    for (const q of ["teapot", "saff", "GREEN", "%40comment", "in+saffron"])
+      expect((await c.get(`/conversations?q=${q}`)).body, q).toContain(thread);
+    expect((await c.get("/conversations?q=teapots")).body).not.toContain(thread);
+  });
+});
+
+describe("one comment thread", () => {
+  it("shows the post, the comments both ways with delivery states, moderation, the chat thread and audit entries", async () => {
+    const page = await c.get(`/comment-threads/${seeded.commentThread}`);
+    expect(page.status).toBe(200);
+    const body = page.body;
+    expect(body).toContain("<h1>Comments of @commenter on @seedbrand</h1>");
+    expect(body).toContain(
+      '<a href="https://www.instagram.com/p/SEEDPOST1/" rel="noreferrer noopener">Our new &lt;teapot&gt; collection</a>',
+    );
+    expect(body).toContain('<dt>Moderation</dt><dd><span class="badge warn">hidden</span>');
+    expect(body).toContain("<dt>Assignee</dt><dd>Blake</dd>");
+    expect(body).toMatch(
+      /<dt>Chat thread<\/dt><dd>Slack <code>C0SEEDED1<\/code> thread <code>1700000601.000100<\/code>/,
+    );
+    expect(body).toMatch(/<p class="meta">@commenter · <time/);
+    expect(body).toMatch(
+      /<p class="meta">Agent Blake \(public reply\) · <time[^>]*>[^<]*<\/time> · <span class="badge ok">sent<\/span>/,
+    );
+    expect(body).toMatch(/<p class="meta">@lurker · <time/);
+    // Oldest first.
+    expect(body.indexOf("Does the teapot")).toBeLessThan(body.indexOf("It does, from March."));
+    expect(body.indexOf("It does, from March.")).toBeLessThan(body.indexOf("And in Saffron?"));
+    expect(body).toContain('<th scope="row">comment_hide</th>');
+    expect(body).not.toContain("conversation_assigned");
+  });
+
+  it("answers 404 for a comment thread that is not stored", async () => {
+    for (const id of ["999999", "abc"]) {
+      const page = await c.get(`/comment-threads/${id}`);
+      expect(page.status).toBe(404);
+      expect(page.body).toContain("No such comment thread");
+    }
+  });
 });
 
 describe("one conversation", () => {
