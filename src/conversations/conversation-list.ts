@@ -5,7 +5,7 @@ import type { SqlClient } from "../db/database.ts";
 // of every account, filtered and searched, a page at a time. Pages are keyset-paginated on (last
 // activity, kind, id), so a later page costs what the first does and no query ever returns more
 // than a page. Text search goes through the `messages_text_search` full-text index (migration
-// 20261205000100), which covers DMs and comments alike.
+// 20261224000100), which covers DMs and comments alike.
 
 export type ConversationState = "open" | "waiting" | "snoozed" | "closed";
 export const CONVERSATION_STATES: readonly ConversationState[] = ["open", "waiting", "snoozed", "closed"];
@@ -79,7 +79,7 @@ export function likeEscape(text: string): string {
 
 const SEARCH_WORDS = 8;
 
-/** The text a message is indexed by (migration 20261205000100 `messages_text_search`): Postgres's
+/** The text a message is indexed by (migration 20261224000100 `messages_text_search`): Postgres's
  * parser takes `<word>` for an HTML tag and leaves it out, so angle brackets become spaces first. A
  * query must use this same expression for the planner to pick the index. */
 export const INDEXED_TEXT = "to_tsvector('simple', translate(%s.text, '<>', '  '))";
