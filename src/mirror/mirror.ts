@@ -74,11 +74,11 @@ export interface MirrorDeps {
   humanAgent: boolean;
   /** Profiles and media snapshots older than this are fetched again. */
   refreshMs: number;
-  /** Assigns a new conversation automatically where its account asks for it
+  /** Assigns a new conversation or comment thread automatically where its account asks for it
    * (conversations/ownership.ts), before its thread opens, so the root shows the assignee. */
   assignNew?: (
     accountId: string,
-    conversationId: number,
+    owned: { kind: "dm" | "comment"; id: number },
     platform: ChatPlatform,
     channel: string,
   ) => Promise<void>;
@@ -634,7 +634,12 @@ export class Mirror {
     if (existing) return { ...r, ref: existing, convo };
     if (!opts.create) return undefined;
     if (this.deps.assignNew && convo.assignee === null && r.account.chat_channel) {
-      await this.deps.assignNew(accountId, convo.id, r.adapter.platform, r.account.chat_channel);
+      await this.deps.assignNew(
+        accountId,
+        { kind: "dm", id: convo.id },
+        r.adapter.platform,
+        r.account.chat_channel,
+      );
       convo = (await this.conversation(accountId, customerId)) ?? convo;
     }
     convo = await this.freshProfile(convo);
@@ -674,6 +679,15 @@ export class Mirror {
     if (!thread) return undefined;
     const existing = this.existingRef(r.adapter, thread);
     if (existing) return { ...r, ref: existing, thread };
+    if (this.deps.assignNew && thread.assignee === null && r.account.chat_channel) {
+      await this.deps.assignNew(
+        accountId,
+        { kind: "comment", id: thread.id },
+        r.adapter.platform,
+        r.account.chat_channel,
+      );
+      thread = (await this.commentThreadRow(accountId, rootCommentId)) ?? thread;
+    }
     thread = await this.freshMedia(thread);
     const header = await this.commentHeaderOf(r.account, thread);
     const ref = await this.open(r.adapter, r.account, header, `comment-thread:${thread.id}`);

@@ -219,6 +219,11 @@ export class MemoryAdapter implements ChatAdapter, FileSource, MemberDirectory {
     this.#room.add({ channel, thread: undefined, author: "bridge", text: `⚠️ ${text}`, buttons: [] });
   }
 
+  /** The room's own address for a thread, so answers that link threads can be checked here too. */
+  async threadLink(thread: ThreadRef): Promise<string | undefined> {
+    return this.#room.gone.has(thread.thread) ? undefined : `memory://${thread.channel}/${thread.thread}`;
+  }
+
   async postDigest(channel: string, digest: Digest, chart?: DigestChart): Promise<void> {
     const lines = [
       `Digest for ${accountLabel(digest.account)}`,
