@@ -6,7 +6,8 @@ import type { Knex } from "knex";
 // with `:*`), which plain Postgres and the embedded PGlite both have: pg_trgm is an extension PGlite
 // loads only when the service registers it at start. Usernames are matched by prefix through
 // lower() text_pattern_ops indexes. Comment threads are owned like conversations: `assigned_at`
-// and an index for the open load per agent, as conversations have.
+// and an index for the open load per agent, as conversations have. A root shows the customer's
+// other threads (their comment threads by author): an index on (account, author).
 
 export async function up(knex: Knex): Promise<void> {
   await knex.raw(
@@ -21,6 +22,7 @@ export async function up(knex: Knex): Promise<void> {
   await knex.schema.alterTable("comment_threads", (t) => {
     t.timestamp("assigned_at", { useTz: true });
   });
+  await knex.raw("CREATE INDEX comment_threads_by_author ON comment_threads (account_id, author_id)");
   await knex.raw(
     "CREATE INDEX comment_threads_open_by_assignee ON comment_threads (account_id, assignee_ref) WHERE status <> 'closed' AND assignee_ref IS NOT NULL",
   );
@@ -28,6 +30,7 @@ export async function up(knex: Knex): Promise<void> {
 
 export async function down(knex: Knex): Promise<void> {
   await knex.raw("DROP INDEX IF EXISTS comment_threads_open_by_assignee");
+  await knex.raw("DROP INDEX IF EXISTS comment_threads_by_author");
   await knex.schema.alterTable("comment_threads", (t) => {
     t.dropColumn("assigned_at");
   });
