@@ -187,7 +187,7 @@ export const COMMANDS = new CommandRegistry(
     }),
     defineCommand({
       name: "find",
-      summary: "threads of this channel's accounts by @username or words in their messages (only you see it)",
+      summary: "threads by customer @username or words of their messages (only you see it)",
       where: "channel",
       args: {
         query: text({
