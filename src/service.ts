@@ -140,8 +140,8 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
     const mirror = new Mirror({
       db,
       adapters,
-      assignNew: (account, conversation, platform, channel) =>
-        ownership.assignNew(account, conversation, platform, channel),
+      assignNew: (account, owned, platform, channel) =>
+        ownership.assignNew(account, owned, platform, channel),
       gateway,
       log,
       metrics,

@@ -194,11 +194,7 @@ function renderDm(header: DmHeader): RenderedMessage {
         heldLine(header.held),
         header.control ? escapeMarkdown(controlSummary(header.control)) : undefined,
         windowLine(header.window),
-        ...customerContextLines(
-          header.context,
-          (at) => discordDate(at),
-          (t) => escapeMarkdown(oneLine(t)),
-        ),
+        ...contextLines(header.context),
         `-# ${status.join(" · ")}`,
         header.seenAt ? `-# 👁 Seen ${discordDate(header.seenAt, "R")}` : undefined,
         linksLine(header.links),
@@ -238,6 +234,16 @@ function button(action: CommentAction, commentId: string): APIButtonComponentWit
   };
 }
 
+/** The customer's notes, labels and other threads, linked as masked links. */
+function contextLines(ctx: DmHeader["context"]): string[] {
+  return customerContextLines(
+    ctx,
+    (at) => discordDate(at),
+    (t) => escapeMarkdown(oneLine(t)),
+    (url, label) => (safeUrl(url) ? maskedLink(url, label) : ""),
+  );
+}
+
 function renderComment(header: CommentHeader): RenderedMessage {
   const { media, comment } = header;
   const kind = productLabel(header);
@@ -265,6 +271,7 @@ function renderComment(header: CommentHeader): RenderedMessage {
       compact([
         commentText(comment),
         `-# ${state.join(" · ")}`,
+        ...contextLines(header.context),
         heldLine(header.held),
         linksLine(header.links),
       ]),

@@ -74,7 +74,12 @@ function entryBlock(card: EntryCard | undefined): KnownBlock | undefined {
 }
 
 function contextBlock(ctx: DmHeader["context"]): KnownBlock | undefined {
-  const lines = customerContextLines(ctx, (at) => slackDate(at), escapeText);
+  const lines = customerContextLines(
+    ctx,
+    (at) => slackDate(at),
+    escapeText,
+    (url, label) => link(url, label),
+  );
   return lines.length > 0 ? section(lines.join("\n")) : undefined;
 }
 
@@ -190,6 +195,7 @@ function renderComment(header: CommentHeader): RenderedMessage {
       : context(mrkdwn(authorLine)),
     section(commentText(comment)),
     context(mrkdwn(state.join(" · "))),
+    contextBlock(header.context),
     heldBlock(header.held),
     header.actions.length > 0
       ? {

@@ -8,9 +8,9 @@ import type { ConsoleSession } from "../../src/http/console/session.ts";
 import { EMOJI } from "./people.ts";
 import { BASE, inboxHref, MARK_EMOJI, MARK_TEXT, threadHref, type WebButton, type WebPost } from "./view.ts";
 
-/** Only web addresses become links: a `javascript:` or `data:` URL a customer's message carried is
+/** Only web addresses (and the inbox's own pages) become links: a `javascript:` or `data:` URL a customer's message carried is
  * shown as text (the pages' policy would block it anyway). */
-const web = (url: string) => /^https?:\/\//i.test(url);
+const web = (url: string) => /^https?:\/\//i.test(url) || url.startsWith(`${BASE}/`);
 
 function lines(text: string): Html[] {
   return text.split("\n").map((line, i) => (i === 0 ? html`${line}` : html`<br>${line}`));

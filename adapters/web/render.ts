@@ -17,6 +17,7 @@ import {
   controlSummary,
   conversationButtons,
   customerContextLines,
+  earlierLinks,
   followerSummary,
   MENTION_NOTE,
   mediaKind,
@@ -84,6 +85,7 @@ export function renderHeader(header: ThreadHeader): WebView {
     if (header.held) lines.push(`⏸️ Replies held: ${header.held}`);
     if (header.entry) lines.push(header.entry.title, ...header.entry.lines);
     lines.push(...customerContextLines(header.context, when, (t) => t));
+    links.push(...earlierLinks(header.context?.earlier, when));
     lines.push(window);
     lines.push([...status, `Instagram DM to ${accountLabel(header.account)}`].join(" · "));
     if (header.seenAt) lines.push(`👁 Seen ${when(header.seenAt)}`);
@@ -114,6 +116,8 @@ export function renderHeader(header: ThreadHeader): WebView {
   if (comment.deleted) state.push("🗑 Deleted");
   if (header.privateReplyUsed) state.push("✉️ Private reply used");
   lines.push([...state, ...status].join(" · "));
+  lines.push(...customerContextLines(header.context, when, (t) => t));
+  links.push(...earlierLinks(header.context?.earlier, when));
   if (header.held) lines.push(`⏸️ Replies held: ${header.held}`);
   return {
     kind: "root",

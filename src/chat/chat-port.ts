@@ -88,11 +88,25 @@ export interface ThreadControl {
   requested?: boolean;
 }
 
-/** The root's customer context: agents' notes about the customer and their labels. Plain text. */
+/** The root's customer context: agents' notes about the customer, their labels, and their other
+ * threads with the account. Plain text. */
 export interface CustomerContext {
   /** Newest last; the few most recent. */
   notes: { text: string; author: string; at: Date }[];
   labels: string[];
+  /** The customer's other threads with this account (their DM conversation, comment threads,
+   * mentions): how many, and the latest few, newest first. Absent when there are none. */
+  earlier?: { count: number; threads: EarlierThread[] };
+}
+
+/** One of a customer's other threads, as a root lists it. */
+export interface EarlierThread {
+  kind: "dm" | "comment" | "mention";
+  /** When it began (the comment, the mention) or last moved (the conversation). */
+  at: Date;
+  status?: ConversationStatus;
+  /** Opens its chat thread, where the platform gives links (`ChatAdapter.threadLink`). */
+  url?: string;
 }
 
 /** The root's referral card: what opened the conversation. Plain text; adapters render it. */
@@ -138,6 +152,8 @@ export interface CommentHeader {
   /** Buttons to show, in order: only those that make sense in the comment's current state. */
   actions: CommentAction[];
   held?: string;
+  /** What the team knows about the commenter: notes, labels, their other threads. */
+  context?: CustomerContext;
   links: Link[];
 }
 

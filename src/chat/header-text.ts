@@ -4,7 +4,9 @@ import type {
   CommentHeader,
   ConversationStatus,
   CustomerContext,
+  EarlierThread,
   EntryPoint,
+  Link,
   MentionHeader,
   Person,
   QueueState,
@@ -164,12 +166,46 @@ export const SNOOZE_CHOICES: readonly { label: string; minutes: number }[] = [
 
 export const SNOOZE_PLACEHOLDER = "Snooze…";
 
-/** The root's customer context as plain lines (labels, then notes), the same on every platform;
- * `when` renders a time the platform's way. Empty when there is nothing to show. */
+const EARLIER_KINDS: Record<EarlierThread["kind"], string> = {
+  dm: "DM conversation",
+  comment: "comment",
+  mention: "mention",
+};
+
+/** The root's line about the customer's other threads: "🗂️ 3 other threads with this customer:
+ * comment <date> (link) · …". `link` writes a link the platform's way; without it (a platform
+ * that lists links apart, see `earlierLinks`) the line names the threads alone. */
+export function earlierLine(
+  earlier: CustomerContext["earlier"],
+  when: (at: Date) => string,
+  link?: (url: string, label: string) => string,
+): string | undefined {
+  if (!earlier || earlier.count === 0) return undefined;
+  const items = earlier.threads.map((t) => {
+    const what = `${EARLIER_KINDS[t.kind]}${t.status && t.status !== "open" ? ` (${t.status})` : ""} ${when(t.at)}`;
+    return t.url && link ? `${what} ${link(t.url, "open")}` : what;
+  });
+  const more = earlier.count - earlier.threads.length;
+  if (more > 0) items.push(`${more} more`);
+  const n = earlier.count === 1 ? "1 other thread" : `${earlier.count} other threads`;
+  return `🗂️ ${n} with this customer: ${items.join(" · ")}`;
+}
+
+/** The customer's other threads as links, for a platform that shows links apart from the text. */
+export function earlierLinks(earlier: CustomerContext["earlier"], when: (at: Date) => string): Link[] {
+  return (earlier?.threads ?? []).flatMap((t) =>
+    t.url ? [{ label: `Earlier ${EARLIER_KINDS[t.kind]}, ${when(t.at)}`, url: t.url }] : [],
+  );
+}
+
+/** The root's customer context as plain lines (labels, notes, then their other threads), the
+ * same on every platform; `when` renders a time the platform's way, `link` a link (see
+ * `earlierLine`). Empty when there is nothing to show. */
 export function customerContextLines(
   ctx: CustomerContext | undefined,
   when: (at: Date) => string,
   plain: (text: string) => string,
+  link?: (url: string, label: string) => string,
 ): string[] {
   if (!ctx) return [];
   const lines: string[] = [];
@@ -179,6 +215,8 @@ export function customerContextLines(
     const text = n.text.length > NOTE_SHOWN_CHARS ? `${n.text.slice(0, NOTE_SHOWN_CHARS - 1)}…` : n.text;
     lines.push(`📝 ${plain(text.replace(/\s+/g, " "))} — ${plain(n.author)}, ${when(n.at)}`);
   }
+  const earlier = earlierLine(ctx.earlier, when, link);
+  if (earlier) lines.push(earlier);
   return lines;
 }
 

@@ -113,7 +113,7 @@ export function classifying(adapter: ChatAdapter, classify: Classify): ChatAdapt
       throw classify(err, typeof where === "string" ? where : where.channel) ?? err;
     }
   };
-  return {
+  const classified: ChatAdapter = {
     platform: adapter.platform,
     openThread: (channel, header, once) => guard(channel, () => adapter.openThread(channel, header, once)),
     updateHeader: (thread, header) => guard(thread, () => adapter.updateHeader(thread, header)),
@@ -127,4 +127,8 @@ export function classifying(adapter: ChatAdapter, classify: Classify): ChatAdapt
     alert: (channel, text) => guard(channel, () => adapter.alert(channel, text)),
     postDigest: (channel, digest, chart) => guard(channel, () => adapter.postDigest(channel, digest, chart)),
   };
+  // Optional: kept only where the platform gives thread links (`/ig find`, the root's earlier threads).
+  const link = adapter.threadLink?.bind(adapter);
+  if (link) classified.threadLink = (thread) => guard(thread, () => link(thread));
+  return classified;
 }

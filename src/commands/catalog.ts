@@ -186,6 +186,20 @@ export const COMMANDS = new CommandRegistry(
         core.ownership.queueText(asked.agent, await scope(), a.which),
     }),
     defineCommand({
+      name: "find",
+      summary: "threads by customer @username or words of their messages (only you see it)",
+      where: "channel",
+      args: {
+        query: text({
+          placeholder: "@username|text…",
+          description: "A customer's @username, or words their messages hold",
+          missing: "needs a @username or words to look for",
+          maxLength: 200,
+        }),
+      },
+      handler: async ({ asked, core, scope }, a) => core.find(asked.agent, await scope(), a.query),
+    }),
+    defineCommand({
       name: "away",
       summary: "get no new conversations assigned until you say back",
       where: "channel",

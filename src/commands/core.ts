@@ -31,6 +31,8 @@ export interface CommandCore {
     account: string | undefined,
     scope: Scope,
   ): Promise<ActionResult>;
+  /** `/ig find`: the scope's threads by username or message text, for the asker alone. */
+  find(agent: AgentIdentity, scope: Scope, query: string): Promise<ActionResult>;
   /** Sending state and queues of the scope's accounts. */
   channelStatus(agent: AgentIdentity, scope: Scope): Promise<ActionResult>;
   /** Posts the digest of the scope's accounts into the channel it was asked in (admins). */

@@ -23,6 +23,7 @@ import { type ChatRef, chatKey } from "../chat/ids.ts";
 import type { StoredCopies } from "../chat/platform.ts";
 import { refuseOutside, type Scope, scopeOf } from "../chat/scope.ts";
 import { ConversationActions } from "../conversations/conversation-actions.ts";
+import { findText } from "../conversations/find.ts";
 import { Ownership } from "../conversations/ownership.ts";
 import {
   findThread,
@@ -131,6 +132,12 @@ export class Inbox implements ChatInbox {
       snippets: this.snippets,
       pauseSwitch: (agent, kind, account, scope) => this.pauseSwitch(agent, kind, account, scope),
       channelStatus: (agent, scope) => this.status(agent, scope),
+      find: (agent, scope, query) =>
+        findText(deps.db, agent, scope, query, async (ref) => {
+          const adapter = deps.adapters.get(agent.platform);
+          // A link is a convenience: the answer goes without it when the platform cannot give one.
+          return adapter?.threadLink?.(ref).catch(() => undefined);
+        }),
       digest: (asked, span) => this.digest(asked, span),
       threadStatus: (thread) => this.threadStatus(thread),
       retryLast: (thread) => this.retryLast(thread),

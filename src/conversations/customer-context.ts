@@ -61,3 +61,47 @@ export async function customerLabels(
   );
   return rows.map((r) => r.label);
 }
+
+/** Other threads a root lists, newest first; the rest are counted. */
+export const EARLIER_SHOWN = 3;
+
+export interface EarlierThreadRow {
+  kind: "dm" | "comment" | "mention";
+  id: number;
+  at: Date;
+  status: "open" | "closed" | "snoozed" | null;
+  chat_platform: string | null;
+  chat_channel: string | null;
+  chat_thread: string | null;
+}
+
+/** The customer's threads with the account other than `self` (their DM conversation, their
+ * comment threads, their mentions): how many, and the latest few. Index probes on (account,
+ * customer) and (account, author) each. */
+export async function loadEarlierThreads(
+  db: SqlClient,
+  accountId: string,
+  customerId: string,
+  self: { kind: "dm" | "comment"; id: number },
+): Promise<{ count: number; threads: EarlierThreadRow[] }> {
+  const { rows } = await db.query<EarlierThreadRow & { total: string }>(
+    `WITH mine AS (
+       SELECT 'dm' AS kind, id, COALESCE(GREATEST(last_customer_message_at, last_business_message_at), created_at) AS at,
+              status, chat_platform, chat_channel, chat_thread
+         FROM conversations WHERE account_id = $1 AND customer_id = $2
+       UNION ALL
+       SELECT 'comment', id, COALESCE(root_commented_at, created_at), status, chat_platform, chat_channel, chat_thread
+         FROM comment_threads WHERE account_id = $1 AND author_id = $2
+       UNION ALL
+       SELECT 'mention', id, mentioned_at, NULL, chat_platform, chat_channel, chat_thread
+         FROM mentions WHERE account_id = $1 AND author_id = $2
+     )
+     SELECT *, count(*) OVER () AS total FROM mine WHERE NOT (kind = $3 AND id = $4)
+      ORDER BY at DESC, id DESC LIMIT ${EARLIER_SHOWN}`,
+    [accountId, customerId, self.kind, self.id],
+  );
+  return {
+    count: Number(rows[0]?.total ?? 0),
+    threads: rows.map(({ total: _total, ...r }) => ({ ...r, id: Number(r.id), at: new Date(r.at) })),
+  };
+}

@@ -16,7 +16,7 @@ import type { Database } from "../db/database.ts";
 import { storedEntry, windowState } from "../instagram/windows.ts";
 import type { Logger } from "../log/logger.ts";
 import { QUEUE_STATE_LABELS, queueState } from "./queue-state.ts";
-import type { Thread } from "./threads.ts";
+import { type Thread, threadTable, threadTarget } from "./threads.ts";
 
 // Who owns a conversation (issue 21), per account: new conversations assigned automatically among
 // a pool (a platform group the account's platform resolves through its MemberDirectory) by round
@@ -81,6 +81,12 @@ export function pickAgent(members: readonly GroupMember[], input: PickInput): Gr
   return best;
 }
 
+/** What automatic assignment gives an owner: a DM conversation or a comment thread, by row id. */
+export interface Owned {
+  kind: "dm" | "comment";
+  id: number;
+}
+
 export type QueueFilter = "mine" | "unassigned" | "all";
 
 export interface QueueEntry {
@@ -132,10 +138,11 @@ export class Ownership {
     return this.deps.now?.() ?? new Date();
   }
 
-  /** Assigns a new conversation automatically, when its account asks for it and it has no
-   * assignee yet. The pool is read from the platform first (a chat call, outside any
-   * transaction); the choice and the write happen under the account's cursor lock. */
-  async assignNew(accountId: string, conversationId: number, platform: ChatPlatform, channel: string) {
+  /** Assigns a new conversation or comment thread automatically, when its account asks for it
+   * and it has no assignee yet. The pool is read from the platform first (a chat call, outside
+   * any transaction); the choice and the write happen under the account's cursor lock. A comment
+   * thread is owned like a conversation: it takes its turn and counts in an agent's open load. */
+  async assignNew(accountId: string, owned: Owned, platform: ChatPlatform, channel: string) {
     const { rows } = await this.deps.db.query<{ settings: unknown }>(
       "SELECT settings FROM instagram_accounts WHERE id = $1",
       [accountId],
@@ -170,19 +177,26 @@ export class Ownership {
         "SELECT last_agent FROM assignment_cursors WHERE account_id = $1 FOR UPDATE",
         [accountId],
       );
-      const convo = await tx.query<{ assignee: string | null }>(
-        "SELECT assignee FROM conversations WHERE id = $1 FOR UPDATE",
-        [conversationId],
+      const table = owned.kind === "dm" ? "conversations" : "comment_threads";
+      const convo = await tx.query<{ assignee: string | null; target: string }>(
+        `SELECT assignee, ${owned.kind === "dm" ? "'customer:' || customer_id" : "'comment:' || root_comment_id"} AS target
+           FROM ${table} WHERE id = $1 FOR UPDATE`,
+        [owned.id],
       );
-      if (!convo.rows[0] || convo.rows[0].assignee !== null) return;
+      const row = convo.rows[0];
+      if (!row || row.assignee !== null) return;
       const away = await tx.query<{ agent_id: string }>(
         "SELECT agent_id FROM agents_away WHERE platform = $1",
         [platform],
       );
       const open = await tx.query<{ assignee_ref: string; n: string }>(
-        `SELECT assignee_ref, count(*) AS n FROM conversations
-          WHERE account_id = $1 AND status <> 'closed' AND assignee_ref IS NOT NULL AND chat_platform = $2
-          GROUP BY assignee_ref`,
+        `SELECT assignee_ref, count(*) AS n FROM (
+           SELECT assignee_ref FROM conversations
+            WHERE account_id = $1 AND status <> 'closed' AND assignee_ref IS NOT NULL AND chat_platform = $2
+           UNION ALL
+           SELECT assignee_ref FROM comment_threads
+            WHERE account_id = $1 AND status <> 'closed' AND assignee_ref IS NOT NULL AND chat_platform = $2
+         ) owned GROUP BY assignee_ref`,
         [accountId, platform],
       );
       const last = cursor.rows[0]?.last_agent ?? undefined;
@@ -201,33 +215,29 @@ export class Ownership {
         return;
       }
       await tx.query(
-        `UPDATE conversations SET assignee = $2, assignee_ref = $3, assigned_at = now(), updated_at = now()
+        `UPDATE ${table} SET assignee = $2, assignee_ref = $3, assigned_at = now(), updated_at = now()
           WHERE id = $1`,
-        [conversationId, chosen.name, chosen.id],
+        [owned.id, chosen.name, chosen.id],
       );
       await tx.query(
         "UPDATE assignment_cursors SET last_agent = $2, updated_at = now() WHERE account_id = $1",
         [accountId, chosen.id],
       );
-      const target = await tx.query<{ customer_id: string }>(
-        "SELECT customer_id FROM conversations WHERE id = $1",
-        [conversationId],
-      );
       await recordAudit(tx, {
         actor: { kind: "system", name: mode },
         account: accountId,
         action: "conversation_assigned",
-        target: `customer:${target.rows[0]?.customer_id ?? ""}`,
+        target: row.target,
         details: { assignee: chosen.name, assigneeRef: chatKey(platform, chosen.id), how: mode },
       });
     });
   }
 
-  /** An agent's reply in a DM thread: where its account turns ownership on, an unassigned
-   * conversation becomes theirs; a conversation someone else owns stays theirs, and the
-   * replier learns whose it is. */
+  /** An agent's reply in a DM or comment thread: where its account turns ownership on, an
+   * unassigned conversation becomes theirs; a conversation someone else owns stays theirs, and
+   * the replier learns whose it is. */
   async replied(thread: Thread, agent: AgentIdentity): Promise<ReplyOwnership> {
-    if (thread.kind !== "dm") return { kind: "unchanged" };
+    const table = threadTable(thread);
     const { rows: account } = await this.deps.db.query<{ settings: unknown }>(
       "SELECT settings FROM instagram_accounts WHERE id = $1",
       [thread.accountId],
@@ -235,7 +245,7 @@ export class Ownership {
     if (ownershipSettings(account[0]?.settings).mode === "off") return { kind: "unchanged" };
     return this.deps.db.transaction(async (tx) => {
       const taken = await tx.query(
-        `UPDATE conversations SET assignee = $2, assignee_ref = $3, assigned_at = now(), updated_at = now()
+        `UPDATE ${table} SET assignee = $2, assignee_ref = $3, assigned_at = now(), updated_at = now()
           WHERE id = $1 AND assignee IS NULL RETURNING id`,
         [thread.id, agent.name, agent.id],
       );
@@ -244,13 +254,13 @@ export class Ownership {
           actor: { kind: "agent", id: chatKey(agent.platform, agent.id), name: agent.name },
           account: thread.accountId,
           action: "conversation_assigned",
-          target: `customer:${thread.customerId}`,
+          target: threadTarget(thread),
           details: { assignee: agent.name, how: "first_reply" },
         });
         return { kind: "took" as const };
       }
       const { rows } = await tx.query<{ assignee: string; assignee_ref: string | null }>(
-        "SELECT assignee, assignee_ref FROM conversations WHERE id = $1",
+        `SELECT assignee, assignee_ref FROM ${table} WHERE id = $1`,
         [thread.id],
       );
       const owner = rows[0];

@@ -1,5 +1,7 @@
 import { DateTime } from "luxon";
+import type { QueueState } from "../chat/chat-port.ts";
 import { chatKey, parseChatKey } from "../chat/ids.ts";
+import { QUEUE_STATE_LABELS } from "../conversations/queue-state.ts";
 import type { Count, Digest } from "./digest.ts";
 
 // The digest as chat shows it, the same on every platform: which figures and sections, in what
@@ -242,6 +244,34 @@ function sections(digest: Digest, markup: DigestMarkup): DigestSection[] {
     "⏰ Timers that fired",
     (digest.timersFired ?? []).map(
       (c) => `${markup.text(TIMER_NAMES[c.key] ?? c.key)} — ${plural(c.count, "time", "times")}`,
+    ),
+  );
+  add(
+    "👥 Assignments (open now) and replies",
+    (digest.assignments ?? [])
+      .filter((a) => a.open > 0)
+      .map(
+        (a) =>
+          `${who(markup, { key: a.key, count: a.open, ...(a.label ? { label: a.label } : {}) })} — ${plural(a.open, "open conversation", "open conversations")} assigned, ${plural(a.replies, "reply", "replies")} sent`,
+      ),
+  );
+  add(
+    "🚦 Conversations by queue state (now)",
+    (digest.queueStates ?? []).map(
+      (c) =>
+        `${markup.text(QUEUE_STATE_LABELS[c.key as QueueState] ?? c.key)} — ${plural(c.count, "conversation", "conversations")}`,
+    ),
+  );
+  add(
+    "🏷️ Conversations by customer label",
+    (digest.labels ?? []).map(
+      (c) => `${markup.code(c.key)} — ${plural(c.count, "conversation", "conversations")}`,
+    ),
+  );
+  add(
+    "📎 Saved replies sent",
+    (digest.savedReplies ?? []).map(
+      (c) => `${markup.code(clip(c.key, NAME_MAX))} — ${plural(c.count, "time", "times")}`,
     ),
   );
   add(

@@ -54,6 +54,17 @@ export interface Digest {
   /** Conversation timers that fired in the period, per kind (key: nudge_window, nudge_human_agent,
    * auto_close, close_later, followup); absent from digests made before it existed. */
   timersFired?: Count[];
+  /** Saved replies agents sent in the period, per saved reply (key: its name). The fields of
+   * issue 21 below are absent from digests made before they existed. */
+  savedReplies?: Count[];
+  /** Per agent: open conversations and comment threads assigned to them now, and their replies
+   * sent in the period (key: `platform:id`, or `name:…` for someone assigned by name only). */
+  assignments?: AgentLoad[];
+  /** Conversations not closed, per queue state now (key: new, waiting_on_us, waiting_on_customer,
+   * snoozed; conversations/queue-state.ts). */
+  queueStates?: Count[];
+  /** Conversations with a message in the period, per label of their customer. */
+  labels?: Count[];
   moderationByModerator: (Count & { actions: Record<string, number> })[];
   consent: { granted: number; revoked: number };
   dataRequests: { exports: number; erasures: number; deletionRequested: number; deletionCompleted: number };
@@ -65,6 +76,15 @@ export interface Digest {
   volume: { start: Date; inbound: number; outbound: number; responseP50Ms?: number }[];
   /** Nothing happened and nothing waits. */
   empty: boolean;
+}
+
+export interface AgentLoad {
+  key: string;
+  label?: string;
+  /** Open (not closed) conversations and comment threads assigned to them now. */
+  open: number;
+  /** Replies they sent in the period. */
+  replies: number;
 }
 
 export interface DigestOptions {
@@ -156,6 +176,10 @@ export async function computeDigest(
     volume,
     conversationsByAd,
     timersFired,
+    savedReplies,
+    openAssigned,
+    queueStates,
+    labels,
   ] = await Promise.all([
     counts(
       `SELECT author_id AS key, max(details->>'agentName') AS label, count(*) AS n FROM messages
@@ -220,7 +244,64 @@ export async function computeDigest(
           WHERE account_id = $1 AND action = 'timer_fired' AND at >= $2 AND at < $3
           GROUP BY 1 ORDER BY n DESC, key`,
     ),
+    // Saved replies sent (snippets/snippet-actions.ts marks the reply's row with the name).
+    counts(
+      `SELECT details->>'snippet' AS key, NULL AS label, count(*) AS n FROM messages
+          WHERE account_id = $1 AND author_kind = 'agent' AND direction = 'outbound' AND delivery_state = 'sent'
+            AND details ? 'snippet' AND occurred_at >= $2 AND occurred_at < $3
+          GROUP BY 1 ORDER BY n DESC, key`,
+    ),
+    // Who owns what now: conversations and comment threads alike (conversations/ownership.ts), by
+    // the same key replies are stored under (platform:id), else by the name given to !assign.
+    counts(
+      `SELECT CASE WHEN assignee_ref IS NOT NULL AND chat_platform IS NOT NULL
+                   THEN chat_platform || ':' || assignee_ref ELSE 'name:' || assignee END AS key,
+              max(assignee) AS label, count(*) AS n
+         FROM (SELECT chat_platform, assignee_ref, assignee FROM conversations
+                WHERE account_id = $1 AND status <> 'closed' AND assignee IS NOT NULL
+               UNION ALL
+               SELECT chat_platform, assignee_ref, assignee FROM comment_threads
+                WHERE account_id = $1 AND status <> 'closed' AND assignee IS NOT NULL) owned
+        GROUP BY 1 ORDER BY n DESC, key`,
+      [accountId],
+    ),
+    // The queue states of conversations/queue-state.ts, in SQL (test/digest/agent-day.test.ts
+    // checks both agree on the same rows).
+    counts(
+      `SELECT CASE WHEN status = 'snoozed' THEN 'snoozed'
+                   WHEN last_business_message_at IS NULL
+                     THEN CASE WHEN last_customer_message_at IS NULL THEN 'waiting_on_customer' ELSE 'new' END
+                   WHEN last_customer_message_at IS NULL OR last_business_message_at >= last_customer_message_at
+                     THEN 'waiting_on_customer'
+                   ELSE 'waiting_on_us' END AS key,
+              NULL AS label, count(*) AS n
+         FROM conversations WHERE account_id = $1 AND status <> 'closed'
+        GROUP BY 1 ORDER BY n DESC, key`,
+      [accountId],
+    ),
+    // Labelled customers' conversations with a message in the period, one probe of the
+    // (conversation, time) index each.
+    counts(
+      `SELECT l.label AS key, NULL AS label, count(*) AS n FROM customer_labels l
+         JOIN conversations c ON c.account_id = l.account_id AND c.customer_id = l.customer_id
+        WHERE l.account_id = $1 AND EXISTS (
+          SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND m.occurred_at >= $2 AND m.occurred_at < $3)
+        GROUP BY l.label ORDER BY n DESC, key`,
+    ),
   ]);
+
+  // Each agent's open load beside their replies of the period.
+  const loads = new Map<string, AgentLoad>();
+  for (const o of openAssigned)
+    loads.set(o.key, { key: o.key, ...(o.label ? { label: o.label } : {}), open: o.count, replies: 0 });
+  for (const r of repliesByAgent) {
+    const had = loads.get(r.key);
+    if (had) had.replies = r.count;
+    else loads.set(r.key, { key: r.key, ...(r.label ? { label: r.label } : {}), open: 0, replies: r.count });
+  }
+  const assignments = [...loads.values()].sort(
+    (a, b) => b.open - a.open || b.replies - a.replies || a.key.localeCompare(b.key),
+  );
 
   // One clock for every wait: from the earliest question or waiting customer to now.
   const clock = new BusinessClock(
@@ -290,6 +371,10 @@ export async function computeDigest(
     autoRepliesByRule,
     conversationsByAd,
     timersFired,
+    savedReplies,
+    assignments,
+    queueStates,
+    labels,
     moderationByModerator: [...byModerator]
       .map(([key, actions]) => ({
         key,

@@ -197,8 +197,15 @@ export function dmHeader(
       holder: holderName(c.controlled_by, appNames),
       ...(c.control_requested_by ? { requested: true } : {}),
     };
-  if (context && (context.notes.length > 0 || context.labels.length > 0)) header.context = context;
+  if (hasContext(context)) header.context = context;
   return header;
+}
+
+function hasContext(context: CustomerContext | undefined): context is CustomerContext {
+  return (
+    context !== undefined &&
+    (context.notes.length > 0 || context.labels.length > 0 || (context.earlier?.count ?? 0) > 0)
+  );
 }
 
 /** The root's referral card: the ad, the ig.me link's ref, the story or the post that opened it.
@@ -258,6 +265,7 @@ export function commentHeader(
   rootText: string | undefined,
   now: Date,
   held: string | undefined,
+  context?: CustomerContext,
 ): CommentHeader {
   const media: CommentHeader["media"] = { id: t.media_id };
   if (t.media?.caption) media.caption = t.media.caption;
@@ -289,6 +297,7 @@ export function commentHeader(
   };
   if (t.assignee) header.assignee = t.assignee;
   if (held) header.held = held;
+  if (hasContext(context)) header.context = context;
   return header;
 }
 

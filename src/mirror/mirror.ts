@@ -3,13 +3,15 @@ import type {
   ChatAdapter,
   ChatPlatform,
   CommentHeader,
+  CustomerContext,
+  EarlierThread,
   Idempotency,
   MirrorPost,
   ThreadHeader,
   ThreadRef,
 } from "../chat/chat-port.ts";
 import { DestinationHeld, WHOLE_PLATFORM } from "../chat/health.ts";
-import { loadCustomerContext } from "../conversations/customer-context.ts";
+import { loadCustomerContext, loadEarlierThreads } from "../conversations/customer-context.ts";
 import { afterOutsideCall } from "../db/after-outside-call.ts";
 import type { Database } from "../db/database.ts";
 import type {
@@ -65,6 +67,9 @@ import { ownerAfter } from "./record.ts";
 /** How long after a failed profile look-up the next one may be tried. */
 const PROFILE_RETRY_MS = 30_000;
 
+/** Thread links kept in memory: a root lists at most a few other threads each. */
+const THREAD_LINKS_KEPT = 5000;
+
 export interface MirrorDeps {
   db: Database;
   adapters: ReadonlyMap<ChatPlatform, ChatAdapter>;
@@ -74,11 +79,11 @@ export interface MirrorDeps {
   humanAgent: boolean;
   /** Profiles and media snapshots older than this are fetched again. */
   refreshMs: number;
-  /** Assigns a new conversation automatically where its account asks for it
+  /** Assigns a new conversation or comment thread automatically where its account asks for it
    * (conversations/ownership.ts), before its thread opens, so the root shows the assignee. */
   assignNew?: (
     accountId: string,
-    conversationId: number,
+    owned: { kind: "dm" | "comment"; id: number },
     platform: ChatPlatform,
     channel: string,
   ) => Promise<void>;
@@ -128,6 +133,8 @@ interface CommentThread {
 export class Mirror {
   private readonly deps: MirrorDeps;
   private readonly warnedUnrouted = new Set<string>();
+  /** Thread links the platforms gave (the roots' other threads), by platform, channel and thread. */
+  private readonly threadLinks = new Map<string, string>();
   /** Conversation id → when its profile look-up was last attempted without success. */
   private readonly profileTries = new Map<number, number>();
 
@@ -634,7 +641,12 @@ export class Mirror {
     if (existing) return { ...r, ref: existing, convo };
     if (!opts.create) return undefined;
     if (this.deps.assignNew && convo.assignee === null && r.account.chat_channel) {
-      await this.deps.assignNew(accountId, convo.id, r.adapter.platform, r.account.chat_channel);
+      await this.deps.assignNew(
+        accountId,
+        { kind: "dm", id: convo.id },
+        r.adapter.platform,
+        r.account.chat_channel,
+      );
       convo = (await this.conversation(accountId, customerId)) ?? convo;
     }
     convo = await this.freshProfile(convo);
@@ -644,7 +656,7 @@ export class Mirror {
       this.now(),
       this.deps.humanAgent,
       await this.held(accountId),
-      await loadCustomerContext(this.deps.db, accountId, customerId),
+      await this.customerContext(r.adapter, accountId, customerId, { kind: "dm", id: convo.id }),
       this.deps.appNames,
     );
     const ref = await this.open(r.adapter, r.account, header, `conversation:${convo.id}`);
@@ -674,8 +686,17 @@ export class Mirror {
     if (!thread) return undefined;
     const existing = this.existingRef(r.adapter, thread);
     if (existing) return { ...r, ref: existing, thread };
+    if (this.deps.assignNew && thread.assignee === null && r.account.chat_channel) {
+      await this.deps.assignNew(
+        accountId,
+        { kind: "comment", id: thread.id },
+        r.adapter.platform,
+        r.account.chat_channel,
+      );
+      thread = (await this.commentThreadRow(accountId, rootCommentId)) ?? thread;
+    }
     thread = await this.freshMedia(thread);
-    const header = await this.commentHeaderOf(r.account, thread);
+    const header = await this.commentHeaderOf(r.adapter, r.account, thread);
     const ref = await this.open(r.adapter, r.account, header, `comment-thread:${thread.id}`);
     await afterOutsideCall(() =>
       this.deps.db.query(
@@ -698,14 +719,71 @@ export class Mirror {
     return rows[0];
   }
 
-  private async commentHeaderOf(account: AccountRow, thread: CommentThreadRow): Promise<CommentHeader> {
+  private async commentHeaderOf(
+    adapter: ChatAdapter,
+    account: AccountRow,
+    thread: CommentThreadRow,
+  ): Promise<CommentHeader> {
     return commentHeader(
       account,
       thread,
       await this.rootText(thread),
       this.now(),
       await this.held(account.id),
+      thread.author_id
+        ? await this.customerContext(adapter, account.id, thread.author_id, {
+            kind: "comment",
+            id: thread.id,
+          })
+        : undefined,
     );
+  }
+
+  /** What a root shows about its customer: notes, labels, and their other threads with the
+   * account, linked where the platform gives links. */
+  private async customerContext(
+    adapter: ChatAdapter,
+    accountId: string,
+    customerId: string,
+    self: { kind: "dm" | "comment"; id: number },
+  ): Promise<CustomerContext> {
+    const context: CustomerContext = await loadCustomerContext(this.deps.db, accountId, customerId);
+    const earlier = await loadEarlierThreads(this.deps.db, accountId, customerId, self);
+    if (earlier.count === 0) return context;
+    const threads: EarlierThread[] = [];
+    for (const t of earlier.threads) {
+      const shown: EarlierThread = { kind: t.kind, at: t.at };
+      if (t.status) shown.status = t.status;
+      const url =
+        t.chat_platform === adapter.platform && t.chat_channel && t.chat_thread
+          ? await this.threadLink(adapter, { channel: t.chat_channel, thread: t.chat_thread })
+          : undefined;
+      if (url) shown.url = url;
+      threads.push(shown);
+    }
+    context.earlier = { count: earlier.count, threads };
+    return context;
+  }
+
+  /** A thread's link, asked of the platform once per thread (a Slack permalink is a call): a
+   * thread's address does not change. A missing link only leaves the root without it. */
+  private async threadLink(adapter: ChatAdapter, ref: ThreadRef): Promise<string | undefined> {
+    if (!adapter.threadLink) return undefined;
+    const key = `${adapter.platform}\u0000${ref.channel}\u0000${ref.thread}`;
+    const known = this.threadLinks.get(key);
+    if (known !== undefined) return known;
+    const url = await adapter.threadLink(ref).catch((err: unknown) => {
+      this.deps.log.debug({ err, platform: adapter.platform }, "thread link not available");
+      return undefined;
+    });
+    if (url === undefined) return undefined;
+    // Bounded: the oldest entry goes (a Map keeps insertion order).
+    if (this.threadLinks.size >= THREAD_LINKS_KEPT) {
+      const oldest = this.threadLinks.keys().next().value;
+      if (oldest !== undefined) this.threadLinks.delete(oldest);
+    }
+    this.threadLinks.set(key, url);
+    return url;
   }
 
   private existingRef(
@@ -760,7 +838,7 @@ export class Mirror {
     const thread = await this.commentThreadRow(accountId, rootCommentId);
     const ref = thread && this.existingRef(r.adapter, thread);
     if (!thread || !ref) return;
-    const header = await this.commentHeaderOf(r.account, thread);
+    const header = await this.commentHeaderOf(r.adapter, r.account, thread);
     await this.updateIfChanged(
       r.adapter,
       ref,
@@ -779,7 +857,7 @@ export class Mirror {
       this.now(),
       this.deps.humanAgent,
       await this.held(t.account.id),
-      await loadCustomerContext(this.deps.db, t.account.id, convo.customer_id),
+      await this.customerContext(t.adapter, t.account.id, convo.customer_id, { kind: "dm", id: convo.id }),
       this.deps.appNames,
     );
     await this.updateIfChanged(t.adapter, t.ref, "conversations", convo.id, convo.chat_header_digest, header);

@@ -2,11 +2,12 @@
 // assigned in turn among the account's pool (a group the platform resolves), skipping whoever said
 // `/ig away` until `/ig back`, the turn kept across a restart; the first agent to reply takes an
 // unassigned conversation and anyone else replying is told, only them, whose it is, their reply
-// sent all the same; the queue state on the root; `/ig queue` for the asker alone, oldest first.
+// sent all the same; the queue state on the root; `/ig queue` for the asker alone, oldest first;
+// a comment thread owned like a conversation.
 
 import { expect, it } from "vitest";
 import { waitFor } from "../helpers/service.ts";
-import { dmText, postWebhook } from "../helpers/webhook.ts";
+import { commentWebhook, dmText, postWebhook } from "../helpers/webhook.ts";
 import { forEachPlatform } from "./for-each-platform.ts";
 import type { ChatPerson } from "./harness.ts";
 import { now } from "./scenario.ts";
@@ -201,5 +202,47 @@ forEachPlatform("ownership and the queue", (h) => {
     expect((await h.command("queue", { which: "mine" }, { in: h.otherChannel })).text).toMatch(
       /mirrors no Instagram account/,
     );
+  });
+
+  it("owns a comment thread like a conversation: the first reply takes it, someone else is told", async () => {
+    await ownership({ mode: "manual" });
+    const root = "17950000000002401";
+    await postWebhook(
+      h.url(),
+      commentWebhook(h.account, {
+        id: root,
+        text: "Is this in stock?",
+        from: { id: "1000000000002401", username: "stock_q" },
+      }),
+    );
+    const thread = await h.commentThreadOf(root);
+    const ownerOf = async () =>
+      (
+        await h.service.db.query<{ assignee: string | null; assignee_ref: string | null }>(
+          "SELECT assignee, assignee_ref FROM comment_threads WHERE account_id = $1 AND root_comment_id = $2",
+          [h.account, root],
+        )
+      ).rows[0];
+    expect((await ownerOf())?.assignee).toBeNull();
+
+    await h.agentSays(thread, "Yes, all sizes!");
+    await waitFor(async () => (await ownerOf())?.assignee ?? undefined, 10_000, "taken");
+    expect(await ownerOf()).toEqual(whoOf(h.agent));
+    await rootShows(thread, `assigned to ${h.agent.name}`);
+
+    const toldAdmin = h.toldPrivately(h.admin).length;
+    await h.agentSays(thread, "And free shipping this week.", { as: h.admin });
+    const told = await waitFor(
+      async () =>
+        h
+          .toldPrivately(h.admin)
+          .slice(toldAdmin)
+          .find((t) => t.includes("owns this conversation")),
+      10_000,
+      "told who owns it",
+    );
+    expect(told).toContain(`${h.agent.name} owns this conversation.`);
+    expect(await ownerOf()).toEqual(whoOf(h.agent));
+    await ownership({ mode: "off" });
   });
 });

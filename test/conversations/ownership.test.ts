@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { GroupMember, MemberDirectory } from "../../src/chat/chat-port.ts";
 import { Ownership } from "../../src/conversations/ownership.ts";
+import { threadSettings } from "../../src/conversations/threads.ts";
 import { type Database, openDatabase } from "../../src/db/database.ts";
 import { migrate } from "../../src/db/migrate.ts";
 import { createLogger } from "../../src/log/logger.ts";
@@ -56,6 +57,7 @@ afterAll(async () => {
 
 beforeEach(async () => {
   await db.query("DELETE FROM conversations");
+  await db.query("DELETE FROM comment_threads");
   await db.query("DELETE FROM assignment_cursors");
   await db.query("DELETE FROM agents_away");
 });
@@ -79,9 +81,11 @@ async function newConversations(n: number): Promise<number[]> {
   return ids;
 }
 
+const dm = (id: number) => ({ kind: "dm" as const, id });
+
 /** Both workers assign every conversation at once, alternating. */
 const assignAll = (ids: number[]) =>
-  Promise.all(ids.map((id, i) => workers[i % 2]?.assignNew(ACCOUNT, id, PLATFORM, CHANNEL)));
+  Promise.all(ids.map((id, i) => workers[i % 2]?.assignNew(ACCOUNT, dm(id), PLATFORM, CHANNEL)));
 
 async function load(): Promise<Record<string, number>> {
   const { rows } = await db.query<{ assignee_ref: string | null; n: string }>(
@@ -117,7 +121,7 @@ describe("automatic assignment", () => {
       [ACCOUNT, PLATFORM],
     );
     const late = Number(inserted[0]?.id);
-    await workers[1]?.assignNew(ACCOUNT, late, PLATFORM, CHANNEL);
+    await workers[1]?.assignNew(ACCOUNT, dm(late), PLATFORM, CHANNEL);
     const { rows } = await db.query<{ assignee_ref: string }>(
       "SELECT assignee_ref FROM conversations WHERE id = $1",
       [late],
@@ -137,9 +141,9 @@ describe("automatic assignment", () => {
   it("assigns nobody when the account asks for none, or its pool cannot be read", async () => {
     await settle({ mode: "manual", pool: POOL });
     const [a, b] = await newConversations(2);
-    await workers[0]?.assignNew(ACCOUNT, a as number, PLATFORM, CHANNEL);
+    await workers[0]?.assignNew(ACCOUNT, dm(a as number), PLATFORM, CHANNEL);
     await settle({ mode: "round-robin", pool: "someone-else" });
-    await workers[0]?.assignNew(ACCOUNT, b as number, PLATFORM, CHANNEL);
+    await workers[0]?.assignNew(ACCOUNT, dm(b as number), PLATFORM, CHANNEL);
     expect(await load()).toEqual({ nobody: 2 });
   });
 
@@ -168,5 +172,62 @@ describe("automatic assignment", () => {
     const elsewhere = await workers[0]?.home({ agent: ana, channels: ["room-other"], limit: 100 });
     expect(elsewhere?.mine.entries).toHaveLength(4);
     expect(elsewhere?.unassigned).toEqual({ entries: [], more: 0 });
+  });
+
+  it("owns a comment thread like a conversation: it takes its turn and counts in the open load", async () => {
+    await settle({ mode: "fewest-open", pool: POOL, cap: 1 });
+    const [first, second] = await newConversations(2);
+    await workers[0]?.assignNew(ACCOUNT, dm(first as number), PLATFORM, CHANNEL);
+    const { rows: inserted } = await db.query<{ id: number }>(
+      `INSERT INTO comment_threads (account_id, media_id, root_comment_id, chat_platform)
+       VALUES ($1, 'media1', 'comment1', $2), ($1, 'media1', 'comment2', $2) RETURNING id`,
+      [ACCOUNT, PLATFORM],
+    );
+    const [c1, c2] = inserted.map((r) => ({ kind: "comment" as const, id: Number(r.id) }));
+    await workers[1]?.assignNew(ACCOUNT, c1 as { kind: "comment"; id: number }, PLATFORM, CHANNEL);
+    await workers[0]?.assignNew(ACCOUNT, c2 as { kind: "comment"; id: number }, PLATFORM, CHANNEL);
+    const { rows } = await db.query<{ root_comment_id: string; assignee_ref: string | null }>(
+      "SELECT root_comment_id, assignee_ref FROM comment_threads ORDER BY root_comment_id",
+    );
+    // u1 holds the first conversation (cap 1), so the comment threads go to u2 and u3.
+    expect(rows).toEqual([
+      { root_comment_id: "comment1", assignee_ref: "u2" },
+      { root_comment_id: "comment2", assignee_ref: "u3" },
+    ]);
+    // Everyone is at the cap now, comment threads included: the next conversation waits.
+    await workers[1]?.assignNew(ACCOUNT, dm(second as number), PLATFORM, CHANNEL);
+    expect(await load()).toEqual({ u1: 1, nobody: 1 });
+    const { rows: audit } = await db.query<{ target: string }>(
+      "SELECT target FROM audit_log WHERE action = 'conversation_assigned' AND target LIKE 'comment:%' ORDER BY target",
+    );
+    expect(audit.map((a) => a.target)).toEqual(["comment:comment1", "comment:comment2"]);
+  });
+
+  it("the first reply takes a comment thread; someone else replying is told whose it is", async () => {
+    await settle({ mode: "manual" });
+    const { rows } = await db.query<{ id: number }>(
+      `INSERT INTO comment_threads (account_id, media_id, root_comment_id, chat_platform)
+       VALUES ($1, 'media1', 'comment9', $2) RETURNING id`,
+      [ACCOUNT, PLATFORM],
+    );
+    const thread = {
+      kind: "comment" as const,
+      id: Number(rows[0]?.id),
+      accountId: ACCOUNT,
+      rootCommentId: "comment9",
+      settings: threadSettings({}),
+    };
+    const ana = { platform: PLATFORM, id: "u1", name: "Ana" };
+    const bea = { platform: PLATFORM, id: "u2", name: "Bea" };
+    expect(await workers[0]?.replied(thread, ana)).toEqual({ kind: "took" });
+    expect(await workers[1]?.replied(thread, bea)).toEqual({ kind: "owned_by", owner: "Ana" });
+    expect(await workers[0]?.replied(thread, ana)).toEqual({ kind: "unchanged" });
+    const { rows: owner } = await db.query<{
+      assignee: string;
+      assignee_ref: string;
+      assigned_at: Date | null;
+    }>("SELECT assignee, assignee_ref, assigned_at FROM comment_threads WHERE id = $1", [thread.id]);
+    expect(owner[0]).toMatchObject({ assignee: "Ana", assignee_ref: "u1" });
+    expect(owner[0]?.assigned_at).not.toBeNull();
   });
 });

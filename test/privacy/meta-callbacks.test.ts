@@ -80,6 +80,15 @@ describe("Meta's callbacks", () => {
       const { rows } = await service.db.query("SELECT 1 FROM messages WHERE account_id = $1", [ACCOUNT]);
       return rows.length > 0 ? true : undefined;
     });
+    // What agents wrote about the customer (!note, !label) goes with the account.
+    await service.db.query(
+      "INSERT INTO customer_labels (account_id, customer_id, label) VALUES ($1, '1000000000000701', 'vip')",
+      [ACCOUNT],
+    );
+    await service.db.query(
+      "INSERT INTO customer_notes (account_id, customer_id, text, author) VALUES ($1, '1000000000000701', 'prefers email', 'Ana')",
+      [ACCOUNT],
+    );
     const res = await callback(
       "/instagram/data-deletion",
       signedRequest({ algorithm: "HMAC-SHA256", user_id: ACCOUNT, issued_at: nowSeconds() }),
@@ -101,7 +110,7 @@ describe("Meta's callbacks", () => {
           [ACCOUNT],
         )
       ).rows[0]?.n;
-    for (const table of ["messages", "conversations", "inbound_events"])
+    for (const table of ["messages", "conversations", "inbound_events", "customer_labels", "customer_notes"])
       expect(await left(table), table).toBe(0);
     const { rows } = await service.db.query<{
       status: string;

@@ -77,7 +77,16 @@ it("erases old texts and raw events by date, keeps ids and states, and skips unp
     signedRequests: 0,
   });
 
-  // A deauthorized account is erased once its grace period is over, not before.
+  // A deauthorized account is erased once its grace period is over, not before; what agents
+  // wrote about its customers (!note, !label) goes with it.
+  await service.db.query(
+    "INSERT INTO customer_labels (account_id, customer_id, label) VALUES ($1, '1000000000000001', 'vip')",
+    [ACCOUNT],
+  );
+  await service.db.query(
+    "INSERT INTO customer_notes (account_id, customer_id, text, author) VALUES ($1, '1000000000000001', 'prefers email', 'Ana')",
+    [ACCOUNT],
+  );
   await service.db.query(
     "UPDATE instagram_accounts SET status = 'revoked', updated_at = now() - interval '3 days' WHERE id = $1",
     [ACCOUNT],
@@ -90,8 +99,10 @@ it("erases old texts and raw events by date, keeps ids and states, and skips unp
   expect((await purgeExpired(service.db, policy, erase)).accounts).toBe(1);
   expect(erased).toEqual([ACCOUNT]);
   const { rows: left } = await service.db.query<{ n: number }>(
-    "SELECT count(*)::int AS n FROM messages WHERE account_id = $1",
+    `SELECT (SELECT count(*) FROM messages WHERE account_id = $1)
+          + (SELECT count(*) FROM customer_labels WHERE account_id = $1)
+          + (SELECT count(*) FROM customer_notes WHERE account_id = $1) AS n`,
     [ACCOUNT],
   );
-  expect(left[0]?.n).toBe(0);
+  expect(Number(left[0]?.n)).toBe(0);
 });

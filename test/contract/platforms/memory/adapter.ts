@@ -27,6 +27,7 @@ import {
   CONVERSATION_ACTION_IDS,
   controlSummary,
   conversationButtons,
+  customerContextLines,
   followerSummary,
   MENTION_NOTE,
   mediaKind,
@@ -49,6 +50,16 @@ function conversationControls(status: ConversationStatus, control?: DmHeader["co
   ];
 }
 
+/** The customer's notes, labels and other threads; links written as "label: url". */
+function contextLines(ctx: DmHeader["context"]): string[] {
+  return customerContextLines(
+    ctx,
+    (at) => at.toISOString(),
+    (t) => t,
+    (url, label) => `${label}: ${url}`,
+  );
+}
+
 function renderHeader(header: ThreadHeader): { text: string; buttons: Button[] } {
   const lines: (string | undefined)[] = [];
   if (header.kind === "mention") {
@@ -65,6 +76,9 @@ function renderHeader(header: ThreadHeader): { text: string; buttons: Button[] }
     if (header.consent === "revoked") lines.push("⛔ Consent revoked: no automated messages");
     if (header.held) lines.push(`⏸️ Replies held: ${header.held}`);
     if (header.control) lines.push(controlSummary(header.control));
+    if (header.entry) lines.push(header.entry.title, ...header.entry.lines);
+    if (header.entry?.url) lines.push(header.entry.url);
+    lines.push(...contextLines(header.context));
     lines.push(windowSummary(header.window, (at) => at.toISOString()));
     lines.push([...status, `Instagram DM to ${accountLabel(header.account)}`].join(" · "));
     if (header.seenAt) lines.push(`👁 Seen ${header.seenAt.toISOString()}`);
@@ -85,6 +99,7 @@ function renderHeader(header: ThreadHeader): { text: string; buttons: Button[] }
   if (comment.deleted) state.push("🗑 Deleted");
   if (header.privateReplyUsed) state.push("✉️ Private reply used");
   lines.push([...state, ...status].join(" · "));
+  lines.push(...contextLines(header.context));
   if (header.held) lines.push(`⏸️ Replies held: ${header.held}`);
   lines.push(...header.links.map((l) => `${l.label}: ${l.url}`));
   return {
@@ -217,6 +232,11 @@ export class MemoryAdapter implements ChatAdapter, FileSource, MemberDirectory {
 
   async alert(channel: string, text: string): Promise<void> {
     this.#room.add({ channel, thread: undefined, author: "bridge", text: `⚠️ ${text}`, buttons: [] });
+  }
+
+  /** The room's own address for a thread, so answers that link threads can be checked here too. */
+  async threadLink(thread: ThreadRef): Promise<string | undefined> {
+    return this.#room.gone.has(thread.thread) ? undefined : `memory://${thread.channel}/${thread.thread}`;
   }
 
   async postDigest(channel: string, digest: Digest, chart?: DigestChart): Promise<void> {
