@@ -37,7 +37,10 @@ export type AttachmentType = "image" | "audio" | "video" | "file";
 
 export type SendMessageContent =
   | { text: string; quick_replies?: QuickReply[] }
-  | { attachment: { type: AttachmentType; payload: { url: string } }; quick_replies?: QuickReply[] };
+  | { attachment: { type: AttachmentType; payload: { url: string } }; quick_replies?: QuickReply[] }
+  /** Several images in one message (reference 2.2, generally available May 2026): 2 to
+   * IMAGES_PER_MESSAGE, images only. */
+  | { attachments: { type: "image"; payload: { url: string } }[] };
 
 /** The Send API body as Meta expects it (reference 2.2, 2.3, 2.6, 2.7). */
 export type SendBody = {

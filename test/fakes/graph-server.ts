@@ -111,6 +111,41 @@ export interface InstagramResponderOptions {
   /** Each token's account's messaging profile (`/me/messenger_profile`, reference 2.9): the fields
    * set, as Instagram keeps them. Tests seed it and read it back; default: a fresh map. */
   messengerProfiles?: Map<string, Record<string, unknown>>;
+  /** Answer the several-image form (`message.attachments`) with error 100, as an API version or
+   * an account without it would; default: accepted (generally available since May 2026). */
+  refuseSeveralImages?: boolean;
+}
+
+/** Why Instagram would refuse a send body's content (reference 2.2, 2.5), or undefined. */
+function sendProblem(body: Record<string, unknown>): string | undefined {
+  const message = body.message as Record<string, unknown> | undefined;
+  const several = message?.attachments;
+  if (several !== undefined) {
+    if (!Array.isArray(several) || several.length === 0 || several.length > 10)
+      return "(#100) attachments: 1 to 10 images";
+    const image = (a: unknown) => {
+      const item = a as { type?: unknown; payload?: { url?: unknown; attachment_id?: unknown } } | null;
+      return (
+        item?.type === "image" &&
+        (typeof item.payload?.url === "string" || typeof item.payload?.attachment_id === "string")
+      );
+    };
+    if (!several.every(image)) return "(#100) attachments: images only, each with a url or an attachment_id";
+    if (message?.attachment !== undefined || message?.text !== undefined)
+      return "(#100) attachments goes alone in a message";
+  }
+  const action = body.sender_action;
+  if (action === "react" || action === "unreact") {
+    const payload = body.payload as { message_id?: unknown; reaction?: unknown } | undefined;
+    if (typeof payload?.message_id !== "string" || payload.message_id === "")
+      return "(#100) payload.message_id is required";
+    if (action === "react" && (typeof payload.reaction !== "string" || payload.reaction === ""))
+      return "(#100) payload.reaction is required";
+    if (action === "unreact" && payload.reaction !== undefined) return "(#100) unreact takes no reaction";
+    if (body.message !== undefined) return "(#100) a sender action goes without a message";
+  } else if (action !== undefined && body.payload !== undefined)
+    return "(#100) only react and unreact take a payload";
+  return undefined;
 }
 
 /** A conversation as the Conversations API describes it. */
@@ -286,6 +321,13 @@ export function instagramResponder(options: InstagramResponderOptions = {}): Gra
         if (typeof mid !== "string" || mid === "" || body.recipient.id === undefined)
           return { status: 400, body: graphError(100, "Invalid parameter reply_to") };
       }
+      const problem = sendProblem(body as Record<string, unknown>);
+      if (problem) return graphError(100, problem);
+      if (
+        options.refuseSeveralImages &&
+        (body as { message?: { attachments?: unknown } }).message?.attachments
+      )
+        return graphError(100, "(#100) Param message[attachments] is not supported");
       // Sender actions answer with the recipient alone (reference 2.5).
       if (body.sender_action !== undefined)
         return { body: { recipient_id: body.recipient.id ?? "1234567890123456" } };
