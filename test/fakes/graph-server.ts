@@ -162,6 +162,20 @@ export interface FakeConversation {
   }[];
 }
 
+/** The webhook fields an Instagram-Login account can subscribe to (reference 1.15). */
+const EVERY_FIELD = [
+  "comments",
+  "live_comments",
+  "messages",
+  "message_reactions",
+  "messaging_optins",
+  "messaging_postbacks",
+  "messaging_referral",
+  "messaging_seen",
+  "messaging_handover",
+  "standby",
+];
+
 const MESSENGER_PROFILE_FIELDS = new Set(["ice_breakers", "persistent_menu"]);
 
 function graphError(code: number, message: string) {
@@ -218,6 +232,7 @@ const INVALID_TOKEN = {
 export function instagramResponder(options: InstagramResponderOptions = {}): GraphResponder {
   let seq = 0;
   const profiles = options.messengerProfiles ?? new Map<string, Record<string, unknown>>();
+  const subscriptions = new Map<string, string[]>();
   return (req) => {
     const token = req.query.access_token ?? req.headers.authorization?.replace(/^Bearer /, "");
     if (token !== undefined && options.invalidTokens?.has(token))
@@ -254,6 +269,32 @@ export function instagramResponder(options: InstagramResponderOptions = {}): Gra
       return {
         body: { user_id: account.userId, username: account.username, id: `app-scoped-${account.userId}` },
       };
+    }
+    // Without `accounts`, every token's account is subscribed to every field (the state a test
+    // that is not about subscriptions expects); a POST still replaces the list.
+    if (!options.accounts && token !== undefined && /^\/v[\d.]+\/me\/subscribed_apps$/.test(req.path)) {
+      if (req.method === "POST") {
+        const fields = (req.query.subscribed_fields ?? "").split(",").filter((f) => f !== "");
+        if (fields.length === 0) return graphError(100, "(#100) subscribed_fields is required");
+        subscriptions.set(token, fields);
+        return { body: { success: true } };
+      }
+      if (req.method === "GET")
+        return {
+          body: {
+            data: [{ id: "1234567890123456", subscribed_fields: subscriptions.get(token) ?? EVERY_FIELD }],
+          },
+        };
+    }
+    // Turning delivery on (reference 5.5): the fields given replace the account's list.
+    if (options.accounts && req.method === "POST" && /^\/v[\d.]+\/me\/subscribed_apps$/.test(req.path)) {
+      const account = token === undefined ? undefined : options.accounts.get(token);
+      if (!account || token === undefined) return INVALID_TOKEN;
+      const fields = (req.query.subscribed_fields ?? "").split(",").filter((f) => f !== "");
+      if (fields.length === 0) return graphError(100, "(#100) subscribed_fields is required");
+      if (options.accounts instanceof Map)
+        options.accounts.set(token, { ...account, subscribedFields: fields });
+      return { body: { success: true } };
     }
     if (/^\/v[\d.]+\/me\/messenger_profile$/.test(req.path) && token !== undefined) {
       const profile = profiles.get(token) ?? {};
