@@ -243,23 +243,25 @@ export class GraphClient {
     return wait > this.#capMs ? undefined : wait;
   }
 
-  /** Send API (reference 2): a DM, or a private reply when `recipient` is `{comment_id}`. Never retried blind. */
-  /** A sender action (reference 2.5): only `recipient` and `sender_action` in the body. */
+  /** A sender action (reference 2.5): only `recipient` and `sender_action` in the body, and for a
+   * reaction its `payload` (`{message_id, reaction}` to react, `{message_id}` to take it back). */
   senderAction(
     token: string,
     igUserId: string,
     customer: string,
-    action: "mark_seen" | "typing_on" | "typing_off",
+    action: "mark_seen" | "typing_on" | "typing_off" | "react" | "unreact",
+    payload?: { message_id: string; reaction?: string },
   ): Promise<Result<{ recipientId: string }>> {
     return this.#call(token, {
       method: "POST",
       path: [igUserId, "messages"],
-      body: { recipient: { id: customer }, sender_action: action },
+      body: { recipient: { id: customer }, sender_action: action, ...(payload ? { payload } : {}) },
       idempotent: true,
       parse: (j) => ({ recipientId: idStr(j.recipient_id) ?? customer }),
     });
   }
 
+  /** Send API (reference 2): a DM, or a private reply when `recipient` is `{comment_id}`. Never retried blind. */
   sendMessage(token: string, igUserId: string, body: SendBody): Promise<Result<SendResult>> {
     const fallback = "id" in body.recipient ? body.recipient.id : undefined;
     return this.#call(token, {
