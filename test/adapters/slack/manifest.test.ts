@@ -10,6 +10,7 @@ describe("Slack app manifest", () => {
     expect(manifest).toMatch(/^\s+- message\.channels$/m);
     expect(manifest).toMatch(/^\s+- message\.groups$/m);
     expect(manifest).toMatch(/^\s+- reaction_added$/m);
+    expect(manifest).toMatch(/^\s+- reaction_removed$/m);
     expect(manifest).toMatch(/command: \/ig$/m);
     expect(manifest).toMatch(/callback_id: ig_send$/m);
     expect(manifest).toMatch(/is_enabled: true/);
