@@ -217,10 +217,16 @@ export class DiscordGateway {
       background.run("typingStart", () => this.#onTyping(typing));
     });
     client.on(Events.MessageReactionAdd, (reaction, user) => {
+      if (!user.bot && user.id !== client.user?.id)
+        background.run("agentReaction", () => this.#onAgentReaction(reaction, user, true));
       const change = rootReactionChange(reaction.emoji.name);
       // The bot's own reactions are delivery marks and customers' reactions.
       if (!change || user.bot || user.id === client.user?.id) return;
       background.run("messageReactionAdd", () => this.#onRootReaction(reaction, user, change));
+    });
+    client.on(Events.MessageReactionRemove, (reaction, user) => {
+      if (user.bot || user.id === client.user?.id) return;
+      background.run("agentReaction", () => this.#onAgentReaction(reaction, user, false));
     });
     client.on(Events.InteractionCreate, (interaction) => {
       background.run("interaction", () =>
@@ -328,6 +334,36 @@ export class DiscordGateway {
   /** ✅ or 👀 on a mirrored thread's root: the same as its Close and Take buttons. Anywhere else
    * the emoji is just an emoji. A refusal goes to the thread, mentioning whoever reacted (a
    * reaction has no private answer). */
+  /** An agent's emoji on (or off) a message inside a mirrored thread: the core makes it the
+   * business's reaction to a mirrored customer message on Instagram (and ignores it anywhere
+   * else). A custom emoji goes as `:name:`, which the core explains it cannot send. */
+  async #onAgentReaction(
+    reaction: MessageReaction | PartialMessageReaction,
+    reactor: User | PartialUser,
+    on: boolean,
+  ): Promise<void> {
+    if (!this.#deps.inbox.agentReaction) return;
+    const message = reaction.message;
+    const thread = await this.#mirroredThread(message.channelId);
+    if (!thread || message.id === (await this.#deps.adapter.headerMessageId(thread))) return;
+    const user = reactor.partial ? await reactor.fetch() : reactor;
+    if (user.bot) return;
+    const emoji = reaction.emoji.id
+      ? `:${reaction.emoji.name ?? reaction.emoji.id}:`
+      : (reaction.emoji.name ?? "");
+    const guild = message.guild;
+    const member =
+      guild?.members.cache.get(user.id) ?? (await guild?.members.fetch(user.id).catch(() => undefined));
+    const told = await this.#deps.inbox.agentReaction({
+      agent: memberIdentity(user, member, message.guildId),
+      thread,
+      message: message.id,
+      emoji,
+      on,
+    });
+    if (told.privately) await this.#deps.adapter.tellPrivately(user.id, thread, told.privately, message.id);
+  }
+
   async #onRootReaction(
     reaction: MessageReaction | PartialMessageReaction,
     reactor: User | PartialUser,

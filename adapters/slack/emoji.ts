@@ -78,6 +78,25 @@ export function slackReactionName(emoji: string): string {
   return BY_EMOJI[bare] ?? BY_EMOJI[Array.from(bare)[0] ?? ""] ?? FALLBACK_REACTION;
 }
 
+const BY_SLACK_NAME: Record<string, string> = {
+  ...Object.fromEntries(Object.entries(BY_EMOJI).map(([emoji, name]) => [name, emoji])),
+  heart: "❤️",
+  thumbsup: "👍",
+  thumbsdown: "👎",
+  "+1": "👍",
+  "-1": "👎",
+  laughing: "😆",
+  satisfied: "😆",
+};
+
+/** The Unicode emoji of a Slack reaction name (skin tone left out), for the core: a name Slack
+ * defines but this table does not, or a workspace's custom emoji, stays `:name:`, which the core
+ * explains it cannot send. */
+export function emojiOfSlackName(name: string): string {
+  const bare = name.split("::")[0] ?? name;
+  return BY_SLACK_NAME[bare] ?? `:${bare}:`;
+}
+
 /** The reaction each delivery mark is shown as; the bot sets only these on agents' messages. */
 export const MARK_REACTIONS: Record<Mark, string> = {
   pending: "hourglass_flowing_sand",

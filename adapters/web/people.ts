@@ -166,11 +166,22 @@ export class WebPeople {
   }
 
   /** Someone puts an emoji on a message (again: takes it off). ✅ ✔️ and 👀 on a thread's root
-   * close and take its conversation, as on the other platforms. */
+   * close and take its conversation, as on the other platforms; on a message inside a thread the
+   * core hears of it (the business reacting to a mirrored customer message on Instagram). */
   async react(user: string, post: WebPost, emoji: string): Promise<Told | undefined> {
     const on = !(post.reactions[emoji] ?? []).includes(user);
     const changed = await this.#store.react(post.id, emoji, user, on);
     if (changed) await this.#live.publish({ kind: "post", post: changed });
+    if (post.thread && post.thread !== post.id && this.#inbox.agentReaction) {
+      const told = await this.#inbox.agentReaction({
+        agent: WebPeople.agent(user),
+        thread: { channel: post.channel, thread: post.thread },
+        message: post.id,
+        emoji,
+        on,
+      });
+      return told.privately ? { text: told.privately } : undefined;
+    }
     const action = ROOT_REACTIONS[emoji];
     if (!on || !action || post.thread !== post.id || post.author.kind !== "bridge") return undefined;
     return this.#act(user, { channel: post.channel, thread: post.id }, action, true);

@@ -439,8 +439,22 @@ export interface AgentActivity {
   kind: "typing" | "opened";
 }
 
+/** An agent put an emoji on (`on`) or took it off a message of a thread: on a mirrored customer
+ * message of a conversation, the business reacts to that message on Instagram. `emoji` is
+ * Unicode (adapters translate their names), or the platform's name of a custom emoji. */
+export interface AgentReaction {
+  agent: AgentIdentity;
+  thread: ThreadRef;
+  message: ChatMessageRef;
+  emoji: string;
+  on: boolean;
+}
+
 export interface ChatInbox {
   agentMessage(message: AgentMessage): Promise<AgentMessageOutcome>;
+  /** Optional for inboxes without reactions. Resolves with a line for the agent alone when the
+   * reaction cannot reach Instagram (an emoji it has no form for, a closed window). */
+  agentReaction?(reaction: AgentReaction): Promise<{ privately?: string }>;
   /** Optional for inboxes that show the customer nothing of it. */
   agentActivity?(activity: AgentActivity): Promise<void>;
   /** An agent edited or deleted a message that was already sent (or queued) to Instagram. */

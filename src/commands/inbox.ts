@@ -7,6 +7,7 @@ import type {
   AgentIdentity,
   AgentMessage,
   AgentMessageOutcome,
+  AgentReaction,
   Asked,
   ChatAdapter,
   ChatInbox,
@@ -44,6 +45,7 @@ import { Moderation } from "../moderation/moderation.ts";
 import { enqueueOutbound, outboundKey } from "../outbound/enqueue.ts";
 import type { InstagramGateway } from "../outbound/instagram-gateway.ts";
 import { pause, pauses, resume } from "../outbound/pause.ts";
+import { instagramReaction } from "../outbound/reactions.ts";
 import { enqueueSenderAction, type SenderAction } from "../outbound/sender-actions.ts";
 import { DataRequests } from "../privacy/data-requests.ts";
 import type { RulesEngine } from "../rules/engine.ts";
@@ -240,6 +242,53 @@ export class Inbox implements ChatInbox {
     const thread = await findThread(this.deps.db, activity.agent.platform, activity.thread);
     if (thread?.kind !== "dm") return;
     await this.senderAction(thread, activity.kind === "typing" ? "typing_on" : "mark_seen");
+  }
+
+  /** An agent's emoji on a mirrored customer message: the business reacts to it on Instagram
+   * (outbound/reactions.ts says how emoji map). Any other message of the thread (a note, a reply,
+   * the root, a message unsent since) is nothing to Instagram and is left alone. */
+  async agentReaction(r: AgentReaction): Promise<{ privately?: string }> {
+    const thread = await findThread(this.deps.db, r.agent.platform, r.thread);
+    if (thread?.kind !== "dm") return {};
+    const { rows } = await this.deps.db.query<{ id: number; ig_message_id: string; business: string | null }>(
+      `SELECT id, ig_message_id, details->>'businessReaction' AS business FROM messages
+        WHERE account_id = $1 AND conversation_id = $2 AND chat_ref = $3 AND direction = 'inbound'
+          AND author_kind = 'customer' AND ig_message_id IS NOT NULL AND deleted_at IS NULL`,
+      [thread.accountId, thread.id, r.message],
+    );
+    const row = rows[0];
+    if (!row) return {};
+    const value = instagramReaction(r.emoji);
+    if (!value.ok) return r.on ? { privately: `Not sent to Instagram: ${value.reason}.` } : {};
+    // Instagram keeps one reaction of the business per message: taking off an emoji that is not
+    // the one Instagram shows (a colleague reacted since) changes nothing there.
+    if (!r.on && row.business !== value.reaction) return {};
+    if (r.on && row.business === value.reaction) return {};
+    // Stored before the job is queued: the next emoji (on or off) reads what Instagram will show
+    // even when it arrives before this job ran; put back when nothing was queued.
+    const setBusiness = (value: string | null) =>
+      this.deps.db.query(
+        "UPDATE messages SET details = jsonb_set(details, '{businessReaction}', COALESCE(to_jsonb($2::text), 'null'::jsonb)) WHERE id = $1",
+        [row.id, value],
+      );
+    await setBusiness(r.on ? value.reaction : null);
+    const queued = await enqueueSenderAction(
+      this.deps.db,
+      this.deps.boss,
+      thread.accountId,
+      thread.customerId,
+      r.on ? "react" : "unreact",
+      new Date(),
+      { mid: row.ig_message_id, ...(r.on ? { reaction: value.reaction } : {}) },
+    );
+    if (!queued) {
+      await setBusiness(row.business);
+      return {
+        privately:
+          "Not sent to Instagram: reactions go only while the customer's 24-hour window is open and no other app holds the conversation.",
+      };
+    }
+    return {};
   }
 
   private async senderAction(thread: Extract<Thread, { kind: "dm" }>, action: SenderAction): Promise<void> {

@@ -126,7 +126,8 @@ export class DemoCustomer {
     const customer = send.recipient.id ?? DEMO_CUSTOMER.id;
     const message: Record<string, unknown> = { mid: send.messageId, is_echo: true };
     if (send.text !== undefined) message.text = send.text;
-    if (send.attachmentUrl) message.attachments = [{ type: "image", payload: { url: send.attachmentUrl } }];
+    if (send.attachments.length > 0)
+      message.attachments = send.attachments.map((a) => ({ type: a.type, payload: { url: a.url } }));
     await deliver(this.#hooks, messaging(DEMO_ACCOUNT.id, customer, message));
     if (this.#answered || send.text === undefined || send.text.includes(RULE_MARK) || !send.recipient.id)
       return;

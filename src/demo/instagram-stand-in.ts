@@ -15,8 +15,10 @@ export interface StandInSend {
   recipient: { id?: string; comment_id?: string };
   /** The text sent, when it was text. */
   text: string | undefined;
-  /** The attachment's URL, when one was sent. */
+  /** The attachment's URL, when one was sent (the first of several images). */
   attachmentUrl: string | undefined;
+  /** Every attachment sent: one (`message.attachment`) or several images (`message.attachments`). */
+  attachments: { type: string; url: string }[];
   body: unknown;
   at: string;
 }
@@ -128,15 +130,18 @@ export async function startInstagramStandIn(
       const recipient = record(b.recipient) as StandInSend["recipient"];
       const message = record(b.message);
       const attachment = record(message.attachment);
+      const attachments = (Array.isArray(message.attachments) ? message.attachments : [attachment])
+        .map((a) => ({ type: record(a).type, url: record(record(a).payload).url }))
+        .filter(
+          (a): a is { type: string; url: string } => typeof a.type === "string" && typeof a.url === "string",
+        );
       const messageId = b.message === undefined ? undefined : `aWdfZAG1faXRlbToxOkRFTU8${++seq}`;
       const send: StandInSend = {
         messageId,
         recipient,
         text: typeof message.text === "string" ? message.text : undefined,
-        attachmentUrl:
-          typeof record(attachment.payload).url === "string"
-            ? (record(attachment.payload).url as string)
-            : undefined,
+        attachmentUrl: attachments[0]?.url,
+        attachments,
         body,
         at: new Date().toISOString(),
       };

@@ -82,7 +82,9 @@ async function silenceChecks(ctx: DoctorContext, db: Database): Promise<DoctorCh
   return (await webhookSilence(db, ctx.config.webhookSilenceMs, now)).map((s) => {
     const check = `account ${s.username ? `@${s.username}` : s.account}: webhook traffic`;
     const quiet = spanText(now.getTime() - s.quietSince.getTime());
-    const alarm = `alarm after ${spanText(s.thresholdMs)}`;
+    const alarm = s.openHoursOnly
+      ? `${spanText(s.quietMs)} within opening hours; alarm after ${spanText(s.thresholdMs)} of them`
+      : `alarm after ${spanText(s.thresholdMs)}`;
     if (!s.silent)
       return pass(
         check,

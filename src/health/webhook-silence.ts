@@ -1,6 +1,8 @@
 import type { ChatAdapter, ChatPlatform } from "../chat/chat-port.ts";
 import type { Database } from "../db/database.ts";
+import { BusinessClock, hasHours } from "../digest/business-time.ts";
 import type { Logger } from "../log/logger.ts";
+import type { AccountSettings } from "../rules/rule.ts";
 
 // Webhook silence (issue 22): an account whose webhooks stop (a subscription lost on reconnect,
 // an outage at Meta, a misrouted callback URL) looks exactly like an account nobody writes to. The
@@ -9,10 +11,18 @@ import type { Logger } from "../log/logger.ts";
 // over the last 7 days, so a quiet account is not called silent every night. Its chat channel is
 // told once per silence (silence_noticed_at), the metric and `doctor` say it while it lasts, and
 // the end of a silence is told too (and starts a backfill, through `onSilenceEnded`).
+//
+// An account with opening hours (the rule file's `accounts:` section, as the digest reads them)
+// counts only the time within them, the silence and the usual gap alike: a shop's quiet night or
+// weekend is not a silence, and the alarm rings once the open hours since the last webhook pass the
+// threshold. Without opening hours every minute counts.
 
 /** How many usual gaps make a silence. */
 export const SILENCE_GAPS = 4;
 const WEEK_MS = 7 * 86_400_000;
+/** How far back a silence is measured within opening hours: longer ones ring anyway, and the
+ * clock lays out each day of its span. */
+const LONGEST_MEASURED_MS = 60 * 86_400_000;
 
 export interface AccountSilence {
   account: string;
@@ -21,8 +31,13 @@ export interface AccountSilence {
   lastWebhookAt: Date | null;
   /** Since when it has been quiet: the newest webhook, else when the account was connected. */
   quietSince: Date;
-  /** The silence that rings, for this account now. */
+  /** The silence that rings, for this account now (time within its opening hours, when it has
+   * them). */
   thresholdMs: number;
+  /** How much of the quiet counts: all of it, or the time within opening hours. */
+  quietMs: number;
+  /** The account has opening hours: `quietMs` and `thresholdMs` are open time. */
+  openHoursOnly: boolean;
   silent: boolean;
   /** Its channel was told of the current silence at this time. */
   noticedAt: Date | null;
@@ -44,9 +59,11 @@ export async function webhookSilence(
     last_webhook_at: Date | null;
     created_at: Date;
     silence_noticed_at: Date | null;
+    rule_settings: AccountSettings | null;
     week_events: number;
   }>(
     `SELECT a.id, a.username, a.chat_platform, a.chat_channel, a.last_webhook_at, a.created_at, a.silence_noticed_at,
+            a.rule_settings,
             (SELECT count(*)::int FROM inbound_events e
               WHERE e.account_id = a.id AND e.received_at > $1 AND (e.event->>'backfilled') IS NULL) AS week_events
        FROM instagram_accounts a WHERE a.status = 'active' ORDER BY a.id`,
@@ -54,8 +71,18 @@ export async function webhookSilence(
   );
   return rows.map((r) => {
     const quietSince = new Date(r.last_webhook_at ?? r.created_at);
-    // A week's events spread evenly: the usual gap. Fewer than two events tell no usual gap.
-    const usualGapMs = r.week_events >= 2 ? WEEK_MS / r.week_events : 0;
+    const settings = r.rule_settings ?? undefined;
+    const openHoursOnly = hasHours(settings);
+    const weekAgo = new Date(now.getTime() - WEEK_MS);
+    const measuredFrom = new Date(Math.max(quietSince.getTime(), now.getTime() - LONGEST_MEASURED_MS));
+    const clock = openHoursOnly
+      ? new BusinessClock(settings, new Date(Math.min(measuredFrom.getTime(), weekAgo.getTime())), now)
+      : undefined;
+    const quietMs = clock ? clock.ms(measuredFrom, now) : now.getTime() - quietSince.getTime();
+    // A week's events spread evenly over the week's (open) time: the usual gap. Fewer than two
+    // events tell no usual gap.
+    const weekMs = clock ? clock.ms(weekAgo, now) : WEEK_MS;
+    const usualGapMs = r.week_events >= 2 ? weekMs / r.week_events : 0;
     const thresholdMs = Math.max(minimumMs, SILENCE_GAPS * usualGapMs);
     return {
       account: r.id,
@@ -63,7 +90,9 @@ export async function webhookSilence(
       lastWebhookAt: r.last_webhook_at ? new Date(r.last_webhook_at) : null,
       quietSince,
       thresholdMs,
-      silent: now.getTime() - quietSince.getTime() > thresholdMs,
+      quietMs,
+      openHoursOnly,
+      silent: quietMs > thresholdMs,
       noticedAt: r.silence_noticed_at ? new Date(r.silence_noticed_at) : null,
       chatPlatform: r.chat_platform,
       chatChannel: r.chat_channel,
@@ -86,7 +115,8 @@ export function silenceText(s: AccountSilence, now: Date): string {
   const since = s.lastWebhookAt
     ? `no webhook has arrived for ${spanText(now.getTime() - s.quietSince.getTime())} (since ${s.quietSince.toISOString().slice(0, 16).replace("T", " ")} UTC)`
     : `no webhook has arrived since it was connected ${spanText(now.getTime() - s.quietSince.getTime())} ago`;
-  return `📭 Instagram webhooks for ${label(s)} have gone silent: ${since}, longer than its usual traffic explains (${spanText(s.thresholdMs)}). Messages may be missing from these threads. Check the app's webhook subscription (\`threadbridge doctor\`); once webhooks return, threadbridge recovers what it can through the Conversations API.`;
+  const open = s.openHoursOnly ? `, ${spanText(s.quietMs)} of it within opening hours` : "";
+  return `📭 Instagram webhooks for ${label(s)} have gone silent: ${since}${open}, longer than its usual traffic explains (${spanText(s.thresholdMs)}${s.openHoursOnly ? " of opening hours" : ""}). Messages may be missing from these threads. Check the app's webhook subscription (\`threadbridge doctor\`); once webhooks return, threadbridge recovers what it can through the Conversations API.`;
 }
 
 export interface SilenceWatchDeps {

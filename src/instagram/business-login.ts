@@ -7,8 +7,10 @@
 import type { BusinessLoginConfig } from "../config/console-config.ts";
 import { classifyNetworkError } from "./graph-errors.ts";
 
-/** The webhook fields threadbridge mirrors (reference 5.5): subscribed for each account when it
- * connects, checked by `doctor`; the app must subscribe them too. */
+/** The webhook fields threadbridge mirrors (reference 5.5, 1.15): subscribed for each account
+ * when it connects, checked and subscribed again when it reconnects (instagram/subscription.ts),
+ * checked by `doctor`; the app must subscribe them too. `messaging_handover` and `standby` carry
+ * Conversation Routing: who holds a conversation, and its messages while another app does. */
 export const SUBSCRIBED_FIELDS = [
   "messages",
   "comments",
@@ -16,6 +18,8 @@ export const SUBSCRIBED_FIELDS = [
   "messaging_postbacks",
   "messaging_seen",
   "messaging_referral",
+  "messaging_handover",
+  "standby",
 ];
 
 export const BUSINESS_LOGIN_SCOPES = [

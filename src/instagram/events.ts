@@ -145,6 +145,10 @@ export interface DmReaction extends DmBase {
   action: "react" | "unreact";
   reaction?: string;
   emoji?: string;
+  /** Sent by the account itself (sender == the account): the business's own reaction, never the
+   * customer's. Instagram documents no echo of a reaction sent through the API, but one made in
+   * the Instagram app, or an echo Meta starts sending, must not show as the customer's. */
+  byBusiness?: true;
 }
 
 export interface DmSeen extends DmBase {

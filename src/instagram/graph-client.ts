@@ -37,7 +37,10 @@ export type AttachmentType = "image" | "audio" | "video" | "file";
 
 export type SendMessageContent =
   | { text: string; quick_replies?: QuickReply[] }
-  | { attachment: { type: AttachmentType; payload: { url: string } }; quick_replies?: QuickReply[] };
+  | { attachment: { type: AttachmentType; payload: { url: string } }; quick_replies?: QuickReply[] }
+  /** Several images in one message (reference 2.2, generally available May 2026): 2 to
+   * IMAGES_PER_MESSAGE, images only. */
+  | { attachments: { type: "image"; payload: { url: string } }[] };
 
 /** The Send API body as Meta expects it (reference 2.2, 2.3, 2.6, 2.7). */
 export type SendBody = {
@@ -240,23 +243,25 @@ export class GraphClient {
     return wait > this.#capMs ? undefined : wait;
   }
 
-  /** Send API (reference 2): a DM, or a private reply when `recipient` is `{comment_id}`. Never retried blind. */
-  /** A sender action (reference 2.5): only `recipient` and `sender_action` in the body. */
+  /** A sender action (reference 2.5): only `recipient` and `sender_action` in the body, and for a
+   * reaction its `payload` (`{message_id, reaction}` to react, `{message_id}` to take it back). */
   senderAction(
     token: string,
     igUserId: string,
     customer: string,
-    action: "mark_seen" | "typing_on" | "typing_off",
+    action: "mark_seen" | "typing_on" | "typing_off" | "react" | "unreact",
+    payload?: { message_id: string; reaction?: string },
   ): Promise<Result<{ recipientId: string }>> {
     return this.#call(token, {
       method: "POST",
       path: [igUserId, "messages"],
-      body: { recipient: { id: customer }, sender_action: action },
+      body: { recipient: { id: customer }, sender_action: action, ...(payload ? { payload } : {}) },
       idempotent: true,
       parse: (j) => ({ recipientId: idStr(j.recipient_id) ?? customer }),
     });
   }
 
+  /** Send API (reference 2): a DM, or a private reply when `recipient` is `{comment_id}`. Never retried blind. */
   sendMessage(token: string, igUserId: string, body: SendBody): Promise<Result<SendResult>> {
     const fallback = "id" in body.recipient ? body.recipient.id : undefined;
     return this.#call(token, {

@@ -372,7 +372,16 @@ function parseDmEvent(key: DmKey, value: unknown, f: DmFrame): InboundRecord {
       const p = reactionSchema.safeParse(value);
       if (!p.success) return badItem(f, key, p.error, value);
       const { mid, action, reaction, emoji } = p.data;
-      const event = pruned({ type: "dm.reaction" as const, ...dmBase(f), mid, action, reaction, emoji });
+      const byBusiness = f.senderId === f.ctx.accountId ? (true as const) : undefined;
+      const event = pruned({
+        type: "dm.reaction" as const,
+        ...dmBase(f),
+        mid,
+        action,
+        reaction,
+        emoji,
+        byBusiness,
+      });
       return dmRecord(event, `reaction:${mid}:${f.senderId}:${action}:${f.occurredAt}`, f);
     }
     case "read": {

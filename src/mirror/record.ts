@@ -213,12 +213,14 @@ async function recordEdit(tx: SqlClient, e: DmEdit): Promise<void> {
 }
 
 async function recordReaction(tx: SqlClient, e: DmReaction): Promise<void> {
-  // The customer's current reaction on a message; unreact clears it.
+  // The customer's current reaction on a message; unreact clears it. The business's own reaction
+  // is kept apart, so it is never mirrored as the customer's.
   const reaction = e.action === "react" ? (e.emoji ?? e.reaction ?? "other") : null;
+  const key = e.byBusiness ? "businessReaction" : "customerReaction";
   await tx.query(
-    `UPDATE messages SET details = jsonb_set(details, '{customerReaction}', COALESCE(to_jsonb($3::text), 'null'::jsonb)), updated_at = now()
+    `UPDATE messages SET details = jsonb_set(details, ARRAY[$4::text], COALESCE(to_jsonb($3::text), 'null'::jsonb)), updated_at = now()
      WHERE account_id = $1 AND ig_message_id = $2`,
-    [e.accountId, e.mid, reaction],
+    [e.accountId, e.mid, reaction, key],
   );
 }
 

@@ -65,6 +65,8 @@ export interface OutboundRow {
     snippet?: string;
     /** The mid its first part quotes (Message Replies API). */
     replyTo?: string;
+    /** Instagram refused the several-image form at this part: from it on, one image per call. */
+    imagesOneByOneFrom?: number;
   };
   chat_ref: string | null;
   delivery_state: "pending" | "held" | "sent" | "failed";
@@ -183,6 +185,9 @@ export class OutboundSender {
       ...(row.details.quickReplies ? { quickReplies: row.details.quickReplies } : {}),
       ...(row.details.imageUrl ? { imageUrl: row.details.imageUrl } : {}),
       ...(row.details.urlAttachments ? { urlAttachments: row.details.urlAttachments } : {}),
+      ...(row.details.imagesOneByOneFrom !== undefined
+        ? { imagesOneByOneFrom: row.details.imagesOneByOneFrom }
+        : {}),
     });
     if (parts.length === 0) return this.fail(row, "nothing to send");
     if (route.via === "private_reply" && (parts.length > 1 || parts[0]?.kind !== "text"))
@@ -193,7 +198,9 @@ export class OutboundSender {
     // An agent's file lives where they attached it: the platform of their `platform:id` key.
     const agent = row.author_kind === "agent" ? parseChatKey(row.sender_id ?? "") : undefined;
     const filesFrom = agent?.platform ?? row.chat_platform ?? undefined;
-    if (filesFrom === undefined && parts.some((p) => p.kind === "file"))
+    const hasFile = (p: Part) =>
+      p.kind === "file" || (p.kind === "images" && p.items.some((item) => item.kind === "file"));
+    if (filesFrom === undefined && parts.some(hasFile))
       return this.fail(row, "the chat platform its file was attached on is unknown");
     await this.setDetails(row.id, { partsTotal: parts.length });
 
@@ -231,6 +238,17 @@ export class OutboundSender {
           );
         case "failed":
           await this.clearStarted(row.id);
+          // The several-image form is newer than the single attachment: an API (or an account)
+          // that refuses it as a bad request gets the same images one per call instead.
+          if (part.kind === "images" && outcome.error.kind === "bad_request") {
+            this.deps.log.info(
+              { messageId: row.id, code: outcome.error.code, images: part.items.length },
+              "several images in one message refused; sending them one by one",
+            );
+            await this.setDetails(row.id, { imagesOneByOneFrom: i });
+            // Planned again: the parts before `i` are the same, no images part is left from it on.
+            return this.send(row.id);
+          }
           return this.fail(row, outcome.error.reason, outcome.error.code);
       }
     }
@@ -324,14 +342,21 @@ export class OutboundSender {
     const message: SendMessageContent =
       part.kind === "text"
         ? { text: part.text, ...(part.quickReplies ? { quick_replies: part.quickReplies } : {}) }
-        : {
-            attachment: {
-              type: part.type,
-              payload: {
-                url: part.kind === "url" ? part.url : this.deps.fileUrl(filesFrom, part.file),
+        : part.kind === "images"
+          ? {
+              attachments: part.items.map((item) => ({
+                type: "image" as const,
+                payload: { url: item.kind === "url" ? item.url : this.deps.fileUrl(filesFrom, item.file) },
+              })),
+            }
+          : {
+              attachment: {
+                type: part.type,
+                payload: {
+                  url: part.kind === "url" ? part.url : this.deps.fileUrl(filesFrom, part.file),
+                },
               },
-            },
-          };
+            };
     if (route.via === "private_reply") return { recipient: route.recipient, message };
     const quote = replyTo ? { reply_to: { mid: replyTo } } : {};
     return route.messaging.messaging_type === "MESSAGE_TAG"

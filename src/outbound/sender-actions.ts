@@ -18,7 +18,18 @@ import { SendDeferred } from "./send-worker.ts";
 // message. Nothing is sent while the account is paused or another app holds the conversation. A
 // typing indicator that could not go within TYPING_STALE_MS is dropped: late, it would lie.
 
-export type SenderAction = "mark_seen" | "typing_on";
+//
+// Reactions (`react`, `unreact`: the business reacting to a customer's message, outbound/
+// reactions.ts) are sender actions too, with the same window rule, in the same lane, but their own
+// rate-limit class (`reaction`).
+
+export type SenderAction = "mark_seen" | "typing_on" | "react" | "unreact";
+
+/** What a reaction is on: the customer's message (its Instagram mid) and, to react, the value. */
+export interface ReactionTarget {
+  mid: string;
+  reaction?: string;
+}
 
 /** How long a typing indicator stays worth sending (Instagram shows one for about 20 s). */
 export const TYPING_STALE_MS = 15_000;
@@ -32,6 +43,7 @@ export async function enqueueSenderAction(
   customer: string,
   action: SenderAction,
   now = new Date(),
+  target?: ReactionTarget,
 ): Promise<boolean> {
   if (!(await allowed(db, account, customer, now))) return false;
   await boss.insert(OUTBOUND_QUEUE, [
@@ -40,7 +52,14 @@ export async function enqueueSenderAction(
       singletonKey: outboundKey(account, { customerId: customer }),
       data: {
         messageId: 0,
-        senderAction: { account, customer, action, at: now.getTime() },
+        senderAction: {
+          account,
+          customer,
+          action,
+          at: now.getTime(),
+          ...(target ? { mid: target.mid } : {}),
+          ...(target?.reaction ? { reaction: target.reaction } : {}),
+        },
       } satisfies OutboundJob,
     },
   ]);
@@ -83,8 +102,16 @@ export async function performSenderAction(
   const now = deps.now?.() ?? new Date();
   if (job.action === "typing_on" && now.getTime() - job.at > TYPING_STALE_MS) return "dropped";
   if (!(await allowed(deps.db, job.account, job.customer, now))) return "dropped";
-  const outcome = await deps.gateway.call(job.account, "sender_action", (token) =>
-    deps.gateway.graph.senderAction(token, job.account, job.customer, job.action),
+  const reacting = job.action === "react" || job.action === "unreact";
+  if (reacting && !job.mid) return "dropped";
+  const payload = reacting
+    ? {
+        message_id: job.mid ?? "",
+        ...(job.action === "react" && job.reaction ? { reaction: job.reaction } : {}),
+      }
+    : undefined;
+  const outcome = await deps.gateway.call(job.account, reacting ? "reaction" : "sender_action", (token) =>
+    deps.gateway.graph.senderAction(token, job.account, job.customer, job.action, payload),
   );
   switch (outcome.kind) {
     case "ok":

@@ -111,7 +111,15 @@ export interface OutboundJob {
   messageId: number;
   /** A sender action (outbound/sender-actions.ts) instead of a message: in the conversation's
    * lane, so it never overtakes a reply queued before it. */
-  senderAction?: { account: string; customer: string; action: "mark_seen" | "typing_on"; at: number };
+  senderAction?: {
+    account: string;
+    customer: string;
+    action: "mark_seen" | "typing_on" | "react" | "unreact";
+    at: number;
+    /** A reaction's message (its Instagram mid) and, to react, Instagram's reaction value. */
+    mid?: string;
+    reaction?: string;
+  };
   trace?: TraceCarrier;
 }
 

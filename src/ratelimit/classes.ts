@@ -8,7 +8,9 @@ export type ApiClass =
   | "private_reply" // Private replies to comments on posts and reels — 750 calls/hour
   | "private_reply_live" // Private replies to Instagram Live comments — 100 calls/s
   | "conversations" // Conversations API — 2 calls/s
+  | "send_images" // Send API: a message of several images (`attachments`) — 10 calls/s, see below
   | "sender_action" // Send API sender actions (mark_seen, typing_on) — 20 calls/s, see below
+  | "reaction" // Send API: the business reacting to a customer's message (react, unreact) — 10 calls/s
   | "platform"; // everything else (comments, media, profile): a conservative default
 
 export interface ClassLimit {
@@ -24,7 +26,9 @@ export const API_CLASSES: readonly ApiClass[] = [
   "private_reply",
   "private_reply_live",
   "conversations",
+  "send_images",
   "sender_action",
+  "reaction",
   "platform",
 ];
 
@@ -37,6 +41,12 @@ export const DEFAULT_LIMITS: Readonly<Record<ApiClass, ClassLimit>> = Object.fre
   // Meta counts sender actions with the Send API's 100/s; a fifth of it keeps agents' typing and
   // reading from ever crowding out the replies themselves.
   sender_action: { points: 20, durationSeconds: 1 },
+  // Several images in one message: Meta counts the call in the Send API's 100/s, but Instagram
+  // fetches up to ten files for it, so it is paced like audio and video.
+  send_images: { points: 10, durationSeconds: 1 },
+  // The business's reactions (sender_action react/unreact): counted by Meta with the Send API's
+  // 100/s; a tenth of it, since an agent's emoji is never worth delaying a reply for.
+  reaction: { points: 10, durationSeconds: 1 },
   // The real platform budget (4800 × impressions per rolling 24 h for Business Use Case calls) is
   // only known from the usage headers, which OutboundLimiter.observeUsage follows: it slows this
   // class as usage passes 75 % and 90 %, and Meta's regain-access time pauses the account. The

@@ -147,6 +147,8 @@ export interface ChatHarness {
   ): Promise<void>;
   /** Someone (or the bridge itself) puts `emoji` (✅ ✔️ 👀 🎉) on a message. */
   react(thread: string, message: string, emoji: string, as?: ChatPerson | "bridge"): Promise<void>;
+  /** Someone takes their `emoji` off a message. */
+  unreact(thread: string, message: string, emoji: string, as?: ChatPerson): Promise<void>;
   /** `/ig name` with its arguments, in the channel (or, where `commandsInThreads`, in a thread);
    * resolves with the answer only the asker sees. */
   command(

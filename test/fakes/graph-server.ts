@@ -111,6 +111,41 @@ export interface InstagramResponderOptions {
   /** Each token's account's messaging profile (`/me/messenger_profile`, reference 2.9): the fields
    * set, as Instagram keeps them. Tests seed it and read it back; default: a fresh map. */
   messengerProfiles?: Map<string, Record<string, unknown>>;
+  /** Answer the several-image form (`message.attachments`) with error 100, as an API version or
+   * an account without it would; default: accepted (generally available since May 2026). */
+  refuseSeveralImages?: boolean;
+}
+
+/** Why Instagram would refuse a send body's content (reference 2.2, 2.5), or undefined. */
+function sendProblem(body: Record<string, unknown>): string | undefined {
+  const message = body.message as Record<string, unknown> | undefined;
+  const several = message?.attachments;
+  if (several !== undefined) {
+    if (!Array.isArray(several) || several.length === 0 || several.length > 10)
+      return "(#100) attachments: 1 to 10 images";
+    const image = (a: unknown) => {
+      const item = a as { type?: unknown; payload?: { url?: unknown; attachment_id?: unknown } } | null;
+      return (
+        item?.type === "image" &&
+        (typeof item.payload?.url === "string" || typeof item.payload?.attachment_id === "string")
+      );
+    };
+    if (!several.every(image)) return "(#100) attachments: images only, each with a url or an attachment_id";
+    if (message?.attachment !== undefined || message?.text !== undefined)
+      return "(#100) attachments goes alone in a message";
+  }
+  const action = body.sender_action;
+  if (action === "react" || action === "unreact") {
+    const payload = body.payload as { message_id?: unknown; reaction?: unknown } | undefined;
+    if (typeof payload?.message_id !== "string" || payload.message_id === "")
+      return "(#100) payload.message_id is required";
+    if (action === "react" && (typeof payload.reaction !== "string" || payload.reaction === ""))
+      return "(#100) payload.reaction is required";
+    if (action === "unreact" && payload.reaction !== undefined) return "(#100) unreact takes no reaction";
+    if (body.message !== undefined) return "(#100) a sender action goes without a message";
+  } else if (action !== undefined && body.payload !== undefined)
+    return "(#100) only react and unreact take a payload";
+  return undefined;
 }
 
 /** A conversation as the Conversations API describes it. */
@@ -126,6 +161,20 @@ export interface FakeConversation {
     attachments?: { data: Record<string, unknown>[] };
   }[];
 }
+
+/** The webhook fields an Instagram-Login account can subscribe to (reference 1.15). */
+const EVERY_FIELD = [
+  "comments",
+  "live_comments",
+  "messages",
+  "message_reactions",
+  "messaging_optins",
+  "messaging_postbacks",
+  "messaging_referral",
+  "messaging_seen",
+  "messaging_handover",
+  "standby",
+];
 
 const MESSENGER_PROFILE_FIELDS = new Set(["ice_breakers", "persistent_menu"]);
 
@@ -183,6 +232,7 @@ const INVALID_TOKEN = {
 export function instagramResponder(options: InstagramResponderOptions = {}): GraphResponder {
   let seq = 0;
   const profiles = options.messengerProfiles ?? new Map<string, Record<string, unknown>>();
+  const subscriptions = new Map<string, string[]>();
   return (req) => {
     const token = req.query.access_token ?? req.headers.authorization?.replace(/^Bearer /, "");
     if (token !== undefined && options.invalidTokens?.has(token))
@@ -219,6 +269,32 @@ export function instagramResponder(options: InstagramResponderOptions = {}): Gra
       return {
         body: { user_id: account.userId, username: account.username, id: `app-scoped-${account.userId}` },
       };
+    }
+    // Without `accounts`, every token's account is subscribed to every field (the state a test
+    // that is not about subscriptions expects); a POST still replaces the list.
+    if (!options.accounts && token !== undefined && /^\/v[\d.]+\/me\/subscribed_apps$/.test(req.path)) {
+      if (req.method === "POST") {
+        const fields = (req.query.subscribed_fields ?? "").split(",").filter((f) => f !== "");
+        if (fields.length === 0) return graphError(100, "(#100) subscribed_fields is required");
+        subscriptions.set(token, fields);
+        return { body: { success: true } };
+      }
+      if (req.method === "GET")
+        return {
+          body: {
+            data: [{ id: "1234567890123456", subscribed_fields: subscriptions.get(token) ?? EVERY_FIELD }],
+          },
+        };
+    }
+    // Turning delivery on (reference 5.5): the fields given replace the account's list.
+    if (options.accounts && req.method === "POST" && /^\/v[\d.]+\/me\/subscribed_apps$/.test(req.path)) {
+      const account = token === undefined ? undefined : options.accounts.get(token);
+      if (!account || token === undefined) return INVALID_TOKEN;
+      const fields = (req.query.subscribed_fields ?? "").split(",").filter((f) => f !== "");
+      if (fields.length === 0) return graphError(100, "(#100) subscribed_fields is required");
+      if (options.accounts instanceof Map)
+        options.accounts.set(token, { ...account, subscribedFields: fields });
+      return { body: { success: true } };
     }
     if (/^\/v[\d.]+\/me\/messenger_profile$/.test(req.path) && token !== undefined) {
       const profile = profiles.get(token) ?? {};
@@ -286,6 +362,13 @@ export function instagramResponder(options: InstagramResponderOptions = {}): Gra
         if (typeof mid !== "string" || mid === "" || body.recipient.id === undefined)
           return { status: 400, body: graphError(100, "Invalid parameter reply_to") };
       }
+      const problem = sendProblem(body as Record<string, unknown>);
+      if (problem) return graphError(100, problem);
+      if (
+        options.refuseSeveralImages &&
+        (body as { message?: { attachments?: unknown } }).message?.attachments
+      )
+        return graphError(100, "(#100) Param message[attachments] is not supported");
       // Sender actions answer with the recipient alone (reference 2.5).
       if (body.sender_action !== undefined)
         return { body: { recipient_id: body.recipient.id ?? "1234567890123456" } };

@@ -114,6 +114,8 @@ export interface SlackServer {
   seedMessage(channel: string, m: { user: string; text?: string; thread_ts?: string }): string;
   /** A person's reaction on a message (as if added in Slack); false when there is no such message. */
   seedReaction(channel: string, ts: string, name: string, user: string): boolean;
+  /** Takes `user`'s reaction `name` off a message, as Slack does before reaction_removed. */
+  unseedReaction(channel: string, ts: string, name: string, user: string): boolean;
   addUser(user: FakeUser): void;
   /** A user group (`S…`) and its members, for `usergroups.users.list`. */
   setUserGroup(id: string, members: string[]): void;
@@ -758,6 +760,12 @@ export async function startSlackServer(options: SlackServerOptions = {}): Promis
       const message = find(channel, ts);
       if (!message) return false;
       message.reactions.set(name, new Set([...(message.reactions.get(name) ?? []), user]));
+      return true;
+    },
+    unseedReaction: (channel, ts, name, user) => {
+      const message = find(channel, ts);
+      if (!message) return false;
+      message.reactions.get(name)?.delete(user);
       return true;
     },
     addUser: (user) => {

@@ -106,10 +106,10 @@ describe("threadbridge doctor", () => {
       expect.stringMatching(/^✓ database: reachable, migrations current \(\d+ applied\)$/),
       expect.stringMatching(/^✓ redis: reachable at 127\.0\.0\.1:\d+$/),
       "✓ account @brand: token: accepted by Instagram (@brand)",
-      "✓ account @brand: webhooks: subscribed (6 fields)",
+      "✓ account @brand: webhooks: subscribed (8 fields)",
       expect.stringMatching(/^✓ account @brand: token expiry: expires on \d{4}-\d\d-\d\d, in 39 days$/),
       "✓ account @shop: token: accepted by Instagram (@shop)",
-      "✓ account @shop: webhooks: subscribed (6 fields)",
+      "✓ account @shop: webhooks: subscribed (8 fields)",
       expect.stringMatching(
         /^⚠ account @shop: token expiry: expires on \d{4}-\d\d-\d\d, in 3 day\(s\) — The worker refreshes it daily/,
       ),
@@ -177,7 +177,7 @@ describe("each failure mode gives its ✗ line with the fix", () => {
       failsWith(
         await doctor(),
         "account @brand: webhooks",
-        /^✗ account @brand: webhooks: fields not subscribed: comments, message_reactions, messaging_postbacks, messaging_seen, messaging_referral — /,
+        /^✗ account @brand: webhooks: fields not subscribed: comments, message_reactions, messaging_postbacks, messaging_seen, messaging_referral, messaging_handover, standby — /,
       );
     } finally {
       accounts.set("IGAA-brand-token", {

@@ -7,10 +7,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { platforms } from "../../adapters/index.ts";
 import { loadConfig } from "../../src/config/config.ts";
 import { runDoctor } from "../../src/health/doctor.ts";
-import { webhookSilence } from "../../src/health/webhook-silence.ts";
+import { silenceText, webhookSilence } from "../../src/health/webhook-silence.ts";
+import { addAccount } from "../../src/instagram/accounts.ts";
+import { TokenCipher } from "../../src/instagram/token-cipher.ts";
 import { createLogger } from "../../src/log/logger.ts";
 import { ACCOUNT, type BridgeHarness, CHANNEL, startBridgeHarness } from "../helpers/bridge.ts";
-import { waitFor } from "../helpers/service.ts";
+import { TEST_KEY, waitFor } from "../helpers/service.ts";
 import { dmText, postWebhook } from "../helpers/webhook.ts";
 
 let h: BridgeHarness;
@@ -99,5 +101,59 @@ describe("webhook silence", () => {
     );
     const [busy] = await webhookSilence(h.service.db, 10 * 60_000, now);
     expect(busy?.thresholdMs).toBe(20 * 60_000);
+  });
+
+  it("counts only the time within the account's opening hours: a quiet night is no silence", async () => {
+    const NIGHT = "17841400000000777";
+    await addAccount(h.service.db, TokenCipher.fromConfig(TEST_KEY), {
+      igUserId: NIGHT,
+      username: "night_shop",
+      token: "IGAA-night-token",
+      chat: { platform: "slack", channel: "C0NIGHTSHOP" },
+    });
+    // The last webhook at closing time on Monday 7 Dec 2026 (UTC); open 09:00–17:00 every day but Sunday.
+    await h.service.db.query(
+      "UPDATE instagram_accounts SET last_webhook_at = $2, created_at = $3 WHERE id = $1",
+      [NIGHT, "2026-12-07T17:00:00Z", "2026-11-01T00:00:00Z"],
+    );
+    const at = async (iso: string) =>
+      (await webhookSilence(h.service.db, HOUR, new Date(iso))).find((s) => s.account === NIGHT);
+
+    // Without opening hours, 15 hours of night ring the 1-hour alarm.
+    expect(await at("2026-12-08T08:00:00Z")).toMatchObject({
+      silent: true,
+      openHoursOnly: false,
+      quietMs: 15 * HOUR,
+    });
+
+    const hours = Object.fromEntries(
+      ["mon", "tue", "wed", "thu", "fri", "sat"].map((d) => [d, ["09:00-17:00"]]),
+    );
+    await h.service.db.query("UPDATE instagram_accounts SET rule_settings = $2 WHERE id = $1", [
+      NIGHT,
+      JSON.stringify({ timezone: "UTC", hours, holidays: [] }),
+    ]);
+    // The night before opening: no open time has passed.
+    expect(await at("2026-12-08T08:59:00Z")).toMatchObject({
+      silent: false,
+      openHoursOnly: true,
+      quietMs: 0,
+    });
+    // Half an hour into the day: still under the hour.
+    expect(await at("2026-12-08T09:30:00Z")).toMatchObject({ silent: false, quietMs: HOUR / 2 });
+    // An hour and a half of opening hours without a webhook: the alarm rings.
+    const silent = await at("2026-12-08T10:30:00Z");
+    expect(silent).toMatchObject({ silent: true, quietMs: 1.5 * HOUR, thresholdMs: HOUR });
+    if (!silent) throw new Error("no silence for the account");
+    expect(silenceText(silent, new Date("2026-12-08T10:30:00Z"))).toContain(
+      "no webhook has arrived for 17 h 30 min (since 2026-12-07 17:00 UTC), 1 h 30 min of it within opening hours, longer than its usual traffic explains (1 h of opening hours)",
+    );
+    // Saturday 17:00 to Monday 08:00: a closed Sunday and two nights are not a silence.
+    await h.service.db.query("UPDATE instagram_accounts SET last_webhook_at = $2 WHERE id = $1", [
+      NIGHT,
+      "2026-12-12T17:00:00Z",
+    ]);
+    expect(await at("2026-12-14T08:00:00Z")).toMatchObject({ silent: false, quietMs: 0 });
+    expect(await at("2026-12-14T10:01:00Z")).toMatchObject({ silent: true });
   });
 });

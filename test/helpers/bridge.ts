@@ -61,6 +61,8 @@ export interface BridgeHarness {
   /** Someone reacts on a message of the channel: the reaction exists in Slack, and Slack sends
    * reaction_added (with the message's author as item_user). */
   react(ts: string, name: string, user?: string): Promise<void>;
+  /** Someone takes their reaction `name` off a message: reaction_removed. */
+  unreact(ts: string, name: string, user?: string): Promise<void>;
   /** Someone uses a button or menu (`pick`: the option's value) the message shows. */
   act(ts: string, actionId: string, user?: { id: string; name: string }, pick?: string): Promise<void>;
   /** Someone types `/ig <text>` in the channel; resolves with the answer only they see. */
@@ -166,6 +168,19 @@ export async function startBridgeHarness(
         name,
         user,
         itemUser: message.user,
+      });
+      expect(res.status).toBe(200);
+    },
+    async unreact(ts, name, user = AGENT.id) {
+      const message = slack.message(CHANNEL, ts);
+      if (!message || !slack.unseedReaction(CHANNEL, ts, name, user)) throw new Error(`no message ${ts}`);
+      const res = await postSlackReaction(h.url(), SECRET, {
+        channel: CHANNEL,
+        ts,
+        name,
+        user,
+        itemUser: message.user,
+        removed: true,
       });
       expect(res.status).toBe(200);
     },

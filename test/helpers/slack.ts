@@ -117,10 +117,10 @@ export function postSlackInteraction(
 export function postSlackReaction(
   baseUrl: string,
   secret: string,
-  r: { channel: string; ts: string; name: string; user: string; itemUser?: string },
+  r: { channel: string; ts: string; name: string; user: string; itemUser?: string; removed?: boolean },
 ): Promise<SlackPostResult> {
   return postSlackEvent(baseUrl, secret, {
-    type: "reaction_added",
+    type: r.removed ? "reaction_removed" : "reaction_added",
     user: r.user,
     reaction: r.name,
     ...(r.itemUser ? { item_user: r.itemUser } : {}),

@@ -12,6 +12,7 @@ describe("Slack app manifest", () => {
     expect(manifest).toMatch(/^\s+- reaction_added$/m);
     expect(manifest).toMatch(/^\s+- app_home_opened$/m);
     expect(manifest).toMatch(/^\s+home_tab_enabled: true$/m);
+    expect(manifest).toMatch(/^\s+- reaction_removed$/m);
     expect(manifest).toMatch(/command: \/ig$/m);
     expect(manifest).toMatch(/callback_id: ig_send$/m);
     expect(manifest).toMatch(/is_enabled: true/);

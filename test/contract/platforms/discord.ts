@@ -167,6 +167,9 @@ export const discord: ContractPlatform = {
       async react(thread, message, emoji, as = agent) {
         await d.discord.userReact(thread, message, emoji, as === "bridge" ? bot : as.id);
       },
+      async unreact(thread, message, emoji, as = agent) {
+        await d.discord.userReact(thread, message, emoji, as.id, false);
+      },
       async command(name, args = {}, options = {}) {
         // Where the manifest puts it: `/ig conversation close` for `close`.
         const [first, second] = COMMANDS.optionPath(name) as [string, string | undefined];

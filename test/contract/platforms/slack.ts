@@ -16,6 +16,8 @@ const EMOJI: Record<string, string> = {
   "✔️": "heavy_check_mark",
   "👀": "eyes",
   "🎉": "tada",
+  "❤️": "heart",
+  "👍": "+1",
 };
 
 const MARKS: Record<Mark, string> = {
@@ -192,6 +194,11 @@ export const slack: ContractPlatform = {
         const name = EMOJI[emoji];
         if (!name) throw new Error(`no Slack name for ${emoji}`);
         await b.react(message, name, as === "bridge" ? b.slack.botUserId : as.id);
+      },
+      async unreact(_thread, message, emoji, as = agent) {
+        const name = EMOJI[emoji];
+        if (!name) throw new Error(`no Slack name for ${emoji}`);
+        await b.unreact(message, name, as.id);
       },
       async command(name, args = {}, options = {}) {
         if (options.in !== undefined && options.in !== CHANNEL && options.in !== h.otherChannel)

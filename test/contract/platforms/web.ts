@@ -288,6 +288,10 @@ export const web: ContractPlatform = {
         }
         noteTold(person, await as(person).post(`${path(thread)}/posts/${message}/react`, { emoji }));
       },
+      // The inbox's emoji buttons toggle: the same emoji again takes it off.
+      async unreact(thread, message, emoji, person = AGENT) {
+        noteTold(person, await as(person).post(`${path(thread)}/posts/${message}/react`, { emoji }));
+      },
       async command(name, args = {}, options = {}) {
         const person = options.as ?? AGENT;
         const where = options.in ?? CHANNEL;

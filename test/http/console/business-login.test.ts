@@ -107,6 +107,8 @@ describe("Business Login for Instagram", () => {
       "messaging_postbacks",
       "messaging_seen",
       "messaging_referral",
+      "messaging_handover",
+      "standby",
     ]);
     // Nothing is connected before the operator says where its threads go.
     expect(await accountRow(NEW)).toBeUndefined();

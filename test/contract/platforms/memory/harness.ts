@@ -144,6 +144,7 @@ export const memory: ContractPlatform = {
         room.press(message, actionId, (options.as ?? AGENT).id, options.pick),
       react: (_thread, message, emoji, as = AGENT) =>
         room.react(message, emoji, as === "bridge" ? "bridge" : as.id),
+      unreact: (_thread, message, emoji, as = AGENT) => room.unreact(message, emoji, as.id),
       async command(name, args = {}, options = {}) {
         const note = await room.command(name, args, (options.as ?? AGENT).id, options.in ?? CHANNEL);
         return {

@@ -246,9 +246,32 @@ export class Room {
     const m = this.find(message);
     if (!m) throw new Error(`no message ${message}`);
     m.reactions.set(emoji, new Set([...(m.reactions.get(emoji) ?? []), who]));
+    await this.#reacted(m, emoji, who, true);
     const action = ROOT_REACTIONS[emoji];
     if (!action || who === "bridge" || m.author !== "bridge" || m.thread !== m.id) return;
     await this.#act(who, this.#ref(m.id), action, true);
+  }
+
+  /** A person takes their emoji off a message. */
+  async unreact(message: string, emoji: string, who: string): Promise<void> {
+    const m = this.find(message);
+    if (!m) throw new Error(`no message ${message}`);
+    m.reactions.get(emoji)?.delete(who);
+    await this.#reacted(m, emoji, who, false);
+  }
+
+  /** A person's emoji on a message of a thread (not its root): the core hears of it, and what it
+   * says back goes to that person alone. */
+  async #reacted(m: RoomMessage, emoji: string, who: string, on: boolean): Promise<void> {
+    if (who === "bridge" || !m.thread || m.thread === m.id) return;
+    const told = await this.#inboxOrFail().agentReaction?.({
+      agent: this.#agent(who),
+      thread: this.#ref(m.thread),
+      message: m.id,
+      emoji,
+      on,
+    });
+    if (told?.privately) await this.#tell(who, { ok: false, text: told.privately }, false);
   }
 
   /** `/ig name` with named options, in a channel or a thread: what the asker alone is told. */
