@@ -328,8 +328,8 @@ export const envSchema = z.object({
   ),
   IG_RATE_LIMIT_GUARD_MS: variable(intInRange(0, 1000, "milliseconds"), {
     section: "Sending and rate limits",
-    doc: "extra window length that absorbs the delay between a limiter's grant and the call reaching Instagram; raise it on a loaded machine (see Benchmarks)",
-    default: "40",
+    doc: "extra window length that absorbs the delay between a limiter's grant and the call reaching Instagram beyond what the limiter measures (it widens the window by the spread of its calls' delays by itself; see Sending to Instagram)",
+    default: "20",
   }),
   DIGEST_HOUR: variable(intInRange(0, 23, "an hour of the day"), {
     section: "Digests and reminders",
@@ -691,7 +691,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, platforms: readonly PlatformD
     },
     consentWords: { stop: e.CONSENT_STOP_WORDS, start: e.CONSENT_START_WORDS },
     rateLimits: e.IG_RATE_LIMITS ?? {},
-    rateLimitGuardMs: e.IG_RATE_LIMIT_GUARD_MS ?? 40,
+    rateLimitGuardMs: e.IG_RATE_LIMIT_GUARD_MS ?? 20,
     outboundConcurrency: e.OUTBOUND_CONCURRENCY ?? 4,
     outboundWorkers: e.OUTBOUND_WORKERS ?? 1,
     echoGraceMs: (e.OUTBOUND_ECHO_GRACE_SECONDS ?? 30) * 1000,

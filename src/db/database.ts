@@ -75,7 +75,24 @@ export async function openPostgres(
   url: string,
   options: { poolSize?: number; log?: Logger; kind?: Database["kind"] } = {},
 ): Promise<Database> {
-  const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
+  // No JIT compilation (Postgres's default is on above a plan cost of 100,000): our queries are
+  // index-bounded and run often, and a compile is paid again at every execution. The SLA pass's
+  // and the digest's waiting-conversations query (two probes per open conversation) is costed
+  // above that line and spent 0.4–2.4 s compiling for 0.1–0.8 s of work over a million messages
+  // (bench/README.md). A SET as each connection opens (the pool waits for it before the client's
+  // first query), not a startup option, which connection poolers such as PgBouncer refuse; a
+  // server that refuses the SET keeps its JIT. PGlite (the embedded database) has none.
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.poolSize ?? 10,
+    ...(options.kind === "embedded"
+      ? {}
+      : {
+          onConnect: async (client: pg.ClientBase) => {
+            await client.query("SET jit = off").catch(() => {});
+          },
+        }),
+  });
   // An idle client losing its connection (Postgres restart) must not crash the process.
   pool.on("error", () => {});
   // knex serves the CLI and migrations, not the hot path: two connections are plenty.

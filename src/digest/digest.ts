@@ -147,17 +147,23 @@ export async function computeDigest(
     ),
     // A question is a customer message that starts a wait: the one before it (rules aside) was a
     // human answer, or there was none in the eight days before. Its answer is the next human
-    // answer. One scan of the account's messages from eight days before the period to now.
+    // answer. One scan of the account's messages from eight days before the period to now,
+    // walked newest first: the message before is then the next one (`lead`), and the next answer
+    // a running minimum from the conversation's newest message down to this one, which Postgres
+    // keeps as it goes: one sort and one window pass (the frame does not change `lead`). (Oldest
+    // first, "the first answer from here on" was a frame whose start moves with every row: min()
+    // was recomputed over the rest of the conversation each time, in a second pass.)
+    // After the period only the answers matter: the customer's later messages are not read.
     sql.query<{ asked: Date; answered: Date | null }>(
       `WITH rel AS (
          SELECT m.occurred_at, m.direction,
-                lag(m.direction) OVER w AS prev,
-                min(m.occurred_at) FILTER (WHERE m.direction = 'outbound')
-                  OVER (w ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) AS answered
+                lead(m.direction) OVER w AS prev,
+                min(m.occurred_at) FILTER (WHERE m.direction = 'outbound') OVER w AS answered
            FROM messages m
           WHERE m.account_id = $1 AND m.conversation_id IS NOT NULL AND m.occurred_at >= $4 AND m.occurred_at <= $5
-            AND (m.direction = 'inbound' OR ${humanAnswer("m")})
-         WINDOW w AS (PARTITION BY m.conversation_id ORDER BY m.occurred_at, m.id))
+            AND ((m.direction = 'inbound' AND m.occurred_at < $3) OR ${humanAnswer("m")})
+         WINDOW w AS (PARTITION BY m.conversation_id ORDER BY m.occurred_at DESC, m.id DESC
+                      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW))
        SELECT occurred_at AS asked, answered FROM rel
         WHERE direction = 'inbound' AND (prev IS NULL OR prev = 'outbound') AND occurred_at >= $2 AND occurred_at < $3`,
       [...range, new Date(period.from.getTime() - 8 * 86_400_000).toISOString(), now.toISOString()],

@@ -89,17 +89,22 @@ export class InstagramGateway {
     if (token === undefined) return { kind: "held", reason: "this Instagram account has no usable token" };
 
     for (let attempt = 0; ; attempt++) {
-      const waited = await this.waitTurn(account, cls, options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS);
-      if (!waited) {
+      // A grant that went stale on its way here (a stall after it arrived) is left unused, and the
+      // turn taken again (OutboundLimiter.fresh).
+      let askedAt: number | undefined;
+      do askedAt = await this.waitTurn(account, cls, options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS);
+      while (askedAt !== undefined && !this.deps.limiter.fresh(cls, askedAt));
+      if (askedAt === undefined) {
         this.deps.metrics.outboundDeferred.inc({ class: cls });
         await this.countDeferral(account, cls);
         return { kind: "deferred", retryAfterMs: 1_000, reason: "waiting for the account's rate limit" };
       }
-      const granted = performance.now();
       const result = await fn(token);
-      // How long the granted call took to be answered: the limiter widens its window when these
-      // times spread (a slow or loaded machine), so calls granted a window apart also arrive so.
-      this.deps.limiter.observeDelay(account, cls, performance.now() - granted);
+      // How long the call took from asking for its grant to its answer: the limiter widens its
+      // window when these times spread (a slow or loaded machine), so calls granted a window apart
+      // also arrive so. From the ask, not from the grant's arrival: the wait for Redis's answer
+      // spreads on a loaded machine as much as the call itself.
+      this.deps.limiter.observeDelay(account, cls, performance.now() - askedAt);
       if (result.usage) {
         this.deps.limiter.observeUsage(account, result.usage.maxPercent);
         if (result.usage.regainAccessMs)
@@ -154,15 +159,15 @@ export class InstagramGateway {
     }
   }
 
-  private async waitTurn(account: string, cls: ApiClass, maxWaitMs: number): Promise<boolean> {
-    const first = await this.deps.limiter.reserve(account, cls);
-    if (first.ok) return true;
-    if (first.retryAfterMs > maxWaitMs) return false;
+  /** The granted turn's `askedAt`, or undefined when none came within `maxWaitMs`. */
+  private async waitTurn(account: string, cls: ApiClass, maxWaitMs: number): Promise<number | undefined> {
+    const first = await this.deps.limiter.grant(account, cls);
+    if (first.ok) return first.askedAt;
+    if (first.retryAfterMs > maxWaitMs) return undefined;
     try {
-      await this.deps.limiter.waitTurn(account, cls, AbortSignal.timeout(maxWaitMs));
-      return true;
+      return await this.deps.limiter.waitTurn(account, cls, AbortSignal.timeout(maxWaitMs));
     } catch {
-      return false;
+      return undefined;
     }
   }
 

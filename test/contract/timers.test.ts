@@ -130,14 +130,22 @@ forEachPlatform("conversation timers", (h) => {
     );
     expect(sentTexts().filter((t) => t === "Any news on that order?")).toHaveLength(1);
     expect(await fired(customer, "followup")).toBe(1);
-    const { rows } = await h.service.db.query<{
-      author_kind: string;
-      delivery_state: string;
-      details: unknown;
-    }>(
-      `SELECT m.author_kind, m.delivery_state, m.details FROM messages m JOIN conversations c ON c.id = m.conversation_id
-        WHERE c.account_id = $1 AND c.customer_id = $2 AND m.text = 'Any news on that order?'`,
-      [h.account, customer],
+    // Marked sent once Instagram's answer is stored, a moment after the call reached it.
+    const rows = await waitFor(
+      async () => {
+        const { rows } = await h.service.db.query<{
+          author_kind: string;
+          delivery_state: string;
+          details: unknown;
+        }>(
+          `SELECT m.author_kind, m.delivery_state, m.details FROM messages m JOIN conversations c ON c.id = m.conversation_id
+            WHERE c.account_id = $1 AND c.customer_id = $2 AND m.text = 'Any news on that order?'`,
+          [h.account, customer],
+        );
+        return rows.some((r) => r.delivery_state === "pending") ? undefined : rows;
+      },
+      10_000,
+      "the follow-up marked sent",
     );
     expect(rows).toEqual([
       expect.objectContaining({

@@ -5,7 +5,7 @@
 // sliding window. Faults are programmed per account: "answer the next N matching calls with …".
 
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 
 /** The rate-limit class Instagram counts a Send API call under (seed 002). */
 export type LoadClass = "send_text" | "send_media" | "private_reply" | "get";
@@ -286,12 +286,22 @@ export async function startGraphLoadServer(): Promise<GraphLoadServer> {
     send(faultAnswer(fault, call.account));
   };
 
+  // Each call is stamped with the time its first byte was read from the socket (a request's
+  // headers may come in a later read than its first byte on a slow machine). A connection carries
+  // one request at a time (no pipelining), so the first read after an answer starts the next one.
+  const firstByte = new WeakMap<Socket, number>();
   const server = createServer((req, res) => {
-    // Timestamped as soon as the request line and headers are in, before its body is read.
-    const at = performance.now();
+    const at = firstByte.get(req.socket) ?? performance.now();
+    res.on("finish", () => firstByte.delete(req.socket));
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => handle(req, res, Buffer.concat(chunks).toString("utf8"), at));
+  });
+  server.on("connection", (socket: Socket) => {
+    // Ahead of the HTTP parser's own listener, which may emit the request in the same read.
+    socket.prependListener("data", () => {
+      if (!firstByte.has(socket)) firstByte.set(socket, performance.now());
+    });
   });
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

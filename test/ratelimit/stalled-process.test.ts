@@ -69,3 +69,48 @@ it("leaves a grant unused when it reaches a stalled process later than the guard
   expect(calls.length).toBeGreaterThan(LIMIT * 4);
   expect(maxInWindow(calls, 1_000)).toBeLessThanOrEqual(LIMIT);
 });
+
+it("leaves a grant unused when the call would leave later than the guard after it", {
+  timeout: 30_000,
+}, async () => {
+  // Here the stall comes after the grant arrived: between the turn and the call the caller's own
+  // work runs (its queue, the gateway), and every fifth call of one process waits 300 ms there.
+  const LIMIT = 10;
+  const prefix = `test:rl:${randomUUID()}`;
+  const pair: OutboundLimiter[] = [];
+  for (let i = 0; i < 2; i++) {
+    const c = new Redis(testRedisUrl(), { maxRetriesPerRequest: 1 });
+    c.on("error", () => {});
+    await new Promise((resolve) => c.once("ready", resolve));
+    clients.push(c);
+    const l = new OutboundLimiter({
+      redis: c,
+      keyPrefix: prefix,
+      processes: 2,
+      guardMs: 20,
+      limits: { send_text: { points: LIMIT, durationSeconds: 1 } },
+    });
+    limiters.push(l);
+    pair.push(l);
+  }
+  const calls: number[] = [];
+  let running = true;
+  let turns = 0;
+  const sender = async (l: OutboundLimiter, stalls: boolean) => {
+    while (running) {
+      let askedAt: number;
+      do {
+        askedAt = await l.waitTurn("stall-2", "send_text");
+        if (stalls && ++turns % 5 === 0) await sleep(300);
+      } while (!l.fresh("send_text", askedAt));
+      calls.push(performance.now());
+    }
+  };
+  const senders = pair.flatMap((l, i) => [sender(l, i === 0), sender(l, i === 0), sender(l, i === 0)]);
+  await sleep(5_000);
+  running = false;
+  await Promise.all(senders);
+
+  expect(calls.length).toBeGreaterThan(LIMIT * 3);
+  expect(maxInWindow(calls, 1_000)).toBeLessThanOrEqual(LIMIT);
+});
