@@ -6,7 +6,7 @@ import type { TokenCipher } from "../instagram/token-cipher.ts";
 import { invalidateToken } from "../instagram/token-invalidation.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
-import type { ApiClass } from "../ratelimit/classes.ts";
+import { type ApiClass, turnsOf } from "../ratelimit/classes.ts";
 import type { OutboundLimiter } from "../ratelimit/limiter.ts";
 import { pauseOf } from "./pause.ts";
 
@@ -90,11 +90,13 @@ export class InstagramGateway {
 
     for (let attempt = 0; ; attempt++) {
       // A grant that went stale on its way here (a stall after it arrived) is left unused, and the
-      // turn taken again (OutboundLimiter.fresh).
-      let askedAt: number | undefined;
-      do askedAt = await this.waitTurn(account, cls, options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS);
-      while (askedAt !== undefined && !this.deps.limiter.fresh(cls, askedAt));
-      if (askedAt === undefined) {
+      // turn taken again (OutboundLimiter.fresh). Only the last turn's freshness matters: it is the
+      // limit Instagram counts (classes.ts turnsOf), taken right before the call; a class's own
+      // turn before it is a share kept inside that limit, and may have waited for it.
+      let turns: Map<ApiClass, number> | undefined;
+      do turns = await this.takeTurns(account, cls, options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS);
+      while (turns && !this.deps.limiter.fresh(...([...turns].at(-1) as [ApiClass, number])));
+      if (!turns) {
         this.deps.metrics.outboundDeferred.inc({ class: cls });
         await this.countDeferral(account, cls);
         return { kind: "deferred", retryAfterMs: 1_000, reason: "waiting for the account's rate limit" };
@@ -104,7 +106,8 @@ export class InstagramGateway {
       // window when these times spread (a slow or loaded machine), so calls granted a window apart
       // also arrive so. From the ask, not from the grant's arrival: the wait for Redis's answer
       // spreads on a loaded machine as much as the call itself.
-      this.deps.limiter.observeDelay(account, cls, performance.now() - askedAt);
+      const answered = performance.now();
+      for (const [c, askedAt] of turns) this.deps.limiter.observeDelay(account, c, answered - askedAt);
       if (result.usage) {
         this.deps.limiter.observeUsage(account, result.usage.maxPercent);
         if (result.usage.regainAccessMs)
@@ -157,6 +160,23 @@ export class InstagramGateway {
       );
       return undefined;
     }
+  }
+
+  /** A turn of each class a call of `cls` takes (classes.ts `turnsOf`: its own, and the Send
+   * API's whole limit for the classes counted in it), each with its `askedAt`; undefined when one
+   * did not come within `maxWaitMs`. */
+  private async takeTurns(
+    account: string,
+    cls: ApiClass,
+    maxWaitMs: number,
+  ): Promise<Map<ApiClass, number> | undefined> {
+    const turns = new Map<ApiClass, number>();
+    for (const c of turnsOf(cls)) {
+      const askedAt = await this.waitTurn(account, c, maxWaitMs);
+      if (askedAt === undefined) return undefined;
+      turns.set(c, askedAt);
+    }
+    return turns;
   }
 
   /** The granted turn's `askedAt`, or undefined when none came within `maxWaitMs`. */

@@ -55,6 +55,24 @@ export const DEFAULT_LIMITS: Readonly<Record<ApiClass, ClassLimit>> = Object.fre
 });
 
 /**
+ * Classes Meta counts within another class's limit: the Send API's 100 calls/s cover text, links,
+ * reactions and sender actions, and a message of several images is one Send API call. A call of
+ * such a class takes a turn of its own class (which keeps typing, reading and reactions from
+ * crowding out replies) and one of the limit it counts in, so that together they never pass it.
+ */
+export const COUNTED_WITHIN: Readonly<Partial<Record<ApiClass, ApiClass>>> = Object.freeze({
+  send_images: "send_text",
+  sender_action: "send_text",
+  reaction: "send_text",
+});
+
+/** The classes whose turn a call of `cls` takes: its own, then the limit it counts in. */
+export function turnsOf(cls: ApiClass): ApiClass[] {
+  const within = COUNTED_WITHIN[cls];
+  return within ? [cls, within] : [cls];
+}
+
+/**
  * DEFAULT_LIMITS with some classes replaced. Throws on a limit that is not a positive integer
  * count over a positive whole number of seconds (a programming/configuration error).
  */
