@@ -490,7 +490,10 @@ function igUserId(id: string | undefined): string {
 
 registerAuditCommand(program, (fn) => withDatabase((db) => fn(db), "read"));
 registerDigestCommand(program, (fn) => withDatabase(fn, "read"), withQueue);
-registerConsoleCommand(program);
+registerConsoleCommand(program, {
+  withDatabase: (fn, access) => withDatabase((db) => fn(db), access),
+  operator,
+});
 registerDoctorCommand(program, () => settings().config);
 
 const DASHBOARD_TOKEN_DAYS = 60;

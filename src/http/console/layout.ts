@@ -112,17 +112,33 @@ to its address, and optionally <code>CONSOLE_ALLOWED_USERS</code>.</p>
   );
 }
 
-export function loginPage(session: ConsoleSession, error?: string): string {
+/** The sign-in form. `asked.name`: there are named console users, so it asks for a name too;
+ * `asked.shared`: the shared admin password works as well (an empty name, or `admin`). */
+export function loginPage(
+  session: ConsoleSession,
+  error?: string,
+  asked: { name: boolean; shared: boolean } = { name: false, shared: true },
+): string {
+  const invalid = error ? html` aria-describedby="login-error" aria-invalid="true"` : "";
   return layout(
     { title: "Sign in", narrow: true },
     html`${error ? html`<p class="error" role="alert" id="login-error">${error}</p>` : ""}
 <form method="post" action="/login" class="stack">
 ${csrfField(session)}
+${
+  asked.name
+    ? html`<div>
+<label for="name">Name</label>
+<input type="text" id="name" name="name" maxlength="32" autocomplete="username" autocapitalize="none" spellcheck="false"${
+        asked.shared ? html` aria-describedby="name-hint"` : html` required`
+      }${invalid}>
+${asked.shared ? html`<p class="hint" id="name-hint">Leave it empty for the shared administrator password.</p>` : ""}
+</div>`
+    : ""
+}
 <div>
-<label for="password">Administrator password</label>
-<input type="password" id="password" name="password" autocomplete="current-password" required${
-      error ? html` aria-describedby="login-error" aria-invalid="true"` : ""
-    }>
+<label for="password">${asked.name ? "Password" : "Administrator password"}</label>
+<input type="password" id="password" name="password" autocomplete="current-password" required${invalid}>
 </div>
 <div><button type="submit">Sign in</button></div>
 </form>`,
