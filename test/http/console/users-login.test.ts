@@ -95,7 +95,11 @@ describe("named console users beside the shared password", () => {
       expect([...other.headers.keys()].sort()).toEqual([...wrong.headers.keys()].sort());
     }
     // The trail (for operators only) names the user tried when the name is one.
-    expect((await audit("refused")).slice(-3).map((r) => r.details.name)).toEqual(["ana", undefined, undefined]);
+    expect((await audit("refused")).slice(-3).map((r) => r.details.name)).toEqual([
+      "ana",
+      undefined,
+      undefined,
+    ]);
     // Guesses count per address, whichever name: two more, then this address waits; the user
     // herself, from elsewhere, is not locked out.
     for (let i = 0; i < 2; i++)
