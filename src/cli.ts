@@ -644,7 +644,7 @@ accounts
   )
   .option(
     "--assign-pool <group>",
-    "the group automatic assignment picks from: a Slack user group id (S…), a Discord role id",
+    "the group automatic assignment picks from: a Slack user group id (S…), a Discord role id; for a web inbox all, admins or agents (its named console users)",
   )
   .option("--assign-cap <n>", "at most this many open conversations per agent (0: no cap)")
   .option(

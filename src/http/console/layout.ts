@@ -99,7 +99,10 @@ export function setupPage(): string {
   return layout(
     { title: "Set up the console login", narrow: true },
     html`<p>The console is closed until an administrator login is configured. Choose one:</p>
-<h2>A password</h2>
+<h2>Named users</h2>
+<p>Run <code>npx threadbridge console users add NAME --admin</code> and type the password (or pipe it in);
+add each person of the team the same way (without <code>--admin</code> for agents). No restart is needed.</p>
+<h2>A shared password</h2>
 <ol>
 <li>Run <code>npx threadbridge console hash-password</code> and type the password (or pipe it in).</li>
 <li>Set the printed hash as <code>CONSOLE_PASSWORD_HASH</code> and restart.</li>
