@@ -133,8 +133,12 @@ ${
     ? html`<div>
 <label for="name">Name</label>
 <input type="text" id="name" name="name" maxlength="32" autocomplete="username" autocapitalize="none" spellcheck="false"${
-        asked.shared ? html` aria-describedby="name-hint"` : html` required`
-      }${invalid}>
+        asked.shared ? "" : html` required`
+      }${
+        asked.shared || error
+          ? html` aria-describedby="${[asked.shared ? "name-hint" : "", error ? "login-error" : ""].filter(Boolean).join(" ")}"`
+          : ""
+      }${error ? html` aria-invalid="true"` : ""}>
 ${asked.shared ? html`<p class="hint" id="name-hint">Leave it empty for the shared administrator password.</p>` : ""}
 </div>`
     : ""
