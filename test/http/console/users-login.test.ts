@@ -89,7 +89,9 @@ describe("named console users beside the shared password", () => {
     const malformed = await c.post("/login", { _csrf: csrf, name: "No Body!", password: "whatever" });
     expect(wrong.status).toBe(401);
     expect(wrong.body).toContain("Wrong name or password.");
-    expect(wrong.body).toMatch(/id="name"[^>]* aria-describedby="name-hint login-error" aria-invalid="true">/);
+    expect(wrong.body).toMatch(
+      /id="name"[^>]* aria-describedby="name-hint login-error" aria-invalid="true">/,
+    );
     for (const other of [unknown, malformed]) {
       expect(other.status).toBe(wrong.status);
       expect(other.body).toBe(wrong.body);
