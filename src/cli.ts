@@ -706,8 +706,8 @@ accounts
       const disclosureChange = disclosurePatch(opts);
       const timersChange = timersPatch(opts);
       const settings = await withDatabase(async (db) => {
-        const current = await db.query<{ settings: Record<string, unknown> }>(
-          "SELECT settings FROM instagram_accounts WHERE id = $1",
+        const current = await db.query<{ settings: Record<string, unknown>; chat_platform: string | null }>(
+          "SELECT settings, chat_platform FROM instagram_accounts WHERE id = $1",
           [account],
         );
         const existing = current.rows[0]?.settings;
@@ -719,6 +719,15 @@ accounts
           if (next.mode === "round-robin" || next.mode === "fewest-open")
             if (!next.pool)
               throw new UsageError(`--assign ${next.mode} needs --assign-pool: the group to pick from`);
+          const chat = platforms.find((p) => p.name === current.rows[0]?.chat_platform);
+          if (
+            ownershipChange.pool !== undefined &&
+            chat?.poolGroups &&
+            !chat.poolGroups.includes(next.pool ?? "")
+          )
+            throw new UsageError(
+              `--assign-pool for ${chat.label} is one of ${chat.poolGroups.join(", ")}, not ${ownershipChange.pool}`,
+            );
           if (ownershipChange.cap === 0) delete next.cap;
           patch.ownership = next;
         }

@@ -51,6 +51,8 @@ export function webPlatform(hooks: WebPlatformHooks = {}) {
       example: "support",
       hint: "a name for the inbox, lower case letters, digits and dashes, such as support: it is made when an account is routed to it.",
     },
+    // The groups of members.ts (named console users by role), fixed: `accounts settings` checks them.
+    poolGroups: ["all", "admins", "agents"],
     refs: {
       user: {
         prefix: PLATFORM,

@@ -5,9 +5,11 @@
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyPassword } from "../../src/http/console/password.ts";
+import { addAccount } from "../../src/instagram/accounts.ts";
+import { TokenCipher } from "../../src/instagram/token-cipher.ts";
 import type { Service } from "../../src/service.ts";
 import { cli } from "../helpers/cli.ts";
-import { startTestService, TEST_BACKEND, type TestEnv, testEnv } from "../helpers/service.ts";
+import { startTestService, TEST_BACKEND, TEST_KEY, type TestEnv, testEnv } from "../helpers/service.ts";
 
 const PASSWORD = "correct horse battery staple";
 const OTHER = "another long enough password";
@@ -126,5 +128,26 @@ describe("console users", () => {
       details: { displayName: "Ana Bell", role: "admin" },
     });
     expect(JSON.stringify(entries)).not.toMatch(/scrypt|correct horse|another long/);
+  });
+});
+
+describe("accounts settings for an account routed to a web inbox", () => {
+  it("takes all, admins or agents as the pool, and refuses another group", async () => {
+    const account = "17841400000000601";
+    await addAccount(svc.db, TokenCipher.fromConfig(TEST_KEY), {
+      igUserId: account,
+      username: "webshop",
+      token: "IGAA-cli-token",
+      chat: { platform: "web", channel: "support" },
+    });
+    const set = await cli(
+      ["accounts", "settings", account, "--assign", "round-robin", "--assign-pool", "agents"],
+      t.env,
+    );
+    expect(set.code).toBe(0);
+    expect(set.stdout).toContain("assignment round-robin among agents");
+    const bad = await cli(["accounts", "settings", account, "--assign-pool", "S0TEAM01"], t.env);
+    expect(bad.code).toBe(64);
+    expect(bad.stderr).toContain("--assign-pool for Web inbox is one of all, admins, agents, not S0TEAM01");
   });
 });
