@@ -490,7 +490,10 @@ function igUserId(id: string | undefined): string {
 
 registerAuditCommand(program, (fn) => withDatabase((db) => fn(db), "read"));
 registerDigestCommand(program, (fn) => withDatabase(fn, "read"), withQueue);
-registerConsoleCommand(program);
+registerConsoleCommand(program, {
+  withDatabase: (fn, access) => withDatabase((db) => fn(db), access),
+  operator,
+});
 registerDoctorCommand(program, () => settings().config);
 
 const DASHBOARD_TOKEN_DAYS = 60;
@@ -641,7 +644,7 @@ accounts
   )
   .option(
     "--assign-pool <group>",
-    "the group automatic assignment picks from: a Slack user group id (S…), a Discord role id",
+    "the group automatic assignment picks from: a Slack user group id (S…), a Discord role id; for a web inbox all, admins or agents (its named console users)",
   )
   .option("--assign-cap <n>", "at most this many open conversations per agent (0: no cap)")
   .option(
@@ -703,8 +706,8 @@ accounts
       const disclosureChange = disclosurePatch(opts);
       const timersChange = timersPatch(opts);
       const settings = await withDatabase(async (db) => {
-        const current = await db.query<{ settings: Record<string, unknown> }>(
-          "SELECT settings FROM instagram_accounts WHERE id = $1",
+        const current = await db.query<{ settings: Record<string, unknown>; chat_platform: string | null }>(
+          "SELECT settings, chat_platform FROM instagram_accounts WHERE id = $1",
           [account],
         );
         const existing = current.rows[0]?.settings;
@@ -716,6 +719,15 @@ accounts
           if (next.mode === "round-robin" || next.mode === "fewest-open")
             if (!next.pool)
               throw new UsageError(`--assign ${next.mode} needs --assign-pool: the group to pick from`);
+          const chat = platforms.find((p) => p.name === current.rows[0]?.chat_platform);
+          if (
+            ownershipChange.pool !== undefined &&
+            chat?.poolGroups &&
+            !chat.poolGroups.includes(next.pool ?? "")
+          )
+            throw new UsageError(
+              `--assign-pool for ${chat.label} is one of ${chat.poolGroups.join(", ")}, not ${ownershipChange.pool}`,
+            );
           if (ownershipChange.cap === 0) delete next.cap;
           patch.ownership = next;
         }

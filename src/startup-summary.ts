@@ -59,13 +59,15 @@ export function describeConfiguration(
       : `chat admins: none (set ADMIN_USERS${user ? `, e.g. ${user.prefix}:${user.example},` : ""} to allow /ig pause and resume)`,
   );
   const signIn = [
-    config.console.passwordHash ? "password" : undefined,
+    // Named users are in the database, not the configuration: always possible, once one is added.
+    "named users",
+    config.console.passwordHash ? "shared password" : undefined,
     config.console.authHeader ? `${config.console.authHeader} from a trusted proxy` : undefined,
   ].filter(Boolean);
   lines.push(
-    signIn.length
+    signIn.length > 1
       ? `console: ${config.publicUrl}/ (sign-in: ${signIn.join(" or ")}${defaulted.consoleSessionSecret ? "; session secret from DATA_DIR" : ""})`
-      : "console: closed (set CONSOLE_PASSWORD_HASH from `threadbridge console hash-password`, or CONSOLE_AUTH_HEADER behind a sign-on proxy)",
+      : `console: ${config.publicUrl}/ (sign-in: named users, once \`threadbridge console users add\` made one; or set CONSOLE_PASSWORD_HASH from \`threadbridge console hash-password\`, or CONSOLE_AUTH_HEADER behind a sign-on proxy)`,
   );
   lines.push(
     config.businessLogin

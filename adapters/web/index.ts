@@ -51,11 +51,13 @@ export function webPlatform(hooks: WebPlatformHooks = {}) {
       example: "support",
       hint: "a name for the inbox, lower case letters, digits and dashes, such as support: it is made when an account is routed to it.",
     },
+    // The groups of members.ts (named console users by role), fixed: `accounts settings` checks them.
+    poolGroups: ["all", "admins", "agents"],
     refs: {
       user: {
         prefix: PLATFORM,
         example: "admin",
-        what: "a console user (as signed in: `admin` for the password, the proxy's user name)",
+        what: "a console user (as signed in: a named user's name, `admin` for the shared password, the proxy's user name); named users of the role admin are admins without it",
       },
     },
     settings: (e) => {
@@ -74,10 +76,12 @@ export function webPlatform(hooks: WebPlatformHooks = {}) {
       const store = new WebStore(db);
       const live = new LiveHub(db, store, log);
       const adapter = new WebAdapter(store, live);
+      const { consoleUserDirectory } = await import("./members.ts");
       hooks.created?.({ adapter, live });
       const runtime: PlatformRuntime = {
         adapter,
         files: adapter,
+        members: consoleUserDirectory(db),
         stored: {
           purge: (before) => store.purge(before),
           export: (threads, leaveOut) => store.export(threads, leaveOut),

@@ -19,6 +19,7 @@ import {
 } from "../../src/chat/header-text.ts";
 import { COMMANDS } from "../../src/commands/catalog.ts";
 import type { Surface } from "../../src/commands/registry.ts";
+import type { ConsoleSession } from "../../src/http/console/session.ts";
 import type { WebAdapter } from "./adapter.ts";
 import type { LiveHub } from "./live.ts";
 import type { WebStore } from "./store.ts";
@@ -73,14 +74,22 @@ export class WebPeople {
     this.#inbox = deps.inbox;
   }
 
-  static agent(user: string): AgentIdentity {
-    return { platform: PLATFORM, id: user, name: user };
+  /** Who a signed-in console user is here: their user name as the id, their display name as the
+   * name threads and signatures show, and admin when their console role is (ADMIN_USERS counts too). */
+  static agent(session: ConsoleSession): AgentIdentity {
+    const id = session.user ?? "";
+    return {
+      platform: PLATFORM,
+      id,
+      name: session.person?.name ?? id,
+      ...(session.person?.role === "admin" ? { admin: true } : {}),
+    };
   }
 
   /** Someone opened a thread's page: the customer's messages are seen (where the core allows). */
-  async opened(user: string, root: WebPost): Promise<void> {
+  async opened(agent: AgentIdentity, root: WebPost): Promise<void> {
     await this.#inbox.agentActivity?.({
-      agent: WebPeople.agent(user),
+      agent,
       thread: { channel: root.channel, thread: root.id },
       kind: "opened",
     });
@@ -89,7 +98,7 @@ export class WebPeople {
   /** Someone writes in a thread: `/ig …` is a command; anything else is a message of the thread,
    * stored, then handed to the core. Resolves with the message's id (none for a command). */
   async say(
-    user: string,
+    agent: AgentIdentity,
     root: WebPost,
     text: string,
     uploads: Upload[] = [],
@@ -97,13 +106,13 @@ export class WebPeople {
   ): Promise<{ id?: string; told?: Told }> {
     const ref: ThreadRef = { channel: root.channel, thread: root.id };
     if (/^\/ig(\s|$)/i.test(text.trim()))
-      return { told: await this.command(user, root.channel, root, text.trim().replace(/^\/ig\s*/i, "")) };
+      return { told: await this.command(agent, root.channel, root, text.trim().replace(/^\/ig\s*/i, "")) };
     const files = uploads.slice(0, MAX_FILES);
     let post = await this.#store.add({
       channel: root.channel,
       thread: root.id,
-      author: { kind: "person", id: user },
-      view: { kind: "message", text, buttons: [], as: { name: user } },
+      author: { kind: "person", id: agent.id },
+      view: { kind: "message", text, buttons: [], as: { name: agent.name } },
     });
     if (files.length > 0) {
       const stored = [];
@@ -113,7 +122,7 @@ export class WebPeople {
     }
     await this.#live.publish({ kind: "post", post });
     const outcome = await this.#inbox.agentMessage({
-      agent: WebPeople.agent(user),
+      agent,
       thread: ref,
       message: post.id,
       text,
@@ -123,17 +132,18 @@ export class WebPeople {
     // What the thread shows for an outcome: queued replies are marked by the core itself.
     if (outcome.kind === "command") await this.#adapter.notice(ref, outcome.reply);
     else if (outcome.kind === "refused" && outcome.privately)
-      return { id: post.id, told: await this.#tell(user, ref, { ok: false, text: outcome.reason }) };
-    else if (outcome.kind === "refused") await this.#adapter.notice(ref, outcome.reason, { mention: [user] });
+      return { id: post.id, told: await this.#tell(agent, ref, { ok: false, text: outcome.reason }) };
+    else if (outcome.kind === "refused")
+      await this.#adapter.notice(ref, outcome.reason, { mention: [agent.id] });
     // A queued reply's line for the writer alone (whose conversation it is, a quote that could not go).
     else if (outcome.kind === "queued" && outcome.privately)
-      return { id: post.id, told: await this.#tell(user, ref, { ok: true, text: outcome.privately }) };
+      return { id: post.id, told: await this.#tell(agent, ref, { ok: true, text: outcome.privately }) };
     return { id: post.id };
   }
 
   /** Someone uses a button of a message (`pick`: a menu's choice; `text`: a reply's words). */
   async press(
-    user: string,
+    user: AgentIdentity,
     post: WebPost,
     buttonId: string,
     input: { pick?: string | undefined; text?: string | undefined } = {},
@@ -168,13 +178,13 @@ export class WebPeople {
   /** Someone puts an emoji on a message (again: takes it off). ✅ ✔️ and 👀 on a thread's root
    * close and take its conversation, as on the other platforms; on a message inside a thread the
    * core hears of it (the business reacting to a mirrored customer message on Instagram). */
-  async react(user: string, post: WebPost, emoji: string): Promise<Told | undefined> {
-    const on = !(post.reactions[emoji] ?? []).includes(user);
-    const changed = await this.#store.react(post.id, emoji, user, on);
+  async react(user: AgentIdentity, post: WebPost, emoji: string): Promise<Told | undefined> {
+    const on = !(post.reactions[emoji] ?? []).includes(user.id);
+    const changed = await this.#store.react(post.id, emoji, user.id, on);
     if (changed) await this.#live.publish({ kind: "post", post: changed });
     if (post.thread && post.thread !== post.id && this.#inbox.agentReaction) {
       const told = await this.#inbox.agentReaction({
-        agent: WebPeople.agent(user),
+        agent: user,
         thread: { channel: post.channel, thread: post.thread },
         message: post.id,
         emoji,
@@ -190,13 +200,13 @@ export class WebPeople {
   /** Someone deletes their own message: it goes from the thread, and the core hears of it as from
    * Slack (a reply not yet sent is cancelled; one already sent cannot be unsent, and the thread
    * says so). */
-  async delete(user: string, post: WebPost): Promise<Told | undefined> {
-    if (post.author.kind !== "person" || post.author.id !== user || !post.thread)
+  async delete(user: AgentIdentity, post: WebPost): Promise<Told | undefined> {
+    if (post.author.kind !== "person" || post.author.id !== user.id || !post.thread)
       return { text: "Only its author can delete a message." };
     const thread: ThreadRef = { channel: post.channel, thread: post.thread };
     await this.#adapter.remove(thread, post.id);
     await this.#inbox.agentChanged({
-      agent: WebPeople.agent(user),
+      agent: user,
       thread,
       message: post.id,
       change: "deleted",
@@ -205,10 +215,15 @@ export class WebPeople {
   }
 
   /** `/ig …` (the text after it) in the inbox `channel`, or in a thread. */
-  async command(user: string, channel: string, root: WebPost | undefined, line: string): Promise<Told> {
+  async command(
+    user: AgentIdentity,
+    channel: string,
+    root: WebPost | undefined,
+    line: string,
+  ): Promise<Told> {
     const parsed = COMMANDS.parseText(SLASH, line);
     if (parsed.kind === "reply") return { text: parsed.text };
-    const request: ActionRequest = { agent: WebPeople.agent(user), channel, action: parsed };
+    const request: ActionRequest = { agent: user, channel, action: parsed };
     if (root) request.thread = { channel: root.channel, thread: root.id };
     const result = await this.#inbox.action(request);
     // A change the thread already shows to everyone needs no answer of its own.
@@ -216,13 +231,13 @@ export class WebPeople {
   }
 
   async #act(
-    user: string,
+    user: AgentIdentity,
     where: ThreadRef,
     action: ChatAction,
     onlyRefusals: boolean,
   ): Promise<Told | undefined> {
     const result = await this.#inbox.action({
-      agent: WebPeople.agent(user),
+      agent: user,
       thread: where,
       channel: where.channel,
       action,
@@ -232,12 +247,12 @@ export class WebPeople {
   }
 
   /** Tells the person on every page they have open (the answer of the request tells the one that asked). */
-  async #tell(user: string, where: ThreadRef, result: ActionResult): Promise<Told> {
+  async #tell(user: AgentIdentity, where: ThreadRef, result: ActionResult): Promise<Told> {
     const told = await this.#told(result);
     if (told.text)
       await this.#live.publish({
         kind: "told",
-        to: user,
+        to: user.id,
         channel: where.channel,
         thread: where.thread,
         text: told.text,

@@ -7,7 +7,7 @@ import type { ConsoleSession } from "../../src/http/console/session.ts";
 import type { Logger } from "../../src/log/logger.ts";
 import type { LiveEvent, LiveHub } from "./live.ts";
 import { inboxesPage, inboxPage, postHtml, threadItemHtml, threadPage, toldPage } from "./pages.ts";
-import { EMOJI, type Told, type Upload, type WebPeople } from "./people.ts";
+import { EMOJI, type Told, type Upload, WebPeople } from "./people.ts";
 import type { WebStore } from "./store.ts";
 import { BASE, threadHref, type WebPost } from "./view.ts";
 
@@ -112,7 +112,7 @@ export function webRouter(o: WebRouterOptions): { router: express.Router; hangUp
           );
       return undefined;
     }
-    return { session, user: session.user as string };
+    return { session, user: WebPeople.agent(session) };
   };
 
   const channelOf = (req: express.Request, res: express.Response, session: ConsoleSession) => {
@@ -241,7 +241,7 @@ export function webRouter(o: WebRouterOptions): { router: express.Router; hangUp
     if (!root) return;
     res.type("html").send(threadPage(session, await o.store.thread(root.id)));
     // Opening a conversation is reading it: Instagram's seen mark for the customer.
-    if (session.user && root.view.kind === "root") await o.people.opened(session.user, root);
+    if (session.user && root.view.kind === "root") await o.people.opened(WebPeople.agent(session), root);
   });
 
   router.post(`${BASE}/:channel/t/:thread/messages`, secured, ...bodies, async (req, res) => {

@@ -20,6 +20,7 @@ export class Admins {
   }
 
   allows(agent: AgentIdentity): boolean {
+    if (agent.admin === true) return true;
     // A platform's groups (Slack user groups, Discord roles) arrive as the agent's roles; each ref
     // counts on its own platform only.
     const roles = new Set(agent.roles ?? []);

@@ -317,6 +317,9 @@ export interface AgentIdentity {
   name: string;
   /** Platform roles of the person where the platform has them (Discord), for privileged actions. */
   roles?: string[];
+  /** The platform itself vouches that this person is an admin (a web inbox console user with the
+   * role admin), as if ADMIN_USERS named them. */
+  admin?: boolean;
 }
 
 export interface AgentMessage {

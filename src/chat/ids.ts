@@ -42,7 +42,8 @@ function prefixes(platforms: readonly PlatformDescriptor[], kinds: ReadonlyArray
   return out;
 }
 
-const REF_ID = /^[\w-]+$/;
+// Dots too: a web inbox console user may be named `ana.b`.
+const REF_ID = /^[\w.-]+$/;
 
 /**
  * Reads a comma-separated list of `prefix:id` entries (ADMIN_USERS: people and groups; SLA_ON_DUTY:

@@ -167,6 +167,9 @@ export interface PlatformDescriptor<Settings = unknown> {
   readonly credentials: readonly string[];
   readonly channel: ChannelFormat;
   readonly refs: PlatformRefs;
+  /** The only groups an assignment pool (`--assign-pool`) may name here, where they are a fixed set
+   * (the web inbox: `all`, `admins`, `agents`); absent: any group id, read when assigning. */
+  readonly poolGroups?: readonly string[];
   /** Request headers carrying credentials or signatures, redacted from logs. */
   readonly secretHeaders?: readonly string[];
   /** How `threadbridge demo` turns it on, on one machine with no chat workspace and no account

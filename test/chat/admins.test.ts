@@ -33,6 +33,16 @@ describe("Admins", () => {
     expect(admins.allows({ platform: "roomchat", id: "42", name: "f", roles: ["7", "S9"] })).toBe(false);
   });
 
+  it("allows whom the platform vouches for as an admin, and reads dotted web user names", () => {
+    expect(admins.allows({ platform: "web", id: "ana", name: "Ana Bell", admin: true })).toBe(true);
+    expect(admins.allows({ platform: "web", id: "bo", name: "Bo Chen" })).toBe(false);
+    const web = parseRefs("web:ana.b", platforms, ["user", "group"]);
+    if (!web.ok) throw new Error(web.expected);
+    const byName = new Admins(web.refs, sql, createLogger("silent"));
+    expect(byName.allows({ platform: "web", id: "ana.b", name: "Ana" })).toBe(true);
+    expect(byName.allows({ platform: "web", id: "anaxb", name: "Ana" })).toBe(false);
+  });
+
   it("words and audits a refusal", async () => {
     const result = await admins.refuse({ platform: "slack", id: "U2", name: "b" }, "forget", "erase data", {
       account: "A1",

@@ -70,9 +70,9 @@ export interface ChatHarness {
   readonly agent: ChatPerson;
   /** Named in ADMIN_USERS (directly or through a group). */
   readonly admin: ChatPerson;
-  /** A group of the platform (a Slack user group, a Discord role) whose members are `agent` and
-   * `admin`: an account's assignment pool. Undefined on a platform without groups (the web inbox),
-   * where automatic assignment has no pool to draw from. */
+  /** A group of the platform (a Slack user group, a Discord role, the web inbox's `all` console
+   * users) whose members are `agent` and `admin`: an account's assignment pool. Undefined on a
+   * platform without groups, where automatic assignment has no pool to draw from. */
   readonly pool: string | undefined;
   /** `/ig` runs inside a thread (and knows its conversation); else only in channels. */
   readonly commandsInThreads: boolean;

@@ -90,8 +90,9 @@ forEachPlatform("ownership and the queue", (h) => {
     };
     const mine = (await h.command("queue", { which: "mine" }, { as: other })).text;
     const lines = mine.split("\n").filter((l) => /^\d+\. /.test(l));
-    // A customer shows by name once their profile is read, by their id until then.
-    expect(lines.map((l) => /(?:Customer |\b1000000000)(\d{4})\b/.exec(l)?.[1])).toEqual(
+    // A customer shows by name once their profile is read (or by @username, when only that is
+    // known yet), by their id until then.
+    expect(lines.map((l) => /(?:Customer |@customer_|\b1000000000)(\d{4})\b/.exec(l)?.[1])).toEqual(
       Object.keys(owners).filter((c) => owners[c] === other.id),
     );
     for (const line of lines) expect(line).toMatch(/ · new · (\d+h )?\d+m left$/);

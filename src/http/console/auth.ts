@@ -10,14 +10,16 @@ import { expectedAnswer } from "../expected-answer.ts";
 import { csrfOk } from "./csrf.ts";
 import { loginPage, problemPage, setupPage } from "./layout.ts";
 import { form, secured } from "./middleware.ts";
-import { verifyPassword } from "./password.ts";
+import { DEFAULT_COST, hashPassword, verifyPassword } from "./password.ts";
 import { dropLogins } from "./pending-logins.ts";
-import { digest } from "./secrets.ts";
+import { digest, randomToken } from "./secrets.ts";
 import type { ConsoleSession, SessionCookies } from "./session.ts";
+import { anyUsers, credentialsOf, findUser, SHARED_USER } from "./users.ts";
 
-// Who may use the console: the holder of the admin password, or whoever an authenticating
-// reverse proxy (oauth2-proxy and the like) names in CONSOLE_AUTH_HEADER, believed only from the
-// addresses in CONSOLE_TRUSTED_PROXIES. With neither configured the console is closed.
+// Who may use the console: a named console user with their own password (users.ts), the holder of
+// the shared admin password (the user `admin`), or whoever an authenticating reverse proxy
+// (oauth2-proxy and the like) names in CONSOLE_AUTH_HEADER, believed only from the addresses in
+// CONSOLE_TRUSTED_PROXIES. With none of them the console is closed.
 
 export interface ConsoleAuthDeps {
   config: ConsoleConfig;
@@ -45,6 +47,9 @@ export class ConsoleAuth {
   // owner out. The CPU those guesses cost is bounded by #checks instead.
   readonly #perClient = new RateLimiterMemory({ points: CLIENT_ATTEMPTS, duration: THROTTLE_SECONDS });
   readonly #checks = new BoundedConcurrency(CHECKS_AT_ONCE, CHECKS_WAITING);
+  /** What an unknown name's password is checked against, so that it costs what a known name's
+   * does (no telling names apart by time): a hash of a random password, made on first need. */
+  #dummy: Promise<string> | undefined;
 
   constructor(deps: ConsoleAuthDeps) {
     this.#d = deps;
@@ -54,15 +59,14 @@ export class ConsoleAuth {
   async signedIn(req: Request, res: Response): Promise<ConsoleSession | undefined> {
     const { config } = this.#d;
     const sessions = this.#d.sessions;
-    if (!sessions || (!config.passwordHash && !config.authHeader)) {
+    if (!sessions || (!config.authHeader && !(await this.#passwords()))) {
       expectedAnswer(res, "console not configured: setup page shown")
         .status(503)
         .type("html")
         .send(setupPage());
       return undefined;
     }
-    let { session } = sessions.read(req);
-    if (session.user && (await this.#signedOut(session))) session = sessions.anonymous();
+    const session = await this.#current(sessions, req);
     const proxied = this.#proxyUser(req);
     if (proxied !== undefined) {
       if (config.allowedUsers.length > 0 && !config.allowedUsers.includes(proxied.toLowerCase())) {
@@ -85,8 +89,10 @@ export class ConsoleAuth {
       return fresh;
     }
     // A proxy session lasts only as long as the proxy keeps vouching for it.
-    if (session.user && session.via === "password" && config.passwordHash) return session;
-    if (req.method === "GET" && config.passwordHash) {
+    if (session.user && ((session.via === "password" && config.passwordHash) || session.via === "user"))
+      return session;
+    const passwords = await this.#passwords();
+    if (req.method === "GET" && passwords) {
       res.redirect(303, "/login");
       return undefined;
     }
@@ -94,7 +100,7 @@ export class ConsoleAuth {
       .status(401)
       .type("html")
       .send(
-        config.passwordHash
+        passwords
           ? problemPage(
               "Signed out",
               "Your session has ended. Sign in again, then repeat what you were doing.",
@@ -142,7 +148,8 @@ export class ConsoleAuth {
   /** The session was signed out since it was read, or has expired: a long-lived answer (an event
    * stream of a platform's page) ends then. */
   async ended(session: ConsoleSession): Promise<boolean> {
-    return session.exp <= Date.now() || (await this.#signedOut(session));
+    if (session.exp <= Date.now() || (await this.#signedOut(session))) return true;
+    return session.via === "user" && (await this.#person(session)) === undefined;
   }
 
   /** The one-time notice a previous action left for this page, cleared as it is read. */
@@ -160,29 +167,31 @@ export class ConsoleAuth {
 
   /** `/login` and `/logout`. */
   register(router: express.Router): void {
-    router.get("/login", secured, (req, res) => {
-      const sessions = this.#passwordSessions(res);
+    router.get("/login", secured, async (req, res) => {
+      const sessions = await this.#passwordSessions(res);
       if (!sessions) return;
-      const { session, fresh } = sessions.read(req);
-      if (session.user && session.via === "password") {
+      const read = sessions.read(req);
+      const session = await this.#current(sessions, req);
+      if (session.user && (session.via === "password" || session.via === "user")) {
         res.redirect(303, "/");
         return;
       }
-      if (fresh) sessions.write(res, session);
-      res.type("html").send(loginPage(session));
+      if (read.fresh || session !== read.session) sessions.write(res, session);
+      res.type("html").send(loginPage(session, undefined, await this.#form()));
     });
 
     router.post("/login", secured, form, async (req, res) => {
-      const sessions = this.#passwordSessions(res);
+      const sessions = await this.#passwordSessions(res);
       if (!sessions) return;
       const { session } = sessions.read(req);
+      const asked = await this.#form();
       if (!csrfOk(req, session, this.#d.publicUrl)) {
         const again = sessions.anonymous();
         sessions.write(res, again);
         res
           .status(403)
           .type("html")
-          .send(loginPage(again, "The sign-in form had expired. Type the password again."));
+          .send(loginPage(again, "The sign-in form had expired. Type the password again.", asked));
         return;
       }
       const client = clientAddress(req);
@@ -206,14 +215,18 @@ export class ConsoleAuth {
             loginPage(
               session,
               `Too many wrong passwords. Try again in ${Math.ceil(refused.msBeforeNext / 60_000)} minute(s).`,
+              asked,
             ),
           );
         return;
       }
       const password = typeof req.body?.password === "string" ? req.body.password : "";
-      const right = await this.#checks.run(() =>
-        verifyPassword(password, this.#d.config.passwordHash as string),
-      );
+      // Bounded before anything reads it; names are lower case (users.ts), so typing one in capitals works.
+      const name = (typeof req.body?.name === "string" ? req.body.name : "")
+        .trim()
+        .toLowerCase()
+        .slice(0, 64);
+      const right = await this.#checks.run(() => this.#check(name, password));
       if (right === BUSY) {
         // Not checked, so not counted against this client. 429 rather than 503: a flood of guesses
         // is the cause, and it should not read as the service failing (5xx alerts, error logs).
@@ -223,16 +236,26 @@ export class ConsoleAuth {
           .status(429)
           .set("retry-after", String(BUSY_RETRY_SECONDS))
           .type("html")
-          .send(loginPage(session, "Sign-in is busy checking other passwords. Try again in a moment."));
+          .send(
+            loginPage(session, "Sign-in is busy checking other passwords. Try again in a moment.", asked),
+          );
         return;
       }
-      if (!right) {
-        await this.refuse(req, undefined, "console_login");
-        res.status(401).type("html").send(loginPage(session, "Wrong password."));
+      if (right.kind === "refused") {
+        // The same answer whichever it was (unknown name, wrong password, disabled user): the
+        // trail alone says which user was tried, when the name is one.
+        await this.refuse(req, undefined, "console_login", right.user ? { name: right.user } : {});
+        res
+          .status(401)
+          .type("html")
+          .send(loginPage(session, asked.name ? "Wrong name or password." : "Wrong password.", asked));
         return;
       }
       await this.#perClient.reward(key, 1);
-      const signedIn = sessions.signedIn("admin", "password");
+      const signedIn =
+        right.kind === "shared"
+          ? sessions.signedIn(SHARED_USER, "password")
+          : sessions.signedIn(right.user, "user", right.gen);
       sessions.write(res, signedIn);
       await this.#signedInNow(req, signedIn);
       res.redirect(303, "/");
@@ -263,16 +286,74 @@ export class ConsoleAuth {
     );
   }
 
-  #passwordSessions(res: Response): SessionCookies | undefined {
+  /** Whether anyone can sign in with a password: the shared one is set, or a named user exists. */
+  async #passwords(): Promise<boolean> {
+    return this.#d.config.passwordHash !== undefined || (await anyUsers(this.#d.db));
+  }
+
+  /** What the sign-in form asks: a name once there are named users, and whether it may be left
+   * empty for the shared password. */
+  async #form(): Promise<{ name: boolean; shared: boolean }> {
+    return { name: await anyUsers(this.#d.db), shared: this.#d.config.passwordHash !== undefined };
+  }
+
+  /** The request's session, or a new anonymous one when it was signed out or its named user was
+   * disabled, removed or given a new password since. A named user's comes with who they are now. */
+  async #current(sessions: SessionCookies, req: Request): Promise<ConsoleSession> {
+    const { session } = sessions.read(req);
+    if (!session.user) return session;
+    if (await this.#signedOut(session)) return sessions.anonymous();
+    if (session.via !== "user") return session;
+    const person = await this.#person(session);
+    return person ? { ...session, person } : sessions.anonymous();
+  }
+
+  async #person(session: ConsoleSession): Promise<ConsoleSession["person"]> {
+    const user = await findUser(this.#d.db, session.user ?? "");
+    if (!user || user.disabledAt || user.generation !== session.gen) return undefined;
+    return { name: user.displayName, role: user.role };
+  }
+
+  /** Checks a sign-in (inside the bounded checks): an empty name or `admin` is the shared password;
+   * any other name costs one scrypt check whether it exists or not. */
+  async #check(
+    name: string,
+    password: string,
+  ): Promise<
+    { kind: "shared" } | { kind: "user"; user: string; gen: number } | { kind: "refused"; user?: string }
+  > {
+    const shared = this.#d.config.passwordHash;
+    if (name === "" || name === SHARED_USER) {
+      if (shared) return (await verifyPassword(password, shared)) ? { kind: "shared" } : { kind: "refused" };
+      await verifyPassword(password, await this.#dummyHash());
+      return { kind: "refused" };
+    }
+    const found = await credentialsOf(this.#d.db, name);
+    if (!found) {
+      await verifyPassword(password, await this.#dummyHash());
+      return { kind: "refused" };
+    }
+    const right = await verifyPassword(password, found.hash);
+    if (!right || found.user.disabledAt) return { kind: "refused", user: found.user.name };
+    return { kind: "user", user: found.user.name, gen: found.user.generation };
+  }
+
+  #dummyHash(): Promise<string> {
+    this.#dummy ??= hashPassword(randomToken(), DEFAULT_COST);
+    return this.#dummy;
+  }
+
+  async #passwordSessions(res: Response): Promise<SessionCookies | undefined> {
     const { config, sessions } = this.#d;
-    if (!sessions || (!config.passwordHash && !config.authHeader)) {
+    const passwords = await this.#passwords();
+    if (!sessions || (!passwords && !config.authHeader)) {
       expectedAnswer(res, "console not configured: setup page shown")
         .status(503)
         .type("html")
         .send(setupPage());
       return undefined;
     }
-    if (!config.passwordHash) {
+    if (!passwords) {
       res
         .status(404)
         .type("html")

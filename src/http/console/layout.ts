@@ -99,7 +99,10 @@ export function setupPage(): string {
   return layout(
     { title: "Set up the console login", narrow: true },
     html`<p>The console is closed until an administrator login is configured. Choose one:</p>
-<h2>A password</h2>
+<h2>Named users</h2>
+<p>Run <code>npx threadbridge console users add NAME --admin</code> and type the password (or pipe it in);
+add each person of the team the same way (without <code>--admin</code> for agents). No restart is needed.</p>
+<h2>A shared password</h2>
 <ol>
 <li>Run <code>npx threadbridge console hash-password</code> and type the password (or pipe it in).</li>
 <li>Set the printed hash as <code>CONSOLE_PASSWORD_HASH</code> and restart.</li>
@@ -112,17 +115,37 @@ to its address, and optionally <code>CONSOLE_ALLOWED_USERS</code>.</p>
   );
 }
 
-export function loginPage(session: ConsoleSession, error?: string): string {
+/** The sign-in form. `asked.name`: there are named console users, so it asks for a name too;
+ * `asked.shared`: the shared admin password works as well (an empty name, or `admin`). */
+export function loginPage(
+  session: ConsoleSession,
+  error?: string,
+  asked: { name: boolean; shared: boolean } = { name: false, shared: true },
+): string {
+  const invalid = error ? html` aria-describedby="login-error" aria-invalid="true"` : "";
   return layout(
     { title: "Sign in", narrow: true },
     html`${error ? html`<p class="error" role="alert" id="login-error">${error}</p>` : ""}
 <form method="post" action="/login" class="stack">
 ${csrfField(session)}
+${
+  asked.name
+    ? html`<div>
+<label for="name">Name</label>
+<input type="text" id="name" name="name" maxlength="32" autocomplete="username" autocapitalize="none" spellcheck="false"${
+        asked.shared ? "" : html` required`
+      }${
+        asked.shared || error
+          ? html` aria-describedby="${[asked.shared ? "name-hint" : "", error ? "login-error" : ""].filter(Boolean).join(" ")}"`
+          : ""
+      }${error ? html` aria-invalid="true"` : ""}>
+${asked.shared ? html`<p class="hint" id="name-hint">Leave it empty for the shared administrator password.</p>` : ""}
+</div>`
+    : ""
+}
 <div>
-<label for="password">Administrator password</label>
-<input type="password" id="password" name="password" autocomplete="current-password" required${
-      error ? html` aria-describedby="login-error" aria-invalid="true"` : ""
-    }>
+<label for="password">${asked.name ? "Password" : "Administrator password"}</label>
+<input type="password" id="password" name="password" autocomplete="current-password" required${invalid}>
 </div>
 <div><button type="submit">Sign in</button></div>
 </form>`,

@@ -3,6 +3,7 @@ import { parse, serialize } from "cookie";
 import type { Request, Response } from "express";
 import { TokenCipher } from "../../instagram/token-cipher.ts";
 import { randomToken } from "./secrets.ts";
+import type { ConsoleRole } from "./users.ts";
 
 // Console sessions live in one cookie, sealed with AES-256-GCM (the token cipher, under a key
 // derived from the session secret), so the browser can neither read nor alter them. A session
@@ -14,7 +15,14 @@ export interface ConsoleSession {
   csrf: string;
   /** Who signed in; undefined before. */
   user?: string;
-  via?: "password" | "proxy";
+  /** `password`: the shared password (user `admin`); `user`: a named console user's own password;
+   * `proxy`: the sign-on proxy's header. */
+  via?: "password" | "user" | "proxy";
+  /** A named user's generation when they signed in (users.ts): an older one has ended. */
+  gen?: number;
+  /** A named user as they are now, read from the database on each request (auth.ts), never kept in
+   * the cookie: their display name and role. */
+  person?: { name: string; role: ConsoleRole };
   /** Expiry, epoch milliseconds. */
   exp: number;
   /** The Business Login waiting for its channel. */
@@ -52,12 +60,20 @@ export class SessionCookies {
   }
 
   /** A new session for someone who just signed in: new id and CSRF token, so nothing carries over. */
-  signedIn(user: string, via: "password" | "proxy"): ConsoleSession {
-    return { sid: randomToken(), csrf: randomToken(), user, via, exp: Date.now() + this.#signedInMs };
+  signedIn(user: string, via: "password" | "user" | "proxy", gen?: number): ConsoleSession {
+    return {
+      sid: randomToken(),
+      csrf: randomToken(),
+      user,
+      via,
+      ...(gen === undefined ? {} : { gen }),
+      exp: Date.now() + this.#signedInMs,
+    };
   }
 
   write(res: Response, session: ConsoleSession): void {
-    const sealed = this.#cipher.seal(JSON.stringify(session)).ciphertext;
+    const { person: _current, ...kept } = session;
+    const sealed = this.#cipher.seal(JSON.stringify(kept)).ciphertext;
     res.append(
       "set-cookie",
       serialize(this.#name, sealed, {
@@ -85,7 +101,7 @@ export class SessionCookies {
 
   #open(value: string): ConsoleSession | undefined {
     try {
-      const s = JSON.parse(this.#cipher.open(value, "session")) as ConsoleSession;
+      const { person: _never, ...s } = JSON.parse(this.#cipher.open(value, "session")) as ConsoleSession;
       if (typeof s.sid !== "string" || typeof s.csrf !== "string" || typeof s.exp !== "number")
         return undefined;
       return s.exp > Date.now() ? s : undefined;

@@ -1,5 +1,6 @@
 // The contract harness on the web inbox: the service with WEB_INBOX=on and the console's sign-in
-// through a trusted proxy header (so each person of the scenarios is their own console user), one
+// through a trusted proxy header (so each person of the scenarios is their own console user; both
+// are named console users too, the inbox's members for an assignment pool), one
 // account routed to an inbox, and people acting through the inbox's real HTTP endpoints: the forms
 // the page posts (a reply, a button, an emoji, `/ig`) with the session's cookie and CSRF token.
 // What the inbox shows is read from its live events (what the pages' streams are sent), kept here
@@ -14,6 +15,8 @@ import { postHtml } from "../../../adapters/web/pages.ts";
 import { SLASH } from "../../../adapters/web/people.ts";
 import { PLATFORM, type WebPost } from "../../../adapters/web/view.ts";
 import { COMMANDS } from "../../../src/commands/catalog.ts";
+import { hashPassword } from "../../../src/http/console/password.ts";
+import { addUser } from "../../../src/http/console/users.ts";
 import { addAccount } from "../../../src/instagram/accounts.ts";
 import { TokenCipher } from "../../../src/instagram/token-cipher.ts";
 import type { Service } from "../../../src/service.ts";
@@ -144,6 +147,19 @@ export const web: ContractPlatform = {
     const noteTold = (person: ChatPerson, answer: { told?: Told }) => {
       if (answer.told?.text) told.set(person.id, [...(told.get(person.id) ?? []), answer.told.text]);
     };
+    // Both people are also named console users (the web inbox's members, its pool `all`), though
+    // they sign in through the proxy here: the user name is the same id either way.
+    for (const person of [AGENT, ADMIN])
+      await addUser(
+        service.db,
+        {
+          name: person.id,
+          displayName: person.name,
+          role: "agent",
+          passwordHash: await hashPassword(`${person.id} password for tests`, { ln: 10, r: 8, p: 1 }),
+        },
+        { kind: "operator", id: "cli:test" },
+      );
     await addAccount(service.db, TokenCipher.fromConfig(TEST_KEY), {
       igUserId: ACCOUNT,
       username: "brand",
@@ -190,7 +206,7 @@ export const web: ContractPlatform = {
       otherChannel: "other-brand",
       agent: AGENT,
       admin: ADMIN,
-      pool: undefined,
+      pool: "all",
       erasesPeoplesMessages: true,
       cannotQuote: undefined,
       commandsInThreads: true,
