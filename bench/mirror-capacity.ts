@@ -15,7 +15,7 @@ import { TokenCipher } from "../src/instagram/token-cipher.ts";
 import { instagramResponder, startGraphServer } from "../test/fakes/graph-server.ts";
 import { startSlackServer } from "../test/fakes/slack-server.ts";
 import { createTestDatabase } from "../test/helpers/postgres.ts";
-import { ROOT, startProcess } from "./processes.ts";
+import { cpuSeconds, ROOT, startProcess } from "./processes.ts";
 import { scaled } from "./quick.ts";
 import { p50p99 } from "./stats.ts";
 
@@ -31,7 +31,7 @@ const STEP_SECONDS = Number(process.env.BENCH_CAPACITY_STEP_SECONDS ?? scaled(4,
 const DRAIN_MS = 5_000;
 const START_RATE = 10;
 const MAX_RATE = 3200;
-const DRAIN_EVENTS = Number(process.env.BENCH_CAPACITY_DRAIN ?? scaled(2000, 500));
+const DRAIN_EVENTS = Number(process.env.BENCH_CAPACITY_DRAIN ?? scaled(1500, 400));
 
 export interface StepResult {
   rate: number;
@@ -52,6 +52,8 @@ export interface CapacityResult {
   /** Events mirrored per second while a backlog of `DRAIN_EVENTS` webhooks was worked off, latency
    * aside: what the workers can do at all, the figure a loaded machine still compares. */
   drainRate: number;
+  /** CPU time per event during the drain (ms): the worker processes together, and the web process. */
+  cpuMsPerEvent: { workers: number; web: number };
 }
 
 const account = (a: number) => `178414000000${String(200 + a).padStart(5, "0")}`;
@@ -277,6 +279,8 @@ async function searchCapacity(workers: number): Promise<CapacityResult> {
     // conversations; the rate is mirrored events over the time from the first webhook to the last post.
     const backlog: number[] = [];
     mark();
+    const workerCpu = () => workerChildren.reduce((sum, c) => sum + cpuSeconds(c.pid as number), 0);
+    const cpuBefore = { workers: workerCpu(), web: cpuSeconds(web.child.pid as number) };
     const drainStart = Date.now();
     let next = 0;
     await Promise.all(
@@ -293,12 +297,16 @@ async function searchCapacity(workers: number): Promise<CapacityResult> {
     if (!(await waitMirrored(stored, 300_000)))
       throw new Error("mirror capacity: the drain backlog was not mirrored in 300 s");
     mark();
+    const cpu = {
+      workers: (1000 * (workerCpu() - cpuBefore.workers)) / stored.length,
+      web: (1000 * (cpuSeconds(web.child.pid as number) - cpuBefore.web)) / stored.length,
+    };
     const lastPost = Math.max(...stored.map((i) => (sentAt.get(i) as number) + (latencies.get(i) as number)));
     const drainRate = stored.length / ((lastPost - drainStart) / 1000);
     process.stderr.write(
-      `mirror capacity, ${workers} worker(s): backlog of ${stored.length} drained at ${drainRate.toFixed(0)}/s\n`,
+      `mirror capacity, ${workers} worker(s): backlog of ${stored.length} drained at ${drainRate.toFixed(0)}/s; CPU per event: workers ${cpu.workers.toFixed(2)} ms, web ${cpu.web.toFixed(2)} ms\n`,
     );
-    return { workers, capacity, steps, drainRate };
+    return { workers, capacity, steps, drainRate, cpuMsPerEvent: cpu };
   } finally {
     for (const c of children) c.kill("SIGTERM");
     await sleep(1000);
@@ -325,6 +333,6 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const counts = (process.env.BENCH_CAPACITY_WORKERS ?? "1,2,4").split(",").map(Number);
   for (const r of await mirrorCapacityBench(counts))
     process.stdout.write(
-      `${r.workers} worker(s): ${r.capacity} events/s, drain ${r.drainRate.toFixed(0)}/s (${r.steps.map((s) => `${s.rate}:${s.pass ? "ok" : "x"}:p99=${s.p99.toFixed(0)}`).join(" ")})\n`,
+      `${r.workers} worker(s): ${r.capacity} events/s, drain ${r.drainRate.toFixed(0)}/s, worker CPU ${r.cpuMsPerEvent.workers.toFixed(2)} ms/event (${r.steps.map((s) => `${s.rate}:${s.pass ? "ok" : "x"}:p99=${s.p99.toFixed(0)}`).join(" ")})\n`,
     );
 }

@@ -663,7 +663,6 @@ export class Mirror {
         chat_platform: r.adapter.platform,
         chat_channel: ref.channel,
         chat_thread: ref.thread,
-        chat_header_digest: headerDigest(header),
       },
     };
   }
@@ -772,10 +771,8 @@ export class Mirror {
     );
   }
 
-  /** Brings the root in line with the conversation as `t` read it: every caller read it in this
-   * handling, after the event was recorded (or stored the thread and its digest on it). */
   private async refreshHeader(t: DmThread): Promise<void> {
-    const convo = t.convo;
+    const convo = (await this.conversation(t.account.id, t.convo.customer_id)) ?? t.convo;
     const header = dmHeader(
       t.account,
       convo,
