@@ -64,3 +64,13 @@ export function watchPeakRss(pids: number[], everyMs = 200): { stop(): number[] 
     },
   };
 }
+
+/** CPU time (user + system, seconds) a live process has used so far, from /proc/<pid>/stat: a
+ * figure per event or request that a loaded machine changes far less than a rate. */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // Fields after the command name (which may hold spaces), from its closing parenthesis: utime
+  // and stime are the 14th and 15th fields of the line.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}

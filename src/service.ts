@@ -350,6 +350,16 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
         metricsToken: config.metricsToken,
         routers: roles.web
           ? [
+              // First: Meta's deliveries are most of the traffic, and express tries each router in
+              // turn (its paths are its own, so the order changes nothing else).
+              webhookRouter({
+                ingest: new IngestBatcher((records) => storeInbound(db, boss, records)),
+                log,
+                metrics,
+                verifyToken: config.instagram.verifyToken,
+                appSecrets: config.instagram.appSecrets,
+                maxBody: config.webhookMaxBody,
+              }),
               ...chatRouters,
               agentFilesRouter(links, fileSources, log),
               metaCallbacksRouter({
@@ -360,14 +370,6 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
                 log,
                 onDeauthorized: (account) =>
                   alertOwners(db, adapters, account, log, { kind: "deauthorized" }),
-              }),
-              webhookRouter({
-                ingest: new IngestBatcher((records) => storeInbound(db, boss, records)),
-                log,
-                metrics,
-                verifyToken: config.instagram.verifyToken,
-                appSecrets: config.instagram.appSecrets,
-                maxBody: config.webhookMaxBody,
               }),
               consoleRouter({ db, boss, cipher, gateway, adapters, config, log }),
             ]

@@ -34,19 +34,24 @@ export async function loadCustomerContext(
   accountId: string,
   customerId: string,
 ): Promise<CustomerContextRows> {
-  const notes = await db.query<{ text: string; author: string; created_at: Date }>(
-    `SELECT text, author, created_at FROM (
-       SELECT id, text, author, created_at FROM customer_notes WHERE account_id = $1 AND customer_id = $2
-        ORDER BY created_at DESC, id DESC LIMIT ${NOTES_SHOWN}) n ORDER BY created_at, id`,
+  // One round trip for both: every mirrored message's thread header is rendered from them.
+  const { rows } = await db.query<{
+    notes: Array<{ text: string; author: string; created_at: string }>;
+    labels: string[];
+  }>(
+    `SELECT
+       (SELECT coalesce(json_agg(json_build_object('text', n.text, 'author', n.author, 'created_at', n.created_at)
+                                 ORDER BY n.created_at, n.id), '[]'::json)
+          FROM (SELECT id, text, author, created_at FROM customer_notes WHERE account_id = $1 AND customer_id = $2
+                 ORDER BY created_at DESC, id DESC LIMIT ${NOTES_SHOWN}) n) AS notes,
+       (SELECT coalesce(array_agg(label ORDER BY label), '{}'::text[])
+          FROM customer_labels WHERE account_id = $1 AND customer_id = $2) AS labels`,
     [accountId, customerId],
   );
-  const labels = await db.query<{ label: string }>(
-    "SELECT label FROM customer_labels WHERE account_id = $1 AND customer_id = $2 ORDER BY label",
-    [accountId, customerId],
-  );
+  const row = rows[0];
   return {
-    notes: notes.rows.map((n) => ({ text: n.text, author: n.author, at: new Date(n.created_at) })),
-    labels: labels.rows.map((l) => l.label),
+    notes: (row?.notes ?? []).map((n) => ({ text: n.text, author: n.author, at: new Date(n.created_at) })),
+    labels: row?.labels ?? [],
   };
 }
 

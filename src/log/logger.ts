@@ -1,3 +1,4 @@
+import { createRequire } from "node:module";
 import { type Logger, pino } from "pino";
 
 export type { Logger };
@@ -45,11 +46,17 @@ export function createLogger(
     redactHeaders?: readonly string[];
     /** Log to standard error instead of standard output (one-off commands, whose output is theirs). */
     stderr?: boolean;
+    /** The pretty printer's module (a test names one that is not installed). */
+    prettyModule?: string;
   } = {},
 ): Logger {
   const fd = options.stderr ? 2 : 1;
   const tty = options.stderr ? process.stderr.isTTY : process.stdout.isTTY;
-  const pretty = !options.destination && (options.pretty ?? (tty && process.env.NODE_ENV !== "production"));
+  const prettyModule = options.prettyModule ?? "pino-pretty";
+  const wanted = !options.destination && (options.pretty ?? (tty && process.env.NODE_ENV !== "production"));
+  // pino-pretty is a development dependency: an install with --omit=dev (the Docker image) run on a
+  // terminal logs plain JSON instead of failing at start-up when the transport cannot be found.
+  const pretty = wanted && installed(prettyModule);
   const settings = {
     level,
     base: { service: "threadbridge" },
@@ -60,15 +67,30 @@ export function createLogger(
     ...(pretty
       ? {
           transport: {
-            target: "pino-pretty",
+            target: prettyModule,
             options: { translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname,service", destination: fd },
           },
         }
       : {}),
   };
-  if (options.destination) return pino(settings, options.destination);
-  if (pretty || fd === 1) return pino(settings);
-  return pino(settings, pino.destination({ fd, sync: true }));
+  const log = options.destination
+    ? pino(settings, options.destination)
+    : pretty || fd === 1
+      ? pino(settings)
+      : pino(settings, pino.destination({ fd, sync: true }));
+  if (wanted && !pretty)
+    log.debug(`${prettyModule} is not installed (a development dependency): logging JSON`);
+  return log;
+}
+
+/** Whether a module can be found from here, without loading it. */
+function installed(name: string): boolean {
+  try {
+    createRequire(import.meta.url).resolve(name);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 let warningsTo: Logger | undefined;

@@ -68,7 +68,15 @@ export class Bridge {
         received_at: Date;
         handling_started_at: Date | null;
       }>(
-        "SELECT status, event, received_at, handling_started_at FROM inbound_events WHERE id = $1 FOR UPDATE",
+        // The row lock and the mark that an attempt began, in one round trip (the mark is read as it
+        // was before this attempt, and only commits with the recording).
+        `WITH e AS (
+           SELECT id, status, event, received_at, handling_started_at FROM inbound_events WHERE id = $1 FOR UPDATE
+         ), started AS (
+           UPDATE inbound_events i SET handling_started_at = now() FROM e
+            WHERE i.id = e.id AND e.status <> 'processed' AND e.handling_started_at IS NULL
+         )
+         SELECT status, event, received_at, handling_started_at FROM e`,
         [eventId],
       );
       const row = rows[0];
@@ -82,8 +90,6 @@ export class Bridge {
         await this.timers.customerWrote(tx, e.accountId, e.customerId);
       // An earlier attempt began here: it may have posted without storing the post's ref.
       const resumedSince = row.handling_started_at ? new Date(row.handling_started_at) : undefined;
-      if (!resumedSince)
-        await tx.query("UPDATE inbound_events SET handling_started_at = now() WHERE id = $1", [eventId]);
       return {
         outcome: "recorded" as const,
         event: row.event,

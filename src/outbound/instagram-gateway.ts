@@ -8,7 +8,7 @@ import type { Logger } from "../log/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import { type ApiClass, turnsOf } from "../ratelimit/classes.ts";
 import type { OutboundLimiter } from "../ratelimit/limiter.ts";
-import { pauseOf } from "./pause.ts";
+import { sendingState } from "./pause.ts";
 
 // The one outbound path to Instagram (issue 4). Every caller — agent replies, private replies,
 // automation, moderation, profile look-ups — goes through `call`, which checks the pause switches
@@ -60,20 +60,16 @@ export class InstagramGateway {
 
   /** Why the account cannot send right now, or undefined when it can. */
   async holdReason(account: string): Promise<string | undefined> {
-    const paused = await pauseOf(this.deps.db, account);
+    // One round trip for both: every send and every mirrored message's thread header asks this.
+    const { pause: paused, account: row } = await sendingState(this.deps.db, account);
     if (paused)
       return paused.scope === "global"
         ? `sending is paused for every account (by ${paused.by})`
         : `sending is paused for this account (by ${paused.by})`;
-    const { rows } = await this.deps.db.query<{ status: string; has_token: boolean }>(
-      "SELECT status, token_ciphertext IS NOT NULL AS has_token FROM instagram_accounts WHERE id = $1",
-      [account],
-    );
-    const row = rows[0];
     if (!row || row.status === "unconfigured") return "this Instagram account is not connected";
     if (row.status === "token_invalid")
       return "the Instagram connection must be reconnected (token invalid or expired)";
-    if (row.status !== "active" || !row.has_token) return `this Instagram account is ${row.status}`;
+    if (row.status !== "active" || !row.hasToken) return `this Instagram account is ${row.status}`;
     return undefined;
   }
 

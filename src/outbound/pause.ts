@@ -77,6 +77,42 @@ export async function pauseOf(db: SqlClient, account: string): Promise<PauseInfo
   return row ? { scope: row.scope, by: row.by ?? "unknown", since: new Date(row.since) } : undefined;
 }
 
+/** The pause switches and the account's connection, in one round trip: what every send and every
+ * mirrored thread header asks (`InstagramGateway.holdReason`). `account` is undefined when no such
+ * account is stored. */
+export async function sendingState(
+  db: SqlClient,
+  account: string,
+): Promise<{ pause: PauseInfo | undefined; account: { status: string; hasToken: boolean } | undefined }> {
+  const { rows } = await db.query<{
+    global_by: string | null;
+    global_since: Date | null;
+    global_paused: boolean;
+    status: string | null;
+    has_token: boolean | null;
+    paused_by: string | null;
+    paused_at: Date | null;
+  }>(
+    `SELECT g.key IS NOT NULL AS global_paused, g.value->>'by' AS global_by,
+            (g.value->>'since')::timestamptz AS global_since,
+            a.status, a.token_ciphertext IS NOT NULL AS has_token, a.paused_by, a.paused_at
+       FROM (VALUES (1)) AS one (x)
+       LEFT JOIN service_flags g ON g.key = $1
+       LEFT JOIN instagram_accounts a ON a.id = $2`,
+    [GLOBAL_KEY, account],
+  );
+  const row = rows[0];
+  const pause: PauseInfo | undefined = row?.global_paused
+    ? { scope: "global", by: row.global_by ?? "unknown", since: new Date(row.global_since as Date) }
+    : row?.paused_at
+      ? { scope: "account", by: row.paused_by ?? "unknown", since: new Date(row.paused_at) }
+      : undefined;
+  return {
+    pause,
+    account: row?.status ? { status: row.status, hasToken: row.has_token === true } : undefined,
+  };
+}
+
 export interface PauseOverview {
   global: PauseInfo | undefined;
   accounts: Array<{ account: string; by: string; since: Date }>;

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { PassThrough } from "node:stream";
 import { expect, it } from "vitest";
 import { platforms } from "../../adapters/index.ts";
@@ -46,4 +47,30 @@ it("redacts the request headers chat platforms name as secret", async () => {
   const written = lines.join("");
   expect(written).not.toContain("v0=abc123");
   expect(JSON.parse(written)).toMatchObject({ req: { headers: { host: "bridge" } } });
+});
+
+/** What a logger asked for pretty output writes to standard output, from a process of its own. */
+function prettyOutput(prettyModule: string): string {
+  const logger = new URL("../../src/log/logger.ts", import.meta.url).href;
+  const script = `
+    const { createLogger } = await import(${JSON.stringify(logger)});
+    const log = createLogger("info", { pretty: true, prettyModule: ${JSON.stringify(prettyModule)} });
+    log.info({ eventId: 7 }, "hello");
+    log.flush?.();
+    setTimeout(() => {}, 300);`;
+  return execFileSync(process.execPath, ["--input-type=module", "-e", script], {
+    encoding: "utf8",
+    env: { ...process.env, NODE_ENV: "development" },
+  });
+}
+
+it("logs plain JSON when pretty output is asked for and pino-pretty is not installed", () => {
+  const lines = prettyOutput("pino-pretty-not-installed").trim().split("\n");
+  expect(lines.map((l) => JSON.parse(l))).toEqual([expect.objectContaining({ eventId: 7, msg: "hello" })]);
+});
+
+it("pretty-prints when pino-pretty is installed", () => {
+  const out = prettyOutput("pino-pretty");
+  expect(out).toContain("hello");
+  expect(() => JSON.parse(out.trim())).toThrow();
 });

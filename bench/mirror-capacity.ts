@@ -1,0 +1,338 @@
+// Mirror capacity (issue 23): the highest steady webhook rate that `threadbridge worker` processes
+// mirror into the fake Slack with a webhook → post p99 under the bound, across many accounts,
+// channels and conversations (so Slack's per-channel pacing is not what limits it). One
+// `threadbridge web` takes the webhooks; 1, 2 and 4 worker processes take turns at the queue. A
+// stepped search: the rate doubles while a step passes, then two bisections between the last pass
+// and the first failure. `node bench/mirror-capacity.ts` runs it alone; `npm run bench` includes it.
+import { type ChildProcess, execFileSync } from "node:child_process";
+import { performance } from "node:perf_hooks";
+import { setTimeout as sleep } from "node:timers/promises";
+import { Redis } from "ioredis";
+import { openDatabase } from "../src/db/database.ts";
+import { addAccount } from "../src/instagram/accounts.ts";
+import { sign } from "../src/instagram/signature.ts";
+import { TokenCipher } from "../src/instagram/token-cipher.ts";
+import { instagramResponder, startGraphServer } from "../test/fakes/graph-server.ts";
+import { startSlackServer } from "../test/fakes/slack-server.ts";
+import { createTestDatabase } from "../test/helpers/postgres.ts";
+import { cpuSeconds, ROOT, startProcess } from "./processes.ts";
+import { scaled } from "./quick.ts";
+import { p50p99 } from "./stats.ts";
+
+const SECRET = "bench-app-secret-0123456789";
+const KEY = Buffer.alloc(32, 9).toString("base64");
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379/12";
+/** The end-to-end bound a rate must keep at p99. */
+export const P99_BOUND_MS = 100;
+const ACCOUNTS = 20;
+const CONVERSATIONS = 500;
+const STEP_SECONDS = Number(process.env.BENCH_CAPACITY_STEP_SECONDS ?? scaled(4, 2));
+/** After a step's last webhook, how long its posts may take to arrive before the step fails. */
+const DRAIN_MS = 5_000;
+const START_RATE = 10;
+const MAX_RATE = 3200;
+const DRAIN_EVENTS = Number(process.env.BENCH_CAPACITY_DRAIN ?? scaled(1500, 400));
+
+export interface StepResult {
+  rate: number;
+  achieved: number;
+  p50: number;
+  p99: number;
+  mirrored: number;
+  sent: number;
+  refused: number;
+  pass: boolean;
+}
+
+export interface CapacityResult {
+  workers: number;
+  /** The highest rate that passed (events/s), 0 when none did. */
+  capacity: number;
+  steps: StepResult[];
+  /** Events mirrored per second while a backlog of `DRAIN_EVENTS` webhooks was worked off, latency
+   * aside: what the workers can do at all, the figure a loaded machine still compares. */
+  drainRate: number;
+  /** CPU time per event during the drain (ms): the worker processes together, and the web process. */
+  cpuMsPerEvent: { workers: number; web: number };
+}
+
+const account = (a: number) => `178414000000${String(200 + a).padStart(5, "0")}`;
+const channel = (a: number) => `C0CAP${a}`;
+
+function dm(a: number, customer: string, mid: string, text: string): string {
+  const now = Date.now();
+  const id = account(a);
+  return JSON.stringify({
+    object: "instagram",
+    entry: [
+      {
+        id,
+        time: now,
+        messaging: [{ sender: { id: customer }, recipient: { id }, timestamp: now, message: { mid, text } }],
+      },
+    ],
+  });
+}
+
+/** Runs the search for each worker count in `workerCounts`, each on a fresh database. */
+export async function mirrorCapacityBench(
+  workerCounts: readonly number[] = [1, 2, 4],
+): Promise<CapacityResult[]> {
+  const results: CapacityResult[] = [];
+  for (const workers of workerCounts) results.push(await searchCapacity(workers));
+  return results;
+}
+
+async function searchCapacity(workers: number): Promise<CapacityResult> {
+  const slack = await startSlackServer();
+  const graph = await startGraphServer(instagramResponder());
+  const tdb = await createTestDatabase();
+  const env = {
+    DATABASE_URL: tdb.url,
+    REDIS_URL,
+    TOKEN_ENCRYPTION_KEY: KEY,
+    IG_APP_SECRET: SECRET,
+    IG_GRAPH_URL: graph.url,
+    SLACK_BOT_TOKEN: slack.token,
+    SLACK_SIGNING_SECRET: "bench-slack-signing-secret",
+    SLACK_API_URL: slack.apiUrl,
+    // Each channel's own pacing far above what the run sends to one channel.
+    SLACK_POSTS_PER_SECOND: "10000",
+    LOG_LEVEL: "info",
+    NODE_ENV: "production",
+    PORT: "0",
+    METRICS_PORT: "0",
+  };
+  const children: ChildProcess[] = [];
+  const workerChildren: ChildProcess[] = [];
+  const db = await openDatabase({ kind: "postgres", url: tdb.url, poolSize: 2 });
+  let capacity = 0;
+  try {
+    const flush = new Redis(REDIS_URL);
+    await flush.flushdb();
+    await flush.quit();
+    execFileSync(process.execPath, ["src/cli.ts", "migrate"], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: "ignore",
+    });
+    const cipher = TokenCipher.fromConfig(KEY);
+    for (let a = 0; a < ACCOUNTS; a++)
+      await addAccount(db, cipher, {
+        igUserId: account(a),
+        username: `bench_cap_${a}`,
+        token: "IGAA-bench",
+        chat: { platform: "slack", channel: channel(a) },
+      });
+    const web = await startProcess(["bin/threadbridge.js", "web"], env);
+    children.push(web.child);
+    for (let w = 0; w < workers; w++) {
+      // BENCH_WORKER_NODE_OPTIONS: flags for the workers' node only (--cpu-prof, --import a probe).
+      const flags = process.env.BENCH_WORKER_NODE_OPTIONS?.split(" ").filter(Boolean) ?? [];
+      const worker = await startProcess([...flags, "bin/threadbridge.js", "worker"], env);
+      children.push(worker.child);
+      workerChildren.push(worker.child);
+    }
+    const url = `http://127.0.0.1:${web.port}/webhooks/instagram`;
+
+    let seq = 0;
+    let refused = 0;
+    const sentAt = new Map<number, number>();
+    const latencies = new Map<number, number>();
+    let cursor = 0;
+    const collect = () => {
+      for (; cursor < slack.calls.length; cursor++) {
+        const call = slack.calls[cursor];
+        if (call?.method !== "chat.postMessage") continue;
+        const m = /cap-(\d+)$/.exec(String(call.args.text ?? ""));
+        if (!m) continue;
+        const i = Number(m[1]);
+        const at = sentAt.get(i);
+        if (at !== undefined && !latencies.has(i)) latencies.set(i, call.at - at);
+      }
+      // The fake keeps every call and reply; the driver forgets what it matched so its own heap
+      // and event loop stay flat over the run (bench/soak.ts found them growing into the latency).
+      slack.calls.splice(0, cursor);
+      cursor = 0;
+      for (let a = 0; a < ACCOUNTS; a++) slack.forgetReplies(channel(a), Date.now() - 2_000);
+    };
+    const send = async (i: number, conversation: number) => {
+      const a = conversation % ACCOUNTS;
+      const body = dm(a, `8${String(conversation).padStart(15, "0")}`, `mid.cap.${i}`, `cap-${i}`);
+      sentAt.set(i, Date.now());
+      const r = await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-hub-signature-256": sign(body, SECRET) },
+        body,
+      });
+      await r.arrayBuffer();
+      // Refused (503 when the store failed under load): not stored, so never mirrored; the step
+      // that sent it fails.
+      if (r.status !== 200) {
+        refused++;
+        sentAt.delete(i);
+      }
+    };
+    const waitMirrored = async (ids: number[], ms: number): Promise<boolean> => {
+      const until = Date.now() + ms;
+      for (;;) {
+        collect();
+        if (ids.every((i) => latencies.has(i))) return true;
+        if (Date.now() > until) return false;
+        await sleep(50);
+      }
+    };
+
+    // Every conversation gets its thread first (a root post and a profile lookup each): the
+    // search measures a running bridge's messages, not thread creation.
+    const opening: number[] = [];
+    for (let c = 0; c < CONVERSATIONS; c += 50) {
+      const batch = Array.from({ length: Math.min(50, CONVERSATIONS - c) }, (_, k) => c + k);
+      await Promise.all(
+        batch.map((conversation) => {
+          const i = seq++;
+          opening.push(i);
+          return send(i, conversation);
+        }),
+      );
+    }
+    if (!(await waitMirrored(opening, 120_000)))
+      throw new Error("mirror capacity: the conversations' first messages were not mirrored in 120 s");
+
+    const step = async (rate: number): Promise<StepResult> => {
+      refused = 0;
+      const n = Math.max(1, Math.round(rate * STEP_SECONDS));
+      const ids: number[] = [];
+      const inflight: Promise<void>[] = [];
+      const t0 = performance.now();
+      for (let k = 0; k < n; k++) {
+        const due = t0 + (k * 1000) / rate;
+        const wait = due - performance.now();
+        if (wait > 1) await sleep(wait);
+        const i = seq++;
+        ids.push(i);
+        // Conversations in turn: each sees rate / CONVERSATIONS messages a second.
+        inflight.push(send(i, i % CONVERSATIONS));
+      }
+      await Promise.all(inflight);
+      const achieved = n / ((performance.now() - t0) / 1000);
+      const stepRefused = refused;
+      const stored = ids.filter((i) => sentAt.has(i));
+      const complete = (await waitMirrored(stored, DRAIN_MS)) && stepRefused === 0;
+      const got = ids.flatMap((i) => {
+        const l = latencies.get(i);
+        return l === undefined ? [] : [l];
+      });
+      const { p50, p99 } = p50p99(got);
+      for (const i of ids) {
+        sentAt.delete(i);
+        latencies.delete(i);
+      }
+      // A step that fell behind leaves a backlog: let it drain before the next one starts.
+      if (!complete) await waitQueueEmpty(db, 60_000);
+      const pass = complete && p99 < P99_BOUND_MS && achieved >= rate * 0.95;
+      const result = { rate, achieved, p50, p99, mirrored: got.length, sent: n, refused: stepRefused, pass };
+      process.stderr.write(
+        `mirror capacity, ${workers} worker(s): ${rate}/s → ${achieved.toFixed(0)}/s sent, p50 ${p50.toFixed(0)} ms, p99 ${p99.toFixed(0)} ms, ${got.length}/${n} mirrored, ${stepRefused} refused: ${pass ? "pass" : "fail"}\n`,
+      );
+      return result;
+    };
+
+    // A short step first: the processes' code warms up (JIT) and the pools open.
+    await step(START_RATE);
+    const steps: StepResult[] = [];
+    // BENCH_CAPACITY_RATES=30,60: those steps only, no search (profiling at a known load).
+    const fixed = process.env.BENCH_CAPACITY_RATES?.split(",").filter(Boolean).map(Number);
+    // A probe given with BENCH_WORKER_NODE_OPTIONS (bench/query-count.ts) takes SIGUSR2 as "mark
+    // here": around the fixed steps, and around the drain.
+    const mark = () => {
+      if (process.env.BENCH_SIGNAL_WORKERS) for (const c of workerChildren) c.kill("SIGUSR2");
+    };
+    if (fixed) {
+      mark();
+      for (const rate of fixed) steps.push(await step(rate));
+      mark();
+    } else {
+      let good = 0;
+      let bad = 0;
+      for (let rate = START_RATE; rate <= MAX_RATE; rate *= 2) {
+        const r = await step(rate);
+        steps.push(r);
+        if (!r.pass) {
+          bad = rate;
+          break;
+        }
+        good = rate;
+      }
+      // Bisect only above a passing rate: below the first step it is noise on a loaded machine.
+      for (let k = 0; k < 2 && good > 0 && bad - good > 10; k++) {
+        const rate = Math.round((good + bad) / 2);
+        const r = await step(rate);
+        steps.push(r);
+        if (r.pass) good = rate;
+        else bad = rate;
+      }
+      capacity = good;
+    }
+
+    // Drain: a backlog sent as fast as the web process takes it, 20 at a time, round the
+    // conversations; the rate is mirrored events over the time from the first webhook to the last post.
+    const backlog: number[] = [];
+    mark();
+    const workerCpu = () => workerChildren.reduce((sum, c) => sum + cpuSeconds(c.pid as number), 0);
+    const cpuBefore = { workers: workerCpu(), web: cpuSeconds(web.child.pid as number) };
+    const drainStart = Date.now();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        while (next < DRAIN_EVENTS) {
+          next++;
+          const i = seq++;
+          backlog.push(i);
+          await send(i, i % CONVERSATIONS);
+        }
+      }),
+    );
+    const stored = backlog.filter((i) => sentAt.has(i));
+    if (!(await waitMirrored(stored, 300_000)))
+      throw new Error("mirror capacity: the drain backlog was not mirrored in 300 s");
+    mark();
+    const cpu = {
+      workers: (1000 * (workerCpu() - cpuBefore.workers)) / stored.length,
+      web: (1000 * (cpuSeconds(web.child.pid as number) - cpuBefore.web)) / stored.length,
+    };
+    const lastPost = Math.max(...stored.map((i) => (sentAt.get(i) as number) + (latencies.get(i) as number)));
+    const drainRate = stored.length / ((lastPost - drainStart) / 1000);
+    process.stderr.write(
+      `mirror capacity, ${workers} worker(s): backlog of ${stored.length} drained at ${drainRate.toFixed(0)}/s; CPU per event: workers ${cpu.workers.toFixed(2)} ms, web ${cpu.web.toFixed(2)} ms\n`,
+    );
+    return { workers, capacity, steps, drainRate, cpuMsPerEvent: cpu };
+  } finally {
+    for (const c of children) c.kill("SIGTERM");
+    await sleep(1000);
+    for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+    await db.close();
+    await graph.close();
+    await slack.close();
+    await tdb.drop().catch(() => {});
+  }
+}
+
+async function waitQueueEmpty(db: Awaited<ReturnType<typeof openDatabase>>, ms: number): Promise<void> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const { rows } = await db.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM pgboss.job WHERE name = 'inbound' AND state IN ('created', 'retry', 'active')",
+    );
+    if ((rows[0]?.n ?? 0) === 0 || Date.now() > until) return;
+    await sleep(200);
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const counts = (process.env.BENCH_CAPACITY_WORKERS ?? "1,2,4").split(",").map(Number);
+  for (const r of await mirrorCapacityBench(counts))
+    process.stdout.write(
+      `${r.workers} worker(s): ${r.capacity} events/s, drain ${r.drainRate.toFixed(0)}/s, worker CPU ${r.cpuMsPerEvent.workers.toFixed(2)} ms/event (${r.steps.map((s) => `${s.rate}:${s.pass ? "ok" : "x"}:p99=${s.p99.toFixed(0)}`).join(" ")})\n`,
+    );
+}
