@@ -16,9 +16,9 @@ import { createLogger } from "../src/log/logger.ts";
 import { enqueueOutbound, outboundKey } from "../src/outbound/enqueue.ts";
 import { startService } from "../src/service.ts";
 import { maxInWindow } from "../test/fakes/graph-load-server.ts";
+import { startGraphLoadThread } from "../test/fakes/graph-load-thread.ts";
 import { createTestDatabase } from "../test/helpers/postgres.ts";
 import { queueLoad, seedAccount } from "../test/outbound/helpers.ts";
-import { startGraphLoadThread } from "./graph-thread.ts";
 import { watchPeakRss } from "./processes.ts";
 import { scaled } from "./quick.ts";
 

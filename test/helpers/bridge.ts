@@ -107,6 +107,23 @@ export async function startBridgeHarness(
       10_000,
       `thread of ${key}`,
     );
+  // An emoji put on (or taken off) a message: the fake's record first, then Slack's event.
+  const reaction = async (ts: string, name: string, user: string, removed: boolean) => {
+    const message = slack.message(CHANNEL, ts);
+    const seeded = removed
+      ? slack.unseedReaction(CHANNEL, ts, name, user)
+      : slack.seedReaction(CHANNEL, ts, name, user);
+    if (!message || !seeded) throw new Error(`no message ${ts}`);
+    const res = await postSlackReaction(h.url(), SECRET, {
+      channel: CHANNEL,
+      ts,
+      name,
+      user,
+      itemUser: message.user,
+      ...(removed ? { removed: true } : {}),
+    });
+    expect(res.status).toBe(200);
+  };
   const stateOf = async (chatRef: string) => {
     const { rows } = await h.service.db.query<{ delivery_state: string; delivery_error: string | null }>(
       "SELECT delivery_state, delivery_error FROM messages WHERE chat_ref = $1",
@@ -159,31 +176,8 @@ export async function startBridgeHarness(
       return { ts, event };
     },
     stateOf,
-    async react(ts, name, user = AGENT.id) {
-      const message = slack.message(CHANNEL, ts);
-      if (!message || !slack.seedReaction(CHANNEL, ts, name, user)) throw new Error(`no message ${ts}`);
-      const res = await postSlackReaction(h.url(), SECRET, {
-        channel: CHANNEL,
-        ts,
-        name,
-        user,
-        itemUser: message.user,
-      });
-      expect(res.status).toBe(200);
-    },
-    async unreact(ts, name, user = AGENT.id) {
-      const message = slack.message(CHANNEL, ts);
-      if (!message || !slack.unseedReaction(CHANNEL, ts, name, user)) throw new Error(`no message ${ts}`);
-      const res = await postSlackReaction(h.url(), SECRET, {
-        channel: CHANNEL,
-        ts,
-        name,
-        user,
-        itemUser: message.user,
-        removed: true,
-      });
-      expect(res.status).toBe(200);
-    },
+    react: (ts, name, user = AGENT.id) => reaction(ts, name, user, false),
+    unreact: (ts, name, user = AGENT.id) => reaction(ts, name, user, true),
     async act(ts, actionId, user = AGENT, pick) {
       const message = slack.message(CHANNEL, ts);
       if (!message) throw new Error(`no message ${ts}`);
