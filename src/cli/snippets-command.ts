@@ -39,6 +39,7 @@ function extrasOf(s: StoredSnippet): string {
     s.quickReplies.length
       ? `${s.quickReplies.length} quick repl${s.quickReplies.length === 1 ? "y" : "ies"}`
       : "",
+    s.cards?.length ? `${s.cards.length} card${s.cards.length === 1 ? "" : "s"}` : "",
     s.language ? `language ${s.language}` : "",
   ];
   return parts.filter(Boolean).join(", ");

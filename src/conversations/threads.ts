@@ -12,6 +12,7 @@ import type {
 import { chatKey } from "../chat/ids.ts";
 import type { Database, SqlClient } from "../db/database.ts";
 import { pgJson, pgText } from "../db/pg-json.ts";
+import type { GenericElement } from "../instagram/graph-client.ts";
 import type { Mirror } from "../mirror/mirror.ts";
 import { enqueueOutbound, outboundKey } from "../outbound/enqueue.ts";
 import { checkFile, splitText } from "../outbound/parts.ts";
@@ -79,6 +80,8 @@ export interface ReplyExtras {
   quickReplies?: { content_type: "text"; title: string; payload: string }[];
   /** Images or a document sent by their URL, before the text. */
   urlAttachments?: { type: "image" | "file"; url: string }[];
+  /** A saved reply's cards, expanded: one generic template after the text. */
+  cards?: GenericElement[];
   /** The saved reply it was expanded from (audit, digest). */
   snippet?: string;
   /** The chat post showing what a saved reply sent. */

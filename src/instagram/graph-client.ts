@@ -35,12 +35,28 @@ export type QuickReply =
 
 export type AttachmentType = "image" | "audio" | "video" | "file";
 
+/** A button of a generic template: a page, or a postback (the only kinds Instagram takes, 2.8). */
+export type GenericButton =
+  | { type: "web_url"; url: string; title: string }
+  | { type: "postback"; title: string; payload: string };
+
+/** One card of a generic template (reference 2.8). */
+export interface GenericElement {
+  title: string;
+  subtitle?: string;
+  image_url?: string;
+  default_action?: { type: "web_url"; url: string };
+  buttons?: GenericButton[];
+}
+
 export type SendMessageContent =
   | { text: string; quick_replies?: QuickReply[] }
   | { attachment: { type: AttachmentType; payload: { url: string } }; quick_replies?: QuickReply[] }
   /** Several images in one message (reference 2.2, generally available May 2026): 2 to
    * IMAGES_PER_MESSAGE, images only. */
-  | { attachments: { type: "image"; payload: { url: string } }[] };
+  | { attachments: { type: "image"; payload: { url: string } }[] }
+  /** A generic template: a carousel of 1 to 10 cards (reference 2.8). */
+  | { attachment: { type: "template"; payload: { template_type: "generic"; elements: GenericElement[] } } };
 
 /** The Send API body as Meta expects it (reference 2.2, 2.3, 2.6, 2.7). */
 export type SendBody = {

@@ -1,5 +1,5 @@
 import type { AgentFile } from "../chat/chat-port.ts";
-import type { AttachmentType, QuickReply } from "../instagram/graph-client.ts";
+import type { AttachmentType, GenericElement, QuickReply } from "../instagram/graph-client.ts";
 import type { ApiClass } from "../ratelimit/classes.ts";
 
 // An agent's message becomes one or more Send API calls ("parts"): attachments by URL (a saved
@@ -24,7 +24,9 @@ export type Part =
    * Instagram fetches it from there. */
   | { kind: "url"; type: "image" | "file"; url: string }
   /** 2 to IMAGES_PER_MESSAGE images in one message (`message.attachments`). */
-  | { kind: "images"; items: ImageItem[] };
+  | { kind: "images"; items: ImageItem[] }
+  /** A saved reply's generic template (its cards), one call after the text. */
+  | { kind: "cards"; elements: GenericElement[] };
 
 const MB = 1024 * 1024;
 
@@ -131,6 +133,8 @@ export interface Extras {
   /** A saved reply's images and document, sent before the text so its quick replies stay under
    * the last message. */
   urlAttachments?: { type: "image" | "file"; url: string }[];
+  /** A saved reply's cards (a generic template), sent as one message right after the text. */
+  cards?: GenericElement[];
   /** Parts from this index on send their images one by one: Instagram refused the several-image
    * form (stored on the message, so a retry keeps the same plan for the parts already sent). */
   imagesOneByOneFrom?: number;
@@ -146,6 +150,7 @@ export function partsOf(text: string | null, files: AgentFile[], extras: Extras 
   const last = texts.at(-1);
   if (extras.quickReplies?.length && last?.kind === "text") last.quickReplies = extras.quickReplies;
   parts.push(...texts);
+  if (extras.cards?.length) parts.push({ kind: "cards", elements: extras.cards });
   for (const file of files) {
     const check = checkFile(file);
     if (check.ok) parts.push({ kind: "file", file, type: check.type });

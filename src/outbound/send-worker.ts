@@ -3,7 +3,13 @@ import type { AgentFile, ChatAdapter, ChatPlatform, Mark, ThreadRef } from "../c
 import { parseChatKey } from "../chat/ids.ts";
 import { afterOutsideCall } from "../db/after-outside-call.ts";
 import type { Database } from "../db/database.ts";
-import type { QuickReply, SendBody, SendMessageContent, SendRecipient } from "../instagram/graph-client.ts";
+import type {
+  GenericElement,
+  QuickReply,
+  SendBody,
+  SendMessageContent,
+  SendRecipient,
+} from "../instagram/graph-client.ts";
 import { holderName } from "../instagram/thread-control.ts";
 import {
   type ConversationEntry,
@@ -61,6 +67,8 @@ export interface OutboundRow {
     quickReplies?: QuickReply[];
     imageUrl?: string;
     urlAttachments?: { type: "image" | "file"; url: string }[];
+    /** A saved reply's cards, expanded: one generic template after the text. */
+    cards?: GenericElement[];
     /** The saved reply it was expanded from. */
     snippet?: string;
     /** The mid its first part quotes (Message Replies API). */
@@ -185,6 +193,7 @@ export class OutboundSender {
       ...(row.details.quickReplies ? { quickReplies: row.details.quickReplies } : {}),
       ...(row.details.imageUrl ? { imageUrl: row.details.imageUrl } : {}),
       ...(row.details.urlAttachments ? { urlAttachments: row.details.urlAttachments } : {}),
+      ...(row.details.cards ? { cards: row.details.cards } : {}),
       ...(row.details.imagesOneByOneFrom !== undefined
         ? { imagesOneByOneFrom: row.details.imagesOneByOneFrom }
         : {}),
@@ -342,21 +351,28 @@ export class OutboundSender {
     const message: SendMessageContent =
       part.kind === "text"
         ? { text: part.text, ...(part.quickReplies ? { quick_replies: part.quickReplies } : {}) }
-        : part.kind === "images"
+        : part.kind === "cards"
           ? {
-              attachments: part.items.map((item) => ({
-                type: "image" as const,
-                payload: { url: item.kind === "url" ? item.url : this.deps.fileUrl(filesFrom, item.file) },
-              })),
-            }
-          : {
               attachment: {
-                type: part.type,
-                payload: {
-                  url: part.kind === "url" ? part.url : this.deps.fileUrl(filesFrom, part.file),
-                },
+                type: "template",
+                payload: { template_type: "generic", elements: part.elements },
               },
-            };
+            }
+          : part.kind === "images"
+            ? {
+                attachments: part.items.map((item) => ({
+                  type: "image" as const,
+                  payload: { url: item.kind === "url" ? item.url : this.deps.fileUrl(filesFrom, item.file) },
+                })),
+              }
+            : {
+                attachment: {
+                  type: part.type,
+                  payload: {
+                    url: part.kind === "url" ? part.url : this.deps.fileUrl(filesFrom, part.file),
+                  },
+                },
+              };
     if (route.via === "private_reply") return { recipient: route.recipient, message };
     const quote = replyTo ? { reply_to: { mid: replyTo } } : {};
     return route.messaging.messaging_type === "MESSAGE_TAG"

@@ -5,7 +5,7 @@ import type { ChatAdapter, ChatPlatform, ThreadRef } from "../chat/chat-port.ts"
 import { customerLabels } from "../conversations/customer-context.ts";
 import type { Database, SqlClient } from "../db/database.ts";
 import type { DomainEvent } from "../instagram/events.ts";
-import type { UserProfile } from "../instagram/graph-client.ts";
+import type { GenericElement, UserProfile } from "../instagram/graph-client.ts";
 import { storedEntry, windowState } from "../instagram/windows.ts";
 import type { Logger } from "../log/logger.ts";
 import { enqueueOutbound, outboundKey } from "../outbound/enqueue.ts";
@@ -47,6 +47,8 @@ export interface RenderedSnippet {
   language?: string;
   urlAttachments: { type: "image" | "file"; url: string }[];
   quickReplies: { title: string; payload: string }[];
+  /** Its cards, expanded (a generic template after the text); empty when none. */
+  cards: GenericElement[];
 }
 
 /** Where rules find saved replies (src/snippets provides it; the service wires it in). */
@@ -411,6 +413,7 @@ export class RulesEngine {
               ? { quickReplies: snippet.quickReplies.map((q) => ({ content_type: "text", ...q })) }
               : {}),
             ...(snippet.urlAttachments.length ? { urlAttachments: snippet.urlAttachments } : {}),
+            ...(snippet.cards.length ? { cards: snippet.cards } : {}),
           };
         } else {
           text = action.text;

@@ -24,11 +24,12 @@ import {
   type Thread,
 } from "../conversations/threads.ts";
 import type { Database } from "../db/database.ts";
+import type { GenericElement } from "../instagram/graph-client.ts";
 import type { Logger } from "../log/logger.ts";
 import { SNIPPET_NAME, snippetLabel } from "./snippet.ts";
 import { findSnippet, listSnippets, removeSnippet, type StoredSnippet, usableSnippets } from "./store.ts";
 import { expand } from "./template.ts";
-import { accountName, customerValues } from "./values.ts";
+import { accountName, cardsForSend, customerValues } from "./values.ts";
 
 // Saved replies from chat: `!!NAME [text]` typed in a thread, `/ig snippet` (Discord) and the
 // "Send saved reply" shortcut (Slack) send one as the agent's own reply; `/ig snippets list` and,
@@ -105,6 +106,7 @@ export class SnippetActions {
       ...(await this.accountValue(thread.accountId)),
     };
     const expanded = expand(snippet.text, values);
+    const cards = cardsForSend(snippet.cards ?? [], values);
     const text = req.extra === "" ? expanded : `${expanded}\n${req.extra}`;
     const files = req.files ?? [];
     const problem = replyProblem(text, files);
@@ -115,8 +117,9 @@ export class SnippetActions {
         ? { quickReplies: snippet.quickReplies.map((q) => ({ content_type: "text" as const, ...q })) }
         : {}),
       ...(snippet.attachments.length ? { urlAttachments: snippet.attachments } : {}),
+      ...(cards.length ? { cards } : {}),
     };
-    const post = mirrorPost(snippet, signedText(thread.settings, agent.name, text), agent);
+    const post = mirrorPost(snippet, signedText(thread.settings, agent.name, text), agent, cards);
     const adapter = this.deps.adapters.get(agent.platform);
 
     if (req.message !== undefined) {
@@ -308,12 +311,34 @@ export class SnippetActions {
 }
 
 /** The thread's copy of a saved reply as the customer receives it. */
-function mirrorPost(snippet: StoredSnippet, text: string, agent: AgentIdentity): MirrorPost {
+function mirrorPost(
+  snippet: StoredSnippet,
+  text: string,
+  agent: AgentIdentity,
+  cards: readonly GenericElement[],
+): MirrorPost {
   const attachments: MirrorAttachment[] = snippet.attachments.map((a) =>
     a.type === "image"
       ? { kind: "image", url: a.url, alt: `image of the saved reply ${snippet.name}` }
       : { kind: "link", label: `document of the saved reply ${snippet.name}`, url: a.url },
   );
+  // The carousel as the customer sees it, card by card, in the same form as a template a customer
+  // or another app sent (buttons shown as what they do, never clickable in chat).
+  for (const c of cards)
+    attachments.push({
+      kind: "card",
+      title: c.title,
+      ...(c.subtitle !== undefined ? { subtitle: c.subtitle } : {}),
+      ...(c.default_action ? { url: c.default_action.url } : {}),
+      ...(c.image_url !== undefined ? { imageUrl: c.image_url } : {}),
+      ...(c.buttons?.length
+        ? {
+            buttons: c.buttons.map((b) =>
+              b.type === "web_url" ? { label: b.title, url: b.url } : { label: b.title, payload: b.payload },
+            ),
+          }
+        : {}),
+    });
   return {
     author: { kind: "agent", name: agent.name },
     text,

@@ -55,6 +55,79 @@ const quickReply = z.preprocess(
     .transform((q) => ({ title: q.title, payload: q.payload ?? q.title })),
 );
 
+/** A generic template's limits (reference 2.8). */
+export const MAX_CARDS = 10;
+export const MAX_CARD_TITLE = 80;
+export const MAX_CARD_BUTTONS = 3;
+/** The reference gives no limit for a button's title; Meta's generic template documentation
+ * (Messenger) says 20 characters, and a longer one is refused at send time, so it is refused here. */
+export const MAX_CARD_BUTTON_TITLE = 20;
+
+/** Title and subtitle take variables like the text; their length is checked as written, and the
+ * expanded text is cut to the limit when sent (cardsForSend). */
+const cardLine = (what: string) =>
+  z
+    .string()
+    .trim()
+    .min(1, "must not be empty")
+    .max(
+      MAX_CARD_TITLE,
+      `must be at most ${MAX_CARD_TITLE} characters (Instagram's limit for a card's ${what})`,
+    )
+    .superRefine((t, ctx) => {
+      for (const p of templateProblems(t)) ctx.addIssue({ code: "custom", message: p.message });
+    });
+
+const buttonTitle = z
+  .string()
+  .trim()
+  .min(1, "must not be empty")
+  .max(MAX_CARD_BUTTON_TITLE, `must be at most ${MAX_CARD_BUTTON_TITLE} characters (a button's limit)`);
+
+// A button opens a page (`url`) or sends its payload back as a postback: Instagram takes no other
+// kind. One object with both optional, so a bad field gets its own message rather than a union's.
+const cardButton = z
+  .strictObject({
+    title: buttonTitle,
+    url: httpsUrl.optional(),
+    payload: z.string().trim().min(1, "must not be empty").max(1000).optional(),
+  })
+  .refine(
+    (b) => (b.url === undefined) !== (b.payload === undefined),
+    "a button has either url (it opens a page) or payload (a postback), exactly one of them",
+  )
+  .transform(
+    (b): SnippetCardButton =>
+      b.url !== undefined ? { title: b.title, url: b.url } : { title: b.title, payload: b.payload ?? "" },
+  );
+
+const card = z
+  .strictObject({
+    title: cardLine("title"),
+    subtitle: cardLine("subtitle").optional(),
+    image_url: httpsUrl.optional(),
+    /** Opened when the card itself is tapped (`default_action`). */
+    url: httpsUrl.optional(),
+    buttons: z
+      .array(cardButton)
+      .min(1, "must list at least one button, or be left out")
+      .max(MAX_CARD_BUTTONS, `at most ${MAX_CARD_BUTTONS} buttons per card (Instagram's limit)`)
+      .optional(),
+  })
+  .refine(
+    (c) =>
+      c.subtitle !== undefined || c.image_url !== undefined || c.url !== undefined || c.buttons !== undefined,
+    "a card needs a subtitle, image_url, url or buttons besides its title (Instagram refuses a title alone)",
+  )
+  .transform((c) => {
+    const out: SnippetCard = { title: c.title };
+    if (c.subtitle !== undefined) out.subtitle = c.subtitle;
+    if (c.image_url !== undefined) out.imageUrl = c.image_url;
+    if (c.url !== undefined) out.url = c.url;
+    if (c.buttons !== undefined) out.buttons = c.buttons;
+    return out;
+  });
+
 export const snippetEntrySchema = z
   .strictObject({
     name,
@@ -75,6 +148,12 @@ export const snippetEntrySchema = z
       .min(1, "must list at least one quick reply, or be left out")
       .max(MAX_QUICK_REPLIES, `at most ${MAX_QUICK_REPLIES} quick replies (Instagram's limit)`)
       .optional(),
+    /** A generic template (a carousel of cards), sent after the text. */
+    cards: z
+      .array(card)
+      .min(1, "must list at least one card, or be left out")
+      .max(MAX_CARDS, `at most ${MAX_CARDS} cards (Instagram's limit)`)
+      .optional(),
   })
   .transform((e) => {
     const out: Snippet = {
@@ -88,6 +167,7 @@ export const snippetEntrySchema = z
       quickReplies: e.quick_replies ?? [],
     };
     if (e.language) out.language = e.language;
+    if (e.cards) out.cards = e.cards;
     return out;
   });
 
@@ -106,6 +186,18 @@ export interface SnippetQuickReply {
   payload: string;
 }
 
+export type SnippetCardButton = { title: string; url: string } | { title: string; payload: string };
+
+/** One card of a generic template; title and subtitle may hold variables. */
+export interface SnippetCard {
+  title: string;
+  subtitle?: string;
+  imageUrl?: string;
+  /** The card's default action: a page opened when it is tapped. */
+  url?: string;
+  buttons?: SnippetCardButton[];
+}
+
 export interface Snippet {
   /** null: shared by every account. */
   account: string | null;
@@ -114,6 +206,8 @@ export interface Snippet {
   language?: string;
   attachments: SnippetAttachment[];
   quickReplies: SnippetQuickReply[];
+  /** A carousel sent after the text; left out when there is none. */
+  cards?: SnippetCard[];
 }
 
 /** "thanks" or "thanks (17841…)", as lists and reports name one. */

@@ -1,7 +1,7 @@
 import { type ActorKind, recordAudit } from "../audit/audit-log.ts";
 import type { Database, SqlClient } from "../db/database.ts";
 import { pgJson } from "../db/pg-json.ts";
-import type { Snippet, SnippetAttachment, SnippetQuickReply } from "./snippet.ts";
+import type { Snippet, SnippetAttachment, SnippetCard, SnippetQuickReply } from "./snippet.ts";
 
 // Saved replies in the database. An import is an upsert by (account, name) in one transaction:
 // what a file does not mention stays, what it changes is reported and audited field by field.
@@ -15,7 +15,7 @@ export interface StoredSnippet extends Snippet {
 export interface SnippetChange {
   snippet: { account: string | null; name: string };
   kind: "added" | "changed" | "unchanged";
-  /** For `changed`: the fields that differ (text, language, attachments, quick_replies). */
+  /** For `changed`: the fields that differ (text, language, attachments, quick_replies, cards). */
   fields: string[];
 }
 
@@ -33,6 +33,7 @@ interface Row {
   language: string | null;
   attachments: SnippetAttachment[];
   quick_replies: SnippetQuickReply[];
+  cards: SnippetCard[];
   updated_at: Date;
 }
 
@@ -47,10 +48,11 @@ function fromRow(r: Row): StoredSnippet {
     updatedAt: new Date(r.updated_at),
   };
   if (r.language) s.language = r.language;
+  if (r.cards.length > 0) s.cards = r.cards;
   return s;
 }
 
-const COLUMNS = "id, account_id, name, text, language, attachments, quick_replies, updated_at";
+const COLUMNS = "id, account_id, name, text, language, attachments, quick_replies, cards, updated_at";
 
 /** JSON with object keys sorted: jsonb gives keys back in its own order. */
 function canonical(value: unknown): string {
@@ -67,6 +69,7 @@ function differences(before: Row, after: Snippet): string[] {
   if ((before.language ?? undefined) !== after.language) fields.push("language");
   if (canonical(before.attachments) !== canonical(after.attachments)) fields.push("attachments");
   if (canonical(before.quick_replies) !== canonical(after.quickReplies)) fields.push("quick_replies");
+  if (canonical(before.cards) !== canonical(after.cards ?? [])) fields.push("cards");
   return fields;
 }
 
@@ -89,11 +92,11 @@ export async function importSnippets(
       changes.push({ snippet: { account: s.account, name: s.name }, kind, fields });
       if (kind === "unchanged") continue;
       await tx.query(
-        `INSERT INTO snippets (account_id, name, text, language, attachments, quick_replies, source)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
+        `INSERT INTO snippets (account_id, name, text, language, attachments, quick_replies, cards, source)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          ON CONFLICT ON CONSTRAINT snippets_account_name DO UPDATE SET text = EXCLUDED.text,
            language = EXCLUDED.language, attachments = EXCLUDED.attachments,
-           quick_replies = EXCLUDED.quick_replies, source = EXCLUDED.source, updated_at = now()`,
+           quick_replies = EXCLUDED.quick_replies, cards = EXCLUDED.cards, source = EXCLUDED.source, updated_at = now()`,
         [
           s.account,
           s.name,
@@ -101,6 +104,7 @@ export async function importSnippets(
           s.language ?? null,
           pgJson(s.attachments),
           pgJson(s.quickReplies),
+          pgJson(s.cards ?? []),
           source,
         ],
       );

@@ -1,5 +1,7 @@
 import type { SqlClient } from "../db/database.ts";
+import type { GenericElement } from "../instagram/graph-client.ts";
 import type { RenderedSnippet, RuleSnippets } from "../rules/engine.ts";
+import { MAX_CARD_TITLE, type SnippetCard } from "./snippet.ts";
 import { findSnippet, type StoredSnippet } from "./store.ts";
 import { expand, type TemplateValues } from "./template.ts";
 
@@ -40,11 +42,36 @@ export async function customerValues(
   return username ? { username } : {};
 }
 
+/** A card line as sent: variables filled in, cut to Instagram's limit, since a long name can push a
+ * title that fits as written over it. */
+function cardLine(text: string, values: TemplateValues): string {
+  const chars = [...expand(text, values)];
+  return chars.length > MAX_CARD_TITLE ? `${chars.slice(0, MAX_CARD_TITLE - 1).join("")}…` : chars.join("");
+}
+
+/** A saved reply's cards as the Send API's generic template elements (reference 2.8). */
+export function cardsForSend(cards: readonly SnippetCard[], values: TemplateValues): GenericElement[] {
+  return cards.map((c) => {
+    const e: GenericElement = { title: cardLine(c.title, values) };
+    if (c.subtitle !== undefined) e.subtitle = cardLine(c.subtitle, values);
+    if (c.imageUrl !== undefined) e.image_url = c.imageUrl;
+    if (c.url !== undefined) e.default_action = { type: "web_url", url: c.url };
+    if (c.buttons?.length)
+      e.buttons = c.buttons.map((b) =>
+        "url" in b
+          ? { type: "web_url" as const, url: b.url, title: b.title }
+          : { type: "postback" as const, title: b.title, payload: b.payload },
+      );
+    return e;
+  });
+}
+
 export function renderSnippet(snippet: StoredSnippet, values: TemplateValues): RenderedSnippet {
   const out: RenderedSnippet = {
     text: expand(snippet.text, values),
     urlAttachments: snippet.attachments,
     quickReplies: snippet.quickReplies,
+    cards: cardsForSend(snippet.cards ?? [], values),
   };
   if (snippet.language) out.language = snippet.language;
   return out;

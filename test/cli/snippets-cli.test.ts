@@ -168,6 +168,113 @@ describe("snippets import", () => {
     expect((await svc.db.query("SELECT 1 FROM snippets")).rows.length).toBe(before);
   });
 
+  it("imports cards (a generic template) and refuses bad ones, each with its line and reason", async () => {
+    const bad = file(
+      "cards-bad.yaml",
+      `snippets:
+  - name: c-none
+    text: Our picks
+    cards: []
+  - name: c-many
+    text: Our picks
+    cards: [${Array.from({ length: 11 }, (_, i) => `{ title: T${i}, url: "https://shop.example/${i}" }`).join(", ")}]
+  - name: c-card
+    text: Our picks
+    cards:
+      - title: "${"x".repeat(81)}"
+        subtitle: "Hi {fist_name}"
+        image_url: "http://cdn.example/h.jpg"
+      - title: Only a title
+      - title: Hoodie
+        buttons:
+          - { title: View, url: "https://shop.example/h", payload: VIEW }
+          - { title: Call us, type: phone_number }
+          - { title: A button title far too long, payload: X }
+      - title: Hat
+        buttons: [{ title: A, payload: A }, { title: B, payload: B }, { title: C, payload: C }, { title: D, payload: D }]
+      - title: Socks
+        buttons: []
+`,
+    );
+    const r = await cli(["snippets", "import", bad], t.env);
+    expect(r.code).toBe(65);
+    const errors = r.stderr.trim().split("\n").slice(1);
+    const at = (re: RegExp) => errors.filter((l) => re.test(l));
+    expect(at(/c-none/)).toEqual([
+      expect.stringMatching(
+        /line 4, .*snippets\[0\] \(c-none\)\.cards: must list at least one card, or be left out/,
+      ),
+    ]);
+    expect(at(/c-many/)).toEqual([
+      expect.stringMatching(
+        /line 7, .*snippets\[1\] \(c-many\)\.cards: at most 10 cards \(Instagram's limit\)/,
+      ),
+    ]);
+    const card = (i: number, rest: string) =>
+      new RegExp(`snippets\\[2\\] \\(c-card\\)\\.cards\\[${i}\\]${rest}`);
+    expect(
+      at(card(0, "\\.title: must be at most 80 characters \\(Instagram's limit for a card's title\\)")),
+    ).toHaveLength(1);
+    expect(at(card(0, "\\.subtitle: unknown variable \\{fist_name\\} at character 4"))).toHaveLength(1);
+    expect(at(card(0, "\\.image_url: must be an https URL"))).toHaveLength(1);
+    expect(
+      at(card(1, ": a card needs a subtitle, image_url, url or buttons besides its title")),
+    ).toHaveLength(1);
+    expect(at(card(3, "\\.buttons: at most 3 buttons per card \\(Instagram's limit\\)"))).toHaveLength(1);
+    expect(
+      at(
+        card(
+          2,
+          "\\.buttons\\[0\\]: a button has either url \\(it opens a page\\) or payload \\(a postback\\), exactly one",
+        ),
+      ),
+    ).toHaveLength(1);
+    expect(at(card(2, '\\.buttons\\[1\\]\\.type: unknown field "type"'))).toHaveLength(1);
+    expect(at(card(2, "\\.buttons\\[2\\]\\.title: must be at most 20 characters"))).toHaveLength(1);
+    expect(at(card(4, "\\.buttons: must list at least one button, or be left out"))).toHaveLength(1);
+    expect((await svc.db.query("SELECT 1 FROM snippets WHERE name LIKE 'c-%'")).rows).toEqual([]);
+
+    const good = await cli(
+      [
+        "snippets",
+        "import",
+        file(
+          "cards.yaml",
+          `snippets:
+  - name: picks
+    text: Our picks for you, {first_name|there}
+    cards:
+      - title: Blue Hoodie for {first_name|you}
+        subtitle: $49
+        image_url: "https://cdn.example/h.jpg"
+        url: "https://shop.example/h"
+        buttons: [{ title: View, url: "https://shop.example/h" }, { title: Ask a question, payload: ASK_HOODIE }]
+      - { title: Socks, subtitle: $9 }
+`,
+        ),
+      ],
+      t.env,
+    );
+    expect(good.stderr).toBe("");
+    expect(good.code).toBe(0);
+    const { rows } = await svc.db.query<{ cards: unknown }>(
+      "SELECT cards FROM snippets WHERE name = 'picks'",
+    );
+    expect(rows[0]?.cards).toEqual([
+      {
+        title: "Blue Hoodie for {first_name|you}",
+        subtitle: "$49",
+        imageUrl: "https://cdn.example/h.jpg",
+        url: "https://shop.example/h",
+        buttons: [
+          { title: "View", url: "https://shop.example/h" },
+          { title: "Ask a question", payload: "ASK_HOODIE" },
+        ],
+      },
+      { title: "Socks", subtitle: "$9" },
+    ]);
+  });
+
   it("says where a file is not YAML at all", async () => {
     const r = await cli(["snippets", "import", file("broken.yaml", "snippets:\n  - name: [x\n")], t.env);
     expect(r.code).toBe(65);

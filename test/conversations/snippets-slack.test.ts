@@ -52,6 +52,26 @@ beforeAll(async () => {
         ],
         quickReplies: [],
       },
+      {
+        account: null,
+        name: "picks",
+        text: "Our picks for you, {first_name}:",
+        attachments: [],
+        quickReplies: [],
+        cards: [
+          {
+            title: "Blue Hoodie for {first_name}",
+            subtitle: "$49",
+            imageUrl: "https://cdn.example/h.jpg",
+            url: "https://shop.example/h",
+            buttons: [
+              { title: "View", url: "https://shop.example/h" },
+              { title: "Ask a question", payload: "ASK_HOODIE" },
+            ],
+          },
+          { title: "Socks", subtitle: "$9" },
+        ],
+      },
     ],
     "test",
     OPERATOR,
@@ -133,6 +153,58 @@ describe("!!NAME in a Slack thread", () => {
     ]);
   });
 
+  it("sends a saved reply's cards as one generic template after its text, and shows them in the thread", async () => {
+    const customer = "1000000000000708";
+    const root = await conversation(customer, "m_snip_cards");
+    const said = await h.agentSays(root, "!!picks");
+    await h.settled(said.ts, "sent");
+    expect(sendsTo(customer).map(body)).toEqual([
+      {
+        recipient: { id: customer },
+        messaging_type: "RESPONSE",
+        message: { text: "Our picks for you, Customer:" },
+      },
+      {
+        recipient: { id: customer },
+        messaging_type: "RESPONSE",
+        message: {
+          attachment: {
+            type: "template",
+            payload: {
+              template_type: "generic",
+              elements: [
+                {
+                  title: "Blue Hoodie for Customer",
+                  subtitle: "$49",
+                  image_url: "https://cdn.example/h.jpg",
+                  default_action: { type: "web_url", url: "https://shop.example/h" },
+                  buttons: [
+                    { type: "web_url", url: "https://shop.example/h", title: "View" },
+                    { type: "postback", title: "Ask a question", payload: "ASK_HOODIE" },
+                  ],
+                },
+                { title: "Socks", subtitle: "$9" },
+              ],
+            },
+          },
+        },
+      },
+    ]);
+    const shown = await waitFor(async () =>
+      h.slack.thread(CHANNEL, root).find((m) => m.bot_id && m.text?.includes("Our picks for you")),
+    );
+    const blocks = JSON.stringify(shown.blocks);
+    for (const seen of [
+      "Blue Hoodie for Customer",
+      "$49",
+      "https://shop.example/h",
+      "Ask a question",
+      "ASK_HOODIE",
+      "Socks",
+    ])
+      expect(blocks).toContain(seen);
+  });
+
   it("answers an unknown name to the agent alone and sends nothing", async () => {
     const customer = "1000000000000703";
     const root = await conversation(customer, "m_snip_3");
@@ -142,7 +214,7 @@ describe("!!NAME in a Slack thread", () => {
     const answer = await waitFor(async () => h.slack.callsOf("chat.postEphemeral").slice(ephemerals)[0]);
     expect(answer.args).toMatchObject({ channel: CHANNEL, user: AGENT.id, thread_ts: root });
     expect(String(answer.args.text)).toMatch(
-      /No saved reply “thnaks” for this account\. Saved replies here: menu, thanks\. Nothing was sent\./,
+      /No saved reply “thnaks” for this account\. Saved replies here: menu, picks, thanks\. Nothing was sent\./,
     );
     await new Promise((r) => setTimeout(r, 500));
     expect(sendsTo(customer)).toEqual([]);
@@ -213,8 +285,8 @@ describe("the Send saved reply shortcut", () => {
     };
     expect(view.callback_id).toBe("ig_snippet_send");
     const options = view.blocks.find((b) => b.block_id === "snippet")?.element.options ?? [];
-    expect(options.map((o) => o.value)).toEqual(["menu", "thanks"]);
-    expect(options[1]?.text.text).toMatch(/^thanks · Thanks \{first_name\}!/);
+    expect(options.map((o) => o.value)).toEqual(["menu", "picks", "thanks"]);
+    expect(options[2]?.text.text).toMatch(/^thanks · Thanks \{first_name\}!/);
 
     const submit = (name: string | undefined, text: string | null) =>
       postSlackInteraction(h.url(), SECRET, {

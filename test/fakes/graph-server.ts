@@ -116,6 +116,46 @@ export interface InstagramResponderOptions {
   refuseSeveralImages?: boolean;
 }
 
+/** Why Instagram would refuse a generic template (reference 2.8), or undefined (also for any other
+ * attachment). */
+function templateProblem(attachment: unknown): string | undefined {
+  const a = attachment as { type?: unknown; payload?: Record<string, unknown> } | undefined;
+  if (a?.type !== "template") return undefined;
+  if (a.payload?.template_type !== "generic") return "(#100) payload.template_type must be generic";
+  const elements = a.payload.elements;
+  if (!Array.isArray(elements) || elements.length === 0 || elements.length > 10)
+    return "(#100) elements: 1 to 10";
+  const text = (v: unknown) => typeof v === "string" && v !== "" && [...v].length <= 80;
+  for (const e of elements as Record<string, unknown>[]) {
+    if (!text(e.title)) return "(#100) element title: 1 to 80 characters";
+    if (e.subtitle !== undefined && !text(e.subtitle)) return "(#100) element subtitle: 1 to 80 characters";
+    const { title: _t, ...rest } = e;
+    if (Object.keys(rest).length === 0) return "(#100) an element needs a property besides title";
+    const known = ["subtitle", "image_url", "default_action", "buttons"];
+    const unknown = Object.keys(rest).find((k) => !known.includes(k));
+    if (unknown) return `(#100) element: unknown field ${unknown}`;
+    const action = e.default_action as { type?: unknown; url?: unknown; title?: unknown } | undefined;
+    if (action && (action.type !== "web_url" || typeof action.url !== "string" || action.title !== undefined))
+      return "(#100) default_action: a web_url with a url and no title";
+    const buttons = e.buttons;
+    if (buttons === undefined) continue;
+    if (!Array.isArray(buttons) || buttons.length === 0 || buttons.length > 3)
+      return "(#100) buttons: 1 to 3";
+    for (const b of buttons as Record<string, unknown>[]) {
+      if (typeof b.title !== "string" || b.title === "") return "(#100) a button needs a title";
+      if (
+        b.type === "web_url"
+          ? typeof b.url !== "string"
+          : b.type === "postback"
+            ? typeof b.payload !== "string"
+            : true
+      )
+        return "(#100) buttons: web_url with a url or postback with a payload only";
+    }
+  }
+  return undefined;
+}
+
 /** Why Instagram would refuse a send body's content (reference 2.2, 2.5), or undefined. */
 function sendProblem(body: Record<string, unknown>): string | undefined {
   const message = body.message as Record<string, unknown> | undefined;
@@ -134,6 +174,8 @@ function sendProblem(body: Record<string, unknown>): string | undefined {
     if (message?.attachment !== undefined || message?.text !== undefined)
       return "(#100) attachments goes alone in a message";
   }
+  const template = templateProblem(message?.attachment);
+  if (template) return template;
   const action = body.sender_action;
   if (action === "react" || action === "unreact") {
     const payload = body.payload as { message_id?: unknown; reaction?: unknown } | undefined;

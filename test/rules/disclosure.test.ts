@@ -109,6 +109,7 @@ describe("rules' replies and the disclosure, end to end", () => {
           language: "es",
           attachments: [],
           quickReplies: [{ title: "Gracias", payload: "THANKS" }],
+          cards: [{ title: "Horario de {first_name}", url: "https://shop.example/horario" }],
         },
       ],
       "test",
@@ -162,13 +163,29 @@ describe("rules' replies and the disclosure, end to end", () => {
     expect(rows.map((r) => r.details.disclosed === true)).toEqual([true, false, true, false, true]);
   });
 
-  it("sends a rule's saved reply, disclosed in the saved reply's language", async () => {
+  it("sends a rule's saved reply with its cards, disclosed in the saved reply's language", async () => {
     const customer = "1000000000000902";
     await postWebhook(h.url(), dmText(ACCOUNT, customer, "m_disc_6", "¿horario?", now()));
     const sent = await waitFor(async () => sendsTo(customer)[0]);
     expect(body(sent).message).toEqual({
       text: "Abrimos a las 9, Customer.\n\nEste es un mensaje automático.",
       quick_replies: [{ content_type: "text", title: "Gracias", payload: "THANKS" }],
+    });
+    // Its cards follow as one generic template, variables filled in as in the text.
+    const cards = await waitFor(async () => sendsTo(customer)[1]);
+    expect(body(cards).message).toEqual({
+      attachment: {
+        type: "template",
+        payload: {
+          template_type: "generic",
+          elements: [
+            {
+              title: "Horario de Customer",
+              default_action: { type: "web_url", url: "https://shop.example/horario" },
+            },
+          ],
+        },
+      },
     });
     const root = await h.rootOf(customer);
     await waitFor(async () =>
