@@ -103,7 +103,7 @@ describe("profile file", () => {
     );
     expect(bad.ok ? [] : bad.errors.map((e) => `${e.line} ${e.path}: ${e.message}`)).toEqual([
       "3 welcome_message_flows[0] (Spring sale).messages: must list at least one message",
-      "4 welcome_message_flows[1] (Spring sale).name: flow \"Spring sale\" is already named by welcome_message_flows[0] (line 2): flows are matched by name",
+      '4 welcome_message_flows[1] (Spring sale).name: flow "Spring sale" is already named by welcome_message_flows[0] (line 2): flows are matched by name',
       "6 welcome_message_flows[1] (Spring sale).messages[0].text: must be at most 1000 characters",
       "7 welcome_message_flows[2].name: is required",
       "8 welcome_message_flows[2].messages[0].text: is required",
