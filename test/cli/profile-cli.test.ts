@@ -288,7 +288,9 @@ welcome_message_flows:
       expect.stringMatching(
         /line 21, column 31: persistent_menu\[0\] \(en_US\)\.call_to_actions\[1\]\.webview_height_ratio: is not supported on Instagram/,
       ),
-      expect.stringMatching(/line 23, column 5: welcome_message_flows\[0\] \(Spring ad\)\.messages: is required/),
+      expect.stringMatching(
+        /line 23, column 5: welcome_message_flows\[0\] \(Spring ad\)\.messages: is required/,
+      ),
     ]);
     expect(profileCalls()).toEqual([]);
   });
