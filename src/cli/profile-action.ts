@@ -12,8 +12,16 @@ import { InstagramGateway } from "../outbound/instagram-gateway.ts";
 import { parseProfileFile } from "../profile/file.ts";
 import {
   type FieldChange,
+  type FlowChange,
   fieldLines,
+  flowBody,
+  flowChanges,
+  flowPayloads,
+  flowSummary,
+  flowsFromGraph,
   formatChanges,
+  formatFlowChanges,
+  type InstagramFlow,
   type MessagingProfile,
   PROFILE_FIELDS,
   profileChanges,
@@ -116,6 +124,16 @@ async function currentProfile(profiled: Profiled): Promise<MessagingProfile> {
   return profileFromGraph(fields);
 }
 
+/** The account's welcome message flows; an answer missing a field the diff needs is an error. */
+async function currentFlows(profiled: Profiled): Promise<InstagramFlow[]> {
+  const entries = await profiled.call("reading welcome_message_flows", (graph, token) =>
+    graph.listWelcomeMessageFlows(token),
+  );
+  const read = flowsFromGraph(entries);
+  if (!read.ok) throw new ProfileCallFailed(`reading welcome_message_flows: ${read.problem}`);
+  return read.flows;
+}
+
 async function reporting(run: () => Promise<void>): Promise<void> {
   try {
     await run();
@@ -129,12 +147,17 @@ async function reporting(run: () => Promise<void>): Promise<void> {
 export async function showProfile(deps: ProfileCommandDeps, account: string, json: boolean): Promise<void> {
   await reporting(async () => {
     // A read: the database is only read (no migration), Instagram only asked.
-    const profile = await deps.withDatabase(
-      (db, config) => withGateway(db, config, deps.log(), account, currentProfile),
+    const { profile, flows } = await deps.withDatabase(
+      (db, config) =>
+        withGateway(db, config, deps.log(), account, async (profiled) => ({
+          profile: await currentProfile(profiled),
+          flows: await currentFlows(profiled),
+        })),
       "read",
     );
     if (json) {
-      process.stdout.write(`${JSON.stringify({ version: 1, ...profile }, null, 2)}\n`);
+      const welcome_message_flows = flows.map((f) => ({ name: f.name, messages: f.messages }));
+      process.stdout.write(`${JSON.stringify({ version: 1, ...profile, welcome_message_flows }, null, 2)}\n`);
       return;
     }
     for (const field of PROFILE_FIELDS) {
@@ -142,6 +165,8 @@ export async function showProfile(deps: ProfileCommandDeps, account: string, jso
       process.stdout.write(`${field}:${lines.length ? "" : " none"}\n`);
       for (const line of lines) process.stdout.write(`  ${line}\n`);
     }
+    process.stdout.write(`welcome_message_flows:${flows.length ? "" : " none"}\n`);
+    for (const flow of flows) process.stdout.write(`  ${flowSummary(flow)}\n`);
   });
 }
 
@@ -173,7 +198,24 @@ export async function applyProfile(
             (c): c is Extract<FieldChange, { kind: "set" | "remove" }> =>
               c.kind === "set" || c.kind === "remove",
           );
-          if (todo.length === 0) {
+          // Flows are read only when the file lists them: a file without them leaves them alone.
+          const flows = wanted.welcome_message_flows
+            ? flowChanges(await currentFlows(profiled), wanted.welcome_message_flows)
+            : undefined;
+          if (flows) process.stdout.write(formatFlowChanges(flows));
+          else process.stdout.write("welcome_message_flows: not in the file, left as they are\n");
+          if (flows?.some((f) => f.kind === "ambiguous")) {
+            process.stderr.write(
+              "threadbridge: not applied: several flows on Instagram share a name the file uses; rename them apart first\n",
+            );
+            process.exitCode = 1;
+            return;
+          }
+          const flowTodo = (flows ?? []).filter(
+            (c): c is Extract<FlowChange, { kind: "create" | "update" }> =>
+              c.kind === "create" || c.kind === "update",
+          );
+          if (todo.length === 0 && flowTodo.length === 0) {
             process.stdout.write("nothing to change\n");
             return;
           }
@@ -212,6 +254,40 @@ export async function applyProfile(
               },
             });
             process.stdout.write(`${change.kind === "remove" ? "removed" : "set"} ${change.field}\n`);
+          }
+          for (const change of flowTodo) {
+            const body = flowBody(change.flow);
+            const flowId =
+              change.kind === "create"
+                ? (
+                    await profiled.call(
+                      `creating welcome message flow ${JSON.stringify(change.flow.name)}`,
+                      (graph, token) => graph.createWelcomeMessageFlow(token, body),
+                    )
+                  ).flowId
+                : change.flowId;
+            if (change.kind === "update")
+              await profiled.call(
+                `updating welcome message flow ${JSON.stringify(change.flow.name)}`,
+                (graph, token) => graph.updateWelcomeMessageFlow(token, flowId, body),
+              );
+            await recordAudit(db, {
+              actor: { kind: "operator", id: deps.operator() },
+              account,
+              action: "profile_apply",
+              target: "welcome_message_flows",
+              details: {
+                change: change.kind,
+                file,
+                flow: change.flow.name,
+                flow_id: flowId,
+                messages: change.flow.messages.length,
+                payloads: flowPayloads(change.flow),
+              },
+            });
+            process.stdout.write(
+              `${change.kind === "create" ? "created" : "updated"} welcome message flow ${JSON.stringify(change.flow.name)} (flow ${flowId})\n`,
+            );
           }
         }),
       "write",

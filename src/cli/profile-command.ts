@@ -27,11 +27,15 @@ function accountOption(id: string): string {
 export function registerProfileCommand(program: Command, deps: ProfileCommandDeps): void {
   const profile = program
     .command("profile")
-    .description("an account's messaging profile on Instagram: ice breakers and persistent menu");
+    .description(
+      "an account's messaging profile on Instagram: ice breakers, persistent menu, welcome message flows",
+    );
 
   profile
     .command("show")
-    .description("print the account's ice breakers and persistent menu as Instagram has them")
+    .description(
+      "print the account's ice breakers, persistent menu and welcome message flows as Instagram has them",
+    )
     .requiredOption("--account <id>", "the Instagram account (its user id)", accountOption)
     .option("--json", "as JSON, in the file's format (a starting point for `profile apply`)")
     .action(async (opts: { account: string; json?: boolean }) => {
@@ -42,7 +46,7 @@ export function registerProfileCommand(program: Command, deps: ProfileCommandDep
   profile
     .command("apply")
     .description(
-      "make the account's ice breakers and persistent menu what a YAML or JSON file says: prints the diff, then applies with --yes (or after asking at a terminal)",
+      "make the account's ice breakers, persistent menu and welcome message flows what a YAML or JSON file says (flows it does not name are left alone): prints the diff, then applies with --yes (or after asking at a terminal)",
     )
     .argument("<file>", "the profile file")
     .requiredOption("--account <id>", "the Instagram account (its user id)", accountOption)

@@ -122,6 +122,9 @@ export async function startInstagramStandIn(
     if (first === "me" && /_thread_control$/.test(second ?? "")) return SUCCESS;
     if (first === "me" && second === "messenger_profile")
       return method === "GET" ? { body: { data: [] } } : SUCCESS;
+    // `profile show` reads the flows too; the demo account has none.
+    if (first === "me" && second === "welcome_message_flows")
+      return method === "GET" ? { body: { data: [] } } : { body: { flow_id: "1" } };
     if (second === "conversations") return { body: { data: [], paging: { cursors: {} } } };
     if (second === "subscribed_apps") return SUCCESS;
 

@@ -215,6 +215,14 @@ function conversationMessage(j: Json): ConversationMessage | undefined {
   });
 }
 
+/** A welcome message flow as Graph takes it: its name and its messages, in order. */
+export interface WelcomeFlowBody {
+  name: string;
+  welcome_message_flow: {
+    message: { text: string; quick_replies?: { content_type: "text"; title: string; payload: string }[] };
+  }[];
+}
+
 const parseSuccess: Parser<{ success: true }> = (j) => (j.success === true ? { success: true } : undefined);
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -597,6 +605,47 @@ export class GraphClient {
       body: { fields },
       idempotent: true,
       parse: parseSuccess,
+    });
+  }
+
+  /**
+   * The account's welcome message flows (`GET /me/welcome_message_flows`, Meta's "Welcome Message
+   * Flows" page, June 2026): the entries of `data` as Graph sent them, for the caller to read
+   * field by field (profile/profile.ts), since the documented shape is young.
+   */
+  listWelcomeMessageFlows(token: string): Promise<Result<Record<string, unknown>[]>> {
+    return this.#call(token, {
+      method: "GET",
+      path: ["me", "welcome_message_flows"],
+      idempotent: true,
+      parse: (j) => (Array.isArray(j.data) ? j.data.filter(isRecord) : undefined),
+    });
+  }
+
+  /** Creates a welcome message flow (`POST /me/welcome_message_flows` without `flow_id`); answers
+   * `{"flow_id": …}`. Not retried blind: a second try would create a second flow. */
+  createWelcomeMessageFlow(token: string, flow: WelcomeFlowBody): Promise<Result<{ flowId: string }>> {
+    return this.#call(token, {
+      method: "POST",
+      path: ["me", "welcome_message_flows"],
+      body: { eligible_platforms: ["instagram"], ...flow },
+      idempotent: false,
+      parse: (j) => {
+        const id = typeof j.flow_id === "number" ? String(j.flow_id) : str(j.flow_id);
+        return id ? { flowId: id } : undefined;
+      },
+    });
+  }
+
+  /** Replaces a flow's name and messages (`POST` with its `flow_id`). The page documents no answer
+   * body for an update, so any JSON object with a success status counts as done. */
+  updateWelcomeMessageFlow(token: string, flowId: string, flow: WelcomeFlowBody): Promise<Result<true>> {
+    return this.#call(token, {
+      method: "POST",
+      path: ["me", "welcome_message_flows"],
+      body: { flow_id: flowId, eligible_platforms: ["instagram"], ...flow },
+      idempotent: true,
+      parse: () => true as const,
     });
   }
 

@@ -22,7 +22,7 @@ export function parseProfileFile(text: string, filename: string): ProfileFileRes
   const errors: RuleFileError[] = [];
   const parsed = profileFileSchema.safeParse(raw);
   if (!parsed.success) errors.push(...schemaErrors(parsed.error.issues, locate));
-  errors.push(...duplicateLocales(raw, locate));
+  errors.push(...duplicateLocales(raw, locate), ...duplicateFlowNames(raw, locate));
   const named = errors.map((e) => nameEntry(e, raw));
   if (named.length > 0 || !parsed.success) return { ok: false, errors: orderedErrors(named) };
   const file = parsed.data;
@@ -43,6 +43,16 @@ export function parseProfileFile(text: string, filename: string): ProfileFileRes
             : { type: "web_url", title: i.title, url: i.url },
       ),
     }));
+  if (file.welcome_message_flows)
+    profile.welcome_message_flows = file.welcome_message_flows.map((f) => ({
+      name: f.name,
+      messages: f.messages.map((m) => ({
+        text: m.text,
+        ...(m.quick_replies
+          ? { quick_replies: m.quick_replies.map((q) => ({ title: q.title, payload: q.payload })) }
+          : {}),
+      })),
+    }));
   if (Object.keys(profile).length === 0)
     return {
       ok: false,
@@ -51,7 +61,7 @@ export function parseProfileFile(text: string, filename: string): ProfileFileRes
           line: 1,
           column: 1,
           path: "",
-          message: `lists none of ${PROFILE_FIELDS.join(", ")}: nothing to apply`,
+          message: `lists none of ${[...PROFILE_FIELDS, "welcome_message_flows"].join(", ")}: nothing to apply`,
         },
       ],
     };
@@ -71,8 +81,15 @@ function localeOf(block: unknown): string | undefined {
   return block.locale === undefined ? "default" : typeof block.locale === "string" ? block.locale : undefined;
 }
 
-/** `ice_breakers[1]` becomes `ice_breakers[1] (es_ES)`: people find a block by its locale. */
+/** `ice_breakers[1]` becomes `ice_breakers[1] (es_ES)`: people find a block by its locale, and a
+ * flow by its name. */
 function nameEntry(e: RuleFileError, raw: unknown): RuleFileError {
+  const flow = /^welcome_message_flows\[(\d+)\]/.exec(e.path);
+  if (flow) {
+    const entry = blocks(raw, "welcome_message_flows")[Number(flow[1])];
+    const name = isRecord(entry) && typeof entry.name === "string" ? entry.name.trim() : "";
+    return name ? { ...e, path: `${flow[0]} (${name})${e.path.slice(flow[0].length)}` } : e;
+  }
   const m = /^(ice_breakers|persistent_menu)\[(\d+)\]/.exec(e.path);
   if (!m) return e;
   const locale = localeOf(blocks(raw, m[1] as string)[Number(m[2])]);
@@ -100,5 +117,27 @@ function duplicateLocales(raw: unknown, locate: LocatedSource["locate"]): RuleFi
       });
     });
   }
+  return errors;
+}
+
+/** `profile apply` matches flows by name, so two with one name could not both be applied. */
+function duplicateFlowNames(raw: unknown, locate: LocatedSource["locate"]): RuleFileError[] {
+  const errors: RuleFileError[] = [];
+  const first = new Map<string, number>();
+  blocks(raw, "welcome_message_flows").forEach((flow, i) => {
+    if (!isRecord(flow) || typeof flow.name !== "string" || flow.name.trim() === "") return;
+    const name = flow.name.trim();
+    const earlier = first.get(name);
+    if (earlier === undefined) {
+      first.set(name, i);
+      return;
+    }
+    const path: PathSegment[] = ["welcome_message_flows", i, "name"];
+    errors.push({
+      ...locate(path),
+      path: formatPath(path),
+      message: `flow ${JSON.stringify(name)} is already named by welcome_message_flows[${earlier}] (line ${locate(["welcome_message_flows", earlier]).line}): flows are matched by name`,
+    });
+  });
   return errors;
 }

@@ -1,9 +1,10 @@
 import { z } from "zod";
+import { MAX_DM_TEXT, MAX_QUICK_REPLIES, MAX_QUICK_REPLY_TITLE } from "../rules/rule.ts";
 
 // An Instagram account's messaging profile as a file declares it (issue 22): ice breakers and the
 // persistent menu, with the names and limits of reference 2.9 (`messenger_profile` on Instagram
-// Login). Welcome message flows are refused with a reason: the reference names their endpoint
-// only, not their fields, and a guessed shape would be sent to Instagram as if it were known.
+// Login), and the welcome message flows of click-to-Instagram-Direct ads (Meta's "Welcome Message
+// Flows" page, June 2026: `/me/welcome_message_flows`), which are matched by name and never deleted.
 
 /** The messaging profile fields this command manages, in the order they are shown and applied. */
 export const PROFILE_FIELDS = ["ice_breakers", "persistent_menu"] as const;
@@ -32,8 +33,35 @@ export interface MessagingProfile {
   persistent_menu: LocaleBlock<MenuItem>[];
 }
 
+/** Welcome message flows a file may list. Instagram states no count; these bound what one file
+ * sends, far above what an account's ads use. */
+export const MAX_WELCOME_FLOWS = 20;
+export const MAX_FLOW_MESSAGES = 10;
+export const MAX_FLOW_NAME = 100;
+/** Reference 2.7 states no payload limit; the same bound as a saved reply's quick replies. */
+export const MAX_QUICK_REPLY_PAYLOAD = 1000;
+
+export interface FlowQuickReply {
+  title: string;
+  payload: string;
+}
+export interface FlowMessage {
+  text: string;
+  quick_replies?: FlowQuickReply[];
+}
+/** A welcome message flow as a file declares it: its name is how `profile apply` finds it. */
+export interface WelcomeFlow {
+  name: string;
+  messages: FlowMessage[];
+}
+/** A flow as Instagram holds it; `used_in_ad` is undefined when the answer did not say. */
+export interface InstagramFlow extends WelcomeFlow {
+  flow_id: string;
+  used_in_ad: boolean | undefined;
+}
+
 /** What a file wants: a field it leaves out is left as it is on Instagram. */
-export type WantedProfile = Partial<MessagingProfile>;
+export type WantedProfile = Partial<MessagingProfile> & { welcome_message_flows?: WelcomeFlow[] };
 
 const text = z.string().trim().min(1, "must not be empty");
 // Meta's locales are `default` or a language and region such as en_US.
@@ -91,9 +119,45 @@ export const profileFileSchema = z.strictObject({
       }),
     )
     .optional(),
-  welcome_message_flows: unsupported(
-    "not supported yet: threadbridge does not know the fields of Instagram's welcome message flows; set them in Ads Manager",
-  ),
+  welcome_message_flows: z
+    .array(
+      z.strictObject({
+        name: text.max(MAX_FLOW_NAME, `must be at most ${MAX_FLOW_NAME} characters`),
+        messages: z
+          .array(
+            z.strictObject({
+              text: text.max(MAX_DM_TEXT, `must be at most ${MAX_DM_TEXT} characters`),
+              quick_replies: z
+                .array(
+                  z.strictObject({
+                    content_type: z
+                      .string()
+                      .refine(
+                        (t) => t === "text",
+                        "must be text: a welcome message takes text quick replies only",
+                      )
+                      .optional(),
+                    title: text.max(
+                      MAX_QUICK_REPLY_TITLE,
+                      `must be at most ${MAX_QUICK_REPLY_TITLE} characters (Instagram's limit)`,
+                    ),
+                    payload: text.max(
+                      MAX_QUICK_REPLY_PAYLOAD,
+                      `must be at most ${MAX_QUICK_REPLY_PAYLOAD} characters`,
+                    ),
+                  }),
+                )
+                .min(1, "must list at least one quick reply, or be left out")
+                .max(MAX_QUICK_REPLIES, `at most ${MAX_QUICK_REPLIES} quick replies (Instagram's limit)`)
+                .optional(),
+            }),
+          )
+          .min(1, "must list at least one message")
+          .max(MAX_FLOW_MESSAGES, `at most ${MAX_FLOW_MESSAGES} messages per flow`),
+      }),
+    )
+    .max(MAX_WELCOME_FLOWS, `at most ${MAX_WELCOME_FLOWS} flows per file`)
+    .optional(),
 });
 
 /** A profile field's value as Graph returned it, reduced to what a file can say (unknown items and
@@ -226,6 +290,143 @@ export function profilePayloads(profile: WantedProfile): string[] {
     ),
   ];
   return [...new Set(payloads)];
+}
+
+/** The flows in Graph's list answer, each field checked: a missing or mistyped one is named (with
+ * the entry and its flow_id) rather than read as empty, since an update is matched by name. */
+export function flowsFromGraph(
+  entries: readonly Record<string, unknown>[],
+): { ok: true; flows: InstagramFlow[] } | { ok: false; problem: string } {
+  const flows: InstagramFlow[] = [];
+  for (const [i, e] of entries.entries()) {
+    const id = typeof e.flow_id === "number" ? String(e.flow_id) : e.flow_id;
+    const where = `flow ${i + 1} of Instagram's answer${typeof id === "string" ? ` (flow_id ${id})` : ""}`;
+    if (typeof id !== "string" || id === "") return { ok: false, problem: `${where} has no flow_id` };
+    if (typeof e.name !== "string") return { ok: false, problem: `${where} has no name` };
+    if (!Array.isArray(e.welcome_message_flow))
+      return { ok: false, problem: `${where} has no welcome_message_flow list` };
+    const messages: FlowMessage[] = [];
+    for (const [j, raw] of e.welcome_message_flow.entries()) {
+      const message = isRecord(raw) ? raw.message : undefined;
+      if (!isRecord(message) || typeof message.text !== "string")
+        return { ok: false, problem: `${where}: message ${j + 1} has no text` };
+      const m: FlowMessage = { text: message.text };
+      if (Array.isArray(message.quick_replies)) {
+        const replies = message.quick_replies
+          .filter(isRecord)
+          .flatMap((q) =>
+            typeof q.title === "string" && typeof q.payload === "string"
+              ? [{ title: q.title, payload: q.payload }]
+              : [],
+          );
+        if (replies.length > 0) m.quick_replies = replies;
+      }
+      messages.push(m);
+    }
+    const used = e.is_used_in_ad;
+    flows.push({
+      flow_id: id,
+      name: e.name,
+      messages,
+      used_in_ad: typeof used === "boolean" ? used : undefined,
+    });
+  }
+  return { ok: true, flows };
+}
+
+/** A flow's messages in Graph's `welcome_message_flow` shape. */
+export function flowBody(flow: WelcomeFlow) {
+  return {
+    name: flow.name,
+    welcome_message_flow: flow.messages.map((m) => ({
+      message: {
+        text: m.text,
+        ...(m.quick_replies
+          ? { quick_replies: m.quick_replies.map((q) => ({ content_type: "text" as const, ...q })) }
+          : {}),
+      },
+    })),
+  };
+}
+
+/** One line per message: what the diff compares. */
+export function flowLines(flow: WelcomeFlow): string[] {
+  return flow.messages.map((m, i) => {
+    const replies = (m.quick_replies ?? []).map((q) => `${JSON.stringify(q.title)} → payload ${q.payload}`);
+    return `message ${i + 1}: ${JSON.stringify(m.text)}${replies.length ? ` [quick replies: ${replies.join(", ")}]` : ""}`;
+  });
+}
+
+/** `"Welcome" (flow 123): 2 messages, used in an ad`: what `profile show` prints for a flow. */
+export function flowSummary(flow: InstagramFlow): string {
+  const n = flow.messages.length;
+  const ad =
+    flow.used_in_ad === undefined
+      ? "ad use not given"
+      : flow.used_in_ad
+        ? "used in an ad"
+        : "not used in an ad";
+  return `${JSON.stringify(flow.name)} (flow ${flow.flow_id}): ${n} message${n === 1 ? "" : "s"}, ${ad}`;
+}
+
+export type FlowChange =
+  | { kind: "create"; flow: WelcomeFlow; lines: DiffLine[] }
+  | { kind: "update"; flow: WelcomeFlow; flowId: string; lines: DiffLine[] }
+  | { kind: "unchanged"; flow: WelcomeFlow }
+  | { kind: "left_alone"; flow: InstagramFlow }
+  | { kind: "ambiguous"; name: string; flowIds: string[] };
+
+/** What applying the file's flows changes, matched by name: missing ones are created, differing
+ * ones updated; a flow only on Instagram is left alone (a running ad may use it). */
+export function flowChanges(current: readonly InstagramFlow[], wanted: readonly WelcomeFlow[]): FlowChange[] {
+  const out: FlowChange[] = [];
+  for (const flow of wanted) {
+    const same = current.filter((c) => c.name === flow.name);
+    const found = same[0];
+    if (same.length > 1)
+      out.push({ kind: "ambiguous", name: flow.name, flowIds: same.map((c) => c.flow_id) });
+    else if (found === undefined)
+      out.push({ kind: "create", flow, lines: flowLines(flow).map((text) => ({ op: "+", text })) });
+    else if (JSON.stringify(found.messages) === JSON.stringify(flow.messages))
+      out.push({ kind: "unchanged", flow });
+    else
+      out.push({
+        kind: "update",
+        flow,
+        flowId: found.flow_id,
+        lines: lineDiff(flowLines(found), flowLines(flow)),
+      });
+  }
+  const named = new Set(wanted.map((f) => f.name));
+  for (const flow of current) if (!named.has(flow.name)) out.push({ kind: "left_alone", flow });
+  return out;
+}
+
+/** The flows' part of the diff `profile apply` prints before it asks. */
+export function formatFlowChanges(changes: readonly FlowChange[]): string {
+  const out = ["welcome_message_flows:"];
+  for (const c of changes) {
+    if (c.kind === "ambiguous")
+      out.push(
+        `  ${JSON.stringify(c.name)}: ${c.flowIds.length} flows on Instagram have this name (flow ${c.flowIds.join(", ")}): cannot tell which to update`,
+      );
+    else if (c.kind === "left_alone")
+      out.push(`  ${flowSummary(c.flow)}: on Instagram, not in the file: left alone`);
+    else if (c.kind === "unchanged") out.push(`  ${JSON.stringify(c.flow.name)}: unchanged`);
+    else {
+      out.push(
+        `  ${JSON.stringify(c.flow.name)}: ${c.kind === "create" ? "created" : `changed (flow ${c.flowId})`}`,
+      );
+      for (const l of c.lines) out.push(`    ${l.op} ${l.text}`);
+    }
+  }
+  if (changes.length === 0) out[0] += " none in the file or on Instagram";
+  return `${out.join("\n")}\n`;
+}
+
+/** The quick reply payloads a flow sends: audited with each flow applied. */
+export function flowPayloads(flow: WelcomeFlow): string[] {
+  return [...new Set(flow.messages.flatMap((m) => (m.quick_replies ?? []).map((q) => q.payload)))];
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

@@ -27,6 +27,7 @@ let t: TestEnv;
 let svc: Service;
 let graph: GraphServer;
 const profiles = new Map<string, Record<string, unknown>>();
+const flows = new Map<string, Record<string, unknown>[]>();
 
 function file(name: string, text: string): string {
   const p = path.join(t.env.DATA_DIR as string, name);
@@ -38,7 +39,7 @@ const profileCalls = () => graph.requests.filter((r) => r.path.endsWith("/messen
 const writes = () => profileCalls().filter((r) => r.method !== "GET");
 
 beforeAll(async () => {
-  graph = await startGraphServer(instagramResponder({ messengerProfiles: profiles }));
+  graph = await startGraphServer(instagramResponder({ messengerProfiles: profiles, welcomeFlows: flows }));
   t = await testEnv(TEST_BACKEND, { IG_GRAPH_URL: graph.url });
   svc = await startTestService(t, { web: false, worker: false });
   await addAccount(svc.db, TokenCipher.fromConfig(TEST_KEY), {
@@ -57,6 +58,7 @@ afterAll(async () => {
 
 beforeEach(() => {
   profiles.clear();
+  flows.clear();
   graph.requests.length = 0;
 });
 
@@ -83,7 +85,7 @@ describe("profile show", () => {
     const none = await cli(["profile", "show", "--account", A], t.env);
     expect(none.stderr).toBe("");
     expect(none.code).toBe(0);
-    expect(none.stdout).toBe("ice_breakers: none\npersistent_menu: none\n");
+    expect(none.stdout).toBe("ice_breakers: none\npersistent_menu: none\nwelcome_message_flows: none\n");
     expect(profileCalls().map((r) => [r.method, r.query.fields, r.headers.authorization])).toEqual([
       ["GET", "ice_breakers", `Bearer ${TOKEN}`],
       ["GET", "persistent_menu", `Bearer ${TOKEN}`],
@@ -96,7 +98,7 @@ describe("profile show", () => {
     });
     const some = await cli(["profile", "show", "--account", A], t.env);
     expect(some.stdout).toBe(
-      'ice_breakers:\n  [default] "Where is my order?" → payload ORDER\npersistent_menu: none\n',
+      'ice_breakers:\n  [default] "Where is my order?" → payload ORDER\npersistent_menu: none\nwelcome_message_flows: none\n',
     );
     const json = await cli(["profile", "show", "--account", A, "--json"], t.env);
     expect(JSON.parse(json.stdout)).toEqual({
@@ -105,6 +107,7 @@ describe("profile show", () => {
         { locale: "default", call_to_actions: [{ question: "Where is my order?", payload: "ORDER" }] },
       ],
       persistent_menu: [],
+      welcome_message_flows: [],
     });
   });
 
@@ -128,6 +131,7 @@ describe("profile apply", () => {
         "persistent_menu: changed",
         '  + [default] "Talk to an agent" → payload CARE_HELP',
         '  + [default] "Shop now" → https://shop.example.com',
+        "welcome_message_flows: not in the file, left as they are",
         "",
       ].join("\n"),
     );
@@ -212,7 +216,9 @@ describe("profile apply", () => {
     graph.requests.length = 0;
     const again = await cli(["profile", "apply", file("p.yaml", WANTED), "--account", A], t.env);
     expect(again.code).toBe(0);
-    expect(again.stdout).toBe("ice_breakers: unchanged\npersistent_menu: unchanged\nnothing to change\n");
+    expect(again.stdout).toBe(
+      "ice_breakers: unchanged\npersistent_menu: unchanged\nwelcome_message_flows: not in the file, left as they are\nnothing to change\n",
+    );
     expect(writes()).toEqual([]);
   });
 
@@ -282,7 +288,9 @@ welcome_message_flows:
       expect.stringMatching(
         /line 21, column 31: persistent_menu\[0\] \(en_US\)\.call_to_actions\[1\]\.webview_height_ratio: is not supported on Instagram/,
       ),
-      expect.stringMatching(/line 23, column 3: welcome_message_flows: not supported yet/),
+      expect.stringMatching(
+        /line 23, column 5: welcome_message_flows\[0\] \(Spring ad\)\.messages: is required/,
+      ),
     ]);
     expect(profileCalls()).toEqual([]);
   });
@@ -343,6 +351,159 @@ describe("profile apply at a terminal", () => {
   });
 });
 
+const FLOWS = `welcome_message_flows:
+  - name: Spring sale
+    messages:
+      - text: Hi! What brings you here?
+        quick_replies:
+          - { title: Sizes, payload: SIZES }
+          - { title: Talk to us, payload: HUMAN }
+      - text: We answer within the hour.
+`;
+
+const flowCalls = () => graph.requests.filter((r) => r.path.endsWith("/welcome_message_flows"));
+
+describe("welcome message flows", () => {
+  it("show lists each flow with its message count and whether an ad uses it; --json in the file's format", async () => {
+    flows.set(TOKEN, [
+      {
+        flow_id: "501",
+        name: "Spring sale",
+        welcome_message_flow: [{ message: { text: "Hi" } }, { message: { text: "Bye" } }],
+        eligible_platforms: ["instagram"],
+        is_used_in_ad: true,
+      },
+    ]);
+    const r = await cli(["profile", "show", "--account", A], t.env);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe(
+      'ice_breakers: none\npersistent_menu: none\nwelcome_message_flows:\n  "Spring sale" (flow 501): 2 messages, used in an ad\n',
+    );
+    expect(flowCalls().map((c) => [c.method, c.headers.authorization])).toEqual([["GET", `Bearer ${TOKEN}`]]);
+    const json = await cli(["profile", "show", "--account", A, "--json"], t.env);
+    expect(JSON.parse(json.stdout).welcome_message_flows).toEqual([
+      { name: "Spring sale", messages: [{ text: "Hi" }, { text: "Bye" }] },
+    ]);
+  });
+
+  it("show reports an answer missing a flow's fields precisely (exit 1)", async () => {
+    flows.set(TOKEN, [{ flow_id: "502", welcome_message_flow: [] }]);
+    const r = await cli(["profile", "show", "--account", A], t.env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      "threadbridge: reading welcome_message_flows: flow 1 of Instagram's answer (flow_id 502) has no name\n",
+    );
+  });
+
+  it("apply creates a missing flow, updates it by flow_id when its messages change, audits each, and a flow only on Instagram is left alone", async () => {
+    const elsewhere = {
+      flow_id: "777",
+      name: "Running ad",
+      welcome_message_flow: [{ message: { text: "From the ad" } }],
+      eligible_platforms: ["instagram"],
+      is_used_in_ad: true,
+    };
+    flows.set(TOKEN, [elsewhere]);
+    const created = await cli(["profile", "apply", file("f.yaml", FLOWS), "--account", A, "--yes"], t.env);
+    expect(created.stderr).toBe("");
+    expect(created.code).toBe(0);
+    const id = String((flows.get(TOKEN) ?? [])[1]?.flow_id);
+    expect(created.stdout).toBe(
+      [
+        "ice_breakers: not in the file, left as it is",
+        "persistent_menu: not in the file, left as it is",
+        "welcome_message_flows:",
+        '  "Spring sale": created',
+        '    + message 1: "Hi! What brings you here?" [quick replies: "Sizes" → payload SIZES, "Talk to us" → payload HUMAN]',
+        '    + message 2: "We answer within the hour."',
+        '  "Running ad" (flow 777): 1 message, used in an ad: on Instagram, not in the file: left alone',
+        `created welcome message flow "Spring sale" (flow ${id})`,
+        "",
+      ].join("\n"),
+    );
+    expect(flowCalls().map((c) => [c.method, c.body])).toEqual([
+      ["GET", undefined],
+      [
+        "POST",
+        {
+          eligible_platforms: ["instagram"],
+          name: "Spring sale",
+          welcome_message_flow: [
+            {
+              message: {
+                text: "Hi! What brings you here?",
+                quick_replies: [
+                  { content_type: "text", title: "Sizes", payload: "SIZES" },
+                  { content_type: "text", title: "Talk to us", payload: "HUMAN" },
+                ],
+              },
+            },
+            { message: { text: "We answer within the hour." } },
+          ],
+        },
+      ],
+    ]);
+    expect(writes()).toEqual([]);
+
+    graph.requests.length = 0;
+    const again = await cli(["profile", "apply", file("f.yaml", FLOWS), "--account", A], t.env);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('  "Spring sale": unchanged\n');
+    expect(again.stdout).toMatch(/nothing to change\n$/);
+    expect(flowCalls().map((c) => c.method)).toEqual(["GET"]);
+
+    graph.requests.length = 0;
+    const changed = FLOWS.replace("We answer within the hour.", "We answer within a day.");
+    const updated = await cli(["profile", "apply", file("g.yaml", changed), "--account", A, "--yes"], t.env);
+    expect(updated.code).toBe(0);
+    expect(updated.stdout).toContain(
+      [
+        `  "Spring sale": changed (flow ${id})`,
+        '      message 1: "Hi! What brings you here?" [quick replies: "Sizes" → payload SIZES, "Talk to us" → payload HUMAN]',
+        '    - message 2: "We answer within the hour."',
+        '    + message 2: "We answer within a day."',
+      ].join("\n"),
+    );
+    expect(flowCalls().map((c) => [c.method, (c.body as { flow_id?: string } | undefined)?.flow_id])).toEqual(
+      [
+        ["GET", undefined],
+        ["POST", id],
+      ],
+    );
+    const after = flows.get(TOKEN) ?? [];
+    expect(after.map((f) => f.name)).toEqual(["Running ad", "Spring sale"]);
+    expect(after[0]).toEqual(elsewhere);
+
+    const { rows } = await svc.db.query<{ target: string; details: Record<string, unknown> }>(
+      "SELECT target, details FROM audit_log WHERE action = 'profile_apply' AND target = 'welcome_message_flows' AND account_id = $1 ORDER BY id",
+      [A],
+    );
+    expect(
+      rows.map((row) => [row.details.change, row.details.flow, row.details.flow_id, row.details.payloads]),
+    ).toEqual([
+      ["create", "Spring sale", id, ["SIZES", "HUMAN"]],
+      ["update", "Spring sale", id, ["SIZES", "HUMAN"]],
+    ]);
+  });
+
+  it("refuses a flow file with errors before calling Instagram (exit 65)", async () => {
+    const r = await cli(
+      [
+        "profile",
+        "apply",
+        file("bad.yaml", "welcome_message_flows:\n  - name: X\n    messages: []\n"),
+        "--account",
+        A,
+        "--yes",
+      ],
+      t.env,
+    );
+    expect(r.code).toBe(65);
+    expect(r.stderr).toContain("welcome_message_flows[0] (X).messages: must list at least one message");
+    expect(flowCalls()).toEqual([]);
+  });
+});
+
 describe("the shared limiter", () => {
   it("with REDIS_URL, each Graph call takes a turn of the account's platform class in Redis, where the service's calls count too", async () => {
     const redis = new Redis(testRedisUrl());
@@ -353,7 +514,7 @@ describe("the shared limiter", () => {
       const before = await redis.zcard(key);
       const r = await cli(["profile", "show", "--account", A], env);
       expect(r.code).toBe(0);
-      expect(await redis.zcard(key)).toBe(before + 2);
+      expect(await redis.zcard(key)).toBe(before + 3);
     } finally {
       await redis.del(key);
       redis.disconnect();

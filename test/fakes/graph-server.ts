@@ -111,6 +111,10 @@ export interface InstagramResponderOptions {
   /** Each token's account's messaging profile (`/me/messenger_profile`, reference 2.9): the fields
    * set, as Instagram keeps them. Tests seed it and read it back; default: a fresh map. */
   messengerProfiles?: Map<string, Record<string, unknown>>;
+  /** Each token's account's welcome message flows (`/me/welcome_message_flows`), as the list
+   * answers them (`flow_id`, `name`, `welcome_message_flow`, `eligible_platforms`,
+   * `last_update_time`, `is_used_in_ad`). Tests seed it and read it back; default: a fresh map. */
+  welcomeFlows?: Map<string, Record<string, unknown>[]>;
   /** Answer the several-image form (`message.attachments`) with error 100, as an API version or
    * an account without it would; default: accepted (generally available since May 2026). */
   refuseSeveralImages?: boolean;
@@ -256,6 +260,63 @@ function messengerProfile(req: RecordedRequest, profile: Record<string, unknown>
   return { body: { success: true } };
 }
 
+let nextFlowId = 900_000_001;
+
+/** `/me/welcome_message_flows` as Meta's page documents it: GET lists the flows in `data` (one
+ * when `flow_id` is asked), POST without `flow_id` creates one (`eligible_platforms: ["instagram"]`,
+ * a name and at least one message with text) answering `{"flow_id"}`, POST with `flow_id` changes
+ * the properties it carries, DELETE with `flow_id` removes it. */
+function welcomeMessageFlows(req: RecordedRequest, flows: Record<string, unknown>[]) {
+  const body = (typeof req.body === "object" && req.body !== null ? req.body : {}) as Record<string, unknown>;
+  const now = new Date().toISOString();
+  if (req.method === "GET") {
+    const id = req.query.flow_id;
+    return { body: { data: id === undefined ? flows : flows.filter((f) => f.flow_id === id) } };
+  }
+  const id = req.method === "DELETE" ? (body.flow_id ?? req.query.flow_id) : body.flow_id;
+  const at = flows.findIndex((f) => f.flow_id === id);
+  if (id !== undefined && at < 0) return graphError(100, "(#100) Unknown flow_id");
+  if (req.method === "DELETE") {
+    if (id === undefined) return graphError(100, "(#100) flow_id is required");
+    flows.splice(at, 1);
+    return { body: { success: true } };
+  }
+  if (body.eligible_platforms !== undefined) {
+    const p = body.eligible_platforms;
+    if (!Array.isArray(p) || p.length !== 1 || p[0] !== "instagram")
+      return graphError(100, '(#100) eligible_platforms must be ["instagram"]');
+  }
+  const messages = body.welcome_message_flow;
+  if (messages !== undefined) {
+    const ok =
+      Array.isArray(messages) &&
+      messages.length > 0 &&
+      messages.every((m) => typeof (m as { message?: { text?: unknown } })?.message?.text === "string");
+    if (!ok) return graphError(100, "(#100) welcome_message_flow: messages with text");
+  }
+  if (body.name !== undefined && (typeof body.name !== "string" || body.name === ""))
+    return graphError(100, "(#100) name must be a string");
+  if (id !== undefined) {
+    const flow = flows[at] as Record<string, unknown>;
+    if (body.name !== undefined) flow.name = body.name;
+    if (messages !== undefined) flow.welcome_message_flow = messages;
+    flow.last_update_time = now;
+    return { body: { success: true } };
+  }
+  if (body.eligible_platforms === undefined || body.name === undefined || messages === undefined)
+    return graphError(100, "(#100) eligible_platforms, name and welcome_message_flow are required");
+  const flowId = String(nextFlowId++);
+  flows.push({
+    flow_id: flowId,
+    name: body.name,
+    welcome_message_flow: messages,
+    eligible_platforms: ["instagram"],
+    last_update_time: now,
+    is_used_in_ad: false,
+  });
+  return { body: { flow_id: flowId } };
+}
+
 const INVALID_TOKEN = {
   status: 400,
   body: {
@@ -274,6 +335,7 @@ const INVALID_TOKEN = {
 export function instagramResponder(options: InstagramResponderOptions = {}): GraphResponder {
   let seq = 0;
   const profiles = options.messengerProfiles ?? new Map<string, Record<string, unknown>>();
+  const welcomeFlows = options.welcomeFlows ?? new Map<string, Record<string, unknown>[]>();
   const subscriptions = new Map<string, string[]>();
   return (req) => {
     const token = req.query.access_token ?? req.headers.authorization?.replace(/^Bearer /, "");
@@ -342,6 +404,11 @@ export function instagramResponder(options: InstagramResponderOptions = {}): Gra
       const profile = profiles.get(token) ?? {};
       profiles.set(token, profile);
       return messengerProfile(req, profile);
+    }
+    if (/^\/v[\d.]+\/me\/welcome_message_flows$/.test(req.path) && token !== undefined) {
+      const flows = welcomeFlows.get(token) ?? [];
+      welcomeFlows.set(token, flows);
+      return welcomeMessageFlows(req, flows);
     }
     // Reference 5.4: at the host's root, the token in the query.
     if (
