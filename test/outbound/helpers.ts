@@ -7,16 +7,18 @@ import { fileURLToPath } from "node:url";
 import type { PgBoss } from "pg-boss";
 import type { Database } from "../../src/db/database.ts";
 import { addAccount } from "../../src/instagram/accounts.ts";
-import { GraphClient } from "../../src/instagram/graph-client.ts";
+import { GraphClient, type GraphClientOptions } from "../../src/instagram/graph-client.ts";
 import { TokenCipher } from "../../src/instagram/token-cipher.ts";
-import type { Logger } from "../../src/log/logger.ts";
+import { createLogger, type Logger } from "../../src/log/logger.ts";
 import type { Metrics } from "../../src/observability/metrics.ts";
 import { queueMessage } from "../../src/outbound/compose.ts";
 import { InstagramGateway } from "../../src/outbound/instagram-gateway.ts";
 import type { SenderDeps } from "../../src/outbound/send-worker.ts";
+import type { ApiClass, ClassLimit } from "../../src/ratelimit/classes.ts";
 import { OutboundLimiter } from "../../src/ratelimit/limiter.ts";
 import type { Service } from "../../src/service.ts";
 import { type GraphLoadServer, startGraphLoadServer } from "../fakes/graph-load-server.ts";
+import { type GraphLoadThread, startGraphLoadThread } from "../fakes/graph-load-thread.ts";
 import { CLI_CWD } from "../helpers/cli.ts";
 import { startTestService, TEST_BACKEND, type TestEnv, testEnv } from "../helpers/service.ts";
 
@@ -198,5 +200,43 @@ export function senderDeps(o: {
     humanAgent: true,
     fileUrl: () => "https://files.example/x",
     echoGraceMs: 2_000,
+  };
+}
+
+/** A service's database with `account` connected, and a Graph fake in a thread of its own that
+ * counts calls on arrival (graph-load-thread.ts): on the test's event loop, a stall of the test's
+ * own would stamp calls that arrived a moment apart as one. For tests of when calls arrive. */
+export interface TimedGraph {
+  h: GraphHarness;
+  graph: GraphLoadThread;
+  /** A gateway sending to the threaded fake under `limits`, with `graph`'s client options. */
+  gateway(
+    limits: Partial<Record<ApiClass, ClassLimit>>,
+    client?: Partial<GraphClientOptions>,
+  ): InstagramGateway;
+  stop(): Promise<void>;
+}
+
+export async function startTimedGraph(account: string): Promise<TimedGraph> {
+  const h = await startGraphHarness([account]);
+  const graph = await startGraphLoadThread();
+  return {
+    h,
+    graph,
+    gateway(limits, client = {}) {
+      const log = createLogger("silent", { pretty: false });
+      return new InstagramGateway({
+        db: h.svc.db,
+        graph: new GraphClient({ baseUrl: graph.url, apiVersion: "v25.0", ...client }),
+        limiter: new OutboundLimiter({ limits, log }),
+        cipher: TokenCipher.fromConfig(h.t.env.TOKEN_ENCRYPTION_KEY as string),
+        log,
+        metrics: h.svc.metrics,
+      });
+    },
+    async stop() {
+      await graph.close();
+      await h.stop();
+    },
   };
 }

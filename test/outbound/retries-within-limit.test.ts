@@ -4,31 +4,20 @@
 // each attempt takes its own turn of the account's limit.
 
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { GraphClient } from "../../src/instagram/graph-client.ts";
-import { TokenCipher } from "../../src/instagram/token-cipher.ts";
-import { createLogger } from "../../src/log/logger.ts";
-import { InstagramGateway } from "../../src/outbound/instagram-gateway.ts";
-import { OutboundLimiter } from "../../src/ratelimit/limiter.ts";
-import { type GraphLoadThread, startGraphLoadThread } from "../fakes/graph-load-thread.ts";
 import { needsDatabaseServer } from "../helpers/backend.ts";
-import { type GraphHarness, startGraphHarness } from "./helpers.ts";
+import { startTimedGraph, type TimedGraph } from "./helpers.ts";
 
 const ACCOUNT = "17841400002100001";
 const LIMIT = 5;
 
-let h: GraphHarness;
-// The calls are counted by a fake in a thread of its own: on this process's event loop, a stall of
-// the test's own would stamp calls that arrived a moment apart as one (graph-load-thread.ts).
-let graph: GraphLoadThread;
+let t: TimedGraph;
 
 beforeAll(async () => {
-  h = await startGraphHarness([ACCOUNT]);
-  graph = await startGraphLoadThread();
+  t = await startTimedGraph(ACCOUNT);
 });
 
 afterAll(async () => {
-  await graph?.close();
-  await h?.stop();
+  await t?.stop();
 });
 
 it("counts every retry of a rate-limited call against the account's limit", async (ctx) => {
@@ -36,16 +25,12 @@ it("counts every retry of a rate-limited call against the account's limit", asyn
     "PGlite runs on this process's event loop and delays the calls whose timing the test measures",
     ctx,
   );
-  const log = createLogger("silent", { pretty: false });
-  const gateway = new InstagramGateway({
-    db: h.svc.db,
-    // Backoff of tens of milliseconds: a retry outside the limiter would land inside the window.
-    graph: new GraphClient({ baseUrl: graph.url, apiVersion: "v25.0", retryBaseMs: 20, retryCapMs: 1_000 }),
-    limiter: new OutboundLimiter({ limits: { send_text: { points: LIMIT, durationSeconds: 1 } }, log }),
-    cipher: TokenCipher.fromConfig(h.t.env.TOKEN_ENCRYPTION_KEY as string),
-    log,
-    metrics: h.svc.metrics,
-  });
+  const { graph } = t;
+  // Backoff of tens of milliseconds: a retry outside the limiter would land inside the window.
+  const gateway = t.gateway(
+    { send_text: { points: LIMIT, durationSeconds: 1 } },
+    { retryBaseMs: 20, retryCapMs: 1_000 },
+  );
   await graph.fault({ kind: "rate_limit", code: 613, account: ACCOUNT, count: 5 });
   const outcomes = await Promise.all(
     Array.from({ length: 15 }, (_, i) =>

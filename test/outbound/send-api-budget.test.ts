@@ -4,32 +4,21 @@
 // with separate classes alone, their defaults added up to 150 calls/s.
 
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { GraphClient } from "../../src/instagram/graph-client.ts";
-import { TokenCipher } from "../../src/instagram/token-cipher.ts";
-import { createLogger } from "../../src/log/logger.ts";
-import { InstagramGateway } from "../../src/outbound/instagram-gateway.ts";
 import { turnsOf } from "../../src/ratelimit/classes.ts";
-import { OutboundLimiter } from "../../src/ratelimit/limiter.ts";
-import { type GraphLoadThread, startGraphLoadThread } from "../fakes/graph-load-thread.ts";
 import { needsDatabaseServer } from "../helpers/backend.ts";
-import { type GraphHarness, startGraphHarness } from "./helpers.ts";
+import { startTimedGraph, type TimedGraph } from "./helpers.ts";
 
 const ACCOUNT = "17841400002100002";
 const LIMIT = 6;
 
-let h: GraphHarness;
-// The calls are counted by a fake in a thread of its own: on this process's event loop, a stall of
-// the test's own would stamp calls that arrived a moment apart as one (graph-load-thread.ts).
-let graph: GraphLoadThread;
+let t: TimedGraph;
 
 beforeAll(async () => {
-  h = await startGraphHarness([ACCOUNT]);
-  graph = await startGraphLoadThread();
+  t = await startTimedGraph(ACCOUNT);
 });
 
 afterAll(async () => {
-  await graph?.close();
-  await h?.stop();
+  await t?.stop();
 });
 
 it("names the Send API's limit as the one reactions, sender actions and image sets count in", () => {
@@ -45,22 +34,12 @@ it("keeps text, reactions and sender actions together within the Send API's limi
     "PGlite runs on this process's event loop and delays the calls whose timing the test measures",
     ctx,
   );
-  const log = createLogger("silent", { pretty: false });
-  const gateway = new InstagramGateway({
-    db: h.svc.db,
-    graph: new GraphClient({ baseUrl: graph.url, apiVersion: "v25.0" }),
-    // Each class alone allows the whole limit: only the shared turn keeps the sum within it.
-    limiter: new OutboundLimiter({
-      limits: {
-        send_text: { points: LIMIT, durationSeconds: 1 },
-        reaction: { points: LIMIT, durationSeconds: 1 },
-        sender_action: { points: LIMIT, durationSeconds: 1 },
-      },
-      log,
-    }),
-    cipher: TokenCipher.fromConfig(h.t.env.TOKEN_ENCRYPTION_KEY as string),
-    log,
-    metrics: h.svc.metrics,
+  const { graph } = t;
+  // Each class alone allows the whole limit: only the shared turn keeps the sum within it.
+  const gateway = t.gateway({
+    send_text: { points: LIMIT, durationSeconds: 1 },
+    reaction: { points: LIMIT, durationSeconds: 1 },
+    sender_action: { points: LIMIT, durationSeconds: 1 },
   });
   const customer = (i: number) => `62100000${String(i).padStart(8, "0")}`;
   const calls = Array.from({ length: 8 }, (_, i) => [
