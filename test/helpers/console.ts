@@ -34,6 +34,10 @@ export interface ConsoleHarness {
   logs: string[];
   /** A browser; `from` is the loopback address it connects from (127.0.0.2…): its own client address. */
   client(headers?: Record<string, string>, from?: string): ConsoleClient;
+  /** The audit entries of `action`, oldest first. */
+  audit(
+    action: string,
+  ): Promise<Array<{ actor_id: string; target: string; details: Record<string, unknown> }>>;
   close(): Promise<void>;
 }
 
@@ -115,6 +119,14 @@ async function startConsoleHarnessOn(
     login,
     logs,
     client: (headers = {}, from = undefined) => new ConsoleClient(url, headers, from),
+    async audit(action) {
+      const { rows } = await service.db.query<{
+        actor_id: string;
+        target: string;
+        details: Record<string, unknown>;
+      }>("SELECT actor_id, target, details FROM audit_log WHERE action = $1 ORDER BY id", [action]);
+      return rows;
+    },
     async close() {
       await service.stop();
       await graph.close();

@@ -110,13 +110,7 @@ describe("the console with a password", () => {
     await h?.close();
   });
 
-  const audit = async (action: string) =>
-    (
-      await h.service.db.query<{ actor_id: string; target: string; details: Record<string, unknown> }>(
-        "SELECT actor_id, target, details FROM audit_log WHERE action = $1 ORDER BY id",
-        [action],
-      )
-    ).rows;
+  const audit = (action: string) => h.audit(action);
 
   it("sends visitors to the sign-in page, refuses a wrong password and lets the right one in", async () => {
     const c = h.client({}, "127.0.0.3");

@@ -48,13 +48,7 @@ describe("named console users beside the shared password", () => {
     await h?.close();
   });
 
-  const audit = async (action: string) =>
-    (
-      await h.service.db.query<{ actor_id: string; target: string; details: Record<string, unknown> }>(
-        "SELECT actor_id, target, details FROM audit_log WHERE action = $1 ORDER BY id",
-        [action],
-      )
-    ).rows;
+  const audit = (action: string) => h.audit(action);
 
   it("asks for a name once a user exists, and signs the user in with their own password", async () => {
     const before = await h.client({}, "127.0.0.11").get("/login");
