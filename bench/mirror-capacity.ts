@@ -4,10 +4,9 @@
 // `threadbridge web` takes the webhooks; 1, 2 and 4 worker processes take turns at the queue. A
 // stepped search: the rate doubles while a step passes, then two bisections between the last pass
 // and the first failure. `node bench/mirror-capacity.ts` runs it alone; `npm run bench` includes it.
-import { type ChildProcess, execFileSync } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
-import { Redis } from "ioredis";
 import { openDatabase } from "../src/db/database.ts";
 import { addAccount } from "../src/instagram/accounts.ts";
 import { sign } from "../src/instagram/signature.ts";
@@ -15,7 +14,7 @@ import { TokenCipher } from "../src/instagram/token-cipher.ts";
 import { instagramResponder, startGraphServer } from "../test/fakes/graph-server.ts";
 import { startSlackServer } from "../test/fakes/slack-server.ts";
 import { createTestDatabase } from "../test/helpers/postgres.ts";
-import { cpuSeconds, ROOT, startProcess } from "./processes.ts";
+import { cpuSeconds, freshStores, startProcess } from "./processes.ts";
 import { scaled } from "./quick.ts";
 import { p50p99 } from "./stats.ts";
 
@@ -108,14 +107,7 @@ async function searchCapacity(workers: number): Promise<CapacityResult> {
   const db = await openDatabase({ kind: "postgres", url: tdb.url, poolSize: 2 });
   let capacity = 0;
   try {
-    const flush = new Redis(REDIS_URL);
-    await flush.flushdb();
-    await flush.quit();
-    execFileSync(process.execPath, ["src/cli.ts", "migrate"], {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-      stdio: "ignore",
-    });
+    await freshStores(REDIS_URL, env);
     const cipher = TokenCipher.fromConfig(KEY);
     for (let a = 0; a < ACCOUNTS; a++)
       await addAccount(db, cipher, {

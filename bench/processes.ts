@@ -1,8 +1,9 @@
 // Service processes for the benches: started as `node src/cli.ts <role>`, their memory read from
 // /proc so a figure is the process's own, not the driver's.
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { Redis } from "ioredis";
 
 export const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
@@ -73,4 +74,17 @@ export function cpuSeconds(pid: number): number {
   // and stime are the 14th and 15th fields of the line.
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** A clean start for a run: Redis emptied (the limiter's windows and margins of an earlier run
+ * would count), and the database migrated by the CLI, as a deployment does. */
+export async function freshStores(redisUrl: string, env: Record<string, string>): Promise<void> {
+  const flush = new Redis(redisUrl);
+  await flush.flushdb();
+  await flush.quit();
+  execFileSync(process.execPath, ["src/cli.ts", "migrate"], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: "ignore",
+  });
 }

@@ -5,11 +5,10 @@
 // end-to-end latency and the queue depth; it fails (exit 1) when a process's RSS grows faster than
 // SOAK_MAX_RSS_GROWTH_MIB (per hour, after warm-up), a p99 latency grows faster than
 // SOAK_MAX_P99_GROWTH_MS (per hour), or any event is lost. Writes bench/soak.md.
-import { type ChildProcess, execFileSync } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
-import { Redis } from "ioredis";
 import { openDatabase } from "../src/db/database.ts";
 import { addAccount } from "../src/instagram/accounts.ts";
 import { TokenCipher } from "../src/instagram/token-cipher.ts";
@@ -19,7 +18,7 @@ import { createTestDatabase } from "../test/helpers/postgres.ts";
 import { postSlackEvent } from "../test/helpers/slack.ts";
 import { dmText, postWebhook } from "../test/helpers/webhook.ts";
 import { describeMachine } from "./machine.ts";
-import { ROOT, rssMiB, startProcess } from "./processes.ts";
+import { freshStores, rssMiB, startProcess } from "./processes.ts";
 import { judge, type SoakSample, type SoakTotals, soakMarkdown } from "./soak-report.ts";
 import { p50p99 } from "./stats.ts";
 
@@ -72,14 +71,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const)
 const db = await openDatabase({ kind: "postgres", url: tdb.url, poolSize: 2 });
 let failed = true;
 try {
-  const flush = new Redis(REDIS_URL);
-  await flush.flushdb();
-  await flush.quit();
-  execFileSync(process.execPath, ["src/cli.ts", "migrate"], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: "ignore",
-  });
+  await freshStores(REDIS_URL, env);
   await addAccount(db, TokenCipher.fromConfig(KEY), {
     igUserId: ACCOUNT,
     username: "soak_brand",
