@@ -57,7 +57,8 @@ async function terminatedAfterRemovingListeners(): Promise<unknown[]> {
 
 it("without the guard, the server's goodbye to a client without listeners is an uncaught error", async () => {
   const uncaught = await terminatedAfterRemovingListeners();
-  expect(uncaught).toHaveLength(1);
+  // The FATAL first; the socket's end may follow as a second one before the test listens again.
+  expect(uncaught.length).toBeGreaterThanOrEqual(1);
   expect((uncaught[0] as { code?: string }).code).toBe("57P01");
 });
 
