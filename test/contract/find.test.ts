@@ -5,6 +5,7 @@
 // test/conversations/find.test.ts.
 
 import { expect, it } from "vitest";
+import { waitFor } from "../helpers/service.ts";
 import { commentWebhook, dmText, postWebhook } from "../helpers/webhook.ts";
 import { forEachPlatform } from "./for-each-platform.ts";
 import { now } from "./scenario.ts";
@@ -32,7 +33,15 @@ forEachPlatform("finding threads", (h) => {
     );
     const comment = await h.commentThreadOf("17950000000003103");
 
-    const byName = (await h.command("find", { query: "@customer_3101" })).text;
+    // A username is known once the customer's profile is read, a moment after their thread opens.
+    const byName = await waitFor(
+      async () => {
+        const text = (await h.command("find", { query: "@customer_3101" })).text;
+        return text.includes("Customer 3101") ? text : undefined;
+      },
+      10_000,
+      "the first customer's profile",
+    );
     expect(byName).toMatch(/^Threads matching “@customer_3101”, latest activity first:/);
     const line = lineOf(byName, "Customer 3101");
     expect(line).toMatch(
@@ -43,9 +52,15 @@ forEachPlatform("finding threads", (h) => {
     expect(byName).not.toContain("Customer 3102");
 
     // Without @, a username prefix finds both customers; the words are looked for in messages too.
-    const prefix = (await h.command("find", { query: "customer_310" })).text;
+    const prefix = await waitFor(
+      async () => {
+        const text = (await h.command("find", { query: "customer_310" })).text;
+        return text.includes("Customer 3102") ? text : undefined;
+      },
+      10_000,
+      "the second customer's profile",
+    );
     expect(prefix).toContain("Customer 3101");
-    expect(prefix).toContain("Customer 3102");
 
     const byText = (await h.command("find", { query: "order 4412" })).text;
     expect(lineOf(byText, "Customer 3101")).toBeDefined();
