@@ -87,10 +87,15 @@ forEachPlatform("images, files and reactions", (h) => {
     const thread = await h.threadOf(customer);
     const [message] = await h.posts(thread, 1);
     const id = message?.id ?? "";
-    const reactions = () => to(customer).filter((b) => b.sender_action !== undefined);
+    // Only the business's reactions: a seen mark is a sender action too.
+    const reactions = () =>
+      to(customer).filter((b) => b.sender_action === "react" || b.sender_action === "unreact");
+    // Hang guards, not speed checks: a reaction is an outbound job in the conversation's lane, and
+    // on a loaded machine its turn can wait out a retry or two.
+    const WAIT = 30_000;
 
     await h.react(thread, id, "❤️");
-    await waitFor(async () => (reactions().length === 1 ? true : undefined), 10_000, "the reaction");
+    await waitFor(async () => (reactions().length === 1 ? true : undefined), WAIT, "the reaction");
     expect(reactions()).toEqual([
       {
         recipient: { id: customer },
@@ -100,7 +105,7 @@ forEachPlatform("images, files and reactions", (h) => {
     ]);
 
     await h.unreact(thread, id, "❤️");
-    await waitFor(async () => (reactions().length === 2 ? true : undefined), 10_000, "the unreact");
+    await waitFor(async () => (reactions().length === 2 ? true : undefined), WAIT, "the unreact");
     expect(reactions()[1]).toEqual({
       recipient: { id: customer },
       sender_action: "unreact",
@@ -109,7 +114,7 @@ forEachPlatform("images, files and reactions", (h) => {
 
     // Another emoji goes as itself.
     await h.react(thread, id, "👍");
-    await waitFor(async () => (reactions().length === 3 ? true : undefined), 10_000, "the thumbs up");
+    await waitFor(async () => (reactions().length === 3 ? true : undefined), WAIT, "the thumbs up");
     expect(reactions()[2]?.payload).toEqual({ message_id: "m_react_1", reaction: "👍" });
 
     // Instagram reporting the business's own reaction does not make it the customer's.
