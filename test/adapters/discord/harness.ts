@@ -10,6 +10,7 @@ import type {
   AgentMessageOutcome,
   ChatInbox,
   ChatPlatform,
+  DmHeader,
   ThreadRef,
 } from "../../../src/chat/chat-port.ts";
 import { createLogger } from "../../../src/log/logger.ts";
@@ -114,4 +115,22 @@ export async function startDiscordHarness(
       await discord.close();
     },
   };
+}
+
+/** A plain DM thread's header, for tests about what happens in an open thread. */
+export const PLAIN_DM: DmHeader = {
+  kind: "dm",
+  account: { id: "1", username: "brand" },
+  customer: { id: "900", name: "Jo" },
+  window: { kind: "none" },
+  status: "open",
+  consent: "unknown",
+  links: [],
+};
+
+/** A harness connected to the fake gateway, with one DM thread opened in the text channel. */
+export async function startWithThread(): Promise<{ h: DiscordHarness; thread: ThreadRef }> {
+  const h = await startDiscordHarness();
+  await h.bridge.connect();
+  return { h, thread: await h.bridge.adapter.openThread(TEXT, PLAIN_DM) };
 }

@@ -4,26 +4,14 @@
 // answer.
 
 import { afterAll, beforeAll, expect, it, vi } from "vitest";
-import type { DmHeader, ThreadRef } from "../../../src/chat/chat-port.ts";
-import { AGENT, type DiscordHarness, ROLE_MOD, startDiscordHarness, TEXT } from "./harness.ts";
+import type { ThreadRef } from "../../../src/chat/chat-port.ts";
+import { AGENT, type DiscordHarness, ROLE_MOD, startWithThread, TEXT } from "./harness.ts";
 
 let h: DiscordHarness;
 let thread: ThreadRef;
 
-const dm: DmHeader = {
-  kind: "dm",
-  account: { id: "1", username: "brand" },
-  customer: { id: "900", name: "Jo" },
-  window: { kind: "none" },
-  status: "open",
-  consent: "unknown",
-  links: [],
-};
-
 beforeAll(async () => {
-  h = await startDiscordHarness();
-  await h.bridge.connect();
-  thread = await h.bridge.adapter.openThread(TEXT, dm);
+  ({ h, thread } = await startWithThread());
 });
 
 afterAll(async () => {

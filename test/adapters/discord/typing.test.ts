@@ -3,26 +3,14 @@
 // event while someone types, and one indicator per thread every few seconds is enough.
 
 import { afterAll, beforeAll, expect, it, vi } from "vitest";
-import type { DmHeader, ThreadRef } from "../../../src/chat/chat-port.ts";
-import { AGENT, type DiscordHarness, startDiscordHarness, TEXT } from "./harness.ts";
+import type { ThreadRef } from "../../../src/chat/chat-port.ts";
+import { AGENT, type DiscordHarness, startWithThread, TEXT } from "./harness.ts";
 
 let h: DiscordHarness;
 let thread: ThreadRef;
 
-const dm: DmHeader = {
-  kind: "dm",
-  account: { id: "1", username: "brand" },
-  customer: { id: "901", name: "Jo" },
-  window: { kind: "none" },
-  status: "open",
-  consent: "unknown",
-  links: [],
-};
-
 beforeAll(async () => {
-  h = await startDiscordHarness();
-  await h.bridge.connect();
-  thread = await h.bridge.adapter.openThread(TEXT, dm);
+  ({ h, thread } = await startWithThread());
 });
 
 afterAll(async () => {
