@@ -644,7 +644,7 @@ accounts
   )
   .option(
     "--assign-pool <group>",
-    "the group automatic assignment picks from: a Slack user group id (S…), a Discord role id; for a web inbox all, admins or agents (its named console users)",
+    "the group automatic assignment picks from, as the account's chat platform names its groups (a user group or role id; a web inbox: all, admins or agents); see docs/agents.md",
   )
   .option("--assign-cap <n>", "at most this many open conversations per agent (0: no cap)")
   .option(

@@ -42,7 +42,7 @@ export function auditPage(session: ConsoleSession, view: AuditView): string {
 <form method="get" action="/audit" class="filters" role="search">
 ${field("account", "Account", "Instagram user id")}
 ${field("since", "Since", "30m, 24h, 7d, 2w or 2026-11-01")}
-${field("actor", "Actor", "slack:U…, a rule id; * ends a prefix")}
+${field("actor", "Actor", "platform:id (web:ana), a rule id; * ends a prefix")}
 ${field("action", "Action", "e.g. comment_* or reply_sent")}
 <div><label for="a-limit">At most</label><select id="a-limit" name="limit">${AUDIT_LIMITS.map(
       (n) => html`<option value="${n}"${n === f.limit ? html` selected` : ""}>${n}</option>`,
