@@ -51,7 +51,14 @@ import {
   renderPost,
 } from "./render.ts";
 import { renderDigest } from "./render-digest.ts";
-import { headerTags, renderHeader, TAG_NAMES, type TagName, threadName } from "./render-header.ts";
+import {
+  headerTags,
+  renderHeader,
+  TAG_NAMES,
+  type TagName,
+  threadName,
+  threadNames,
+} from "./render-header.ts";
 
 export interface DiscordAdapterDeps {
   rest: REST;
@@ -159,7 +166,8 @@ export class DiscordAdapter implements ChatAdapter, FileSource, MemberDirectory 
     const parent = await this.parent(channel);
     const rendered = renderHeader(header);
     const name = threadName(header);
-    const earlier = once?.since && (await this.#findThread(channel, parent, name, once, once.since));
+    const earlier =
+      once?.since && (await this.#findThread(channel, parent, threadNames(header), once, once.since));
     if (earlier) {
       // A text channel's thread and its header are two calls: the attempt may have died between.
       if (parent.kind === "text" && !(await this.#headerMessage(earlier))) {
@@ -700,13 +708,13 @@ export class DiscordAdapter implements ChatAdapter, FileSource, MemberDirectory 
     }
   }
 
-  /** The thread an earlier attempt opened: an active thread of `channel` with this name, made
-   * after `since`, that the core has not stored for anything else. Discord has no field to carry
-   * a key on a thread, so the name and the time stand in for it. */
+  /** The thread an earlier attempt opened: an active thread of `channel` with one of these names,
+   * made after `since`, that the core has not stored for anything else. Discord has no field to
+   * carry a key on a thread, so the name and the time stand in for it. */
   async #findThread(
     channel: string,
     parent: ParentInfo,
-    name: string,
+    names: readonly string[],
     once: Idempotency,
     since: Date,
   ): Promise<string | undefined> {
@@ -716,7 +724,7 @@ export class DiscordAdapter implements ChatAdapter, FileSource, MemberDirectory 
     };
     const after = snowflakeAt(since);
     const candidates = threads
-      .filter((t) => t.parent_id === channel && t.name === name && BigInt(t.id) > after)
+      .filter((t) => t.parent_id === channel && names.includes(t.name ?? "") && BigInt(t.id) > after)
       .sort(byId);
     for (const t of candidates)
       if (!(await once.taken(t.id))) {

@@ -340,6 +340,21 @@ export function threadName(header: ThreadHeader): string {
   return truncate(oneLine(name), THREAD_NAME_MAX) || "Instagram";
 }
 
+/** Every name an earlier attempt may have given this header's thread. A customer's profile can be
+ * read between two attempts (a retry, a worker killed after Discord made the thread): the first
+ * may have named the thread from their id or username alone, and the retry must still find it. */
+export function threadNames(header: ThreadHeader): string[] {
+  if (header.kind !== "dm") return [threadName(header)];
+  const { customer } = header;
+  const { name: _name, ...withoutName } = customer;
+  const variants = [
+    header,
+    { ...header, customer: withoutName },
+    { ...header, customer: { id: customer.id } },
+  ];
+  return [...new Set(variants.map((h) => threadName(h)))];
+}
+
 /** The forum tags a thread carries: its kind, whether it is still open and, for a DM, its queue
  * state while open (Discord applies at most 5 tags to a post; a forum has at most 20). */
 export type TagName =

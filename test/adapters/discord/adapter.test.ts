@@ -97,6 +97,28 @@ describe("threads", () => {
     expect(fresh.thread).not.toBe(orphan.id);
   });
 
+  it("adopts it also when the customer's profile was read after the attempt named the thread", async () => {
+    const since = new Date();
+    // The attempt knew only the customer's id; the retry knows their name and username.
+    const orphan = await h.discord.userThread(TEXT, "903", h.discord.botUserId);
+    const named: DmHeader = { ...header, customer: { id: "903", name: "Mo", username: "mo" } };
+    const adopted = await h.bridge.adapter.openThread(TEXT, named, {
+      key: "conversation:3",
+      since,
+      taken: async () => false,
+    });
+    expect(adopted.thread).toBe(orphan.id);
+    // Another customer's thread of the same moment is not theirs.
+    const other = await h.discord.userThread(TEXT, "904", h.discord.botUserId);
+    const stranger: DmHeader = { ...header, customer: { id: "905", name: "Ro" } };
+    const own = await h.bridge.adapter.openThread(TEXT, stranger, {
+      key: "conversation:4",
+      since,
+      taken: async () => false,
+    });
+    expect(own.thread).not.toBe(other.id);
+  });
+
   it("updates the header, the forum tags and the thread name only when they change", async () => {
     const thread = await h.bridge.adapter.openThread(FORUM, header);
     const before = h.discord.callsOf("PATCH", new RegExp(`^/channels/${thread.thread}$`)).length;
