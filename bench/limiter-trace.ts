@@ -68,6 +68,13 @@ if (dir) {
     }
     return ok;
   };
+  // The lateness margin of departure slots (LATENESS in the limiter) after each wake-up.
+  const observeLateness = L.observeLateness;
+  if (observeLateness)
+    L.observeLateness = function (this: { lateMargin(c: string): number }, ...a: unknown[]) {
+      observeLateness.apply(this, a);
+      if (a[0] === "send_text") t.margin.push(this.lateMargin("send_text"));
+    };
   // The learned margin of the design before departure slots, when the probe runs against it.
   const observeDelay = L.observeDelay;
   if (observeDelay)

@@ -1,8 +1,8 @@
 // The outbound bench (called from bench/run.ts): three `threadbridge worker` processes share one
 // Redis and drain outbound messages of ONE account against a local fake Graph API that
 // timestamps every call on arrival.
-//   1. Send API at the real default limit (100 calls/s): achieved rate ÷ limit (target ≥ 0.95)
-//      and the most calls in any sliding 1 s window (must be ≤ 100).
+//   1. Send API at the real default limit (100 calls/s): achieved rate ÷ limit (target ≥ 0.97 on a
+//      quiet machine) and the most calls in any sliding 1 s window (must be ≤ 100).
 //   2. Private replies, time-compressed 100×: 750 per 36 s instead of 750 per hour
 //      (IG_RATE_LIMITS=private_reply=750/36), more replies than one window allows: the most
 //      calls in any 36 s window (must be ≤ 750) and when the 751st call came.
@@ -59,7 +59,8 @@ interface Trace {
   turns: { n: number; waitMs: number[] };
   fresh: { ok: number; late: number; lateMs: number[]; slackMs?: number[] };
   wake?: { ok: number; late: number; lateMs: number[] };
-  /** The learned margin after each call (the design before departure slots only). */
+  /** The margin after each call: the learned one of the design before departure slots, or the
+   * lateness margin of slots. */
   margin?: number[];
   departures: number[];
   inGateway: [number, number][];
@@ -77,7 +78,7 @@ function traceReport(dir: string): string {
   const f1 = (x: number) => x.toFixed(1);
   for (const t of traces) {
     lines.push(
-      `  worker ${t.pid}: asks ${t.grants.ok + t.grants.refused} (granted ${t.grants.ok}, refused ${t.grants.refused}), ask round trip p50/p99 ${f1(pct(t.grants.rtt, 0.5))}/${f1(pct(t.grants.rtt, 0.99))} ms; ${t.wake ? `slots late at wake-up ${t.wake.late} of ${t.wake.ok + t.wake.late} (by p50/p90 ${f1(pct(t.wake.lateMs, 0.5))}/${f1(pct(t.wake.lateMs, 0.9))} ms); ` : ""}turns ${t.turns.n}, waited p50/p99 ${f1(pct(t.turns.waitMs, 0.5))}/${f1(pct(t.turns.waitMs, 0.99))} ms; grants late and unused ${t.fresh.late} of ${t.fresh.ok + t.fresh.late} (late by p50 ${f1(pct(t.fresh.lateMs, 0.5))} ms); the others' slack before their deadline p1/p50 ${f1(pct(t.fresh.slackMs ?? [], 0.01))}/${f1(pct(t.fresh.slackMs ?? [], 0.5))} ms${t.margin?.length ? `; learned margin p50/max ${pct(t.margin, 0.5)}/${Math.max(...t.margin)} ms` : ""}`,
+      `  worker ${t.pid}: asks ${t.grants.ok + t.grants.refused} (granted ${t.grants.ok}, refused ${t.grants.refused}), ask round trip p50/p99 ${f1(pct(t.grants.rtt, 0.5))}/${f1(pct(t.grants.rtt, 0.99))} ms; ${t.wake ? `slots late at wake-up ${t.wake.late} of ${t.wake.ok + t.wake.late} (by p50/p90 ${f1(pct(t.wake.lateMs, 0.5))}/${f1(pct(t.wake.lateMs, 0.9))} ms); ` : ""}turns ${t.turns.n}, waited p50/p99 ${f1(pct(t.turns.waitMs, 0.5))}/${f1(pct(t.turns.waitMs, 0.99))} ms; grants late and unused ${t.fresh.late} of ${t.fresh.ok + t.fresh.late} (late by p50 ${f1(pct(t.fresh.lateMs, 0.5))} ms); the others' slack before their deadline p1/p50 ${f1(pct(t.fresh.slackMs ?? [], 0.01))}/${f1(pct(t.fresh.slackMs ?? [], 0.5))} ms${t.margin?.length ? `; margin (before: learned from delays; after: lateness beyond half the guard) p50/max ${pct(t.margin, 0.5)}/${Math.max(...t.margin)} ms` : ""}`,
     );
   }
   const deps = traces.flatMap((t) => t.departures).sort((a, b) => a - b);
@@ -196,14 +197,15 @@ export async function outboundBench(
       .filter((c) => c.account === SEND_ACCOUNT && c.cls === "send_text")
       .map((c) => c.at);
     const span = (Math.max(...sends) - Math.min(...sends)) / 1000;
-    // Per-second classes are paced (no initial burst of 100), so the rate is calls over their span.
+    // Per-second classes leave at departure slots (no initial burst of 100), so the rate is calls
+    // over their span.
     const rate = (sends.length - 1) / span;
     const max1s = maxInWindow(sends, 1000);
 
     const sendRows = [
       {
         scenario: `Send API, 1 account, 3 worker processes, ${guard}: achieved rate ÷ limit (${total} messages, limit 100/s)`,
-        target: "≥ 0.95",
+        target: "≥ 0.97",
         value: `${(rate / 100).toFixed(3)} (${rate.toFixed(1)}/s)`,
       },
       {
@@ -217,7 +219,7 @@ export async function outboundBench(
         value: tightest(sends, 100).toFixed(0),
       },
     ];
-    let sendNote = `Send API, ${guard}: ${sends.length} calls over ${span.toFixed(1)} s, each answered once (${sendCalls.filter((c) => c.outcome === 200).length} × 200); rate = (calls − 1) ÷ span, the Send API class being paced (at most 2 grants early) rather than bursting.`;
+    let sendNote = `Send API, ${guard}: ${sends.length} calls over ${span.toFixed(1)} s, each answered once (${sendCalls.filter((c) => c.outcome === 200).length} × 200); rate = (calls − 1) ÷ span, the Send API's calls leaving at departure slots (1 s + guard) ÷ 100 apart rather than bursting.`;
     if (traceDir) {
       // The probes write every second: wait for the last sends to be in a file.
       await new Promise((r) => setTimeout(r, 1_500));

@@ -86,24 +86,33 @@ export interface OutboundLimiterOptions {
 /** Windows up to this long get departure slots (SLOT_LUA); longer ones the sliding log. */
 const PACED_WINDOW_MS = 2_000;
 
-// KEYS[1] = the class's log for the account (sorted set of slot times), KEYS[2] = its next free
-// slot. ARGV: [1] limit, [2] window (ms, D + guard), [3] lead (ms: no slot sooner than this after
-// now), [4] horizon (ms: no slot later than lead + this after now; refused instead, with the
-// time to ask again). Returns {granted 0/1, ms from now to the slot (or to ask again), Redis TIME
-// seconds, microseconds}, numbers as strings (Lua would truncate them to integers).
+// KEYS[1] = the class's log for the account: for each slot, the latest moment its call may leave
+// (slot + allowance); KEYS[2] = the next free slot; KEYS[3] = the account's pause. ARGV: [1] limit,
+// [2] window (ms: D + half the guard, the other half being the network's), [3] lead (ms: no slot
+// sooner than this after now), [4] horizon (ms: no slot later than lead + this after now; refused
+// instead, with the time to ask again), [5] allowance (ms: how late after its slot the asking
+// process may let the call leave). Returns {granted 0/1, ms from now to the slot (or to ask again),
+// Redis TIME seconds, microseconds}, numbers as strings (Lua would truncate them to integers).
+//
+// Why the log holds latest departures: calls j leave within [slot_j, slot_j + allowance_j]. If a
+// new slot s has fewer than L earlier calls whose latest departure lies after s - window, no L + 1
+// calls can leave within a window, whatever allowances the processes asked for: the binding case
+// is every earlier call leaving as late as it may and the new one as early. With one allowance a
+// for all, this spaces slots (window + a) / L apart, which the next free slot anticipates.
 const SLOT_LUA = `
 local limit = tonumber(ARGV[1])
 local windowMs = tonumber(ARGV[2])
 local lead = tonumber(ARGV[3])
 local horizon = tonumber(ARGV[4])
+local allowance = tonumber(ARGV[5])
 local t = redis.call('TIME')
+local paused = redis.call('PTTL', KEYS[3])
+if paused > 0 then return {0, tostring(paused), t[1], t[2]} end
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-local spacing = windowMs / limit
 local slot = tonumber(redis.call('GET', KEYS[2]) or '0')
 if slot < now + lead then slot = now + lead end
--- The log bounds the slots too: it holds the grants a process made on its insurance while Redis
--- was away (seeded on its return), which no slot spacing knows of. At most limit - 1 others may
--- lie within a window before the slot.
+-- The log also holds the grants a process made on its insurance while Redis was away (seeded on
+-- its return), which no next free slot knows of.
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. string.format('%.3f', now - windowMs))
 local from = '(' .. string.format('%.3f', slot - windowMs)
 local count = redis.call('ZCOUNT', KEYS[1], from, '+inf')
@@ -114,10 +123,11 @@ end
 if slot - now - lead > horizon then
   return {0, string.format('%.3f', slot - now - lead - horizon), t[1], t[2]}
 end
-local at = string.format('%.3f', slot)
-redis.call('ZADD', KEYS[1], at, at)
-redis.call('PEXPIRE', KEYS[1], math.ceil(slot - now + windowMs) + 1)
-redis.call('SET', KEYS[2], string.format('%.3f', slot + spacing), 'PX', math.ceil(slot - now + windowMs) + 1)
+local latest = string.format('%.3f', slot + allowance)
+redis.call('ZADD', KEYS[1], latest, string.format('%.3f', slot))
+local keep = math.ceil(slot + allowance - now + windowMs) + 1
+redis.call('PEXPIRE', KEYS[1], keep)
+redis.call('SET', KEYS[2], string.format('%.3f', slot + (windowMs + allowance) / limit), 'PX', keep)
 return {1, string.format('%.3f', slot - now), t[1], t[2]}
 `;
 
@@ -164,6 +174,10 @@ const DEGRADED_HOLD_MS = 5_000;
 const STALE_STREAK_MAX = 3;
 /** waitTurn re-checks at least this often (usage factor or pauses may change meanwhile). */
 const MAX_SLEEP_MS = 1_000;
+/** LATENESS: how many recent wake-ups the allowance is widened by, in what steps, how far. */
+const LATENESS_SAMPLES = 100;
+const LATENESS_STEP_MS = 5;
+const LATENESS_MAX_MS = 500;
 /** CLOCK: how many recent slot requests, and of how long ago, the offset is taken from. */
 const CLOCK_SAMPLES = 64;
 const CLOCK_MAX_AGE_MS = 10_000;
@@ -293,6 +307,8 @@ export class OutboundLimiter {
   private readonly factors = new Map<string, Factor>();
   private readonly queues = new Map<string, Promise<void>>();
   private readonly clock = new RedisClock();
+  /** Per class with slots: how late this process woke for its recent slots (ms; LATENESS). */
+  private readonly lateness = new Map<ApiClass, number[]>();
   private lastTroubleAt = 0;
   private staleStreak = 0;
   private slowRedisTold = false;
@@ -312,7 +328,7 @@ export class OutboundLimiter {
     this.redis?.on("error", this.onRedisError);
     // Defined once per client (ioredis keeps the script's hash and falls back to EVAL).
     if (this.redis && !("threadbridgeSlot" in this.redis))
-      this.redis.defineCommand("threadbridgeSlot", { numberOfKeys: 2, lua: SLOT_LUA });
+      this.redis.defineCommand("threadbridgeSlot", { numberOfKeys: 3, lua: SLOT_LUA });
   }
 
   /** Consume one call for `account` in `cls` if the limit allows it now (for a class with slots:
@@ -334,7 +350,8 @@ export class OutboundLimiter {
   async grant(account: string, cls: ApiClass, horizonMs?: number): Promise<Grant> {
     if (!(cls in this.limits)) throw new Error(`unknown API class: ${String(cls)}`);
     if (typeof account !== "string" || account === "") throw new Error("account id required");
-    const paused = await this.pauseRemainingMs(account);
+    // A class with slots reads the shared pause in its slot request: one round trip, not two.
+    const paused = await this.pauseRemainingMs(account, this.redis?.status === "ready" && this.slotted(cls));
     if (paused > 0) return { ok: false, retryAfterMs: paused };
     const factor = cls === "platform" ? (this.factors.get(account) ?? 1) : 1;
     let asked: number;
@@ -370,7 +387,7 @@ export class OutboundLimiter {
    * turns than the limit allows. A turn that is no longer fresh is left unused, and another taken.
    */
   fresh(_cls: ApiClass, leaveBy: number): boolean {
-    return this.onTime(leaveBy);
+    return performance.now() <= leaveBy;
   }
 
   /** Wait until a call is granted, and until its turn to leave. Without slots, calls of one
@@ -471,6 +488,7 @@ export class OutboundLimiter {
       const r = await this.grant(account, cls);
       if (r.ok) {
         await this.until(r.leaveAt, signal);
+        if (this.slotted(cls)) this.observeLateness(cls, performance.now() - r.leaveAt);
         // A turn this process got to too late (its answer came after the turn, or the timer
         // fired late) is left unused, and another taken.
         if (this.onTime(r.leaveBy)) return r.leaveBy;
@@ -479,6 +497,34 @@ export class OutboundLimiter {
       if (end !== undefined && performance.now() + r.retryAfterMs > end) throw new TurnTooFar(r.retryAfterMs);
       await sleep(Math.min(r.retryAfterMs, MAX_SLEEP_MS), undefined, signal ? { signal } : {});
     }
+  }
+
+  /**
+   * LATENESS. A process that wakes for its slots later than half the guard (a loaded machine: its
+   * timers fire late, its event loop is busy with other work) would leave most of them unused, and
+   * ask again for each: the machine's load would then cost a share of the limit and a round trip
+   * to Redis per lost slot. So each process keeps the lateness of its recent wake-ups and asks for
+   * slots with an allowance widened by what went beyond half the guard in the 95th percentile of
+   * them (in 5 ms steps, at most 500 ms). The log (SLOT_LUA) spaces the slots by the allowances
+   * asked for, so the limit holds whatever they are; a quiet machine, late by a millisecond or two,
+   * asks for none, and keeps D / (D + guard) of the limit.
+   */
+  private observeLateness(cls: ApiClass, ms: number): void {
+    const recent = this.lateness.get(cls) ?? [];
+    recent.push(Math.max(0, ms));
+    if (recent.length > LATENESS_SAMPLES) recent.shift();
+    this.lateness.set(cls, recent);
+  }
+
+  /** The widening of this process's allowance (LATENESS), in ms. */
+  lateMargin(cls: ApiClass): number {
+    const recent = this.lateness.get(cls);
+    if (!recent || recent.length === 0) return 0;
+    const sorted = [...recent].sort((a, b) => a - b);
+    const p95 = sorted[Math.floor((sorted.length - 1) * 0.95)] as number;
+    const beyond = p95 - this.guardMs / 2;
+    if (beyond <= 0) return 0;
+    return Math.min(LATENESS_MAX_MS, Math.ceil(beyond / LATENESS_STEP_MS) * LATENESS_STEP_MS);
   }
 
   /** Whether a turn that must leave by `leaveBy` may still leave (`fresh`; the limiter's own
@@ -508,16 +554,21 @@ export class OutboundLimiter {
     const key = this.logKey(cls, account);
     const limit = Math.max(1, Math.floor(this.limits[cls].points / factor));
     const lead = this.clock.lead();
+    // How late after its slot this process may let the call leave: half the guard, and what this
+    // process has lately been late by beyond it (LATENESS).
+    const allowance = this.guardMs / 2 + this.lateMargin(cls);
     const asked = performance.now();
     let answer: [number, string, string, string];
     try {
       answer = await (this.redis as unknown as SlotClient).threadbridgeSlot(
         key,
         `${key}:next`,
+        this.pauseKey(account),
         String(limit),
-        String(this.windowMs(cls)),
+        String(this.limits[cls].durationSeconds * 1000 + this.guardMs / 2),
         String(lead),
         String(horizonMs),
+        String(allowance),
       );
     } catch (err) {
       this.trouble(err);
@@ -530,7 +581,7 @@ export class OutboundLimiter {
     if (Number(granted) !== 1) return { ok: false, retryAfterMs: Math.max(1, Math.ceil(Number(ms))) };
     const at = redisNow + Number(ms) - offset;
     const leaveAt = at + errorMs;
-    let leaveBy = at - errorMs + this.guardMs / 2;
+    let leaveBy = at - errorMs + allowance;
     if (leaveBy <= leaveAt) {
       // Redis is so far away that even its fastest answers leave the slot's place on this clock
       // more uncertain than half the guard: the guard is too small for this deployment.
@@ -566,7 +617,7 @@ export class OutboundLimiter {
     return { ok: true, leaveAt: answered, leaveBy: Math.max(asked, answered - this.guardMs) + this.guardMs };
   }
 
-  private async pauseRemainingMs(account: string): Promise<number> {
+  private async pauseRemainingMs(account: string, localOnly = false): Promise<number> {
     const now = Date.now();
     const localUntil = this.localPause.get(account);
     let remaining = 0;
@@ -574,7 +625,7 @@ export class OutboundLimiter {
       if (localUntil <= now) this.localPause.delete(account);
       else remaining = localUntil - now;
     }
-    if (this.redis?.status === "ready") {
+    if (this.redis?.status === "ready" && !localOnly) {
       try {
         remaining = Math.max(remaining, await this.redis.pttl(this.pauseKey(account)));
       } catch (err) {
