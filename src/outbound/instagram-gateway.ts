@@ -97,7 +97,13 @@ export class InstagramGateway {
         await this.countDeferral(account, cls);
         return { kind: "deferred", retryAfterMs: 1_000, reason: "waiting for the account's rate limit" };
       }
+      const departed = performance.now();
       const result = await fn(token);
+      // From the turn's check to the answer: the limiter widens what it counts for this process's
+      // calls when these times spread (OutboundLimiter.observeCall), since the way from the check
+      // to Instagram is not checked.
+      const answered = performance.now();
+      for (const c of turns.keys()) this.deps.limiter.observeCall(c, answered - departed);
       if (result.usage) {
         this.deps.limiter.observeUsage(account, result.usage.maxPercent);
         if (result.usage.regainAccessMs)

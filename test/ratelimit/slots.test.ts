@@ -2,11 +2,12 @@
 // senders each, take turns for one account's Send API class and make their call when a turn is
 // fresh. Counted, not timed, so a loaded machine cannot make it pass or fail by its speed:
 //   - never over: at most L calls in any sliding second, as the calls are made;
-//   - no collapse: the slots Redis hands out while the senders wait are spaced (D + guard) / L
-//     apart on Redis's clock (what caps the throughput at D / (D + guard) of the limit), and most
-//     of them are used. The design before this one widened its window by the spread of its calls'
-//     delays, up to 500 ms: on a loaded machine the same senders got two thirds of the limit at
-//     most, which the spacing check below would have caught.
+//   - no collapse: the slots Redis hands out while the senders wait are never closer than
+//     (D + guard) / L on Redis's clock (what caps the throughput at D / (D + guard) of the limit),
+//     mostly that far apart (a process late for its slots widens its allowance, and with it the
+//     spacing: LATENESS in the limiter), and most of them are used. The design before this one
+//     widened its window by the spread of its calls' delays, up to 500 ms: on a loaded machine it
+//     sat near that cap, two thirds of the limit at most, which the median check below catches.
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, expect, it } from "vitest";
@@ -38,7 +39,7 @@ function recording(c: Redis, slots: number[]): Redis {
   });
 }
 
-it("three processes: never over the limit, slots spaced (D + guard) / L and mostly used", {
+it("three processes: never over the limit, slots at least (D + guard) / L apart and mostly used", {
   timeout: 60_000,
 }, async () => {
   const LIMIT = 50;
@@ -73,12 +74,13 @@ it("three processes: never over the limit, slots spaced (D + guard) / L and most
 
   expect(maxInWindow(calls, 1_000)).toBeLessThanOrEqual(LIMIT);
   // Twelve senders keep slots reserved ahead, so consecutive slots follow at the spacing; a gap
-  // comes only when every sender is late at once. The median gap is the spacing itself.
+  // comes only when every sender is late at once, or a process widened its allowance. The median
+  // gap stays well below the spacing of an allowance at half its 500 ms cap.
   const sorted = [...slots].sort((a, b) => a - b);
   const gaps = sorted.slice(1).map((t, i) => t - (sorted[i] as number));
   gaps.sort((a, b) => a - b);
   const spacing = (1_000 + GUARD) / LIMIT;
-  expect(gaps[Math.floor(gaps.length / 2)]).toBeCloseTo(spacing, 0);
+  expect(gaps[Math.floor(gaps.length / 2)]).toBeLessThan((1_000 + GUARD + 250) / LIMIT);
   expect(Math.min(...gaps)).toBeGreaterThanOrEqual(spacing - 0.01);
   // Used ÷ granted: a slot goes unused only when its process got to it more than half the guard
   // late. Even on a loaded machine most are used; a design that threw most away would fail here.
