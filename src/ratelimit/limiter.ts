@@ -14,6 +14,8 @@
 //     calls ever leave within D + guard/2, by construction, on a loaded machine as on a quiet one;
 //     the guard's other half is for the network and the observer. At a = guard/2 slots are
 //     (D + guard) / L apart: D / (D + guard) of the limit (0.980 at 20 ms), less unused slots.
+//     What the log counts for a process's calls is widened further by the spread of its calls
+//     from the check to their answer beyond the network's half (CALLS): that way is not checked.
 //   - Longer windows (750/hour) keep a sliding log in Redis (SLIDING_LOG_LUA, run by
 //     RateLimiterRedis: a sorted set of grant times from Redis TIME) and grant while fewer than L
 //     entries are younger than D + guardMs: bursts up to L, which agents need and which no jitter
