@@ -42,7 +42,7 @@ async function channelsOf(deps: ListenerDeps, user: string): Promise<string[]> {
 function entryBlock(e: HomeEntry, permalink: string | undefined): KnownBlock {
   const waited = e.since ? ` · last message ${slackDate(e.since)}` : "";
   return section(
-    `*${link(permalink, e.customer)}* · ${escapeText(e.account)}\n${QUEUE_BADGES[e.state]} · ${escapeText(e.left)}${waited}`,
+    `*${link(permalink, e.customer)}*${e.kind === "comment" ? " (comment)" : ""} · ${escapeText(e.account)}\n${QUEUE_BADGES[e.state]} · ${escapeText(e.left)}${waited}`,
   );
 }
 
