@@ -76,7 +76,8 @@ async function openHome(user: string, tab = "home"): Promise<void> {
 }
 
 beforeAll(async () => {
-  h = await startBridgeHarness();
+  // An opened tab is built again every second (60 by default) and published when it changed.
+  h = await startBridgeHarness({ SLACK_HOME_REFRESH_SECONDS: "1" });
   await addAccount(h.service.db, TokenCipher.fromConfig(TEST_KEY), {
     igUserId: OTHER_ACCOUNT,
     username: "otherbrand",
@@ -197,5 +198,32 @@ describe("the App Home tab", () => {
       expect.stringMatching(/^\*@elsewhere\* · @otherbrand\n🆕 New/),
     ]);
     expect(h.slack.callsOf("views.publish").filter((c) => c.args.user_id === ADMIN.id)).toHaveLength(1);
+  });
+
+  it("keeps an opened tab current: a new assignment shows without opening it again, and an unchanged one is not published again", async () => {
+    const published = () => h.slack.callsOf("views.publish").filter((c) => c.args.user_id === AGENT.id);
+    const before = published().length;
+    // Three refresh rounds with nothing changed: nothing is published.
+    await new Promise((r) => setTimeout(r, 3_500));
+    expect(published()).toHaveLength(before);
+
+    await conversation({
+      customer: "c-fresh",
+      username: "freshone",
+      assigneeRef: AGENT.id,
+      assignee: "Ana",
+      customerAt: minutesAgo(1),
+    });
+    const view = await waitFor(
+      async () => {
+        const last = published().at(-1);
+        return last && JSON.stringify(last.args.view).includes("@freshone") ? last : undefined;
+      },
+      15_000,
+      "the agent's tab published again with the new assignment",
+    );
+    expect(published()).toHaveLength(before + 1);
+    const shown = texts((view.args.view as { blocks: unknown[] }).blocks);
+    expect(shown[6]).toMatch(/^\*@freshone\* · @brand\n🆕 New/);
   });
 });

@@ -16,7 +16,13 @@ let server: SlackServer;
 const probeWith = (token: string) =>
   // biome-ignore lint/style/noNonNullAssertion: Slack declares a probe
   slack.probe!(
-    { botToken: token, signingSecret: "secret-0123", apiUrl: server.apiUrl, postsPerSecond: 100 },
+    {
+      botToken: token,
+      signingSecret: "secret-0123",
+      apiUrl: server.apiUrl,
+      postsPerSecond: 100,
+      homeRefreshSeconds: 0,
+    },
     { log },
   );
 
@@ -65,6 +71,7 @@ describe("slack probe: auth", () => {
         signingSecret: "secret-0123",
         apiUrl: "http://127.0.0.1:9/api/",
         postsPerSecond: 1,
+        homeRefreshSeconds: 0,
       },
       { log },
     );
