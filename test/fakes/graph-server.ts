@@ -115,6 +115,8 @@ export interface InstagramResponderOptions {
    * answers them (`flow_id`, `name`, `welcome_message_flow`, `eligible_platforms`,
    * `last_update_time`, `is_used_in_ad`). Tests seed it and read it back; default: a fresh map. */
   welcomeFlows?: Map<string, Record<string, unknown>[]>;
+  /** Flows per page of the list (Graph's cursor paging); default 25. */
+  welcomeFlowsPageSize?: number;
   /** Answer the several-image form (`message.attachments`) with error 100, as an API version or
    * an account without it would; default: accepted (generally available since May 2026). */
   refuseSeveralImages?: boolean;
@@ -263,15 +265,26 @@ function messengerProfile(req: RecordedRequest, profile: Record<string, unknown>
 let nextFlowId = 900_000_001;
 
 /** `/me/welcome_message_flows` as Meta's page documents it: GET lists the flows in `data` (one
- * when `flow_id` is asked), POST without `flow_id` creates one (`eligible_platforms: ["instagram"]`,
+ * when `flow_id` is asked; `pageSize` at a time, with Graph's cursors and `next`), POST without `flow_id` creates one (`eligible_platforms: ["instagram"]`,
  * a name and at least one message with text) answering `{"flow_id"}`, POST with `flow_id` changes
  * the properties it carries, DELETE with `flow_id` removes it. */
-function welcomeMessageFlows(req: RecordedRequest, flows: Record<string, unknown>[]) {
+function welcomeMessageFlows(req: RecordedRequest, flows: Record<string, unknown>[], pageSize: number) {
   const body = (typeof req.body === "object" && req.body !== null ? req.body : {}) as Record<string, unknown>;
   const now = new Date().toISOString();
   if (req.method === "GET") {
     const id = req.query.flow_id;
-    return { body: { data: id === undefined ? flows : flows.filter((f) => f.flow_id === id) } };
+    if (id !== undefined) return { body: { data: flows.filter((f) => f.flow_id === id) } };
+    const start = Number(req.query.after ?? 0);
+    const more = start + pageSize < flows.length;
+    return {
+      body: {
+        data: flows.slice(start, start + pageSize),
+        paging: {
+          cursors: { before: String(start), after: String(start + pageSize) },
+          ...(more ? { next: `${req.path}?after=${start + pageSize}` } : {}),
+        },
+      },
+    };
   }
   const id = req.method === "DELETE" ? (body.flow_id ?? req.query.flow_id) : body.flow_id;
   const at = flows.findIndex((f) => f.flow_id === id);
@@ -408,7 +421,7 @@ export function instagramResponder(options: InstagramResponderOptions = {}): Gra
     if (/^\/v[\d.]+\/me\/welcome_message_flows$/.test(req.path) && token !== undefined) {
       const flows = welcomeFlows.get(token) ?? [];
       welcomeFlows.set(token, flows);
-      return welcomeMessageFlows(req, flows);
+      return welcomeMessageFlows(req, flows, options.welcomeFlowsPageSize ?? 25);
     }
     // Reference 5.4: at the host's root, the token in the query.
     if (
