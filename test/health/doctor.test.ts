@@ -207,6 +207,37 @@ describe("each failure mode gives its ✗ line with the fix", () => {
     }
   });
 
+  it("an Instagram token that belongs to another account", async () => {
+    accounts.set("IGAA-brand-token", { userId: SHOP, username: "shop", subscribedFields: SUBSCRIBED_FIELDS });
+    try {
+      failsWith(
+        await doctor(),
+        "account @brand: token",
+        new RegExp(
+          `^✗ account @brand: token: the token belongs to @shop \\(${SHOP}\\), not to this account — Reconnect the account`,
+        ),
+      );
+    } finally {
+      accounts.set("IGAA-brand-token", {
+        userId: BRAND,
+        username: "brand",
+        subscribedFields: SUBSCRIBED_FIELDS,
+      });
+    }
+  });
+
+  it("stored tokens the configured key cannot open", async () => {
+    const checks = await doctor({ TOKEN_ENCRYPTION_KEY: Buffer.alloc(32, 9).toString("base64") });
+    expect(checks.filter((c) => !c.ok).map((c) => c.check)).toEqual([
+      "account @brand: token",
+      "account @shop: token",
+    ]);
+    expect(line(checks, "account @brand: token")).toMatch(
+      /^✗ account @brand: token: the stored token cannot be decrypted: .* — Set TOKEN_ENCRYPTION_KEY to include the key it was sealed with/,
+    );
+    expect(doctorExitCode(checks)).toBe(1);
+  });
+
   it("a webhook URL that does not answer the handshake, or answers it with another verify token", async () => {
     failsWith(
       await doctor({ PUBLIC_URL: "http://127.0.0.1:2" }),
@@ -217,6 +248,22 @@ describe("each failure mode gives its ✗ line with the fix", () => {
       await doctor({ IG_VERIFY_TOKEN: "not-the-dashboard-token" }),
       "webhook URL",
       /^✗ webhook URL: http:\/\/localhost:\d+\/webhooks\/instagram answered 403 without the challenge — Make .* with IG_VERIFY_TOKEN as set in the App Dashboard\.$/,
+    );
+  });
+
+  it("no verify token configured: the handshake cannot pass", async () => {
+    failsWith(
+      await doctor({ IG_VERIFY_TOKEN: "" }),
+      "webhook URL",
+      /^✗ webhook URL: IG_VERIFY_TOKEN is not set: the handshake is refused — Set IG_VERIFY_TOKEN/,
+    );
+  });
+
+  it("accounts routed to a chat platform this deployment does not configure", async () => {
+    failsWith(
+      await doctor({ DISCORD_TOKEN: "", DISCORD_APP_ID: "" }),
+      "discord: not configured",
+      /^✗ discord: not configured: @shop \(digest\), @shop route to Discord, which is not configured: their events are stored, not mirrored — Set DISCORD_TOKEN and DISCORD_APP_ID, or route them elsewhere/,
     );
   });
 
@@ -283,6 +330,16 @@ describe("each failure mode gives its ✗ line with the fix", () => {
       /^✗ discord: token: invalid_token: Discord refused DISCORD_TOKEN \(401\) — Set DISCORD_TOKEN to the bot's token/,
     );
     expect(doctorExitCode(checks)).toBe(1);
+  });
+
+  it("a Discord token of another application than DISCORD_APP_ID", async () => {
+    failsWith(
+      await doctor({ DISCORD_APP_ID: "123456789012345678" }),
+      "discord: application",
+      new RegExp(
+        `^✗ discord: application: wrong_application: the token belongs to application ${discord.applicationId}, DISCORD_APP_ID is 123456789012345678 — Set DISCORD_APP_ID to ${discord.applicationId}`,
+      ),
+    );
   });
 
   it("the Message Content intent turned off", async () => {
