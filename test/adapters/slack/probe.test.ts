@@ -149,6 +149,21 @@ describe("slack adapter: answers no retry can fix", () => {
     expect((err as DestinationUnusable).fix).toMatch(/\/invite @threadbridge/);
   });
 
+  it("holds the channel on channel_not_found (a private channel the bot is not in, or none) and is_archived", async () => {
+    server.setChannel("G0HIDDEN", { private: true, member: false });
+    server.setChannel("C0SHUT", { archived: true });
+    const hidden = await adapterWith(server.token)
+      .alert("G0HIDDEN", "hi")
+      .catch((e: unknown) => e);
+    expect(hidden).toBeInstanceOf(DestinationUnusable);
+    expect(hidden).toMatchObject({ platform: "slack", channel: "G0HIDDEN", reason: "channel_not_found" });
+    expect((hidden as DestinationUnusable).fix).toMatch(/^Check the channel id G0HIDDEN/);
+    const archived = await adapterWith(server.token)
+      .alert("C0SHUT", "hi")
+      .catch((e: unknown) => e);
+    expect(archived).toMatchObject({ channel: "C0SHUT", reason: "is_archived" });
+  });
+
   it("holds the whole platform on a refused token or a missing scope", async () => {
     const refused = await adapterWith("xoxb-wrong")
       .alert("C0ANY", "hi")
