@@ -99,7 +99,16 @@ export interface InstagramResponderOptions {
   invalidTokens?: ReadonlySet<string>;
   /** The accounts behind tokens: `GET /me` answers with the account, `GET /me/subscribed_apps` with
    * its webhook subscription (none: an empty `data`). A token not listed gets error 190 there. */
-  accounts?: ReadonlyMap<string, { userId: string; username: string; subscribedFields: readonly string[] }>;
+  accounts?: ReadonlyMap<
+    string,
+    {
+      userId: string;
+      username: string;
+      subscribedFields: readonly string[];
+      /** Answer its `GET /me/subscribed_apps` with this Graph error code (a permission missing: 10). */
+      subscriptionError?: number;
+    }
+  >;
   /** The Conversations API (reference 4.2) by account id: its conversations, newest first, each
    * with its messages newest first. Tests change it as they go. */
   conversations?: Map<string, FakeConversation[]>;
@@ -369,6 +378,11 @@ export function instagramResponder(options: InstagramResponderOptions = {}): Gra
     if (options.accounts && req.method === "GET" && /^\/v[\d.]+\/me(\/subscribed_apps)?$/.test(req.path)) {
       const account = token === undefined ? undefined : options.accounts.get(token);
       if (!account) return INVALID_TOKEN;
+      if (req.path.endsWith("/subscribed_apps") && account.subscriptionError !== undefined)
+        return graphError(
+          account.subscriptionError,
+          "(#10) Application does not have permission for this action",
+        );
       if (req.path.endsWith("/subscribed_apps"))
         return {
           body: {

@@ -35,7 +35,10 @@ const DISCORD_CHANNEL = "100000000000000001";
 const DISCORD_FORUM = "100000000000000002";
 const log = createLogger("silent");
 
-const accounts = new Map<string, { userId: string; username: string; subscribedFields: readonly string[] }>([
+const accounts = new Map<
+  string,
+  { userId: string; username: string; subscribedFields: readonly string[]; subscriptionError?: number }
+>([
   ["IGAA-brand-token", { userId: BRAND, username: "brand", subscribedFields: SUBSCRIBED_FIELDS }],
   ["IGAA-shop-token", { userId: SHOP, username: "shop", subscribedFields: SUBSCRIBED_FIELDS }],
 ]);
@@ -223,6 +226,68 @@ describe("each failure mode gives its ✗ line with the fix", () => {
         username: "brand",
         subscribedFields: SUBSCRIBED_FIELDS,
       });
+    }
+  });
+
+  it("an account's webhook subscription that cannot be read", async () => {
+    accounts.set("IGAA-brand-token", {
+      userId: BRAND,
+      username: "brand",
+      subscribedFields: SUBSCRIBED_FIELDS,
+      subscriptionError: 10,
+    });
+    try {
+      failsWith(
+        await doctor(),
+        "account @brand: webhooks",
+        /^✗ account @brand: webhooks: the subscription could not be read: the app lacks permission for this action .* — Grant the app the instagram_business_\* permissions \(App Review\) and reconnect the account\.$/,
+      );
+    } finally {
+      accounts.set("IGAA-brand-token", {
+        userId: BRAND,
+        username: "brand",
+        subscribedFields: SUBSCRIBED_FIELDS,
+      });
+    }
+  });
+
+  it("an account with no token stored", async () => {
+    const { rows } = await service.db.query<{ token_ciphertext: string; token_key_id: string }>(
+      "SELECT token_ciphertext, token_key_id FROM instagram_accounts WHERE id = $1",
+      [BRAND],
+    );
+    await service.db.query("UPDATE instagram_accounts SET token_ciphertext = NULL WHERE id = $1", [BRAND]);
+    try {
+      failsWith(
+        await doctor(),
+        "account @brand: token",
+        /^✗ account @brand: token: no token stored \(status \w+\) — Reconnect the account from the console/,
+      );
+    } finally {
+      await service.db.query(
+        "UPDATE instagram_accounts SET token_ciphertext = $2, token_key_id = $3 WHERE id = $1",
+        [BRAND, rows[0]?.token_ciphertext, rows[0]?.token_key_id],
+      );
+    }
+  });
+
+  it("no Instagram account connected", async () => {
+    await service.db.query("UPDATE instagram_accounts SET status = 'removed' WHERE id IN ($1, $2)", [
+      BRAND,
+      SHOP,
+    ]);
+    try {
+      const checks = await doctor();
+      expect(checks.filter((c) => !c.ok).map((c) => c.check)).toContain("accounts");
+      expect(line(checks, "accounts")).toMatch(
+        /^✗ accounts: no Instagram account is connected — Connect one from the console \(Business Login\) or with `threadbridge accounts add`\./,
+      );
+      expect(doctorExitCode(checks)).toBe(1);
+    } finally {
+      await service.db.query("UPDATE instagram_accounts SET status = 'active' WHERE id IN ($1, $2)", [
+        BRAND,
+        SHOP,
+      ]);
     }
   });
 
