@@ -51,6 +51,18 @@ async function events(db: Database, account: string): Promise<EventState[]> {
   return rows;
 }
 
+/** Waits until every stored event of `account` is processed and none is held any more. */
+function allProcessed(db: Database, account: string): Promise<EventState[]> {
+  return waitFor(
+    async () => {
+      const rows = await events(db, account);
+      return rows.every((r) => r.status === "processed" && r.held_by === null) ? rows : undefined;
+    },
+    20_000,
+    "every event processed",
+  );
+}
+
 function expectNothingSpent(rows: EventState[]): void {
   for (const r of rows) {
     expect(r.status).toBe("queued");
@@ -135,14 +147,7 @@ describe("Slack: the bot is not in the channel", () => {
     const texts = (replies: typeof a) => replies.map((m) => m.text?.split(": ").pop());
     expect(texts(a)).toEqual(["a1", "a2", "a3", "a4", "a5"]);
     expect(texts(b)).toEqual(["b1", "b2"]);
-    await waitFor(
-      async () => {
-        const rows = await events(h.service.db, ACCOUNT);
-        return rows.every((r) => r.status === "processed" && r.held_by === null) ? rows : undefined;
-      },
-      20_000,
-      "every event processed",
-    );
+    await allProcessed(h.service.db, ACCOUNT);
     // Exactly once: one root per conversation, no duplicate post.
     expect(h.slack.topLevel(CHANNEL)).toHaveLength(2);
     expect(h.slack.thread(CHANNEL, first)).toHaveLength(6);
@@ -225,14 +230,7 @@ describe("Slack: a scope taken away holds the whole platform", () => {
       replies.map((m) => m.text?.split(": ").pop());
     expect(texts(await h.replies(first, 3))).toEqual(["p1", "p2", "p3"]);
     expect(texts(await h.replies(second, 2))).toEqual(["q1", "q2"]);
-    await waitFor(
-      async () => {
-        const rows = await events(h.service.db, ACCOUNT);
-        return rows.every((r) => r.status === "processed" && r.held_by === null) ? rows : undefined;
-      },
-      20_000,
-      "every event processed",
-    );
+    await allProcessed(h.service.db, ACCOUNT);
     expect(h.slack.topLevel(CHANNEL)).toHaveLength(2);
     expect(h.slack.thread(CHANNEL, first)).toHaveLength(4);
     expect(lines().filter((e) => String(e.msg).startsWith("chat destination usable again"))).toHaveLength(1);
