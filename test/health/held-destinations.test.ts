@@ -289,14 +289,7 @@ describe("Discord: Missing Permissions in the channel", () => {
     expect(posts.map((m) => m.content)).toEqual(
       ["c1", "c2", "c3", "c4"].map((c) => expect.stringContaining(c)),
     );
-    await waitFor(
-      async () => {
-        const rows = await events(h.service.db, TEXT_ACCOUNT);
-        return rows.every((r) => r.status === "processed") ? rows : undefined;
-      },
-      20_000,
-      "every event processed",
-    );
+    await allProcessed(h.service.db, TEXT_ACCOUNT);
     expect(h.discord.threads(TEXT_CHANNEL)).toHaveLength(1);
     expect(h.discord.messages(thread).filter((m) => !m.deleted)).toHaveLength(5);
   });
