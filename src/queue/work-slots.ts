@@ -23,6 +23,9 @@ export interface SlotOptions {
 }
 
 const loops = new WeakMap<PgBoss, Set<Slots>>();
+/** How long after a failure the loop keeps looking often for its retry: past the longest wait of
+ * the outbound queue's retries (30 s), the inbound queue's first few. */
+const RETRY_WATCH_MS = 60_000;
 
 /**
  * Runs up to `concurrency` jobs of `queue` at once, each settled on its own as it finishes. One
@@ -47,6 +50,12 @@ export async function workSlots<T extends object>(
   handle: (job: SlotJob<T>) => Promise<void>,
 ): Promise<Slots> {
   const pollMs = Math.max(50, options.pollingIntervalSeconds * 1000);
+  // A failed job comes back as a retry at a time pg-boss draws (backoff with jitter) and no NOTIFY
+  // announces. While this loop's failures may be coming due it looks as often as the one-worker-
+  // per-slot design did together (every poll interval ÷ slots), so a conversation waiting out a
+  // rate limit (outbound waits are retries of 1 s and more) is not slowed by the single fetcher.
+  const retryPollMs = Math.max(50, pollMs / options.concurrency);
+  let lastFailure = Number.NEGATIVE_INFINITY;
   const onError =
     options.onError ??
     ((err: unknown) => boss.emit("error", err instanceof Error ? err : new Error(String(err))));
@@ -74,7 +83,10 @@ export async function workSlots<T extends object>(
     try {
       const attempt = { id: job.id, retryCount: job.retryCount };
       if (what === "complete") await boss.complete(queue, attempt);
-      else await boss.fail(queue, attempt, data as object);
+      else {
+        lastFailure = Date.now();
+        await boss.fail(queue, attempt, data as object);
+      }
     } catch (err) {
       // The job stays active in the database: its heartbeat stops, so the supervisor hands it out
       // again (as after a crash), and the handler's work is idempotent for that.
@@ -141,7 +153,7 @@ export async function workSlots<T extends object>(
       }
       if (rung || stopping) continue;
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, pollMs);
+        const timer = setTimeout(resolve, Date.now() - lastFailure < RETRY_WATCH_MS ? retryPollMs : pollMs);
         wake = () => {
           clearTimeout(timer);
           resolve();
