@@ -121,8 +121,8 @@ export async function workSlots<T extends object>(
     });
   };
 
-  // One refresh for every job in hand, at half the shortest heartbeat among them, in place of a
-  // timer per job.
+  // One refresh for every job in hand, at half the queue's heartbeat, in place of pg-boss's timer
+  // per batch (the inbound and outbound jobs carry their queue's).
   const heartbeat = setInterval(
     () => {
       const jobs = [...held.values()].filter((j) => (j.heartbeatSeconds ?? 0) > 0);
