@@ -83,8 +83,9 @@ export interface IngestResult {
   cpuMs: { web: number; bare: number };
   /** RSS of the web process (MiB): idle after SETTLE_MS, and the peak at 50 connections. */
   rss: { idle: number; load: number };
-  /** Rows in Postgres after the run: every webhook answered 200 was stored with its job. */
-  stored: { events: number; jobs: number };
+  /** Rows in Postgres after the run: every webhook answered 200 was stored with its job, in
+   * `commits` transactions. */
+  stored: { events: number; jobs: number; commits: number };
 }
 
 /**
@@ -134,8 +135,12 @@ export async function ingestBench(
 
     const client = new pg.Client({ connectionString: dbUrl });
     await client.connect();
-    const { rows: counts } = await client.query<{ events: number; jobs: number }>(
-      "SELECT (SELECT count(*)::int FROM inbound_events) AS events, (SELECT count(*)::int FROM pgboss.job WHERE name = 'inbound') AS jobs",
+    // Rows written by one transaction share its xmin: events per transaction is how far group
+    // commit spread a commit's cost.
+    const { rows: counts } = await client.query<{ events: number; jobs: number; commits: number }>(
+      `SELECT (SELECT count(*)::int FROM inbound_events) AS events,
+              (SELECT count(DISTINCT xmin::text)::int FROM inbound_events) AS commits,
+              (SELECT count(*)::int FROM pgboss.job WHERE name = 'inbound') AS jobs`,
     );
     await client.end();
 
@@ -182,7 +187,11 @@ export async function ingestBench(
       rps: { web: rps(full), bare: rps(fullBare) },
       cpuMs: { web: webCpuMs, bare: bareCpuMs },
       rss: { idle: webIdle, load: webLoad ?? 0 },
-      stored: { events: counts[0]?.events ?? 0, jobs: counts[0]?.jobs ?? 0 },
+      stored: {
+        events: counts[0]?.events ?? 0,
+        jobs: counts[0]?.jobs ?? 0,
+        commits: counts[0]?.commits ?? 0,
+      },
     };
   } finally {
     service.child.kill("SIGTERM");
@@ -229,7 +238,7 @@ if (import.meta.main) {
         "",
         ...benchTable(result.rows),
         "",
-        `web RSS ${result.rss.idle.toFixed(0)} MiB idle, ${result.rss.load.toFixed(0)} MiB peak; stored ${result.stored.events} events, ${result.stored.jobs} jobs`,
+        `web RSS ${result.rss.idle.toFixed(0)} MiB idle, ${result.rss.load.toFixed(0)} MiB peak; stored ${result.stored.events} events, ${result.stored.jobs} jobs, ${(result.stored.events / result.stored.commits).toFixed(1)} events per transaction`,
         `JSON ${JSON.stringify({ rps: result.rps, cpuMs: result.cpuMs, stored: result.stored })}`,
       ].join("\n")}\n`,
     );

@@ -163,7 +163,7 @@ async function main(): Promise<void> {
       "|---|---|---|---|---|",
       ...table.map((r) => `| ${r.scenario} | ${r.target} | ${r.threadbridge} | ${r.baseline} | ${r.ratio} |`),
       "",
-      `Every webhook answered 200 was stored: ${ingest.stored.events} events and ${ingest.stored.jobs} queued jobs in Postgres after the run.`,
+      `Every webhook answered 200 was stored: ${ingest.stored.events} events and ${ingest.stored.jobs} queued jobs in Postgres after the run, ${(ingest.stored.events / ingest.stored.commits).toFixed(1)} events per transaction (group commit).`,
       "",
       "## Mirror capacity (bench/mirror-capacity.ts)",
       "",
