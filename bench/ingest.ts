@@ -3,13 +3,17 @@
 // Part of `npm run bench`; alone: `node bench/ingest.ts` (a fresh database, the table printed).
 // BENCH_WEB_ROOT=/path/to/checkout runs that checkout's `threadbridge web` under the same driver
 // (before/after pairs against a base worktree); BENCH_WEB_NODE_OPTIONS="--cpu-prof" profiles it.
-import { execFileSync } from "node:child_process";
+// BENCH_INGEST_AB=/path/to/base runs that checkout's web process and this one's side by side, each
+// on its own database, and loads them in turn (with the bare handler) in short rounds, so that a
+// change of the machine's load falls on both: the CPU time per webhook of each, per round.
+import { type ChildProcess, execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { loadavg } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import autocannon from "autocannon";
 import pg from "pg";
 import { sign } from "../src/instagram/signature.ts";
-import { createTestDatabase } from "../test/helpers/postgres.ts";
+import { createTestDatabase, type TestDatabase } from "../test/helpers/postgres.ts";
 import { type BenchRow, benchTable } from "./bench-row.ts";
 import { cpuSeconds, ROOT, rssMiB, startProcess, watchPeakRss } from "./processes.ts";
 import { scaled } from "./quick.ts";
@@ -58,12 +62,12 @@ function webhookRequest(): autocannon.Request {
 
 async function load(
   port: number,
-  options: { connections: number; rate?: number },
+  options: { connections: number; rate?: number; seconds?: number },
 ): Promise<autocannon.Result> {
   const result = await autocannon({
     url: `http://127.0.0.1:${port}`,
     connections: options.connections,
-    duration: SECONDS,
+    duration: options.seconds ?? SECONDS,
     ...(options.rate ? { overallRate: options.rate } : {}),
     requests: [webhookRequest()],
   });
@@ -220,7 +224,71 @@ export function migrate(dbUrl: string, root = ROOT): void {
   });
 }
 
-if (import.meta.main) {
+/**
+ * Before/after on a loaded machine: `base`'s web process and this checkout's, each on a database of
+ * its own, and the bare handler, loaded in turn at 50 connections for `seconds` each, `rounds`
+ * times. Each round gives each process's CPU time per request; a change of the machine's load
+ * between rounds falls on all three alike.
+ */
+export async function ingestAB(base: string, rounds: number, seconds: number): Promise<string[]> {
+  const dbs = [await createTestDatabase(), await createTestDatabase()];
+  const [baseDb, ourDb] = dbs as [TestDatabase, TestDatabase];
+  const started: ChildProcess[] = [];
+  try {
+    migrate(baseDb.url, base);
+    migrate(ourDb.url);
+    const sides = [
+      {
+        name: "base",
+        ...(await startProcess(["bin/threadbridge.js", "web"], serviceEnv(baseDb.url), { cwd: base })),
+      },
+      { name: "this", ...(await startProcess(["bin/threadbridge.js", "web"], serviceEnv(ourDb.url))) },
+      { name: "bare", ...(await startProcess(["bench/bare-server.ts"], { PORT: "0" })) },
+    ];
+    started.push(...sides.map((x) => x.child));
+    await sleep(3000);
+    for (const x of sides)
+      await autocannon({
+        url: `http://127.0.0.1:${x.port}`,
+        connections: 10,
+        amount: 2000,
+        requests: [webhookRequest()],
+      });
+    const lines: string[] = [];
+    for (let round = 1; round <= rounds; round++) {
+      const figures: Record<string, { cpuMs: number; rps: number }> = {};
+      // The order turns each round, so no side always follows the same one.
+      for (let k = 0; k < sides.length; k++) {
+        const x = sides[(round + k) % sides.length] as (typeof sides)[number];
+        const pid = x.child.pid as number;
+        const cpu0 = cpuSeconds(pid);
+        const r = await load(x.port, { connections: 50, seconds });
+        figures[x.name] = {
+          cpuMs: (1000 * (cpuSeconds(pid) - cpu0)) / r.requests.total,
+          rps: r.requests.average,
+        };
+      }
+      const f = (n: string) => figures[n] as { cpuMs: number; rps: number };
+      lines.push(
+        `round ${round} (load ${loadavg()[0]?.toFixed(1)}): CPU ms per webhook base ${f("base").cpuMs.toFixed(3)}, this ${f("this").cpuMs.toFixed(3)} (${(f("this").cpuMs / f("base").cpuMs).toFixed(2)}×), bare ${f("bare").cpuMs.toFixed(3)}; req/s ÷ bare: base ${(f("base").rps / f("bare").rps).toFixed(2)}, this ${(f("this").rps / f("bare").rps).toFixed(2)}`,
+      );
+      process.stdout.write(`${lines.at(-1)}\n`);
+    }
+    return lines;
+  } finally {
+    for (const c of started) c.kill("SIGTERM");
+    await sleep(1000);
+    for (const d of dbs) await d.drop().catch(() => {});
+  }
+}
+
+if (import.meta.main && process.env.BENCH_INGEST_AB) {
+  await ingestAB(
+    process.env.BENCH_INGEST_AB,
+    Number(process.env.BENCH_AB_ROUNDS ?? 6),
+    Number(process.env.BENCH_SECONDS ?? 4),
+  );
+} else if (import.meta.main) {
   const db = await createTestDatabase();
   const webRoot = process.env.BENCH_WEB_ROOT;
   try {
@@ -229,7 +297,6 @@ if (import.meta.main) {
       ...(webRoot ? { webRoot } : {}),
       ...(process.env.BENCH_WEB_NODE_OPTIONS ? { webNodeOptions: process.env.BENCH_WEB_NODE_OPTIONS } : {}),
     });
-    const { loadavg } = await import("node:os");
     process.stdout.write(
       `${[
         `ingest, ${SECONDS} s per load, ${webRoot ?? ROOT}, load average ${loadavg()
