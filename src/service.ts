@@ -366,7 +366,7 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
               // First: Meta's deliveries are most of the traffic, and express tries each router in
               // turn (its paths are its own, so the order changes nothing else).
               webhookRouter({
-                ingest: new IngestBatcher((records) => storeInbound(db, boss, records)),
+                ingest: new IngestBatcher((records) => storeInbound(db, records)),
                 log,
                 metrics,
                 verifyToken: config.instagram.verifyToken,
