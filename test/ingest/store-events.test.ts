@@ -6,7 +6,9 @@ import { v7 as uuidv7 } from "uuid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../../src/db/database.ts";
 import { storeInbound, type TracedRecord } from "../../src/ingest/store-events.ts";
+import { createLogger } from "../../src/log/logger.ts";
 import { INBOUND_QUEUE, type InboundJob } from "../../src/queue/boss.ts";
+import { JobBell } from "../../src/queue/job-bell.ts";
 import { workSlots } from "../../src/queue/work-slots.ts";
 import type { Service } from "../../src/service.ts";
 import { startTestService, TEST_BACKEND, type TestEnv, testEnv, waitFor } from "../helpers/service.ts";
@@ -142,10 +144,11 @@ describe("storeInbound", () => {
     const got: Array<{ eventId: number; at: number }> = [];
     // The service's inbound worker slots, polling only every 20 s: jobs handled within seconds were
     // announced by the statement's pg_notify (a slot fetches again at once after each job).
+    const bell = await JobBell.listen(db, createLogger("silent"));
     const slots = await workSlots<InboundJob>(
       boss,
       INBOUND_QUEUE,
-      { concurrency: 4, pollingIntervalSeconds: 20 },
+      { concurrency: 4, pollingIntervalSeconds: 20, bell },
       async (job) => {
         got.push({ eventId: job.data.eventId, at: Date.now() });
       },
@@ -186,6 +189,7 @@ describe("storeInbound", () => {
       10_000,
       "jobs completed",
     );
-    for (const id of slots) await boss.offWork(INBOUND_QUEUE, { id });
+    await slots.stop();
+    await bell.close();
   });
 });
