@@ -1,5 +1,6 @@
 import { ROOT_CONTEXT } from "@opentelemetry/api";
 import express, { type Express, type NextFunction, type Request, type Response } from "express";
+import { pinoHttp } from "pino-http";
 import type { TrustProxy } from "../config/trust-proxy.ts";
 import type { Logger } from "../log/logger.ts";
 import { httpMethodLabel, type Metrics } from "../observability/metrics.ts";
@@ -12,9 +13,9 @@ import {
   tracingOn,
   withSpan,
 } from "../tracing/spans.ts";
+import { expectedReason, wasLogged } from "./expected-answer.ts";
 import type { ReadinessCheck } from "./health.ts";
 import { healthRouter } from "./health.ts";
-import { requestLog, requestLogger } from "./request-log.ts";
 import { securityHeaders } from "./security-headers.ts";
 
 export interface HttpAppDeps {
@@ -68,6 +69,17 @@ function requestSpan(req: Request, res: Response, next: NextFunction): void {
   runIn(ctx, next);
 }
 
+/** The request log's level for an answer: one line per condition, at the level it deserves. */
+function requestLogLevel(res: Response, err: Error | undefined): "error" | "warn" | "info" | "debug" {
+  if (err) return "error";
+  // The route logged the condition itself (a refused webhook): the request is detail.
+  if (wasLogged(res)) return "debug";
+  // Working as designed (the console's setup page): worth a line, not an alarm.
+  if (expectedReason(res)) return "info";
+  if (res.statusCode >= 500) return "error";
+  return res.statusCode >= 400 ? "warn" : "debug";
+}
+
 export function createHttpApp(deps: HttpAppDeps): Express {
   const app = express();
   app.disable("x-powered-by");
@@ -91,8 +103,38 @@ export function createHttpApp(deps: HttpAppDeps): Express {
     next();
   });
   app.use(securityHeaders);
-  // One line per answer, at its level; headers and query strings are never logged (request-log.ts).
-  app.use(requestLog(deps.log, QUIET_ROUTES));
+  app.use(
+    pinoHttp({
+      logger: deps.log,
+      autoLogging: { ignore: (req) => QUIET_ROUTES.has(req.url ?? "") },
+      customLogLevel: (_req, res, err) => requestLogLevel(res as Response, err),
+      // pino-http makes up an Error ("failed with status code 503") for a 5xx answered without
+      // one: its stack is pino-http's own, so it is left out. A real error keeps its stack (and
+      // the error handler below logs it); an expected answer says why instead.
+      customErrorObject: (_req, res, err, val: Record<string, unknown>) => {
+        const expected = expectedReason(res as Response);
+        if (expected) return { res: val.res, responseTime: val.responseTime, expected };
+        if (err.message === `failed with status code ${res.statusCode}`) {
+          const { err: _madeUp, ...rest } = val;
+          return rest;
+        }
+        return val;
+      },
+      customErrorMessage: (_req, res, err) =>
+        expectedReason(res as Response) ??
+        (err.message.startsWith("failed with status code") ? `answered ${res.statusCode}` : err.message),
+      // Query strings can carry tokens (OAuth codes, hub.verify_token): log the path only.
+      // Headers are never logged: requests carry Cookie and Authorization, answers Set-Cookie.
+      serializers: {
+        req: (req: { method: string; url: string; id: unknown }) => ({
+          id: req.id,
+          method: req.method,
+          path: req.url.split("?")[0],
+        }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+    }),
+  );
 
   // Express would answer OPTIONS for any path a route matches, itself and before any route (so
   // unlabelled). The service takes no cross-origin calls: one answer for every path, no CORS.
@@ -119,10 +161,9 @@ export function createHttpApp(deps: HttpAppDeps): Express {
       res: Response,
       _next: NextFunction,
     ) => {
-      const log = requestLogger(deps.log, req);
       if (err.type === "entity.too.large") {
         deps.metrics.webhookRejected.inc({ reason: "too_large" });
-        log.warn({ limit: err.limit, path: req.path }, "request body over the limit");
+        req.log.warn({ limit: err.limit, path: req.path }, "request body over the limit");
         res
           .status(413)
           .json({ error: "payload_too_large", detail: `body exceeds the limit of ${err.limit} bytes` });
@@ -130,16 +171,16 @@ export function createHttpApp(deps: HttpAppDeps): Express {
       }
       // A route's path parameter that is not valid percent-encoding, e.g. /files/%E0%A4%A/x.
       if (err instanceof URIError && err.status === 400) {
-        log.warn({ path: req.path.slice(0, 200) }, "path not valid percent-encoding");
+        req.log.warn({ path: req.path.slice(0, 200) }, "path not valid percent-encoding");
         res.status(400).json({ error: "bad_request", detail: "the path is not valid percent-encoding" });
         return;
       }
       if (err.status && err.status >= 400 && err.status < 500) {
-        log.warn({ err: err.message, path: req.path }, "bad request");
+        req.log.warn({ err: err.message, path: req.path }, "bad request");
         res.status(err.status).json({ error: "bad_request", detail: err.message });
         return;
       }
-      log.error({ err }, "unhandled error");
+      req.log.error({ err }, "unhandled error");
       res.status(500).json({ error: "internal_error" });
     },
   );
