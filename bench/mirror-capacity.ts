@@ -5,6 +5,7 @@
 // stepped search: the rate doubles while a step passes, then two bisections between the last pass
 // and the first failure. `node bench/mirror-capacity.ts` runs it alone; `npm run bench` includes it.
 import type { ChildProcess } from "node:child_process";
+import { loadavg } from "node:os";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { openDatabase } from "../src/db/database.ts";
@@ -14,6 +15,7 @@ import { TokenCipher } from "../src/instagram/token-cipher.ts";
 import { instagramResponder, startGraphServer } from "../test/fakes/graph-server.ts";
 import { startSlackServer } from "../test/fakes/slack-server.ts";
 import { createTestDatabase } from "../test/helpers/postgres.ts";
+import { INSERT_CLIENTS, singleRowInserts } from "./baselines.ts";
 import { cpuSeconds, freshStores, startProcess } from "./processes.ts";
 import { scaled } from "./quick.ts";
 import { p50p99 } from "./stats.ts";
@@ -323,8 +325,24 @@ async function waitQueueEmpty(db: Awaited<ReturnType<typeof openDatabase>>, ms: 
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const counts = (process.env.BENCH_CAPACITY_WORKERS ?? "1,2,4").split(",").map(Number);
+  // Run alone, the baseline `npm run bench` reads capacity against is measured here too: single-row
+  // inserts from 4 clients, just before the search, on a database of their own.
+  const scratch = await createTestDatabase();
+  const inserts = await singleRowInserts(scratch.url, INSERT_CLIENTS).finally(() =>
+    scratch.drop().catch(() => {}),
+  );
+  process.stdout.write(
+    `single-row inserts (${INSERT_CLIENTS} clients): ${inserts.toFixed(0)}/s; load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(" ")}\n`,
+  );
   for (const r of await mirrorCapacityBench(counts))
     process.stdout.write(
-      `${r.workers} worker(s): ${r.capacity} events/s, drain ${r.drainRate.toFixed(0)}/s, worker CPU ${r.cpuMsPerEvent.workers.toFixed(2)} ms/event (${r.steps.map((s) => `${s.rate}:${s.pass ? "ok" : "x"}:p99=${s.p99.toFixed(0)}`).join(" ")})\n`,
+      `${r.workers} worker(s): ${r.capacity} events/s (${(r.capacity / inserts).toFixed(3)} of the inserts), drain ${r.drainRate.toFixed(0)}/s, worker CPU ${r.cpuMsPerEvent.workers.toFixed(2)} ms/event (${r.steps.map((s) => `${s.rate}:${s.pass ? "ok" : "x"}:p99=${s.p99.toFixed(0)}`).join(" ")})\n`,
     );
+  process.stdout.write(
+    `load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(" ")}\n`,
+  );
 }

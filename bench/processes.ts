@@ -8,14 +8,16 @@ import { Redis } from "ioredis";
 export const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
 /** Starts a process and resolves once it logs the port it listens on (web, or a worker given
- * METRICS_PORT=0); the rest of its stdout is drained so it never blocks on a full pipe. */
+ * METRICS_PORT=0); the rest of its stdout is drained so it never blocks on a full pipe. `cwd`: the
+ * checkout whose files `args` name (another worktree, for a before/after pair). */
 export function startProcess(
   args: string[],
   env: Record<string, string>,
+  options: { cwd?: string } = {},
 ): Promise<{ child: ChildProcess; port: number }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, {
-      cwd: ROOT,
+      cwd: options.cwd ?? ROOT,
       env: { ...process.env, ...env },
       stdio: ["ignore", "pipe", "inherit"],
     });

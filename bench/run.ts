@@ -1,155 +1,47 @@
 // npm run bench: every figure beside a baseline measured in the same run, on this machine.
 // Servers run as their own processes; autocannon drives them from this one.
-import { type ChildProcess, execFileSync } from "node:child_process";
-import { randomUUID } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
-import autocannon from "autocannon";
-import pg from "pg";
-import { sign } from "../src/instagram/signature.ts";
 import { createTestDatabase } from "../test/helpers/postgres.ts";
 import { INSERT_CLIENTS, limiterReserve, redisRoundTrips, singleRowInserts } from "./baselines.ts";
 import { type BenchRow, benchTable } from "./bench-row.ts";
 import { digestBench } from "./digest.ts";
 import { discordBench } from "./discord.ts";
+import { ingestBench, migrate, SECONDS, SECRET, SETTLE_MS, serviceEnv } from "./ingest.ts";
 import { describeMachine } from "./machine.ts";
 import { mirrorCapacityBench, P99_BOUND_MS } from "./mirror-capacity.ts";
 import { outboundBench } from "./outbound.ts";
-import { cpuSeconds, ROOT, rssMiB, startProcess, watchPeakRss } from "./processes.ts";
-import { QUICK, scaled } from "./quick.ts";
+import { rssMiB, startProcess } from "./processes.ts";
+import { QUICK } from "./quick.ts";
 import { rulesBench } from "./rules.ts";
 import { slackBench } from "./slack.ts";
 import { bareNodeRss, startupBench } from "./startup.ts";
 
-const SECRET = "bench-app-secret-0123456789";
-const ACCOUNT = "17841400000000001";
-const SECONDS = Number(process.env.BENCH_SECONDS ?? scaled(10, 3));
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379/12";
-// Time a freshly started process gets to finish its start-up work before its idle RSS is read.
-const SETTLE_MS = scaled(10_000, 3_000);
-// The fixed rate the acknowledgement latency is measured at (issue 23: p99 < 20 ms at 1,000/s).
-const PACED_RATE = 1000;
-
-/** Signed single-event DM webhooks, each with a fresh mid so every one is a new row. */
-function webhookRequest(): autocannon.Request {
-  return {
-    method: "POST",
-    path: "/webhooks/instagram",
-    setupRequest: (req) => {
-      const now = Date.now();
-      const customer = `7${String(Math.floor(Math.random() * 5000)).padStart(15, "0")}`;
-      const body = JSON.stringify({
-        object: "instagram",
-        entry: [
-          {
-            id: ACCOUNT,
-            time: now,
-            messaging: [
-              {
-                sender: { id: customer },
-                recipient: { id: ACCOUNT },
-                timestamp: now,
-                message: { mid: `mid.bench.${randomUUID()}`, text: "Hi, is this still available?" },
-              },
-            ],
-          },
-        ],
-      });
-      return {
-        ...req,
-        body,
-        headers: { "content-type": "application/json", "x-hub-signature-256": sign(body, SECRET) },
-      };
-    },
-  };
-}
-
-async function load(
-  port: number,
-  options: { connections: number; rate?: number },
-): Promise<autocannon.Result> {
-  const result = await autocannon({
-    url: `http://127.0.0.1:${port}`,
-    connections: options.connections,
-    duration: SECONDS,
-    ...(options.rate ? { overallRate: options.rate } : {}),
-    requests: [webhookRequest()],
-  });
-  const bad = result.non2xx + result.errors + result.timeouts;
-  if (bad > 0)
-    throw new Error(
-      `port ${port}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`,
-    );
-  return result;
-}
 
 async function main(): Promise<void> {
   const db = await createTestDatabase();
-  const env = {
-    DATABASE_URL: db.url,
-    TOKEN_ENCRYPTION_KEY: Buffer.alloc(32, 9).toString("base64"),
-    IG_APP_SECRET: SECRET,
-    LOG_LEVEL: "info",
-    PORT: "0",
-    NODE_ENV: "production",
-  };
-  const children: ChildProcess[] = [];
+  const env = serviceEnv(db.url);
   try {
-    execFileSync(process.execPath, ["src/cli.ts", "migrate"], {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-      stdio: "ignore",
-    });
-    const service = await startProcess(["bin/threadbridge.js", "web"], env);
+    migrate(db.url);
     // A worker on the still empty queue, for its idle memory only; the outbound run loads three.
     const idleWorker = await startProcess(["bin/threadbridge.js", "worker"], {
       ...env,
       REDIS_URL,
       METRICS_PORT: "0",
     });
-    const bare = await startProcess(["bench/bare-server.ts"], { PORT: "0" });
-    children.push(service.child, bare.child);
-    const webPid = service.child.pid as number;
-    await sleep(SETTLE_MS);
-    const webIdle = rssMiB(webPid);
-    const workerIdle = rssMiB(idleWorker.child.pid as number);
-    idleWorker.child.kill("SIGTERM");
-    const bareIdle = await bareNodeRss(SETTLE_MS);
-
-    // Warm both up (JIT, connection pools), then measure.
-    await autocannon({
-      url: `http://127.0.0.1:${service.port}`,
-      connections: 10,
-      amount: 2000,
-      requests: [webhookRequest()],
+    let workerIdle: number | undefined;
+    let bareIdle: number | undefined;
+    // The web service is stopped when it is done, so the baselines and the outbound run have the cores.
+    const ingest = await ingestBench(db.url, {
+      whileIdle: async () => {
+        workerIdle = rssMiB(idleWorker.child.pid as number);
+        idleWorker.child.kill("SIGTERM");
+        bareIdle = await bareNodeRss(SETTLE_MS);
+      },
     });
-    await autocannon({
-      url: `http://127.0.0.1:${bare.port}`,
-      connections: 10,
-      amount: 2000,
-      requests: [webhookRequest()],
-    });
-
-    const webWatch = watchPeakRss([webPid]);
-    const webCpu0 = cpuSeconds(webPid);
-    const fullService = await load(service.port, { connections: 50 });
-    const webCpuMs = (1000 * (cpuSeconds(webPid) - webCpu0)) / fullService.requests.total;
-    const [webLoad] = webWatch.stop();
-    const bareCpu0 = cpuSeconds(bare.child.pid as number);
-    const fullBare = await load(bare.port, { connections: 50 });
-    const bareCpuMs = (1000 * (cpuSeconds(bare.child.pid as number) - bareCpu0)) / fullBare.requests.total;
-    const paced = await load(service.port, { connections: 25, rate: PACED_RATE });
-    const pacedBare = await load(bare.port, { connections: 25, rate: PACED_RATE });
-
-    const client = new pg.Client({ connectionString: db.url });
-    await client.connect();
-    const { rows } = await client.query<{ events: number; jobs: number }>(
-      "SELECT (SELECT count(*)::int FROM inbound_events) AS events, (SELECT count(*)::int FROM pgboss.job WHERE name = 'inbound') AS jobs",
-    );
-    await client.end();
-
-    // The web service is done; stop it so the baselines and the outbound run have the cores.
-    for (const c of children) c.kill("SIGTERM");
+    const webIdle = ingest.rss.idle;
+    const webLoad = ingest.rss.load;
     await sleep(1000);
     const inserts1 = await singleRowInserts(db.url, 1);
     const insertsN = await singleRowInserts(db.url, INSERT_CLIENTS);
@@ -158,50 +50,14 @@ async function main(): Promise<void> {
     const rtt = await redisRoundTrips(REDIS_URL);
     const reserve = await limiterReserve(REDIS_URL);
 
-    const rps = (r: autocannon.Result) => r.requests.average;
     const table: BenchRow[] = [
-      {
-        scenario: "ingest: signed 1-event webhooks, 50 connections (req/s)",
-        target: "≥ 0.25 of the bare handler",
-        threadbridge: rps(fullService).toFixed(0),
-        baseline: rps(fullBare).toFixed(0),
-        ratio: (rps(fullService) / rps(fullBare)).toFixed(2),
-      },
-      {
-        scenario:
-          "CPU time per webhook of the serving process at 50 connections (ms; a loaded machine changes it less than req/s)",
-        target: "—",
-        threadbridge: webCpuMs.toFixed(3),
-        baseline: bareCpuMs.toFixed(3),
-        ratio: (webCpuMs / bareCpuMs).toFixed(1),
-      },
-      {
-        scenario: `ack latency p50 at ${PACED_RATE} req/s (ms)`,
-        target: "—",
-        threadbridge: paced.latency.p50.toFixed(1),
-        baseline: pacedBare.latency.p50.toFixed(1),
-        ratio: (paced.latency.p50 / Math.max(pacedBare.latency.p50, 0.1)).toFixed(1),
-      },
-      {
-        scenario: `ack latency p99 at ${PACED_RATE} req/s (ms)`,
-        target: "< 20",
-        threadbridge: paced.latency.p99.toFixed(1),
-        baseline: pacedBare.latency.p99.toFixed(1),
-        ratio: (paced.latency.p99 / Math.max(pacedBare.latency.p99, 0.1)).toFixed(1),
-      },
-      {
-        scenario: `achieved rate in the ${PACED_RATE} req/s run (req/s)`,
-        target: String(PACED_RATE),
-        threadbridge: rps(paced).toFixed(0),
-        baseline: rps(pacedBare).toFixed(0),
-        ratio: "",
-      },
+      ...ingest.rows,
       {
         scenario: `ingest req/s ÷ single-row INSERTs/s from ${INSERT_CLIENTS} clients (each webhook is one transaction)`,
         target: "—",
-        threadbridge: rps(fullService).toFixed(0),
+        threadbridge: ingest.rps.web.toFixed(0),
         baseline: insertsN.toFixed(0),
-        ratio: (rps(fullService) / insertsN).toFixed(2),
+        ratio: (ingest.rps.web / insertsN).toFixed(2),
       },
     ];
     const one = capacity[0];
@@ -269,7 +125,7 @@ async function main(): Promise<void> {
       "",
       "| baseline | figure | read against |",
       "|---|---|---|",
-      `| bare express 5 handler, 50 connections (req/s) | ${rps(fullBare).toFixed(0)} | ingest req/s and ack latency |`,
+      `| bare express 5 handler, 50 connections (req/s) | ${ingest.rps.bare.toFixed(0)} | ingest req/s and ack latency |`,
       `| single-row INSERT, autocommit, 1 connection (rows/s) | ${inserts1.toFixed(0)} | ingest req/s |`,
       `| single-row INSERT, autocommit, ${INSERT_CLIENTS} concurrent connections (rows/s) | ${insertsN.toFixed(0)} | ingest req/s |`,
       `| Redis PING round trip, ioredis, p50 / p99 (ms) | ${ms(rtt.ping.p50)} / ${ms(rtt.ping.p99)} | limiter reserve latency |`,
@@ -307,7 +163,7 @@ async function main(): Promise<void> {
       "|---|---|---|---|---|",
       ...table.map((r) => `| ${r.scenario} | ${r.target} | ${r.threadbridge} | ${r.baseline} | ${r.ratio} |`),
       "",
-      `Every webhook answered 200 was stored: ${rows[0]?.events} events and ${rows[0]?.jobs} queued jobs in Postgres after the run.`,
+      `Every webhook answered 200 was stored: ${ingest.stored.events} events and ${ingest.stored.jobs} queued jobs in Postgres after the run, ${(ingest.stored.events / ingest.stored.commits).toFixed(1)} events per transaction (group commit).`,
       "",
       "## Mirror capacity (bench/mirror-capacity.ts)",
       "",
@@ -369,7 +225,6 @@ async function main(): Promise<void> {
     writeFileSync(new URL("./results.md", import.meta.url), md);
     process.stdout.write(`${md}\n`);
   } finally {
-    for (const c of children) c.kill("SIGTERM");
     await new Promise((r) => setTimeout(r, 500));
     await db.drop().catch(() => {});
   }

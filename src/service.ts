@@ -39,6 +39,8 @@ import { InstagramGateway } from "./outbound/instagram-gateway.ts";
 import { OutboundSender } from "./outbound/send-worker.ts";
 import { consentWords } from "./privacy/consent.ts";
 import { startBoss, WAKE_QUEUE, type WakeJob } from "./queue/boss.ts";
+import { JobBell } from "./queue/job-bell.ts";
+import { stopWork } from "./queue/work-slots.ts";
 import { OutboundLimiter } from "./ratelimit/limiter.ts";
 import { RulesEngine } from "./rules/engine.ts";
 import { ruleSnippets } from "./snippets/values.ts";
@@ -109,7 +111,12 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
       superviseSeconds: config.inbound.superviseSeconds,
       supervise: roles.worker,
     });
-    cleanups.push(() => boss.stop({ graceful: true, timeout: 10_000 }));
+    cleanups.push(async () => {
+      // The inbound and outbound job loops are ours (queue/work-slots.ts), not pg-boss's workers:
+      // they stop and settle their jobs first, while the pool is still open.
+      await stopWork(boss, { timeoutMs: 10_000 });
+      await boss.stop({ graceful: true, timeout: 10_000 });
+    });
 
     // The outbound path: one limiter and one gateway per process, shared by every caller.
     const limiter = new OutboundLimiter({
@@ -252,7 +259,12 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
         ...(config.instagram.appId ? { appId: config.instagram.appId } : {}),
         timers,
       });
+      // One LISTEN for both job loops of this process (closed before they stop: a draining loop
+      // fetches nothing new).
+      const bell = await JobBell.listen(db, log);
+      cleanups.push(() => bell.close());
       await startInboundWorker({
+        bell,
         db,
         boss,
         bridge,
@@ -275,6 +287,7 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
         appNames: config.appNames,
       });
       await startOutboundWorker({
+        bell,
         boss,
         sender,
         actions: { db, gateway, log },
@@ -353,7 +366,7 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
               // First: Meta's deliveries are most of the traffic, and express tries each router in
               // turn (its paths are its own, so the order changes nothing else).
               webhookRouter({
-                ingest: new IngestBatcher((records) => storeInbound(db, boss, records)),
+                ingest: new IngestBatcher((records) => storeInbound(db, records)),
                 log,
                 metrics,
                 verifyToken: config.instagram.verifyToken,

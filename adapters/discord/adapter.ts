@@ -149,6 +149,9 @@ export class DiscordAdapter implements ChatAdapter, FileSource, MemberDirectory 
   readonly #parents = new Map<string, Promise<ParentInfo>>();
   readonly #webhooks = new Map<string, Promise<Webhook>>();
   readonly #tags = new Map<string, Promise<Map<TagName, string>>>();
+  /** Forums whose tags Discord refused to create: said once (readiness and `doctor` name the
+   * missing Manage Channels meanwhile), again only after a creation has succeeded. */
+  readonly #tagsRefused = new Set<string>();
   /** Text-channel threads: the id of the bot's header message (forum posts: the thread id). */
   readonly #headers = new Map<string, string>();
   #botUser: Promise<string> | undefined;
@@ -610,8 +613,16 @@ export class DiscordAdapter implements ChatAdapter, FileSource, MemberDirectory 
           body: { available_tags: [...tags, ...missing.map((name) => ({ name }))] },
         })) as { available_tags?: APIGuildForumTag[] };
         tags = updated.available_tags ?? tags;
+        this.#tagsRefused.delete(forumId);
       } catch (err) {
-        log.warn({ channel: forumId, err: errorFields(err) }, "discord forum tags could not be created");
+        // Posts go on untagged; each new post tries again, so the refusal is said once, not each time.
+        if (!this.#tagsRefused.has(forumId)) {
+          this.#tagsRefused.add(forumId);
+          log.warn(
+            { channel: forumId, err: errorFields(err) },
+            "discord forum tags could not be created: posts go untagged (give the bot Manage Channels in the forum)",
+          );
+        }
       }
     }
     const map = new Map<TagName, string>();

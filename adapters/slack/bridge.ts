@@ -6,7 +6,7 @@ import { App, ExpressReceiver, HTTPModuleFunctions } from "@slack/bolt";
 import express from "express";
 import type { ChatAdapter, FileSource, MemberDirectory } from "../../src/chat/chat-port.ts";
 import { createSlackClient, type SlackOptions } from "./client.ts";
-import { registerHome } from "./home.ts";
+import { HomeRefresher, registerHome } from "./home.ts";
 import { registerIgCommand } from "./ig-command.ts";
 import { EVENTS_PATH } from "./index.ts";
 import { registerInteractions } from "./interactions.ts";
@@ -87,7 +87,15 @@ export function createSlack(options: SlackOptions): SlackBridge {
   registerQuoteShortcut(app, deps);
   registerReactionListeners(app, deps);
   registerIgCommand(app, deps);
-  registerHome(app, deps);
+  const home = new HomeRefresher(deps, (options.homeRefreshSeconds ?? 60) * 1000);
+  registerHome(app, deps, home);
 
-  return { adapter, router, close: background.drain };
+  return {
+    adapter,
+    router,
+    close: async () => {
+      await home.close();
+      await background.drain();
+    },
+  };
 }

@@ -25,6 +25,9 @@ export interface SlackOptions {
   postsPerSecond?: number;
   /** User group ids (`S…`) whose members are admins: their membership becomes the agent's roles. */
   adminGroups?: readonly string[];
+  /** How often an opened Home tab is built again and published when it changed; 0: only when
+   * opened. Default 60. */
+  homeRefreshSeconds?: number;
 }
 
 const DEFAULT_RETRY = { retries: 3, maxTimeoutMs: 5_000 };

@@ -37,6 +37,16 @@ const slackEnv = {
       default: "1",
     },
   ),
+  SLACK_HOME_REFRESH_SECONDS: variable(
+    z.coerce
+      .number({ error: "expected seconds, e.g. 60 (0: only when opened)" })
+      .int({ error: "expected whole seconds, e.g. 60" })
+      .min(0, { error: "expected seconds, e.g. 60 (0: only when opened)" }),
+    {
+      doc: "how often the Home tab of someone who opened it in the last 8 hours is built again and published when it changed (at most 200 people per web process); 0 draws it only when opened",
+      default: "60",
+    },
+  ),
 };
 
 export interface SlackSettings {
@@ -44,6 +54,7 @@ export interface SlackSettings {
   signingSecret: string;
   apiUrl: string;
   postsPerSecond: number;
+  homeRefreshSeconds: number;
 }
 
 export const slack = definePlatform<SlackSettings, typeof slackEnv>({
@@ -73,6 +84,7 @@ export const slack = definePlatform<SlackSettings, typeof slackEnv>({
     apiUrl: e.SLACK_API_URL ?? "https://slack.com/api/",
     // Slack's chat.postMessage allowance is about one per second per channel.
     postsPerSecond: e.SLACK_POSTS_PER_SECOND ?? 1,
+    homeRefreshSeconds: e.SLACK_HOME_REFRESH_SECONDS ?? 60,
   }),
   summary: (s, { publicUrl }) =>
     `API ${s.apiUrl}, ${s.postsPerSecond} post/s per channel; events at ${publicUrl}${EVENTS_PATH}`,
@@ -82,6 +94,7 @@ export const slack = definePlatform<SlackSettings, typeof slackEnv>({
       signingSecret: s.signingSecret,
       apiUrl: s.apiUrl,
       postsPerSecond: s.postsPerSecond,
+      homeRefreshSeconds: s.homeRefreshSeconds,
       adminGroups,
       log,
       inbox,

@@ -489,8 +489,10 @@ export interface HomeRequest {
   limit: number;
 }
 
-/** One open conversation as a home view lists it. */
+/** One open conversation or comment thread as a home view lists it. */
 export interface HomeEntry {
+  /** `comment`: a comment thread, whose customer is the top-level comment's author. */
+  kind: "dm" | "comment";
   /** The account, `@brand`. */
   account: string;
   /** The customer's name, `@username` or `Instagram user …`. */

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import type { Config } from "../config/config.ts";
 import { type Database, openDatabase } from "../db/database.ts";
-import { formatDoctor, runDoctor } from "../health/doctor.ts";
+import { doctorExitCode, formatDoctor, runDoctor } from "../health/doctor.ts";
 import { createLogger } from "../log/logger.ts";
 
 // `threadbridge doctor [--json]` (issue 19): the checks of health/doctor.ts, one line each, exit 0
@@ -27,7 +27,7 @@ export function registerDoctorCommand(program: Command, configuration: () => Con
       try {
         const checks = await runDoctor({ config, log, db });
         process.stdout.write(opts.json ? `${JSON.stringify(checks, null, 2)}\n` : formatDoctor(checks));
-        process.exitCode = checks.every((c) => c.ok) ? 0 : 1;
+        process.exitCode = doctorExitCode(checks);
       } finally {
         if (!("error" in db)) await db.close();
       }

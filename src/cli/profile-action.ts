@@ -124,11 +124,26 @@ async function currentProfile(profiled: Profiled): Promise<MessagingProfile> {
   return profileFromGraph(fields);
 }
 
-/** The account's welcome message flows; an answer missing a field the diff needs is an error. */
+/** Pages of flows read at most: a diff against a partial list would create flows that exist. */
+const FLOW_PAGES = 40;
+
+/** The account's welcome message flows, every page; an answer missing a field the diff needs is
+ * an error, and so is a list longer than FLOW_PAGES pages. */
 async function currentFlows(profiled: Profiled): Promise<InstagramFlow[]> {
-  const entries = await profiled.call("reading welcome_message_flows", (graph, token) =>
-    graph.listWelcomeMessageFlows(token),
-  );
+  const entries: Record<string, unknown>[] = [];
+  let after: string | undefined;
+  for (let page = 1; ; page++) {
+    const read = await profiled.call("reading welcome_message_flows", (graph, token) =>
+      graph.listWelcomeMessageFlows(token, after),
+    );
+    entries.push(...read.flows);
+    after = read.after;
+    if (!after) break;
+    if (page === FLOW_PAGES)
+      throw new ProfileCallFailed(
+        `reading welcome_message_flows: more than ${FLOW_PAGES} pages (${entries.length} flows so far); not compared`,
+      );
+  }
   const read = flowsFromGraph(entries);
   if (!read.ok) throw new ProfileCallFailed(`reading welcome_message_flows: ${read.problem}`);
   return read.flows;
@@ -151,20 +166,33 @@ export async function showProfile(deps: ProfileCommandDeps, account: string, jso
       (db, config) =>
         withGateway(db, config, deps.log(), account, async (profiled) => ({
           profile: await currentProfile(profiled),
-          flows: await currentFlows(profiled),
+          // The ice breakers and menu are worth showing when the flows cannot be read (a young
+          // endpoint, an app without the feature); JSON, read by programs, is all or nothing.
+          flows: await currentFlows(profiled).catch((err: unknown) => {
+            if (json || !(err instanceof ProfileCallFailed)) throw err;
+            return err;
+          }),
         })),
       "read",
     );
+    const writeFields = () => {
+      for (const field of PROFILE_FIELDS) {
+        const lines = fieldLines(field, profile);
+        process.stdout.write(`${field}:${lines.length ? "" : " none"}\n`);
+        for (const line of lines) process.stdout.write(`  ${line}\n`);
+      }
+    };
+    if (flows instanceof ProfileCallFailed) {
+      writeFields();
+      process.stdout.write("welcome_message_flows: could not be read\n");
+      throw flows;
+    }
     if (json) {
       const welcome_message_flows = flows.map((f) => ({ name: f.name, messages: f.messages }));
       process.stdout.write(`${JSON.stringify({ version: 1, ...profile, welcome_message_flows }, null, 2)}\n`);
       return;
     }
-    for (const field of PROFILE_FIELDS) {
-      const lines = fieldLines(field, profile);
-      process.stdout.write(`${field}:${lines.length ? "" : " none"}\n`);
-      for (const line of lines) process.stdout.write(`  ${line}\n`);
-    }
+    writeFields();
     process.stdout.write(`welcome_message_flows:${flows.length ? "" : " none"}\n`);
     for (const flow of flows) process.stdout.write(`  ${flowSummary(flow)}\n`);
   });

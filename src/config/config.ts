@@ -64,6 +64,33 @@ const wordList = z
 
 const port = intInRange(0, 65535, "a port number");
 
+/** OTEL_EXPORTER_OTLP_HEADERS' format (OpenTelemetry's exporter specification): `key=value` pairs
+ * separated by commas, each value URL-encoded. A secret: the error never repeats what was given. */
+const otlpHeaders = z.string().transform((text, ctx) => {
+  const headers: Record<string, string> = {};
+  for (const pair of text.split(",")) {
+    if (pair.trim() === "") continue;
+    const at = pair.indexOf("=");
+    const key = pair.slice(0, Math.max(at, 0)).trim();
+    let value: string | undefined;
+    try {
+      value = decodeURIComponent(pair.slice(at + 1).trim());
+    } catch {
+      value = undefined;
+    }
+    if (at < 1 || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(key) || value === undefined || /[\r\n]/.test(value)) {
+      ctx.addIssue({
+        code: "custom",
+        message: "expected key=value pairs separated by commas, values URL-encoded",
+      });
+      return z.NEVER;
+    }
+    // As written, like the exporter's own reading of the variable: the same key merges.
+    headers[key] = value;
+  }
+  return headers;
+});
+
 const limitsText = (limits: Partial<Record<ApiClass, ClassLimit>>) =>
   Object.entries(limits)
     .map(([cls, l]) => `${cls}=${l?.points}/${l?.durationSeconds}`)
@@ -133,6 +160,20 @@ export const envSchema = z.object({
       example: "http://otel-collector:4318/v1/traces",
     },
   ),
+  OTEL_EXPORTER_OTLP_HEADERS: variable(otlpHeaders, {
+    section: "Traces",
+    secret: true,
+    doc: "headers sent with every export, as `key=value` pairs separated by commas (values URL-encoded), such as a vendor's API key",
+    unset: "no extra headers",
+    example: "x-honeycomb-team=YOUR-API-KEY",
+  }),
+  OTEL_EXPORTER_OTLP_TRACES_HEADERS: variable(otlpHeaders, {
+    section: "Traces",
+    secret: true,
+    doc: "the same for traces only; a key set in both takes this one's value",
+    unset: "`OTEL_EXPORTER_OTLP_HEADERS` alone",
+    example: "authorization=Bearer%20YOUR-TOKEN",
+  }),
   OTEL_EXPORTER_OTLP_PROTOCOL: variable(z.enum(["http/json", "http/protobuf", "grpc"]), {
     section: "Traces",
     doc: "threadbridge sends OTLP over HTTP with JSON bodies (`http/json`), which every OTLP/HTTP receiver takes; another value is accepted (orchestrators set it for every container), and the start-up line says JSON is sent anyway",
@@ -483,6 +524,9 @@ export interface Config {
         serviceName: string;
         /** OTEL_EXPORTER_OTLP_PROTOCOL when it asks for something else than the JSON that is sent. */
         otherProtocol: string | undefined;
+        /** OTEL_EXPORTER_OTLP_HEADERS, then _TRACES_HEADERS over it (either may come from its
+         * NAME_FILE, which the SDK would not read, so they are passed to the exporter). */
+        headers: Record<string, string>;
       }
     | undefined;
   inbound: {
@@ -610,6 +654,7 @@ function tracingConfig(e: z.infer<typeof envSchema>): Config["tracing"] {
     url,
     serviceName: e.OTEL_SERVICE_NAME ?? "threadbridge",
     otherProtocol: protocol && protocol !== "http/json" ? protocol : undefined,
+    headers: { ...e.OTEL_EXPORTER_OTLP_HEADERS, ...e.OTEL_EXPORTER_OTLP_TRACES_HEADERS },
   };
 }
 

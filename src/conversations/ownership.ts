@@ -13,8 +13,9 @@ import type {
 import { chatKey } from "../chat/ids.ts";
 import { channelsAccounts, NO_ACCOUNT_HERE, type Scope } from "../chat/scope.ts";
 import type { Database } from "../db/database.ts";
-import { storedEntry, windowState } from "../instagram/windows.ts";
+import { PRIVATE_REPLY_WINDOW_MS, storedEntry, windowState } from "../instagram/windows.ts";
 import type { Logger } from "../log/logger.ts";
+import type { ThreadKind } from "./conversation-list.ts";
 import { QUEUE_STATE_LABELS, queueState } from "./queue-state.ts";
 import { type Thread, threadTable, threadTarget } from "./threads.ts";
 
@@ -90,7 +91,10 @@ export interface Owned {
 export type QueueFilter = "mine" | "unassigned" | "all";
 
 export interface QueueEntry {
-  conversationId: number;
+  /** A DM conversation or a comment thread (its customer: the top-level comment's author). */
+  kind: ThreadKind;
+  /** The conversation's or the comment thread's row id. */
+  id: number;
   accountId: string;
   account: string;
   customer: string;
@@ -306,9 +310,11 @@ export class Ownership {
     return (await this.queuePage(agent, scope.accounts, filter, QUEUE_LIMIT + 1)).entries;
   }
 
-  /** The queue's one query: the open conversations of `accounts` ("any": every account of the
-   * agent's platform) on the agent's platform, oldest wait first, at most `limit`, with how many
-   * match in all. */
+  /** The queue's one query: the open conversations and comment threads of `accounts` ("any":
+   * every account of the agent's platform) on the agent's platform, oldest wait first, at most
+   * `limit`, with how many match in all. A comment thread's customer is the top-level comment's
+   * author and its wait is read from its messages (comment_threads keeps no such column; the
+   * (comment_thread_id, occurred_at) index answers each). */
   private async queuePage(
     agent: AgentIdentity,
     accounts: ReadonlySet<string> | "any",
@@ -320,14 +326,27 @@ export class Ownership {
       params.push(value);
       return `$${params.length}`;
     };
-    const where = ["c.status <> 'closed'", "c.chat_platform = $1"];
-    if (accounts !== "any") where.push(`c.account_id = ANY(${p([...accounts])}::text[])`);
-    if (filter === "mine")
-      where.push(
-        `(c.assignee_ref = ${p(agent.id)} OR (c.assignee_ref IS NULL AND c.assignee = ${p(agent.name)}))`,
+    // Placeholders made once, the conditions written for either table's alias.
+    const conditions: ((t: string) => string)[] = [
+      (t) => `${t}.status <> 'closed'`,
+      (t) => `${t}.chat_platform = $1`,
+    ];
+    if (accounts !== "any") {
+      const ids = p([...accounts]);
+      conditions.push((t) => `${t}.account_id = ANY(${ids}::text[])`);
+    }
+    if (filter === "mine") {
+      const [id, name] = [p(agent.id), p(agent.name)];
+      conditions.push(
+        (t) => `(${t}.assignee_ref = ${id} OR (${t}.assignee_ref IS NULL AND ${t}.assignee = ${name}))`,
       );
-    if (filter === "unassigned") where.push("c.assignee IS NULL");
+    }
+    if (filter === "unassigned") conditions.push((t) => `${t}.assignee IS NULL`);
+    const where = (t: string) => conditions.map((c) => c(t)).join(" AND ");
+    const lastMessage = (direction: "inbound" | "outbound") =>
+      `(SELECT max(m.occurred_at) FROM messages m WHERE m.comment_thread_id = t.id AND m.direction = '${direction}')`;
     const { rows } = await this.deps.db.query<{
+      kind: ThreadKind;
       id: string;
       account_id: string;
       username: string | null;
@@ -336,29 +355,39 @@ export class Ownership {
       customer_username: string | null;
       status: "open" | "closed" | "snoozed";
       assignee: string | null;
-      last_customer_message_at: Date | null;
-      last_business_message_at: Date | null;
+      customer_at: Date | null;
+      business_at: Date | null;
       entry_point: string | null;
       entry_at: Date | null;
+      commented_at: Date | null;
+      private_reply_at: Date | null;
       chat_channel: string | null;
       chat_thread: string | null;
       total: string;
     }>(
-      `SELECT c.id, c.account_id, a.username, c.customer_id, c.profile->>'name' AS name,
-              c.profile->>'username' AS customer_username, c.status, c.assignee,
-              c.last_customer_message_at, c.last_business_message_at, c.entry_point, c.entry_at,
-              c.chat_channel, c.chat_thread, count(*) OVER () AS total
-         FROM conversations c JOIN instagram_accounts a ON a.id = c.account_id
-        WHERE ${where.join(" AND ")}
-        ORDER BY c.last_customer_message_at ASC NULLS LAST, c.id ASC
+      `SELECT x.*, a.username, count(*) OVER () AS total FROM (
+         SELECT 'dm'::text AS kind, c.id, c.account_id, c.customer_id, c.profile->>'name' AS name,
+                c.profile->>'username' AS customer_username, c.status, c.assignee,
+                c.last_customer_message_at AS customer_at, c.last_business_message_at AS business_at,
+                c.entry_point, c.entry_at, NULL::timestamptz AS commented_at,
+                NULL::timestamptz AS private_reply_at, c.chat_channel, c.chat_thread
+           FROM conversations c WHERE ${where("c")}
+         UNION ALL
+         SELECT 'comment', t.id, t.account_id, COALESCE(t.author_id, ''), NULL, t.author_username,
+                t.status, t.assignee, ${lastMessage("inbound")}, ${lastMessage("outbound")}, NULL, NULL,
+                t.root_commented_at, t.private_reply_sent_at, t.chat_channel, t.chat_thread
+           FROM comment_threads t WHERE ${where("t")}
+       ) x JOIN instagram_accounts a ON a.id = x.account_id
+        ORDER BY x.customer_at ASC NULLS LAST, x.kind DESC, x.id ASC
         LIMIT ${p(limit)}`,
       params,
     );
     const now = this.now();
     const entries = rows.map((r) => {
-      const lastCustomerAt = r.last_customer_message_at ? new Date(r.last_customer_message_at) : null;
+      const lastCustomerAt = r.customer_at ? new Date(r.customer_at) : null;
       const entry: QueueEntry = {
-        conversationId: Number(r.id),
+        kind: r.kind,
+        id: Number(r.id),
         accountId: r.account_id,
         account: r.username ? `@${r.username}` : r.account_id,
         customer:
@@ -366,13 +395,21 @@ export class Ownership {
         state: queueState({
           status: r.status,
           lastCustomerAt,
-          lastBusinessAt: r.last_business_message_at ? new Date(r.last_business_message_at) : null,
+          lastBusinessAt: r.business_at ? new Date(r.business_at) : null,
         }),
         since: lastCustomerAt,
-        left: windowLeft(
-          windowState(lastCustomerAt, now, this.deps.humanAgent, storedEntry(r.entry_point, r.entry_at)),
-          now,
-        ),
+        left:
+          r.kind === "comment"
+            ? privateReplyLeft(r.commented_at, r.private_reply_at, now)
+            : windowLeft(
+                windowState(
+                  lastCustomerAt,
+                  now,
+                  this.deps.humanAgent,
+                  storedEntry(r.entry_point, r.entry_at),
+                ),
+                now,
+              ),
       };
       if (r.assignee) entry.assignee = r.assignee;
       if (r.chat_channel && r.chat_thread) entry.thread = { channel: r.chat_channel, thread: r.chat_thread };
@@ -395,6 +432,7 @@ export class Ownership {
     ]);
     const section = (page: QueuePage) => ({
       entries: page.entries.map((e) => ({
+        kind: e.kind,
         account: e.account,
         customer: e.customer,
         state: e.state,
@@ -425,7 +463,8 @@ export class Ownership {
     const lines = shown.map((e, i) => {
       const who = filter === "mine" ? "" : ` · ${e.assignee ?? "unassigned"}`;
       const account = scope.accounts.size > 1 ? ` (${e.account})` : "";
-      return `${i + 1}. ${e.customer}${account} · ${QUEUE_STATE_LABELS[e.state]}${who} · ${e.left}`;
+      const comment = e.kind === "comment" ? " (comment)" : "";
+      return `${i + 1}. ${e.customer}${comment}${account} · ${QUEUE_STATE_LABELS[e.state]}${who} · ${e.left}`;
     });
     const more = entries.length > QUEUE_LIMIT ? [`…and more: the ${QUEUE_LIMIT} oldest are shown.`] : [];
     return {
@@ -441,6 +480,15 @@ export function windowLeft(w: ReturnType<typeof windowState>, now: Date): string
   if (w.kind === "closed") return "window closed";
   const span = spanText(w.until.getTime() - now.getTime());
   return w.kind === "human_agent" ? `${span} left for a human reply` : `${span} left`;
+}
+
+/** A comment thread's clock: public replies have none; the one private reply to its author has 7
+ * days from the comment. */
+export function privateReplyLeft(commentedAt: Date | null, sentAt: Date | null, now: Date): string {
+  if (sentAt) return "private reply sent";
+  if (!commentedAt) return "public replies";
+  const left = new Date(commentedAt).getTime() + PRIVATE_REPLY_WINDOW_MS - now.getTime();
+  return left > 0 ? `${spanText(left)} left for a private reply` : "public replies only";
 }
 
 /** "2d 3h", "5h 20m", "12m": a span as the queue and the timers' notices say it. */

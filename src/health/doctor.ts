@@ -423,6 +423,11 @@ async function chatChecks(ctx: DoctorContext, db: Database | undefined): Promise
   return out;
 }
 
+/** `threadbridge doctor`'s exit code: 0 when every check passes (a warning passes), 1 otherwise. */
+export function doctorExitCode(checks: readonly DoctorCheck[]): 0 | 1 {
+  return checks.every((c) => c.ok) ? 0 : 1;
+}
+
 /** The report as text: one line per check, ✓, ⚠ or ✗, and on ✗ (and ⚠) the fix. */
 export function formatDoctor(checks: readonly DoctorCheck[]): string {
   return checks

@@ -14,6 +14,11 @@ import { jsonNestsDeeperThan } from "./json-depth.ts";
  * item inside an entry); anything past this is not a delivery Meta made. */
 export const MAX_WEBHOOK_DEPTH = 64;
 
+/** The answer Meta expects, made once. Written as it is: express's send() would hash it for an ETag
+ * and check the request's freshness for every delivery, which the answer to a POST has no use for. */
+const RECEIVED = Buffer.from("EVENT_RECEIVED");
+const RECEIVED_HEADERS = { "content-type": "text/plain; charset=utf-8", "content-length": RECEIVED.length };
+
 export interface WebhookDeps {
   ingest: IngestBatcher;
   log: Logger;
@@ -137,7 +142,7 @@ export function webhookRouter(deps: WebhookDeps): Router {
         }
         if (result.duplicates > 0) countDuplicates(deps.metrics, parsed.records, result.stored);
         log.debug({ stored: result.stored.length, duplicates: result.duplicates }, "webhook stored");
-        res.status(200).type("text/plain").send("EVENT_RECEIVED");
+        res.writeHead(200, RECEIVED_HEADERS).end(RECEIVED);
       } catch (err) {
         if (unstorable(err)) {
           // Every redelivery would fail the same way: a definite answer, not a retry forever. Only

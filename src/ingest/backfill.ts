@@ -95,7 +95,7 @@ export async function backfillAccount(
   );
   const known = new Set(rows.map((r) => r.ig_message_id));
   const fresh = records.filter((r) => !known.has((r.event as DmMessage | DmEcho).mid));
-  const stored = await storeInbound(deps.db, deps.boss, fresh);
+  const stored = await storeInbound(deps.db, fresh);
   result.stored = stored.stored.length;
   result.known = result.found - result.stored;
   deps.log.info({ account, since, ...result }, "backfill done");

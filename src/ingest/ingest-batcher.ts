@@ -15,8 +15,11 @@ const keyOf = (accountId: string, dedupeKey: string) => `${accountId}\u0000${ded
 /**
  * Group commit for webhook deliveries. A commit costs the same for one event as for fifty, so
  * deliveries that arrive while `maxInFlight` transactions are already running wait and go together
- * in the next one. An idle service commits each delivery at once; a busy one commits in batches
- * that grow with the load. Each delivery is still answered only after its own events are committed.
+ * in the next one, and deliveries whose bodies are read in the same turn of the event loop go
+ * together from the start: a statement is sent once that turn's I/O is done (setImmediate), not
+ * for each delivery as it comes. An idle service commits each delivery at once; a busy one commits
+ * in batches that grow with the load. Each delivery is still answered only after its own events
+ * are committed.
  */
 export class IngestBatcher {
   private readonly store: Store;
@@ -24,6 +27,7 @@ export class IngestBatcher {
   private readonly maxBatchEvents: number;
   private queue: Pending[] = [];
   private inFlight = 0;
+  private scheduled = false;
 
   constructor(store: Store, options: { maxInFlight?: number; maxBatchEvents?: number } = {}) {
     this.store = store;
@@ -39,7 +43,12 @@ export class IngestBatcher {
     const traced = trace ? records.map((r) => ({ ...r, trace })) : records;
     return new Promise((resolve, reject) => {
       this.queue.push({ records: traced, resolve, reject });
-      this.pump();
+      if (this.scheduled) return;
+      this.scheduled = true;
+      setImmediate(() => {
+        this.scheduled = false;
+        this.pump();
+      });
     });
   }
 

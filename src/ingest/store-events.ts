@@ -1,9 +1,8 @@
-import type { PgBoss } from "pg-boss";
 import { v7 as uuidv7 } from "uuid";
-import type { Database } from "../db/database.ts";
+import type { SqlClient } from "../db/database.ts";
 import { pgJson } from "../db/pg-json.ts";
 import type { InboundRecord } from "../instagram/events.ts";
-import { bossDb, INBOUND_QUEUE, type InboundJob } from "../queue/boss.ts";
+import { INBOUND_QUEUE } from "../queue/boss.ts";
 import type { TraceCarrier } from "../tracing/spans.ts";
 
 /** An event to store, with the trace of the delivery it came in (when traces are on). */
@@ -21,70 +20,110 @@ export interface StoreResult {
   duplicates: number;
 }
 
-// One statement for the whole batch: the rows travel as a single JSON parameter.
-const INSERT_EVENTS = `
-  INSERT INTO inbound_events (account_id, dedupe_key, kind, thread_key, event, raw, occurred_at, job_id)
-  SELECT r.account_id, r.dedupe_key, r.kind, r.thread_key, r.event, r.raw, to_timestamp(r.occurred_at / 1000.0), r.job_id
-  FROM jsonb_to_recordset($1::jsonb)
-    AS r(account_id text, dedupe_key text, kind text, thread_key text, event jsonb, raw jsonb, occurred_at float8, job_id uuid, ord int)
-  ORDER BY ord
-  ON CONFLICT (account_id, dedupe_key) DO NOTHING
-  RETURNING id, kind, account_id, dedupe_key, thread_key, job_id`;
+// One statement stores a batch's events and queues a pg-boss job for each new one: a single
+// statement is atomic on its own, so there is no BEGIN and COMMIT around it, and one round trip
+// instead of four (BEGIN, the events, pg-boss's job insert, COMMIT) is what a webhook costs the web
+// process and Postgres (bench/README.md, Ingest). The rows travel as one JSON parameter; $2 maps a
+// job id to the W3C trace carrier of its delivery, when traces are on.
+//
+// The job rows are the ones pg-boss's own insert() writes for this queue (its insertJobs plan, read
+// against pg-boss 12.38): the queue's retry, expiry, retention, deletion, heartbeat and dead-letter
+// settings and its policy copied from pgboss.queue, start_after and created_on from pgboss.job_now()
+// (pg-boss's clock, which its test clock can move), keep_until the retention after start_after, and
+// the key_strict_fifo singleton key. test/ingest/store-events.test.ts compares a row written here
+// with one pg-boss writes, column by column, and runs the jobs through a pg-boss worker, so an
+// upgrade that changes what a job row needs fails there first. The jobs go into pgboss.job, which
+// routes each row to the queue's partition. No ON CONFLICT on the jobs: a fresh id conflicts with
+// nothing, and an error there fails the whole statement, so no event is ever stored without its
+// job. A missing queue row (it is created at start) fails it too, on the job's NOT NULL columns.
+// Like pg-boss's insert for a queue created with `notify`, one pg_notify (sent at commit) wakes the
+// workers LISTENing on pg-boss's channel for the schema at once instead of at their next poll.
+const INSERT_EVENTS_AND_JOBS = `
+  WITH q AS (
+    SELECT * FROM pgboss.queue WHERE name = '${INBOUND_QUEUE}'
+  ), ev AS (
+    INSERT INTO inbound_events (account_id, dedupe_key, kind, thread_key, event, raw, occurred_at, job_id)
+    SELECT r.account_id, r.dedupe_key, r.kind, r.thread_key, r.event, r.raw, to_timestamp(r.occurred_at / 1000.0), r.job_id
+    FROM jsonb_to_recordset($1::jsonb)
+      AS r(account_id text, dedupe_key text, kind text, thread_key text, event jsonb, raw jsonb, occurred_at float8, job_id uuid, ord int)
+    ORDER BY ord
+    ON CONFLICT (account_id, dedupe_key) DO NOTHING
+    RETURNING id, kind, account_id, dedupe_key, thread_key, job_id
+  ), jobs AS (
+    INSERT INTO pgboss.job (
+      id, name, data, priority, start_after, created_on, singleton_key,
+      expire_seconds, deletion_seconds, keep_until, retry_limit, retry_delay, retry_backoff,
+      retry_delay_max, policy, dead_letter, heartbeat_seconds
+    )
+    SELECT
+      ev.job_id,
+      '${INBOUND_QUEUE}',
+      CASE WHEN $2::jsonb ? ev.job_id::text
+        THEN jsonb_build_object('eventId', ev.id, 'trace', $2::jsonb -> ev.job_id::text)
+        ELSE jsonb_build_object('eventId', ev.id) END,
+      0,
+      pgboss.job_now(),
+      pgboss.job_now(),
+      ev.account_id || ':' || ev.thread_key,
+      q.expire_seconds,
+      q.deletion_seconds,
+      pgboss.job_now() + q.retention_seconds * interval '1 second',
+      q.retry_limit,
+      q.retry_delay,
+      q.retry_backoff,
+      q.retry_delay_max,
+      q.policy,
+      q.dead_letter,
+      q.heartbeat_seconds
+    FROM ev LEFT JOIN q ON true
+    RETURNING id
+  ), woken AS (
+    SELECT pg_notify('pgboss_' || left(encode(sha224('pgboss'::bytea), 'hex'), 24), '${INBOUND_QUEUE}')
+    FROM q WHERE q.notify AND EXISTS (SELECT 1 FROM jobs)
+  )
+  SELECT ev.id, ev.kind, ev.account_id, ev.dedupe_key
+  FROM ev
+  WHERE (SELECT count(*) FROM woken) >= 0
+  ORDER BY ev.id`;
 
 interface InsertedRow {
   id: number;
   kind: string;
   account_id: string;
   dedupe_key: string;
-  thread_key: string;
-  job_id: string;
 }
 
 /**
- * Stores the events of one webhook delivery and enqueues one job per new event, in one transaction:
- * once this resolves the events survive any crash, and a redelivered event (same dedupe key) is
- * neither stored nor enqueued again.
+ * Stores the events of one webhook delivery (or a batch of them) and enqueues one job per new event,
+ * in one statement: once this resolves the events survive any crash, and a redelivered event (same
+ * dedupe key) is neither stored nor enqueued again.
  */
-export async function storeInbound(
-  db: Database,
-  boss: PgBoss,
-  records: readonly TracedRecord[],
-): Promise<StoreResult> {
+export async function storeInbound(db: SqlClient, records: readonly TracedRecord[]): Promise<StoreResult> {
   if (records.length === 0) return { stored: [], duplicates: 0 };
   // Job ids are UUIDv7, increasing within this process: pg-boss breaks a tie between jobs of one key
   // created in the same transaction by id, so this keeps a batch's events of a thread in order.
   // Meta does not promise order inside a batch; the item timestamps are the best order there is.
   const ordered = [...records].sort((a, b) => a.event.occurredAt - b.event.occurredAt);
-  const rows = ordered.map((r, ord) => ({
-    ord,
-    account_id: r.event.accountId,
-    dedupe_key: r.dedupeKey,
-    kind: r.event.type,
-    thread_key: r.threadKey,
-    event: r.event,
-    raw: r.raw,
-    occurred_at: r.event.occurredAt,
-    job_id: uuidv7(),
-  }));
-  const traces = new Map(ordered.flatMap((r, ord) => (r.trace ? [[rows[ord]?.job_id, r.trace]] : [])));
-  const inserted = await db.transaction(async (tx) => {
-    const { rows: created } = await tx.query<InsertedRow>(INSERT_EVENTS, [pgJson(rows)]);
-    if (created.length === 0) return created;
-    created.sort((a, b) => a.id - b.id);
-    await boss.insert(
-      INBOUND_QUEUE,
-      created.map((row) => ({
-        id: row.job_id,
-        singletonKey: `${row.account_id}:${row.thread_key}`,
-        data: {
-          eventId: row.id,
-          ...(traces.has(row.job_id) ? { trace: traces.get(row.job_id) } : {}),
-        } satisfies InboundJob,
-      })),
-      { db: bossDb(tx) },
-    );
-    return created;
+  const traces: Record<string, TraceCarrier> = {};
+  const rows = ordered.map((r, ord) => {
+    const jobId = uuidv7();
+    if (r.trace) traces[jobId] = r.trace;
+    return {
+      ord,
+      account_id: r.event.accountId,
+      dedupe_key: r.dedupeKey,
+      kind: r.event.type,
+      thread_key: r.threadKey,
+      event: r.event,
+      raw: r.raw,
+      occurred_at: r.event.occurredAt,
+      job_id: jobId,
+    };
   });
+  const { rows: inserted } = await db.query<InsertedRow>(INSERT_EVENTS_AND_JOBS, [
+    pgJson(rows),
+    JSON.stringify(traces),
+  ]);
   return {
     stored: inserted.map((r) => ({
       id: r.id,

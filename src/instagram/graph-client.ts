@@ -609,16 +609,27 @@ export class GraphClient {
   }
 
   /**
-   * The account's welcome message flows (`GET /me/welcome_message_flows`, Meta's "Welcome Message
-   * Flows" page, June 2026): the entries of `data` as Graph sent them, for the caller to read
-   * field by field (profile/profile.ts), since the documented shape is young.
+   * A page of the account's welcome message flows (`GET /me/welcome_message_flows`, Meta's
+   * "Welcome Message Flows" page, June 2026): the entries of `data` as Graph sent them, for the
+   * caller to read field by field (profile/profile.ts), since the documented shape is young; and
+   * the cursor of the next page, when Graph says there is one (its usual cursor paging).
    */
-  listWelcomeMessageFlows(token: string): Promise<Result<Record<string, unknown>[]>> {
+  listWelcomeMessageFlows(
+    token: string,
+    after?: string,
+  ): Promise<Result<{ flows: Record<string, unknown>[]; after?: string }>> {
     return this.#call(token, {
       method: "GET",
       path: ["me", "welcome_message_flows"],
+      ...(after ? { query: { after } } : {}),
       idempotent: true,
-      parse: (j) => (Array.isArray(j.data) ? j.data.filter(isRecord) : undefined),
+      parse: (j) => {
+        if (!Array.isArray(j.data)) return undefined;
+        const paging = isRecord(j.paging) ? j.paging : {};
+        const cursor = isRecord(paging.cursors) ? str(paging.cursors.after) : undefined;
+        // A cursor without a next page is the last page's.
+        return compact({ flows: j.data.filter(isRecord), after: paging.next ? cursor : undefined });
+      },
     });
   }
 

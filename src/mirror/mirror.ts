@@ -11,7 +11,12 @@ import type {
   ThreadRef,
 } from "../chat/chat-port.ts";
 import { DestinationHeld, WHOLE_PLATFORM } from "../chat/health.ts";
-import { loadCustomerContext, loadEarlierThreads } from "../conversations/customer-context.ts";
+import {
+  type EarlierThreadRow,
+  loadCustomerContext,
+  loadDmRoot,
+  loadEarlierThreads,
+} from "../conversations/customer-context.ts";
 import { afterOutsideCall } from "../db/after-outside-call.ts";
 import type { Database } from "../db/database.ts";
 import type {
@@ -749,6 +754,15 @@ export class Mirror {
   ): Promise<CustomerContext> {
     const context: CustomerContext = await loadCustomerContext(this.deps.db, accountId, customerId);
     const earlier = await loadEarlierThreads(this.deps.db, accountId, customerId, self);
+    return this.withEarlier(adapter, context, earlier);
+  }
+
+  /** The context with the customer's other threads, linked where the platform gives links. */
+  private async withEarlier(
+    adapter: ChatAdapter,
+    context: CustomerContext,
+    earlier: { count: number; threads: EarlierThreadRow[] },
+  ): Promise<CustomerContext> {
     if (earlier.count === 0) return context;
     const threads: EarlierThread[] = [];
     for (const t of earlier.threads) {
@@ -850,14 +864,19 @@ export class Mirror {
   }
 
   private async refreshHeader(t: DmThread): Promise<void> {
-    const convo = (await this.conversation(t.account.id, t.convo.customer_id)) ?? t.convo;
+    // The conversation as it is now, the customer's notes, labels and other threads: one query.
+    const root = await loadDmRoot<ConversationRow>(this.deps.db, t.account.id, t.convo.customer_id);
+    const convo = root?.convo ?? t.convo;
+    const context = root
+      ? await this.withEarlier(t.adapter, root.context, root.earlier)
+      : await this.customerContext(t.adapter, t.account.id, convo.customer_id, { kind: "dm", id: convo.id });
     const header = dmHeader(
       t.account,
       convo,
       this.now(),
       this.deps.humanAgent,
       await this.held(t.account.id),
-      await this.customerContext(t.adapter, t.account.id, convo.customer_id, { kind: "dm", id: convo.id }),
+      context,
       this.deps.appNames,
     );
     await this.updateIfChanged(t.adapter, t.ref, "conversations", convo.id, convo.chat_header_digest, header);

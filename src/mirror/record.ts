@@ -43,6 +43,11 @@ async function conversationId(
   tx: SqlClient,
   e: DmEvent,
   touch: "customer" | "business" | "none",
+  /** A customer's live message (recordMessage): what it says about the conversation goes into the
+   * same upsert, one round trip instead of three. `reopen`: it reopens a closed or snoozed
+   * conversation. `takeControl`: delivered on `messaging`, so this app holds the thread now (see
+   * recordControlSignal; the control change of a newer signal is kept). */
+  says: { reopen: boolean; takeControl: boolean } = { reopen: false, takeControl: false },
 ): Promise<number> {
   const { rows } = await tx.query<{ id: number }>(
     `INSERT INTO conversations (account_id, customer_id, last_customer_message_at, last_business_message_at)
@@ -50,6 +55,15 @@ async function conversationId(
      ON CONFLICT (account_id, customer_id) DO UPDATE SET
        last_customer_message_at = GREATEST(conversations.last_customer_message_at, EXCLUDED.last_customer_message_at),
        last_business_message_at = GREATEST(conversations.last_business_message_at, EXCLUDED.last_business_message_at),
+       status = CASE WHEN $5::boolean THEN 'open' ELSE conversations.status END,
+       snoozed_until = CASE WHEN $5::boolean AND conversations.status <> 'open' THEN NULL
+                            ELSE conversations.snoozed_until END,
+       controlled_by = CASE WHEN $6::boolean AND conversations.controlled_by IS NOT NULL
+                             AND (conversations.control_at IS NULL OR conversations.control_at < $7)
+                            THEN NULL ELSE conversations.controlled_by END,
+       control_at = CASE WHEN $6::boolean AND conversations.controlled_by IS NOT NULL
+                          AND (conversations.control_at IS NULL OR conversations.control_at < $7)
+                         THEN $7 ELSE conversations.control_at END,
        updated_at = now()
      RETURNING id`,
     [
@@ -57,6 +71,9 @@ async function conversationId(
       e.customerId,
       touch === "customer" ? ts(e.occurredAt) : null,
       touch === "business" ? ts(e.occurredAt) : null,
+      says.reopen,
+      says.takeControl,
+      ts(e.occurredAt),
     ],
   );
   return (rows[0] as { id: number }).id;
@@ -161,16 +178,15 @@ function messageDetails(e: DmMessage | DmEcho): Record<string, unknown> {
 
 async function recordMessage(tx: SqlClient, e: DmMessage | DmEcho, o: RecordOptions): Promise<void> {
   const fromCustomer = e.type === "dm.message";
-  const convo = await conversationId(tx, e, fromCustomer ? "customer" : "business");
+  // A customer writing again reopens a closed or snoozed conversation (not a message recovered
+  // later: it was written before whatever closed it), and says who holds the thread (control).
+  const live = e.type === "dm.message" && !e.backfilled;
+  const convo = await conversationId(tx, e, fromCustomer ? "customer" : "business", {
+    reopen: live,
+    takeControl: live && !e.standby,
+  });
   if (e.type === "dm.echo" && (await matchOwnEcho(tx, e, convo, o.echoGraceMs))) return;
   if (e.type === "dm.message") await recordEntry(tx, convo, e);
-  // A customer writing again reopens a closed or snoozed conversation (not a message recovered
-  // later: it was written before whatever closed it).
-  if (fromCustomer && !e.backfilled)
-    await tx.query(
-      "UPDATE conversations SET status = 'open', snoozed_until = NULL, updated_at = now() WHERE id = $1 AND status <> 'open'",
-      [convo],
-    );
   // An edit or unsend can arrive before its message (reference 1.4): a tombstone row made by
   // the unsend keeps the late message from being stored with its text.
   await insertMessage(tx, {
@@ -292,12 +308,8 @@ async function recordControlSignal(tx: SqlClient, e: DmEvent): Promise<void> {
         WHERE account_id = $1 AND customer_id = $2 AND (control_at IS NULL OR control_at <= $3)`,
       [e.accountId, e.customerId, ts(e.occurredAt)],
     );
-  else if (e.type === "dm.message")
-    await tx.query(
-      `UPDATE conversations SET controlled_by = NULL, control_at = $3, updated_at = now()
-        WHERE account_id = $1 AND customer_id = $2 AND controlled_by IS NOT NULL AND (control_at IS NULL OR control_at < $3)`,
-      [e.accountId, e.customerId, ts(e.occurredAt)],
-    );
+  // A customer's message on `messaging` (this app holds the thread) was recorded by the
+  // conversation's upsert in recordMessage: controlled_by cleared unless a newer signal set it.
 }
 
 async function commentThreadId(

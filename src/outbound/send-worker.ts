@@ -412,7 +412,7 @@ export class OutboundSender {
     route: Extract<Route, { ok: true }>,
   ): Promise<void> {
     await this.deps.db.transaction(async (tx) => {
-      await tx.query(
+      const { rows: marked } = await tx.query<{ started: Date | null }>(
         `UPDATE messages SET
            ig_message_id = COALESCE(ig_message_id, $2),
            details = (CASE WHEN ig_message_id IS NULL OR ig_message_id = $2 THEN details
@@ -423,7 +423,9 @@ export class OutboundSender {
            delivery_state = CASE WHEN $3::int >= $4::int THEN 'sent' ELSE delivery_state END,
            sent_at = CASE WHEN $3::int >= $4::int THEN now() ELSE sent_at END,
            delivery_error = NULL, updated_at = now()
-         WHERE id = $1`,
+          FROM (SELECT send_started_at FROM messages WHERE id = $1) attempt
+         WHERE id = $1
+        RETURNING attempt.send_started_at AS started`,
         [row.id, mid, done, total, viaLabel, tag],
       );
       if (route.via === "private_reply")
@@ -432,14 +434,17 @@ export class OutboundSender {
           [row.comment_thread_id, mid],
         );
       // The business spoke: the queue state (conversations/queue-state.ts) reads this, without
-      // waiting for Instagram's echo of the message.
+      // waiting for Instagram's echo of the message. It spoke when the call left, not when this
+      // write runs (after Instagram's answer, later still on a busy worker): a customer who answers
+      // it at once wrote after it, and must read as waiting on us.
       if (done >= total && row.conversation_id !== null) {
         const { rows: spoke } = await tx.query<{ answered: boolean }>(
-          `UPDATE conversations c SET last_business_message_at = GREATEST(c.last_business_message_at, now())
+          `UPDATE conversations c
+              SET last_business_message_at = GREATEST(c.last_business_message_at, COALESCE($2::timestamptz, now()))
              FROM (SELECT id, last_business_message_at AS before FROM conversations WHERE id = $1) o
             WHERE c.id = o.id
            RETURNING (o.before IS NULL OR o.before < c.last_customer_message_at) AS answered`,
-          [row.conversation_id],
+          [row.conversation_id, marked[0]?.started ?? null],
         );
         // The first reply since the customer wrote moves the queue state the root shows.
         if (spoke[0]?.answered) this.answered.add(row.id);

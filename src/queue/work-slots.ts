@@ -1,36 +1,217 @@
-import type { Job, PgBoss } from "pg-boss";
+import type { JobWithMetadata, PgBoss } from "pg-boss";
+import type { JobBell } from "./job-bell.ts";
 
-export type SlotJob<T> = Job<T> & { retryCount: number; retryLimit: number };
+export type SlotJob<T> = JobWithMetadata<T>;
+
+/** A queue's job loop in this process. */
+export interface Slots {
+  readonly queue: string;
+  /** Stops fetching, waits up to `timeoutMs` for the jobs in hand, then fails those still running
+   * (each is retried, by this or another process, as after a crash). */
+  stop(timeoutMs?: number): Promise<void>;
+}
+
+export interface SlotOptions {
+  concurrency: number;
+  /** How often an idle loop looks for jobs: the bound on the wait for a job nothing rang for (a
+   * retry coming due, another process's completion, a NOTIFY lost while the listener was down). */
+  pollingIntervalSeconds: number;
+  /** Rings the loop when a job is queued (pg-boss's NOTIFY); without it the loop polls. */
+  bell?: JobBell | undefined;
+  /** A fetch, completion or failure that could not be made (the database away). */
+  onError?: (err: unknown, what: string) => void;
+}
+
+const loops = new WeakMap<PgBoss, Set<Slots>>();
+/** How long after a failure the loop keeps looking often for its retry: past the longest wait of
+ * the outbound queue's retries (30 s), the inbound queue's first few. */
+const RETRY_WATCH_MS = 60_000;
 
 /**
- * Runs `concurrency` pg-boss workers on `queue`, each taking one job at a time. After a job
- * completes its worker fetches again at once instead of sleeping out the poll interval: in a
- * key_strict_fifo queue the completion is what makes the key's next job runnable, and NOTIFY only
- * announces new jobs.
+ * Runs up to `concurrency` jobs of `queue` at once, each settled on its own as it finishes. One
+ * fetcher claims as many jobs as there are free slots in one statement, when the bell rings (a job
+ * was queued), when a job finishes (in a key_strict_fifo queue a completion is what makes the key's
+ * next job runnable) and at the polling interval; it never fetches with no slot free.
+ *
+ * pg-boss's own `work()` was used before, one worker per slot: its NOTIFY woke every idle worker,
+ * so below saturation each job cost up to `concurrency - 1` empty fetches besides its own (1,403
+ * fetches for 200 events at 20/s, bench/README.md). One `work()` taking a batch would end that, but
+ * it settles a batch only when its slowest job is done, so one job waiting out a chat platform's
+ * rate limit would hold back every other conversation fetched with it. Hence this loop, which keeps
+ * what `work()` gave: the completion and the failure fenced to the attempt fetched (a job that was
+ * meanwhile expired, held or retried elsewhere is left alone), retries by pg-boss's backoff on a
+ * failure, the heartbeat while a job runs, a handler that outruns the job's expiry failed (its slot
+ * stays taken until it returns), and on stop a wait for the jobs in hand, then their failure.
  */
 export async function workSlots<T extends object>(
   boss: PgBoss,
   queue: string,
-  options: { concurrency: number; pollingIntervalSeconds: number },
+  options: SlotOptions,
   handle: (job: SlotJob<T>) => Promise<void>,
-): Promise<string[]> {
-  const ids: string[] = [];
-  for (let slot = 0; slot < options.concurrency; slot++) {
-    const id = await boss.work<T>(
-      queue,
-      {
-        batchSize: 1,
-        includeMetadata: true,
-        pollingIntervalSeconds: options.pollingIntervalSeconds,
-        notifyPollingIntervalSeconds: options.pollingIntervalSeconds,
-      },
-      async (jobs) => {
-        for (const job of jobs) await handle(job as SlotJob<T>);
-        const self = ids[slot];
-        if (self) boss.notifyWorker(self);
-      },
-    );
-    ids.push(id);
-  }
-  return ids;
+): Promise<Slots> {
+  const pollMs = Math.max(50, options.pollingIntervalSeconds * 1000);
+  // A failed job comes back as a retry at a time pg-boss draws (backoff with jitter) and no NOTIFY
+  // announces. While this loop's failures may be coming due it looks as often as the one-worker-
+  // per-slot design did together (every poll interval ÷ slots), so a conversation waiting out a
+  // rate limit (outbound waits are retries of 1 s and more) is not slowed by the single fetcher.
+  const retryPollMs = Math.max(50, pollMs / options.concurrency);
+  let lastFailure = Number.NEGATIVE_INFINITY;
+  const onError =
+    options.onError ??
+    ((err: unknown) => boss.emit("error", err instanceof Error ? err : new Error(String(err))));
+  /** Jobs claimed and not yet settled by this loop. */
+  const held = new Map<string, SlotJob<T>>();
+  /** Handlers still running, settled or not (an overrun keeps its slot). */
+  const running = new Set<Promise<void>>();
+  let stopping = false;
+  let rung = false;
+  let wake: (() => void) | undefined;
+  const ring = () => {
+    rung = true;
+    wake?.();
+  };
+  const unring = options.bell?.on(queue, ring);
+  // A boss stopped without stopWork() first (a test's teardown): fetch no more.
+  const onStopped = () => {
+    stopping = true;
+    wake?.();
+  };
+  boss.once("stopped", onStopped);
+
+  const settle = async (what: "complete" | "fail", job: SlotJob<T>, data?: unknown) => {
+    if (!held.delete(job.id)) return;
+    try {
+      const attempt = { id: job.id, retryCount: job.retryCount };
+      if (what === "complete") await boss.complete(queue, attempt);
+      else {
+        lastFailure = Date.now();
+        await boss.fail(queue, attempt, data as object);
+      }
+    } catch (err) {
+      // The job stays active in the database: its heartbeat stops, so the supervisor hands it out
+      // again (as after a crash), and the handler's work is idempotent for that.
+      onError(err, what);
+    }
+  };
+
+  const run = (job: SlotJob<T>) => {
+    held.set(job.id, job);
+    let timer: NodeJS.Timeout | undefined;
+    const handler = (async () => handle(job))();
+    const task = (async () => {
+      const timeout = new Promise<"timeout">((resolve) => {
+        if (job.expireInSeconds > 0) timer = setTimeout(() => resolve("timeout"), job.expireInSeconds * 1000);
+      });
+      try {
+        const outcome = await Promise.race([handler.then(() => "done" as const), timeout]);
+        if (outcome === "timeout") {
+          await settle("fail", job, new Error(`handler execution exceeded ${job.expireInSeconds}s`));
+          await handler.catch(() => {});
+        } else await settle("complete", job);
+      } catch (err) {
+        await settle("fail", job, err);
+      } finally {
+        clearTimeout(timer);
+      }
+    })();
+    running.add(task);
+    void task.finally(() => {
+      running.delete(task);
+      ring();
+    });
+  };
+
+  // One refresh for every job in hand, at half the queue's heartbeat, in place of pg-boss's timer
+  // per batch (the inbound and outbound jobs carry their queue's).
+  const heartbeat = setInterval(
+    () => {
+      const jobs = [...held.values()].filter((j) => (j.heartbeatSeconds ?? 0) > 0);
+      if (jobs.length === 0) return;
+      boss
+        .touch(
+          queue,
+          jobs.map((j) => ({ id: j.id, retryCount: j.retryCount })),
+        )
+        .catch((err: unknown) => onError(err, "heartbeat"));
+    },
+    (await heartbeatSeconds(boss, queue)) * 500,
+  );
+  heartbeat.unref();
+
+  const loop = (async () => {
+    while (!stopping) {
+      rung = false;
+      const free = options.concurrency - running.size;
+      if (free > 0) {
+        try {
+          const jobs = await boss.fetch<T>(queue, { batchSize: free, includeMetadata: true });
+          for (const job of jobs) run(job);
+          // Every free slot filled: more may be waiting, fetch again when one frees.
+        } catch (err) {
+          if (!stopping) onError(err, "fetch");
+        }
+      }
+      if (rung || stopping) continue;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Date.now() - lastFailure < RETRY_WATCH_MS ? retryPollMs : pollMs);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      wake = undefined;
+    }
+  })();
+
+  let stopped: Promise<void> | undefined;
+  const slots: Slots = {
+    queue,
+    stop(timeoutMs = 10_000) {
+      stopped ??= (async () => {
+        stopping = true;
+        unring?.();
+        wake?.();
+        await loop;
+        let deadline: NodeJS.Timeout | undefined;
+        await Promise.race([
+          Promise.allSettled([...running]),
+          new Promise((resolve) => {
+            deadline = setTimeout(resolve, timeoutMs);
+          }),
+        ]);
+        clearTimeout(deadline);
+        // Still running past the grace: failed now, so they are retried at once rather than after
+        // their expiry; a late completion of theirs is fenced out.
+        await Promise.all(
+          [...held.values()].map((job) => settle("fail", job, new Error("worker shut down while active"))),
+        );
+        clearInterval(heartbeat);
+        boss.off("stopped", onStopped);
+        loops.get(boss)?.delete(slots);
+      })();
+      return stopped;
+    },
+  };
+  const set = loops.get(boss) ?? new Set<Slots>();
+  loops.set(boss, set);
+  set.add(slots);
+  return slots;
+}
+
+/** The queue's heartbeat (pg-boss's queue option), 10 s when it has none, for the refresh cadence. */
+async function heartbeatSeconds(boss: PgBoss, queue: string): Promise<number> {
+  const q = await boss.getQueue(queue);
+  return q?.heartbeatSeconds && q.heartbeatSeconds > 0 ? q.heartbeatSeconds : 10;
+}
+
+/** Stops this process's job loops on `boss` (those of `queue` only, when given), each waiting up to
+ * `timeoutMs` for its jobs in hand, all at once. Before `boss.stop()`, which knows nothing of them. */
+export async function stopWork(
+  boss: PgBoss,
+  options: { queue?: string; timeoutMs?: number } = {},
+): Promise<void> {
+  const all = [...(loops.get(boss) ?? [])].filter(
+    (s) => options.queue === undefined || s.queue === options.queue,
+  );
+  await Promise.all(all.map((s) => s.stop(options.timeoutMs)));
 }

@@ -4,9 +4,10 @@ import { tracingStarted } from "./spans.ts";
 
 // The OpenTelemetry SDK, started only when an OTLP endpoint is configured: the SDK, the exporter
 // and their dependencies are imported here, dynamically, so a process without traces never loads
-// them (memory: issue 23). Spans are batched and POSTed as OTLP/HTTP JSON to the endpoint; the
-// exporter also reads the other standard variables itself (OTEL_EXPORTER_OTLP_HEADERS, _TIMEOUT,
-// _COMPRESSION), the batch processor OTEL_BSP_*, the provider OTEL_TRACES_SAMPLER, the resource
+// them (memory: issue 23). Spans are batched and POSTed as OTLP/HTTP JSON to the endpoint with the
+// configured headers (given to the exporter: they may come from OTEL_EXPORTER_OTLP_HEADERS_FILE);
+// the exporter reads the other standard variables itself (OTEL_EXPORTER_OTLP_TIMEOUT, _COMPRESSION),
+// the batch processor OTEL_BSP_*, the provider OTEL_TRACES_SAMPLER, the resource
 // OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME.
 
 export interface TracingSettings {
@@ -15,6 +16,8 @@ export interface TracingSettings {
   serviceName: string;
   /** The package's version, for `service.version`. */
   version: string;
+  /** Sent with every export (OTEL_EXPORTER_OTLP_HEADERS and _TRACES_HEADERS, or their NAME_FILE). */
+  headers?: Record<string, string>;
 }
 
 export interface Tracing {
@@ -63,7 +66,16 @@ export async function startTracing(settings: TracingSettings, role: string, log:
     .merge(resources.detectResources({ detectors: [resources.envDetector, resources.hostDetector] }));
   const provider = new NodeTracerProvider({
     resource,
-    spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: settings.url }))],
+    spanProcessors: [
+      new BatchSpanProcessor(
+        new OTLPTraceExporter({
+          url: settings.url,
+          // Given here, not left to the exporter's own reading of the environment: a value read
+          // from OTEL_EXPORTER_OTLP_HEADERS_FILE is not in the environment.
+          ...(settings.headers && Object.keys(settings.headers).length ? { headers: settings.headers } : {}),
+        }),
+      ),
+    ],
   });
   provider.register();
   tracingStarted();

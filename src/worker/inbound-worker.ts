@@ -7,7 +7,8 @@ import type { Bridge } from "../mirror/pipeline.ts";
 import { eventKindLabel, type Metrics } from "../observability/metrics.ts";
 import { SendInFlightError } from "../outbound/echo-match.ts";
 import { INBOUND_QUEUE, type InboundJob } from "../queue/boss.ts";
-import { type SlotJob, workSlots } from "../queue/work-slots.ts";
+import type { JobBell } from "../queue/job-bell.ts";
+import { type SlotJob, type Slots, workSlots } from "../queue/work-slots.ts";
 import { inJobSpan } from "../tracing/spans.ts";
 
 export interface InboundWorkerDeps {
@@ -18,6 +19,8 @@ export interface InboundWorkerDeps {
   metrics: Metrics;
   concurrency: number;
   pollingIntervalSeconds: number;
+  /** Wakes the loop when a job is queued (the service's one listener); without it, it polls. */
+  bell?: JobBell | undefined;
   /** How long a job whose chat destination is held waits before it looks again (the recheck
    * interval, CHAT_CHECK_SECONDS; a release wakes it sooner). Default two minutes. */
   holdRecheckMs?: number;
@@ -30,12 +33,17 @@ export interface InboundWorkerDeps {
  * destination that answers something no retry can fix holds the job instead (health/holds.ts): no
  * retry is spent and the thread waits, in order, until a recheck lets it go.
  */
-export async function startInboundWorker(deps: InboundWorkerDeps): Promise<string[]> {
+export async function startInboundWorker(deps: InboundWorkerDeps): Promise<Slots> {
   const { db, bridge, log, metrics } = deps;
   return workSlots<InboundJob>(
     deps.boss,
     INBOUND_QUEUE,
-    { concurrency: deps.concurrency, pollingIntervalSeconds: deps.pollingIntervalSeconds },
+    {
+      concurrency: deps.concurrency,
+      pollingIntervalSeconds: deps.pollingIntervalSeconds,
+      bell: deps.bell,
+      onError: (err, what) => log.error({ err }, `inbound queue: could not ${what}`),
+    },
     (job) =>
       // The delivery's trace goes on here, in whichever process took the job.
       inJobSpan(INBOUND_QUEUE, job.data, { "threadbridge.event.id": job.data.eventId }, () => handleJob(job)),

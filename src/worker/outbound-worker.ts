@@ -3,7 +3,8 @@ import type { Logger } from "../log/logger.ts";
 import { type OutboundSender, SendDeferred } from "../outbound/send-worker.ts";
 import { performSenderAction, type SenderActionDeps } from "../outbound/sender-actions.ts";
 import { OUTBOUND_QUEUE, type OutboundJob } from "../queue/boss.ts";
-import { type SlotJob, workSlots } from "../queue/work-slots.ts";
+import type { JobBell } from "../queue/job-bell.ts";
+import { type SlotJob, type Slots, workSlots } from "../queue/work-slots.ts";
 import { inJobSpan } from "../tracing/spans.ts";
 
 /**
@@ -20,11 +21,18 @@ export function startOutboundWorker(deps: {
   log: Logger;
   concurrency: number;
   pollingIntervalSeconds: number;
-}): Promise<string[]> {
+  /** Wakes the loop when a job is queued (the service's one listener); without it, it polls. */
+  bell?: JobBell | undefined;
+}): Promise<Slots> {
   return workSlots<OutboundJob>(
     deps.boss,
     OUTBOUND_QUEUE,
-    { concurrency: deps.concurrency, pollingIntervalSeconds: deps.pollingIntervalSeconds },
+    {
+      concurrency: deps.concurrency,
+      pollingIntervalSeconds: deps.pollingIntervalSeconds,
+      bell: deps.bell,
+      onError: (err, what) => deps.log.error({ err }, `outbound queue: could not ${what}`),
+    },
     (job: SlotJob<OutboundJob>) =>
       inJobSpan(OUTBOUND_QUEUE, job.data, { "threadbridge.message.id": job.data.messageId }, () => send(job)),
   );

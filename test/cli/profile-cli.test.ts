@@ -39,7 +39,10 @@ const profileCalls = () => graph.requests.filter((r) => r.path.endsWith("/messen
 const writes = () => profileCalls().filter((r) => r.method !== "GET");
 
 beforeAll(async () => {
-  graph = await startGraphServer(instagramResponder({ messengerProfiles: profiles, welcomeFlows: flows }));
+  // Two flows a page, so a list of more is read through Graph's cursors.
+  graph = await startGraphServer(
+    instagramResponder({ messengerProfiles: profiles, welcomeFlows: flows, welcomeFlowsPageSize: 2 }),
+  );
   t = await testEnv(TEST_BACKEND, { IG_GRAPH_URL: graph.url });
   svc = await startTestService(t, { web: false, worker: false });
   await addAccount(svc.db, TokenCipher.fromConfig(TEST_KEY), {
@@ -386,13 +389,20 @@ describe("welcome message flows", () => {
     ]);
   });
 
-  it("show reports an answer missing a flow's fields precisely (exit 1)", async () => {
+  it("show reports an answer missing a flow's fields precisely (exit 1), after the fields it could read", async () => {
     flows.set(TOKEN, [{ flow_id: "502", welcome_message_flow: [] }]);
     const r = await cli(["profile", "show", "--account", A], t.env);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(
       "threadbridge: reading welcome_message_flows: flow 1 of Instagram's answer (flow_id 502) has no name\n",
     );
+    expect(r.stdout).toBe(
+      "ice_breakers: none\npersistent_menu: none\nwelcome_message_flows: could not be read\n",
+    );
+    // --json is all or nothing: no half a file on standard output.
+    const json = await cli(["profile", "show", "--account", A, "--json"], t.env);
+    expect(json.code).toBe(1);
+    expect(json.stdout).toBe("");
   });
 
   it("apply creates a missing flow, updates it by flow_id when its messages change, audits each, and a flow only on Instagram is left alone", async () => {
@@ -501,6 +511,46 @@ describe("welcome message flows", () => {
     expect(r.code).toBe(65);
     expect(r.stderr).toContain("welcome_message_flows[0] (X).messages: must list at least one message");
     expect(flowCalls()).toEqual([]);
+  });
+
+  it("show and apply read every page of flows: a flow on a later page is updated, not created again", async () => {
+    const flow = (n: number) => ({
+      flow_id: String(600 + n),
+      name: `Flow ${n}`,
+      welcome_message_flow: [{ message: { text: `Hello ${n}` } }],
+      eligible_platforms: ["instagram"],
+      is_used_in_ad: false,
+    });
+    flows.set(TOKEN, [1, 2, 3, 4, 5].map(flow));
+    const shown = await cli(["profile", "show", "--account", A], t.env);
+    expect(shown.stderr).toBe("");
+    expect(shown.stdout.match(/"Flow \d" \(flow 60\d\)/g)).toEqual(
+      [1, 2, 3, 4, 5].map((n) => `"Flow ${n}" (flow ${600 + n})`),
+    );
+    expect(flowCalls().filter((c) => c.method === "GET")).toHaveLength(3);
+
+    const applied = await cli(
+      [
+        "profile",
+        "apply",
+        file(
+          "paged.yaml",
+          "welcome_message_flows:\n  - name: Flow 5\n    messages:\n      - text: Hello again\n",
+        ),
+        "--account",
+        A,
+        "--yes",
+      ],
+      t.env,
+    );
+    expect(applied.stderr).toBe("");
+    expect(applied.code).toBe(0);
+    const after = flows.get(TOKEN) ?? [];
+    expect(after).toHaveLength(5);
+    expect(after[4]).toMatchObject({
+      flow_id: "605",
+      welcome_message_flow: [{ message: { text: "Hello again" } }],
+    });
   });
 });
 

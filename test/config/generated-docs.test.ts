@@ -152,6 +152,8 @@ describe("generated configuration documentation", () => {
         "IG_VERIFY_TOKEN",
         "META_APP_SECRET",
         "METRICS_TOKEN",
+        "OTEL_EXPORTER_OTLP_HEADERS",
+        "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
         "REDIS_URL",
         "SLACK_BOT_TOKEN",
         "SLACK_SIGNING_SECRET",

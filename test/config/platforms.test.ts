@@ -30,6 +30,7 @@ describe("chat platforms in the configuration", () => {
           signingSecret: "signing-secret",
           apiUrl: "https://slack.com/api/",
           postsPerSecond: 2,
+          homeRefreshSeconds: 60,
         },
       ],
       ["discord", { token: "discord-token-0123", appId: "123456789012345678", apiUrl: undefined }],

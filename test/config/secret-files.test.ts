@@ -50,6 +50,23 @@ describe("NAME_FILE for secrets", () => {
     expect(c.platforms[0]?.settings).toMatchObject({ botToken: "xoxb-1-2-3" });
   });
 
+  it("reads the OTLP exporters' headers (a vendor's key) from their files", () => {
+    const c = loadConfig(
+      {
+        OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318",
+        OTEL_EXPORTER_OTLP_HEADERS_FILE: secretFile("otlp", "x-honeycomb-team=key%2Fwith%20space, x-b=1\n"),
+        OTEL_EXPORTER_OTLP_TRACES_HEADERS_FILE: secretFile("otlp-traces", "x-b=2\n"),
+      },
+      platforms,
+    );
+    expect(c.tracing?.headers).toEqual({ "x-honeycomb-team": "key/with space", "x-b": "2" });
+    // Malformed: named, its value never repeated.
+    const message = refusal({ OTEL_EXPORTER_OTLP_HEADERS_FILE: secretFile("bad", "just-a-secret-key\n") });
+    expect(message).toBe(
+      "OTEL_EXPORTER_OTLP_HEADERS (from OTEL_EXPORTER_OTLP_HEADERS_FILE): expected key=value pairs separated by commas, values URL-encoded",
+    );
+  });
+
   it("ignores NAME_FILE for a variable that is not a secret, and an empty one", () => {
     const c = loadConfig({ PORT_FILE: secretFile("port", "8080\n"), IG_APP_SECRET_FILE: " " }, platforms);
     expect(c.port).toBe(3000);

@@ -3,7 +3,7 @@
 // `/ig away` until `/ig back`, the turn kept across a restart; the first agent to reply takes an
 // unassigned conversation and anyone else replying is told, only them, whose it is, their reply
 // sent all the same; the queue state on the root; `/ig queue` for the asker alone, oldest first;
-// a comment thread owned like a conversation.
+// a comment thread owned like a conversation and listed in the queue with them.
 
 import { expect, it } from "vitest";
 import { waitFor } from "../helpers/service.ts";
@@ -184,8 +184,10 @@ forEachPlatform("ownership and the queue", (h) => {
     await customerWrites("1000000000002301");
     const unassigned = (await h.command("queue", { which: "unassigned" })).text;
     expect(unassigned).toMatch(/^Conversations unassigned, oldest first:/);
-    expect(unassigned).toContain("Customer 2301");
-    expect(unassigned).not.toContain("Customer 2101");
+    // By name once the profile is read, by @username or id until then (as in the first scenario).
+    const shows = (id: string) => `(?:Customer |@customer_|\\b1000000000)${id}\\b`;
+    expect(unassigned).toMatch(new RegExp(shows("2301")));
+    expect(unassigned).not.toMatch(new RegExp(shows("2101")));
     const all = (await h.command("queue", { which: "all" })).text;
     const order = all
       .split("\n")
@@ -197,8 +199,8 @@ forEachPlatform("ownership and the queue", (h) => {
     const positions = [...before, "2301"].map((c) => order.indexOf(c));
     expect(positions.every((p) => p >= 0)).toBe(true);
     expect(positions).toEqual([...positions].sort((a, b) => a - b));
-    expect(all).toMatch(new RegExp(`Customer 2201 · waiting on us · ${h.agent.name} · `));
-    expect(all).toMatch(/Customer 2301 · new · unassigned · /);
+    expect(all).toMatch(new RegExp(`${shows("2201")} · waiting on us · ${h.agent.name} · `));
+    expect(all).toMatch(new RegExp(`${shows("2301")} · new · unassigned · `));
     // A channel that mirrors no account has no queue.
     expect((await h.command("queue", { which: "mine" }, { in: h.otherChannel })).text).toMatch(
       /mirrors no Instagram account/,
@@ -225,11 +227,18 @@ forEachPlatform("ownership and the queue", (h) => {
         )
       ).rows[0];
     expect((await ownerOf())?.assignee).toBeNull();
+    // In the queue beside the conversations, with the private reply's clock.
+    expect((await h.command("queue", { which: "unassigned" })).text).toMatch(
+      /\d+\. @stock_q \(comment\) · new · unassigned · 6d 23h left for a private reply/,
+    );
 
     await h.agentSays(thread, "Yes, all sizes!");
     await waitFor(async () => (await ownerOf())?.assignee ?? undefined, 10_000, "taken");
     expect(await ownerOf()).toEqual(whoOf(h.agent));
     await rootShows(thread, `assigned to ${h.agent.name}`);
+    const mine = (await h.command("queue", { which: "mine" })).text;
+    expect(mine).toMatch(/\d+\. @stock_q \(comment\) · /);
+    expect((await h.command("queue", { which: "unassigned" })).text).not.toContain("@stock_q");
 
     const toldAdmin = h.toldPrivately(h.admin).length;
     await h.agentSays(thread, "And free shipping this week.", { as: h.admin });

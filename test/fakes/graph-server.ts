@@ -99,7 +99,16 @@ export interface InstagramResponderOptions {
   invalidTokens?: ReadonlySet<string>;
   /** The accounts behind tokens: `GET /me` answers with the account, `GET /me/subscribed_apps` with
    * its webhook subscription (none: an empty `data`). A token not listed gets error 190 there. */
-  accounts?: ReadonlyMap<string, { userId: string; username: string; subscribedFields: readonly string[] }>;
+  accounts?: ReadonlyMap<
+    string,
+    {
+      userId: string;
+      username: string;
+      subscribedFields: readonly string[];
+      /** Answer its `GET /me/subscribed_apps` with this Graph error code (a permission missing: 10). */
+      subscriptionError?: number;
+    }
+  >;
   /** The Conversations API (reference 4.2) by account id: its conversations, newest first, each
    * with its messages newest first. Tests change it as they go. */
   conversations?: Map<string, FakeConversation[]>;
@@ -115,6 +124,8 @@ export interface InstagramResponderOptions {
    * answers them (`flow_id`, `name`, `welcome_message_flow`, `eligible_platforms`,
    * `last_update_time`, `is_used_in_ad`). Tests seed it and read it back; default: a fresh map. */
   welcomeFlows?: Map<string, Record<string, unknown>[]>;
+  /** Flows per page of the list (Graph's cursor paging); default 25. */
+  welcomeFlowsPageSize?: number;
   /** Answer the several-image form (`message.attachments`) with error 100, as an API version or
    * an account without it would; default: accepted (generally available since May 2026). */
   refuseSeveralImages?: boolean;
@@ -263,15 +274,26 @@ function messengerProfile(req: RecordedRequest, profile: Record<string, unknown>
 let nextFlowId = 900_000_001;
 
 /** `/me/welcome_message_flows` as Meta's page documents it: GET lists the flows in `data` (one
- * when `flow_id` is asked), POST without `flow_id` creates one (`eligible_platforms: ["instagram"]`,
+ * when `flow_id` is asked; `pageSize` at a time, with Graph's cursors and `next`), POST without `flow_id` creates one (`eligible_platforms: ["instagram"]`,
  * a name and at least one message with text) answering `{"flow_id"}`, POST with `flow_id` changes
  * the properties it carries, DELETE with `flow_id` removes it. */
-function welcomeMessageFlows(req: RecordedRequest, flows: Record<string, unknown>[]) {
+function welcomeMessageFlows(req: RecordedRequest, flows: Record<string, unknown>[], pageSize: number) {
   const body = (typeof req.body === "object" && req.body !== null ? req.body : {}) as Record<string, unknown>;
   const now = new Date().toISOString();
   if (req.method === "GET") {
     const id = req.query.flow_id;
-    return { body: { data: id === undefined ? flows : flows.filter((f) => f.flow_id === id) } };
+    if (id !== undefined) return { body: { data: flows.filter((f) => f.flow_id === id) } };
+    const start = Number(req.query.after ?? 0);
+    const more = start + pageSize < flows.length;
+    return {
+      body: {
+        data: flows.slice(start, start + pageSize),
+        paging: {
+          cursors: { before: String(start), after: String(start + pageSize) },
+          ...(more ? { next: `${req.path}?after=${start + pageSize}` } : {}),
+        },
+      },
+    };
   }
   const id = req.method === "DELETE" ? (body.flow_id ?? req.query.flow_id) : body.flow_id;
   const at = flows.findIndex((f) => f.flow_id === id);
@@ -356,6 +378,11 @@ export function instagramResponder(options: InstagramResponderOptions = {}): Gra
     if (options.accounts && req.method === "GET" && /^\/v[\d.]+\/me(\/subscribed_apps)?$/.test(req.path)) {
       const account = token === undefined ? undefined : options.accounts.get(token);
       if (!account) return INVALID_TOKEN;
+      if (req.path.endsWith("/subscribed_apps") && account.subscriptionError !== undefined)
+        return graphError(
+          account.subscriptionError,
+          "(#10) Application does not have permission for this action",
+        );
       if (req.path.endsWith("/subscribed_apps"))
         return {
           body: {
@@ -408,7 +435,7 @@ export function instagramResponder(options: InstagramResponderOptions = {}): Gra
     if (/^\/v[\d.]+\/me\/welcome_message_flows$/.test(req.path) && token !== undefined) {
       const flows = welcomeFlows.get(token) ?? [];
       welcomeFlows.set(token, flows);
-      return welcomeMessageFlows(req, flows);
+      return welcomeMessageFlows(req, flows, options.welcomeFlowsPageSize ?? 25);
     }
     // Reference 5.4: at the host's root, the token in the query.
     if (

@@ -1,7 +1,7 @@
 // A local OTLP/HTTP trace receiver: accepts POST /v1/traces with JSON bodies (gzip or not), as
 // an OpenTelemetry Collector's OTLP/HTTP receiver does, and keeps every span with its resource.
 
-import { createServer, type IncomingMessage } from "node:http";
+import { createServer, type IncomingHttpHeaders, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { gunzipSync } from "node:zlib";
 
@@ -24,6 +24,8 @@ export interface OtlpReceiver {
   spans: ReceivedSpan[];
   /** Bodies the receiver could not read, with the reason (a test fails on any). */
   refused: string[];
+  /** The headers of each export it took, in order. */
+  requests: IncomingHttpHeaders[];
   close(): Promise<void>;
 }
 
@@ -56,6 +58,7 @@ async function body(req: IncomingMessage): Promise<Buffer> {
 export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   const spans: ReceivedSpan[] = [];
   const refused: string[] = [];
+  const requests: IncomingHttpHeaders[] = [];
   const server = createServer(async (req, res) => {
     if (req.method !== "POST" || req.url !== "/v1/traces") {
       res.writeHead(404).end();
@@ -98,6 +101,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
               status: s.status?.code ?? 0,
             });
       }
+      requests.push(req.headers);
       res.writeHead(200, { "content-type": "application/json" }).end("{}");
     } catch (err) {
       refused.push((err as Error).message);
@@ -109,6 +113,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     spans,
     refused,
+    requests,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -6,13 +6,18 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { platforms } from "../../adapters/index.ts";
 import { loadConfig } from "../../src/config/config.ts";
 import { openDatabase } from "../../src/db/database.ts";
-import { type DoctorCheck, formatDoctor, runDoctor } from "../../src/health/doctor.ts";
+import { type DoctorCheck, doctorExitCode, formatDoctor, runDoctor } from "../../src/health/doctor.ts";
 import { addAccount } from "../../src/instagram/accounts.ts";
 import { SUBSCRIBED_FIELDS } from "../../src/instagram/business-login.ts";
 import { TokenCipher } from "../../src/instagram/token-cipher.ts";
 import { createLogger } from "../../src/log/logger.ts";
 import type { Service } from "../../src/service.ts";
-import { type DiscordServer, PERMISSION, startDiscordServer } from "../fakes/discord-server.ts";
+import {
+  BOT_ROLE_PERMISSIONS,
+  type DiscordServer,
+  PERMISSION,
+  startDiscordServer,
+} from "../fakes/discord-server.ts";
 import { type GraphServer, instagramResponder, startGraphServer } from "../fakes/graph-server.ts";
 import { type SlackServer, startSlackServer } from "../fakes/slack-server.ts";
 import { cli } from "../helpers/cli.ts";
@@ -24,10 +29,16 @@ import { slackEnv } from "../helpers/slack.ts";
 const BRAND = "17841400000000501";
 const SHOP = "17841400000000502";
 const SLACK_CHANNEL = "C0SUPPORT";
+const SLACK_DIGEST = "C0DIGEST";
+/** @shop's digest goes to a text channel, its threads to a forum: each needs its own permissions. */
 const DISCORD_CHANNEL = "100000000000000001";
+const DISCORD_FORUM = "100000000000000002";
 const log = createLogger("silent");
 
-const accounts = new Map<string, { userId: string; username: string; subscribedFields: readonly string[] }>([
+const accounts = new Map<
+  string,
+  { userId: string; username: string; subscribedFields: readonly string[]; subscriptionError?: number }
+>([
   ["IGAA-brand-token", { userId: BRAND, username: "brand", subscribedFields: SUBSCRIBED_FIELDS }],
   ["IGAA-shop-token", { userId: SHOP, username: "shop", subscribedFields: SUBSCRIBED_FIELDS }],
 ]);
@@ -43,7 +54,13 @@ let env: Record<string, string>;
 beforeAll(async () => {
   slack = await startSlackServer();
   slack.setChannel(SLACK_CHANNEL, { name: "support" });
-  discord = await startDiscordServer();
+  slack.setChannel(SLACK_DIGEST, { name: "digest" });
+  discord = await startDiscordServer({
+    channels: [
+      { id: DISCORD_CHANNEL, name: "instagram", type: "text" },
+      { id: DISCORD_FORUM, name: "instagram-forum", type: "forum" },
+    ],
+  });
   graph = await startGraphServer(instagramResponder({ accounts }));
   t = await testEnv(TEST_BACKEND, {
     ...slackEnv(slack),
@@ -62,7 +79,7 @@ beforeAll(async () => {
     token: "IGAA-brand-token",
     tokenExpiresAt: new Date(Date.now() + 40 * 86_400_000),
     chat: { platform: "slack", channel: SLACK_CHANNEL },
-    digestChannel: SLACK_CHANNEL,
+    digestChannel: SLACK_DIGEST,
   });
   await addAccount(service.db, cipher, {
     igUserId: SHOP,
@@ -70,7 +87,8 @@ beforeAll(async () => {
     token: "IGAA-shop-token",
     // Within the week: a warning, not a failure.
     tokenExpiresAt: new Date(Date.now() + 3 * 86_400_000 - 60_000),
-    chat: { platform: "discord", channel: DISCORD_CHANNEL },
+    chat: { platform: "discord", channel: DISCORD_FORUM },
+    digestChannel: DISCORD_CHANNEL,
   });
 });
 afterAll(async () => {
@@ -91,9 +109,11 @@ function line(checks: DoctorCheck[], name: string): string | undefined {
     .find((l) => l.slice(2).startsWith(`${name}:`));
 }
 
+/** Only the check `name` fails, its line says `expected`, and `threadbridge doctor` would exit 1. */
 function failsWith(checks: DoctorCheck[], name: string, expected: RegExp): void {
   expect(checks.filter((c) => !c.ok).map((c) => c.check)).toEqual([name]);
   expect(line(checks, name)).toMatch(expected);
+  expect(doctorExitCode(checks)).toBe(1);
 }
 
 describe("threadbridge doctor", () => {
@@ -122,10 +142,12 @@ describe("threadbridge doctor", () => {
       `✓ webhook URL: ${service.url}/webhooks/instagram answers the verification handshake`,
       "✓ slack: token: bot @threadbridge in Fake",
       "✓ slack: scopes: all 14 scopes of the manifest granted",
-      `✓ slack: channel ${SLACK_CHANNEL} (@brand, @brand (digest)): the bot is in #support`,
+      `✓ slack: channel ${SLACK_DIGEST} (@brand (digest)): the bot is in #digest`,
+      `✓ slack: channel ${SLACK_CHANNEL} (@brand): the bot is in #support`,
       `✓ discord: token: bot threadbridge (${discord.botUserId})`,
       "✓ discord: message content intent: Message Content intent on",
-      `✓ discord: channel ${DISCORD_CHANNEL} (@shop): every permission the bridge needs in #instagram`,
+      `✓ discord: channel ${DISCORD_CHANNEL} (@shop (digest)): every permission the bridge needs in #instagram`,
+      `✓ discord: channel ${DISCORD_FORUM} (@shop): every permission the bridge needs in #instagram-forum (a forum)`,
     ]);
   });
 
@@ -188,6 +210,99 @@ describe("each failure mode gives its ✗ line with the fix", () => {
     }
   });
 
+  it("an Instagram token that belongs to another account", async () => {
+    accounts.set("IGAA-brand-token", { userId: SHOP, username: "shop", subscribedFields: SUBSCRIBED_FIELDS });
+    try {
+      failsWith(
+        await doctor(),
+        "account @brand: token",
+        new RegExp(
+          `^✗ account @brand: token: the token belongs to @shop \\(${SHOP}\\), not to this account — Reconnect the account`,
+        ),
+      );
+    } finally {
+      accounts.set("IGAA-brand-token", {
+        userId: BRAND,
+        username: "brand",
+        subscribedFields: SUBSCRIBED_FIELDS,
+      });
+    }
+  });
+
+  it("an account's webhook subscription that cannot be read", async () => {
+    accounts.set("IGAA-brand-token", {
+      userId: BRAND,
+      username: "brand",
+      subscribedFields: SUBSCRIBED_FIELDS,
+      subscriptionError: 10,
+    });
+    try {
+      failsWith(
+        await doctor(),
+        "account @brand: webhooks",
+        /^✗ account @brand: webhooks: the subscription could not be read: the app lacks permission for this action .* — Grant the app the instagram_business_\* permissions \(App Review\) and reconnect the account\.$/,
+      );
+    } finally {
+      accounts.set("IGAA-brand-token", {
+        userId: BRAND,
+        username: "brand",
+        subscribedFields: SUBSCRIBED_FIELDS,
+      });
+    }
+  });
+
+  it("an account with no token stored", async () => {
+    const { rows } = await service.db.query<{ token_ciphertext: string; token_key_id: string }>(
+      "SELECT token_ciphertext, token_key_id FROM instagram_accounts WHERE id = $1",
+      [BRAND],
+    );
+    await service.db.query("UPDATE instagram_accounts SET token_ciphertext = NULL WHERE id = $1", [BRAND]);
+    try {
+      failsWith(
+        await doctor(),
+        "account @brand: token",
+        /^✗ account @brand: token: no token stored \(status \w+\) — Reconnect the account from the console/,
+      );
+    } finally {
+      await service.db.query(
+        "UPDATE instagram_accounts SET token_ciphertext = $2, token_key_id = $3 WHERE id = $1",
+        [BRAND, rows[0]?.token_ciphertext, rows[0]?.token_key_id],
+      );
+    }
+  });
+
+  it("no Instagram account connected", async () => {
+    await service.db.query("UPDATE instagram_accounts SET status = 'removed' WHERE id IN ($1, $2)", [
+      BRAND,
+      SHOP,
+    ]);
+    try {
+      const checks = await doctor();
+      expect(checks.filter((c) => !c.ok).map((c) => c.check)).toContain("accounts");
+      expect(line(checks, "accounts")).toMatch(
+        /^✗ accounts: no Instagram account is connected — Connect one from the console \(Business Login\) or with `threadbridge accounts add`\./,
+      );
+      expect(doctorExitCode(checks)).toBe(1);
+    } finally {
+      await service.db.query("UPDATE instagram_accounts SET status = 'active' WHERE id IN ($1, $2)", [
+        BRAND,
+        SHOP,
+      ]);
+    }
+  });
+
+  it("stored tokens the configured key cannot open", async () => {
+    const checks = await doctor({ TOKEN_ENCRYPTION_KEY: Buffer.alloc(32, 9).toString("base64") });
+    expect(checks.filter((c) => !c.ok).map((c) => c.check)).toEqual([
+      "account @brand: token",
+      "account @shop: token",
+    ]);
+    expect(line(checks, "account @brand: token")).toMatch(
+      /^✗ account @brand: token: the stored token cannot be decrypted: .* — Set TOKEN_ENCRYPTION_KEY to include the key it was sealed with/,
+    );
+    expect(doctorExitCode(checks)).toBe(1);
+  });
+
   it("a webhook URL that does not answer the handshake, or answers it with another verify token", async () => {
     failsWith(
       await doctor({ PUBLIC_URL: "http://127.0.0.1:2" }),
@@ -201,18 +316,36 @@ describe("each failure mode gives its ✗ line with the fix", () => {
     );
   });
 
+  it("no verify token configured: the handshake cannot pass", async () => {
+    failsWith(
+      await doctor({ IG_VERIFY_TOKEN: "" }),
+      "webhook URL",
+      /^✗ webhook URL: IG_VERIFY_TOKEN is not set: the handshake is refused — Set IG_VERIFY_TOKEN/,
+    );
+  });
+
+  it("accounts routed to a chat platform this deployment does not configure", async () => {
+    failsWith(
+      await doctor({ DISCORD_TOKEN: "", DISCORD_APP_ID: "" }),
+      "discord: not configured",
+      /^✗ discord: not configured: @shop \(digest\), @shop route to Discord, which is not configured: their events are stored, not mirrored — Set DISCORD_TOKEN and DISCORD_APP_ID, or route them elsewhere/,
+    );
+  });
+
   it("a refused Slack token (its channels are then not asked)", async () => {
     const checks = await doctor({ SLACK_BOT_TOKEN: "xoxb-not-the-one" });
     expect(checks.filter((c) => !c.ok).map((c) => c.check)).toEqual([
       "slack: token",
-      `slack: channel ${SLACK_CHANNEL} (@brand, @brand (digest))`,
+      `slack: channel ${SLACK_DIGEST} (@brand (digest))`,
+      `slack: channel ${SLACK_CHANNEL} (@brand)`,
     ]);
     expect(line(checks, "slack: token")).toMatch(
       /^✗ slack: token: invalid_auth: Slack refused SLACK_BOT_TOKEN — Set SLACK_BOT_TOKEN to the app's Bot User OAuth Token/,
     );
-    expect(line(checks, `slack: channel ${SLACK_CHANNEL} (@brand, @brand (digest))`)).toMatch(
+    expect(line(checks, `slack: channel ${SLACK_CHANNEL} (@brand)`)).toMatch(
       /not checked: the token is refused — Fix the token first \(the line above\)\.$/,
     );
+    expect(doctorExitCode(checks)).toBe(1);
   });
 
   it("a Slack scope the manifest asks for and the token lacks", async () => {
@@ -228,16 +361,26 @@ describe("each failure mode gives its ✗ line with the fix", () => {
     }
   });
 
-  it("a Slack channel the bot is not in", async () => {
+  it("a Slack channel the bot is not in: an account's channel, or its digest channel", async () => {
     slack.setChannel(SLACK_CHANNEL, { member: false });
     try {
       failsWith(
         await doctor(),
-        `slack: channel ${SLACK_CHANNEL} (@brand, @brand (digest))`,
-        /: not_in_channel: the bot is not in #support — Invite the bot to the channel: type \/invite @threadbridge in <#C0SUPPORT>\.$/,
+        `slack: channel ${SLACK_CHANNEL} (@brand)`,
+        /^✗ slack: channel C0SUPPORT \(@brand\): not_in_channel: the bot is not in #support — Invite the bot to the channel: type \/invite @threadbridge in <#C0SUPPORT>\.$/,
       );
     } finally {
       slack.setChannel(SLACK_CHANNEL, { member: true });
+    }
+    slack.setChannel(SLACK_DIGEST, { member: false });
+    try {
+      failsWith(
+        await doctor(),
+        `slack: channel ${SLACK_DIGEST} (@brand (digest))`,
+        /^✗ slack: channel C0DIGEST \(@brand \(digest\)\): not_in_channel: the bot is not in #digest — Invite the bot to the channel: type \/invite @threadbridge in <#C0DIGEST>\.$/,
+      );
+    } finally {
+      slack.setChannel(SLACK_DIGEST, { member: true });
     }
   });
 
@@ -245,10 +388,22 @@ describe("each failure mode gives its ✗ line with the fix", () => {
     const checks = await doctor({ DISCORD_TOKEN: "not-the-bot-token" });
     expect(checks.filter((c) => !c.ok).map((c) => c.check)).toEqual([
       "discord: token",
-      `discord: channel ${DISCORD_CHANNEL} (@shop)`,
+      `discord: channel ${DISCORD_CHANNEL} (@shop (digest))`,
+      `discord: channel ${DISCORD_FORUM} (@shop)`,
     ]);
     expect(line(checks, "discord: token")).toMatch(
       /^✗ discord: token: invalid_token: Discord refused DISCORD_TOKEN \(401\) — Set DISCORD_TOKEN to the bot's token/,
+    );
+    expect(doctorExitCode(checks)).toBe(1);
+  });
+
+  it("a Discord token of another application than DISCORD_APP_ID", async () => {
+    failsWith(
+      await doctor({ DISCORD_APP_ID: "123456789012345678" }),
+      "discord: application",
+      new RegExp(
+        `^✗ discord: application: wrong_application: the token belongs to application ${discord.applicationId}, DISCORD_APP_ID is 123456789012345678 — Set DISCORD_APP_ID to ${discord.applicationId}`,
+      ),
     );
   });
 
@@ -265,22 +420,74 @@ describe("each failure mode gives its ✗ line with the fix", () => {
     }
   });
 
-  it("a permission the bot lacks in a Discord channel", async () => {
+  it("a permission the bot lacks in a Discord text channel: threads, posting in them, the webhook", async () => {
     discord.setOverwrite(
       DISCORD_CHANNEL,
       "role",
       0n,
-      PERMISSION.CreatePublicThreads | PERMISSION.AddReactions,
+      PERMISSION.CreatePublicThreads |
+        PERMISSION.SendMessagesInThreads |
+        PERMISSION.ManageWebhooks |
+        PERMISSION.AddReactions,
     );
     try {
       failsWith(
         await doctor(),
-        `discord: channel ${DISCORD_CHANNEL} (@shop)`,
-        /: missing_permissions: Create Public Threads \(open a thread per conversation\), Add Reactions \(delivery marks and customers' reactions\) in #instagram — Give the bot's role Create Public Threads, Add Reactions in channel 100000000000000001/,
+        `discord: channel ${DISCORD_CHANNEL} (@shop (digest))`,
+        /: missing_permissions: Create Public Threads \(open a thread per conversation\), Send Messages In Threads \(post in the threads\), Manage Webhooks \(post customers' messages under their names\), Add Reactions \(delivery marks and customers' reactions\) in #instagram — Give the bot's role Create Public Threads, Send Messages In Threads, Manage Webhooks, Add Reactions in channel 100000000000000001/,
       );
     } finally {
       discord.setOverwrite(DISCORD_CHANNEL, "role", 0n, 0n);
     }
+  });
+
+  it("Manage Channels missing where a forum is routed (its status tags)", async () => {
+    discord.setBotPermissions(BOT_ROLE_PERMISSIONS & ~PERMISSION.ManageChannels);
+    try {
+      // A text channel does without it; the forum does not.
+      failsWith(
+        await doctor(),
+        `discord: channel ${DISCORD_FORUM} (@shop)`,
+        /^✗ discord: channel 100000000000000002 \(@shop\): missing_permissions: Manage Channels \(create the forum's status tags\) in #instagram-forum — Give the bot's role Manage Channels in channel 100000000000000002/,
+      );
+    } finally {
+      discord.setBotPermissions(BOT_ROLE_PERMISSIONS);
+    }
+  });
+
+  it("an expired Instagram token", async () => {
+    await service.db.query(
+      "UPDATE instagram_accounts SET token_expires_at = now() - interval '2 days' WHERE id = $1",
+      [BRAND],
+    );
+    try {
+      failsWith(
+        await doctor(),
+        "account @brand: token expiry",
+        /^✗ account @brand: token expiry: expired on \d{4}-\d\d-\d\d — Reconnect the account from the console/,
+      );
+    } finally {
+      await service.db.query(
+        "UPDATE instagram_accounts SET token_expires_at = now() + interval '40 days' WHERE id = $1",
+        [BRAND],
+      );
+    }
+  });
+
+  it("a database that does not answer: one line, and the accounts and channels are not asked", async () => {
+    const closed = { kind: "postgres", url: "postgres://postgres@127.0.0.1:1/nothing", poolSize: 1 } as const;
+    const opened = await openDatabase(closed).then(
+      (db) => db,
+      (error: unknown) => ({ error }),
+    );
+    const checks = await runDoctor({ config: loadConfig(env, platforms), log, db: opened });
+    if (!("error" in opened)) await opened.close();
+    expect(checks.filter((c) => !c.ok).map((c) => c.check)).toEqual(["database"]);
+    expect(line(checks, "database")).toMatch(
+      /^✗ database: Postgres is unreachable: .*ECONNREFUSED.* — Check DATABASE_URL and that Postgres is up/,
+    );
+    expect(checks.some((c) => c.check.startsWith("account "))).toBe(false);
+    expect(doctorExitCode(checks)).toBe(1);
   });
 
   it("Redis that does not answer, and a database with migrations not applied", async () => {

@@ -1,10 +1,13 @@
-// Errors no retry can fix (issue 19): a chat destination that answers not_in_channel (Slack) or
-// Missing Permissions (Discord) holds its mirror work instead of spending the jobs' retries toward
-// the dead-letter queue; once the periodic recheck passes (the bot joins, the permission is given)
-// every held event is mirrored exactly once, in its conversation's order.
+// Errors no retry can fix (issue 19): a chat destination that answers not_in_channel or
+// missing_scope (Slack, the latter for the whole platform) or Missing Permissions (Discord) holds
+// its mirror work instead of spending the jobs' retries toward the dead-letter queue; once the
+// periodic recheck passes (the bot joins, the scope or permission is given) every held event is
+// mirrored exactly once, in its conversation's order.
 
+import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../../src/db/database.ts";
+import { createLogger } from "../../src/log/logger.ts";
 import { PERMISSION } from "../fakes/discord-server.ts";
 import { ACCOUNT, type BridgeHarness, CHANNEL, startBridgeHarness } from "../helpers/bridge.ts";
 import {
@@ -14,7 +17,7 @@ import {
   TEXT_ACCOUNT,
   TEXT_CHANNEL,
 } from "../helpers/discord-bridge.ts";
-import { METRICS_TOKEN, OPERATOR, waitFor } from "../helpers/service.ts";
+import { METRICS_TOKEN, OPERATOR, TEST_BACKEND, waitFor } from "../helpers/service.ts";
 import { dmText, postWebhook } from "../helpers/webhook.ts";
 
 const RETRY_LIMIT = 20;
@@ -46,6 +49,18 @@ async function events(db: Database, account: string): Promise<EventState[]> {
     [account],
   );
   return rows;
+}
+
+/** Waits until every stored event of `account` is processed and none is held any more. */
+function allProcessed(db: Database, account: string): Promise<EventState[]> {
+  return waitFor(
+    async () => {
+      const rows = await events(db, account);
+      return rows.every((r) => r.status === "processed" && r.held_by === null) ? rows : undefined;
+    },
+    20_000,
+    "every event processed",
+  );
 }
 
 function expectNothingSpent(rows: EventState[]): void {
@@ -132,20 +147,93 @@ describe("Slack: the bot is not in the channel", () => {
     const texts = (replies: typeof a) => replies.map((m) => m.text?.split(": ").pop());
     expect(texts(a)).toEqual(["a1", "a2", "a3", "a4", "a5"]);
     expect(texts(b)).toEqual(["b1", "b2"]);
-    await waitFor(
-      async () => {
-        const rows = await events(h.service.db, ACCOUNT);
-        return rows.every((r) => r.status === "processed" && r.held_by === null) ? rows : undefined;
-      },
-      20_000,
-      "every event processed",
-    );
+    await allProcessed(h.service.db, ACCOUNT);
     // Exactly once: one root per conversation, no duplicate post.
     expect(h.slack.topLevel(CHANNEL)).toHaveLength(2);
     expect(h.slack.thread(CHANNEL, first)).toHaveLength(6);
     const { rows } = await h.service.db.query("SELECT 1 FROM chat_destination_holds");
     expect(rows).toEqual([]);
     expect((await readyz(h.url())).chat.slack?.held).toEqual([]);
+  });
+});
+
+describe("Slack: a scope taken away holds the whole platform", () => {
+  let h: BridgeHarness;
+  const out = new PassThrough();
+  let logged = "";
+  out.on("data", (chunk: Buffer) => {
+    logged += chunk.toString();
+  });
+  const lines = () =>
+    logged
+      .split("\n")
+      .filter((l) => l.trim() !== "")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+
+  beforeAll(async () => {
+    h = await startBridgeHarness(CHECK, {}, TEST_BACKEND, createLogger("info", { destination: out }));
+  }, 60_000);
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it("holds every event, logs the hold once as an error with the fix, then mirrors each once, in order, when the scope is back", async () => {
+    h.slack.revokeScopes(["chat:write"]);
+    await send(h.url(), ACCOUNT, "1790000000000301", ["p1", "p2", "p3"]);
+    await send(h.url(), ACCOUNT, "1790000000000302", ["q1", "q2"]);
+
+    const hold = await waitFor(
+      async () => {
+        const { rows } = await h.service.db.query<{ channel: string; reason: string }>(
+          "SELECT channel, reason FROM chat_destination_holds WHERE platform = 'slack'",
+        );
+        return rows[0];
+      },
+      20_000,
+      "the hold",
+    );
+    expect(hold).toEqual({ channel: "*", reason: "missing_scope" });
+    await waitFor(
+      async () => {
+        const held = (await events(h.service.db, ACCOUNT)).filter((e) => e.held_by === "slack:*");
+        return held.length === 2 ? held : undefined;
+      },
+      20_000,
+      "both conversations held",
+    );
+    // Several rechecks: still held, nothing spent, and the hold was said once however many
+    // events and rechecks met it.
+    await new Promise((r) => setTimeout(r, 3_500));
+    expectNothingSpent(await events(h.service.db, ACCOUNT));
+    const said = lines().filter((e) => String(e.msg).startsWith("chat destination unusable"));
+    expect(said).toEqual([
+      expect.objectContaining({
+        level: 50,
+        platform: "slack",
+        channel: "*",
+        reason: "missing_scope",
+        fix: expect.stringMatching(/^Add the chat:write scope under OAuth & Permissions/),
+        msg: expect.stringMatching(
+          /its mirror work is held until a recheck passes\. Add the chat:write scope/,
+        ),
+      }),
+    ]);
+    const ready = await readyz(h.url());
+    expect(ready.checks.slack?.detail).toMatch(/mirror work held for every channel \(missing_scope\) since/);
+    const metrics = await (await fetch(`${h.url()}/metrics`, { headers: OPERATOR })).text();
+    expect(metrics).toContain('threadbridge_chat_destination_held{platform="slack",channel="*"} 1');
+
+    h.slack.grantScopes(["chat:write"]);
+    const first = await h.rootOf("1790000000000301");
+    const second = await h.rootOf("1790000000000302");
+    const texts = (replies: Awaited<ReturnType<typeof h.replies>>) =>
+      replies.map((m) => m.text?.split(": ").pop());
+    expect(texts(await h.replies(first, 3))).toEqual(["p1", "p2", "p3"]);
+    expect(texts(await h.replies(second, 2))).toEqual(["q1", "q2"]);
+    await allProcessed(h.service.db, ACCOUNT);
+    expect(h.slack.topLevel(CHANNEL)).toHaveLength(2);
+    expect(h.slack.thread(CHANNEL, first)).toHaveLength(4);
+    expect(lines().filter((e) => String(e.msg).startsWith("chat destination usable again"))).toHaveLength(1);
   });
 });
 
@@ -201,14 +289,7 @@ describe("Discord: Missing Permissions in the channel", () => {
     expect(posts.map((m) => m.content)).toEqual(
       ["c1", "c2", "c3", "c4"].map((c) => expect.stringContaining(c)),
     );
-    await waitFor(
-      async () => {
-        const rows = await events(h.service.db, TEXT_ACCOUNT);
-        return rows.every((r) => r.status === "processed") ? rows : undefined;
-      },
-      20_000,
-      "every event processed",
-    );
+    await allProcessed(h.service.db, TEXT_ACCOUNT);
     expect(h.discord.threads(TEXT_CHANNEL)).toHaveLength(1);
     expect(h.discord.messages(thread).filter((m) => !m.deleted)).toHaveLength(5);
   });

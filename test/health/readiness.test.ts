@@ -13,6 +13,8 @@ import { createLogger } from "../../src/log/logger.ts";
 import type { Service } from "../../src/service.ts";
 import { describeConfiguration } from "../../src/startup-summary.ts";
 import { type SlackServer, startSlackServer } from "../fakes/slack-server.ts";
+import { startCommand } from "../helpers/role-process.ts";
+import { freePort } from "../helpers/servers.ts";
 import {
   METRICS_TOKEN,
   OPERATOR,
@@ -177,14 +179,44 @@ describe("a refused Slack token", () => {
     expect(await metrics(service)).toContain('threadbridge_chat_platform_up{platform="slack"} 0');
   });
 
-  it("the start-up line says failing, with the fix, instead of on", async () => {
+  it("the service's start-up line says failing, with the fix, instead of on; its /readyz says degraded", {
+    timeout: 120_000,
+  }, async () => {
+    // The real command, in its own process with its own database (the embedded one belongs to the
+    // service above), logging what an operator reads at start-up.
+    const own = await testEnv(TEST_BACKEND, {
+      ...slackEnv({ token: "xoxb-not-the-right-one", apiUrl: slack.apiUrl }),
+      METRICS_TOKEN,
+      LOG_LEVEL: "info",
+    });
+    const port = await freePort();
+    const p = startCommand(["start"], { ...own.env, PORT: String(port) });
+    try {
+      const line = await p.line((e) => typeof e.msg === "string" && e.msg.startsWith("slack: "), 60_000);
+      expect(line.msg).toBe(
+        "slack: failing (invalid_auth: Slack refused SLACK_BOT_TOKEN): Set SLACK_BOT_TOKEN to the app's Bot User OAuth Token (OAuth & Permissions, xoxb-…); if the app was removed, install it to the workspace again.",
+      );
+      await p.line((e) => e.msg === "http listening", 60_000);
+      const url = `http://127.0.0.1:${port}`;
+      const ready = await waitFor(
+        async () => {
+          const res = await fetch(`${url}/readyz`, { headers: OPERATOR });
+          const body = (await res.json()) as Readiness;
+          return body.checks.slack?.degraded ? { code: res.status, body } : undefined;
+        },
+        20_000,
+        "the process's first check",
+      );
+      expect(ready.code).toBe(200);
+      expect(ready.body.checks.slack?.detail).toBe("failing (invalid_auth: Slack refused SLACK_BOT_TOKEN)");
+    } finally {
+      await p.stop();
+      await own.cleanup();
+    }
+  });
+
+  it("the start-up summary says on with a token Slack accepts", async () => {
     const log = createLogger("silent");
-    const checks = await checkPlatformAuth(t.config.platforms, log);
-    const lines = describeConfiguration(t.config, DEFAULTED, checks);
-    expect(lines).toContain(
-      "slack: failing (invalid_auth: Slack refused SLACK_BOT_TOKEN): Set SLACK_BOT_TOKEN to the app's Bot User OAuth Token (OAuth & Permissions, xoxb-…); if the app was removed, install it to the workspace again.",
-    );
-    // With the right token, the line is the usual one.
     const good = loadConfig({ ...slackEnv(slack) }, platforms);
     expect(describeConfiguration(good, DEFAULTED, await checkPlatformAuth(good.platforms, log))).toContain(
       `slack: on (API ${slack.apiUrl}, 1 post/s per channel; events at http://localhost:3000/slack/events)`,

@@ -4,6 +4,7 @@
 import { expect } from "vitest";
 import { addAccount } from "../../src/instagram/accounts.ts";
 import { TokenCipher } from "../../src/instagram/token-cipher.ts";
+import type { Logger } from "../../src/log/logger.ts";
 import type { Service } from "../../src/service.ts";
 import {
   type GraphServer,
@@ -78,6 +79,8 @@ export async function startBridgeHarness(
   extraEnv: Record<string, string> = {},
   instagram: InstagramResponderOptions = {},
   backend: Backend = TEST_BACKEND,
+  /** The service's logger (every restart's too), for a test that reads what it logs. */
+  log?: Logger,
 ): Promise<BridgeHarness> {
   const slack = await startSlackServer({ users: [AGENT, ADMIN] });
   const graph = await startGraphServer(instagramResponder(instagram));
@@ -91,7 +94,7 @@ export async function startBridgeHarness(
     SLACK_POSTS_PER_SECOND: "1000",
     ...extraEnv,
   });
-  let service = await startTestService(t);
+  let service = await startTestService(t, {}, log);
   await addAccount(service.db, TokenCipher.fromConfig(TEST_KEY), {
     igUserId: ACCOUNT,
     username: "brand",
@@ -139,7 +142,7 @@ export async function startBridgeHarness(
     url: () => h.service.url as string,
     async restart() {
       await h.service.stop();
-      service = await startTestService(t);
+      service = await startTestService(t, {}, log);
       h.service = service;
     },
     sends: () => graph.requests.filter((r) => r.method === "POST" && r.path.endsWith("/messages")),

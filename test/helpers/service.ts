@@ -4,7 +4,7 @@ import path from "node:path";
 import { platforms } from "../../adapters/index.ts";
 import type { PlatformDescriptor } from "../../src/chat/platform.ts";
 import { type Config, loadConfig } from "../../src/config/config.ts";
-import { createLogger } from "../../src/log/logger.ts";
+import { createLogger, type Logger } from "../../src/log/logger.ts";
 import { type Roles, type Service, startService } from "../../src/service.ts";
 import { type Backend, needsDatabaseServer, TEST_BACKEND } from "./backend.ts";
 import { seedEmbeddedDatabase } from "./embedded-template.ts";
@@ -68,8 +68,13 @@ export async function testEnv(
   };
 }
 
-export async function startTestService(t: TestEnv, roles: Partial<Roles> = {}): Promise<Service> {
-  const log = createLogger(t.config.logLevel, { pretty: false });
+/** Starts the service of `t` in this process; `log` instead of one at `t`'s LOG_LEVEL on standard
+ * output, for a test that reads what it logs. */
+export async function startTestService(
+  t: TestEnv,
+  roles: Partial<Roles> = {},
+  log: Logger = createLogger(t.config.logLevel, { pretty: false }),
+): Promise<Service> {
   return startService(t.config, { web: true, worker: true, migrate: true, ...roles }, log);
 }
 

@@ -10,14 +10,14 @@ export async function postWebhook(
   baseUrl: string,
   body: string | object,
   options: { secret?: string; signature?: string | null; headers?: Record<string, string> } = {},
-): Promise<{ status: number; body: string }> {
+): Promise<{ status: number; body: string; headers: Headers }> {
   const raw = typeof body === "string" ? body : JSON.stringify(body);
   const headers: Record<string, string> = { "content-type": "application/json", ...options.headers };
   const signature =
     options.signature === undefined ? sign(raw, options.secret ?? APP_SECRET) : options.signature;
   if (signature !== null) headers["x-hub-signature-256"] = signature;
   const res = await fetch(`${baseUrl}/webhooks/instagram`, { method: "POST", headers, body: raw });
-  return { status: res.status, body: await res.text() };
+  return { status: res.status, body: await res.text(), headers: res.headers };
 }
 
 /** A DM text webhook from `customer` to `account`, unique by `mid`. */

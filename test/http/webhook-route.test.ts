@@ -104,6 +104,10 @@ describe("POST /webhooks/instagram signature", () => {
     });
     expect([a.status, b.status]).toEqual([200, 200]);
     expect(a.body).toBe("EVENT_RECEIVED");
+    // Written directly, not through express's send(): the same type, and the security headers kept.
+    expect(a.headers.get("content-type")).toBe("text/plain; charset=utf-8");
+    expect(a.headers.get("content-length")).toBe("14");
+    expect(a.headers.get("x-content-type-options")).toBe("nosniff");
   });
 });
 

@@ -44,14 +44,32 @@ describe("IngestBatcher", () => {
   it("groups deliveries that wait behind busy transactions and answers each with its own events", async () => {
     const { store, calls } = memoryStore({ delayMs: 20 });
     const batcher = new IngestBatcher(store, { maxInFlight: 1 });
-    const results = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => batcher.submit([record(`m${i}`)])),
-    );
+    const first = batcher.submit([record("m0")]);
+    // The next nine arrive after the first's transaction began (a later turn of the event loop).
+    await new Promise((r) => setTimeout(r, 5));
+    const results = [
+      await first,
+      ...(await Promise.all(Array.from({ length: 9 }, (_, i) => batcher.submit([record(`m${i + 1}`)])))),
+    ];
     expect(results.map((r) => r.stored.map((s) => s.dedupeKey))).toEqual(
       Array.from({ length: 10 }, (_, i) => [`seen:m${i}`]),
     );
     // The first goes alone; the nine that queued behind it share one transaction.
     expect(calls).toEqual([1, 9]);
+  });
+
+  it("sends the deliveries of one turn of the event loop together, and later ones on their own", async () => {
+    const { store, calls } = memoryStore({ delayMs: 5 });
+    const batcher = new IngestBatcher(store, { maxInFlight: 4 });
+    // Three bodies read in the same turn: one statement, though slots are free.
+    await Promise.all([
+      batcher.submit([record("t1")]),
+      batcher.submit([record("t2")]),
+      batcher.submit([record("t3")]),
+    ]);
+    // One alone, in a later turn: sent at once, by itself.
+    await batcher.submit([record("t4")]);
+    expect(calls).toEqual([3, 1]);
   });
 
   it("counts an event repeated across grouped deliveries as stored once", async () => {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listDeadLetters, replayDeadLetters } from "../../src/queue/dead-letters.ts";
+import { stopWork } from "../../src/queue/work-slots.ts";
 import type { Service } from "../../src/service.ts";
 import { type Backend, startTestService, type TestEnv, testEnv, waitFor } from "../helpers/service.ts";
 import { dmText, postWebhook } from "../helpers/webhook.ts";
@@ -189,7 +190,7 @@ describe.each<Backend>(["postgres", "embedded"])("pipeline on %s", (backend) => 
     const free = "5000000000000002";
     const t0 = 1761287400000;
     // Store without a worker racing us, then break the first event of `stuck` the way a corrupt row would.
-    await service.boss.offWork("inbound");
+    await stopWork(service.boss, { queue: "inbound" });
     expect(
       (await postWebhook(service.url as string, dmText(ACCOUNT, stuck, "mid.s.1", "first", t0))).status,
     ).toBe(200);

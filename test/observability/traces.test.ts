@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { addAccount } from "../../src/instagram/accounts.ts";
 import { TokenCipher } from "../../src/instagram/token-cipher.ts";
@@ -41,12 +44,16 @@ let db: Service;
 let web: RoleProcess;
 let worker: RoleProcess;
 let url: string;
+/** Where the exporters' headers are read from: a vendor's key, as a mounted secret. */
+const secrets = mkdtempSync(path.join(tmpdir(), "threadbridge-otlp-"));
 
 beforeAll(async () => {
   receiver = await startOtlpReceiver();
   slack = await startSlackServer({ users: [AGENT] });
   graph = await startGraphServer(instagramResponder());
   const port = await freePort();
+  const headersFile = path.join(secrets, "otlp-headers");
+  writeFileSync(headersFile, "x-api-key=traces%20key,x-tenant=test\n", { mode: 0o600 });
   t = await testEnv(TEST_BACKEND, {
     PORT: String(port),
     SLACK_BOT_TOKEN: slack.token,
@@ -58,6 +65,8 @@ beforeAll(async () => {
     OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
     OTEL_SERVICE_NAME: "threadbridge-test",
     OTEL_RESOURCE_ATTRIBUTES: "deployment.environment.name=test",
+    OTEL_EXPORTER_OTLP_HEADERS_FILE: headersFile,
+    OTEL_EXPORTER_OTLP_TRACES_HEADERS: "x-tenant=traces",
     // Batches leave every 200 ms instead of 5 s.
     OTEL_BSP_SCHEDULE_DELAY: "200",
   });
@@ -85,6 +94,7 @@ afterAll(async () => {
   await slack?.close();
   await receiver?.close();
   await t?.cleanup();
+  rmSync(secrets, { recursive: true, force: true });
 });
 
 /** The spans of the trace that has a span named `first`, once it holds every name of `names`. */
@@ -157,6 +167,11 @@ it("follows a webhook from the web process's request to the worker's Slack call 
   expect(everything).not.toContain("hello");
   expect(everything).not.toContain("IGAA-traces-token");
   expect(receiver.refused).toEqual([]);
+  // Every export carried the headers: read from OTEL_EXPORTER_OTLP_HEADERS_FILE (decoded), with
+  // the traces-only variable's value where both name a key.
+  expect(receiver.requests.length).toBeGreaterThan(0);
+  for (const headers of receiver.requests)
+    expect(headers).toMatchObject({ "x-api-key": "traces key", "x-tenant": "traces" });
 });
 
 it("follows an agent's reply from Slack's request through the outbound job to the Graph call", {

@@ -9,10 +9,6 @@ import { startTestService, TEST_BACKEND, type TestEnv, testEnv } from "../helper
 // metric names taken out, and each looked up among the metric families of a running service's
 // /metrics (web and worker in one process, so both roles' families are there).
 
-/** Metrics another branch adds (issue 19's honest readiness: 1 ok, 0 failing, per platform); the
- * only names allowed here that /metrics does not serve yet. */
-const ADDED_ELSEWHERE = ["threadbridge_chat_platform_up"];
-
 const ROOT = new URL("../../", import.meta.url);
 const read = (file: string) => readFileSync(new URL(file, ROOT), "utf8");
 
@@ -112,10 +108,10 @@ describe("the dashboard and the alert rules", () => {
       expect(metricNames(expr).length, where).toBeGreaterThan(0);
   });
 
-  it("name only metrics /metrics serves, or the one another branch adds", () => {
+  it("name only metrics /metrics serves", () => {
     const missing = [...panelExprs, ...ruleExprs].flatMap(({ where, expr }) =>
       metricNames(expr)
-        .filter((name) => !served(name) && !ADDED_ELSEWHERE.includes(name))
+        .filter((name) => !served(name))
         .map((name) => `${where}: ${name}`),
     );
     expect(missing).toEqual([]);
@@ -140,6 +136,9 @@ describe("the dashboard and the alert rules", () => {
       "threadbridge_queue_depth",
       "threadbridge_outbound_messages_total",
       "threadbridge_outbound_deferred_total",
+      "threadbridge_chat_platform_up",
+      "threadbridge_chat_destination_up",
+      "threadbridge_chat_destination_held",
     ])
       expect(panelNames).toContain(name);
     expect(rules.map((r) => r.alert)).toEqual(
@@ -149,6 +148,8 @@ describe("the dashboard and the alert rules", () => {
         "ThreadbridgeRepliesNotLeaving",
         "ThreadbridgeTokenInvalid",
         "ThreadbridgeChatPlatformFailing",
+        "ThreadbridgeChatDestinationFailing",
+        "ThreadbridgeChatDestinationHeld",
         "ThreadbridgeWebhookSilence",
       ]),
     );

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDiscord } from "../../../adapters/discord/bridge.ts";
 import type { DmHeader, MirrorPost, ThreadRef } from "../../../src/chat/chat-port.ts";
 import { createLogger } from "../../../src/log/logger.ts";
+import { BOT_ROLE_PERMISSIONS, PERMISSION } from "../../fakes/discord-server.ts";
 import { type DiscordHarness, FORUM, startDiscordHarness, TEXT } from "./harness.ts";
 
 let h: DiscordHarness;
@@ -117,6 +118,32 @@ describe("threads", () => {
       taken: async () => false,
     });
     expect(own.thread).not.toBe(other.id);
+  });
+
+  it("without Manage Channels, opens forum posts untagged and says so once; tags come once it is given", async () => {
+    const bare = await startDiscordHarness();
+    try {
+      bare.discord.setBotPermissions(BOT_ROLE_PERMISSIONS & ~PERMISSION.ManageChannels);
+      const first = await bare.bridge.adapter.openThread(FORUM, header);
+      const second = await bare.bridge.adapter.openThread(FORUM, {
+        ...header,
+        customer: { id: "902", name: "Cy" },
+      });
+      for (const t of [first, second]) expect(bare.discord.channel(t.thread)?.appliedTags ?? []).toEqual([]);
+      expect(bare.discord.channel(FORUM)?.availableTags).toEqual([]);
+      const said = bare.logs.filter((l) =>
+        String(l.msg).startsWith("discord forum tags could not be created"),
+      );
+      expect(said).toEqual([expect.objectContaining({ level: 40, channel: FORUM })]);
+      bare.discord.setBotPermissions(BOT_ROLE_PERMISSIONS);
+      const third = await bare.bridge.adapter.openThread(FORUM, {
+        ...header,
+        customer: { id: "903", name: "Di" },
+      });
+      expect(bare.discord.channel(third.thread)?.appliedTags?.length).toBe(2);
+    } finally {
+      await bare.close();
+    }
   });
 
   it("updates the header, the forum tags and the thread name only when they change", async () => {

@@ -172,6 +172,20 @@ describe("discord adapter: answers no retry can fix", () => {
     }
   });
 
+  it("Missing Access (the bot cannot see the channel) holds that channel, with View Channel as the fix", async () => {
+    server.setOverwrite(TEXT, "member", 0n, PERMISSION.ViewChannel);
+    try {
+      const err = await adapterWith(server.token)
+        .alert(TEXT, "hi")
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(DestinationUnusable);
+      expect(err).toMatchObject({ platform: "discord", channel: TEXT, reason: "missing_access" });
+      expect((err as DestinationUnusable).fix).toMatch(/^Give the bot's role View Channel in channel/);
+    } finally {
+      server.setOverwrite(TEXT, "member", 0n, 0n);
+    }
+  });
+
   it("a refused token holds the whole platform; a deleted thread's Unknown Channel is left alone", async () => {
     const refused = await adapterWith("not-the-bot-token")
       .alert(TEXT, "hi")

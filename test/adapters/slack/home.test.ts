@@ -76,7 +76,8 @@ async function openHome(user: string, tab = "home"): Promise<void> {
 }
 
 beforeAll(async () => {
-  h = await startBridgeHarness();
+  // An opened tab is built again every second (60 by default) and published when it changed.
+  h = await startBridgeHarness({ SLACK_HOME_REFRESH_SECONDS: "1" });
   await addAccount(h.service.db, TokenCipher.fromConfig(TEST_KEY), {
     igUserId: OTHER_ACCOUNT,
     username: "otherbrand",
@@ -113,6 +114,18 @@ beforeAll(async () => {
     assignee: "Ana",
     customerAt: minutesAgo(10),
   });
+  // A comment thread of theirs, its author's last comment 20 min ago, commented on 2 days ago.
+  const { rows } = await h.service.db.query<{ id: string }>(
+    `INSERT INTO comment_threads (account_id, media_id, root_comment_id, author_id, author_username,
+       root_commented_at, assignee, assignee_ref, chat_platform, chat_channel)
+     VALUES ($1, 'media-1', 'cmt-1', 'c-comment', 'commenter', $2, 'Ana', $3, 'slack', $4) RETURNING id`,
+    [ACCOUNT, minutesAgo(2 * 24 * 60), AGENT.id, CHANNEL],
+  );
+  await h.service.db.query(
+    `INSERT INTO messages (account_id, comment_thread_id, direction, author_kind, author_id, ig_message_id, text, occurred_at)
+     VALUES ($1, $2, 'inbound', 'customer', 'c-comment', 'cmt-1', 'in stock?', $3)`,
+    [ACCOUNT, rows[0]?.id, minutesAgo(20)],
+  );
   // Not theirs: closed, or someone else's.
   await conversation({
     customer: "c-closed",
@@ -150,22 +163,24 @@ describe("the App Home tab", () => {
     const view = await waitFor(async () => h.slack.home(AGENT.id), 10_000, "the agent's home view");
     const shown = texts(view.blocks);
     expect(shown[0]).toBe("Your conversations");
-    const mine = shown.slice(2, 5);
+    const mine = shown.slice(2, 6);
     expect(mine[0]).toMatch(
       new RegExp(
         `^\\*<https://fake\\.slack\\.com/archives/${CHANNEL}/p${firstRoot.replace(".", "")}\\|@newbie>\\* · @brand\\n🆕 New · 2[01]h \\d+m left · last message <!date\\^\\d+\\^`,
       ),
     );
     expect(mine[1]).toMatch(/^\*@waiter\* · @otherbrand\n🔴 Waiting on us · 23h \d+m left/);
-    expect(mine[2]).toMatch(/^\*@sleeper\* · @brand\n💤 Snoozed · 23h 4\dm left/);
-    expect(shown[5]).toBe("---");
-    expect(shown[6]).toBe("Unassigned");
-    const unassigned = shown.slice(8, 18);
+    // A comment thread among them, by its author's last comment, with the private reply's clock.
+    expect(mine[2]).toMatch(/^\*@commenter\* \(comment\) · @brand\n🆕 New · 4d 23h left for a private reply/);
+    expect(mine[3]).toMatch(/^\*@sleeper\* · @brand\n💤 Snoozed · 23h 4\dm left/);
+    expect(shown[6]).toBe("---");
+    expect(shown[7]).toBe("Unassigned");
+    const unassigned = shown.slice(9, 19);
     expect(unassigned.map((t) => /^\*(@\w+)\*/.exec(t)?.[1])).toEqual(
       Array.from({ length: 10 }, (_, i) => `@free${i}`),
     );
-    expect(shown[18]).toBe("…and 2 more unassigned: `/ig queue unassigned` in a channel lists them.");
-    expect(shown).toHaveLength(19);
+    expect(shown[19]).toBe("…and 2 more unassigned: `/ig queue unassigned` in a channel lists them.");
+    expect(shown).toHaveLength(20);
     expect(shown.join("\n")).not.toMatch(/gone|rootsown|elsewhere/);
     expect(h.slack.callsOf("views.publish").at(-1)?.args.user_id).toBe(AGENT.id);
   });
@@ -183,5 +198,32 @@ describe("the App Home tab", () => {
       expect.stringMatching(/^\*@elsewhere\* · @otherbrand\n🆕 New/),
     ]);
     expect(h.slack.callsOf("views.publish").filter((c) => c.args.user_id === ADMIN.id)).toHaveLength(1);
+  });
+
+  it("keeps an opened tab current: a new assignment shows without opening it again, and an unchanged one is not published again", async () => {
+    const published = () => h.slack.callsOf("views.publish").filter((c) => c.args.user_id === AGENT.id);
+    const before = published().length;
+    // Three refresh rounds with nothing changed: nothing is published.
+    await new Promise((r) => setTimeout(r, 3_500));
+    expect(published()).toHaveLength(before);
+
+    await conversation({
+      customer: "c-fresh",
+      username: "freshone",
+      assigneeRef: AGENT.id,
+      assignee: "Ana",
+      customerAt: minutesAgo(1),
+    });
+    const view = await waitFor(
+      async () => {
+        const last = published().at(-1);
+        return last && JSON.stringify(last.args.view).includes("@freshone") ? last : undefined;
+      },
+      15_000,
+      "the agent's tab published again with the new assignment",
+    );
+    expect(published()).toHaveLength(before + 1);
+    const shown = texts((view.args.view as { blocks: unknown[] }).blocks);
+    expect(shown[6]).toMatch(/^\*@freshone\* · @brand\n🆕 New/);
   });
 });

@@ -16,7 +16,13 @@ let server: SlackServer;
 const probeWith = (token: string) =>
   // biome-ignore lint/style/noNonNullAssertion: Slack declares a probe
   slack.probe!(
-    { botToken: token, signingSecret: "secret-0123", apiUrl: server.apiUrl, postsPerSecond: 100 },
+    {
+      botToken: token,
+      signingSecret: "secret-0123",
+      apiUrl: server.apiUrl,
+      postsPerSecond: 100,
+      homeRefreshSeconds: 0,
+    },
     { log },
   );
 
@@ -65,6 +71,7 @@ describe("slack probe: auth", () => {
         signingSecret: "secret-0123",
         apiUrl: "http://127.0.0.1:9/api/",
         postsPerSecond: 1,
+        homeRefreshSeconds: 0,
       },
       { log },
     );
@@ -140,6 +147,21 @@ describe("slack adapter: answers no retry can fix", () => {
     expect(err).toBeInstanceOf(DestinationUnusable);
     expect(err).toMatchObject({ platform: "slack", channel: "C0NOTIN", reason: "not_in_channel" });
     expect((err as DestinationUnusable).fix).toMatch(/\/invite @threadbridge/);
+  });
+
+  it("holds the channel on channel_not_found (a private channel the bot is not in, or none) and is_archived", async () => {
+    server.setChannel("G0HIDDEN", { private: true, member: false });
+    server.setChannel("C0SHUT", { archived: true });
+    const hidden = await adapterWith(server.token)
+      .alert("G0HIDDEN", "hi")
+      .catch((e: unknown) => e);
+    expect(hidden).toBeInstanceOf(DestinationUnusable);
+    expect(hidden).toMatchObject({ platform: "slack", channel: "G0HIDDEN", reason: "channel_not_found" });
+    expect((hidden as DestinationUnusable).fix).toMatch(/^Check the channel id G0HIDDEN/);
+    const archived = await adapterWith(server.token)
+      .alert("C0SHUT", "hi")
+      .catch((e: unknown) => e);
+    expect(archived).toMatchObject({ channel: "C0SHUT", reason: "is_archived" });
   });
 
   it("holds the whole platform on a refused token or a missing scope", async () => {

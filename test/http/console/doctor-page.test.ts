@@ -52,4 +52,20 @@ describe("the Doctor page", () => {
     // Read-only: nothing to submit.
     expect(page.body).not.toContain('<form method="post" action="/doctor');
   });
+
+  it("shows a held destination with its reason and fix", async () => {
+    await h.service.db.query(
+      "INSERT INTO chat_destination_holds (platform, channel, reason, fix) VALUES ('slack', 'C0NOTIN', 'not_in_channel', 'Invite the bot to the channel.')",
+    );
+    try {
+      const browser = h.client();
+      await browser.signIn();
+      const page = await browser.get("/doctor");
+      expect(page.body).toMatch(
+        /<td><span class="badge bad">[^\n]*<\/td>\n<th scope="row">slack: held C0NOTIN<\/th>\n<td>mirror work held since [^<]* \(not_in_channel\)<br><strong>Fix:<\/strong> Invite the bot to the channel\. The held work resumes by itself once the recheck passes\.<\/td>/,
+      );
+    } finally {
+      await h.service.db.query("DELETE FROM chat_destination_holds");
+    }
+  });
 });

@@ -1,0 +1,317 @@
+// Ingest (issue 23): `threadbridge web` beside a bare express handler, both driven by autocannon
+// from this process with signed single-event webhooks, each stored with its job before the 200.
+// Part of `npm run bench`; alone: `node bench/ingest.ts` (a fresh database, the table printed).
+// BENCH_WEB_ROOT=/path/to/checkout runs that checkout's `threadbridge web` under the same driver
+// (before/after pairs against a base worktree); BENCH_WEB_NODE_OPTIONS="--cpu-prof" profiles it.
+// BENCH_INGEST_AB=/path/to/base runs that checkout's web process and this one's side by side, each
+// on its own database, and loads them in turn (with the bare handler) in short rounds, so that a
+// change of the machine's load falls on both: the CPU time per webhook of each, per round.
+import { type ChildProcess, execFileSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { loadavg } from "node:os";
+import { setTimeout as sleep } from "node:timers/promises";
+import autocannon from "autocannon";
+import pg from "pg";
+import { sign } from "../src/instagram/signature.ts";
+import { createTestDatabase, type TestDatabase } from "../test/helpers/postgres.ts";
+import { type BenchRow, benchTable } from "./bench-row.ts";
+import { cpuSeconds, ROOT, rssMiB, startProcess, watchPeakRss } from "./processes.ts";
+import { scaled } from "./quick.ts";
+
+export const SECRET = "bench-app-secret-0123456789";
+const ACCOUNT = "17841400000000001";
+export const SECONDS = Number(process.env.BENCH_SECONDS ?? scaled(10, 3));
+// Time a freshly started process gets to finish its start-up work before its idle RSS is read.
+export const SETTLE_MS = scaled(10_000, 3_000);
+/** The fixed rate the acknowledgement latency is measured at (issue 23: p99 < 20 ms at 1,000/s). */
+export const PACED_RATE = 1000;
+
+/** Signed single-event DM webhooks, each with a fresh mid so every one is a new row. */
+function webhookRequest(): autocannon.Request {
+  return {
+    method: "POST",
+    path: "/webhooks/instagram",
+    setupRequest: (req) => {
+      const now = Date.now();
+      const customer = `7${String(Math.floor(Math.random() * 5000)).padStart(15, "0")}`;
+      const body = JSON.stringify({
+        object: "instagram",
+        entry: [
+          {
+            id: ACCOUNT,
+            time: now,
+            messaging: [
+              {
+                sender: { id: customer },
+                recipient: { id: ACCOUNT },
+                timestamp: now,
+                message: { mid: `mid.bench.${randomUUID()}`, text: "Hi, is this still available?" },
+              },
+            ],
+          },
+        ],
+      });
+      return {
+        ...req,
+        body,
+        headers: { "content-type": "application/json", "x-hub-signature-256": sign(body, SECRET) },
+      };
+    },
+  };
+}
+
+async function load(
+  port: number,
+  options: { connections: number; rate?: number; seconds?: number },
+): Promise<autocannon.Result> {
+  const result = await autocannon({
+    url: `http://127.0.0.1:${port}`,
+    connections: options.connections,
+    duration: options.seconds ?? SECONDS,
+    ...(options.rate ? { overallRate: options.rate } : {}),
+    requests: [webhookRequest()],
+  });
+  const bad = result.non2xx + result.errors + result.timeouts;
+  if (bad > 0)
+    throw new Error(
+      `port ${port}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`,
+    );
+  return result;
+}
+
+export interface IngestResult {
+  rows: BenchRow[];
+  /** requests/s at 50 connections, the service's and the bare handler's. */
+  rps: { web: number; bare: number };
+  /** CPU time per request at 50 connections (ms). */
+  cpuMs: { web: number; bare: number };
+  /** RSS of the web process (MiB): idle after SETTLE_MS, and the peak at 50 connections. */
+  rss: { idle: number; load: number };
+  /** Rows in Postgres after the run: every webhook answered 200 was stored with its job, in
+   * `commits` transactions. */
+  stored: { events: number; jobs: number; commits: number };
+}
+
+/**
+ * Starts `threadbridge web` (NODE_ENV=production, LOG_LEVEL=info) on a migrated database and the bare
+ * handler, lets them settle, reads the web process's idle RSS, then calls `whileIdle` (the full
+ * bench reads the other idle figures there), warms both up and measures. Both are stopped after.
+ */
+export async function ingestBench(
+  dbUrl: string,
+  options: { whileIdle?: () => Promise<void>; webRoot?: string; webNodeOptions?: string } = {},
+): Promise<IngestResult> {
+  const service = await startProcess(
+    ["bin/threadbridge.js", "web"],
+    {
+      ...serviceEnv(dbUrl),
+      ...(options.webNodeOptions ? { NODE_OPTIONS: options.webNodeOptions } : {}),
+    },
+    { cwd: options.webRoot ?? ROOT },
+  );
+  const bare = await startProcess(["bench/bare-server.ts"], { PORT: "0" });
+  const webPid = service.child.pid as number;
+  const barePid = bare.child.pid as number;
+  try {
+    await sleep(SETTLE_MS);
+    const webIdle = rssMiB(webPid);
+    await options.whileIdle?.();
+
+    // Warm both up (JIT, connection pools), then measure.
+    for (const port of [service.port, bare.port])
+      await autocannon({
+        url: `http://127.0.0.1:${port}`,
+        connections: 10,
+        amount: 2000,
+        requests: [webhookRequest()],
+      });
+
+    const webWatch = watchPeakRss([webPid]);
+    const webCpu0 = cpuSeconds(webPid);
+    const full = await load(service.port, { connections: 50 });
+    const webCpuMs = (1000 * (cpuSeconds(webPid) - webCpu0)) / full.requests.total;
+    const [webLoad] = webWatch.stop();
+    const bareCpu0 = cpuSeconds(barePid);
+    const fullBare = await load(bare.port, { connections: 50 });
+    const bareCpuMs = (1000 * (cpuSeconds(barePid) - bareCpu0)) / fullBare.requests.total;
+    const paced = await load(service.port, { connections: 25, rate: PACED_RATE });
+    const pacedBare = await load(bare.port, { connections: 25, rate: PACED_RATE });
+
+    const client = new pg.Client({ connectionString: dbUrl });
+    await client.connect();
+    // Rows written by one transaction share its xmin: events per transaction is how far group
+    // commit spread a commit's cost.
+    const { rows: counts } = await client.query<{ events: number; jobs: number; commits: number }>(
+      `SELECT (SELECT count(*)::int FROM inbound_events) AS events,
+              (SELECT count(DISTINCT xmin::text)::int FROM inbound_events) AS commits,
+              (SELECT count(*)::int FROM pgboss.job WHERE name = 'inbound') AS jobs`,
+    );
+    await client.end();
+
+    const rps = (r: autocannon.Result) => r.requests.average;
+    return {
+      rows: [
+        {
+          scenario: "ingest: signed 1-event webhooks, 50 connections (req/s)",
+          target: "≥ 0.25 of the bare handler",
+          threadbridge: rps(full).toFixed(0),
+          baseline: rps(fullBare).toFixed(0),
+          ratio: (rps(full) / rps(fullBare)).toFixed(2),
+        },
+        {
+          scenario:
+            "CPU time per webhook of the serving process at 50 connections (ms; a loaded machine changes it less than req/s)",
+          target: "—",
+          threadbridge: webCpuMs.toFixed(3),
+          baseline: bareCpuMs.toFixed(3),
+          ratio: (webCpuMs / bareCpuMs).toFixed(1),
+        },
+        {
+          scenario: `ack latency p50 at ${PACED_RATE} req/s (ms)`,
+          target: "—",
+          threadbridge: paced.latency.p50.toFixed(1),
+          baseline: pacedBare.latency.p50.toFixed(1),
+          ratio: (paced.latency.p50 / Math.max(pacedBare.latency.p50, 0.1)).toFixed(1),
+        },
+        {
+          scenario: `ack latency p99 at ${PACED_RATE} req/s (ms)`,
+          target: "< 20",
+          threadbridge: paced.latency.p99.toFixed(1),
+          baseline: pacedBare.latency.p99.toFixed(1),
+          ratio: (paced.latency.p99 / Math.max(pacedBare.latency.p99, 0.1)).toFixed(1),
+        },
+        {
+          scenario: `achieved rate in the ${PACED_RATE} req/s run (req/s)`,
+          target: String(PACED_RATE),
+          threadbridge: rps(paced).toFixed(0),
+          baseline: rps(pacedBare).toFixed(0),
+          ratio: "",
+        },
+      ],
+      rps: { web: rps(full), bare: rps(fullBare) },
+      cpuMs: { web: webCpuMs, bare: bareCpuMs },
+      rss: { idle: webIdle, load: webLoad ?? 0 },
+      stored: {
+        events: counts[0]?.events ?? 0,
+        jobs: counts[0]?.jobs ?? 0,
+        commits: counts[0]?.commits ?? 0,
+      },
+    };
+  } finally {
+    service.child.kill("SIGTERM");
+    bare.child.kill("SIGTERM");
+  }
+}
+
+/** The environment the bench's service processes run with. */
+export function serviceEnv(dbUrl: string) {
+  return {
+    DATABASE_URL: dbUrl,
+    TOKEN_ENCRYPTION_KEY: Buffer.alloc(32, 9).toString("base64"),
+    IG_APP_SECRET: SECRET,
+    LOG_LEVEL: "info",
+    PORT: "0",
+    NODE_ENV: "production",
+  };
+}
+
+/** Migrates a database with a checkout's own CLI, as a deployment's release phase does. */
+export function migrate(dbUrl: string, root = ROOT): void {
+  execFileSync(process.execPath, ["src/cli.ts", "migrate"], {
+    cwd: root,
+    env: { ...process.env, ...serviceEnv(dbUrl) },
+    stdio: "ignore",
+  });
+}
+
+/**
+ * Before/after on a loaded machine: `base`'s web process and this checkout's, each on a database of
+ * its own, and the bare handler, loaded in turn at 50 connections for `seconds` each, `rounds`
+ * times. Each round gives each process's CPU time per request; a change of the machine's load
+ * between rounds falls on all three alike.
+ */
+export async function ingestAB(base: string, rounds: number, seconds: number): Promise<string[]> {
+  const dbs = [await createTestDatabase(), await createTestDatabase()];
+  const [baseDb, ourDb] = dbs as [TestDatabase, TestDatabase];
+  const started: ChildProcess[] = [];
+  try {
+    migrate(baseDb.url, base);
+    migrate(ourDb.url);
+    const sides = [
+      {
+        name: "base",
+        ...(await startProcess(["bin/threadbridge.js", "web"], serviceEnv(baseDb.url), { cwd: base })),
+      },
+      { name: "this", ...(await startProcess(["bin/threadbridge.js", "web"], serviceEnv(ourDb.url))) },
+      { name: "bare", ...(await startProcess(["bench/bare-server.ts"], { PORT: "0" })) },
+    ];
+    started.push(...sides.map((x) => x.child));
+    await sleep(3000);
+    for (const x of sides)
+      await autocannon({
+        url: `http://127.0.0.1:${x.port}`,
+        connections: 10,
+        amount: 2000,
+        requests: [webhookRequest()],
+      });
+    const lines: string[] = [];
+    for (let round = 1; round <= rounds; round++) {
+      const figures: Record<string, { cpuMs: number; rps: number }> = {};
+      // The order turns each round, so no side always follows the same one.
+      for (let k = 0; k < sides.length; k++) {
+        const x = sides[(round + k) % sides.length] as (typeof sides)[number];
+        const pid = x.child.pid as number;
+        const cpu0 = cpuSeconds(pid);
+        const r = await load(x.port, { connections: 50, seconds });
+        figures[x.name] = {
+          cpuMs: (1000 * (cpuSeconds(pid) - cpu0)) / r.requests.total,
+          rps: r.requests.average,
+        };
+      }
+      const f = (n: string) => figures[n] as { cpuMs: number; rps: number };
+      lines.push(
+        `round ${round} (load ${loadavg()[0]?.toFixed(1)}): CPU ms per webhook base ${f("base").cpuMs.toFixed(3)}, this ${f("this").cpuMs.toFixed(3)} (${(f("this").cpuMs / f("base").cpuMs).toFixed(2)}×), bare ${f("bare").cpuMs.toFixed(3)}; req/s ÷ bare: base ${(f("base").rps / f("bare").rps).toFixed(2)}, this ${(f("this").rps / f("bare").rps).toFixed(2)}`,
+      );
+      process.stdout.write(`${lines.at(-1)}\n`);
+    }
+    return lines;
+  } finally {
+    for (const c of started) c.kill("SIGTERM");
+    await sleep(1000);
+    for (const d of dbs) await d.drop().catch(() => {});
+  }
+}
+
+if (import.meta.main && process.env.BENCH_INGEST_AB) {
+  await ingestAB(
+    process.env.BENCH_INGEST_AB,
+    Number(process.env.BENCH_AB_ROUNDS ?? 6),
+    Number(process.env.BENCH_SECONDS ?? 4),
+  );
+} else if (import.meta.main) {
+  const db = await createTestDatabase();
+  const webRoot = process.env.BENCH_WEB_ROOT;
+  try {
+    migrate(db.url, webRoot);
+    const result = await ingestBench(db.url, {
+      ...(webRoot ? { webRoot } : {}),
+      ...(process.env.BENCH_WEB_NODE_OPTIONS ? { webNodeOptions: process.env.BENCH_WEB_NODE_OPTIONS } : {}),
+    });
+    process.stdout.write(
+      `${[
+        `ingest, ${SECONDS} s per load, ${webRoot ?? ROOT}, load average ${loadavg()
+          .map((x) => x.toFixed(2))
+          .join(" ")}`,
+        "",
+        ...benchTable(result.rows),
+        "",
+        `web RSS ${result.rss.idle.toFixed(0)} MiB idle, ${result.rss.load.toFixed(0)} MiB peak; stored ${result.stored.events} events, ${result.stored.jobs} jobs, ${(result.stored.events / result.stored.commits).toFixed(1)} events per transaction`,
+        `JSON ${JSON.stringify({ rps: result.rps, cpuMs: result.cpuMs, stored: result.stored })}`,
+      ].join("\n")}\n`,
+    );
+    // Give the web process its time to write a CPU profile on exit.
+    await sleep(2000);
+  } finally {
+    await db.drop();
+  }
+}

@@ -1,0 +1,249 @@
+// The job loop the inbound and outbound queues run on (queue/work-slots.ts), against a real pg-boss
+// on the test database: each job settled on its own, per-key order kept, retries, the NOTIFY bell,
+// the heartbeat, and the stop.
+import type { PgBoss } from "pg-boss";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import type { Database } from "../../src/db/database.ts";
+import { createLogger } from "../../src/log/logger.ts";
+import { JobBell } from "../../src/queue/job-bell.ts";
+import { type SlotJob, stopWork, workSlots } from "../../src/queue/work-slots.ts";
+import type { Service } from "../../src/service.ts";
+import { startTestService, TEST_BACKEND, type TestEnv, testEnv, waitFor } from "../helpers/service.ts";
+
+let t: TestEnv;
+let svc: Service;
+let db: Database;
+let boss: PgBoss;
+let bell: JobBell;
+let queues = 0;
+
+beforeAll(async () => {
+  t = await testEnv(TEST_BACKEND);
+  // No workers of the service's own: each test runs a loop on a queue of its own.
+  svc = await startTestService(t, { web: false, worker: false });
+  db = svc.db;
+  boss = svc.boss;
+  bell = await JobBell.listen(db, createLogger("silent", { pretty: false }));
+});
+
+afterAll(async () => {
+  await bell?.close();
+  await stopWork(boss);
+  await svc?.stop();
+  await t?.cleanup();
+});
+
+/** A key_strict_fifo queue as the inbound and outbound ones are, with short retries. */
+async function queue(options: { heartbeatSeconds?: number; expireInSeconds?: number } = {}): Promise<string> {
+  const name = `slots-test-${queues++}`;
+  await boss.createQueue(name, {
+    policy: "key_strict_fifo",
+    notify: true,
+    retryLimit: 3,
+    retryDelay: 1,
+    ...options,
+  });
+  return name;
+}
+
+const send = (name: string, key: string, n: number) =>
+  boss.send(name, { key, n }, { singletonKey: key }) as Promise<string>;
+
+async function state(id: string): Promise<{ state: string; retry_count: number }> {
+  const { rows } = await db.query<{ state: string; retry_count: number }>(
+    "SELECT state, retry_count FROM pgboss.job WHERE id = $1",
+    [id],
+  );
+  return rows[0] as { state: string; retry_count: number };
+}
+
+type Data = { key: string; n: number };
+
+it("settles each job as it finishes: one that waits holds back only its own key", async () => {
+  const name = await queue();
+  let release: () => void = () => {};
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const done: string[] = [];
+  const slots = await workSlots<Data>(
+    boss,
+    name,
+    { concurrency: 4, pollingIntervalSeconds: 0.2, bell },
+    async (job) => {
+      if (job.data.key === "slow" && job.data.n === 1) await gate;
+      done.push(`${job.data.key}${job.data.n}`);
+    },
+  );
+  const slow1 = await send(name, "slow", 1);
+  await send(name, "slow", 2);
+  for (let n = 1; n <= 3; n++) await send(name, "a", n);
+  for (let n = 1; n <= 3; n++) await send(name, "b", n);
+
+  await waitFor(async () => (done.length === 6 ? true : undefined), 10_000, "the other keys' jobs");
+  expect(done.filter((d) => d.startsWith("a"))).toEqual(["a1", "a2", "a3"]);
+  expect(done.filter((d) => d.startsWith("b"))).toEqual(["b1", "b2", "b3"]);
+  // The slow key's first job is still held, and its second waits behind it.
+  expect(done.some((d) => d.startsWith("slow"))).toBe(false);
+  expect((await state(slow1)).state).toBe("active");
+
+  release();
+  await waitFor(async () => (done.length === 8 ? true : undefined), 10_000, "the slow key's jobs");
+  expect(done.slice(6)).toEqual(["slow1", "slow2"]);
+  expect((await state(slow1)).state).toBe("completed");
+  await slots.stop();
+});
+
+it("fails a job that throws, which pg-boss retries as the next attempt, in its key's order", async () => {
+  const name = await queue();
+  const seen: string[] = [];
+  const slots = await workSlots<Data>(
+    boss,
+    name,
+    { concurrency: 2, pollingIntervalSeconds: 0.2, bell },
+    async (job) => {
+      seen.push(`${job.data.n}@${job.retryCount}`);
+      if (job.data.n === 1 && job.retryCount === 0) throw new Error("first try fails");
+    },
+  );
+  const first = await send(name, "k", 1);
+  const second = await send(name, "k", 2);
+  await waitFor(async () => ((await state(second)).state === "completed" ? true : undefined), 15_000, "both");
+  // The second job waited for the first one's retry (retryDelay 1 s).
+  expect(seen).toEqual(["1@0", "1@1", "2@0"]);
+  expect(await state(first)).toEqual({ state: "completed", retry_count: 1 });
+  await slots.stop();
+});
+
+it("is woken by the bell when a job is queued, and fetches no more than the jobs call for", async () => {
+  const name = await queue();
+  let fetches = 0;
+  // Counts the fetches (this file's loops are the only fetchers), each still the real boss's.
+  const fetch = boss.fetch.bind(boss);
+  boss.fetch = ((...args: Parameters<PgBoss["fetch"]>) => {
+    fetches++;
+    return fetch(...args);
+  }) as PgBoss["fetch"];
+  const handled: number[] = [];
+  // A poll far longer than the test: only the bell and the completions make it fetch.
+  const slots = await workSlots<Data>(
+    boss,
+    name,
+    { concurrency: 8, pollingIntervalSeconds: 60, bell },
+    async (job: SlotJob<Data>) => {
+      handled.push(job.data.n);
+    },
+  );
+  await new Promise((r) => setTimeout(r, 200));
+  const before = fetches;
+  const jobs = 20;
+  for (let n = 0; n < jobs; n++) {
+    await send(name, `c${n}`, n);
+    await new Promise((r) => setTimeout(r, 30));
+  }
+  await waitFor(async () => (handled.length === jobs ? true : undefined), 10_000, "every job");
+  // Each job: the fetch its NOTIFY caused and the one after its completion (which a key's next job
+  // would need). One worker per slot fetched up to 8 times per job here.
+  await slots.stop();
+  delete (boss as { fetch?: unknown }).fetch;
+  expect(fetches - before).toBeLessThanOrEqual(2 * jobs + 2);
+});
+
+it("keeps a long job's claim alive with its heartbeat", { timeout: 30_000 }, async () => {
+  const name = await queue({ heartbeatSeconds: 10 });
+  let release: () => void = () => {};
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const slots = await workSlots<Data>(
+    boss,
+    name,
+    { concurrency: 1, pollingIntervalSeconds: 0.2, bell },
+    () => gate,
+  );
+  const id = await send(name, "k", 1);
+  await waitFor(async () => ((await state(id)).state === "active" ? true : undefined), 5_000, "the claim");
+  const heartbeat = async () =>
+    (
+      await db.query<{ at: Date }>("SELECT heartbeat_on AS at FROM pgboss.job WHERE id = $1", [id])
+    ).rows[0]?.at?.getTime() ?? 0;
+  const first = await heartbeat();
+  // Refreshed at half the heartbeat (5 s).
+  await waitFor(
+    async () => ((await heartbeat()) > first ? true : undefined),
+    12_000,
+    "a refreshed heartbeat",
+  );
+  release();
+  await waitFor(
+    async () => ((await state(id)).state === "completed" ? true : undefined),
+    5_000,
+    "completion",
+  );
+  expect((await state(id)).retry_count).toBe(0);
+  await slots.stop();
+});
+
+it("on stop waits for the jobs in hand, then fails those still running so they are retried", async () => {
+  const name = await queue();
+  let releaseQuick: () => void = () => {};
+  const quick = new Promise<void>((resolve) => {
+    releaseQuick = resolve;
+  });
+  const slots = await workSlots<Data>(
+    boss,
+    name,
+    { concurrency: 2, pollingIntervalSeconds: 0.2, bell },
+    (job) => (job.data.key === "quick" ? quick : new Promise<void>(() => {})),
+  );
+  const q = await send(name, "quick", 1);
+  const stuck = await send(name, "stuck", 1);
+  await waitFor(
+    async () =>
+      (await state(q)).state === "active" && (await state(stuck)).state === "active" ? true : undefined,
+    5_000,
+    "both claimed",
+  );
+  const stopping = slots.stop(1_000);
+  setTimeout(releaseQuick, 200);
+  await stopping;
+  expect((await state(q)).state).toBe("completed");
+  // Failed at the end of the grace: back in retry, not lost and not left active until its expiry.
+  expect((await state(stuck)).state).toBe("retry");
+  // Nothing is fetched after the stop.
+  await send(name, "late", 1);
+  await new Promise((r) => setTimeout(r, 500));
+  const { rows } = await db.query<{ n: number }>(
+    "SELECT count(*)::int AS n FROM pgboss.job WHERE name = $1 AND singleton_key = 'late' AND state = 'created'",
+    [name],
+  );
+  expect(rows[0]?.n).toBe(1);
+});
+
+it("fails a job whose handler outruns its expiry, and keeps its slot until the handler returns", async () => {
+  const name = await queue({ expireInSeconds: 1 });
+  let release: () => void = () => {};
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const started: string[] = [];
+  const slots = await workSlots<Data>(
+    boss,
+    name,
+    { concurrency: 1, pollingIntervalSeconds: 0.2, bell },
+    async (job) => {
+      started.push(`${job.data.key}@${job.retryCount}`);
+      if (job.retryCount === 0 && job.data.key === "long") await gate;
+    },
+  );
+  const long = await send(name, "long", 1);
+  await send(name, "other", 1);
+  await waitFor(async () => ((await state(long)).state === "retry" ? true : undefined), 5_000, "the expiry");
+  // The one slot is still the overrunning handler's.
+  await new Promise((r) => setTimeout(r, 300));
+  expect(started).toEqual(["long@0"]);
+  release();
+  await waitFor(async () => (started.length === 3 ? true : undefined), 10_000, "the rest");
+  expect(started.sort()).toEqual(["long@0", "long@1", "other@0"]);
+  await slots.stop();
+});
