@@ -1,16 +1,13 @@
 // The outbound bench (called from bench/run.ts): three `threadbridge worker` processes share one
 // Redis and drain outbound messages of ONE account against a local fake Graph API that
 // timestamps every call on arrival.
-//   1. Send API at the real default limit (100 calls/s): achieved rate ÷ limit (target ≥ 0.97 on a
-//      quiet machine) and the most calls in any sliding 1 s window (must be ≤ 100).
+//   1. Send API at the real default limit (100 calls/s): achieved rate ÷ limit (target ≥ 0.95)
+//      and the most calls in any sliding 1 s window (must be ≤ 100).
 //   2. Private replies, time-compressed 100×: 750 per 36 s instead of 750 per hour
 //      (IG_RATE_LIMITS=private_reply=750/36), more replies than one window allows: the most
 //      calls in any 36 s window (must be ≤ 750) and when the 751st call came.
 
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { platforms } from "../adapters/index.ts";
@@ -51,67 +48,6 @@ function tightest(times: number[], limit: number): number {
   let min = Number.POSITIVE_INFINITY;
   for (let i = 0; i + limit < t.length; i++) min = Math.min(min, (t[i + limit] as number) - (t[i] as number));
   return min;
-}
-
-interface Trace {
-  pid: number;
-  grants: { ok: number; refused: number; rtt: number[] };
-  turns: { n: number; waitMs: number[] };
-  fresh: { ok: number; late: number; lateMs: number[]; slackMs?: number[] };
-  wake?: { ok: number; late: number; lateMs: number[] };
-  /** The margin after each call: the learned one of the design before departure slots, or the
-   * lateness margin of slots. */
-  margin?: number[];
-  departures: number[];
-  inGateway: [number, number][];
-}
-
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? Number.NaN : (s[Math.min(s.length - 1, Math.floor(s.length * p))] as number);
-}
-
-/** Where the workers' share of the limit went, from bench/limiter-trace.ts's files. */
-function traceReport(dir: string): string {
-  const traces = readdirSync(dir).map((f) => JSON.parse(readFileSync(join(dir, f), "utf8")) as Trace);
-  const lines: string[] = [];
-  const f1 = (x: number) => x.toFixed(1);
-  for (const t of traces) {
-    lines.push(
-      `  worker ${t.pid}: asks ${t.grants.ok + t.grants.refused} (granted ${t.grants.ok}, refused ${t.grants.refused}), ask round trip p50/p99 ${f1(pct(t.grants.rtt, 0.5))}/${f1(pct(t.grants.rtt, 0.99))} ms; ${t.wake ? `slots late at wake-up ${t.wake.late} of ${t.wake.ok + t.wake.late} (by p50/p90 ${f1(pct(t.wake.lateMs, 0.5))}/${f1(pct(t.wake.lateMs, 0.9))} ms); ` : ""}turns ${t.turns.n}, waited p50/p99 ${f1(pct(t.turns.waitMs, 0.5))}/${f1(pct(t.turns.waitMs, 0.99))} ms; grants late and unused ${t.fresh.late} of ${t.fresh.ok + t.fresh.late} (late by p50 ${f1(pct(t.fresh.lateMs, 0.5))} ms); the others' slack before their deadline p1/p50 ${f1(pct(t.fresh.slackMs ?? [], 0.01))}/${f1(pct(t.fresh.slackMs ?? [], 0.5))} ms${t.margin?.length ? `; margin (before: learned from delays; after: lateness beyond half the guard) p50/max ${pct(t.margin, 0.5)}/${Math.max(...t.margin)} ms` : ""}`,
-    );
-  }
-  const deps = traces.flatMap((t) => t.departures).sort((a, b) => a - b);
-  if (deps.length > 1) {
-    const span = (deps.at(-1) as number) - (deps[0] as number);
-    let gap10 = 0;
-    let gap50 = 0;
-    for (let i = 1; i < deps.length; i++) {
-      const g = (deps[i] as number) - (deps[i - 1] as number);
-      if (g > 20) gap10 += g - 10;
-      if (g > 50) gap50 += g - 10;
-    }
-    // Time in which no worker had a send in the gateway (none waiting for a turn): no demand.
-    const start = deps[0] as number;
-    const end = deps.at(-1) as number;
-    let idle = 0;
-    const at = traces.map(() => 0);
-    const series = traces.map((t) => t.inGateway);
-    for (let x = start; x < end; x += 5) {
-      let sum = 0;
-      series.forEach((s, i) => {
-        let j = at[i] as number;
-        while (j + 1 < s.length && (s[j + 1]?.[0] as number) <= x) j++;
-        at[i] = j;
-        sum += s[j]?.[1] ?? 0;
-      });
-      if (sum === 0) idle += 5;
-    }
-    lines.push(
-      `  departures (the limiter's fresh() true, all workers): ${deps.length} over ${f1(span / 1000)} s = ${f1((deps.length - 1) / (span / 1000))}/s; most in any 1 s ${maxInWindow(deps, 1000)}; time lost in gaps > 20 ms (beyond 10 ms each) ${f1(gap10 / 1000)} s, in gaps > 50 ms ${f1(gap50 / 1000)} s; no send in any gateway for ${f1(idle / 1000)} s`,
-    );
-  }
-  return `Limiter trace:\n${lines.join("\n")}`;
 }
 
 async function until(check: () => Promise<boolean>, ms: number, what: string): Promise<void> {
@@ -174,17 +110,11 @@ export async function outboundBench(
     );
     await queueLoad(svc.db, svc.boss, [{ account: SEND_ACCOUNT, customers, perCustomer }]);
     const total = customers.length * perCustomer;
-    // BENCH_LIMITER_TRACE=1: the workers load bench/limiter-trace.ts, and the run reports where
-    // the limit's share went (traceReport).
-    const traceDir = process.env.BENCH_LIMITER_TRACE
-      ? mkdtempSync(join(tmpdir(), "limiter-trace-"))
-      : undefined;
-    const flags = traceDir ? ["--import", "./bench/limiter-trace.ts"] : [];
     for (let i = 0; i < 3; i++)
       children.push(
-        spawn(process.execPath, [...flags, "bin/threadbridge.js", "worker"], {
+        spawn(process.execPath, ["bin/threadbridge.js", "worker"], {
           cwd: ROOT,
-          env: { ...process.env, ...env, ...(traceDir ? { BENCH_LIMITER_TRACE: traceDir } : {}) },
+          env: { ...process.env, ...env },
           stdio: ["ignore", "ignore", "inherit"],
         }),
       );
@@ -197,15 +127,14 @@ export async function outboundBench(
       .filter((c) => c.account === SEND_ACCOUNT && c.cls === "send_text")
       .map((c) => c.at);
     const span = (Math.max(...sends) - Math.min(...sends)) / 1000;
-    // Per-second classes leave at departure slots (no initial burst of 100), so the rate is calls
-    // over their span.
+    // Per-second classes are paced (no initial burst of 100), so the rate is calls over their span.
     const rate = (sends.length - 1) / span;
     const max1s = maxInWindow(sends, 1000);
 
     const sendRows = [
       {
         scenario: `Send API, 1 account, 3 worker processes, ${guard}: achieved rate ÷ limit (${total} messages, limit 100/s)`,
-        target: "≥ 0.97",
+        target: "≥ 0.95",
         value: `${(rate / 100).toFixed(3)} (${rate.toFixed(1)}/s)`,
       },
       {
@@ -219,12 +148,7 @@ export async function outboundBench(
         value: tightest(sends, 100).toFixed(0),
       },
     ];
-    let sendNote = `Send API, ${guard}: ${sends.length} calls over ${span.toFixed(1)} s, each answered once (${sendCalls.filter((c) => c.outcome === 200).length} × 200); rate = (calls − 1) ÷ span, the Send API's calls leaving at departure slots (1 s + guard) ÷ 100 apart rather than bursting.`;
-    if (traceDir) {
-      // The probes write every second: wait for the last sends to be in a file.
-      await new Promise((r) => setTimeout(r, 1_500));
-      sendNote += `\n${traceReport(traceDir)}`;
-    }
+    const sendNote = `Send API, ${guard}: ${sends.length} calls over ${span.toFixed(1)} s, each answered once (${sendCalls.filter((c) => c.outcome === 200).length} × 200); rate = (calls − 1) ÷ span, the Send API class being paced (at most 2 grants early) rather than bursting.`;
     if (!options.privateReplies) return { rows: sendRows, notes: [sendNote], rss };
 
     // 2. Private replies, 750 per 36 s (100× compressed), one account, the same 3 processes.

@@ -85,10 +85,10 @@ export class InstagramGateway {
     if (token === undefined) return { kind: "held", reason: "this Instagram account has no usable token" };
 
     for (let attempt = 0; ; attempt++) {
-      // A turn that went stale on its way here (a stall between its time and the call) is left
-      // unused, and another taken (OutboundLimiter.fresh). Only the last turn's freshness matters:
-      // it is the limit Instagram counts (classes.ts turnsOf), taken right before the call; a
-      // class's own turn before it is a share kept inside that limit, and may have waited for it.
+      // A grant that went stale on its way here (a stall after it arrived) is left unused, and the
+      // turn taken again (OutboundLimiter.fresh). Only the last turn's freshness matters: it is the
+      // limit Instagram counts (classes.ts turnsOf), taken right before the call; a class's own
+      // turn before it is a share kept inside that limit, and may have waited for it.
       let turns: Map<ApiClass, number> | undefined;
       do turns = await this.takeTurns(account, cls, options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS);
       while (turns && !this.deps.limiter.fresh(...([...turns].at(-1) as [ApiClass, number])));
@@ -97,13 +97,13 @@ export class InstagramGateway {
         await this.countDeferral(account, cls);
         return { kind: "deferred", retryAfterMs: 1_000, reason: "waiting for the account's rate limit" };
       }
-      const departed = performance.now();
       const result = await fn(token);
-      // From the turn's check to the answer: the limiter widens what it counts for this process's
-      // calls when these times spread (OutboundLimiter.observeCall), since the way from the check
-      // to Instagram is not checked.
+      // How long the call took from asking for its grant to its answer: the limiter widens its
+      // window when these times spread (a slow or loaded machine), so calls granted a window apart
+      // also arrive so. From the ask, not from the grant's arrival: the wait for Redis's answer
+      // spreads on a loaded machine as much as the call itself.
       const answered = performance.now();
-      for (const c of turns.keys()) this.deps.limiter.observeCall(c, answered - departed);
+      for (const [c, askedAt] of turns) this.deps.limiter.observeDelay(account, c, answered - askedAt);
       if (result.usage) {
         this.deps.limiter.observeUsage(account, result.usage.maxPercent);
         if (result.usage.regainAccessMs)
@@ -159,7 +159,7 @@ export class InstagramGateway {
   }
 
   /** A turn of each class a call of `cls` takes (classes.ts `turnsOf`: its own, and the Send
-   * API's whole limit for the classes counted in it), each with its `leaveBy`; undefined when one
+   * API's whole limit for the classes counted in it), each with its `askedAt`; undefined when one
    * did not come within `maxWaitMs`. */
   private async takeTurns(
     account: string,
@@ -168,19 +168,20 @@ export class InstagramGateway {
   ): Promise<Map<ApiClass, number> | undefined> {
     const turns = new Map<ApiClass, number>();
     for (const c of turnsOf(cls)) {
-      const leaveBy = await this.waitTurn(account, c, maxWaitMs);
-      if (leaveBy === undefined) return undefined;
-      turns.set(c, leaveBy);
+      const askedAt = await this.waitTurn(account, c, maxWaitMs);
+      if (askedAt === undefined) return undefined;
+      turns.set(c, askedAt);
     }
     return turns;
   }
 
-  /** The granted turn's `leaveBy` once it is due, or undefined when none comes within
-   * `maxWaitMs` (the limiter says so at once when it asks for a longer wait: a pause, a full
-   * hourly window). */
+  /** The granted turn's `askedAt`, or undefined when none came within `maxWaitMs`. */
   private async waitTurn(account: string, cls: ApiClass, maxWaitMs: number): Promise<number | undefined> {
+    const first = await this.deps.limiter.grant(account, cls);
+    if (first.ok) return first.askedAt;
+    if (first.retryAfterMs > maxWaitMs) return undefined;
     try {
-      return await this.deps.limiter.waitTurn(account, cls, AbortSignal.timeout(maxWaitMs), maxWaitMs);
+      return await this.deps.limiter.waitTurn(account, cls, AbortSignal.timeout(maxWaitMs));
     } catch {
       return undefined;
     }

@@ -1,53 +1,30 @@
 // Per-account outbound rate limiting for the Instagram API, shared by every process through Redis.
 //
-// GUARANTEE (test/ratelimit/limiter.test.ts, stalled-process.test.ts and slots.test.ts measure it):
+// GUARANTEE (the test in test/ratelimit/limiter.test.ts measures it):
 //   For each (account, class) with limit L calls per D seconds, no window of D + guardMs
 //   (guardMs defaults to 20 ms) ever contains more than L granted calls — a true sliding window,
 //   not fixed windows (fixed windows let 2·L through around a window edge).
-//   - Classes with windows of a second or two (the Send API's 100/s) get DEPARTURE SLOTS from
-//     Redis (SLOT_LUA): times on Redis's clock, handed out in order to whichever process asks, up
-//     to a window ahead. The asking process names an allowance a (half the guard, plus LATENESS
-//     below): its call leaves within [slot, slot + a] or not at all. It maps the slot onto its own
-//     clock (CLOCK below), sleeps until it and, just before the call leaves, checks it is not later
-//     than that (`fresh`); a late slot is left unused and another taken. Redis grants a slot only
-//     while fewer than L earlier calls may still leave after slot − (D + guard/2): so no L + 1
-//     calls ever leave within D + guard/2, by construction, on a loaded machine as on a quiet one;
-//     the guard's other half is for the network and the observer. At a = guard/2 slots are
-//     (D + guard) / L apart: D / (D + guard) of the limit (0.980 at 20 ms), less unused slots.
-//     What the log counts for a process's calls is widened further by the spread of its calls
-//     from the check to their answer beyond the network's half (CALLS): that way is not checked.
-//   - Longer windows (750/hour) keep a sliding log in Redis (SLIDING_LOG_LUA, run by
-//     RateLimiterRedis: a sorted set of grant times from Redis TIME) and grant while fewer than L
-//     entries are younger than D + guardMs: bursts up to L, which agents need and which no jitter
-//     can push over an hour's limit; the (L+1)-th call waits until the oldest entry is
+//   - With Redis, this holds across all processes sharing the Redis, on the Redis clock:
+//     RateLimiterRedis runs a custom script (`customIncrTtlLuaScript`) that keeps a sliding log
+//     (a sorted set of grant times, from Redis TIME) and grants only while fewer than L entries
+//     are younger than D + guardMs. Classes with windows of a second or two are also paced, one
+//     grant per (D + guardMs) / L on average (GCRA, at most 2 grants early to catch up on missed slots), which keeps the
+//     arrival spread of calls small; longer windows
+//     allow bursts up to L, and the (L+1)-th call waits until the oldest entry is
 //     D + guardMs + 1 ms old.
 //   - Without Redis (and in the insurance limiter), RateLimiterMemory paces calls: 1 point per
 //     (D + guardMs) / L, so any L + 1 grants span at least D + guardMs. No bursts, same rate.
+//   The guard absorbs the latency between the grant and the moment the call is actually made /
+//   observed (network and event-loop jitter), so an observer timestamping calls on its own clock
+//   sees ≤ L in any window of D as long as its jitter stays below guardMs. It costs ~2 % of
+//   throughput on 1-second classes and nothing measurable on hourly ones. What the machine adds
+//   on top (a loaded event loop, a CPU shared with other processes) is measured, not guessed:
+//   the learned margin (MARGIN below) widens the window by it, so the guard need only cover the
+//   network and the observer, and a 20 ms default gives ≥ 0.97 of the limit on a quiet machine.
 //
-// Why slots and not a window widened by what the machine adds: the design before this one granted
-// at the moment of asking (GCRA with a burst of 2) and widened everyone's window by a learned
-// margin, the spread of grant-to-answer delays (Redis's round trip, the call and its answer). The
-// bench's probe (bench/limiter-trace.ts) saw that margin at 420–500 ms of its 500 ms cap on the
-// loaded machine, which caps the rate at two thirds of the limit, and most of what it measured
-// (the answer's way back, Instagram's time) cannot make a call arrive early. A slot is known before
-// it is due, so a slow answer from Redis no longer makes a call late; only this process's own
-// lateness between its slot and its call does, and that is what `fresh` checks and LATENESS sizes.
-//
-// LATE GRANTS (the sliding-log and memory paths): a grant that reaches this process later than the
-// guard after it asked (a stalled event loop, a GC pause) is left unused and the turn taken again:
-// its calls would otherwise leave bunched together, later than the log thinks
-// (test/ratelimit/stalled-process.test.ts).
-//
-// CLOCK: a slot is a time on Redis's clock, a call leaves on this process's. Every answer of the
-// slot script carries Redis's TIME; a request's midpoint on the local monotonic clock is within
-// half its round trip of that time. The offset is taken from the fastest of the recent requests
-// (CLOCK_SAMPLES, CLOCK_MAX_AGE_MS), and its error (half that round trip) is paid on both sides:
-// a call waits until slot + error and must leave by slot − error + allowance. A slow answer only
-// shortens the time the process has before its slot; the lead (`lead`) asks for slots a median
-// round trip ahead, so that the answer usually arrives first. Not further: when the slots reserved
-// ahead run short, the ones between the last of them and now + lead are never used (the bench lost
-// a fifth of the limit at load 7 with a lead at the 95th percentile: 0.546 against 0.665 at p50),
-// and an answer a little late still leaves within the allowance (LATENESS widens it if not).
+// LATE GRANTS: a grant that reaches this process later than the guard after it asked (a stalled
+// event loop, a GC pause) is left unused and the turn taken again: its calls would otherwise leave
+// bunched together, later than the log thinks (`stale`; test/ratelimit/stalled-process.test.ts).
 //
 // REDIS FAILURE: every RateLimiterRedis has `rejectIfRedisNotReady` and an insuranceLimiter: the
 // in-memory pacer above at 1/N of the limit, N being the number of processes that send
@@ -69,9 +46,9 @@ import type { Logger } from "../log/logger.ts";
 import { type ApiClass, type ClassLimit, limitsFromOverrides } from "./classes.ts";
 
 export type Reservation = { ok: true } | { ok: false; retryAfterMs: number };
-/** A turn: the call may leave from `leaveAt` and must have left by `leaveBy` (performance.now()
- * of this process), or be left unused (`fresh`). */
-export type Grant = { ok: true; leaveAt: number; leaveBy: number } | { ok: false; retryAfterMs: number };
+/** A reservation that also says when its request to the limiter left (performance.now()): the
+ * start of the call's lateness, which `fresh` and `observeDelay` measure from. */
+export type Grant = { ok: true; askedAt: number } | { ok: false; retryAfterMs: number };
 
 export interface OutboundLimiterOptions {
   /** Shared Redis. Its `rlflxIncr` command is redefined with the sliding-log script, so do not
@@ -90,73 +67,57 @@ export interface OutboundLimiterOptions {
   processes?: number;
 }
 
-/** Windows up to this long get departure slots (SLOT_LUA); longer ones the sliding log. */
-const PACED_WINDOW_MS = 2_000;
-
-// KEYS[1] = the class's log for the account: for each slot, the latest moment its call may leave
-// (slot + allowance); KEYS[2] = the next free slot; KEYS[3] = the account's pause. ARGV: [1] limit,
-// [2] window (ms: D + half the guard, the other half being the network's), [3] lead (ms: no slot
-// sooner than this after now), [4] horizon (ms: no slot later than lead + this after now; refused
-// instead, with the time to ask again), [5] allowance (ms: how late after its slot the asking
-// process may let the call leave). Returns {granted 0/1, ms from now to the slot (or to ask again),
-// Redis TIME seconds, microseconds}, numbers as strings (Lua would truncate them to integers).
-//
-// Why the log holds latest departures: calls j leave within [slot_j, slot_j + allowance_j]. If a
-// new slot s has fewer than L earlier calls whose latest departure lies after s - window, no L + 1
-// calls can leave within a window, whatever allowances the processes asked for: the binding case
-// is every earlier call leaving as late as it may and the new one as early. With one allowance a
-// for all, this spaces slots (window + a) / L apart, which the next free slot anticipates.
-const SLOT_LUA = `
-local limit = tonumber(ARGV[1])
-local windowMs = tonumber(ARGV[2])
-local lead = tonumber(ARGV[3])
-local horizon = tonumber(ARGV[4])
-local allowance = tonumber(ARGV[5])
-local t = redis.call('TIME')
-local paused = redis.call('PTTL', KEYS[3])
-if paused > 0 then return {0, tostring(paused), t[1], t[2]} end
-local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-local slot = tonumber(redis.call('GET', KEYS[2]) or '0')
-if slot < now + lead then slot = now + lead end
--- The log also holds the grants a process made on its insurance while Redis was away (seeded on
--- its return), which no next free slot knows of.
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. string.format('%.3f', now - windowMs))
-local from = '(' .. string.format('%.3f', slot - windowMs)
-local count = redis.call('ZCOUNT', KEYS[1], from, '+inf')
-if count >= limit then
-  local e = redis.call('ZRANGEBYSCORE', KEYS[1], from, '+inf', 'WITHSCORES', 'LIMIT', count - limit, 1)
-  slot = tonumber(e[2]) + windowMs
-end
-if slot - now - lead > horizon then
-  return {0, string.format('%.3f', slot - now - lead - horizon), t[1], t[2]}
-end
-local latest = string.format('%.3f', slot + allowance)
-redis.call('ZADD', KEYS[1], latest, string.format('%.3f', slot))
-local keep = math.ceil(slot + allowance - now + windowMs) + 1
--- Kept as long as any process's widest allowance may need its entries, not only this one's.
-redis.call('PEXPIRE', KEYS[1], keep + 1000)
-redis.call('SET', KEYS[2], string.format('%.3f', slot + (windowMs + allowance) / limit), 'PX', keep)
-return {1, string.format('%.3f', slot - now), t[1], t[2]}
-`;
-
-// The sliding log for the classes without slots (windows longer than PACED_WINDOW_MS), run by
-// RateLimiterRedis. KEYS[1] = sorted set of grant times. ARGV (fixed by RateLimiterRedis):
-// [1] points to consume, [2] whole seconds (unused), [3] limit, [4] window in seconds (D + guard).
+// KEYS[1] = sorted set of grant times. ARGV (fixed by RateLimiterRedis): [1] points to consume,
+// [2] whole seconds (unused), [3] limit, [4] window in seconds (may be fractional: D + guard).
 // Returns {consumed, msBeforeNext}; consumed > limit means rejected (the library's contract).
+const PACE_BURST = 2;
+/** The learned margin never widens a window by more than this (a process that stalls for longer is
+ * caught by the late-grant check instead). */
+const MAX_MARGIN_MS = 500;
+/** Windows up to this long are paced in Redis too (`paced` in the script). */
+const PACED_WINDOW_MS = 2_000;
 const SLIDING_LOG_LUA = `
+local PACE_BURST = ${PACE_BURST}
+local MAX_MARGIN_MS = ${MAX_MARGIN_MS}
 local key = KEYS[1]
 local cost = tonumber(ARGV[1])
 local limit = tonumber(ARGV[3])
-local windowMs = math.ceil(tonumber(ARGV[4]) * 1000)
+local baseWindowMs = math.ceil(tonumber(ARGV[4]) * 1000)
+-- The margin the sending processes measured (their calls' delay from grant to answer beyond the
+-- usual, MARGIN below), shared by all: a call granted by one process is counted by every other.
+local margin = tonumber(redis.call('GET', key .. ':margin') or '0')
+if margin > MAX_MARGIN_MS then margin = MAX_MARGIN_MS end
+local windowMs = baseWindowMs + margin
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. (now - windowMs))
+-- Kept as long as the widest window may need them; counted within this grant's window.
+redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. (now - baseWindowMs - MAX_MARGIN_MS))
 local count = redis.call('ZCOUNT', key, '(' .. (now - windowMs), '+inf')
+-- Per-second classes are also paced (GCRA): one grant per windowMs / limit on average, with up
+-- to PACE_BURST grants early to make up for slots the waiters missed. A burst of L grants would
+-- put L calls in flight at once, and their spread in arrival time is what an observer counts
+-- against the limit; evenly spaced grants keep that spread small. Longer windows (750/hour) keep
+-- their bursts, which agents need and which no jitter can push over an hour's limit.
+local paced = windowMs <= ${PACED_WINDOW_MS}
+local spacing = windowMs / limit
+local tatKey = key .. ':tat'
+local tat = 0
+if paced then
+  tat = tonumber(redis.call('GET', tatKey) or '0')
+  if tat < now then tat = now end
+  local early = tat - (PACE_BURST - 1) * spacing - now
+  if early > 0 then
+    return {limit + cost, math.ceil(early)}
+  end
+end
 if count + cost <= limit then
   for i = 1, cost do
     redis.call('ZADD', key, now, now .. ':' .. (count + i))
   end
-  redis.call('PEXPIRE', key, windowMs + 1)
+  redis.call('PEXPIRE', key, baseWindowMs + MAX_MARGIN_MS + 1)
+  if paced then
+    redis.call('SET', tatKey, tostring(tat + cost * spacing), 'PX', windowMs * 2)
+  end
   return {count + cost, windowMs}
 end
 local idx = count + cost - limit - 1
@@ -164,6 +125,16 @@ local oldest = redis.call('ZRANGEBYSCORE', key, '(' .. (now - windowMs), '+inf',
 local wait = tonumber(oldest[2]) + windowMs + 1 - now
 if wait < 1 then wait = 1 end
 return {limit + cost, wait}
+`;
+
+// MARGIN: a process reports the margin it measured; the larger of the reports of the last
+// MARGIN_HOLD_MS stands (a smaller one replaces it only once it has expired).
+const MARGIN_LUA = `
+local current = tonumber(redis.call('GET', KEYS[1]) or '-1')
+if tonumber(ARGV[1]) >= current then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+end
+return 1
 `;
 
 // A pause is only ever extended by another pause, never shortened.
@@ -182,50 +153,12 @@ const DEGRADED_HOLD_MS = 5_000;
 const STALE_STREAK_MAX = 3;
 /** waitTurn re-checks at least this often (usage factor or pauses may change meanwhile). */
 const MAX_SLEEP_MS = 1_000;
-/** LATENESS: how many recent wake-ups the allowance is widened by, in what steps, how far. */
-const LATENESS_SAMPLES = 100;
-const LATENESS_STEP_MS = 5;
-const LATENESS_MAX_MS = 500;
-/** CLOCK: how many recent slot requests, and of how long ago, the offset is taken from. */
-const CLOCK_SAMPLES = 64;
-const CLOCK_MAX_AGE_MS = 10_000;
-/** The lead: slots are asked for this far ahead of the median of the recent round trips, within
- * these bounds (CLOCK above). */
-const LEAD_SAMPLES = 50;
-const LEAD_MIN_MS = 2;
-const LEAD_MAX_MS = 1_000;
-
-/** Redis's clock against this process's (CLOCK above): the offset of the fastest recent request,
- * and its error. */
-class RedisClock {
-  private readonly samples: { rtt: number; offset: number; at: number }[] = [];
-  private readonly rtts: number[] = [];
-
-  /** Records one request (asked and answered on performance.now(), Redis's time in ms). */
-  observe(asked: number, answered: number, redisMs: number): { offset: number; errorMs: number } {
-    const rtt = answered - asked;
-    this.samples.push({ rtt, offset: redisMs - (asked + answered) / 2, at: answered });
-    while (
-      this.samples.length > CLOCK_SAMPLES ||
-      (this.samples[0] as { at: number }).at < answered - CLOCK_MAX_AGE_MS
-    )
-      this.samples.shift();
-    this.rtts.push(rtt);
-    if (this.rtts.length > LEAD_SAMPLES) this.rtts.shift();
-    let best = this.samples[0] as { rtt: number; offset: number };
-    for (const x of this.samples) if (x.rtt < best.rtt) best = x;
-    // Half the round trip, and a little for the clocks' resolution and drift within the samples' age.
-    return { offset: best.offset, errorMs: best.rtt / 2 + 0.1 };
-  }
-
-  /** How far ahead to ask for a slot: past the median of recent round trips. */
-  lead(): number {
-    if (this.rtts.length === 0) return LEAD_MIN_MS * 5;
-    const sorted = [...this.rtts].sort((a, b) => a - b);
-    const p50 = sorted[Math.floor((sorted.length - 1) * 0.5)] as number;
-    return Math.min(LEAD_MAX_MS, Math.max(LEAD_MIN_MS, Math.ceil(p50 + 1)));
-  }
-}
+/** How many of a class's recent grant-to-answer delays the margin is learned from. */
+const DELAY_SAMPLES = 100;
+/** A reported margin stands this long unless a larger one replaces it. */
+const MARGIN_HOLD_MS = 10_000;
+/** Margins are rounded up to this step, so windows do not change with every call. */
+const MARGIN_STEP_MS = 5;
 
 /** RateLimiterMemory that reports when it is consumed (as the insurance of a Redis limiter). */
 class Pacer extends RateLimiterMemory {
@@ -288,21 +221,6 @@ class Pacer extends RateLimiterMemory {
 
 type Factor = 1 | 2 | 4;
 
-/** The Redis client with the slot script defined on it (SLOT_LUA). */
-type SlotClient = {
-  threadbridgeSlot(...args: string[]): Promise<[number, string, string, string]>;
-};
-
-/** waitTurn gave up: the limiter asked for a wait longer than the caller would wait. */
-export class TurnTooFar extends Error {
-  override name = "TurnTooFar";
-  readonly retryAfterMs: number;
-  constructor(retryAfterMs: number) {
-    super(`the next turn is ${retryAfterMs} ms away`);
-    this.retryAfterMs = retryAfterMs;
-  }
-}
-
 export class OutboundLimiter {
   readonly limits: Readonly<Record<ApiClass, ClassLimit>>;
   private readonly redis: Redis | undefined;
@@ -314,11 +232,11 @@ export class OutboundLimiter {
   private readonly localPause = new Map<string, number>();
   private readonly factors = new Map<string, Factor>();
   private readonly queues = new Map<string, Promise<void>>();
-  private readonly clock = new RedisClock();
-  /** Per class with slots: how late this process woke for its recent slots (ms; LATENESS). */
-  private readonly lateness = new Map<ApiClass, number[]>();
-  /** Per class: recent times from `fresh` to the call's answer (ms; CALLS). */
-  private readonly calls = new Map<ApiClass, number[]>();
+  /** Per class: recent delays from grant to answer (ms), and the margin learned from them. */
+  private readonly delays = new Map<ApiClass, number[]>();
+  private readonly margins = new Map<ApiClass, number>();
+  /** Per Redis margin key: the margin last reported there, and when. */
+  private readonly reported = new Map<string, { margin: number; at: number }>();
   private lastTroubleAt = 0;
   private staleStreak = 0;
   private slowRedisTold = false;
@@ -336,47 +254,25 @@ export class OutboundLimiter {
     if (!Number.isInteger(this.processes) || this.processes < 1) throw new Error("processes must be ≥ 1");
     this.onRedisError = (err) => this.trouble(err);
     this.redis?.on("error", this.onRedisError);
-    // Defined once per client (ioredis keeps the script's hash and falls back to EVAL).
-    if (this.redis && !("threadbridgeSlot" in this.redis))
-      this.redis.defineCommand("threadbridgeSlot", { numberOfKeys: 3, lua: SLOT_LUA });
   }
 
-  /** Consume one call for `account` in `cls` if the limit allows it now (for a class with slots:
-   * if the next slot is the soonest one this process can be given, which it waits for); otherwise
-   * say how long until it may. Never grants over the limit; throws only on programming errors. */
+  /** Consume one call for `account` in `cls` if the limit allows it now; otherwise say how long
+   * until it may. Never grants over the limit; throws only on programming errors. */
   async reserve(account: string, cls: ApiClass): Promise<Reservation> {
-    const g = await this.grant(account, cls, 0);
-    if (!g.ok) return g;
-    await this.until(g.leaveAt);
-    return this.onTime(g.leaveBy) ? { ok: true } : { ok: false, retryAfterMs: 1 };
+    const g = await this.grant(account, cls);
+    return g.ok ? { ok: true } : g;
   }
 
-  /**
-   * A turn for one call of `cls` for `account`, or how long until one may be asked for. With a
-   * slot (classes of a second or two, Redis serving) the turn may lie up to `horizonMs` past the
-   * soonest one this process can be given; the caller waits until `leaveAt` and checks `fresh`
-   * before the call leaves.
-   */
-  async grant(account: string, cls: ApiClass, horizonMs?: number): Promise<Grant> {
+  /** `reserve`, saying when the granting request left: see `Grant`. */
+  async grant(account: string, cls: ApiClass): Promise<Grant> {
     if (!(cls in this.limits)) throw new Error(`unknown API class: ${String(cls)}`);
     if (typeof account !== "string" || account === "") throw new Error("account id required");
-    // A class with slots reads the shared pause in its slot request: one round trip, not two.
-    const paused = await this.pauseRemainingMs(account, this.redis?.status === "ready" && this.slotted(cls));
+    const paused = await this.pauseRemainingMs(account);
     if (paused > 0) return { ok: false, retryAfterMs: paused };
     const factor = cls === "platform" ? (this.factors.get(account) ?? 1) : 1;
     let asked: number;
     try {
-      if (this.redis?.status === "ready") {
-        await this.afterInsurance(account, cls);
-        if (this.slotted(cls)) {
-          const slot = await this.slot(account, cls, factor, horizonMs ?? this.windowMs(cls));
-          if (slot) return slot;
-          // Redis failed the request: this call goes by the insurance pacer.
-          asked = performance.now();
-          await this.pacer(cls).consume(account, 1);
-          return this.granted(account, cls, factor, asked, performance.now());
-        }
-      }
+      if (this.redis?.status === "ready") await this.afterInsurance(account, cls);
       asked = performance.now();
       await this.store(cls, factor).consume(account, 1);
     } catch (err) {
@@ -385,57 +281,81 @@ export class OutboundLimiter {
       }
       throw err;
     }
-    const answered = performance.now();
-    if (this.stale(answered - asked)) return { ok: false, retryAfterMs: 1 };
-    return this.granted(account, cls, factor, asked, answered);
+    if (this.stale(performance.now() - asked, cls)) return { ok: false, retryAfterMs: 1 };
+    // A slowed platform call also holds the in-memory pacer for `factor` slots, so memory mode
+    // (and insurance) slow down the same way; harmless while Redis serves. A learned margin
+    // spaces the pacer's grants as it widens Redis's window. A slot is this process's share: as
+    // the insurance, the pacer grants one call per N slots (N processes), and a hold of one slot
+    // would let it grant N times its share (redis-outage.test.ts saw 83 calls in a second of 50).
+    const slots = factor * this.pacerSeconds(cls, this.margin(cls)) * this.pacerShare();
+    if (factor > 1 || this.margin(cls) > 0) await this.pacer(cls).block(account, slots);
+    return { ok: true, askedAt: asked };
   }
 
   /**
-   * Whether a turn that must leave by `leaveBy` (`Grant`) may still be used: the test made just
-   * before the call leaves. Between the turn and the call the caller's own promises run (its
-   * timer, the gateway), and a process that stalls there would send late, closer to the next
-   * turns than the limit allows. A turn that is no longer fresh is left unused, and another taken.
+   * MARGIN. The guard is a fixed allowance for the time between a grant and the call's arrival at
+   * Instagram; on a loaded or slow machine that time grows and spreads (a busy event loop, CPU
+   * starved by other processes), and calls granted a window apart arrive less than a window
+   * apart. So the caller reports how long each granted call took from asking for its grant
+   * (`Grant.askedAt`: Redis's answer, and the wait for this process to read it, spread under load
+   * too) to its answer (an upper bound of the time to its arrival), and the limiter widens the class's window by the
+   * spread of the recent ones (their 98th percentile above their least, which the network's own
+   * latency, the same for all, does not move; above zero for a process's first DELAY_SAMPLES). With Redis the margin is shared, since every
+   * process's grants count against the others': the largest one reported recently stands.
    */
-  fresh(_cls: ApiClass, leaveBy: number): boolean {
-    return performance.now() <= leaveBy;
+  observeDelay(account: string, cls: ApiClass, ms: number): void {
+    if (!(cls in this.limits) || !Number.isFinite(ms) || ms < 0) return;
+    const recent = this.delays.get(cls) ?? [];
+    recent.push(ms);
+    if (recent.length > DELAY_SAMPLES) recent.shift();
+    this.delays.set(cls, recent);
+    const sorted = [...recent].sort((a, b) => a - b);
+    const high = sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.98))] as number;
+    // Until DELAY_SAMPLES calls show what this machine's usual delay is, none is taken for usual:
+    // the first calls' delays count whole (a process's first call, or a stall during its first
+    // ones, would otherwise go unmeasured), at the cost of a wider window for its first calls.
+    const floor = recent.length < DELAY_SAMPLES ? 0 : (sorted[0] as number);
+    const spread = high - floor;
+    const margin = Math.min(MAX_MARGIN_MS, Math.ceil(spread / MARGIN_STEP_MS) * MARGIN_STEP_MS);
+    this.margins.set(cls, margin);
+    if (this.redis?.status === "ready") this.report(account, cls, margin);
   }
 
-  /** Wait until a call is granted, and until its turn to leave. Without slots, calls of one
-   * process for one (account, class) line up, so only one of them polls at a time; slots are
-   * asked for by each caller, so that they are reserved before they are due. Resolves with the
-   * turn's `leaveBy` (for `fresh`); rejects with the signal's reason when aborted, and with a
-   * TurnTooFar when a wait longer than `giveUpAfterMs` is asked (the caller defers instead). */
-  waitTurn(account: string, cls: ApiClass, signal?: AbortSignal, giveUpAfterMs?: number): Promise<number> {
-    const mine = this.slotted(cls)
-      ? this.acquire(account, cls, signal, giveUpAfterMs)
-      : this.queued(account, cls, signal, giveUpAfterMs);
-    if (!signal) return mine;
-    return new Promise<number>((resolve, reject) => {
-      const onAbort = (): void => reject(signal.reason);
-      if (signal.aborted) return onAbort();
-      signal.addEventListener("abort", onAbort, { once: true });
-      mine.then(
-        (leaveBy) => {
-          signal.removeEventListener("abort", onAbort);
-          resolve(leaveBy);
-        },
-        (err: unknown) => {
-          signal.removeEventListener("abort", onAbort);
-          reject(err);
-        },
-      );
+  /**
+   * Whether a grant asked for at `askedAt` may still be used: the late-grant test of its arrival
+   * (LATE GRANTS above) made again just before the call leaves. Between the grant's arrival and
+   * the call the caller's own promises run (its turn's queue, the gateway), and a process that
+   * stalls there would send late as surely as one that stalled waiting for Redis. A grant that
+   * is no longer fresh is left unused, and the turn taken again.
+   */
+  fresh(cls: ApiClass, askedAt: number): boolean {
+    return !this.stale(performance.now() - askedAt, cls);
+  }
+
+  /** The margin this process learned for `cls` (ms), for tests and the bench. */
+  margin(cls: ApiClass): number {
+    return this.margins.get(cls) ?? 0;
+  }
+
+  private report(account: string, cls: ApiClass, margin: number): void {
+    const key = `${(this.store(cls, 1) as RateLimiterRedis).getKey(account)}:margin`;
+    const last = this.reported.get(key);
+    const now = Date.now();
+    if (last && margin <= last.margin && now - last.at < MARGIN_HOLD_MS / 2) return;
+    this.reported.set(key, { margin, at: now });
+    this.redis?.eval(MARGIN_LUA, 1, key, String(margin), String(MARGIN_HOLD_MS)).catch((err: unknown) => {
+      this.reported.delete(key);
+      this.trouble(err);
     });
   }
 
-  private queued(
-    account: string,
-    cls: ApiClass,
-    signal?: AbortSignal,
-    giveUpAfterMs?: number,
-  ): Promise<number> {
+  /** Wait until a call is granted. Calls of one process for one (account, class) line up, so
+   * only one of them polls at a time. Resolves with the grant's `askedAt`; rejects with the
+   * signal's reason when aborted. */
+  waitTurn(account: string, cls: ApiClass, signal?: AbortSignal): Promise<number> {
     const qk = `${cls}\u0000${account}`;
     const prev = this.queues.get(qk) ?? Promise.resolve();
-    const mine = prev.then(() => this.acquire(account, cls, signal, giveUpAfterMs));
+    const mine = prev.then(() => this.acquire(account, cls, signal));
     const tail = mine.then(
       () => undefined,
       () => undefined,
@@ -444,7 +364,22 @@ export class OutboundLimiter {
     void tail.then(() => {
       if (this.queues.get(qk) === tail) this.queues.delete(qk);
     });
-    return mine;
+    if (!signal) return mine;
+    return new Promise<number>((resolve, reject) => {
+      const onAbort = (): void => reject(signal.reason);
+      if (signal.aborted) return onAbort();
+      signal.addEventListener("abort", onAbort, { once: true });
+      mine.then(
+        (askedAt) => {
+          signal.removeEventListener("abort", onAbort);
+          resolve(askedAt);
+        },
+        (err: unknown) => {
+          signal.removeEventListener("abort", onAbort);
+          reject(err);
+        },
+      );
+    });
   }
 
   /** True while Redis is configured but not serving (not ready, or an error / insurance use in
@@ -486,191 +421,16 @@ export class OutboundLimiter {
     this.redis?.off("error", this.onRedisError);
   }
 
-  private async acquire(
-    account: string,
-    cls: ApiClass,
-    signal?: AbortSignal,
-    giveUpAfterMs?: number,
-  ): Promise<number> {
-    const end = giveUpAfterMs === undefined ? undefined : performance.now() + giveUpAfterMs;
+  private async acquire(account: string, cls: ApiClass, signal?: AbortSignal): Promise<number> {
     for (;;) {
       signal?.throwIfAborted();
       const r = await this.grant(account, cls);
-      if (r.ok) {
-        await this.until(r.leaveAt, signal);
-        if (this.slotted(cls)) this.observeLateness(cls, performance.now() - r.leaveAt);
-        // A turn this process got to too late (its answer came after the turn, or the timer
-        // fired late) is left unused, and another taken.
-        if (this.onTime(r.leaveBy)) return r.leaveBy;
-        continue;
-      }
-      if (end !== undefined && performance.now() + r.retryAfterMs > end) throw new TurnTooFar(r.retryAfterMs);
+      if (r.ok) return r.askedAt;
       await sleep(Math.min(r.retryAfterMs, MAX_SLEEP_MS), undefined, signal ? { signal } : {});
     }
   }
 
-  /**
-   * LATENESS. A process that wakes for its slots later than half the guard (a loaded machine: its
-   * timers fire late, its event loop is busy with other work) would leave most of them unused, and
-   * ask again for each: the machine's load would then cost a share of the limit and a round trip
-   * to Redis per lost slot. So each process keeps the lateness of its recent wake-ups and asks for
-   * slots with an allowance widened by what went beyond half the guard in the 95th percentile of
-   * them (in 5 ms steps, at most 500 ms). The log (SLOT_LUA) spaces the slots by the allowances
-   * asked for, so the limit holds whatever they are; a quiet machine, late by a millisecond or two,
-   * asks for none, and keeps D / (D + guard) of the limit.
-   */
-  private observeLateness(cls: ApiClass, ms: number): void {
-    const recent = this.lateness.get(cls) ?? [];
-    recent.push(Math.max(0, ms));
-    if (recent.length > LATENESS_SAMPLES) recent.shift();
-    this.lateness.set(cls, recent);
-  }
-
-  /** The widening of this process's allowance (LATENESS), in ms. */
-  lateMargin(cls: ApiClass): number {
-    const recent = this.lateness.get(cls);
-    if (!recent || recent.length === 0) return 0;
-    const sorted = [...recent].sort((a, b) => a - b);
-    const p95 = sorted[Math.floor((sorted.length - 1) * 0.95)] as number;
-    return this.step(p95 - this.guardMs / 2);
-  }
-
-  /**
-   * CALLS. What `fresh` checks is the moment the call is let go; the way from there to Instagram
-   * (the gateway's own work, the HTTP client, a busy event loop, the network) spreads too on a
-   * loaded machine, and is counted by whoever counts arrivals. The gateway reports, per call, the
-   * time from `fresh` to the answer; the spread of the last 100 (95th percentile above their
-   * least: the network's and Instagram's own time, the same for all, do not move it; above zero
-   * for a process's first 100) widens what
-   * the slot log counts for this process's calls beyond the network's half of the guard, and the
-   * in-memory pacer's spacing by all of it (there the guard covers the grant's own lateness).
-   */
-  observeCall(cls: ApiClass, ms: number): void {
-    if (!(cls in this.limits) || !Number.isFinite(ms) || ms < 0) return;
-    const recent = this.calls.get(cls) ?? [];
-    recent.push(ms);
-    if (recent.length > LATENESS_SAMPLES) recent.shift();
-    this.calls.set(cls, recent);
-  }
-
-  /** The spread of this process's recent calls from `fresh` to their answer (CALLS), in ms. */
-  private callSpread(cls: ApiClass): number {
-    const recent = this.calls.get(cls);
-    if (!recent || recent.length === 0) return 0;
-    const sorted = [...recent].sort((a, b) => a - b);
-    // Until LATENESS_SAMPLES calls show what this machine's usual time is, none is taken for
-    // usual: the first calls count whole (a stall during a process's first calls would otherwise
-    // go unmeasured; retries-within-limit.test.ts saw 6 calls in a second of 5 without this).
-    const floor = recent.length < LATENESS_SAMPLES ? 0 : (sorted[0] as number);
-    return (sorted[Math.floor((sorted.length - 1) * 0.95)] as number) - floor;
-  }
-
-  /** A widening in LATENESS_STEP_MS steps, at most LATENESS_MAX_MS; 0 for none. */
-  private step(ms: number): number {
-    if (ms <= 0) return 0;
-    return Math.min(LATENESS_MAX_MS, Math.ceil(ms / LATENESS_STEP_MS) * LATENESS_STEP_MS);
-  }
-
-  /** Whether a turn that must leave by `leaveBy` may still leave (`fresh`; the limiter's own
-   * check when its caller wakes for the turn). */
-  private onTime(leaveBy: number): boolean {
-    return performance.now() <= leaveBy;
-  }
-
-  /** Sleeps until `at` (performance.now()). */
-  private async until(at: number, signal?: AbortSignal): Promise<void> {
-    const wait = at - performance.now();
-    if (wait > 0) await sleep(Math.ceil(wait), undefined, signal ? { signal } : {});
-  }
-
-  /** Whether `cls` gets departure slots: a window of a second or two, and Redis configured. */
-  private slotted(cls: ApiClass): boolean {
-    return this.redis !== undefined && this.windowMs(cls) <= PACED_WINDOW_MS;
-  }
-
-  /** A departure slot from Redis (GUARANTEE, CLOCK above), or undefined when Redis failed. */
-  private async slot(
-    account: string,
-    cls: ApiClass,
-    factor: Factor,
-    horizonMs: number,
-  ): Promise<Grant | undefined> {
-    const key = this.logKey(cls, account);
-    const limit = Math.max(1, Math.floor(this.limits[cls].points / factor));
-    const lead = this.clock.lead();
-    // How late after its slot this process may let the call leave: half the guard, and what this
-    // process has lately been late by beyond it (LATENESS).
-    const allowance = this.guardMs / 2 + this.lateMargin(cls);
-    // In the log the call may leave later still by what the way from `fresh` to Instagram spreads
-    // beyond the network's half of the guard (CALLS): that part is not checked before it leaves.
-    const logged = allowance + this.step(Math.max(0, this.callSpread(cls) - this.guardMs / 2));
-    const asked = performance.now();
-    let answer: [number, string, string, string];
-    try {
-      answer = await (this.redis as unknown as SlotClient).threadbridgeSlot(
-        key,
-        `${key}:next`,
-        this.pauseKey(account),
-        String(limit),
-        String(this.limits[cls].durationSeconds * 1000 + this.guardMs / 2),
-        String(lead),
-        String(horizonMs),
-        String(logged),
-      );
-    } catch (err) {
-      this.trouble(err);
-      return undefined;
-    }
-    const answered = performance.now();
-    const [granted, ms, sec, usec] = answer;
-    const redisNow = Number(sec) * 1000 + Number(usec) / 1000;
-    const { offset, errorMs } = this.clock.observe(asked, answered, redisNow);
-    if (Number(granted) !== 1) return { ok: false, retryAfterMs: Math.max(1, Math.ceil(Number(ms))) };
-    const at = redisNow + Number(ms) - offset;
-    const leaveAt = at + errorMs;
-    let leaveBy = at - errorMs + allowance;
-    if (leaveBy <= leaveAt) {
-      // Redis is so far away that even its fastest answers leave the slot's place on this clock
-      // more uncertain than half the guard: the guard is too small for this deployment.
-      leaveBy = leaveAt + 1;
-      if (!this.slowRedisTold) {
-        this.slowRedisTold = true;
-        this.log?.warn(
-          { roundTripMs: Math.round(errorMs * 2), guardMs: this.guardMs },
-          "rate limiter: Redis answers more slowly than the guard; raise IG_RATE_LIMIT_GUARD_MS",
-        );
-      }
-    }
-    return { ok: true, leaveAt, leaveBy };
-  }
-
-  /** A grant made now (sliding log, memory or insurance), asked for at `asked`, answered at
-   * `answered`: it may leave at once, and by the guard after it was asked for. */
-  private async granted(
-    account: string,
-    cls: ApiClass,
-    factor: Factor,
-    asked: number,
-    answered: number,
-  ): Promise<Grant> {
-    // A slowed platform call also holds the in-memory pacer for `factor` slots, so memory mode
-    // (and insurance) slow down the same way; harmless while Redis serves. A slot is this
-    // process's share: as the insurance, the pacer grants one call per N slots (N processes), and
-    // a hold of one slot would let it grant N times its share (redis-outage.test.ts saw 83 calls
-    // in a second of 50).
-    // The spread of the calls (CALLS) widens the pacer's spacing as well, by a guard at least: here
-    // a call may leave a guard after its grant and then spread on its way, and before a process's
-    // first answers nothing says how much (retries-within-limit.test.ts and send-api-budget.test.ts
-    // counted one call over the limit in about one run of three under load without that floor).
-    const spread = this.step(Math.max(this.guardMs, this.callSpread(cls)));
-    if (factor > 1 || spread > 0)
-      await this.pacer(cls).block(account, factor * this.pacerSeconds(cls, spread) * this.pacerShare());
-    // A grant used although it came late (a Redis slower than the guard every time, `stale`)
-    // has the guard from its arrival.
-    return { ok: true, leaveAt: answered, leaveBy: Math.max(asked, answered - this.guardMs) + this.guardMs };
-  }
-
-  private async pauseRemainingMs(account: string, localOnly = false): Promise<number> {
+  private async pauseRemainingMs(account: string): Promise<number> {
     const now = Date.now();
     const localUntil = this.localPause.get(account);
     let remaining = 0;
@@ -678,7 +438,7 @@ export class OutboundLimiter {
       if (localUntil <= now) this.localPause.delete(account);
       else remaining = localUntil - now;
     }
-    if (this.redis?.status === "ready" && !localOnly) {
+    if (this.redis?.status === "ready") {
       try {
         remaining = Math.max(remaining, await this.redis.pttl(this.pauseKey(account)));
       } catch (err) {
@@ -693,15 +453,10 @@ export class OutboundLimiter {
     return this.limits[cls].durationSeconds * 1000 + this.guardMs;
   }
 
-  /** Seconds per call of the in-memory pacer: (D + guard + widening) / L. */
-  private pacerSeconds(cls: ApiClass, wideningMs = 0): number {
+  /** Seconds per call of the in-memory pacer: (D + guard + margin) / L. */
+  private pacerSeconds(cls: ApiClass, marginMs = 0): number {
     const { points, durationSeconds } = this.limits[cls];
-    return (durationSeconds * 1000 + this.guardMs + wideningMs) / points / 1000;
-  }
-
-  /** The Redis key of a class's log for `account` (the sliding log's, whatever its usage factor). */
-  private logKey(cls: ApiClass, account: string): string {
-    return `${this.prefix}:${cls}:${account}`;
+    return (durationSeconds * 1000 + this.guardMs + marginMs) / points / 1000;
   }
 
   /** How many processes share the limit the pacer keeps: all of it is this process's without
@@ -763,7 +518,7 @@ export class OutboundLimiter {
     const seeds = pacer.takeGrants(account);
     if (seeds.length > 0) {
       // The key the sliding-log script reads: the store's own, whatever its usage factor.
-      const key = this.logKey(cls, account);
+      const key = (this.store(cls, 1) as RateLimiterRedis).getKey(account);
       const members = seeds.flatMap((t, i) => [t, `${t}:insured:${i}`]);
       try {
         await this.redis
@@ -782,18 +537,17 @@ export class OutboundLimiter {
   }
 
   /**
-   * Whether a grant that took `elapsedMs` to arrive must go unused (the sliding-log and memory
-   * paths; slots are checked by `fresh` against their own time). The log holds the grant's time on
-   * Redis; the call leaves when this process gets to it. A process stalled meanwhile (a busy event
-   * loop, a GC pause) would send calls granted over a stretch of time all at once, closer together
-   * than the log allows for, and an observer would count more than the limit in a window. So a
-   * grant that arrives later than the guard is left unused (it stays in the log, which only makes
-   * the limiter stricter) and the turn is taken again. A Redis whose every answer is slower than
-   * the guard is not a stall but a configuration: after a few in a row the grant is used, and the
-   * operator is told once.
+   * Whether a grant that took `elapsedMs` to arrive must go unused. The log holds the grant's time
+   * on Redis; the call leaves when this process gets to it. A process stalled meanwhile (a busy
+   * event loop, a GC pause) would send calls
+   * granted over a stretch of time all at once, closer together than the log allows for, and an
+   * observer would count more than the limit in a window. So a grant that arrives later than the
+   * guard is left unused (it stays in the log, which only makes the limiter stricter) and the turn
+   * is taken again. A Redis whose every answer is slower than the guard is not a stall but a
+   * configuration: after a few in a row the grant is used, and the operator is told once.
    */
-  private stale(elapsedMs: number): boolean {
-    if (elapsedMs <= this.guardMs) {
+  private stale(elapsedMs: number, cls: ApiClass): boolean {
+    if (elapsedMs <= this.guardMs + this.margin(cls)) {
       this.staleStreak = 0;
       return false;
     }
@@ -802,7 +556,7 @@ export class OutboundLimiter {
     if (!this.slowRedisTold) {
       this.slowRedisTold = true;
       this.log?.warn(
-        { elapsedMs: Math.round(elapsedMs), guardMs: this.guardMs },
+        { elapsedMs: Math.round(elapsedMs), guardMs: this.guardMs, marginMs: this.margin(cls) },
         "rate limiter: Redis answers more slowly than the guard; raise IG_RATE_LIMIT_GUARD_MS",
       );
     }

@@ -160,22 +160,22 @@ describe("OutboundLimiter without a working Redis", () => {
     expect(l.degraded()).toBe(true);
   }, 20_000);
 
-  it("insurance keeps a process to its share while a usage factor holds the pacer", async () => {
-    // Two sending processes: on insurance each keeps to half the limit, and at a usage above 75 %
-    // to half of that. The hold after each grant once lasted one full-limit slot, which let each
-    // grant at the whole rate.
+  it("insurance keeps a process to its share while a learned margin holds the pacer", async () => {
+    // Two sending processes: on insurance each keeps to half the limit. The margin's hold after
+    // each grant once lasted one full-limit slot, which let each grant at the whole rate.
     const l = limiter({
       redis: rawClient("redis://127.0.0.1:1"),
-      limits: { platform: { points: 20, durationSeconds: 1 } },
+      limits: { send_text: { points: 20, durationSeconds: 1 } },
       processes: 2,
     });
-    l.observeUsage("share-1", 80);
+    l.observeDelay("share-1", "send_text", 50);
+    expect(l.margin("send_text")).toBeGreaterThan(0);
     const granted: number[] = [];
-    for (let i = 0; i < 14; i++) {
-      await l.waitTurn("share-1", "platform");
+    for (let i = 0; i < 25; i++) {
+      await l.waitTurn("share-1", "send_text");
       granted.push(performance.now());
     }
-    expect(maxInWindow(granted, 1000)).toBeLessThanOrEqual(5);
+    expect(maxInWindow(granted, 1000)).toBeLessThanOrEqual(10);
   }, 20_000);
 
   it("Redis disconnected mid-test: keeps limiting, degraded() flips", async () => {

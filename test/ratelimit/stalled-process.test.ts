@@ -26,7 +26,7 @@ function stallable(c: Redis, stalledUntil: () => number): Redis {
   return new Proxy(c, {
     get(target, prop) {
       const value = Reflect.get(target, prop, target);
-      if ((prop !== "rlflxIncr" && prop !== "threadbridgeSlot") || typeof value !== "function") return value;
+      if (prop !== "rlflxIncr" || typeof value !== "function") return value;
       return async (...args: unknown[]) => {
         const answer = await value.apply(target, args);
         const wait = stalledUntil() - performance.now();
