@@ -18,23 +18,17 @@ import type { Config } from "./config/config.ts";
 import { describeEnvFile, type EnvFile, loadEnvFile } from "./config/env-file.ts";
 import { ConfigError } from "./config/env-schema.ts";
 import type { Defaulted } from "./config/local-secrets.ts";
-import {
-  ASSIGN_MODES,
-  type AssignMode,
-  type OwnershipSettings,
-  ownershipSettings,
-} from "./conversations/ownership.ts";
+import type { AssignMode, OwnershipSettings } from "./conversations/ownership.ts";
 import {
   formatSeconds,
   parseTimerSetting,
   type TimerSettings,
   timerSettings,
 } from "./conversations/timer-settings.ts";
-import { transientDatabaseError } from "./db/after-outside-call.ts";
 import type { Database } from "./db/database.ts";
 import { DatabaseLockedError, SchemaBehindError } from "./db/errors.ts";
 import { DemoRefused, realInstagramCredentials } from "./demo/credentials.ts";
-import { BackfillError, CONNECT_BACKFILL_MS, queueBackfill } from "./ingest/backfill.ts";
+import { BackfillError } from "./ingest/backfill-error.ts";
 import {
   addAccount,
   type ChatDestination,
@@ -532,6 +526,7 @@ const accountsAdd = accounts
         throw new UsageError(`--token-expires: expected a positive number of days, got ${opts.tokenExpires}`);
       const { username } = opts;
       const token = await tokenOption(opts);
+      const { CONNECT_BACKFILL_MS, queueBackfill } = await import("./ingest/backfill.ts");
       await withQueue(async (db, boss) => {
         const { config } = settings();
         await addAccount(db, TokenCipher.fromConfig(config.tokenEncryptionKeys), {
@@ -684,7 +679,8 @@ accounts
     ) => {
       const account = igUserId(id);
       const patch: Record<string, unknown> = {};
-      const ownershipChange = ownershipPatch(opts);
+      const { ASSIGN_MODES, ownershipSettings } = await import("./conversations/ownership.ts");
+      const ownershipChange = ownershipPatch(opts, ASSIGN_MODES);
       if (opts.notePrefix !== undefined) {
         if (opts.notePrefix.trim() === "") throw new UsageError("--note-prefix must not be empty");
         patch.notePrefix = opts.notePrefix.trim();
@@ -755,11 +751,14 @@ accounts
   );
 
 /** What `--assign`, `--assign-pool` and `--assign-cap` change; undefined when none was given. */
-function ownershipPatch(opts: {
-  assign?: string;
-  assignPool?: string;
-  assignCap?: string;
-}): Partial<OwnershipSettings> | undefined {
+function ownershipPatch(
+  opts: {
+    assign?: string;
+    assignPool?: string;
+    assignCap?: string;
+  },
+  ASSIGN_MODES: readonly AssignMode[],
+): Partial<OwnershipSettings> | undefined {
   const patch: Partial<OwnershipSettings> = {};
   if (opts.assign !== undefined) {
     if (!ASSIGN_MODES.includes(opts.assign as AssignMode))
@@ -1141,6 +1140,8 @@ export async function main(argv: string[], list: readonly PlatformDescriptor[]):
       process.stderr.write(`threadbridge: ${err.message}\n`);
       process.exit(err instanceof DatabaseLockedError ? 75 : 64);
     }
+    // Loaded here, not with the CLI: only an unexpected error needs it (p-retry and its helpers).
+    const { transientDatabaseError } = await import("./db/after-outside-call.ts");
     if (serviceLog) {
       // A service role that had started logging ends with one JSON line, not a raw stack.
       serviceLog.fatal(

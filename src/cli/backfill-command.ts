@@ -2,13 +2,8 @@ import { type Command, InvalidArgumentError } from "commander";
 import type { PgBoss } from "pg-boss";
 import type { Config } from "../config/config.ts";
 import type { Database } from "../db/database.ts";
-import { BackfillError, backfillAccount } from "../ingest/backfill.ts";
-import { GraphClient } from "../instagram/graph-client.ts";
-import { TokenCipher } from "../instagram/token-cipher.ts";
+import { BackfillError } from "../ingest/backfill-error.ts";
 import type { Logger } from "../log/logger.ts";
-import { Metrics } from "../observability/metrics.ts";
-import { InstagramGateway } from "../outbound/instagram-gateway.ts";
-import { OutboundLimiter } from "../ratelimit/limiter.ts";
 
 // `threadbridge accounts backfill ACCOUNT [--since 7d]` (and `threadbridge backfill --account ID`,
 // the operating interface's name): recover an account's recent messages through the
@@ -32,6 +27,23 @@ export function backfillSpan(text: string): number {
 
 async function run(withQueue: WithQueue, account: string, sinceMs: number): Promise<void> {
   if (!/^\d{1,32}$/.test(account)) throw new InvalidArgumentError(`not an Instagram user id: ${account}`);
+  // Loaded when a backfill runs, not with the CLI (the gateway, the limiter and the metrics
+  // registry are about 200 modules).
+  const [
+    { backfillAccount },
+    { GraphClient },
+    { TokenCipher },
+    { Metrics },
+    { InstagramGateway },
+    { OutboundLimiter },
+  ] = await Promise.all([
+    import("../ingest/backfill.ts"),
+    import("../instagram/graph-client.ts"),
+    import("../instagram/token-cipher.ts"),
+    import("../observability/metrics.ts"),
+    import("../outbound/instagram-gateway.ts"),
+    import("../ratelimit/limiter.ts"),
+  ]);
   const result = await withQueue(async (db, boss, config, log) => {
     const { rows } = await db.query(
       "SELECT 1 FROM instagram_accounts WHERE id = $1 AND status <> 'unconfigured'",

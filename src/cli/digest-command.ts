@@ -3,7 +3,7 @@ import type { PgBoss } from "pg-boss";
 import type { Config } from "../config/config.ts";
 import type { Database } from "../db/database.ts";
 import type { DigestSpan } from "../digest/digest-service.ts";
-import { DIGEST_QUEUE, type DigestJob } from "../queue/boss.ts";
+import type { DigestJob } from "../queue/boss.ts";
 
 // `threadbridge digest`: post an account's digest now (through the worker, which holds the chat
 // clients), or print it here.
@@ -62,6 +62,8 @@ export function registerDigestCommand(
         process.stdout.write(opts.json ? `${JSON.stringify(digest, null, 2)}\n` : `${digestText(digest)}\n`);
         return;
       }
+      // queue/boss.ts brings the database driver with it: loaded when a digest is queued.
+      const { DIGEST_QUEUE } = await import("../queue/boss.ts");
       const queued = await withQueue(async (db, boss) => {
         const accounts = await postable(db, opts.account);
         for (const id of accounts) await boss.send(DIGEST_QUEUE, { account: id, kind } satisfies DigestJob);

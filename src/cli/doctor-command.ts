@@ -1,8 +1,6 @@
 import type { Command } from "commander";
 import type { Config } from "../config/config.ts";
-import { type Database, openDatabase } from "../db/database.ts";
-import { doctorExitCode, formatDoctor, runDoctor } from "../health/doctor.ts";
-import { createLogger } from "../log/logger.ts";
+import type { Database } from "../db/database.ts";
 
 // `threadbridge doctor [--json]` (issue 19): the checks of health/doctor.ts, one line each, exit 0
 // when every one passes and 1 otherwise. It reads the database without migrating it.
@@ -16,6 +14,13 @@ export function registerDoctorCommand(program: Command, configuration: () => Con
     .option("--json", "print the checks as a JSON array")
     .action(async (opts: { json?: boolean }) => {
       const config = configuration();
+      // The checks (the database driver, Redis, every platform's probe) load when the doctor runs.
+      const [{ openDatabase }, { doctorExitCode, formatDoctor, runDoctor }, { createLogger }] =
+        await Promise.all([
+          import("../db/database.ts"),
+          import("../health/doctor.ts"),
+          import("../log/logger.ts"),
+        ]);
       // Library warnings go to standard error, so standard output stays the report (or the JSON).
       const log = createLogger(config.logLevel, { destination: process.stderr });
       let db: Database | { error: unknown };

@@ -1,10 +1,7 @@
 import path from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
 import type { Database } from "../db/database.ts";
-import { formatRuleFileErrors } from "../rules/load.ts";
 import { listRules } from "../rules/store.ts";
-import { parseSnippetFile } from "../snippets/file.ts";
-import { snippetLabel } from "../snippets/snippet.ts";
 import { importSnippets, listSnippets, removeSnippet, type StoredSnippet } from "../snippets/store.ts";
 import { formatTable } from "./table.ts";
 
@@ -61,6 +58,12 @@ export function registerSnippetsCommand(program: Command, deps: SnippetsCommandD
     .argument("<file>", "the saved replies file")
     .action(async (file: string) => {
       const text = deps.readText(file);
+      // The file's parser (YAML) and schema load when a file is imported, not with the CLI.
+      const [{ formatRuleFileErrors }, { parseSnippetFile }, { snippetLabel }] = await Promise.all([
+        import("../rules/load.ts"),
+        import("../snippets/file.ts"),
+        import("../snippets/snippet.ts"),
+      ]);
       const report = await deps.withDatabase(async (db) => {
         const { rows } = await db.query<{ id: string }>("SELECT id FROM instagram_accounts");
         const accounts = new Set(rows.map((r) => r.id));
@@ -124,6 +127,7 @@ export function registerSnippetsCommand(program: Command, deps: SnippetsCommandD
     .option("--account <id>", "the Instagram account whose own saved reply it is", accountOption)
     .action(async (name: string, opts: { account?: string }) => {
       const account = opts.account ?? null;
+      const { snippetLabel } = await import("../snippets/snippet.ts");
       const label = snippetLabel({ name, account });
       const { removed, users } = await deps.withDatabase(async (db) => {
         const removed = await removeSnippet(db, name, account, { kind: "operator", id: deps.operator() });

@@ -3,7 +3,7 @@ import type { PgBoss } from "pg-boss";
 import type { Database } from "../db/database.ts";
 import type { AccountSummary } from "../instagram/accounts.ts";
 import type { RefreshCounts } from "../instagram/token-refresh.ts";
-import { TOKEN_REFRESH_QUEUE, type TokenRefreshJob } from "../queue/boss.ts";
+import type { TokenRefreshJob } from "../queue/boss.ts";
 import { wholeNumber } from "./options.ts";
 
 // The token side of `threadbridge accounts`: a token read from standard input (out of shell
@@ -59,6 +59,8 @@ export function registerRefreshTokensCommand(accounts: Command, withQueue: WithQ
     .option("--wait <seconds>", "how long to wait for the worker (default 120)", seconds)
     .action(async (opts: { wait?: number }) => {
       const waitMs = (opts.wait ?? 120) * 1000;
+      // queue/boss.ts brings the database driver with it: loaded when the pass is asked for.
+      const { TOKEN_REFRESH_QUEUE } = await import("../queue/boss.ts");
       const outcome = await withQueue(async (_db, boss) => {
         const job: TokenRefreshJob = { by: `cli:${process.env.USER ?? "operator"}` };
         const id = await boss.send(TOKEN_REFRESH_QUEUE, job);

@@ -5,7 +5,10 @@ import type { ConversationMessage, Result } from "../instagram/graph-client.ts";
 import type { Logger } from "../log/logger.ts";
 import type { InstagramGateway } from "../outbound/instagram-gateway.ts";
 import { BACKFILL_QUEUE, type BackfillJob } from "../queue/boss.ts";
+import { BackfillError } from "./backfill-error.ts";
 import { storeInbound } from "./store-events.ts";
+
+export { BackfillError };
 
 // Backfill (issue 22): messages whose webhooks never came (an outage, a subscription lost on
 // reconnect, history from before the account was connected) recovered through the Conversations
@@ -45,10 +48,6 @@ export const CONNECT_BACKFILL_MS = 7 * 86_400_000;
 /** The most pages of conversations read in one backfill: 25 per page by default, so up to a few
  * hundred conversations; older ones are left (the API details recent messages only anyway). */
 const MAX_PAGES = 40;
-
-export class BackfillError extends Error {
-  override name = "BackfillError";
-}
 
 /** Recovers the account's messages since `since` and queues those not yet stored. */
 export async function backfillAccount(
