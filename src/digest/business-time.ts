@@ -89,8 +89,11 @@ export class BusinessClock {
   /** Milliseconds of [from, to) within opening hours (all of it without hours). Both ends must lie
    * within the span the clock was made for. */
   ms(from: Date, to: Date): number {
-    const a = from.getTime();
-    const b = to.getTime();
+    return this.between(from.getTime(), to.getTime());
+  }
+
+  /** `ms` for instants given as epoch milliseconds. */
+  between(a: number, b: number): number {
     if (b <= a) return 0;
     return this.wall ? b - a : this.upTo(b) - this.upTo(a);
   }

@@ -143,53 +143,73 @@ export async function computeDigest(
     ),
     // A question is a customer message that starts a wait: the one before it (rules aside) was a
     // human answer, or there was none in the eight days before. Its answer is the next human
-    // answer. One scan of the account's messages from eight days before the period to its end,
-    // walked newest first: the message before is then the next one (`lead`), and the next answer
-    // a running minimum from the conversation's newest message down to this one, which Postgres
-    // keeps as it goes: one sort and one window pass (the frame does not change `lead`). (Oldest
-    // first, "the first answer from here on" was a frame whose start moves with every row: min()
-    // was recomputed over the rest of the conversation each time, in a second pass.)
+    // answer. The period's messages are walked newest first in one window pass: the message
+    // before is then the next one (`lead`), and the next answer a running minimum from the
+    // conversation's newest message down to this one, which Postgres keeps as it goes: one sort
+    // and one window pass. (Oldest first, "the first answer from here on" was a frame whose start
+    // moves with every row: min() was recomputed over the rest of the conversation each time.)
+    // Of the eight days before the period only two things matter per conversation: whether its
+    // newest message there (the one before the period's oldest) is the customer's or an answer,
+    // and whether the customer wrote there at all. `before` reads them as two maxima grouped by
+    // conversation (a hash aggregate, no sort): those days were sorted and walked with the period
+    // (80,000 of the 150,000 rows a weekly digest over a million messages sorted). When the newest
+    // message and the newest answer there share an instant, the id decides as in the window's
+    // order (one probe, for such a tie only).
     // After the period only the first answer to a wait still open at its end matters: one probe
     // of the answers' index for each such question (at most one a conversation) instead of
     // reading every message from the period's end to now (51,000 of the scan's 201,000 rows when
     // last week's digest is made on a Saturday).
     // The same pass finds the period's new conversations (a first customer message in the period
-    // and none before it). The oldest message of each conversation in the scan (the one with no
-    // message before it) sees the whole conversation in its running frame, so it says whether the
-    // customer wrote in the period and whether before it within the scan; only a conversation with
-    // the first and not the second is returned for it and probed for a customer message before the
-    // scan. That was a query of its own that probed the index for every customer message of the
-    // period (38,000 probes a week over a million messages: 0.55 s on a busy machine); a
-    // conversation the customer wrote to in the eight days before is settled by the scan.
+    // and none before it). The period's oldest message of each conversation (the one with no
+    // message before it) sees the whole period in its running frame, so it says whether the
+    // customer wrote in the period, and `before` whether in the eight days before; only a
+    // conversation with the first and not the second is probed for a customer message before
+    // those days. That was a query of its own that probed the index for every customer message of
+    // the period (38,000 probes a week over a million messages: 0.55 s on a busy machine).
+    // The two instants come as epoch milliseconds (whole, as a Date holds them): node-postgres
+    // parses a timestamp's text with a regular expression into a Date, 60,000 times for a week
+    // over a million messages; a float8 is one parseFloat.
     sql.query<{
-      conversation_id: number;
-      asked: Date;
-      answered: Date | null;
+      asked: number;
+      answered: number | null;
       question: boolean;
       opened: boolean;
     }>(
-      `WITH rel AS (
+      `WITH before AS (
+         SELECT m.conversation_id,
+                max(m.occurred_at) FILTER (WHERE m.direction = 'inbound') AS last_in,
+                max(m.occurred_at) FILTER (WHERE m.direction = 'outbound') AS last_out
+           FROM messages m
+          WHERE m.account_id = $1 AND m.conversation_id IS NOT NULL AND m.occurred_at >= $4 AND m.occurred_at < $2
+            AND m.occurred_at <= $5 AND (m.direction = 'inbound' OR ${humanAnswer("m")})
+          GROUP BY m.conversation_id),
+       rel AS (
          SELECT m.conversation_id, m.occurred_at, m.direction,
                 lead(m.direction) OVER w AS prev,
                 min(m.occurred_at) FILTER (WHERE m.direction = 'outbound') OVER w AS answered,
-                bool_or(m.direction = 'inbound' AND m.occurred_at >= $2) OVER w AS asked_in_period,
-                bool_or(m.direction = 'inbound' AND m.occurred_at < $2) OVER w AS asked_before
+                bool_or(m.direction = 'inbound') OVER w AS asked_in_period
            FROM messages m
-          WHERE m.account_id = $1 AND m.conversation_id IS NOT NULL AND m.occurred_at >= $4 AND m.occurred_at < $3
+          WHERE m.account_id = $1 AND m.conversation_id IS NOT NULL AND m.occurred_at >= $2 AND m.occurred_at < $3
             AND m.occurred_at <= $5 AND (m.direction = 'inbound' OR ${humanAnswer("m")})
          WINDOW w AS (PARTITION BY m.conversation_id ORDER BY m.occurred_at DESC, m.id DESC
                       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)),
        marked AS (
-         SELECT conversation_id, occurred_at, answered,
-                direction = 'inbound' AND (prev IS NULL OR prev = 'outbound') AND occurred_at >= $2
-                  AND occurred_at < $3 AS question,
-                prev IS NULL AND asked_in_period AND NOT asked_before AS first_asked
-           FROM rel)
-       SELECT conversation_id, occurred_at AS asked,
-              CASE WHEN question AND answered IS NULL THEN (
+         SELECT r.conversation_id, r.occurred_at, r.answered,
+                r.direction = 'inbound' AND COALESCE(r.prev, CASE
+                  WHEN b.last_in IS NULL AND b.last_out IS NULL THEN NULL
+                  WHEN b.last_out IS NULL OR b.last_in > b.last_out THEN 'inbound'
+                  WHEN b.last_in IS NULL OR b.last_out > b.last_in THEN 'outbound'
+                  ELSE (SELECT t.direction FROM messages t
+                         WHERE t.conversation_id = r.conversation_id AND t.account_id = $1 AND t.occurred_at = b.last_in
+                           AND (t.direction = 'inbound' OR ${humanAnswer("t")})
+                         ORDER BY t.id DESC LIMIT 1) END) IS DISTINCT FROM 'inbound' AS question,
+                r.prev IS NULL AND r.asked_in_period AND b.last_in IS NULL AS first_asked
+           FROM rel r LEFT JOIN before b ON b.conversation_id = r.conversation_id)
+       SELECT floor(extract(epoch FROM occurred_at) * 1000)::float8 AS asked,
+              floor(extract(epoch FROM CASE WHEN question AND answered IS NULL THEN (
                 SELECT min(e.occurred_at) FROM messages e WHERE e.conversation_id = marked.conversation_id
                    AND e.occurred_at >= $3 AND e.occurred_at <= $5 AND ${humanAnswer("e")})
-              ELSE answered END AS answered, question,
+              ELSE answered END) * 1000)::float8 AS answered, question,
               first_asked AND NOT EXISTS (
                 SELECT 1 FROM messages e WHERE e.conversation_id = marked.conversation_id
                    AND e.direction = 'inbound' AND e.occurred_at < $4) AS opened
@@ -370,7 +390,7 @@ export async function computeDigest(
   const waits = (a: Date, b: Date) => clock.ms(a, b);
   const answeredWaits = asked
     .filter((q) => q.answered !== null)
-    .map((q) => ({ asked: q.asked, ms: waits(q.asked, q.answered as Date) }));
+    .map((q) => ({ asked: q.asked, ms: clock.between(q.asked, q.answered as number) }));
   const responseMs = answeredWaits.map((q) => q.ms).sort((a, b) => a - b);
 
   // SLA_MINUTES=0 turns the SLA off: nothing is overdue.
@@ -392,15 +412,22 @@ export async function computeDigest(
   const request = (action: string) => Number(requests.rows.find((r) => r.action === action)?.n ?? 0);
 
   const volumeByBucket = new Map(volume.rows.map((r) => [Number(r.i), r]));
+  // Each answered wait goes to the bucket its question falls in, found once by binary search over
+  // the starts (it was one pass over every wait per bucket: 7 × 27,000 Date comparisons a week).
+  const starts = buckets.map((b) => b.getTime());
+  const ends = buckets.map((start) =>
+    DateTime.fromJSDate(start, { zone: period.timezone })
+      .plus({ [`${period.bucket}s`]: 1 })
+      .toMillis(),
+  );
+  const waitsByBucket = buckets.map((): number[] => []);
+  for (const q of answeredWaits) {
+    const i = lastAtOrBefore(starts, q.asked);
+    if (i >= 0 && q.asked < (ends[i] as number)) waitsByBucket[i]?.push(q.ms);
+  }
   const volumeBuckets = buckets.map((start, i) => {
     const row = volumeByBucket.get(i + 1);
-    const end = DateTime.fromJSDate(start, { zone: period.timezone })
-      .plus({ [`${period.bucket}s`]: 1 })
-      .toJSDate();
-    const inBucket = answeredWaits
-      .filter((q) => q.asked >= start && q.asked < end)
-      .map((q) => q.ms)
-      .sort((a, b) => a - b);
+    const inBucket = (waitsByBucket[i] as number[]).sort((a, b) => a - b);
     const p50 = percentile(inBucket, 50);
     return {
       start,
@@ -465,6 +492,21 @@ export async function computeDigest(
     digest.consent.granted + digest.consent.revoked === 0 &&
     Object.values(digest.dataRequests).every((n) => n === 0);
   return digest;
+}
+
+/** The index of the last of the ascending `starts` at or before `t`; -1 when none is. */
+function lastAtOrBefore(starts: readonly number[], t: number): number {
+  let lo = 0;
+  let hi = starts.length - 1;
+  let found = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if ((starts[mid] as number) <= t) {
+      found = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return found;
 }
 
 /** Every hour or day of the period, as instants, in the period's zone (23 or 25 hours on DST days). */

@@ -39,6 +39,13 @@ export async function waitingConversations(
   // The SLA pass runs this every minute, so its cost follows the open conversations, not the
   // message volume: the earlier form grouped every recent message of the account (90,000 rows an
   // hour into the soak: 1 s at minute 10, 7 s by minute 40, the soak's p99 latency rising with it).
+  // Most open conversations are not waiting: their newest message that counts (the customer's or a
+  // human answer; an auto-reply or a failed reply is passed over) is the team's answer. One probe
+  // backwards from the newest message (`l`) settles those, and only a conversation whose newest
+  // such message is the customer's gets the two probes (the join order keeps them behind `l`'s
+  // filter): 1 probe instead of 2 for 26,500 of the bench's 30,000 open conversations, 148,000
+  // buffer visits instead of 213,000. The result is the same by construction: if the newest
+  // counting message is an answer at T, no customer message is later than T, so `w` finds none.
   const { rows } = await sql.query<{
     id: string;
     customer_id: string;
@@ -55,6 +62,12 @@ export async function waitingConversations(
             c.chat_platform, c.chat_channel, c.chat_thread, c.sla_alerted_at, w.since
        FROM conversations c
        CROSS JOIN LATERAL (
+         SELECT m.direction FROM messages m
+          WHERE m.conversation_id = c.id AND m.occurred_at >= $2
+            AND (m.direction = 'inbound' OR ${humanAnswer("m")})
+          ORDER BY m.occurred_at DESC LIMIT 1
+       ) l
+       CROSS JOIN LATERAL (
          SELECT max(m.occurred_at) AS at FROM messages m
           WHERE m.conversation_id = c.id AND m.occurred_at >= $2 AND ${humanAnswer("m")}
        ) a
@@ -64,7 +77,7 @@ export async function waitingConversations(
             AND m.occurred_at >= $2 AND m.occurred_at > COALESCE(a.at, '-infinity')
        ) w
       WHERE c.account_id = $1 AND c.status = 'open' AND c.last_customer_message_at >= $2
-        AND w.since IS NOT NULL`,
+        AND l.direction = 'inbound' AND w.since IS NOT NULL`,
     [account, new Date(now.getTime() - 8 * 86_400_000).toISOString()],
   );
   return rows
