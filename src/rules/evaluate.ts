@@ -26,7 +26,7 @@
 import type { Attachment, DomainEvent, Igsid, Referral } from "../instagram/events.ts";
 import { PRIVATE_REPLY_WINDOW_MS, sendPermission, type WindowState } from "../instagram/windows.ts";
 import { isOpen } from "./business-hours.ts";
-import { compilePattern, type RulePattern } from "./pattern.ts";
+import { PatternSet } from "./pattern.ts";
 import {
   type AccountSettings,
   type Action,
@@ -157,7 +157,8 @@ interface TextMatcher {
   prefixes: readonly string[];
   /** Normalised, space-separated, matched with spaces around. */
   phrases: readonly string[];
-  regex?: RulePattern;
+  /** The rule's regex: its index in the rule set's PatternSet. */
+  regex?: number;
 }
 
 interface CompiledRule {
@@ -191,6 +192,8 @@ export interface PreparedRules {
   readonly byAccount: ReadonlyMap<string, Readonly<Record<Bucket, readonly CompiledRule[]>>>;
   /** @internal rules for "*" only, used for accounts without rules of their own. */
   readonly wildcard: Readonly<Record<Bucket, readonly CompiledRule[]>>;
+  /** @internal every rule's regex, matched in one pass over an event's text. */
+  readonly patterns: PatternSet;
 }
 
 const BUCKETS_OF: Record<Trigger["type"], readonly Bucket[]> = {
@@ -214,10 +217,11 @@ function byPrecedence(a: CompiledRule, b: CompiledRule): number {
 /** Compile once per rule set (regexes, keywords, templates), reuse for every event. */
 export function compileRules(rules: readonly Rule[]): PreparedRules {
   const skipped: SkippedRule[] = [];
+  const patterns = new PatternSet();
   const compiled = rules.flatMap((rule, order) => {
     if (!rule.enabled) return [];
     try {
-      return [compileRule(rule, order)];
+      return [compileRule(rule, order, patterns)];
     } catch (e) {
       if (!(e instanceof UnusablePattern)) throw e;
       skipped.push({ ruleId: rule.id, reason: e.message });
@@ -239,16 +243,16 @@ export function compileRules(rules: readonly Rule[]): PreparedRules {
     for (const b of Object.keys(buckets) as Bucket[])
       buckets[b] = [...buckets[b], ...wildcard[b]].sort(byPrecedence);
   for (const b of Object.keys(wildcard) as Bucket[]) wildcard[b].sort(byPrecedence);
-  return { size: compiled.length, skipped, byAccount: accounts, wildcard };
+  return { size: compiled.length, skipped, byAccount: accounts, wildcard, patterns };
 }
 
-function compileRule(rule: Rule, order: number): CompiledRule {
+function compileRule(rule: Rule, order: number, patterns: PatternSet): CompiledRule {
   const actions = rule.actions.map(compileAction);
   const types = new Set(rule.actions.map((a) => a.type));
   return {
     rule,
     order,
-    matches: compileMatch(rule),
+    matches: compileMatch(rule, patterns),
     cooldownMs: rule.cooldown === undefined ? undefined : durationMs(rule.cooldown),
     actions,
     speaks:
@@ -307,11 +311,14 @@ export function tokenize(text: string): string[] {
   return text.normalize("NFKD").replace(MARKS, "").toLowerCase().match(TOKEN) ?? [];
 }
 
-function compileTextMatcher(t: {
-  keywords?: string[];
-  phrases?: string[];
-  regex?: string;
-}): TextMatcher | undefined {
+function compileTextMatcher(
+  t: {
+    keywords?: string[];
+    phrases?: string[];
+    regex?: string;
+  },
+  patterns: PatternSet,
+): TextMatcher | undefined {
   if (!t.keywords && !t.phrases && t.regex === undefined) return undefined;
   const words: string[] = [];
   const prefixes: string[] = [];
@@ -328,17 +335,17 @@ function compileTextMatcher(t: {
     const tokens = tokenize(p);
     if (tokens.length > 0) phrases.push(tokens.join(" "));
   }
-  let regex: RulePattern | undefined;
+  let regex: number | undefined;
   if (t.regex !== undefined) {
-    // Compiled once here, per rule-set version, and reused for every event.
-    const p = compilePattern(t.regex);
+    // Compiled once here, per rule-set version, into the set each event's text runs through once.
+    const p = patterns.add(t.regex);
     if (!p.ok) {
       const shown = t.regex.length > 80 ? `${t.regex.slice(0, 79)}…` : t.regex;
       throw new UnusablePattern(`regex ${JSON.stringify(shown)}: ${p.error}`);
     }
-    regex = p.pattern;
+    regex = p.index;
   }
-  return { words, prefixes, phrases, ...(regex ? { regex } : {}) };
+  return { words, prefixes, phrases, ...(regex !== undefined ? { regex } : {}) };
 }
 
 class UnusablePattern extends Error {}
@@ -359,7 +366,7 @@ function textMatches(m: TextMatcher, view: EventView): boolean {
     const padded = view.padded();
     for (const p of m.phrases) if (padded.includes(` ${p} `)) return true;
   }
-  return m.regex?.test(text) ?? false;
+  return m.regex !== undefined && view.patternHits().has(m.regex);
 }
 
 // ---------- events ----------
@@ -371,6 +378,8 @@ interface EventView {
   text: string | undefined;
   tokenSet: () => ReadonlySet<string>;
   padded: () => string;
+  /** The rule set's regexes that match the text, found in one pass the first time a rule asks. */
+  patternHits: () => ReadonlySet<number>;
   /** Outside the account's hours; false without settings. Asked once however many rules ask. */
   closed: (ctx: EvaluationContext) => boolean;
   attachments: readonly Attachment[];
@@ -378,7 +387,7 @@ interface EventView {
   payload: string | undefined;
 }
 
-function viewOf(event: DomainEvent): EventView {
+function viewOf(event: DomainEvent, patterns: PatternSet): EventView {
   let text: string | undefined;
   let customerId: Igsid | undefined;
   let attachments: readonly Attachment[] = [];
@@ -411,6 +420,7 @@ function viewOf(event: DomainEvent): EventView {
   let tokenSet: Set<string> | undefined;
   let padded: string | undefined;
   let closed: boolean | undefined;
+  let hits: ReadonlySet<number> | undefined;
   const tokenList = () => {
     tokens ??= tokenize(text ?? "");
     return tokens;
@@ -426,6 +436,10 @@ function viewOf(event: DomainEvent): EventView {
     padded: () => {
       padded ??= ` ${tokenList().join(" ")} `;
       return padded;
+    },
+    patternHits: () => {
+      hits ??= patterns.matching(text ?? "");
+      return hits;
     },
     closed: (ctx) => {
       closed ??= ctx.settings !== undefined && !isOpen(ctx.settings, ctx.now);
@@ -463,10 +477,10 @@ function oneOf(value: string | string[]): ReadonlySet<string> {
 
 type Matcher = (view: EventView, ctx: EvaluationContext) => boolean;
 
-function compileTrigger(trigger: Trigger): Matcher {
+function compileTrigger(trigger: Trigger, patterns: PatternSet): Matcher {
   switch (trigger.type) {
     case "dm_text": {
-      const text = compileTextMatcher(trigger);
+      const text = compileTextMatcher(trigger, patterns);
       const first = trigger.any_first_message === true;
       return (v, ctx) => {
         const e = v.event;
@@ -476,7 +490,7 @@ function compileTrigger(trigger: Trigger): Matcher {
       };
     }
     case "comment_text": {
-      const text = compileTextMatcher(trigger);
+      const text = compileTextMatcher(trigger, patterns);
       const any = trigger.any === true;
       const media = trigger.media === undefined ? undefined : new Set(trigger.media);
       return (v) => {
@@ -490,7 +504,7 @@ function compileTrigger(trigger: Trigger): Matcher {
     case "story_mention":
       return (v) => v.event.type === "dm.message" && v.attachments.some((a) => a.kind === "story_mention");
     case "story_reply": {
-      const text = compileTextMatcher(trigger);
+      const text = compileTextMatcher(trigger, patterns);
       return (v) =>
         v.event.type === "dm.message" &&
         v.event.replyTo?.kind === "story" &&
@@ -520,8 +534,8 @@ function compileTrigger(trigger: Trigger): Matcher {
   }
 }
 
-function compileMatch(rule: Rule): Matcher {
-  const trigger = compileTrigger(rule.trigger);
+function compileMatch(rule: Rule, patterns: PatternSet): Matcher {
+  const trigger = compileTrigger(rule.trigger, patterns);
   const c = rule.conditions;
   if (
     !c ||
@@ -560,7 +574,7 @@ export function evaluate(rules: PreparedRules | readonly Rule[], ctx: Evaluation
   const candidates = (prepared.byAccount.get(ctx.event.accountId) ?? prepared.wildcard)[bucket];
   if (candidates.length === 0) return [];
 
-  const view = viewOf(ctx.event);
+  const view = viewOf(ctx.event, prepared.patterns);
   const decisions: Decision[] = [];
   let privateReplyUsed = ctx.privateReplyUsed === true;
   for (const c of candidates) {

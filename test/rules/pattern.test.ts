@@ -5,6 +5,7 @@ import {
   MAX_MATCHED_TEXT,
   MAX_PATTERN_LENGTH,
   MAX_PATTERN_PROGRAM,
+  PatternSet,
   type RulePattern,
 } from "../../src/rules/pattern.ts";
 
@@ -21,6 +22,26 @@ function errorOf(source: string): string {
   if (r.ok) throw new Error(`${source} was accepted`);
   return r.error;
 }
+
+// Random patterns over the syntax where JavaScript and RE2 differ, and short texts to try them on.
+const char = fc.constantFrom(..."aAbBzZ019 _-.é\u00a0\n\r\u2028\u202f😀ß");
+const text = fc.array(char, { maxLength: 12 }).map((cs) => cs.join(""));
+const atom: fc.Arbitrary<string> = fc.oneof(
+  fc.constantFrom("a", "B", "é", "1", " ", "-", "\\.", "😀", "ß"),
+  fc.constantFrom("\\s", "\\S", "\\d", "\\D", "\\w", "\\W", ".", "\\b", "\\B", "^", "$"),
+  fc.constantFrom("[a-c]", "[^a-c]", "[\\s\\d]", "[\\S]", "[^\\s]", "[é\\u00a0]", "[😀-😂]", "[^]", "[\\b]"),
+  fc.constantFrom("\\u00e9", "\\u{1F600}", "\\ud83d\\ude00", "\\x41", "\\cJ", "\\p{L}", "\\p{Lu}", "\\p{N}"),
+  fc.constantFrom("\\p{Script=Latin}", "\\p{gc=Nd}", "\\t", "\\n", "\\0", "\\/"),
+);
+const quantified = fc
+  .tuple(atom, fc.constantFrom("", "", "*", "+", "?", "{2}", "{1,3}", "*?", "+?"))
+  .map(([a, q]) => (/^[$^]|^\\[bB]$/.test(a) ? a : a + q));
+const sequence = fc.array(quantified, { minLength: 1, maxLength: 4 }).map((xs) => xs.join(""));
+const pattern = fc.oneof(
+  sequence,
+  fc.tuple(sequence, sequence).map(([a, b]) => `${a}|${b}`),
+  fc.tuple(sequence, sequence, fc.constantFrom("(", "(?:", "(?<g>")).map(([a, b, g]) => `${g}${a})+${b}`),
+);
 
 describe("rule patterns on RE2", () => {
   it("match like JavaScript's RegExp with flags iu, code point by code point, where RE2's own classes differ", () => {
@@ -61,43 +82,6 @@ describe("rule patterns on RE2", () => {
   });
 
   it("agree with RegExp(…, 'iu') on random patterns and texts", () => {
-    const char = fc.constantFrom(..."aAbBzZ019 _-.é\u00a0\n\r\u2028\u202f😀ß");
-    const text = fc.array(char, { maxLength: 12 }).map((cs) => cs.join(""));
-    const atom: fc.Arbitrary<string> = fc.oneof(
-      fc.constantFrom("a", "B", "é", "1", " ", "-", "\\.", "😀", "ß"),
-      fc.constantFrom("\\s", "\\S", "\\d", "\\D", "\\w", "\\W", ".", "\\b", "\\B", "^", "$"),
-      fc.constantFrom(
-        "[a-c]",
-        "[^a-c]",
-        "[\\s\\d]",
-        "[\\S]",
-        "[^\\s]",
-        "[é\\u00a0]",
-        "[😀-😂]",
-        "[^]",
-        "[\\b]",
-      ),
-      fc.constantFrom(
-        "\\u00e9",
-        "\\u{1F600}",
-        "\\ud83d\\ude00",
-        "\\x41",
-        "\\cJ",
-        "\\p{L}",
-        "\\p{Lu}",
-        "\\p{N}",
-      ),
-      fc.constantFrom("\\p{Script=Latin}", "\\p{gc=Nd}", "\\t", "\\n", "\\0", "\\/"),
-    );
-    const quantified = fc
-      .tuple(atom, fc.constantFrom("", "", "*", "+", "?", "{2}", "{1,3}", "*?", "+?"))
-      .map(([a, q]) => (/^[$^]|^\\[bB]$/.test(a) ? a : a + q));
-    const sequence = fc.array(quantified, { minLength: 1, maxLength: 4 }).map((xs) => xs.join(""));
-    const pattern = fc.oneof(
-      sequence,
-      fc.tuple(sequence, sequence).map(([a, b]) => `${a}|${b}`),
-      fc.tuple(sequence, sequence, fc.constantFrom("(", "(?:", "(?<g>")).map(([a, b, g]) => `${g}${a})+${b}`),
-    );
     fc.assert(
       fc.property(pattern, fc.array(text, { minLength: 1, maxLength: 5 }), (p, texts) => {
         const r = compilePattern(p);
@@ -183,5 +167,51 @@ describe("rule patterns on RE2", () => {
     const p = compiled("^a+$");
     expect(p.test("a".repeat(MAX_MATCHED_TEXT))).toBe(true);
     expect(p.test("a".repeat(MAX_MATCHED_TEXT + 1))).toBe(false);
+  });
+});
+
+describe("a rule set's patterns matched together", () => {
+  it("find exactly the patterns that match one by one, on random sets and texts", () => {
+    fc.assert(
+      fc.property(
+        fc.array(pattern, { minLength: 1, maxLength: 8 }),
+        fc.array(text, { minLength: 1, maxLength: 5 }),
+        (sources, texts) => {
+          const set = new PatternSet();
+          const singles: [number, RulePattern][] = [];
+          for (const source of sources) {
+            const one = compilePattern(source);
+            const added = set.add(source);
+            expect(added.ok).toBe(one.ok);
+            if (one.ok && added.ok) singles.push([added.index, one.pattern]);
+          }
+          for (const s of texts) {
+            const expected = singles.filter(([, p]) => p.test(s)).map(([i]) => i);
+            expect(
+              [...set.matching(s)].sort((a, b) => a - b),
+              `${sources.join(" , ")} on ${JSON.stringify(s)}`,
+            ).toEqual(expected);
+          }
+        },
+      ),
+      { numRuns: 250, seed: 20261205 },
+    );
+  });
+
+  it("number patterns across RE2 sets, refuse what compilePattern refuses, and match no overlong text", () => {
+    const set = new PatternSet();
+    expect(set.add("(?=x)")).toMatchObject({ ok: false, error: expect.stringMatching(/lookahead/) });
+    const indexes: number[] = [];
+    for (let i = 0; i < 2_100; i++) {
+      const added = set.add(`order\\s*#?${i}x`);
+      if (!added.ok) throw new Error(added.error);
+      indexes.push(added.index);
+    }
+    expect(indexes).toEqual(indexes.map((_, i) => i));
+    expect([...set.matching("Order 7x, order #1999x and ORDER 2050x")].sort((a, b) => a - b)).toEqual([
+      7, 1999, 2050,
+    ]);
+    expect(set.matching(`order 7x ${"a".repeat(MAX_MATCHED_TEXT)}`).size).toBe(0);
+    expect(() => set.add("late")).toThrow(/after its first match/);
   });
 });
