@@ -757,12 +757,13 @@ function ownershipPatch(
     assignPool?: string;
     assignCap?: string;
   },
-  ASSIGN_MODES: readonly AssignMode[],
+  /** ASSIGN_MODES of conversations/ownership.ts, loaded by the action. */
+  modes: readonly AssignMode[],
 ): Partial<OwnershipSettings> | undefined {
   const patch: Partial<OwnershipSettings> = {};
   if (opts.assign !== undefined) {
-    if (!ASSIGN_MODES.includes(opts.assign as AssignMode))
-      throw new UsageError(`--assign takes ${ASSIGN_MODES.join(", ")}, not ${opts.assign}`);
+    if (!modes.includes(opts.assign as AssignMode))
+      throw new UsageError(`--assign takes ${modes.join(", ")}, not ${opts.assign}`);
     patch.mode = opts.assign as AssignMode;
   }
   if (opts.assignPool !== undefined) {

@@ -62,9 +62,7 @@ describe("what the CLI loads before an action runs", () => {
       expect(HEAVY.filter((name) => packages.has(name))).toEqual([]);
       // commander and the platforms' configuration schemas (zod) are all it needs from node_modules.
       expect([...packages].sort()).toEqual(["commander", "zod"]);
-      expect(urls.filter((u) => u.includes("/src/health/") || u.includes("/src/db/database.ts"))).toEqual(
-        [],
-      );
+      expect(urls.filter((u) => u.includes("/src/health/") || u.includes("/src/db/database.ts"))).toEqual([]);
     },
   );
 });
