@@ -1,6 +1,7 @@
 // Ingest (issue 23): `threadbridge web` beside a bare express handler, both driven by autocannon
 // from this process with signed single-event webhooks, each stored with its job before the 200.
 // Part of `npm run bench`; alone: `node bench/ingest.ts` (a fresh database, the table printed).
+// The web process is started as the Procfile starts it (its node flags included: roleArgs).
 // BENCH_WEB_ROOT=/path/to/checkout runs that checkout's `threadbridge web` under the same driver
 // (before/after pairs against a base worktree); BENCH_WEB_NODE_OPTIONS="--cpu-prof" profiles it.
 // BENCH_INGEST_AB=/path/to/base runs that checkout's web process and this one's side by side, each
@@ -15,7 +16,7 @@ import pg from "pg";
 import { sign } from "../src/instagram/signature.ts";
 import { createTestDatabase, type TestDatabase } from "../test/helpers/postgres.ts";
 import { type BenchRow, benchTable } from "./bench-row.ts";
-import { cpuSeconds, ROOT, rssMiB, startProcess, watchPeakRss } from "./processes.ts";
+import { cpuSeconds, ROOT, roleArgs, rssMiB, startProcess, watchPeakRss } from "./processes.ts";
 import { scaled } from "./quick.ts";
 
 export const SECRET = "bench-app-secret-0123456789";
@@ -102,7 +103,7 @@ export async function ingestBench(
   options: { whileIdle?: () => Promise<void>; webRoot?: string; webNodeOptions?: string } = {},
 ): Promise<IngestResult> {
   const service = await startProcess(
-    ["bin/threadbridge.js", "web"],
+    roleArgs("web", options.webRoot ?? ROOT),
     {
       ...serviceEnv(dbUrl),
       ...(options.webNodeOptions ? { NODE_OPTIONS: options.webNodeOptions } : {}),
@@ -240,9 +241,9 @@ export async function ingestAB(base: string, rounds: number, seconds: number): P
     const sides = [
       {
         name: "base",
-        ...(await startProcess(["bin/threadbridge.js", "web"], serviceEnv(baseDb.url), { cwd: base })),
+        ...(await startProcess(roleArgs("web", base), serviceEnv(baseDb.url), { cwd: base })),
       },
-      { name: "this", ...(await startProcess(["bin/threadbridge.js", "web"], serviceEnv(ourDb.url))) },
+      { name: "this", ...(await startProcess(roleArgs("web"), serviceEnv(ourDb.url))) },
       { name: "bare", ...(await startProcess(["bench/bare-server.ts"], { PORT: "0" })) },
     ];
     started.push(...sides.map((x) => x.child));

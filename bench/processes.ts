@@ -37,6 +37,21 @@ export function startProcess(
   });
 }
 
+/**
+ * The arguments to node for a role, as the checkout at `root` deploys it: the Procfile line's node
+ * flags (`web: node --max-semi-space-size=8 bin/threadbridge.js web`), so a bench measures the
+ * process a deployment runs, and a base checkout's as that checkout deployed it.
+ */
+export function roleArgs(role: "web" | "worker", root = ROOT): string[] {
+  const procfile = readFileSync(`${root.replace(/\/$/, "")}/Procfile`, "utf8");
+  const line = new RegExp(`^${role}: node ((?:--\\S+ )*)bin/threadbridge\\.js ${role}$`, "m").exec(procfile);
+  if (!line)
+    throw new Error(
+      `no ${role} line of the form "node [flags] bin/threadbridge.js ${role}" in ${root}/Procfile`,
+    );
+  return [...(line[1] ?? "").split(" ").filter(Boolean), "bin/threadbridge.js", role];
+}
+
 /** Resident set size of a live process in MiB (VmRSS of /proc/<pid>/status). */
 export function rssMiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
