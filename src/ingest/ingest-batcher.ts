@@ -48,7 +48,8 @@ export class IngestBatcher {
     this.maxInFlight = options.maxInFlight ?? 4;
     this.maxBatchEvents = options.maxBatchEvents ?? 1000;
     // Ten full batches: far more than a healthy database lets pile up (50 connections at full load
-    // queue a few hundred), little enough memory (a few MiB of parsed events) when it stalls.
+    // queue a few hundred), and a bounded amount of memory (parsed events of a kilobyte or two, so
+    // some 10-20 MiB) when it stalls.
     this.maxQueuedEvents = options.maxQueuedEvents ?? 10 * this.maxBatchEvents;
   }
 
