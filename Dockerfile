@@ -37,5 +37,7 @@ RUN mkdir -p /data && chown node:node /data
 USER node
 EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=90s --retries=3 CMD ["node", "bin/healthcheck.js"]
-ENTRYPOINT ["node", "bin/threadbridge.js"]
+# A young generation of at most 2 × 8 MiB: V8's default on this kind of machine let it grow to 64 MiB
+# under webhook load, the largest part of the web process's peak memory (bench/README.md, Ingest).
+ENTRYPOINT ["node", "--max-semi-space-size=8", "bin/threadbridge.js"]
 CMD ["start"]

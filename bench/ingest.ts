@@ -1,6 +1,7 @@
 // Ingest (issue 23): `threadbridge web` beside a bare express handler, both driven by autocannon
 // from this process with signed single-event webhooks, each stored with its job before the 200.
 // Part of `npm run bench`; alone: `node bench/ingest.ts` (a fresh database, the table printed).
+// The web process is started as the Procfile starts it (its node flags included: roleArgs).
 // BENCH_WEB_ROOT=/path/to/checkout runs that checkout's `threadbridge web` under the same driver
 // (before/after pairs against a base worktree); BENCH_WEB_NODE_OPTIONS="--cpu-prof" profiles it.
 // BENCH_INGEST_AB=/path/to/base runs that checkout's web process and this one's side by side, each
@@ -15,7 +16,16 @@ import pg from "pg";
 import { sign } from "../src/instagram/signature.ts";
 import { createTestDatabase, type TestDatabase } from "../test/helpers/postgres.ts";
 import { type BenchRow, benchTable } from "./bench-row.ts";
-import { cpuSeconds, ROOT, rssMiB, startProcess, watchPeakRss } from "./processes.ts";
+import {
+  cpuSeconds,
+  cpuSpent,
+  postgresCpu,
+  ROOT,
+  roleArgs,
+  rssMiB,
+  startProcess,
+  watchPeakRss,
+} from "./processes.ts";
 import { scaled } from "./quick.ts";
 
 export const SECRET = "bench-app-secret-0123456789";
@@ -83,8 +93,8 @@ export interface IngestResult {
   rows: BenchRow[];
   /** requests/s at 50 connections, the service's and the bare handler's. */
   rps: { web: number; bare: number };
-  /** CPU time per request at 50 connections (ms). */
-  cpuMs: { web: number; bare: number };
+  /** CPU time per request at 50 connections (ms): the processes', and Postgres's for the web's. */
+  cpuMs: { web: number; bare: number; postgres: number };
   /** RSS of the web process (MiB): idle after SETTLE_MS, and the peak at 50 connections. */
   rss: { idle: number; load: number };
   /** Rows in Postgres after the run: every webhook answered 200 was stored with its job, in
@@ -102,7 +112,7 @@ export async function ingestBench(
   options: { whileIdle?: () => Promise<void>; webRoot?: string; webNodeOptions?: string } = {},
 ): Promise<IngestResult> {
   const service = await startProcess(
-    ["bin/threadbridge.js", "web"],
+    roleArgs("web", options.webRoot ?? ROOT),
     {
       ...serviceEnv(dbUrl),
       ...(options.webNodeOptions ? { NODE_OPTIONS: options.webNodeOptions } : {}),
@@ -127,9 +137,12 @@ export async function ingestBench(
       });
 
     const webWatch = watchPeakRss([webPid]);
+    const database = new URL(dbUrl).pathname.slice(1);
     const webCpu0 = cpuSeconds(webPid);
+    const pgCpu0 = postgresCpu(database);
     const full = await load(service.port, { connections: 50 });
     const webCpuMs = (1000 * (cpuSeconds(webPid) - webCpu0)) / full.requests.total;
+    const pgCpuMs = (1000 * cpuSpent(pgCpu0, postgresCpu(database))) / full.requests.total;
     const [webLoad] = webWatch.stop();
     const bareCpu0 = cpuSeconds(barePid);
     const fullBare = await load(bare.port, { connections: 50 });
@@ -167,6 +180,14 @@ export async function ingestBench(
           ratio: (webCpuMs / bareCpuMs).toFixed(1),
         },
         {
+          scenario:
+            "Postgres CPU time per webhook at 50 connections (ms; the web process's connections, beside the serving process's)",
+          target: "—",
+          threadbridge: pgCpuMs.toFixed(3),
+          baseline: webCpuMs.toFixed(3),
+          ratio: (pgCpuMs / webCpuMs).toFixed(1),
+        },
+        {
           scenario: `ack latency p50 at ${PACED_RATE} req/s (ms)`,
           target: "—",
           threadbridge: paced.latency.p50.toFixed(1),
@@ -189,7 +210,7 @@ export async function ingestBench(
         },
       ],
       rps: { web: rps(full), bare: rps(fullBare) },
-      cpuMs: { web: webCpuMs, bare: bareCpuMs },
+      cpuMs: { web: webCpuMs, bare: bareCpuMs, postgres: pgCpuMs },
       rss: { idle: webIdle, load: webLoad ?? 0 },
       stored: {
         events: counts[0]?.events ?? 0,
@@ -237,12 +258,16 @@ export async function ingestAB(base: string, rounds: number, seconds: number): P
   try {
     migrate(baseDb.url, base);
     migrate(ourDb.url);
+    const databases: Record<string, string> = {
+      base: new URL(baseDb.url).pathname.slice(1),
+      this: new URL(ourDb.url).pathname.slice(1),
+    };
     const sides = [
       {
         name: "base",
-        ...(await startProcess(["bin/threadbridge.js", "web"], serviceEnv(baseDb.url), { cwd: base })),
+        ...(await startProcess(roleArgs("web", base), serviceEnv(baseDb.url), { cwd: base })),
       },
-      { name: "this", ...(await startProcess(["bin/threadbridge.js", "web"], serviceEnv(ourDb.url))) },
+      { name: "this", ...(await startProcess(roleArgs("web"), serviceEnv(ourDb.url))) },
       { name: "bare", ...(await startProcess(["bench/bare-server.ts"], { PORT: "0" })) },
     ];
     started.push(...sides.map((x) => x.child));
@@ -256,21 +281,24 @@ export async function ingestAB(base: string, rounds: number, seconds: number): P
       });
     const lines: string[] = [];
     for (let round = 1; round <= rounds; round++) {
-      const figures: Record<string, { cpuMs: number; rps: number }> = {};
+      const figures: Record<string, { cpuMs: number; pgMs: number; rps: number }> = {};
       // The order turns each round, so no side always follows the same one.
       for (let k = 0; k < sides.length; k++) {
         const x = sides[(round + k) % sides.length] as (typeof sides)[number];
         const pid = x.child.pid as number;
         const cpu0 = cpuSeconds(pid);
+        const database = databases[x.name];
+        const pg0 = database ? postgresCpu(database) : new Map<number, number>();
         const r = await load(x.port, { connections: 50, seconds });
         figures[x.name] = {
           cpuMs: (1000 * (cpuSeconds(pid) - cpu0)) / r.requests.total,
+          pgMs: database ? (1000 * cpuSpent(pg0, postgresCpu(database))) / r.requests.total : 0,
           rps: r.requests.average,
         };
       }
-      const f = (n: string) => figures[n] as { cpuMs: number; rps: number };
+      const f = (n: string) => figures[n] as { cpuMs: number; pgMs: number; rps: number };
       lines.push(
-        `round ${round} (load ${loadavg()[0]?.toFixed(1)}): CPU ms per webhook base ${f("base").cpuMs.toFixed(3)}, this ${f("this").cpuMs.toFixed(3)} (${(f("this").cpuMs / f("base").cpuMs).toFixed(2)}×), bare ${f("bare").cpuMs.toFixed(3)}; req/s ÷ bare: base ${(f("base").rps / f("bare").rps).toFixed(2)}, this ${(f("this").rps / f("bare").rps).toFixed(2)}`,
+        `round ${round} (load ${loadavg()[0]?.toFixed(1)}): CPU ms per webhook base ${f("base").cpuMs.toFixed(3)}, this ${f("this").cpuMs.toFixed(3)} (${(f("this").cpuMs / f("base").cpuMs).toFixed(2)}×), bare ${f("bare").cpuMs.toFixed(3)}; Postgres CPU ms per webhook base ${f("base").pgMs.toFixed(3)}, this ${f("this").pgMs.toFixed(3)}; req/s ÷ bare: base ${(f("base").rps / f("bare").rps).toFixed(2)}, this ${(f("this").rps / f("bare").rps).toFixed(2)}`,
       );
       process.stdout.write(`${lines.at(-1)}\n`);
     }

@@ -16,7 +16,7 @@ import { instagramResponder, startGraphServer } from "../test/fakes/graph-server
 import { startSlackServer } from "../test/fakes/slack-server.ts";
 import { createTestDatabase } from "../test/helpers/postgres.ts";
 import { INSERT_CLIENTS, singleRowInserts } from "./baselines.ts";
-import { cpuSeconds, freshStores, startProcess } from "./processes.ts";
+import { cpuSeconds, freshStores, roleArgs, startProcess } from "./processes.ts";
 import { scaled } from "./quick.ts";
 import { p50p99 } from "./stats.ts";
 
@@ -118,12 +118,12 @@ async function searchCapacity(workers: number): Promise<CapacityResult> {
         token: "IGAA-bench",
         chat: { platform: "slack", channel: channel(a) },
       });
-    const web = await startProcess(["bin/threadbridge.js", "web"], env);
+    const web = await startProcess(roleArgs("web"), env);
     children.push(web.child);
     for (let w = 0; w < workers; w++) {
       // BENCH_WORKER_NODE_OPTIONS: flags for the workers' node only (--cpu-prof, --import a probe).
       const flags = process.env.BENCH_WORKER_NODE_OPTIONS?.split(" ").filter(Boolean) ?? [];
-      const worker = await startProcess([...flags, "bin/threadbridge.js", "worker"], env);
+      const worker = await startProcess([...flags, ...roleArgs("worker")], env);
       children.push(worker.child);
       workerChildren.push(worker.child);
     }

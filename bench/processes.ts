@@ -1,7 +1,7 @@
 // Service processes for the benches: started as `node src/cli.ts <role>`, their memory read from
 // /proc so a figure is the process's own, not the driver's.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 
@@ -35,6 +35,21 @@ export function startProcess(
       reject(new Error(`${args.join(" ")} exited with ${code} before listening:\n${out}`)),
     );
   });
+}
+
+/**
+ * The arguments to node for a role, as the checkout at `root` deploys it: the Procfile line's node
+ * flags (`web: node --max-semi-space-size=8 bin/threadbridge.js web`), so a bench measures the
+ * process a deployment runs, and a base checkout's as that checkout deployed it.
+ */
+export function roleArgs(role: "web" | "worker", root = ROOT): string[] {
+  const procfile = readFileSync(`${root.replace(/\/$/, "")}/Procfile`, "utf8");
+  const line = new RegExp(`^${role}: node ((?:--\\S+ )*)bin/threadbridge\\.js ${role}$`, "m").exec(procfile);
+  if (!line)
+    throw new Error(
+      `no ${role} line of the form "node [flags] bin/threadbridge.js ${role}" in ${root}/Procfile`,
+    );
+  return [...(line[1] ?? "").split(" ").filter(Boolean), "bin/threadbridge.js", role];
 }
 
 /** Resident set size of a live process in MiB (VmRSS of /proc/<pid>/status). */
@@ -89,4 +104,33 @@ export async function freshStores(redisUrl: string, env: Record<string, string>)
     env: { ...process.env, ...env },
     stdio: "ignore",
   });
+}
+
+/**
+ * CPU time (seconds) of the local Postgres server's backends connected to `database`, by process
+ * id: what a service's statements cost Postgres (the server must run on this machine). Take two
+ * readings and subtract with `cpuSpent`; a backend that exits in between takes its time with it.
+ */
+export function postgresCpu(database: string): Map<number, number> {
+  const found = new Map<number, number>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // A backend's title: "postgres: <cluster>: <user> <database> <client> <state>".
+      const title = readFileSync(`/proc/${entry}/cmdline`, "utf8");
+      if (!title.startsWith("postgres: ") || !title.split(" ").includes(database)) continue;
+      found.set(Number(entry), cpuSeconds(Number(entry)));
+    } catch {
+      // Gone between the listing and the read.
+    }
+  }
+  return found;
+}
+
+/** CPU seconds spent between two `postgresCpu` readings by the backends alive at both, plus all of
+ * the time of those that started in between. */
+export function cpuSpent(before: Map<number, number>, after: Map<number, number>): number {
+  let spent = 0;
+  for (const [pid, seconds] of after) spent += seconds - (before.get(pid) ?? 0);
+  return spent;
 }

@@ -11,7 +11,7 @@ import { ingestBench, migrate, SECONDS, SECRET, SETTLE_MS, serviceEnv } from "./
 import { describeMachine } from "./machine.ts";
 import { mirrorCapacityBench, P99_BOUND_MS } from "./mirror-capacity.ts";
 import { outboundBench } from "./outbound.ts";
-import { rssMiB, startProcess } from "./processes.ts";
+import { roleArgs, rssMiB, startProcess } from "./processes.ts";
 import { QUICK } from "./quick.ts";
 import { rulesBench } from "./rules.ts";
 import { slackBench } from "./slack.ts";
@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   try {
     migrate(db.url);
     // A worker on the still empty queue, for its idle memory only; the outbound run loads three.
-    const idleWorker = await startProcess(["bin/threadbridge.js", "worker"], {
+    const idleWorker = await startProcess(roleArgs("worker"), {
       ...env,
       REDIS_URL,
       METRICS_PORT: "0",

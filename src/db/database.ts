@@ -32,6 +32,16 @@ function lazyKnex(config: () => Knex.Config): { get(): Knex; destroy(): Promise<
 /** The part of a connection that runs SQL with `$1` placeholders: a pool, a pooled client or PGlite. */
 export interface SqlClient {
   query<R extends object = Record<string, unknown>>(text: string, params?: unknown[]): Promise<{ rows: R[] }>;
+  /**
+   * The same, as a statement `name` that Postgres parses and plans once per connection instead of at
+   * every call: for a hot statement whose text never changes (the webhook insert). Absent where there
+   * is nothing to gain (PGlite, a transaction's client); callers then use `query`.
+   */
+  queryPrepared?<R extends object = Record<string, unknown>>(
+    name: string,
+    text: string,
+    params?: unknown[],
+  ): Promise<{ rows: R[] }>;
 }
 
 export interface Database extends SqlClient {
@@ -70,6 +80,34 @@ function knexLog(log: Logger | undefined): Knex.Config["log"] {
 
 // Bigint columns (bigserial ids, counts) come back as JS numbers: our ids stay far below 2^53.
 pg.types.setTypeParser(20, (v) => Number(v));
+
+// SQLSTATEs of a named statement lost between its Parse and a later Bind (26000) or parsed twice
+// (42P05): what a pooler in transaction mode that does not track prepared statements (PgBouncer
+// before 1.21, or with max_prepared_statements = 0) does to them, since the next transaction may
+// run on another server connection. Either is raised before the statement runs, so it is safe to
+// send it again unnamed.
+const PREPARED_LOST = new Set(["26000", "42P05"]);
+
+/** `queryPrepared` for a pool: named statements until the server shows it cannot keep them, then
+ * unnamed ones (parsed at each call, as `query`) for the life of the pool. */
+function preparedQueries(pool: pg.Pool, log: Logger | undefined): NonNullable<SqlClient["queryPrepared"]> {
+  let named = true;
+  return async (name, text, params) => {
+    if (!named) return pool.query(text, params);
+    try {
+      return await pool.query({ name, text, values: params ?? [] });
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (typeof code !== "string" || !PREPARED_LOST.has(code)) throw err;
+      named = false;
+      log?.warn(
+        { code, statement: name },
+        "a prepared statement was lost between calls (a connection pooler in transaction mode?); sending statements unnamed from now on",
+      );
+      return pool.query(text, params);
+    }
+  };
+}
 
 export async function openPostgres(
   url: string,
@@ -112,6 +150,7 @@ export async function openPostgres(
     async query(text, params) {
       return pool.query(text, params);
     },
+    queryPrepared: preparedQueries(pool, options.log),
     async transaction(fn) {
       const client = await pool.connect();
       // The pool takes its own error listener off a client it hands out. A connection that dies

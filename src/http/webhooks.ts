@@ -1,5 +1,5 @@
 import express, { type Request, type Response, Router } from "express";
-import type { IngestBatcher } from "../ingest/ingest-batcher.ts";
+import { type IngestBatcher, IngestOverloadedError } from "../ingest/ingest-batcher.ts";
 import { unstorable } from "../ingest/store-events.ts";
 import type { InboundRecord } from "../instagram/events.ts";
 import { verifySignature } from "../instagram/signature.ts";
@@ -144,6 +144,13 @@ export function webhookRouter(deps: WebhookDeps): Router {
         log.debug({ stored: result.stored.length, duplicates: result.duplicates }, "webhook stored");
         res.writeHead(200, RECEIVED_HEADERS).end(RECEIVED);
       } catch (err) {
+        if (err instanceof IngestOverloadedError) {
+          // Not stored, so not acknowledged, like any 503: Meta delivers it again later. Refused at
+          // once rather than queued behind a stalled or saturated database without bound.
+          log.warn({ waiting: deps.ingest.waiting }, "webhook refused: too many events wait to be stored");
+          refuse(res, deps, 503, "overloaded", "too many events wait to be stored; retry later");
+          return;
+        }
         if (unstorable(err)) {
           // Every redelivery would fail the same way: a definite answer, not a retry forever. Only
           // the code and class are logged: a data error's message can quote the payload.

@@ -10,6 +10,15 @@ interface Pending {
   reject: (err: unknown) => void;
 }
 
+/** A delivery refused because too many events already wait to be stored: answered 503 so that Meta
+ * delivers it again later, instead of the wait (and the memory holding it) growing without end. */
+export class IngestOverloadedError extends Error {
+  constructor(waiting: number) {
+    super(`${waiting} events already wait to be stored`);
+    this.name = "IngestOverloadedError";
+  }
+}
+
 const keyOf = (accountId: string, dedupeKey: string) => `${accountId}\u0000${dedupeKey}`;
 
 /**
@@ -25,24 +34,43 @@ export class IngestBatcher {
   private readonly store: Store;
   private readonly maxInFlight: number;
   private readonly maxBatchEvents: number;
+  private readonly maxQueuedEvents: number;
   private queue: Pending[] = [];
+  private queuedEvents = 0;
   private inFlight = 0;
   private scheduled = false;
 
-  constructor(store: Store, options: { maxInFlight?: number; maxBatchEvents?: number } = {}) {
+  constructor(
+    store: Store,
+    options: { maxInFlight?: number; maxBatchEvents?: number; maxQueuedEvents?: number } = {},
+  ) {
     this.store = store;
     this.maxInFlight = options.maxInFlight ?? 4;
     this.maxBatchEvents = options.maxBatchEvents ?? 1000;
+    // Ten full batches: far more than a healthy database lets pile up (50 connections at full load
+    // queue a few hundred), and a bounded amount of memory (parsed events of a kilobyte or two, so
+    // some 10-20 MiB) when it stalls.
+    this.maxQueuedEvents = options.maxQueuedEvents ?? 10 * this.maxBatchEvents;
+  }
+
+  /** Events waiting for a statement (not those in one already). */
+  get waiting(): number {
+    return this.queuedEvents;
   }
 
   submit(records: readonly InboundRecord[]): Promise<StoreResult> {
     if (records.length === 0) return Promise.resolve({ stored: [], duplicates: 0 });
+    // A delivery larger than the whole bound still goes when nothing waits, so no delivery is
+    // refused for its size alone (its body is already bounded by WEBHOOK_MAX_BODY).
+    if (this.queuedEvents > 0 && this.queuedEvents + records.length > this.maxQueuedEvents)
+      return Promise.reject(new IngestOverloadedError(this.queuedEvents));
     // The delivery's trace goes with its records: the batch may be committed from another
     // delivery's context, and each event's job continues its own delivery's trace.
     const { trace } = traceCarrier();
     const traced = trace ? records.map((r) => ({ ...r, trace })) : records;
     return new Promise((resolve, reject) => {
       this.queue.push({ records: traced, resolve, reject });
+      this.queuedEvents += traced.length;
       if (this.scheduled) return;
       this.scheduled = true;
       setImmediate(() => {
@@ -64,6 +92,7 @@ export class IngestBatcher {
         batch.push(next);
         events += next.records.length;
       }
+      this.queuedEvents -= events;
       this.inFlight++;
       this.commit(batch).finally(() => {
         this.inFlight--;

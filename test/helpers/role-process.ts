@@ -24,9 +24,9 @@ export interface RoleProcess {
 export function startCommand(
   args: string[],
   env: Record<string, string>,
-  options: { bin?: string; cwd?: string } = {},
+  options: { bin?: string; cwd?: string; nodeFlags?: string[] } = {},
 ): RoleProcess {
-  const child = spawn(process.execPath, [options.bin ?? BIN, ...args], {
+  const child = spawn(process.execPath, [...(options.nodeFlags ?? []), options.bin ?? BIN, ...args], {
     cwd: options.cwd ?? CLI_CWD,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],

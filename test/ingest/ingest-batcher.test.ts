@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { IngestBatcher } from "../../src/ingest/ingest-batcher.ts";
+import { IngestBatcher, IngestOverloadedError } from "../../src/ingest/ingest-batcher.ts";
 import type { StoreResult } from "../../src/ingest/store-events.ts";
 import type { InboundRecord } from "../../src/instagram/events.ts";
 
@@ -94,5 +94,30 @@ describe("IngestBatcher", () => {
       batcher.submit([record("ok2")]),
     ]);
     expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "fulfilled", "rejected", "fulfilled"]);
+  });
+
+  it("refuses deliveries past its bound while events wait, and takes them again once they are stored", async () => {
+    const { store, calls } = memoryStore({ delayMs: 30 });
+    const batcher = new IngestBatcher(store, { maxInFlight: 1, maxQueuedEvents: 3 });
+    const first = batcher.submit([record("q0")]);
+    // The first is in its statement; the next three wait behind it, filling the bound.
+    await new Promise((r) => setTimeout(r, 5));
+    const waiting = [batcher.submit([record("q1"), record("q2")]), batcher.submit([record("q3")])];
+    expect(batcher.waiting).toBe(3);
+    await expect(batcher.submit([record("q4")])).rejects.toBeInstanceOf(IngestOverloadedError);
+    await first;
+    await Promise.all(waiting);
+    expect(batcher.waiting).toBe(0);
+    const later = await batcher.submit([record("q4")]);
+    expect(later.stored.map((e) => e.dedupeKey)).toEqual(["seen:q4"]);
+    // Nothing refused was stored: q4 went once, after the others.
+    expect(calls).toEqual([1, 3, 1]);
+  });
+
+  it("takes a delivery larger than its bound when nothing waits", async () => {
+    const { store } = memoryStore();
+    const batcher = new IngestBatcher(store, { maxQueuedEvents: 2 });
+    const result = await batcher.submit([record("big1"), record("big2"), record("big3")]);
+    expect(result.stored).toHaveLength(3);
   });
 });

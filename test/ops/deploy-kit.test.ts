@@ -48,13 +48,13 @@ const containerOf = (workload: Obj) => {
 const envOf = (container: Obj) =>
   Object.fromEntries(list(container.env).map((e) => [obj(e).name as string, obj(e).value as string]));
 
-/** The Procfile's roles: `name: node bin/threadbridge.js COMMAND`. */
+/** The Procfile's roles: `name: node [V8 flags] bin/threadbridge.js COMMAND`. */
 const PROCFILE = Object.fromEntries(
   read("Procfile")
     .trim()
     .split("\n")
     .map((line) => {
-      const m = /^(\w+): node bin\/threadbridge\.js (\w+)$/.exec(line);
+      const m = /^(\w+): node (?:--[\w-]+=\d+ )*bin\/threadbridge\.js (\w+)$/.exec(line);
       if (!m) throw new Error(`Procfile line not understood: ${line}`);
       return [m[1], m[2]];
     }),

@@ -73,7 +73,11 @@ describe("the Dockerfile", () => {
     expect(copied(deps)).toEqual(["package.json", "package-lock.json"]);
     expect(all(final, "COPY")).toContainEqual("--from=deps /app/node_modules ./node_modules");
     expect(one(final, "USER")).toBe("node");
-    expect(execForm(one(final, "ENTRYPOINT"))).toEqual(["node", "bin/threadbridge.js"]);
+    expect(execForm(one(final, "ENTRYPOINT"))).toEqual([
+      "node",
+      "--max-semi-space-size=8",
+      "bin/threadbridge.js",
+    ]);
     expect(execForm(one(final, "CMD"))).toEqual(["start"]);
   });
 
@@ -141,9 +145,10 @@ describe("the Dockerfile's steps, reproduced without a container", () => {
   });
 
   it("answers --version and loads the chart's canvas from the production install", async () => {
-    const [node, entry] = execForm(one(final, "ENTRYPOINT"));
+    const [node, ...flags] = execForm(one(final, "ENTRYPOINT"));
     expect(node).toBe("node");
-    const version = await run(process.execPath, [entry as string, "--version"], { cwd: dir });
+    const entry = flags.pop() as string;
+    const version = await run(process.execPath, [...flags, entry, "--version"], { cwd: dir });
     expect(version.stdout).toBe(`${VERSION}\n`);
     const canvas = await run(
       process.execPath,
@@ -163,7 +168,8 @@ describe("the Dockerfile's steps, reproduced without a container", () => {
     const port = await freePort();
     const image = envOf(final);
     expect(image).toMatchObject({ NODE_ENV: "production", PORT: "3000" });
-    const [, entry] = execForm(one(final, "ENTRYPOINT"));
+    const [, ...nodeFlags] = execForm(one(final, "ENTRYPOINT"));
+    const entry = nodeFlags.pop() as string;
     service = startCommand(
       execForm(one(final, "CMD")),
       {
@@ -174,7 +180,7 @@ describe("the Dockerfile's steps, reproduced without a container", () => {
         PORT: String(port),
         LOG_LEVEL: "info",
       },
-      { bin: path.join(dir, entry as string), cwd: dir },
+      { bin: path.join(dir, entry), cwd: dir, nodeFlags },
     );
     await service.line((e) => e.msg === "http listening", 90_000);
     const [node, script] = execForm(one(final, "HEALTHCHECK"));
