@@ -164,6 +164,16 @@ export class Timers {
       ]);
   }
 
+  /** Sets customer timers from a firing one, in a transaction of their own. The conversation's row
+   * is locked first, as a recording locks it before setting its jobs: neither then waits for the
+   * other's job of the same key while holding what the other needs. */
+  private async scheduleFromTimer(conversationId: number, planned: readonly Planned[]): Promise<void> {
+    await this.deps.db.transaction(async (tx) => {
+      await tx.query("SELECT 1 FROM conversations WHERE id = $1 FOR UPDATE", [conversationId]);
+      await this.schedule(tx, conversationId, planned);
+    });
+  }
+
   /** The customer timers the conversation's last customer message calls for, seen at `now`. */
   private plan(c: CustomerFacts, now: number): Planned[] {
     const anchor = c.last.toISOString();
@@ -207,7 +217,7 @@ export class Timers {
       },
       this.now().getTime(),
     ).filter((p) => p.stage === stage);
-    if (planned.length > 0) await this.deps.db.transaction((tx) => this.schedule(tx, c.id, planned));
+    if (planned.length > 0) await this.scheduleFromTimer(c.id, planned);
   }
 
   private window(c: ConversationFacts, at: Date): WindowState {
@@ -451,9 +461,7 @@ export class Timers {
     if (silence === 0 || c.status !== "open" || lastCustomer !== anchor) return;
     const now = this.now();
     const again = (at: Date) =>
-      this.deps.db.transaction((tx) =>
-        this.schedule(tx, c.id, [{ stage: "auto_close", job: { ...job, again: now.toISOString() }, at }]),
-      );
+      this.scheduleFromTimer(c.id, [{ stage: "auto_close", job: { ...job, again: now.toISOString() }, at }]);
     const lastBusiness = ms(c.last_business_message_at);
     if (lastBusiness === undefined || lastBusiness < lastCustomer) {
       // Still waiting on us: the nudges are for that. Look again after another silence, while a
