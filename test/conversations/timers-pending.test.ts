@@ -300,6 +300,44 @@ describe("customer timers pending once per conversation and stage", () => {
     expect(noticesIn(customer)).toEqual([expect.stringMatching(/waited 22h 0m unanswered/)]);
   });
 
+  it("auto-closes after the silence since the last of several messages, once answered", async () => {
+    await db.query(
+      `UPDATE instagram_accounts SET settings = settings || '{"timers": {"autoCloseAfterSeconds": 3600}}'::jsonb
+        WHERE id = $1`,
+      [ACCOUNT],
+    );
+    const customer = "1000000000007007";
+    await customerWrites(customer, T0);
+    clock = T0 + 30 * MINUTE;
+    await customerWrites(customer, clock);
+    const id = await conversationOf(customer);
+    await db.query("UPDATE conversations SET last_business_message_at = $2 WHERE id = $1", [
+      id,
+      new Date(T0 + 40 * MINUTE).toISOString(),
+    ]);
+    const status = async () =>
+      (await db.query<{ status: string }>("SELECT status FROM conversations WHERE id = $1", [id])).rows[0]
+        ?.status;
+    const autoCloses = async () => (await jobsOf(customer)).filter((j) => j.key.startsWith("auto_close:"));
+    expect(await autoCloses()).toHaveLength(1);
+
+    // An hour after the first message the customer has been silent only 30 minutes.
+    await fireDue(T0 + 90 * MINUTE - 1000);
+    expect(await status()).toBe("open");
+    await fireDue(T0 + 90 * MINUTE);
+    expect(await status()).toBe("closed");
+    expect(noticesIn(customer)).toEqual([expect.stringContaining("without a word from the customer")]);
+    expect(await firedKeys(customer)).toEqual([
+      `auto_close:${id}:${new Date(T0 + 30 * MINUTE).toISOString()}:`,
+    ]);
+    expect(await autoCloses()).toHaveLength(2);
+    await db.query(
+      `UPDATE instagram_accounts SET settings = settings || '{"timers": {"autoCloseAfterSeconds": 0}}'::jsonb
+        WHERE id = $1`,
+      [ACCOUNT],
+    );
+  });
+
   it("sends no nudge when the message it was set again for has been answered", async () => {
     const customer = "1000000000007003";
     await customerWrites(customer, T0);
