@@ -261,23 +261,28 @@ export class Timers {
 
   // ——— setting timers ———
 
-  /** A customer's message was recorded (in the inbound transaction `tx`, `c` what the recording
-   * learnt of its conversation): the nudges before its window and the human-agent limit close, and
-   * the auto-close after their silence, are set, each unless one pending fires no later (it sets
-   * itself again for this message when it does). A retried event sets the same keys again, which
-   * the queue ignores. */
-  async customerWrote(tx: SqlClient, c: RecordedConversation): Promise<void> {
-    if (!c.lastCustomerMessageAt) return;
+  /** A customer's message was recorded (in the inbound transaction `tx`; `c` its conversation's row
+   * as the recording left it, `settings` the account's): the nudges before its window and the
+   * human-agent limit close, and the auto-close after their silence, are set, each unless one
+   * pending fires no later (it sets itself again for this message when it does). A retried event
+   * sets the same keys again, which the queue ignores. */
+  async customerWrote(
+    tx: SqlClient,
+    c: RecordedConversation,
+    settings: Record<string, unknown> | null,
+  ): Promise<void> {
+    if (!c.last_customer_message_at) return;
     const now = this.now().getTime();
+    const pending = c.pending_timers ?? {};
     const planned = this.plan(
       {
         id: c.id,
-        last: new Date(c.lastCustomerMessageAt),
-        entry: storedEntry(c.entryPoint, c.entryAt),
-        settings: c.settings,
+        last: new Date(c.last_customer_message_at),
+        entry: storedEntry(c.entry_point, c.entry_at),
+        settings,
       },
       now,
-    ).filter((p) => !covered(c.pendingTimers[p.stage], p.at, now));
+    ).filter((p) => !covered(pending[p.stage], p.at, now));
     if (planned.length > 0) await this.schedule(tx, c.id, planned);
   }
 

@@ -38,41 +38,33 @@ export async function ensureAccount(
      RETURNING settings`,
     [accountId, ts(at), webhook],
   );
-  // The account's settings, for the timers (RecordedConversation): read here, no query of their own.
+  // The account's settings, for the timers (Recorded): read here, no query of their own.
   return rows[0]?.settings ?? null;
 }
 
-/** What the recording of a customer's message knows of its conversation afterwards, from its own
- * statements (the conversation's upsert and entry update, the account's upsert): what the timers
- * need (conversations/timers.ts `customerWrote`) without reading the conversation again. Read
- * under the conversation's row lock, which the recording holds until it commits. */
+/** The conversation's row as the recording of a customer's message left it (its upsert, then its
+ * entry update), read under the row lock the recording holds until it commits. */
 export interface RecordedConversation {
   id: number;
-  lastCustomerMessageAt: Date | null;
-  entryPoint: string | null;
-  entryAt: Date | null;
-  /** `conversations.pending_timers`: when each pending customer timer fires (timers.ts). */
-  pendingTimers: Record<string, string>;
-  /** `instagram_accounts.settings`. */
-  settings: Record<string, unknown> | null;
+  last_customer_message_at: Date | null;
+  entry_point: string | null;
+  entry_at: Date | null;
+  /** When each pending customer timer fires (conversations/timers.ts). */
+  pending_timers: Record<string, string> | null;
 }
 
-/** What recording an event learnt: the conversation of a customer's message, for its timers. */
+/** What recording a customer's message learnt, handed on so nothing is read again: its
+ * conversation's row and the account's settings (for the timers, `Timers.customerWrote`). */
 export interface Recorded {
   conversation?: RecordedConversation;
+  accountSettings?: Record<string, unknown> | null;
 }
 
 async function conversationId(...args: Parameters<typeof conversationRow>): Promise<number> {
   return (await conversationRow(...args)).id;
 }
 
-interface ConversationRow {
-  id: number;
-  last_customer_message_at: Date | null;
-  entry_point: string | null;
-  entry_at: Date | null;
-  pending_timers: Record<string, string> | null;
-}
+type ConversationRow = RecordedConversation;
 
 async function conversationRow(
   tx: SqlClient,
@@ -461,18 +453,7 @@ export async function recordEvent(
   await recordKind(tx, event, options, customer);
   // After the kind's own rows, so the conversation exists.
   if (event.type.startsWith("dm.")) await recordControlSignal(tx, event as DmEvent);
-  const row = customer.row;
-  if (!row) return {};
-  return {
-    conversation: {
-      id: row.id,
-      lastCustomerMessageAt: row.last_customer_message_at,
-      entryPoint: row.entry_point,
-      entryAt: row.entry_at,
-      pendingTimers: row.pending_timers ?? {},
-      settings,
-    },
-  };
+  return customer.row ? { conversation: customer.row, accountSettings: settings } : {};
 }
 
 /** `customer.row`: set to the conversation of a customer's message. */

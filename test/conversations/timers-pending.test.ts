@@ -280,7 +280,7 @@ describe("customer timers pending once per conversation and stage", () => {
     // waits for the recording, and finds the message.
     let firing: Promise<void> | undefined;
     await db.transaction(async (tx) => {
-      const { conversation } = await recordEvent(tx, {
+      const { conversation, accountSettings } = await recordEvent(tx, {
         type: "dm.message",
         accountId: ACCOUNT,
         customerId: customer,
@@ -290,7 +290,7 @@ describe("customer timers pending once per conversation and stage", () => {
         attachments: [],
       });
       if (!conversation) throw new Error("not recorded");
-      await timers.customerWrote(tx, conversation);
+      await timers.customerWrote(tx, conversation, accountSettings ?? null);
       firing = timers.fire(pending.data);
       await sleep(300);
     });
