@@ -13,6 +13,7 @@ import {
 } from "../instagram/windows.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Mirror } from "../mirror/mirror.ts";
+import type { RecordedConversation } from "../mirror/record.ts";
 import { bossDb, TIMER_QUEUE, type TimerAgent, type TimerJob, timerKey } from "../queue/boss.ts";
 import { ConversationActions } from "./conversation-actions.ts";
 import { spanText } from "./ownership.ts";
@@ -32,6 +33,15 @@ import { formatSeconds, timerSettings } from "./timer-settings.ts";
 // when it fires it reads the conversation again and does nothing when its reason is gone (the
 // customer wrote, someone answered, it was closed, the window passed). What fired is audited
 // (`timer_fired`), which is also how a nudge is kept to once and what the digest counts.
+//
+// The customer timers (the two nudges and the auto-close) are pending at most about once per
+// conversation and stage, not once per message (issue 23): `conversations.pending_timers` says
+// when each pending one fires. A customer message whose timers are pending for a time no later
+// than its own sets no job (the recording's own statements tell, so it costs no statement at all);
+// the pending job, when it fires, finds the newer message and sets itself again for it. A job
+// takes its entry off `pending_timers` as it reads the conversation, in one statement under the
+// conversation's row lock, so a message is either seen by it or finds the entry gone and sets its
+// own timers: none is lost between the two.
 //
 // - Nudges: a customer message unanswered, the 24-hour window closing within the account's
 //   `nudgeBeforeSeconds`: a notice in the thread mentioning the assignee (or the on-duty groups);
@@ -78,6 +88,47 @@ interface ConversationFacts {
 
 const ms = (d: Date | string | null | undefined) => (d ? new Date(d).getTime() : undefined);
 
+/** The timers a customer's message sets, as keyed in `conversations.pending_timers`. */
+type CustomerStage = "window" | "human_agent" | "auto_close";
+
+/** One customer timer to set: its job and when it fires. */
+interface Planned {
+  stage: CustomerStage;
+  job: TimerJob;
+  at: Date;
+}
+
+/** What the customer timers are computed from. */
+interface CustomerFacts {
+  id: number;
+  last: Date;
+  entry: ReturnType<typeof storedEntry>;
+  settings: Record<string, unknown> | null;
+}
+
+/** A pending timer whose time passed this long ago and is still marked is taken to be lost (its job
+ * deleted by hand, or failed before it could read the conversation): the message sets its own.
+ * A due job is fetched within seconds; one later than this only costs a job more. */
+export const PENDING_TIMER_STALE_MS = 60_000;
+
+const FACT_COLUMNS = `c.id, c.account_id, c.customer_id, c.status, c.assignee, c.assignee_ref, c.last_customer_message_at,
+  c.last_business_message_at, c.entry_point, c.entry_at, c.chat_platform, c.chat_channel, c.chat_thread,
+  a.settings, a.chat_platform AS account_platform`;
+
+function stageOf(job: TimerJob): CustomerStage | undefined {
+  if (job.kind === "nudge") return job.stage;
+  if (job.kind === "auto_close") return "auto_close";
+  return undefined;
+}
+
+/** Whether the timer pending at `pending` (ISO, from pending_timers) serves a message whose own
+ * timer would fire at `at`: it fires no later, so it finds the message and sets itself again. */
+function covered(pending: string | undefined, at: Date, now: number): boolean {
+  if (pending === undefined) return false;
+  const t = Date.parse(pending);
+  return t <= at.getTime() && t >= now - PENDING_TIMER_STALE_MS;
+}
+
 export class Timers {
   private readonly deps: TimersDeps;
   private readonly actions: ConversationActions;
@@ -91,12 +142,82 @@ export class Timers {
     return this.deps.now?.() ?? new Date();
   }
 
-  private async send(tx: SqlClient | undefined, job: TimerJob, at: Date): Promise<void> {
-    await this.deps.boss.send(TIMER_QUEUE, job, {
+  /** Queues `job` for `at`; its id, or null when one of its key is already pending or running. */
+  private async send(tx: SqlClient | undefined, job: TimerJob, at: Date): Promise<string | null> {
+    return this.deps.boss.send(TIMER_QUEUE, job, {
       singletonKey: timerKey(job),
       startAfter: at,
       ...(tx ? { db: bossDb(tx) } : {}),
     });
+  }
+
+  /** Sets customer timers and marks them pending, in `tx`. A job the queue refused (one of its key
+   * is pending or already running) is not marked: a running one may have read the conversation
+   * already, and a message counting on it would be missed. */
+  private async schedule(tx: SqlClient, conversationId: number, planned: readonly Planned[]): Promise<void> {
+    const pending: Record<string, string> = {};
+    for (const p of planned) if (await this.send(tx, p.job, p.at)) pending[p.stage] = p.at.toISOString();
+    if (Object.keys(pending).length > 0)
+      await tx.query("UPDATE conversations SET pending_timers = pending_timers || $2::jsonb WHERE id = $1", [
+        conversationId,
+        JSON.stringify(pending),
+      ]);
+  }
+
+  /** Sets customer timers from a firing one, in a transaction of their own. The conversation's row
+   * is locked first, as a recording locks it before setting its jobs: neither then waits for the
+   * other's job of the same key while holding what the other needs. */
+  private async scheduleFromTimer(conversationId: number, planned: readonly Planned[]): Promise<void> {
+    await this.deps.db.transaction(async (tx) => {
+      await tx.query("SELECT 1 FROM conversations WHERE id = $1 FOR UPDATE", [conversationId]);
+      await this.schedule(tx, conversationId, planned);
+    });
+  }
+
+  /** The customer timers the conversation's last customer message calls for, seen at `now`. */
+  private plan(c: CustomerFacts, now: number): Planned[] {
+    const anchor = c.last.toISOString();
+    const last = c.last.getTime();
+    const settings = timerSettings(c.settings);
+    const opened = windowState(c.last, c.last, this.deps.humanAgent, c.entry);
+    const at = (t: number) => new Date(Math.max(t, now));
+    const planned: Planned[] = [];
+    if (settings.nudgeBeforeSeconds > 0 && opened.kind === "open" && opened.until.getTime() > now)
+      planned.push({
+        stage: "window",
+        job: { kind: "nudge", conversationId: c.id, stage: "window", anchor },
+        at: at(opened.until.getTime() - settings.nudgeBeforeSeconds * 1000),
+      });
+    const limit = last + HUMAN_AGENT_WINDOW_MS;
+    if (this.deps.humanAgent && settings.humanAgentNudgeBeforeSeconds > 0 && limit > now)
+      planned.push({
+        stage: "human_agent",
+        job: { kind: "nudge", conversationId: c.id, stage: "human_agent", anchor },
+        at: at(limit - settings.humanAgentNudgeBeforeSeconds * 1000),
+      });
+    if (settings.autoCloseAfterSeconds > 0)
+      planned.push({
+        stage: "auto_close",
+        job: { kind: "auto_close", conversationId: c.id, anchor },
+        at: at(last + settings.autoCloseAfterSeconds * 1000),
+      });
+    return planned;
+  }
+
+  /** A customer timer found the customer had written since it was set: it is set again for their
+   * last message (which set none of its own while this one was pending). */
+  private async setAgain(c: ConversationFacts, stage: CustomerStage): Promise<void> {
+    if (!c.last_customer_message_at) return;
+    const planned = this.plan(
+      {
+        id: c.id,
+        last: new Date(c.last_customer_message_at),
+        entry: storedEntry(c.entry_point, c.entry_at),
+        settings: c.settings,
+      },
+      this.now().getTime(),
+    ).filter((p) => p.stage === stage);
+    if (planned.length > 0) await this.scheduleFromTimer(c.id, planned);
   }
 
   private window(c: ConversationFacts, at: Date): WindowState {
@@ -114,48 +235,55 @@ export class Timers {
     params: unknown[],
   ): Promise<ConversationFacts | undefined> {
     const { rows } = await sql.query<ConversationFacts>(
-      `SELECT c.id, c.account_id, c.customer_id, c.status, c.assignee, c.assignee_ref, c.last_customer_message_at,
-              c.last_business_message_at, c.entry_point, c.entry_at, c.chat_platform, c.chat_channel, c.chat_thread,
-              a.settings, a.chat_platform AS account_platform
-         FROM conversations c JOIN instagram_accounts a ON a.id = c.account_id WHERE ${where}`,
+      `SELECT ${FACT_COLUMNS} FROM conversations c JOIN instagram_accounts a ON a.id = c.account_id WHERE ${where}`,
       params,
+    );
+    return rows[0];
+  }
+
+  /** What a firing timer reads of its conversation. A customer timer also takes its mark off
+   * `pending_timers` in the same statement, under the row lock a recording holds until it commits:
+   * a message recorded before is read here, one recorded after finds no mark and sets its own.
+   * Only a mark already due goes; a later one is another job's, still pending. */
+  private async read(job: TimerJob): Promise<ConversationFacts | undefined> {
+    const stage = stageOf(job);
+    if (!stage) return this.facts(this.deps.db, "c.id = $1", [job.conversationId]);
+    const { rows } = await this.deps.db.query<ConversationFacts>(
+      `UPDATE conversations c SET pending_timers =
+         CASE WHEN (c.pending_timers->>$2::text)::timestamptz <= GREATEST(now(), $3::timestamptz)
+              THEN c.pending_timers - $2::text ELSE c.pending_timers END
+         FROM instagram_accounts a WHERE c.id = $1 AND a.id = c.account_id
+       RETURNING ${FACT_COLUMNS}`,
+      [job.conversationId, stage, this.now().toISOString()],
     );
     return rows[0];
   }
 
   // ——— setting timers ———
 
-  /** A customer's message was recorded (in the inbound transaction `tx`): the nudges before its
-   * window and the human-agent limit close, and the auto-close after their silence, are set. A
-   * retried event sets the same keys again, which the queue ignores. */
-  async customerWrote(tx: SqlClient, accountId: string, customerId: string): Promise<void> {
-    const c = await this.facts(tx, "c.account_id = $1 AND c.customer_id = $2", [accountId, customerId]);
-    const last = c?.last_customer_message_at;
-    if (!c || !last) return;
-    const anchor = new Date(last).toISOString();
-    const settings = timerSettings(c.settings);
+  /** A customer's message was recorded (in the inbound transaction `tx`; `c` its conversation's row
+   * as the recording left it, `settings` the account's): the nudges before its window and the
+   * human-agent limit close, and the auto-close after their silence, are set, each unless one
+   * pending fires no later (it sets itself again for this message when it does). A retried event
+   * sets the same keys again, which the queue ignores. */
+  async customerWrote(
+    tx: SqlClient,
+    c: RecordedConversation,
+    settings: Record<string, unknown> | null,
+  ): Promise<void> {
+    if (!c.last_customer_message_at) return;
     const now = this.now().getTime();
-    const opened = this.window(c, new Date(last));
-    const at = (t: number) => new Date(Math.max(t, now));
-    if (settings.nudgeBeforeSeconds > 0 && opened.kind === "open" && opened.until.getTime() > now)
-      await this.send(
-        tx,
-        { kind: "nudge", conversationId: c.id, stage: "window", anchor },
-        at(opened.until.getTime() - settings.nudgeBeforeSeconds * 1000),
-      );
-    const limit = new Date(last).getTime() + HUMAN_AGENT_WINDOW_MS;
-    if (this.deps.humanAgent && settings.humanAgentNudgeBeforeSeconds > 0 && limit > now)
-      await this.send(
-        tx,
-        { kind: "nudge", conversationId: c.id, stage: "human_agent", anchor },
-        at(limit - settings.humanAgentNudgeBeforeSeconds * 1000),
-      );
-    if (settings.autoCloseAfterSeconds > 0)
-      await this.send(
-        tx,
-        { kind: "auto_close", conversationId: c.id, anchor },
-        at(new Date(last).getTime() + settings.autoCloseAfterSeconds * 1000),
-      );
+    const pending = c.pending_timers ?? {};
+    const planned = this.plan(
+      {
+        id: c.id,
+        last: new Date(c.last_customer_message_at),
+        entry: storedEntry(c.entry_point, c.entry_at),
+        settings,
+      },
+      now,
+    ).filter((p) => !covered(pending[p.stage], p.at, now));
+    if (planned.length > 0) await this.schedule(tx, c.id, planned);
   }
 
   /** `!close 2h`: closes the conversation then, unless the customer writes first. A second
@@ -258,14 +386,16 @@ export class Timers {
 
   /** Runs one timer: re-reads the conversation and acts only if the timer's reason still holds. */
   async fire(job: TimerJob): Promise<void> {
-    const c = await this.facts(this.deps.db, "c.id = $1", [job.conversationId]);
+    const c = await this.read(job);
     // Erased (`/ig forget`, retention) meanwhile: nothing to do.
     if (!c) return;
     const lastCustomer = ms(c.last_customer_message_at);
     const anchor = new Date(job.anchor).getTime();
     switch (job.kind) {
       case "nudge":
-        // The customer wrote again (that message set its own nudges), or someone answered.
+        // The customer wrote again: this nudge is for their last message now.
+        if ((lastCustomer ?? 0) > anchor) return this.setAgain(c, job.stage);
+        // Someone answered, or it was closed.
         if (lastCustomer !== anchor || c.status === "closed") return;
         if ((ms(c.last_business_message_at) ?? 0) >= anchor) return;
         return this.nudge(c, job.stage, timerKey(job));
@@ -329,21 +459,25 @@ export class Timers {
   ): Promise<void> {
     const silence = timerSettings(c.settings).autoCloseAfterSeconds * 1000;
     const lastCustomer = ms(c.last_customer_message_at);
-    // Turned off, closed or snoozed by someone, or the customer wrote (their message set its own).
-    if (silence === 0 || c.status !== "open" || lastCustomer !== new Date(job.anchor).getTime()) return;
+    const anchor = new Date(job.anchor).getTime();
+    // The customer wrote again: the silence counts from their last message now.
+    if ((lastCustomer ?? 0) > anchor) return this.setAgain(c, "auto_close");
+    // Turned off, or closed or snoozed by someone.
+    if (silence === 0 || c.status !== "open" || lastCustomer !== anchor) return;
     const now = this.now();
+    const again = (at: Date) =>
+      this.scheduleFromTimer(c.id, [{ stage: "auto_close", job: { ...job, again: now.toISOString() }, at }]);
     const lastBusiness = ms(c.last_business_message_at);
     if (lastBusiness === undefined || lastBusiness < lastCustomer) {
       // Still waiting on us: the nudges are for that. Look again after another silence, while a
       // reply is still possible.
       const w = this.window(c, now);
-      if (w.kind === "open" || w.kind === "human_agent")
-        await this.send(undefined, { ...job, again: now.toISOString() }, new Date(now.getTime() + silence));
+      if (w.kind === "open" || w.kind === "human_agent") await again(new Date(now.getTime() + silence));
       return;
     }
     const due = lastCustomer + silence;
     if (now.getTime() < due) {
-      await this.send(undefined, { ...job, again: now.toISOString() }, new Date(due));
+      await again(new Date(due));
       return;
     }
     const { rows } = await this.deps.db.query(

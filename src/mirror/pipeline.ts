@@ -6,11 +6,15 @@ import type { ConsentWords } from "../privacy/consent.ts";
 import type { RulesEngine } from "../rules/engine.ts";
 import { inSpan } from "../tracing/spans.ts";
 import type { Mirror } from "./mirror.ts";
-import { type RecordOptions, recordEvent } from "./record.ts";
+import { type RecordedConversation, type RecordOptions, recordEvent } from "./record.ts";
 
 /** What the pipeline needs of the timers (conversations/timers.ts). */
 export interface CustomerTimers {
-  customerWrote(tx: SqlClient, accountId: string, customerId: string): Promise<void>;
+  customerWrote(
+    tx: SqlClient,
+    conversation: RecordedConversation,
+    accountSettings: Record<string, unknown> | null,
+  ): Promise<void>;
 }
 
 export type HandleOutcome = "processed" | "already_processed" | "missing";
@@ -82,12 +86,12 @@ export class Bridge {
       const row = rows[0];
       if (!row) return { outcome: "missing" as const };
       if (row.status === "processed") return { outcome: "already_processed" as const, event: row.event };
-      await recordEvent(tx, row.event, this.options);
+      const { conversation, accountSettings } = await recordEvent(tx, row.event, this.options);
       // In the same transaction: the timers exist exactly when the message is recorded. A message
       // recovered later (backfill) is history and sets none.
       const e = row.event;
-      if (this.timers && e.type === "dm.message" && !e.backfilled)
-        await this.timers.customerWrote(tx, e.accountId, e.customerId);
+      if (this.timers && conversation && e.type === "dm.message" && !e.backfilled)
+        await this.timers.customerWrote(tx, conversation, accountSettings ?? null);
       // An earlier attempt began here: it may have posted without storing the post's ref.
       const resumedSince = row.handling_started_at ? new Date(row.handling_started_at) : undefined;
       return {

@@ -30,16 +30,43 @@ export async function ensureAccount(
   accountId: string,
   at: number,
   webhook = true,
-): Promise<void> {
-  await tx.query(
+): Promise<Record<string, unknown> | null> {
+  const { rows } = await tx.query<{ settings: Record<string, unknown> | null }>(
     `INSERT INTO instagram_accounts (id, last_event_at, last_webhook_at) VALUES ($1, $2, CASE WHEN $3::boolean THEN now() END)
      ON CONFLICT (id) DO UPDATE SET last_event_at = GREATEST(instagram_accounts.last_event_at, EXCLUDED.last_event_at),
-       last_webhook_at = COALESCE(EXCLUDED.last_webhook_at, instagram_accounts.last_webhook_at)`,
+       last_webhook_at = COALESCE(EXCLUDED.last_webhook_at, instagram_accounts.last_webhook_at)
+     RETURNING settings`,
     [accountId, ts(at), webhook],
   );
+  // The account's settings, for the timers (Recorded): read here, no query of their own.
+  return rows[0]?.settings ?? null;
 }
 
-async function conversationId(
+/** The conversation's row as the recording of a customer's message left it (its upsert, then its
+ * entry update), read under the row lock the recording holds until it commits. */
+export interface RecordedConversation {
+  id: number;
+  last_customer_message_at: Date | null;
+  entry_point: string | null;
+  entry_at: Date | null;
+  /** When each pending customer timer fires (conversations/timers.ts). */
+  pending_timers: Record<string, string> | null;
+}
+
+/** What recording a customer's message learnt, handed on so nothing is read again: its
+ * conversation's row and the account's settings (for the timers, `Timers.customerWrote`). */
+export interface Recorded {
+  conversation?: RecordedConversation;
+  accountSettings?: Record<string, unknown> | null;
+}
+
+async function conversationId(...args: Parameters<typeof conversationRow>): Promise<number> {
+  return (await conversationRow(...args)).id;
+}
+
+type ConversationRow = RecordedConversation;
+
+async function conversationRow(
   tx: SqlClient,
   e: DmEvent,
   touch: "customer" | "business" | "none",
@@ -48,8 +75,8 @@ async function conversationId(
    * conversation. `takeControl`: delivered on `messaging`, so this app holds the thread now (see
    * recordControlSignal; the control change of a newer signal is kept). */
   says: { reopen: boolean; takeControl: boolean } = { reopen: false, takeControl: false },
-): Promise<number> {
-  const { rows } = await tx.query<{ id: number }>(
+): Promise<ConversationRow> {
+  const { rows } = await tx.query<ConversationRow>(
     `INSERT INTO conversations (account_id, customer_id, last_customer_message_at, last_business_message_at)
      VALUES ($1, $2, $3, $4)
      ON CONFLICT (account_id, customer_id) DO UPDATE SET
@@ -65,7 +92,7 @@ async function conversationId(
                           AND (conversations.control_at IS NULL OR conversations.control_at < $7)
                          THEN $7 ELSE conversations.control_at END,
        updated_at = now()
-     RETURNING id`,
+     RETURNING id, last_customer_message_at, entry_point, entry_at, pending_timers`,
     [
       e.accountId,
       e.customerId,
@@ -76,7 +103,7 @@ async function conversationId(
       ts(e.occurredAt),
     ],
   );
-  return (rows[0] as { id: number }).id;
+  return rows[0] as ConversationRow;
 }
 
 async function insertMessage(
@@ -122,12 +149,13 @@ async function insertMessage(
  * run before that event's message is stored, so "no customer message yet" means this is the first.
  * A conversation known from before keeps no guess. A later ad click opens it again through that
  * ad: its window and card follow the newest ad (Meta's policy counts from the message after it).
+ * Returns the entry when it was set.
  */
 async function recordEntry(
   tx: SqlClient,
   convo: number,
   e: DmMessage | DmPostback | DmReferral,
-): Promise<void> {
+): Promise<{ entry_point: string; entry_at: Date } | undefined> {
   let entry: Entry = entryOf(e);
   if (entry.point === "message") {
     // The customer answering the private reply to their comment: the comment thread knows it.
@@ -153,14 +181,16 @@ async function recordEntry(
         },
       };
   }
-  await tx.query(
+  const { rows } = await tx.query<{ entry_point: string; entry_at: Date }>(
     `UPDATE conversations SET entry_point = $2, entry_referral = $3, entry_at = $4, updated_at = now()
       WHERE id = $1 AND (
         (entry_point IS NULL AND NOT EXISTS (
            SELECT 1 FROM messages WHERE conversation_id = $1 AND direction = 'inbound' AND deleted_at IS NULL))
-        OR ($2 = 'ad' AND (entry_at IS NULL OR entry_at < $4)))`,
+        OR ($2 = 'ad' AND (entry_at IS NULL OR entry_at < $4)))
+      RETURNING entry_point, entry_at`,
     [convo, entry.point, JSON.stringify(entry.details), ts(e.occurredAt)],
   );
+  return rows[0];
 }
 
 function messageDetails(e: DmMessage | DmEcho): Record<string, unknown> {
@@ -176,17 +206,22 @@ function messageDetails(e: DmMessage | DmEcho): Record<string, unknown> {
   return details;
 }
 
-async function recordMessage(tx: SqlClient, e: DmMessage | DmEcho, o: RecordOptions): Promise<void> {
+async function recordMessage(
+  tx: SqlClient,
+  e: DmMessage | DmEcho,
+  o: RecordOptions,
+): Promise<ConversationRow | undefined> {
   const fromCustomer = e.type === "dm.message";
   // A customer writing again reopens a closed or snoozed conversation (not a message recovered
   // later: it was written before whatever closed it), and says who holds the thread (control).
   const live = e.type === "dm.message" && !e.backfilled;
-  const convo = await conversationId(tx, e, fromCustomer ? "customer" : "business", {
+  const row = await conversationRow(tx, e, fromCustomer ? "customer" : "business", {
     reopen: live,
     takeControl: live && !e.standby,
   });
+  const convo = row.id;
   if (e.type === "dm.echo" && (await matchOwnEcho(tx, e, convo, o.echoGraceMs))) return;
-  if (e.type === "dm.message") await recordEntry(tx, convo, e);
+  const entry = e.type === "dm.message" ? await recordEntry(tx, convo, e) : undefined;
   // An edit or unsend can arrive before its message (reference 1.4): a tombstone row made by
   // the unsend keeps the late message from being stored with its text.
   await insertMessage(tx, {
@@ -201,6 +236,7 @@ async function recordMessage(tx: SqlClient, e: DmMessage | DmEcho, o: RecordOpti
     details: messageDetails(e),
     occurredAt: e.occurredAt,
   });
+  return entry ? { ...row, ...entry } : row;
 }
 
 async function recordUnsend(tx: SqlClient, e: DmEvent & { mid: string }): Promise<void> {
@@ -410,21 +446,30 @@ export async function recordEvent(
   tx: SqlClient,
   event: DomainEvent,
   options: RecordOptions = { echoGraceMs: DEFAULT_ECHO_GRACE_MS },
-): Promise<void> {
+): Promise<Recorded> {
   const backfilled = (event.type === "dm.message" || event.type === "dm.echo") && event.backfilled === true;
-  await ensureAccount(tx, event.accountId, event.occurredAt, !backfilled);
-  await recordKind(tx, event, options);
+  const settings = await ensureAccount(tx, event.accountId, event.occurredAt, !backfilled);
+  const customer: { row?: ConversationRow } = {};
+  await recordKind(tx, event, options, customer);
   // After the kind's own rows, so the conversation exists.
   if (event.type.startsWith("dm.")) await recordControlSignal(tx, event as DmEvent);
+  return customer.row ? { conversation: customer.row, accountSettings: settings } : {};
 }
 
-async function recordKind(tx: SqlClient, event: DomainEvent, options: RecordOptions): Promise<void> {
+/** `customer.row`: set to the conversation of a customer's message. */
+async function recordKind(
+  tx: SqlClient,
+  event: DomainEvent,
+  options: RecordOptions,
+  customer: { row?: ConversationRow },
+): Promise<void> {
   switch (event.type) {
     case "dm.message":
-      await recordMessage(tx, event, options);
+      customer.row = await recordMessage(tx, event, options);
       return applyConsentMessage(tx, event, options.consentWords ?? DEFAULT_CONSENT_WORDS);
     case "dm.echo":
-      return recordMessage(tx, event, options);
+      await recordMessage(tx, event, options);
+      return;
     case "dm.unsend":
       return recordUnsend(tx, event);
     case "dm.edit":

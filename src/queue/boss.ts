@@ -89,8 +89,10 @@ export interface TimerAgent {
   name: string;
 }
 
-/** A timer's singleton key: one nudge per stage and customer message, one auto-close per
- * conversation and silence, one pending `!close` per conversation, one follow-up per request. */
+/** A timer's singleton key: one nudge per stage and customer message it is set for, one
+ * auto-close per conversation and silence, one pending `!close` per conversation, one follow-up per
+ * request. (A customer message sets a nudge or auto-close only when none is pending for an earlier
+ * time: conversations/timers.ts.) Jobs set before that change carry the same keys. */
 export function timerKey(job: TimerJob): string {
   switch (job.kind) {
     case "nudge":
