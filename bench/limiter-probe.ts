@@ -12,7 +12,6 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import { Redis } from "ioredis";
 import { maxInWindow } from "../test/fakes/graph-load-server.ts";
-import { startGraphLoadThread } from "../test/fakes/graph-load-thread.ts";
 
 const ACCOUNT = "17841400002399999";
 const LIMIT = 100;
@@ -28,13 +27,20 @@ if (isMainThread) {
   const guardMs = Number(process.env.PROBE_GUARD_MS ?? 20);
   const seconds = Number(process.env.PROBE_SECONDS ?? 10);
   const senders = Number(process.env.PROBE_SENDERS ?? 16);
+  // Imported here only: the module starts a fake of its own in any other thread that imports it.
+  const { startGraphLoadThread } = await import("../test/fakes/graph-load-thread.ts");
   const graph = await startGraphLoadThread();
   const options: Options = { graphUrl: graph.url, keyPrefix: `probe:${randomUUID()}`, guardMs, senders };
   const threads = [0, 1, 2].map(() => new Worker(new URL(import.meta.url), { workerData: options }));
-  const done = threads.map((w) => new Promise((resolve) => w.once("message", resolve)));
+  // Each thread says when it is ready to send, then what it measured.
+  await Promise.all(threads.map((w) => new Promise((resolve) => w.once("message", resolve))));
+  const done = threads.map(
+    (w) => new Promise<{ delays: number[] }>((resolve) => w.once("message", (m) => resolve(m))),
+  );
   await sleep(seconds * 1000);
   for (const w of threads) w.postMessage("stop");
-  await Promise.all(done);
+  const delays = (await Promise.all(done)).flatMap((m) => m.delays).sort((a, b) => a - b);
+  const pct = (p: number) => (delays[Math.floor((delays.length - 1) * p)] ?? Number.NaN).toFixed(1);
   for (const w of threads) await w.terminate();
   const times = (await graph.calls()).filter((c) => c.account === ACCOUNT).map((c) => c.at);
   const stalls = await graph.stalls();
@@ -49,7 +55,7 @@ if (isMainThread) {
     `limiter probe, guard ${guardMs} ms, 3 threads × ${senders} senders, ${seconds} s: ` +
       `${(rate / LIMIT).toFixed(3)} of the limit (${times.length} calls over ${span.toFixed(2)} s), ` +
       `most in any sliding 1 s ${maxInWindow(times, 1000)}; fake stalls max ${stalls.maxMs.toFixed(1)} ms, ` +
-      `p99 ${stalls.p99Ms.toFixed(1)} ms; load ${loadavg()
+      `p99 ${stalls.p99Ms.toFixed(1)} ms; ask-to-write p50 / p99 / max ${pct(0.5)} / ${pct(0.99)} / ${pct(1)} ms; load ${loadavg()
         .map((l) => l.toFixed(2))
         .join(" ")}\n`,
   );
@@ -59,6 +65,8 @@ if (isMainThread) {
   const { OutboundLimiter } = await import("../src/ratelimit/limiter.ts");
   const departures = await import("../src/outbound/departures.ts").catch(() => undefined);
   const redis = new Redis(process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379/12");
+  // Connected first, as the service does: a limiter without Redis takes the insurance for a while.
+  if (redis.status !== "ready") await new Promise((resolve) => redis.once("ready", resolve));
   // biome-ignore lint/suspicious/noExplicitAny: the probe runs against either limiter's API.
   const limiter: any = new OutboundLimiter({
     redis,
@@ -67,7 +75,10 @@ if (isMainThread) {
     processes: 3,
     limits: { send_text: { points: LIMIT, durationSeconds: 1 } },
   });
+  port.postMessage("ready");
   let running = true;
+  /** From asking for each grant to its call's write (the departure log's API only). */
+  const delays: number[] = [];
   port.on("message", () => {
     running = false;
   });
@@ -90,6 +101,7 @@ if (isMainThread) {
           await watch.run(() => send(i));
         } finally {
           limiter.departed(turn, watch.departedAt);
+          delays.push(watch.departedAt - turn.askedAt);
         }
       } else {
         let askedAt: number;
@@ -103,5 +115,5 @@ if (isMainThread) {
   await Promise.all(Array.from({ length: o.senders }, sender));
   limiter.dispose();
   redis.disconnect();
-  port.postMessage("done");
+  port.postMessage({ delays });
 }
