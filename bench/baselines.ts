@@ -77,8 +77,9 @@ export async function redisRoundTrips(redisUrl: string): Promise<{ ping: Latency
   }
 }
 
-/** One OutboundLimiter.reserve (the pause check and the sliding-log script) against the same
- * Redis, on a class whose limit is never reached, so every call is a grant. */
+/** One OutboundLimiter.reserve (the departure log's grant script, which reads the pause too; the
+ * departure report that follows is not awaited) against the same Redis, on a class whose limit is
+ * never reached, so every call is a grant. */
 export async function limiterReserve(redisUrl: string): Promise<Latency> {
   const redis = new Redis(redisUrl);
   const keyPrefix = `bench:rl:${randomBytes(4).toString("hex")}`;

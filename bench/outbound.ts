@@ -8,6 +8,7 @@
 //      calls in any 36 s window (must be ≤ 750) and when the 751st call came.
 
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { platforms } from "../adapters/index.ts";
@@ -122,6 +123,9 @@ export async function outboundBench(
     // Three processes start first: on a loaded machine that alone can take tens of seconds.
     await until(async () => (await sentCount(SEND_ACCOUNT)) === total, 90_000 + total * 30, `${total} sends`);
     const rss = { load: watch.stop(), messages: total };
+    // How late the fake's own thread ran: a stall there stamps the calls that came meanwhile
+    // together, later than they arrived (what the count at the fake could owe to the fake).
+    const fakeStalls = await graph.stalls();
     const sendCalls = (await graph.calls()).filter((c) => c.account === SEND_ACCOUNT);
     const sends = sendCalls
       .filter((c) => c.account === SEND_ACCOUNT && c.cls === "send_text")
@@ -148,7 +152,7 @@ export async function outboundBench(
         value: tightest(sends, 100).toFixed(0),
       },
     ];
-    const sendNote = `Send API, ${guard}: ${sends.length} calls over ${span.toFixed(1)} s, each answered once (${sendCalls.filter((c) => c.outcome === 200).length} × 200); rate = (calls − 1) ÷ span, the Send API class being paced (at most 2 grants early) rather than bursting.`;
+    const sendNote = `Send API, ${guard}: ${sends.length} calls over ${span.toFixed(1)} s, each answered once (${sendCalls.filter((c) => c.outcome === 200).length} × 200); rate = (calls − 1) ÷ span, the Send API class being paced (at most 2 grants early) rather than bursting. The fake's thread ran late by at most ${fakeStalls.maxMs.toFixed(1)} ms (99th percentile ${fakeStalls.p99Ms.toFixed(1)} ms), the most its stamps can be late by beyond the kernel's own time; load average ${loadavg()[0]?.toFixed(2)} at the end.`;
     if (!options.privateReplies) return { rows: sendRows, notes: [sendNote], rss };
 
     // 2. Private replies, 750 per 36 s (100× compressed), one account, the same 3 processes.

@@ -7,7 +7,8 @@ import { invalidateToken } from "../instagram/token-invalidation.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import { type ApiClass, turnsOf } from "../ratelimit/classes.ts";
-import type { OutboundLimiter } from "../ratelimit/limiter.ts";
+import type { OutboundLimiter, Turn } from "../ratelimit/limiter.ts";
+import { DepartureWatch } from "./departures.ts";
 import { sendingState } from "./pause.ts";
 
 // The one outbound path to Instagram (issue 4). Every caller — agent replies, private replies,
@@ -85,25 +86,40 @@ export class InstagramGateway {
     if (token === undefined) return { kind: "held", reason: "this Instagram account has no usable token" };
 
     for (let attempt = 0; ; attempt++) {
-      // A grant that went stale on its way here (a stall after it arrived) is left unused, and the
-      // turn taken again (OutboundLimiter.fresh). Only the last turn's freshness matters: it is the
-      // limit Instagram counts (classes.ts turnsOf), taken right before the call; a class's own
-      // turn before it is a share kept inside that limit, and may have waited for it.
-      let turns: Map<ApiClass, number> | undefined;
-      do turns = await this.takeTurns(account, cls, options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS);
-      while (turns && !this.deps.limiter.fresh(...([...turns].at(-1) as [ApiClass, number])));
+      // A turn that may no longer be used (OutboundLimiter.fresh: a logged one too old, a pacer's
+      // one that went stale on its way here) is released, and the turns taken again. Only the
+      // last turn's freshness matters: it is the limit Instagram counts (classes.ts turnsOf),
+      // taken right before the call; a class's own turn before it is a share kept inside that
+      // limit, and may have waited for it.
+      let turns: Turn[] | undefined;
+      for (;;) {
+        turns = await this.takeTurns(account, cls, options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS);
+        if (!turns || this.deps.limiter.fresh(turns.at(-1) as Turn)) break;
+        for (const t of turns) this.deps.limiter.release(t);
+      }
       if (!turns) {
         this.deps.metrics.outboundDeferred.inc({ class: cls });
         await this.countDeferral(account, cls);
         return { kind: "deferred", retryAfterMs: 1_000, reason: "waiting for the account's rate limit" };
       }
-      const result = await fn(token);
-      // How long the call took from asking for its grant to its answer: the limiter widens its
-      // window when these times spread (a slow or loaded machine), so calls granted a window apart
-      // also arrive so. From the ask, not from the grant's arrival: the wait for Redis's answer
-      // spreads on a loaded machine as much as the call itself.
+      // The limiter logs each call at the moment it left (its request written to the socket),
+      // however long after its grant that was (src/outbound/departures.ts), as soon as it left:
+      // until then its entry holds a place in every window. A call not seen leaving (another
+      // fetch, a request never written) is logged when it settled, the latest it can have left.
+      const taken = turns;
+      const watch = new DepartureWatch((at) => {
+        for (const t of taken) this.deps.limiter.departed(t, at);
+      });
+      let result: Result<T>;
+      try {
+        result = await watch.run(() => fn(token));
+      } finally {
+        if (!watch.seen) for (const t of turns) this.deps.limiter.departed(t, watch.departedAt);
+      }
+      // How long the call took from asking for its grant to its answer: the in-memory pacer (no
+      // Redis, or its insurance) widens its spacing when these times spread.
       const answered = performance.now();
-      for (const [c, askedAt] of turns) this.deps.limiter.observeDelay(account, c, answered - askedAt);
+      for (const t of turns) this.deps.limiter.observeDelay(account, t.cls, answered - t.askedAt);
       if (result.usage) {
         this.deps.limiter.observeUsage(account, result.usage.maxPercent);
         if (result.usage.regainAccessMs)
@@ -159,29 +175,28 @@ export class InstagramGateway {
   }
 
   /** A turn of each class a call of `cls` takes (classes.ts `turnsOf`: its own, and the Send
-   * API's whole limit for the classes counted in it), each with its `askedAt`; undefined when one
-   * did not come within `maxWaitMs`. */
-  private async takeTurns(
-    account: string,
-    cls: ApiClass,
-    maxWaitMs: number,
-  ): Promise<Map<ApiClass, number> | undefined> {
-    const turns = new Map<ApiClass, number>();
+   * API's whole limit for the classes counted in it); undefined when one did not come within
+   * `maxWaitMs` (the ones taken before it are then released). */
+  private async takeTurns(account: string, cls: ApiClass, maxWaitMs: number): Promise<Turn[] | undefined> {
+    const turns: Turn[] = [];
     for (const c of turnsOf(cls)) {
-      const askedAt = await this.waitTurn(account, c, maxWaitMs);
-      if (askedAt === undefined) return undefined;
-      turns.set(c, askedAt);
+      const turn = await this.waitTurn(account, c, maxWaitMs);
+      if (turn === undefined) {
+        for (const t of turns) this.deps.limiter.release(t);
+        return undefined;
+      }
+      turns.push(turn);
     }
     return turns;
   }
 
-  /** The granted turn's `askedAt`, or undefined when none came within `maxWaitMs`. */
-  private async waitTurn(account: string, cls: ApiClass, maxWaitMs: number): Promise<number | undefined> {
+  /** A granted turn, or undefined when none came within `maxWaitMs`. */
+  private async waitTurn(account: string, cls: ApiClass, maxWaitMs: number): Promise<Turn | undefined> {
     const first = await this.deps.limiter.grant(account, cls);
-    if (first.ok) return first.askedAt;
+    if (first.ok) return first;
     if (first.retryAfterMs > maxWaitMs) return undefined;
     try {
-      return await this.deps.limiter.waitTurn(account, cls, AbortSignal.timeout(maxWaitMs));
+      return await this.deps.limiter.takeTurn(account, cls, AbortSignal.timeout(maxWaitMs));
     } catch {
       return undefined;
     }

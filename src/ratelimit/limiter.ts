@@ -1,30 +1,46 @@
 // Per-account outbound rate limiting for the Instagram API, shared by every process through Redis.
 //
-// GUARANTEE (the test in test/ratelimit/limiter.test.ts measures it):
-//   For each (account, class) with limit L calls per D seconds, no window of D + guardMs
-//   (guardMs defaults to 20 ms) ever contains more than L granted calls — a true sliding window,
-//   not fixed windows (fixed windows let 2·L through around a window edge).
-//   - With Redis, this holds across all processes sharing the Redis, on the Redis clock:
-//     RateLimiterRedis runs a custom script (`customIncrTtlLuaScript`) that keeps a sliding log
-//     (a sorted set of grant times, from Redis TIME) and grants only while fewer than L entries
-//     are younger than D + guardMs. Classes with windows of a second or two are also paced, one
-//     grant per (D + guardMs) / L on average (GCRA, at most 2 grants early to catch up on missed slots), which keeps the
-//     arrival spread of calls small; longer windows
-//     allow bursts up to L, and the (L+1)-th call waits until the oldest entry is
-//     D + guardMs + 1 ms old.
+// GUARANTEE (test/ratelimit/limiter.test.ts, stalled-process.test.ts, departures.test.ts):
+//   For each (account, class) with limit L calls per D seconds, no window of D seconds at the
+//   observer (Instagram) holds more than L calls, as long as the observer's own jitter (the time
+//   from a call's first byte leaving this process to the observer's clock stamping it, beyond its
+//   least) stays below guardMs (default 20 ms) — a true sliding window, not fixed windows.
+//   - With Redis, across all processes sharing it: a DEPARTURE LOG (GRANT_LUA), a sorted set per
+//     (class, account) holding, for every call granted, an upper bound of the moment it left.
+//     While a call has not yet left, its entry is PENDING (scored HOLD_MS ahead, so it counts in
+//     every window); once it has, the caller reports when (`departed`: the moment its first
+//     byte was written, from src/outbound/departures.ts) and the entry takes that time. A grant
+//     at Redis time `now` is made only while fewer than L entries lie after now − (D + guard).
+//     Proof: take any L + 1 calls arriving within D at the observer and k the one granted last.
+//     Every other one was in the log when k was granted; pending, it counted; departed at s_j, its
+//     score is ≥ s_j, and s_j > arrival_j − jitter ≥ arrival_k − D − jitter ≥ now_k − D − guard
+//     (k left after its grant), so it counted too: L counted, and k was not granted. Nothing in
+//     this depends on how long the processes take between a grant and the call (a loaded machine,
+//     a blocked event loop, a slow HTTP client): a late call is logged late.
+//     Classes with windows of a second or two are also paced (GCRA: one grant per
+//     (D + guard) / L on average, at most PACE_BURST early), so they go out evenly rather than in
+//     bursts; longer windows (750/hour) allow bursts up to L.
 //   - Without Redis (and in the insurance limiter), RateLimiterMemory paces calls: 1 point per
-//     (D + guardMs) / L, so any L + 1 grants span at least D + guardMs. No bursts, same rate.
-//   The guard absorbs the latency between the grant and the moment the call is actually made /
-//   observed (network and event-loop jitter), so an observer timestamping calls on its own clock
-//   sees ≤ L in any window of D as long as its jitter stays below guardMs. It costs ~2 % of
-//   throughput on 1-second classes and nothing measurable on hourly ones. What the machine adds
-//   on top (a loaded event loop, a CPU shared with other processes) is measured, not guessed:
-//   the learned margin (MARGIN below) widens the window by it, so the guard need only cover the
-//   network and the observer, and a 20 ms default gives ≥ 0.97 of the limit on a quiet machine.
+//     (D + guard + margin) / L, so any L + 1 grants span at least that, and LATE GRANTS below
+//     keep a grant from being used much later than it was made; the margin (MARGIN below) is
+//     learned from the calls' delays. This is the within-one-process fallback.
+//   Throughput: the log spaces the L-th next call D + guard after a call LEFT, so the rate is
+//   L / (D + guard + the grant-to-departure delay): 0.980 of the limit at 20 ms and no delay,
+//   less a millisecond or two of Redis round trip and event loop on a quiet machine.
 //
-// LATE GRANTS: a grant that reaches this process later than the guard after it asked (a stalled
-// event loop, a GC pause) is left unused and the turn taken again: its calls would otherwise leave
-// bunched together, later than the log thinks (`stale`; test/ratelimit/stalled-process.test.ts).
+// CLOCKS: entries are on Redis's clock (TIME). A departure measured on this process's clock is
+// logged as grant time + (departure − the moment the grant was asked for): the grant was made
+// after it was asked for, so this is never earlier than the real departure, whatever the clocks'
+// offset (bench/README.md, "Send API, never over").
+//
+// PENDING entries of a process that died before its call left hold their slot for HOLD_MS + the
+// window; a call is not started later than USE_BY_MS after its grant was asked for (`fresh`), so
+// it leaves within HOLD_MS unless its process stalls for HOLD_MS − USE_BY_MS between that check
+// and the write (and even then its report logs it at its real time for the grants after).
+//
+// LATE GRANTS (memory and insurance only): a grant that reaches this process later than the
+// guard after it asked (a stalled event loop, a GC pause) is left unused and the turn taken
+// again: its calls would otherwise leave bunched together (`stale`).
 //
 // REDIS FAILURE: every RateLimiterRedis has `rejectIfRedisNotReady` and an insuranceLimiter: the
 // in-memory pacer above at 1/N of the limit, N being the number of processes that send
@@ -39,20 +55,37 @@
 // window plus the spread in which the other processes reconnect (ioredis retries at most every
 // 2 s): until then another process may still be granting on insurance without having seeded.
 // test/ratelimit/redis-restart.test.ts measures it: without this, 21 grants in a second of 20.
+import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
+import { RateLimiterMemory, RateLimiterRes } from "rate-limiter-flexible";
 import type { Logger } from "../log/logger.ts";
 import { type ApiClass, type ClassLimit, limitsFromOverrides } from "./classes.ts";
 
 export type Reservation = { ok: true } | { ok: false; retryAfterMs: number };
-/** A reservation that also says when its request to the limiter left (performance.now()): the
- * start of the call's lateness, which `fresh` and `observeDelay` measure from. */
-export type Grant = { ok: true; askedAt: number } | { ok: false; retryAfterMs: number };
+/** A call's place in Redis's departure log, pending until `departed` or `release`. */
+export interface Ticket {
+  readonly key: string;
+  readonly member: string;
+  /** Redis's TIME when the grant was made (ms, fractional). */
+  readonly grantedAt: number;
+  /** The log's expiry, should a report find it expired. */
+  readonly expireMs: number;
+}
+/** A granted turn: when its request to the limiter left (performance.now(), the start of the
+ * call's lateness that `fresh` and `observeDelay` measure from), and its entry in the departure
+ * log when Redis granted it (none from the in-memory pacer or the insurance). */
+export interface Turn {
+  readonly account: string;
+  readonly cls: ApiClass;
+  readonly askedAt: number;
+  readonly ticket: Ticket | undefined;
+}
+export type Grant = ({ ok: true } & Turn) | { ok: false; retryAfterMs: number };
 
 export interface OutboundLimiterOptions {
-  /** Shared Redis. Its `rlflxIncr` command is redefined with the sliding-log script, so do not
-   * share this client with other RateLimiterRedis instances that use the default script. */
+  /** Shared Redis. The limiter defines its commands `threadbridgeGrant` and
+   * `threadbridgeDeparted` on it (GRANT_LUA, DEPARTED_LUA). */
   redis?: Redis;
   /** Prefix of every Redis key; default "threadbridge:rl". Limiter keys are
    * `<prefix>:<class>:<account>`, pauses `<prefix>:pause:<account>`. */
@@ -67,75 +100,93 @@ export interface OutboundLimiterOptions {
   processes?: number;
 }
 
-// KEYS[1] = sorted set of grant times. ARGV (fixed by RateLimiterRedis): [1] points to consume,
-// [2] whole seconds (unused), [3] limit, [4] window in seconds (may be fractional: D + guard).
-// Returns {consumed, msBeforeNext}; consumed > limit means rejected (the library's contract).
 const PACE_BURST = 2;
-/** The learned margin never widens a window by more than this (a process that stalls for longer is
- * caught by the late-grant check instead). */
+/** The in-memory pacer's learned margin never widens its spacing by more than this. */
 const MAX_MARGIN_MS = 500;
-/** Windows up to this long are paced in Redis too (`paced` in the script). */
+/** Windows up to this long are paced in Redis too (`paced` in GRANT_LUA). */
 const PACED_WINDOW_MS = 2_000;
-const SLIDING_LOG_LUA = `
+/** How far ahead a pending entry is scored: it counts in every window until its call has left. */
+const HOLD_MS = 5_000;
+/** A granted call is not started later than this after its grant was asked for (`fresh`). */
+const USE_BY_MS = 2_500;
+/** Entries are kept this long past the window (a process's guard may differ a little). */
+const KEEP_EXTRA_MS = 2_000;
+/** How soon to ask again when the entry that keeps a grant back is still pending. */
+const PENDING_RETRY_MS = 2;
+
+// The departure log (GUARANTEE above). KEYS[1] = the log of (class, account), KEYS[2] = its GCRA
+// state, KEYS[3] = the account's pause. ARGV: [1] limit, [2] window (ms: D + guard), [3] member
+// (unique per grant), [4] paced (1/0). Returns {granted 1/0, Redis TIME in ms for a grant or the
+// ms to wait}, as strings (Lua truncates numbers it returns to integers).
+const GRANT_LUA = `
 local PACE_BURST = ${PACE_BURST}
-local MAX_MARGIN_MS = ${MAX_MARGIN_MS}
 local key = KEYS[1]
-local cost = tonumber(ARGV[1])
-local limit = tonumber(ARGV[3])
-local baseWindowMs = math.ceil(tonumber(ARGV[4]) * 1000)
--- The margin the sending processes measured (their calls' delay from grant to answer beyond the
--- usual, MARGIN below), shared by all: a call granted by one process is counted by every other.
-local margin = tonumber(redis.call('GET', key .. ':margin') or '0')
-if margin > MAX_MARGIN_MS then margin = MAX_MARGIN_MS end
-local windowMs = baseWindowMs + margin
+local limit = tonumber(ARGV[1])
+local windowMs = tonumber(ARGV[2])
+local member = ARGV[3]
+local paced = ARGV[4] == '1'
+local paused = redis.call('PTTL', KEYS[3])
+if paused > 0 then return {'0', tostring(paused)} end
 local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
--- Kept as long as the widest window may need them; counted within this grant's window.
-redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. (now - baseWindowMs - MAX_MARGIN_MS))
-local count = redis.call('ZCOUNT', key, '(' .. (now - windowMs), '+inf')
--- Per-second classes are also paced (GCRA): one grant per windowMs / limit on average, with up
--- to PACE_BURST grants early to make up for slots the waiters missed. A burst of L grants would
--- put L calls in flight at once, and their spread in arrival time is what an observer counts
--- against the limit; evenly spaced grants keep that spread small. Longer windows (750/hour) keep
--- their bursts, which agents need and which no jitter can push over an hour's limit.
-local paced = windowMs <= ${PACED_WINDOW_MS}
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local from = now - windowMs
+redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. string.format('%.3f', from - ${KEEP_EXTRA_MS}))
+-- Every entry that may have left after now - window: departures, and pending calls (scored ahead).
+local count = redis.call('ZCOUNT', key, '(' .. string.format('%.3f', from), '+inf')
+-- Per-second classes are paced (GCRA): one grant per windowMs / limit on average, with up to
+-- PACE_BURST grants early to make up for slots the waiters missed; the log alone would allow a
+-- burst of L calls at once.
 local spacing = windowMs / limit
-local tatKey = key .. ':tat'
 local tat = 0
 if paced then
-  tat = tonumber(redis.call('GET', tatKey) or '0')
+  tat = tonumber(redis.call('GET', KEYS[2]) or '0')
   if tat < now then tat = now end
   local early = tat - (PACE_BURST - 1) * spacing - now
-  if early > 0 then
-    return {limit + cost, math.ceil(early)}
-  end
+  if early > 0 then return {'0', tostring(math.ceil(early))} end
 end
-if count + cost <= limit then
-  for i = 1, cost do
-    redis.call('ZADD', key, now, now .. ':' .. (count + i))
-  end
-  redis.call('PEXPIRE', key, baseWindowMs + MAX_MARGIN_MS + 1)
+if count < limit then
+  redis.call('ZADD', key, string.format('%.3f', now + ${HOLD_MS}), member)
+  redis.call('PEXPIRE', key, math.ceil(windowMs + ${HOLD_MS} + ${KEEP_EXTRA_MS}))
   if paced then
-    redis.call('SET', tatKey, tostring(tat + cost * spacing), 'PX', windowMs * 2)
+    redis.call('SET', KEYS[2], string.format('%.3f', tat + spacing), 'PX', math.ceil(windowMs * 2))
   end
-  return {count + cost, windowMs}
+  return {'1', string.format('%.3f', now)}
 end
-local idx = count + cost - limit - 1
-local oldest = redis.call('ZRANGEBYSCORE', key, '(' .. (now - windowMs), '+inf', 'WITHSCORES', 'LIMIT', idx, 1)
-local wait = tonumber(oldest[2]) + windowMs + 1 - now
+-- Full: the entry whose leaving the window frees a place.
+local e = redis.call('ZRANGEBYSCORE', key, '(' .. string.format('%.3f', from), '+inf', 'WITHSCORES', 'LIMIT', count - limit, 1)
+local score = tonumber(e[2])
+if score > now then return {'0', '${PENDING_RETRY_MS}'} end
+local wait = math.ceil(score + windowMs - now + 0.001)
 if wait < 1 then wait = 1 end
-return {limit + cost, wait}
+return {'0', tostring(wait)}
 `;
 
-// MARGIN: a process reports the margin it measured; the larger of the reports of the last
-// MARGIN_HOLD_MS stands (a smaller one replaces it only once it has expired).
-const MARGIN_LUA = `
-local current = tonumber(redis.call('GET', KEYS[1]) or '-1')
-if tonumber(ARGV[1]) >= current then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+// A call has left (or will not): KEYS[1] = the log; ARGV[1] = member, ARGV[2] = its departure on
+// Redis's clock (ms), or '' when it never left; ARGV[3] = the key's expiry (ms), if it has none.
+// The entry is (re)written whether or not it is still there: a call logged late is still counted
+// for the grants after.
+const DEPARTED_LUA = `
+if ARGV[2] == '' then
+  redis.call('ZREM', KEYS[1], ARGV[1])
+  return 0
 end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
 return 1
 `;
+
+type LimiterCommands = {
+  threadbridgeGrant(
+    log: string,
+    tat: string,
+    pause: string,
+    limit: string,
+    windowMs: string,
+    member: string,
+    paced: string,
+  ): Promise<[string, string]>;
+  threadbridgeDeparted(log: string, member: string, at: string, expireMs: string): Promise<number>;
+};
 
 // A pause is only ever extended by another pause, never shortened.
 const PAUSE_LUA = `
@@ -155,8 +206,6 @@ const STALE_STREAK_MAX = 3;
 const MAX_SLEEP_MS = 1_000;
 /** How many of a class's recent grant-to-answer delays the margin is learned from. */
 const DELAY_SAMPLES = 100;
-/** A reported margin stands this long unless a larger one replaces it. */
-const MARGIN_HOLD_MS = 10_000;
 /** Margins are rounded up to this step, so windows do not change with every call. */
 const MARGIN_STEP_MS = 5;
 
@@ -228,18 +277,19 @@ export class OutboundLimiter {
   private readonly guardMs: number;
   private readonly log: Pick<Logger, "warn" | "info"> | undefined;
   private readonly pacers = new Map<ApiClass, Pacer>();
-  private readonly stores = new Map<string, RateLimiterRedis | Pacer>();
   private readonly localPause = new Map<string, number>();
   private readonly factors = new Map<string, Factor>();
   private readonly queues = new Map<string, Promise<void>>();
   /** Per class: recent delays from grant to answer (ms), and the margin learned from them. */
   private readonly delays = new Map<ApiClass, number[]>();
   private readonly margins = new Map<ApiClass, number>();
-  /** Per Redis margin key: the margin last reported there, and when. */
-  private readonly reported = new Map<string, { margin: number; at: number }>();
+  /** Names this process's entries in the departure logs. */
+  private readonly memberPrefix = randomUUID().slice(0, 12);
+  private members = 0;
   private lastTroubleAt = 0;
   private staleStreak = 0;
   private slowRedisTold = false;
+  private lateCallTold = false;
   private readonly onRedisError: (err: Error) => void;
   private readonly processes: number;
 
@@ -253,57 +303,83 @@ export class OutboundLimiter {
     this.processes = opts.processes ?? 1;
     if (!Number.isInteger(this.processes) || this.processes < 1) throw new Error("processes must be ≥ 1");
     this.onRedisError = (err) => this.trouble(err);
-    this.redis?.on("error", this.onRedisError);
+    if (this.redis) {
+      this.redis.on("error", this.onRedisError);
+      // defineCommand sends EVALSHA, and the script itself only when Redis does not know it.
+      const commands = this.redis as unknown as Partial<LimiterCommands>;
+      if (!commands.threadbridgeGrant)
+        this.redis.defineCommand("threadbridgeGrant", { numberOfKeys: 3, lua: GRANT_LUA });
+      if (!commands.threadbridgeDeparted)
+        this.redis.defineCommand("threadbridgeDeparted", { numberOfKeys: 1, lua: DEPARTED_LUA });
+    }
   }
 
   /** Consume one call for `account` in `cls` if the limit allows it now; otherwise say how long
-   * until it may. Never grants over the limit; throws only on programming errors. */
+   * until it may. The call is taken to leave at once (as `waitTurn`). Never grants over the
+   * limit; throws only on programming errors. */
   async reserve(account: string, cls: ApiClass): Promise<Reservation> {
     const g = await this.grant(account, cls);
-    return g.ok ? { ok: true } : g;
-  }
-
-  /** `reserve`, saying when the granting request left: see `Grant`. */
-  async grant(account: string, cls: ApiClass): Promise<Grant> {
-    if (!(cls in this.limits)) throw new Error(`unknown API class: ${String(cls)}`);
-    if (typeof account !== "string" || account === "") throw new Error("account id required");
-    const paused = await this.pauseRemainingMs(account);
-    if (paused > 0) return { ok: false, retryAfterMs: paused };
-    const factor = cls === "platform" ? (this.factors.get(account) ?? 1) : 1;
-    let asked: number;
-    try {
-      if (this.redis?.status === "ready") await this.afterInsurance(account, cls);
-      asked = performance.now();
-      await this.store(cls, factor).consume(account, 1);
-    } catch (err) {
-      if (err instanceof RateLimiterRes) {
-        return { ok: false, retryAfterMs: Math.max(1, Math.ceil(err.msBeforeNext)) };
-      }
-      throw err;
-    }
-    if (this.stale(performance.now() - asked, cls)) return { ok: false, retryAfterMs: 1 };
-    // A slowed platform call also holds the in-memory pacer for `factor` slots, so memory mode
-    // (and insurance) slow down the same way; harmless while Redis serves. A learned margin
-    // spaces the pacer's grants as it widens Redis's window. A slot is this process's share: as
-    // the insurance, the pacer grants one call per N slots (N processes), and a hold of one slot
-    // would let it grant N times its share (redis-outage.test.ts saw 83 calls in a second of 50).
-    const slots = factor * this.pacerSeconds(cls, this.margin(cls)) * this.pacerShare();
-    if (factor > 1 || this.margin(cls) > 0) await this.pacer(cls).block(account, slots);
-    return { ok: true, askedAt: asked };
+    if (!g.ok) return g;
+    this.departed(g);
+    return { ok: true };
   }
 
   /**
-   * MARGIN. The guard is a fixed allowance for the time between a grant and the call's arrival at
-   * Instagram; on a loaded or slow machine that time grows and spreads (a busy event loop, CPU
-   * starved by other processes), and calls granted a window apart arrive less than a window
-   * apart. So the caller reports how long each granted call took from asking for its grant
-   * (`Grant.askedAt`: Redis's answer, and the wait for this process to read it, spread under load
-   * too) to its answer (an upper bound of the time to its arrival), and the limiter widens the class's window by the
-   * spread of the recent ones (their 98th percentile above their least, which the network's own
-   * latency, the same for all, does not move; above zero for a process's first DELAY_SAMPLES). With Redis the margin is shared, since every
-   * process's grants count against the others': the largest one reported recently stands.
+   * A turn for `account` in `cls` if the limit allows it now, or how long until it may. A turn
+   * from Redis stays PENDING in the departure log (counted in every window) until the caller says
+   * when its call left (`departed`) or that it never will (`release`); one of the two must follow.
    */
-  observeDelay(account: string, cls: ApiClass, ms: number): void {
+  async grant(account: string, cls: ApiClass): Promise<Grant> {
+    if (!(cls in this.limits)) throw new Error(`unknown API class: ${String(cls)}`);
+    if (typeof account !== "string" || account === "") throw new Error("account id required");
+    const paused = this.localPauseMs(account);
+    if (paused > 0) return { ok: false, retryAfterMs: paused };
+    const factor = cls === "platform" ? (this.factors.get(account) ?? 1) : 1;
+    if (this.redis?.status === "ready") {
+      const logged = await this.logGrant(account, cls, factor);
+      if (logged) return logged;
+    } else if (this.redis) {
+      this.trouble(undefined);
+    }
+    return this.pacerGrant(account, cls, factor);
+  }
+
+  /**
+   * The call of `turn` left at `at` (performance.now(); default now): its entry in the departure
+   * log takes that time (on Redis's clock, CLOCKS above). Without a ticket (memory, insurance)
+   * there is nothing to log. Not awaited by callers: a report that fails leaves the entry pending,
+   * which only holds its place longer.
+   */
+  departed(turn: Turn, at: number = performance.now()): void {
+    const t = turn.ticket;
+    if (!t) return;
+    const late = at - turn.askedAt;
+    if (late > HOLD_MS && !this.lateCallTold) {
+      this.lateCallTold = true;
+      this.log?.warn(
+        { lateMs: Math.round(late), holdMs: HOLD_MS },
+        "rate limiter: a call left later than its pending entry held its place (a stalled process)",
+      );
+    }
+    const score = (t.grantedAt + Math.max(0, late)).toFixed(3);
+    this.report(t, score);
+  }
+
+  /** The call of `turn` will not be made: its pending entry is taken out of the log. */
+  release(turn: Turn): void {
+    if (turn.ticket) this.report(turn.ticket, "");
+  }
+
+  /**
+   * MARGIN (the in-memory pacer's, without Redis or as its insurance). The guard is a fixed
+   * allowance for the time between a grant and the call's arrival; on a loaded machine that time
+   * grows and spreads, and calls granted a window apart arrive less than a window apart. So the
+   * caller reports how long each granted call took from asking for its grant to its answer, and
+   * the pacer's spacing widens by the spread of the recent ones (their 98th percentile above
+   * their least; above zero for a process's first DELAY_SAMPLES). The departure log needs none:
+   * it counts when calls left, not when they were granted.
+   */
+  observeDelay(_account: string, cls: ApiClass, ms: number): void {
     if (!(cls in this.limits) || !Number.isFinite(ms) || ms < 0) return;
     const recent = this.delays.get(cls) ?? [];
     recent.push(ms);
@@ -311,25 +387,25 @@ export class OutboundLimiter {
     this.delays.set(cls, recent);
     const sorted = [...recent].sort((a, b) => a - b);
     const high = sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.98))] as number;
-    // Until DELAY_SAMPLES calls show what this machine's usual delay is, none is taken for usual:
-    // the first calls' delays count whole (a process's first call, or a stall during its first
-    // ones, would otherwise go unmeasured), at the cost of a wider window for its first calls.
+    // Until DELAY_SAMPLES calls show what this machine's usual delay is, none is taken for usual.
     const floor = recent.length < DELAY_SAMPLES ? 0 : (sorted[0] as number);
     const spread = high - floor;
     const margin = Math.min(MAX_MARGIN_MS, Math.ceil(spread / MARGIN_STEP_MS) * MARGIN_STEP_MS);
     this.margins.set(cls, margin);
-    if (this.redis?.status === "ready") this.report(account, cls, margin);
   }
 
   /**
-   * Whether a grant asked for at `askedAt` may still be used: the late-grant test of its arrival
-   * (LATE GRANTS above) made again just before the call leaves. Between the grant's arrival and
-   * the call the caller's own promises run (its turn's queue, the gateway), and a process that
-   * stalls there would send late as surely as one that stalled waiting for Redis. A grant that
-   * is no longer fresh is left unused, and the turn taken again.
+   * Whether `turn` may still be used for a call starting now. A logged turn may wait (its entry
+   * is pending, counted in every window) but not past USE_BY_MS, so that its call leaves before
+   * its entry stops holding a place. A turn of the pacer or the insurance, counted at its grant,
+   * is the late-grant test of its arrival made again (LATE GRANTS above): a process that stalled
+   * between its grant and its call would send late. A turn that is not fresh is released and
+   * another taken.
    */
-  fresh(cls: ApiClass, askedAt: number): boolean {
-    return !this.stale(performance.now() - askedAt, cls);
+  fresh(turn: Turn): boolean {
+    const elapsed = performance.now() - turn.askedAt;
+    if (turn.ticket) return elapsed <= USE_BY_MS;
+    return !this.stale(elapsed, turn.cls);
   }
 
   /** The margin this process learned for `cls` (ms), for tests and the bench. */
@@ -337,22 +413,19 @@ export class OutboundLimiter {
     return this.margins.get(cls) ?? 0;
   }
 
-  private report(account: string, cls: ApiClass, margin: number): void {
-    const key = `${(this.store(cls, 1) as RateLimiterRedis).getKey(account)}:margin`;
-    const last = this.reported.get(key);
-    const now = Date.now();
-    if (last && margin <= last.margin && now - last.at < MARGIN_HOLD_MS / 2) return;
-    this.reported.set(key, { margin, at: now });
-    this.redis?.eval(MARGIN_LUA, 1, key, String(margin), String(MARGIN_HOLD_MS)).catch((err: unknown) => {
-      this.reported.delete(key);
-      this.trouble(err);
-    });
+  /** Wait until a call is granted, and take it to leave at once (its entry in the departure log
+   * gets the moment the turn reached the caller). Resolves with the grant's `askedAt`; rejects
+   * with the signal's reason when aborted. */
+  async waitTurn(account: string, cls: ApiClass, signal?: AbortSignal): Promise<number> {
+    const turn = await this.takeTurn(account, cls, signal);
+    this.departed(turn);
+    return turn.askedAt;
   }
 
-  /** Wait until a call is granted. Calls of one process for one (account, class) line up, so
-   * only one of them polls at a time. Resolves with the grant's `askedAt`; rejects with the
-   * signal's reason when aborted. */
-  waitTurn(account: string, cls: ApiClass, signal?: AbortSignal): Promise<number> {
+  /** Wait until a call is granted; the caller then says when it left (`departed`) or that it was
+   * not made (`release`). Calls of one process for one (account, class) line up, so only one of
+   * them polls at a time. Rejects with the signal's reason when aborted. */
+  takeTurn(account: string, cls: ApiClass, signal?: AbortSignal): Promise<Turn> {
     const qk = `${cls}\u0000${account}`;
     const prev = this.queues.get(qk) ?? Promise.resolve();
     const mine = prev.then(() => this.acquire(account, cls, signal));
@@ -365,20 +438,27 @@ export class OutboundLimiter {
       if (this.queues.get(qk) === tail) this.queues.delete(qk);
     });
     if (!signal) return mine;
-    return new Promise<number>((resolve, reject) => {
+    return new Promise<Turn>((resolve, reject) => {
       const onAbort = (): void => reject(signal.reason);
       if (signal.aborted) return onAbort();
       signal.addEventListener("abort", onAbort, { once: true });
       mine.then(
-        (askedAt) => {
+        (turn) => {
           signal.removeEventListener("abort", onAbort);
-          resolve(askedAt);
+          resolve(turn);
         },
         (err: unknown) => {
           signal.removeEventListener("abort", onAbort);
           reject(err);
         },
       );
+    }).catch((err: unknown) => {
+      // Aborted while its turn was still coming: a turn granted after that is not used.
+      void mine.then(
+        (turn) => this.release(turn),
+        () => undefined,
+      );
+      throw err;
     });
   }
 
@@ -407,8 +487,8 @@ export class OutboundLimiter {
    * Feed the highest usage percentage from the platform usage headers (X-App-Usage /
    * X-Business-Use-Case-Usage) for `account`. Only the `platform` class slows down, per process:
    *   ≤ 75 % → normal; > 75 % → each call costs 2 slots (half the rate); > 90 % → 4 slots.
-   * With Redis a call at factor f is granted only while the sliding log holds fewer than L/f
-   * entries; in memory the pacer is held for f slots after each call.
+   * With Redis a call at factor f is granted only while the log holds fewer than L/f entries in
+   * the window; in memory the pacer is held for f slots after each call.
    */
   observeUsage(account: string, maxPercent: number): void {
     const factor: Factor = maxPercent > 90 ? 4 : maxPercent > 75 ? 2 : 1;
@@ -421,34 +501,98 @@ export class OutboundLimiter {
     this.redis?.off("error", this.onRedisError);
   }
 
-  private async acquire(account: string, cls: ApiClass, signal?: AbortSignal): Promise<number> {
+  private async acquire(account: string, cls: ApiClass, signal?: AbortSignal): Promise<Turn> {
     for (;;) {
       signal?.throwIfAborted();
       const r = await this.grant(account, cls);
-      if (r.ok) return r.askedAt;
+      if (r.ok) return r;
       await sleep(Math.min(r.retryAfterMs, MAX_SLEEP_MS), undefined, signal ? { signal } : {});
     }
   }
 
-  private async pauseRemainingMs(account: string): Promise<number> {
-    const now = Date.now();
-    const localUntil = this.localPause.get(account);
-    let remaining = 0;
-    if (localUntil !== undefined) {
-      if (localUntil <= now) this.localPause.delete(account);
-      else remaining = localUntil - now;
+  /** A grant from the departure log, or undefined when Redis failed (the caller falls back on
+   * the insurance). */
+  private async logGrant(account: string, cls: ApiClass, factor: Factor): Promise<Grant | undefined> {
+    try {
+      await this.afterInsurance(account, cls);
+    } catch (err) {
+      if (err instanceof RateLimiterRes)
+        return { ok: false, retryAfterMs: Math.max(1, Math.ceil(err.msBeforeNext)) };
+      throw err;
     }
-    if (this.redis?.status === "ready") {
-      try {
-        remaining = Math.max(remaining, await this.redis.pttl(this.pauseKey(account)));
-      } catch (err) {
-        this.trouble(err);
-      }
+    const key = this.logKey(cls, account);
+    const member = `${this.memberPrefix}:${++this.members}`;
+    const limit = Math.max(1, Math.floor(this.limits[cls].points / factor));
+    const windowMs = this.windowMs(cls);
+    const askedAt = performance.now();
+    let answer: [string, string];
+    try {
+      answer = await (this.redis as unknown as LimiterCommands).threadbridgeGrant(
+        key,
+        `${key}:tat`,
+        this.pauseKey(account),
+        String(limit),
+        String(windowMs),
+        member,
+        windowMs <= PACED_WINDOW_MS ? "1" : "0",
+      );
+    } catch (err) {
+      this.trouble(err);
+      return undefined;
     }
-    return remaining;
+    const [granted, value] = answer;
+    if (granted !== "1") return { ok: false, retryAfterMs: Math.max(1, Math.ceil(Number(value))) };
+    return {
+      ok: true,
+      account,
+      cls,
+      askedAt,
+      ticket: {
+        key,
+        member,
+        grantedAt: Number(value),
+        expireMs: Math.ceil(windowMs + HOLD_MS + KEEP_EXTRA_MS),
+      },
+    };
   }
 
-  /** The sliding window of a class: D + guard, in ms. */
+  /** A grant of the in-memory pacer: the whole limit without Redis, this process's share as the
+   * insurance while Redis is away. */
+  private async pacerGrant(account: string, cls: ApiClass, factor: Factor): Promise<Grant> {
+    const askedAt = performance.now();
+    try {
+      await this.pacer(cls).consume(account, 1);
+    } catch (err) {
+      if (err instanceof RateLimiterRes) {
+        return { ok: false, retryAfterMs: Math.max(1, Math.ceil(err.msBeforeNext)) };
+      }
+      throw err;
+    }
+    if (this.stale(performance.now() - askedAt, cls)) return { ok: false, retryAfterMs: 1 };
+    // A slowed platform call also holds the pacer for `factor` slots. A learned margin spaces the
+    // pacer's grants. A slot is this process's share: as the insurance, the pacer grants one call
+    // per N slots (N processes), and a hold of one slot would let it grant N times its share
+    // (redis-outage.test.ts saw 83 calls in a second of 50).
+    const slots = factor * this.pacerSeconds(cls, this.margin(cls)) * this.pacerShare();
+    if (factor > 1 || this.margin(cls) > 0) await this.pacer(cls).block(account, slots);
+    return { ok: true, account, cls, askedAt, ticket: undefined };
+  }
+
+  private report(t: Ticket, at: string): void {
+    (this.redis as unknown as LimiterCommands | undefined)
+      ?.threadbridgeDeparted(t.key, t.member, at, String(t.expireMs))
+      .catch((err: unknown) => this.trouble(err));
+  }
+
+  private localPauseMs(account: string): number {
+    const localUntil = this.localPause.get(account);
+    if (localUntil === undefined) return 0;
+    const remaining = localUntil - Date.now();
+    if (remaining <= 0) this.localPause.delete(account);
+    return Math.max(0, remaining);
+  }
+
+  /** The window of a class: D + guard, in ms. */
   private windowMs(cls: ApiClass): number {
     return this.limits[cls].durationSeconds * 1000 + this.guardMs;
   }
@@ -484,47 +628,31 @@ export class OutboundLimiter {
     return p;
   }
 
-  private store(cls: ApiClass, factor: Factor): RateLimiterRedis | Pacer {
-    if (!this.redis) return this.pacer(cls);
-    const sk = `${cls}:${factor}`;
-    let s = this.stores.get(sk);
-    if (!s) {
-      const { points, durationSeconds } = this.limits[cls];
-      s = new RateLimiterRedis({
-        storeClient: this.redis,
-        keyPrefix: `${this.prefix}:${cls}`,
-        points: Math.max(1, Math.floor(points / factor)),
-        duration: durationSeconds + this.guardMs / 1000,
-        customIncrTtlLuaScript: SLIDING_LOG_LUA,
-        rejectIfRedisNotReady: true,
-        insuranceLimiter: this.pacer(cls),
-      });
-      this.stores.set(sk, s);
-    }
-    return s;
+  /** The departure log of `cls` for `account` (the key the sliding log had before it). */
+  private logKey(cls: ApiClass, account: string): string {
+    return `${this.prefix}:${cls}:${account}`;
   }
 
   private pauseKey(account: string): string {
     return `${this.prefix}:pause:${account}`;
   }
 
-  /** Back on Redis after insurance grants (REDIS RETURN above): seed them into the sliding log
-   * once, and keep pacing a per-second class at this process's share through the transition.
-   * Throws RateLimiterRes while the pacer says wait. */
+  /** Back on Redis after insurance grants (REDIS RETURN above): seed them into the log once, and
+   * keep pacing a per-second class at this process's share through the transition. Throws
+   * RateLimiterRes while the pacer says wait. */
   private async afterInsurance(account: string, cls: ApiClass): Promise<void> {
     const pacer = this.pacers.get(cls);
     if (!pacer) return;
     const window = this.windowMs(cls);
     const seeds = pacer.takeGrants(account);
     if (seeds.length > 0) {
-      // The key the sliding-log script reads: the store's own, whatever its usage factor.
-      const key = (this.store(cls, 1) as RateLimiterRedis).getKey(account);
+      const key = this.logKey(cls, account);
       const members = seeds.flatMap((t, i) => [t, `${t}:insured:${i}`]);
       try {
         await this.redis
           ?.multi()
           .zadd(key, ...members)
-          .pexpire(key, window + 1)
+          .pexpire(key, window + HOLD_MS + KEEP_EXTRA_MS)
           .exec();
       } catch (err) {
         this.trouble(err);
@@ -537,14 +665,12 @@ export class OutboundLimiter {
   }
 
   /**
-   * Whether a grant that took `elapsedMs` to arrive must go unused. The log holds the grant's time
-   * on Redis; the call leaves when this process gets to it. A process stalled meanwhile (a busy
-   * event loop, a GC pause) would send calls
-   * granted over a stretch of time all at once, closer together than the log allows for, and an
-   * observer would count more than the limit in a window. So a grant that arrives later than the
-   * guard is left unused (it stays in the log, which only makes the limiter stricter) and the turn
-   * is taken again. A Redis whose every answer is slower than the guard is not a stall but a
-   * configuration: after a few in a row the grant is used, and the operator is told once.
+   * Whether a pacer's or insurance grant that took `elapsedMs` to arrive must go unused. Such a
+   * grant is counted when it is made; the call leaves when this process gets to it. A process
+   * stalled meanwhile would send calls granted over a stretch of time all at once, closer together
+   * than the pacer allowed for. So a grant that arrives later than the guard (and margin) is left
+   * unused and the turn taken again. A process whose every grant comes late is not stalled but
+   * slow: after a few in a row the grant is used, and the operator is told once.
    */
   private stale(elapsedMs: number, cls: ApiClass): boolean {
     if (elapsedMs <= this.guardMs + this.margin(cls)) {
@@ -557,7 +683,7 @@ export class OutboundLimiter {
       this.slowRedisTold = true;
       this.log?.warn(
         { elapsedMs: Math.round(elapsedMs), guardMs: this.guardMs, marginMs: this.margin(cls) },
-        "rate limiter: Redis answers more slowly than the guard; raise IG_RATE_LIMIT_GUARD_MS",
+        "rate limiter: grants reach this process more slowly than the guard; raise IG_RATE_LIMIT_GUARD_MS",
       );
     }
     return false;

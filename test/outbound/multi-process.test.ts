@@ -127,10 +127,11 @@ it("3 workers send a skewed load exactly once, in order, never over the limit", 
       );
 
   // Never over the limit, per account, across the three processes, as the fake counts calls on
-  // arrival. The limiter's sliding log (Redis clock) grants at most LIMIT per 1 s + guard; the
-  // guard must cover the delay between a grant and the call's arrival (event loop, CPU shared by
-  // 3 workers, Postgres, Redis and this process on 2 cores: up to ~200 ms here beside another
-  // test file). IG_RATE_LIMIT_GUARD_MS sets it for this run; with it, the strict 1 s check holds.
+  // arrival. The limiter's departure log (Redis clock) lets at most LIMIT calls leave within
+  // 1 s + guard, however late each left after its grant; the guard must cover the delay between a
+  // call's write and this process stamping it (this fake runs on the test's own event loop, on 2
+  // cores shared by 3 workers, Postgres and Redis: up to ~200 ms here beside another test file).
+  // IG_RATE_LIMIT_GUARD_MS sets it for this run; with it, the strict 1 s check holds.
   const maxima = Object.fromEntries(
     plans.map((p) => [p.account, graph.maxInWindow(p.account, "send_text", 1000)]),
   );

@@ -1,0 +1,119 @@
+// The Send API limiter alone, without the database: three sending threads (each with its own event
+// loop, Redis client and OutboundLimiter, as three worker processes have) take turns for one
+// account at the real 100/s and send each call by HTTP to the Graph fake, which stamps arrivals in
+// a thread of its own. What it shows is the limiter's own share of the limit, which the full
+// outbound bench (bench/outbound.ts) only shows when the workers' database work is not the bound
+// (a quiet machine). Runs against the limiter of the worktree it is in; it uses the departure log's
+// API when there is one (takeTurn / departed), else the grant-time one (waitTurn / fresh).
+//   node bench/limiter-probe.ts   PROBE_GUARD_MS (20), PROBE_SECONDS (10), PROBE_SENDERS (16 per thread)
+import { randomUUID } from "node:crypto";
+import { loadavg } from "node:os";
+import { setTimeout as sleep } from "node:timers/promises";
+import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
+import { Redis } from "ioredis";
+import { maxInWindow } from "../test/fakes/graph-load-server.ts";
+
+const ACCOUNT = "17841400002399999";
+const LIMIT = 100;
+
+interface Options {
+  graphUrl: string;
+  keyPrefix: string;
+  guardMs: number;
+  senders: number;
+}
+
+if (isMainThread) {
+  const guardMs = Number(process.env.PROBE_GUARD_MS ?? 20);
+  const seconds = Number(process.env.PROBE_SECONDS ?? 10);
+  const senders = Number(process.env.PROBE_SENDERS ?? 16);
+  // Imported here only: the module starts a fake of its own in any other thread that imports it.
+  const { startGraphLoadThread } = await import("../test/fakes/graph-load-thread.ts");
+  const graph = await startGraphLoadThread();
+  const options: Options = { graphUrl: graph.url, keyPrefix: `probe:${randomUUID()}`, guardMs, senders };
+  const threads = [0, 1, 2].map(() => new Worker(new URL(import.meta.url), { workerData: options }));
+  // Each thread says when it is ready to send, then what it measured.
+  await Promise.all(threads.map((w) => new Promise((resolve) => w.once("message", resolve))));
+  const done = threads.map(
+    (w) => new Promise<{ delays: number[] }>((resolve) => w.once("message", (m) => resolve(m))),
+  );
+  await sleep(seconds * 1000);
+  for (const w of threads) w.postMessage("stop");
+  const delays = (await Promise.all(done)).flatMap((m) => m.delays).sort((a, b) => a - b);
+  const pct = (p: number) => (delays[Math.floor((delays.length - 1) * p)] ?? Number.NaN).toFixed(1);
+  for (const w of threads) await w.terminate();
+  const times = (await graph.calls()).filter((c) => c.account === ACCOUNT).map((c) => c.at);
+  const stalls = await graph.stalls();
+  await graph.close();
+  const cleanup = new Redis(process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379/12");
+  const keys = await cleanup.keys(`${options.keyPrefix}:*`);
+  if (keys.length > 0) await cleanup.del(...keys);
+  await cleanup.quit();
+  const span = (Math.max(...times) - Math.min(...times)) / 1000;
+  const rate = (times.length - 1) / span;
+  process.stdout.write(
+    `limiter probe, guard ${guardMs} ms, 3 threads × ${senders} senders, ${seconds} s: ` +
+      `${(rate / LIMIT).toFixed(3)} of the limit (${times.length} calls over ${span.toFixed(2)} s), ` +
+      `most in any sliding 1 s ${maxInWindow(times, 1000)}; fake stalls max ${stalls.maxMs.toFixed(1)} ms, ` +
+      `p99 ${stalls.p99Ms.toFixed(1)} ms; ask-to-write p50 / p99 / max ${pct(0.5)} / ${pct(0.99)} / ${pct(1)} ms; load ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(" ")}\n`,
+  );
+} else if (parentPort) {
+  const o = workerData as Options;
+  const port = parentPort;
+  const { OutboundLimiter } = await import("../src/ratelimit/limiter.ts");
+  const departures = await import("../src/outbound/departures.ts").catch(() => undefined);
+  const redis = new Redis(process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379/12");
+  // Connected first, as the service does: a limiter without Redis takes the insurance for a while.
+  if (redis.status !== "ready") await new Promise((resolve) => redis.once("ready", resolve));
+  // biome-ignore lint/suspicious/noExplicitAny: the probe runs against either limiter's API.
+  const limiter: any = new OutboundLimiter({
+    redis,
+    keyPrefix: o.keyPrefix,
+    guardMs: o.guardMs,
+    processes: 3,
+    limits: { send_text: { points: LIMIT, durationSeconds: 1 } },
+  });
+  port.postMessage("ready");
+  let running = true;
+  /** From asking for each grant to its call's write (the departure log's API only). */
+  const delays: number[] = [];
+  port.on("message", () => {
+    running = false;
+  });
+  const send = (i: number) =>
+    fetch(`${o.graphUrl}/v21.0/${ACCOUNT}/messages`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ recipient: { id: `64${i}` }, message: { text: "probe" } }),
+    }).then((r) => r.text());
+  const sender = async () => {
+    for (let i = 0; running; i++) {
+      if (typeof limiter.takeTurn === "function" && departures) {
+        const turn = await limiter.takeTurn(ACCOUNT, "send_text");
+        if (!limiter.fresh(turn)) {
+          limiter.release(turn);
+          continue;
+        }
+        const watch = new departures.DepartureWatch();
+        try {
+          await watch.run(() => send(i));
+        } finally {
+          limiter.departed(turn, watch.departedAt);
+          delays.push(watch.departedAt - turn.askedAt);
+        }
+      } else {
+        let askedAt: number;
+        do askedAt = await limiter.waitTurn(ACCOUNT, "send_text");
+        while (!limiter.fresh("send_text", askedAt));
+        await send(i);
+        limiter.observeDelay(ACCOUNT, "send_text", performance.now() - askedAt);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: o.senders }, sender));
+  limiter.dispose();
+  redis.disconnect();
+  port.postMessage({ delays });
+}
