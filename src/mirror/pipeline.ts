@@ -3,6 +3,7 @@ import type { DomainEvent } from "../instagram/events.ts";
 import type { Logger } from "../log/logger.ts";
 import { DEFAULT_ECHO_GRACE_MS } from "../outbound/echo-match.ts";
 import type { ConsentWords } from "../privacy/consent.ts";
+import { completeJobSql, type JobAttempt } from "../queue/complete-in-statement.ts";
 import type { RulesEngine } from "../rules/engine.ts";
 import { inSpan } from "../tracing/spans.ts";
 import type { Mirror } from "./mirror.ts";
@@ -12,6 +13,10 @@ import { type RecordOptions, recordEvent } from "./record.ts";
 export interface CustomerTimers {
   customerWrote(tx: SqlClient, accountId: string, customerId: string): Promise<void>;
 }
+
+const PROCESSED_MARK = `UPDATE inbound_events SET status = 'processed', processed_at = now(), attempts = attempts + 1,
+    last_error = NULL, held_by = NULL
+  WHERE id = $1 AND status <> 'processed'`;
 
 export type HandleOutcome = "processed" | "already_processed" | "missing";
 
@@ -60,7 +65,11 @@ export class Bridge {
    */
   async handleStored(
     eventId: number,
-  ): Promise<{ outcome: HandleOutcome; event?: DomainEvent; receivedAt?: Date }> {
+    /** The queue job carrying the event: when given, it is completed in the processed mark's own
+     * statement (`jobCompleted` then says that statement ran, whether or not the job still
+     * matched its fence), one round trip and one commit instead of two. */
+    job?: JobAttempt,
+  ): Promise<{ outcome: HandleOutcome; event?: DomainEvent; receivedAt?: Date; jobCompleted?: boolean }> {
     const recorded = await this.db.transaction(async (tx) => {
       const { rows } = await tx.query<{
         status: string;
@@ -82,7 +91,7 @@ export class Bridge {
       const row = rows[0];
       if (!row) return { outcome: "missing" as const };
       if (row.status === "processed") return { outcome: "already_processed" as const, event: row.event };
-      await recordEvent(tx, row.event, this.options);
+      const written = await recordEvent(tx, row.event, this.options);
       // In the same transaction: the timers exist exactly when the message is recorded. A message
       // recovered later (backfill) is history and sets none.
       const e = row.event;
@@ -92,6 +101,7 @@ export class Bridge {
       const resumedSince = row.handling_started_at ? new Date(row.handling_started_at) : undefined;
       return {
         outcome: "recorded" as const,
+        written,
         event: row.event,
         receivedAt: new Date(row.received_at),
         resumedSince,
@@ -103,22 +113,32 @@ export class Bridge {
     const attributes = { "threadbridge.event.kind": event.type, "threadbridge.account": event.accountId };
     const mirror = this.mirror;
     if (mirror)
-      await inSpan("mirror", { attributes }, () => mirror.apply(event, eventId, recorded.resumedSince));
+      await inSpan("mirror", { attributes }, () =>
+        mirror.apply(event, eventId, recorded.resumedSince, recorded.written),
+      );
     // Rules run once the event shows in its thread, so their notices follow it there.
     const rules = this.rules;
     // A recovered message is history: answering it now, maybe days later, would surprise everyone.
     const backfilled = (event.type === "dm.message" || event.type === "dm.echo") && event.backfilled === true;
     if (rules && !backfilled) await inSpan("rules", { attributes }, () => rules.run(event, eventId));
+    // The processed mark, and with it (one statement, so one commit) the job's completion: the job
+    // is never completed before the mark, and a failure of either leaves both undone for the retry.
     await this.db.query(
-      `UPDATE inbound_events SET status = 'processed', processed_at = now(), attempts = attempts + 1, last_error = NULL,
-         held_by = NULL
-       WHERE id = $1 AND status <> 'processed'`,
-      [eventId],
+      job
+        ? `WITH marked AS (${PROCESSED_MARK} RETURNING id), completed AS (${completeJobSql(job.queue, 2, 3)})
+           SELECT (SELECT count(*) FROM marked) AS marked, (SELECT count(*) FROM completed) AS completed`
+        : PROCESSED_MARK,
+      job ? [eventId, job.id, job.retryCount] : [eventId],
     );
     this.log.debug(
       { eventId, kind: recorded.event.type, account: recorded.event.accountId },
       "event handled",
     );
-    return { outcome: "processed", event: recorded.event, receivedAt: recorded.receivedAt };
+    return {
+      outcome: "processed",
+      event: recorded.event,
+      receivedAt: recorded.receivedAt,
+      ...(job ? { jobCompleted: true } : {}),
+    };
   }
 }

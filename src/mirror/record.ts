@@ -16,6 +16,7 @@ import type {
 } from "../instagram/events.ts";
 import { DEFAULT_ECHO_GRACE_MS, matchOwnEcho } from "../outbound/echo-match.ts";
 import { applyConsentMessage, type ConsentWords, DEFAULT_CONSENT_WORDS } from "../privacy/consent.ts";
+import type { ConversationRow } from "./headers.ts";
 
 // The bridge's own record of every conversation and comment thread: what later mirrors, windows,
 // reply routing and privacy requests read. Each function is idempotent, so an event handled twice
@@ -31,15 +32,30 @@ export async function ensureAccount(
   at: number,
   webhook = true,
 ): Promise<void> {
-  await tx.query(
-    `INSERT INTO instagram_accounts (id, last_event_at, last_webhook_at) VALUES ($1, $2, CASE WHEN $3::boolean THEN now() END)
-     ON CONFLICT (id) DO UPDATE SET last_event_at = GREATEST(instagram_accounts.last_event_at, EXCLUDED.last_event_at),
-       last_webhook_at = COALESCE(EXCLUDED.last_webhook_at, instagram_accounts.last_webhook_at)`,
-    [accountId, ts(at), webhook],
-  );
+  await tx.query(upsertAccount(1, 2, 3), [accountId, ts(at), webhook]);
 }
 
+/** The account's upsert (`ensureAccount`) with its parameters' numbers: the account's id, the
+ * event's time, whether it came by webhook. Returns the id, so a statement can build on it. */
+const upsertAccount = (id: number, at: number, webhook: number) =>
+  `INSERT INTO instagram_accounts (id, last_event_at, last_webhook_at) VALUES ($${id}, $${at}, CASE WHEN $${webhook}::boolean THEN now() END)
+     ON CONFLICT (id) DO UPDATE SET last_event_at = GREATEST(instagram_accounts.last_event_at, EXCLUDED.last_event_at),
+       last_webhook_at = COALESCE(EXCLUDED.last_webhook_at, instagram_accounts.last_webhook_at)
+     RETURNING id`;
+
+/** The conversation's row as an upsert leaves it (`RETURNING *`). */
+export type RecordedConversation = ConversationRow;
+
 async function conversationId(
+  tx: SqlClient,
+  e: DmEvent,
+  touch: "customer" | "business" | "none",
+  says: { reopen: boolean; takeControl: boolean } = { reopen: false, takeControl: false },
+): Promise<number> {
+  return (await conversationRow(tx, e, touch, says)).id;
+}
+
+async function conversationRow(
   tx: SqlClient,
   e: DmEvent,
   touch: "customer" | "business" | "none",
@@ -48,10 +64,16 @@ async function conversationId(
    * conversation. `takeControl`: delivered on `messaging`, so this app holds the thread now (see
    * recordControlSignal; the control change of a newer signal is kept). */
   says: { reopen: boolean; takeControl: boolean } = { reopen: false, takeControl: false },
-): Promise<number> {
-  const { rows } = await tx.query<{ id: number }>(
-    `INSERT INTO conversations (account_id, customer_id, last_customer_message_at, last_business_message_at)
-     VALUES ($1, $2, $3, $4)
+  /** The account's upsert (ensureAccount) goes into the same statement, as a CTE the conversation's
+   * row is built from: one round trip fewer, the account's row still locked before the
+   * conversation's (the CTE runs first, as the insert reads from it), and the conversation's
+   * foreign key satisfied by the account inserted in the same statement. */
+  account?: { webhook: boolean },
+): Promise<RecordedConversation> {
+  const { rows } = await tx.query<RecordedConversation>(
+    `${account ? `WITH a AS (${upsertAccount(1, 8, 9)}) ` : ""}
+     INSERT INTO conversations (account_id, customer_id, last_customer_message_at, last_business_message_at)
+     ${account ? "SELECT a.id, $2, $3::timestamptz, $4::timestamptz FROM a" : "VALUES ($1, $2, $3, $4)"}
      ON CONFLICT (account_id, customer_id) DO UPDATE SET
        last_customer_message_at = GREATEST(conversations.last_customer_message_at, EXCLUDED.last_customer_message_at),
        last_business_message_at = GREATEST(conversations.last_business_message_at, EXCLUDED.last_business_message_at),
@@ -65,7 +87,7 @@ async function conversationId(
                           AND (conversations.control_at IS NULL OR conversations.control_at < $7)
                          THEN $7 ELSE conversations.control_at END,
        updated_at = now()
-     RETURNING id`,
+     RETURNING *`,
     [
       e.accountId,
       e.customerId,
@@ -74,9 +96,10 @@ async function conversationId(
       says.reopen,
       says.takeControl,
       ts(e.occurredAt),
+      ...(account ? [ts(e.occurredAt), account.webhook] : []),
     ],
   );
-  return (rows[0] as { id: number }).id;
+  return rows[0] as RecordedConversation;
 }
 
 async function insertMessage(
@@ -95,12 +118,13 @@ async function insertMessage(
     details: Record<string, unknown>;
     occurredAt: number;
   },
-): Promise<void> {
-  await tx.query(
+): Promise<RecordedMessage | undefined> {
+  const { rows } = await tx.query<RecordedMessage>(
     `INSERT INTO messages (account_id, conversation_id, comment_thread_id, direction, author_kind, author_id,
                            ig_message_id, text, attachments, details, occurred_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-     ON CONFLICT (account_id, ig_message_id) DO NOTHING`,
+     ON CONFLICT (account_id, ig_message_id) DO NOTHING
+     RETURNING ${MESSAGE_COLUMNS}`,
     [
       m.accountId,
       m.conversationId ?? null,
@@ -115,6 +139,7 @@ async function insertMessage(
       ts(m.occurredAt),
     ],
   );
+  return rows[0];
 }
 
 /**
@@ -125,41 +150,46 @@ async function insertMessage(
  */
 async function recordEntry(
   tx: SqlClient,
-  convo: number,
+  convo: Pick<RecordedConversation, "id" | "entry_point">,
   e: DmMessage | DmPostback | DmReferral,
 ): Promise<void> {
-  let entry: Entry = entryOf(e);
-  if (entry.point === "message") {
-    // The customer answering the private reply to their comment: the comment thread knows it.
-    const { rows } = await tx.query<{
-      root_comment_id: string;
-      media_id: string;
-      media: Record<string, unknown> | null;
-    }>(
-      `SELECT root_comment_id, media_id, media FROM comment_threads
-        WHERE account_id = $1 AND author_id = $2 AND private_reply_sent_at IS NOT NULL AND private_reply_sent_at <= $3
-        ORDER BY private_reply_sent_at DESC LIMIT 1`,
-      [e.accountId, e.customerId, ts(e.occurredAt)],
-    );
-    const t = rows[0];
-    if (t)
-      entry = {
-        point: "comment",
-        details: {
-          commentId: t.root_comment_id,
-          mediaId: t.media_id,
-          ...(typeof t.media?.permalink === "string" ? { permalink: t.media.permalink } : {}),
-          ...(typeof t.media?.caption === "string" ? { caption: t.media.caption } : {}),
-        },
-      };
-  }
+  const entry: Entry = entryOf(e);
+  // The update below changes nothing once the conversation has its entry point, unless this is an
+  // ad (a later ad click opens it again): the upsert's row just read says so, under its row lock,
+  // so most messages skip it, and the private-reply look-up with it.
+  if (convo.entry_point != null && entry.point !== "ad") return;
+  // A plain message may be the customer answering the private reply to their comment: the comment
+  // thread knows it, looked up in the same statement (the `t` row; none for any other entry).
   await tx.query(
-    `UPDATE conversations SET entry_point = $2, entry_referral = $3, entry_at = $4, updated_at = now()
-      WHERE id = $1 AND (
-        (entry_point IS NULL AND NOT EXISTS (
+    `WITH t AS (
+       SELECT root_comment_id, media_id, media FROM comment_threads
+        WHERE $5::boolean AND account_id = $6 AND author_id = $7
+          AND private_reply_sent_at IS NOT NULL AND private_reply_sent_at <= $4
+        ORDER BY private_reply_sent_at DESC LIMIT 1
+     )
+     UPDATE conversations c SET
+       entry_point = CASE WHEN t.root_comment_id IS NULL THEN $2 ELSE 'comment' END,
+       entry_referral = CASE WHEN t.root_comment_id IS NULL THEN $3::jsonb
+         ELSE jsonb_build_object('commentId', t.root_comment_id, 'mediaId', t.media_id)
+           || CASE WHEN jsonb_typeof(t.media -> 'permalink') = 'string'
+                   THEN jsonb_build_object('permalink', t.media -> 'permalink') ELSE '{}'::jsonb END
+           || CASE WHEN jsonb_typeof(t.media -> 'caption') = 'string'
+                   THEN jsonb_build_object('caption', t.media -> 'caption') ELSE '{}'::jsonb END END,
+       entry_at = $4, updated_at = now()
+      FROM (VALUES (1)) AS one (x) LEFT JOIN t ON true
+      WHERE c.id = $1 AND (
+        (c.entry_point IS NULL AND NOT EXISTS (
            SELECT 1 FROM messages WHERE conversation_id = $1 AND direction = 'inbound' AND deleted_at IS NULL))
-        OR ($2 = 'ad' AND (entry_at IS NULL OR entry_at < $4)))`,
-    [convo, entry.point, JSON.stringify(entry.details), ts(e.occurredAt)],
+        OR ($2 = 'ad' AND (c.entry_at IS NULL OR c.entry_at < $4)))`,
+    [
+      convo.id,
+      entry.point,
+      JSON.stringify(entry.details),
+      ts(e.occurredAt),
+      entry.point === "message",
+      e.accountId,
+      e.customerId,
+    ],
   );
 }
 
@@ -176,20 +206,24 @@ function messageDetails(e: DmMessage | DmEcho): Record<string, unknown> {
   return details;
 }
 
-async function recordMessage(tx: SqlClient, e: DmMessage | DmEcho, o: RecordOptions): Promise<void> {
+async function recordMessage(tx: SqlClient, e: DmMessage | DmEcho, o: RecordOptions): Promise<Recorded> {
   const fromCustomer = e.type === "dm.message";
   // A customer writing again reopens a closed or snoozed conversation (not a message recovered
   // later: it was written before whatever closed it), and says who holds the thread (control).
   const live = e.type === "dm.message" && !e.backfilled;
-  const convo = await conversationId(tx, e, fromCustomer ? "customer" : "business", {
-    reopen: live,
-    takeControl: live && !e.standby,
-  });
-  if (e.type === "dm.echo" && (await matchOwnEcho(tx, e, convo, o.echoGraceMs))) return;
-  if (e.type === "dm.message") await recordEntry(tx, convo, e);
+  const conversation = await conversationRow(
+    tx,
+    e,
+    fromCustomer ? "customer" : "business",
+    { reopen: live, takeControl: live && !e.standby },
+    { webhook: !e.backfilled },
+  );
+  const convo = conversation.id;
+  if (e.type === "dm.echo" && (await matchOwnEcho(tx, e, convo, o.echoGraceMs))) return {};
+  if (e.type === "dm.message") await recordEntry(tx, conversation, e);
   // An edit or unsend can arrive before its message (reference 1.4): a tombstone row made by
   // the unsend keeps the late message from being stored with its text.
-  await insertMessage(tx, {
+  const message = await insertMessage(tx, {
     accountId: e.accountId,
     conversationId: convo,
     direction: fromCustomer ? "inbound" : "outbound",
@@ -201,6 +235,10 @@ async function recordMessage(tx: SqlClient, e: DmMessage | DmEcho, o: RecordOpti
     details: messageDetails(e),
     occurredAt: e.occurredAt,
   });
+  // Only a customer's message hands its rows on (the mirror's hot path): its conversation row has
+  // changed no further in this transaction but for the entry point and consent, which the mirror
+  // does not read from it.
+  return e.type === "dm.message" ? { conversation, ...(message ? { message } : {}) } : {};
 }
 
 async function recordUnsend(tx: SqlClient, e: DmEvent & { mid: string }): Promise<void> {
@@ -242,8 +280,9 @@ async function recordReaction(tx: SqlClient, e: DmReaction): Promise<void> {
 
 async function recordPostback(tx: SqlClient, e: DmPostback): Promise<void> {
   // A postback opens the 24 h window like a message does (reference 2.4).
-  const convo = await conversationId(tx, e, "customer");
-  await recordEntry(tx, convo, e);
+  const conversation = await conversationRow(tx, e, "customer");
+  const convo = conversation.id;
+  await recordEntry(tx, conversation, e);
   if (!e.mid) return;
   await insertMessage(tx, {
     accountId: e.accountId,
@@ -406,23 +445,58 @@ export interface RecordOptions {
   consentWords?: ConsentWords;
 }
 
+/** What the recording of a customer's message hands the mirror, so it does not read again what
+ * was just written: the conversation's row as the upsert left it, and the message's row when this
+ * attempt inserted it (none when it was there already: a retry, or a tombstone). */
+export interface Recorded {
+  conversation?: RecordedConversation;
+  message?: RecordedMessage;
+}
+
+/** The message columns the mirror reads (its `MessageRow`). */
+export const MESSAGE_COLUMNS =
+  "id, conversation_id, comment_thread_id, author_kind, author_id, text, attachments, details, chat_ref, deleted_at, occurred_at";
+
+export interface RecordedMessage {
+  id: number;
+  conversation_id: number | null;
+  comment_thread_id: number | null;
+  author_kind: "customer" | "business" | "agent" | "rule";
+  author_id: string | null;
+  text: string | null;
+  attachments: unknown;
+  details: Record<string, unknown>;
+  chat_ref: string | null;
+  deleted_at: Date | null;
+  occurred_at: Date;
+}
+
 export async function recordEvent(
   tx: SqlClient,
   event: DomainEvent,
   options: RecordOptions = { echoGraceMs: DEFAULT_ECHO_GRACE_MS },
-): Promise<void> {
-  const backfilled = (event.type === "dm.message" || event.type === "dm.echo") && event.backfilled === true;
-  await ensureAccount(tx, event.accountId, event.occurredAt, !backfilled);
-  await recordKind(tx, event, options);
+): Promise<Recorded> {
+  // A message's account upsert goes into its conversation's (recordMessage).
+  if (event.type !== "dm.message" && event.type !== "dm.echo")
+    await ensureAccount(tx, event.accountId, event.occurredAt, true);
+  const recorded = await recordKind(tx, event, options);
   // After the kind's own rows, so the conversation exists.
   if (event.type.startsWith("dm.")) await recordControlSignal(tx, event as DmEvent);
+  return recorded ?? {};
 }
 
-async function recordKind(tx: SqlClient, event: DomainEvent, options: RecordOptions): Promise<void> {
+async function recordKind(
+  tx: SqlClient,
+  event: DomainEvent,
+  options: RecordOptions,
+  // biome-ignore lint/suspicious/noConfusingVoidType: most kinds hand nothing on (their recorders return void)
+): Promise<Recorded | void> {
   switch (event.type) {
-    case "dm.message":
-      await recordMessage(tx, event, options);
-      return applyConsentMessage(tx, event, options.consentWords ?? DEFAULT_CONSENT_WORDS);
+    case "dm.message": {
+      const recorded = await recordMessage(tx, event, options);
+      await applyConsentMessage(tx, event, options.consentWords ?? DEFAULT_CONSENT_WORDS);
+      return recorded;
+    }
     case "dm.echo":
       return recordMessage(tx, event, options);
     case "dm.unsend":
@@ -441,7 +515,7 @@ async function recordKind(tx: SqlClient, event: DomainEvent, options: RecordOpti
     case "dm.postback":
       return recordPostback(tx, event);
     case "dm.referral":
-      await recordEntry(tx, await conversationId(tx, event, "none"), event);
+      await recordEntry(tx, await conversationRow(tx, event, "none"), event);
       return;
     case "dm.optin":
       await conversationId(tx, event, "none");

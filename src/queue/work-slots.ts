@@ -3,6 +3,12 @@ import type { JobBell } from "./job-bell.ts";
 
 export type SlotJob<T> = JobWithMetadata<T>;
 
+/** What a handler returns when it completed its job itself, in a statement of its own fenced to
+ * the attempt fetched (queue/complete-in-statement.ts): the loop then only lets the job go. */
+export const COMPLETED_BY_HANDLER = "completed-by-handler";
+// biome-ignore lint/suspicious/noConfusingVoidType: the usual handler returns nothing
+export type HandlerResult = void | typeof COMPLETED_BY_HANDLER;
+
 /** A queue's job loop in this process. */
 export interface Slots {
   readonly queue: string;
@@ -47,7 +53,7 @@ export async function workSlots<T extends object>(
   boss: PgBoss,
   queue: string,
   options: SlotOptions,
-  handle: (job: SlotJob<T>) => Promise<void>,
+  handle: (job: SlotJob<T>) => Promise<HandlerResult>,
 ): Promise<Slots> {
   const pollMs = Math.max(50, options.pollingIntervalSeconds * 1000);
   // A failed job comes back as a retry at a time pg-boss draws (backoff with jitter) and no NOTIFY
@@ -78,8 +84,8 @@ export async function workSlots<T extends object>(
   };
   boss.once("stopped", onStopped);
 
-  const settle = async (what: "complete" | "fail", job: SlotJob<T>, data?: unknown) => {
-    if (!held.delete(job.id)) return;
+  const settle = async (what: "complete" | "fail" | "let go", job: SlotJob<T>, data?: unknown) => {
+    if (!held.delete(job.id) || what === "let go") return;
     try {
       const attempt = { id: job.id, retryCount: job.retryCount };
       if (what === "complete") await boss.complete(queue, attempt);
@@ -103,11 +109,14 @@ export async function workSlots<T extends object>(
         if (job.expireInSeconds > 0) timer = setTimeout(() => resolve("timeout"), job.expireInSeconds * 1000);
       });
       try {
-        const outcome = await Promise.race([handler.then(() => "done" as const), timeout]);
+        const outcome = await Promise.race([
+          handler.then((r) => (r === COMPLETED_BY_HANDLER ? ("completed" as const) : ("done" as const))),
+          timeout,
+        ]);
         if (outcome === "timeout") {
           await settle("fail", job, new Error(`handler execution exceeded ${job.expireInSeconds}s`));
           await handler.catch(() => {});
-        } else await settle("complete", job);
+        } else await settle(outcome === "completed" ? "let go" : "complete", job);
       } catch (err) {
         await settle("fail", job, err);
       } finally {
