@@ -5,8 +5,9 @@ import type { PgBoss } from "pg-boss";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { Database } from "../../src/db/database.ts";
 import { createLogger } from "../../src/log/logger.ts";
+import { completeJobSql } from "../../src/queue/complete-in-statement.ts";
 import { JobBell } from "../../src/queue/job-bell.ts";
-import { type SlotJob, stopWork, workSlots } from "../../src/queue/work-slots.ts";
+import { COMPLETED_BY_HANDLER, type SlotJob, stopWork, workSlots } from "../../src/queue/work-slots.ts";
 import type { Service } from "../../src/service.ts";
 import { startTestService, TEST_BACKEND, type TestEnv, testEnv, waitFor } from "../helpers/service.ts";
 
@@ -113,6 +114,46 @@ it("fails a job that throws, which pg-boss retries as the next attempt, in its k
   expect(seen).toEqual(["1@0", "1@1", "2@0"]);
   expect(await state(first)).toEqual({ state: "completed", retry_count: 1 });
   await slots.stop();
+});
+
+it("leaves a job its handler completed in its own statement to it, and runs the key's next one", async () => {
+  const name = await queue();
+  const ran: number[] = [];
+  let completes = 0;
+  const complete = boss.complete.bind(boss);
+  boss.complete = ((...args: Parameters<PgBoss["complete"]>) => {
+    if (args[0] === name) completes++;
+    return complete(...args);
+  }) as PgBoss["complete"];
+  try {
+    const slots = await workSlots<Data>(
+      boss,
+      name,
+      { concurrency: 2, pollingIntervalSeconds: 0.2, bell },
+      async (job) => {
+        ran.push(job.data.n);
+        if (job.data.n === 2) return undefined;
+        // As the inbound handler does with its processed mark (mirror/pipeline.ts).
+        await db.query(`WITH completed AS (${completeJobSql(name, 1, 2)}) SELECT count(*) FROM completed`, [
+          job.id,
+          job.retryCount,
+        ]);
+        return COMPLETED_BY_HANDLER;
+      },
+    );
+    const first = await send(name, "k", 1);
+    const second = await send(name, "k", 2);
+    const third = await send(name, "k", 3);
+    await waitFor(async () => ((await state(third)).state === "completed" ? true : undefined), 10_000, "all");
+    expect(ran).toEqual([1, 2, 3]);
+    expect((await state(first)).state).toBe("completed");
+    expect((await state(second)).state).toBe("completed");
+    // pg-boss's complete() only for the job whose handler left it to the loop.
+    expect(completes).toBe(1);
+    await slots.stop();
+  } finally {
+    boss.complete = complete;
+  }
 });
 
 it("is woken by the bell when a job is queued, and fetches no more than the jobs call for", async () => {
