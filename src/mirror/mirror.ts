@@ -111,6 +111,42 @@ export interface MirrorDeps {
   appNames?: ReadonlyMap<string, string>;
 }
 
+/** An account's route as `routeSql` reads it. */
+export type RouteRow = AccountRow & {
+  held_channel: string | null;
+  held_reason: string | null;
+} & SendingStateRow;
+
+/** What the mirror is handed with an event, read while it was recorded: the recording's rows, and
+ * the account's route read with the event's row lock (one round trip fewer than reading it after). */
+export interface Prefetched extends Recorded {
+  route?: RouteRow;
+}
+
+/** The parameters `routeSql` takes from its `firstParam` on. */
+export const ROUTE_PARAMS = [WHOLE_PLATFORM, SENDING_PAUSE_KEY] as const;
+
+/**
+ * The account's chat destination, a hold on it (or on its whole platform), and with them the pause
+ * switches and the account's connection (what InstagramGateway.holdReason reads, shown on the
+ * roots): one query. `account` is an SQL expression for the account's id; `ROUTE_PARAMS` go in
+ * parameters `$firstParam` and the next.
+ */
+export function routeSql(account: string, firstParam: number): string {
+  const whole = `$${firstParam}`;
+  const pause = `$${firstParam + 1}`;
+  return `SELECT a.id, a.username, a.picture_url, a.status, a.chat_platform, a.chat_channel, a.settings,
+              h.channel AS held_channel, h.reason AS held_reason, ${SENDING_STATE_COLUMNS}
+         FROM instagram_accounts a
+         LEFT JOIN LATERAL (
+           SELECT channel, reason FROM chat_destination_holds
+            WHERE platform = a.chat_platform AND channel IN (a.chat_channel, ${whole})
+            ORDER BY channel = ${whole} DESC LIMIT 1
+         ) h ON true
+         LEFT JOIN service_flags g ON g.key = ${pause}
+        WHERE a.id = ${account}`;
+}
+
 /** Under a message recovered through the Conversations API rather than delivered by a webhook. */
 export const BACKFILLED_NOTE = "recovered later (backfill): no webhook brought it when it was sent";
 /** Under a message Instagram delivered while another app held the conversation. */
@@ -168,7 +204,7 @@ export class Mirror {
   /** Shows event `eventId` in its chat thread. Safe to call again for the same event:
    * `resumedSince` says when an earlier attempt began, whose posts the platform is asked for
    * before anything is posted again. */
-  apply(event: DomainEvent, eventId: number, resumedSince?: Date, written?: Recorded): Promise<void> {
+  apply(event: DomainEvent, eventId: number, resumedSince?: Date, written?: Prefetched): Promise<void> {
     return this.currentEvent.run({ eventId, resumedSince, written: written ?? {} }, () =>
       this.dispatch(event),
     );
@@ -179,8 +215,9 @@ export class Mirror {
   private readonly currentEvent = new AsyncLocalStorage<{
     eventId: number;
     resumedSince: Date | undefined;
-    /** The rows its recording wrote (record.ts `Recorded`): read from here, not again. */
-    written: Recorded;
+    /** The rows its recording wrote (record.ts `Recorded`) and the route read with it: read from
+     * here, not again. */
+    written: Prefetched;
   }>();
 
   private async dispatch(event: DomainEvent): Promise<void> {
@@ -619,24 +656,12 @@ export class Mirror {
    * While an event is mirrored, a held destination (or platform) throws DestinationHeld before any
    * chat call: the event waits its turn instead of failing against it again. */
   private async route(accountId: string): Promise<Route | undefined> {
-    // With the pause switches and the account's connection (what InstagramGateway.holdReason reads,
-    // shown on the roots): one round trip for both.
-    const { rows } = await this.deps.db.query<
-      AccountRow & { held_channel: string | null; held_reason: string | null } & SendingStateRow
-    >(
-      `SELECT a.id, a.username, a.picture_url, a.status, a.chat_platform, a.chat_channel, a.settings,
-              h.channel AS held_channel, h.reason AS held_reason, ${SENDING_STATE_COLUMNS}
-         FROM instagram_accounts a
-         LEFT JOIN LATERAL (
-           SELECT channel, reason FROM chat_destination_holds
-            WHERE platform = a.chat_platform AND channel IN (a.chat_channel, $2)
-            ORDER BY channel = $2 DESC LIMIT 1
-         ) h ON true
-         LEFT JOIN service_flags g ON g.key = $3
-        WHERE a.id = $1`,
-      [accountId, WHOLE_PLATFORM, SENDING_PAUSE_KEY],
-    );
-    const row = rows[0];
+    // Read with the event's row lock, when the pipeline did (`routeSql`); else now.
+    const read = this.currentEvent.getStore()?.written.route;
+    const row =
+      read?.id === accountId
+        ? read
+        : (await this.deps.db.query<RouteRow>(routeSql("$1", 2), [accountId, ...ROUTE_PARAMS])).rows[0];
     const platform = row?.chat_platform;
     if (!row || !platform || !row.chat_channel) return undefined;
     const {

@@ -6,7 +6,7 @@ import type { ConsentWords } from "../privacy/consent.ts";
 import { completeJobSql, type JobAttempt } from "../queue/complete-in-statement.ts";
 import type { RulesEngine } from "../rules/engine.ts";
 import { inSpan } from "../tracing/spans.ts";
-import type { Mirror } from "./mirror.ts";
+import { type Mirror, ROUTE_PARAMS, type RouteRow, routeSql } from "./mirror.ts";
 import { type RecordOptions, recordEvent } from "./record.ts";
 
 /** What the pipeline needs of the timers (conversations/timers.ts). */
@@ -71,11 +71,15 @@ export class Bridge {
     job?: JobAttempt,
   ): Promise<{ outcome: HandleOutcome; event?: DomainEvent; receivedAt?: Date; jobCompleted?: boolean }> {
     const recorded = await this.db.transaction(async (tx) => {
+      // With a mirror, the account's route is read here too (Mirror `routeSql`): one round trip
+      // fewer than the mirror reading it after the commit, and as fresh (milliseconds apart).
+      const withRoute = this.mirror !== undefined;
       const { rows } = await tx.query<{
         status: string;
         event: DomainEvent;
         received_at: Date;
         handling_started_at: Date | null;
+        route?: RouteRow | null;
       }>(
         // The row lock and the mark that an attempt began, in one round trip (the mark is read as it
         // was before this attempt, and only commits with the recording).
@@ -85,8 +89,13 @@ export class Bridge {
            UPDATE inbound_events i SET handling_started_at = now() FROM e
             WHERE i.id = e.id AND e.status <> 'processed' AND e.handling_started_at IS NULL
          )
-         SELECT status, event, received_at, handling_started_at FROM e`,
-        [eventId],
+         SELECT status, event, received_at, handling_started_at${
+           withRoute
+             ? `, CASE WHEN e.status <> 'processed'
+                  THEN (SELECT to_jsonb(r) FROM (${routeSql("e.event->>'accountId'", 2)}) r) END AS route`
+             : ""
+         } FROM e`,
+        withRoute ? [eventId, ...ROUTE_PARAMS] : [eventId],
       );
       const row = rows[0];
       if (!row) return { outcome: "missing" as const };
@@ -101,7 +110,8 @@ export class Bridge {
       const resumedSince = row.handling_started_at ? new Date(row.handling_started_at) : undefined;
       return {
         outcome: "recorded" as const,
-        written,
+        // A route read as JSON: its instants are strings, which is all the mirror asks of them.
+        written: row.route ? { ...written, route: row.route } : written,
         event: row.event,
         receivedAt: new Date(row.received_at),
         resumedSince,
