@@ -24,6 +24,22 @@ import type { ConversationRow } from "./headers.ts";
 
 const ts = (ms: number) => new Date(ms).toISOString();
 
+/** The message columns the mirror reads (its `MessageRow`). */
+const MESSAGE_COLUMNS_LIST = [
+  "id",
+  "conversation_id",
+  "comment_thread_id",
+  "author_kind",
+  "author_id",
+  "text",
+  "attachments",
+  "details",
+  "chat_ref",
+  "deleted_at",
+  "occurred_at",
+];
+export const MESSAGE_COLUMNS = MESSAGE_COLUMNS_LIST.join(", ");
+
 /** `webhook`: the event came by webhook (not backfill), so the account's webhooks are alive now
  * (health/webhook-silence.ts reads `last_webhook_at`). */
 export async function ensureAccount(
@@ -71,9 +87,28 @@ async function conversationRow(
   account?: { webhook: boolean },
 ): Promise<RecordedConversation> {
   const { rows } = await tx.query<RecordedConversation>(
-    `${account ? `WITH a AS (${upsertAccount(1, 8, 9)}) ` : ""}
+    `${account ? `WITH a AS (${upsertAccount(1, 8, 9)}) ` : ""}${upsertConversation(account !== undefined)}`,
+    [
+      e.accountId,
+      e.customerId,
+      touch === "customer" ? ts(e.occurredAt) : null,
+      touch === "business" ? ts(e.occurredAt) : null,
+      says.reopen,
+      says.takeControl,
+      ts(e.occurredAt),
+      ...(account ? [ts(e.occurredAt), account.webhook] : []),
+    ],
+  );
+  return rows[0] as RecordedConversation;
+}
+
+/** The conversation's upsert: $1 account, $2 customer, $3 and $4 the customer's and the business's
+ * message times (or null), $5 reopen, $6 take control, $7 the event's time; `fromAccount`: built on
+ * the account's upsert as CTE `a`. */
+function upsertConversation(fromAccount: boolean): string {
+  return `
      INSERT INTO conversations (account_id, customer_id, last_customer_message_at, last_business_message_at)
-     ${account ? "SELECT a.id, $2, $3::timestamptz, $4::timestamptz FROM a" : "VALUES ($1, $2, $3, $4)"}
+     ${fromAccount ? "SELECT a.id, $2, $3::timestamptz, $4::timestamptz FROM a" : "VALUES ($1, $2, $3, $4)"}
      ON CONFLICT (account_id, customer_id) DO UPDATE SET
        last_customer_message_at = GREATEST(conversations.last_customer_message_at, EXCLUDED.last_customer_message_at),
        last_business_message_at = GREATEST(conversations.last_business_message_at, EXCLUDED.last_business_message_at),
@@ -87,19 +122,64 @@ async function conversationRow(
                           AND (conversations.control_at IS NULL OR conversations.control_at < $7)
                          THEN $7 ELSE conversations.control_at END,
        updated_at = now()
-     RETURNING *`,
+     RETURNING *`;
+}
+
+/** The message's columns as the customer-message statement returns them, beside the
+ * conversation's (`m_` keeps them apart). */
+const M_COLUMNS = MESSAGE_COLUMNS_LIST.map((c) => `${c} AS m_${c}`).join(", ");
+
+/**
+ * A customer's live or recovered message, recorded in one statement: the account's upsert, the
+ * conversation's, and the message's insert (no conflict: a retry or a tombstone keeps the row there),
+ * each built on the one before as a CTE, so the account's row is locked before the conversation's
+ * as when they were three statements, and the foreign keys see the rows inserted beside them.
+ * Returns the conversation's row as the upsert left it and the message's when this inserted it.
+ */
+async function customerMessageRows(
+  tx: SqlClient,
+  e: DmMessage,
+): Promise<{ conversation: RecordedConversation; message: RecordedMessage | undefined }> {
+  // A customer writing again reopens a closed or snoozed conversation (not a message recovered
+  // later: it was written before whatever closed it), and says who holds the thread (control).
+  const live = !e.backfilled;
+  const { rows } = await tx.query<Record<string, unknown>>(
+    `WITH a AS (${upsertAccount(1, 8, 9)}),
+     c AS (${upsertConversation(true)}),
+     m AS (
+       INSERT INTO messages (account_id, conversation_id, direction, author_kind, author_id, ig_message_id, text,
+                             attachments, details, occurred_at)
+       SELECT c.account_id, c.id, 'inbound', 'customer', c.customer_id, $10, $11, $12::jsonb, $13::jsonb, $7::timestamptz
+         FROM c
+       ON CONFLICT (account_id, ig_message_id) DO NOTHING
+       RETURNING ${M_COLUMNS}
+     )
+     SELECT c.*, m.* FROM c LEFT JOIN m ON true`,
     [
       e.accountId,
       e.customerId,
-      touch === "customer" ? ts(e.occurredAt) : null,
-      touch === "business" ? ts(e.occurredAt) : null,
-      says.reopen,
-      says.takeControl,
       ts(e.occurredAt),
-      ...(account ? [ts(e.occurredAt), account.webhook] : []),
+      null,
+      live,
+      live && !e.standby,
+      ts(e.occurredAt),
+      ts(e.occurredAt),
+      live,
+      e.mid,
+      e.text ?? null,
+      JSON.stringify(e.attachments),
+      JSON.stringify(messageDetails(e)),
     ],
   );
-  return rows[0] as RecordedConversation;
+  const conversation: Record<string, unknown> = {};
+  const message: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(rows[0] ?? {}))
+    if (k.startsWith("m_")) message[k.slice(2)] = v;
+    else conversation[k] = v;
+  return {
+    conversation: conversation as unknown as RecordedConversation,
+    message: message.id == null ? undefined : (message as unknown as RecordedMessage),
+  };
 }
 
 async function insertMessage(
@@ -152,6 +232,9 @@ async function recordEntry(
   tx: SqlClient,
   convo: Pick<RecordedConversation, "id" | "entry_point">,
   e: DmMessage | DmPostback | DmReferral,
+  /** The event's own message when it was inserted before this runs (customerMessageRows): the
+   * "no customer message yet" test leaves it out, as if it ran first. */
+  ownMessage?: number,
 ): Promise<void> {
   const entry: Entry = entryOf(e);
   // The update below changes nothing once the conversation has its entry point, unless this is an
@@ -179,7 +262,8 @@ async function recordEntry(
       FROM (VALUES (1)) AS one (x) LEFT JOIN t ON true
       WHERE c.id = $1 AND (
         (c.entry_point IS NULL AND NOT EXISTS (
-           SELECT 1 FROM messages WHERE conversation_id = $1 AND direction = 'inbound' AND deleted_at IS NULL))
+           SELECT 1 FROM messages WHERE conversation_id = $1 AND direction = 'inbound' AND deleted_at IS NULL
+              AND id IS DISTINCT FROM $8::bigint))
         OR ($2 = 'ad' AND (c.entry_at IS NULL OR c.entry_at < $4)))`,
     [
       convo.id,
@@ -189,6 +273,7 @@ async function recordEntry(
       entry.point === "message",
       e.accountId,
       e.customerId,
+      ownMessage ?? null,
     ],
   );
 }
@@ -207,38 +292,39 @@ function messageDetails(e: DmMessage | DmEcho): Record<string, unknown> {
 }
 
 async function recordMessage(tx: SqlClient, e: DmMessage | DmEcho, o: RecordOptions): Promise<Recorded> {
-  const fromCustomer = e.type === "dm.message";
-  // A customer writing again reopens a closed or snoozed conversation (not a message recovered
-  // later: it was written before whatever closed it), and says who holds the thread (control).
-  const live = e.type === "dm.message" && !e.backfilled;
+  if (e.type === "dm.message") {
+    // The conversation, and the message stored in the same round trip; its entry point after (left
+    // out of that test, the message counts as not there yet).
+    const { conversation, message } = await customerMessageRows(tx, e);
+    await recordEntry(tx, conversation, e, message?.id);
+    return { conversation, ...(message ? { message } : {}) };
+  }
+  // The business's own message (an echo): it touches the conversation's business side only.
   const conversation = await conversationRow(
     tx,
     e,
-    fromCustomer ? "customer" : "business",
-    { reopen: live, takeControl: live && !e.standby },
+    "business",
+    { reopen: false, takeControl: false },
     { webhook: !e.backfilled },
   );
   const convo = conversation.id;
-  if (e.type === "dm.echo" && (await matchOwnEcho(tx, e, convo, o.echoGraceMs))) return {};
-  if (e.type === "dm.message") await recordEntry(tx, conversation, e);
+  if (await matchOwnEcho(tx, e, convo, o.echoGraceMs)) return {};
   // An edit or unsend can arrive before its message (reference 1.4): a tombstone row made by
   // the unsend keeps the late message from being stored with its text.
-  const message = await insertMessage(tx, {
+  await insertMessage(tx, {
     accountId: e.accountId,
     conversationId: convo,
-    direction: fromCustomer ? "inbound" : "outbound",
-    authorKind: fromCustomer ? "customer" : "business",
-    authorId: fromCustomer ? e.customerId : e.accountId,
+    direction: "outbound",
+    authorKind: "business",
+    authorId: e.accountId,
     igMessageId: e.mid,
     text: e.text,
     attachments: e.attachments,
     details: messageDetails(e),
     occurredAt: e.occurredAt,
   });
-  // Only a customer's message hands its rows on (the mirror's hot path): its conversation row has
-  // changed no further in this transaction but for the entry point and consent, which the mirror
-  // does not read from it.
-  return e.type === "dm.message" ? { conversation, ...(message ? { message } : {}) } : {};
+  // Only a customer's message hands its rows on (the mirror's hot path).
+  return {};
 }
 
 async function recordUnsend(tx: SqlClient, e: DmEvent & { mid: string }): Promise<void> {
@@ -452,10 +538,6 @@ export interface Recorded {
   conversation?: RecordedConversation;
   message?: RecordedMessage;
 }
-
-/** The message columns the mirror reads (its `MessageRow`). */
-export const MESSAGE_COLUMNS =
-  "id, conversation_id, comment_thread_id, author_kind, author_id, text, attachments, details, chat_ref, deleted_at, occurred_at";
 
 export interface RecordedMessage {
   id: number;
