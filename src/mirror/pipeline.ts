@@ -3,7 +3,7 @@ import type { DomainEvent } from "../instagram/events.ts";
 import type { Logger } from "../log/logger.ts";
 import { DEFAULT_ECHO_GRACE_MS } from "../outbound/echo-match.ts";
 import type { ConsentWords } from "../privacy/consent.ts";
-import { completeJobSql, type JobAttempt } from "../queue/complete-in-statement.ts";
+import { completeJobSql, type JobAttempt, successorSql } from "../queue/complete-in-statement.ts";
 import type { RulesEngine } from "../rules/engine.ts";
 import { inSpan } from "../tracing/spans.ts";
 import { type Mirror, ROUTE_PARAMS, type RouteRow, routeSql } from "./mirror.ts";
@@ -69,7 +69,14 @@ export class Bridge {
      * statement (`jobCompleted` then says that statement ran, whether or not the job still
      * matched its fence), one round trip and one commit instead of two. */
     job?: JobAttempt,
-  ): Promise<{ outcome: HandleOutcome; event?: DomainEvent; receivedAt?: Date; jobCompleted?: boolean }> {
+  ): Promise<{
+    outcome: HandleOutcome;
+    event?: DomainEvent;
+    receivedAt?: Date;
+    jobCompleted?: boolean;
+    /** With `jobCompleted`: false when a job of the same key was seen not to wait. */
+    successor?: boolean;
+  }> {
     const recorded = await this.db.transaction(async (tx) => {
       // With a mirror, the account's route is read here too (Mirror `routeSql`): one round trip
       // fewer than the mirror reading it after the commit, and as fresh (milliseconds apart).
@@ -133,13 +140,16 @@ export class Bridge {
     if (rules && !backfilled) await inSpan("rules", { attributes }, () => rules.run(event, eventId));
     // The processed mark, and with it (one statement, so one commit) the job's completion: the job
     // is never completed before the mark, and a failure of either leaves both undone for the retry.
-    await this.db.query(
+    const { rows: settled } = await this.db.query<{ completed: number; successor: boolean }>(
       job
         ? `WITH marked AS (${PROCESSED_MARK} RETURNING id), completed AS (${completeJobSql(job.queue, 2, 3)})
-           SELECT (SELECT count(*) FROM marked) AS marked, (SELECT count(*) FROM completed) AS completed`
+           SELECT (SELECT count(*) FROM marked)::int AS marked, (SELECT count(*) FROM completed)::int AS completed,
+                  ${successorSql(job.queue)} AS successor`
         : PROCESSED_MARK,
       job ? [eventId, job.id, job.retryCount] : [eventId],
     );
+    // The job was completed, and no job of its key waits: its completion makes nothing runnable.
+    const alone = job !== undefined && settled[0]?.completed === 1 && settled[0]?.successor === false;
     this.log.debug(
       { eventId, kind: recorded.event.type, account: recorded.event.accountId },
       "event handled",
@@ -148,7 +158,7 @@ export class Bridge {
       outcome: "processed",
       event: recorded.event,
       receivedAt: recorded.receivedAt,
-      ...(job ? { jobCompleted: true } : {}),
+      ...(job ? { jobCompleted: true, successor: !alone } : {}),
     };
   }
 }

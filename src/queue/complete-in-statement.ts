@@ -27,13 +27,25 @@ const QUEUE_NAME = /^[A-Za-z0-9_.\-/]+$/;
 
 /**
  * A data-modifying CTE body (use as `completed AS (<this>)`) that completes the job whose id is
- * parameter `$idParam` (uuid) and fetched attempt `$retryParam` (int), returning its id when it was
- * completed. `queue` is inlined (a literal prunes the partitions); it must be a queue name.
+ * parameter `$idParam` (uuid) and fetched attempt `$retryParam` (int), returning its id and key when
+ * it was completed. `queue` is inlined (a literal prunes the partitions); it must be a queue name.
  */
 export function completeJobSql(queue: string, idParam: number, retryParam: number): string {
   if (!QUEUE_NAME.test(queue)) throw new Error(`not a queue name: ${queue}`);
   return `UPDATE pgboss.job
        SET completed_on = pgboss.job_now(), state = 'completed', output = NULL
      WHERE name = '${queue}' AND id = $${idParam}::uuid AND state = 'active' AND retry_count = $${retryParam}::int
-     RETURNING id`;
+     RETURNING id, singleton_key`;
+}
+
+/**
+ * Whether a job of the same key as the one CTE `completed` (completeJobSql) completed waits in
+ * `queue` (in the statement's snapshot): the job its completion makes runnable in a key_strict_fifo
+ * queue. The conditions are those of pg-boss's fetch heads on its job_i10 index, less the start
+ * time (a job deferred to later still calls for a fetch).
+ */
+export function successorSql(queue: string, completed = "completed"): string {
+  if (!QUEUE_NAME.test(queue)) throw new Error(`not a queue name: ${queue}`);
+  return `EXISTS (SELECT 1 FROM pgboss.job j JOIN ${completed} c ON j.singleton_key = c.singleton_key
+     WHERE j.name = '${queue}' AND j.state < 'active' AND NOT j.blocked AND j.policy = 'key_strict_fifo')`;
 }

@@ -10,6 +10,7 @@ import { INBOUND_QUEUE, type InboundJob } from "../queue/boss.ts";
 import type { JobBell } from "../queue/job-bell.ts";
 import {
   COMPLETED_BY_HANDLER,
+  COMPLETED_NO_SUCCESSOR,
   type HandlerResult,
   type SlotJob,
   type Slots,
@@ -93,7 +94,8 @@ export async function startInboundWorker(deps: InboundWorkerDeps): Promise<Slots
       metrics.jobsProcessed.inc({ kind, outcome: result.outcome });
       if (result.receivedAt)
         metrics.jobLatency.observe({ kind }, (Date.now() - result.receivedAt.getTime()) / 1000);
-      return result.jobCompleted ? COMPLETED_BY_HANDLER : undefined;
+      if (!result.jobCompleted) return undefined;
+      return result.successor === false ? COMPLETED_NO_SUCCESSOR : COMPLETED_BY_HANDLER;
     } catch (err) {
       if (err instanceof DestinationUnusable || err instanceof DestinationHeld) {
         await hold(job, err);

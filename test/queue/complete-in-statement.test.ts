@@ -9,7 +9,7 @@ import { storeInbound } from "../../src/ingest/store-events.ts";
 import { createLogger } from "../../src/log/logger.ts";
 import { Bridge } from "../../src/mirror/pipeline.ts";
 import { INBOUND_QUEUE, type InboundJob } from "../../src/queue/boss.ts";
-import { completeJobSql } from "../../src/queue/complete-in-statement.ts";
+import { completeJobSql, successorSql } from "../../src/queue/complete-in-statement.ts";
 import type { Service } from "../../src/service.ts";
 import { startTestService, TEST_BACKEND, type TestEnv, testEnv } from "../helpers/service.ts";
 
@@ -113,6 +113,29 @@ describe("completeJobSql", () => {
     expect(await jobRow(id)).toMatchObject({ state: "completed" });
     // Once completed, a repeat changes nothing.
     expect(await completeOurs(name, id, 1)).toBe(0);
+  });
+
+  it("says whether a job of the completed job's key waits", async () => {
+    const name = await queue();
+    await boss.send(name, { n: 1 }, { singletonKey: "s" });
+    await boss.send(name, { n: 2 }, { singletonKey: "s" });
+    await boss.send(name, { n: 1 }, { singletonKey: "other" });
+    const successor = async (id: string, retryCount: number) => {
+      const { rows } = await db.query<{ successor: boolean }>(
+        `WITH completed AS (${completeJobSql(name, 1, 2)}) SELECT ${successorSql(name)} AS successor`,
+        [id, retryCount],
+      );
+      return rows[0]?.successor;
+    };
+    const first = await fetchOne(name);
+    const other = await fetchOne(name);
+    expect(await successor(first.id, first.retryCount)).toBe(true);
+    expect(await successor(other.id, other.retryCount)).toBe(false);
+    const second = await fetchOne(name);
+    expect(second.data).toEqual({ n: 2 });
+    expect(await successor(second.id, second.retryCount)).toBe(false);
+    // Nothing completed (a fenced-out attempt): nothing said to wait.
+    expect(await successor(second.id, second.retryCount)).toBe(false);
   });
 
   it("refuses a queue name that is not one", () => {
