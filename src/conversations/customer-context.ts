@@ -111,49 +111,50 @@ export async function loadEarlierThreads(
   };
 }
 
+/** What a DM thread's root is rendered from (`loadDmRoot`). */
+export interface DmRoot<Row> {
+  convo: Row;
+  context: CustomerContextRows;
+  earlier: { count: number; threads: EarlierThreadRow[] };
+}
+
+/** A row of `dmRootSql`: the conversation's columns and the context's. */
+export type DmRootRow = Record<string, unknown> & {
+  ctx_notes: Array<{ text: string; author: string; created_at: string }>;
+  ctx_labels: string[];
+  ctx_earlier: { count: number; threads: Array<Omit<EarlierThreadRow, "at"> & { at: string }> | null };
+};
+
 /**
- * What a DM thread's root is rendered from, in one round trip: the conversation's row as it is now,
- * the customer's notes and labels, and their other threads with the account (their comment threads
- * and mentions: the conversation is the one DM thread they have with it). The same rows as the
- * conversation's own query, `loadCustomerContext` and `loadEarlierThreads` each give; every
- * mirrored message re-renders its root from them. Undefined when the conversation is gone.
+ * The query behind `loadDmRoot`, its account and customer in parameters `$accountParam` and
+ * `$customerParam`: a statement that writes something else first (the mirror storing a post's ref)
+ * reads the root with it, in the same round trip.
  */
-export async function loadDmRoot<Row extends object>(
-  db: SqlClient,
-  accountId: string,
-  customerId: string,
-): Promise<
-  | { convo: Row; context: CustomerContextRows; earlier: { count: number; threads: EarlierThreadRow[] } }
-  | undefined
-> {
-  const { rows } = await db.query<
-    Row & {
-      ctx_notes: Array<{ text: string; author: string; created_at: string }>;
-      ctx_labels: string[];
-      ctx_earlier: { count: number; threads: Array<Omit<EarlierThreadRow, "at"> & { at: string }> | null };
-    }
-  >(
-    `SELECT c.*,
+export function dmRootSql(accountParam: number, customerParam: number): string {
+  const a = `$${accountParam}`;
+  const c = `$${customerParam}`;
+  return `SELECT c.*,
        (SELECT coalesce(json_agg(json_build_object('text', n.text, 'author', n.author, 'created_at', n.created_at)
                                  ORDER BY n.created_at, n.id), '[]'::json)
-          FROM (SELECT id, text, author, created_at FROM customer_notes WHERE account_id = $1 AND customer_id = $2
+          FROM (SELECT id, text, author, created_at FROM customer_notes WHERE account_id = ${a} AND customer_id = ${c}
                  ORDER BY created_at DESC, id DESC LIMIT ${NOTES_SHOWN}) n) AS ctx_notes,
        (SELECT coalesce(array_agg(label ORDER BY label), '{}'::text[])
-          FROM customer_labels WHERE account_id = $1 AND customer_id = $2) AS ctx_labels,
+          FROM customer_labels WHERE account_id = ${a} AND customer_id = ${c}) AS ctx_labels,
        (SELECT json_build_object('count', count(*),
                  'threads', to_json((array_agg(json_build_object('kind', m.kind, 'id', m.id, 'at', m.at,
                    'status', m.status, 'chat_platform', m.chat_platform, 'chat_channel', m.chat_channel,
                    'chat_thread', m.chat_thread) ORDER BY m.at DESC, m.id DESC))[1:${EARLIER_SHOWN}]))
           FROM (SELECT 'comment' AS kind, id, COALESCE(root_commented_at, created_at) AS at, status,
                        chat_platform, chat_channel, chat_thread
-                  FROM comment_threads WHERE account_id = $1 AND author_id = $2
+                  FROM comment_threads WHERE account_id = ${a} AND author_id = ${c}
                 UNION ALL
                 SELECT 'mention', id, mentioned_at, NULL, chat_platform, chat_channel, chat_thread
-                  FROM mentions WHERE account_id = $1 AND author_id = $2) m) AS ctx_earlier
-     FROM conversations c WHERE c.account_id = $1 AND c.customer_id = $2`,
-    [accountId, customerId],
-  );
-  const row = rows[0];
+                  FROM mentions WHERE account_id = ${a} AND author_id = ${c}) m) AS ctx_earlier
+     FROM conversations c WHERE c.account_id = ${a} AND c.customer_id = ${c}`;
+}
+
+/** A `dmRootSql` row as the root's parts; undefined when the conversation is gone. */
+export function dmRootOf<Row extends object>(row: DmRootRow | undefined): DmRoot<Row> | undefined {
   if (!row) return undefined;
   const { ctx_notes, ctx_labels, ctx_earlier, ...convo } = row;
   return {
@@ -167,4 +168,20 @@ export async function loadDmRoot<Row extends object>(
       threads: (ctx_earlier.threads ?? []).map((t) => ({ ...t, id: Number(t.id), at: new Date(t.at) })),
     },
   };
+}
+
+/**
+ * What a DM thread's root is rendered from, in one round trip: the conversation's row as it is now,
+ * the customer's notes and labels, and their other threads with the account (their comment threads
+ * and mentions: the conversation is the one DM thread they have with it). The same rows as the
+ * conversation's own query, `loadCustomerContext` and `loadEarlierThreads` each give; every
+ * mirrored message re-renders its root from them. Undefined when the conversation is gone.
+ */
+export async function loadDmRoot<Row extends object>(
+  db: SqlClient,
+  accountId: string,
+  customerId: string,
+): Promise<DmRoot<Row> | undefined> {
+  const { rows } = await db.query<DmRootRow>(dmRootSql(1, 2), [accountId, customerId]);
+  return dmRootOf<Row>(rows[0]);
 }

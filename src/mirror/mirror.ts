@@ -12,6 +12,10 @@ import type {
 } from "../chat/chat-port.ts";
 import { DestinationHeld, WHOLE_PLATFORM } from "../chat/health.ts";
 import {
+  type DmRoot,
+  type DmRootRow,
+  dmRootOf,
+  dmRootSql,
   type EarlierThreadRow,
   loadCustomerContext,
   loadDmRoot,
@@ -38,7 +42,14 @@ import type {
 import { holderName } from "../instagram/thread-control.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
-import type { InstagramGateway } from "../outbound/instagram-gateway.ts";
+import { holdReasonOf, type InstagramGateway } from "../outbound/instagram-gateway.ts";
+import {
+  SENDING_PAUSE_KEY,
+  SENDING_STATE_COLUMNS,
+  type SendingState,
+  type SendingStateRow,
+  sendingStateOf,
+} from "../outbound/pause.ts";
 import {
   type AccountRow,
   type CommentThreadRow,
@@ -61,7 +72,7 @@ import {
   STORY_LIFETIME_MS,
   storyExpired,
 } from "./posts.ts";
-import { ownerAfter } from "./record.ts";
+import { ownerAfter, type Recorded } from "./record.ts";
 
 // The mirror: after an event is recorded, make the chat thread show it. Every step is idempotent
 // through refs stored right after each chat call (the thread on its conversation, each post on its
@@ -100,6 +111,42 @@ export interface MirrorDeps {
   appNames?: ReadonlyMap<string, string>;
 }
 
+/** An account's route as `routeSql` reads it. */
+export type RouteRow = AccountRow & {
+  held_channel: string | null;
+  held_reason: string | null;
+} & SendingStateRow;
+
+/** What the mirror is handed with an event, read while it was recorded: the recording's rows, and
+ * the account's route read with the event's row lock (one round trip fewer than reading it after). */
+export interface Prefetched extends Recorded {
+  route?: RouteRow;
+}
+
+/** The parameters `routeSql` takes from its `firstParam` on. */
+export const ROUTE_PARAMS = [WHOLE_PLATFORM, SENDING_PAUSE_KEY] as const;
+
+/**
+ * The account's chat destination, a hold on it (or on its whole platform), and with them the pause
+ * switches and the account's connection (what InstagramGateway.holdReason reads, shown on the
+ * roots): one query. `account` is an SQL expression for the account's id; `ROUTE_PARAMS` go in
+ * parameters `$firstParam` and the next.
+ */
+export function routeSql(account: string, firstParam: number): string {
+  const whole = `$${firstParam}`;
+  const pause = `$${firstParam + 1}`;
+  return `SELECT a.id, a.username, a.picture_url, a.status, a.chat_platform, a.chat_channel, a.settings,
+              h.channel AS held_channel, h.reason AS held_reason, ${SENDING_STATE_COLUMNS}
+         FROM instagram_accounts a
+         LEFT JOIN LATERAL (
+           SELECT channel, reason FROM chat_destination_holds
+            WHERE platform = a.chat_platform AND channel IN (a.chat_channel, ${whole})
+            ORDER BY channel = ${whole} DESC LIMIT 1
+         ) h ON true
+         LEFT JOIN service_flags g ON g.key = ${pause}
+        WHERE a.id = ${account}`;
+}
+
 /** Under a message recovered through the Conversations API rather than delivered by a webhook. */
 export const BACKFILLED_NOTE = "recovered later (backfill): no webhook brought it when it was sent";
 /** Under a message Instagram delivered while another app held the conversation. */
@@ -121,17 +168,20 @@ interface MessageRow {
   occurred_at: Date;
 }
 
-interface DmThread {
-  adapter: ChatAdapter;
-  ref: ThreadRef;
+/** An account's chat destination, and why sending is held for it (shown on its roots). */
+interface Route {
   account: AccountRow;
+  adapter: ChatAdapter;
+  held: string | undefined;
+}
+
+interface DmThread extends Route {
+  ref: ThreadRef;
   convo: ConversationRow;
 }
 
-interface CommentThread {
-  adapter: ChatAdapter;
+interface CommentThread extends Route {
   ref: ThreadRef;
-  account: AccountRow;
   thread: CommentThreadRow;
 }
 
@@ -154,8 +204,10 @@ export class Mirror {
   /** Shows event `eventId` in its chat thread. Safe to call again for the same event:
    * `resumedSince` says when an earlier attempt began, whose posts the platform is asked for
    * before anything is posted again. */
-  apply(event: DomainEvent, eventId: number, resumedSince?: Date): Promise<void> {
-    return this.currentEvent.run({ eventId, resumedSince }, () => this.dispatch(event));
+  apply(event: DomainEvent, eventId: number, resumedSince?: Date, written?: Prefetched): Promise<void> {
+    return this.currentEvent.run({ eventId, resumedSince, written: written ?? {} }, () =>
+      this.dispatch(event),
+    );
   }
 
   /** The event being mirrored: its id for posts that have no message row to hold their ref, and
@@ -163,6 +215,9 @@ export class Mirror {
   private readonly currentEvent = new AsyncLocalStorage<{
     eventId: number;
     resumedSince: Date | undefined;
+    /** The rows its recording wrote (record.ts `Recorded`) and the route read with it: read from
+     * here, not again. */
+    written: Prefetched;
   }>();
 
   private async dispatch(event: DomainEvent): Promise<void> {
@@ -213,17 +268,27 @@ export class Mirror {
   // ——— DMs ———
 
   private async customerMessage(e: DmMessage): Promise<void> {
-    const t = await this.dmThread(e.accountId, e.customerId);
+    // The recording's rows, when it handed them on: the conversation as its upsert left it (used
+    // only when its thread exists, see dmThread) and the message as this attempt inserted it.
+    const written = this.currentEvent.getStore()?.written;
+    const t = await this.dmThread(e.accountId, e.customerId, { create: true }, written?.conversation);
     if (!t) return;
     // Names and pictures change: past the refresh age the profile is fetched again.
     t.convo = await this.freshProfile(t.convo);
-    const row = await this.message(e.accountId, e.mid);
+    const row =
+      written?.message?.conversation_id === t.convo.id
+        ? written.message
+        : await this.message(e.accountId, e.mid);
     if (!row || row.chat_ref || row.deleted_at) return;
     const post = await this.customerMessagePost(t.convo, e, e.occurredAt);
-    await this.postOnce(t, row.id, post);
+    // The post's ref is stored with the root's rows read in the same statement (the root is
+    // re-rendered right after from them: a customer message re-opens the window, the root says so).
+    const root = await this.postOnce(t, row.id, post, {
+      accountId: t.account.id,
+      customerId: t.convo.customer_id,
+    });
     await this.scheduleStoryExpiry(row.id, e.attachments, e.occurredAt);
-    // A customer message re-opens the window: the root says so.
-    await this.refreshHeader(t);
+    await this.refreshHeader(t, root);
   }
 
   /** A customer's message as its post shows it at this moment (a story link expires). */
@@ -590,25 +655,36 @@ export class Mirror {
   /** The account's chat destination and adapter, or undefined (logged once) when it has none.
    * While an event is mirrored, a held destination (or platform) throws DestinationHeld before any
    * chat call: the event waits its turn instead of failing against it again. */
-  private async route(accountId: string): Promise<{ account: AccountRow; adapter: ChatAdapter } | undefined> {
-    const { rows } = await this.deps.db.query<
-      AccountRow & { held_channel: string | null; held_reason: string | null }
-    >(
-      `SELECT a.id, a.username, a.picture_url, a.status, a.chat_platform, a.chat_channel, a.settings,
-              h.channel AS held_channel, h.reason AS held_reason
-         FROM instagram_accounts a
-         LEFT JOIN LATERAL (
-           SELECT channel, reason FROM chat_destination_holds
-            WHERE platform = a.chat_platform AND channel IN (a.chat_channel, $2)
-            ORDER BY channel = $2 DESC LIMIT 1
-         ) h ON true
-        WHERE a.id = $1`,
-      [accountId, WHOLE_PLATFORM],
-    );
-    const row = rows[0];
+  private async route(accountId: string): Promise<Route | undefined> {
+    // Read with the event's row lock, when the pipeline did (`routeSql`); else now.
+    const read = this.currentEvent.getStore()?.written.route;
+    const row =
+      read?.id === accountId
+        ? read
+        : (await this.deps.db.query<RouteRow>(routeSql("$1", 2), [accountId, ...ROUTE_PARAMS])).rows[0];
     const platform = row?.chat_platform;
     if (!row || !platform || !row.chat_channel) return undefined;
-    const { held_channel, held_reason, ...account } = row;
+    const {
+      held_channel,
+      held_reason,
+      global_paused,
+      global_by,
+      global_since,
+      sending_status,
+      has_token,
+      paused_by,
+      paused_at,
+      ...account
+    } = row;
+    const sending = sendingStateOf({
+      global_paused,
+      global_by,
+      global_since,
+      sending_status,
+      has_token,
+      paused_by,
+      paused_at,
+    });
     if (held_channel && this.currentEvent.getStore())
       throw new DestinationHeld(platform, held_channel, held_reason ?? "held");
     const adapter = this.deps.adapters.get(platform);
@@ -622,7 +698,7 @@ export class Mirror {
       }
       return undefined;
     }
-    return { account, adapter };
+    return { account, adapter, held: this.heldBy(sending) };
   }
 
   private async conversation(accountId: string, customerId: string): Promise<ConversationRow | undefined> {
@@ -637,9 +713,18 @@ export class Mirror {
     accountId: string,
     customerId: string,
     opts: { create: boolean } = { create: true },
+    /** The conversation's row as its recording just left it, if the caller has it. */
+    recorded?: ConversationRow,
   ): Promise<DmThread | undefined> {
     const r = await this.route(accountId);
     if (!r) return undefined;
+    // The recorded row serves a thread that exists (its ref and the customer's profile are what is
+    // read of it; the root is re-rendered from a fresh read). A thread about to open is rendered
+    // from a fresh read: the recording may have set the entry point or consent after its upsert.
+    const known =
+      recorded?.account_id === accountId && recorded.customer_id === customerId ? recorded : undefined;
+    const knownRef = known && this.existingRef(r.adapter, known);
+    if (known && knownRef) return { ...r, ref: knownRef, convo: known };
     let convo = await this.conversation(accountId, customerId);
     if (!convo) return undefined;
     const existing = this.existingRef(r.adapter, convo);
@@ -660,7 +745,7 @@ export class Mirror {
       convo,
       this.now(),
       this.deps.humanAgent,
-      await this.held(accountId),
+      r.held,
       await this.customerContext(r.adapter, accountId, customerId, { kind: "dm", id: convo.id }),
       this.deps.appNames,
     );
@@ -701,7 +786,7 @@ export class Mirror {
       thread = (await this.commentThreadRow(accountId, rootCommentId)) ?? thread;
     }
     thread = await this.freshMedia(thread);
-    const header = await this.commentHeaderOf(r.adapter, r.account, thread);
+    const header = await this.commentHeaderOf(r, thread);
     const ref = await this.open(r.adapter, r.account, header, `comment-thread:${thread.id}`);
     await afterOutsideCall(() =>
       this.deps.db.query(
@@ -724,17 +809,14 @@ export class Mirror {
     return rows[0];
   }
 
-  private async commentHeaderOf(
-    adapter: ChatAdapter,
-    account: AccountRow,
-    thread: CommentThreadRow,
-  ): Promise<CommentHeader> {
+  private async commentHeaderOf(r: Route, thread: CommentThreadRow): Promise<CommentHeader> {
+    const { adapter, account } = r;
     return commentHeader(
       account,
       thread,
       await this.rootText(thread),
       this.now(),
-      await this.held(account.id),
+      r.held,
       thread.author_id
         ? await this.customerContext(adapter, account.id, thread.author_id, {
             kind: "comment",
@@ -852,7 +934,7 @@ export class Mirror {
     const thread = await this.commentThreadRow(accountId, rootCommentId);
     const ref = thread && this.existingRef(r.adapter, thread);
     if (!thread || !ref) return;
-    const header = await this.commentHeaderOf(r.adapter, r.account, thread);
+    const header = await this.commentHeaderOf(r, thread);
     await this.updateIfChanged(
       r.adapter,
       ref,
@@ -863,9 +945,10 @@ export class Mirror {
     );
   }
 
-  private async refreshHeader(t: DmThread): Promise<void> {
-    // The conversation as it is now, the customer's notes, labels and other threads: one query.
-    const root = await loadDmRoot<ConversationRow>(this.deps.db, t.account.id, t.convo.customer_id);
+  private async refreshHeader(t: DmThread, read?: DmRoot<ConversationRow>): Promise<void> {
+    // The conversation as it is now, the customer's notes, labels and other threads: one query
+    // (or read already, with the post's ref).
+    const root = read ?? (await loadDmRoot<ConversationRow>(this.deps.db, t.account.id, t.convo.customer_id));
     const convo = root?.convo ?? t.convo;
     const context = root
       ? await this.withEarlier(t.adapter, root.context, root.earlier)
@@ -875,7 +958,7 @@ export class Mirror {
       convo,
       this.now(),
       this.deps.humanAgent,
-      await this.held(t.account.id),
+      t.held,
       context,
       this.deps.appNames,
     );
@@ -897,10 +980,12 @@ export class Mirror {
     await this.deps.db.query(`UPDATE ${table} SET chat_header_digest = $2 WHERE id = $1`, [id, next]);
   }
 
-  private async held(accountId: string): Promise<string | undefined> {
-    return this.deps.gateway
-      ?.holdReason(accountId)
-      .then((r) => (r === "this Instagram account is not connected" ? undefined : r));
+  /** What a root shows as the reason sending is held (InstagramGateway.holdReason, from the
+   * route's read); nothing for an account not connected, nor without a gateway. */
+  private heldBy(state: SendingState): string | undefined {
+    if (!this.deps.gateway) return undefined;
+    const reason = holdReasonOf(state);
+    return reason === "this Instagram account is not connected" ? undefined : reason;
   }
 
   // ——— Profiles and media (through the rate-limited gateway; the mirror never waits long) ———
@@ -995,19 +1080,22 @@ export class Mirror {
     return { author, text: row.deleted_at ? "(removed)" : (row.text ?? "(attachment)") };
   }
 
-  /** Posts once: the ref is stored on the message, or on the event when there is no message row. */
+  /** Posts once: the ref is stored on the message, or on the event when there is no message row.
+   * `root`: the DM root's rows are read in the ref's statement and returned (undefined when the
+   * post was made before, or the conversation is gone). */
   private async postOnce(
     t: { adapter: ChatAdapter; ref: ThreadRef; account: AccountRow },
     messageId: number | undefined,
     post: MirrorPost,
-  ): Promise<void> {
+    root?: { accountId: string; customerId: string },
+  ): Promise<DmRoot<ConversationRow> | undefined> {
     const eventId = this.currentEvent.getStore()?.eventId;
     if (messageId === undefined && eventId !== undefined) {
       const { rows } = await this.deps.db.query<{ mirror_ref: string | null }>(
         "SELECT mirror_ref FROM inbound_events WHERE id = $1",
         [eventId],
       );
-      if (rows[0]?.mirror_ref) return;
+      if (rows[0]?.mirror_ref) return undefined;
     }
     const key = messageId !== undefined ? `message:${messageId}` : `event:${eventId ?? "none"}`;
     const ref = await t.adapter.post(
@@ -1022,20 +1110,35 @@ export class Mirror {
       }),
     );
     this.count(t.adapter, "post");
-    if (messageId !== undefined) await this.setChatRef(messageId, ref);
-    else if (eventId !== undefined)
+    if (messageId !== undefined) return this.setChatRef(messageId, ref, root);
+    if (eventId !== undefined)
       await afterOutsideCall(() =>
         this.deps.db.query("UPDATE inbound_events SET mirror_ref = $2 WHERE id = $1", [eventId, ref]),
       );
+    return undefined;
   }
 
-  private async setChatRef(messageId: number, ref: string): Promise<void> {
-    await afterOutsideCall(() =>
-      this.deps.db.query("UPDATE messages SET chat_ref = $2, updated_at = now() WHERE id = $1", [
-        messageId,
+  /** Stores a post's ref on its message; with `root`, reads that DM root's rows in the same
+   * statement (the update runs whatever the read finds). */
+  private async setChatRef(
+    messageId: number,
+    ref: string,
+    root?: { accountId: string; customerId: string },
+  ): Promise<DmRoot<ConversationRow> | undefined> {
+    const store = "UPDATE messages SET chat_ref = $1, updated_at = now() WHERE id = $2";
+    if (!root) {
+      await afterOutsideCall(() => this.deps.db.query(store, [ref, messageId]));
+      return undefined;
+    }
+    const { rows } = await afterOutsideCall(() =>
+      this.deps.db.query<DmRootRow>(`WITH stored AS (${store}) ${dmRootSql(3, 4)}`, [
         ref,
+        messageId,
+        root.accountId,
+        root.customerId,
       ]),
     );
+    return dmRootOf<ConversationRow>(rows[0]);
   }
 
   private async setDetail(messageId: number, key: string, value: unknown): Promise<void> {

@@ -16,12 +16,29 @@ import type {
 } from "../instagram/events.ts";
 import { DEFAULT_ECHO_GRACE_MS, matchOwnEcho } from "../outbound/echo-match.ts";
 import { applyConsentMessage, type ConsentWords, DEFAULT_CONSENT_WORDS } from "../privacy/consent.ts";
+import type { ConversationRow } from "./headers.ts";
 
 // The bridge's own record of every conversation and comment thread: what later mirrors, windows,
 // reply routing and privacy requests read. Each function is idempotent, so an event handled twice
 // (a retried job) leaves the same rows as an event handled once.
 
 const ts = (ms: number) => new Date(ms).toISOString();
+
+/** The message columns the mirror reads (its `MessageRow`). */
+const MESSAGE_COLUMNS_LIST = [
+  "id",
+  "conversation_id",
+  "comment_thread_id",
+  "author_kind",
+  "author_id",
+  "text",
+  "attachments",
+  "details",
+  "chat_ref",
+  "deleted_at",
+  "occurred_at",
+];
+export const MESSAGE_COLUMNS = MESSAGE_COLUMNS_LIST.join(", ");
 
 /** `webhook`: the event came by webhook (not backfill), so the account's webhooks are alive now
  * (health/webhook-silence.ts reads `last_webhook_at`). */
@@ -30,41 +47,33 @@ export async function ensureAccount(
   accountId: string,
   at: number,
   webhook = true,
-): Promise<Record<string, unknown> | null> {
-  const { rows } = await tx.query<{ settings: Record<string, unknown> | null }>(
-    `INSERT INTO instagram_accounts (id, last_event_at, last_webhook_at) VALUES ($1, $2, CASE WHEN $3::boolean THEN now() END)
+): Promise<void> {
+  await tx.query(upsertAccount(1, 2, 3), [accountId, ts(at), webhook]);
+}
+
+/** The account's upsert (`ensureAccount`) with its parameters' numbers: the account's id, the
+ * event's time, whether it came by webhook. Returns the id, so a statement can build on it. */
+const upsertAccount = (id: number, at: number, webhook: number) =>
+  `INSERT INTO instagram_accounts (id, last_event_at, last_webhook_at) VALUES ($${id}, $${at}, CASE WHEN $${webhook}::boolean THEN now() END)
      ON CONFLICT (id) DO UPDATE SET last_event_at = GREATEST(instagram_accounts.last_event_at, EXCLUDED.last_event_at),
        last_webhook_at = COALESCE(EXCLUDED.last_webhook_at, instagram_accounts.last_webhook_at)
-     RETURNING settings`,
-    [accountId, ts(at), webhook],
-  );
-  // The account's settings, for the timers (Recorded): read here, no query of their own.
-  return rows[0]?.settings ?? null;
-}
+     RETURNING id, settings`;
 
-/** The conversation's row as the recording of a customer's message left it (its upsert, then its
- * entry update), read under the row lock the recording holds until it commits. */
-export interface RecordedConversation {
-  id: number;
-  last_customer_message_at: Date | null;
-  entry_point: string | null;
-  entry_at: Date | null;
+/** The conversation's row as the recording of a customer's message left it (its upsert, `RETURNING
+ * *`, then its entry update), read under the row lock the recording holds until it commits. */
+export type RecordedConversation = ConversationRow & {
   /** When each pending customer timer fires (conversations/timers.ts). */
   pending_timers: Record<string, string> | null;
-}
+};
 
-/** What recording a customer's message learnt, handed on so nothing is read again: its
- * conversation's row and the account's settings (for the timers, `Timers.customerWrote`). */
-export interface Recorded {
-  conversation?: RecordedConversation;
-  accountSettings?: Record<string, unknown> | null;
+async function conversationId(
+  tx: SqlClient,
+  e: DmEvent,
+  touch: "customer" | "business" | "none",
+  says: { reopen: boolean; takeControl: boolean } = { reopen: false, takeControl: false },
+): Promise<number> {
+  return (await conversationRow(tx, e, touch, says)).id;
 }
-
-async function conversationId(...args: Parameters<typeof conversationRow>): Promise<number> {
-  return (await conversationRow(...args)).id;
-}
-
-type ConversationRow = RecordedConversation;
 
 async function conversationRow(
   tx: SqlClient,
@@ -75,10 +84,35 @@ async function conversationRow(
    * conversation. `takeControl`: delivered on `messaging`, so this app holds the thread now (see
    * recordControlSignal; the control change of a newer signal is kept). */
   says: { reopen: boolean; takeControl: boolean } = { reopen: false, takeControl: false },
-): Promise<ConversationRow> {
-  const { rows } = await tx.query<ConversationRow>(
-    `INSERT INTO conversations (account_id, customer_id, last_customer_message_at, last_business_message_at)
-     VALUES ($1, $2, $3, $4)
+  /** The account's upsert (ensureAccount) goes into the same statement, as a CTE the conversation's
+   * row is built from: one round trip fewer, the account's row still locked before the
+   * conversation's (the CTE runs first, as the insert reads from it), and the conversation's
+   * foreign key satisfied by the account inserted in the same statement. */
+  account?: { webhook: boolean },
+): Promise<RecordedConversation> {
+  const { rows } = await tx.query<RecordedConversation>(
+    `${account ? `WITH a AS (${upsertAccount(1, 8, 9)}) ` : ""}${upsertConversation(account !== undefined)}`,
+    [
+      e.accountId,
+      e.customerId,
+      touch === "customer" ? ts(e.occurredAt) : null,
+      touch === "business" ? ts(e.occurredAt) : null,
+      says.reopen,
+      says.takeControl,
+      ts(e.occurredAt),
+      ...(account ? [ts(e.occurredAt), account.webhook] : []),
+    ],
+  );
+  return rows[0] as RecordedConversation;
+}
+
+/** The conversation's upsert: $1 account, $2 customer, $3 and $4 the customer's and the business's
+ * message times (or null), $5 reopen, $6 take control, $7 the event's time; `fromAccount`: built on
+ * the account's upsert as CTE `a`. */
+function upsertConversation(fromAccount: boolean): string {
+  return `
+     INSERT INTO conversations (account_id, customer_id, last_customer_message_at, last_business_message_at)
+     ${fromAccount ? "SELECT a.id, $2, $3::timestamptz, $4::timestamptz FROM a" : "VALUES ($1, $2, $3, $4)"}
      ON CONFLICT (account_id, customer_id) DO UPDATE SET
        last_customer_message_at = GREATEST(conversations.last_customer_message_at, EXCLUDED.last_customer_message_at),
        last_business_message_at = GREATEST(conversations.last_business_message_at, EXCLUDED.last_business_message_at),
@@ -92,18 +126,71 @@ async function conversationRow(
                           AND (conversations.control_at IS NULL OR conversations.control_at < $7)
                          THEN $7 ELSE conversations.control_at END,
        updated_at = now()
-     RETURNING id, last_customer_message_at, entry_point, entry_at, pending_timers`,
+     RETURNING *`;
+}
+
+/** The message's columns as the customer-message statement returns them, beside the
+ * conversation's (`m_` keeps them apart). */
+const M_COLUMNS = MESSAGE_COLUMNS_LIST.map((c) => `${c} AS m_${c}`).join(", ");
+
+/**
+ * A customer's live or recovered message, recorded in one statement: the account's upsert, the
+ * conversation's, and the message's insert (no conflict: a retry or a tombstone keeps the row there),
+ * each built on the one before as a CTE, so the account's row is locked before the conversation's
+ * as when they were three statements, and the foreign keys see the rows inserted beside them.
+ * Returns the conversation's row as the upsert left it and the message's when this inserted it.
+ */
+async function customerMessageRows(
+  tx: SqlClient,
+  e: DmMessage,
+): Promise<{
+  conversation: RecordedConversation;
+  message: RecordedMessage | undefined;
+  accountSettings: Record<string, unknown> | null;
+}> {
+  // A customer writing again reopens a closed or snoozed conversation (not a message recovered
+  // later: it was written before whatever closed it), and says who holds the thread (control).
+  const live = !e.backfilled;
+  const { rows } = await tx.query<Record<string, unknown>>(
+    `WITH a AS (${upsertAccount(1, 8, 9)}),
+     c AS (${upsertConversation(true)}),
+     m AS (
+       INSERT INTO messages (account_id, conversation_id, direction, author_kind, author_id, ig_message_id, text,
+                             attachments, details, occurred_at)
+       SELECT c.account_id, c.id, 'inbound', 'customer', c.customer_id, $10, $11, $12::jsonb, $13::jsonb, $7::timestamptz
+         FROM c
+       ON CONFLICT (account_id, ig_message_id) DO NOTHING
+       RETURNING ${M_COLUMNS}
+     )
+     SELECT c.*, m.*, a.settings AS a_settings FROM c CROSS JOIN a LEFT JOIN m ON true`,
     [
       e.accountId,
       e.customerId,
-      touch === "customer" ? ts(e.occurredAt) : null,
-      touch === "business" ? ts(e.occurredAt) : null,
-      says.reopen,
-      says.takeControl,
       ts(e.occurredAt),
+      null,
+      live,
+      live && !e.standby,
+      ts(e.occurredAt),
+      ts(e.occurredAt),
+      live,
+      e.mid,
+      e.text ?? null,
+      JSON.stringify(e.attachments),
+      JSON.stringify(messageDetails(e)),
     ],
   );
-  return rows[0] as ConversationRow;
+  const conversation: Record<string, unknown> = {};
+  const message: Record<string, unknown> = {};
+  let accountSettings: Record<string, unknown> | null = null;
+  for (const [k, v] of Object.entries(rows[0] ?? {}))
+    if (k === "a_settings") accountSettings = (v as Record<string, unknown> | null) ?? null;
+    else if (k.startsWith("m_")) message[k.slice(2)] = v;
+    else conversation[k] = v;
+  return {
+    conversation: conversation as unknown as RecordedConversation,
+    message: message.id == null ? undefined : (message as unknown as RecordedMessage),
+    accountSettings,
+  };
 }
 
 async function insertMessage(
@@ -122,12 +209,13 @@ async function insertMessage(
     details: Record<string, unknown>;
     occurredAt: number;
   },
-): Promise<void> {
-  await tx.query(
+): Promise<RecordedMessage | undefined> {
+  const { rows } = await tx.query<RecordedMessage>(
     `INSERT INTO messages (account_id, conversation_id, comment_thread_id, direction, author_kind, author_id,
                            ig_message_id, text, attachments, details, occurred_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-     ON CONFLICT (account_id, ig_message_id) DO NOTHING`,
+     ON CONFLICT (account_id, ig_message_id) DO NOTHING
+     RETURNING ${MESSAGE_COLUMNS}`,
     [
       m.accountId,
       m.conversationId ?? null,
@@ -142,53 +230,66 @@ async function insertMessage(
       ts(m.occurredAt),
     ],
   );
+  return rows[0];
 }
+
+/** The conversation's entry as recordEntry set it. */
+type EntrySet = Pick<RecordedConversation, "entry_point" | "entry_referral" | "entry_at">;
 
 /**
  * Learns how the conversation opened from its first customer event (instagram/entry-points.ts):
  * run before that event's message is stored, so "no customer message yet" means this is the first.
  * A conversation known from before keeps no guess. A later ad click opens it again through that
  * ad: its window and card follow the newest ad (Meta's policy counts from the message after it).
- * Returns the entry when it was set.
  */
 async function recordEntry(
   tx: SqlClient,
-  convo: number,
+  convo: Pick<RecordedConversation, "id" | "entry_point">,
   e: DmMessage | DmPostback | DmReferral,
-): Promise<{ entry_point: string; entry_at: Date } | undefined> {
-  let entry: Entry = entryOf(e);
-  if (entry.point === "message") {
-    // The customer answering the private reply to their comment: the comment thread knows it.
-    const { rows } = await tx.query<{
-      root_comment_id: string;
-      media_id: string;
-      media: Record<string, unknown> | null;
-    }>(
-      `SELECT root_comment_id, media_id, media FROM comment_threads
-        WHERE account_id = $1 AND author_id = $2 AND private_reply_sent_at IS NOT NULL AND private_reply_sent_at <= $3
-        ORDER BY private_reply_sent_at DESC LIMIT 1`,
-      [e.accountId, e.customerId, ts(e.occurredAt)],
-    );
-    const t = rows[0];
-    if (t)
-      entry = {
-        point: "comment",
-        details: {
-          commentId: t.root_comment_id,
-          mediaId: t.media_id,
-          ...(typeof t.media?.permalink === "string" ? { permalink: t.media.permalink } : {}),
-          ...(typeof t.media?.caption === "string" ? { caption: t.media.caption } : {}),
-        },
-      };
-  }
-  const { rows } = await tx.query<{ entry_point: string; entry_at: Date }>(
-    `UPDATE conversations SET entry_point = $2, entry_referral = $3, entry_at = $4, updated_at = now()
-      WHERE id = $1 AND (
-        (entry_point IS NULL AND NOT EXISTS (
-           SELECT 1 FROM messages WHERE conversation_id = $1 AND direction = 'inbound' AND deleted_at IS NULL))
-        OR ($2 = 'ad' AND (entry_at IS NULL OR entry_at < $4)))
-      RETURNING entry_point, entry_at`,
-    [convo, entry.point, JSON.stringify(entry.details), ts(e.occurredAt)],
+  /** The event's own message when it was inserted before this runs (customerMessageRows): the
+   * "no customer message yet" test leaves it out, as if it ran first. */
+  ownMessage?: number,
+): Promise<EntrySet | undefined> {
+  const entry: Entry = entryOf(e);
+  // The update below changes nothing once the conversation has its entry point, unless this is an
+  // ad (a later ad click opens it again): the upsert's row just read says so, under its row lock,
+  // so most messages skip it, and the private-reply look-up with it.
+  if (convo.entry_point != null && entry.point !== "ad") return undefined;
+  // A plain message may be the customer answering the private reply to their comment: the comment
+  // thread knows it, looked up in the same statement (the `t` row; none for any other entry).
+  const { rows } = await tx.query<EntrySet>(
+    `WITH t AS (
+       SELECT root_comment_id, media_id, media FROM comment_threads
+        WHERE $5::boolean AND account_id = $6 AND author_id = $7
+          AND private_reply_sent_at IS NOT NULL AND private_reply_sent_at <= $4
+        ORDER BY private_reply_sent_at DESC LIMIT 1
+     )
+     UPDATE conversations c SET
+       entry_point = CASE WHEN t.root_comment_id IS NULL THEN $2 ELSE 'comment' END,
+       entry_referral = CASE WHEN t.root_comment_id IS NULL THEN $3::jsonb
+         ELSE jsonb_build_object('commentId', t.root_comment_id, 'mediaId', t.media_id)
+           || CASE WHEN jsonb_typeof(t.media -> 'permalink') = 'string'
+                   THEN jsonb_build_object('permalink', t.media -> 'permalink') ELSE '{}'::jsonb END
+           || CASE WHEN jsonb_typeof(t.media -> 'caption') = 'string'
+                   THEN jsonb_build_object('caption', t.media -> 'caption') ELSE '{}'::jsonb END END,
+       entry_at = $4, updated_at = now()
+      FROM (VALUES (1)) AS one (x) LEFT JOIN t ON true
+      WHERE c.id = $1 AND (
+        (c.entry_point IS NULL AND NOT EXISTS (
+           SELECT 1 FROM messages WHERE conversation_id = $1 AND direction = 'inbound' AND deleted_at IS NULL
+              AND id IS DISTINCT FROM $8::bigint))
+        OR ($2 = 'ad' AND (c.entry_at IS NULL OR c.entry_at < $4)))
+      RETURNING c.entry_point, c.entry_referral, c.entry_at`,
+    [
+      convo.id,
+      entry.point,
+      JSON.stringify(entry.details),
+      ts(e.occurredAt),
+      entry.point === "message",
+      e.accountId,
+      e.customerId,
+      ownMessage ?? null,
+    ],
   );
   return rows[0];
 }
@@ -206,37 +307,45 @@ function messageDetails(e: DmMessage | DmEcho): Record<string, unknown> {
   return details;
 }
 
-async function recordMessage(
-  tx: SqlClient,
-  e: DmMessage | DmEcho,
-  o: RecordOptions,
-): Promise<ConversationRow | undefined> {
-  const fromCustomer = e.type === "dm.message";
-  // A customer writing again reopens a closed or snoozed conversation (not a message recovered
-  // later: it was written before whatever closed it), and says who holds the thread (control).
-  const live = e.type === "dm.message" && !e.backfilled;
-  const row = await conversationRow(tx, e, fromCustomer ? "customer" : "business", {
-    reopen: live,
-    takeControl: live && !e.standby,
-  });
-  const convo = row.id;
-  if (e.type === "dm.echo" && (await matchOwnEcho(tx, e, convo, o.echoGraceMs))) return;
-  const entry = e.type === "dm.message" ? await recordEntry(tx, convo, e) : undefined;
+async function recordMessage(tx: SqlClient, e: DmMessage | DmEcho, o: RecordOptions): Promise<Recorded> {
+  if (e.type === "dm.message") {
+    // The conversation, and the message stored in the same round trip; its entry point after (left
+    // out of that test, the message counts as not there yet).
+    const { conversation, message, accountSettings } = await customerMessageRows(tx, e);
+    const entry = await recordEntry(tx, conversation, e, message?.id);
+    // The row handed on (to the timers, to the mirror's root) carries the entry just set.
+    return {
+      conversation: entry ? { ...conversation, ...entry } : conversation,
+      accountSettings,
+      ...(message ? { message } : {}),
+    };
+  }
+  // The business's own message (an echo): it touches the conversation's business side only.
+  const conversation = await conversationRow(
+    tx,
+    e,
+    "business",
+    { reopen: false, takeControl: false },
+    { webhook: !e.backfilled },
+  );
+  const convo = conversation.id;
+  if (await matchOwnEcho(tx, e, convo, o.echoGraceMs)) return {};
   // An edit or unsend can arrive before its message (reference 1.4): a tombstone row made by
   // the unsend keeps the late message from being stored with its text.
   await insertMessage(tx, {
     accountId: e.accountId,
     conversationId: convo,
-    direction: fromCustomer ? "inbound" : "outbound",
-    authorKind: fromCustomer ? "customer" : "business",
-    authorId: fromCustomer ? e.customerId : e.accountId,
+    direction: "outbound",
+    authorKind: "business",
+    authorId: e.accountId,
     igMessageId: e.mid,
     text: e.text,
     attachments: e.attachments,
     details: messageDetails(e),
     occurredAt: e.occurredAt,
   });
-  return entry ? { ...row, ...entry } : row;
+  // Only a customer's message hands its rows on (the mirror's hot path).
+  return {};
 }
 
 async function recordUnsend(tx: SqlClient, e: DmEvent & { mid: string }): Promise<void> {
@@ -278,8 +387,9 @@ async function recordReaction(tx: SqlClient, e: DmReaction): Promise<void> {
 
 async function recordPostback(tx: SqlClient, e: DmPostback): Promise<void> {
   // A postback opens the 24 h window like a message does (reference 2.4).
-  const convo = await conversationId(tx, e, "customer");
-  await recordEntry(tx, convo, e);
+  const conversation = await conversationRow(tx, e, "customer");
+  const convo = conversation.id;
+  await recordEntry(tx, conversation, e);
   if (!e.mid) return;
   await insertMessage(tx, {
     accountId: e.accountId,
@@ -442,34 +552,59 @@ export interface RecordOptions {
   consentWords?: ConsentWords;
 }
 
+/** What the recording of a customer's message hands the mirror, so it does not read again what
+ * was just written: the conversation's row as the upsert left it, and the message's row when this
+ * attempt inserted it (none when it was there already: a retry, or a tombstone). */
+export interface Recorded {
+  conversation?: RecordedConversation;
+  message?: RecordedMessage;
+  /** The account's settings (`instagram_accounts.settings`), for the timers
+   * (`Timers.customerWrote`): read by the recording's account upsert, no query of their own. */
+  accountSettings?: Record<string, unknown> | null;
+}
+
+export interface RecordedMessage {
+  id: number;
+  conversation_id: number | null;
+  comment_thread_id: number | null;
+  author_kind: "customer" | "business" | "agent" | "rule";
+  author_id: string | null;
+  text: string | null;
+  attachments: unknown;
+  details: Record<string, unknown>;
+  chat_ref: string | null;
+  deleted_at: Date | null;
+  occurred_at: Date;
+}
+
 export async function recordEvent(
   tx: SqlClient,
   event: DomainEvent,
   options: RecordOptions = { echoGraceMs: DEFAULT_ECHO_GRACE_MS },
 ): Promise<Recorded> {
-  const backfilled = (event.type === "dm.message" || event.type === "dm.echo") && event.backfilled === true;
-  const settings = await ensureAccount(tx, event.accountId, event.occurredAt, !backfilled);
-  const customer: { row?: ConversationRow } = {};
-  await recordKind(tx, event, options, customer);
+  // A message's account upsert goes into its conversation's (recordMessage).
+  if (event.type !== "dm.message" && event.type !== "dm.echo")
+    await ensureAccount(tx, event.accountId, event.occurredAt, true);
+  const recorded = await recordKind(tx, event, options);
   // After the kind's own rows, so the conversation exists.
   if (event.type.startsWith("dm.")) await recordControlSignal(tx, event as DmEvent);
-  return customer.row ? { conversation: customer.row, accountSettings: settings } : {};
+  return recorded ?? {};
 }
 
-/** `customer.row`: set to the conversation of a customer's message. */
 async function recordKind(
   tx: SqlClient,
   event: DomainEvent,
   options: RecordOptions,
-  customer: { row?: ConversationRow },
-): Promise<void> {
+  // biome-ignore lint/suspicious/noConfusingVoidType: most kinds hand nothing on (their recorders return void)
+): Promise<Recorded | void> {
   switch (event.type) {
-    case "dm.message":
-      customer.row = await recordMessage(tx, event, options);
-      return applyConsentMessage(tx, event, options.consentWords ?? DEFAULT_CONSENT_WORDS);
+    case "dm.message": {
+      const recorded = await recordMessage(tx, event, options);
+      await applyConsentMessage(tx, event, options.consentWords ?? DEFAULT_CONSENT_WORDS);
+      return recorded;
+    }
     case "dm.echo":
-      await recordMessage(tx, event, options);
-      return;
+      return recordMessage(tx, event, options);
     case "dm.unsend":
       return recordUnsend(tx, event);
     case "dm.edit":
@@ -486,7 +621,7 @@ async function recordKind(
     case "dm.postback":
       return recordPostback(tx, event);
     case "dm.referral":
-      await recordEntry(tx, await conversationId(tx, event, "none"), event);
+      await recordEntry(tx, await conversationRow(tx, event, "none"), event);
       return;
     case "dm.optin":
       await conversationId(tx, event, "none");

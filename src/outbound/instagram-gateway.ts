@@ -9,7 +9,7 @@ import type { Metrics } from "../observability/metrics.ts";
 import { type ApiClass, turnsOf } from "../ratelimit/classes.ts";
 import type { OutboundLimiter, Turn } from "../ratelimit/limiter.ts";
 import { DepartureWatch } from "./departures.ts";
-import { sendingState } from "./pause.ts";
+import { type SendingState, sendingState } from "./pause.ts";
 
 // The one outbound path to Instagram (issue 4). Every caller — agent replies, private replies,
 // automation, moderation, profile look-ups — goes through `call`, which checks the pause switches
@@ -62,16 +62,7 @@ export class InstagramGateway {
   /** Why the account cannot send right now, or undefined when it can. */
   async holdReason(account: string): Promise<string | undefined> {
     // One round trip for both: every send and every mirrored message's thread header asks this.
-    const { pause: paused, account: row } = await sendingState(this.deps.db, account);
-    if (paused)
-      return paused.scope === "global"
-        ? `sending is paused for every account (by ${paused.by})`
-        : `sending is paused for this account (by ${paused.by})`;
-    if (!row || row.status === "unconfigured") return "this Instagram account is not connected";
-    if (row.status === "token_invalid")
-      return "the Instagram connection must be reconnected (token invalid or expired)";
-    if (row.status !== "active" || !row.hasToken) return `this Instagram account is ${row.status}`;
-    return undefined;
+    return holdReasonOf(await sendingState(this.deps.db, account));
   }
 
   async call<T>(
@@ -226,4 +217,18 @@ export class InstagramGateway {
     );
     await this.deps.onTokenInvalid?.(account, error);
   }
+}
+
+/** Why nothing may be sent for an account in this state (`InstagramGateway.holdReason`), or
+ * undefined when sending may go ahead. */
+export function holdReasonOf({ pause: paused, account: row }: SendingState): string | undefined {
+  if (paused)
+    return paused.scope === "global"
+      ? `sending is paused for every account (by ${paused.by})`
+      : `sending is paused for this account (by ${paused.by})`;
+  if (!row || row.status === "unconfigured") return "this Instagram account is not connected";
+  if (row.status === "token_invalid")
+    return "the Instagram connection must be reconnected (token invalid or expired)";
+  if (row.status !== "active" || !row.hasToken) return `this Instagram account is ${row.status}`;
+  return undefined;
 }

@@ -77,31 +77,34 @@ export async function pauseOf(db: SqlClient, account: string): Promise<PauseInfo
   return row ? { scope: row.scope, by: row.by ?? "unknown", since: new Date(row.since) } : undefined;
 }
 
-/** The pause switches and the account's connection, in one round trip: what every send and every
- * mirrored thread header asks (`InstagramGateway.holdReason`). `account` is undefined when no such
- * account is stored. */
-export async function sendingState(
-  db: SqlClient,
-  account: string,
-): Promise<{ pause: PauseInfo | undefined; account: { status: string; hasToken: boolean } | undefined }> {
-  const { rows } = await db.query<{
-    global_by: string | null;
-    global_since: Date | null;
-    global_paused: boolean;
-    status: string | null;
-    has_token: boolean | null;
-    paused_by: string | null;
-    paused_at: Date | null;
-  }>(
-    `SELECT g.key IS NOT NULL AS global_paused, g.value->>'by' AS global_by,
+/** The pause switches and the account's connection: what every send and every mirrored thread
+ * header asks (`InstagramGateway.holdReason`). `account` is undefined when no such account is
+ * stored. */
+export interface SendingState {
+  pause: PauseInfo | undefined;
+  account: { status: string; hasToken: boolean } | undefined;
+}
+
+/** The columns `sendingStateOf` reads, over `instagram_accounts a` (outer-joined: no row reads as
+ * no account) and `service_flags g` joined on `g.key = <SENDING_PAUSE_KEY>`: a query that already
+ * reads the account (the mirror's route) takes them along instead of asking again. */
+export const SENDING_STATE_COLUMNS = `g.key IS NOT NULL AS global_paused, g.value->>'by' AS global_by,
             (g.value->>'since')::timestamptz AS global_since,
-            a.status, a.token_ciphertext IS NOT NULL AS has_token, a.paused_by, a.paused_at
-       FROM (VALUES (1)) AS one (x)
-       LEFT JOIN service_flags g ON g.key = $1
-       LEFT JOIN instagram_accounts a ON a.id = $2`,
-    [GLOBAL_KEY, account],
-  );
-  const row = rows[0];
+            a.status AS sending_status, a.token_ciphertext IS NOT NULL AS has_token, a.paused_by, a.paused_at`;
+/** The service flag of the global pause switch. */
+export const SENDING_PAUSE_KEY = GLOBAL_KEY;
+
+export interface SendingStateRow {
+  global_by: string | null;
+  global_since: Date | null;
+  global_paused: boolean;
+  sending_status: string | null;
+  has_token: boolean | null;
+  paused_by: string | null;
+  paused_at: Date | null;
+}
+
+export function sendingStateOf(row: SendingStateRow | undefined): SendingState {
   const pause: PauseInfo | undefined = row?.global_paused
     ? { scope: "global", by: row.global_by ?? "unknown", since: new Date(row.global_since as Date) }
     : row?.paused_at
@@ -109,8 +112,22 @@ export async function sendingState(
       : undefined;
   return {
     pause,
-    account: row?.status ? { status: row.status, hasToken: row.has_token === true } : undefined,
+    account: row?.sending_status
+      ? { status: row.sending_status, hasToken: row.has_token === true }
+      : undefined,
   };
+}
+
+/** The pause switches and the account's connection, in one round trip. */
+export async function sendingState(db: SqlClient, account: string): Promise<SendingState> {
+  const { rows } = await db.query<SendingStateRow>(
+    `SELECT ${SENDING_STATE_COLUMNS}
+       FROM (VALUES (1)) AS one (x)
+       LEFT JOIN service_flags g ON g.key = $1
+       LEFT JOIN instagram_accounts a ON a.id = $2`,
+    [GLOBAL_KEY, account],
+  );
+  return sendingStateOf(rows[0]);
 }
 
 export interface PauseOverview {

@@ -3,6 +3,17 @@ import type { JobBell } from "./job-bell.ts";
 
 export type SlotJob<T> = JobWithMetadata<T>;
 
+/** What a handler returns when it completed its job itself, in a statement of its own fenced to
+ * the attempt fetched (queue/complete-in-statement.ts): the loop then only lets the job go. */
+export const COMPLETED_BY_HANDLER = "completed-by-handler";
+/** As COMPLETED_BY_HANDLER, and that statement also found no job of the completed job's key
+ * waiting (read in its snapshot): the completion makes nothing runnable, so the loop does not
+ * fetch for it (see `owed` in workSlots for when it still does). */
+export const COMPLETED_NO_SUCCESSOR = "completed-no-successor";
+export type HandlerResult =
+  // biome-ignore lint/suspicious/noConfusingVoidType: the usual handler returns nothing
+  void | typeof COMPLETED_BY_HANDLER | typeof COMPLETED_NO_SUCCESSOR;
+
 /** A queue's job loop in this process. */
 export interface Slots {
   readonly queue: string;
@@ -47,7 +58,7 @@ export async function workSlots<T extends object>(
   boss: PgBoss,
   queue: string,
   options: SlotOptions,
-  handle: (job: SlotJob<T>) => Promise<void>,
+  handle: (job: SlotJob<T>) => Promise<HandlerResult>,
 ): Promise<Slots> {
   const pollMs = Math.max(50, options.pollingIntervalSeconds * 1000);
   // A failed job comes back as a retry at a time pg-boss draws (backoff with jitter) and no NOTIFY
@@ -70,7 +81,17 @@ export async function workSlots<T extends object>(
     rung = true;
     wake?.();
   };
-  const unring = options.bell?.on(queue, ring);
+  /** Bell rings so far: a job started before a ring may have been fetched around a job queued
+   * meanwhile, which its own completion must then fetch for. */
+  let rings = 0;
+  const unring = options.bell?.on(queue, () => {
+    rings++;
+    ring();
+  });
+  /** Whether jobs may be waiting that no fetch took for want of a slot: the last fetch filled
+   * every slot it had, or the loop was woken with none free. A completion then fetches whatever
+   * its handler says. */
+  let owed = false;
   // A boss stopped without stopWork() first (a test's teardown): fetch no more.
   const onStopped = () => {
     stopping = true;
@@ -78,8 +99,8 @@ export async function workSlots<T extends object>(
   };
   boss.once("stopped", onStopped);
 
-  const settle = async (what: "complete" | "fail", job: SlotJob<T>, data?: unknown) => {
-    if (!held.delete(job.id)) return;
+  const settle = async (what: "complete" | "fail" | "let go", job: SlotJob<T>, data?: unknown) => {
+    if (!held.delete(job.id) || what === "let go") return;
     try {
       const attempt = { id: job.id, retryCount: job.retryCount };
       if (what === "complete") await boss.complete(queue, attempt);
@@ -96,6 +117,9 @@ export async function workSlots<T extends object>(
 
   const run = (job: SlotJob<T>) => {
     held.set(job.id, job);
+    const ringsAtStart = rings;
+    /** False only when the handler completed the job and saw no successor of its key. */
+    let wakes = true;
     let timer: NodeJS.Timeout | undefined;
     const handler = (async () => handle(job))();
     const task = (async () => {
@@ -103,11 +127,19 @@ export async function workSlots<T extends object>(
         if (job.expireInSeconds > 0) timer = setTimeout(() => resolve("timeout"), job.expireInSeconds * 1000);
       });
       try {
-        const outcome = await Promise.race([handler.then(() => "done" as const), timeout]);
+        const outcome = await Promise.race([
+          handler.then((r) => {
+            if (r === COMPLETED_NO_SUCCESSOR) wakes = false;
+            return r === COMPLETED_BY_HANDLER || r === COMPLETED_NO_SUCCESSOR
+              ? ("completed" as const)
+              : ("done" as const);
+          }),
+          timeout,
+        ]);
         if (outcome === "timeout") {
           await settle("fail", job, new Error(`handler execution exceeded ${job.expireInSeconds}s`));
           await handler.catch(() => {});
-        } else await settle("complete", job);
+        } else await settle(outcome === "completed" ? "let go" : "complete", job);
       } catch (err) {
         await settle("fail", job, err);
       } finally {
@@ -117,7 +149,10 @@ export async function workSlots<T extends object>(
     running.add(task);
     void task.finally(() => {
       running.delete(task);
-      ring();
+      // A completion makes the key's next job runnable and frees a slot: fetch, unless nothing can
+      // be waiting for either (no successor, no job left unfetched for want of a slot, no job queued
+      // since this one started: the handler's read may have missed it). The poll bounds any miss.
+      if (wakes || owed || rings !== ringsAtStart) ring();
     });
   };
 
@@ -147,10 +182,14 @@ export async function workSlots<T extends object>(
           const jobs = await boss.fetch<T>(queue, { batchSize: free, includeMetadata: true });
           for (const job of jobs) run(job);
           // Every free slot filled: more may be waiting, fetch again when one frees.
+          owed = jobs.length === free;
+          // A slot freed while the fetch was out, by a completion that saw nothing owed then.
+          if (owed && running.size < options.concurrency) continue;
         } catch (err) {
+          owed = true;
           if (!stopping) onError(err, "fetch");
         }
-      }
+      } else owed = true;
       if (rung || stopping) continue;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, Date.now() - lastFailure < RETRY_WATCH_MS ? retryPollMs : pollMs);

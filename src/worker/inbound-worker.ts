@@ -8,7 +8,14 @@ import { eventKindLabel, type Metrics } from "../observability/metrics.ts";
 import { SendInFlightError } from "../outbound/echo-match.ts";
 import { INBOUND_QUEUE, type InboundJob } from "../queue/boss.ts";
 import type { JobBell } from "../queue/job-bell.ts";
-import { type SlotJob, type Slots, workSlots } from "../queue/work-slots.ts";
+import {
+  COMPLETED_BY_HANDLER,
+  COMPLETED_NO_SUCCESSOR,
+  type HandlerResult,
+  type SlotJob,
+  type Slots,
+  workSlots,
+} from "../queue/work-slots.ts";
 import { inJobSpan } from "../tracing/spans.ts";
 
 export interface InboundWorkerDeps {
@@ -68,10 +75,15 @@ export async function startInboundWorker(deps: InboundWorkerDeps): Promise<Slots
     }
   }
 
-  async function handleJob(job: SlotJob<InboundJob>): Promise<void> {
+  async function handleJob(job: SlotJob<InboundJob>): Promise<HandlerResult> {
     const { eventId } = job.data;
     try {
-      const result = await bridge.handleStored(eventId);
+      // The job is completed with the event's processed mark, in its statement (pipeline.ts).
+      const result = await bridge.handleStored(eventId, {
+        queue: INBOUND_QUEUE,
+        id: job.id,
+        retryCount: job.retryCount,
+      });
       if (result.outcome === "missing") {
         // Erased (privacy request or retention) between enqueue and handling: nothing left to do.
         log.info({ eventId }, "inbound event no longer stored; skipped");
@@ -82,6 +94,8 @@ export async function startInboundWorker(deps: InboundWorkerDeps): Promise<Slots
       metrics.jobsProcessed.inc({ kind, outcome: result.outcome });
       if (result.receivedAt)
         metrics.jobLatency.observe({ kind }, (Date.now() - result.receivedAt.getTime()) / 1000);
+      if (!result.jobCompleted) return undefined;
+      return result.successor === false ? COMPLETED_NO_SUCCESSOR : COMPLETED_BY_HANDLER;
     } catch (err) {
       if (err instanceof DestinationUnusable || err instanceof DestinationHeld) {
         await hold(job, err);

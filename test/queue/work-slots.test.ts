@@ -5,8 +5,15 @@ import type { PgBoss } from "pg-boss";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { Database } from "../../src/db/database.ts";
 import { createLogger } from "../../src/log/logger.ts";
+import { completeJobSql, successorSql } from "../../src/queue/complete-in-statement.ts";
 import { JobBell } from "../../src/queue/job-bell.ts";
-import { type SlotJob, stopWork, workSlots } from "../../src/queue/work-slots.ts";
+import {
+  COMPLETED_BY_HANDLER,
+  COMPLETED_NO_SUCCESSOR,
+  type SlotJob,
+  stopWork,
+  workSlots,
+} from "../../src/queue/work-slots.ts";
 import type { Service } from "../../src/service.ts";
 import { startTestService, TEST_BACKEND, type TestEnv, testEnv, waitFor } from "../helpers/service.ts";
 
@@ -113,6 +120,112 @@ it("fails a job that throws, which pg-boss retries as the next attempt, in its k
   expect(seen).toEqual(["1@0", "1@1", "2@0"]);
   expect(await state(first)).toEqual({ state: "completed", retry_count: 1 });
   await slots.stop();
+});
+
+it("leaves a job its handler completed in its own statement to it, and runs the key's next one", async () => {
+  const name = await queue();
+  const ran: number[] = [];
+  let completes = 0;
+  const complete = boss.complete.bind(boss);
+  boss.complete = ((...args: Parameters<PgBoss["complete"]>) => {
+    if (args[0] === name) completes++;
+    return complete(...args);
+  }) as PgBoss["complete"];
+  try {
+    const slots = await workSlots<Data>(
+      boss,
+      name,
+      { concurrency: 2, pollingIntervalSeconds: 0.2, bell },
+      async (job) => {
+        ran.push(job.data.n);
+        if (job.data.n === 2) return undefined;
+        // As the inbound handler does with its processed mark (mirror/pipeline.ts).
+        await db.query(`WITH completed AS (${completeJobSql(name, 1, 2)}) SELECT count(*) FROM completed`, [
+          job.id,
+          job.retryCount,
+        ]);
+        return COMPLETED_BY_HANDLER;
+      },
+    );
+    const first = await send(name, "k", 1);
+    const second = await send(name, "k", 2);
+    const third = await send(name, "k", 3);
+    await waitFor(async () => ((await state(third)).state === "completed" ? true : undefined), 10_000, "all");
+    expect(ran).toEqual([1, 2, 3]);
+    expect((await state(first)).state).toBe("completed");
+    expect((await state(second)).state).toBe("completed");
+    // pg-boss's complete() only for the job whose handler left it to the loop.
+    expect(completes).toBe(1);
+    await slots.stop();
+  } finally {
+    boss.complete = complete;
+  }
+});
+
+/** A handler as the inbound one: completes its job in a statement of its own and says whether a
+ * job of its key waits (queue/complete-in-statement.ts). */
+async function completeItself(name: string, job: SlotJob<Data>) {
+  const { rows } = await db.query<{ successor: boolean }>(
+    `WITH completed AS (${completeJobSql(name, 1, 2)}) SELECT ${successorSql(name)} AS successor`,
+    [job.id, job.retryCount],
+  );
+  return rows[0]?.successor ? COMPLETED_BY_HANDLER : COMPLETED_NO_SUCCESSOR;
+}
+
+it("does not fetch after a completion that makes nothing runnable, and still runs every job", async () => {
+  const name = await queue();
+  let fetches = 0;
+  const fetch = boss.fetch.bind(boss);
+  boss.fetch = ((...args: Parameters<PgBoss["fetch"]>) => {
+    if (args[0] === name) fetches++;
+    return fetch(...args);
+  }) as PgBoss["fetch"];
+  try {
+    const handled: string[] = [];
+    let gate: Promise<void> | undefined;
+    // A poll far longer than the test: only the bell and the completions make it fetch.
+    const slots = await workSlots<Data>(
+      boss,
+      name,
+      { concurrency: 2, pollingIntervalSeconds: 60, bell },
+      async (job) => {
+        if (gate) await gate;
+        handled.push(`${job.data.key}${job.data.n}`);
+        return completeItself(name, job);
+      },
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    // Jobs of keys of their own, one at a time: the NOTIFY's fetch each, none after the completions.
+    const before = fetches;
+    for (let n = 1; n <= 6; n++) {
+      await send(name, `solo${n}`, 1);
+      await waitFor(async () => (handled.length === n ? true : undefined), 5_000, `job ${n}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(fetches - before).toBeLessThanOrEqual(7);
+    // A key's next job, queued before its first completes: fetched after that completion.
+    let open: () => void = () => {};
+    gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    await send(name, "k", 1);
+    await new Promise((r) => setTimeout(r, 300));
+    await send(name, "k", 2);
+    // More jobs than slots, while both are taken: each completion fetches what is owed.
+    for (let n = 1; n <= 4; n++) await send(name, `busy${n}`, 1);
+    await new Promise((r) => setTimeout(r, 300));
+    gate = undefined;
+    open();
+    await waitFor(
+      async () => (handled.length === 12 ? true : undefined),
+      5_000,
+      "every job, without the poll",
+    );
+    expect(handled.filter((h) => h.startsWith("k"))).toEqual(["k1", "k2"]);
+    await slots.stop();
+  } finally {
+    boss.fetch = fetch;
+  }
 });
 
 it("is woken by the bell when a job is queued, and fetches no more than the jobs call for", async () => {

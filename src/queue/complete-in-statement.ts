@@ -1,0 +1,51 @@
+// pg-boss's fenced completion of one job (`boss.complete(queue, { id, retryCount })`) as a CTE of
+// our own SQL, so a handler can complete its job in the same statement as its last write: one round
+// trip and one commit instead of two, and the write and the completion commit together (bench/README.md,
+// "Mirror capacity, third pass").
+//
+// Read against pg-boss 12.38 (plans.js completeJobs with fenced = true, includeQueued = false): it
+// sets completed_on to pgboss.job_now(), state to 'completed' and output to the completion's data
+// (null when none is given, as the job loop gives none), and matches the job by queue name and id
+// only while it is active in the attempt fetched (`(id || ':' || retry_count) = ANY(...)`, the same
+// test as `id = ... AND retry_count = ...`). A job meanwhile expired, failed, held or fetched again
+// by another process matches nothing, as with pg-boss's own. Its `blocked` and
+// `pending_dependencies` assignments are to themselves when includeQueued is off, so they are left
+// out; it unblocks no dependents inline either (its Navigator does that out of band).
+// test/queue/complete-in-statement.test.ts compares a job completed here with one completed by
+// pg-boss, column by column, and checks the fence, so an upgrade that changes completion fails there.
+// Through pgboss.job with the queue name a literal: Postgres prunes to the queue's partition at plan
+// time, as pg-boss's statement on the partition itself.
+
+/** The job to complete: as fetched (its id and the attempt, pg-boss's retryCount). */
+export interface JobAttempt {
+  queue: string;
+  id: string;
+  retryCount: number;
+}
+
+const QUEUE_NAME = /^[A-Za-z0-9_.\-/]+$/;
+
+/**
+ * A data-modifying CTE body (use as `completed AS (<this>)`) that completes the job whose id is
+ * parameter `$idParam` (uuid) and fetched attempt `$retryParam` (int), returning its id and key when
+ * it was completed. `queue` is inlined (a literal prunes the partitions); it must be a queue name.
+ */
+export function completeJobSql(queue: string, idParam: number, retryParam: number): string {
+  if (!QUEUE_NAME.test(queue)) throw new Error(`not a queue name: ${queue}`);
+  return `UPDATE pgboss.job
+       SET completed_on = pgboss.job_now(), state = 'completed', output = NULL
+     WHERE name = '${queue}' AND id = $${idParam}::uuid AND state = 'active' AND retry_count = $${retryParam}::int
+     RETURNING id, singleton_key`;
+}
+
+/**
+ * Whether a job of the same key as the one CTE `completed` (completeJobSql) completed waits in
+ * `queue` (in the statement's snapshot): the job its completion makes runnable in a key_strict_fifo
+ * queue. The conditions are those of pg-boss's fetch heads on its job_i10 index, less the start
+ * time (a job deferred to later still calls for a fetch).
+ */
+export function successorSql(queue: string, completed = "completed"): string {
+  if (!QUEUE_NAME.test(queue)) throw new Error(`not a queue name: ${queue}`);
+  return `EXISTS (SELECT 1 FROM pgboss.job j JOIN ${completed} c ON j.singleton_key = c.singleton_key
+     WHERE j.name = '${queue}' AND j.state < 'active' AND NOT j.blocked AND j.policy = 'key_strict_fifo')`;
+}

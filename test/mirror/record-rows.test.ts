@@ -1,0 +1,109 @@
+// What the recording of a customer's message hands the mirror (src/mirror/record.ts `Recorded`), so
+// the mirror does not read again what was just written: the rows must be the ones a read after the
+// commit gives, and no message row when this attempt did not insert it (a redelivery, a retry, or
+// a tombstone left by an unsend that came first).
+
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Database, openPostgres } from "../../src/db/database.ts";
+import { migrate } from "../../src/db/migrate.ts";
+import type { DmMessage, DomainEvent } from "../../src/instagram/events.ts";
+import { MESSAGE_COLUMNS, recordEvent } from "../../src/mirror/record.ts";
+import { createTestDatabase, type TestDatabase } from "../helpers/postgres.ts";
+
+const ACC = "17841400000000077";
+const T0 = Date.parse("2026-11-02T10:00:00Z");
+let tdb: TestDatabase;
+let db: Database;
+
+beforeAll(async () => {
+  tdb = await createTestDatabase();
+  db = await openPostgres(tdb.url, { poolSize: 2 });
+  await migrate(db);
+});
+afterAll(async () => {
+  await db?.close();
+  await tdb?.drop();
+});
+
+const record = (event: DomainEvent) => db.transaction((tx) => recordEvent(tx, event));
+const message = (customerId: string, mid: string, at: number, over: Partial<DmMessage> = {}): DmMessage => ({
+  type: "dm.message",
+  accountId: ACC,
+  customerId,
+  occurredAt: at,
+  mid,
+  text: "hi",
+  attachments: [{ kind: "image", rawType: "image", url: "https://cdn.example/a.jpg" }],
+  ...over,
+});
+
+async function read(customer: string, mid: string) {
+  const c = await db.query("SELECT * FROM conversations WHERE account_id = $1 AND customer_id = $2", [
+    ACC,
+    customer,
+  ]);
+  const m = await db.query(
+    `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE account_id = $1 AND ig_message_id = $2`,
+    [ACC, mid],
+  );
+  return { conversation: c.rows[0], message: m.rows[0] };
+}
+
+describe("the rows a customer's message hands on", () => {
+  it("are the conversation and message rows as a read after the commit gives them", async () => {
+    // The first message also sets the entry point after the upsert: the row handed on is the upsert's.
+    const first = await record(message("2001", "r1", T0));
+    expect(first.conversation).toMatchObject({ account_id: ACC, customer_id: "2001", entry_point: null });
+    expect(first.message).toEqual((await read("2001", "r1")).message);
+
+    const second = await record(
+      message("2001", "r2", T0 + 1000, { text: "again", quickReplyPayload: "YES" }),
+    );
+    const after = await read("2001", "r2");
+    expect(second.conversation).toEqual(after.conversation);
+    expect(second.message).toEqual(after.message);
+    expect(second.message).toMatchObject({
+      text: "again",
+      details: { quickReplyPayload: "YES" },
+      chat_ref: null,
+    });
+    // The account's upsert went into the same statement: it exists, its last event the newest.
+    const { rows } = await db.query<{ last_event_at: Date; last_webhook_at: Date | null }>(
+      "SELECT last_event_at, last_webhook_at FROM instagram_accounts WHERE id = $1",
+      [ACC],
+    );
+    expect(new Date(rows[0]?.last_event_at as Date).getTime()).toBe(T0 + 1000);
+    expect(rows[0]?.last_webhook_at).not.toBeNull();
+  });
+
+  it("has no message row for a redelivery, nor for a message its unsend came before", async () => {
+    await record(message("2002", "r3", T0));
+    const again = await record(message("2002", "r3", T0));
+    expect(again.conversation).toMatchObject({ customer_id: "2002" });
+    expect(again.message).toBeUndefined();
+
+    await record({ type: "dm.unsend", accountId: ACC, customerId: "2003", occurredAt: T0 + 5, mid: "r4" });
+    const late = await record(message("2003", "r4", T0));
+    expect(late.message).toBeUndefined();
+    const { message: stored } = await read("2003", "r4");
+    expect(stored).toMatchObject({ text: null, attachments: [] });
+    expect(stored?.deleted_at).not.toBeNull();
+  });
+
+  it("hands nothing on for the business's echo", async () => {
+    const echo = await record({
+      type: "dm.echo",
+      accountId: ACC,
+      customerId: "2004",
+      occurredAt: T0,
+      mid: "r5",
+      text: "from the app",
+      attachments: [],
+    } as DomainEvent);
+    expect(echo).toEqual({});
+    expect((await read("2004", "r5")).message).toMatchObject({
+      author_kind: "business",
+      text: "from the app",
+    });
+  });
+});
