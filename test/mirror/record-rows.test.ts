@@ -51,10 +51,12 @@ async function read(customer: string, mid: string) {
 
 describe("the rows a customer's message hands on", () => {
   it("are the conversation and message rows as a read after the commit gives them", async () => {
-    // The first message also sets the entry point after the upsert: the row handed on is the upsert's.
+    // The first message also sets the entry point after the upsert: the row handed on carries it.
     const first = await record(message("2001", "r1", T0));
-    expect(first.conversation).toMatchObject({ account_id: ACC, customer_id: "2001", entry_point: null });
-    expect(first.message).toEqual((await read("2001", "r1")).message);
+    const stored = await read("2001", "r1");
+    expect(first.conversation).toEqual(stored.conversation);
+    expect(first.conversation).toMatchObject({ account_id: ACC, customer_id: "2001", entry_point: "message" });
+    expect(first.message).toEqual(stored.message);
 
     const second = await record(
       message("2001", "r2", T0 + 1000, { text: "again", quickReplyPayload: "YES" }),
