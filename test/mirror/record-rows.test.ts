@@ -55,7 +55,11 @@ describe("the rows a customer's message hands on", () => {
     const first = await record(message("2001", "r1", T0));
     const stored = await read("2001", "r1");
     expect(first.conversation).toEqual(stored.conversation);
-    expect(first.conversation).toMatchObject({ account_id: ACC, customer_id: "2001", entry_point: "message" });
+    expect(first.conversation).toMatchObject({
+      account_id: ACC,
+      customer_id: "2001",
+      entry_point: "message",
+    });
     expect(first.message).toEqual(stored.message);
 
     const second = await record(
