@@ -72,7 +72,7 @@ import {
   STORY_LIFETIME_MS,
   storyExpired,
 } from "./posts.ts";
-import { ownerAfter, type Recorded } from "./record.ts";
+import { ownerAfter, type Recorded, type RecordedMessage } from "./record.ts";
 
 // The mirror: after an event is recorded, make the chat thread show it. Every step is idempotent
 // through refs stored right after each chat call (the thread on its conversation, each post on its
@@ -154,19 +154,8 @@ export const STANDBY_NOTE = "received on standby: another app held the conversat
 
 const capitalised = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
-interface MessageRow {
-  id: number;
-  conversation_id: number | null;
-  comment_thread_id: number | null;
-  author_kind: "customer" | "business" | "agent" | "rule";
-  author_id: string | null;
-  text: string | null;
-  attachments: unknown;
-  details: Record<string, unknown>;
-  chat_ref: string | null;
-  deleted_at: Date | null;
-  occurred_at: Date;
-}
+/** A message as the mirror reads it: the columns the recording hands on (MESSAGE_COLUMNS). */
+type MessageRow = RecordedMessage;
 
 /** An account's chat destination, and why sending is held for it (shown on its roots). */
 interface Route {
