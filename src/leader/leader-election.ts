@@ -2,6 +2,9 @@ import pg from "pg";
 import type { Database } from "../db/database.ts";
 import type { Logger } from "../log/logger.ts";
 
+/** How long giving up the role may take before the lock is released regardless. */
+const GIVE_UP_MS = 10_000;
+
 // One process among the replicas holds a role that must not run twice (the Discord gateway
 // connection: two would receive every event twice). The holder keeps a Postgres session-level
 // advisory lock on a connection of its own. If the process dies, or its connection does, Postgres
@@ -148,17 +151,34 @@ export class LeaderElection {
     const was = this.leading;
     this.leading = false;
     this.roleTaken = false;
+    // The role is given up before the lock: the moment the session ends another replica can win
+    // it, and must not find this one still acting in the role (two leaders for a moment; the
+    // hand-over test saw the new leader's gain before the old one's loss). Bounded, so a role that
+    // cannot be given up does not keep the lock from the others.
+    if (was) {
+      this.o.log.warn({ role: this.o.role, reason }, "this process no longer leads");
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        this.o
+          .onLose()
+          .catch((err: unknown) =>
+            this.o.log.error({ err, role: this.o.role }, "could not give up the role cleanly"),
+          ),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(() => {
+            this.o.log.error(
+              { role: this.o.role, waitedMs: GIVE_UP_MS },
+              "giving up the role is taking too long; releasing the lock anyway",
+            );
+            resolve();
+          }, GIVE_UP_MS);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
     if (client) {
       // Ending the session releases the lock for the other replicas.
       await client.end().catch(() => {});
-    }
-    if (was) {
-      this.o.log.warn({ role: this.o.role, reason }, "this process no longer leads");
-      await this.o
-        .onLose()
-        .catch((err: unknown) =>
-          this.o.log.error({ err, role: this.o.role }, "could not give up the role cleanly"),
-        );
     }
   }
 
