@@ -2,29 +2,16 @@
 // first customer event only, a private reply's answer as "comment", a later ad click re-opening it
 // through that ad, and nothing guessed for conversations known from before.
 
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Database, openPostgres } from "../../src/db/database.ts";
-import { migrate } from "../../src/db/migrate.ts";
+import { describe, expect, it } from "vitest";
 import type { DmMessage, DomainEvent } from "../../src/instagram/events.ts";
 import { recordEvent } from "../../src/mirror/record.ts";
-import { createTestDatabase, type TestDatabase } from "../helpers/postgres.ts";
+import { useMigratedDatabase } from "../helpers/migrated-database.ts";
 
 const ACC = "17841400000000001";
 const T0 = Date.parse("2026-11-02T10:00:00Z");
-let tdb: TestDatabase;
-let db: Database;
+const store = useMigratedDatabase();
 
-beforeAll(async () => {
-  tdb = await createTestDatabase();
-  db = await openPostgres(tdb.url, { poolSize: 2 });
-  await migrate(db);
-});
-afterAll(async () => {
-  await db?.close();
-  await tdb?.drop();
-});
-
-const record = (event: DomainEvent) => db.transaction((tx) => recordEvent(tx, event));
+const record = (event: DomainEvent) => store.db.transaction((tx) => recordEvent(tx, event));
 const message = (customerId: string, mid: string, at: number, over: Partial<DmMessage> = {}): DmMessage => ({
   type: "dm.message",
   accountId: ACC,
@@ -43,7 +30,7 @@ const ad = (id: string, title: string) => ({
 });
 
 async function entryOf(customer: string) {
-  const { rows } = await db.query<{
+  const { rows } = await store.db.query<{
     entry_point: string | null;
     entry_referral: unknown;
     entry_at: Date | null;
@@ -86,7 +73,7 @@ describe("recordEntry", () => {
   });
 
   it("knows an answer to a private reply as a comment entry", async () => {
-    await db.query(
+    await store.db.query(
       `INSERT INTO comment_threads (account_id, media_id, root_comment_id, author_id, root_commented_at,
                                     private_reply_sent_at, media)
        VALUES ($1, '17900000000000001', '17850000000000001', '1003', $2, $3, $4)`,
@@ -111,7 +98,7 @@ describe("recordEntry", () => {
 
   it("guesses nothing for a conversation that had customer messages before", async () => {
     await record(message("1004", "m7", T0));
-    await db.query(
+    await store.db.query(
       "UPDATE conversations SET entry_point = NULL, entry_referral = NULL, entry_at = NULL WHERE customer_id = '1004'",
     );
     await record(message("1004", "m8", T0 + 1000, { replyTo: { kind: "story", storyId: "s2" } }));

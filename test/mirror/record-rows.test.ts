@@ -3,29 +3,16 @@
 // commit gives, and no message row when this attempt did not insert it (a redelivery, a retry, or
 // a tombstone left by an unsend that came first).
 
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Database, openPostgres } from "../../src/db/database.ts";
-import { migrate } from "../../src/db/migrate.ts";
+import { describe, expect, it } from "vitest";
 import type { DmMessage, DomainEvent } from "../../src/instagram/events.ts";
 import { MESSAGE_COLUMNS, recordEvent } from "../../src/mirror/record.ts";
-import { createTestDatabase, type TestDatabase } from "../helpers/postgres.ts";
+import { useMigratedDatabase } from "../helpers/migrated-database.ts";
 
 const ACC = "17841400000000077";
 const T0 = Date.parse("2026-11-02T10:00:00Z");
-let tdb: TestDatabase;
-let db: Database;
+const store = useMigratedDatabase();
 
-beforeAll(async () => {
-  tdb = await createTestDatabase();
-  db = await openPostgres(tdb.url, { poolSize: 2 });
-  await migrate(db);
-});
-afterAll(async () => {
-  await db?.close();
-  await tdb?.drop();
-});
-
-const record = (event: DomainEvent) => db.transaction((tx) => recordEvent(tx, event));
+const record = (event: DomainEvent) => store.db.transaction((tx) => recordEvent(tx, event));
 const message = (customerId: string, mid: string, at: number, over: Partial<DmMessage> = {}): DmMessage => ({
   type: "dm.message",
   accountId: ACC,
@@ -38,11 +25,11 @@ const message = (customerId: string, mid: string, at: number, over: Partial<DmMe
 });
 
 async function read(customer: string, mid: string) {
-  const c = await db.query("SELECT * FROM conversations WHERE account_id = $1 AND customer_id = $2", [
+  const c = await store.db.query("SELECT * FROM conversations WHERE account_id = $1 AND customer_id = $2", [
     ACC,
     customer,
   ]);
-  const m = await db.query(
+  const m = await store.db.query(
     `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE account_id = $1 AND ig_message_id = $2`,
     [ACC, mid],
   );
@@ -74,7 +61,7 @@ describe("the rows a customer's message hands on", () => {
       chat_ref: null,
     });
     // The account's upsert went into the same statement: it exists, its last event the newest.
-    const { rows } = await db.query<{ last_event_at: Date; last_webhook_at: Date | null }>(
+    const { rows } = await store.db.query<{ last_event_at: Date; last_webhook_at: Date | null }>(
       "SELECT last_event_at, last_webhook_at FROM instagram_accounts WHERE id = $1",
       [ACC],
     );

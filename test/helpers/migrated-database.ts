@@ -1,0 +1,24 @@
+import { afterAll, beforeAll } from "vitest";
+import { type Database, openPostgres } from "../../src/db/database.ts";
+import { migrate } from "../../src/db/migrate.ts";
+import { createTestDatabase, type TestDatabase } from "./postgres.ts";
+
+/**
+ * A fresh, migrated Postgres database for this test file: created before its tests, dropped after.
+ * For files that test the data layer alone (no service, no pg-boss); `store.db` is set once the
+ * file's `beforeAll` hooks have run.
+ */
+export function useMigratedDatabase(): { readonly db: Database } {
+  let tdb: TestDatabase | undefined;
+  const store = {} as { db: Database };
+  beforeAll(async () => {
+    tdb = await createTestDatabase();
+    store.db = await openPostgres(tdb.url, { poolSize: 2 });
+    await migrate(store.db);
+  });
+  afterAll(async () => {
+    await store.db?.close();
+    await tdb?.drop();
+  });
+  return store;
+}
