@@ -11,7 +11,7 @@ import { ingestBench, migrate, SECONDS, SECRET, SETTLE_MS, serviceEnv } from "./
 import { describeMachine } from "./machine.ts";
 import { mirrorCapacityBench, P99_BOUND_MS } from "./mirror-capacity.ts";
 import { outboundBench } from "./outbound.ts";
-import { roleArgs, rssMiB, startProcess } from "./processes.ts";
+import { roleArgs, rssMiB, startProcess, warmCompileCache } from "./processes.ts";
 import { QUICK } from "./quick.ts";
 import { rulesBench } from "./rules.ts";
 import { slackBench } from "./slack.ts";
@@ -24,6 +24,8 @@ async function main(): Promise<void> {
   const env = serviceEnv(db.url);
   try {
     migrate(db.url);
+    // The service's modules in the compile cache first, as the image ships them (Dockerfile).
+    warmCompileCache();
     // A worker on the still empty queue, for its idle memory only; the outbound run loads three.
     const idleWorker = await startProcess(roleArgs("worker"), {
       ...env,

@@ -119,6 +119,28 @@ describe("the Dockerfile's steps, reproduced without a container", () => {
       cpSync(path.join(ROOT, file), path.join(dir, file), { recursive: true });
   }, 300_000);
 
+  /** The image's compile cache directory, here inside the test's directory. */
+  const compileCache = () => path.join(dir, ".node-compile-cache");
+
+  it("fills the compile cache at build time with every module of src/ and adapters/", async () => {
+    expect(envOf(final).NODE_COMPILE_CACHE).toBe("/app/.node-compile-cache");
+    const warm = all(final, "RUN").find((r) => r.startsWith("node bin/warm-compile-cache.js"));
+    expect(warm).toBe("node bin/warm-compile-cache.js");
+    const { stdout } = await run("sh", ["-c", warm as string], {
+      cwd: dir,
+      env: {
+        ...process.env,
+        PATH: `${path.dirname(process.execPath)}:${process.env.PATH}`,
+        NODE_ENV: "production",
+        NODE_COMPILE_CACHE: compileCache(),
+      },
+      timeout: 120_000,
+    });
+    const [, loaded, total] = /compile cache: (\d+) of (\d+) modules/.exec(stdout) ?? [];
+    expect(Number(total)).toBeGreaterThan(200);
+    expect(loaded).toBe(total);
+  }, 150_000);
+
   afterAll(async () => {
     await service?.stop();
     await t?.cleanup();
@@ -175,8 +197,9 @@ describe("the Dockerfile's steps, reproduced without a container", () => {
       {
         ...t.env,
         ...image,
-        // The image's /data is a volume; here a directory of the test's.
+        // The image's /data is a volume; here a directory of the test's, as is its compile cache.
         DATA_DIR: t.env.DATA_DIR as string,
+        NODE_COMPILE_CACHE: compileCache(),
         PORT: String(port),
         LOG_LEVEL: "info",
       },
