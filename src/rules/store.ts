@@ -1,5 +1,5 @@
 import { type AuditEntry, recordAudit } from "../audit/audit-log.ts";
-import type { Database } from "../db/database.ts";
+import { type Database, queryNamed } from "../db/database.ts";
 import type { AccountSettings, Rule, RuleFile } from "./rule.ts";
 
 // Rules in the database: a file's import replaces that file's rules as one change, so what the
@@ -91,11 +91,16 @@ export async function rulesFor(
   db: Database,
   account: string,
 ): Promise<{ rules: Rule[]; settings: AccountSettings | undefined; version: string }> {
-  const { rows } = await db.query<{ definition: Rule; enabled: boolean; updated_at: Date }>(
+  // Named: read again whenever an account's cached rules may be stale, a few times a second under load.
+  const { rows } = await queryNamed<{ definition: Rule; enabled: boolean; updated_at: Date }>(
+    db,
+    "tb_rules_of",
     "SELECT definition, enabled, updated_at FROM rules WHERE account_id IN ($1, '*') ORDER BY source NULLS FIRST, position, id",
     [account],
   );
-  const { rows: acc } = await db.query<{ rule_settings: AccountSettings | null; updated_at: Date }>(
+  const { rows: acc } = await queryNamed<{ rule_settings: AccountSettings | null; updated_at: Date }>(
+    db,
+    "tb_rule_settings_of",
     "SELECT rule_settings, updated_at FROM instagram_accounts WHERE id = $1",
     [account],
   );
