@@ -16,7 +16,7 @@ import { instagramResponder, startGraphServer } from "../test/fakes/graph-server
 import { startSlackServer } from "../test/fakes/slack-server.ts";
 import { createTestDatabase } from "../test/helpers/postgres.ts";
 import { INSERT_CLIENTS, singleRowInserts } from "./baselines.ts";
-import { cpuSeconds, freshStores, roleArgs, startProcess } from "./processes.ts";
+import { cpuSeconds, cpuSpent, freshStores, postgresCpu, roleArgs, startProcess } from "./processes.ts";
 import { scaled } from "./quick.ts";
 import { p50p99 } from "./stats.ts";
 
@@ -53,8 +53,9 @@ export interface CapacityResult {
   /** Events mirrored per second while a backlog of `DRAIN_EVENTS` webhooks was worked off, latency
    * aside: what the workers can do at all, the figure a loaded machine still compares. */
   drainRate: number;
-  /** CPU time per event during the drain (ms): the worker processes together, and the web process. */
-  cpuMsPerEvent: { workers: number; web: number };
+  /** CPU time per event during the drain (ms): the worker processes together, the web process, and
+   * the Postgres backends serving the run's database (both roles' and the driver's). */
+  cpuMsPerEvent: { workers: number; web: number; postgres: number };
 }
 
 const account = (a: number) => `178414000000${String(200 + a).padStart(5, "0")}`;
@@ -274,7 +275,12 @@ async function searchCapacity(workers: number): Promise<CapacityResult> {
     const backlog: number[] = [];
     mark();
     const workerCpu = () => workerChildren.reduce((sum, c) => sum + cpuSeconds(c.pid as number), 0);
-    const cpuBefore = { workers: workerCpu(), web: cpuSeconds(web.child.pid as number) };
+    const database = new URL(tdb.url).pathname.slice(1);
+    const cpuBefore = {
+      workers: workerCpu(),
+      web: cpuSeconds(web.child.pid as number),
+      postgres: postgresCpu(database),
+    };
     const drainStart = Date.now();
     let next = 0;
     await Promise.all(
@@ -294,11 +300,12 @@ async function searchCapacity(workers: number): Promise<CapacityResult> {
     const cpu = {
       workers: (1000 * (workerCpu() - cpuBefore.workers)) / stored.length,
       web: (1000 * (cpuSeconds(web.child.pid as number) - cpuBefore.web)) / stored.length,
+      postgres: (1000 * cpuSpent(cpuBefore.postgres, postgresCpu(database))) / stored.length,
     };
     const lastPost = Math.max(...stored.map((i) => (sentAt.get(i) as number) + (latencies.get(i) as number)));
     const drainRate = stored.length / ((lastPost - drainStart) / 1000);
     process.stderr.write(
-      `mirror capacity, ${workers} worker(s): backlog of ${stored.length} drained at ${drainRate.toFixed(0)}/s; CPU per event: workers ${cpu.workers.toFixed(2)} ms, web ${cpu.web.toFixed(2)} ms\n`,
+      `mirror capacity, ${workers} worker(s): backlog of ${stored.length} drained at ${drainRate.toFixed(0)}/s; CPU per event: workers ${cpu.workers.toFixed(2)} ms, web ${cpu.web.toFixed(2)} ms, Postgres ${cpu.postgres.toFixed(2)} ms\n`,
     );
     return { workers, capacity, steps, drainRate, cpuMsPerEvent: cpu };
   } finally {
@@ -338,7 +345,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   );
   for (const r of await mirrorCapacityBench(counts))
     process.stdout.write(
-      `${r.workers} worker(s): ${r.capacity} events/s (${(r.capacity / inserts).toFixed(3)} of the inserts), drain ${r.drainRate.toFixed(0)}/s, worker CPU ${r.cpuMsPerEvent.workers.toFixed(2)} ms/event (${r.steps.map((s) => `${s.rate}:${s.pass ? "ok" : "x"}:p99=${s.p99.toFixed(0)}`).join(" ")})\n`,
+      `${r.workers} worker(s): ${r.capacity} events/s (${(r.capacity / inserts).toFixed(3)} of the inserts), drain ${r.drainRate.toFixed(0)}/s, worker CPU ${r.cpuMsPerEvent.workers.toFixed(2)} ms/event, Postgres ${r.cpuMsPerEvent.postgres.toFixed(2)} ms/event (${r.steps.map((s) => `${s.rate}:${s.pass ? "ok" : "x"}:p99=${s.p99.toFixed(0)}`).join(" ")})\n`,
     );
   process.stdout.write(
     `load average ${loadavg()

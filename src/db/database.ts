@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { connect } from "node:net";
@@ -33,9 +34,10 @@ function lazyKnex(config: () => Knex.Config): { get(): Knex; destroy(): Promise<
 export interface SqlClient {
   query<R extends object = Record<string, unknown>>(text: string, params?: unknown[]): Promise<{ rows: R[] }>;
   /**
-   * The same, as a statement `name` that Postgres parses and plans once per connection instead of at
-   * every call: for a hot statement whose text never changes (the webhook insert). Absent where there
-   * is nothing to gain (PGlite, a transaction's client); callers then use `query`.
+   * The same, as a statement `name` that Postgres parses once per connection (and, once its generic
+   * plan is found as cheap as a custom one, plans once) instead of at every call: for a hot statement
+   * (the webhook insert, the worker's statements per event). Absent where there is nothing to gain
+   * (PGlite); callers then use `query` (`queryNamed` does that).
    */
   queryPrepared?<R extends object = Record<string, unknown>>(
     name: string,
@@ -87,26 +89,71 @@ pg.types.setTypeParser(20, (v) => Number(v));
 // run on another server connection. Either is raised before the statement runs, so it is safe to
 // send it again unnamed.
 const PREPARED_LOST = new Set(["26000", "42P05"]);
+/** A named statement whose result columns changed since it was prepared (a migration added a column
+ * to a table it reads with `*`): Postgres refuses it on that connection from then on ("cached plan
+ * must not change result type", 0A000), before it runs. */
+const isResultTypeChanged = (err: unknown) =>
+  (err as { code?: unknown }).code === "0A000" && /result type/.test(String((err as Error).message));
 
-/** `queryPrepared` for a pool: named statements until the server shows it cannot keep them, then
- * unnamed ones (parsed at each call, as `query`) for the life of the pool. */
-function preparedQueries(pool: pg.Pool, log: Logger | undefined): NonNullable<SqlClient["queryPrepared"]> {
+type Queryable = { query: pg.Pool["query"] };
+
+/**
+ * Named statements for one pool and its transactions' clients: `run(client, retry)` gives
+ * `queryPrepared` for `client`. The server-side name is the caller's name and a hash of the text, so
+ * two texts never share a name (node-postgres refuses that), and a statement built from parts (a
+ * queue name inlined) is prepared once per variant. Named until the server shows it cannot keep them
+ * (a pooler), then unnamed for the life of the pool; a statement whose result type changed is
+ * prepared again under a new name. `retry`: the call may be sent again unnamed after such an error;
+ * not inside a transaction, which the error has aborted: the caller's retry (the job's) then finds
+ * the new name, or the unnamed path.
+ */
+function preparedStatements(log: Logger | undefined) {
   let named = true;
-  return async (name, text, params) => {
-    if (!named) return pool.query(text, params);
-    try {
-      return await pool.query({ name, text, values: params ?? [] });
-    } catch (err) {
-      const code = (err as { code?: unknown }).code;
-      if (typeof code !== "string" || !PREPARED_LOST.has(code)) throw err;
-      named = false;
-      log?.warn(
-        { code, statement: name },
-        "a prepared statement was lost between calls (a connection pooler in transaction mode?); sending statements unnamed from now on",
-      );
-      return pool.query(text, params);
+  const names = new Map<string, string>();
+  let renamed = 0;
+  const nameOf = (name: string, text: string) => {
+    const key = `${name}\u0000${text}`;
+    let serverName = names.get(key);
+    if (serverName === undefined) {
+      serverName = `${name.slice(0, 40)}_${createHash("sha1").update(text).digest("hex").slice(0, 16)}`;
+      names.set(key, serverName);
     }
+    return { key, serverName };
   };
+  return (client: Queryable, retry: boolean): NonNullable<SqlClient["queryPrepared"]> =>
+    async (name, text, params) => {
+      if (!named) return client.query(text, params);
+      const { key, serverName } = nameOf(name, text);
+      try {
+        return await client.query({ name: serverName, text, values: params ?? [] });
+      } catch (err) {
+        const code = (err as { code?: unknown }).code;
+        if (typeof code === "string" && PREPARED_LOST.has(code)) {
+          if (named)
+            log?.warn(
+              { code, statement: name },
+              "a prepared statement was lost between calls (a connection pooler in transaction mode?); sending statements unnamed from now on",
+            );
+          named = false;
+        } else if (isResultTypeChanged(err)) {
+          // Every connection that prepared it refuses the old name now: a new one is parsed afresh.
+          names.set(key, `${serverName.slice(0, 40)}_r${++renamed}`);
+          log?.info({ statement: name }, "a prepared statement's result type changed; preparing it again");
+        } else throw err;
+        if (!retry) throw err;
+        return client.query(text, params);
+      }
+    };
+}
+
+/** `client.queryPrepared` where it has it, else the same statement unnamed (PGlite). */
+export function queryNamed<R extends object = Record<string, unknown>>(
+  client: SqlClient,
+  name: string,
+  text: string,
+  params?: unknown[],
+): Promise<{ rows: R[] }> {
+  return client.queryPrepared ? client.queryPrepared<R>(name, text, params) : client.query<R>(text, params);
 }
 
 export async function openPostgres(
@@ -133,6 +180,7 @@ export async function openPostgres(
   });
   // An idle client losing its connection (Postgres restart) must not crash the process.
   pool.on("error", () => {});
+  const prepared = preparedStatements(options.log);
   // knex serves the CLI and migrations, not the hot path: two connections are plenty.
   const knex = lazyKnex(() => ({
     client: "pg",
@@ -150,7 +198,7 @@ export async function openPostgres(
     async query(text, params) {
       return pool.query(text, params);
     },
-    queryPrepared: preparedQueries(pool, options.log),
+    queryPrepared: prepared(pool, true),
     async transaction(fn) {
       const client = await pool.connect();
       // The pool takes its own error listener off a client it hands out. A connection that dies
@@ -164,7 +212,13 @@ export async function openPostgres(
       client.on("error", onError);
       try {
         await client.query("BEGIN");
-        const result = await fn(client);
+        // The client, with named statements on its connection (the worker's hot statements run
+        // inside a transaction: bench/README.md, "Mirror capacity, fourth pass").
+        const tx: SqlClient = {
+          query: (text, params) => client.query(text, params),
+          queryPrepared: prepared(client, false),
+        };
+        const result = await fn(tx);
         await client.query("COMMIT");
         return result;
       } catch (err) {

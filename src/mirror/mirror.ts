@@ -22,7 +22,7 @@ import {
   loadEarlierThreads,
 } from "../conversations/customer-context.ts";
 import { afterOutsideCall } from "../db/after-outside-call.ts";
-import type { Database } from "../db/database.ts";
+import { type Database, queryNamed } from "../db/database.ts";
 import type {
   Attachment,
   CommentEvent,
@@ -1116,16 +1116,16 @@ export class Mirror {
   ): Promise<DmRoot<ConversationRow> | undefined> {
     const store = "UPDATE messages SET chat_ref = $1, updated_at = now() WHERE id = $2";
     if (!root) {
-      await afterOutsideCall(() => this.deps.db.query(store, [ref, messageId]));
+      await afterOutsideCall(() => queryNamed(this.deps.db, "tb_chat_ref", store, [ref, messageId]));
       return undefined;
     }
     const { rows } = await afterOutsideCall(() =>
-      this.deps.db.query<DmRootRow>(`WITH stored AS (${store}) ${dmRootSql(3, 4)}`, [
-        ref,
-        messageId,
-        root.accountId,
-        root.customerId,
-      ]),
+      queryNamed<DmRootRow>(
+        this.deps.db,
+        "tb_chat_ref_root",
+        `WITH stored AS (${store}) ${dmRootSql(3, 4)}`,
+        [ref, messageId, root.accountId, root.customerId],
+      ),
     );
     return dmRootOf<ConversationRow>(rows[0]);
   }

@@ -1,4 +1,4 @@
-import type { Database, SqlClient } from "../db/database.ts";
+import { type Database, queryNamed, type SqlClient } from "../db/database.ts";
 import type { DomainEvent } from "../instagram/events.ts";
 import type { Logger } from "../log/logger.ts";
 import { DEFAULT_ECHO_GRACE_MS } from "../outbound/echo-match.ts";
@@ -85,13 +85,17 @@ export class Bridge {
       // With a mirror, the account's route is read here too (Mirror `routeSql`): one round trip
       // fewer than the mirror reading it after the commit, and as fresh (milliseconds apart).
       const withRoute = this.mirror !== undefined;
-      const { rows } = await tx.query<{
+      // Named (prepared once per connection), as the other statements run for every event: parsing and
+      // planning them anew each time was most of Postgres's time per event (bench/README.md).
+      const { rows } = await queryNamed<{
         status: string;
         event: DomainEvent;
         received_at: Date;
         handling_started_at: Date | null;
         route?: RouteRow | null;
       }>(
+        tx,
+        "tb_event_lock",
         // The row lock and the mark that an attempt began, in one round trip (the mark is read as it
         // was before this attempt, and only commits with the recording).
         `WITH e AS (
@@ -145,7 +149,9 @@ export class Bridge {
     if (rules && !backfilled) await inSpan("rules", { attributes }, () => rules.run(event, eventId));
     // The processed mark, and with it (one statement, so one commit) the job's completion: the job
     // is never completed before the mark, and a failure of either leaves both undone for the retry.
-    const { rows: settled } = await this.db.query<{ completed: number; successor: boolean }>(
+    const { rows: settled } = await queryNamed<{ completed: number; successor: boolean }>(
+      this.db,
+      "tb_event_processed",
       job
         ? `WITH marked AS (${PROCESSED_MARK} RETURNING id), completed AS (${completeJobSql(job.queue, 2, 3)})
            SELECT (SELECT count(*) FROM marked)::int AS marked, (SELECT count(*) FROM completed)::int AS completed,

@@ -1,4 +1,4 @@
-import type { SqlClient } from "../db/database.ts";
+import { queryNamed, type SqlClient } from "../db/database.ts";
 import { type Entry, entryOf } from "../instagram/entry-points.ts";
 import type {
   CommentEvent,
@@ -151,7 +151,9 @@ async function customerMessageRows(
   // A customer writing again reopens a closed or snoozed conversation (not a message recovered
   // later: it was written before whatever closed it), and says who holds the thread (control).
   const live = !e.backfilled;
-  const { rows } = await tx.query<Record<string, unknown>>(
+  const { rows } = await queryNamed<Record<string, unknown>>(
+    tx,
+    "tb_customer_message",
     `WITH a AS (${upsertAccount(1, 8, 9)}),
      c AS (${upsertConversation(true)}),
      m AS (

@@ -1,4 +1,5 @@
 import type { JobWithMetadata, PgBoss } from "pg-boss";
+import { queryNamed, type SqlClient } from "../db/database.ts";
 import type { JobBell } from "./job-bell.ts";
 
 export type SlotJob<T> = JobWithMetadata<T>;
@@ -31,6 +32,10 @@ export interface SlotOptions {
   bell?: JobBell | undefined;
   /** A fetch, completion or failure that could not be made (the database away). */
   onError?: (err: unknown, what: string) => void;
+  /** Where the fetch runs: pg-boss's own statement, sent on this pool as a named statement (parsed
+   * once per connection, no longer at every fetch: bench/README.md, "Mirror capacity, fourth
+   * pass"). Without it, on pg-boss's pool, unnamed. */
+  db?: SqlClient | undefined;
 }
 
 const loops = new WeakMap<PgBoss, Set<Slots>>();
@@ -66,6 +71,13 @@ export async function workSlots<T extends object>(
   // per-slot design did together (every poll interval ÷ slots), so a conversation waiting out a
   // rate limit (outbound waits are retries of 1 s and more) is not slowed by the single fetcher.
   const retryPollMs = Math.max(50, pollMs / options.concurrency);
+  // pg-boss builds the fetch (its text inlines the queue and the batch size, so each size is a
+  // statement of its own) and reads its rows; only the connection it runs on is ours.
+  // On PGlite (no named statements) pg-boss's own adapter keeps it.
+  const fetchDb = options.db?.queryPrepared ? options.db : undefined;
+  const fetchOn = fetchDb && {
+    executeSql: (text: string, values?: unknown[]) => queryNamed(fetchDb, `tb_fetch_${queue}`, text, values),
+  };
   let lastFailure = Number.NEGATIVE_INFINITY;
   const onError =
     options.onError ??
@@ -179,7 +191,11 @@ export async function workSlots<T extends object>(
       const free = options.concurrency - running.size;
       if (free > 0) {
         try {
-          const jobs = await boss.fetch<T>(queue, { batchSize: free, includeMetadata: true });
+          const jobs = await boss.fetch<T>(queue, {
+            batchSize: free,
+            includeMetadata: true,
+            ...(fetchOn ? { db: fetchOn } : {}),
+          });
           for (const job of jobs) run(job);
           // Every free slot filled: more may be waiting, fetch again when one frees.
           owed = jobs.length === free;

@@ -49,6 +49,7 @@ export async function startInboundWorker(deps: InboundWorkerDeps): Promise<Slots
       concurrency: deps.concurrency,
       pollingIntervalSeconds: deps.pollingIntervalSeconds,
       bell: deps.bell,
+      db,
       onError: (err, what) => log.error({ err }, `inbound queue: could not ${what}`),
     },
     (job) =>
