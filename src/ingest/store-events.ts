@@ -36,8 +36,8 @@ export interface StoreResult {
 // routes each row to the queue's partition. No ON CONFLICT on the jobs: a fresh id conflicts with
 // nothing, and an error there fails the whole statement, so no event is ever stored without its
 // job. A missing queue row (it is created at start) fails it too, on the job's NOT NULL columns.
-// Like pg-boss's insert for a queue created with `notify`, one pg_notify (sent at commit) wakes the
-// workers LISTENing on pg-boss's channel for the schema at once instead of at their next poll.
+// The workers LISTENing on pg-boss's channel are woken by a NOTIFY of its own (`wakeInboundWorkers`,
+// below), not one inside this statement as pg-boss's insert sends it: see there why.
 const INSERT_EVENTS_AND_JOBS = `
   WITH q AS (
     SELECT * FROM pgboss.queue WHERE name = '${INBOUND_QUEUE}'
@@ -76,15 +76,74 @@ const INSERT_EVENTS_AND_JOBS = `
       q.dead_letter,
       q.heartbeat_seconds
     FROM ev LEFT JOIN q ON true
-    RETURNING id
-  ), woken AS (
-    SELECT pg_notify('pgboss_' || left(encode(sha224('pgboss'::bytea), 'hex'), 24), '${INBOUND_QUEUE}')
-    FROM q WHERE q.notify AND EXISTS (SELECT 1 FROM jobs)
   )
   SELECT ev.id, ev.kind, ev.account_id, ev.dedupe_key
   FROM ev
-  WHERE (SELECT count(*) FROM woken) >= 0
   ORDER BY ev.id`;
+
+// What pg-boss's insert sends for a queue created with `notify`: the queue's name on pg-boss's
+// channel for the schema, which the job loops' JobBell hears.
+const NOTIFY_INBOUND = `
+  SELECT pg_notify('pgboss_' || left(encode(sha224('pgboss'::bytea), 'hex'), 24), name)
+  FROM pgboss.queue WHERE name = '${INBOUND_QUEUE}' AND notify`;
+
+/**
+ * Wakes the inbound job loops once jobs are stored, with a NOTIFY in a transaction of its own, sent
+ * after the webhook's statement has committed, and not awaited by the webhook. Postgres serialises
+ * every transaction that sends a NOTIFY, in the whole cluster, on one lock taken before its commit
+ * and held until the commit record is flushed (async.c, PreCommit_Notify), so that notifications
+ * are queued in commit order. Inside the webhook's statement that lock made the statements in flight
+ * commit one after another, each waiting for the flushes before it, instead of sharing one flush
+ * (group commit); the webhooks waited for that queue and for every other NOTIFY on the server
+ * (bench/README.md, Ingest: the acknowledgement tail). Here only the wake-up waits for it. At most
+ * one NOTIFY is in flight per database handle: jobs stored while one is on its way are announced by
+ * one more, sent after it, so a loop woken early still finds every job committed before the wake-up
+ * it hears last. A NOTIFY that fails is dropped: it is only a latency hint, as the loops also poll.
+ */
+class InboundWaker {
+  private running = false;
+  private again = false;
+  private readonly db: SqlClient;
+
+  constructor(db: SqlClient) {
+    this.db = db;
+  }
+
+  wake(): void {
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = true;
+    void this.run();
+  }
+
+  private async run(): Promise<void> {
+    do {
+      this.again = false;
+      try {
+        await (this.db.queryPrepared
+          ? this.db.queryPrepared("threadbridge_notify_inbound", NOTIFY_INBOUND)
+          : this.db.query(NOTIFY_INBOUND));
+      } catch {
+        // The loops' next poll finds the jobs (WORKER_POLL_SECONDS); nothing is lost.
+      }
+    } while (this.again);
+    this.running = false;
+  }
+}
+
+const wakers = new WeakMap<SqlClient, InboundWaker>();
+
+/** Wakes the inbound job loops listening on `db`'s database: see InboundWaker. */
+export function wakeInboundWorkers(db: SqlClient): void {
+  let waker = wakers.get(db);
+  if (!waker) {
+    waker = new InboundWaker(db);
+    wakers.set(db, waker);
+  }
+  waker.wake();
+}
 
 interface InsertedRow {
   id: number;
@@ -96,7 +155,7 @@ interface InsertedRow {
 /**
  * Stores the events of one webhook delivery (or a batch of them) and enqueues one job per new event,
  * in one statement: once this resolves the events survive any crash, and a redelivered event (same
- * dedupe key) is neither stored nor enqueued again.
+ * dedupe key) is neither stored nor enqueued again. The job loops are woken after it, not awaited.
  */
 export async function storeInbound(db: SqlClient, records: readonly TracedRecord[]): Promise<StoreResult> {
   if (records.length === 0) return { stored: [], duplicates: 0 };
@@ -126,6 +185,7 @@ export async function storeInbound(db: SqlClient, records: readonly TracedRecord
   const { rows: inserted } = db.queryPrepared
     ? await db.queryPrepared<InsertedRow>("threadbridge_store_inbound", INSERT_EVENTS_AND_JOBS, params)
     : await db.query<InsertedRow>(INSERT_EVENTS_AND_JOBS, params);
+  if (inserted.length > 0) wakeInboundWorkers(db);
   return {
     stored: inserted.map((r) => ({
       id: r.id,

@@ -140,6 +140,35 @@ describe("storeInbound", () => {
     await db.query("DELETE FROM pgboss.job WHERE singleton_key = 'acct1:dm:c3'");
   });
 
+  it("wakes the job loops after the statement, not inside it, and only when it stored a job", async () => {
+    // A handle of its own that records each statement and when it was answered.
+    const log: string[] = [];
+    const recording = {
+      query: async <R extends object>(text: string, params?: unknown[]) => {
+        const kind = /pg_notify/.test(text)
+          ? "notify"
+          : /INSERT INTO inbound_events/.test(text)
+            ? "store"
+            : "other";
+        log.push(`sent ${kind}`);
+        const result = await db.query<R>(text, params);
+        log.push(`done ${kind}`);
+        return result;
+      },
+    };
+    const r = record("c6", 6_000);
+    await storeInbound(recording, [r]);
+    await waitFor(async () => (log.includes("done notify") ? true : undefined), 5_000, "the NOTIFY");
+    // The NOTIFY left after the statement that stored the job had committed.
+    expect(log).toEqual(["sent store", "done store", "sent notify", "done notify"]);
+    // A redelivery stores no job, so it wakes nobody.
+    log.length = 0;
+    expect(await storeInbound(recording, [r])).toEqual({ stored: [], duplicates: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(log).toEqual(["sent store", "done store"]);
+    await db.query("DELETE FROM pgboss.job WHERE singleton_key = 'acct1:dm:c6'");
+  });
+
   it("hands pg-boss's worker every job, woken by NOTIFY, in order within each thread", async () => {
     const got: Array<{ eventId: number; at: number }> = [];
     // The service's inbound worker slots, polling only every 20 s: jobs handled within seconds were
