@@ -4,12 +4,14 @@
 // checked, parsed), the start of the statement that stores it, that statement's result, and the
 // 200 written; and it records GC pauses and the event-loop delay. On SIGUSR2 it writes the
 // percentiles of each stage since the last mark to $INGEST_PROBE_OUT (JSON, appended: one line per
-// mark) and starts over. It patches the checkout's own IngestBatcher (the module under the web
-// process's working directory), so it measures a base checkout as well as this one, as long as
-// the batcher keeps its `submit` and `commit(batch)` methods.
+// mark) and starts over; also the statements the process sent, by kind. It patches the
+// checkout's own IngestBatcher (the module under the web process's working directory), so it
+// measures a base checkout as well as this one, as long as the batcher keeps its `submit` and
+// `commit(batch)` methods.
 import { AsyncLocalStorage } from "node:async_hooks";
 import { appendFileSync } from "node:fs";
 import http from "node:http";
+import { createRequire } from "node:module";
 import { monitorEventLoopDelay, PerformanceObserver, performance } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
 
@@ -51,6 +53,24 @@ http.ServerResponse.prototype.end = function (this: http.ServerResponse, ...args
   }
   return (end as (...a: unknown[]) => http.ServerResponse).apply(this, args);
 } as typeof end;
+
+// Statements sent by the web process, by kind: the webhook's store, the workers' wake-up, others.
+let statements: Record<string, number> = {};
+const { default: pg } = (await import(
+  pathToFileURL(createRequire(`${process.cwd()}/package.json`).resolve("pg")).href
+)) as { default: typeof import("pg") };
+const clientQuery = pg.Client.prototype.query as (...args: unknown[]) => unknown;
+pg.Client.prototype.query = function (this: unknown, ...args: unknown[]) {
+  const q = args[0] as string | { text?: string } | undefined;
+  const text = typeof q === "string" ? q : (q?.text ?? "");
+  const kind = /INSERT INTO inbound_events/.test(text)
+    ? "store"
+    : /pg_notify/.test(text)
+      ? "notify"
+      : "other";
+  statements[kind] = (statements[kind] ?? 0) + 1;
+  return clientQuery.apply(this, args);
+} as typeof pg.Client.prototype.query;
 
 const byRecords = new WeakMap<object, Stamps>();
 const { IngestBatcher } = (await import(
@@ -114,6 +134,7 @@ process.on("SIGUSR2", () => {
   const line = {
     pid: process.pid,
     deliveries: d.length,
+    statements,
     total: stage(total),
     ...Object.fromEntries(Object.entries(stages).map(([k, f]) => [k, stage(f)])),
     slowest1pct: Object.fromEntries([
@@ -131,6 +152,7 @@ process.on("SIGUSR2", () => {
   };
   appendFileSync(out, `${JSON.stringify(line)}\n`);
   done = [];
+  statements = {};
   gcPauses = [];
   loop.reset();
 });

@@ -412,7 +412,18 @@ export async function ingestAB(
         const cpu0 = cpuSeconds(pid);
         const database = databases[x.name];
         const pg0 = database ? postgresCpu(database) : new Map<number, number>();
+        if (probeDir && x.name !== "bare") await probeLine(pid, `${probeDir}/${x.name}.jsonl`);
         const r = await load(x.port, { connections: 50, seconds });
+        if (probeDir && x.name !== "bare") {
+          const line = JSON.parse(await probeLine(pid, `${probeDir}/${x.name}.jsonl`)) as {
+            statements: Record<string, number>;
+          };
+          say(
+            `  statements per webhook ${x.name} at 50 connections: ${Object.entries(line.statements)
+              .map(([k, n]) => `${k} ${(n / r.requests.total).toFixed(3)}`)
+              .join(", ")}`,
+          );
+        }
         figures[x.name] = {
           cpuMs: (1000 * (cpuSeconds(pid) - cpu0)) / r.requests.total,
           pgMs: database ? (1000 * cpuSpent(pg0, postgresCpu(database))) / r.requests.total : 0,

@@ -1,3 +1,4 @@
+import pg from "pg";
 import type { SqlClient } from "../db/database.ts";
 import { pgJson } from "../db/pg-json.ts";
 import type { InboundRecord } from "../instagram/events.ts";
@@ -87,6 +88,11 @@ const NOTIFY_INBOUND = `
   SELECT pg_notify('pgboss_' || left(encode(sha224('pgboss'::bytea), 'hex'), 24), name)
   FROM pgboss.queue WHERE name = '${INBOUND_QUEUE}' AND notify`;
 
+/** Whatever wakes the inbound job loops after a statement stored jobs; `wake` never waits. */
+export interface InboundWake {
+  wake(): void;
+}
+
 /**
  * Wakes the inbound job loops once jobs are stored, with a NOTIFY in a transaction of its own, sent
  * after the webhook's statement has committed, and not awaited by the webhook. Postgres serialises
@@ -96,20 +102,32 @@ const NOTIFY_INBOUND = `
  * commit one after another, each waiting for the flushes before it, instead of sharing one flush
  * (group commit); the webhooks waited for that queue and for every other NOTIFY on the server
  * (bench/README.md, Ingest: the acknowledgement tail). Here only the wake-up waits for it. At most
- * one NOTIFY is in flight per database handle: jobs stored while one is on its way are announced by
- * one more, sent after it, so a loop woken early still finds every job committed before the wake-up
- * it hears last. A NOTIFY that fails is dropped: it is only a latency hint, as the loops also poll.
+ * one NOTIFY is in flight: jobs stored while one is on its way are announced by one more, sent
+ * after it, so a loop woken early still finds every job committed before the wake-up it hears last.
+ * A NOTIFY that fails is dropped: it is only a latency hint, as the loops also poll.
  */
-class InboundWaker {
+export class InboundWaker implements InboundWake {
   private running = false;
   private again = false;
-  private readonly db: SqlClient;
+  private closed = false;
+  private client: pg.Client | undefined;
+  private readonly db: SqlClient & { readonly url?: string | undefined; readonly kind?: string };
 
-  constructor(db: SqlClient) {
+  /**
+   * On Postgres the NOTIFY goes over a connection of its own whose transactions do not wait for
+   * their commit record to be flushed (`synchronous_commit = off`, for this session only): such a
+   * transaction stores nothing but the notification, which a crash may lose like any other (the
+   * loops' poll finds the jobs, which were flushed before it was sent), and it then holds the
+   * NOTIFY lock for microseconds instead of a flush, and adds no flush of its own to the ones the
+   * webhooks wait for. Elsewhere (the embedded database, or a handle without a URL) the NOTIFY goes
+   * through `db` itself.
+   */
+  constructor(db: SqlClient & { readonly url?: string | undefined; readonly kind?: string }) {
     this.db = db;
   }
 
   wake(): void {
+    if (this.closed) return;
     if (this.running) {
       this.again = true;
       return;
@@ -118,28 +136,65 @@ class InboundWaker {
     void this.run();
   }
 
+  async close(): Promise<void> {
+    this.closed = true;
+    const client = this.client;
+    this.client = undefined;
+    await client?.end().catch(() => {});
+  }
+
   private async run(): Promise<void> {
     do {
       this.again = false;
       try {
-        await (this.db.queryPrepared
-          ? this.db.queryPrepared("threadbridge_notify_inbound", NOTIFY_INBOUND)
-          : this.db.query(NOTIFY_INBOUND));
+        await this.notify();
       } catch {
-        // The loops' next poll finds the jobs (WORKER_POLL_SECONDS); nothing is lost.
+        // The loops' next poll finds the jobs (WORKER_POLL_SECONDS); nothing is lost. A broken
+        // connection is opened again for the next wake-up.
+        const client = this.client;
+        this.client = undefined;
+        await client?.end().catch(() => {});
       }
-    } while (this.again);
+    } while (this.again && !this.closed);
     this.running = false;
+  }
+
+  private async notify(): Promise<void> {
+    if (this.db.kind !== "postgres" || !this.db.url) {
+      await (this.db.queryPrepared
+        ? this.db.queryPrepared("threadbridge_notify_inbound", NOTIFY_INBOUND)
+        : this.db.query(NOTIFY_INBOUND));
+      return;
+    }
+    if (!this.client) {
+      const client = new pg.Client({ connectionString: this.db.url, application_name: "threadbridge wake" });
+      // A connection lost between wake-ups emits 'error'; the next NOTIFY fails and reopens it.
+      client.on("error", () => {});
+      await client.connect();
+      try {
+        await client.query("SET synchronous_commit = off");
+      } catch (err) {
+        await client.end().catch(() => {});
+        throw err;
+      }
+      if (this.closed) {
+        await client.end().catch(() => {});
+        return;
+      }
+      this.client = client;
+    }
+    await this.client.query({ name: "threadbridge_notify_inbound", text: NOTIFY_INBOUND });
   }
 }
 
 const wakers = new WeakMap<SqlClient, InboundWaker>();
 
-/** Wakes the inbound job loops listening on `db`'s database: see InboundWaker. */
+/** Wakes the inbound job loops listening on `db`'s database through `db` itself, for callers off the
+ * webhook path (a backfill): see InboundWaker. */
 export function wakeInboundWorkers(db: SqlClient): void {
   let waker = wakers.get(db);
   if (!waker) {
-    waker = new InboundWaker(db);
+    waker = new InboundWaker({ query: db.query.bind(db) });
     wakers.set(db, waker);
   }
   waker.wake();
@@ -155,9 +210,14 @@ interface InsertedRow {
 /**
  * Stores the events of one webhook delivery (or a batch of them) and enqueues one job per new event,
  * in one statement: once this resolves the events survive any crash, and a redelivered event (same
- * dedupe key) is neither stored nor enqueued again. The job loops are woken after it, not awaited.
+ * dedupe key) is neither stored nor enqueued again. The job loops are woken after it by `waker`
+ * (the web process's InboundWaker) or through `db`, not awaited.
  */
-export async function storeInbound(db: SqlClient, records: readonly TracedRecord[]): Promise<StoreResult> {
+export async function storeInbound(
+  db: SqlClient,
+  records: readonly TracedRecord[],
+  waker?: InboundWake,
+): Promise<StoreResult> {
   if (records.length === 0) return { stored: [], duplicates: 0 };
   // Job ids are UUIDv7, increasing within this process: pg-boss breaks a tie between jobs of one key
   // created in the same transaction by id, so this keeps a batch's events of a thread in order.
@@ -185,7 +245,10 @@ export async function storeInbound(db: SqlClient, records: readonly TracedRecord
   const { rows: inserted } = db.queryPrepared
     ? await db.queryPrepared<InsertedRow>("threadbridge_store_inbound", INSERT_EVENTS_AND_JOBS, params)
     : await db.query<InsertedRow>(INSERT_EVENTS_AND_JOBS, params);
-  if (inserted.length > 0) wakeInboundWorkers(db);
+  if (inserted.length > 0) {
+    if (waker) waker.wake();
+    else wakeInboundWorkers(db);
+  }
   return {
     stored: inserted.map((r) => ({
       id: r.id,

@@ -5,7 +5,7 @@ import type { PgBoss } from "pg-boss";
 import { v7 as uuidv7 } from "uuid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../../src/db/database.ts";
-import { storeInbound, type TracedRecord } from "../../src/ingest/store-events.ts";
+import { InboundWaker, storeInbound, type TracedRecord } from "../../src/ingest/store-events.ts";
 import { createLogger } from "../../src/log/logger.ts";
 import { INBOUND_QUEUE, type InboundJob } from "../../src/queue/boss.ts";
 import { JobBell } from "../../src/queue/job-bell.ts";
@@ -167,6 +167,35 @@ describe("storeInbound", () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(log).toEqual(["sent store", "done store"]);
     await db.query("DELETE FROM pgboss.job WHERE singleton_key = 'acct1:dm:c6'");
+  });
+
+  it("InboundWaker rings the inbound loops, over a connection of its own on Postgres", async () => {
+    const bell = await JobBell.listen(db, createLogger("silent"));
+    let rings = 0;
+    const off = bell.on(INBOUND_QUEUE, () => rings++);
+    const waker = new InboundWaker(db);
+    const sessions = async () => {
+      const { rows } = await db.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'threadbridge wake' AND datname = current_database()",
+      );
+      return rows[0]?.n ?? 0;
+    };
+    try {
+      waker.wake();
+      await waitFor(async () => (rings > 0 ? true : undefined), 5_000, "a ring");
+      if (db.kind === "postgres") expect(await sessions()).toBe(1);
+      await waker.close();
+      // Closed: no wake-up, and its connection is gone.
+      waker.wake();
+      const before = rings;
+      await new Promise((r) => setTimeout(r, 300));
+      expect(rings).toBe(before);
+      if (db.kind === "postgres") expect(await sessions()).toBe(0);
+    } finally {
+      off();
+      await waker.close();
+      await bell.close();
+    }
   });
 
   it("hands pg-boss's worker every job, woken by NOTIFY, in order within each thread", async () => {
