@@ -26,7 +26,7 @@ import { readinessCheck } from "./http/readiness.ts";
 import { webhookRouter } from "./http/webhooks.ts";
 import { queueBackfill } from "./ingest/backfill.ts";
 import { IngestBatcher } from "./ingest/ingest-batcher.ts";
-import { InboundWaker, storeInbound } from "./ingest/store-events.ts";
+import { storeInbound } from "./ingest/store-events.ts";
 import { GraphClient } from "./instagram/graph-client.ts";
 import { alertOwners } from "./instagram/owner-alerts.ts";
 import { TokenCipher } from "./instagram/token-cipher.ts";
@@ -354,9 +354,6 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
     // The web role serves everything; a worker-only process serves health and metrics on
     // METRICS_PORT when one is given, so its job metrics can be scraped too.
     const port = roles.web ? config.port : config.metricsPort;
-    // Wakes the workers after each stored batch of webhooks, on a connection of its own (store-events.ts).
-    const inboundWaker = new InboundWaker(db);
-    cleanups.push(() => inboundWaker.close());
     if (port !== undefined) {
       const app = createHttpApp({
         log,
@@ -369,7 +366,7 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
               // First: Meta's deliveries are most of the traffic, and express tries each router in
               // turn (its paths are its own, so the order changes nothing else).
               webhookRouter({
-                ingest: new IngestBatcher((records) => storeInbound(db, records, inboundWaker)),
+                ingest: new IngestBatcher((records) => storeInbound(db, records)),
                 log,
                 metrics,
                 verifyToken: config.instagram.verifyToken,

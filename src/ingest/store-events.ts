@@ -1,4 +1,3 @@
-import pg from "pg";
 import type { SqlClient } from "../db/database.ts";
 import { pgJson } from "../db/pg-json.ts";
 import type { InboundRecord } from "../instagram/events.ts";
@@ -88,10 +87,12 @@ const NOTIFY_INBOUND = `
   SELECT pg_notify('pgboss_' || left(encode(sha224('pgboss'::bytea), 'hex'), 24), name)
   FROM pgboss.queue WHERE name = '${INBOUND_QUEUE}' AND notify`;
 
-/** Whatever wakes the inbound job loops after a statement stored jobs; `wake` never waits. */
-export interface InboundWake {
-  wake(): void;
-}
+// The same, in a transaction whose commit does not wait for its flush: `SET LOCAL` lasts until the
+// end of the transaction, which a query string of several statements is on its own (an implicit
+// block), so nothing carries over to the pooled connection's next transaction, and a connection
+// pooler in transaction mode sees one transaction. Sent as a simple query (no parameters), which is
+// what allows several statements in one round trip.
+const NOTIFY_INBOUND_UNFLUSHED = `SET LOCAL synchronous_commit = off; ${NOTIFY_INBOUND}`;
 
 /**
  * Wakes the inbound job loops once jobs are stored, with a NOTIFY in a transaction of its own, sent
@@ -101,33 +102,27 @@ export interface InboundWake {
  * are queued in commit order. Inside the webhook's statement that lock made the statements in flight
  * commit one after another, each waiting for the flushes before it, instead of sharing one flush
  * (group commit); the webhooks waited for that queue and for every other NOTIFY on the server
- * (bench/README.md, Ingest: the acknowledgement tail). Here only the wake-up waits for it. At most
- * one NOTIFY is in flight: jobs stored while one is on its way are announced by one more, sent
- * after it, so a loop woken early still finds every job committed before the wake-up it hears last.
- * A NOTIFY that fails is dropped: it is only a latency hint, as the loops also poll.
+ * (bench/README.md, Ingest: the acknowledgement tail). Here only the wake-up waits for it.
+ *
+ * On Postgres that transaction does not wait for its commit record to be flushed
+ * (`synchronous_commit = off` for it alone): it stores nothing but the notification, which a crash
+ * may lose (the loops' poll finds the jobs, which were flushed before it was sent), so it holds the
+ * lock for no flush and adds no flush to the ones the webhooks wait for. Every statement that stores
+ * webhooks stays synchronous. At most one NOTIFY is in flight per handle: jobs stored while one is on
+ * its way are announced by one more, sent after it, so a loop woken early still finds every job
+ * committed before the wake-up it hears last. A NOTIFY that fails is dropped: it is only a latency
+ * hint, as the loops also poll.
  */
-export class InboundWaker implements InboundWake {
+class InboundWaker {
   private running = false;
   private again = false;
-  private closed = false;
-  private client: pg.Client | undefined;
-  private readonly db: SqlClient & { readonly url?: string | undefined; readonly kind?: string };
+  private readonly db: SqlClient & { readonly kind?: string };
 
-  /**
-   * On Postgres the NOTIFY goes over a connection of its own whose transactions do not wait for
-   * their commit record to be flushed (`synchronous_commit = off`, for this session only): such a
-   * transaction stores nothing but the notification, which a crash may lose like any other (the
-   * loops' poll finds the jobs, which were flushed before it was sent), and it then holds the
-   * NOTIFY lock for microseconds instead of a flush, and adds no flush of its own to the ones the
-   * webhooks wait for. Elsewhere (the embedded database, or a handle without a URL) the NOTIFY goes
-   * through `db` itself.
-   */
-  constructor(db: SqlClient & { readonly url?: string | undefined; readonly kind?: string }) {
+  constructor(db: SqlClient & { readonly kind?: string }) {
     this.db = db;
   }
 
   wake(): void {
-    if (this.closed) return;
     if (this.running) {
       this.again = true;
       return;
@@ -136,65 +131,28 @@ export class InboundWaker implements InboundWake {
     void this.run();
   }
 
-  async close(): Promise<void> {
-    this.closed = true;
-    const client = this.client;
-    this.client = undefined;
-    await client?.end().catch(() => {});
-  }
-
   private async run(): Promise<void> {
     do {
       this.again = false;
       try {
-        await this.notify();
+        // The embedded database (PGlite, or its socket) takes one statement per query and has no
+        // flush worth saving for other processes.
+        await this.db.query(this.db.kind === "postgres" ? NOTIFY_INBOUND_UNFLUSHED : NOTIFY_INBOUND);
       } catch {
-        // The loops' next poll finds the jobs (WORKER_POLL_SECONDS); nothing is lost. A broken
-        // connection is opened again for the next wake-up.
-        const client = this.client;
-        this.client = undefined;
-        await client?.end().catch(() => {});
+        // The loops' next poll finds the jobs (WORKER_POLL_SECONDS); nothing is lost.
       }
-    } while (this.again && !this.closed);
+    } while (this.again);
     this.running = false;
-  }
-
-  private async notify(): Promise<void> {
-    if (this.db.kind !== "postgres" || !this.db.url) {
-      await (this.db.queryPrepared
-        ? this.db.queryPrepared("threadbridge_notify_inbound", NOTIFY_INBOUND)
-        : this.db.query(NOTIFY_INBOUND));
-      return;
-    }
-    if (!this.client) {
-      const client = new pg.Client({ connectionString: this.db.url, application_name: "threadbridge wake" });
-      // A connection lost between wake-ups emits 'error'; the next NOTIFY fails and reopens it.
-      client.on("error", () => {});
-      await client.connect();
-      try {
-        await client.query("SET synchronous_commit = off");
-      } catch (err) {
-        await client.end().catch(() => {});
-        throw err;
-      }
-      if (this.closed) {
-        await client.end().catch(() => {});
-        return;
-      }
-      this.client = client;
-    }
-    await this.client.query({ name: "threadbridge_notify_inbound", text: NOTIFY_INBOUND });
   }
 }
 
 const wakers = new WeakMap<SqlClient, InboundWaker>();
 
-/** Wakes the inbound job loops listening on `db`'s database through `db` itself, for callers off the
- * webhook path (a backfill): see InboundWaker. */
-export function wakeInboundWorkers(db: SqlClient): void {
+/** Wakes the inbound job loops listening on `db`'s database: see InboundWaker. */
+export function wakeInboundWorkers(db: SqlClient & { readonly kind?: string }): void {
   let waker = wakers.get(db);
   if (!waker) {
-    waker = new InboundWaker({ query: db.query.bind(db) });
+    waker = new InboundWaker(db);
     wakers.set(db, waker);
   }
   waker.wake();
@@ -210,13 +168,11 @@ interface InsertedRow {
 /**
  * Stores the events of one webhook delivery (or a batch of them) and enqueues one job per new event,
  * in one statement: once this resolves the events survive any crash, and a redelivered event (same
- * dedupe key) is neither stored nor enqueued again. The job loops are woken after it by `waker`
- * (the web process's InboundWaker) or through `db`, not awaited.
+ * dedupe key) is neither stored nor enqueued again. The job loops are woken after it, not awaited.
  */
 export async function storeInbound(
-  db: SqlClient,
+  db: SqlClient & { readonly kind?: string },
   records: readonly TracedRecord[],
-  waker?: InboundWake,
 ): Promise<StoreResult> {
   if (records.length === 0) return { stored: [], duplicates: 0 };
   // Job ids are UUIDv7, increasing within this process: pg-boss breaks a tie between jobs of one key
@@ -245,10 +201,7 @@ export async function storeInbound(
   const { rows: inserted } = db.queryPrepared
     ? await db.queryPrepared<InsertedRow>("threadbridge_store_inbound", INSERT_EVENTS_AND_JOBS, params)
     : await db.query<InsertedRow>(INSERT_EVENTS_AND_JOBS, params);
-  if (inserted.length > 0) {
-    if (waker) waker.wake();
-    else wakeInboundWorkers(db);
-  }
+  if (inserted.length > 0) wakeInboundWorkers(db);
   return {
     stored: inserted.map((r) => ({
       id: r.id,

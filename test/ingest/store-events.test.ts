@@ -5,7 +5,7 @@ import type { PgBoss } from "pg-boss";
 import { v7 as uuidv7 } from "uuid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../../src/db/database.ts";
-import { InboundWaker, storeInbound, type TracedRecord } from "../../src/ingest/store-events.ts";
+import { storeInbound, type TracedRecord } from "../../src/ingest/store-events.ts";
 import { createLogger } from "../../src/log/logger.ts";
 import { INBOUND_QUEUE, type InboundJob } from "../../src/queue/boss.ts";
 import { JobBell } from "../../src/queue/job-bell.ts";
@@ -169,32 +169,32 @@ describe("storeInbound", () => {
     await db.query("DELETE FROM pgboss.job WHERE singleton_key = 'acct1:dm:c6'");
   });
 
-  it("InboundWaker rings the inbound loops, over a connection of its own on Postgres", async () => {
+  it("rings the inbound loops after storing, and leaves the pool's connections synchronous", async () => {
     const bell = await JobBell.listen(db, createLogger("silent"));
     let rings = 0;
     const off = bell.on(INBOUND_QUEUE, () => rings++);
-    const waker = new InboundWaker(db);
-    const sessions = async () => {
-      const { rows } = await db.query<{ n: number }>(
-        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'threadbridge wake' AND datname = current_database()",
-      );
-      return rows[0]?.n ?? 0;
-    };
     try {
-      waker.wake();
+      await storeInbound(db, [record("c7", 7_000)]);
       await waitFor(async () => (rings > 0 ? true : undefined), 5_000, "a ring");
-      if (db.kind === "postgres") expect(await sessions()).toBe(1);
-      await waker.close();
-      // Closed: no wake-up, and its connection is gone.
-      waker.wake();
-      const before = rings;
-      await new Promise((r) => setTimeout(r, 300));
-      expect(rings).toBe(before);
-      if (db.kind === "postgres") expect(await sessions()).toBe(0);
+      if (db.kind === "postgres") {
+        // The wake-up's `SET LOCAL` holds inside its query string (an implicit transaction)...
+        // (node-postgres answers a query string of several statements with a result for each.)
+        const inside = (await db.query(
+          "SET LOCAL synchronous_commit = off; SHOW synchronous_commit",
+        )) as unknown as Array<{ rows: unknown[] }>;
+        expect(inside.at(-1)?.rows).toEqual([{ synchronous_commit: "off" }]);
+        // ...and ends with it: every pooled connection (all ten at once) still commits synchronously.
+        const shown = await Promise.all(
+          Array.from({ length: 10 }, () =>
+            db.query<{ synchronous_commit: string }>("SHOW synchronous_commit"),
+          ),
+        );
+        expect(shown.map((r) => r.rows[0]?.synchronous_commit)).toEqual(Array(10).fill("on"));
+      }
     } finally {
       off();
-      await waker.close();
       await bell.close();
+      await db.query("DELETE FROM pgboss.job WHERE singleton_key = 'acct1:dm:c7'");
     }
   });
 
