@@ -9,13 +9,15 @@
 // change of the machine's load falls on both: the CPU time per webhook of each, per round.
 import { type ChildProcess, execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { loadavg } from "node:os";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import autocannon from "autocannon";
 import pg from "pg";
 import { sign } from "../src/instagram/signature.ts";
 import { createTestDatabase, type TestDatabase } from "../test/helpers/postgres.ts";
 import { type BenchRow, benchTable } from "./bench-row.ts";
+import { at, type FixedRateRequest, type FixedRateResult, fixedRate } from "./fixed-rate.ts";
 import {
   cpuSeconds,
   cpuSpent,
@@ -36,49 +38,65 @@ export const SETTLE_MS = scaled(10_000, 3_000);
 /** The fixed rate the acknowledgement latency is measured at (issue 23: p99 < 20 ms at 1,000/s). */
 export const PACED_RATE = 1000;
 
-/** Signed single-event DM webhooks, each with a fresh mid so every one is a new row. */
+/** A signed single-event DM webhook with a fresh mid, so every one is a new row. */
+function webhookBody(): FixedRateRequest {
+  const now = Date.now();
+  const customer = `7${String(Math.floor(Math.random() * 5000)).padStart(15, "0")}`;
+  const body = JSON.stringify({
+    object: "instagram",
+    entry: [
+      {
+        id: ACCOUNT,
+        time: now,
+        messaging: [
+          {
+            sender: { id: customer },
+            recipient: { id: ACCOUNT },
+            timestamp: now,
+            message: { mid: `mid.bench.${randomUUID()}`, text: "Hi, is this still available?" },
+          },
+        ],
+      },
+    ],
+  });
+  return {
+    body,
+    headers: { "content-type": "application/json", "x-hub-signature-256": sign(body, SECRET) },
+  };
+}
+
+/** The same webhooks for autocannon, made as each request is sent. */
 function webhookRequest(): autocannon.Request {
   return {
     method: "POST",
     path: "/webhooks/instagram",
-    setupRequest: (req) => {
-      const now = Date.now();
-      const customer = `7${String(Math.floor(Math.random() * 5000)).padStart(15, "0")}`;
-      const body = JSON.stringify({
-        object: "instagram",
-        entry: [
-          {
-            id: ACCOUNT,
-            time: now,
-            messaging: [
-              {
-                sender: { id: customer },
-                recipient: { id: ACCOUNT },
-                timestamp: now,
-                message: { mid: `mid.bench.${randomUUID()}`, text: "Hi, is this still available?" },
-              },
-            ],
-          },
-        ],
-      });
-      return {
-        ...req,
-        body,
-        headers: { "content-type": "application/json", "x-hub-signature-256": sign(body, SECRET) },
-      };
-    },
+    setupRequest: (req) => ({ ...req, ...webhookBody() }),
   };
+}
+
+/** The acknowledgement latency at PACED_RATE, spread evenly (bench/fixed-rate.ts says why not
+ * autocannon's paced mode); throws on any answer but 2xx, like `load`. */
+async function paced(port: number, seconds = SECONDS): Promise<FixedRateResult> {
+  const r = await fixedRate({
+    port,
+    path: "/webhooks/instagram",
+    rate: PACED_RATE,
+    seconds,
+    make: webhookBody,
+  });
+  if (r.non2xx + r.errors > 0)
+    throw new Error(`port ${port}: ${r.non2xx} non-2xx, ${r.errors} errors at ${PACED_RATE}/s`);
+  return r;
 }
 
 async function load(
   port: number,
-  options: { connections: number; rate?: number; seconds?: number },
+  options: { connections: number; seconds?: number },
 ): Promise<autocannon.Result> {
   const result = await autocannon({
     url: `http://127.0.0.1:${port}`,
     connections: options.connections,
     duration: options.seconds ?? SECONDS,
-    ...(options.rate ? { overallRate: options.rate } : {}),
     requests: [webhookRequest()],
   });
   const bad = result.non2xx + result.errors + result.timeouts;
@@ -147,8 +165,8 @@ export async function ingestBench(
     const bareCpu0 = cpuSeconds(barePid);
     const fullBare = await load(bare.port, { connections: 50 });
     const bareCpuMs = (1000 * (cpuSeconds(barePid) - bareCpu0)) / fullBare.requests.total;
-    const paced = await load(service.port, { connections: 25, rate: PACED_RATE });
-    const pacedBare = await load(bare.port, { connections: 25, rate: PACED_RATE });
+    const fixed = await paced(service.port);
+    const fixedBare = await paced(bare.port);
 
     const client = new pg.Client({ connectionString: dbUrl });
     await client.connect();
@@ -188,24 +206,31 @@ export async function ingestBench(
           ratio: (pgCpuMs / webCpuMs).toFixed(1),
         },
         {
-          scenario: `ack latency p50 at ${PACED_RATE} req/s (ms)`,
+          scenario: `ack latency p50 at ${PACED_RATE} webhooks/s, spread evenly (ms, from each request's due time)`,
           target: "—",
-          threadbridge: paced.latency.p50.toFixed(1),
-          baseline: pacedBare.latency.p50.toFixed(1),
-          ratio: (paced.latency.p50 / Math.max(pacedBare.latency.p50, 0.1)).toFixed(1),
+          threadbridge: at(fixed.fromDue, 50).toFixed(1),
+          baseline: at(fixedBare.fromDue, 50).toFixed(1),
+          ratio: (at(fixed.fromDue, 50) / Math.max(at(fixedBare.fromDue, 50), 0.1)).toFixed(1),
         },
         {
-          scenario: `ack latency p99 at ${PACED_RATE} req/s (ms)`,
+          scenario: `ack latency p99 at ${PACED_RATE} webhooks/s, spread evenly (ms, from each request's due time)`,
           target: "< 20",
-          threadbridge: paced.latency.p99.toFixed(1),
-          baseline: pacedBare.latency.p99.toFixed(1),
-          ratio: (paced.latency.p99 / Math.max(pacedBare.latency.p99, 0.1)).toFixed(1),
+          threadbridge: at(fixed.fromDue, 99).toFixed(1),
+          baseline: at(fixedBare.fromDue, 99).toFixed(1),
+          ratio: (at(fixed.fromDue, 99) / Math.max(at(fixedBare.fromDue, 99), 0.1)).toFixed(1),
         },
         {
-          scenario: `achieved rate in the ${PACED_RATE} req/s run (req/s)`,
+          scenario: `the same p99 from the moment each request was sent (ms; the generator's own lateness p99 ${fixed.lateP99.toFixed(1)} / ${fixedBare.lateP99.toFixed(1)} ms)`,
+          target: "—",
+          threadbridge: at(fixed.fromSend, 99).toFixed(1),
+          baseline: at(fixedBare.fromSend, 99).toFixed(1),
+          ratio: (at(fixed.fromSend, 99) / Math.max(at(fixedBare.fromSend, 99), 0.1)).toFixed(1),
+        },
+        {
+          scenario: `achieved rate in the ${PACED_RATE} webhooks/s run (answers/s)`,
           target: String(PACED_RATE),
-          threadbridge: rps(paced).toFixed(0),
-          baseline: rps(pacedBare).toFixed(0),
+          threadbridge: fixed.achieved.toFixed(0),
+          baseline: fixedBare.achieved.toFixed(0),
           ratio: "",
         },
       ],
@@ -245,16 +270,86 @@ export function migrate(dbUrl: string, root = ROOT): void {
   });
 }
 
+/** bench/ingest-probe.ts, for BENCH_PROBE=1: stages of each delivery's time in the web process. */
+const PROBE = new URL("./ingest-probe.ts", import.meta.url).pathname;
+
+/** The probe's last line in `file` (it appends one on each SIGUSR2), once it has been written. */
+async function probeLine(pid: number, file: string): Promise<string> {
+  const before = existsSync(file) ? readFileSync(file, "utf8").length : 0;
+  process.kill(pid, "SIGUSR2");
+  for (let i = 0; i < 50; i++) {
+    await sleep(100);
+    const text = existsSync(file) ? readFileSync(file, "utf8") : "";
+    if (text.length > before) return text.slice(before).trim();
+  }
+  return "(no probe line)";
+}
+
+/**
+ * Samples what the backends of `database` are doing every `everyMs` until stopped (pg_stat_activity,
+ * from a connection of its own): each active backend's wait event ("CPU" when it waits for none),
+ * counted per sample. Their shares say where a statement's wall time goes: on a core, on the WAL
+ * flush (IO:WALSync), or queued on a lock (Lock:object is the lock every NOTIFY's commit takes).
+ */
+function sampleWaits(url: string, database: string, everyMs = 10): { stop(): Promise<Map<string, number>> } {
+  const counts = new Map<string, number>();
+  const client = new pg.Client({ connectionString: url });
+  let running = true;
+  const done = (async () => {
+    await client.connect();
+    while (running) {
+      const { rows } = await client.query<{ wait: string }>(
+        `SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU') AS wait FROM pg_stat_activity
+         WHERE datname = $1 AND state = 'active' AND pid <> pg_backend_pid()`,
+        [database],
+      );
+      for (const r of rows) counts.set(r.wait, (counts.get(r.wait) ?? 0) + 1);
+      await sleep(everyMs);
+    }
+    await client.end();
+  })();
+  return {
+    async stop() {
+      running = false;
+      await done;
+      return counts;
+    },
+  };
+}
+
+/** "CPU 40 %, IO:WALSync 30 %, …" from sampleWaits' counts. */
+function waitShares(counts: Map<string, number>): string {
+  const total = [...counts.values()].reduce((a, b) => a + b, 0);
+  return [...counts]
+    .sort((x, y) => y[1] - x[1])
+    .slice(0, 5)
+    .map(([k, n]) => `${k} ${((100 * n) / total).toFixed(0)} %`)
+    .join(", ");
+}
+
 /**
  * Before/after on a loaded machine: `base`'s web process and this checkout's, each on a database of
- * its own, and the bare handler, loaded in turn at 50 connections for `seconds` each, `rounds`
- * times. Each round gives each process's CPU time per request; a change of the machine's load
- * between rounds falls on all three alike.
+ * its own, and the bare handler, in short rounds, `rounds` times; a change of the machine's load
+ * between rounds falls on all three alike. Each round first measures the acknowledgement latency
+ * of each at PACED_RATE webhooks/s spread evenly (`fixedRate`), then (unless `full` is false)
+ * loads each at 50 connections for `seconds`: each process's CPU time per request, Postgres's for
+ * the web processes, and requests/s against the bare handler's. The order of the three turns each
+ * round, so no side always follows the same one. With `probe`, both web processes run
+ * bench/ingest-probe.ts and each latency run's stages are printed beside its figures; with
+ * `waits`, what their Postgres backends waited on during it (sampleWaits).
  */
-export async function ingestAB(base: string, rounds: number, seconds: number): Promise<string[]> {
+export async function ingestAB(
+  base: string,
+  rounds: number,
+  seconds: number,
+  options: { full?: boolean; probe?: boolean; waits?: boolean } = {},
+): Promise<string[]> {
   const dbs = [await createTestDatabase(), await createTestDatabase()];
   const [baseDb, ourDb] = dbs as [TestDatabase, TestDatabase];
   const started: ChildProcess[] = [];
+  const probeDir = options.probe ? mkdtempSync(`${tmpdir()}/ingest-probe-`) : undefined;
+  const probeEnv = (side: string): Record<string, string> =>
+    probeDir ? { NODE_OPTIONS: `--import ${PROBE}`, INGEST_PROBE_OUT: `${probeDir}/${side}.jsonl` } : {};
   try {
     migrate(baseDb.url, base);
     migrate(ourDb.url);
@@ -265,9 +360,16 @@ export async function ingestAB(base: string, rounds: number, seconds: number): P
     const sides = [
       {
         name: "base",
-        ...(await startProcess(roleArgs("web", base), serviceEnv(baseDb.url), { cwd: base })),
+        ...(await startProcess(
+          roleArgs("web", base),
+          { ...serviceEnv(baseDb.url), ...probeEnv("base") },
+          { cwd: base },
+        )),
       },
-      { name: "this", ...(await startProcess(roleArgs("web"), serviceEnv(ourDb.url))) },
+      {
+        name: "this",
+        ...(await startProcess(roleArgs("web"), { ...serviceEnv(ourDb.url), ...probeEnv("this") })),
+      },
       { name: "bare", ...(await startProcess(["bench/bare-server.ts"], { PORT: "0" })) },
     ];
     started.push(...sides.map((x) => x.child));
@@ -280,16 +382,48 @@ export async function ingestAB(base: string, rounds: number, seconds: number): P
         requests: [webhookRequest()],
       });
     const lines: string[] = [];
+    const say = (line: string) => {
+      lines.push(line);
+      process.stdout.write(`${line}\n`);
+    };
+    const ms = (v: number) => v.toFixed(1);
     for (let round = 1; round <= rounds; round++) {
+      const order = sides.map((_, k) => sides[(round + k) % sides.length] as (typeof sides)[number]);
+      const latency: Record<string, FixedRateResult> = {};
+      for (const x of order) {
+        const pid = x.child.pid as number;
+        if (probeDir && x.name !== "bare") await probeLine(pid, `${probeDir}/${x.name}.jsonl`);
+        const database = databases[x.name];
+        const waits = options.waits && database ? sampleWaits(baseDb.url, database) : undefined;
+        latency[x.name] = await paced(x.port, seconds);
+        if (waits)
+          say(`  waits ${x.name} (active backends, share of samples): ${waitShares(await waits.stop())}`);
+        if (probeDir && x.name !== "bare")
+          say(`  probe ${x.name}: ${await probeLine(pid, `${probeDir}/${x.name}.jsonl`)}`);
+      }
+      const l = (n: string) => latency[n] as FixedRateResult;
+      say(
+        `round ${round} (load ${loadavg()[0]?.toFixed(1)}): ack at ${PACED_RATE}/s p50 / p99 / max from due (ms): ${["base", "this", "bare"].map((n) => `${n} ${ms(at(l(n).fromDue, 50))} / ${ms(at(l(n).fromDue, 99))} / ${ms(at(l(n).fromDue, 100))}`).join(", ")}; p99 from send ${["base", "this", "bare"].map((n) => ms(at(l(n).fromSend, 99))).join(" / ")}; generator late p99 ${["base", "this", "bare"].map((n) => ms(l(n).lateP99)).join(" / ")}; achieved ${["base", "this", "bare"].map((n) => l(n).achieved.toFixed(0)).join(" / ")}/s`,
+      );
+      if (options.full === false) continue;
       const figures: Record<string, { cpuMs: number; pgMs: number; rps: number }> = {};
-      // The order turns each round, so no side always follows the same one.
-      for (let k = 0; k < sides.length; k++) {
-        const x = sides[(round + k) % sides.length] as (typeof sides)[number];
+      for (const x of order) {
         const pid = x.child.pid as number;
         const cpu0 = cpuSeconds(pid);
         const database = databases[x.name];
         const pg0 = database ? postgresCpu(database) : new Map<number, number>();
+        if (probeDir && x.name !== "bare") await probeLine(pid, `${probeDir}/${x.name}.jsonl`);
         const r = await load(x.port, { connections: 50, seconds });
+        if (probeDir && x.name !== "bare") {
+          const line = JSON.parse(await probeLine(pid, `${probeDir}/${x.name}.jsonl`)) as {
+            statements: Record<string, number>;
+          };
+          say(
+            `  statements per webhook ${x.name} at 50 connections: ${Object.entries(line.statements)
+              .map(([k, n]) => `${k} ${(n / r.requests.total).toFixed(3)}`)
+              .join(", ")}`,
+          );
+        }
         figures[x.name] = {
           cpuMs: (1000 * (cpuSeconds(pid) - cpu0)) / r.requests.total,
           pgMs: database ? (1000 * cpuSpent(pg0, postgresCpu(database))) / r.requests.total : 0,
@@ -297,16 +431,16 @@ export async function ingestAB(base: string, rounds: number, seconds: number): P
         };
       }
       const f = (n: string) => figures[n] as { cpuMs: number; pgMs: number; rps: number };
-      lines.push(
+      say(
         `round ${round} (load ${loadavg()[0]?.toFixed(1)}): CPU ms per webhook base ${f("base").cpuMs.toFixed(3)}, this ${f("this").cpuMs.toFixed(3)} (${(f("this").cpuMs / f("base").cpuMs).toFixed(2)}×), bare ${f("bare").cpuMs.toFixed(3)}; Postgres CPU ms per webhook base ${f("base").pgMs.toFixed(3)}, this ${f("this").pgMs.toFixed(3)}; req/s ÷ bare: base ${(f("base").rps / f("bare").rps).toFixed(2)}, this ${(f("this").rps / f("bare").rps).toFixed(2)}`,
       );
-      process.stdout.write(`${lines.at(-1)}\n`);
     }
     return lines;
   } finally {
     for (const c of started) c.kill("SIGTERM");
     await sleep(1000);
     for (const d of dbs) await d.drop().catch(() => {});
+    if (probeDir) rmSync(probeDir, { recursive: true, force: true });
   }
 }
 
@@ -315,6 +449,11 @@ if (import.meta.main && process.env.BENCH_INGEST_AB) {
     process.env.BENCH_INGEST_AB,
     Number(process.env.BENCH_AB_ROUNDS ?? 6),
     Number(process.env.BENCH_SECONDS ?? 4),
+    {
+      full: process.env.BENCH_AB_FULL !== "0",
+      probe: process.env.BENCH_PROBE === "1",
+      waits: process.env.BENCH_WAITS === "1",
+    },
   );
 } else if (import.meta.main) {
   const db = await createTestDatabase();

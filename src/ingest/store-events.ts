@@ -36,8 +36,8 @@ export interface StoreResult {
 // routes each row to the queue's partition. No ON CONFLICT on the jobs: a fresh id conflicts with
 // nothing, and an error there fails the whole statement, so no event is ever stored without its
 // job. A missing queue row (it is created at start) fails it too, on the job's NOT NULL columns.
-// Like pg-boss's insert for a queue created with `notify`, one pg_notify (sent at commit) wakes the
-// workers LISTENing on pg-boss's channel for the schema at once instead of at their next poll.
+// The workers LISTENing on pg-boss's channel are woken by a NOTIFY of its own (`wakeInboundWorkers`,
+// below), not one inside this statement as pg-boss's insert sends it: see there why.
 const INSERT_EVENTS_AND_JOBS = `
   WITH q AS (
     SELECT * FROM pgboss.queue WHERE name = '${INBOUND_QUEUE}'
@@ -76,15 +76,87 @@ const INSERT_EVENTS_AND_JOBS = `
       q.dead_letter,
       q.heartbeat_seconds
     FROM ev LEFT JOIN q ON true
-    RETURNING id
-  ), woken AS (
-    SELECT pg_notify('pgboss_' || left(encode(sha224('pgboss'::bytea), 'hex'), 24), '${INBOUND_QUEUE}')
-    FROM q WHERE q.notify AND EXISTS (SELECT 1 FROM jobs)
   )
   SELECT ev.id, ev.kind, ev.account_id, ev.dedupe_key
   FROM ev
-  WHERE (SELECT count(*) FROM woken) >= 0
   ORDER BY ev.id`;
+
+// What pg-boss's insert sends for a queue created with `notify`: the queue's name on pg-boss's
+// channel for the schema, which the job loops' JobBell hears.
+const NOTIFY_INBOUND = `
+  SELECT pg_notify('pgboss_' || left(encode(sha224('pgboss'::bytea), 'hex'), 24), name)
+  FROM pgboss.queue WHERE name = '${INBOUND_QUEUE}' AND notify`;
+
+// The same, in a transaction whose commit does not wait for its flush: `SET LOCAL` lasts until the
+// end of the transaction, which a query string of several statements is on its own (an implicit
+// block), so nothing carries over to the pooled connection's next transaction, and a connection
+// pooler in transaction mode sees one transaction. Sent as a simple query (no parameters), which is
+// what allows several statements in one round trip.
+const NOTIFY_INBOUND_UNFLUSHED = `SET LOCAL synchronous_commit = off; ${NOTIFY_INBOUND}`;
+
+/**
+ * Wakes the inbound job loops once jobs are stored, with a NOTIFY in a transaction of its own, sent
+ * after the webhook's statement has committed, and not awaited by the webhook. Postgres serialises
+ * every transaction that sends a NOTIFY, in the whole cluster, on one lock taken before its commit
+ * and held until the commit record is flushed (async.c, PreCommit_Notify), so that notifications
+ * are queued in commit order. Inside the webhook's statement that lock made the statements in flight
+ * commit one after another, each waiting for the flushes before it, instead of sharing one flush
+ * (group commit); the webhooks waited for that queue and for every other NOTIFY on the server
+ * (bench/README.md, Ingest: the acknowledgement tail). Here only the wake-up waits for it.
+ *
+ * On Postgres that transaction does not wait for its commit record to be flushed
+ * (`synchronous_commit = off` for it alone): it stores nothing but the notification, which a crash
+ * may lose (the loops' poll finds the jobs, which were flushed before it was sent), so it holds the
+ * lock for no flush and adds no flush to the ones the webhooks wait for. Every statement that stores
+ * webhooks stays synchronous. At most one NOTIFY is in flight per handle: jobs stored while one is on
+ * its way are announced by one more, sent after it, so a loop woken early still finds every job
+ * committed before the wake-up it hears last. A NOTIFY that fails is dropped: it is only a latency
+ * hint, as the loops also poll.
+ */
+class InboundWaker {
+  private running = false;
+  private again = false;
+  private readonly db: SqlClient & { readonly kind?: string };
+
+  constructor(db: SqlClient & { readonly kind?: string }) {
+    this.db = db;
+  }
+
+  wake(): void {
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = true;
+    void this.run();
+  }
+
+  private async run(): Promise<void> {
+    do {
+      this.again = false;
+      try {
+        // The embedded database (PGlite, or its socket) takes one statement per query and has no
+        // flush worth saving for other processes.
+        await this.db.query(this.db.kind === "postgres" ? NOTIFY_INBOUND_UNFLUSHED : NOTIFY_INBOUND);
+      } catch {
+        // The loops' next poll finds the jobs (WORKER_POLL_SECONDS); nothing is lost.
+      }
+    } while (this.again);
+    this.running = false;
+  }
+}
+
+const wakers = new WeakMap<SqlClient, InboundWaker>();
+
+/** Wakes the inbound job loops listening on `db`'s database: see InboundWaker. */
+export function wakeInboundWorkers(db: SqlClient & { readonly kind?: string }): void {
+  let waker = wakers.get(db);
+  if (!waker) {
+    waker = new InboundWaker(db);
+    wakers.set(db, waker);
+  }
+  waker.wake();
+}
 
 interface InsertedRow {
   id: number;
@@ -96,9 +168,12 @@ interface InsertedRow {
 /**
  * Stores the events of one webhook delivery (or a batch of them) and enqueues one job per new event,
  * in one statement: once this resolves the events survive any crash, and a redelivered event (same
- * dedupe key) is neither stored nor enqueued again.
+ * dedupe key) is neither stored nor enqueued again. The job loops are woken after it, not awaited.
  */
-export async function storeInbound(db: SqlClient, records: readonly TracedRecord[]): Promise<StoreResult> {
+export async function storeInbound(
+  db: SqlClient & { readonly kind?: string },
+  records: readonly TracedRecord[],
+): Promise<StoreResult> {
   if (records.length === 0) return { stored: [], duplicates: 0 };
   // Job ids are UUIDv7, increasing within this process: pg-boss breaks a tie between jobs of one key
   // created in the same transaction by id, so this keeps a batch's events of a thread in order.
@@ -126,6 +201,7 @@ export async function storeInbound(db: SqlClient, records: readonly TracedRecord
   const { rows: inserted } = db.queryPrepared
     ? await db.queryPrepared<InsertedRow>("threadbridge_store_inbound", INSERT_EVENTS_AND_JOBS, params)
     : await db.query<InsertedRow>(INSERT_EVENTS_AND_JOBS, params);
+  if (inserted.length > 0) wakeInboundWorkers(db);
   return {
     stored: inserted.map((r) => ({
       id: r.id,

@@ -140,6 +140,64 @@ describe("storeInbound", () => {
     await db.query("DELETE FROM pgboss.job WHERE singleton_key = 'acct1:dm:c3'");
   });
 
+  it("wakes the job loops after the statement, not inside it, and only when it stored a job", async () => {
+    // A handle of its own that records each statement and when it was answered.
+    const log: string[] = [];
+    const recording = {
+      query: async <R extends object>(text: string, params?: unknown[]) => {
+        const kind = /pg_notify/.test(text)
+          ? "notify"
+          : /INSERT INTO inbound_events/.test(text)
+            ? "store"
+            : "other";
+        log.push(`sent ${kind}`);
+        const result = await db.query<R>(text, params);
+        log.push(`done ${kind}`);
+        return result;
+      },
+    };
+    const r = record("c6", 6_000);
+    await storeInbound(recording, [r]);
+    await waitFor(async () => (log.includes("done notify") ? true : undefined), 5_000, "the NOTIFY");
+    // The NOTIFY left after the statement that stored the job had committed.
+    expect(log).toEqual(["sent store", "done store", "sent notify", "done notify"]);
+    // A redelivery stores no job, so it wakes nobody.
+    log.length = 0;
+    expect(await storeInbound(recording, [r])).toEqual({ stored: [], duplicates: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(log).toEqual(["sent store", "done store"]);
+    await db.query("DELETE FROM pgboss.job WHERE singleton_key = 'acct1:dm:c6'");
+  });
+
+  it("rings the inbound loops after storing, and leaves the pool's connections synchronous", async () => {
+    const bell = await JobBell.listen(db, createLogger("silent"));
+    let rings = 0;
+    const off = bell.on(INBOUND_QUEUE, () => rings++);
+    try {
+      await storeInbound(db, [record("c7", 7_000)]);
+      await waitFor(async () => (rings > 0 ? true : undefined), 5_000, "a ring");
+      if (db.kind === "postgres") {
+        // The wake-up's `SET LOCAL` holds inside its query string (an implicit transaction)...
+        // (node-postgres answers a query string of several statements with a result for each.)
+        const inside = (await db.query(
+          "SET LOCAL synchronous_commit = off; SHOW synchronous_commit",
+        )) as unknown as Array<{ rows: unknown[] }>;
+        expect(inside.at(-1)?.rows).toEqual([{ synchronous_commit: "off" }]);
+        // ...and ends with it: every pooled connection (all ten at once) still commits synchronously.
+        const shown = await Promise.all(
+          Array.from({ length: 10 }, () =>
+            db.query<{ synchronous_commit: string }>("SHOW synchronous_commit"),
+          ),
+        );
+        expect(shown.map((r) => r.rows[0]?.synchronous_commit)).toEqual(Array(10).fill("on"));
+      }
+    } finally {
+      off();
+      await bell.close();
+      await db.query("DELETE FROM pgboss.job WHERE singleton_key = 'acct1:dm:c7'");
+    }
+  });
+
   it("hands pg-boss's worker every job, woken by NOTIFY, in order within each thread", async () => {
     const got: Array<{ eventId: number; at: number }> = [];
     // The service's inbound worker slots, polling only every 20 s: jobs handled within seconds were
