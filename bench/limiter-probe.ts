@@ -5,7 +5,8 @@
 // outbound bench (bench/outbound.ts) only shows when the workers' database work is not the bound
 // (a quiet machine). Runs against the limiter of the worktree it is in; it uses the departure log's
 // API when there is one (takeTurn / departed), else the grant-time one (waitTurn / fresh).
-//   node bench/limiter-probe.ts   PROBE_GUARD_MS (20), PROBE_SECONDS (10), PROBE_SENDERS (16 per thread)
+//   node bench/limiter-probe.ts   PROBE_GUARD_MS (20), PROBE_SECONDS (10), PROBE_SENDERS (16 per thread),
+//   PROBE_LIMIT (100)
 // With the departure log's API it also says where each grant's time went (`cycle`): a place in the
 // log comes free a window after the call holding it left, so each of the L places cycles in
 // window + (slot free → grant) + (grant → write); the decomposition gives the mean of each part.
@@ -17,7 +18,9 @@ import { Redis } from "ioredis";
 import { maxInWindow } from "../test/fakes/graph-load-server.ts";
 
 const ACCOUNT = "17841400002399999";
-const LIMIT = 100;
+// PROBE_LIMIT: another limit per second (the ratio to it does not depend on it: each place of the
+// log cycles in window + delays whatever L is), which a loaded machine can keep up with.
+const LIMIT = Number(process.env.PROBE_LIMIT ?? 100);
 
 /** One grant: Redis's TIME when made, and when its call left on Redis's clock (grant + write − ask). */
 interface GrantTrace {
@@ -74,7 +77,7 @@ if (isMainThread) {
   const senders = Number(process.env.PROBE_SENDERS ?? 16);
   // Imported here only: the module starts a fake of its own in any other thread that imports it.
   const { startGraphLoadThread } = await import("../test/fakes/graph-load-thread.ts");
-  const graph = await startGraphLoadThread();
+  const graph = await startGraphLoadThread({ realtime: true });
   const options: Options = { graphUrl: graph.url, keyPrefix: `probe:${randomUUID()}`, guardMs, senders };
   const threads = [0, 1, 2].map(() => new Worker(new URL(import.meta.url), { workerData: options }));
   // Each thread says when it is ready to send, then what it measured.
@@ -159,11 +162,13 @@ if (isMainThread) {
           limiter.release(turn);
           continue;
         }
-        const watch = new departures.DepartureWatch();
+        // As the gateway: the departure logged right after the write, not once the answer came
+        // (until then the entry would stay pending, and a full log of pending entries is polled).
+        const watch = new departures.DepartureWatch((at: number) => limiter.departed(turn, at));
         try {
           await watch.run(() => send(i));
         } finally {
-          limiter.departed(turn, watch.departedAt);
+          if (!watch.seen) limiter.departed(turn, watch.departedAt);
           delays.push(watch.departedAt - turn.askedAt);
           if (turn.ticket)
             grants.push({

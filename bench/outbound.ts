@@ -64,7 +64,7 @@ export async function outboundBench(
   options: { guardMs?: number | undefined; privateReplies: boolean } = { privateReplies: true },
 ): Promise<OutboundResult> {
   const db = await createTestDatabase();
-  const graph = await startGraphLoadThread();
+  const graph = await startGraphLoadThread({ realtime: true });
   const flush = new Redis(REDIS_URL);
   await flush.flushdb();
   await flush.quit();
