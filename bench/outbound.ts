@@ -22,6 +22,7 @@ import { createTestDatabase } from "../test/helpers/postgres.ts";
 import { queueLoad, seedAccount } from "../test/outbound/helpers.ts";
 import { watchPeakRss } from "./processes.ts";
 import { scaled } from "./quick.ts";
+import { traceSendCycle } from "./send-cycle.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379/12";
@@ -63,7 +64,7 @@ export async function outboundBench(
   options: { guardMs?: number | undefined; privateReplies: boolean } = { privateReplies: true },
 ): Promise<OutboundResult> {
   const db = await createTestDatabase();
-  const graph = await startGraphLoadThread();
+  const graph = await startGraphLoadThread({ realtime: true });
   const flush = new Redis(REDIS_URL);
   await flush.flushdb();
   await flush.quit();
@@ -87,11 +88,8 @@ export async function outboundBench(
     env: { ...process.env, ...env },
     stdio: "ignore",
   });
-  const svc = await startService(
-    loadConfig({ ...env, PORT: "0" }, platforms),
-    { web: false, worker: false, migrate: false },
-    createLogger("warn"),
-  );
+  const config = loadConfig({ ...env, PORT: "0" }, platforms);
+  const svc = await startService(config, { web: false, worker: false, migrate: false }, createLogger("warn"));
   try {
     await seedAccount(svc.db, env.TOKEN_ENCRYPTION_KEY as string, SEND_ACCOUNT);
     await seedAccount(svc.db, env.TOKEN_ENCRYPTION_KEY as string, REPLY_ACCOUNT);
@@ -111,6 +109,15 @@ export async function outboundBench(
     );
     await queueLoad(svc.db, svc.boss, [{ account: SEND_ACCOUNT, customers, perCustomer }]);
     const total = customers.length * perCustomer;
+    // Redis's view of every grant and departure of the run (bench/send-cycle.ts).
+    const monitorClient = new Redis(REDIS_URL);
+    const cycle = await traceSendCycle(
+      monitorClient,
+      Number(new URL(REDIS_URL).pathname.slice(1) || "0"),
+      "send_text",
+      100,
+      1000 + config.rateLimitGuardMs,
+    );
     for (let i = 0; i < 3; i++)
       children.push(
         spawn(process.execPath, ["bin/threadbridge.js", "worker"], {
@@ -123,6 +130,8 @@ export async function outboundBench(
     // Three processes start first: on a loaded machine that alone can take tens of seconds.
     await until(async () => (await sentCount(SEND_ACCOUNT)) === total, 90_000 + total * 30, `${total} sends`);
     const rss = { load: watch.stop(), messages: total };
+    const cycleNote = await cycle.stop();
+    monitorClient.disconnect();
     // How late the fake's own thread ran: a stall there stamps the calls that came meanwhile
     // together, later than they arrived (what the count at the fake could owe to the fake).
     const fakeStalls = await graph.stalls();
@@ -152,8 +161,8 @@ export async function outboundBench(
         value: tightest(sends, 100).toFixed(0),
       },
     ];
-    const sendNote = `Send API, ${guard}: ${sends.length} calls over ${span.toFixed(1)} s, each answered once (${sendCalls.filter((c) => c.outcome === 200).length} × 200); rate = (calls − 1) ÷ span, the Send API class being paced (at most 2 grants early) rather than bursting. The fake's thread ran late by at most ${fakeStalls.maxMs.toFixed(1)} ms (99th percentile ${fakeStalls.p99Ms.toFixed(1)} ms), the most its stamps can be late by beyond the kernel's own time; load average ${loadavg()[0]?.toFixed(2)} at the end.`;
-    if (!options.privateReplies) return { rows: sendRows, notes: [sendNote], rss };
+    const sendNote = `Send API, ${guard}: ${sends.length} calls over ${span.toFixed(1)} s, each answered once (${sendCalls.filter((c) => c.outcome === 200).length} × 200); rate = (calls − 1) ÷ span, the Send API class being paced (at most 2 grants early) rather than bursting. The fake's thread (${fakeStalls.realtime ? "real-time" : "not real-time: not root, or no chrt"}) ran late by at most ${fakeStalls.maxMs.toFixed(1)} ms (99th percentile ${fakeStalls.p99Ms.toFixed(1)} ms), the most its stamps can be late by beyond the kernel's own time; load average ${loadavg()[0]?.toFixed(2)} at the end.`;
+    if (!options.privateReplies) return { rows: sendRows, notes: [sendNote, cycleNote], rss };
 
     // 2. Private replies, 750 per 36 s (100× compressed), one account, the same 3 processes.
     const started = Date.now();
@@ -208,6 +217,7 @@ export async function outboundBench(
       ],
       notes: [
         sendNote,
+        cycleNote,
         `Private replies: ${replies.length} calls over ${replySpan.toFixed(1)} s, queued ${((Date.now() - started) / 1000).toFixed(0)} s before the last was sent; the first 750 go as fast as the workers can, the rest wait for the oldest to leave the 36 s window.`,
       ],
       rss,

@@ -1,5 +1,5 @@
-// When a Graph call actually left this process: the moment the HTTP client wrote its request's
-// headers to the socket, read from undici's diagnostics channels (Node's fetch is undici). The
+// When a Graph call actually left this process: the moment the HTTP client's write of its request
+// to the socket had returned, read from undici's diagnostics channels (Node's fetch is undici). The
 // rate limiter's departure log counts calls by when they left (src/ratelimit/limiter.ts,
 // GUARANTEE), and the time between a grant and that moment is not the caller's to bound: the
 // gateway's own work, the HTTP client's promises, a connection being opened, an event loop blocked
@@ -31,14 +31,14 @@ export class DepartureWatch {
     return current.run(this, fn);
   }
 
-  /** performance.now() when the last request made in `run` wrote its headers or, when none was
+  /** performance.now() when the last request made in `run` had been written or, when none was
    * seen leaving (a fetch other than Node's, a request that failed before it was written), now:
    * read once `run` settled, the latest moment a call made there can have left. */
   get departedAt(): number {
     return this.#departedAt ?? performance.now();
   }
 
-  /** @internal The request's headers were written now. */
+  /** @internal The request's writes to the socket returned now. */
   left(): void {
     const at = performance.now();
     this.#departedAt = at;
@@ -56,8 +56,16 @@ subscribe("undici:request:create", (message) => {
   if (watch && request) watches.set(request, watch);
 });
 
-subscribe("undici:client:sendHeaders", (message) => {
+// After the write, not before it: undici publishes `undici:client:sendHeaders` right before its
+// socket write and `undici:request:bodySent` once the request's writes have returned (with an
+// empty write queue, Node hands the bytes to the kernel inside the write). A time taken before the
+// write is early by however long the thread is descheduled between the two, which on a loaded
+// machine is milliseconds to tens of them: against a capture of the loopback with the kernel's
+// timestamps (bench/README.md), departures stamped at sendHeaders were logged up to 10–40 ms before
+// their packets (47–88 of about 300 calls per run by more than 1 ms, limit 20/s, load 20–30), and
+// one probe run put 21 calls in 970 ms. Stamped after the write, none was (2 runs): the time is an
+// upper bound of when the first byte left, as the departure log needs.
+subscribe("undici:request:bodySent", (message) => {
   const request = (message as { request?: object }).request;
-  // The same synchronous step as the socket write (undici publishes right before it).
   if (request) watches.get(request)?.left();
 });

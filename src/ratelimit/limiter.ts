@@ -21,9 +21,10 @@
 //     (D + guard) / L on average, at most PACE_BURST early), so they go out evenly rather than in
 //     bursts; longer windows (750/hour) allow bursts up to L.
 //   - Without Redis (and in the insurance limiter), RateLimiterMemory paces calls: 1 point per
-//     (D + guard + margin) / L, so any L + 1 grants span at least that, and LATE GRANTS below
-//     keep a grant from being used much later than it was made; the margin (MARGIN below) is
-//     learned from the calls' delays. This is the within-one-process fallback.
+//     (D + guard + margin) / L, counted from when each call LEFT (MEMORY DEPARTURES below), so
+//     any L + 1 departures span at least that; LATE GRANTS below keep a grant from being used
+//     much later than it was made; the margin (MARGIN below) is learned from the calls' delays.
+//     This is the within-one-process fallback.
 //   Throughput: the log spaces the L-th next call D + guard after a call LEFT, so the rate is
 //   L / (D + guard + the grant-to-departure delay): 0.980 of the limit at 20 ms and no delay,
 //   less a millisecond or two of Redis round trip and event loop on a quiet machine.
@@ -37,6 +38,13 @@
 // window; a call is not started later than USE_BY_MS after its grant was asked for (`fresh`), so
 // it leaves within HOLD_MS unless its process stalls for HOLD_MS − USE_BY_MS between that check
 // and the write (and even then its report logs it at its real time for the grants after).
+//
+// MEMORY DEPARTURES (memory and insurance only): a pacer's turn is pending until its call left,
+// and no other turn of its (class, account) is granted meanwhile; when it left, the pacer is held
+// one spacing from that moment. Spacing grants alone is not enough: the first call of a process
+// leaves 100–400 ms after its grant on a busy machine (fetch loads and connects on first use),
+// and then the next calls, granted on time and leaving at once, follow it closer than the spacing
+// (the backfill test saw the 1st and 3rd Conversations calls of a CLI run 880 ms apart, limit 2/s).
 //
 // LATE GRANTS (memory and insurance only): a grant that reaches this process later than the
 // guard after it asked (a stalled event loop, a GC pause) is left unused and the turn taken
@@ -254,6 +262,12 @@ class Pacer extends RateLimiterMemory {
     return recent;
   }
 
+  /** As an insurance: the last grant of `key` left at `at` (epoch ms): it is seeded at that time. */
+  moveLastGrant(key: string, at: number): void {
+    const grants = this.grants.get(key);
+    if (grants && grants.length > 0) grants[grants.length - 1] = Math.max(grants.at(-1) as number, at);
+  }
+
   /** Whether `key` had an insurance grant in the last `ms`. */
   insuredWithin(key: string, ms: number): boolean {
     const last = this.lastGrant.get(key);
@@ -286,6 +300,8 @@ export class OutboundLimiter {
   /** Names this process's entries in the departure logs. */
   private readonly memberPrefix = randomUUID().slice(0, 12);
   private members = 0;
+  /** Pacer turns granted whose calls have not yet left, per (class, account) (MEMORY DEPARTURES). */
+  private readonly unsent = new Map<string, Map<Turn, Factor>>();
   private lastTroubleAt = 0;
   private staleStreak = 0;
   private slowRedisTold = false;
@@ -352,7 +368,10 @@ export class OutboundLimiter {
    */
   departed(turn: Turn, at: number = performance.now()): void {
     const t = turn.ticket;
-    if (!t) return;
+    if (!t) {
+      this.pacerDeparted(turn, at);
+      return;
+    }
     const late = at - turn.askedAt;
     if (late > HOLD_MS && !this.lateCallTold) {
       this.lateCallTold = true;
@@ -368,6 +387,8 @@ export class OutboundLimiter {
   /** The call of `turn` will not be made: its pending entry is taken out of the log. */
   release(turn: Turn): void {
     if (turn.ticket) this.report(turn.ticket, "");
+    // A pacer's turn stays consumed (its spacing from the grant holds); it no longer blocks.
+    else this.unsent.get(this.turnKey(turn.cls, turn.account))?.delete(turn);
   }
 
   /**
@@ -560,6 +581,8 @@ export class OutboundLimiter {
    * insurance while Redis is away. */
   private async pacerGrant(account: string, cls: ApiClass, factor: Factor): Promise<Grant> {
     const askedAt = performance.now();
+    const unsent = this.unsentTurns(cls, account, askedAt);
+    if (unsent.size > 0) return { ok: false, retryAfterMs: PENDING_RETRY_MS };
     try {
       await this.pacer(cls).consume(account, 1);
     } catch (err) {
@@ -575,7 +598,39 @@ export class OutboundLimiter {
     // (redis-outage.test.ts saw 83 calls in a second of 50).
     const slots = factor * this.pacerSeconds(cls, this.margin(cls)) * this.pacerShare();
     if (factor > 1 || this.margin(cls) > 0) await this.pacer(cls).block(account, slots);
-    return { ok: true, account, cls, askedAt, ticket: undefined };
+    const grant = { ok: true as const, account, cls, askedAt, ticket: undefined };
+    this.unsentTurns(cls, account, askedAt).set(grant, factor);
+    return grant;
+  }
+
+  /** The pacer's turns of (cls, account) not yet departed, without those older than HOLD_MS (a
+   * caller that never said: it holds no longer than a pending entry in Redis would). */
+  private unsentTurns(cls: ApiClass, account: string, now: number): Map<Turn, Factor> {
+    const key = this.turnKey(cls, account);
+    let turns = this.unsent.get(key);
+    if (!turns) {
+      turns = new Map();
+      this.unsent.set(key, turns);
+    }
+    for (const t of turns.keys()) if (now - t.askedAt > HOLD_MS) turns.delete(t);
+    return turns;
+  }
+
+  /** A pacer's call left at `at` (MEMORY DEPARTURES): the pacer is held one slot from then, so the
+   * next call leaves at least one spacing after this one whenever this one left, and the
+   * insurance grant it seeds into Redis on its return is moved to its departure. */
+  private pacerDeparted(turn: Turn, at: number): void {
+    const turns = this.unsent.get(this.turnKey(turn.cls, turn.account));
+    const factor = turns?.get(turn);
+    if (factor === undefined) return; // released, or not a pacer's turn of this limiter
+    turns?.delete(turn);
+    const pacer = this.pacers.get(turn.cls);
+    if (!pacer) return;
+    const slots = factor * this.pacerSeconds(turn.cls, this.margin(turn.cls)) * this.pacerShare();
+    const holdMs = at + slots * 1000 - performance.now();
+    // The grant's own hold ends about `slots` after askedAt, before this one: it is replaced.
+    if (holdMs > 0) void pacer.block(turn.account, holdMs / 1000);
+    pacer.moveLastGrant(turn.account, Date.now() - (performance.now() - at));
   }
 
   private report(t: Ticket, at: string): void {
@@ -626,6 +681,10 @@ export class OutboundLimiter {
       this.pacers.set(cls, p);
     }
     return p;
+  }
+
+  private turnKey(cls: ApiClass, account: string): string {
+    return `${cls}\u0000${account}`;
   }
 
   /** The departure log of `cls` for `account` (the key the sliding log had before it). */

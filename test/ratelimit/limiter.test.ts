@@ -211,6 +211,43 @@ describe("OutboundLimiter without a working Redis", () => {
     expect(r.ok).toBe(false);
   }, 20_000);
 
+  it("no Redis: a call that leaves late holds the pacer from its departure, not its grant", async () => {
+    // The first call of a process leaves long after its grant (fetch loads and connects on first
+    // use: 380 ms in a CLI backfill on a busy machine). Spaced from the grants, the 1st and 3rd
+    // calls then left 880 ms apart at 2/s.
+    const l = new OutboundLimiter({
+      guardMs: 20,
+      limits: { conversations: { points: 2, durationSeconds: 1 } },
+    });
+    const left: number[] = [];
+    const first = await l.takeTurn("late-1", "conversations");
+    // While it has not left, no other turn is granted, even after a spacing (510 ms) has passed.
+    const second = l.takeTurn("late-1", "conversations");
+    let secondGranted = false;
+    void second.then(() => {
+      secondGranted = true;
+    });
+    await new Promise((r) => setTimeout(r, 600));
+    expect(secondGranted).toBe(false);
+    left.push(performance.now());
+    l.departed(first, left[0]);
+    for (const next of [second, l.takeTurn("late-1", "conversations")]) {
+      const turn = await next;
+      left.push(performance.now());
+      l.departed(turn, left.at(-1));
+    }
+    // Three departures span at least D + guard (1,020 ms), less a timer's millisecond.
+    expect((left[2] as number) - (left[0] as number)).toBeGreaterThanOrEqual(1_019);
+    // A turn released unused no longer holds the others back.
+    const unused = await l.takeTurn("late-2", "conversations");
+    l.release(unused);
+    const after = await Promise.race([
+      l.takeTurn("late-2", "conversations").then(() => "granted"),
+      new Promise((r) => setTimeout(() => r("blocked"), 2_000)),
+    ]);
+    expect(after).toBe("granted");
+  }, 20_000);
+
   it("waitTurn honours an abort signal", async () => {
     const l = new OutboundLimiter();
     await l.pauseUntil("ab-1", Date.now() + 10_000);
