@@ -15,6 +15,7 @@ import { readLocalSecrets } from "../../src/config/local-secrets.ts";
 import { embeddedSocketDir, embeddedSocketPath, embeddedSocketUrl } from "../../src/db/embedded-socket.ts";
 import { type SlackServer, startSlackServer } from "../fakes/slack-server.ts";
 import { cli } from "../helpers/cli.ts";
+import { seedEmbeddedDatabase } from "../helpers/embedded-template.ts";
 import { waitFor } from "../helpers/service.ts";
 import { slackEnv } from "../helpers/slack.ts";
 import { dmText, postWebhook } from "../helpers/webhook.ts";
@@ -48,6 +49,11 @@ beforeAll(async () => {
     ...slackEnv(slack),
   };
   baseUrl = `http://127.0.0.1:${port}`;
+  // The empty cluster PGlite's first start would make (its initdb in WebAssembly, 10 to 45 s of a
+  // busy machine), copied from the run's template: the service still migrates it and makes its
+  // secrets and socket as on a first start (PGlite making a cluster in an empty directory is what
+  // the template itself does, once per run).
+  await seedEmbeddedDatabase(dataDir);
   service = startRole(env, "start");
   const s = service;
   await waitFor(

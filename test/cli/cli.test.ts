@@ -20,7 +20,11 @@ describe("threadbridge CLI against Postgres", () => {
   let service: Service;
 
   beforeAll(async () => {
-    t = await testEnv(TEST_BACKEND, { REDIS_URL: testRedisUrl(), METRICS_TOKEN });
+    // A database never migrated: the service's start migrates it (every other file starts on a
+    // copy of the run's migrated template), and `migrate` after it has nothing left to do.
+    t = await testEnv(TEST_BACKEND, { REDIS_URL: testRedisUrl(), METRICS_TOKEN }, undefined, {
+      unmigrated: true,
+    });
     service = await startTestService(t, { worker: false });
   });
   afterAll(async () => {

@@ -40,7 +40,7 @@ describe("read-only commands and the schema version", () => {
   let url: string;
 
   beforeAll(async () => {
-    t = await testEnv(TEST_BACKEND);
+    t = await testEnv(TEST_BACKEND, {}, undefined, { unmigrated: true });
     url = t.env.DATABASE_URL as string;
   });
   afterAll(async () => {
@@ -83,7 +83,7 @@ describe("read-only commands and the schema version", () => {
   });
 
   it("a command that writes still migrates a database never migrated", async () => {
-    const fresh = await testEnv(TEST_BACKEND);
+    const fresh = await testEnv(TEST_BACKEND, {}, undefined, { unmigrated: true });
     try {
       expect(await cli(["pause"], fresh.env)).toMatchObject({ code: 0 });
       const applied = await migrationsTable(fresh.env.DATABASE_URL as string);

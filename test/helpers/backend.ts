@@ -50,11 +50,12 @@ export interface BackendDatabase {
   drop(): Promise<void>;
 }
 
-/** A fresh database for one test file on `backend`: a Postgres database of its own, or an
- * embedded one in a temporary directory. Open it with `openDatabase(target)`. */
+/** A fresh database for one test file on `backend`: a Postgres database of its own (a copy of the
+ * run's migrated template, test/helpers/postgres.ts), or an embedded one in a temporary directory
+ * (not migrated). Open it with `openDatabase(target)`, then `migrate()`: a no-op on the copy. */
 export async function createBackendDatabase(backend: Backend = TEST_BACKEND): Promise<BackendDatabase> {
   if (backend === "postgres") {
-    const db = await createTestDatabase();
+    const db = await createTestDatabase({ migrated: true });
     return { target: { kind: "postgres", url: db.url }, drop: db.drop };
   }
   const dataDir = mkdtempSync(path.join(tmpdir(), "threadbridge-test-db-"));

@@ -3,6 +3,7 @@
 // servers for the run and points the workers (and every process they spawn) at them through those
 // same variables; it stops them at the end, after a failed run, and on Ctrl-C too.
 
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -148,6 +149,20 @@ export async function startTestServers(
   };
 }
 
+/** Drops what the run made once for all its files; a server gone by now has taken them with it. */
+async function dropDatabases(url: string, names: string[]): Promise<void> {
+  const admin = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
+  admin.on("error", () => {});
+  try {
+    await admin.connect();
+    for (const name of names) await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  } catch {
+    // Not worth failing a finished run over: the next runs use templates of their own names.
+  } finally {
+    await admin.end().catch(() => {});
+  }
+}
+
 /** vitest's globalSetup: runs in the main process before the workers fork, and they inherit its env. */
 export default async function setup(): Promise<() => Promise<void>> {
   const servers = await startTestServers(process.env);
@@ -158,6 +173,10 @@ export default async function setup(): Promise<() => Promise<void>> {
   const template = mkdtempSync(path.join(tmpdir(), "threadbridge-embedded-template-"));
   process.env.TEST_EMBEDDED_TEMPLATE_DIR = template;
   const removeTemplate = () => rmSync(template, { recursive: true, force: true });
+  // The name of the run's migrated database template, made by the first test that needs a migrated
+  // database (test/helpers/postgres.ts) and dropped at the end.
+  const postgresTemplate = `tb_template_${randomBytes(6).toString("hex")}`;
+  process.env.TEST_POSTGRES_TEMPLATE = postgresTemplate;
   for (const note of servers.notes) console.log(note);
   // vitest ends the process on SIGINT/SIGTERM without its teardown, and SIGHUP (a closed terminal)
   // ends it without an `exit` event: stop the servers synchronously on both ways out.
@@ -175,6 +194,7 @@ export default async function setup(): Promise<() => Promise<void>> {
     process.off("exit", onExit);
     process.off("SIGHUP", onHangup);
     removeTemplate();
+    await dropDatabases(servers.postgresUrl, [postgresTemplate, `${postgresTemplate}_build`]);
     await servers.stop();
   };
 }

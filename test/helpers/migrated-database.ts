@@ -1,6 +1,5 @@
 import { afterAll, beforeAll } from "vitest";
 import { type Database, openPostgres } from "../../src/db/database.ts";
-import { migrate } from "../../src/db/migrate.ts";
 import { createTestDatabase, type TestDatabase } from "./postgres.ts";
 
 /**
@@ -12,9 +11,9 @@ export function useMigratedDatabase(): { readonly db: Database } {
   let tdb: TestDatabase | undefined;
   const store = {} as { db: Database };
   beforeAll(async () => {
-    tdb = await createTestDatabase();
+    // A copy of the run's migrated template (test/helpers/postgres.ts): migrated already.
+    tdb = await createTestDatabase({ migrated: true });
     store.db = await openPostgres(tdb.url, { poolSize: 2 });
-    await migrate(store.db);
   });
   afterAll(async () => {
     await store.db?.close();

@@ -30,11 +30,15 @@ export interface TestEnv {
 
 /** A configuration for one test file: its own Postgres database or its own embedded data directory
  * (`TEST_BACKEND` for the run's backend, test/helpers/backend.ts). `chat`: the chat platforms,
- * this build's unless a test adds its own. */
+ * this build's unless a test adds its own. On Postgres the database is a copy of the run's migrated
+ * template (test/helpers/postgres.ts) unless `unmigrated`: a test about migrating a database never
+ * migrated asks for one. Tests must not rely on it being migrated either: the embedded one is not
+ * (the service and the CLI migrate it as they would a new installation). */
 export async function testEnv(
   backend: Backend,
   extra: Record<string, string> = {},
   chat: readonly PlatformDescriptor[] = platforms,
+  options: { unmigrated?: boolean } = {},
 ): Promise<TestEnv> {
   const dataDir = mkdtempSync(path.join(tmpdir(), "threadbridge-test-"));
   const env: Record<string, string> = {
@@ -53,7 +57,7 @@ export async function testEnv(
   };
   let drop = async () => {};
   if (backend === "postgres") {
-    const db = await createTestDatabase();
+    const db = await createTestDatabase({ migrated: !options.unmigrated });
     env.DATABASE_URL = db.url;
     drop = db.drop;
   } else await seedEmbeddedDatabase(dataDir);

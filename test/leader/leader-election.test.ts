@@ -1,7 +1,6 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Database, openDatabase } from "../../src/db/database.ts";
-import { migrate } from "../../src/db/migrate.ts";
 import { LeaderElection } from "../../src/leader/leader-election.ts";
 import { createLogger } from "../../src/log/logger.ts";
 import { needsDatabaseServer } from "../helpers/backend.ts";
@@ -31,10 +30,9 @@ function election(role: string, events: string[], name: string) {
 needsDatabaseServer("replicas compete for an advisory lock from separate database sessions");
 
 beforeAll(async () => {
-  const t = await createTestDatabase();
+  const t = await createTestDatabase({ migrated: true });
   drop = t.drop;
   db = await openDatabase({ kind: "postgres", url: t.url });
-  await migrate(db);
 });
 
 afterAll(async () => {
