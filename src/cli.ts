@@ -1012,7 +1012,15 @@ rules
   )
   .argument("<file>", "the rule file")
   .requiredOption("--event <payload>", "a webhook body (JSON file), as Instagram sent it")
-  .action(async (file: string, opts: { event: string }) => {
+  .option(
+    "--at <time>",
+    "evaluate as of this moment (ISO 8601, e.g. 2026-12-07T20:00:00Z): opening hours, cooldowns",
+  )
+  .action(async (file: string, opts: { event: string; at?: string }) => {
+    // Opening hours make a dry run depend on the clock; --at pins it (a rule file checked in CI).
+    const at = opts.at === undefined ? undefined : new Date(opts.at);
+    if (at && (Number.isNaN(at.getTime()) || !/^\d{4}-\d{2}-\d{2}T/.test(opts.at ?? "")))
+      throw new UsageError(`--at ${opts.at}: not an ISO 8601 date and time (e.g. 2026-12-07T20:00:00Z)`);
     const [{ parseRuleFile, formatRuleFileErrors }, { parseWebhook }, { RulesEngine, describeDecision }] =
       await Promise.all([
         import("./rules/load.ts"),
@@ -1033,7 +1041,14 @@ rules
     const { log } = settings();
     const lines = await withDatabase(async (db) => {
       // A dry run writes nothing and sends nothing: no queue, no gateway, no chat.
-      const engine = new RulesEngine({ db, boss: undefined, gateway: undefined, adapters: new Map(), log });
+      const engine = new RulesEngine({
+        db,
+        boss: undefined,
+        gateway: undefined,
+        adapters: new Map(),
+        log,
+        ...(at ? { now: () => at } : {}),
+      });
       const out: string[] = [];
       for (const { event } of events.records) {
         const decisions = await engine.run(event, undefined, {

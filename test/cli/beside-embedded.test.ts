@@ -134,7 +134,8 @@ it("runs reading and writing commands beside the service while webhooks arrive, 
     const [list, dlq, rules, digest, paused, refreshed, posted, doctor] = await Promise.all([
       cli(["accounts", "list"], env),
       cli(["dlq", "list"], env),
-      cli(["rules", "test", RULES, "--event", EVENT], env),
+      // A Monday evening in Berlin: the fixture's away message fires whatever the day the test runs.
+      cli(["rules", "test", RULES, "--event", EVENT, "--at", "2026-12-07T20:00:00Z"], env),
       cli(["digest", "--print", "--account", ACCOUNT], env),
       cli(["pause"], env),
       cli(["accounts", "refresh-tokens", "--wait", "300"], env),
