@@ -146,16 +146,6 @@ function preparedStatements(log: Logger | undefined) {
     };
 }
 
-/** `client.queryPrepared` where it has it, else the same statement unnamed (PGlite). */
-export function queryNamed<R extends object = Record<string, unknown>>(
-  client: SqlClient,
-  name: string,
-  text: string,
-  params?: unknown[],
-): Promise<{ rows: R[] }> {
-  return client.queryPrepared ? client.queryPrepared<R>(name, text, params) : client.query<R>(text, params);
-}
-
 export async function openPostgres(
   url: string,
   options: { poolSize?: number; log?: Logger; kind?: Database["kind"] } = {},

@@ -22,7 +22,8 @@ import {
   loadEarlierThreads,
 } from "../conversations/customer-context.ts";
 import { afterOutsideCall } from "../db/after-outside-call.ts";
-import { type Database, queryNamed } from "../db/database.ts";
+import type { Database } from "../db/database.ts";
+import { queryNamed } from "../db/query-named.ts";
 import type {
   Attachment,
   CommentEvent,

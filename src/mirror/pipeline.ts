@@ -1,4 +1,5 @@
-import { type Database, queryNamed, type SqlClient } from "../db/database.ts";
+import type { Database, SqlClient } from "../db/database.ts";
+import { queryNamed } from "../db/query-named.ts";
 import type { DomainEvent } from "../instagram/events.ts";
 import type { Logger } from "../log/logger.ts";
 import { DEFAULT_ECHO_GRACE_MS } from "../outbound/echo-match.ts";

@@ -1,4 +1,5 @@
-import { queryNamed, type SqlClient } from "../db/database.ts";
+import type { SqlClient } from "../db/database.ts";
+import { queryNamed } from "../db/query-named.ts";
 import { type Entry, entryOf } from "../instagram/entry-points.ts";
 import type {
   CommentEvent,

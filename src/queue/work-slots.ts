@@ -1,5 +1,6 @@
 import type { JobWithMetadata, PgBoss } from "pg-boss";
-import { queryNamed, type SqlClient } from "../db/database.ts";
+import type { SqlClient } from "../db/database.ts";
+import { queryNamed } from "../db/query-named.ts";
 import type { JobBell } from "./job-bell.ts";
 
 export type SlotJob<T> = JobWithMetadata<T>;

@@ -1,5 +1,6 @@
 import { type AuditEntry, recordAudit } from "../audit/audit-log.ts";
-import { type Database, queryNamed } from "../db/database.ts";
+import type { Database } from "../db/database.ts";
+import { queryNamed } from "../db/query-named.ts";
 import type { AccountSettings, Rule, RuleFile } from "./rule.ts";
 
 // Rules in the database: a file's import replaces that file's rules as one change, so what the

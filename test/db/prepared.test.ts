@@ -3,7 +3,8 @@
 // the call is sent again unnamed and every later one goes unnamed, instead of failing each time.
 import { Writable } from "node:stream";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { type Database, openPostgres, queryNamed } from "../../src/db/database.ts";
+import { type Database, openPostgres } from "../../src/db/database.ts";
+import { queryNamed } from "../../src/db/query-named.ts";
 import { createLogger } from "../../src/log/logger.ts";
 import { needsDatabaseServer } from "../helpers/backend.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/postgres.ts";
