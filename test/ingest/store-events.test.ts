@@ -3,32 +3,23 @@
 // needs, so a pg-boss upgrade that changes either fails here.
 import type { PgBoss } from "pg-boss";
 import { v7 as uuidv7 } from "uuid";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../../src/db/database.ts";
 import { storeInbound, type TracedRecord } from "../../src/ingest/store-events.ts";
 import { createLogger } from "../../src/log/logger.ts";
 import { INBOUND_QUEUE, type InboundJob } from "../../src/queue/boss.ts";
 import { JobBell } from "../../src/queue/job-bell.ts";
 import { workSlots } from "../../src/queue/work-slots.ts";
-import type { Service } from "../../src/service.ts";
-import { startTestService, TEST_BACKEND, type TestEnv, testEnv, waitFor } from "../helpers/service.ts";
+import { useIdleService } from "../helpers/idle-service.ts";
+import { waitFor } from "../helpers/service.ts";
 
-let t: TestEnv;
-let svc: Service;
 let db: Database;
 let boss: PgBoss;
 
+const service = useIdleService();
 beforeAll(async () => {
-  t = await testEnv(TEST_BACKEND);
   // No worker role: the tests run pg-boss's worker on the inbound queue themselves.
-  svc = await startTestService(t, { web: false, worker: false });
-  db = svc.db;
-  boss = svc.boss;
-});
-
-afterAll(async () => {
-  await svc?.stop();
-  await t?.cleanup();
+  ({ db, boss } = service);
 });
 
 let seq = 0;

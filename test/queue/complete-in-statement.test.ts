@@ -3,33 +3,23 @@
 // tests hold that SQL to what pg-boss's fenced completion writes and fences, and the mark and the
 // completion to one commit, so a pg-boss upgrade that changes either fails here.
 import type { PgBoss } from "pg-boss";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../../src/db/database.ts";
 import { storeInbound } from "../../src/ingest/store-events.ts";
 import { createLogger } from "../../src/log/logger.ts";
 import { Bridge } from "../../src/mirror/pipeline.ts";
 import { INBOUND_QUEUE, type InboundJob } from "../../src/queue/boss.ts";
 import { completeJobSql, successorSql } from "../../src/queue/complete-in-statement.ts";
-import type { Service } from "../../src/service.ts";
-import { startTestService, TEST_BACKEND, type TestEnv, testEnv } from "../helpers/service.ts";
+import { useIdleService } from "../helpers/idle-service.ts";
 
-let t: TestEnv;
-let svc: Service;
 let db: Database;
 let boss: PgBoss;
 let queues = 0;
 
+const service = useIdleService();
 beforeAll(async () => {
-  t = await testEnv(TEST_BACKEND);
   // No worker role: nothing else takes the jobs these tests fetch.
-  svc = await startTestService(t, { web: false, worker: false });
-  db = svc.db;
-  boss = svc.boss;
-});
-
-afterAll(async () => {
-  await svc?.stop();
-  await t?.cleanup();
+  ({ db, boss } = service);
 });
 
 /** A key_strict_fifo queue as the inbound one is, with short retries. */

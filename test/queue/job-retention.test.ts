@@ -1,29 +1,19 @@
 // Completed inbound and outbound jobs go after a day; failed ones (dead letters, which hold their
 // conversation back until an operator acts) stay as long as their queue keeps them.
 import type { PgBoss } from "pg-boss";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { beforeAll, expect, it } from "vitest";
 import type { Database } from "../../src/db/database.ts";
 import { INBOUND_QUEUE, OUTBOUND_QUEUE } from "../../src/queue/boss.ts";
 import { purgeCompletedJobs } from "../../src/queue/job-retention.ts";
-import type { Service } from "../../src/service.ts";
-import { startTestService, TEST_BACKEND, type TestEnv, testEnv } from "../helpers/service.ts";
+import { useIdleService } from "../helpers/idle-service.ts";
 
-let t: TestEnv;
-let svc: Service;
 let db: Database;
 let boss: PgBoss;
 
+const service = useIdleService();
 beforeAll(async () => {
-  t = await testEnv(TEST_BACKEND);
   // No workers: the test settles the jobs itself.
-  svc = await startTestService(t, { web: false, worker: false });
-  db = svc.db;
-  boss = svc.boss;
-});
-
-afterAll(async () => {
-  await svc?.stop();
-  await t?.cleanup();
+  ({ db, boss } = service);
 });
 
 async function settle(queue: string, key: string, outcome: "complete" | "fail"): Promise<string> {

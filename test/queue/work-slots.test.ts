@@ -14,30 +14,25 @@ import {
   stopWork,
   workSlots,
 } from "../../src/queue/work-slots.ts";
-import type { Service } from "../../src/service.ts";
-import { startTestService, TEST_BACKEND, type TestEnv, testEnv, waitFor } from "../helpers/service.ts";
+import { useIdleService } from "../helpers/idle-service.ts";
+import { waitFor } from "../helpers/service.ts";
 
-let t: TestEnv;
-let svc: Service;
 let db: Database;
 let boss: PgBoss;
 let bell: JobBell;
 let queues = 0;
 
+const service = useIdleService();
 beforeAll(async () => {
-  t = await testEnv(TEST_BACKEND);
   // No workers of the service's own: each test runs a loop on a queue of its own.
-  svc = await startTestService(t, { web: false, worker: false });
-  db = svc.db;
-  boss = svc.boss;
+  ({ db, boss } = service);
   bell = await JobBell.listen(db, createLogger("silent", { pretty: false }));
 });
 
 afterAll(async () => {
   await bell?.close();
+  // Before the helper's own afterAll stops the service: after-hooks run last-registered first.
   await stopWork(boss);
-  await svc?.stop();
-  await t?.cleanup();
 });
 
 /** A key_strict_fifo queue as the inbound and outbound ones are, with short retries. */
