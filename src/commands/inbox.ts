@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { PgBoss } from "pg-boss";
 import { Admins } from "../chat/admins.ts";
 import type {
@@ -83,6 +84,15 @@ export interface InboxDeps {
   ownership?: Ownership;
   /** `!close 2h`, `!followup 1d TEXT`; made here (without on-duty mentions) when not given. */
   timers?: Timers;
+}
+
+/** How long an agent's emoji waits for the ref of a customer message being posted (`reactedMessage`). */
+const REF_WAIT_MS = 3_000;
+
+interface ReactedMessage {
+  id: number;
+  ig_message_id: string;
+  business: string | null;
 }
 
 export class Inbox implements ChatInbox {
@@ -250,13 +260,15 @@ export class Inbox implements ChatInbox {
   async agentReaction(r: AgentReaction): Promise<{ privately?: string }> {
     const thread = await findThread(this.deps.db, r.agent.platform, r.thread);
     if (thread?.kind !== "dm") return {};
-    const { rows } = await this.deps.db.query<{ id: number; ig_message_id: string; business: string | null }>(
-      `SELECT id, ig_message_id, details->>'businessReaction' AS business FROM messages
-        WHERE account_id = $1 AND conversation_id = $2 AND chat_ref = $3 AND direction = 'inbound'
-          AND author_kind = 'customer' AND ig_message_id IS NOT NULL AND deleted_at IS NULL`,
-      [thread.accountId, thread.id, r.message],
-    );
-    const row = rows[0];
+    const found = await this.reactedMessage(thread, r.message);
+    if (found === "still posting")
+      return r.on
+        ? {
+            privately:
+              "Not sent to Instagram: that message is still being mirrored; react again in a moment.",
+          }
+        : {};
+    const row = found;
     if (!row) return {};
     const value = instagramReaction(r.emoji);
     if (!value.ok) return r.on ? { privately: `Not sent to Instagram: ${value.reason}.` } : {};
@@ -289,6 +301,46 @@ export class Inbox implements ChatInbox {
       };
     }
     return {};
+  }
+
+  /**
+   * The customer's message an agent's emoji is on, by its post's ref. The ref is stored a moment
+   * after the post appears in chat (mirror.ts `setChatRef`, once the platform has answered, retried
+   * while the database is away), so an emoji put on at once can arrive before it: a loaded test
+   * machine saw it within milliseconds. While the conversation has a customer message received in
+   * the last minutes whose post is not yet stored, the lookup is made again, for up to
+   * REF_WAIT_MS; any other emoji (a note, a reply, the root) is answered at once.
+   */
+  private async reactedMessage(
+    thread: Extract<Thread, { kind: "dm" }>,
+    ref: string,
+  ): Promise<ReactedMessage | undefined | "still posting"> {
+    const until = performance.now() + REF_WAIT_MS;
+    for (let pause = 25; ; pause = Math.min(pause * 2, 500)) {
+      const { rows } = await this.deps.db.query<ReactedMessage & { posting: boolean }>(
+        `SELECT m.id, m.ig_message_id, m.details->>'businessReaction' AS business,
+                EXISTS (SELECT 1 FROM messages p
+                         WHERE p.account_id = $1 AND p.conversation_id = $2 AND p.chat_ref IS NULL
+                           AND p.direction = 'inbound' AND p.author_kind = 'customer' AND p.deleted_at IS NULL
+                           AND p.created_at > now() - interval '2 minutes') AS posting
+           FROM (SELECT 1) AS one
+           LEFT JOIN messages m
+             ON m.account_id = $1 AND m.conversation_id = $2 AND m.chat_ref = $3 AND m.direction = 'inbound'
+            AND m.author_kind = 'customer' AND m.ig_message_id IS NOT NULL AND m.deleted_at IS NULL`,
+        [thread.accountId, thread.id, ref],
+      );
+      const row = rows[0];
+      if (row?.id != null) return { id: row.id, ig_message_id: row.ig_message_id, business: row.business };
+      if (!row?.posting) return undefined;
+      if (performance.now() + pause > until) {
+        this.deps.log.info(
+          { account: thread.accountId, conversation: thread.id, waitedMs: REF_WAIT_MS },
+          "an agent's emoji on a message whose post is not stored yet; not sent",
+        );
+        return "still posting";
+      }
+      await sleep(pause);
+    }
   }
 
   private async senderAction(thread: Extract<Thread, { kind: "dm" }>, action: SenderAction): Promise<void> {

@@ -145,6 +145,45 @@ forEachPlatform("images, files and reactions", (h) => {
     expect(h.reactions(thread, id)).not.toContain("😮");
   });
 
+  it("sends an agent's emoji put on the moment the message shows, before its post's ref is stored", async () => {
+    // The post's ref is stored once the platform has answered the post; a loaded machine once took
+    // long enough that the test above reacted in between, and the emoji was dropped. Here a
+    // trigger holds that store for a second, and the agent reacts as soon as the message shows.
+    const customer = "1000000000000806";
+    const db = h.service.db;
+    await db.query(`CREATE OR REPLACE FUNCTION test_slow_ref() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF OLD.chat_ref IS NULL AND NEW.chat_ref IS NOT NULL AND NEW.ig_message_id = 'm_react_4' THEN
+          PERFORM pg_sleep(1);
+        END IF;
+        RETURN NEW;
+      END $$`);
+    await db.query("DROP TRIGGER IF EXISTS test_slow_ref ON messages");
+    await db.query(
+      "CREATE TRIGGER test_slow_ref BEFORE UPDATE ON messages FOR EACH ROW EXECUTE FUNCTION test_slow_ref()",
+    );
+    try {
+      await postWebhook(h.url(), dmText(h.account, customer, "m_react_4", "Quick one", now()));
+      const thread = await h.threadOf(customer);
+      const [message] = await h.posts(thread, 1);
+      await h.react(thread, message?.id ?? "", "👍");
+      await waitFor(
+        async () => (to(customer).some((b) => b.sender_action === "react") ? true : undefined),
+        10_000,
+        "the reaction",
+      );
+      expect(to(customer).filter((b) => b.sender_action === "react")).toEqual([
+        {
+          recipient: { id: customer },
+          sender_action: "react",
+          payload: { message_id: "m_react_4", reaction: "👍" },
+        },
+      ]);
+    } finally {
+      await db.query("DROP TRIGGER IF EXISTS test_slow_ref ON messages");
+    }
+  });
+
   it("sends no reaction once the customer's window closed, and tells the agent alone", async () => {
     const customer = "1000000000000805";
     await postWebhook(
