@@ -11,7 +11,7 @@ import { ingestBench, migrate, SECONDS, SECRET, SETTLE_MS, serviceEnv } from "./
 import { describeMachine } from "./machine.ts";
 import { mirrorCapacityBench, P99_BOUND_MS } from "./mirror-capacity.ts";
 import { outboundBench } from "./outbound.ts";
-import { roleArgs, rssMiB, startProcess, warmCompileCache } from "./processes.ts";
+import { quiesce, roleArgs, rssMiB, startProcess, warmCompileCache } from "./processes.ts";
 import { QUICK } from "./quick.ts";
 import { rulesBench } from "./rules.ts";
 import { slackBench } from "./slack.ts";
@@ -47,7 +47,9 @@ async function main(): Promise<void> {
     await sleep(1000);
     const inserts1 = await singleRowInserts(db.url, 1);
     const insertsN = await singleRowInserts(db.url, INSERT_CLIENTS);
-    // Mirror capacity next, on the same Postgres the insert baseline just measured.
+    // Mirror capacity next, on the same Postgres the insert baseline just measured, once Postgres
+    // has written out and vacuumed what the ingest run left (processes.ts quiesce).
+    const settled = { capacity: await quiesce(db.url), outbound: "", wideGuard: "" };
     const capacity = await mirrorCapacityBench([1, 2, 4]);
     const rtt = await redisRoundTrips(REDIS_URL);
     const reserve = await limiterReserve(REDIS_URL);
@@ -99,7 +101,9 @@ async function main(): Promise<void> {
     // The quick mode leaves out the private-reply run: it needs more than one 36 s window.
     // At the product's default guard (20 ms), then at the earlier default (40 ms): what the wider
     // guard costs in throughput and buys in margin on this machine.
+    settled.outbound = await quiesce(db.url);
     const outbound = await outboundBench({ privateReplies: !QUICK });
+    settled.wideGuard = await quiesce(db.url);
     const wideGuard = await outboundBench({ guardMs: 40, privateReplies: false });
     const startup = await startupBench(db.url, {
       TOKEN_ENCRYPTION_KEY: env.TOKEN_ENCRYPTION_KEY,
@@ -173,6 +177,7 @@ async function main(): Promise<void> {
       "",
       ...benchTable(capacityRows),
       "",
+      `- Before the search, Postgres ${settled.capacity}.`,
       ...capacity.map(
         (c) =>
           `- ${c.workers} worker${c.workers > 1 ? "s" : ""}: ${c.steps.map((st) => `${st.rate}/s ${st.pass ? "pass" : "fail"} (p50 ${st.p50.toFixed(0)}, p99 ${st.p99.toFixed(0)} ms${st.refused > 0 ? `, ${st.refused} refused` : ""})`).join("; ")}; drain CPU per event: workers ${c.cpuMsPerEvent.workers.toFixed(2)} ms, web ${c.cpuMsPerEvent.web.toFixed(2)} ms, Postgres backends ${c.cpuMsPerEvent.postgres.toFixed(2)} ms.`,
@@ -187,6 +192,7 @@ async function main(): Promise<void> {
       ...[...outbound.rows, ...wideGuard.rows].map((r) => `| ${r.scenario} | ${r.target} | ${r.value} |`),
       "",
       ...[...outbound.notes, ...wideGuard.notes].map((n) => `- ${n}`),
+      `- Before the default guard's run, Postgres ${settled.outbound}; before the 40 ms run, ${settled.wideGuard}.`,
       "- The limiter lets at most 100 calls leave in any 1 s + guard on the Redis clock: it logs each call when its request was written to the socket (pending, counted in every window, until then), so the delay between a grant and the call (three workers, Postgres, Redis and the fake sharing 2 cores) makes calls later, never closer together; `IG_RATE_LIMIT_GUARD_MS` (default 20 ms) covers what lies after the write (the network, the fake's own stamping), at most 100 / (1 s + guard + the grant-to-write delay) per second. The fake runs in a thread of its own (at nice −10 where allowed), stamps each call at its first byte, and reports its own stalls.",
       "",
       "What one grant costs a worker, beside the Redis round trip it is built on (a reserve is the departure log’s grant script, which reads the pause too, one round trip; its departure report is not awaited):",
