@@ -151,9 +151,10 @@ export function cpuSpent(before: Map<number, number>, after: Map<number, number>
  * Lets Postgres settle before a timed section: a CHECKPOINT writes out what the sections before
  * left dirty, then the wait lasts while autovacuum works on their tables (at most `maxMs`), so
  * neither runs inside the section. The full run's Send API figure was 0.913 of the limit where the
- * same run alone gave 0.975–0.977 (grant to departure 8.9 ms against 1.6): it came right after the
- * capacity search, whose writes Postgres was still flushing and vacuuming. Returns a note of what
- * it waited for.
+ * same run alone gave 0.975–0.977 (grant to departure 8.9 ms against 1.6); it came right after the
+ * capacity search, whose writes Postgres may still have been flushing and vacuuming (a short search
+ * before it did not lower it: not shown to be the cause, but no section should pay for another's
+ * writes). Returns a note of what it waited for.
  */
 export async function quiesce(url: string, maxMs = 60_000): Promise<string> {
   const started = performance.now();
