@@ -109,21 +109,28 @@ type Queryable = { query: pg.Pool["query"] };
  */
 function preparedStatements(log: Logger | undefined) {
   let named = true;
-  const names = new Map<string, string>();
+  // Caller's name → statement text → server-side name. Two levels, not one key of name + text: on
+  // the worker's hot path that key was a new string of a whole statement's length at every call,
+  // hashed anew; a text that is the same string each call keeps its hash.
+  const names = new Map<string, Map<string, string>>();
   let renamed = 0;
   const nameOf = (name: string, text: string) => {
-    const key = `${name}\u0000${text}`;
-    let serverName = names.get(key);
+    let texts = names.get(name);
+    if (texts === undefined) {
+      texts = new Map();
+      names.set(name, texts);
+    }
+    let serverName = texts.get(text);
     if (serverName === undefined) {
       serverName = `${name.slice(0, 40)}_${createHash("sha1").update(text).digest("hex").slice(0, 16)}`;
-      names.set(key, serverName);
+      texts.set(text, serverName);
     }
-    return { key, serverName };
+    return { texts, serverName };
   };
   return (client: Queryable, retry: boolean): NonNullable<SqlClient["queryPrepared"]> =>
     async (name, text, params) => {
       if (!named) return client.query(text, params);
-      const { key, serverName } = nameOf(name, text);
+      const { texts, serverName } = nameOf(name, text);
       try {
         return await client.query({ name: serverName, text, values: params ?? [] });
       } catch (err) {
@@ -137,7 +144,7 @@ function preparedStatements(log: Logger | undefined) {
           named = false;
         } else if (isResultTypeChanged(err)) {
           // Every connection that prepared it refuses the old name now: a new one is parsed afresh.
-          names.set(key, `${serverName.slice(0, 40)}_r${++renamed}`);
+          texts.set(text, `${serverName.slice(0, 40)}_r${++renamed}`);
           log?.info({ statement: name }, "a prepared statement's result type changed; preparing it again");
         } else throw err;
         if (!retry) throw err;
