@@ -257,6 +257,61 @@ it("is woken by the bell when a job is queued, and fetches no more than the jobs
   expect(fetches - before).toBeLessThanOrEqual(2 * jobs + 2);
 });
 
+it("with a fetch gap, fetches at once when idle and at most once a gap while jobs are in hand", async () => {
+  const name = await queue();
+  const fetchedAt: number[] = [];
+  const batches: number[] = [];
+  const fetch = boss.fetch.bind(boss);
+  boss.fetch = (async (...args: Parameters<PgBoss["fetch"]>) => {
+    if (args[0] !== name) return fetch(...args);
+    fetchedAt.push(performance.now());
+    const jobs = await fetch(...args);
+    batches.push(jobs.length);
+    return jobs;
+  }) as PgBoss["fetch"];
+  const GAP = 2_000;
+  try {
+    const started = new Map<string, number>();
+    let open: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const slots = await workSlots<Data>(
+      boss,
+      name,
+      { concurrency: 8, pollingIntervalSeconds: 60, bell, fetchGapMs: GAP },
+      async (job) => {
+        started.set(job.data.key, performance.now());
+        if (job.data.key === "first") await gate;
+      },
+    );
+    // Idle: the bell's fetch goes at once, though the loop's first fetch was moments ago.
+    const sentAt = performance.now();
+    await send(name, "first", 1);
+    await waitFor(async () => (started.has("first") ? true : undefined), 5_000, "the first job");
+    expect((started.get("first") as number) - sentAt).toBeLessThan(GAP * 0.75);
+    expect((fetchedAt.at(-1) as number) - (fetchedAt.at(-2) as number)).toBeLessThan(GAP);
+    // While it runs, five jobs queued 20 ms apart (five rings) come in one fetch a gap after the last.
+    const before = fetchedAt.length;
+    for (let n = 1; n <= 5; n++) {
+      await send(name, `busy${n}`, n);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await waitFor(async () => (started.size === 6 ? true : undefined), 3 * GAP, "the five jobs");
+    const during = fetchedAt.slice(before - 1);
+    for (let i = 1; i < during.length; i++)
+      expect((during[i] as number) - (during[i - 1] as number)).toBeGreaterThanOrEqual(GAP - 1);
+    expect(batches[before]).toBe(5);
+    open();
+    // A stop does not wait out a gap.
+    const stopAt = performance.now();
+    await slots.stop();
+    expect(performance.now() - stopAt).toBeLessThan(GAP);
+  } finally {
+    boss.fetch = fetch;
+  }
+});
+
 it("keeps a long job's claim alive with its heartbeat", { timeout: 30_000 }, async () => {
   const name = await queue({ heartbeatSeconds: 10 });
   let release: () => void = () => {};
