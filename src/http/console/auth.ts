@@ -14,7 +14,7 @@ import { DEFAULT_COST, hashPassword, verifyPassword } from "./password.ts";
 import { dropLogins } from "./pending-logins.ts";
 import { digest, randomToken } from "./secrets.ts";
 import type { ConsoleSession, SessionCookies } from "./session.ts";
-import { anyUsers, credentialsOf, findUser, SHARED_USER } from "./users.ts";
+import { anyUsers, credentialsOf, findUser, SHARED_USER, USER_NAME } from "./users.ts";
 
 // Who may use the console: a named console user with their own password (users.ts), the holder of
 // the shared admin password (the user `admin`), or whoever an authenticating reverse proxy
@@ -82,11 +82,29 @@ export class ConsoleAuth {
           );
         return undefined;
       }
-      if (session.user === proxied && session.via === "proxy") return session;
+      // A named console user of the same name is that person (display name, role), looked up at
+      // every request as a named user's own session is; one disabled there is refused here too.
+      const named = USER_NAME.test(proxied) ? await findUser(this.#d.db, proxied) : undefined;
+      if (named?.disabledAt) {
+        await this.refuse(req, proxied, "console_user_disabled");
+        res
+          .status(403)
+          .type("html")
+          .send(
+            problemPage(
+              "Not allowed",
+              `${proxied} is signed in, but that console user is disabled here (threadbridge console users enable).`,
+              { href: "/", label: "Try again" },
+            ),
+          );
+        return undefined;
+      }
+      const person = named ? { person: { name: named.displayName, role: named.role } } : {};
+      if (session.user === proxied && session.via === "proxy") return { ...session, ...person };
       const fresh = sessions.signedIn(proxied, "proxy");
       sessions.write(res, fresh);
       await this.#signedInNow(req, fresh);
-      return fresh;
+      return { ...fresh, ...person };
     }
     // A proxy session lasts only as long as the proxy keeps vouching for it.
     if (session.user && ((session.via === "password" && config.passwordHash) || session.via === "user"))
