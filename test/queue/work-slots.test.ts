@@ -272,10 +272,7 @@ it("with a fetch gap, fetches at once when idle and at most once a gap while job
   const GAP = 2_000;
   try {
     const started = new Map<string, number>();
-    let open: () => void = () => {};
-    const gate = new Promise<void>((resolve) => {
-      open = resolve;
-    });
+    const { promise: gate, resolve: open } = Promise.withResolvers<void>();
     const slots = await workSlots<Data>(
       boss,
       name,
