@@ -133,8 +133,8 @@ describe("backfill", () => {
     // connects on first use); the limiter spaces calls from when they left, so that call is no
     // closer to the next ones. Each run on its own: this harness has no Redis, and without it the
     // limit is kept per process (ratelimit/limiter.ts), so the second run's first call may follow
-    // the first run's last closer than a spacing (437 ms once the CLI started fast, with a warm
-    // compile cache). The fake stamps calls on this process's event loop, which on the embedded
+    // the first run's last closer than a spacing (437 ms apart on a quiet machine, where the CLI
+    // starts fast). The fake stamps calls on this process's event loop, which on the embedded
     // database also runs PGlite: a stall there stamps calls that arrived a moment apart as one, so
     // the windows are counted on Postgres only (test/outbound and the bench count calls at a fake
     // in a thread of its own).
