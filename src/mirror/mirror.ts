@@ -83,6 +83,12 @@ import { ownerAfter, type Recorded, type RecordedMessage } from "./record.ts";
 
 /** How long after a failed profile look-up the next one may be tried. */
 const PROFILE_RETRY_MS = 30_000;
+/** How long a profile look-up waits for its turn of the `platform` limit (20/s). Without a wait,
+ * the second of two threads opening within one spacing (50 ms) opened without the customer's name
+ * and kept it out for PROFILE_RETRY_MS (test/contract/find failed so, a third of its runs); a
+ * second lets a wave of twenty new conversations each have theirs, and holds a new thread's post
+ * back no longer than that. */
+const PROFILE_WAIT_MS = 1_000;
 
 /** Thread links kept in memory: a root lists at most a few other threads each. */
 const THREAD_LINKS_KEPT = 5000;
@@ -994,9 +1000,7 @@ export class Mirror {
       convo.account_id,
       "platform",
       (token) => gw.graph.getUserProfile(token, convo.customer_id),
-      {
-        maxWaitMs: 0,
-      },
+      { maxWaitMs: PROFILE_WAIT_MS },
     );
     if (out.kind !== "ok") {
       this.deps.log.debug(
