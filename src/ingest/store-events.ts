@@ -1,5 +1,6 @@
 import type { SqlClient } from "../db/database.ts";
 import { pgJson } from "../db/pg-json.ts";
+import { queryNamed } from "../db/query-named.ts";
 import type { InboundRecord } from "../instagram/events.ts";
 import { INBOUND_QUEUE } from "../queue/boss.ts";
 import type { TraceCarrier } from "../tracing/spans.ts";
@@ -198,9 +199,12 @@ export async function storeInbound(
   const params = [pgJson(rows), JSON.stringify(traces)];
   // Prepared where the database can: parsing and planning this statement was about 40 % of
   // Postgres's CPU time per batch of 7 events (bench/README.md, Ingest).
-  const { rows: inserted } = db.queryPrepared
-    ? await db.queryPrepared<InsertedRow>("threadbridge_store_inbound", INSERT_EVENTS_AND_JOBS, params)
-    : await db.query<InsertedRow>(INSERT_EVENTS_AND_JOBS, params);
+  const { rows: inserted } = await queryNamed<InsertedRow>(
+    db,
+    "threadbridge_store_inbound",
+    INSERT_EVENTS_AND_JOBS,
+    params,
+  );
   if (inserted.length > 0) wakeInboundWorkers(db);
   return {
     stored: inserted.map((r) => ({
