@@ -235,6 +235,11 @@ async function searchCapacity(workers: number): Promise<CapacityResult> {
 
     // A short step first: the processes' code warms up (JIT) and the pools open.
     await step(START_RATE);
+    // Then the tables' statistics, as autovacuum has them on any database that has taken traffic
+    // for a minute. A fresh database has those of empty tables until its first analyze, and on them
+    // Postgres reads a whole queue to find one job (bench/README.md, "Mirror capacity, sixth pass").
+    // BENCH_CAPACITY_ANALYZE=0: without it, the first minute of a fresh install.
+    if (process.env.BENCH_CAPACITY_ANALYZE !== "0") await db.query("ANALYZE");
     const steps: StepResult[] = [];
     // BENCH_CAPACITY_RATES=30,60: those steps only, no search (profiling at a known load).
     const fixed = process.env.BENCH_CAPACITY_RATES?.split(",").filter(Boolean).map(Number);

@@ -2,6 +2,7 @@ import type { JobWithMetadata, PgBoss } from "pg-boss";
 import type { SqlClient } from "../db/database.ts";
 import { queryNamed } from "../db/query-named.ts";
 import type { JobBell } from "./job-bell.ts";
+import { headsPerCandidate } from "./strict-fifo-fetch.ts";
 
 export type SlotJob<T> = JobWithMetadata<T>;
 
@@ -33,9 +34,10 @@ export interface SlotOptions {
   bell?: JobBell | undefined;
   /** A fetch, completion or failure that could not be made (the database away). */
   onError?: (err: unknown, what: string) => void;
-  /** Where the fetch runs: pg-boss's own statement, sent on this pool as a named statement (parsed
+  /** Where the fetch runs: pg-boss's own statement (a key_strict_fifo queue's with its heads found
+   * per candidate, queue/strict-fifo-fetch.ts), sent on this pool as a named statement (parsed
    * once per connection, no longer at every fetch: bench/README.md, "Mirror capacity, fourth
-   * pass"). Without it, on pg-boss's pool, unnamed. */
+   * pass"). Without it, on pg-boss's pool, unnamed and as pg-boss wrote it. */
   db?: SqlClient | undefined;
   /**
    * While the loop has jobs in hand, a fetch waits until this long after the last one (ms; default
@@ -81,11 +83,20 @@ export async function workSlots<T extends object>(
   // rate limit (outbound waits are retries of 1 s and more) is not slowed by the single fetcher.
   const retryPollMs = Math.max(50, pollMs / options.concurrency);
   // pg-boss builds the fetch (its text inlines the queue and the batch size, so each size is a
-  // statement of its own) and reads its rows; only the connection it runs on is ours.
-  // On PGlite (no named statements) pg-boss's own adapter keeps it.
+  // statement of its own) and reads its rows; the connection it runs on is ours, and for a
+  // key_strict_fifo queue how its heads are found (queue/strict-fifo-fetch.ts), rewritten once per
+  // batch size. On PGlite (no named statements) pg-boss's own adapter keeps it as it is.
   const fetchDb = options.db?.queryPrepared ? options.db : undefined;
+  const rewritten = new Map<string, string>();
   const fetchOn = fetchDb && {
-    executeSql: (text: string, values?: unknown[]) => queryNamed(fetchDb, `tb_fetch_${queue}`, text, values),
+    executeSql: (text: string, values?: unknown[]) => {
+      let sent = rewritten.get(text);
+      if (sent === undefined) {
+        sent = headsPerCandidate(text) ?? text;
+        rewritten.set(text, sent);
+      }
+      return queryNamed(fetchDb, `tb_fetch_${queue}`, sent, values);
+    },
   };
   let lastFailure = Number.NEGATIVE_INFINITY;
   const onError =

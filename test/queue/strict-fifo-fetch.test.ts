@@ -1,0 +1,128 @@
+// The key_strict_fifo fetch with its heads found per candidate (queue/strict-fifo-fetch.ts), held to
+// pg-boss's own: the installed pg-boss's text is the one rewritten, and both fetches take the same
+// jobs, batch by batch, from two queues given the same jobs and the same outcomes.
+import type { PgBoss } from "pg-boss";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { Database } from "../../src/db/database.ts";
+import { headsPerCandidate } from "../../src/queue/strict-fifo-fetch.ts";
+import { useIdleService } from "../helpers/idle-service.ts";
+
+let db: Database;
+let boss: PgBoss;
+let queues = 0;
+
+const service = useIdleService();
+beforeAll(() => {
+  ({ db, boss } = service);
+});
+
+type Data = { label: string };
+
+async function queue(): Promise<string> {
+  const name = `fifo-fetch-${queues++}`;
+  await boss.createQueue(name, { policy: "key_strict_fifo", retryLimit: 3, retryDelay: 0 });
+  return name;
+}
+
+/** pg-boss's fetch text for `name`, as its fetch would send it. */
+async function fetchText(name: string, batchSize: number): Promise<string> {
+  let text = "";
+  await boss.fetch(name, {
+    batchSize,
+    db: {
+      executeSql: async (t: string) => {
+        text = t;
+        return { rows: [] };
+      },
+    },
+  });
+  return text;
+}
+
+/** A fetch through pg-boss, on our connection, with the text rewritten or not. */
+function fetcher(rewrite: boolean) {
+  return (name: string, batchSize: number) =>
+    boss.fetch<Data>(name, {
+      batchSize,
+      includeMetadata: true,
+      db: {
+        executeSql: (text: string, values?: unknown[]) =>
+          db.query(rewrite ? (headsPerCandidate(text) ?? "SELECT 'not rewritten'") : text, values),
+      },
+    });
+}
+
+describe("headsPerCandidate", () => {
+  it("rewrites the installed pg-boss's key_strict_fifo fetch, and nothing else", async () => {
+    const name = await queue();
+    const text = await fetchText(name, 5);
+    const rewritten = headsPerCandidate(text);
+    expect(rewritten).toBeDefined();
+    expect(rewritten).not.toMatch(/strict_fifo_heads/);
+    expect(rewritten).toMatch(/FOR UPDATE OF j SKIP LOCKED/);
+    await boss.createQueue(`${name}-plain`);
+    expect(headsPerCandidate(await fetchText(`${name}-plain`, 5))).toBeUndefined();
+  });
+
+  it("takes the jobs pg-boss's own fetch takes, batch by batch, through retries, deferrals and priorities", async () => {
+    const [theirs, ours] = [await queue(), await queue()];
+    // The same jobs, sent to each queue in the same order: five keys, some jobs urgent, one key's
+    // first job deferred (its next one goes first, as pg-boss's heads have it).
+    const plan: { key: string; label: string; priority?: number; startAfter?: number }[] = [];
+    for (let n = 0; n < 4; n++)
+      for (const key of ["a", "b", "c", "d", "e"])
+        plan.push({
+          key,
+          label: `${key}${n}`,
+          ...(key === "d" && n === 2 ? { priority: 5 } : {}),
+          ...(key === "c" && n === 0 ? { startAfter: 3600 } : {}),
+        });
+    for (const name of [theirs, ours])
+      for (const p of plan)
+        await boss.send(
+          name,
+          { label: p.label },
+          {
+            singletonKey: p.key,
+            ...(p.priority ? { priority: p.priority } : {}),
+            ...(p.startAfter ? { startAfter: p.startAfter } : {}),
+          },
+        );
+    // These fail once (a retry with no delay: its key waits for it).
+    const failOnce = new Set(["a1", "b0", "e2"]);
+    const run = async (name: string, fetch: ReturnType<typeof fetcher>) => {
+      const failed = new Set<string>();
+      const batches: string[][] = [];
+      for (let round = 0; round < 60; round++) {
+        const jobs = await fetch(name, 3);
+        if (jobs.length === 0) break;
+        batches.push(jobs.map((j) => j.data.label).sort());
+        for (const job of jobs) {
+          const attempt = { id: job.id, retryCount: job.retryCount };
+          if (failOnce.has(job.data.label) && !failed.has(job.data.label)) {
+            failed.add(job.data.label);
+            await boss.fail(name, attempt, { message: "once" });
+          } else await boss.complete(name, attempt);
+        }
+      }
+      return batches;
+    };
+    const expected = await run(theirs, fetcher(false));
+    const actual = await run(ours, fetcher(true));
+    // Every job but the deferred one, some of them twice.
+    expect(expected.flat()).toHaveLength(plan.length - 1 + failOnce.size);
+    expect(actual).toEqual(expected);
+  });
+
+  it("never hands out two jobs of one key, however many fetch at once", async () => {
+    const name = await queue();
+    for (let n = 0; n < 30; n++)
+      await boss.send(name, { label: `${n % 3}-${n}` }, { singletonKey: String(n % 3) });
+    const fetch = fetcher(true);
+    const taken = (await Promise.all(Array.from({ length: 6 }, () => fetch(name, 3)))).flat();
+    const keys = taken.map((j) => j.data.label.split("-")[0]);
+    expect(new Set(keys).size).toBe(keys.length);
+    // The oldest job of each key.
+    expect(taken.map((j) => j.data.label).sort()).toEqual(["0-0", "1-1", "2-2"]);
+  });
+});
