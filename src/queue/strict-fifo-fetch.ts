@@ -22,7 +22,7 @@
 /** pg-boss's heads CTE, its parts apart by any white space; captures the table, the queue's name
  * and the schema. */
 const HEADS_CTE = new RegExp(
-  `${[
+  [
     String.raw`strict_fifo_heads AS MATERIALIZED \(`,
     String.raw`SELECT DISTINCT ON \(h\.singleton_key\) h\.id`,
     String.raw`FROM (\S+) h`,
@@ -32,8 +32,8 @@ const HEADS_CTE = new RegExp(
     String.raw`AND h\.policy = 'key_strict_fifo'`,
     String.raw`AND h\.start_after <= (\S+)\.job_now\(\)`,
     String.raw`ORDER BY h\.singleton_key, h\.state DESC, h\.created_on, h\.id`,
-    String.raw`\),`,
-  ].join(String.raw`\s*`)}s*`,
+    String.raw`\),\s*`,
+  ].join(String.raw`\s*`),
 );
 const HEADS_TEST = "j.id IN (SELECT id FROM strict_fifo_heads)";
 

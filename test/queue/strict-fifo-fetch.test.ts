@@ -59,6 +59,7 @@ describe("headsPerCandidate", () => {
     const rewritten = headsPerCandidate(text);
     expect(rewritten).toBeDefined();
     expect(rewritten).not.toMatch(/strict_fifo_heads/);
+    expect(rewritten).toMatch(/WITH\s+next AS \(/);
     expect(rewritten).toMatch(/FOR UPDATE OF j SKIP LOCKED/);
     await boss.createQueue(`${name}-plain`);
     expect(headsPerCandidate(await fetchText(`${name}-plain`, 5))).toBeUndefined();
