@@ -38,14 +38,33 @@ export function completeJobSql(queue: string, idParam: number, retryParam: numbe
      RETURNING id, singleton_key`;
 }
 
+/** How many waiting jobs the successor test reads at most, less one (successorSql). */
+export const SUCCESSOR_SCAN = 4;
+
 /**
- * Whether a job of the same key as the one CTE `completed` (completeJobSql) completed waits in
+ * Whether a job of the same key as the one CTE `completed` (completeJobSql) completed may wait in
  * `queue` (in the statement's snapshot): the job its completion makes runnable in a key_strict_fifo
  * queue. The conditions are those of pg-boss's fetch heads on its job_i10 index, less the start
  * time (a job deferred to later still calls for a fetch).
+ *
+ * It reads the first SUCCESSOR_SCAN + 1 waiting jobs in the fetch's own order (job_i11: priority,
+ * then age), of any key: whether one of them is of this key and, past that many, "yes" without
+ * looking further. The answer only spares the job loop a fetch that would find nothing, and with
+ * several jobs waiting a fetch is what a freed slot calls for.
+ *
+ * The bound is the point (bench/README.md, "Mirror capacity, seventh pass"). The exact question is
+ * one look-up of the key in job_i10, but the planner need not take it: with statistics gathered
+ * while few jobs waited (a quiet queue; autovacuum analyzes a large job table rarely), job_i11 costs
+ * the same, and through it the test read every waiting job of the queue, each completion slower the
+ * longer the backlog. Unordered, the bounded read became a bitmap scan of every waiting job once
+ * the statistics knew of a backlog. In job_i11's order, both plans stop after five rows.
  */
 export function successorSql(queue: string, completed = "completed"): string {
   if (!QUEUE_NAME.test(queue)) throw new Error(`not a queue name: ${queue}`);
-  return `EXISTS (SELECT 1 FROM pgboss.job j JOIN ${completed} c ON j.singleton_key = c.singleton_key
-     WHERE j.name = '${queue}' AND j.state < 'active' AND NOT j.blocked AND j.policy = 'key_strict_fifo')`;
+  return `(SELECT count(*) > ${SUCCESSOR_SCAN}
+            OR COALESCE(bool_or(w.singleton_key = (SELECT singleton_key FROM ${completed})), false)
+       FROM (SELECT j.singleton_key FROM pgboss.job j
+              WHERE j.name = '${queue}' AND j.state < 'active' AND NOT j.blocked AND j.policy = 'key_strict_fifo'
+              ORDER BY j.priority DESC, j.created_on, j.start_after
+              LIMIT ${SUCCESSOR_SCAN + 1}) w)`;
 }

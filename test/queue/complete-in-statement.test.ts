@@ -9,7 +9,7 @@ import { storeInbound } from "../../src/ingest/store-events.ts";
 import { createLogger } from "../../src/log/logger.ts";
 import { Bridge } from "../../src/mirror/pipeline.ts";
 import { INBOUND_QUEUE, type InboundJob } from "../../src/queue/boss.ts";
-import { completeJobSql, successorSql } from "../../src/queue/complete-in-statement.ts";
+import { completeJobSql, SUCCESSOR_SCAN, successorSql } from "../../src/queue/complete-in-statement.ts";
 import { useIdleService } from "../helpers/idle-service.ts";
 
 let db: Database;
@@ -126,6 +126,67 @@ describe("completeJobSql", () => {
     expect(await successor(second.id, second.retryCount)).toBe(false);
     // Nothing completed (a fenced-out attempt): nothing said to wait.
     expect(await successor(second.id, second.retryCount)).toBe(false);
+  });
+
+  it.each([
+    ["taken while nothing waited (a quiet queue)", "before"],
+    ["that know of the backlog", "after"],
+  ])("reads a few waiting jobs at most, however long the backlog, with statistics %s", async (_, when) => {
+    const name = await queue();
+    await boss.send(name, { n: 0 }, { singletonKey: "mine" });
+    await boss.send(name, { n: 1 }, { singletonKey: "also mine" });
+    const job = await fetchOne(name);
+    const second = await fetchOne(name);
+    expect([job.data, second.data]).toEqual([{ n: 0 }, { n: 1 }]);
+    // A queue that has done some work: the planner's statistics are of its finished jobs.
+    await boss.insert(
+      name,
+      Array.from({ length: 500 }, (_, k) => ({ data: { k }, singletonKey: `done-${k}` })),
+    );
+    await db.query(
+      `UPDATE pgboss.job SET state = 'completed', completed_on = now() WHERE name = $1 AND singleton_key LIKE 'done-%'`,
+      [name],
+    );
+    if (when === "before") await db.query("ANALYZE pgboss.job_common");
+    await boss.insert(
+      name,
+      Array.from({ length: 1000 }, (_, k) => ({ data: { k }, singletonKey: `other-${k}` })),
+    );
+    if (when === "after") await db.query("ANALYZE pgboss.job_common");
+    // The generic plan, as a prepared statement's after its fifth run: the plan the worker runs.
+    const plan = await db.transaction(async (tx) => {
+      await tx.query("SET LOCAL plan_cache_mode = force_generic_plan");
+      await tx.query(
+        `PREPARE successor_probe(uuid, int) AS
+           WITH completed AS (${completeJobSql(name, 1, 2)}) SELECT ${successorSql(name)} AS successor`,
+      );
+      const { rows } = await tx.query<{ "QUERY PLAN": unknown }>(
+        `EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE successor_probe('${job.id}', ${job.retryCount})`,
+      );
+      await tx.query("DEALLOCATE successor_probe");
+      return rows[0]?.["QUERY PLAN"];
+    });
+    // Index entries and rows the plan's scans read or threw away: a bounded few, not the 1,000.
+    let read = 0;
+    const walk = (node: Record<string, unknown>) => {
+      if (typeof node["Relation Name"] === "string" || typeof node["Index Name"] === "string")
+        read +=
+          Number(node["Actual Rows"] ?? 0) +
+          Number(node["Rows Removed by Filter"] ?? 0) +
+          Number(node["Rows Removed by Index Recheck"] ?? 0);
+      read += Number(node["Rows Removed by Join Filter"] ?? 0);
+      for (const child of (node.Plans as Record<string, unknown>[] | undefined) ?? []) walk(child);
+    };
+    walk((plan as [{ Plan: Record<string, unknown> }])[0].Plan);
+    expect(read).toBeGreaterThan(SUCCESSOR_SCAN);
+    expect(read).toBeLessThan(SUCCESSOR_SCAN + 10);
+    // Past the bound it answers yes (no job of the key waits): the job loop fetches anyway then.
+    const { rows } = await db.query<{ completed: number; successor: boolean }>(
+      `WITH completed AS (${completeJobSql(name, 1, 2)})
+       SELECT (SELECT count(*) FROM completed)::int AS completed, ${successorSql(name)} AS successor`,
+      [second.id, second.retryCount],
+    );
+    expect(rows[0]).toEqual({ completed: 1, successor: true });
   });
 
   it("refuses a queue name that is not one", () => {
