@@ -219,6 +219,7 @@ async function searchCapacity(workers: number): Promise<CapacityResult> {
         return l === undefined ? [] : [l];
       });
       const { p50, p99 } = p50p99(got);
+      if (process.env.BENCH_CAPACITY_TRACE) await traceStages(db, ids, sentAt, latencies);
       for (const i of ids) {
         sentAt.delete(i);
         latencies.delete(i);
@@ -321,6 +322,40 @@ async function searchCapacity(workers: number): Promise<CapacityResult> {
     await graph.close();
     await slack.close();
     await tdb.drop().catch(() => {});
+  }
+}
+
+/** BENCH_CAPACITY_TRACE=1: where a step's slowest events spent their time, from the stamps the
+ * event row and its job carry (received, job started, job completed) beside the driver's send and
+ * the fake Slack's arrival. All on one machine's clock, so the stages add up to the latency. */
+async function traceStages(
+  db: Awaited<ReturnType<typeof openDatabase>>,
+  ids: number[],
+  sentAt: Map<number, number>,
+  latencies: Map<number, number>,
+): Promise<void> {
+  const { rows } = await db.query<{ text: string; received: number; started: number; completed: number }>(
+    `SELECT e.event::text AS text,
+            extract(epoch FROM e.received_at) * 1000 AS received,
+            extract(epoch FROM j.started_on) * 1000 AS started,
+            extract(epoch FROM j.completed_on) * 1000 AS completed
+       FROM inbound_events e JOIN pgboss.job j ON j.id = e.job_id
+      WHERE e.received_at > now() - interval '60 seconds'`,
+  );
+  const byId = new Map(rows.map((r) => [Number(/cap-(\d+)"/.exec(r.text ?? "")?.[1]), r]));
+  const t0 = Math.min(...ids.map((i) => sentAt.get(i) ?? Infinity));
+  const slow = ids
+    .filter((i) => (latencies.get(i) ?? 0) > 50)
+    .sort((a, b) => (latencies.get(b) ?? 0) - (latencies.get(a) ?? 0))
+    .slice(0, 12);
+  for (const i of slow) {
+    const r = byId.get(i);
+    const sent = sentAt.get(i) as number;
+    const posted = sent + (latencies.get(i) as number);
+    if (!r) continue;
+    process.stderr.write(
+      `  slow #${i} at +${(sent - t0).toFixed(0)} ms: total ${(posted - sent).toFixed(0)} = ingest ${(r.received - sent).toFixed(0)} + queue ${(r.started - r.received).toFixed(0)} + to post ${(posted - r.started).toFixed(0)} (completed +${(r.completed - posted).toFixed(0)})\n`,
+    );
   }
 }
 
