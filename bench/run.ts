@@ -8,6 +8,7 @@ import { type BenchRow, benchTable } from "./bench-row.ts";
 import { digestBench } from "./digest.ts";
 import { discordBench } from "./discord.ts";
 import { ingestBench, migrate, SECONDS, SECRET, SETTLE_MS, serviceEnv } from "./ingest.ts";
+import { installBench } from "./install.ts";
 import { describeMachine } from "./machine.ts";
 import { mirrorCapacityBench, P99_BOUND_MS } from "./mirror-capacity.ts";
 import { outboundBench } from "./outbound.ts";
@@ -114,6 +115,7 @@ async function main(): Promise<void> {
     const discord = await discordBench();
     const rules = await rulesBench();
     const digest = await digestBench();
+    const install = await installBench();
     const machine = await describeMachine(db.url, REDIS_URL);
     const mib = (x: number | undefined) => (x === undefined ? "—" : x.toFixed(0));
     const range = (xs: number[] | undefined) =>
@@ -228,6 +230,14 @@ async function main(): Promise<void> {
       ...benchTable(digest.rows),
       "",
       ...digest.notes.map((n) => `- ${n}`),
+      "",
+      "## Install (bench/install.ts)",
+      "",
+      "What the image's dependency stage installs (`npm ci --omit=dev --ignore-scripts` of package.json and package-lock.json into an empty directory), beside the development install this checkout runs from (which holds Node 24 itself, as a development dependency).",
+      "",
+      ...benchTable(install.rows),
+      "",
+      ...install.notes.map((n) => `- ${n}`),
       "",
     ].join("\n");
     writeFileSync(new URL("./results.md", import.meta.url), md);
