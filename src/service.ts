@@ -289,6 +289,7 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
       await startOutboundWorker({
         bell,
         boss,
+        db,
         sender,
         actions: { db, gateway, log },
         log,

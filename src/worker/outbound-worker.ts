@@ -1,4 +1,5 @@
 import type { PgBoss } from "pg-boss";
+import type { SqlClient } from "../db/database.ts";
 import type { Logger } from "../log/logger.ts";
 import { type OutboundSender, SendDeferred } from "../outbound/send-worker.ts";
 import { performSenderAction, type SenderActionDeps } from "../outbound/sender-actions.ts";
@@ -23,6 +24,10 @@ export function startOutboundWorker(deps: {
   pollingIntervalSeconds: number;
   /** Wakes the loop when a job is queued (the service's one listener); without it, it polls. */
   bell?: JobBell | undefined;
+  /** The connection the loop fetches on, as the inbound loop: named, with the key_strict_fifo
+   * heads found per candidate (queue/strict-fifo-fetch.ts), so a backlog (an Instagram outage's
+   * retries) does not make each fetch read it all. Without it, pg-boss's own fetch. */
+  db?: SqlClient | undefined;
 }): Promise<Slots> {
   return workSlots<OutboundJob>(
     deps.boss,
@@ -31,6 +36,7 @@ export function startOutboundWorker(deps: {
       concurrency: deps.concurrency,
       pollingIntervalSeconds: deps.pollingIntervalSeconds,
       bell: deps.bell,
+      db: deps.db,
       onError: (err, what) => deps.log.error({ err }, `outbound queue: could not ${what}`),
     },
     (job: SlotJob<OutboundJob>) =>
