@@ -53,8 +53,11 @@ export interface ConversationPage {
   next?: string;
 }
 
-// Both kinds as one row shape. A comment thread keeps no "last message" times of its own: they are
-// read from its messages (one probe each on the (comment_thread_id, occurred_at) index).
+// Both kinds as one row shape. A comment thread's last customer and business times are kept on it
+// from its messages (a trigger, migration 20261228000000_thread_activity.ts), as a conversation's
+// are. ACTIVITY, the list's order, is the expression both tables are indexed on
+// (conversations_activity, comment_threads_activity): Postgres reads a page from the two indexes
+// merged instead of sorting every thread there is (bench/README.md, "The thread list").
 const THREADS = `(
   SELECT 'dm'::text AS kind, c.id, c.account_id, c.customer_id, c.profile->>'username' AS username,
          c.status, c.assignee, c.last_customer_message_at AS customer_at,
@@ -62,10 +65,7 @@ const THREADS = `(
     FROM conversations c
   UNION ALL
   SELECT 'comment'::text, t.id, t.account_id, COALESCE(t.author_id, ''), t.author_username, t.status,
-         t.assignee,
-         (SELECT max(m.occurred_at) FROM messages m WHERE m.comment_thread_id = t.id AND m.direction = 'inbound'),
-         (SELECT max(m.occurred_at) FROM messages m WHERE m.comment_thread_id = t.id AND m.direction = 'outbound'),
-         t.created_at
+         t.assignee, t.last_customer_at, t.last_business_at, t.created_at
     FROM comment_threads t
 )`;
 const ACTIVITY = "COALESCE(GREATEST(x.customer_at, x.business_at), x.created_at)";
@@ -119,11 +119,12 @@ function parseCursor(text: string): { at: string; kind: ThreadKind; id: number }
   return m ? { at: m[1] as string, kind: m[2] === "c" ? "comment" : "dm", id: Number(m[3]) } : undefined;
 }
 
-/** A page of DM conversations and comment threads, the latest activity first. */
-export async function listConversations(
-  sql: SqlClient,
-  filter: ConversationFilter,
-): Promise<ConversationPage> {
+/** The statement of a page of listConversations (its text and parameters), and the page's size. */
+export function conversationListQuery(filter: ConversationFilter): {
+  text: string;
+  params: unknown[];
+  limit: number;
+} {
   const limit = Math.min(Math.max(filter.limit ?? 50, 1), 200);
   const where: string[] = [];
   const params: unknown[] = [];
@@ -153,6 +154,21 @@ export async function listConversations(
     where.push(
       `(${ACTIVITY}, x.kind, x.id) < (${p(after.at)}::timestamptz, ${p(after.kind)}::text, ${p(after.id)}::bigint)`,
     );
+  const text = `SELECT x.kind, x.id, x.account_id, a.username AS account_username, x.customer_id, x.username,
+            x.status, x.assignee, x.customer_at, x.business_at,
+            ${ACTIVITY} AS activity_at, ${ACTIVITY_KEY} AS activity_key, ${WAITING} AS waiting
+       FROM ${THREADS} x JOIN instagram_accounts a ON a.id = x.account_id
+      ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}
+      ORDER BY ${ACTIVITY} DESC, x.kind DESC, x.id DESC LIMIT ${p(limit + 1)}`;
+  return { text, params, limit };
+}
+
+/** A page of DM conversations and comment threads, the latest activity first. */
+export async function listConversations(
+  sql: SqlClient,
+  filter: ConversationFilter,
+): Promise<ConversationPage> {
+  const { text, params, limit } = conversationListQuery(filter);
   const { rows } = await sql.query<{
     kind: ThreadKind;
     id: string;
@@ -167,15 +183,7 @@ export async function listConversations(
     activity_at: Date;
     activity_key: string;
     waiting: boolean;
-  }>(
-    `SELECT x.kind, x.id, x.account_id, a.username AS account_username, x.customer_id, x.username,
-            x.status, x.assignee, x.customer_at, x.business_at,
-            ${ACTIVITY} AS activity_at, ${ACTIVITY_KEY} AS activity_key, ${WAITING} AS waiting
-       FROM ${THREADS} x JOIN instagram_accounts a ON a.id = x.account_id
-      ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}
-      ORDER BY ${ACTIVITY} DESC, x.kind DESC, x.id DESC LIMIT ${p(limit + 1)}`,
-    params,
-  );
+  }>(text, params);
   const page = rows.slice(0, limit).map((r) => ({
     kind: r.kind,
     id: Number(r.id),
