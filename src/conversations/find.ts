@@ -76,7 +76,7 @@ const DM_COLUMNS = `'dm' AS kind, c.id::text AS id, c.account_id, a.username AS 
 const COMMENT_COLUMNS = `'comment' AS kind, t.id::text AS id, t.account_id, a.username AS account_username,
   t.author_id AS customer_id, NULL AS name, t.author_username AS customer_username, t.status,
   NULL::timestamptz AS last_customer_message_at, NULL::timestamptz AS last_business_message_at,
-  (SELECT max(occurred_at) FROM messages m WHERE m.comment_thread_id = t.id) AS last_at,
+  GREATEST(t.last_customer_at, t.last_business_at) AS last_at,
   t.chat_platform, t.chat_channel, t.chat_thread`;
 
 export async function findThreads(db: SqlClient, accounts: readonly string[], query: string) {

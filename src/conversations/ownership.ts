@@ -343,8 +343,6 @@ export class Ownership {
     }
     if (filter === "unassigned") conditions.push((t) => `${t}.assignee IS NULL`);
     const where = (t: string) => conditions.map((c) => c(t)).join(" AND ");
-    const lastMessage = (direction: "inbound" | "outbound") =>
-      `(SELECT max(m.occurred_at) FROM messages m WHERE m.comment_thread_id = t.id AND m.direction = '${direction}')`;
     const { rows } = await this.deps.db.query<{
       kind: ThreadKind;
       id: string;
@@ -374,7 +372,7 @@ export class Ownership {
            FROM conversations c WHERE ${where("c")}
          UNION ALL
          SELECT 'comment', t.id, t.account_id, COALESCE(t.author_id, ''), NULL, t.author_username,
-                t.status, t.assignee, ${lastMessage("inbound")}, ${lastMessage("outbound")}, NULL, NULL,
+                t.status, t.assignee, t.last_customer_at, t.last_business_at, NULL, NULL,
                 t.root_commented_at, t.private_reply_sent_at, t.chat_channel, t.chat_thread
            FROM comment_threads t WHERE ${where("t")}
        ) x JOIN instagram_accounts a ON a.id = x.account_id
