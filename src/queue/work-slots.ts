@@ -214,16 +214,18 @@ export async function workSlots<T extends object>(
       // While jobs are in hand, fetches are at least `fetchGapMs` apart (SlotOptions).
       const early = running.size > 0 ? lastFetch + gapMs - performance.now() : 0;
       if (early > 0) {
-        // Not cut short by a ring (that is what it waits for), only by a stop.
+        // Not cut short by a ring (that is what it waits for), only by a stop. A timer may fire up
+        // to a millisecond early by the clock (its delay is whole milliseconds from the event
+        // loop's cached time), so the gap is measured again before the fetch.
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, early);
+          const timer = setTimeout(resolve, Math.ceil(early));
           endGap = () => {
             clearTimeout(timer);
             resolve();
           };
         });
         endGap = undefined;
-        if (stopping) break;
+        continue;
       }
       rung = false;
       const free = options.concurrency - running.size;
