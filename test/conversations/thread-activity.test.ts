@@ -3,29 +3,22 @@
 // messages say, whichever way they are written, and a page of the list is read from the activity
 // indexes, not by sorting every thread. On both backends.
 
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { conversationListQuery, listConversations } from "../../src/conversations/conversation-list.ts";
-import { type Database, openDatabase } from "../../src/db/database.ts";
-import { migrate } from "../../src/db/migrate.ts";
-import { type BackendDatabase, createBackendDatabase } from "../helpers/backend.ts";
+import type { Database } from "../../src/db/database.ts";
+import { useBackendDatabase } from "../helpers/backend.ts";
 
 const ACCOUNT = "17841400000000081";
 const BUSY = "17841400000000082";
-let tdb: BackendDatabase;
+const store = useBackendDatabase();
 let db: Database;
 
 beforeAll(async () => {
-  tdb = await createBackendDatabase();
-  db = await openDatabase(tdb.target);
-  await migrate(db);
+  ({ db } = store);
   await db.query("INSERT INTO instagram_accounts (id, username) VALUES ($1, 'times'), ($2, 'busy')", [
     ACCOUNT,
     BUSY,
   ]);
-});
-afterAll(async () => {
-  await db?.close();
-  await tdb?.drop();
 });
 
 async function thread(root: string): Promise<number> {

@@ -8,7 +8,9 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { TestRunner } from "vitest";
+import { afterAll, beforeAll, TestRunner } from "vitest";
+import { type Database, openDatabase } from "../../src/db/database.ts";
+import { migrate } from "../../src/db/migrate.ts";
 import { seedEmbeddedDatabase } from "./embedded-template.ts";
 import { createTestDatabase } from "./postgres.ts";
 
@@ -66,4 +68,24 @@ export async function createBackendDatabase(backend: Backend = TEST_BACKEND): Pr
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A fresh, migrated database of this run's backend for this test file: created before its tests,
+ * dropped after. `store.db` is set once the file's `beforeAll` hooks have run (a hook registered
+ * after this call may use it).
+ */
+export function useBackendDatabase(): { readonly db: Database } {
+  let tdb: BackendDatabase | undefined;
+  const store = {} as { db: Database };
+  beforeAll(async () => {
+    tdb = await createBackendDatabase();
+    store.db = await openDatabase(tdb.target);
+    await migrate(store.db);
+  });
+  afterAll(async () => {
+    await store.db?.close();
+    await tdb?.drop();
+  });
+  return store;
 }
