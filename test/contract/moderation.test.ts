@@ -354,11 +354,11 @@ forEachPlatform(
         const root = "17850000000000301";
         const reply = "17850000000000302";
         await comment(root, media, { text: "what a post" });
-        await comment(reply, media, { parentId: root, text: "my phone number is 555" });
+        await comment(reply, media, { parentId: root, text: "my phone number is 555-0199" });
         const thread = await h.commentThreadOf(root);
         const [mirrored] = await h.posts(thread, 1);
         const id = mirrored?.id ?? "";
-        expect(mirrored?.text).toContain("my phone number is 555");
+        expect(mirrored?.text).toContain("my phone number is 555-0199");
 
         const res = await postWebhook(
           h.url(),
@@ -375,7 +375,7 @@ forEachPlatform(
         expect(gone.text).toBeNull();
         const updated = await waitFor(async () => {
           const m = h.message(thread, id);
-          return m?.edited && !m.shows.includes("555") ? m : undefined;
+          return m?.edited && !m.shows.includes("555-0199") ? m : undefined;
         });
         expect(updated.shows).toContain("message removed");
         expect(updated.shows).toContain("comment deleted on Instagram");
@@ -389,9 +389,9 @@ forEachPlatform(
       it("marks the thread deleted when the top-level comment goes, and its root says so", async () => {
         const media = "17900000000000303";
         const root = "17850000000000303";
-        await comment(root, media, { text: "call me at 555" });
+        await comment(root, media, { text: "call me at 555-0199" });
         const thread = await h.commentThreadOf(root);
-        expect(h.root(thread)?.shows).toContain("call me at 555");
+        expect(h.root(thread)?.shows).toContain("call me at 555-0199");
 
         await postWebhook(h.url(), removal({ verb: "remove", id: root, media: { id: media } }));
         await waitFor(async () => {
@@ -408,7 +408,8 @@ forEachPlatform(
         expect(rows[0]?.text).toBeNull();
         expect(rows[0]?.deleted_at).not.toBeNull();
         await waitFor(async () => (h.root(thread)?.shows.includes("Deleted") ? true : undefined));
-        expect(h.root(thread)?.shows).not.toContain("555");
+        // The number whole: a root on the web shows its time to the millisecond, which may hold "555".
+        expect(h.root(thread)?.shows).not.toContain("555-0199");
       });
 
       it("a removal that arrives before its comment leaves a tombstone the comment cannot fill", async () => {
