@@ -178,4 +178,40 @@ describe("a page of the thread list", () => {
       expect(new Set([...page.rows, ...next.rows].map((r) => r.kind))).toEqual(new Set(["dm", "comment"]));
     }
   });
+
+  it("waiting on us: reads the waiting threads alone, however few of all the threads they are", async () => {
+    // Every comment thread answered, and all conversations but 15: few of the 4,000 threads wait.
+    await db.query(
+      `INSERT INTO messages (account_id, comment_thread_id, direction, author_kind, text, occurred_at)
+       SELECT account_id, id, 'outbound', 'agent', 'thanks', created_at + interval '10 seconds'
+         FROM comment_threads WHERE account_id = $1`,
+      [BUSY],
+    );
+    await db.query(
+      `UPDATE conversations SET last_business_message_at = last_customer_message_at + interval '1 second'
+        WHERE account_id = $1 AND customer_id NOT IN (SELECT 'busy-' || g FROM generate_series(1, 90, 3) g)`,
+      [BUSY],
+    );
+    await db.query("ANALYZE conversations");
+    await db.query("ANALYZE comment_threads");
+    const filter = { account: BUSY, state: "waiting" as const, limit: 10 };
+    const page = await listConversations(db, filter);
+    expect(page.rows.map((r) => r.waiting)).toEqual(Array(10).fill(true));
+    const { text, params } = conversationListQuery(filter);
+    const { rows } = await db.query<{ "QUERY PLAN": unknown }>(
+      `EXPLAIN (ANALYZE, FORMAT JSON) ${text}`,
+      params,
+    );
+    let read = 0;
+    const walk = (node: Record<string, unknown>) => {
+      if (node["Relation Name"] === "conversations" || node["Relation Name"] === "comment_threads")
+        read += Number(node["Actual Rows"] ?? 0) + Number(node["Rows Removed by Filter"] ?? 0);
+      for (const child of (node.Plans as Record<string, unknown>[] | undefined) ?? []) walk(child);
+    };
+    const plan = rows[0]?.["QUERY PLAN"];
+    walk((typeof plan === "string" ? JSON.parse(plan) : plan)[0].Plan);
+    // Without the waiting-only indexes this reads every comment thread and most conversations.
+    expect(read).toBeGreaterThanOrEqual(10);
+    expect(read).toBeLessThan(40);
+  });
 });
