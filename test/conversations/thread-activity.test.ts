@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { conversationListQuery, listConversations } from "../../src/conversations/conversation-list.ts";
 import type { Database } from "../../src/db/database.ts";
 import { useBackendDatabase } from "../helpers/backend.ts";
+import { rowsRead } from "../helpers/plan.ts";
 
 const ACCOUNT = "17841400000000081";
 const BUSY = "17841400000000082";
@@ -126,15 +127,7 @@ async function threadRowsRead(filter: Parameters<typeof conversationListQuery>[0
     `EXPLAIN (ANALYZE, FORMAT JSON) ${text}`,
     params,
   );
-  let read = 0;
-  const walk = (node: Record<string, unknown>) => {
-    if (node["Relation Name"] === "conversations" || node["Relation Name"] === "comment_threads")
-      read += Number(node["Actual Rows"] ?? 0) + Number(node["Rows Removed by Filter"] ?? 0);
-    for (const child of (node.Plans as Record<string, unknown>[] | undefined) ?? []) walk(child);
-  };
-  const plan = rows[0]?.["QUERY PLAN"];
-  walk((typeof plan === "string" ? JSON.parse(plan) : plan)[0].Plan);
-  return read;
+  return rowsRead(rows[0]?.["QUERY PLAN"], ["conversations", "comment_threads"]);
 }
 
 describe("a page of the thread list", () => {

@@ -11,6 +11,7 @@ import { Bridge } from "../../src/mirror/pipeline.ts";
 import { INBOUND_QUEUE, type InboundJob } from "../../src/queue/boss.ts";
 import { completeJobSql, SUCCESSOR_SCAN, successorSql } from "../../src/queue/complete-in-statement.ts";
 import { useIdleService } from "../helpers/idle-service.ts";
+import { rowsRead } from "../helpers/plan.ts";
 
 let db: Database;
 let boss: PgBoss;
@@ -167,17 +168,7 @@ describe("completeJobSql", () => {
       return rows[0]?.["QUERY PLAN"];
     });
     // Index entries and rows the plan's scans read or threw away: a bounded few, not the 1,000.
-    let read = 0;
-    const walk = (node: Record<string, unknown>) => {
-      if (typeof node["Relation Name"] === "string" || typeof node["Index Name"] === "string")
-        read +=
-          Number(node["Actual Rows"] ?? 0) +
-          Number(node["Rows Removed by Filter"] ?? 0) +
-          Number(node["Rows Removed by Index Recheck"] ?? 0);
-      read += Number(node["Rows Removed by Join Filter"] ?? 0);
-      for (const child of (node.Plans as Record<string, unknown>[] | undefined) ?? []) walk(child);
-    };
-    walk((plan as [{ Plan: Record<string, unknown> }])[0].Plan);
+    const read = rowsRead(plan);
     expect(read).toBeGreaterThan(SUCCESSOR_SCAN);
     expect(read).toBeLessThan(SUCCESSOR_SCAN + 10);
     // Past the bound it answers yes (no job of the key waits): the job loop fetches anyway then.
