@@ -182,7 +182,7 @@ async function main(): Promise<void> {
       `- Before the search, Postgres ${settled.capacity}.`,
       ...capacity.map(
         (c) =>
-          `- ${c.workers} worker${c.workers > 1 ? "s" : ""}: ${c.steps.map((st) => `${st.rate}/s ${st.pass ? "pass" : "fail"} (p50 ${st.p50.toFixed(0)}, p99 ${st.p99.toFixed(0)} ms${st.refused > 0 ? `, ${st.refused} refused` : ""})`).join("; ")}; drain CPU per event: workers ${c.cpuMsPerEvent.workers.toFixed(2)} ms, web ${c.cpuMsPerEvent.web.toFixed(2)} ms, Postgres backends ${c.cpuMsPerEvent.postgres.toFixed(2)} ms.`,
+          `- ${c.workers} worker${c.workers > 1 ? "s" : ""}: ${c.steps.map((st) => `${st.rate}/s ${st.pass ? "pass" : "fail"} (p50 ${st.p50.toFixed(0)}, p99 ${st.p99.toFixed(0)} ms${st.refused > 0 ? `, ${st.refused} refused` : ""})`).join("; ")}; drain CPU per event: workers ${c.cpuMsPerEvent.workers.toFixed(2)} ms, web ${c.cpuMsPerEvent.web.toFixed(2)} ms, Postgres backends ${c.cpuMsPerEvent.postgres.toFixed(2)} ms, the bench's own sender and fakes ${c.cpuMsPerEvent.driver.toFixed(2)} ms.`,
       ),
       "",
       "## Outbound (bench/outbound.ts)",

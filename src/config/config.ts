@@ -321,8 +321,8 @@ export const envSchema = z.object({
   ),
   WORKER_CONCURRENCY: variable(positiveInt("a whole number of parallel jobs"), {
     section: "Queue and workers",
-    doc: "events handled in parallel per worker process (always one at a time per conversation)",
-    default: "8",
+    doc: "events handled in parallel per worker process (always one at a time per conversation); an event spends most of its time waiting on Postgres and the chat platform, so a process keeps many in hand",
+    default: "32",
   }),
   OUTBOUND_CONCURRENCY: variable(positiveInt("a whole number of parallel sends"), {
     section: "Sending and rate limits",
@@ -753,7 +753,12 @@ export function loadConfig(env: NodeJS.ProcessEnv, platforms: readonly PlatformD
       // A dead worker's job is retried once its heartbeat is stale (queue/boss.ts); this only
       // bounds a handler that hangs while its process lives.
       expireSeconds: e.INBOUND_EXPIRE_SECONDS ?? 900,
-      concurrency: e.WORKER_CONCURRENCY ?? 8,
+      // An event's handling is mostly waiting (five round trips to Postgres and a chat call, each
+      // longer on a busy machine), so a process's throughput is about its slots over an event's
+      // time in hand: 8 slots held one worker under 250 events/s on 2 cores with the CPU not
+      // full; 32 reach the CPU's limit, and 64 add nothing (bench/README.md, "Mirror capacity,
+      // eighth pass").
+      concurrency: e.WORKER_CONCURRENCY ?? 32,
       superviseSeconds: e.QUEUE_SUPERVISE_SECONDS ?? 15,
       pollSeconds: e.WORKER_POLL_SECONDS ?? 1,
     },
