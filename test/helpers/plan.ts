@@ -1,7 +1,37 @@
 // What a statement's plan read, from EXPLAIN (ANALYZE, FORMAT JSON): the tests that hold a query
 // to a bounded read (a page of the thread list, the successor test) count it the same way.
 
+import type { Database, SqlClient } from "../../src/db/database.ts";
+
 type PlanNode = Record<string, unknown>;
+
+/** Thrown to roll a transaction back with what it found. */
+class RolledBack extends Error {
+  readonly found: unknown;
+  constructor(found: unknown) {
+    super("rolled back");
+    this.found = found;
+  }
+}
+
+/**
+ * `fn`'s result, in a transaction that is then rolled back: for an EXPLAIN ANALYZE of a statement
+ * that writes (a fetch, a completion), which leaves nothing behind. Any other error is thrown.
+ */
+export async function inRolledBackTransaction<T>(
+  db: Database,
+  fn: (tx: SqlClient) => Promise<T>,
+): Promise<T> {
+  try {
+    await db.transaction(async (tx) => {
+      throw new RolledBack(await fn(tx));
+    });
+  } catch (err) {
+    if (err instanceof RolledBack) return err.found as T;
+    throw err;
+  }
+  throw new Error("unreachable: the transaction always throws");
+}
 
 /**
  * Rows the plan's scans produced or threw away (filters, index rechecks; with no `relations`, join

@@ -11,7 +11,7 @@ import { Bridge } from "../../src/mirror/pipeline.ts";
 import { INBOUND_QUEUE, type InboundJob } from "../../src/queue/boss.ts";
 import { completeJobSql, SUCCESSOR_SCAN, successorSql } from "../../src/queue/complete-in-statement.ts";
 import { useIdleService } from "../helpers/idle-service.ts";
-import { rowsRead } from "../helpers/plan.ts";
+import { inRolledBackTransaction, rowsRead } from "../helpers/plan.ts";
 
 let db: Database;
 let boss: PgBoss;
@@ -178,6 +178,46 @@ describe("completeJobSql", () => {
       [second.id, second.retryCount],
     );
     expect(rows[0]).toEqual({ completed: 1, successor: true });
+  });
+
+  it.each([
+    ["taken while nothing was active (a quiet queue)", "before"],
+    ["that know of the jobs in hand", "after"],
+  ])("finds the job by its key, not among the jobs in hand, with statistics %s", async (_, when) => {
+    const name = await queue();
+    // A queue that has done some work: finished jobs stay until their retention ends.
+    await boss.insert(
+      name,
+      Array.from({ length: 2000 }, (_, k) => ({ data: { k }, singletonKey: `done-${k}` })),
+    );
+    await db.query(`UPDATE pgboss.job SET state = 'completed', completed_on = now() WHERE name = $1`, [name]);
+    await boss.send(name, { n: 0 }, { singletonKey: "first" });
+    if (when === "before") await db.query("ANALYZE pgboss.job_common");
+    // A worker's slots full: 40 jobs of as many conversations active at once.
+    await boss.insert(
+      name,
+      Array.from({ length: 40 }, (_, k) => ({ data: { k }, singletonKey: `busy-${k}` })),
+    );
+    const [job, ...busy] = await boss.fetch(name, { batchSize: 41, includeMetadata: true });
+    expect(busy).toHaveLength(40);
+    if (when === "after") await db.query("ANALYZE pgboss.job_common");
+    const plan = await inRolledBackTransaction(db, async (tx) => {
+      // The generic plan, as a prepared statement's after its fifth run: the plan the worker runs.
+      await tx.query("SET LOCAL plan_cache_mode = force_generic_plan");
+      await tx.query(
+        `PREPARE completion_probe(uuid, int) AS
+           WITH completed AS (${completeJobSql(name, 1, 2)}) SELECT count(*) FROM completed`,
+      );
+      const { rows } = await tx.query<{ "QUERY PLAN": unknown }>(
+        `EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE completion_probe('${job?.id}', ${job?.retryCount})`,
+      );
+      // A prepared statement outlives its transaction.
+      await tx.query("DEALLOCATE completion_probe");
+      return rows[0]?.["QUERY PLAN"];
+    });
+    expect(JSON.stringify(plan)).toMatch(/"Relation Name":\s*"job_common"/);
+    // The one job, by primary key: not the 41 active ones read to find it.
+    expect(rowsRead(plan)).toBeLessThanOrEqual(2);
   });
 
   it("refuses a queue name that is not one", () => {

@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../../src/db/database.ts";
 import { headsPerCandidate } from "../../src/queue/strict-fifo-fetch.ts";
 import { useIdleService } from "../helpers/idle-service.ts";
-import { rowsRead } from "../helpers/plan.ts";
+import { inRolledBackTransaction, rowsRead } from "../helpers/plan.ts";
 
 let db: Database;
 let boss: PgBoss;
@@ -152,12 +152,11 @@ describe("headsPerCandidate", () => {
     await boss.send(name, { label: "a" }, { singletonKey: "a" });
     await boss.send(name, { label: "b" }, { singletonKey: "b" });
     const text = headsPerCandidate(await fetchText(name, 28)) as string;
-    const plan = await db
-      .transaction(async (tx) => {
-        const { rows } = await tx.query<{ "QUERY PLAN": unknown }>(`EXPLAIN (ANALYZE, FORMAT JSON) ${text}`);
-        throw Object.assign(new Error("rolled back"), { plan: rows[0]?.["QUERY PLAN"] });
-      })
-      .catch((err: { plan?: unknown }) => err.plan);
+    // Rolled back: the two jobs stay where they were.
+    const plan = await inRolledBackTransaction(db, async (tx) => {
+      const { rows } = await tx.query<{ "QUERY PLAN": unknown }>(`EXPLAIN (ANALYZE, FORMAT JSON) ${text}`);
+      return rows[0]?.["QUERY PLAN"];
+    });
     // Two jobs taken: a few index entries and rows read, not the queue's 1,500 finished jobs (the
     // join pg-boss writes read them all here, by a sequential scan under a hash join).
     expect(JSON.stringify(plan)).toMatch(/"Actual Rows":\s*2\b/);
