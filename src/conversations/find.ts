@@ -1,7 +1,7 @@
 import type { ActionResult, AgentIdentity, ChatPlatform, ThreadRef } from "../chat/chat-port.ts";
 import { NO_ACCOUNT_HERE, type Scope } from "../chat/scope.ts";
 import type { SqlClient } from "../db/database.ts";
-import { INDEXED_TEXT } from "./conversation-list.ts";
+import { INDEXED_TEXT, likeEscape } from "./conversation-list.ts";
 import { QUEUE_STATE_LABELS, queueState } from "./queue-state.ts";
 
 // `/ig find @username|TEXT` (issue 21): the threads of the channel's accounts whose customer's
@@ -65,8 +65,6 @@ export function textQuery(query: string): { tsquery: string; dropped: number } |
   };
 }
 
-const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
-
 const DM_COLUMNS = `'dm' AS kind, c.id::text AS id, c.account_id, a.username AS account_username, c.customer_id,
   c.profile->>'name' AS name, c.profile->>'username' AS customer_username, c.status,
   c.last_customer_message_at, c.last_business_message_at,
@@ -85,7 +83,7 @@ export async function findThreads(db: SqlClient, accounts: readonly string[], qu
   let dropped = 0;
   const username = USERNAME.exec(q)?.[1];
   if (username) {
-    const prefix = `${escapeLike(username.toLowerCase())}%`;
+    const prefix = `${likeEscape(username.toLowerCase())}%`;
     const { rows } = await db.query<Row>(
       `(SELECT ${DM_COLUMNS} FROM conversations c JOIN instagram_accounts a ON a.id = c.account_id
          WHERE c.account_id = ANY($1::text[]) AND lower(c.profile->>'username') LIKE $2
