@@ -197,7 +197,6 @@ export async function openPostgres(
     },
     queryPrepared: prepared(pool, true),
     async transaction(fn) {
-      const client = await pool.connect();
       // The pool takes its own error listener off a client it hands out. A connection that dies
       // between two statements (Postgres restarting) then emits 'error' with nobody listening,
       // which ends the process; the next statement rejects anyway, so listening is enough, and
@@ -206,7 +205,18 @@ export async function openPostgres(
       const onError = (err: Error) => {
         broken ??= err;
       };
-      client.on("error", onError);
+      // Listening from the pool's own callback, not after `await pool.connect()`: a client that
+      // waiting callers share is handed over while the pool reads the last answer to its previous
+      // caller, and Postgres's goodbye (57P01, a restart) can be in the same packet, read before
+      // an awaiting caller resumes. The chaos run's worker died of it once a worker's slots
+      // outnumbered its connections (test/db/pool-handoff.test.ts).
+      const client = await new Promise<pg.PoolClient>((resolve, reject) => {
+        pool.connect((err, handed) => {
+          if (err || !handed) return reject(err ?? new Error("the pool gave no client"));
+          handed.on("error", onError);
+          resolve(handed);
+        });
+      });
       try {
         await client.query("BEGIN");
         // The client, with named statements on its connection (the worker's hot statements run
