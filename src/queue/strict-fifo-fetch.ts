@@ -12,14 +12,15 @@
 // (job_i11: priority DESC, created_on), and the read stops at `limit`, so a fetch reads the jobs
 // ahead of the ones it takes, not all of them.
 //
-// The update that takes the jobs found joins them (`FROM next … j.id = next.id`), and with the few rows
-// `next` yields at a steady rate the planner hashed them and read the whole job table to find them:
-// in a small table whose statistics were gathered when it was smaller (completed jobs stay until
-// their retention ends), a sequential scan looked cheaper than one probe per job. In a capacity run
-// at 250 events/s (each fetch taking one or two jobs) the fetch was the costliest statement, 0.8 ms
-// a call for 1,861 rows read (bench/README.md, "Mirror capacity, eighth pass"). The ids go to the
-// update as an array instead, one input computed once, which it reads by primary key whatever the
-// statistics: the form pg-boss's own fetch takes with group concurrency, for the same reason.
+// The update that takes the jobs found joins them (`FROM next … j.id = next.id`), and for the few
+// rows `next` yields at a steady rate the planner hashed them and read the whole job table to find
+// them: in a small table whose statistics were gathered when it was smaller (completed jobs stay
+// until their retention ends), a sequential scan looked cheaper than one probe per job. In a
+// capacity run at 250 events/s (each fetch taking one or two jobs) the fetch was the costliest
+// statement, 0.8 ms a call for 1,861 rows read (bench/README.md, "Mirror capacity, eighth pass").
+// The ids go to the update as an array instead, one input computed once, which it reads by primary
+// key whatever the statistics: the form pg-boss's own fetch takes with group concurrency, for the
+// same reason.
 //
 // The rewrite is of pg-boss's own text, so everything else about its fetch stays its own (the
 // blockers, SKIP LOCKED, the columns returned, its handling of the rows). A text that is not the
@@ -49,14 +50,15 @@ const HEADS_TEST = "j.id IN (SELECT id FROM strict_fifo_heads)";
 const UPDATE_JOIN = /FROM next\s+WHERE name = '([^']+)' AND j\.id = next\.id\b/;
 
 /**
- * pg-boss's fetch `text` with its heads found per candidate and the jobs taken by id (above), or undefined when `text` is not
- * a key_strict_fifo fetch of the shape this was written against.
+ * pg-boss's fetch `text` with its heads found per candidate and the jobs taken by id (above), or
+ * undefined when `text` is not a key_strict_fifo fetch of the shape this was written against.
  */
-export function headsPerCandidate(text: string): string | undefined {
+export function strictFifoFetch(text: string): string | undefined {
   const cte = HEADS_CTE.exec(text);
   const join = UPDATE_JOIN.exec(text);
   if (!cte || !join || text.split(HEADS_TEST).length !== 2) return undefined;
   const [whole, table, name, schema] = cte as unknown as [string, string, string, string];
+  if (join[1] !== name) return undefined;
   // The candidate is the first waiting job of its key in the heads' order: the same DISTINCT ON,
   // for its key alone, read in job_i10's own order (name, singleton_key, state DESC, created_on,
   // id; start_after in the index), so it stops at the key's first job. In COALESCE, which changes

@@ -2,7 +2,7 @@ import type { JobWithMetadata, PgBoss } from "pg-boss";
 import type { SqlClient } from "../db/database.ts";
 import { queryNamed } from "../db/query-named.ts";
 import type { JobBell } from "./job-bell.ts";
-import { headsPerCandidate } from "./strict-fifo-fetch.ts";
+import { strictFifoFetch } from "./strict-fifo-fetch.ts";
 
 export type SlotJob<T> = JobWithMetadata<T>;
 
@@ -92,7 +92,7 @@ export async function workSlots<T extends object>(
     executeSql: (text: string, values?: unknown[]) => {
       let sent = rewritten.get(text);
       if (sent === undefined) {
-        sent = headsPerCandidate(text) ?? text;
+        sent = strictFifoFetch(text) ?? text;
         rewritten.set(text, sent);
       }
       return queryNamed(fetchDb, `tb_fetch_${queue}`, sent, values);

@@ -1,10 +1,11 @@
-// The key_strict_fifo fetch with its heads found per candidate (queue/strict-fifo-fetch.ts), held to
-// pg-boss's own: the installed pg-boss's text is the one rewritten, and both fetches take the same
-// jobs, batch by batch, from two queues given the same jobs and the same outcomes.
+// The key_strict_fifo fetch with its heads found per candidate and its jobs taken by id
+// (queue/strict-fifo-fetch.ts), held to pg-boss's own: the installed pg-boss's text is the one
+// rewritten, both fetches take the same jobs, batch by batch, from two queues given the same jobs
+// and the same outcomes, and the rewrite's reads stay bounded.
 import type { PgBoss } from "pg-boss";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../../src/db/database.ts";
-import { headsPerCandidate } from "../../src/queue/strict-fifo-fetch.ts";
+import { strictFifoFetch } from "../../src/queue/strict-fifo-fetch.ts";
 import { useIdleService } from "../helpers/idle-service.ts";
 import { inRolledBackTransaction, rowsRead } from "../helpers/plan.ts";
 
@@ -48,22 +49,22 @@ function fetcher(rewrite: boolean) {
       includeMetadata: true,
       db: {
         executeSql: (text: string, values?: unknown[]) =>
-          db.query(rewrite ? (headsPerCandidate(text) ?? "SELECT 'not rewritten'") : text, values),
+          db.query(rewrite ? (strictFifoFetch(text) ?? "SELECT 'not rewritten'") : text, values),
       },
     });
 }
 
-describe("headsPerCandidate", () => {
+describe("strictFifoFetch", () => {
   it("rewrites the installed pg-boss's key_strict_fifo fetch, and nothing else", async () => {
     const name = await queue();
     const text = await fetchText(name, 5);
-    const rewritten = headsPerCandidate(text);
+    const rewritten = strictFifoFetch(text);
     expect(rewritten).toBeDefined();
     expect(rewritten).not.toMatch(/strict_fifo_heads/);
     expect(rewritten).toMatch(/WITH\s+next AS \(/);
     expect(rewritten).toMatch(/FOR UPDATE OF j SKIP LOCKED/);
     await boss.createQueue(`${name}-plain`);
-    expect(headsPerCandidate(await fetchText(`${name}-plain`, 5))).toBeUndefined();
+    expect(strictFifoFetch(await fetchText(`${name}-plain`, 5))).toBeUndefined();
   });
 
   it("takes the jobs pg-boss's own fetch takes, batch by batch, through retries, deferrals and priorities", async () => {
@@ -151,7 +152,7 @@ describe("headsPerCandidate", () => {
     // A steady rate: a fetch with many slots free finds a job or two.
     await boss.send(name, { label: "a" }, { singletonKey: "a" });
     await boss.send(name, { label: "b" }, { singletonKey: "b" });
-    const text = headsPerCandidate(await fetchText(name, 28)) as string;
+    const text = strictFifoFetch(await fetchText(name, 28)) as string;
     // Rolled back: the two jobs stay where they were.
     const plan = await inRolledBackTransaction(db, async (tx) => {
       const { rows } = await tx.query<{ "QUERY PLAN": unknown }>(`EXPLAIN (ANALYZE, FORMAT JSON) ${text}`);
