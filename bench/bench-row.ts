@@ -15,3 +15,8 @@ export function benchTable(rows: readonly BenchRow[]): string[] {
     ...rows.map((r) => `| ${r.scenario} | ${r.target} | ${r.threadbridge} | ${r.baseline} | ${r.ratio} |`),
   ];
 }
+
+/** A section's results table, then its notes as a list: what each bench returns. */
+export function tableAndNotes(result: { rows: readonly BenchRow[]; notes: readonly string[] }): string[] {
+  return [...benchTable(result.rows), "", ...result.notes.map((n) => `- ${n}`)];
+}

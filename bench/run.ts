@@ -4,7 +4,7 @@ import { writeFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createTestDatabase } from "../test/helpers/postgres.ts";
 import { INSERT_CLIENTS, limiterReserve, redisRoundTrips, singleRowInserts } from "./baselines.ts";
-import { type BenchRow, benchTable } from "./bench-row.ts";
+import { type BenchRow, benchTable, tableAndNotes } from "./bench-row.ts";
 import { digestBench } from "./digest.ts";
 import { discordBench } from "./discord.ts";
 import { ingestBench, migrate, SECONDS, SECRET, SETTLE_MS, serviceEnv } from "./ingest.ts";
@@ -157,9 +157,7 @@ async function main(): Promise<void> {
       "",
       "## Start and CLI (bench/startup.ts)",
       "",
-      ...benchTable(startup.rows),
-      "",
-      ...startup.notes.map((n) => `- ${n}`),
+      ...tableAndNotes(startup),
       "",
       "## Ingest",
       "",
@@ -205,39 +203,29 @@ async function main(): Promise<void> {
       "",
       "The whole service in one process (web and worker roles, Postgres), a fake Slack Web API and a fake Graph API on localhost.",
       "",
-      ...benchTable(slack.rows),
-      "",
-      ...slack.notes.map((n) => `- ${n}`),
+      ...tableAndNotes(slack),
       "",
       "## Discord (bench/discord.ts)",
       "",
       "The whole service in one process (web and worker roles, the gateway elected in it, Postgres), the fake Discord (REST and WebSocket gateway) and a fake Graph API on localhost.",
       "",
-      ...benchTable(discord.rows),
-      "",
-      ...discord.notes.map((n) => `- ${n}`),
+      ...tableAndNotes(discord),
       "",
       "## Rules (bench/rules.ts)",
       "",
-      ...benchTable(rules.rows),
-      "",
-      ...rules.notes.map((n) => `- ${n}`),
+      ...tableAndNotes(rules),
       "",
       "## Digest (bench/digest.ts)",
       "",
       "One account's digest computed from Postgres on this machine; the baseline is one indexed count of the same account's messages in the same period.",
       "",
-      ...benchTable(digest.rows),
-      "",
-      ...digest.notes.map((n) => `- ${n}`),
+      ...tableAndNotes(digest),
       "",
       "## Install (bench/install.ts)",
       "",
       "What the image's dependency stage installs (`npm ci --omit=dev --ignore-scripts` of package.json and package-lock.json into an empty directory), beside the development install this checkout runs from (which holds Node 24 itself, as a development dependency).",
       "",
-      ...benchTable(install.rows),
-      "",
-      ...install.notes.map((n) => `- ${n}`),
+      ...tableAndNotes(install),
       "",
     ].join("\n");
     writeFileSync(new URL("./results.md", import.meta.url), md);
