@@ -184,7 +184,7 @@ describe.each<Backend>(["postgres", "embedded"])("pipeline on %s", (backend) => 
   });
 
   it("holds a failing conversation back while others proceed, dead-letters it, and replays it in order", {
-    timeout: 180_000,
+    timeout: 90_000,
   }, async () => {
     const stuck = "5000000000000001";
     const free = "5000000000000002";
@@ -246,11 +246,9 @@ describe.each<Backend>(["postgres", "embedded"])("pipeline on %s", (backend) => 
       JSON.stringify(bad?.event),
     ]);
     expect(await replayDeadLetters(service.db, service.boss, "all")).toEqual([bad?.id]);
-    // A hang guard: the successors held back wait out their own retry delay (growing with each
-    // try while the broken event retried) before they run after it.
     await waitFor(
       async () => ((await processedCount(`thread_key = 'dm:${stuck}'`)) === 3 ? true : undefined),
-      90_000,
+      30_000,
       "the replayed event and its successors",
     );
     const order = await q<{ dedupe_key: string }>(
