@@ -45,7 +45,10 @@ export class IngestBatcher {
     options: { maxInFlight?: number; maxBatchEvents?: number; maxQueuedEvents?: number } = {},
   ) {
     this.store = store;
-    this.maxInFlight = options.maxInFlight ?? 4;
+    // Two: statements in flight share the WAL flush, and each one fewer makes the others larger,
+    // while most of a statement's cost is per statement, not per event (bench/README.md, "Ingest,
+    // the batch in flight": 4 → 2 cut Postgres's CPU per webhook by about a quarter).
+    this.maxInFlight = options.maxInFlight ?? 2;
     this.maxBatchEvents = options.maxBatchEvents ?? 1000;
     // Ten full batches: far more than a healthy database lets pile up (50 connections at full load
     // queue a few hundred), and a bounded amount of memory (parsed events of a kilobyte or two, so

@@ -167,25 +167,42 @@ describe("storeInbound", () => {
     try {
       await storeInbound(db, [record("c7", 7_000)]);
       await waitFor(async () => (rings > 0 ? true : undefined), 5_000, "a ring");
-      if (db.kind === "postgres") {
-        // The wake-up's `SET LOCAL` holds inside its query string (an implicit transaction)...
-        // (node-postgres answers a query string of several statements with a result for each.)
-        const inside = (await db.query(
-          "SET LOCAL synchronous_commit = off; SHOW synchronous_commit",
-        )) as unknown as Array<{ rows: unknown[] }>;
-        expect(inside.at(-1)?.rows).toEqual([{ synchronous_commit: "off" }]);
-        // ...and ends with it: every pooled connection (all ten at once) still commits synchronously.
-        const shown = await Promise.all(
-          Array.from({ length: 10 }, () =>
-            db.query<{ synchronous_commit: string }>("SHOW synchronous_commit"),
-          ),
-        );
-        expect(shown.map((r) => r.rows[0]?.synchronous_commit)).toEqual(Array(10).fill("on"));
-      }
+      // Nothing the wake-up sends changes a pooled connection's settings: all ten at once still
+      // commit synchronously.
+      const shown = await Promise.all(
+        Array.from({ length: 10 }, () => db.query<{ synchronous_commit: string }>("SHOW synchronous_commit")),
+      );
+      expect(shown.map((r) => r.rows[0]?.synchronous_commit)).toEqual(Array(10).fill("on"));
     } finally {
       off();
       await bell.close();
       await db.query("DELETE FROM pgboss.job WHERE singleton_key = 'acct1:dm:c7'");
+    }
+  });
+
+  it("sends the wake-up as a statement named once per connection", async () => {
+    const named: string[] = [];
+    const recording = {
+      query: db.query.bind(db),
+      ...(db.queryPrepared && {
+        queryPrepared: <R extends object>(name: string, text: string, params?: unknown[]) => {
+          named.push(name);
+          return (db.queryPrepared as NonNullable<typeof db.queryPrepared>)<R>(name, text, params);
+        },
+      }),
+    };
+    const bell = await JobBell.listen(db, createLogger("silent"));
+    let rings = 0;
+    const off = bell.on(INBOUND_QUEUE, () => rings++);
+    try {
+      await storeInbound(recording, [record("c8", 8_000)]);
+      await waitFor(async () => (rings > 0 ? true : undefined), 5_000, "a ring");
+      // Where the database takes named statements (not the embedded one), the wake-up is one.
+      if (db.queryPrepared) expect(named).toEqual(["threadbridge_store_inbound", "tb_notify_inbound"]);
+    } finally {
+      off();
+      await bell.close();
+      await db.query("DELETE FROM pgboss.job WHERE singleton_key = 'acct1:dm:c8'");
     }
   });
 
