@@ -12,18 +12,13 @@
 
 const CENSOR = "[redacted]";
 
-/** Escapes `s` for use inside a regular expression. */
-function literal(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-}
-
 /**
  * A pino `hooks.streamWrite`: the line with the value of every key in `keys` (compared without
  * regard to letter case) replaced by "[redacted]", whatever it held (a string, an object, a list).
  */
 export function secretScrubber(keys: readonly string[]): (line: string) => string {
   const names = new Set(keys.map((k) => k.toLowerCase()));
-  const alternatives = [...names].map(literal).join("|");
+  const alternatives = [...names].map((k) => RegExp.escape(k)).join("|");
   // A key as JSON writes it: quoted, then a colon. Inside a string value a quote is escaped, so a
   // value that merely mentions `"token":` does not match.
   const mayHold = new RegExp(`"(?:${alternatives})":`, "i");

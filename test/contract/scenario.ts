@@ -5,8 +5,6 @@ import type { ChatHarness, Posted } from "./harness.ts";
 
 export const now = () => Date.now();
 
-export const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\#]/g, "\\$&");
-
 /** Whether a message of the thread is the mirror of something that said `text`. */
 export const mirrors = (h: ChatHarness, thread: string, text: string) =>
   h.messages(thread).some((m) => h.said(text).asymmetricMatch(m.text));

@@ -15,7 +15,6 @@ import {
   TEXT_CHANNEL,
 } from "../../helpers/discord-bridge.ts";
 import type { Answer, ChatHarness, ChatPerson, ContractPlatform, Mark, Posted } from "../harness.ts";
-import { escapeRegExp } from "../scenario.ts";
 
 export const OTHER_CHANNEL = "100000000000000009";
 
@@ -124,7 +123,7 @@ export const discord: ContractPlatform = {
         d.discord
           .callsOf("POST", new RegExp(`^/channels/${TEXT_CHANNEL}/threads$`))
           .filter((c) => String((c.body as { name?: unknown } | undefined)?.name).includes(name)).length,
-      said: (words) => expect.stringMatching(new RegExp(`^${escapeRegExp(escapeMarkdown(words))}$`)),
+      said: (words) => expect.stringMatching(new RegExp(`^${RegExp.escape(escapeMarkdown(words))}$`)),
       reactions: (thread, message) =>
         [...(found(thread, message)?.reactions ?? new Map<string, Set<string>>())]
           .filter(([, who]) => who.size > 0)

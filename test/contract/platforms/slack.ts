@@ -8,7 +8,6 @@ import { ADMIN, AGENT, CHANNEL, SECRET, startBridgeHarness } from "../../helpers
 import { waitFor } from "../../helpers/service.ts";
 import { postSlackCommand, postSlackInteraction } from "../../helpers/slack.ts";
 import type { Answer, ChatHarness, ChatPerson, ContractPlatform, Mark, Posted } from "../harness.ts";
-import { escapeRegExp } from "../scenario.ts";
 
 /** Slack's reaction names for the emoji scenarios use. */
 const EMOJI: Record<string, string> = {
@@ -166,7 +165,7 @@ export const slack: ContractPlatform = {
               c.args.thread_ts === undefined &&
               String(c.args.text).includes(text),
           ).length,
-      said: (text) => expect.stringMatching(new RegExp(`${escapeRegExp(text)}$`)),
+      said: (text) => expect.stringMatching(new RegExp(`${RegExp.escape(text)}$`)),
       reactions: (_thread, message) =>
         Object.entries(b.slack.reactions(CHANNEL, message))
           .filter(([, who]) => who.length > 0)

@@ -23,7 +23,6 @@ import type { Service } from "../../../src/service.ts";
 import { instagramResponder, startGraphServer } from "../../fakes/graph-server.ts";
 import { startTestService, TEST_BACKEND, TEST_KEY, testEnv, waitFor } from "../../helpers/service.ts";
 import type { Answer, ChatHarness, ChatPerson, ContractPlatform, Posted } from "../harness.ts";
-import { escapeRegExp } from "../scenario.ts";
 
 const ACCOUNT = "17841400000000001";
 const CHANNEL = "instagram";
@@ -258,7 +257,7 @@ export const web: ContractPlatform = {
       },
       threadCount: () => [...shown.values()].filter((p) => p.channel === CHANNEL && p.thread === p.id).length,
       threadsOpened: (text) => opened.filter((o) => o.text.includes(text)).length,
-      said: (text) => expect.stringMatching(new RegExp(`^${escapeRegExp(text)}$`)),
+      said: (text) => expect.stringMatching(new RegExp(`^${RegExp.escape(text)}$`)),
       reactions: (_thread, message) =>
         Object.entries(shown.get(message)?.reactions ?? {})
           .filter(([, who]) => who.length > 0)

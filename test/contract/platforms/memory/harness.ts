@@ -10,7 +10,6 @@ import type { Service } from "../../../../src/service.ts";
 import { instagramResponder, startGraphServer } from "../../../fakes/graph-server.ts";
 import { startTestService, TEST_BACKEND, TEST_KEY, testEnv, waitFor } from "../../../helpers/service.ts";
 import type { ChatHarness, ChatPerson, ContractPlatform, Mark, Posted } from "../../harness.ts";
-import { escapeRegExp } from "../../scenario.ts";
 import { memoryPlatform } from "./index.ts";
 import { PLATFORM, Room, type RoomMessage } from "./room.ts";
 
@@ -132,7 +131,7 @@ export const memory: ContractPlatform = {
       },
       threadCount: () => room.messages.filter((m) => m.channel === CHANNEL && m.thread === m.id).length,
       threadsOpened: (text) => room.opened.filter((o) => o.text.includes(text)).length,
-      said: (text) => expect.stringMatching(new RegExp(`^${escapeRegExp(text)}$`)),
+      said: (text) => expect.stringMatching(new RegExp(`^${RegExp.escape(text)}$`)),
       reactions: (_thread, message) =>
         [...(room.find(message)?.reactions ?? [])].filter(([, who]) => who.size > 0).map(([emoji]) => emoji),
       marked: (_thread, message, mark) =>
