@@ -2,7 +2,7 @@
 // a conversation, even when many share a millisecond (the database keeps microseconds), and
 // messages paged back in order.
 
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import {
   conversationMessages,
   listConversations,
@@ -10,19 +10,16 @@ import {
   textSearchCondition,
   textSearchQuery,
 } from "../../src/conversations/conversation-list.ts";
-import { type Database, openDatabase } from "../../src/db/database.ts";
-import { migrate } from "../../src/db/migrate.ts";
-import { type BackendDatabase, createBackendDatabase } from "../helpers/backend.ts";
+import type { Database } from "../../src/db/database.ts";
+import { useBackendDatabase } from "../helpers/backend.ts";
 
 const ACCOUNT = "17841400000000071";
 const MIXED = "17841400000000072";
-let tdb: BackendDatabase;
+const store = useBackendDatabase();
 let db: Database;
 
 beforeAll(async () => {
-  tdb = await createBackendDatabase();
-  db = await openDatabase(tdb.target);
-  await migrate(db);
+  ({ db } = store);
   await db.query("INSERT INTO instagram_accounts (id, username) VALUES ($1, 'pages')", [ACCOUNT]);
   // 25 conversations within one millisecond, five to a microsecond.
   for (let i = 0; i < 25; i++)
@@ -31,10 +28,6 @@ beforeAll(async () => {
        VALUES ($1, $2, '2026-12-01T10:00:00.123000Z'::timestamptz + make_interval(secs => $3::double precision / 1e6))`,
       [ACCOUNT, `c${String(i).padStart(2, "0")}`, Math.floor(i / 5) * 100],
     );
-});
-afterAll(async () => {
-  await db?.close();
-  await tdb?.drop();
 });
 
 describe("listConversations", () => {

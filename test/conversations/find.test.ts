@@ -2,24 +2,21 @@
 // words reach the 'simple' full-text GIN index (never a scan of every message) and nothing of
 // the tsquery or LIKE syntax gets through from what an agent typed; scoped to the accounts asked.
 
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { beforeAll, expect, it } from "vitest";
 import { INDEXED_TEXT } from "../../src/conversations/conversation-list.ts";
 import { FIND_LIMIT, findText, findThreads, textQuery } from "../../src/conversations/find.ts";
-import { type Database, openDatabase } from "../../src/db/database.ts";
-import { migrate } from "../../src/db/migrate.ts";
-import { type BackendDatabase, createBackendDatabase } from "../helpers/backend.ts";
+import type { Database } from "../../src/db/database.ts";
+import { useBackendDatabase } from "../helpers/backend.ts";
 
 const A = "17841400000000093";
 const OTHER = "17841400000000094";
 const agent = { platform: "memory", id: "u1", name: "Ana" };
 
-let tdb: BackendDatabase;
+const store = useBackendDatabase();
 let db: Database;
 
 beforeAll(async () => {
-  tdb = await createBackendDatabase();
-  db = await openDatabase(tdb.target);
-  await migrate(db);
+  ({ db } = store);
   await db.query(
     "INSERT INTO instagram_accounts (id, username, status) VALUES ($1, 'brand', 'active'), ($2, 'other', 'active')",
     [A, OTHER],
@@ -44,11 +41,6 @@ beforeAll(async () => {
      VALUES ($1, 'pct', '{"username": "a_b"}', 'memory')`,
     [A],
   );
-});
-
-afterAll(async () => {
-  await db?.close();
-  await tdb?.drop();
 });
 
 it("answers at most FIND_LIMIT threads, latest activity first, of the asked accounts only", async () => {

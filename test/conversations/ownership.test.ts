@@ -7,9 +7,8 @@ import type { GroupMember, MemberDirectory } from "../../src/chat/chat-port.ts";
 import { Ownership } from "../../src/conversations/ownership.ts";
 import { threadSettings } from "../../src/conversations/threads.ts";
 import { type Database, openDatabase } from "../../src/db/database.ts";
-import { migrate } from "../../src/db/migrate.ts";
 import { createLogger } from "../../src/log/logger.ts";
-import { type BackendDatabase, createBackendDatabase, TEST_BACKEND } from "../helpers/backend.ts";
+import { TEST_BACKEND, useBackendDatabase } from "../helpers/backend.ts";
 
 const ACCOUNT = "17841400000000077";
 const PLATFORM = "memory";
@@ -29,18 +28,16 @@ const directory: MemberDirectory = {
   },
 };
 
-let tdb: BackendDatabase;
+const store = useBackendDatabase();
 let db: Database;
 let other: Database;
 let workers: Ownership[];
 const log = createLogger("silent");
 
 beforeAll(async () => {
-  tdb = await createBackendDatabase();
-  db = await openDatabase(tdb.target);
-  await migrate(db);
+  ({ db } = store);
   // A second worker: its own pool where the backend has a server, else the one connection.
-  other = TEST_BACKEND === "postgres" ? await openDatabase(tdb.target) : db;
+  other = TEST_BACKEND === "postgres" ? await openDatabase(store.target) : db;
   const directories = new Map([[PLATFORM, directory]]);
   workers = [db, other].map((d) => new Ownership({ db: d, directories, log, humanAgent: false }));
   await db.query(
@@ -51,8 +48,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (other !== db) await other?.close();
-  await db?.close();
-  await tdb?.drop();
 });
 
 beforeEach(async () => {

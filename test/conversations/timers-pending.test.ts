@@ -9,15 +9,14 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { ChatAdapter } from "../../src/chat/chat-port.ts";
 import { Timers } from "../../src/conversations/timers.ts";
-import { type Database, openDatabase, type SqlClient } from "../../src/db/database.ts";
-import { migrate } from "../../src/db/migrate.ts";
+import type { Database, SqlClient } from "../../src/db/database.ts";
 import type { DmMessage } from "../../src/instagram/events.ts";
 import { createLogger } from "../../src/log/logger.ts";
 import type { Mirror } from "../../src/mirror/mirror.ts";
 import { Bridge } from "../../src/mirror/pipeline.ts";
 import { recordEvent } from "../../src/mirror/record.ts";
 import { startBoss, TIMER_QUEUE, type TimerJob, timerKey } from "../../src/queue/boss.ts";
-import { type BackendDatabase, createBackendDatabase } from "../helpers/backend.ts";
+import { useBackendDatabase } from "../helpers/backend.ts";
 
 const ACCOUNT = "17841400000000701";
 const MINUTE = 60_000;
@@ -29,7 +28,7 @@ const DAY = 24 * HOUR;
 const START = Date.parse("2031-03-02T10:00:00Z");
 let T0 = START;
 
-let tdb: BackendDatabase;
+const store = useBackendDatabase("service");
 let db: Database;
 let boss: Awaited<ReturnType<typeof startBoss>>;
 let clock = T0;
@@ -69,9 +68,7 @@ function counting(inner: Database): Database {
 }
 
 beforeAll(async () => {
-  tdb = await createBackendDatabase();
-  db = await openDatabase(tdb.target, "service");
-  await migrate(db);
+  ({ db } = store);
   boss = await startBoss(db, log, {
     retryLimit: 3,
     expireSeconds: 60,
@@ -92,8 +89,6 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => {
   await boss?.stop({ graceful: false, close: false });
-  await db?.close();
-  await tdb?.drop();
 });
 
 let tests = 0;

@@ -3,20 +3,19 @@
 // conversations per queue state (the SQL agrees with conversations/queue-state.ts on the same rows),
 // conversations per customer label, and how the shared view and `threadbridge digest` say them.
 
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { queueState } from "../../src/conversations/queue-state.ts";
-import { type Database, openDatabase } from "../../src/db/database.ts";
-import { migrate } from "../../src/db/migrate.ts";
+import type { Database } from "../../src/db/database.ts";
 import { computeDigest, type Digest } from "../../src/digest/digest.ts";
 import { digestText } from "../../src/digest/digest-text.ts";
 import { rollingPeriod } from "../../src/digest/period.ts";
-import { type BackendDatabase, createBackendDatabase } from "../helpers/backend.ts";
+import { useBackendDatabase } from "../helpers/backend.ts";
 
 const A = "17841400000000091";
 const NOW = new Date("2026-11-25T10:00:00Z");
 const DAY = rollingPeriod("24h", "UTC", NOW);
 
-let tdb: BackendDatabase;
+const store = useBackendDatabase();
 let db: Database;
 let digest: Digest;
 
@@ -75,9 +74,7 @@ async function customerSays(conversationId: number, at: string) {
 }
 
 beforeAll(async () => {
-  tdb = await createBackendDatabase();
-  db = await openDatabase(tdb.target);
-  await migrate(db);
+  ({ db } = store);
   await db.query("INSERT INTO instagram_accounts (id, username, status) VALUES ($1, 'brand', 'active')", [A]);
   // new; waiting on us (twice); waiting on the customer (twice: answered, and nobody wrote yet);
   // snoozed; closed (not counted).
@@ -122,11 +119,6 @@ beforeAll(async () => {
     [A],
   );
   digest = await computeDigest(db, A, DAY, { slaMinutes: 0, now: NOW });
-});
-
-afterAll(async () => {
-  await db?.close();
-  await tdb?.drop();
 });
 
 describe("the agent's day in the digest", () => {

@@ -2,12 +2,11 @@
 // opening hours, a day of DMs, auto-replies, moderation, consent, data requests, failures and
 // deferrals around it; and an account where nothing happened.
 
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Database, openDatabase } from "../../src/db/database.ts";
-import { migrate } from "../../src/db/migrate.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { Database } from "../../src/db/database.ts";
 import { computeDigest, type Digest, percentile } from "../../src/digest/digest.ts";
 import { previousPeriod, rollingPeriod } from "../../src/digest/period.ts";
-import { type BackendDatabase, createBackendDatabase } from "../helpers/backend.ts";
+import { useBackendDatabase } from "../helpers/backend.ts";
 
 const A = "17841400000000081";
 const B = "17841400000000082";
@@ -25,7 +24,7 @@ const HOURS = {
 };
 const MIN = 60_000;
 
-let tdb: BackendDatabase;
+const store = useBackendDatabase();
 let db: Database;
 let digest: Digest;
 
@@ -73,9 +72,7 @@ async function audit(at: string, actor: string, action: string, target: string, 
 }
 
 beforeAll(async () => {
-  tdb = await createBackendDatabase();
-  db = await openDatabase(tdb.target);
-  await migrate(db);
+  ({ db } = store);
   await db.query(
     `INSERT INTO instagram_accounts (id, username, status, token_ciphertext, token_key_id, token_expires_at)
      VALUES ($1, 'brand', 'active', 'sealed', 'k1', '2026-11-28T00:00:00Z'), ($2, 'quiet', 'active', 'sealed', 'k1', '2027-01-30T00:00:00Z')`,
@@ -147,11 +144,6 @@ beforeAll(async () => {
     hours: HOURS,
     now: NOW,
   });
-});
-
-afterAll(async () => {
-  await db?.close();
-  await tdb?.drop();
 });
 
 describe("the daily digest of a seeded day", () => {

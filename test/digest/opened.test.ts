@@ -4,12 +4,11 @@
 // look new or not is here once, and the count is checked by hand and against the definition as
 // its own query (the form the digest used before).
 
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Database, openDatabase } from "../../src/db/database.ts";
-import { migrate } from "../../src/db/migrate.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { Database } from "../../src/db/database.ts";
 import { computeDigest, type Digest } from "../../src/digest/digest.ts";
 import { previousPeriod } from "../../src/digest/period.ts";
-import { type BackendDatabase, createBackendDatabase } from "../helpers/backend.ts";
+import { useBackendDatabase } from "../helpers/backend.ts";
 
 const A = "17841400000000091";
 const B = "17841400000000092";
@@ -17,7 +16,7 @@ const NOW = new Date("2026-11-25T10:00:00Z");
 /** Tue 24 Nov in Berlin; the questions pass reads from eight days before it (15 Nov, 23:00 UTC). */
 const PERIOD = previousPeriod("daily", "Europe/Berlin", NOW);
 
-let tdb: BackendDatabase;
+const store = useBackendDatabase();
 let db: Database;
 let digest: Digest;
 
@@ -49,9 +48,7 @@ async function conversation(account: string, customer: string, messages: [string
 type Kind = "customer" | "agent" | "rule";
 
 beforeAll(async () => {
-  tdb = await createBackendDatabase();
-  db = await openDatabase(tdb.target);
-  await migrate(db);
+  ({ db } = store);
   await db.query(
     "INSERT INTO instagram_accounts (id, username, status) VALUES ($1, 'a', 'active'), ($2, 'b', 'active')",
     [A, B],
@@ -102,11 +99,6 @@ beforeAll(async () => {
   // Another account's new conversation.
   await conversation(B, "elsewhere", [["2026-11-24T10:00:00Z", "customer"]]);
   digest = await computeDigest(db, A, PERIOD, { slaMinutes: 60, now: NOW });
-});
-
-afterAll(async () => {
-  await db?.close();
-  await tdb?.drop();
 });
 
 describe("new conversations found by the questions pass", () => {

@@ -5,19 +5,18 @@
 // the period's edges, auto-replies and failed replies between them. Questions, their answers and
 // the new conversations must be the same.
 
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Database, openDatabase } from "../../src/db/database.ts";
-import { migrate } from "../../src/db/migrate.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { Database } from "../../src/db/database.ts";
 import { computeDigest, percentile } from "../../src/digest/digest.ts";
 import { previousPeriod } from "../../src/digest/period.ts";
 import { humanAnswer } from "../../src/digest/waiting.ts";
-import { type BackendDatabase, createBackendDatabase } from "../helpers/backend.ts";
+import { useBackendDatabase } from "../helpers/backend.ts";
 
 const NOW = new Date("2026-11-25T10:00:00Z");
 const SEEDS = [1, 2, 3, 4, 5, 6];
 const account = (seed: number) => `178414000000007${seed}`;
 
-let tdb: BackendDatabase;
+const store = useBackendDatabase();
 let db: Database;
 
 function prng(seed: number): () => number {
@@ -131,16 +130,9 @@ async function reference(id: string, kind: "daily" | "weekly") {
 }
 
 beforeAll(async () => {
-  tdb = await createBackendDatabase();
-  db = await openDatabase(tdb.target);
-  await migrate(db);
+  ({ db } = store);
   for (const seed of SEEDS) await seedAccount(seed, seed % 2 ? "daily" : "weekly");
 }, 120_000);
-
-afterAll(async () => {
-  await db?.close();
-  await tdb?.drop();
-});
 
 describe("the questions pass", () => {
   it.each(SEEDS)(

@@ -5,22 +5,19 @@
 // rolling periods that start mid-hour, against the grouping itself. No message of the period may
 // fall outside the buckets.
 
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Database, openDatabase } from "../../src/db/database.ts";
-import { migrate } from "../../src/db/migrate.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { Database } from "../../src/db/database.ts";
 import { computeDigest } from "../../src/digest/digest.ts";
 import { type Period, previousPeriod, rollingPeriod } from "../../src/digest/period.ts";
-import { type BackendDatabase, createBackendDatabase } from "../helpers/backend.ts";
+import { useBackendDatabase } from "../helpers/backend.ts";
 
 const A = "17841400000000093";
 
-let tdb: BackendDatabase;
+const store = useBackendDatabase();
 let db: Database;
 
 beforeAll(async () => {
-  tdb = await createBackendDatabase();
-  db = await openDatabase(tdb.target);
-  await migrate(db);
+  ({ db } = store);
   await db.query("INSERT INTO instagram_accounts (id, username, status) VALUES ($1, 'a', 'active')", [A]);
   const { rows } = await db.query<{ id: string }>(
     "INSERT INTO conversations (account_id, customer_id) VALUES ($1, 'c') RETURNING id",
@@ -36,11 +33,6 @@ beforeAll(async () => {
        FROM generate_series(0, 8 * 24 * 60 / 7) g`,
     [A, rows[0]?.id],
   );
-});
-
-afterAll(async () => {
-  await db?.close();
-  await tdb?.drop();
 });
 
 async function grouped(period: Period) {

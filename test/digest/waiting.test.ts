@@ -4,11 +4,10 @@
 // checked by hand and against the definition in the form it had before (two probes for each
 // open conversation), so the shortcut can change no answer.
 
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Database, openDatabase } from "../../src/db/database.ts";
-import { migrate } from "../../src/db/migrate.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { Database } from "../../src/db/database.ts";
 import { humanAnswer, waitingConversations } from "../../src/digest/waiting.ts";
-import { type BackendDatabase, createBackendDatabase } from "../helpers/backend.ts";
+import { useBackendDatabase } from "../helpers/backend.ts";
 
 const A = "17841400000000081";
 const B = "17841400000000082";
@@ -19,7 +18,7 @@ const ago = (ms: number) => new Date(NOW.getTime() - ms).toISOString();
 type Kind = "customer" | "agent" | "business" | "rule";
 type State = "sent" | "failed" | "pending";
 
-let tdb: BackendDatabase;
+const store = useBackendDatabase();
 let db: Database;
 let seq = 0;
 
@@ -77,9 +76,7 @@ async function reference(account: string): Promise<{ customer: string; since: st
 }
 
 beforeAll(async () => {
-  tdb = await createBackendDatabase();
-  db = await openDatabase(tdb.target);
-  await migrate(db);
+  ({ db } = store);
   await db.query(
     "INSERT INTO instagram_accounts (id, username, status) VALUES ($1, 'a', 'active'), ($2, 'b', 'active')",
     [A, B],
@@ -158,11 +155,6 @@ beforeAll(async () => {
   // Not open, or another account's.
   await conversation("closed", [[ago(h), "customer"]], { status: "closed" });
   await conversation("elsewhere", [[ago(h), "customer"]], { account: B });
-});
-
-afterAll(async () => {
-  await db?.close();
-  await tdb?.drop();
 });
 
 describe("waiting conversations", () => {

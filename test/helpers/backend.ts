@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, TestRunner } from "vitest";
-import { type Database, openDatabase } from "../../src/db/database.ts";
+import { type Database, type EmbeddedRole, openDatabase } from "../../src/db/database.ts";
 import { migrate } from "../../src/db/migrate.ts";
 import { seedEmbeddedDatabase } from "./embedded-template.ts";
 import { createTestDatabase } from "./postgres.ts";
@@ -72,15 +72,21 @@ export async function createBackendDatabase(backend: Backend = TEST_BACKEND): Pr
 
 /**
  * A fresh, migrated database of this run's backend for this test file: created before its tests,
- * dropped after. `store.db` is set once the file's `beforeAll` hooks have run (a hook registered
- * after this call may use it).
+ * opened as `role` (on the embedded backend; see openDatabase), dropped after. `store.db` and
+ * `store.target` (where it is, for a second connection) are set once the file's `beforeAll` hooks
+ * have run (a hook registered after this call may use them); an `afterAll` registered after this
+ * call runs before the database is closed and dropped (vitest's default `sequence.hooks`, "stack").
  */
-export function useBackendDatabase(): { readonly db: Database } {
+export function useBackendDatabase(role?: EmbeddedRole): {
+  readonly db: Database;
+  readonly target: BackendDatabase["target"];
+} {
   let tdb: BackendDatabase | undefined;
-  const store = {} as { db: Database };
+  const store = {} as { db: Database; target: BackendDatabase["target"] };
   beforeAll(async () => {
     tdb = await createBackendDatabase();
-    store.db = await openDatabase(tdb.target);
+    store.target = tdb.target;
+    store.db = await openDatabase(tdb.target, role);
     await migrate(store.db);
   });
   afterAll(async () => {
