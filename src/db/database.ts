@@ -167,6 +167,16 @@ export async function openPostgres(
   const pool = new pg.Pool({
     connectionString: url,
     max: options.poolSize ?? 10,
+    // Connections are kept once opened (node-postgres closes one idle for 10 s by default). A new
+    // one costs 50–90 ms before its first answer on a busy machine (a backend forked, the SET
+    // below, the catalog caches filled and the named statements prepared again), so a pool that
+    // shrank in a lull made the next burst wait for it: the mirror's webhook → post p99 rose past
+    // 100 ms in one step of eight at 80 events/s (bench/README.md, "Mirror capacity, tenth pass").
+    // A process holds at most `max` connections, which is what it is sized for at load anyway.
+    idleTimeoutMillis: 0,
+    // Idle connections do not keep a process alive: one whose work is done exits as before (the
+    // service's servers and timers keep it running, not its pool).
+    allowExitOnIdle: true,
     ...(options.kind === "embedded"
       ? {}
       : {
