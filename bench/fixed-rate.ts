@@ -38,6 +38,8 @@ export interface FixedRateResult {
   lateMax: number;
   non2xx: number;
   errors: number;
+  /** The errors by code (ECONNRESET, …), so that a failed run says what failed. */
+  errorCodes: Record<string, number>;
 }
 
 /**
@@ -64,6 +66,7 @@ export async function fixedRate(options: {
   const late: number[] = [];
   let non2xx = 0;
   let errors = 0;
+  const errorCodes: Record<string, number> = {};
   let answered = 0;
   let next = 0;
   let firstCountedDue = 0;
@@ -105,8 +108,12 @@ export async function fixedRate(options: {
           });
         },
       );
-      req.on("error", () => {
-        if (i >= counted) errors++;
+      req.on("error", (err: NodeJS.ErrnoException) => {
+        if (i >= counted) {
+          errors++;
+          const code = `${err.code ?? err.message}${req.reusedSocket ? " (reused socket)" : ""}`;
+          errorCodes[code] = (errorCodes[code] ?? 0) + 1;
+        }
         finish();
       });
       req.end(r.body);
@@ -132,6 +139,7 @@ export async function fixedRate(options: {
     lateMax: late.at(-1) ?? 0,
     non2xx,
     errors,
+    errorCodes,
   };
 }
 

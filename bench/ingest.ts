@@ -85,7 +85,9 @@ async function paced(port: number, seconds = SECONDS): Promise<FixedRateResult> 
     make: webhookBody,
   });
   if (r.non2xx + r.errors > 0)
-    throw new Error(`port ${port}: ${r.non2xx} non-2xx, ${r.errors} errors at ${PACED_RATE}/s`);
+    throw new Error(
+      `port ${port}: ${r.non2xx} non-2xx, ${r.errors} errors (${JSON.stringify(r.errorCodes)}) at ${PACED_RATE}/s`,
+    );
   return r;
 }
 
