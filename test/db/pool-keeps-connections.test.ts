@@ -3,30 +3,18 @@
 // statements prepared again), which a burst after a quiet spell used to wait for
 // (bench/README.md, "Mirror capacity, tenth pass").
 
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { type Database, openPostgres } from "../../src/db/database.ts";
+import { expect, it } from "vitest";
 import { needsDatabaseServer } from "../helpers/backend.ts";
-import { createTestDatabase, type TestDatabase } from "../helpers/postgres.ts";
+import { useMigratedDatabase } from "../helpers/migrated-database.ts";
 
 needsDatabaseServer("the Postgres pool's connections, by their server process ids");
 
-let tdb: TestDatabase;
-let db: Database;
-
-beforeAll(async () => {
-  tdb = await createTestDatabase();
-  db = await openPostgres(tdb.url, { poolSize: 3 });
-});
-
-afterAll(async () => {
-  await db?.close();
-  await tdb?.drop();
-});
+const store = useMigratedDatabase({ poolSize: 3 });
 
 /** The server processes of three statements run at once, each holding its connection a moment. */
 async function backends(): Promise<number[]> {
   const answers = await Promise.all(
-    [1, 2, 3].map(() => db.query<{ pid: number }>("SELECT pg_backend_pid() AS pid, pg_sleep(0.1)")),
+    [1, 2, 3].map(() => store.db.query<{ pid: number }>("SELECT pg_backend_pid() AS pid, pg_sleep(0.1)")),
   );
   return answers.map((a) => Number(a.rows[0]?.pid)).sort((x, y) => x - y);
 }

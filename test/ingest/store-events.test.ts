@@ -4,7 +4,7 @@
 import type { PgBoss } from "pg-boss";
 import { v7 as uuidv7 } from "uuid";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { Database } from "../../src/db/database.ts";
+import type { Database, SqlClient } from "../../src/db/database.ts";
 import { storeInbound, type TracedRecord } from "../../src/ingest/store-events.ts";
 import { createLogger } from "../../src/log/logger.ts";
 import { INBOUND_QUEUE, type InboundJob } from "../../src/queue/boss.ts";
@@ -160,13 +160,23 @@ describe("storeInbound", () => {
     await db.query("DELETE FROM pgboss.job WHERE singleton_key = 'acct1:dm:c6'");
   });
 
-  it("rings the inbound loops after storing, and leaves the pool's connections synchronous", async () => {
+  /** Stores `r` through `client` and waits until the inbound loops' bell rings for it. */
+  async function storedAndRung(client: SqlClient, r: TracedRecord): Promise<void> {
     const bell = await JobBell.listen(db, createLogger("silent"));
     let rings = 0;
     const off = bell.on(INBOUND_QUEUE, () => rings++);
     try {
-      await storeInbound(db, [record("c7", 7_000)]);
+      await storeInbound(client, [r]);
       await waitFor(async () => (rings > 0 ? true : undefined), 5_000, "a ring");
+    } finally {
+      off();
+      await bell.close();
+    }
+  }
+
+  it("rings the inbound loops after storing, and leaves the pool's connections synchronous", async () => {
+    try {
+      await storedAndRung(db, record("c7", 7_000));
       // Nothing the wake-up sends changes a pooled connection's settings: all ten at once still
       // commit synchronously.
       const shown = await Promise.all(
@@ -174,8 +184,6 @@ describe("storeInbound", () => {
       );
       expect(shown.map((r) => r.rows[0]?.synchronous_commit)).toEqual(Array(10).fill("on"));
     } finally {
-      off();
-      await bell.close();
       await db.query("DELETE FROM pgboss.job WHERE singleton_key = 'acct1:dm:c7'");
     }
   });
@@ -191,17 +199,11 @@ describe("storeInbound", () => {
         },
       }),
     };
-    const bell = await JobBell.listen(db, createLogger("silent"));
-    let rings = 0;
-    const off = bell.on(INBOUND_QUEUE, () => rings++);
     try {
-      await storeInbound(recording, [record("c8", 8_000)]);
-      await waitFor(async () => (rings > 0 ? true : undefined), 5_000, "a ring");
+      await storedAndRung(recording, record("c8", 8_000));
       // Where the database takes named statements (not the embedded one), the wake-up is one.
       if (db.queryPrepared) expect(named).toEqual(["threadbridge_store_inbound", "tb_notify_inbound"]);
     } finally {
-      off();
-      await bell.close();
       await db.query("DELETE FROM pgboss.job WHERE singleton_key = 'acct1:dm:c8'");
     }
   });
