@@ -318,9 +318,8 @@ export class Inbox implements ChatInbox {
     const until = performance.now() + REF_WAIT_MS;
     for (let pause = 25; ; pause = Math.min(pause * 2, 500)) {
       const { rows } = await this.deps.db.query<ReactedMessage & { posting: boolean }>(
-        // The message by its ref (message_chat_refs); the other messages are read only when this
-        // one is not found (CASE), and only the last day's, along the conversation's
-        // (conversation_id, occurred_at) index.
+        // The other messages are read only when this one is not found (CASE), and only the last
+        // day's, along the conversation's (conversation_id, occurred_at) index.
         `SELECT m.id, m.ig_message_id, m.details->>'businessReaction' AS business,
                 CASE WHEN m.id IS NULL THEN EXISTS (SELECT 1 FROM messages p
                          WHERE p.conversation_id = $2 AND p.occurred_at > now() - interval '1 day'
@@ -329,8 +328,7 @@ export class Inbox implements ChatInbox {
                            AND p.created_at > now() - interval '2 minutes') END AS posting
            FROM (SELECT 1) AS one
            LEFT JOIN messages m
-             ON m.id = (SELECT message_id FROM message_chat_refs WHERE account_id = $1 AND chat_ref = $3)
-            AND m.account_id = $1 AND m.conversation_id = $2 AND m.direction = 'inbound'
+             ON m.account_id = $1 AND m.conversation_id = $2 AND m.chat_ref = $3 AND m.direction = 'inbound'
             AND m.author_kind = 'customer' AND m.ig_message_id IS NOT NULL AND m.deleted_at IS NULL`,
         [thread.accountId, thread.id, ref],
       );
@@ -361,9 +359,7 @@ export class Inbox implements ChatInbox {
     const thread = await findThread(this.deps.db, change.agent.platform, change.thread);
     if (!thread) return;
     const { rows } = await this.deps.db.query<{ id: number; delivery_state: string }>(
-      `SELECT id, delivery_state FROM messages
-        WHERE id = (SELECT message_id FROM message_chat_refs WHERE account_id = $1 AND chat_ref = $2)
-          AND author_kind = 'agent'`,
+      "SELECT id, delivery_state FROM messages WHERE account_id = $1 AND chat_ref = $2 AND author_kind = 'agent'",
       [thread.accountId, change.message],
     );
     const row = rows[0];

@@ -11,7 +11,6 @@ import type {
 } from "../chat/chat-port.ts";
 import { chatKey } from "../chat/ids.ts";
 import type { Database, SqlClient } from "../db/database.ts";
-import { isUniqueViolation } from "../db/errors.ts";
 import { pgJson, pgText } from "../db/pg-json.ts";
 import type { GenericElement } from "../instagram/graph-client.ts";
 import type { Mirror } from "../mirror/mirror.ts";
@@ -172,15 +171,12 @@ export async function storeAgentReply(
   extras: ReplyExtras = {},
 ): Promise<number | undefined> {
   const sent = signedText(thread.settings, agent.name, text);
-  const store = db.transaction(async (tx) => {
-    // A retry delivered after the first was stored finds its ref taken and inserts nothing; one
-    // delivered at the same moment waits on the ref's key and fails on it (below).
+  return db.transaction(async (tx) => {
     const { rows } = await tx.query<{ id: number }>(
       `INSERT INTO messages (account_id, conversation_id, comment_thread_id, direction, author_kind, author_id, client_id,
                              text, attachments, details, chat_ref, delivery_state, occurred_at)
-       SELECT * FROM (VALUES ($1, $2::bigint, $3::bigint, 'outbound', 'agent', $4, $5::uuid, $6, $7::jsonb, $8::jsonb,
-                              $9, 'pending', now())) AS reply
-        WHERE NOT EXISTS (SELECT 1 FROM message_chat_refs WHERE account_id = $1 AND chat_ref = $9)
+       VALUES ($1, $2, $3, 'outbound', 'agent', $4, $5, $6, $7, $8, $9, 'pending', now())
+       ON CONFLICT (account_id, chat_ref) WHERE chat_ref IS NOT NULL DO NOTHING
        RETURNING id`,
       [
         thread.accountId,
@@ -207,10 +203,6 @@ export async function storeAgentReply(
     );
     return id;
   });
-  return store.catch((err: unknown) => {
-    if (isUniqueViolation(err, "message_chat_refs_pkey")) return undefined;
-    throw err;
-  });
 }
 
 /** Why a reply cannot go as it is (a file Instagram refuses, text over ten messages), or undefined. */
@@ -235,8 +227,7 @@ export async function quotedMid(
   if (thread.kind !== "dm") return undefined;
   const { rows } = await db.query<{ ig_message_id: string }>(
     `SELECT ig_message_id FROM messages
-      WHERE id = (SELECT message_id FROM message_chat_refs WHERE account_id = $1 AND chat_ref = $2)
-        AND conversation_id = $3
+      WHERE account_id = $1 AND chat_ref = $2 AND conversation_id = $3
         AND ig_message_id IS NOT NULL AND deleted_at IS NULL`,
     [thread.accountId, quoted, thread.id],
   );

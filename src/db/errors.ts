@@ -10,10 +10,3 @@ export class DatabaseLockedError extends Error {
 export class SchemaBehindError extends Error {
   override name = "SchemaBehindError";
 }
-
-/** A statement failed on unique constraint or index `name` (SQLSTATE 23505): the row it would have
- * written exists, here or in a transaction that committed while it waited. */
-export function isUniqueViolation(err: unknown, name: string): boolean {
-  const e = err as { code?: unknown; constraint?: unknown } | null;
-  return typeof e === "object" && e !== null && e.code === "23505" && e.constraint === name;
-}

@@ -1099,7 +1099,7 @@ export class Mirror {
       post,
       this.once(key, async (found) => {
         const { rows } = await this.deps.db.query(
-          "SELECT 1 FROM message_chat_refs WHERE account_id = $1 AND chat_ref = $2",
+          "SELECT 1 FROM messages WHERE account_id = $1 AND chat_ref = $2",
           [t.account.id, found],
         );
         return rows.length > 0;

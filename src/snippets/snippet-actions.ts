@@ -296,8 +296,7 @@ export class SnippetActions {
     if (!adapter) return;
     const { rows } = await this.deps.db.query<{ id: number }>(
       `UPDATE messages SET details = details || '{"snippetPost": ""}'::jsonb
-        WHERE id = (SELECT message_id FROM message_chat_refs WHERE account_id = $1 AND chat_ref = $2)
-          AND author_kind = 'agent' AND NOT details ? 'snippetPost'
+        WHERE account_id = $1 AND chat_ref = $2 AND author_kind = 'agent' AND NOT details ? 'snippetPost'
         RETURNING id`,
       [account, message],
     );
