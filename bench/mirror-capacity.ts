@@ -43,6 +43,20 @@ export interface StepResult {
   sent: number;
   refused: number;
   pass: boolean;
+  /** CPU time per event mirrored from the step's first webhook until its last post (and the
+   * backlog it left, when it fell behind), as `CapacityResult.cpuMsPerEvent`: what a steady rate
+   * costs, beside what a drain costs. */
+  cpuMsPerEvent: CpuPerEvent;
+}
+
+/** CPU time per event (ms): the worker processes together, the web process, the Postgres backends
+ * serving the run's database (both roles' and the driver's), and this process (the sender and the
+ * fakes, which share the machine's cores with what is measured). */
+export interface CpuPerEvent {
+  workers: number;
+  web: number;
+  postgres: number;
+  driver: number;
 }
 
 export interface CapacityResult {
@@ -53,10 +67,8 @@ export interface CapacityResult {
   /** Events mirrored per second while a backlog of `DRAIN_EVENTS` webhooks was worked off, latency
    * aside: what the workers can do at all, the figure a loaded machine still compares. */
   drainRate: number;
-  /** CPU time per event during the drain (ms): the worker processes together, the web process, and
-   * the Postgres backends serving the run's database (both roles' and the driver's), and this process
-   * (the sender and the fakes, which share the machine's cores with what is measured). */
-  cpuMsPerEvent: { workers: number; web: number; postgres: number; driver: number };
+  /** CPU time per event during the drain (ms). */
+  cpuMsPerEvent: CpuPerEvent;
 }
 
 /** This process's CPU milliseconds (user and system) since `since`. */
@@ -198,8 +210,30 @@ async function searchCapacity(workers: number): Promise<CapacityResult> {
     if (!(await waitMirrored(opening, 120_000)))
       throw new Error("mirror capacity: the conversations' first messages were not mirrored in 120 s");
 
+    const workerCpu = () => workerChildren.reduce((sum, c) => sum + cpuSeconds(c.pid as number), 0);
+    const database = new URL(tdb.url).pathname.slice(1);
+    /** Starts counting the processes' CPU; the function it returns divides what was spent since by
+     * `events`. */
+    const cpuMeter = () => {
+      const before = {
+        workers: workerCpu(),
+        web: cpuSeconds(web.child.pid as number),
+        postgres: postgresCpu(database),
+        driver: process.cpuUsage(),
+      };
+      return (events: number): CpuPerEvent => ({
+        workers: (1000 * (workerCpu() - before.workers)) / events,
+        web: (1000 * (cpuSeconds(web.child.pid as number) - before.web)) / events,
+        postgres: (1000 * cpuSpent(before.postgres, postgresCpu(database))) / events,
+        driver: driverCpu(before.driver) / events,
+      });
+    };
+    const perEvent = (cpu: CpuPerEvent) =>
+      `workers ${cpu.workers.toFixed(2)} ms, web ${cpu.web.toFixed(2)} ms, Postgres ${cpu.postgres.toFixed(2)} ms, this driver and its fakes ${cpu.driver.toFixed(2)} ms`;
+
     const step = async (rate: number): Promise<StepResult> => {
       refused = 0;
+      const spent = cpuMeter();
       const n = Math.max(1, Math.round(rate * STEP_SECONDS));
       const ids: number[] = [];
       const inflight: Promise<void>[] = [];
@@ -236,10 +270,21 @@ async function searchCapacity(workers: number): Promise<CapacityResult> {
       }
       // A step that fell behind leaves a backlog: let it drain before the next one starts.
       if (!complete) await waitQueueEmpty(db, 60_000);
+      const cpu = spent(stored.length);
       const pass = complete && p99 < P99_BOUND_MS && achieved >= rate * 0.95;
-      const result = { rate, achieved, p50, p99, mirrored: got.length, sent: n, refused: stepRefused, pass };
+      const result = {
+        rate,
+        achieved,
+        p50,
+        p99,
+        mirrored: got.length,
+        sent: n,
+        refused: stepRefused,
+        pass,
+        cpuMsPerEvent: cpu,
+      };
       process.stderr.write(
-        `mirror capacity, ${workers} worker(s): ${rate}/s → ${achieved.toFixed(0)}/s sent, p50 ${p50.toFixed(0)} ms, p99 ${p99.toFixed(0)} ms, ${got.length}/${n} mirrored, ${stepRefused} refused, driver stalled ${driverStallMs.toFixed(0)} ms at most: ${pass ? "pass" : "fail"}\n`,
+        `mirror capacity, ${workers} worker(s): ${rate}/s → ${achieved.toFixed(0)}/s sent, p50 ${p50.toFixed(0)} ms, p99 ${p99.toFixed(0)} ms, ${got.length}/${n} mirrored, ${stepRefused} refused, driver stalled ${driverStallMs.toFixed(0)} ms at most: ${pass ? "pass" : "fail"}; CPU per event: ${perEvent(cpu)}\n`,
       );
       return result;
     };
@@ -290,14 +335,7 @@ async function searchCapacity(workers: number): Promise<CapacityResult> {
     // conversations; the rate is mirrored events over the time from the first webhook to the last post.
     const backlog: number[] = [];
     mark();
-    const workerCpu = () => workerChildren.reduce((sum, c) => sum + cpuSeconds(c.pid as number), 0);
-    const database = new URL(tdb.url).pathname.slice(1);
-    const cpuBefore = {
-      workers: workerCpu(),
-      web: cpuSeconds(web.child.pid as number),
-      postgres: postgresCpu(database),
-      driver: process.cpuUsage(),
-    };
+    const spent = cpuMeter();
     const drainStart = Date.now();
     let next = 0;
     await Promise.all(
@@ -314,17 +352,11 @@ async function searchCapacity(workers: number): Promise<CapacityResult> {
     if (!(await waitMirrored(stored, 300_000)))
       throw new Error("mirror capacity: the drain backlog was not mirrored in 300 s");
     mark();
-    const cpu = {
-      workers: (1000 * (workerCpu() - cpuBefore.workers)) / stored.length,
-      web: (1000 * (cpuSeconds(web.child.pid as number) - cpuBefore.web)) / stored.length,
-      postgres: (1000 * cpuSpent(cpuBefore.postgres, postgresCpu(database))) / stored.length,
-      // This process: the webhooks' sender and the fake Slack and Graph API, on the same cores.
-      driver: driverCpu(cpuBefore.driver) / stored.length,
-    };
+    const cpu = spent(stored.length);
     const lastPost = Math.max(...stored.map((i) => (sentAt.get(i) as number) + (latencies.get(i) as number)));
     const drainRate = stored.length / ((lastPost - drainStart) / 1000);
     process.stderr.write(
-      `mirror capacity, ${workers} worker(s): backlog of ${stored.length} drained at ${drainRate.toFixed(0)}/s; CPU per event: workers ${cpu.workers.toFixed(2)} ms, web ${cpu.web.toFixed(2)} ms, Postgres ${cpu.postgres.toFixed(2)} ms, this driver and its fakes ${cpu.driver.toFixed(2)} ms\n`,
+      `mirror capacity, ${workers} worker(s): backlog of ${stored.length} drained at ${drainRate.toFixed(0)}/s; CPU per event: ${perEvent(cpu)}\n`,
     );
     return { workers, capacity, steps, drainRate, cpuMsPerEvent: cpu };
   } finally {

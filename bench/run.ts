@@ -10,13 +10,17 @@ import { discordBench } from "./discord.ts";
 import { ingestBench, migrate, SECONDS, SECRET, SETTLE_MS, serviceEnv } from "./ingest.ts";
 import { installBench } from "./install.ts";
 import { describeMachine } from "./machine.ts";
-import { mirrorCapacityBench, P99_BOUND_MS } from "./mirror-capacity.ts";
+import { type CpuPerEvent, mirrorCapacityBench, P99_BOUND_MS } from "./mirror-capacity.ts";
 import { outboundBench } from "./outbound.ts";
 import { quiesce, roleArgs, rssMiB, startProcess, warmCompileCache } from "./processes.ts";
 import { QUICK } from "./quick.ts";
 import { rulesBench } from "./rules.ts";
 import { slackBench } from "./slack.ts";
 import { bareNodeRss, startupBench } from "./startup.ts";
+
+/** A step's CPU per event, workers / web / Postgres / the bench's own (ms). */
+const cpuShort = (cpu: CpuPerEvent): string =>
+  [cpu.workers, cpu.web, cpu.postgres, cpu.driver].map((ms) => ms.toFixed(2)).join(" / ");
 
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379/12";
 
@@ -180,7 +184,7 @@ async function main(): Promise<void> {
       `- Before the search, Postgres ${settled.capacity}.`,
       ...capacity.map(
         (c) =>
-          `- ${c.workers} worker${c.workers > 1 ? "s" : ""}: ${c.steps.map((st) => `${st.rate}/s ${st.pass ? "pass" : "fail"} (p50 ${st.p50.toFixed(0)}, p99 ${st.p99.toFixed(0)} ms${st.refused > 0 ? `, ${st.refused} refused` : ""})`).join("; ")}; drain CPU per event: workers ${c.cpuMsPerEvent.workers.toFixed(2)} ms, web ${c.cpuMsPerEvent.web.toFixed(2)} ms, Postgres backends ${c.cpuMsPerEvent.postgres.toFixed(2)} ms, the bench's own sender and fakes ${c.cpuMsPerEvent.driver.toFixed(2)} ms.`,
+          `- ${c.workers} worker${c.workers > 1 ? "s" : ""}: ${c.steps.map((st) => `${st.rate}/s ${st.pass ? "pass" : "fail"} (p50 ${st.p50.toFixed(0)}, p99 ${st.p99.toFixed(0)} ms${st.refused > 0 ? `, ${st.refused} refused` : ""}; CPU ${cpuShort(st.cpuMsPerEvent)})`).join("; ")}; drain CPU per event: workers ${c.cpuMsPerEvent.workers.toFixed(2)} ms, web ${c.cpuMsPerEvent.web.toFixed(2)} ms, Postgres backends ${c.cpuMsPerEvent.postgres.toFixed(2)} ms, the bench's own sender and fakes ${c.cpuMsPerEvent.driver.toFixed(2)} ms (each step's CPU per event is given as workers / web / Postgres / the bench's own, in ms).`,
       ),
       "",
       "## Outbound (bench/outbound.ts)",
