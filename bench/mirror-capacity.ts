@@ -139,7 +139,9 @@ async function searchCapacity(workers: number): Promise<CapacityResult> {
         token: "IGAA-bench",
         chat: { platform: "slack", channel: channel(a) },
       });
-    const web = await startProcess(roleArgs("web"), env);
+    // BENCH_WEB_NODE_OPTIONS: flags for the web process's node only (--cpu-prof, as the workers').
+    const webFlags = process.env.BENCH_WEB_NODE_OPTIONS?.split(" ").filter(Boolean) ?? [];
+    const web = await startProcess([...webFlags, ...roleArgs("web")], env);
     children.push(web.child);
     for (let w = 0; w < workers; w++) {
       // BENCH_WORKER_NODE_OPTIONS: flags for the workers' node only (--cpu-prof, --import a probe).
