@@ -215,7 +215,8 @@ async function searchCapacity(workers: number): Promise<CapacityResult> {
     const workerCpu = () => workerChildren.reduce((sum, c) => sum + cpuSeconds(c.pid as number), 0);
     const database = new URL(tdb.url).pathname.slice(1);
     /** Starts counting the processes' CPU; the function it returns divides what was spent since by
-     * `events`. */
+     * `events` (by one when none was stored, as in a step whose every webhook was refused, so the
+     * figure stays a number). */
     const cpuMeter = () => {
       const before = {
         workers: workerCpu(),
@@ -223,12 +224,15 @@ async function searchCapacity(workers: number): Promise<CapacityResult> {
         postgres: postgresCpu(database),
         driver: process.cpuUsage(),
       };
-      return (events: number): CpuPerEvent => ({
-        workers: (1000 * (workerCpu() - before.workers)) / events,
-        web: (1000 * (cpuSeconds(web.child.pid as number) - before.web)) / events,
-        postgres: (1000 * cpuSpent(before.postgres, postgresCpu(database))) / events,
-        driver: driverCpu(before.driver) / events,
-      });
+      return (stored: number): CpuPerEvent => {
+        const events = Math.max(stored, 1);
+        return {
+          workers: (1000 * (workerCpu() - before.workers)) / events,
+          web: (1000 * (cpuSeconds(web.child.pid as number) - before.web)) / events,
+          postgres: (1000 * cpuSpent(before.postgres, postgresCpu(database))) / events,
+          driver: driverCpu(before.driver) / events,
+        };
+      };
     };
     const perEvent = (cpu: CpuPerEvent) =>
       `workers ${cpu.workers.toFixed(2)} ms, web ${cpu.web.toFixed(2)} ms, Postgres ${cpu.postgres.toFixed(2)} ms, this driver and its fakes ${cpu.driver.toFixed(2)} ms`;

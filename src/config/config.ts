@@ -756,8 +756,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, platforms: readonly PlatformD
       // An event's handling is mostly waiting (five round trips to Postgres and a chat call, each
       // longer on a busy machine), so a process's throughput is about its slots over an event's
       // time in hand: 8 slots held one worker near 320 events/s (a 250/s step failed) on 2 cores
-      // with the CPU not full; 32 reach the CPU's limit, and 64 add nothing (bench/README.md, "Mirror capacity,
-      // eighth pass").
+      // with the CPU not full; 32 reach the CPU's limit, and 64 add nothing (bench/README.md,
+      // "Mirror capacity, eighth pass").
       concurrency: e.WORKER_CONCURRENCY ?? 32,
       superviseSeconds: e.QUEUE_SUPERVISE_SECONDS ?? 15,
       pollSeconds: e.WORKER_POLL_SECONDS ?? 1,
