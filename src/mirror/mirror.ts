@@ -24,6 +24,7 @@ import {
 import { afterOutsideCall } from "../db/after-outside-call.ts";
 import type { Database } from "../db/database.ts";
 import { queryNamed } from "../db/query-named.ts";
+import { UNFLUSHED_COMMIT } from "../db/unflushed-commit.ts";
 import type {
   Attachment,
   CommentEvent,
@@ -1121,7 +1122,9 @@ export class Mirror {
     ref: string,
     root?: { accountId: string; customerId: string },
   ): Promise<DmRoot<ConversationRow> | undefined> {
-    const store = "UPDATE messages SET chat_ref = $1, updated_at = now() WHERE id = $2";
+    // Committed without waiting for the flush (db/unflushed-commit.ts): lost only with Postgres
+    // itself, after which the event's retry finds the post by its key.
+    const store = `UPDATE messages SET chat_ref = $1, updated_at = now() WHERE id = $2 RETURNING ${UNFLUSHED_COMMIT}`;
     if (!root) {
       await afterOutsideCall(() => queryNamed(this.deps.db, "tb_chat_ref", store, [ref, messageId]));
       return undefined;

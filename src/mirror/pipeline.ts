@@ -1,5 +1,6 @@
 import type { Database, SqlClient } from "../db/database.ts";
 import { queryNamed } from "../db/query-named.ts";
+import { UNFLUSHED_COMMIT } from "../db/unflushed-commit.ts";
 import type { DomainEvent } from "../instagram/events.ts";
 import type { Logger } from "../log/logger.ts";
 import { DEFAULT_ECHO_GRACE_MS } from "../outbound/echo-match.ts";
@@ -19,9 +20,12 @@ export interface CustomerTimers {
   ): Promise<void>;
 }
 
+// Committed without waiting for the flush (db/unflushed-commit.ts): lost only with Postgres itself,
+// after which the job expires and its retry finds the event recorded and posted.
 const PROCESSED_MARK = `UPDATE inbound_events SET status = 'processed', processed_at = now(), attempts = attempts + 1,
     last_error = NULL, held_by = NULL
-  WHERE id = $1 AND status <> 'processed'`;
+  WHERE id = $1 AND status <> 'processed'
+  RETURNING id, ${UNFLUSHED_COMMIT}`;
 
 export type HandleOutcome = "processed" | "already_processed" | "missing";
 
@@ -154,7 +158,7 @@ export class Bridge {
       this.db,
       "tb_event_processed",
       job
-        ? `WITH marked AS (${PROCESSED_MARK} RETURNING id), completed AS (${completeJobSql(job.queue, 2, 3)})
+        ? `WITH marked AS (${PROCESSED_MARK}), completed AS (${completeJobSql(job.queue, 2, 3)})
            SELECT (SELECT count(*) FROM marked)::int AS marked, (SELECT count(*) FROM completed)::int AS completed,
                   ${successorSql(job.queue)} AS successor`
         : PROCESSED_MARK,

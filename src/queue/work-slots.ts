@@ -1,6 +1,7 @@
 import type { JobWithMetadata, PgBoss } from "pg-boss";
 import type { SqlClient } from "../db/database.ts";
 import { queryNamed } from "../db/query-named.ts";
+import { UNFLUSHED_COMMIT } from "../db/unflushed-commit.ts";
 import type { JobBell } from "./job-bell.ts";
 import { strictFifoFetch } from "./strict-fifo-fetch.ts";
 
@@ -47,6 +48,13 @@ export interface SlotOptions {
    * at once, so a lone event is not delayed.
    */
   fetchGapMs?: number | undefined;
+  /**
+   * The fetch commits without waiting for the WAL flush (db/unflushed-commit.ts), on `db` only.
+   * For a queue whose handler commits synchronously before any outside call (that commit flushes
+   * the fetch with it): a fetch lost with Postgres then loses nothing but the job's start, and the
+   * job is fetched again. Not for a handler that may call out first.
+   */
+  unflushedFetch?: boolean | undefined;
 }
 
 const loops = new WeakMap<PgBoss, Set<Slots>>();
@@ -93,6 +101,11 @@ export async function workSlots<T extends object>(
       let sent = rewritten.get(text);
       if (sent === undefined) {
         sent = strictFifoFetch(text) ?? text;
+        // The whole statement as a CTE (it may carry its own WITH), its rows passed through
+        // unchanged: the setting is evaluated for each job taken, and a fetch that takes none
+        // commits nothing to wait for.
+        if (options.unflushedFetch)
+          sent = `WITH taken AS (${sent}) SELECT * FROM taken WHERE ${UNFLUSHED_COMMIT} IS NOT NULL`;
         rewritten.set(text, sent);
       }
       return queryNamed(fetchDb, `tb_fetch_${queue}`, sent, values);

@@ -59,6 +59,8 @@ export async function startInboundWorker(deps: InboundWorkerDeps): Promise<Slots
       bell: deps.bell,
       db,
       fetchGapMs: INBOUND_FETCH_GAP_MS,
+      // The handler's recording commits synchronously before the event is posted anywhere.
+      unflushedFetch: true,
       onError: (err, what) => log.error({ err }, `inbound queue: could not ${what}`),
     },
     (job) =>

@@ -10,6 +10,7 @@ import { createLogger } from "../../src/log/logger.ts";
 import { Bridge } from "../../src/mirror/pipeline.ts";
 import { INBOUND_QUEUE, type InboundJob } from "../../src/queue/boss.ts";
 import { completeJobSql, SUCCESSOR_SCAN, successorSql } from "../../src/queue/complete-in-statement.ts";
+import { type Commit, observedCommits } from "../helpers/commit-settings.ts";
 import { useIdleService } from "../helpers/idle-service.ts";
 import { inRolledBackTransaction, rowsRead } from "../helpers/plan.ts";
 
@@ -257,6 +258,19 @@ describe("the processed mark with the job's completion", () => {
     });
     expect(result).toMatchObject({ outcome: "processed", jobCompleted: true });
     expect(await status(eventId)).toBe("processed");
+    expect(await jobRow(job.id)).toMatchObject({ state: "completed" });
+  });
+
+  it("commits both without waiting for the flush (db/unflushed-commit.ts)", async () => {
+    const commits: Commit[] = [];
+    const bridge = new Bridge({ db: observedCommits(db, commits), log });
+    const { eventId, job } = await storedJob("c3");
+    await bridge.handleStored(eventId, { queue: INBOUND_QUEUE, id: job.id, retryCount: job.retryCount });
+    expect(commits.find((c) => c.statement === "tb_event_processed")).toEqual({
+      statement: "tb_event_processed",
+      synchronousCommit: "off",
+    });
+    expect(commits.find((c) => c.statement === "transaction")?.synchronousCommit).toBe("on");
     expect(await jobRow(job.id)).toMatchObject({ state: "completed" });
   });
 

@@ -14,6 +14,7 @@ import {
   stopWork,
   workSlots,
 } from "../../src/queue/work-slots.ts";
+import { type Commit, observedCommits } from "../helpers/commit-settings.ts";
 import { useIdleService } from "../helpers/idle-service.ts";
 import { waitFor } from "../helpers/service.ts";
 
@@ -307,6 +308,36 @@ it("with a fetch gap, fetches at once when idle and at most once a gap while job
   } finally {
     boss.fetch = fetch;
   }
+});
+
+it("with an unflushed fetch, takes the same jobs in a commit that does not wait for the flush", async () => {
+  const fetches = async (unflushedFetch: boolean) => {
+    const name = await queue();
+    const commits: Commit[] = [];
+    const ran: Data[] = [];
+    for (const n of [1, 2, 3]) await send(name, n === 3 ? "b" : "a", n);
+    const slots = await workSlots<Data>(
+      boss,
+      name,
+      { concurrency: 4, pollingIntervalSeconds: 0.1, db: observedCommits(db, commits), unflushedFetch },
+      async (job) => {
+        ran.push(job.data);
+      },
+    );
+    await waitFor(async () => (ran.length === 3 ? true : undefined), 10_000, "three jobs");
+    await slots.stop();
+    // Each job whole, its key's order kept.
+    expect(ran.sort((x, y) => x.n - y.n)).toEqual([
+      { key: "a", n: 1 },
+      { key: "a", n: 2 },
+      { key: "b", n: 3 },
+    ]);
+    return commits.filter((c) => c.statement.startsWith("tb_fetch_")).map((c) => c.synchronousCommit);
+  };
+  const unflushed = await fetches(true);
+  // A fetch that takes a job commits without the flush; one that takes none has nothing to commit.
+  expect(unflushed).toContain("off");
+  expect(await fetches(false)).not.toContain("off");
 });
 
 it("keeps a long job's claim alive with its heartbeat", { timeout: 30_000 }, async () => {
