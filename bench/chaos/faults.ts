@@ -22,6 +22,7 @@ export const FAULTS = [
   "restart web",
   "restart Redis",
   "restart Postgres",
+  "crash Postgres",
   "Slack 429 burst",
   "Slack 500 burst",
   "Graph rate limit (code 4)",
@@ -40,6 +41,10 @@ export async function inject(name: FaultName, t: FaultTargets): Promise<void> {
       return t.redis.restart();
     case "restart Postgres":
       return t.pg.restart();
+    // What a clean restart writes out first is lost here: the commits that did not wait for the
+    // flush (src/db/unflushed-commit.ts), whose jobs are then retried.
+    case "crash Postgres":
+      return t.pg.crash();
     case "Slack 429 burst":
       t.slack.failNext(20, { status: 429, retryAfter: 1, method: "chat.postMessage" });
       return;

@@ -1,6 +1,7 @@
 // `npm run chaos` (issue 10): the service as separate web and worker processes on a private
 // Postgres and Redis, with the fake Graph, Slack and Discord servers, under a mixed load while
-// workers are SIGKILLed, the web process, Redis and Postgres restart, and the fakes answer 429s,
+// workers are SIGKILLed, the web process, Redis and Postgres restart, Postgres crashes (an immediate
+// shutdown, its unwritten WAL lost), and the fakes answer 429s,
 // 500s and Graph rate-limit errors. Prints what was injected and checked; exits 1 on any loss,
 // duplicate, reordering or call over the limit.
 //

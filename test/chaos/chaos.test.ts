@@ -1,7 +1,7 @@
 // The short chaos run (issue 10) as part of `npm test`: web and two workers as separate processes
 // on a private Postgres and Redis, 4 accounts and 100 conversations under load while every fault
-// is injected once (SIGKILL of a worker, web/Redis/Postgres restarts, Slack 429/500, Graph rate
-// limits, Discord 500). It exits non-zero on any loss, duplicate, reordering, thread opened twice
+// is injected once (SIGKILL of a worker, web/Redis/Postgres restarts, a Postgres crash, Slack
+// 429/500, Graph rate limits, Discord 500). It exits non-zero on any loss, duplicate, reordering, thread opened twice
 // or call over the limit; its own table is printed when it fails. `npm run chaos` is the full run.
 
 import { spawn } from "node:child_process";

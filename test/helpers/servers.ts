@@ -90,7 +90,11 @@ async function run(bin: string, args: string[]): Promise<void> {
 
 export interface Postgres {
   url: string;
+  /** A clean restart: a fast shutdown, which writes out every commit first. */
   restart(): Promise<void>;
+  /** A crash and its recovery: an immediate shutdown (the server's processes gone at once, what
+   * WAL they had not written yet with them, as when Postgres is killed), then a start. */
+  crash(): Promise<void>;
   stop(): Promise<void>;
   /** Synchronous, for an `exit` handler: stops the server at once and removes its directory. */
   stopNow(): void;
@@ -141,6 +145,9 @@ export async function startPostgres(port?: number, search: BinarySearch = {}): P
       url: `postgres://postgres@127.0.0.1:${port}/postgres`,
       async restart() {
         await run(pgCtl, [...ctlArgs, "restart", "-m", "fast"]);
+      },
+      async crash() {
+        await run(pgCtl, [...ctlArgs, "restart", "-m", "immediate"]);
       },
       async stop() {
         if (stopped) return;
