@@ -9,7 +9,6 @@ import type { ChatAdapter, ChatPlatform } from "../../src/chat/chat-port.ts";
 import { type Database, openDatabase } from "../../src/db/database.ts";
 import { migrate } from "../../src/db/migrate.ts";
 import { addAccount } from "../../src/instagram/accounts.ts";
-import type { DmMessage } from "../../src/instagram/events.ts";
 import { TokenCipher } from "../../src/instagram/token-cipher.ts";
 import { createLogger } from "../../src/log/logger.ts";
 import { Mirror } from "../../src/mirror/mirror.ts";
@@ -18,6 +17,7 @@ import { Metrics } from "../../src/observability/metrics.ts";
 import { type DiscordHarness, FORUM, startDiscordHarness, TEXT } from "../adapters/discord/harness.ts";
 import { type BackendDatabase, createBackendDatabase } from "../helpers/backend.ts";
 import { type SlackHarness, startSlackHarness } from "../helpers/slack.ts";
+import { storeDmEvent } from "../helpers/stored-dm.ts";
 
 const SLACK_CHANNEL = "C0RESUME";
 const ACCOUNTS = { slack: "17841400000000101", text: "17841400000000102", forum: "17841400000000103" };
@@ -62,25 +62,8 @@ function bridgeWith(platform: ChatPlatform, adapter: ChatAdapter): Bridge {
   return new Bridge({ db, log, mirror });
 }
 
-let seq = 0;
-async function storeDm(account: string, customer: string, text: string): Promise<number> {
-  seq += 1;
-  const event: DmMessage = {
-    type: "dm.message",
-    accountId: account,
-    customerId: customer,
-    occurredAt: Date.now() + seq,
-    mid: `mid.resume.${seq}`,
-    text,
-    attachments: [],
-  };
-  const { rows } = await db.query<{ id: number }>(
-    `INSERT INTO inbound_events (account_id, dedupe_key, kind, thread_key, event, raw, occurred_at, job_id)
-     VALUES ($1, $2, $3, $4, $5, '{}', now(), gen_random_uuid()) RETURNING id`,
-    [account, event.mid, event.type, `dm:${customer}`, JSON.stringify(event)],
-  );
-  return (rows[0] as { id: number }).id;
-}
+const storeDm = (account: string, customer: string, text: string) =>
+  storeDmEvent(db, account, customer, text);
 
 /** Handles the event with a worker that dies at `method`, then with a healthy one. */
 async function dieThenRetry(

@@ -9,7 +9,6 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { type Database, openDatabase } from "../../src/db/database.ts";
 import { migrate } from "../../src/db/migrate.ts";
 import { addAccount } from "../../src/instagram/accounts.ts";
-import type { DmMessage } from "../../src/instagram/events.ts";
 import { TokenCipher } from "../../src/instagram/token-cipher.ts";
 import { createLogger } from "../../src/log/logger.ts";
 import { Mirror } from "../../src/mirror/mirror.ts";
@@ -18,6 +17,7 @@ import { Metrics } from "../../src/observability/metrics.ts";
 import { type BackendDatabase, createBackendDatabase } from "../helpers/backend.ts";
 import { type Commit, observedCommits } from "../helpers/commit-settings.ts";
 import { type SlackHarness, startSlackHarness } from "../helpers/slack.ts";
+import { storeDmEvent } from "../helpers/stored-dm.ts";
 
 const CHANNEL = "C0UNFLUSH";
 const ACCOUNT = "17841400000000201";
@@ -40,25 +40,7 @@ function bridgeOn(on: Database): Bridge {
   return new Bridge({ db: on, log, mirror });
 }
 
-let seq = 0;
-async function storeDm(customer: string, text: string): Promise<number> {
-  seq += 1;
-  const event: DmMessage = {
-    type: "dm.message",
-    accountId: ACCOUNT,
-    customerId: customer,
-    occurredAt: Date.now() + seq,
-    mid: `mid.unflushed.${seq}`,
-    text,
-    attachments: [],
-  };
-  const { rows } = await db.query<{ id: number }>(
-    `INSERT INTO inbound_events (account_id, dedupe_key, kind, thread_key, event, raw, occurred_at, job_id)
-     VALUES ($1, $2, $3, $4, $5, '{}', now(), gen_random_uuid()) RETURNING id`,
-    [ACCOUNT, event.mid, event.type, `dm:${customer}`, JSON.stringify(event)],
-  );
-  return (rows[0] as { id: number }).id;
-}
+const storeDm = (customer: string, text: string) => storeDmEvent(db, ACCOUNT, customer, text);
 
 beforeAll(async () => {
   tdb = await createBackendDatabase();
