@@ -11,9 +11,10 @@
 //
 // So a statement may commit without a flush only when losing it leaves a state that a worker
 // killed just before sending it leaves too, which the job's expiry and retry already recover
-// without a duplicate: the ref of a chat post (the retry finds the post by its idempotency key,
-// chat-port.ts Idempotency) and the processed mark with its job's completion (the retry finds the
-// event recorded and posted, and repeats nothing). Anything before an outside call (the recording,
+// without a duplicate: the inbound job's fetch (the job is fetched again; the recording's commit,
+// which comes before any chat call, flushes it anyway), the ref of a chat post (the retry finds the
+// post by its idempotency key, chat-port.ts Idempotency) and the processed mark with its job's
+// completion (the retry finds the event recorded and posted, and repeats nothing). Anything before an outside call (the recording,
 // whose `handling_started_at` is what tells a retry to look for a post) and anything answering an
 // outside caller (the webhook's insert) keeps the synchronous commit.
 //
