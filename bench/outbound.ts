@@ -1,7 +1,8 @@
 // The outbound bench (called from bench/run.ts): three `threadbridge worker` processes share one
 // Redis and drain outbound messages of ONE account against a local fake Graph API that
 // timestamps every call on arrival.
-//   1. Send API at the real default limit (100 calls/s): achieved rate ÷ limit (target ≥ 0.95)
+//   1. Send API at the real default limit (100 calls/s): achieved rate ÷ limit (target ≥ 0.97 at
+//      the default guard on a quiet machine)
 //      and the most calls in any sliding 1 s window (must be ≤ 100).
 //   2. Private replies, time-compressed 100×: 750 per 36 s instead of 750 per hour
 //      (IG_RATE_LIMITS=private_reply=750/36), more replies than one window allows: the most
@@ -147,7 +148,8 @@ export async function outboundBench(
     const sendRows = [
       {
         scenario: `Send API, 1 account, 3 worker processes, ${guard}: achieved rate ÷ limit (${total} messages, limit 100/s)`,
-        target: "≥ 0.95",
+        // Issue 23's goal is for the default settings on a quiet machine; another guard is a diagnostic.
+        target: options.guardMs === undefined ? "≥ 0.97" : "—",
         value: `${(rate / 100).toFixed(3)} (${rate.toFixed(1)}/s)`,
       },
       {

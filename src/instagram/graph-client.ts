@@ -3,6 +3,7 @@
 // Authorization header (in the query only for the refresh endpoint, as documented) and is scrubbed
 // from any error returned.
 
+import { requestFetch } from "../net/request-fetch.ts";
 import { inSpan, SpanKind, SpanStatusCode } from "../tracing/spans.ts";
 import { classifyGraphError, classifyNetworkError, type GraphError, isNeverSent } from "./graph-errors.ts";
 import { parseUsage, type Usage } from "./usage.ts";
@@ -243,7 +244,9 @@ export class GraphClient {
     this.#apiVersion = options.apiVersion;
     this.#timeoutMs = options.timeoutMs ?? 15_000;
     this.#maxRetries = options.maxRetries ?? 3;
-    this.#fetch = options.fetch ?? globalThis.fetch;
+    // undici's request API, not the WHATWG fetch over it: the Send API's calls are the worker's
+    // busiest (src/net/request-fetch.ts).
+    this.#fetch = options.fetch ?? requestFetch();
     this.#baseMs = options.retryBaseMs ?? 500;
     this.#capMs = options.retryCapMs ?? 30_000;
   }
@@ -701,7 +704,9 @@ export class GraphClient {
     if (call.tokenInQuery) url.searchParams.set("access_token", token);
     else headers.authorization = `Bearer ${token}`;
     if (call.body !== undefined) headers["content-type"] = "application/json";
-    const init: RequestInit = { method: call.method, headers };
+    // Meta's API answers where it is asked: a redirect is not followed, with the token or a body
+    // meant for Meta, to wherever it points.
+    const init: RequestInit = { method: call.method, headers, redirect: "error" };
     if (call.body !== undefined) init.body = JSON.stringify(call.body);
 
     // Span names and attributes show the path's shape, never its ids, query or token.

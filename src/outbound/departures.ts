@@ -1,9 +1,11 @@
 // When a Graph call actually left this process: the moment the HTTP client's write of its request
-// to the socket had returned, read from undici's diagnostics channels (Node's fetch is undici). The
-// rate limiter's departure log counts calls by when they left (src/ratelimit/limiter.ts,
-// GUARANTEE), and the time between a grant and that moment is not the caller's to bound: the
-// gateway's own work, the HTTP client's promises, a connection being opened, an event loop blocked
-// by other work all come between. Measured at the write, a late call is logged as late as it was.
+// to the socket had returned, read from undici's diagnostics channels (the Graph client calls
+// through undici's request API, src/net/request-fetch.ts; Node's fetch is undici too, and both
+// publish on the same channels). The rate limiter's departure log counts calls by when they left
+// (src/ratelimit/limiter.ts, GUARANTEE), and the time between a grant and that moment is not the
+// caller's to bound: the gateway's own work, the HTTP client's promises, a connection being opened,
+// an event loop blocked by other work all come between. Measured at the write, a late call is
+// logged as late as it was.
 //
 // A call is matched to its caller through AsyncLocalStorage: undici creates its request inside
 // the caller's fetch(), so the request's creation sees the caller's store; the write may come in
@@ -32,7 +34,7 @@ export class DepartureWatch {
   }
 
   /** performance.now() when the last request made in `run` had been written or, when none was
-   * seen leaving (a fetch other than Node's, a request that failed before it was written), now:
+   * seen leaving (a fetch not built on undici, a request that failed before it was written), now:
    * read once `run` settled, the latest moment a call made there can have left. */
   get departedAt(): number {
     return this.#departedAt ?? performance.now();
