@@ -153,6 +153,23 @@ describe("requests", () => {
     ]);
   });
 
+  it("does not follow a redirect: the token and the body stay with the Graph API's host", async () => {
+    const elsewhere = await startGraphServer(() => ({ body: { recipient_id: IGSID, message_id: MID } }));
+    try {
+      const moved = { status: 307, headers: { location: `${elsewhere.url}/v25.0/me/messages` } };
+      server.script(moved, moved, moved, moved);
+      const result = await client().sendMessage(TOKEN, IG_ID, {
+        recipient: { id: IGSID },
+        message: { text: "hi" },
+      });
+      expect(result.ok).toBe(false);
+      expect(elsewhere.requests).toEqual([]);
+      expect(server.requests.length).toBeGreaterThan(0);
+    } finally {
+      await elsewhere.close();
+    }
+  });
+
   it("an answer without success:true is not taken as success", async () => {
     server.script({ body: { success: false } });
     expect(failure(await client().hideComment(TOKEN, COMMENT, true)).kind).toBe("bad_request");
