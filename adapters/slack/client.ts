@@ -4,8 +4,8 @@
 
 import { type RetryOptions, WebClient, WebClientEvent, type WebClientOptions } from "@slack/web-api";
 import type { ChatAdapter, ChatInbox, FileSource } from "../../src/chat/chat-port.ts";
-import { requestFetch } from "../../src/net/request-fetch.ts";
 import type { Logger } from "../../src/log/logger.ts";
+import { requestFetch } from "../../src/net/request-fetch.ts";
 import { SlackAdapter } from "./adapter.ts";
 import { boltLogger } from "./bolt-logger.ts";
 import { channelPacer } from "./channel-pacer.ts";
