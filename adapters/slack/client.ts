@@ -100,8 +100,8 @@ export interface SlackClient {
 export function createSlackClient(options: SlackOptions): SlackClient {
   const log = options.log.child({ component: "slack" });
   const logger = boltLogger(log);
-  // Captured once: the Web API calls go through it for what they do not take themselves (uploads),
-  // and file downloads, which stream, through it alone.
+  // Node's fetch, captured once: the Web API client hands it what requestFetch does not take
+  // (uploads), and file downloads, which stream, use it alone.
   const fetchFn = globalThis.fetch;
   const clientOptions: WebClientOptions = {
     slackApiUrl: options.apiUrl,
