@@ -14,9 +14,10 @@
 // without a duplicate: the inbound job's fetch (the job is fetched again; the recording's commit,
 // which comes before any chat call, flushes it anyway), the ref of a chat post (the retry finds the
 // post by its idempotency key, chat-port.ts Idempotency) and the processed mark with its job's
-// completion (the retry finds the event recorded and posted, and repeats nothing). Anything before an outside call (the recording,
-// whose `handling_started_at` is what tells a retry to look for a post) and anything answering an
-// outside caller (the webhook's insert) keeps the synchronous commit.
+// completion (the retry finds the event recorded and posted, and repeats nothing). Anything before
+// an outside call (the recording, whose `handling_started_at` is what tells a retry to look for a
+// post) and anything answering an outside caller (the webhook's insert) keeps the synchronous
+// commit.
 //
 // The setting is the statement's own: `set_config(…, true)` lasts until its transaction ends, and
 // an autocommit statement is a transaction of its own, so the session's setting is untouched and

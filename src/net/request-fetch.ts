@@ -15,11 +15,14 @@
 import { STATUS_CODES } from "node:http";
 
 type Undici = typeof import("undici");
-let undici: Promise<Undici> | undefined;
-// Loaded with the first call: a process that never calls an API (the CLI) never loads it.
-const loadUndici = () => {
-  undici ??= import("undici");
-  return undici;
+let loading: Promise<Undici> | undefined;
+let loaded: Undici | undefined;
+// Loaded with the first call: a process that never calls an API (the CLI) never loads it. Once
+// loaded, a call takes it without a turn through a promise.
+const loadUndici = async (): Promise<Undici> => {
+  loading ??= import("undici");
+  loaded = await loading;
+  return loaded;
 };
 
 /** Statuses whose Response may not have a body (the Fetch standard's null body statuses). */
@@ -44,7 +47,7 @@ export function requestFetch(fallback: typeof fetch = globalThis.fetch): typeof 
     if (input instanceof Request || !ownBody || init?.redirect !== "error") return fallback(input, init);
     const url = String(input);
     const signal = init.signal ?? undefined;
-    const { request } = await loadUndici();
+    const { request } = loaded ?? (await loadUndici());
     let answer: Awaited<ReturnType<Undici["request"]>>;
     let bytes: ArrayBuffer;
     try {
