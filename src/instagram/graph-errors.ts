@@ -54,6 +54,8 @@ const REASONS = {
   token: "the Instagram connection must be reconnected (token invalid or expired)",
   restricted: "Instagram has temporarily restricted this account from this action",
   badRequest: "Instagram rejected the request as invalid",
+  redirect:
+    "Instagram's API answered with a redirect, which is not followed (check IG_GRAPH_URL and any proxy in between)",
 } as const;
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -135,6 +137,20 @@ export function classifyNetworkError(err: unknown): GraphError {
   const cause = err instanceof Error && isRecord(err.cause) ? err.cause : undefined;
   const detail = typeof cause?.code === "string" ? ` (${cause.code})` : "";
   const base = err instanceof Error ? err.message : String(err);
+  // The client asks fetch to refuse redirects (Node's fetch and net/request-fetch.ts both fail the
+  // call with this cause). Meta's API does not redirect, so one means IG_GRAPH_URL or a proxy in
+  // between points somewhere else: asking again gets the same answer, so it is not retried, and
+  // its reason names where to look rather than "could not reach Instagram".
+  if (cause?.message === "unexpected redirect")
+    return {
+      kind: "bad_request",
+      code: undefined,
+      subcode: undefined,
+      message: clip(`${base} (redirect refused)`),
+      fbtraceId: undefined,
+      status: undefined,
+      reason: REASONS.redirect,
+    };
   return {
     kind: "retryable",
     code: undefined,
