@@ -157,25 +157,28 @@ describe("requests", () => {
   it.each([
     ["the request-based fetch", undefined],
     ["Node's fetch", globalThis.fetch],
-  ])("does not follow a redirect (%s): the token and the body stay with the Graph API's host", async (_, fetch) => {
-    const elsewhere = await startGraphServer(() => ({ body: { recipient_id: IGSID, message_id: MID } }));
-    try {
-      const moved = { status: 307, headers: { location: `${elsewhere.url}/v25.0/me/messages` } };
-      server.script(moved, moved, moved, moved);
-      const result = await client(fetch ? { fetch } : {}).sendMessage(TOKEN, IG_ID, {
-        recipient: { id: IGSID },
-        message: { text: "hi" },
-      });
-      // Refused, said as a redirect (not as Instagram being unreachable), and not asked again.
-      const error = failure(result);
-      expect(error).toMatchObject({ kind: "bad_request", message: "fetch failed (redirect refused)" });
-      expect(error.reason).toMatch(/redirect.*IG_GRAPH_URL/);
-      expect(elsewhere.requests).toEqual([]);
-      expect(server.requests).toHaveLength(1);
-    } finally {
-      await elsewhere.close();
-    }
-  });
+  ])(
+    "does not follow a redirect (%s): the token and the body stay with the Graph API's host",
+    async (_, fetch) => {
+      const elsewhere = await startGraphServer(() => ({ body: { recipient_id: IGSID, message_id: MID } }));
+      try {
+        const moved = { status: 307, headers: { location: `${elsewhere.url}/v25.0/me/messages` } };
+        server.script(moved, moved, moved, moved);
+        const result = await client(fetch ? { fetch } : {}).sendMessage(TOKEN, IG_ID, {
+          recipient: { id: IGSID },
+          message: { text: "hi" },
+        });
+        // Refused, said as a redirect (not as Instagram being unreachable), and not asked again.
+        const error = failure(result);
+        expect(error).toMatchObject({ kind: "bad_request", message: "fetch failed (redirect refused)" });
+        expect(error.reason).toMatch(/redirect.*IG_GRAPH_URL/);
+        expect(elsewhere.requests).toEqual([]);
+        expect(server.requests).toHaveLength(1);
+      } finally {
+        await elsewhere.close();
+      }
+    },
+  );
 
   it("an answer without success:true is not taken as success", async () => {
     server.script({ body: { success: false } });
