@@ -199,7 +199,9 @@ function graphFix(error: GraphError): string {
       ? "Grant the app the instagram_business_* permissions (App Review) and reconnect the account."
       : error.kind === "retryable"
         ? "Check that this host reaches IG_GRAPH_URL; Meta's status is at https://metastatus.com."
-        : RECONNECT;
+        : error.kind === "redirected"
+          ? "Point IG_GRAPH_URL at Meta's Graph API (https://graph.instagram.com) and check any proxy in between: its calls are answered with a redirect, which is not followed."
+          : RECONNECT;
 }
 
 async function accountChecks(ctx: DoctorContext, db: Database): Promise<DoctorCheck[]> {
@@ -255,7 +257,10 @@ async function accountChecks(ctx: DoctorContext, db: Database): Promise<DoctorCh
       out.push(
         fail(
           `${name}: token`,
-          `refused by Instagram: ${me.error.reason} (${me.error.message})`,
+          // A redirect is refused before Instagram is asked anything: it says nothing of the token.
+          me.error.kind === "redirected"
+            ? `not checked: ${me.error.reason}`
+            : `refused by Instagram: ${me.error.reason} (${me.error.message})`,
           graphFix(me.error),
         ),
       );

@@ -136,11 +136,15 @@ export class BusinessLogin {
       redirect_uri: this.#o.redirectUri,
       code: cleanCode(code),
     });
-    const answer = await this.#request(`${this.#o.apiUrl}/oauth/access_token`, {
-      method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
-      body: form.toString(),
-    });
+    const answer = await this.#request(
+      `${this.#o.apiUrl}/oauth/access_token`,
+      {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
+        body: form.toString(),
+      },
+      "IG_API_URL",
+    );
     if (!answer.ok) return answer;
     const token = parseShortLived(answer.value);
     return token ? { ok: true, value: token } : unexpected("the code exchange");
@@ -152,10 +156,11 @@ export class BusinessLogin {
     url.searchParams.set("grant_type", "ig_exchange_token");
     url.searchParams.set("client_secret", this.#o.appSecret);
     url.searchParams.set("access_token", shortLived);
-    const answer = await this.#request(url.toString(), {
-      method: "GET",
-      headers: { accept: "application/json" },
-    });
+    const answer = await this.#request(
+      url.toString(),
+      { method: "GET", headers: { accept: "application/json" } },
+      "IG_GRAPH_URL",
+    );
     if (!answer.ok) return answer;
     const body = answer.value;
     const accessToken = isRecord(body) ? str(body.access_token) : undefined;
@@ -165,18 +170,31 @@ export class BusinessLogin {
     return { ok: true, value: { accessToken, expiresAt: new Date(Date.now() + expiresIn * 1000) } };
   }
 
-  async #request(url: string, init: RequestInit): Promise<OAuthResult<unknown>> {
+  /** `setting`: the environment variable the URL's base comes from, named when it redirects. */
+  async #request(url: string, init: RequestInit, setting: string): Promise<OAuthResult<unknown>> {
     let response: Response;
     let text: string;
     try {
       response = await this.#fetch(url, {
         ...init,
+        // The app secret, the code and the tokens go to Meta's host alone, as the Graph client's
+        // calls do: a redirect (a 307 would send the form again) fails the call instead.
+        redirect: "error",
         signal: AbortSignal.timeout(this.#o.timeoutMs ?? 10_000),
       });
       text = await response.text();
     } catch (err) {
       // The URL holds the secret and a token: only the classified reason leaves this function.
-      return { ok: false, error: { kind: "unreachable", message: classifyNetworkError(err).reason } };
+      const error = classifyNetworkError(err);
+      return error.kind === "redirected"
+        ? {
+            ok: false,
+            error: {
+              kind: "unexpected",
+              message: `Instagram's API answered with a redirect, which is not followed (check ${setting} and any proxy in between)`,
+            },
+          }
+        : { ok: false, error: { kind: "unreachable", message: error.reason } };
     }
     let body: unknown;
     try {

@@ -31,7 +31,9 @@ export type GraphError =
         | "permission_missing"
         | "token_invalid"
         | "restricted"
-        | "bad_request";
+        | "bad_request"
+        /** Answered with a redirect, which is refused: the base URL (or a proxy) points elsewhere. */
+        | "redirected";
     });
 
 export type GraphErrorKind = GraphError["kind"];
@@ -139,11 +141,13 @@ export function classifyNetworkError(err: unknown): GraphError {
   const base = err instanceof Error ? err.message : String(err);
   // The client asks fetch to refuse redirects (Node's fetch and net/request-fetch.ts both fail the
   // call with this cause). Meta's API does not redirect, so one means IG_GRAPH_URL or a proxy in
-  // between points somewhere else: asking again gets the same answer, so it is not retried, and
-  // its reason names where to look rather than "could not reach Instagram".
+  // between points somewhere else: asking again gets the same answer, so it is not retried (it is
+  // not `retryable`), nothing acts on it as on a refusal of the request itself (not `bad_request`,
+  // which makes a several-image message go again one image at a time), and its reason names where
+  // to look rather than "could not reach Instagram".
   if (cause?.message === "unexpected redirect")
     return {
-      kind: "bad_request",
+      kind: "redirected",
       code: undefined,
       subcode: undefined,
       message: clip(`${base} (redirect refused)`),

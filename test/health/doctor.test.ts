@@ -187,6 +187,27 @@ describe("each failure mode gives its ✗ line with the fix", () => {
     }
   });
 
+  it("a Graph API base that redirects (a proxy, or http:// for https://): said as that, not as a bad token", async () => {
+    const redirector = await startGraphServer(() => ({
+      status: 301,
+      headers: { location: "https://graph.instagram.com/v25.0/me" },
+    }));
+    try {
+      const checks = await doctor({ IG_GRAPH_URL: redirector.url });
+      expect(checks.filter((c) => !c.ok).map((c) => c.check)).toEqual([
+        "account @brand: token",
+        "account @shop: token",
+      ]);
+      expect(line(checks, "account @brand: token")).toMatch(
+        /^✗ account @brand: token: not checked: Instagram's API answered with a redirect, which is not followed .* — Point IG_GRAPH_URL at Meta's Graph API/,
+      );
+      // Asked once per account: a redirect is not retried.
+      expect(redirector.requests).toHaveLength(2);
+    } finally {
+      await redirector.close();
+    }
+  });
+
   it("an account whose webhook fields are not subscribed, or only some of them", async () => {
     accounts.set("IGAA-brand-token", { userId: BRAND, username: "brand", subscribedFields: [] });
     try {

@@ -1,5 +1,6 @@
 // The OAuth calls of Business Login on their own: both documented token answers, the OAuth error
-// shape (not the Graph one), Meta unreachable, and the `#_` Instagram appends to the code.
+// shape (not the Graph one), Meta unreachable or redirecting, and the `#_` Instagram appends to
+// the code.
 
 import { describe, expect, it } from "vitest";
 import {
@@ -103,6 +104,34 @@ describe("Business Login's OAuth calls", () => {
       });
     } finally {
       await meta.close();
+    }
+  });
+
+  it("does not follow a redirect: the secret, the code and the token stay with Meta's hosts", async () => {
+    const elsewhere = await startGraphServer(() => ({
+      body: { access_token: "IGAA-stolen", user_id: "42" },
+    }));
+    const meta = await startGraphServer(() => ({
+      status: 307,
+      headers: { location: `${elsewhere.url}/oauth/access_token` },
+    }));
+    try {
+      const login = new BusinessLogin({ ...options, apiUrl: meta.url, graphUrl: meta.url });
+      const exchanged = await login.exchangeCode("AQBcode");
+      expect(exchanged).toEqual({
+        ok: false,
+        error: {
+          kind: "unexpected",
+          message:
+            "Instagram's API answered with a redirect, which is not followed (check IG_API_URL and any proxy in between)",
+        },
+      });
+      const long = await login.longLived("IGAA-short");
+      expect(long.ok || long.error.message).toMatch(/redirect.*IG_GRAPH_URL/);
+      expect(meta.requests).toHaveLength(2);
+      expect(elsewhere.requests).toEqual([]);
+    } finally {
+      await Promise.all([meta.close(), elsewhere.close()]);
     }
   });
 

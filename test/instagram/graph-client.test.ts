@@ -170,7 +170,7 @@ describe("requests", () => {
         });
         // Refused, said as a redirect (not as Instagram being unreachable), and not asked again.
         const error = failure(result);
-        expect(error).toMatchObject({ kind: "bad_request", message: "fetch failed (redirect refused)" });
+        expect(error).toMatchObject({ kind: "redirected", message: "fetch failed (redirect refused)" });
         expect(error.reason).toMatch(/redirect.*IG_GRAPH_URL/);
         expect(elsewhere.requests).toEqual([]);
         expect(server.requests).toHaveLength(1);
