@@ -5,7 +5,7 @@
 // and never appear in an error returned from here.
 
 import type { BusinessLoginConfig } from "../config/console-config.ts";
-import { classifyNetworkError } from "./graph-errors.ts";
+import { classifyNetworkError, redirectReason } from "./graph-errors.ts";
 
 /** The webhook fields threadbridge mirrors (reference 5.5, 1.15): subscribed for each account
  * when it connects, checked and subscribed again when it reconnects (instagram/subscription.ts),
@@ -187,13 +187,7 @@ export class BusinessLogin {
       // The URL holds the secret and a token: only the classified reason leaves this function.
       const error = classifyNetworkError(err);
       return error.kind === "redirected"
-        ? {
-            ok: false,
-            error: {
-              kind: "unexpected",
-              message: `Instagram's API answered with a redirect, which is not followed (check ${setting} and any proxy in between)`,
-            },
-          }
+        ? { ok: false, error: { kind: "unexpected", message: redirectReason(setting) } }
         : { ok: false, error: { kind: "unreachable", message: error.reason } };
     }
     let body: unknown;

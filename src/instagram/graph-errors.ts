@@ -56,9 +56,13 @@ const REASONS = {
   token: "the Instagram connection must be reconnected (token invalid or expired)",
   restricted: "Instagram has temporarily restricted this account from this action",
   badRequest: "Instagram rejected the request as invalid",
-  redirect:
-    "Instagram's API answered with a redirect, which is not followed (check IG_GRAPH_URL and any proxy in between)",
 } as const;
+
+/** What a refused redirect is told as; `setting` is the environment variable the URL's base
+ * comes from. */
+export function redirectReason(setting: string): string {
+  return `Instagram's API answered with a redirect, which is not followed (check ${setting} and any proxy in between)`;
+}
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
@@ -153,7 +157,7 @@ export function classifyNetworkError(err: unknown): GraphError {
       message: clip(`${base} (redirect refused)`),
       fbtraceId: undefined,
       status: undefined,
-      reason: REASONS.redirect,
+      reason: redirectReason("IG_GRAPH_URL"),
     };
   return {
     kind: "retryable",
