@@ -7,6 +7,8 @@
 // BENCH_INGEST_AB=/path/to/base runs that checkout's web process and this one's side by side, each
 // on its own database, and loads them in turn (with the bare handler) in short rounds, so that a
 // change of the machine's load falls on both: the CPU time per webhook of each, per round.
+// BENCH_INGEST_STEADY=60,250,1000,2000 measures what a webhook costs at each steady rate instead
+// (steadyCost): the mirror's capacity is decided at a few hundred a second, not at full load.
 import { type ChildProcess, execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -26,6 +28,7 @@ import {
   roleArgs,
   rssMiB,
   startProcess,
+  threadCpuSeconds,
   watchPeakRss,
 } from "./processes.ts";
 import { scaled } from "./quick.ts";
@@ -446,7 +449,80 @@ export async function ingestAB(
   }
 }
 
-if (import.meta.main && process.env.BENCH_INGEST_AB) {
+/**
+ * What one webhook costs `threadbridge web` and Postgres at each steady rate (evenly spread, as
+ * Meta sends them; no worker), `rounds` measurements of `seconds` each per rate after a second's
+ * warm-up: the web process's main thread (user and system time apart) and its other threads, per
+ * webhook. A busy minute shares each statement and wake-up among several webhooks; at a steady
+ * rate each pays its own, so this is the web process's part of a capacity step's cost.
+ */
+export async function steadyCost(
+  dbUrl: string,
+  rates: readonly number[],
+  options: { seconds?: number; rounds?: number } = {},
+): Promise<string[]> {
+  const seconds = options.seconds ?? 6;
+  const rounds = options.rounds ?? 3;
+  const service = await startProcess(roleArgs("web"), serviceEnv(dbUrl));
+  const pid = service.child.pid as number;
+  const database = new URL(dbUrl).pathname.slice(1);
+  const ms = (x: number, n: number) => ((1000 * x) / n).toFixed(3);
+  const lines = [
+    "| webhooks/s | web main thread, ms per webhook (user / system) | web's other threads | Postgres | ack p99 from the due time (ms) |",
+    "|---|---|---|---|---|",
+  ];
+  try {
+    await sleep(SETTLE_MS);
+    for (const rate of rates) {
+      const run = (s: number) =>
+        fixedRate({
+          port: service.port,
+          path: "/webhooks/instagram",
+          rate,
+          seconds: s,
+          warmSeconds: 0,
+          make: webhookBody,
+        });
+      await run(1);
+      for (let round = 0; round < rounds; round++) {
+        const t0 = threadCpuSeconds(pid);
+        const pg0 = postgresCpu(database);
+        const r = await run(seconds);
+        const t1 = threadCpuSeconds(pid);
+        const pgMs = ms(cpuSpent(pg0, postgresCpu(database)), r.sent);
+        if (r.non2xx + r.errors > 0) throw new Error(`${rate}/s: ${r.non2xx} non-2xx, ${r.errors} errors`);
+        lines.push(
+          `| ${rate} | ${ms(t1.user + t1.system - t0.user - t0.system, r.sent)} (${ms(t1.user - t0.user, r.sent)} / ${ms(t1.system - t0.system, r.sent)}) | ${ms(t1.others - t0.others, r.sent)} | ${pgMs} | ${at(r.fromDue, 99).toFixed(1)} |`,
+        );
+      }
+    }
+    return lines;
+  } finally {
+    service.child.kill("SIGTERM");
+  }
+}
+
+if (import.meta.main && process.env.BENCH_INGEST_STEADY) {
+  const rates = process.env.BENCH_INGEST_STEADY.split(",").map(Number);
+  if (rates.some((r) => !(r > 0))) throw new Error("BENCH_INGEST_STEADY: rates per second, e.g. 60,250,1000");
+  const db = await createTestDatabase();
+  try {
+    migrate(db.url);
+    const lines = await steadyCost(db.url, rates, { seconds: SECONDS });
+    process.stdout.write(
+      `${[
+        `steady-rate cost, ${SECONDS} s per round, load average ${loadavg()
+          .map((x) => x.toFixed(2))
+          .join(" ")}`,
+        "",
+        ...lines,
+      ].join("\n")}\n`,
+    );
+    await sleep(1000);
+  } finally {
+    await db.drop();
+  }
+} else if (import.meta.main && process.env.BENCH_INGEST_AB) {
   await ingestAB(
     process.env.BENCH_INGEST_AB,
     Number(process.env.BENCH_AB_ROUNDS ?? 6),

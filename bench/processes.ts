@@ -105,6 +105,29 @@ export function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+/** CPU time (seconds) of a live process's main thread, user and system apart, and of its other
+ * threads together (V8's helpers, libuv's pool), from /proc/<pid>/task: whether a cost is the
+ * event loop's own work, the kernel's, or the collector's and compiler's beside it. */
+export function threadCpuSeconds(pid: number): { user: number; system: number; others: number } {
+  const out = { user: 0, system: 0, others: 0 };
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+    } catch {
+      continue; // the thread ended since the listing
+    }
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const user = Number(fields[11]) / 100;
+    const system = Number(fields[12]) / 100;
+    if (tid === String(pid)) {
+      out.user = user;
+      out.system = system;
+    } else out.others += user + system;
+  }
+  return out;
+}
+
 /** A clean start for a run: Redis emptied (the limiter's windows and margins of an earlier run
  * would count), and the database migrated by the CLI, as a deployment does. */
 export async function freshStores(redisUrl: string, env: Record<string, string>): Promise<void> {
