@@ -98,11 +98,17 @@ export function watchPeakRss(pids: number[], everyMs = 200): { stop(): number[] 
 /** CPU time (user + system, seconds) a live process has used so far, from /proc/<pid>/stat: a
  * figure per event or request that a loaded machine changes far less than a rate. */
 export function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const { user, system } = statTimes(`/proc/${pid}/stat`);
+  return user + system;
+}
+
+/** User and system CPU seconds from a /proc stat file (a process's or a thread's). */
+function statTimes(path: string): { user: number; system: number } {
+  const stat = readFileSync(path, "utf8");
   // Fields after the command name (which may hold spaces), from its closing parenthesis: utime
   // and stime are the 14th and 15th fields of the line.
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 };
 }
 
 /** CPU time (seconds) of a live process's main thread, user and system apart, and of its other
@@ -111,15 +117,13 @@ export function cpuSeconds(pid: number): number {
 export function threadCpuSeconds(pid: number): { user: number; system: number; others: number } {
   const out = { user: 0, system: 0, others: 0 };
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    let stat: string;
+    let user: number;
+    let system: number;
     try {
-      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+      ({ user, system } = statTimes(`/proc/${pid}/task/${tid}/stat`));
     } catch {
       continue; // the thread ended since the listing
     }
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    const user = Number(fields[11]) / 100;
-    const system = Number(fields[12]) / 100;
     if (tid === String(pid)) {
       out.user = user;
       out.system = system;

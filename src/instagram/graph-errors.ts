@@ -1,6 +1,7 @@
 // Classifies Graph API failures (reference 7.1, 7.2) by code and subcode rather than HTTP status,
 // into the few outcomes a caller acts on differently.
 
+import { REDIRECT_REFUSED } from "../net/request-fetch.ts";
 import { parseBusinessUseCaseUsage } from "./usage.ts";
 
 interface GraphErrorFields {
@@ -149,7 +150,7 @@ export function classifyNetworkError(err: unknown): GraphError {
   // not `retryable`), nothing acts on it as on a refusal of the request itself (not `bad_request`,
   // which makes a several-image message go again one image at a time), and its reason names where
   // to look rather than "could not reach Instagram".
-  if (cause?.message === "unexpected redirect")
+  if (cause?.message === REDIRECT_REFUSED)
     return {
       kind: "redirected",
       code: undefined,

@@ -25,6 +25,10 @@ const loadUndici = async (): Promise<Undici> => {
   return loaded;
 };
 
+/** The cause fetch gives a call that `redirect: "error"` refused (Node's fetch, undici's
+ * `makeNetworkError('unexpected redirect')`, and this one alike): what callers tell it by. */
+export const REDIRECT_REFUSED = "unexpected redirect";
+
 /** Statuses whose Response may not have a body (the Fetch standard's null body statuses). */
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 
@@ -69,7 +73,7 @@ export function requestFetch(fallback: typeof fetch = globalThis.fetch): typeof 
     }
     const status = answer.statusCode;
     if (isRedirect(status) && headers.has("location"))
-      throw new TypeError("fetch failed", { cause: new Error("unexpected redirect") });
+      throw new TypeError("fetch failed", { cause: new Error(REDIRECT_REFUSED) });
     const response = new Response(NULL_BODY.has(status) ? null : bytes, {
       status,
       statusText: answer.statusText || STATUS_CODES[status] || "",
