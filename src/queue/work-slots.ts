@@ -130,8 +130,13 @@ export async function workSlots<T extends object>(
   /** Bell rings so far: a job started before a ring may have been fetched around a job queued
    * meanwhile, which its own completion must then fetch for. */
   let rings = 0;
-  const unring = options.bell?.on(queue, () => {
+  const bell = options.bell;
+  const unring = bell?.on(queue, () => {
     rings++;
+    // Rung while half the slots or more are taken: this process's loop is the one the bell wakes
+    // (job-bell.ts), and it would take the job only after the jobs in hand, so another process's
+    // loop is woken too.
+    if (running.size * 2 >= options.concurrency) bell?.pass(queue);
     ring();
   });
   /** Whether jobs may be waiting that no fetch took for want of a slot: the last fetch filled
