@@ -49,16 +49,48 @@ export async function ensureAccount(
   at: number,
   webhook = true,
 ): Promise<void> {
-  await tx.query(upsertAccount(1, 2, 3), [accountId, ts(at), webhook]);
+  await tx.query(`WITH ${accountRow(1, 2, 3)} SELECT 1`, [accountId, ts(at), webhook]);
 }
 
-/** The account's upsert (`ensureAccount`) with its parameters' numbers: the account's id, the
- * event's time, whether it came by webhook. Returns the id, so a statement can build on it. */
-const upsertAccount = (id: number, at: number, webhook: number) =>
-  `INSERT INTO instagram_accounts (id, last_event_at, last_webhook_at) VALUES ($${id}, $${at}, CASE WHEN $${webhook}::boolean THEN now() END)
-     ON CONFLICT (id) DO UPDATE SET last_event_at = GREATEST(instagram_accounts.last_event_at, EXCLUDED.last_event_at),
-       last_webhook_at = COALESCE(EXCLUDED.last_webhook_at, instagram_accounts.last_webhook_at)
-     RETURNING id, settings`;
+/**
+ * CTEs ending in `a`, the account's row (id and settings) for an event of it, inserted when new;
+ * its parameters' numbers are the account's id, the event's time and whether it came by webhook.
+ *
+ * The account's times (`last_event_at`, `last_webhook_at`: the console, the metrics and the
+ * silence check read them, at a minute's grain at best) are moved on only when they are a second or
+ * more behind. An update locks the row until the recording commits, and every event of the account
+ * updated it: with four workers' connections most recordings waited on an account's row lock
+ * (bench/README.md, "Mirror capacity, fifteenth pass"). Now at most one recording a second per
+ * account takes that lock; the others read the row. An insert that finds the row inserted meanwhile
+ * by a recording not yet committed waits for it and does nothing, and the row is then not in this
+ * statement's snapshot: `a` is empty, and the caller runs the statement again (`again`).
+ */
+const accountRow = (id: number, at: number, webhook: number) =>
+  `a_new AS (
+     INSERT INTO instagram_accounts (id, last_event_at, last_webhook_at)
+     VALUES ($${id}, $${at}::timestamptz, CASE WHEN $${webhook}::boolean THEN now() END)
+     ON CONFLICT (id) DO NOTHING
+     RETURNING id, settings
+   ), a_moved AS (
+     UPDATE instagram_accounts SET last_event_at = GREATEST(last_event_at, $${at}::timestamptz),
+       last_webhook_at = CASE WHEN $${webhook}::boolean THEN now() ELSE last_webhook_at END
+     WHERE id = $${id} AND (last_event_at IS NULL OR last_event_at <= $${at}::timestamptz - interval '1 second'
+       OR ($${webhook}::boolean AND (last_webhook_at IS NULL OR last_webhook_at <= now() - interval '1 second')))
+     RETURNING id
+   ), a AS (
+     SELECT id, settings FROM a_new
+     UNION ALL
+     -- Read after the update (its count is asked first), so the account's row, when it is locked,
+     -- is locked before the conversation's that the caller's statement builds on a, as always.
+     SELECT id, settings FROM instagram_accounts WHERE id = $${id} AND (SELECT count(*) FROM a_moved) >= 0
+   )`;
+
+/** Runs `statement` (built on `accountRow`) once more when its account row was inserted by a
+ * concurrent recording (see accountRow): its rows are then empty, and nothing was written. */
+async function again<R>(statement: () => Promise<R[]>): Promise<R[]> {
+  const rows = await statement();
+  return rows.length > 0 ? rows : statement();
+}
 
 /** The conversation's row as the recording of a customer's message left it (its upsert, `RETURNING
  * *`, then its entry update), read under the row lock the recording holds until it commits. */
@@ -85,25 +117,29 @@ async function conversationRow(
    * conversation. `takeControl`: delivered on `messaging`, so this app holds the thread now (see
    * recordControlSignal; the control change of a newer signal is kept). */
   says: { reopen: boolean; takeControl: boolean } = { reopen: false, takeControl: false },
-  /** The account's upsert (ensureAccount) goes into the same statement, as a CTE the conversation's
-   * row is built from: one round trip fewer, the account's row still locked before the
-   * conversation's (the CTE runs first, as the insert reads from it), and the conversation's
-   * foreign key satisfied by the account inserted in the same statement. */
+  /** The account's row (accountRow) goes into the same statement, as CTEs the conversation's row
+   * is built from: one round trip fewer, the account's row (when its times move) locked before the
+   * conversation's, and the conversation's foreign key satisfied by an account inserted in the
+   * same statement. */
   account?: { webhook: boolean },
 ): Promise<RecordedConversation> {
-  const { rows } = await tx.query<RecordedConversation>(
-    `${account ? `WITH a AS (${upsertAccount(1, 8, 9)}) ` : ""}${upsertConversation(account !== undefined)}`,
-    [
-      e.accountId,
-      e.customerId,
-      touch === "customer" ? ts(e.occurredAt) : null,
-      touch === "business" ? ts(e.occurredAt) : null,
-      says.reopen,
-      says.takeControl,
-      ts(e.occurredAt),
-      ...(account ? [ts(e.occurredAt), account.webhook] : []),
-    ],
-  );
+  const run = () =>
+    tx
+      .query<RecordedConversation>(
+        `${account ? `WITH ${accountRow(1, 8, 9)} ` : ""}${upsertConversation(account !== undefined)}`,
+        [
+          e.accountId,
+          e.customerId,
+          touch === "customer" ? ts(e.occurredAt) : null,
+          touch === "business" ? ts(e.occurredAt) : null,
+          says.reopen,
+          says.takeControl,
+          ts(e.occurredAt),
+          ...(account ? [ts(e.occurredAt), account.webhook] : []),
+        ],
+      )
+      .then((r) => r.rows);
+  const rows = account ? await again(run) : await run();
   return rows[0] as RecordedConversation;
 }
 
@@ -135,10 +171,11 @@ function upsertConversation(fromAccount: boolean): string {
 const M_COLUMNS = MESSAGE_COLUMNS_LIST.map((c) => `${c} AS m_${c}`).join(", ");
 
 /**
- * A customer's live or recovered message, recorded in one statement: the account's upsert, the
- * conversation's, and the message's insert (no conflict: a retry or a tombstone keeps the row there),
- * each built on the one before as a CTE, so the account's row is locked before the conversation's
- * as when they were three statements, and the foreign keys see the rows inserted beside them.
+ * A customer's live or recovered message, recorded in one statement: the account's row
+ * (accountRow), the conversation's upsert, and the message's insert (no conflict: a retry or a
+ * tombstone keeps the row there), each built on the one before as a CTE, so the account's row, when
+ * it is locked, is locked before the conversation's, and the foreign keys see the rows inserted
+ * beside them.
  * Returns the conversation's row as the upsert left it and the message's when this inserted it.
  */
 async function customerMessageRows(
@@ -152,10 +189,11 @@ async function customerMessageRows(
   // A customer writing again reopens a closed or snoozed conversation (not a message recovered
   // later: it was written before whatever closed it), and says who holds the thread (control).
   const live = !e.backfilled;
-  const { rows } = await queryNamed<Record<string, unknown>>(
-    tx,
-    "tb_customer_message",
-    `WITH a AS (${upsertAccount(1, 8, 9)}),
+  const rows = await again(async () => {
+    const { rows } = await queryNamed<Record<string, unknown>>(
+      tx,
+      "tb_customer_message",
+      `WITH ${accountRow(1, 8, 9)},
      c AS (${upsertConversation(true)}),
      m AS (
        INSERT INTO messages (account_id, conversation_id, direction, author_kind, author_id, ig_message_id, text,
@@ -166,22 +204,24 @@ async function customerMessageRows(
        RETURNING ${M_COLUMNS}
      )
      SELECT c.*, m.*, a.settings AS a_settings FROM c CROSS JOIN a LEFT JOIN m ON true`,
-    [
-      e.accountId,
-      e.customerId,
-      ts(e.occurredAt),
-      null,
-      live,
-      live && !e.standby,
-      ts(e.occurredAt),
-      ts(e.occurredAt),
-      live,
-      e.mid,
-      e.text ?? null,
-      JSON.stringify(e.attachments),
-      JSON.stringify(messageDetails(e)),
-    ],
-  );
+      [
+        e.accountId,
+        e.customerId,
+        ts(e.occurredAt),
+        null,
+        live,
+        live && !e.standby,
+        ts(e.occurredAt),
+        ts(e.occurredAt),
+        live,
+        e.mid,
+        e.text ?? null,
+        JSON.stringify(e.attachments),
+        JSON.stringify(messageDetails(e)),
+      ],
+    );
+    return rows;
+  });
   const conversation: Record<string, unknown> = {};
   const message: Record<string, unknown> = {};
   let accountSettings: Record<string, unknown> | null = null;

@@ -100,3 +100,74 @@ describe("the rows a customer's message hands on", () => {
     });
   });
 });
+
+describe("the account's row under the recordings", () => {
+  const times = async (account: string) =>
+    (
+      await store.db.query<{ last_event_at: Date; last_webhook_at: Date | null }>(
+        "SELECT last_event_at, last_webhook_at FROM instagram_accounts WHERE id = $1",
+        [account],
+      )
+    ).rows[0];
+
+  it("moves the account's times on when they are a second or more behind, and is not locked otherwise", async () => {
+    const acc = "17841400000000078";
+    await record(message("3001", "t1", T0, { accountId: acc }));
+    await record(message("3001", "t2", T0 + 500, { accountId: acc }));
+    expect((await times(acc))?.last_event_at.getTime()).toBe(T0);
+    await record(message("3001", "t3", T0 + 1500, { accountId: acc }));
+    expect((await times(acc))?.last_event_at.getTime()).toBe(T0 + 1500);
+
+    // A recording whose times stay leaves the account's row unlocked while it is open: another
+    // session takes the row's update lock at once (every recording held it until its commit).
+    const { promise: held, resolve: hold } = Promise.withResolvers<void>();
+    const { promise: gate, resolve: open } = Promise.withResolvers<void>();
+    const open_ = store.db.transaction(async (tx) => {
+      await recordEvent(tx, message("3002", "t4", T0 + 1600, { accountId: acc }));
+      hold();
+      await gate;
+    });
+    await held;
+    try {
+      const locked = await store.db.query(
+        "SELECT id FROM instagram_accounts WHERE id = $1 FOR NO KEY UPDATE NOWAIT",
+        [acc],
+      );
+      expect(locked.rows).toHaveLength(1);
+    } finally {
+      open();
+      await open_;
+    }
+  });
+
+  it("records the first messages of a new account, two at once, each with its conversation", async () => {
+    const acc = "17841400000000079";
+    const { promise: held, resolve: hold } = Promise.withResolvers<void>();
+    const { promise: gate, resolve: open } = Promise.withResolvers<void>();
+    // The first inserts the account's row and stays open; the second finds the row being inserted,
+    // waits for it, and finds nothing in its own statement's snapshot: it runs again.
+    const first = store.db.transaction(async (tx) => {
+      const r = await recordEvent(tx, message("3101", "n1", T0, { accountId: acc }));
+      hold();
+      await gate;
+      return r;
+    });
+    await held;
+    const second = record(message("3102", "n2", T0, { accountId: acc }));
+    await new Promise((r) => setTimeout(r, 200));
+    open();
+    const [a, b] = await Promise.all([first, second]);
+    expect(a.conversation).toMatchObject({ account_id: acc, customer_id: "3101" });
+    expect(b.conversation).toMatchObject({ account_id: acc, customer_id: "3102" });
+    expect(b.message).toMatchObject({ text: "hi" });
+    expect((await read2(acc, "n2")).message).toBeDefined();
+  });
+
+  async function read2(account: string, mid: string) {
+    const m = await store.db.query("SELECT id FROM messages WHERE account_id = $1 AND ig_message_id = $2", [
+      account,
+      mid,
+    ]);
+    return { message: m.rows[0] };
+  }
+});
