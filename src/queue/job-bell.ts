@@ -22,16 +22,19 @@ const PASS_GAP_MS = 10;
  * latency hint: every loop still polls, so a notification lost while the connection was down costs
  * at most one poll interval, and each (re)connect rings every loop to look at once.
  *
- * **One process is woken per job.** A NOTIFY reaches every listener, and each idle loop that heard
- * it fetched: with four worker processes one took the job and three found nothing, 1.86 fetches
- * per event where one worker made 0.30 (bench/README.md, "Mirror capacity, fifteenth pass"). Now
- * one process per queue, the holder of the queue's advisory lock, rings its loop on a NOTIFY; the
- * others (standbys) ignore it. A holder whose loop is busy when rung (half its slots or more
- * taken) passes the ring on, a NOTIFY of its own that rings the standbys' loops (`pass`), so a
- * load one process cannot keep up with still spreads at once. A holder that stops releases the
- * lock and says so, and a standby takes it at once; one that vanishes releases it with its
- * connection, and a standby takes it at its next claim (CLAIM_MS), meanwhile the loops' polls find
- * the jobs, as for a lost notification.
+ * **One process woken per job**, for a queue that asks for it (`on` with `one`: the inbound
+ * queue). A NOTIFY reaches every listener, and each idle loop that heard it fetched: with four
+ * worker processes at a steady 160 events/s, 0.99 inbound fetches per event, where one took the job
+ * and the others found nothing (bench/README.md, "Mirror capacity, fifteenth pass"). For such a
+ * queue one process, the holder of the queue's advisory lock, rings its loop on a NOTIFY; the
+ * others (standbys) ignore it. A holder whose loop is busy when rung (half its slots or more taken)
+ * passes the ring on, a NOTIFY of its own that rings the standbys' loops (`pass`), so a load one
+ * process cannot keep up with still spreads at once. A holder that stops releases the lock and says
+ * so, and a standby takes it at once; one that vanishes releases it with its connection, and a
+ * standby takes it at its next claim (CLAIM_MS), meanwhile the loops' polls find the jobs, as for a
+ * lost notification. The outbound queue rings every process: its jobs wait on the Send API's
+ * limiter, and with one woken the three workers of the Send API bench reached less of the limit in
+ * each of three pairs (0.958 / 0.929 / 0.969 of it against 0.971 / 0.945 / 0.976).
  *
  * pg-boss's listener cannot be shared: it wakes only pg-boss's own workers. This one is a
  * connection of its own per process (one LISTEN for every queue), or PGlite's listen() in the
@@ -44,6 +47,8 @@ export class JobBell {
   private unlisten: (() => Promise<void>) | undefined;
   private retry: NodeJS.Timeout | undefined;
   private attempt = 0;
+  /** Queues whose wake-ups go to one process at a time (`on` with `one`). */
+  private readonly one = new Set<string>();
   /** Queues whose holder this connection's session is. */
   private readonly held = new Set<string>();
   /** Queues whose standby lock this session holds. */
@@ -84,26 +89,31 @@ export class JobBell {
     return bell;
   }
 
-  /** Calls `ring` whenever a job is queued on `queue` and this process is the one to wake (and
-   * after each reconnect). Returns the unsubscription; the last one for a queue gives its holder
-   * lock up to a standby. */
-  on(queue: string, ring: () => void): () => void {
+  /**
+   * Calls `ring` whenever a job is queued on `queue` (and after each reconnect). With `one`, only
+   * while this process is the queue's holder (or rung by a holder's pass): the queue's wake-ups go
+   * to one process at a time. Returns the unsubscription; the last one for a `one` queue gives its
+   * holder lock up to a standby.
+   */
+  on(queue: string, ring: () => void, options: { one?: boolean } = {}): () => void {
     const set = this.rings.get(queue) ?? new Set<() => void>();
-    const first = !this.rings.has(queue);
     this.rings.set(queue, set);
     set.add(ring);
-    if (first) this.claimSoon();
+    if (options.one && !this.one.has(queue)) {
+      this.one.add(queue);
+      this.claimSoon();
+    }
     return () => {
       set.delete(ring);
       if (set.size > 0 || this.rings.get(queue) !== set) return;
       this.rings.delete(queue);
-      this.serially((client) => this.release(client, [queue], false));
+      if (this.one.delete(queue)) this.serially((client) => this.release(client, [queue], false));
     };
   }
 
   /** Whether this process is the one `queue`'s NOTIFYs wake (tests, and the startup summary). */
   holds(queue: string): boolean {
-    return this.db.pglite !== undefined || this.held.has(queue);
+    return this.db.pglite !== undefined || !this.one.has(queue) || this.held.has(queue);
   }
 
   /**
@@ -142,12 +152,12 @@ export class JobBell {
     if (payload === undefined) return;
     if (channel === this.channel) {
       // A job queued: the holder's to fetch, or anyone's while this process does not know yet.
-      if (this.held.has(payload) || !this.decided.has(payload)) this.ring(payload);
+      if (!this.one.has(payload) || this.held.has(payload) || !this.decided.has(payload)) this.ring(payload);
       return;
     }
     // On the pass channel: `+queue` a busy holder's pass, `-queue` a holder gone.
     const queue = payload.slice(1);
-    if (this.held.has(queue)) return;
+    if (!this.one.has(queue) || this.held.has(queue)) return;
     if (payload.startsWith("-")) this.claimSoon();
     this.ring(queue);
   }
@@ -202,7 +212,7 @@ export class JobBell {
   /** One statement for every queue with a loop here: takes each holder lock that is free and each
    * standby lock not yet taken, and reads whether another process stands by for the held ones. */
   private async claim(client: pg.Client): Promise<void> {
-    const queues = [...this.rings.keys()];
+    const queues = [...this.one];
     if (queues.length === 0) return;
     const { rows } = await client.query<{ q: string; holder: boolean; standing: boolean; others: boolean }>(
       `SELECT t.q,

@@ -33,6 +33,8 @@ export interface SlotOptions {
   pollingIntervalSeconds: number;
   /** Rings the loop when a job is queued (pg-boss's NOTIFY); without it the loop polls. */
   bell?: JobBell | undefined;
+  /** The bell rings one process's loop of the queue at a time, not every process's (job-bell.ts). */
+  wakeOne?: boolean | undefined;
   /** A fetch, completion or failure that could not be made (the database away). */
   onError?: (err: unknown, what: string) => void;
   /** Where the fetch runs: pg-boss's own statement (a key_strict_fifo queue's with its heads found
@@ -131,14 +133,18 @@ export async function workSlots<T extends object>(
    * meanwhile, which its own completion must then fetch for. */
   let rings = 0;
   const bell = options.bell;
-  const unring = bell?.on(queue, () => {
-    rings++;
-    // Rung while half the slots or more are taken: this process's loop is the one the bell wakes
-    // (job-bell.ts), and it would take the job only after the jobs in hand, so another process's
-    // loop is woken too.
-    if (running.size * 2 >= options.concurrency) bell?.pass(queue);
-    ring();
-  });
+  const unring = bell?.on(
+    queue,
+    () => {
+      rings++;
+      // Rung while half the slots or more are taken: when this process's loop is the one the bell
+      // wakes (wakeOne), it would take the job only after the jobs in hand, so another process's
+      // loop is woken too.
+      if (running.size * 2 >= options.concurrency) bell?.pass(queue);
+      ring();
+    },
+    { one: options.wakeOne === true },
+  );
   /** Whether jobs may be waiting that no fetch took for want of a slot: the last fetch filled
    * every slot it had, or the loop was woken with none free. A completion then fetches whatever
    * its handler says. */

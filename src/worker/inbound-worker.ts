@@ -57,6 +57,8 @@ export async function startInboundWorker(deps: InboundWorkerDeps): Promise<Slots
       concurrency: deps.concurrency,
       pollingIntervalSeconds: deps.pollingIntervalSeconds,
       bell: deps.bell,
+      // One worker process woken per event queued, not every idle one (queue/job-bell.ts).
+      wakeOne: true,
       db,
       fetchGapMs: INBOUND_FETCH_GAP_MS,
       // The handler's recording commits synchronously before the event is posted anywhere.

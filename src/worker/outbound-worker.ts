@@ -35,6 +35,8 @@ export function startOutboundWorker(deps: {
     {
       concurrency: deps.concurrency,
       pollingIntervalSeconds: deps.pollingIntervalSeconds,
+      // Every worker process is rung for a send queued (no wakeOne): sends wait on the Send API's
+      // limiter, and with one process woken less of the limit was reached (queue/job-bell.ts).
       bell: deps.bell,
       db: deps.db,
       onError: (err, what) => deps.log.error({ err }, `outbound queue: could not ${what}`),

@@ -52,7 +52,7 @@ async function listen(): Promise<JobBell> {
  * longer than any test, so only rings, passes and completions make it fetch. */
 async function process_(
   name: string,
-  options: { concurrency?: number; handle?: (job: SlotJob<Data>) => Promise<void> } = {},
+  options: { concurrency?: number; wakeOne?: boolean; handle?: (job: SlotJob<Data>) => Promise<void> } = {},
 ): Promise<{ bell: JobBell; slots: Slots; ran: number[]; fetches: () => number }> {
   const bell = await listen();
   const ran: number[] = [];
@@ -67,7 +67,13 @@ async function process_(
   const slots = await workSlots<Data>(
     boss,
     name,
-    { concurrency: options.concurrency ?? 8, pollingIntervalSeconds: 60, bell, db: counting },
+    {
+      concurrency: options.concurrency ?? 8,
+      pollingIntervalSeconds: 60,
+      bell,
+      db: counting,
+      wakeOne: options.wakeOne ?? true,
+    },
     async (job) => {
       ran.push(job.data.n);
       await options.handle?.(job);
@@ -185,4 +191,22 @@ it("hands the wake-ups to a standby at once when the holder stops, and at its ne
   );
   expect(Date.now() - cutAt).toBeLessThan(1_000);
   await Promise.all([third.slots.stop(), fourth.slots.stop()]);
+});
+
+it("rings every process's loop for a queue that does not ask for one to be woken", async () => {
+  const name = await queue();
+  const a = await process_(name, { wakeOne: false });
+  const b = await process_(name, { wakeOne: false });
+  await new Promise((r) => setTimeout(r, 300));
+  expect(a.bell.holds(name) && b.bell.holds(name)).toBe(true);
+  const before = [a.fetches(), b.fetches()];
+  for (let n = 0; n < 3; n++) {
+    await send(name, `e${n}`, n);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await waitFor(async () => (a.ran.length + b.ran.length === 3 ? true : undefined), 5_000, "every job");
+  // Each heard every NOTIFY and looked: one took each job.
+  expect(a.fetches() - (before[0] as number)).toBeGreaterThanOrEqual(3);
+  expect(b.fetches() - (before[1] as number)).toBeGreaterThanOrEqual(3);
+  await Promise.all([a.slots.stop(), b.slots.stop()]);
 });
