@@ -11,6 +11,8 @@ const STANDBY_LOCK = 0x7462_0002;
 /** How often a process tries to become a queue's holder (and the holder looks for standbys): the
  * bound, beside the loops' own poll, on the wait after a holder vanished without a word. */
 const CLAIM_MS = 1_000;
+/** How long closing waits to hand the wake-ups over before it ends the connection regardless. */
+const HAND_OVER_MS = 2_000;
 /** At most one pass per queue this often: under a backlog every ring finds the holder busy, and the
  * standbys, once woken, keep fetching on their own completions. */
 const PASS_GAP_MS = 10;
@@ -135,9 +137,15 @@ export class JobBell {
     const client = this.client;
     this.client = undefined;
     if (client) {
-      // The standbys take over at once, not at their next claim.
-      await this.claiming;
-      await this.release(client, [...this.held], true).catch(() => {});
+      // The standbys take over at once, not at their next claim; a connection that does not answer
+      // is not waited for long (ending it releases the locks all the same).
+      const handOver = (async () => {
+        await this.claiming;
+        if (this.held.size > 0) await this.release(client, [...this.held], true);
+      })().catch(() => {});
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([handOver, new Promise((resolve) => (timer = setTimeout(resolve, HAND_OVER_MS)))]);
+      clearTimeout(timer);
       await client.end().catch(() => {});
     }
     await this.unlisten?.().catch(() => {});
@@ -205,6 +213,7 @@ export class JobBell {
     if (this.closed || this.db.pglite) return;
     clearTimeout(this.claimTimer);
     this.serially((client) => this.claim(client));
+    if (this.one.size === 0) return;
     this.claimTimer = setTimeout(() => this.claimSoon(), CLAIM_MS);
     this.claimTimer.unref();
   }

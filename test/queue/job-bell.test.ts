@@ -122,8 +122,8 @@ it("passes a ring on while the holder's slots are half taken or more", async () 
   const a = await process_(name, { concurrency: 2, ...blocked });
   const b = await process_(name, { concurrency: 2, ...blocked });
   const [holder, standby] = await holderFirst(name, a, b);
-  // The holder learns at its next claim that a standby listens (once a second).
-  await new Promise((r) => setTimeout(r, 1_200));
+  // The holder learns at a claim that a standby listens (once a second; two, with room to spare).
+  await new Promise((r) => setTimeout(r, 2_500));
   await send(name, "k1", 1);
   await waitFor(async () => (holder.ran.length === 1 ? true : undefined), 5_000, "the first job");
   // One of two slots taken: the next ring is passed on, and the standby takes its job at once,
@@ -154,11 +154,12 @@ it("hands the wake-ups to a standby at once when the holder stops, and at its ne
   // Stopped: its loop leaves (the last for the queue in that process), the standby is told and
   // claims at once; a job queued right after is its.
   await first.slots.stop();
-  await waitFor(async () => (second.bell.holds(name) ? true : undefined), 500, "the handover");
+  await waitFor(async () => (second.bell.holds(name) ? true : undefined), 900, "the handover");
   const sentAt = Date.now();
   await send(name, "after-stop", 1);
   await waitFor(async () => (second.ran.includes(1) ? true : undefined), 5_000, "the job after the stop");
-  expect(Date.now() - sentAt).toBeLessThan(1_000);
+  // Well under the loops' minute-long poll: a ring brought it.
+  expect(Date.now() - sentAt).toBeLessThan(3_000);
 
   // Vanished: the holder's listener session is cut (a crash says nothing); the lock goes with the
   // session, and a standby claims it within a claim interval.
@@ -167,7 +168,7 @@ it("hands the wake-ups to a standby at once when the holder stops, and at its ne
   expect(third.bell.holds(name)).toBe(false);
   await second.slots.stop();
   // (Its loop stopped with a word; now the bell of the new holder is cut without one.)
-  await waitFor(async () => (third.bell.holds(name) ? true : undefined), 500, "the third takes over");
+  await waitFor(async () => (third.bell.holds(name) ? true : undefined), 900, "the third takes over");
   const fourth = await process_(name);
   await new Promise((r) => setTimeout(r, 300));
   await db.query(
@@ -189,7 +190,7 @@ it("hands the wake-ups to a standby at once when the holder stops, and at its ne
     5_000,
     "job 2",
   );
-  expect(Date.now() - cutAt).toBeLessThan(1_000);
+  expect(Date.now() - cutAt).toBeLessThan(3_000);
   await Promise.all([third.slots.stop(), fourth.slots.stop()]);
 });
 
