@@ -113,9 +113,11 @@ export class JobBell {
     };
   }
 
-  /** Whether this process is the one `queue`'s NOTIFYs wake (tests, and the startup summary). */
-  holds(queue: string): boolean {
-    return this.db.pglite !== undefined || !this.one.has(queue) || this.held.has(queue);
+  /** Whether this process is the one `queue`'s NOTIFYs wake; undefined until its first claim of
+   * a one-woken queue has answered (the tests ask). */
+  holds(queue: string): boolean | undefined {
+    if (this.db.pglite !== undefined || !this.one.has(queue)) return true;
+    return this.decided.has(queue) ? this.held.has(queue) : undefined;
   }
 
   /**

@@ -84,13 +84,13 @@ async function process_(
 
 type Process = Awaited<ReturnType<typeof process_>>;
 
-/** `a` and `b` once one of them holds `name`, the holder first. */
+/** `a` and `b` once both have claimed `name` and one of them holds it, the holder first. */
 async function holderFirst(name: string, a: Process, b: Process): Promise<[Process, Process]> {
-  await waitFor(
-    async () => (a.bell.holds(name) !== b.bell.holds(name) ? true : undefined),
-    5_000,
-    "a holder",
-  );
+  const settled = () => {
+    const [x, y] = [a.bell.holds(name), b.bell.holds(name)];
+    return x !== undefined && y !== undefined && x !== y ? true : undefined;
+  };
+  await waitFor(async () => settled(), 5_000, "a holder");
   return a.bell.holds(name) ? [a, b] : [b, a];
 }
 
@@ -164,8 +164,11 @@ it("hands the wake-ups to a standby at once when the holder stops, and at its ne
   // Vanished: the holder's listener session is cut (a crash says nothing); the lock goes with the
   // session, and a standby claims it within a claim interval.
   const third = await process_(name);
-  await new Promise((r) => setTimeout(r, 300));
-  expect(third.bell.holds(name)).toBe(false);
+  await waitFor(
+    async () => (third.bell.holds(name) === false ? true : undefined),
+    5_000,
+    "a third standing by",
+  );
   await second.slots.stop();
   // (Its loop stopped with a word; now the bell of the new holder is cut without one.)
   await waitFor(async () => (third.bell.holds(name) ? true : undefined), 900, "the third takes over");

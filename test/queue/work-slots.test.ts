@@ -283,7 +283,9 @@ it("with a fetch gap, fetches at once when idle and at most once a gap while job
         if (job.data.key === "first") await gate;
       },
     );
-    // Idle: the bell's fetch goes at once, though the loop's first fetch was moments ago.
+    // Idle: the bell's fetch goes at once, though the loop's first fetch was moments ago (once that
+    // one has answered: a job committed before it read would be its, with no fetch for the bell).
+    await waitFor(async () => (batches.length > 0 ? true : undefined), 5_000, "the loop's first fetch");
     const sentAt = performance.now();
     await send(name, "first", 1);
     await waitFor(async () => (started.has("first") ? true : undefined), 5_000, "the first job");
