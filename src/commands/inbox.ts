@@ -318,11 +318,13 @@ export class Inbox implements ChatInbox {
     const until = performance.now() + REF_WAIT_MS;
     for (let pause = 25; ; pause = Math.min(pause * 2, 500)) {
       const { rows } = await this.deps.db.query<ReactedMessage & { posting: boolean }>(
-        // The other messages are read only when this one is not found (CASE), and only the last
-        // day's, along the conversation's (conversation_id, occurred_at) index.
+        // The other messages are read only when this one is not found (CASE), along the
+        // conversation's (conversation_id, occurred_at) index: those recorded in the last two
+        // minutes, whenever they were written (a message delivered days late is mirrored like a
+        // fresh one; bounding it by when it was written dropped an emoji on one silently).
         `SELECT m.id, m.ig_message_id, m.details->>'businessReaction' AS business,
                 CASE WHEN m.id IS NULL THEN EXISTS (SELECT 1 FROM messages p
-                         WHERE p.conversation_id = $2 AND p.occurred_at > now() - interval '1 day'
+                         WHERE p.conversation_id = $2
                            AND p.account_id = $1 AND p.chat_ref IS NULL AND p.direction = 'inbound'
                            AND p.author_kind = 'customer' AND p.deleted_at IS NULL
                            AND p.created_at > now() - interval '2 minutes') END AS posting

@@ -59,8 +59,9 @@ export async function ensureAccount(
  * The account's times (`last_event_at`, `last_webhook_at`: the console, the metrics and the
  * silence check read them, at a minute's grain at best) are moved on only when they are a second or
  * more behind. An update locks the row until the recording commits, and every event of the account
- * updated it: with four workers' connections most recordings waited on an account's row lock
- * (bench/README.md, "Mirror capacity, fifteenth pass"). Now at most one recording a second per
+ * updated it: with four workers' connections a third of Postgres's active sessions, sampled
+ * through a backlog, waited on an account's row lock (bench/README.md, "Mirror capacity, fifteenth
+ * pass"). Now at most one recording a second per
  * account takes that lock; the others read the row. An insert that finds the row inserted meanwhile
  * by a recording not yet committed waits for it and does nothing, and the row is then not in this
  * statement's snapshot: `a` is empty, and the caller runs the statement again (`again`).
