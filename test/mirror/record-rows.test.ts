@@ -24,14 +24,14 @@ const message = (customerId: string, mid: string, at: number, over: Partial<DmMe
   ...over,
 });
 
-async function read(customer: string, mid: string) {
+async function read(customer: string, mid: string, account = ACC) {
   const c = await store.db.query("SELECT * FROM conversations WHERE account_id = $1 AND customer_id = $2", [
-    ACC,
+    account,
     customer,
   ]);
   const m = await store.db.query(
     `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE account_id = $1 AND ig_message_id = $2`,
-    [ACC, mid],
+    [account, mid],
   );
   return { conversation: c.rows[0], message: m.rows[0] };
 }
@@ -160,14 +160,6 @@ describe("the account's row under the recordings", () => {
     expect(a.conversation).toMatchObject({ account_id: acc, customer_id: "3101" });
     expect(b.conversation).toMatchObject({ account_id: acc, customer_id: "3102" });
     expect(b.message).toMatchObject({ text: "hi" });
-    expect((await read2(acc, "n2")).message).toBeDefined();
+    expect((await read("3102", "n2", acc)).message).toBeDefined();
   });
-
-  async function read2(account: string, mid: string) {
-    const m = await store.db.query("SELECT id FROM messages WHERE account_id = $1 AND ig_message_id = $2", [
-      account,
-      mid,
-    ]);
-    return { message: m.rows[0] };
-  }
 });

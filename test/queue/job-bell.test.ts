@@ -50,7 +50,7 @@ async function listen(): Promise<JobBell> {
 
 /** A process's loop on `name`: its bell, the jobs it ran and the fetches it made. A poll far
  * longer than any test, so only rings, passes and completions make it fetch. */
-async function process_(
+async function worker(
   name: string,
   options: { concurrency?: number; wakeOne?: boolean; handle?: (job: SlotJob<Data>) => Promise<void> } = {},
 ): Promise<{ bell: JobBell; slots: Slots; ran: number[]; fetches: () => number }> {
@@ -82,7 +82,7 @@ async function process_(
   return { bell, slots, ran, fetches: () => fetches };
 }
 
-type Process = Awaited<ReturnType<typeof process_>>;
+type Process = Awaited<ReturnType<typeof worker>>;
 
 /** `a` and `b` once both have claimed `name` and one of them holds it, the holder first. */
 async function holderFirst(name: string, a: Process, b: Process): Promise<[Process, Process]> {
@@ -96,8 +96,8 @@ async function holderFirst(name: string, a: Process, b: Process): Promise<[Proce
 
 it("wakes one process's loop for each job queued, not every listening one", async () => {
   const name = await queue();
-  const a = await process_(name);
-  const b = await process_(name);
+  const a = await worker(name);
+  const b = await worker(name);
   const [holder, standby] = await holderFirst(name, a, b);
   // Past each loop's first fetch.
   await new Promise((r) => setTimeout(r, 200));
@@ -119,8 +119,8 @@ it("passes a ring on while the holder's slots are half taken or more", async () 
   const name = await queue();
   const { promise: gate, resolve: open } = Promise.withResolvers<void>();
   const blocked = { handle: () => gate };
-  const a = await process_(name, { concurrency: 2, ...blocked });
-  const b = await process_(name, { concurrency: 2, ...blocked });
+  const a = await worker(name, { concurrency: 2, ...blocked });
+  const b = await worker(name, { concurrency: 2, ...blocked });
   const [holder, standby] = await holderFirst(name, a, b);
   // The holder learns at a claim that a standby listens (once a second; two, with room to spare).
   await new Promise((r) => setTimeout(r, 2_500));
@@ -147,8 +147,8 @@ it("passes a ring on while the holder's slots are half taken or more", async () 
 
 it("hands the wake-ups to a standby at once when the holder stops, and at its next claim when it vanishes", async () => {
   const name = await queue();
-  const a = await process_(name);
-  const b = await process_(name);
+  const a = await worker(name);
+  const b = await worker(name);
   const [first, second] = await holderFirst(name, a, b);
 
   // Stopped: its loop leaves (the last for the queue in that process), the standby is told and
@@ -163,7 +163,7 @@ it("hands the wake-ups to a standby at once when the holder stops, and at its ne
 
   // Vanished: the holder's listener session is cut (a crash says nothing); the lock goes with the
   // session, and a standby claims it within a claim interval.
-  const third = await process_(name);
+  const third = await worker(name);
   await waitFor(
     async () => (third.bell.holds(name) === false ? true : undefined),
     5_000,
@@ -172,7 +172,7 @@ it("hands the wake-ups to a standby at once when the holder stops, and at its ne
   await second.slots.stop();
   // (Its loop stopped with a word; now the bell of the new holder is cut without one.)
   await waitFor(async () => (third.bell.holds(name) ? true : undefined), 900, "the third takes over");
-  const fourth = await process_(name);
+  const fourth = await worker(name);
   await new Promise((r) => setTimeout(r, 300));
   await db.query(
     `SELECT pg_terminate_backend(pid) FROM pg_locks
@@ -199,8 +199,8 @@ it("hands the wake-ups to a standby at once when the holder stops, and at its ne
 
 it("rings every process's loop for a queue that does not ask for one to be woken", async () => {
   const name = await queue();
-  const a = await process_(name, { wakeOne: false });
-  const b = await process_(name, { wakeOne: false });
+  const a = await worker(name, { wakeOne: false });
+  const b = await worker(name, { wakeOne: false });
   await new Promise((r) => setTimeout(r, 300));
   expect(a.bell.holds(name) && b.bell.holds(name)).toBe(true);
   const before = [a.fetches(), b.fetches()];
