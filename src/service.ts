@@ -23,7 +23,7 @@ import { setPlatformPages } from "./http/console/layout.ts";
 import { consoleRouter } from "./http/console/routes.ts";
 import { metaCallbacksRouter } from "./http/meta-callbacks.ts";
 import { readinessCheck } from "./http/readiness.ts";
-import { webhookRouter } from "./http/webhooks.ts";
+import { WEBHOOK_PATH, webhookRouter } from "./http/webhooks.ts";
 import { queueBackfill } from "./ingest/backfill.ts";
 import { IngestBatcher } from "./ingest/ingest-batcher.ts";
 import { storeInbound } from "./ingest/store-events.ts";
@@ -362,6 +362,7 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
         readiness: readinessCheck(db, boss, redis, limiter, metrics, chatHealth, config.webhookSilenceMs),
         trustProxy: config.trustProxy,
         metricsToken: config.metricsToken,
+        selfLoggedPaths: roles.web ? [WEBHOOK_PATH] : [],
         routers: roles.web
           ? [
               // First: Meta's deliveries are most of the traffic, and express tries each router in

@@ -28,6 +28,9 @@ export interface HttpAppDeps {
   metricsToken: string | undefined;
   /** Feature routers (webhooks, Slack, OAuth, …) mounted in order. */
   routers: express.Router[];
+  /** Paths whose route logs every answer itself, at its level (Meta's webhook deliveries): the
+   * request log leaves them out (see below). */
+  selfLoggedPaths?: readonly string[];
 }
 
 const QUIET_ROUTES = new Set(["/healthz", "/readyz", "/metrics"]);
@@ -103,38 +106,42 @@ export function createHttpApp(deps: HttpAppDeps): Express {
     next();
   });
   app.use(securityHeaders);
-  app.use(
-    pinoHttp({
-      logger: deps.log,
-      autoLogging: { ignore: (req) => QUIET_ROUTES.has(req.url ?? "") },
-      customLogLevel: (_req, res, err) => requestLogLevel(res as Response, err),
-      // pino-http makes up an Error ("failed with status code 503") for a 5xx answered without
-      // one: its stack is pino-http's own, so it is left out. A real error keeps its stack (and
-      // the error handler below logs it); an expected answer says why instead.
-      customErrorObject: (_req, res, err, val: Record<string, unknown>) => {
-        const expected = expectedReason(res as Response);
-        if (expected) return { res: val.res, responseTime: val.responseTime, expected };
-        if (err.message === `failed with status code ${res.statusCode}`) {
-          const { err: _madeUp, ...rest } = val;
-          return rest;
-        }
-        return val;
-      },
-      customErrorMessage: (_req, res, err) =>
-        expectedReason(res as Response) ??
-        (err.message.startsWith("failed with status code") ? `answered ${res.statusCode}` : err.message),
-      // Query strings can carry tokens (OAuth codes, hub.verify_token): log the path only.
-      // Headers are never logged: requests carry Cookie and Authorization, answers Set-Cookie.
-      serializers: {
-        req: (req: { method: string; url: string; id: unknown }) => ({
-          id: req.id,
-          method: req.method,
-          path: req.url.split("?")[0],
-        }),
-        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-      },
-    }),
-  );
+  const requestLog = pinoHttp({
+    logger: deps.log,
+    autoLogging: { ignore: (req) => QUIET_ROUTES.has(req.url ?? "") },
+    customLogLevel: (_req, res, err) => requestLogLevel(res as Response, err),
+    // pino-http makes up an Error ("failed with status code 503") for a 5xx answered without
+    // one: its stack is pino-http's own, so it is left out. A real error keeps its stack (and
+    // the error handler below logs it); an expected answer says why instead.
+    customErrorObject: (_req, res, err, val: Record<string, unknown>) => {
+      const expected = expectedReason(res as Response);
+      if (expected) return { res: val.res, responseTime: val.responseTime, expected };
+      if (err.message === `failed with status code ${res.statusCode}`) {
+        const { err: _madeUp, ...rest } = val;
+        return rest;
+      }
+      return val;
+    },
+    customErrorMessage: (_req, res, err) =>
+      expectedReason(res as Response) ??
+      (err.message.startsWith("failed with status code") ? `answered ${res.statusCode}` : err.message),
+    // Query strings can carry tokens (OAuth codes, hub.verify_token): log the path only.
+    // Headers are never logged: requests carry Cookie and Authorization, answers Set-Cookie.
+    serializers: {
+      req: (req: { method: string; url: string; id: unknown }) => ({
+        id: req.id,
+        method: req.method,
+        path: req.url.split("?")[0],
+      }),
+      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+    },
+  });
+  // pino-http makes a child logger for every request it sees (its bindings serialised at once) and
+  // puts three listeners on the answer: about a seventh of the web process's CPU per webhook in
+  // alternating rounds of the ingest bench (bench/README.md, "Ingest: the request log"). A route
+  // that logs each of its answers itself is left out; it has no `req.log`.
+  const selfLogged = new Set(deps.selfLoggedPaths ?? []);
+  app.use((req, res, next) => (selfLogged.has(req.path) ? next() : requestLog(req, res, next)));
 
   // Express would answer OPTIONS for any path a route matches, itself and before any route (so
   // unlabelled). The service takes no cross-origin calls: one answer for every path, no CORS.
@@ -161,9 +168,12 @@ export function createHttpApp(deps: HttpAppDeps): Express {
       res: Response,
       _next: NextFunction,
     ) => {
+      // A self-logged path has no request logger: one is made for its error, named as the request
+      // log names requests.
+      const log: Logger = req.log ?? deps.log.child({ req: { method: req.method, path: req.path } });
       if (err.type === "entity.too.large") {
         deps.metrics.webhookRejected.inc({ reason: "too_large" });
-        req.log.warn({ limit: err.limit, path: req.path }, "request body over the limit");
+        log.warn({ limit: err.limit, path: req.path }, "request body over the limit");
         res
           .status(413)
           .json({ error: "payload_too_large", detail: `body exceeds the limit of ${err.limit} bytes` });
@@ -171,16 +181,16 @@ export function createHttpApp(deps: HttpAppDeps): Express {
       }
       // A route's path parameter that is not valid percent-encoding, e.g. /files/%E0%A4%A/x.
       if (err instanceof URIError && err.status === 400) {
-        req.log.warn({ path: req.path.slice(0, 200) }, "path not valid percent-encoding");
+        log.warn({ path: req.path.slice(0, 200) }, "path not valid percent-encoding");
         res.status(400).json({ error: "bad_request", detail: "the path is not valid percent-encoding" });
         return;
       }
       if (err.status && err.status >= 400 && err.status < 500) {
-        req.log.warn({ err: err.message, path: req.path }, "bad request");
+        log.warn({ err: err.message, path: req.path }, "bad request");
         res.status(err.status).json({ error: "bad_request", detail: err.message });
         return;
       }
-      req.log.error({ err }, "unhandled error");
+      log.error({ err }, "unhandled error");
       res.status(500).json({ error: "internal_error" });
     },
   );

@@ -19,6 +19,10 @@ export const MAX_WEBHOOK_DEPTH = 64;
 const RECEIVED = Buffer.from("EVENT_RECEIVED");
 const RECEIVED_HEADERS = { "content-type": "text/plain; charset=utf-8", "content-length": RECEIVED.length };
 
+/** Where Meta delivers. Every answer on it is logged by the route itself, at its level: the
+ * request log leaves the path out (http/app.ts, `selfLoggedPaths`). */
+export const WEBHOOK_PATH = "/webhooks/instagram";
+
 export interface WebhookDeps {
   ingest: IngestBatcher;
   log: Logger;
@@ -55,7 +59,7 @@ export function webhookRouter(deps: WebhookDeps): Router {
   const router = Router();
   const { log } = deps;
 
-  router.get("/webhooks/instagram", (req: Request, res: Response) => {
+  router.get(WEBHOOK_PATH, (req: Request, res: Response) => {
     const mode = req.query["hub.mode"];
     const token = req.query["hub.verify_token"];
     const challenge = req.query["hub.challenge"];
@@ -74,7 +78,7 @@ export function webhookRouter(deps: WebhookDeps): Router {
   });
 
   router.post(
-    "/webhooks/instagram",
+    WEBHOOK_PATH,
     // Raw bytes: the signature covers the body exactly as sent, never a re-serialisation.
     express.raw({ type: () => true, limit: deps.maxBody }),
     async (req: Request, res: Response) => {

@@ -1,8 +1,9 @@
 // The request log (pino-http, configured in src/http/app.ts): one line per answer at the level its outcome deserves,
-// naming the request by id, method and path only, and nothing at all where that level is off.
+// naming the request by id, method and path only, and nothing at all where that level is off. A self-logged path
+// (Meta's webhook deliveries) is left out of it, but its errors are still logged with the request's method and path.
 import type { AddressInfo } from "node:net";
 import { PassThrough } from "node:stream";
-import { Router } from "express";
+import express, { Router } from "express";
 import { afterEach, describe, expect, it } from "vitest";
 import { createHttpApp } from "../../src/http/app.ts";
 import { expectedAnswer } from "../../src/http/expected-answer.ts";
@@ -32,6 +33,12 @@ async function serve(level: string): Promise<{ url: string; lines(): Array<Recor
   routes.get("/fail", () => {
     throw new Error("boom");
   });
+  routes.post("/self", express.raw({ type: () => true, limit: "16b" }), (_req, res) => {
+    res.send("taken");
+  });
+  routes.get("/self/fail", () => {
+    throw new Error("self boom");
+  });
   const app = createHttpApp({
     log,
     metrics: new Metrics(),
@@ -39,6 +46,7 @@ async function serve(level: string): Promise<{ url: string; lines(): Array<Recor
     trustProxy: false,
     metricsToken: undefined,
     routers: [routes],
+    selfLoggedPaths: ["/self", "/self/fail"],
   });
   const server = app.listen(0, "127.0.0.1");
   await new Promise((r) => server.once("listening", r));
@@ -118,6 +126,35 @@ describe("the request log", () => {
     expect(failed[1]).not.toHaveProperty("err");
     expect(lines).toContainEqual(
       expect.objectContaining({ level: 40, msg: "request completed", res: { statusCode: 404 } }),
+    );
+  });
+
+  it("leaves a self-logged path out, yet logs its errors with the request's method and path", async () => {
+    const s = await serve("debug");
+    expect((await fetch(`${s.url}/self?x=1`, { method: "POST", body: "small" })).status).toBe(200);
+    expect((await fetch(`${s.url}/self`, { method: "POST", body: "x".repeat(64) })).status).toBe(413);
+    expect((await fetch(`${s.url}/self/fail`)).status).toBe(500);
+    expect((await fetch(`${s.url}/ok`)).status).toBe(200);
+    await settle();
+    const lines = s.lines();
+    const self = lines.filter((l) => (l.req as { path?: string } | undefined)?.path?.startsWith("/self"));
+    expect(self).toEqual([
+      expect.objectContaining({
+        level: 40,
+        msg: "request body over the limit",
+        req: { method: "POST", path: "/self" },
+        limit: 16,
+      }),
+      expect.objectContaining({
+        level: 50,
+        msg: "unhandled error",
+        req: { method: "GET", path: "/self/fail" },
+        err: expect.objectContaining({ message: "self boom" }),
+      }),
+    ]);
+    // Other paths keep their line.
+    expect(lines).toContainEqual(
+      expect.objectContaining({ msg: "request completed", req: expect.objectContaining({ path: "/ok" }) }),
     );
   });
 });
