@@ -296,8 +296,10 @@ export async function startService(config: Config, roles: Roles, log: Logger): P
         concurrency: config.outboundConcurrency,
         pollingIntervalSeconds: config.inbound.pollSeconds,
       });
-      await startWakeWorker({ db, boss, mirror, adapters, log });
-      await startTimerWorker({ boss, timers, log });
+      // Jobs made runnable by the clock (a snooze's end, a timer) run within the idle poll.
+      const pollingIntervalSeconds = config.inbound.pollSeconds;
+      await startWakeWorker({ db, boss, mirror, adapters, log, pollingIntervalSeconds });
+      await startTimerWorker({ boss, timers, log, pollingIntervalSeconds });
       await startBackfillWorker({ db, boss, gateway, log });
       await startDigestWorker({
         db,

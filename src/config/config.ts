@@ -315,7 +315,7 @@ export const envSchema = z.object({
       .min(0.5, { error: "expected seconds, at least 0.5" }),
     {
       section: "Queue and workers",
-      doc: "how often an idle worker looks for jobs; new jobs wake it at once (LISTEN/NOTIFY) and a busy worker fetches again as soon as it finishes one, so this only bounds the wait for a job made runnable elsewhere (a retry, another worker's completion)",
+      doc: "how often an idle worker looks for jobs; new jobs wake it at once (LISTEN/NOTIFY) and a busy worker fetches again as soon as it finishes one, so this only bounds the wait for a job made runnable elsewhere (a retry, another worker's completion) or by the clock (a conversation timer, the end of a snooze)",
       default: "1",
     },
   ),

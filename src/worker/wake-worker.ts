@@ -9,7 +9,8 @@ import { WAKE_QUEUE, type WakeJob } from "../queue/boss.ts";
  * Shows a story link as expired once its story is gone (`messages` jobs), and
  * wakes snoozed threads when their time comes: open again, the root re-rendered, a line in the
  * thread. A thread reopened meanwhile (the customer wrote, an agent reopened or snoozed it
- * again for longer) is left as it is.
+ * again for longer) is left as it is. Its jobs are made runnable by the clock: each runs within
+ * `pollingIntervalSeconds` (WORKER_POLL_SECONDS) of its time.
  */
 export async function startWakeWorker(deps: {
   db: Database;
@@ -17,8 +18,10 @@ export async function startWakeWorker(deps: {
   mirror: Mirror;
   adapters: ReadonlyMap<ChatPlatform, ChatAdapter>;
   log: Logger;
+  pollingIntervalSeconds: number;
 }): Promise<string> {
-  return deps.boss.work<WakeJob>(WAKE_QUEUE, async (jobs) => {
+  const options = { pollingIntervalSeconds: deps.pollingIntervalSeconds };
+  return deps.boss.work<WakeJob>(WAKE_QUEUE, options, async (jobs) => {
     for (const job of jobs) {
       const { table, id } = job.data;
       if (table === "messages") {
