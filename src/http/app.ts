@@ -137,9 +137,9 @@ export function createHttpApp(deps: HttpAppDeps): Express {
     },
   });
   // pino-http makes a child logger for every request it sees (its bindings serialised at once) and
-  // puts three listeners on the answer: about a seventh of the web process's CPU per webhook in
-  // alternating rounds of the ingest bench (bench/README.md, "Ingest: the request log"). A route
-  // that logs each of its answers itself is left out; it has no `req.log`.
+  // puts three listeners on the answer: about 13 % of the web process's CPU per webhook in
+  // alternating rounds of the ingest bench (bench/README.md, "sixteenth pass"). A route that logs
+  // each of its answers itself is left out; it has no `req.log`.
   const selfLogged = new Set(deps.selfLoggedPaths ?? []);
   app.use((req, res, next) => (selfLogged.has(req.path) ? next() : requestLog(req, res, next)));
 
