@@ -108,7 +108,6 @@ export function createHttpApp(deps: HttpAppDeps): Express {
   app.use(securityHeaders);
   const requestLog = pinoHttp({
     logger: deps.log,
-    autoLogging: { ignore: (req) => QUIET_ROUTES.has(req.url ?? "") },
     customLogLevel: (_req, res, err) => requestLogLevel(res as Response, err),
     // pino-http makes up an Error ("failed with status code 503") for a 5xx answered without
     // one: its stack is pino-http's own, so it is left out. A real error keeps its stack (and
@@ -136,12 +135,13 @@ export function createHttpApp(deps: HttpAppDeps): Express {
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
     },
   });
-  // pino-http makes a child logger for every request it sees (its bindings serialised at once) and
-  // puts three listeners on the answer: about 13 % of the web process's CPU per webhook in
-  // alternating rounds of the ingest bench (bench/README.md, "sixteenth pass"). A route that logs
-  // each of its answers itself is left out; it has no `req.log`.
-  const selfLogged = new Set(deps.selfLoggedPaths ?? []);
-  app.use((req, res, next) => (selfLogged.has(req.path) ? next() : requestLog(req, res, next)));
+  // Left out of the request log altogether: probes and scrapes (many a minute, never a line), and
+  // the paths whose route logs each of its answers itself. pino-http makes a child logger for every
+  // request it sees (its bindings serialised at once) and puts three listeners on the answer, even
+  // for a request it will not log: about 13 % of the web process's CPU per webhook in alternating
+  // rounds of the ingest bench (bench/README.md, "sixteenth pass"). Such a request has no `req.log`.
+  const unlogged = new Set([...QUIET_ROUTES, ...(deps.selfLoggedPaths ?? [])]);
+  app.use((req, res, next) => (unlogged.has(req.path) ? next() : requestLog(req, res, next)));
 
   // Express would answer OPTIONS for any path a route matches, itself and before any route (so
   // unlabelled). The service takes no cross-origin calls: one answer for every path, no CORS.
@@ -168,8 +168,8 @@ export function createHttpApp(deps: HttpAppDeps): Express {
       res: Response,
       _next: NextFunction,
     ) => {
-      // A self-logged path has no request logger: one is made for its error, named as the request
-      // log names requests.
+      // A path left out of the request log has no request logger: one is made for its error,
+      // named as the request log names requests.
       const log: Logger = req.log ?? deps.log.child({ req: { method: req.method, path: req.path } });
       if (err.type === "entity.too.large") {
         deps.metrics.webhookRejected.inc({ reason: "too_large" });
