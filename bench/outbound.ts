@@ -10,18 +10,23 @@
 
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { loadavg } from "node:os";
+import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
+import type { PgBoss } from "pg-boss";
+import { v7 as uuidv7 } from "uuid";
 import { platforms } from "../adapters/index.ts";
 import { loadConfig } from "../src/config/config.ts";
+import type { Database } from "../src/db/database.ts";
 import { createLogger } from "../src/log/logger.ts";
 import { enqueueOutbound, outboundKey } from "../src/outbound/enqueue.ts";
+import { bossDb, OUTBOUND_QUEUE, type OutboundJob } from "../src/queue/boss.ts";
 import { startService } from "../src/service.ts";
 import { maxInWindow } from "../test/fakes/graph-load-server.ts";
 import { startGraphLoadThread } from "../test/fakes/graph-load-thread.ts";
 import { createTestDatabase } from "../test/helpers/postgres.ts";
-import { queueLoad, seedAccount } from "../test/outbound/helpers.ts";
-import { watchPeakRss } from "./processes.ts";
+import { loadText, openConversation, seedAccount } from "../test/outbound/helpers.ts";
+import { cpuSeconds, cpuSpent, postgresCpu, watchPeakRss } from "./processes.ts";
 import { scaled } from "./quick.ts";
 import { traceSendCycle } from "./send-cycle.ts";
 
@@ -51,6 +56,64 @@ function tightest(times: number[], limit: number): number {
   let min = Number.POSITIVE_INFINITY;
   for (let i = 0; i + limit < t.length; i++) min = Math.min(min, (t[i + limit] as number) - (t[i] as number));
   return min;
+}
+
+/** Resolves when `child` (at LOG_LEVEL=info, stdout piped) logs that its worker role is running;
+ * its later lines are read and dropped. */
+function startedLine(child: ChildProcess): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error("outbound bench: a worker did not start in 90 s")),
+      90_000,
+    );
+    const exited = (code: number | null) => reject(new Error(`outbound bench: a worker exited (${code})`));
+    child.once("exit", exited);
+    const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+    lines.on("line", (line) => {
+      if (!line.includes('"worker started"')) return;
+      clearTimeout(timer);
+      child.off("exit", exited);
+      resolve();
+    });
+  });
+}
+
+/** Queues `perCustomer` replies to each of `customers` (conversations already open) in one
+ * transaction, round-robin: the n-th reply of every conversation before any (n + 1)-th, each
+ * conversation's in order on its strict-FIFO key, as an agent's replies are queued. */
+async function queueRoundRobin(
+  db: Database,
+  boss: PgBoss,
+  account: string,
+  customers: string[],
+  perCustomer: number,
+): Promise<void> {
+  const texts: string[] = [];
+  const who: string[] = [];
+  for (let n = 0; n < perCustomer; n++)
+    for (const customer of customers) {
+      who.push(customer);
+      texts.push(loadText(account, customer, n));
+    }
+  await db.transaction(async (tx) => {
+    const { rows } = await tx.query<{ id: number; text: string }>(
+      `INSERT INTO messages (account_id, conversation_id, direction, author_kind, author_id, client_id, text, details,
+                             delivery_state, occurred_at)
+       SELECT $1, c.id, 'outbound', 'agent', 'U0LOAD', gen_random_uuid(), t.text, '{"agentName":"Load"}', 'pending', now()
+         FROM unnest($2::text[], $3::text[]) AS t(customer, text)
+         JOIN conversations c ON c.account_id = $1 AND c.customer_id = t.customer
+       RETURNING id, text`,
+      [account, who, texts],
+    );
+    // Each text is unique (loadText): it names its message's id.
+    const ids = new Map(rows.map((r) => [r.text, r.id]));
+    const jobs = texts.map((text, i) => ({
+      id: uuidv7(),
+      singletonKey: outboundKey(account, { customerId: who[i] as string }),
+      data: { messageId: ids.get(text) as number } satisfies OutboundJob,
+    }));
+    await boss.insert(OUTBOUND_QUEUE, jobs, { db: bossDb(tx) });
+  });
 }
 
 async function until(check: () => Promise<boolean>, ms: number, what: string): Promise<void> {
@@ -102,13 +165,20 @@ export async function outboundBench(
       return rows[0]?.n ?? 0;
     };
 
-    // 1. Send API, 100/s, one account, 3 processes, started once the whole load is queued.
+    // 1. Send API, 100/s, one account, 3 processes. The three start first, and the load is queued
+    // once each has said it is running: measured from the first call to the last, the rate is three
+    // running workers', not one sending while two others load their modules beside it (on a slow
+    // draw that took the first 4 s of the run to half the rate: bench/README.md, "Send API: three
+    // running workers"). The load is queued in one transaction, round-robin over the conversations
+    // (each conversation's replies in order), so that every conversation has a reply waiting until
+    // the last round: what the figure reads is the limiter's pace with work enough for it, not a
+    // tail of a few conversations sending one reply after another.
     const perCustomer = 10;
     const customers = Array.from(
       { length: Math.ceil(MESSAGES / perCustomer) },
       (_, i) => `65${String(i).padStart(14, "0")}`,
     );
-    await queueLoad(svc.db, svc.boss, [{ account: SEND_ACCOUNT, customers, perCustomer }]);
+    for (const customer of customers) await openConversation(svc.db, SEND_ACCOUNT, customer);
     const total = customers.length * perCustomer;
     // Redis's view of every grant and departure of the run (bench/send-cycle.ts).
     const monitorClient = new Redis(REDIS_URL);
@@ -119,18 +189,37 @@ export async function outboundBench(
       100,
       1000 + config.rateLimitGuardMs,
     );
-    for (let i = 0; i < 3; i++)
-      children.push(
-        spawn(process.execPath, ["bin/threadbridge.js", "worker"], {
-          cwd: ROOT,
-          env: { ...process.env, ...env },
-          stdio: ["ignore", "ignore", "inherit"],
-        }),
-      );
-    const watch = watchPeakRss(children.map((c) => c.pid as number));
+    const ready: Promise<void>[] = [];
+    for (let i = 0; i < 3; i++) {
+      const child = spawn(process.execPath, ["bin/threadbridge.js", "worker"], {
+        cwd: ROOT,
+        // At `info` for the start-up line the bench waits for; a send writes no line at `info`.
+        env: { ...process.env, ...env, LOG_LEVEL: "info" },
+        stdio: ["ignore", "pipe", "inherit"],
+      });
+      children.push(child);
+      ready.push(startedLine(child));
+    }
     // Three processes start first: on a loaded machine that alone can take tens of seconds.
-    await until(async () => (await sentCount(SEND_ACCOUNT)) === total, 90_000 + total * 30, `${total} sends`);
+    await Promise.all(ready);
+    // What the run costs per send, in the workers and in Postgres (all of its backends on the run's
+    // database, the bench's own few statements included): a figure a loaded machine moves far less
+    // than the rate.
+    const database = new URL(db.url).pathname.slice(1);
+    const cpuBefore = {
+      workers: children.map((c) => cpuSeconds(c.pid as number)),
+      postgres: postgresCpu(database),
+    };
+    await queueRoundRobin(svc.db, svc.boss, SEND_ACCOUNT, customers, perCustomer);
+    const watch = watchPeakRss(children.map((c) => c.pid as number));
+    await until(async () => (await sentCount(SEND_ACCOUNT)) === total, 60_000 + total * 30, `${total} sends`);
     const rss = { load: watch.stop(), messages: total };
+    const workerCpu = children.reduce(
+      (sum, c, i) => sum + cpuSeconds(c.pid as number) - (cpuBefore.workers[i] ?? 0),
+      0,
+    );
+    const postgresSpent = cpuSpent(cpuBefore.postgres, postgresCpu(database));
+    const cpuNote = `CPU per send over the Send API run (the load queued to the last sent): the three workers ${((1000 * workerCpu) / total).toFixed(2)} ms, Postgres ${((1000 * postgresSpent) / total).toFixed(2)} ms.`;
     const cycleNote = await cycle.stop();
     monitorClient.disconnect();
     // How late the fake's own thread ran: a stall there stamps the calls that came meanwhile
@@ -144,6 +233,16 @@ export async function outboundBench(
     // Per-second classes are paced (no initial burst of 100), so the rate is calls over their span.
     const rate = (sends.length - 1) / span;
     const max1s = maxInWindow(sends, 1000);
+    // BENCH_SEND_SERIES=1: the calls at the fake in each 500 ms from the first, to read the edges.
+    if (process.env.BENCH_SEND_SERIES === "1") {
+      const first = Math.min(...sends);
+      const bins: number[] = [];
+      for (const t of sends) {
+        const b = Math.floor((t - first) / 500);
+        bins[b] = (bins[b] ?? 0) + 1;
+      }
+      console.log(`calls per 500 ms at the fake, ${guard}: ${Array.from(bins, (n) => n ?? 0).join(" ")}`);
+    }
 
     const sendRows = [
       {
@@ -164,7 +263,7 @@ export async function outboundBench(
       },
     ];
     const sendNote = `Send API, ${guard}: ${sends.length} calls over ${span.toFixed(1)} s, each answered once (${sendCalls.filter((c) => c.outcome === 200).length} × 200); rate = (calls − 1) ÷ span, the Send API class being paced (at most 2 grants early) rather than bursting. The fake's thread (${fakeStalls.realtime ? "real-time" : "not real-time: not root, or no chrt"}) ran late by at most ${fakeStalls.maxMs.toFixed(1)} ms (99th percentile ${fakeStalls.p99Ms.toFixed(1)} ms), the most its stamps can be late by beyond the kernel's own time; load average ${loadavg()[0]?.toFixed(2)} at the end.`;
-    if (!options.privateReplies) return { rows: sendRows, notes: [sendNote, cycleNote], rss };
+    if (!options.privateReplies) return { rows: sendRows, notes: [sendNote, cycleNote, cpuNote], rss };
 
     // 2. Private replies, 750 per 36 s (100× compressed), one account, the same 3 processes.
     const started = Date.now();
@@ -220,6 +319,7 @@ export async function outboundBench(
       notes: [
         sendNote,
         cycleNote,
+        cpuNote,
         `Private replies: ${replies.length} calls over ${replySpan.toFixed(1)} s, queued ${((Date.now() - started) / 1000).toFixed(0)} s before the last was sent; the first 750 go as fast as the workers can, the rest wait for the oldest to leave the 36 s window.`,
       ],
       rss,
