@@ -18,19 +18,27 @@ export interface AuditEntry {
 /** Writes one entry; pass a transaction to make it part of the change it records. */
 export async function recordAudit(sql: SqlClient, entry: AuditEntry): Promise<void> {
   await sql.query(
-    `INSERT INTO audit_log (actor_kind, actor_id, account_id, action, target, details)
-     VALUES ($1, $2, $3, $4, $5, $6)`,
-    [
-      entry.actor.kind,
-      entry.actor.id ?? null,
-      entry.account ?? null,
-      entry.action,
-      entry.target ?? null,
-      JSON.stringify(
-        entry.actor.name ? { ...entry.details, actorName: entry.actor.name } : (entry.details ?? {}),
-      ),
-    ],
+    `INSERT INTO audit_log ${AUDIT_COLUMNS} VALUES ($1, $2, $3, $4, $5, $6)`,
+    auditValues(entry),
   );
+}
+
+/** The columns of an entry, in the order of `auditValues`: for a statement that writes the entry
+ * beside the change it records (its values cast as `$n::text` and `$n::jsonb` for `details`). */
+export const AUDIT_COLUMNS = "(actor_kind, actor_id, account_id, action, target, details)";
+
+/** An entry's values, in the order of AUDIT_COLUMNS. */
+export function auditValues(entry: AuditEntry): unknown[] {
+  return [
+    entry.actor.kind,
+    entry.actor.id ?? null,
+    entry.account ?? null,
+    entry.action,
+    entry.target ?? null,
+    JSON.stringify(
+      entry.actor.name ? { ...entry.details, actorName: entry.actor.name } : (entry.details ?? {}),
+    ),
+  ];
 }
 
 /** The most of a message an audit entry may hold: enough to recognise it, not to read it. */

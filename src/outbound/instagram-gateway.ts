@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Database } from "../db/database.ts";
+import { queryNamed } from "../db/query-named.ts";
 import type { GraphClient, Result } from "../instagram/graph-client.ts";
 import type { GraphError } from "../instagram/graph-errors.ts";
 import type { TokenCipher } from "../instagram/token-cipher.ts";
@@ -9,7 +10,14 @@ import type { Metrics } from "../observability/metrics.ts";
 import { type ApiClass, turnsOf } from "../ratelimit/classes.ts";
 import type { OutboundLimiter, Turn } from "../ratelimit/limiter.ts";
 import { DepartureWatch } from "./departures.ts";
-import { type SendingState, sendingState } from "./pause.ts";
+import {
+  SENDING_PAUSE_KEY,
+  SENDING_STATE_COLUMNS,
+  type SendingState,
+  type SendingStateRow,
+  sendingState,
+  sendingStateOf,
+} from "./pause.ts";
 
 // The one outbound path to Instagram (issue 4). Every caller — agent replies, private replies,
 // automation, moderation, profile look-ups — goes through `call`, which checks the pause switches
@@ -30,7 +38,30 @@ export type GatewayOutcome<T> =
 export interface CallOptions {
   /** Longest time to wait in this process for the rate limit before answering `deferred`. */
   maxWaitMs?: number;
+  /** The account's admission, when the caller has just asked for it (`admit`): `call` then does
+   * not ask again. */
+  admitted?: Admitted;
 }
+
+/**
+ * An account that may send, with its token opened (`InstagramGateway.admit`). The token is a
+ * private field: a log line or JSON copy of the admission has nothing of it, and only the gateway
+ * reads it.
+ */
+export class Admitted {
+  readonly account: string;
+  readonly #token: string;
+  constructor(account: string, token: string) {
+    this.account = account;
+    this.#token = token;
+  }
+  static token(a: Admitted): string {
+    return a.#token;
+  }
+}
+
+/** Whether an account may send now: admitted, or held with the reason people read. */
+export type Admission = Admitted | { held: string };
 
 export interface GatewayDeps {
   db: Database;
@@ -61,8 +92,35 @@ export class InstagramGateway {
 
   /** Why the account cannot send right now, or undefined when it can. */
   async holdReason(account: string): Promise<string | undefined> {
-    // One round trip for both: every send and every mirrored message's thread header asks this.
+    // One round trip for both: every mirrored message's thread header asks this.
     return holdReasonOf(await sendingState(this.deps.db, account));
+  }
+
+  /**
+   * Whether `account` may send now (the pause switches, its connection) and, if so, its token
+   * opened from its sealed form: what `call` checks first, in one round trip. A caller that must
+   * know before it writes anything (the sender marks its attempt) asks here and hands the
+   * admission to `call`.
+   */
+  async admit(account: string): Promise<Admission> {
+    const { rows } = await queryNamed<
+      SendingStateRow & { token_ciphertext: string | null; token_key_id: string | null }
+    >(
+      this.deps.db,
+      "tb_send_admission",
+      `SELECT ${SENDING_STATE_COLUMNS}, a.token_ciphertext, a.token_key_id
+         FROM (VALUES (1)) AS one (x)
+         LEFT JOIN service_flags g ON g.key = $1
+         LEFT JOIN instagram_accounts a ON a.id = $2`,
+      [SENDING_PAUSE_KEY, account],
+    );
+    const row = rows[0];
+    const held = holdReasonOf(sendingStateOf(row));
+    if (held) return { held };
+    const token = this.openToken(account, row?.token_ciphertext ?? null, row?.token_key_id ?? null);
+    return token === undefined
+      ? { held: "this Instagram account has no usable token" }
+      : new Admitted(account, token);
   }
 
   async call<T>(
@@ -71,10 +129,9 @@ export class InstagramGateway {
     fn: (token: string) => Promise<Result<T>>,
     options: CallOptions = {},
   ): Promise<GatewayOutcome<T>> {
-    const held = await this.holdReason(account);
-    if (held) return { kind: "held", reason: held };
-    const token = await this.token(account);
-    if (token === undefined) return { kind: "held", reason: "this Instagram account has no usable token" };
+    const admission = options.admitted?.account === account ? options.admitted : await this.admit(account);
+    if (!(admission instanceof Admitted)) return { kind: "held", reason: admission.held };
+    const token = Admitted.token(admission);
 
     for (let attempt = 0; ; attempt++) {
       // A turn that may no longer be used (OutboundLimiter.fresh: a logged one too old, a pacer's
@@ -147,15 +204,10 @@ export class InstagramGateway {
   }
 
   /** The account's token, opened from its sealed form; never logged, never returned elsewhere. */
-  private async token(account: string): Promise<string | undefined> {
-    const { rows } = await this.deps.db.query<{
-      token_ciphertext: string | null;
-      token_key_id: string | null;
-    }>("SELECT token_ciphertext, token_key_id FROM instagram_accounts WHERE id = $1", [account]);
-    const row = rows[0];
-    if (!row?.token_ciphertext || !row.token_key_id || !this.deps.cipher) return undefined;
+  private openToken(account: string, ciphertext: string | null, keyId: string | null): string | undefined {
+    if (!ciphertext || !keyId || !this.deps.cipher) return undefined;
     try {
-      return this.deps.cipher.open(row.token_ciphertext, row.token_key_id);
+      return this.deps.cipher.open(ciphertext, keyId);
     } catch (err) {
       this.deps.log.error(
         { account, err: err instanceof Error ? err.message : String(err) },

@@ -1,8 +1,9 @@
-import { auditPreview, recordAudit } from "../audit/audit-log.ts";
+import { AUDIT_COLUMNS, auditPreview, auditValues, recordAudit } from "../audit/audit-log.ts";
 import type { AgentFile, ChatAdapter, ChatPlatform, Mark, ThreadRef } from "../chat/chat-port.ts";
 import { parseChatKey } from "../chat/ids.ts";
 import { afterOutsideCall } from "../db/after-outside-call.ts";
 import type { Database } from "../db/database.ts";
+import { queryNamed } from "../db/query-named.ts";
 import type {
   GenericElement,
   QuickReply,
@@ -23,7 +24,7 @@ import type { Logger } from "../log/logger.ts";
 import type { Mirror } from "../mirror/mirror.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { ApiClass } from "../ratelimit/classes.ts";
-import type { InstagramGateway } from "./instagram-gateway.ts";
+import { Admitted, type InstagramGateway } from "./instagram-gateway.ts";
 import { type Part, partsOf, sendClass } from "./parts.ts";
 
 // Sends one outbound message (an agent's reply, an automation's message) to Instagram. The job is
@@ -123,8 +124,9 @@ export interface SenderDeps {
   appNames?: ReadonlyMap<string, string>;
 }
 
-const LOAD = `
-  SELECT m.id, m.account_id, m.conversation_id, m.comment_thread_id, m.author_kind, m.author_id AS sender_id,
+/** The columns of an OutboundRow, over `m` (the message), `c` (its conversation) and `t` (its
+ * comment thread). */
+const ROW_COLUMNS = `m.id, m.account_id, m.conversation_id, m.comment_thread_id, m.author_kind, m.author_id AS sender_id,
          m.text, m.attachments, m.details,
          m.chat_ref, m.delivery_state, m.delivery_error, m.send_started_at, m.ig_message_id, m.chat_mark, m.send_route,
          c.customer_id, c.last_customer_message_at, c.entry_point, c.entry_at, c.controlled_by,
@@ -132,11 +134,64 @@ const LOAD = `
          COALESCE(c.chat_platform, t.chat_platform) AS chat_platform,
          COALESCE(c.chat_channel, t.chat_channel) AS chat_channel,
          COALESCE(c.chat_thread, t.chat_thread) AS chat_thread,
-         COALESCE(c.held_notice_at, t.held_notice_at) AS held_notice_at
+         COALESCE(c.held_notice_at, t.held_notice_at) AS held_notice_at`;
+
+const LOAD = `
+  SELECT ${ROW_COLUMNS}
     FROM messages m
     LEFT JOIN conversations c ON c.id = m.conversation_id
     LEFT JOIN comment_threads t ON t.id = m.comment_thread_id
    WHERE m.id = $1`;
+
+/**
+ * A part delivered, in one statement (so one commit, and one round trip where a transaction took
+ * five): its message id stored (a later part's id kept in `partMids`) and the attempt's mark
+ * cleared; the comment thread's one private reply used ($7, the thread, when it was one); the
+ * conversation's business time moved to when the call left, when the whole message is delivered
+ * ($8, the conversation, then); the audit entry of an agent's reply ($9–$14, written when $15).
+ * Returns the message as LOAD reads it, after the change (its thread's columns as they were, the
+ * private reply's time excepted), and whether this was the business's first word since the
+ * customer's last message.
+ */
+const DELIVERED = `
+  WITH attempt AS (
+    SELECT send_started_at FROM messages WHERE id = $1
+  ), marked AS (
+    UPDATE messages SET
+           ig_message_id = COALESCE(ig_message_id, $2),
+           details = (CASE WHEN ig_message_id IS NULL OR ig_message_id = $2 THEN details
+                           ELSE jsonb_set(details, '{partMids}', COALESCE(details->'partMids', '[]'::jsonb) || to_jsonb($2::text)) END)
+                     || jsonb_build_object('partsDone', $3::int),
+           send_started_at = NULL,
+           send_route = $5, messaging_tag = COALESCE($6, messaging_tag),
+           delivery_state = CASE WHEN $3::int >= $4::int THEN 'sent' ELSE delivery_state END,
+           sent_at = CASE WHEN $3::int >= $4::int THEN now() ELSE sent_at END,
+           delivery_error = NULL, updated_at = now()
+      FROM attempt
+     WHERE id = $1
+    RETURNING messages.*, attempt.send_started_at AS started
+  ), reply AS (
+    UPDATE comment_threads SET private_reply_sent_at = now(), private_reply_message_id = $2, updated_at = now()
+     WHERE id = $7
+    RETURNING private_reply_sent_at
+  ), spoke AS (
+    -- It spoke when the call left, not when this write runs (after Instagram's answer, later still
+    -- on a busy worker): a customer who answers it at once wrote after it, and reads as waiting on us.
+    UPDATE conversations c
+       SET last_business_message_at = GREATEST(c.last_business_message_at, COALESCE((SELECT started FROM marked), now()))
+      FROM (SELECT id, last_business_message_at AS before FROM conversations WHERE id = $8) o
+     WHERE c.id = o.id
+    RETURNING (o.before IS NULL OR o.before < c.last_customer_message_at) AS answered
+  ), audited AS (
+    INSERT INTO audit_log ${AUDIT_COLUMNS}
+    SELECT $9::text, $10::text, $11::text, $12::text, $13::text, $14::jsonb WHERE $15::boolean
+  )
+  SELECT ${ROW_COLUMNS},
+         (SELECT private_reply_sent_at FROM reply) AS reply_sent_at,
+         COALESCE((SELECT answered FROM spoke), false) AS answered
+    FROM marked m
+    LEFT JOIN conversations c ON c.id = m.conversation_id
+    LEFT JOIN comment_threads t ON t.id = m.comment_thread_id`;
 
 export class OutboundSender {
   private readonly deps: SenderDeps;
@@ -179,8 +234,10 @@ export class OutboundSender {
 
     const route = await this.route(row);
     if (!route.ok) return this.fail(row, route.reason);
-    const held = await this.deps.gateway.holdReason(row.account_id);
-    if (held) return this.hold(row, held);
+    // The pause switches and the account's token in one round trip, before anything is written:
+    // the first part's call takes this admission instead of asking again.
+    const admission = await this.deps.gateway.admit(row.account_id);
+    if (!(admission instanceof Admitted)) return this.hold(row, admission.held);
     // Never written over another app's conversation: it waits, visibly, until control comes back
     // (a handover event, or an agent's Take control).
     if (row.controlled_by && route.via === "dm" && row.conversation_id !== null)
@@ -211,21 +268,29 @@ export class OutboundSender {
       p.kind === "file" || (p.kind === "images" && p.items.some((item) => item.kind === "file"));
     if (filesFrom === undefined && parts.some(hasFile))
       return this.fail(row, "the chat platform its file was attached on is unknown");
-    await this.setDetails(row.id, { partsTotal: parts.length });
-
-    for (let i = row.details.partsDone ?? 0; i < parts.length; i++) {
+    const first = row.details.partsDone ?? 0;
+    for (let i = first; i < parts.length; i++) {
       const part = parts[i] as Part;
       const cls = route.via === "private_reply" ? route.cls : sendClass(part);
       // The quote goes with the first part only: the customer sees one quoted message, then the rest.
       const body = this.body(route, part, filesFrom ?? "", i === 0 ? row.details.replyTo : undefined);
       // Marked before the rate-limit turn is taken, not inside it: nothing slow (a round trip
-      // behind a busy pool) may sit between the limiter's grant and the call Instagram counts.
-      await this.deps.db.query(
-        "UPDATE messages SET send_started_at = now(), send_attempts = send_attempts + 1 WHERE id = $1",
-        [row.id],
+      // behind a busy pool) may sit between the limiter's grant and the call Instagram counts. The
+      // mark carries the parts planned, which an echo reconciling this attempt reads with it.
+      await queryNamed(
+        this.deps.db,
+        "tb_send_started",
+        `UPDATE messages SET send_started_at = now(), send_attempts = send_attempts + 1,
+                details = details || jsonb_build_object('partsTotal', $2::int)
+          WHERE id = $1`,
+        [row.id, parts.length],
       );
-      const outcome = await this.deps.gateway.call(row.account_id, cls, (token) =>
-        this.deps.gateway.graph.sendMessage(token, row?.account_id ?? "", body),
+      const outcome = await this.deps.gateway.call(
+        row.account_id,
+        cls,
+        (token) => this.deps.gateway.graph.sendMessage(token, row?.account_id ?? "", body),
+        // A later part asks again: a pause switched on meanwhile holds the rest of the message.
+        i === first ? { admitted: admission } : {},
       );
       switch (outcome.kind) {
         case "ok":
@@ -398,75 +463,49 @@ export class OutboundSender {
     const tag = route.via === "dm" && route.messaging.messaging_type === "MESSAGE_TAG" ? "HUMAN_AGENT" : null;
     // Instagram has the message: a Postgres restart now must delay this write, not fail the job
     // into sending it again.
-    await afterOutsideCall(() => this.recordDelivered(row, mid, done, total, viaLabel, tag, route));
-    return (await this.load(row.id)) ?? row;
-  }
-
-  private async recordDelivered(
-    row: OutboundRow,
-    mid: string,
-    done: number,
-    total: number,
-    viaLabel: string,
-    tag: string | null,
-    route: Extract<Route, { ok: true }>,
-  ): Promise<void> {
-    await this.deps.db.transaction(async (tx) => {
-      const { rows: marked } = await tx.query<{ started: Date | null }>(
-        `UPDATE messages SET
-           ig_message_id = COALESCE(ig_message_id, $2),
-           details = (CASE WHEN ig_message_id IS NULL OR ig_message_id = $2 THEN details
-                           ELSE jsonb_set(details, '{partMids}', COALESCE(details->'partMids', '[]'::jsonb) || to_jsonb($2::text)) END)
-                     || jsonb_build_object('partsDone', $3::int),
-           send_started_at = NULL,
-           send_route = $5, messaging_tag = COALESCE($6, messaging_tag),
-           delivery_state = CASE WHEN $3::int >= $4::int THEN 'sent' ELSE delivery_state END,
-           sent_at = CASE WHEN $3::int >= $4::int THEN now() ELSE sent_at END,
-           delivery_error = NULL, updated_at = now()
-          FROM (SELECT send_started_at FROM messages WHERE id = $1) attempt
-         WHERE id = $1
-        RETURNING attempt.send_started_at AS started`,
-        [row.id, mid, done, total, viaLabel, tag],
-      );
-      if (route.via === "private_reply")
-        await tx.query(
-          "UPDATE comment_threads SET private_reply_sent_at = now(), private_reply_message_id = $2, updated_at = now() WHERE id = $1",
-          [row.comment_thread_id, mid],
-        );
-      // The business spoke: the queue state (conversations/queue-state.ts) reads this, without
-      // waiting for Instagram's echo of the message. It spoke when the call left, not when this
-      // write runs (after Instagram's answer, later still on a busy worker): a customer who answers
-      // it at once wrote after it, and must read as waiting on us.
-      if (done >= total && row.conversation_id !== null) {
-        const { rows: spoke } = await tx.query<{ answered: boolean }>(
-          `UPDATE conversations c
-              SET last_business_message_at = GREATEST(c.last_business_message_at, COALESCE($2::timestamptz, now()))
-             FROM (SELECT id, last_business_message_at AS before FROM conversations WHERE id = $1) o
-            WHERE c.id = o.id
-           RETURNING (o.before IS NULL OR o.before < c.last_customer_message_at) AS answered`,
-          [row.conversation_id, marked[0]?.started ?? null],
-        );
-        // The first reply since the customer wrote moves the queue state the root shows.
-        if (spoke[0]?.answered) this.answered.add(row.id);
-      }
-      // Rules' replies are audited when they fire (rule_fired); a person's reply when it is delivered.
-      if (done >= total && row.author_kind === "agent")
-        await recordAudit(tx, {
-          actor: { kind: "agent", id: row.sender_id ?? undefined },
-          account: row.account_id,
-          action: "reply_sent",
-          target: auditTarget(row),
-          details: {
-            messageId: row.id,
-            route: viaLabel,
-            ...(tag ? { tag } : {}),
-            ...(row.text ? { preview: auditPreview(row.text) } : {}),
-            ...(row.attachments.length > 0 ? { files: row.attachments.length } : {}),
-            ...(row.details.snippet ? { snippet: row.details.snippet } : {}),
-            ...(row.details.replyTo ? { quoted: row.details.replyTo } : {}),
-          },
-        });
-    });
+    const whole = done >= total;
+    // Rules' replies are audited when they fire (rule_fired); a person's reply when it is delivered.
+    const audit = whole && row.author_kind === "agent";
+    const { rows } = await afterOutsideCall(() =>
+      queryNamed<OutboundRow & { reply_sent_at: Date | null; answered: boolean }>(
+        this.deps.db,
+        "tb_send_delivered",
+        DELIVERED,
+        [
+          row.id,
+          mid,
+          done,
+          total,
+          viaLabel,
+          tag,
+          route.via === "private_reply" ? row.comment_thread_id : null,
+          whole ? row.conversation_id : null,
+          ...auditValues({
+            actor: { kind: "agent", id: row.sender_id ?? undefined },
+            account: row.account_id,
+            action: "reply_sent",
+            target: auditTarget(row),
+            details: {
+              messageId: row.id,
+              route: viaLabel,
+              ...(tag ? { tag } : {}),
+              ...(row.text ? { preview: auditPreview(row.text) } : {}),
+              ...(row.attachments.length > 0 ? { files: row.attachments.length } : {}),
+              ...(row.details.snippet ? { snippet: row.details.snippet } : {}),
+              ...(row.details.replyTo ? { quoted: row.details.replyTo } : {}),
+            },
+          }),
+          audit,
+        ],
+      ),
+    );
+    const stored = rows[0];
+    // Erased meanwhile (a privacy request): nothing was stored, and the rest goes on as it was.
+    if (!stored) return row;
+    const { reply_sent_at, answered, ...fresh } = stored;
+    // The first reply since the customer wrote moves the queue state the root shows.
+    if (answered) this.answered.add(row.id);
+    return reply_sent_at ? { ...fresh, private_reply_sent_at: reply_sent_at } : fresh;
   }
 
   private async fail(row: OutboundRow, reason: string, code?: number): Promise<"failed"> {
