@@ -154,6 +154,9 @@ export class InstagramGateway {
       // however long after its grant that was (src/outbound/departures.ts), as soon as it left:
       // until then its entry holds a place in every window. A call not seen leaving (another
       // fetch, a request never written) is logged when it settled, the latest it can have left.
+      // Granted ahead of its moment, a turn waits for it here, right before the call: the time the
+      // ask, the answer and the way here took is spent before the moment rather than after it.
+      await this.deps.limiter.ready(turns);
       const taken = turns;
       const watch = new DepartureWatch((at) => {
         for (const t of taken) this.deps.limiter.departed(t, at);
@@ -164,10 +167,12 @@ export class InstagramGateway {
       } finally {
         if (!watch.seen) for (const t of turns) this.deps.limiter.departed(t, watch.departedAt);
       }
-      // How long the call took from asking for its grant to its answer: the in-memory pacer (no
-      // Redis, or its insurance) widens its spacing when these times spread.
+      // How long the call took from its turn (its grant, or the moment it was granted ahead of) to
+      // its answer: the in-memory pacer (no Redis, or its insurance) widens its spacing when these
+      // times spread.
       const answered = performance.now();
-      for (const t of turns) this.deps.limiter.observeDelay(account, t.cls, answered - t.askedAt);
+      for (const t of turns)
+        this.deps.limiter.observeDelay(account, t.cls, answered - Math.max(t.askedAt, t.readyAt));
       if (result.usage) {
         this.deps.limiter.observeUsage(account, result.usage.maxPercent);
         if (result.usage.regainAccessMs)
@@ -235,11 +240,12 @@ export class InstagramGateway {
 
   /** A granted turn, or undefined when none came within `maxWaitMs`. */
   private async waitTurn(account: string, cls: ApiClass, maxWaitMs: number): Promise<Turn | undefined> {
-    const first = await this.deps.limiter.grant(account, cls);
+    // Each turn is waited for (`ready`) before its call: it may be granted ahead of its moment.
+    const first = await this.deps.limiter.grant(account, cls, { ahead: true });
     if (first.ok) return first;
     if (first.retryAfterMs > maxWaitMs) return undefined;
     try {
-      return await this.deps.limiter.takeTurn(account, cls, AbortSignal.timeout(maxWaitMs));
+      return await this.deps.limiter.takeTurn(account, cls, AbortSignal.timeout(maxWaitMs), { ahead: true });
     } catch {
       return undefined;
     }

@@ -10,13 +10,21 @@
 //     While a call has not yet left, its entry is PENDING (scored HOLD_MS ahead, so it counts in
 //     every window); once it has, the caller reports when (`departed`: the moment its first
 //     byte was written, from src/outbound/departures.ts) and the entry takes that time. A grant
-//     at Redis time `now` is made only while fewer than L entries lie after now − (D + guard).
+//     for a call leaving at `at` (Redis time: `now`, or later for a grant made ahead, below) is made
+//     only while fewer than L entries lie after at − (D + guard).
 //     Proof: take any L + 1 calls arriving within D at the observer and k the one granted last.
 //     Every other one was in the log when k was granted; pending, it counted; departed at s_j, its
-//     score is ≥ s_j, and s_j > arrival_j − jitter ≥ arrival_k − D − jitter ≥ now_k − D − guard
-//     (k left after its grant), so it counted too: L counted, and k was not granted. Nothing in
+//     score is ≥ s_j, and s_j > arrival_j − jitter ≥ arrival_k − D − jitter ≥ at_k − D − guard
+//     (k left at or after at_k), so it counted too: L counted, and k was not granted. Nothing in
 //     this depends on how long the processes take between a grant and the call (a loaded machine,
 //     a blocked event loop, a slow HTTP client): a late call is logged late.
+//     GRANT AHEAD: a caller that waits for its turn's moment (`ahead`, then `ready` right before
+//     the call: the gateway) may be granted up to GRANT_AHEAD_MS before it. Redis answers with
+//     the ms until the moment, which the caller counts from the answer's arrival, after Redis's
+//     `now`: its call leaves at or after at_k, as the proof asks. The ask, the answer and the way
+//     to the call then happen before the moment instead of after it, where each cycle of L calls
+//     paid them (the rate below), and a waiting sender asks about once per grant where several
+//     processes' waiters each asked at every freed place and all but one were refused.
 //     Classes with windows of a second or two are also paced (GCRA: one grant per
 //     (D + guard) / L on average, at most PACE_BURST early), so they go out evenly rather than in
 //     bursts; longer windows (750/hour) allow bursts up to L.
@@ -26,8 +34,10 @@
 //     much later than it was made; the margin (MARGIN below) is learned from the calls' delays.
 //     This is the within-one-process fallback.
 //   Throughput: the log spaces the L-th next call D + guard after a call LEFT, so the rate is
-//   L / (D + guard + the grant-to-departure delay): 0.980 of the limit at 20 ms and no delay,
-//   less a millisecond or two of Redis round trip and event loop on a quiet machine.
+//   L / (D + guard + the delay from a call's moment to its departure): 0.980 of the limit at 20 ms
+//   and no delay. Granted ahead, that delay is the wake-up from `ready`'s sleep and the request's
+//   write; granted at its moment, it was also the ask's round trip and the way from the answer to
+//   the call (2.9 ms on a quiet machine, 20 ms and more on a loaded one).
 //
 // CLOCKS: entries are on Redis's clock (TIME). A departure measured on this process's clock is
 // logged as grant time + (departure − the moment the grant was asked for): the grant was made
@@ -87,7 +97,15 @@ export interface Turn {
   readonly account: string;
   readonly cls: ApiClass;
   readonly askedAt: number;
+  /** performance.now() before which its call must not leave: `askedAt` (at once) unless the turn
+   * was granted ahead (GRANT AHEAD), when `ready` waits for it. */
+  readonly readyAt: number;
   readonly ticket: Ticket | undefined;
+}
+export interface TurnOptions {
+  /** The caller waits for the turn's `readyAt` (`ready`) before its call leaves, so Redis may
+   * grant it up to GRANT_AHEAD_MS before that moment (GRANT AHEAD). */
+  ahead?: boolean;
 }
 export type Grant = ({ ok: true } & Turn) | { ok: false; retryAfterMs: number };
 
@@ -121,11 +139,17 @@ const USE_BY_MS = 2_500;
 const KEEP_EXTRA_MS = 2_000;
 /** How soon to ask again when the entry that keeps a grant back is still pending. */
 const PENDING_RETRY_MS = 2;
+/** How long before its moment a turn may be granted to a caller that waits for it (GRANT AHEAD):
+ * more than the time from an ask to the call leaving on a loaded machine (grant to departure
+ * 4–27 ms in the Send API bench), so that a sender is ready when its moment comes. */
+const GRANT_AHEAD_MS = 50;
 
 // The departure log (GUARANTEE above). KEYS[1] = the log of (class, account), KEYS[2] = its GCRA
 // state, KEYS[3] = the account's pause. ARGV: [1] limit, [2] window (ms: D + guard), [3] member
-// (unique per grant), [4] paced (1/0). Returns {granted 1/0, Redis TIME in ms for a grant or the
-// ms to wait}, as strings (Lua truncates numbers it returns to integers).
+// (unique per grant), [4] paced (1/0), [5] how long before its moment a grant may be made (ms: 0
+// unless the caller waits for the moment, GRANT AHEAD). Returns {granted 1/0, Redis TIME in ms for
+// a grant or the ms to wait, and for a grant the ms until its call may leave}, as strings (Lua
+// truncates numbers it returns to integers).
 const GRANT_LUA = `
 local PACE_BURST = ${PACE_BURST}
 local key = KEYS[1]
@@ -133,6 +157,7 @@ local limit = tonumber(ARGV[1])
 local windowMs = tonumber(ARGV[2])
 local member = ARGV[3]
 local paced = ARGV[4] == '1'
+local ahead = tonumber(ARGV[5])
 local paused = redis.call('PTTL', KEYS[3])
 if paused > 0 then return {'0', tostring(paused)} end
 local t = redis.call('TIME')
@@ -141,6 +166,15 @@ local from = now - windowMs
 redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. string.format('%.3f', from - ${KEEP_EXTRA_MS}))
 -- Every entry that may have left after now - window: departures, and pending calls (scored ahead).
 local count = redis.call('ZCOUNT', key, '(' .. string.format('%.3f', from), '+inf')
+-- The earliest moment the call may leave: now, or when the entry whose leaving frees a place
+-- has left the window (at that moment an entry scored s counts no longer once s <= at - window).
+local at = now
+if count >= limit then
+  local e = redis.call('ZRANGEBYSCORE', key, '(' .. string.format('%.3f', from), '+inf', 'WITHSCORES', 'LIMIT', count - limit, 1)
+  local score = tonumber(e[2])
+  if score > now then return {'0', '${PENDING_RETRY_MS}'} end
+  at = score + windowMs
+end
 -- Per-second classes are paced (GCRA): one grant per windowMs / limit on average, with up to
 -- PACE_BURST grants early to make up for slots the waiters missed; the log alone would allow a
 -- burst of L calls at once.
@@ -149,24 +183,22 @@ local tat = 0
 if paced then
   tat = tonumber(redis.call('GET', KEYS[2]) or '0')
   if tat < now then tat = now end
-  local early = tat - (PACE_BURST - 1) * spacing - now
-  if early > 0 then return {'0', tostring(math.ceil(early))} end
+  local paceAt = tat - (PACE_BURST - 1) * spacing
+  if paceAt > at then at = paceAt end
 end
-if count < limit then
-  redis.call('ZADD', key, string.format('%.3f', now + ${HOLD_MS}), member)
-  redis.call('PEXPIRE', key, math.ceil(windowMs + ${HOLD_MS} + ${KEEP_EXTRA_MS}))
-  if paced then
-    redis.call('SET', KEYS[2], string.format('%.3f', tat + spacing), 'PX', math.ceil(windowMs * 2))
-  end
-  return {'1', string.format('%.3f', now)}
+-- A caller that waits for it (GRANT AHEAD) is granted up to ahead ms before its moment.
+if at - now > ahead then
+  local wait = math.ceil(at - ahead - now)
+  if wait < 1 then wait = 1 end
+  return {'0', tostring(wait)}
 end
--- Full: the entry whose leaving the window frees a place.
-local e = redis.call('ZRANGEBYSCORE', key, '(' .. string.format('%.3f', from), '+inf', 'WITHSCORES', 'LIMIT', count - limit, 1)
-local score = tonumber(e[2])
-if score > now then return {'0', '${PENDING_RETRY_MS}'} end
-local wait = math.ceil(score + windowMs - now + 0.001)
-if wait < 1 then wait = 1 end
-return {'0', tostring(wait)}
+redis.call('ZADD', key, string.format('%.3f', now + ${HOLD_MS}), member)
+redis.call('PEXPIRE', key, math.ceil(windowMs + ${HOLD_MS} + ${KEEP_EXTRA_MS}))
+if paced then
+  if at > tat then tat = at end
+  redis.call('SET', KEYS[2], string.format('%.3f', tat + spacing), 'PX', math.ceil(windowMs * 2))
+end
+return {'1', string.format('%.3f', now), string.format('%.3f', at - now)}
 `;
 
 // A call has left (or will not): KEYS[1] = the log; ARGV[1] = member, ARGV[2] = its departure on
@@ -192,7 +224,8 @@ type LimiterCommands = {
     windowMs: string,
     member: string,
     paced: string,
-  ): Promise<[string, string]>;
+    aheadMs: string,
+  ): Promise<[string, string, string?]>;
   threadbridgeDeparted(log: string, member: string, at: string, expireMs: string): Promise<number>;
 };
 
@@ -345,14 +378,14 @@ export class OutboundLimiter {
    * from Redis stays PENDING in the departure log (counted in every window) until the caller says
    * when its call left (`departed`) or that it never will (`release`); one of the two must follow.
    */
-  async grant(account: string, cls: ApiClass): Promise<Grant> {
+  async grant(account: string, cls: ApiClass, options: TurnOptions = {}): Promise<Grant> {
     if (!(cls in this.limits)) throw new Error(`unknown API class: ${String(cls)}`);
     if (typeof account !== "string" || account === "") throw new Error("account id required");
     const paused = this.localPauseMs(account);
     if (paused > 0) return { ok: false, retryAfterMs: paused };
     const factor = cls === "platform" ? (this.factors.get(account) ?? 1) : 1;
     if (this.redis?.status === "ready") {
-      const logged = await this.logGrant(account, cls, factor);
+      const logged = await this.logGrant(account, cls, factor, options.ahead ? GRANT_AHEAD_MS : 0);
       if (logged) return logged;
     } else if (this.redis) {
       this.trouble(undefined);
@@ -443,13 +476,23 @@ export class OutboundLimiter {
     return turn.askedAt;
   }
 
+  /** Resolves once every turn's call may leave (`readyAt`; at once for turns not granted ahead).
+   * Checked against the clock after each sleep: a timer may fire up to the event loop's lag early. */
+  async ready(turns: readonly Turn[]): Promise<void> {
+    for (;;) {
+      const wait = Math.max(...turns.map((t) => t.readyAt)) - performance.now();
+      if (wait <= 0) return;
+      await sleep(Math.ceil(wait));
+    }
+  }
+
   /** Wait until a call is granted; the caller then says when it left (`departed`) or that it was
    * not made (`release`). Calls of one process for one (account, class) line up, so only one of
    * them polls at a time. Rejects with the signal's reason when aborted. */
-  takeTurn(account: string, cls: ApiClass, signal?: AbortSignal): Promise<Turn> {
+  takeTurn(account: string, cls: ApiClass, signal?: AbortSignal, options: TurnOptions = {}): Promise<Turn> {
     const qk = `${cls}\u0000${account}`;
     const prev = this.queues.get(qk) ?? Promise.resolve();
-    const mine = prev.then(() => this.acquire(account, cls, signal));
+    const mine = prev.then(() => this.acquire(account, cls, signal, options));
     const tail = mine.then(
       () => undefined,
       () => undefined,
@@ -522,10 +565,15 @@ export class OutboundLimiter {
     this.redis?.off("error", this.onRedisError);
   }
 
-  private async acquire(account: string, cls: ApiClass, signal?: AbortSignal): Promise<Turn> {
+  private async acquire(
+    account: string,
+    cls: ApiClass,
+    signal: AbortSignal | undefined,
+    options: TurnOptions,
+  ): Promise<Turn> {
     for (;;) {
       signal?.throwIfAborted();
-      const r = await this.grant(account, cls);
+      const r = await this.grant(account, cls, options);
       if (r.ok) return r;
       await sleep(Math.min(r.retryAfterMs, MAX_SLEEP_MS), undefined, signal ? { signal } : {});
     }
@@ -533,7 +581,12 @@ export class OutboundLimiter {
 
   /** A grant from the departure log, or undefined when Redis failed (the caller falls back on
    * the insurance). */
-  private async logGrant(account: string, cls: ApiClass, factor: Factor): Promise<Grant | undefined> {
+  private async logGrant(
+    account: string,
+    cls: ApiClass,
+    factor: Factor,
+    aheadMs: number,
+  ): Promise<Grant | undefined> {
     try {
       await this.afterInsurance(account, cls);
     } catch (err) {
@@ -546,7 +599,7 @@ export class OutboundLimiter {
     const limit = Math.max(1, Math.floor(this.limits[cls].points / factor));
     const windowMs = this.windowMs(cls);
     const askedAt = performance.now();
-    let answer: [string, string];
+    let answer: [string, string, string?];
     try {
       answer = await (this.redis as unknown as LimiterCommands).threadbridgeGrant(
         key,
@@ -556,18 +609,22 @@ export class OutboundLimiter {
         String(windowMs),
         member,
         windowMs <= PACED_WINDOW_MS ? "1" : "0",
+        String(aheadMs),
       );
     } catch (err) {
       this.trouble(err);
       return undefined;
     }
-    const [granted, value] = answer;
+    const [granted, value, untilLeave] = answer;
     if (granted !== "1") return { ok: false, retryAfterMs: Math.max(1, Math.ceil(Number(value))) };
+    // Counted from the answer's arrival, which is after Redis's `now`: never before the moment.
+    const wait = Number(untilLeave ?? 0);
     return {
       ok: true,
       account,
       cls,
       askedAt,
+      readyAt: wait > 0 ? performance.now() + wait : askedAt,
       ticket: {
         key,
         member,
@@ -598,7 +655,7 @@ export class OutboundLimiter {
     // (redis-outage.test.ts saw 83 calls in a second of 50).
     const slots = factor * this.pacerSeconds(cls, this.margin(cls)) * this.pacerShare();
     if (factor > 1 || this.margin(cls) > 0) await this.pacer(cls).block(account, slots);
-    const grant = { ok: true as const, account, cls, askedAt, ticket: undefined };
+    const grant = { ok: true as const, account, cls, askedAt, readyAt: askedAt, ticket: undefined };
     this.unsentTurns(cls, account, askedAt).set(grant, factor);
     return grant;
   }

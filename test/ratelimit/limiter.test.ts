@@ -75,6 +75,39 @@ describe("OutboundLimiter with Redis", () => {
     expect(elapsed).toBeGreaterThanOrEqual(5000);
   }, 20_000);
 
+  it("turns granted ahead leave at their moment, and three processes keep any second within the limit", async () => {
+    const limits = { send_text: { points: 50, durationSeconds: 1 } };
+    // No guard: each call is stamped when it leaves, the moment its departure is logged with, so
+    // the stamps are what an observer without jitter would count, and one early call shows.
+    const ls = await Promise.all(
+      [0, 1, 2].map(async () => limiter({ redis: await client(), limits, guardMs: 0 })),
+    );
+    const left: number[] = [];
+    let ahead = 0;
+    let early = 0;
+    await Promise.all(
+      Array.from({ length: 200 }, async (_, i) => {
+        const l = ls[i % 3] as OutboundLimiter;
+        const turn = await l.takeTurn("acct-ahead", "send_text", undefined, { ahead: true });
+        if (turn.readyAt > performance.now()) ahead++;
+        await l.ready([turn]);
+        const at = performance.now();
+        if (at < turn.readyAt) early++;
+        left.push(at);
+        l.departed(turn, at);
+      }),
+    );
+    expect(left).toHaveLength(200);
+    expect(early).toBe(0);
+    // The waiters of three processes queue on the log: most turns come before their moment.
+    expect(ahead).toBeGreaterThan(100);
+    expect(maxInWindow(left, 1000)).toBeLessThanOrEqual(50);
+    // A turn not asked for ahead may leave at once, as before.
+    const now = await (ls[0] as OutboundLimiter).takeTurn("acct-at-once", "send_text");
+    expect(now.readyAt).toBe(now.askedAt);
+    (ls[0] as OutboundLimiter).departed(now);
+  }, 20_000);
+
   it("accounts and classes are independent", async () => {
     const l = limiter({
       redis: await client(),
