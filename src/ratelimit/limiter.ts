@@ -142,7 +142,7 @@ const PENDING_RETRY_MS = 2;
 /** How long before its moment a turn may be granted to a caller that waits for it (GRANT AHEAD):
  * more than the time from an ask to the call leaving on a loaded machine (grant to departure
  * 4–27 ms in the Send API bench), so that a sender is ready when its moment comes. */
-const GRANT_AHEAD_MS = 50;
+export const GRANT_AHEAD_MS = 50;
 
 // The departure log (GUARANTEE above). KEYS[1] = the log of (class, account), KEYS[2] = its GCRA
 // state, KEYS[3] = the account's pause. ARGV: [1] limit, [2] window (ms: D + guard), [3] member
