@@ -166,15 +166,9 @@ local from = now - windowMs
 redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. string.format('%.3f', from - ${KEEP_EXTRA_MS}))
 -- Every entry that may have left after now - window: departures, and pending calls (scored ahead).
 local count = redis.call('ZCOUNT', key, '(' .. string.format('%.3f', from), '+inf')
--- The earliest moment the call may leave: now, or when the entry whose leaving frees a place
--- has left the window (at that moment an entry scored s counts no longer once s <= at - window).
+-- The earliest moment the call may leave (at): now, or later when the pacer or the log holds it.
+-- A caller that waits for it (GRANT AHEAD) is granted up to ahead ms before that moment.
 local at = now
-if count >= limit then
-  local e = redis.call('ZRANGEBYSCORE', key, '(' .. string.format('%.3f', from), '+inf', 'WITHSCORES', 'LIMIT', count - limit, 1)
-  local score = tonumber(e[2])
-  if score > now then return {'0', '${PENDING_RETRY_MS}'} end
-  at = score + windowMs
-end
 -- Per-second classes are paced (GCRA): one grant per windowMs / limit on average, with up to
 -- PACE_BURST grants early to make up for slots the waiters missed; the log alone would allow a
 -- burst of L calls at once.
@@ -184,9 +178,17 @@ if paced then
   tat = tonumber(redis.call('GET', KEYS[2]) or '0')
   if tat < now then tat = now end
   local paceAt = tat - (PACE_BURST - 1) * spacing
+  if paceAt - now > ahead then return {'0', tostring(math.ceil(paceAt - ahead - now))} end
   if paceAt > at then at = paceAt end
 end
--- A caller that waits for it (GRANT AHEAD) is granted up to ahead ms before its moment.
+-- Full: the entry whose leaving frees a place has left the window at score + window (an entry
+-- scored s counts no longer once s <= at - window).
+if count >= limit then
+  local e = redis.call('ZRANGEBYSCORE', key, '(' .. string.format('%.3f', from), '+inf', 'WITHSCORES', 'LIMIT', count - limit, 1)
+  local score = tonumber(e[2])
+  if score > now then return {'0', '${PENDING_RETRY_MS}'} end
+  if score + windowMs > at then at = score + windowMs end
+end
 if at - now > ahead then
   local wait = math.ceil(at - ahead - now)
   if wait < 1 then wait = 1 end
