@@ -329,6 +329,8 @@ export class OutboundLimiter {
   private readonly localPause = new Map<string, number>();
   private readonly factors = new Map<string, Factor>();
   private readonly queues = new Map<string, Promise<void>>();
+  /** Per queue (`takeTurn`): until when (performance.now()) its first caller was last told to wait. */
+  private readonly refusedUntil = new Map<string, number>();
   /** Per class: recent delays from grant to answer (ms), and the margin learned from them. */
   private readonly delays = new Map<ApiClass, number[]>();
   private readonly margins = new Map<ApiClass, number>();
@@ -478,6 +480,16 @@ export class OutboundLimiter {
     return turn.askedAt;
   }
 
+  /** When this process has callers lined up (`takeTurn`) for `account` in `cls`, how long the
+   * first of them was last told to wait (ms from now, 0 once that is over or before any answer);
+   * undefined when none are. A new caller joins them rather than asking ahead of them, an ask that
+   * would be refused. */
+  queued(account: string, cls: ApiClass): number | undefined {
+    const qk = this.turnKey(cls, account);
+    if (!this.queues.has(qk)) return undefined;
+    return Math.max(0, (this.refusedUntil.get(qk) ?? 0) - performance.now());
+  }
+
   /** Resolves once every turn's call may leave (`readyAt`; at once for turns not granted ahead).
    * Checked against the clock after each sleep: a timer may fire up to the event loop's lag early. */
   async ready(turns: readonly Turn[]): Promise<void> {
@@ -492,7 +504,7 @@ export class OutboundLimiter {
    * not made (`release`). Calls of one process for one (account, class) line up, so only one of
    * them polls at a time. Rejects with the signal's reason when aborted. */
   takeTurn(account: string, cls: ApiClass, signal?: AbortSignal, options: TurnOptions = {}): Promise<Turn> {
-    const qk = `${cls}\u0000${account}`;
+    const qk = this.turnKey(cls, account);
     const prev = this.queues.get(qk) ?? Promise.resolve();
     const mine = prev.then(() => this.acquire(account, cls, signal, options));
     const tail = mine.then(
@@ -501,7 +513,9 @@ export class OutboundLimiter {
     );
     this.queues.set(qk, tail);
     void tail.then(() => {
-      if (this.queues.get(qk) === tail) this.queues.delete(qk);
+      if (this.queues.get(qk) !== tail) return;
+      this.queues.delete(qk);
+      this.refusedUntil.delete(qk);
     });
     if (!signal) return mine;
     return new Promise<Turn>((resolve, reject) => {
@@ -573,10 +587,15 @@ export class OutboundLimiter {
     signal: AbortSignal | undefined,
     options: TurnOptions,
   ): Promise<Turn> {
+    const qk = this.turnKey(cls, account);
     for (;;) {
       signal?.throwIfAborted();
       const r = await this.grant(account, cls, options);
-      if (r.ok) return r;
+      if (r.ok) {
+        this.refusedUntil.delete(qk);
+        return r;
+      }
+      this.refusedUntil.set(qk, performance.now() + r.retryAfterMs);
       await sleep(Math.min(r.retryAfterMs, MAX_SLEEP_MS), undefined, signal ? { signal } : {});
     }
   }

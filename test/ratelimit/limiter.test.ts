@@ -109,6 +109,22 @@ describe("OutboundLimiter with Redis", () => {
     (ls[0] as OutboundLimiter).departed(now);
   }, 20_000);
 
+  it("queued() tells a new caller that callers are lined up, and how long the first was told to wait", async () => {
+    const l = limiter({ redis: await client(), limits: { send_text: { points: 1, durationSeconds: 10 } } });
+    expect(l.queued("acct-lined", "send_text")).toBeUndefined();
+    expect(await l.reserve("acct-lined", "send_text")).toEqual({ ok: true });
+    const abort = new AbortController();
+    const waiting = l.takeTurn("acct-lined", "send_text", abort.signal).catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 200));
+    // The place frees a window (10 s and the guard) after the first call: far past a 5 s wait.
+    expect(l.queued("acct-lined", "send_text")).toBeGreaterThan(5_000);
+    expect(l.queued("acct-other", "send_text")).toBeUndefined();
+    abort.abort(new Error("gave up"));
+    expect(await waiting).toBeInstanceOf(Error);
+    await new Promise((r) => setTimeout(r, 1_100));
+    expect(l.queued("acct-lined", "send_text")).toBeUndefined();
+  });
+
   it("accounts and classes are independent", async () => {
     const l = limiter({
       redis: await client(),
