@@ -23,8 +23,7 @@
 //     the ms until the moment, which the caller counts from the answer's arrival, after Redis's
 //     `now`: its call leaves at or after at_k, as the proof asks. The ask, the answer and the way
 //     to the call then happen before the moment instead of after it, where each cycle of L calls
-//     paid them (the rate below), and a waiting sender asks about once per grant where several
-//     processes' waiters each asked at every freed place and all but one were refused.
+//     paid them (the rate below).
 //     Classes with windows of a second or two are also paced (GCRA: one grant per
 //     (D + guard) / L on average, at most PACE_BURST early), so they go out evenly rather than in
 //     bursts; longer windows (750/hour) allow bursts up to L.
