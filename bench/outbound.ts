@@ -204,12 +204,14 @@ export async function outboundBench(
     }
     // Three processes start first: on a loaded machine that alone can take tens of seconds.
     await Promise.all(ready);
-    await queueRoundRobin(svc.db, svc.boss, WARM_ACCOUNT, warmCustomers, 10);
-    await until(
-      async () => (await sentCount(WARM_ACCOUNT)) === warmCustomers.length * 10,
-      120_000,
-      "the warm-up",
-    );
+    if (warmCustomers.length > 0) {
+      await queueRoundRobin(svc.db, svc.boss, WARM_ACCOUNT, warmCustomers, 10);
+      await until(
+        async () => (await sentCount(WARM_ACCOUNT)) === warmCustomers.length * 10,
+        120_000,
+        "the warm-up",
+      );
+    }
     const warmCalls = (await graph.calls()).filter((c) => c.account === WARM_ACCOUNT).map((c) => c.at);
     const warmRate = (warmCalls.length - 1) / ((Math.max(...warmCalls) - Math.min(...warmCalls)) / 1000);
     // Redis's view of every grant and departure of the run (bench/send-cycle.ts).
@@ -238,7 +240,10 @@ export async function outboundBench(
       0,
     );
     const postgresSpent = cpuSpent(cpuBefore.postgres, postgresCpu(database));
-    const warmNote = `Before the run, a warm-up of ${warmCalls.length} replies for another account from the three workers just started: ${(warmRate / 100).toFixed(3)} of the limit.`;
+    const warmNote =
+      warmCalls.length > 1
+        ? `Before the run, a warm-up of ${warmCalls.length} replies for another account from the three workers just started: ${(warmRate / 100).toFixed(3)} of the limit.`
+        : "No warm-up before the run (BENCH_OUTBOUND_WARM_UP=0): the workers' first sends are in it.";
     const cpuNote = `CPU per send over the Send API run (the load queued to the last sent): the three workers ${((1000 * workerCpu) / total).toFixed(2)} ms, Postgres ${((1000 * postgresSpent) / total).toFixed(2)} ms.`;
     const cycleNote = await cycle.stop();
     monitorClient.disconnect();
