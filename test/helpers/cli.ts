@@ -11,7 +11,9 @@ const WITH_PLATFORMS = fileURLToPath(new URL("./cli-entry.ts", import.meta.url))
 
 /** The working directory of the CLI processes tests start: empty, because the CLI reads `.env` from
  * its working directory, and a developer's `.env` in the checkout must not reach the tests. */
-export const CLI_CWD = mkdtempSync(path.join(tmpdir(), "threadbridge-cwd-"));
+export const CLI_CWD = mkdtempSync(path.join(process.env.TEST_SCRATCH_DIR ?? tmpdir(), "threadbridge-cwd-"));
+// The run's set-up removes its scratch directory at the end too (global-setup.ts): a worker ended
+// without this event leaves nothing behind.
 process.on("exit", () => rmSync(CLI_CWD, { recursive: true, force: true }));
 
 /** Runs the real `threadbridge` command in its own process and reports its exit code and output;

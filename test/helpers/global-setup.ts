@@ -172,7 +172,14 @@ export default async function setup(): Promise<() => Promise<void>> {
   // (test/helpers/embedded-template.ts).
   const template = mkdtempSync(path.join(tmpdir(), "threadbridge-embedded-template-"));
   process.env.TEST_EMBEDDED_TEMPLATE_DIR = template;
-  const removeTemplate = () => rmSync(template, { recursive: true, force: true });
+  // The run's scratch directory, where each test process makes its own (test/helpers/cli.ts): a
+  // vitest worker may be ended without its `exit` event, and what it made is removed with this.
+  const scratch = mkdtempSync(path.join(tmpdir(), "threadbridge-test-run-"));
+  process.env.TEST_SCRATCH_DIR = scratch;
+  const removeDirs = () => {
+    rmSync(template, { recursive: true, force: true });
+    rmSync(scratch, { recursive: true, force: true });
+  };
   // The name of the run's migrated database template, made by the first test that needs a migrated
   // database (test/helpers/postgres.ts) and dropped at the end.
   const postgresTemplate = `tb_template_${randomBytes(6).toString("hex")}`;
@@ -182,7 +189,7 @@ export default async function setup(): Promise<() => Promise<void>> {
   // ends it without an `exit` event: stop the servers synchronously on both ways out.
   const onExit = () => {
     servers.stopNow();
-    removeTemplate();
+    removeDirs();
   };
   const onHangup = () => {
     onExit();
@@ -193,7 +200,7 @@ export default async function setup(): Promise<() => Promise<void>> {
   return async () => {
     process.off("exit", onExit);
     process.off("SIGHUP", onHangup);
-    removeTemplate();
+    removeDirs();
     await dropDatabases(servers.postgresUrl, [postgresTemplate, `${postgresTemplate}_build`]);
     await servers.stop();
   };
