@@ -12,11 +12,11 @@ import type { OutboundLimiter, Turn } from "../ratelimit/limiter.ts";
 import { DepartureWatch } from "./departures.ts";
 import {
   SENDING_PAUSE_KEY,
-  SENDING_STATE_COLUMNS,
   type SendingState,
   type SendingStateRow,
   sendingState,
   sendingStateOf,
+  sendingStateSql,
 } from "./pause.ts";
 
 // The one outbound path to Instagram (issue 4). Every caller — agent replies, private replies,
@@ -75,6 +75,8 @@ export interface GatewayDeps {
 }
 
 const DEFAULT_MAX_WAIT_MS = 5_000;
+/** The sending state with the account's sealed token (`admit`). */
+const ADMISSION_SQL = sendingStateSql("a.token_ciphertext, a.token_key_id");
 
 export class InstagramGateway {
   /** For the calls made inside `call()`: one attempt each, because `call()` retries, and every
@@ -105,15 +107,7 @@ export class InstagramGateway {
   async admit(account: string): Promise<Admission> {
     const { rows } = await queryNamed<
       SendingStateRow & { token_ciphertext: string | null; token_key_id: string | null }
-    >(
-      this.deps.db,
-      "tb_send_admission",
-      `SELECT ${SENDING_STATE_COLUMNS}, a.token_ciphertext, a.token_key_id
-         FROM (VALUES (1)) AS one (x)
-         LEFT JOIN service_flags g ON g.key = $1
-         LEFT JOIN instagram_accounts a ON a.id = $2`,
-      [SENDING_PAUSE_KEY, account],
-    );
+    >(this.deps.db, "tb_send_admission", ADMISSION_SQL, [SENDING_PAUSE_KEY, account]);
     const row = rows[0];
     const held = holdReasonOf(sendingStateOf(row));
     if (held) return { held };

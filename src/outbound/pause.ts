@@ -118,15 +118,19 @@ export function sendingStateOf(row: SendingStateRow | undefined): SendingState {
   };
 }
 
-/** The pause switches and the account's connection, in one round trip. */
-export async function sendingState(db: SqlClient, account: string): Promise<SendingState> {
-  const { rows } = await db.query<SendingStateRow>(
-    `SELECT ${SENDING_STATE_COLUMNS}
+/** The statement `sendingState` runs ($1 the pause flag's key, $2 the account), with
+ * `moreColumns` of the account (`a`) read in the same round trip (the gateway's admission reads
+ * its sealed token). */
+export function sendingStateSql(moreColumns = ""): string {
+  return `SELECT ${SENDING_STATE_COLUMNS}${moreColumns ? `, ${moreColumns}` : ""}
        FROM (VALUES (1)) AS one (x)
        LEFT JOIN service_flags g ON g.key = $1
-       LEFT JOIN instagram_accounts a ON a.id = $2`,
-    [GLOBAL_KEY, account],
-  );
+       LEFT JOIN instagram_accounts a ON a.id = $2`;
+}
+
+/** The pause switches and the account's connection, in one round trip. */
+export async function sendingState(db: SqlClient, account: string): Promise<SendingState> {
+  const { rows } = await db.query<SendingStateRow>(sendingStateSql(), [GLOBAL_KEY, account]);
   return sendingStateOf(rows[0]);
 }
 
