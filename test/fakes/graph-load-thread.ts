@@ -12,7 +12,10 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import { isMainThread, parentPort, Worker } from "node:worker_threads";
 import { type Fault, type LoadCall, maxInWindow, startGraphLoadServer } from "./graph-load-server.ts";
 
-export type ThreadCall = Pick<LoadCall, "account" | "cls" | "at" | "outcome" | "fault">;
+export type ThreadCall = Pick<
+  LoadCall,
+  "seq" | "account" | "cls" | "at" | "outcome" | "fault" | "recipient" | "text" | "messageId"
+>;
 
 export interface GraphLoadThread {
   url: string;
@@ -139,11 +142,15 @@ if (!isMainThread && parentPort) {
       port.postMessage({
         kind: "calls",
         calls: graph.calls.map((c) => ({
+          seq: c.seq,
           account: c.account,
           cls: c.cls,
           at: c.at,
           outcome: c.outcome,
           fault: c.fault,
+          recipient: c.recipient,
+          text: c.text,
+          messageId: c.messageId,
         })),
       } satisfies Reply);
     if (m.kind === "fault") {
