@@ -6,13 +6,7 @@
 
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { throttleKey } from "../../src/http/console/auth.ts";
-import {
-  type Answer,
-  type ConsoleClient,
-  type ConsoleHarness,
-  PASSWORD,
-  startConsoleHarness,
-} from "../helpers/console.ts";
+import type { Answer, ConsoleClient, ConsoleHarness } from "../helpers/console.ts";
 import { waitFor } from "../helpers/service.ts";
 
 // The real verifyPassword, counted: how many scrypt checks ran, and how many at once. `gate`, when
@@ -51,8 +45,15 @@ function statuses(answers: Answer[]): Record<number, number> {
 describe("the console's sign-in throttle", () => {
   let h: ConsoleHarness;
 
+  let PASSWORD: string;
+
   beforeAll(async () => {
-    h = await startConsoleHarness();
+    // The console's modules loaded afresh, so they take the mock above even where an earlier file
+    // in the same vitest worker loaded them with the real module.
+    vi.resetModules();
+    const harness = await import("../helpers/console.ts");
+    PASSWORD = harness.PASSWORD;
+    h = await harness.startConsoleHarness();
   });
 
   afterAll(async () => {
