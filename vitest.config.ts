@@ -24,9 +24,10 @@ export default defineConfig({
     // The three workers are kept from file to file rather than one process spawned per file: the
     // suite spent about a tenth of its time loading the same dependencies again (vitest's "import"
     // share, 11–12 % isolated against 1 %), on cores it keeps busy. Back to back on one machine, the
-    // whole suite took 457 s this way and 611 s isolated (docs/testing.md). Files still get fresh
-    // copies of the project's own modules; what a dependency keeps for the process (a patched
-    // prototype, a module loaded before a `vi.mock`) a test must not count on being absent.
+    // whole suite took 457 s this way and 611 s isolated (docs/testing.md). Modules, the project's
+    // own included, are loaded once per worker: what one keeps at module level (a cache, a flag, a
+    // patched prototype) carries over to the next file, and a `vi.mock` reaches only what is loaded
+    // after it, so a test must not count on such state being fresh.
     isolate: false,
     sequence: { sequencer: LongestFirst },
     reporters: ["default", "./test/helpers/summary-reporter.ts"],

@@ -21,10 +21,10 @@ afterAll(async () => {
   await tdb?.drop();
 });
 
-/** Removes every listener of `client`: through the client's own method (guarded once the guard is
- * installed), or through EventEmitter's, as an unpatched pg would. The guard patches pg's prototype
- * for the whole process, and a file run after another that installed it (vitest's workers are
- * shared between files) sees it installed already. */
+/** How the doomed client's listeners are all removed: through the client's own method (guarded
+ * once the guard is installed), or through EventEmitter's, as an unpatched pg would. The guard
+ * patches pg's prototype for the whole process, so a file run after another that installed it
+ * (vitest's workers are kept from file to file) finds it installed already. */
 type Removal = "client" | "unguarded";
 
 async function terminatedAfterRemovingListeners(removal: Removal): Promise<unknown[]> {
