@@ -29,6 +29,15 @@ export interface GraphLoadThread {
   stalls(): Promise<{ maxMs: number; p99Ms: number; realtime: boolean }>;
   /** Most calls of `account` in class `cls` inside any window of `windowMs`. */
   maxInWindow(account: string, cls: LoadCall["cls"], windowMs: number): Promise<number>;
+  /** The most calls a sender limited to L per second with `guardMs` (its departure log: no L + 1
+   * calls leave within 1 s + guard) can have sent in any second, as far as this fake can tell: its
+   * stamps are late by at most its longest stall, so calls stamped within W left within W + stall,
+   * and the count is taken over W = 1 s + guard − stall, at most 1 s. */
+  maxInSecond(
+    account: string,
+    cls: LoadCall["cls"],
+    guardMs: number,
+  ): Promise<{ max: number; windowMs: number; stallMs: number }>;
   close(): Promise<void>;
 }
 
@@ -104,6 +113,10 @@ export async function startGraphLoadThread(options: { realtime?: boolean } = {})
   const { url } = (await next("url")) as { url: string };
   const realtime = options.realtime === true && makeRealtime();
   const calls = async () => ((await ask({ kind: "calls" }, "calls")) as { calls: ThreadCall[] }).calls;
+  const mostInWindow = async (account: string, cls: LoadCall["cls"], windowMs: number) => {
+    const times = (await calls()).filter((c) => c.account === account && c.cls === cls).map((c) => c.at);
+    return maxInWindow(times, windowMs);
+  };
   return {
     url,
     calls,
@@ -114,9 +127,11 @@ export async function startGraphLoadThread(options: { realtime?: boolean } = {})
       const r = (await ask({ kind: "stalls" }, "stalls")) as { maxMs: number; p99Ms: number };
       return { maxMs: r.maxMs, p99Ms: r.p99Ms, realtime };
     },
-    async maxInWindow(account, cls, windowMs) {
-      const times = (await calls()).filter((c) => c.account === account && c.cls === cls).map((c) => c.at);
-      return maxInWindow(times, windowMs);
+    maxInWindow: mostInWindow,
+    async maxInSecond(account, cls, guardMs) {
+      const { maxMs } = (await ask({ kind: "stalls" }, "stalls")) as { maxMs: number };
+      const windowMs = Math.min(1000, 1000 + guardMs - Math.ceil(maxMs));
+      return { max: await mostInWindow(account, cls, windowMs), windowMs, stallMs: maxMs };
     },
     async close() {
       await ask({ kind: "close" }, "closed");
