@@ -209,6 +209,9 @@ export function senderDeps(o: {
 export interface TimedGraph {
   h: GraphHarness;
   graph: GraphLoadThread;
+  /** The guard of the gateways' limiters (the default's value, stated here so that a test's count
+   * of a second at the fake can be narrowed by it: GraphLoadThread.maxInSecond). */
+  guardMs: number;
   /** A gateway sending to the threaded fake under `limits`, with `graph`'s client options. */
   gateway(
     limits: Partial<Record<ApiClass, ClassLimit>>,
@@ -220,15 +223,17 @@ export interface TimedGraph {
 export async function startTimedGraph(account: string): Promise<TimedGraph> {
   const h = await startGraphHarness([account]);
   const graph = await startGraphLoadThread();
+  const guardMs = 20;
   return {
     h,
     graph,
+    guardMs,
     gateway(limits, client = {}) {
       const log = createLogger("silent", { pretty: false });
       return new InstagramGateway({
         db: h.svc.db,
         graph: new GraphClient({ baseUrl: graph.url, apiVersion: "v25.0", ...client }),
-        limiter: new OutboundLimiter({ limits, log }),
+        limiter: new OutboundLimiter({ limits, log, guardMs }),
         cipher: TokenCipher.fromConfig(h.t.env.TOKEN_ENCRYPTION_KEY as string),
         log,
         metrics: h.svc.metrics,
