@@ -1,6 +1,7 @@
 // npm run bench: every figure beside a baseline measured in the same run, on this machine.
 // Servers run as their own processes; autocannon drives them from this one.
 import { writeFileSync } from "node:fs";
+import { cpus } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createTestDatabase } from "../test/helpers/postgres.ts";
 import { INSERT_CLIENTS, limiterReserve, redisRoundTrips, singleRowInserts } from "./baselines.ts";
@@ -10,7 +11,14 @@ import { discordBench } from "./discord.ts";
 import { ingestBench, migrate, SECONDS, SECRET, SETTLE_MS, serviceEnv } from "./ingest.ts";
 import { installBench } from "./install.ts";
 import { describeMachine } from "./machine.ts";
-import { type CpuPerEvent, mirrorCapacityBench, P99_BOUND_MS } from "./mirror-capacity.ts";
+import {
+  type CpuPerEvent,
+  GOAL_OF_INSERTS,
+  goalBudget,
+  goalBudgetLine,
+  mirrorCapacityBench,
+  P99_BOUND_MS,
+} from "./mirror-capacity.ts";
 import { outboundBench } from "./outbound.ts";
 import { quiesce, roleArgs, rssMiB, startProcess, warmCompileCache } from "./processes.ts";
 import { QUICK } from "./quick.ts";
@@ -182,6 +190,11 @@ async function main(): Promise<void> {
       ...benchTable(capacityRows),
       "",
       `- Before the search, Postgres ${settled.capacity}.`,
+      ...(one
+        ? [
+            `- The goal's CPU budget: ${goalBudgetLine(goalBudget(insertsN * GOAL_OF_INSERTS, cpus().length, one.cpuMsPerEvent))}.`,
+          ]
+        : []),
       ...capacity.map(
         (c) =>
           `- ${c.workers} worker${c.workers > 1 ? "s" : ""}: ${c.steps.map((st) => `${st.rate}/s ${st.pass ? "pass" : "fail"} (p50 ${st.p50.toFixed(0)}, p99 ${st.p99.toFixed(0)} ms${st.refused > 0 ? `, ${st.refused} refused` : ""}; CPU ${cpuShort(st.cpuMsPerEvent)})`).join("; ")}; drain CPU per event: workers ${c.cpuMsPerEvent.workers.toFixed(2)} ms, web ${c.cpuMsPerEvent.web.toFixed(2)} ms, Postgres backends ${c.cpuMsPerEvent.postgres.toFixed(2)} ms, the bench's own sender and fakes ${c.cpuMsPerEvent.driver.toFixed(2)} ms (each step's CPU per event is given as workers / web / Postgres / the bench's own, in ms).`,
