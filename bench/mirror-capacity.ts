@@ -15,6 +15,7 @@ import { instagramResponder, startGraphServer } from "../test/fakes/graph-server
 import { startSlackServer } from "../test/fakes/slack-server.ts";
 import { createTestDatabase } from "../test/helpers/postgres.ts";
 import { INSERT_CLIENTS, singleRowInserts } from "./baselines.ts";
+import { GOAL_OF_INSERTS, goalBudget, goalBudgetLine } from "./goal-budget.ts";
 import { cpuSeconds, cpuSpent, freshStores, postgresCpu, roleArgs, startProcess } from "./processes.ts";
 import { scaled } from "./quick.ts";
 import { p50p99 } from "./stats.ts";
@@ -23,8 +24,6 @@ import { type WebhookSender, webhookSender } from "./webhook-sender.ts";
 const SECRET = "bench-app-secret-0123456789";
 const KEY = Buffer.alloc(32, 9).toString("base64");
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379/12";
-/** Issue 23's goal: one worker's capacity at least this share of the single-row inserts. */
-export const GOAL_OF_INSERTS = 0.1;
 /** The end-to-end bound a rate must keep at p99. */
 export const P99_BOUND_MS = 100;
 const ACCOUNTS = 20;
@@ -71,33 +70,6 @@ export interface CapacityResult {
   drainRate: number;
   /** CPU time per event during the drain (ms). */
   cpuMsPerEvent: CpuPerEvent;
-}
-
-/** What the capacity goal leaves each event, beside what a drain spent: at `goal` events/s the
- * machine's `cores` allow cores × 1,000 / goal ms of CPU per event across every process, and only
- * with the cores full (no room left for the latency bound). The drain is the cheapest regime the
- * bench measures (a backlog: each fetch, statement and wake-up shared among events), so a steady
- * rate at the goal costs at least its figures. The web process and the bench's own sender and
- * fakes are set apart: the worker and Postgres (both roles' statements) get what they leave. */
-export function goalBudget(goal: number, cores: number, drain: CpuPerEvent) {
-  const budgetMs = (cores * 1000) / goal;
-  const spentMs = drain.workers + drain.web + drain.postgres + drain.driver;
-  const besideMs = drain.web + drain.driver;
-  return {
-    goal,
-    cores,
-    budgetMs,
-    spentMs,
-    besideMs,
-    leftMs: budgetMs - besideMs,
-    workerAndPostgresMs: drain.workers + drain.postgres,
-  };
-}
-
-/** goalBudget in a sentence. */
-export function goalBudgetLine(b: ReturnType<typeof goalBudget>): string {
-  const ms = (x: number) => x.toFixed(2);
-  return `at the goal (${b.goal.toFixed(0)} events/s) the ${b.cores} cores allow ${ms(b.budgetMs)} ms of CPU per event across every process, with the cores full; the 1-worker drain spent ${ms(b.spentMs)} (${(b.spentMs / b.budgetMs).toFixed(1)}× that): the web process and the bench's own sender and fakes ${ms(b.besideMs)}, leaving ${ms(b.leftMs)} for the worker and Postgres, which spent ${ms(b.workerAndPostgresMs)} (${(b.workerAndPostgresMs / Math.max(b.leftMs, 0.01)).toFixed(1)}×)`;
 }
 
 /** This process's CPU milliseconds (user and system) since `since`. */

@@ -8,17 +8,11 @@ import { INSERT_CLIENTS, limiterReserve, redisRoundTrips, singleRowInserts } fro
 import { type BenchRow, benchTable, tableAndNotes } from "./bench-row.ts";
 import { digestBench } from "./digest.ts";
 import { discordBench } from "./discord.ts";
+import { GOAL_OF_INSERTS, goalBudget, goalBudgetLine } from "./goal-budget.ts";
 import { ingestBench, migrate, SECONDS, SECRET, SETTLE_MS, serviceEnv } from "./ingest.ts";
 import { installBench } from "./install.ts";
 import { describeMachine } from "./machine.ts";
-import {
-  type CpuPerEvent,
-  GOAL_OF_INSERTS,
-  goalBudget,
-  goalBudgetLine,
-  mirrorCapacityBench,
-  P99_BOUND_MS,
-} from "./mirror-capacity.ts";
+import { type CpuPerEvent, mirrorCapacityBench, P99_BOUND_MS } from "./mirror-capacity.ts";
 import { outboundBench } from "./outbound.ts";
 import { quiesce, roleArgs, rssMiB, startProcess, warmCompileCache } from "./processes.ts";
 import { QUICK } from "./quick.ts";
