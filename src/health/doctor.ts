@@ -103,7 +103,13 @@ async function silenceChecks(ctx: DoctorContext, db: Database): Promise<DoctorCh
 }
 
 async function databaseChecks(ctx: DoctorContext, db: Database | undefined): Promise<DoctorCheck[]> {
-  const where = ctx.config.database.kind === "postgres" ? "Postgres" : "the embedded database";
+  const { database } = ctx.config;
+  const where = database.kind === "postgres" ? "Postgres" : "the embedded database";
+  // The embedded database has no URL and no server: what can stop it is its directory.
+  const unreachableFix =
+    database.kind === "postgres"
+      ? "Check DATABASE_URL and that Postgres is up and reachable from this host."
+      : `Check that DATA_DIR (${database.dataDir}) exists and this process may read and write it, or set DATABASE_URL to use Postgres.`;
   if (!db) {
     const err = "error" in ctx.db ? ctx.db.error : undefined;
     const locked = err instanceof Error && err.name === "DatabaseLockedError";
@@ -115,7 +121,7 @@ async function databaseChecks(ctx: DoctorContext, db: Database | undefined): Pro
           : `${where} is unreachable: ${message(err)}`,
         locked
           ? "Try again in a moment (beside a running service, commands reach the database through it), or open the console's Doctor page (/doctor)."
-          : "Check DATABASE_URL and that Postgres is up and reachable from this host.",
+          : unreachableFix,
       ),
     ];
   }
@@ -127,13 +133,7 @@ async function databaseChecks(ctx: DoctorContext, db: Database | undefined): Pro
       ),
     ]);
   } catch (err) {
-    return [
-      fail(
-        "database",
-        `${where} is unreachable: ${message(err)}`,
-        "Check DATABASE_URL and that Postgres is up.",
-      ),
-    ];
+    return [fail("database", `${where} is unreachable: ${message(err)}`, unreachableFix)];
   }
   try {
     const { applied, pending } = await migrationState(db);

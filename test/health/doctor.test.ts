@@ -501,13 +501,33 @@ describe("each failure mode gives its ✗ line with the fix", () => {
       (db) => db,
       (error: unknown) => ({ error }),
     );
-    const checks = await runDoctor({ config: loadConfig(env, platforms), log, db: opened });
+    // The configuration names the database the doctor is handed (on the embedded test backend the
+    // suite's own names none: the embedded mode).
+    const config = loadConfig({ ...env, DATABASE_URL: closed.url }, platforms);
+    const checks = await runDoctor({ config, log, db: opened });
     if (!("error" in opened)) await opened.close();
     expect(checks.filter((c) => !c.ok).map((c) => c.check)).toEqual(["database"]);
     expect(line(checks, "database")).toMatch(
       /^✗ database: Postgres is unreachable: .*ECONNREFUSED.* — Check DATABASE_URL and that Postgres is up/,
     );
     expect(checks.some((c) => c.check.startsWith("account "))).toBe(false);
+    expect(doctorExitCode(checks)).toBe(1);
+  });
+
+  it("an embedded database that cannot be opened: its directory is the fix, not DATABASE_URL", async () => {
+    const { DATABASE_URL: _url, ...embedded } = env;
+    const config = loadConfig({ ...embedded, DATA_DIR: "/nonexistent/threadbridge-data" }, platforms);
+    const checks = await runDoctor({
+      config,
+      log,
+      db: { error: new Error("ENOENT: no such file or directory, mkdir '/nonexistent/threadbridge-data'") },
+    });
+    expect(checks.filter((c) => !c.ok).map((c) => c.check)).toEqual(["database"]);
+    const said = line(checks, "database");
+    expect(said).toMatch(
+      /^✗ database: the embedded database is unreachable: ENOENT.* — Check that DATA_DIR \(\/nonexistent\/threadbridge-data\) exists and this process may read and write it/,
+    );
+    expect(said).not.toContain("Postgres is up");
     expect(doctorExitCode(checks)).toBe(1);
   });
 
