@@ -9,6 +9,7 @@ import pg from "pg";
 import type { Logger } from "../log/logger.ts";
 import { embeddedSocketPath, embeddedSocketProblem, embeddedSocketUrl } from "./embedded-socket.ts";
 import { DatabaseLockedError } from "./errors.ts";
+import { storableParams } from "./pg-json.ts";
 
 // knex (with lodash) serves migrations, the CLI and the console, not the hot path, and PGlite only
 // the embedded mode: each is loaded when first used, so a web or worker process on Postgres never
@@ -128,7 +129,8 @@ function preparedStatements(log: Logger | undefined) {
     return { texts, serverName };
   };
   return (client: Queryable, retry: boolean): NonNullable<SqlClient["queryPrepared"]> =>
-    async (name, text, params) => {
+    async (name, text, given) => {
+      const params = storableParams(given);
       if (!named) return client.query(text, params);
       const { texts, serverName } = nameOf(name, text);
       try {
@@ -203,7 +205,7 @@ export async function openPostgres(
     pglite: undefined,
     url,
     async query(text, params) {
-      return pool.query(text, params);
+      return pool.query(text, storableParams(params));
     },
     queryPrepared: prepared(pool, true),
     async transaction(fn) {
@@ -232,7 +234,7 @@ export async function openPostgres(
         // The client, with named statements on its connection (the worker's hot statements run
         // inside a transaction: bench/README.md, "Mirror capacity, fourth pass").
         const tx: SqlClient = {
-          query: (text, params) => client.query(text, params),
+          query: (text, params) => client.query(text, storableParams(params)),
           queryPrepared: prepared(client, false),
         };
         const result = await fn(tx);
@@ -348,10 +350,12 @@ export async function openEmbedded(
     pglite,
     url: undefined,
     async query(text, params) {
-      return pglite.query(text, params);
+      return pglite.query(text, storableParams(params));
     },
     async transaction(fn) {
-      return pglite.transaction((tx) => fn(tx));
+      return pglite.transaction((tx) =>
+        fn({ query: (text, params) => tx.query(text, storableParams(params)) }),
+      );
     },
     async close() {
       if (closed) return;

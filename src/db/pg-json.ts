@@ -16,3 +16,25 @@ export function pgJson(value: unknown): string {
 export function pgText(text: string): string {
   return text.includes("\u0000") ? text.replaceAll("\u0000", "\ufffd") : text;
 }
+
+/**
+ * Statement parameters as Postgres can take them: U+0000 in a text parameter, or in an array of
+ * them, made U+FFFD as `pgText` does. Postgres refuses the character in text outright (22021), so a
+ * stranger's NUL in any field that reaches a statement (a Slack `thread_ts` in a thread's lookup,
+ * found by fuzzing; a Discord id; a command's argument) failed the statement and answered the
+ * platform 500, which it retries. As a lookup it now finds nothing; as a value it is stored visibly
+ * replaced. The same array when nothing needed it: the hot path pays one scan of its strings.
+ */
+export function storableParams(params: unknown[] | undefined): unknown[] | undefined {
+  if (params === undefined) return params;
+  let out: unknown[] | undefined;
+  for (let i = 0; i < params.length; i++) {
+    const p = params[i];
+    const fixed = typeof p === "string" ? pgText(p) : Array.isArray(p) ? storableParams(p) : p;
+    if (fixed !== p) {
+      out ??= params.slice();
+      out[i] = fixed;
+    }
+  }
+  return out ?? params;
+}

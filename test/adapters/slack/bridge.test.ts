@@ -116,4 +116,35 @@ describe("Slack → Instagram", () => {
     );
     expect(res.status).toBe(401);
   });
+
+  it("answers 200 to an agent's message whose thread_ts holds a NUL, and sends nothing", async () => {
+    // Found by `npm run fuzz`: Postgres refuses U+0000 in text, so the thread's lookup failed and
+    // Slack was answered 500 (and retried). The lookup now finds no thread (db/pg-json.ts).
+    const customer = "1000000000000009";
+    await postWebhook(h.url(), dmText(ACCOUNT, customer, "m_r_nul", "hello", now()));
+    const root = await h.rootOf(customer);
+    const before = h.sends().length;
+    const ts = h.slack.seedMessage(CHANNEL, { user: AGENT.id, text: "hi", thread_ts: root });
+    for (const thread of ["\u0000", `${root}\u0000`]) {
+      const res = await postSlackEvent(h.url(), SECRET, {
+        type: "message",
+        channel: CHANNEL,
+        channel_type: "channel",
+        user: AGENT.id,
+        text: "hi",
+        ts,
+        thread_ts: thread,
+      });
+      expect(res.status).toBe(200);
+    }
+    // The same message in its real thread still goes out: the process is not wedged.
+    const { ts: sent } = await h.agentSays(root, "still here");
+    await h.settled(sent, "sent");
+    expect(
+      h
+        .sends()
+        .slice(before)
+        .map((c) => (c.body as { message: { text?: string } }).message.text),
+    ).toEqual(["still here"]);
+  });
 });
