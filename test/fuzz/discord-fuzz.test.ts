@@ -14,6 +14,7 @@ import {
 } from "../helpers/discord-bridge.ts";
 import { dmText, postWebhook } from "../helpers/webhook.ts";
 import { hugeString, oddString, RUNS, SEED } from "./arbitraries.ts";
+import { sendsDrain } from "./sends-drain.ts";
 
 let h: DiscordHarness;
 let thread: string;
@@ -99,8 +100,10 @@ describe("Discord inputs under fuzzing", () => {
       await (
         await h.discord.slashCommand(thread, "ig", [{ name: "resume", type: 1, options }], ADMIN.id)
       ).waitForResponse();
+    // The fuzzed messages go out first, in order (however many a long run queued).
+    await sendsDrain(h.service.db);
     const said = await h.agentSays(thread, ">> still here");
     await h.settled(said.id, "sent");
     expect(unhandled).toEqual([]);
-  });
+  }, 600_000);
 });
