@@ -286,8 +286,13 @@ describe("OutboundLimiter without a working Redis", () => {
       left.push(performance.now());
       l.departed(turn, left.at(-1));
     }
-    // Three departures span at least D + guard (1,020 ms), less a timer's millisecond.
-    expect((left[2] as number) - (left[0] as number)).toBeGreaterThanOrEqual(1_019);
+    // Three departures span at least D + guard (1,020 ms), less what the pacer's clock loses on
+    // each of the two holds between them: rate-limiter-flexible ends a hold with a timer of whole
+    // milliseconds counted from the event loop's cached time, so by performance.now() a hold can
+    // end early by the dropped fraction plus that cache's lag, about 2 ms in this idle test
+    // (1,018.65 ms seen once in a CI run). The guard is what covers that in the service; the fault
+    // this checks left the calls 880 ms apart.
+    expect((left[2] as number) - (left[0] as number)).toBeGreaterThanOrEqual(1_016);
     // A turn released unused no longer holds the others back.
     const unused = await l.takeTurn("late-2", "conversations");
     l.release(unused);
