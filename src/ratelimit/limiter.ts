@@ -338,6 +338,11 @@ export class OutboundLimiter {
   private members = 0;
   /** Pacer turns granted whose calls have not yet left, per (class, account) (MEMORY DEPARTURES). */
   private readonly unsent = new Map<string, Map<Turn, Factor>>();
+  /** Per (class, account): the moment (performance.now()) the pacer's hold from its last departure
+   * ends. The pacer's own hold ends on a timer of whole milliseconds set from the event loop's
+   * cached time, early by that cache's lag (a long tick in a busy process); a turn it grants waits
+   * for this moment in `ready`, which checks the clock, so no call leaves before it. */
+  private readonly pacerFreeAt = new Map<string, number>();
   private lastTroubleAt = 0;
   private staleStreak = 0;
   private slowRedisTold = false;
@@ -675,7 +680,17 @@ export class OutboundLimiter {
     // (redis-outage.test.ts saw 83 calls in a second of 50).
     const slots = factor * this.pacerSeconds(cls, this.margin(cls)) * this.pacerShare();
     if (factor > 1 || this.margin(cls) > 0) await this.pacer(cls).block(account, slots);
-    const grant = { ok: true as const, account, cls, askedAt, readyAt: askedAt, ticket: undefined };
+    const key = this.turnKey(cls, account);
+    const freeAt = this.pacerFreeAt.get(key) ?? askedAt;
+    if (freeAt <= askedAt) this.pacerFreeAt.delete(key);
+    const grant = {
+      ok: true as const,
+      account,
+      cls,
+      askedAt,
+      readyAt: Math.max(askedAt, freeAt),
+      ticket: undefined,
+    };
     this.unsentTurns(cls, account, askedAt).set(grant, factor);
     return grant;
   }
@@ -704,9 +719,14 @@ export class OutboundLimiter {
     const pacer = this.pacers.get(turn.cls);
     if (!pacer) return;
     const slots = factor * this.pacerSeconds(turn.cls, this.margin(turn.cls)) * this.pacerShare();
-    const holdMs = at + slots * 1000 - performance.now();
+    const freeAt = at + slots * 1000;
+    const holdMs = freeAt - performance.now();
     // The grant's own hold ends about `slots` after askedAt, before this one: it is replaced.
-    if (holdMs > 0) void pacer.block(turn.account, holdMs / 1000);
+    if (holdMs > 0) {
+      void pacer.block(turn.account, holdMs / 1000);
+      const key = this.turnKey(turn.cls, turn.account);
+      this.pacerFreeAt.set(key, Math.max(freeAt, this.pacerFreeAt.get(key) ?? 0));
+    }
     pacer.moveLastGrant(turn.account, Date.now() - (performance.now() - at));
   }
 
