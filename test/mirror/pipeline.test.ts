@@ -250,7 +250,16 @@ describe.each<Backend>(["postgres", "embedded"])("pipeline on %s", (backend) => 
       async () => ((await processedCount(`thread_key = 'dm:${stuck}'`)) === 3 ? true : undefined),
       30_000,
       "the replayed event and its successors",
-    );
+    ).catch(async (err: unknown) => {
+      // Once seen in a CI run beside the browser test (not reproduced alone): the thread's events and
+      // jobs as they stood, for whoever reads the failure.
+      const rows = await q(
+        `SELECT e.id, e.status, e.attempts, e.last_error, j.state, j.retry_count, j.start_after, j.blocked
+           FROM inbound_events e LEFT JOIN pgboss.job j ON j.id = e.job_id
+          WHERE e.thread_key = 'dm:${stuck}' ORDER BY e.id`,
+      );
+      throw new Error(`${(err as Error).message}; the thread's events and jobs: ${JSON.stringify(rows)}`);
+    });
     const order = await q<{ dedupe_key: string }>(
       `SELECT dedupe_key FROM inbound_events WHERE thread_key = 'dm:${stuck}' ORDER BY processed_at`,
     );
