@@ -6,18 +6,16 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ConsoleClient, type ConsoleHarness, startConsoleHarness } from "../helpers/console.ts";
 import { type Seeded, seedConsole } from "../helpers/console-seed.ts";
-import { oddString, RUNS, SEED } from "./arbitraries.ts";
+import { oddString } from "./arbitraries.ts";
+import { fuzzParams, watchUnhandled } from "./watch.ts";
 
 let h: ConsoleHarness;
 let c: ConsoleClient;
 let seeded: Seeded;
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown) => unhandled.push(reason);
-const params = { numRuns: RUNS, ...(SEED === undefined ? {} : { seed: SEED }) };
+const unhandled = watchUnhandled();
+const params = fuzzParams();
 
 beforeAll(async () => {
-  process.on("unhandledRejection", onUnhandled);
-  process.on("uncaughtException", onUnhandled);
   h = await startConsoleHarness({ LOG_LEVEL: "silent" });
   seeded = await seedConsole(h.service.db, { extra: 3 });
   c = h.client();
@@ -25,8 +23,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  process.off("unhandledRejection", onUnhandled);
-  process.off("uncaughtException", onUnhandled);
   await h?.close();
 });
 

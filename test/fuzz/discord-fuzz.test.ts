@@ -13,18 +13,16 @@ import {
   TEXT_ACCOUNT,
 } from "../helpers/discord-bridge.ts";
 import { dmText, postWebhook } from "../helpers/webhook.ts";
-import { hugeString, oddString, RUNS, SEED } from "./arbitraries.ts";
+import { hugeString, oddString, RUNS } from "./arbitraries.ts";
 import { sendsDrain } from "./sends-drain.ts";
+import { fuzzParams, watchUnhandled } from "./watch.ts";
 
 let h: DiscordHarness;
 let thread: string;
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown) => unhandled.push(reason);
-const params = { numRuns: Math.max(5, Math.floor(RUNS / 2)), ...(SEED === undefined ? {} : { seed: SEED }) };
+const unhandled = watchUnhandled();
+const params = fuzzParams(Math.max(5, Math.floor(RUNS / 2)));
 
 beforeAll(async () => {
-  process.on("unhandledRejection", onUnhandled);
-  process.on("uncaughtException", onUnhandled);
   h = await startDiscordHarness({ LOG_LEVEL: "silent" });
   await postWebhook(h.url(), dmText(TEXT_ACCOUNT, "1000000000000778", "m_fzd_1", "hello", Date.now()));
   thread = await h.threadOf(TEXT_ACCOUNT, "1000000000000778");
@@ -32,8 +30,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  process.off("unhandledRejection", onUnhandled);
-  process.off("uncaughtException", onUnhandled);
   await h?.close();
 });
 

@@ -17,26 +17,22 @@ import {
 } from "../helpers/bridge.ts";
 import { postSlackCommand, postSlackEvent, postSlackInteraction } from "../helpers/slack.ts";
 import { dmText, postWebhook } from "../helpers/webhook.ts";
-import { hugeString, jsonish, mutated, oddString, RUNS, SEED } from "./arbitraries.ts";
+import { hugeString, jsonish, mutated, oddString } from "./arbitraries.ts";
 import { sendsDrain } from "./sends-drain.ts";
+import { fuzzParams, watchUnhandled } from "./watch.ts";
 
 let h: BridgeHarness;
 let root: string;
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown) => unhandled.push(reason);
-const params = { numRuns: RUNS, ...(SEED === undefined ? {} : { seed: SEED }) };
+const unhandled = watchUnhandled();
+const params = fuzzParams();
 
 beforeAll(async () => {
-  process.on("unhandledRejection", onUnhandled);
-  process.on("uncaughtException", onUnhandled);
   h = await startBridgeHarness({ LOG_LEVEL: "silent" });
   await postWebhook(h.url(), dmText(ACCOUNT, "1000000000000777", "m_fz_1", "hello", Date.now()));
   root = await h.rootOf("1000000000000777");
 });
 
 afterAll(async () => {
-  process.off("unhandledRejection", onUnhandled);
-  process.off("uncaughtException", onUnhandled);
   await h?.close();
 });
 

@@ -8,29 +8,25 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Service } from "../../src/service.ts";
 import { startTestService, TEST_BACKEND, type TestEnv, testEnv, waitFor } from "../helpers/service.ts";
 import { dmText, postWebhook } from "../helpers/webhook.ts";
-import { mutated, nested, oddString, RUNS, SEED, webhookFixtures } from "./arbitraries.ts";
+import { mutated, nested, oddString, webhookFixtures } from "./arbitraries.ts";
+import { fuzzParams, watchUnhandled } from "./watch.ts";
 
 let t: TestEnv;
 let service: Service;
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown) => unhandled.push(reason);
+const unhandled = watchUnhandled();
 
 beforeAll(async () => {
-  process.on("unhandledRejection", onUnhandled);
-  process.on("uncaughtException", onUnhandled);
   t = await testEnv(TEST_BACKEND, { LOG_LEVEL: "silent" });
   service = await startTestService(t);
 });
 
 afterAll(async () => {
-  process.off("unhandledRejection", onUnhandled);
-  process.off("uncaughtException", onUnhandled);
   await service?.stop();
   await t?.cleanup();
 });
 
 const url = () => service.url as string;
-const params = { numRuns: RUNS, ...(SEED === undefined ? {} : { seed: SEED }) };
+const params = fuzzParams();
 
 /** The statuses a well-behaved endpoint may give a signed body it did not choose. */
 function answered(status: number): boolean {
