@@ -1,9 +1,18 @@
 // The capacity goal's CPU budget (issue 23; bench/README.md, "Mirror capacity, eighteenth pass"):
 // what the goal's rate leaves each event on this machine's cores, beside what a run spent.
-import type { CpuPerEvent } from "./mirror-capacity.ts";
 
 /** Issue 23's goal: one worker's capacity at least this share of the single-row inserts. */
 export const GOAL_OF_INSERTS = 0.1;
+
+/** CPU per event (ms) of a drain, as the capacity bench measures it (its `CpuPerEvent`): the
+ * workers, the web process, the Postgres backends, and the bench's own sender and fakes. Stated
+ * here so that the capacity bench imports this module and not the other way round. */
+export interface DrainCpu {
+  workers: number;
+  web: number;
+  postgres: number;
+  driver: number;
+}
 
 export interface GoalBudget {
   /** The goal's rate (events/s). */
@@ -27,7 +36,7 @@ export interface GoalBudget {
  * bench measures (a backlog: each fetch, statement and wake-up shared among events), so a steady
  * rate at the goal costs at least its figures. The web process and the bench's own sender and
  * fakes are set apart: the worker and Postgres (both roles' statements) get what they leave. */
-export function goalBudget(goal: number, cores: number, drain: CpuPerEvent): GoalBudget {
+export function goalBudget(goal: number, cores: number, drain: DrainCpu): GoalBudget {
   const budgetMs = (cores * 1000) / goal;
   const spentMs = drain.workers + drain.web + drain.postgres + drain.driver;
   const besideMs = drain.web + drain.driver;

@@ -11,7 +11,7 @@ import type {
 } from "../chat/chat-port.ts";
 import { chatKey } from "../chat/ids.ts";
 import type { Database, SqlClient } from "../db/database.ts";
-import { pgJson, pgText } from "../db/pg-json.ts";
+import { pgJson } from "../db/pg-json.ts";
 import type { GenericElement } from "../instagram/graph-client.ts";
 import type { Mirror } from "../mirror/mirror.ts";
 import { enqueueOutbound, outboundKey } from "../outbound/enqueue.ts";
@@ -184,10 +184,11 @@ export async function storeAgentReply(
         thread.kind === "comment" ? thread.id : null,
         chatKey(agent.platform, agent.id),
         uuidv7(),
-        sent === "" ? null : pgText(sent),
+        // Text parameters reach Postgres storable (a NUL made U+FFFD) at the database layer.
+        sent === "" ? null : sent,
         pgJson(files),
         pgJson({ agentName: agent.name, ...extras }),
-        pgText(chatRef),
+        chatRef,
       ],
     );
     const id = rows[0]?.id;

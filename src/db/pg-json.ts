@@ -11,9 +11,10 @@ export function pgJson(value: unknown): string {
   return JSON.stringify(value).replace(UNSTORABLE, "$1\\ufffd");
 }
 
-/** Text for a Postgres text parameter: U+0000 refused there too, made U+FFFD. (Lone surrogates
- * need nothing: the driver's UTF-8 encoding already writes them as U+FFFD.) */
-export function pgText(text: string): string {
+/** Text for a Postgres text parameter (every statement's, through `storableParams`): U+0000 is
+ * refused there too, made U+FFFD. (Lone surrogates need nothing: the driver's UTF-8 encoding
+ * already writes them as U+FFFD.) */
+function pgText(text: string): string {
   return text.includes("\u0000") ? text.replaceAll("\u0000", "\ufffd") : text;
 }
 
